@@ -1,0 +1,303 @@
+//===- ConvcDialect.cpp - convc dialect, verifiers, type inference -------===//
+//
+// One translation unit for the whole dialect: MLIR headers dominate compile
+// time, so fewer, larger files build faster on small machines.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/ConvcDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+
+using namespace mlir;
+using namespace convc;
+
+#include "dialect/ConvcDialect.cpp.inc"
+
+void ConvcDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialect/ConvcOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Verification helpers shared by the conv family. Each message names the rule
+// that failed, so a user can tell what to change.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+bool isStatic(int64_t dim) { return !ShapedType::isDynamic(dim); }
+
+std::string formatDim(int64_t dim) {
+  return isStatic(dim) ? std::to_string(dim) : std::string("?");
+}
+
+/// Channels are the innermost (SIMD / thread) axis; head rules need them static.
+FailureOr<int64_t> getStaticChannels(Operation *op, RankedTensorType type,
+                                     StringRef what) {
+  int64_t channels = type.getDimSize(type.getRank() - 1);
+  if (!isStatic(channels))
+    return op->emitOpError() << "channel dimension of the " << what
+                             << " must be static, got " << type;
+  return channels;
+}
+
+LogicalResult verifyHeads(Operation *op, int64_t channels, int64_t heads) {
+  if (heads < 1)
+    return op->emitOpError() << "heads must be >= 1, got " << heads;
+  if (channels % heads != 0)
+    return op->emitOpError()
+           << "channels must be divisible by heads (C % H != 0): C = "
+           << channels << ", H = " << heads;
+  return success();
+}
+
+LogicalResult verifyKernelSize(Operation *op, int64_t kernelSize) {
+  if (!isStatic(kernelSize))
+    return op->emitOpError() << "kernel size K must be static";
+  if (kernelSize < 1)
+    return op->emitOpError() << "kernel size K must be >= 1, got "
+                             << kernelSize;
+  return success();
+}
+
+LogicalResult verifyPadding(Operation *op, int64_t padding,
+                            int64_t kernelSize) {
+  if (padding < 0 || padding >= kernelSize)
+    return op->emitOpError() << "padding out of range: must be in [0, K) = [0, "
+                             << kernelSize << "), got " << padding;
+  return success();
+}
+
+LogicalResult verifyElementTypes(Operation *op) {
+  Type expected = getElementTypeOrSelf(op->getOperand(0).getType());
+  for (OpOperand &operand : op->getOpOperands())
+    if (getElementTypeOrSelf(operand.get().getType()) != expected)
+      return op->emitOpError()
+             << "element type mismatch: operand #" << operand.getOperandNumber()
+             << " has " << getElementTypeOrSelf(operand.get().getType())
+             << ", the input has " << expected;
+  return success();
+}
+
+LogicalResult verifyWeightShape(Operation *op, RankedTensorType weight,
+                                ArrayRef<int64_t> expected,
+                                StringRef layout) {
+  for (auto [i, dim] : llvm::enumerate(expected)) {
+    int64_t actual = weight.getDimSize(i);
+    if (isStatic(dim) && isStatic(actual) && actual != dim) {
+      InFlightDiagnostic diag = op->emitOpError()
+                                << "weight shape mismatch: expected " << layout
+                                << " = [";
+      llvm::interleaveComma(expected, diag,
+                            [&](int64_t d) { diag << formatDim(d); });
+      return diag << "], got " << weight;
+    }
+  }
+  return success();
+}
+
+LogicalResult verifyBias(Operation *op, Value bias, int64_t expected,
+                         StringRef layout) {
+  if (!bias)
+    return success();
+  int64_t actual = cast<RankedTensorType>(bias.getType()).getDimSize(0);
+  if (isStatic(actual) && actual != expected)
+    return op->emitOpError() << "bias shape mismatch: expected " << layout
+                             << " = [" << expected << "], got "
+                             << bias.getType();
+  return success();
+}
+
+/// Batch and time of a second per-position operand must agree with the input.
+LogicalResult verifySameBatchAndTime(Operation *op, RankedTensorType input,
+                                     RankedTensorType other, StringRef what) {
+  for (int64_t i = 0; i < 2; ++i) {
+    int64_t a = input.getDimSize(i), b = other.getDimSize(i);
+    if (isStatic(a) && isStatic(b) && a != b)
+      return op->emitOpError()
+             << what << " must match the input in batch and time: input is "
+             << input << ", " << what << " is " << other;
+  }
+  return success();
+}
+
+/// Rules shared by talk_conv and window_diff.
+LogicalResult verifyTaLK(Operation *op, RankedTensorType input,
+                         RankedTensorType offsets, int64_t leftMax,
+                         int64_t rightMax, bool causal) {
+  if (failed(verifyElementTypes(op)))
+    return failure();
+  if (leftMax < 0 || rightMax < 0)
+    return op->emitOpError() << "left_max and right_max must be >= 0, got "
+                             << leftMax << " and " << rightMax;
+  if (causal && rightMax != 0)
+    return op->emitOpError()
+           << "causal TaLK looks at no future token: right_max must be 0, got "
+           << rightMax;
+  FailureOr<int64_t> channels = getStaticChannels(op, input, "input");
+  if (failed(channels))
+    return failure();
+  FailureOr<int64_t> width = getStaticChannels(op, offsets, "offsets");
+  if (failed(width))
+    return failure();
+  if (failed(verifySameBatchAndTime(op, input, offsets, "offsets")))
+    return failure();
+  if (!causal && *width % 2 != 0)
+    return op->emitOpError()
+           << "non-causal offsets hold a left and a right offset per head "
+              "([B, T, 2H]): the last dimension must be even, got "
+           << *width;
+  int64_t heads = causal ? *width : *width / 2;
+  return verifyHeads(op, *channels, heads);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Result type inference: every op but glu keeps its first operand's type.
+//===----------------------------------------------------------------------===//
+
+#define CONVC_SAME_TYPE_AS_INPUT(OP)                                           \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,  \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {        \
+    results.push_back(adaptor.getOperands().front().getType());               \
+    return success();                                                          \
+  }
+CONVC_SAME_TYPE_AS_INPUT(DepthwiseConvOp)
+CONVC_SAME_TYPE_AS_INPUT(LightweightConvOp)
+CONVC_SAME_TYPE_AS_INPUT(DynamicConvOp)
+CONVC_SAME_TYPE_AS_INPUT(TaLKConvOp)
+CONVC_SAME_TYPE_AS_INPUT(KernelSoftmaxOp)
+CONVC_SAME_TYPE_AS_INPUT(DynamicKernelConvOp)
+CONVC_SAME_TYPE_AS_INPUT(PrefixSumOp)
+CONVC_SAME_TYPE_AS_INPUT(WindowDiffOp)
+#undef CONVC_SAME_TYPE_AS_INPUT
+
+LogicalResult GLUOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> location,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  auto type = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!type || type.getRank() == 0)
+    return emitOptionalError(location, "convc.glu needs a ranked tensor input");
+  SmallVector<int64_t> shape(type.getShape());
+  if (isStatic(shape.back()))
+    shape.back() /= 2; // An odd size is reported by the verifier.
+  results.push_back(type.clone(shape));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Verifiers
+//===----------------------------------------------------------------------===//
+
+LogicalResult DepthwiseConvOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  FailureOr<int64_t> channels =
+      getStaticChannels(*this, getInput().getType(), "input");
+  if (failed(channels))
+    return failure();
+  int64_t kernelSize = getKernelSize();
+  if (failed(verifyWeightShape(*this, getWeight().getType(),
+                               {*channels, ShapedType::kDynamic}, "[C, K]")) ||
+      failed(verifyKernelSize(*this, kernelSize)))
+    return failure();
+  if (getDilation() < 1)
+    return emitOpError() << "dilation must be >= 1, got " << getDilation();
+  if (failed(verifyPadding(*this, getPadding(), kernelSize)))
+    return failure();
+  return verifyBias(*this, getBias(), *channels, "[C]");
+}
+
+LogicalResult LightweightConvOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  FailureOr<int64_t> channels =
+      getStaticChannels(*this, getInput().getType(), "input");
+  if (failed(channels) || failed(verifyHeads(*this, *channels, getHeads())))
+    return failure();
+  int64_t kernelSize = getKernelSize();
+  if (failed(verifyWeightShape(*this, getWeight().getType(),
+                               {getHeads(), ShapedType::kDynamic}, "[H, K]")) ||
+      failed(verifyKernelSize(*this, kernelSize)) ||
+      failed(verifyPadding(*this, getPadding(), kernelSize)))
+    return failure();
+  return verifyBias(*this, getBias(), *channels, "[C]");
+}
+
+LogicalResult DynamicConvOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  FailureOr<int64_t> channels =
+      getStaticChannels(*this, getInput().getType(), "input");
+  if (failed(channels) || failed(verifyHeads(*this, *channels, getHeads())) ||
+      failed(verifyKernelSize(*this, getKernelSize())))
+    return failure();
+  int64_t logits = getHeads() * getKernelSize();
+  if (failed(verifyWeightShape(*this, getWeight().getType(),
+                               {logits, *channels}, "[H*K, C]")) ||
+      failed(verifyPadding(*this, getPadding(), getKernelSize())))
+    return failure();
+  return verifyBias(*this, getBias(), logits, "[H*K]");
+}
+
+LogicalResult TaLKConvOp::verify() {
+  return verifyTaLK(*this, getInput().getType(), getOffsets().getType(),
+                    getLeftMax(), getRightMax(), getCausal());
+}
+
+LogicalResult WindowDiffOp::verify() {
+  return verifyTaLK(*this, getPrefixSums().getType(), getOffsets().getType(),
+                    getLeftMax(), getRightMax(), getCausal());
+}
+
+LogicalResult GLUOp::verify() {
+  int64_t last = getInput().getType().getShape().back();
+  if (!isStatic(last) || last % 2 != 0)
+    return emitOpError() << "the last dimension is split into two halves: it "
+                            "must be static and even, got "
+                         << formatDim(last);
+  return success();
+}
+
+LogicalResult KernelSoftmaxOp::verify() {
+  RankedTensorType type = getInput().getType();
+  if (type.getRank() == 0)
+    return emitOpError() << "needs a tap axis: the input must have rank >= 1";
+  return verifyKernelSize(*this, type.getShape().back());
+}
+
+LogicalResult DynamicKernelConvOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  RankedTensorType input = getInput().getType();
+  RankedTensorType kernels = getKernels().getType();
+  FailureOr<int64_t> channels = getStaticChannels(*this, input, "input");
+  if (failed(channels) ||
+      failed(verifySameBatchAndTime(*this, input, kernels, "kernels")))
+    return failure();
+  int64_t heads = kernels.getDimSize(2), kernelSize = kernels.getDimSize(3);
+  if (!isStatic(heads))
+    return emitOpError() << "the heads dimension of the kernels must be static";
+  if (failed(verifyHeads(*this, *channels, heads)) ||
+      failed(verifyKernelSize(*this, kernelSize)))
+    return failure();
+  return verifyPadding(*this, getPadding(), kernelSize);
+}
+
+LogicalResult PrefixSumOp::verify() {
+  if (!std::isfinite(getScale().convertToDouble()))
+    return emitOpError() << "scale must be finite, got "
+                         << getScale().convertToDouble();
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialect/ConvcOps.cpp.inc"

@@ -1,0 +1,284 @@
+//===- ConvcOps.td - convc op definitions -------------------*- tablegen -*-===//
+//
+// Each op's description states its exact forward math; the C++ reference in
+// test/reference implements the same formulas and every numerical test
+// compares against it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CONVC_OPS_TD
+#define CONVC_OPS_TD
+
+include "dialect/ConvcDialect.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Every convc op is pure and infers its result type from its operands.
+class Convc_PureOp<string mnemonic, list<Trait> traits = []>
+    : Convc_Op<mnemonic, !listconcat(traits,
+                                     [Pure, InferTypeOpAdaptor])> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// The conv family
+//===----------------------------------------------------------------------===//
+
+def Convc_DepthwiseConvOp : Convc_PureOp<"depthwise_conv"> {
+  let summary = "depthwise 1-D convolution over time, optionally dilated";
+  let description = [{
+    One kernel per channel, `weight : [C, K]`, dilation `r`, left padding `P`
+    (in taps, `0 <= P < K`):
+
+    ```
+    y[b, t, c] = sum_{k=0}^{K-1} w[c, k] * x[b, t + r*(k - P), c]  (+ bias[c])
+    ```
+
+    Inputs outside `[0, T)` are zero. `P = K / 2` (odd K) is the centred
+    encoder conv, `P = K - 1` the causal decoder conv.
+
+    Example:
+
+    ```mlir
+    %y = convc.depthwise_conv %x, %w {dilation = 2 : i64, padding = 2 : i64}
+           : tensor<?x?x64xf32>, tensor<64x5xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       Convc_MatrixTensor:$weight,
+                       Optional<Convc_VectorTensor>:$bias,
+                       Convc_IntAttr:$padding,
+                       DefaultValuedAttr<Convc_IntAttr, "1">:$dilation);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
+    (`,` type($bias)^)?
+  }];
+  let extraClassDeclaration = [{
+    int64_t getKernelSize() { return getWeight().getType().getDimSize(1); }
+  }];
+}
+
+def Convc_LightweightConvOp : Convc_PureOp<"lightweight_conv"> {
+  let summary = "LightweightConv: a softmax-normalised kernel shared per head";
+  let description = [{
+    `weight : [H, K]`, `H = heads`, `R = C / H` channels per head, head of
+    channel `c` is `h(c) = floor(c / R)`. With `weight_softmax` (the fairseq
+    default) the kernel is `w[h, :] = softmax(W[h, :])` over all K taps, in
+    f32, before any edge truncation; otherwise `w = W`.
+
+    ```
+    y[b, t, c] = sum_k w[h(c), k] * x[b, t + k - P, c]  (+ bias[c])
+    ```
+
+    Edge weights are not renormalised: a constant input gives a smaller
+    output near the edges.
+
+    ```mlir
+    %y = convc.lightweight_conv %x, %w {heads = 8 : i64, padding = 15 : i64}
+           : tensor<?x?x512xf32>, tensor<8x31xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       Convc_MatrixTensor:$weight,
+                       Optional<Convc_VectorTensor>:$bias,
+                       Convc_IntAttr:$heads,
+                       Convc_IntAttr:$padding,
+                       DefaultValuedAttr<BoolAttr, "true">:$weight_softmax);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
+    (`,` type($bias)^)?
+  }];
+  let extraClassDeclaration = [{
+    int64_t getKernelSize() { return getWeight().getType().getDimSize(1); }
+  }];
+}
+
+def Convc_DynamicConvOp : Convc_PureOp<"dynamic_conv"> {
+  let summary = "DynamicConv: position-specific kernels predicted from the input";
+  let description = [{
+    Kernel projection `weight : [H*K, C]` (row `h*K + k` is head `h`, tap
+    `k`), optional logit bias `bias : [H*K]`:
+
+    ```
+    z[b, t, h, k] = sum_c weight[h*K + k, c] * x[b, t, c]  (+ bias[h*K + k])
+    w[b, t, h, :] = softmax_k(z[b, t, h, :])                 (all K taps)
+    y[b, t, c]    = sum_k w[b, t, h(c), k] * x[b, t + k - P, c]
+    ```
+
+    The kernel at `t` depends only on `x[b, t, :]`, so `P = K - 1` is causal.
+    For `T < K` the softmax still runs over all K taps (zero padding).
+
+    ```mlir
+    %y = convc.dynamic_conv %x, %wq {heads = 8 : i64, kernel_size = 31 : i64,
+                                      padding = 30 : i64}
+           : tensor<?x?x512xf32>, tensor<248x512xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       Convc_MatrixTensor:$weight,
+                       Optional<Convc_VectorTensor>:$bias,
+                       Convc_IntAttr:$heads,
+                       Convc_IntAttr:$kernel_size,
+                       Convc_IntAttr:$padding);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
+    (`,` type($bias)^)?
+  }];
+}
+
+def Convc_TaLKConvOp : Convc_PureOp<"talk_conv"> {
+  let summary = "TaLK: adaptive windows summed through prefix sums";
+  let description = [{
+    Time-aware large kernel convolution. `offsets : [B, T, 2H]` holds the
+    sigmoid outputs `lt = offsets[..., h]`, `rt = offsets[..., H + h]`
+    (causal: `[B, T, H]`, right offsets are 0). With `Kn = left_max +
+    right_max + 1`:
+
+    ```
+    a  = clamp(t - lt * left_max, 0, T - 1)
+    e  = clamp(t + rt * right_max, 0, T - 1)           (causal: e = t)
+    S[j] = sum_{u <= j} x[u] / Kn,   S[-1] = 0
+    S~(u) = (1 - frac u) * S[floor u] + frac u * S[ceil u]
+    y[b, t, c] = S~(e) - S~(a - 1)                     (h = h(c))
+    ```
+
+    The normalisation is the constant `1/Kn`, not the window length. Cost is
+    O(B*T*C) whatever the window sizes. `causal` requires `right_max = 0`.
+
+    ```mlir
+    %y = convc.talk_conv %x, %o {left_max = 31 : i64, right_max = 31 : i64}
+           : tensor<?x?x512xf32>, tensor<?x?x16xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       Convc_SequenceTensor:$offsets,
+                       Convc_IntAttr:$left_max,
+                       Convc_IntAttr:$right_max,
+                       UnitAttr:$causal);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $offsets attr-dict `:` type($input) `,` type($offsets)
+  }];
+  let extraClassDeclaration = [{
+    /// Kn, the constant the window sum is divided by.
+    int64_t getNormalizer() { return getLeftMax() + getRightMax() + 1; }
+  }];
+}
+
+def Convc_GLUOp : Convc_PureOp<"glu"> {
+  let summary = "gated linear unit over the last axis";
+  let description = [{
+    Splits the last axis (size `2D`) into halves `a = x[..., :D]` and
+    `b = x[..., D:]`:
+
+    ```
+    y = a * sigmoid(b)
+    ```
+
+    ```mlir
+    %u = convc.glu %x : tensor<?x?x1024xf32>
+    ```
+  }];
+  let arguments = (ins Convc_AnyFloatTensor:$input);
+  let results = (outs Convc_AnyFloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Primitives the fusion passes rewrite
+//===----------------------------------------------------------------------===//
+
+def Convc_KernelSoftmaxOp : Convc_PureOp<"kernel_softmax"> {
+  let summary = "softmax over the kernel-tap (last) axis";
+  let description = [{
+    `y[..., k] = exp(x[..., k] - m) / sum_j exp(x[..., j] - m)` with `m` the
+    maximum over the last axis. Normalises LightweightConv weights `[H, K]`
+    and DynamicConv logits `[B, T, H, K]` over all K taps.
+
+    ```mlir
+    %w = convc.kernel_softmax %logits : tensor<8x31xf32>
+    ```
+  }];
+  let arguments = (ins Convc_AnyFloatTensor:$input);
+  let results = (outs Convc_AnyFloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Convc_DynamicKernelConvOp : Convc_PureOp<"dynamic_kernel_conv"> {
+  let summary = "convolution with a kernel per position and head";
+  let description = [{
+    The conv half of DynamicConv, with the kernels given: `kernels :
+    [B, T, H, K]`. When `kernel_softmax` is set the kernels are logits and
+    are normalised over the K taps inside the conv (the fused form, in which
+    the normalised kernels never reach memory).
+
+    ```
+    w = kernel_softmax ? softmax_k(kernels) : kernels
+    y[b, t, c] = sum_k w[b, t, h(c), k] * x[b, t + k - P, c]
+    ```
+
+    ```mlir
+    %y = convc.dynamic_kernel_conv %x, %z {kernel_softmax, padding = 30 : i64}
+           : tensor<?x?x512xf32>, tensor<?x?x8x31xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       Convc_PositionKernelTensor:$kernels,
+                       Convc_IntAttr:$padding,
+                       UnitAttr:$kernel_softmax);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $kernels attr-dict `:` type($input) `,` type($kernels)
+  }];
+}
+
+def Convc_PrefixSumOp : Convc_PureOp<"prefix_sum"> {
+  let summary = "scaled inclusive prefix sum over time";
+  let description = [{
+    `y[b, t, c] = scale * sum_{u <= t} x[b, u, c]`. The scale carries
+    TaLK's constant normalisation `1/Kn`, so the normalisation is fused with
+    the sum rather than a separate pass over the data.
+
+    ```mlir
+    %s = convc.prefix_sum %x {scale = 0.25 : f64} : tensor<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       DefaultValuedAttr<F64Attr, "1.0">:$scale);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Convc_WindowDiffOp : Convc_PureOp<"window_diff"> {
+  let summary = "interpolated window difference of a prefix sum (TaLK)";
+  let description = [{
+    Given prefix sums `S : [B, T, C]` and TaLK offsets (as for
+    `convc.talk_conv`), computes the fractional window sums
+
+    ```
+    y[b, t, c] = S~(e) - S~(a - 1)
+    ```
+
+    with `a`, `e` and the linear interpolation `S~` of `convc.talk_conv`.
+    `talk_conv(x) == window_diff(prefix_sum(x, scale = 1/Kn))`.
+
+    ```mlir
+    %y = convc.window_diff %s, %o {causal, left_max = 4 : i64, right_max = 0 : i64}
+           : tensor<?x?x64xf32>, tensor<?x?x4xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$prefix_sums,
+                       Convc_SequenceTensor:$offsets,
+                       Convc_IntAttr:$left_max,
+                       Convc_IntAttr:$right_max,
+                       UnitAttr:$causal);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $prefix_sums `,` $offsets attr-dict `:` type($prefix_sums) `,` type($offsets)
+  }];
+}
+
+#endif // CONVC_OPS_TD

@@ -1,0 +1,278 @@
+//===- Npy.cpp - NumPy .npy reader and writer -----------------------------===//
+//
+// Format: magic "\x93NUMPY", version (1.0, 2.0 or 3.0), header length, then a
+// Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (..)}
+// padded so the data starts on a 64-byte boundary.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Npy.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace convc {
+
+size_t npyElementSize(NpyDType dtype) {
+  switch (dtype) {
+  case NpyDType::F32:
+  case NpyDType::I32:
+    return 4;
+  case NpyDType::F64:
+  case NpyDType::I64:
+    return 8;
+  }
+  return 0;
+}
+
+const char *npyDescriptor(NpyDType dtype) {
+  switch (dtype) {
+  case NpyDType::F32:
+    return "<f4";
+  case NpyDType::F64:
+    return "<f8";
+  case NpyDType::I32:
+    return "<i4";
+  case NpyDType::I64:
+    return "<i8";
+  }
+  return "?";
+}
+
+int64_t NpyArray::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::vector<double> NpyArray::toDoubles() const {
+  int64_t n = numElements();
+  std::vector<double> out(n);
+  const unsigned char *p = bytes.data();
+  for (int64_t i = 0; i < n; ++i) {
+    switch (dtype) {
+    case NpyDType::F32: {
+      float v;
+      std::memcpy(&v, p + 4 * i, 4);
+      out[i] = v;
+      break;
+    }
+    case NpyDType::F64:
+      std::memcpy(&out[i], p + 8 * i, 8);
+      break;
+    case NpyDType::I32: {
+      int32_t v;
+      std::memcpy(&v, p + 4 * i, 4);
+      out[i] = v;
+      break;
+    }
+    case NpyDType::I64: {
+      int64_t v;
+      std::memcpy(&v, p + 8 * i, 8);
+      out[i] = static_cast<double>(v);
+      break;
+    }
+    }
+  }
+  return out;
+}
+
+NpyArray NpyArray::fromDoubles(NpyDType dtype, std::vector<int64_t> shape,
+                               const std::vector<double> &values) {
+  NpyArray a;
+  a.dtype = dtype;
+  a.shape = std::move(shape);
+  size_t size = npyElementSize(dtype);
+  a.bytes.resize(values.size() * size);
+  for (size_t i = 0; i < values.size(); ++i) {
+    unsigned char *p = a.bytes.data() + i * size;
+    switch (dtype) {
+    case NpyDType::F32: {
+      float v = static_cast<float>(values[i]);
+      std::memcpy(p, &v, 4);
+      break;
+    }
+    case NpyDType::F64:
+      std::memcpy(p, &values[i], 8);
+      break;
+    case NpyDType::I32: {
+      int32_t v = static_cast<int32_t>(values[i]);
+      std::memcpy(p, &v, 4);
+      break;
+    }
+    case NpyDType::I64: {
+      int64_t v = static_cast<int64_t>(values[i]);
+      std::memcpy(p, &v, 8);
+      break;
+    }
+    }
+  }
+  return a;
+}
+
+namespace {
+
+/// Finds the value text after `'key':` in the header dict.
+bool findValue(const std::string &header, const std::string &key,
+               std::string &value) {
+  size_t pos = header.find("'" + key + "'");
+  if (pos == std::string::npos)
+    return false;
+  pos = header.find(':', pos);
+  if (pos == std::string::npos)
+    return false;
+  ++pos;
+  while (pos < header.size() && header[pos] == ' ')
+    ++pos;
+  if (pos >= header.size())
+    return false;
+  if (header[pos] == '(') {
+    size_t end = header.find(')', pos);
+    if (end == std::string::npos)
+      return false;
+    value = header.substr(pos + 1, end - pos - 1);
+  } else if (header[pos] == '\'') {
+    size_t end = header.find('\'', pos + 1);
+    if (end == std::string::npos)
+      return false;
+    value = header.substr(pos + 1, end - pos - 1);
+  } else {
+    size_t end = header.find_first_of(",}", pos);
+    value = header.substr(pos, end - pos);
+  }
+  return true;
+}
+
+} // namespace
+
+bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open '" + path + "'";
+    return false;
+  }
+  char magic[6];
+  unsigned char version[2];
+  if (!in.read(magic, 6) || std::memcmp(magic, "\x93NUMPY", 6) != 0 ||
+      !in.read(reinterpret_cast<char *>(version), 2)) {
+    error = "'" + path + "' is not a .npy file (bad magic)";
+    return false;
+  }
+  uint32_t headerLen = 0;
+  if (version[0] == 1) {
+    unsigned char len[2];
+    if (!in.read(reinterpret_cast<char *>(len), 2)) {
+      error = "'" + path + "': truncated header";
+      return false;
+    }
+    headerLen = len[0] | (len[1] << 8);
+  } else if (version[0] == 2 || version[0] == 3) {
+    unsigned char len[4];
+    if (!in.read(reinterpret_cast<char *>(len), 4)) {
+      error = "'" + path + "': truncated header";
+      return false;
+    }
+    headerLen = len[0] | (len[1] << 8) | (len[2] << 16) |
+                (static_cast<uint32_t>(len[3]) << 24);
+  } else {
+    error = "'" + path + "': unsupported .npy version " +
+            std::to_string(version[0]);
+    return false;
+  }
+  if (headerLen > (1u << 20)) {
+    error = "'" + path + "': header too large";
+    return false;
+  }
+  std::string header(headerLen, '\0');
+  if (!in.read(header.data(), headerLen)) {
+    error = "'" + path + "': truncated header";
+    return false;
+  }
+  std::string descr, fortran, shapeText;
+  if (!findValue(header, "descr", descr) ||
+      !findValue(header, "fortran_order", fortran) ||
+      !findValue(header, "shape", shapeText)) {
+    error = "'" + path + "': malformed header: " + header;
+    return false;
+  }
+  if (fortran.rfind("False", 0) != 0) {
+    error = "'" + path + "': Fortran-ordered arrays are not supported; save "
+                         "with numpy.ascontiguousarray";
+    return false;
+  }
+  if (descr == "<f4")
+    array.dtype = NpyDType::F32;
+  else if (descr == "<f8")
+    array.dtype = NpyDType::F64;
+  else if (descr == "<i4")
+    array.dtype = NpyDType::I32;
+  else if (descr == "<i8")
+    array.dtype = NpyDType::I64;
+  else {
+    error = "'" + path + "': unsupported dtype '" + descr +
+            "' (supported: <f4, <f8, <i4, <i8)";
+    return false;
+  }
+  array.shape.clear();
+  std::stringstream dims(shapeText);
+  std::string item;
+  while (std::getline(dims, item, ',')) {
+    size_t first = item.find_first_not_of(' ');
+    if (first == std::string::npos)
+      continue;
+    char *end = nullptr;
+    long long d = std::strtoll(item.c_str() + first, &end, 10);
+    if (end == item.c_str() + first || d < 0) {
+      error = "'" + path + "': bad shape (" + shapeText + ")";
+      return false;
+    }
+    array.shape.push_back(d);
+  }
+  size_t bytes = static_cast<size_t>(array.numElements()) *
+                 npyElementSize(array.dtype);
+  array.bytes.resize(bytes);
+  if (bytes && !in.read(reinterpret_cast<char *>(array.bytes.data()), bytes)) {
+    error = "'" + path + "': file ends before its " + std::to_string(bytes) +
+            " data bytes";
+    return false;
+  }
+  return true;
+}
+
+bool writeNpy(const std::string &path, const NpyArray &array,
+              std::string &error) {
+  std::string header = std::string("{'descr': '") +
+                       npyDescriptor(array.dtype) +
+                       "', 'fortran_order': False, 'shape': (";
+  for (int64_t d : array.shape)
+    header += std::to_string(d) + ", ";
+  if (!array.shape.empty())
+    header.pop_back(); // "(2, 3,)" and "(2,)": valid tuples either way
+  header += "), }";
+  // Pad with spaces and a newline so the data is 64-byte aligned.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  if (!out) {
+    error = "cannot write '" + path + "'";
+    return false;
+  }
+  uint16_t len = static_cast<uint16_t>(header.size());
+  unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                              static_cast<unsigned char>(len & 0xff),
+                              static_cast<unsigned char>(len >> 8)};
+  out.write(reinterpret_cast<const char *>(prefix), 10);
+  out << header;
+  out.write(reinterpret_cast<const char *>(array.bytes.data()),
+            array.bytes.size());
+  if (!out) {
+    error = "error writing '" + path + "'";
+    return false;
+  }
+  return true;
+}
+
+} // namespace convc

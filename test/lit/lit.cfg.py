@@ -1,0 +1,17 @@
+# lit configuration for convc's FileCheck tests.
+import os
+
+import lit.formats
+
+config.name = "convc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.convc_obj_root, "test", "lit")
+
+# convc-opt and convc from the build, FileCheck and not from LLVM 22.
+config.environment["PATH"] = os.pathsep.join(
+    [config.convc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
+)
+config.substitutions.append(("%convc_src", config.convc_src_root))
