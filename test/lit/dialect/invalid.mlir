@@ -1,0 +1,370 @@
+// One case per verifier rule: each malformed op is rejected with a message
+// that names the rule.
+// RUN: convc-opt %s -split-input-file -verify-diagnostics
+
+// ===== depthwise_conv
+
+func.func @depthwise_rank(%x: tensor<10x64xf32>, %w: tensor<64x3xf32>) {
+  // expected-error @+1 {{operand #0 must be 3D tensor}}
+  %0 = convc.depthwise_conv %x, %w {padding = 1 : i64} : tensor<10x64xf32>, tensor<64x3xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_dynamic_channels(%x: tensor<?x?x?xf32>, %w: tensor<64x3xf32>) {
+  // expected-error @+1 {{channel dimension of the input must be static}}
+  %0 = convc.depthwise_conv %x, %w {padding = 1 : i64} : tensor<?x?x?xf32>, tensor<64x3xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_weight_channels(%x: tensor<?x?x64xf32>, %w: tensor<32x3xf32>) {
+  // expected-error @+1 {{weight shape mismatch: expected [C, K] = [64, ?], got 'tensor<32x3xf32>'}}
+  %0 = convc.depthwise_conv %x, %w {padding = 1 : i64} : tensor<?x?x64xf32>, tensor<32x3xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_empty_kernel(%x: tensor<?x?x64xf32>, %w: tensor<64x0xf32>) {
+  // expected-error @+1 {{kernel size K must be >= 1, got 0}}
+  %0 = convc.depthwise_conv %x, %w {padding = 0 : i64} : tensor<?x?x64xf32>, tensor<64x0xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_dynamic_kernel(%x: tensor<?x?x64xf32>, %w: tensor<64x?xf32>) {
+  // expected-error @+1 {{kernel size K must be static}}
+  %0 = convc.depthwise_conv %x, %w {padding = 0 : i64} : tensor<?x?x64xf32>, tensor<64x?xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_dilation(%x: tensor<?x?x64xf32>, %w: tensor<64x3xf32>) {
+  // expected-error @+1 {{dilation must be >= 1, got 0}}
+  %0 = convc.depthwise_conv %x, %w {padding = 1 : i64, dilation = 0 : i64} : tensor<?x?x64xf32>, tensor<64x3xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_padding_too_large(%x: tensor<?x?x64xf32>, %w: tensor<64x3xf32>) {
+  // expected-error @+1 {{padding out of range: must be in [0, K) = [0, 3), got 3}}
+  %0 = convc.depthwise_conv %x, %w {padding = 3 : i64} : tensor<?x?x64xf32>, tensor<64x3xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_padding_negative(%x: tensor<?x?x64xf32>, %w: tensor<64x3xf32>) {
+  // expected-error @+1 {{padding out of range: must be in [0, K) = [0, 3), got -1}}
+  %0 = convc.depthwise_conv %x, %w {padding = -1 : i64} : tensor<?x?x64xf32>, tensor<64x3xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_bias(%x: tensor<?x?x64xf32>, %w: tensor<64x3xf32>, %b: tensor<32xf32>) {
+  // expected-error @+1 {{bias shape mismatch: expected [C] = [64], got 'tensor<32xf32>'}}
+  %0 = convc.depthwise_conv %x, %w, %b {padding = 1 : i64} : tensor<?x?x64xf32>, tensor<64x3xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @depthwise_element_type(%x: tensor<?x?x64xf32>, %w: tensor<64x3xf16>) {
+  // expected-error @+1 {{element type mismatch: operand #1 has 'f16', the input has 'f32'}}
+  %0 = convc.depthwise_conv %x, %w {padding = 1 : i64} : tensor<?x?x64xf32>, tensor<64x3xf16>
+  return
+}
+
+// -----
+
+func.func @depthwise_integer(%x: tensor<?x?x64xi32>, %w: tensor<64x3xi32>) {
+  // expected-error @+1 {{operand #0 must be 3D tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %0 = convc.depthwise_conv %x, %w {padding = 1 : i64} : tensor<?x?x64xi32>, tensor<64x3xi32>
+  return
+}
+
+// ===== lightweight_conv
+
+// -----
+
+func.func @lightweight_zero_heads(%x: tensor<?x?x64xf32>, %w: tensor<0x3xf32>) {
+  // expected-error @+1 {{heads must be >= 1, got 0}}
+  %0 = convc.lightweight_conv %x, %w {heads = 0 : i64, padding = 1 : i64} : tensor<?x?x64xf32>, tensor<0x3xf32>
+  return
+}
+
+// -----
+
+func.func @lightweight_heads_divide(%x: tensor<?x?x10xf32>, %w: tensor<4x3xf32>) {
+  // expected-error @+1 {{channels must be divisible by heads (C % H != 0): C = 10, H = 4}}
+  %0 = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 1 : i64} : tensor<?x?x10xf32>, tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @lightweight_weight_heads(%x: tensor<?x?x64xf32>, %w: tensor<4x3xf32>) {
+  // expected-error @+1 {{weight shape mismatch: expected [H, K] = [8, ?], got 'tensor<4x3xf32>'}}
+  %0 = convc.lightweight_conv %x, %w {heads = 8 : i64, padding = 1 : i64} : tensor<?x?x64xf32>, tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @lightweight_empty_kernel(%x: tensor<?x?x64xf32>, %w: tensor<8x0xf32>) {
+  // expected-error @+1 {{kernel size K must be >= 1, got 0}}
+  %0 = convc.lightweight_conv %x, %w {heads = 8 : i64, padding = 0 : i64} : tensor<?x?x64xf32>, tensor<8x0xf32>
+  return
+}
+
+// -----
+
+func.func @lightweight_padding(%x: tensor<?x?x64xf32>, %w: tensor<8x31xf32>) {
+  // expected-error @+1 {{padding out of range: must be in [0, K) = [0, 31), got 31}}
+  %0 = convc.lightweight_conv %x, %w {heads = 8 : i64, padding = 31 : i64} : tensor<?x?x64xf32>, tensor<8x31xf32>
+  return
+}
+
+// -----
+
+func.func @lightweight_bias(%x: tensor<?x?x64xf32>, %w: tensor<8x3xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{bias shape mismatch: expected [C] = [64], got 'tensor<8xf32>'}}
+  %0 = convc.lightweight_conv %x, %w, %b {heads = 8 : i64, padding = 1 : i64} : tensor<?x?x64xf32>, tensor<8x3xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @lightweight_missing_padding(%x: tensor<?x?x64xf32>, %w: tensor<8x3xf32>) {
+  // expected-error @+1 {{requires attribute 'padding'}}
+  %0 = convc.lightweight_conv %x, %w {heads = 8 : i64} : tensor<?x?x64xf32>, tensor<8x3xf32>
+  return
+}
+
+// ===== dynamic_conv
+
+// -----
+
+func.func @dynamic_heads_divide(%x: tensor<?x?x10xf32>, %wq: tensor<12x10xf32>) {
+  // expected-error @+1 {{channels must be divisible by heads (C % H != 0): C = 10, H = 4}}
+  %0 = convc.dynamic_conv %x, %wq {heads = 4 : i64, kernel_size = 3 : i64, padding = 2 : i64} : tensor<?x?x10xf32>, tensor<12x10xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_kernel_size(%x: tensor<?x?x64xf32>, %wq: tensor<8x64xf32>) {
+  // expected-error @+1 {{kernel size K must be >= 1, got 0}}
+  %0 = convc.dynamic_conv %x, %wq {heads = 8 : i64, kernel_size = 0 : i64, padding = 0 : i64} : tensor<?x?x64xf32>, tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_weight_rows(%x: tensor<?x?x64xf32>, %wq: tensor<24x64xf32>) {
+  // expected-error @+1 {{weight shape mismatch: expected [H*K, C] = [248, 64], got 'tensor<24x64xf32>'}}
+  %0 = convc.dynamic_conv %x, %wq {heads = 8 : i64, kernel_size = 31 : i64, padding = 30 : i64} : tensor<?x?x64xf32>, tensor<24x64xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_weight_columns(%x: tensor<?x?x64xf32>, %wq: tensor<24x32xf32>) {
+  // expected-error @+1 {{weight shape mismatch: expected [H*K, C] = [24, 64], got 'tensor<24x32xf32>'}}
+  %0 = convc.dynamic_conv %x, %wq {heads = 8 : i64, kernel_size = 3 : i64, padding = 2 : i64} : tensor<?x?x64xf32>, tensor<24x32xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_bias(%x: tensor<?x?x64xf32>, %wq: tensor<24x64xf32>, %b: tensor<64xf32>) {
+  // expected-error @+1 {{bias shape mismatch: expected [H*K] = [24], got 'tensor<64xf32>'}}
+  %0 = convc.dynamic_conv %x, %wq, %b {heads = 8 : i64, kernel_size = 3 : i64, padding = 2 : i64} : tensor<?x?x64xf32>, tensor<24x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_padding(%x: tensor<?x?x64xf32>, %wq: tensor<24x64xf32>) {
+  // expected-error @+1 {{padding out of range: must be in [0, K) = [0, 3), got 5}}
+  %0 = convc.dynamic_conv %x, %wq {heads = 8 : i64, kernel_size = 3 : i64, padding = 5 : i64} : tensor<?x?x64xf32>, tensor<24x64xf32>
+  return
+}
+
+// ===== talk_conv
+
+// -----
+
+func.func @talk_causal_right(%x: tensor<?x?x64xf32>, %o: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{causal TaLK looks at no future token: right_max must be 0, got 3}}
+  %0 = convc.talk_conv %x, %o {causal, left_max = 3 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @talk_negative_max(%x: tensor<?x?x64xf32>, %o: tensor<?x?x16xf32>) {
+  // expected-error @+1 {{left_max and right_max must be >= 0, got -1 and 3}}
+  %0 = convc.talk_conv %x, %o {left_max = -1 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @talk_odd_offsets(%x: tensor<?x?x64xf32>, %o: tensor<?x?x5xf32>) {
+  // expected-error @+1 {{non-causal offsets hold a left and a right offset per head ([B, T, 2H]): the last dimension must be even, got 5}}
+  %0 = convc.talk_conv %x, %o {left_max = 3 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x5xf32>
+  return
+}
+
+// -----
+
+func.func @talk_heads_divide(%x: tensor<?x?x64xf32>, %o: tensor<?x?x6xf32>) {
+  // expected-error @+1 {{channels must be divisible by heads (C % H != 0): C = 64, H = 3}}
+  %0 = convc.talk_conv %x, %o {left_max = 3 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x6xf32>
+  return
+}
+
+// -----
+
+func.func @talk_offsets_time(%x: tensor<2x10x64xf32>, %o: tensor<2x9x16xf32>) {
+  // expected-error @+1 {{offsets must match the input in batch and time}}
+  %0 = convc.talk_conv %x, %o {left_max = 3 : i64, right_max = 3 : i64} : tensor<2x10x64xf32>, tensor<2x9x16xf32>
+  return
+}
+
+// -----
+
+func.func @talk_offsets_dynamic_heads(%x: tensor<?x?x64xf32>, %o: tensor<?x?x?xf32>) {
+  // expected-error @+1 {{channel dimension of the offsets must be static}}
+  %0 = convc.talk_conv %x, %o {left_max = 3 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @talk_element_type(%x: tensor<?x?x64xf32>, %o: tensor<?x?x16xbf16>) {
+  // expected-error @+1 {{element type mismatch: operand #1 has 'bf16', the input has 'f32'}}
+  %0 = convc.talk_conv %x, %o {left_max = 3 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x16xbf16>
+  return
+}
+
+// ===== glu
+
+// -----
+
+func.func @glu_odd(%x: tensor<?x?x7xf32>) {
+  // expected-error @+1 {{the last dimension is split into two halves: it must be static and even, got 7}}
+  %0 = convc.glu %x : tensor<?x?x7xf32>
+  return
+}
+
+// -----
+
+func.func @glu_dynamic(%x: tensor<?x?x?xf32>) {
+  // expected-error @+1 {{the last dimension is split into two halves: it must be static and even, got ?}}
+  %0 = convc.glu %x : tensor<?x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @glu_result_type(%x: tensor<4x8xf32>) {
+  // expected-error @+2 {{'convc.glu' op inferred type(s) 'tensor<4x4xf32>' are incompatible with return type(s) of operation 'tensor<4x8xf32>'}}
+  // expected-error @+1 {{'convc.glu' op failed to infer returned types}}
+  %0 = "convc.glu"(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// ===== kernel_softmax
+
+// -----
+
+func.func @softmax_rank0(%x: tensor<f32>) {
+  // expected-error @+1 {{needs a tap axis: the input must have rank >= 1}}
+  %0 = convc.kernel_softmax %x : tensor<f32>
+  return
+}
+
+// -----
+
+func.func @softmax_no_taps(%x: tensor<8x0xf32>) {
+  // expected-error @+1 {{kernel size K must be >= 1, got 0}}
+  %0 = convc.kernel_softmax %x : tensor<8x0xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_dynamic_taps(%x: tensor<8x?xf32>) {
+  // expected-error @+1 {{kernel size K must be static}}
+  %0 = convc.kernel_softmax %x : tensor<8x?xf32>
+  return
+}
+
+// ===== dynamic_kernel_conv
+
+// -----
+
+func.func @dkc_time(%x: tensor<1x10x64xf32>, %z: tensor<1x11x8x3xf32>) {
+  // expected-error @+1 {{kernels must match the input in batch and time}}
+  %0 = convc.dynamic_kernel_conv %x, %z {padding = 2 : i64} : tensor<1x10x64xf32>, tensor<1x11x8x3xf32>
+  return
+}
+
+// -----
+
+func.func @dkc_heads_divide(%x: tensor<?x?x64xf32>, %z: tensor<?x?x6x3xf32>) {
+  // expected-error @+1 {{channels must be divisible by heads (C % H != 0): C = 64, H = 6}}
+  %0 = convc.dynamic_kernel_conv %x, %z {padding = 2 : i64} : tensor<?x?x64xf32>, tensor<?x?x6x3xf32>
+  return
+}
+
+// -----
+
+func.func @dkc_dynamic_heads(%x: tensor<?x?x64xf32>, %z: tensor<?x?x?x3xf32>) {
+  // expected-error @+1 {{the heads dimension of the kernels must be static}}
+  %0 = convc.dynamic_kernel_conv %x, %z {padding = 2 : i64} : tensor<?x?x64xf32>, tensor<?x?x?x3xf32>
+  return
+}
+
+// -----
+
+func.func @dkc_padding(%x: tensor<?x?x64xf32>, %z: tensor<?x?x8x3xf32>) {
+  // expected-error @+1 {{padding out of range: must be in [0, K) = [0, 3), got 3}}
+  %0 = convc.dynamic_kernel_conv %x, %z {padding = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x8x3xf32>
+  return
+}
+
+// ===== prefix_sum and window_diff
+
+// -----
+
+func.func @prefix_sum_scale(%x: tensor<?x?x64xf32>) {
+  // expected-error @+1 {{scale must be finite}}
+  %0 = convc.prefix_sum %x {scale = 0x7FF0000000000000 : f64} : tensor<?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @window_diff_causal_right(%s: tensor<?x?x64xf32>, %o: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{causal TaLK looks at no future token: right_max must be 0, got 1}}
+  %0 = convc.window_diff %s, %o {causal, left_max = 3 : i64, right_max = 1 : i64} : tensor<?x?x64xf32>, tensor<?x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @window_diff_heads(%s: tensor<?x?x64xf32>, %o: tensor<?x?x3xf32>) {
+  // expected-error @+1 {{channels must be divisible by heads (C % H != 0): C = 64, H = 3}}
+  %0 = convc.window_diff %s, %o {causal, left_max = 3 : i64, right_max = 0 : i64} : tensor<?x?x64xf32>, tensor<?x?x3xf32>
+  return
+}
