@@ -162,6 +162,7 @@ int runCompile(int argc, char **argv) {
     return 1;
   }
   module->print(output->os());
+  output->os() << "\n";
   output->keep();
   return 0;
 }
