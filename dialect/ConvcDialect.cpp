@@ -8,6 +8,7 @@
 #include "dialect/ConvcDialect.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
 
@@ -21,6 +22,12 @@ void ConvcDialect::initialize() {
 #define GET_OP_LIST
 #include "dialect/ConvcOps.cpp.inc"
       >();
+}
+
+Operation *ConvcDialect::materializeConstant(OpBuilder &builder,
+                                             Attribute value, Type type,
+                                             Location loc) {
+  return arith::ConstantOp::materialize(builder, value, type, loc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -297,6 +304,47 @@ LogicalResult PrefixSumOp::verify() {
     return emitOpError() << "scale must be finite, got "
                          << getScale().convertToDouble();
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Folding
+//===----------------------------------------------------------------------===//
+
+DenseElementsAttr convc::foldKernelSoftmax(DenseElementsAttr logits) {
+  auto type = dyn_cast<RankedTensorType>(logits.getType());
+  if (!type || !type.hasStaticShape() || type.getRank() == 0 ||
+      !isa<FloatType>(type.getElementType()))
+    return {};
+  const llvm::fltSemantics &semantics =
+      cast<FloatType>(type.getElementType()).getFloatSemantics();
+  int64_t taps = type.getShape().back();
+  if (taps < 1)
+    return {};
+  SmallVector<float> values;
+  for (APFloat v : logits.getValues<APFloat>()) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    values.push_back(v.convertToFloat());
+  }
+  SmallVector<APFloat> result;
+  for (size_t row = 0; row < values.size(); row += taps) {
+    float m = *std::max_element(&values[row], &values[row] + taps), sum = 0.f;
+    for (int64_t k = 0; k < taps; ++k)
+      sum += std::exp(values[row + k] - m);
+    for (int64_t k = 0; k < taps; ++k) {
+      APFloat v(std::exp(values[row + k] - m) / sum);
+      bool lost;
+      v.convert(semantics, APFloat::rmNearestTiesToEven, &lost);
+      result.push_back(v);
+    }
+  }
+  return DenseElementsAttr::get(type, result);
+}
+
+OpFoldResult KernelSoftmaxOp::fold(FoldAdaptor adaptor) {
+  if (auto logits = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput()))
+    return foldKernelSoftmax(logits);
+  return {};
 }
 
 #define GET_OP_CLASSES

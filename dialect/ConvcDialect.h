@@ -4,6 +4,7 @@
 #define CONVC_DIALECT_CONVCDIALECT_H
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
@@ -14,5 +15,12 @@
 
 #define GET_OP_CLASSES
 #include "dialect/ConvcOps.h.inc"
+
+namespace convc {
+/// Softmax over the last axis of a constant, computed in f32 whatever the
+/// element type (SEMANTICS.md: kernel softmax in fp32), rounded back to it.
+/// Returns null for non-float or non-static constants.
+mlir::DenseElementsAttr foldKernelSoftmax(mlir::DenseElementsAttr logits);
+} // namespace convc
 
 #endif // CONVC_DIALECT_CONVCDIALECT_H

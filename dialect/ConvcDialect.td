@@ -15,6 +15,9 @@ include "mlir/IR/OpBase.td"
 def Convc_Dialect : Dialect {
   let name = "convc";
   let cppNamespace = "::convc";
+  // Folded constants (e.g. softmaxed kernels) materialise as arith.constant.
+  let hasConstantMaterializer = 1;
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
   let summary = "Sequence-mixing ops of convolutional sequence-to-sequence models";
   let description = [{
     Ops over activations in BTC layout (`tensor<B x T x C x f32|f16|bf16>`,

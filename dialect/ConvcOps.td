@@ -205,6 +205,8 @@ def Convc_KernelSoftmaxOp : Convc_PureOp<"kernel_softmax"> {
   let arguments = (ins Convc_AnyFloatTensor:$input);
   let results = (outs Convc_AnyFloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+  // A constant input folds to its softmax (computed in f32).
+  let hasFolder = 1;
 }
 
 def Convc_DynamicKernelConvOp : Convc_PureOp<"dynamic_kernel_conv"> {
