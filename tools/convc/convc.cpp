@@ -9,7 +9,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "convc/Npy.h"
+#include "convc/Runtime.h"
 #include "dialect/ConvcDialect.h"
+#include "lowering/Passes.h"
+#include "lowering/llvm/EmitLibrary.h"
+#include "passes/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,14 +34,24 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <map>
 #include <cstring>
 
 using namespace mlir;
+using namespace convc;
 
 namespace {
 
@@ -41,8 +60,14 @@ constexpr const char *kOverview = R"(convc - a compiler for convolutional sequen
 USAGE: convc <command> [options]
 
 COMMANDS:
-  compile IN.mlir   Parse, verify and lower a model; --emit picks the stage
-                    to stop at and print.
+  compile IN.mlir   Compile a model into a shared library (-o OUT.so), or
+                    stop at an earlier stage with --emit and print it.
+  run MODEL --input NAME=FILE.npy ... [--output-dir DIR]
+                    Run a compiled model (.so, or .mlir compiled on the fly)
+                    and write DIR/<output>.npy.
+  bench MODEL --input NAME=FILE.npy ... [--warmup N] [--runs N] [--threads N]
+                    Time the entry point in-process; prints median_ms=,
+                    p90_ms= and the method.
 
 OPTIONS:
   --help            This text. `convc <command> --help` lists a command's
@@ -52,9 +77,11 @@ OPTIONS:
 PIPELINE STAGES (--emit):
   import   the input as parsed and verified (convc + upstream ops)
   convc    canonicalised and CSE'd convc IR
-  fused, loops, llvm, obj, lib
-           arrive with the CPU code generation; asking for them now is an
-           error that says so.
+  fused    after the fusion passes (softmax folding, TaLK, DynamicConv)
+  loops    bufferized scf.parallel / vector loops
+  llvm     LLVM dialect
+  obj      an object file
+  lib      a shared library for the runtime (the default)
 
 Semantics of every op: docs/dialect.md and docs/ConvcOps.md.
 )";
@@ -64,7 +91,54 @@ void printVersion(llvm::raw_ostream &os) {
      << ")\n";
 }
 
-enum class Stage { Import, Convc, Fused, Loops, LLVM, Obj, Lib };
+const char *stageName(Stage stage) {
+  switch (stage) {
+  case Stage::Import:
+    return "import";
+  case Stage::Convc:
+    return "convc";
+  case Stage::Fused:
+    return "fused";
+  case Stage::Loops:
+    return "loops";
+  case Stage::LLVM:
+    return "llvm";
+  case Stage::Obj:
+    return "obj";
+  case Stage::Lib:
+    return "lib";
+  }
+  return "?";
+}
+
+/// Progress lines on stderr ("convc: <what> <seconds> s"), off with --quiet.
+class Progress {
+public:
+  explicit Progress(bool quiet) : quiet(quiet) {}
+  void done(llvm::StringRef what) {
+    auto now = std::chrono::steady_clock::now();
+    if (!quiet)
+      llvm::errs() << llvm::formatv(
+          "convc: {0,-28} {1,7:f3} s\n", what,
+          std::chrono::duration<double>(now - last).count());
+    last = now;
+  }
+
+private:
+  bool quiet;
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+};
+
+struct CompileRequest {
+  std::string input, output, mcpu, mattr;
+  Stage emit = Stage::Lib;
+  int64_t vectorWidth = 0, timeTile = 128;
+  bool quiet = false;
+  /// Apply the MLIR debugging flags (only `convc compile` registers them).
+  bool mlirCommandLine = false;
+};
+
+int compileModule(const CompileRequest &request);
 
 int runCompile(int argc, char **argv) {
   llvm::cl::OptionCategory category("convc compile options");
@@ -73,24 +147,44 @@ int runCompile(int argc, char **argv) {
                                        llvm::cl::Required,
                                        llvm::cl::cat(category));
   llvm::cl::opt<std::string> outputFile(
-      "o", llvm::cl::desc("Output file ('-' for stdout)"),
-      llvm::cl::value_desc("file"), llvm::cl::init("-"),
-      llvm::cl::cat(category));
+      "o",
+      llvm::cl::desc("Output file: '-' is stdout (IR stages); default for "
+                     "lib/obj is the input's name with .so/.o"),
+      llvm::cl::value_desc("file"), llvm::cl::cat(category));
   llvm::cl::opt<Stage> emit(
-      "emit", llvm::cl::desc("Stage to stop at and print"),
-      llvm::cl::init(Stage::Convc),
+      "emit", llvm::cl::desc("Stage to stop at and write"),
+      llvm::cl::init(Stage::Lib),
       llvm::cl::values(
           clEnumValN(Stage::Import, "import", "parsed and verified input"),
           clEnumValN(Stage::Convc, "convc", "canonical convc IR"),
           clEnumValN(Stage::Fused, "fused", "after the fusion passes"),
-          clEnumValN(Stage::Loops, "loops", "bufferized loops"),
+          clEnumValN(Stage::Loops, "loops",
+                     "bufferized, vectorised parallel loops"),
           clEnumValN(Stage::LLVM, "llvm", "LLVM dialect"),
           clEnumValN(Stage::Obj, "obj", "object file"),
-          clEnumValN(Stage::Lib, "lib", "loadable shared library")),
+          clEnumValN(Stage::Lib, "lib",
+                     "shared library the runtime loads (default)")),
       llvm::cl::cat(category));
   llvm::cl::opt<std::string> target(
       "target", llvm::cl::desc("Code generation target: cpu or cuda"),
       llvm::cl::init("cpu"), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> mcpu(
+      "mcpu", llvm::cl::desc("CPU to generate code for (default: the host)"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<std::string> mattr(
+      "mattr",
+      llvm::cl::desc("CPU features to add or remove, e.g. +avx2,-avx512f"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<int64_t> vectorWidth(
+      "vector-width",
+      llvm::cl::desc("f32 lanes per vector (default: from the CPU features)"),
+      llvm::cl::init(0), llvm::cl::cat(category));
+  llvm::cl::opt<int64_t> timeTile(
+      "time-tile", llvm::cl::desc("Time steps per parallel work item"),
+      llvm::cl::init(128), llvm::cl::cat(category));
+  llvm::cl::opt<bool> quiet("quiet",
+                            llvm::cl::desc("No progress lines on stderr"),
+                            llvm::cl::cat(category));
 
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -99,27 +193,62 @@ int runCompile(int argc, char **argv) {
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "convc compile: compile a convc model\n");
 
-  if (target != "cpu" && target != "cuda") {
+  CompileRequest request;
+  request.input = inputFile;
+  request.output = outputFile;
+  request.emit = emit;
+  request.mcpu = mcpu;
+  request.mattr = mattr;
+  request.vectorWidth = vectorWidth;
+  request.timeTile = timeTile;
+  request.quiet = quiet;
+  request.mlirCommandLine = true;
+  if (target == "cuda") {
+    llvm::errs() << "convc compile: --target=cuda is not implemented yet: "
+                    "the GPU lowering has not landed (use --target=cpu)\n";
+    return 1;
+  }
+  if (target != "cpu") {
     llvm::errs() << "convc compile: unknown --target '" << target
                  << "' (expected cpu or cuda)\n";
     return 1;
   }
-  if (emit > Stage::Convc) {
-    llvm::errs() << "convc compile: --emit="
-                 << (emit == Stage::Fused   ? "fused"
-                     : emit == Stage::Loops ? "loops"
-                     : emit == Stage::LLVM  ? "llvm"
-                     : emit == Stage::Obj   ? "obj"
-                                            : "lib")
-                 << " is not available in this build: the fusion passes and "
-                    "code generation are not implemented yet (supported: "
-                    "import, convc)\n";
+  return compileModule(request);
+}
+
+int compileModule(const CompileRequest &request) {
+  const std::string &inputFile = request.input;
+  Stage emit = request.emit;
+  bool binary = emit >= Stage::Obj;
+  std::string output = request.output;
+  if (output.empty()) {
+    if (!binary) {
+      output = "-";
+    } else {
+      llvm::SmallString<128> path(inputFile == "-" ? std::string("out")
+                                                    : inputFile);
+      llvm::sys::path::replace_extension(path,
+                                         emit == Stage::Lib ? ".so" : ".o");
+      output = std::string(llvm::sys::path::filename(path));
+    }
+  }
+  if (binary && output == "-") {
+    llvm::errs() << "convc compile: --emit=" << stageName(emit)
+                 << " writes a binary file: give -o FILE\n";
     return 1;
   }
 
+  Progress progress(request.quiet);
+  NativeTarget native = NativeTarget::host(request.mcpu, request.mattr);
+  CpuTargetOptions cpuOptions;
+  cpuOptions.vectorWidth = request.vectorWidth > 0 ? request.vectorWidth
+                                                   : native.vectorWidth();
+  cpuOptions.timeTile = request.timeTile;
+
   DialectRegistry registry;
-  registry.insert<convc::ConvcDialect, func::FuncDialect, arith::ArithDialect,
-                  tensor::TensorDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<convc::ConvcDialect>();
   MLIRContext context(registry);
 
   std::string error;
@@ -134,7 +263,8 @@ int runCompile(int argc, char **argv) {
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
 
   DefaultTimingManager timing;
-  applyDefaultTimingManagerCLOptions(timing);
+  if (request.mlirCommandLine)
+    applyDefaultTimingManagerCLOptions(timing);
   TimingScope rootTiming = timing.getRootScope();
 
   OwningOpRef<ModuleOp> module;
@@ -144,26 +274,331 @@ int runCompile(int argc, char **argv) {
   }
   if (!module)
     return 1; // The parser or verifier already reported the error.
+  progress.done("import");
 
-  if (emit == Stage::Convc) {
+  Stage irStage = std::min(emit, Stage::LLVM);
+  if (irStage > Stage::Import) {
     PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
+    if (request.mlirCommandLine && failed(applyPassManagerCLOptions(pm)))
       return 1;
     pm.enableTiming(rootTiming);
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
+    if (failed(buildPipelineToStage(pm, Stage::Import, irStage, cpuOptions)))
+      return 1;
     if (failed(pm.run(*module)))
       return 1;
+    progress.done(std::string("passes to ") + stageName(irStage) +
+                  (irStage >= Stage::Loops
+                       ? " (" + std::to_string(cpuOptions.vectorWidth) +
+                             " lanes)"
+                       : ""));
   }
 
-  auto output = openOutputFile(outputFile, &error);
-  if (!output) {
+  if (!binary) {
+    auto out = openOutputFile(output, &error);
+    if (!out) {
+      llvm::errs() << "convc compile: " << error << "\n";
+      return 1;
+    }
+    module->print(out->os());
+    out->os() << "\n";
+    out->keep();
+    return 0;
+  }
+
+  std::unique_ptr<llvm::TargetMachine> machine =
+      native.createTargetMachine(error);
+  if (!machine) {
+    llvm::errs() << "convc compile: no code generator for " << native.triple
+                 << ": " << error << "\n";
+    return 1;
+  }
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateToOptimizedLLVMIR(*module, llvmContext, *machine, error);
+  if (!llvmModule) {
     llvm::errs() << "convc compile: " << error << "\n";
     return 1;
   }
-  module->print(output->os());
-  output->os() << "\n";
-  output->keep();
+  progress.done("LLVM IR, optimised (O3)");
+
+  std::string objectPath = output;
+  llvm::SmallString<128> tempObject;
+  if (emit == Stage::Lib) {
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "convc", "o", tempObject)) {
+      llvm::errs() << "convc compile: cannot create a temporary file: "
+                   << ec.message() << "\n";
+      return 1;
+    }
+    objectPath = std::string(tempObject);
+  }
+  llvm::FileRemover removeTemp(tempObject);
+  if (!emitObjectFile(*llvmModule, *machine, objectPath, error)) {
+    llvm::errs() << "convc compile: " << error << "\n";
+    return 1;
+  }
+  progress.done("machine code (" + native.cpu + ")");
+  if (emit == Stage::Lib) {
+    if (!linkSharedLibrary(objectPath, output, error)) {
+      llvm::errs() << "convc compile: " << error << "\n";
+      return 1;
+    }
+    progress.done("linked " + output);
+  }
+  return 0;
+}
+
+/// Converts a .npy array to a runtime tensor (copying).
+bool tensorFromNpy(const NpyArray &array, Tensor &tensor, std::string &error) {
+  DType dtype;
+  switch (array.dtype) {
+  case NpyDType::F32:
+    dtype = DType::F32;
+    break;
+  case NpyDType::F64:
+    dtype = DType::F64;
+    break;
+  case NpyDType::I32:
+    dtype = DType::I32;
+    break;
+  case NpyDType::I64:
+    dtype = DType::I64;
+    break;
+  default:
+    error = "unsupported .npy dtype";
+    return false;
+  }
+  tensor = Tensor::zeros(dtype, array.shape);
+  std::memcpy(tensor.data(), array.bytes.data(), array.bytes.size());
+  return true;
+}
+
+/// The model, its inputs and entry point: shared by `run` and `bench`.
+struct Invocation {
+  std::unique_ptr<Module> module;
+  const EntryPoint *entry = nullptr;
+  std::vector<Tensor> inputs;
+  llvm::SmallString<128> tempLibrary;
+};
+
+bool prepareInvocation(const std::string &model,
+                       const std::vector<std::string> &inputArgs,
+                       const std::string &entryName, Invocation &inv,
+                       const char *command) {
+  std::string error;
+  std::string library = model;
+  if (llvm::StringRef(model).ends_with(".mlir")) {
+    if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
+                                           inv.tempLibrary)) {
+      llvm::errs() << command << ": cannot create a temporary file\n";
+      return false;
+    }
+    CompileRequest request;
+    request.input = model;
+    request.output = std::string(inv.tempLibrary);
+    request.quiet = true;
+    if (compileModule(request) != 0)
+      return false;
+    library = request.output;
+  }
+  inv.module = Module::load(library, error);
+  if (!inv.module) {
+    llvm::errs() << command << ": " << error << "\n";
+    return false;
+  }
+  if (inv.module->entryPoints().empty()) {
+    llvm::errs() << command << ": '" << model << "' has no entry point\n";
+    return false;
+  }
+  inv.entry = entryName.empty() ? &inv.module->entryPoints().front()
+                                : inv.module->find(entryName);
+  if (!inv.entry) {
+    llvm::errs() << command << ": no entry point '" << entryName << "' in '"
+                 << model << "'\n";
+    return false;
+  }
+  // --input NAME=FILE.npy, in any order, every input exactly once.
+  std::map<std::string, std::string> files;
+  for (const std::string &arg : inputArgs) {
+    size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      llvm::errs() << command << ": --input expects NAME=FILE.npy, got '"
+                   << arg << "'\n";
+      return false;
+    }
+    std::string name = arg.substr(0, eq);
+    bool known = false;
+    for (const TensorSpec &spec : inv.entry->inputs)
+      known |= spec.name == name;
+    if (!known) {
+      llvm::errs() << command << ": entry '" << inv.entry->name
+                   << "' has no input named '" << name << "'; its inputs:";
+      for (const TensorSpec &spec : inv.entry->inputs)
+        llvm::errs() << " " << spec.describe() << ";";
+      llvm::errs() << "\n";
+      return false;
+    }
+    if (!files.emplace(name, arg.substr(eq + 1)).second) {
+      llvm::errs() << command << ": input '" << name << "' given twice\n";
+      return false;
+    }
+  }
+  for (const TensorSpec &spec : inv.entry->inputs) {
+    auto it = files.find(spec.name);
+    if (it == files.end()) {
+      llvm::errs() << command << ": missing --input " << spec.name
+                   << "=FILE.npy (" << spec.describe() << ")\n";
+      return false;
+    }
+    NpyArray array;
+    Tensor tensor;
+    if (!readNpy(it->second, array, error) ||
+        !tensorFromNpy(array, tensor, error)) {
+      llvm::errs() << command << ": input '" << spec.name << "': " << error
+                   << "\n";
+      return false;
+    }
+    inv.inputs.push_back(tensor);
+  }
+  return true;
+}
+
+int runRun(int argc, char **argv) {
+  // A subcommand of its own: LLVM already owns a top-level --threads.
+  llvm::cl::SubCommand sub("run", "");
+  llvm::cl::OptionCategory category("convc run options");
+  llvm::cl::opt<std::string> model(
+      llvm::cl::Positional, llvm::cl::desc("<model .so (or .mlir)>"),
+      llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::list<std::string> inputs(
+      "input", llvm::cl::desc("An input: NAME=FILE.npy (repeat per input)"),
+      llvm::cl::value_desc("NAME=FILE.npy"), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<std::string> outputDir(
+      "output-dir", llvm::cl::desc("Where to write <output>.npy files"),
+      llvm::cl::init("."), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<std::string> entry(
+      "entry", llvm::cl::desc("Entry point (default: the first)"),
+      llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> threads("threads",
+                             llvm::cl::desc("Threads (default: all cores)"),
+                             llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::HideUnrelatedOptions(category, sub);
+  llvm::cl::ParseCommandLineOptions(argc, argv,
+                                    "convc run: run a compiled model\n");
+  Invocation inv;
+  llvm::FileRemover removeTemp(inv.tempLibrary);
+  if (!prepareInvocation(model, inputs, entry, inv, "convc run"))
+    return 1;
+  inv.module->setNumThreads(threads);
+  std::vector<Tensor> outputs;
+  std::string error;
+  if (!inv.module->run(inv.entry->name, inv.inputs, outputs, error)) {
+    llvm::errs() << "convc run: " << error << "\n";
+    return 1;
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(outputDir)) {
+    llvm::errs() << "convc run: cannot create '" << outputDir
+                 << "': " << ec.message() << "\n";
+    return 1;
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor &t = outputs[i];
+    if (t.dtype() != DType::F32 && t.dtype() != DType::F64 &&
+        t.dtype() != DType::I32 && t.dtype() != DType::I64) {
+      llvm::errs() << "convc run: cannot write a " << dtypeName(t.dtype())
+                   << " output as .npy yet\n";
+      return 1;
+    }
+    NpyArray array;
+    array.dtype = t.dtype() == DType::F32   ? NpyDType::F32
+                  : t.dtype() == DType::F64 ? NpyDType::F64
+                  : t.dtype() == DType::I32 ? NpyDType::I32
+                                            : NpyDType::I64;
+    array.shape = t.shape();
+    array.bytes.assign(static_cast<unsigned char *>(t.data()),
+                       static_cast<unsigned char *>(t.data()) + t.numBytes());
+    std::string path =
+        outputDir + "/" + inv.entry->outputs[i].name + ".npy";
+    if (!writeNpy(path, array, error)) {
+      llvm::errs() << "convc run: " << error << "\n";
+      return 1;
+    }
+    llvm::outs() << "wrote " << path << " " << inv.entry->outputs[i].name
+                 << ": " << dtypeName(t.dtype()) << "[";
+    for (size_t d = 0; d < t.shape().size(); ++d)
+      llvm::outs() << (d ? ", " : "") << t.shape()[d];
+    llvm::outs() << "]\n";
+  }
+  return 0;
+}
+
+std::string cpuModelName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0)
+      return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+int runBench(int argc, char **argv) {
+  // A subcommand of its own: LLVM already owns a top-level --threads.
+  llvm::cl::SubCommand sub("bench", "");
+  llvm::cl::OptionCategory category("convc bench options");
+  llvm::cl::opt<std::string> model(
+      llvm::cl::Positional, llvm::cl::desc("<model .so (or .mlir)>"),
+      llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::list<std::string> inputs(
+      "input", llvm::cl::desc("An input: NAME=FILE.npy (repeat per input)"),
+      llvm::cl::value_desc("NAME=FILE.npy"), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<std::string> entry(
+      "entry", llvm::cl::desc("Entry point (default: the first)"),
+      llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> warmup("warmup", llvm::cl::desc("Untimed runs first"),
+                            llvm::cl::init(3), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> runs("runs", llvm::cl::desc("Timed runs"),
+                          llvm::cl::init(20), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> threads("threads",
+                             llvm::cl::desc("Threads (default: all cores)"),
+                             llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::HideUnrelatedOptions(category, sub);
+  llvm::cl::ParseCommandLineOptions(argc, argv,
+                                    "convc bench: time a compiled model\n");
+  if (runs < 1 || warmup < 0) {
+    llvm::errs() << "convc bench: --runs must be >= 1 and --warmup >= 0\n";
+    return 1;
+  }
+  Invocation inv;
+  llvm::FileRemover removeTemp(inv.tempLibrary);
+  if (!prepareInvocation(model, inputs, entry, inv, "convc bench"))
+    return 1;
+  inv.module->setNumThreads(threads);
+  std::vector<Tensor> outputs;
+  std::string error;
+  std::vector<double> ms;
+  for (int i = 0; i < warmup + runs; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (!inv.module->run(inv.entry->name, inv.inputs, outputs, error)) {
+      llvm::errs() << "convc bench: " << error << "\n";
+      return 1;
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    outputs.clear();
+    if (i >= warmup)
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  auto percentile = [&](double p) {
+    size_t i = std::min(ms.size() - 1, size_t(p * (ms.size() - 1) + 0.5));
+    return ms[i];
+  };
+  llvm::outs() << llvm::formatv("median_ms={0:f4}\np90_ms={1:f4}\nmin_ms={2:f4}\n",
+                                percentile(0.5), percentile(0.9), ms.front());
+  llvm::outs() << "method: entry " << inv.entry->name << ", " << warmup
+               << " warm-up + " << runs << " timed in-process runs, threads="
+               << (threads > 0 ? std::to_string(threads) : std::string("all"))
+               << ", wall clock per call incl. output allocation, CPU: "
+               << cpuModelName() << "\n";
   return 0;
 }
 
@@ -185,13 +620,22 @@ int main(int argc, char **argv) {
     printVersion(llvm::outs());
     return 0;
   }
-  // Shift the command away so llvm::cl sees "convc-compile <options>".
+  // compile: shift the command away so llvm::cl sees "convc compile <opts>"
+  // as one program name; run and bench parse it as an llvm::cl subcommand.
   std::string program = std::string("convc ") + command;
-  argv[1] = program.data();
-  if (!std::strcmp(command, "compile"))
+  registerAllPasses();
+  registerConvcPasses();
+  registerConvcLoweringPasses();
+  if (!std::strcmp(command, "compile")) {
+    argv[1] = program.data();
     return runCompile(argc - 1, argv + 1);
+  }
+  if (!std::strcmp(command, "run"))
+    return runRun(argc, argv);
+  if (!std::strcmp(command, "bench"))
+    return runBench(argc, argv);
 
   llvm::errs() << "convc: unknown command '" << command
-               << "'. Commands: compile. Run `convc --help`.\n";
+               << "'. Commands: compile, run, bench. Run `convc --help`.\n";
   return 1;
 }

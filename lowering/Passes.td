@@ -1,0 +1,63 @@
+//===- Passes.td - convc lowering passes --------------------*- tablegen -*-===//
+
+#ifndef CONVC_LOWERING_PASSES_TD
+#define CONVC_LOWERING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerConvcToLoopsPass : Pass<"convc-lower-to-loops", "::mlir::func::FuncOp"> {
+  let summary = "Lower convc ops to vectorised, parallel loops on buffers";
+  let description = [{
+    Every convc op becomes an `scf.parallel` over batch x time tiles whose
+    body runs along channels in `vector<VL x f32>` registers (masked for the
+    channel remainder), on buffers obtained with `bufferization.to_buffer`;
+    the result is handed back as a tensor (`bufferization.to_tensor
+    restrict writable`), so one-shot bufferization finishes the function.
+    `dynamic_conv` first becomes its kernel projection (`linalg.matmul`) and
+    a `dynamic_kernel_conv {kernel_softmax}`. TaLK runs as one streaming
+    kernel per time tile with a tile-local prefix sum: no full-length prefix
+    sum is ever formed, and f32 sums stay short.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes per vector register (8 for AVX2, 16 for AVX-512)">,
+    Option<"timeTile", "time-tile", "int64_t", /*default=*/"128",
+           "time steps per parallel work item">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
+}
+
+def ApproximateMathPass : Pass<"convc-approximate-math"> {
+  let summary = "Replace math.exp (and friends) by vectorisable polynomials";
+  let description = [{
+    Applies upstream's polynomial approximations to `math.exp`, `math.tanh`,
+    `math.erf`, ... so that vector math stays in vector registers instead of
+    becoming one libm call per lane. Upstream exposes these only as pattern
+    sets; this pass applies them.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def ExportEntryPointsPass : Pass<"convc-export-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Give public functions a C ABI and a signature table";
+  let description = [{
+    Marks every public function `llvm.emit_c_interface` and adds the global
+    string `convc_signature` that the runtime reads: for each entry, its
+    inputs and outputs with names, element types and shapes. Dynamic sizes
+    get symbols (`s0`, `s1`, ...); sizes that the convc ops require to be
+    equal (the batch and time of a TaLK input and its offsets, say) share a
+    symbol, so the runtime rejects inconsistent inputs instead of letting the
+    compiled code read out of bounds. Run it on tensor IR, before
+    bufferization. Names come from `convc.name` argument and result
+    attributes, else `input<i>` / `output<i>`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // CONVC_LOWERING_PASSES_TD

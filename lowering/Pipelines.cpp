@@ -1,0 +1,63 @@
+//===- Pipelines.cpp - the named stages of `convc compile` ----------------===//
+//
+// Stages are textual pass pipelines, so any of them can be replayed with
+// convc-opt (`convc-opt --pass-pipeline='...'`).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+
+namespace convc {
+
+static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
+  switch (stage) {
+  case Stage::Import:
+  case Stage::Obj:
+  case Stage::Lib:
+    return "";
+  case Stage::Convc:
+    return "canonicalize,cse";
+  case Stage::Fused:
+    return "convc-fold-weight-softmax,convc-fuse-kernel-softmax,"
+           "convc-fuse-talk,canonicalize,cse";
+  case Stage::Loops:
+    return llvm::formatv(
+        "convc-export-entry-points,"
+        "func.func(convc-lower-to-loops{{vector-width={0} time-tile={1}}),"
+        "canonicalize,cse,"
+        "one-shot-bufferize{{bufferize-function-boundaries "
+        "function-boundary-type-conversion=identity-layout-map},"
+        "buffer-deallocation-pipeline,canonicalize",
+        opt.vectorWidth, opt.timeTile);
+  case Stage::LLVM:
+    // memref lowering runs before scf-to-cf: the memref.alloca_scope that
+    // convert-scf-to-openmp puts around each parallel body must be inlined
+    // while that body is still one block.
+    return "func.func(convert-linalg-to-loops),convc-approximate-math,"
+           "convert-scf-to-openmp,convert-vector-to-scf,lower-affine,"
+           "expand-strided-metadata,finalize-memref-to-llvm,"
+           "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
+           "convert-arith-to-llvm,convert-index-to-llvm,"
+           "convert-openmp-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+           "reconcile-unrealized-casts,canonicalize";
+  }
+  return "";
+}
+
+LogicalResult buildPipelineToStage(OpPassManager &pm, Stage from, Stage to,
+                                   const CpuTargetOptions &options) {
+  for (int s = int(from) + 1; s <= int(to); ++s) {
+    std::string text = pipelineText(Stage(s), options);
+    if (!text.empty() && failed(parsePassPipeline(text, pm)))
+      return failure();
+  }
+  return success();
+}
+
+} // namespace convc

@@ -1,0 +1,780 @@
+//===- LowerConvcToLoops.cpp - convc ops to vectorised parallel loops ----===//
+//
+// Each convc op becomes explicit loops over buffers:
+//
+//   scf.parallel (%b, %tile)            batch x time tiles, across cores
+//     scf.for %t in tile                time, sequential within a tile
+//       scf.for %c step VL              channels in vector<VL x f32>
+//         ... vector.fma ...            (masked for the channel remainder)
+//
+// Operands are read through `bufferization.to_buffer` and the result is a
+// fresh aligned buffer returned as `bufferization.to_tensor restrict
+// writable`, so one-shot bufferization takes care of the function around it.
+//
+// Kernels that depend on a head (dynamic kernels, TaLK offsets) use a vector
+// width that divides R = C / H, so every lane of a vector shares one head.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/ConvcDialect.h"
+#include "lowering/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <numeric>
+
+namespace convc {
+#define GEN_PASS_DEF_LOWERCONVCTOLOOPSPASS
+#include "lowering/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+struct LoweringOptions {
+  int64_t vectorWidth;
+  int64_t timeTile;
+};
+
+/// Small IR-building vocabulary for loop kernels on buffers.
+class KernelBuilder : public ImplicitLocOpBuilder {
+public:
+  KernelBuilder(Location loc, OpBuilder &b) : ImplicitLocOpBuilder(loc, b) {}
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(*this, v); }
+  Value f32(double v) {
+    return arith::ConstantFloatOp::create(*this, getF32Type(),
+                                          APFloat(static_cast<float>(v)));
+  }
+  Value dim(Value memref, int64_t i) {
+    return memref::DimOp::create(*this, memref, i);
+  }
+  Value add(Value a, Value b) { return arith::AddIOp::create(*this, a, b); }
+  Value sub(Value a, Value b) { return arith::SubIOp::create(*this, a, b); }
+  Value mul(Value a, Value b) { return arith::MulIOp::create(*this, a, b); }
+  Value min(Value a, Value b) { return arith::MinSIOp::create(*this, a, b); }
+  Value max(Value a, Value b) { return arith::MaxSIOp::create(*this, a, b); }
+  Value ceilDiv(Value a, Value b) {
+    return arith::CeilDivSIOp::create(*this, a, b);
+  }
+  Value floorDiv(Value a, Value b) {
+    return arith::FloorDivSIOp::create(*this, a, b);
+  }
+  Value fadd(Value a, Value b) { return arith::AddFOp::create(*this, a, b); }
+  Value fsub(Value a, Value b) { return arith::SubFOp::create(*this, a, b); }
+  Value fmul(Value a, Value b) { return arith::MulFOp::create(*this, a, b); }
+  Value fdiv(Value a, Value b) { return arith::DivFOp::create(*this, a, b); }
+  Value fma(Value a, Value b, Value acc) {
+    return isa<VectorType>(acc.getType())
+               ? Value(vector::FMAOp::create(*this, a, b, acc))
+               : Value(math::FmaOp::create(*this, a, b, acc));
+  }
+  Value exp(Value v) { return math::ExpOp::create(*this, v); }
+  Value indexToF32(Value i) {
+    Value i64 = arith::IndexCastOp::create(*this, getI64Type(), i);
+    return arith::SIToFPOp::create(*this, getF32Type(), i64);
+  }
+  Value splat(Value scalar, int64_t lanes) {
+    return vector::BroadcastOp::create(
+        *this, VectorType::get({lanes}, scalar.getType()), scalar);
+  }
+
+  /// for (iv = lo; iv < hi; iv += step) body(iv)
+  void forLoop(Value lo, Value hi, Value step,
+               function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(*this, lo, hi, step);
+    InsertionGuard guard(*this);
+    setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVar());
+  }
+
+  /// A loop carrying values: returns body's final results.
+  ValueRange forLoop(Value lo, Value hi, Value step, ValueRange init,
+                     function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = scf::ForOp::create(*this, lo, hi, step, init);
+    InsertionGuard guard(*this);
+    setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(*this,
+                         body(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return loop.getResults();
+  }
+
+  /// scf.parallel over [0, ub_i), one work item per point.
+  void parallel(ValueRange upperBounds, function_ref<void(ValueRange)> body) {
+    SmallVector<Value> zeros(upperBounds.size(), index(0));
+    SmallVector<Value> ones(upperBounds.size(), index(1));
+    auto loop = scf::ParallelOp::create(*this, zeros, upperBounds, ones);
+    InsertionGuard guard(*this);
+    setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVars());
+  }
+
+  /// Runs body(c, mask) over channel blocks of `lanes`: unmasked blocks for
+  /// the multiple of `lanes`, then one masked block for the remainder.
+  void forChannelBlocks(int64_t channels, int64_t lanes,
+                        function_ref<void(Value, Value)> body) {
+    int64_t full = channels / lanes * lanes;
+    if (full > 0)
+      forLoop(index(0), index(full), index(lanes),
+              [&](Value c) { body(c, Value()); });
+    if (full < channels) {
+      Value mask = vector::CreateMaskOp::create(
+          *this, VectorType::get({lanes}, getI1Type()),
+          ValueRange{index(channels - full)});
+      body(index(full), mask);
+    }
+  }
+
+  Value load(VectorType type, Value memref, ValueRange indices, Value mask) {
+    if (!mask)
+      return vector::LoadOp::create(*this, type, memref, indices);
+    Value zero = arith::ConstantOp::create(*this, type,
+                                           getZeroAttr(type));
+    return vector::MaskedLoadOp::create(*this, type, memref, indices, mask,
+                                        zero);
+  }
+  void store(Value value, Value memref, ValueRange indices, Value mask) {
+    if (!mask)
+      vector::StoreOp::create(*this, value, memref, indices);
+    else
+      vector::MaskedStoreOp::create(*this, memref, indices, mask, value);
+  }
+
+  Value loadScalar(Value memref, ValueRange indices) {
+    return memref::LoadOp::create(*this, memref, indices);
+  }
+  void storeScalar(Value value, Value memref, ValueRange indices) {
+    memref::StoreOp::create(*this, value, memref, indices);
+  }
+
+  /// A buffer for the tensor `value` (identity layout).
+  Value toBuffer(Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    return bufferization::ToBufferOp::create(
+        *this, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+        /*read_only=*/true);
+  }
+
+  /// A fresh 64-byte-aligned buffer shaped like `like` (a buffer).
+  Value allocLike(Value like) {
+    auto type = cast<MemRefType>(like.getType());
+    SmallVector<Value> dynamicSizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        dynamicSizes.push_back(dim(like, i));
+    return memref::AllocOp::create(*this, type, dynamicSizes,
+                                   getI64IntegerAttr(64));
+  }
+  Value alloc(ArrayRef<int64_t> shape) {
+    return memref::AllocOp::create(*this, MemRefType::get(shape, getF32Type()),
+                                   ValueRange{}, getI64IntegerAttr(64));
+  }
+  Value allocaF32(ArrayRef<int64_t> shape) {
+    return memref::AllocaOp::create(*this,
+                                    MemRefType::get(shape, getF32Type()),
+                                    ValueRange{}, getI64IntegerAttr(64));
+  }
+
+  Value toTensor(Value buffer, Type tensorType) {
+    return bufferization::ToTensorOp::create(*this, tensorType, buffer,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+  }
+};
+
+/// The widest power-of-two vector width <= maxLanes that divides `r`, so a
+/// vector never straddles two heads.
+int64_t lanesWithinHead(int64_t r, int64_t maxLanes) {
+  int64_t lanes = 1;
+  while (lanes * 2 <= maxLanes && r % (lanes * 2) == 0)
+    lanes *= 2;
+  return lanes;
+}
+
+bool allF32(Operation *op) {
+  auto isF32 = [](Type t) { return getElementTypeOrSelf(t).isF32(); };
+  return llvm::all_of(op->getOperandTypes(), isF32) &&
+         llvm::all_of(op->getResultTypes(), isF32);
+}
+
+/// Number of time tiles of `tile` steps covering T.
+Value numTiles(KernelBuilder &b, Value T, int64_t tile) {
+  return b.ceilDiv(T, b.index(tile));
+}
+
+/// y[b,t,c] = sum_k wc[k,c] * x[b, t + r(k - P), c] (+ bias[c]), the kernel
+/// of depthwise and lightweight convs. wc is [K, C] so taps load along c.
+void emitDepthwiseKernel(KernelBuilder &b, Value x, Value wc, Value bias,
+                         Value y, int64_t K, int64_t P, int64_t r,
+                         const LoweringOptions &opt) {
+  int64_t C = cast<MemRefType>(x.getType()).getDimSize(2);
+  int64_t lanes = opt.vectorWidth;
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  Value B = b.dim(x, 0), T = b.dim(x, 1);
+  Value rIdx = b.index(r), zero = b.index(0), one = b.index(1);
+  b.parallel({B, numTiles(b, T, opt.timeTile)}, [&](ValueRange ivs) {
+    Value bi = ivs[0];
+    Value t0 = b.mul(ivs[1], b.index(opt.timeTile));
+    Value t1 = b.min(b.add(t0, b.index(opt.timeTile)), T);
+    b.forLoop(t0, t1, one, [&](Value t) {
+      // Taps with t + r(k - P) in [0, T): no per-tap bounds checks.
+      Value kLo = b.max(zero, b.ceilDiv(b.sub(b.index(P * r), t), rIdx));
+      Value kHi = b.min(b.index(K),
+                        b.add(b.floorDiv(b.sub(b.sub(T, one), t), rIdx),
+                              b.index(P + 1)));
+      b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+        Value init = bias ? b.load(vecType, bias, {c}, mask)
+                          : Value(arith::ConstantOp::create(
+                                b, vecType, b.getZeroAttr(vecType)));
+        Value acc =
+            b.forLoop(kLo, kHi, one, init, [&](Value k, ValueRange acc) {
+                 Value s = b.add(t, b.mul(rIdx, b.sub(k, b.index(P))));
+                 Value xv = b.load(vecType, x, {bi, s, c}, mask);
+                 Value wv = b.load(vecType, wc, {k, c}, mask);
+                 return SmallVector<Value>{b.fma(xv, wv, acc[0])};
+               })[0];
+        b.store(acc, y, {bi, t, c}, mask);
+      });
+    });
+  });
+}
+
+/// Softmax over `count` f32 taps at buf[base .. base+count) in place, in
+/// vector chunks (masked at the end); max-subtracted.
+void emitSoftmaxInPlace(KernelBuilder &b, Value buf, Value base, int64_t count,
+                        int64_t lanes) {
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  int64_t chunks = (count + lanes - 1) / lanes;
+  auto chunkMask = [&](int64_t j) -> Value {
+    int64_t valid = std::min(lanes, count - j * lanes);
+    if (valid == lanes)
+      return Value();
+    return vector::CreateMaskOp::create(b, maskType,
+                                        ValueRange{b.index(valid)});
+  };
+  Value negInf = b.f32(-std::numeric_limits<float>::infinity());
+  Value m = negInf;
+  for (int64_t j = 0; j < chunks; ++j) {
+    Value mask = chunkMask(j);
+    Value at = b.add(base, b.index(j * lanes));
+    Value v = mask ? vector::MaskedLoadOp::create(b, vecType, buf, {at}, mask,
+                                                  b.splat(negInf, lanes))
+                   : Value(vector::LoadOp::create(b, vecType, buf, {at}));
+    Value chunkMax = vector::ReductionOp::create(
+        b, vector::CombiningKind::MAXNUMF, v);
+    m = arith::MaxNumFOp::create(b, m, chunkMax);
+  }
+  Value sum = b.f32(0.0);
+  SmallVector<Value> exps;
+  for (int64_t j = 0; j < chunks; ++j) {
+    Value mask = chunkMask(j);
+    Value at = b.add(base, b.index(j * lanes));
+    Value e = b.exp(b.fsub(b.load(vecType, buf, {at}, mask), b.splat(m, lanes)));
+    if (mask) // masked-off lanes loaded 0 -> exp(-m); keep them out of the sum
+      e = arith::SelectOp::create(
+          b, mask, e,
+          arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType)));
+    exps.push_back(e);
+    sum = b.fadd(sum, vector::ReductionOp::create(
+                          b, vector::CombiningKind::ADD, e));
+  }
+  Value inv = b.splat(b.fdiv(b.f32(1.0), sum), lanes);
+  for (int64_t j = 0; j < chunks; ++j)
+    b.store(b.fmul(exps[j], inv), buf, {b.add(base, b.index(j * lanes))},
+            chunkMask(j));
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy>
+struct ConvcLoweringPattern : OpRewritePattern<OpTy> {
+  ConvcLoweringPattern(MLIRContext *ctx, LoweringOptions options)
+      : OpRewritePattern<OpTy>(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (!allF32(op))
+      return rewriter.notifyMatchFailure(op, "only f32 is lowered");
+    KernelBuilder b(op.getLoc(), rewriter);
+    Value result = lower(op, b);
+    if (!result)
+      return failure();
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  /// Emits the loops and returns the result tensor (null: not lowered).
+  virtual Value lower(OpTy op, KernelBuilder &b) const = 0;
+
+  LoweringOptions options;
+};
+
+struct LowerDepthwiseConv : ConvcLoweringPattern<DepthwiseConvOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(DepthwiseConvOp op, KernelBuilder &b) const override {
+    int64_t K = op.getKernelSize();
+    int64_t C = op.getWeight().getType().getDimSize(0);
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    // Transpose [C, K] -> [K, C] once so each tap loads along channels.
+    Value wc = b.alloc({K, C});
+    b.forLoop(b.index(0), b.index(C), b.index(1), [&](Value c) {
+      b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
+        b.storeScalar(b.loadScalar(w, {c, k}), wc, {k, c});
+      });
+    });
+    Value y = b.allocLike(x);
+    emitDepthwiseKernel(b, x, wc, bias, y, K, op.getPadding(),
+                        op.getDilation(), options);
+    return b.toTensor(y, op.getType());
+  }
+};
+
+struct LowerLightweightConv : ConvcLoweringPattern<LightweightConvOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(LightweightConvOp op, KernelBuilder &b) const override {
+    int64_t K = op.getKernelSize(), H = op.getHeads();
+    int64_t C = op.getInput().getType().getDimSize(2), R = C / H;
+    Value x = b.toBuffer(op.getInput()), W = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    // Per-channel taps wc[k, c] = w[h(c), k], softmaxed over all K taps in
+    // f32 when the weights are not already normalised at compile time.
+    Value wh = b.alloc({H * K});
+    b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
+      Value base = b.mul(h, b.index(K));
+      b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
+        b.storeScalar(b.loadScalar(W, {h, k}), wh, {b.add(base, k)});
+      });
+      if (op.getWeightSoftmax())
+        emitSoftmaxInPlace(b, wh, base, K, options.vectorWidth);
+    });
+    Value wc = b.alloc({K, C});
+    b.forLoop(b.index(0), b.index(C), b.index(1), [&](Value c) {
+      Value h = b.floorDiv(c, b.index(R));
+      b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
+        b.storeScalar(b.loadScalar(wh, {b.add(b.mul(h, b.index(K)), k)}), wc,
+                      {k, c});
+      });
+    });
+    Value y = b.allocLike(x);
+    emitDepthwiseKernel(b, x, wc, bias, y, K, op.getPadding(), 1, options);
+    return b.toTensor(y, op.getType());
+  }
+};
+
+struct LowerDynamicKernelConv : ConvcLoweringPattern<DynamicKernelConvOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(DynamicKernelConvOp op, KernelBuilder &b) const override {
+    auto kernelsType = op.getKernels().getType();
+    int64_t H = kernelsType.getDimSize(2), K = kernelsType.getDimSize(3);
+    int64_t C = op.getInput().getType().getDimSize(2), R = C / H;
+    int64_t P = op.getPadding();
+    int64_t lanes = lanesWithinHead(R, options.vectorWidth);
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value x = b.toBuffer(op.getInput()), z = b.toBuffer(op.getKernels());
+    Value y = b.allocLike(x);
+    Value B = b.dim(x, 0), T = b.dim(x, 1);
+    Value zero = b.index(0), one = b.index(1);
+    b.parallel({B, numTiles(b, T, options.timeTile)}, [&](ValueRange ivs) {
+      Value bi = ivs[0];
+      Value t0 = b.mul(ivs[1], b.index(options.timeTile));
+      Value t1 = b.min(b.add(t0, b.index(options.timeTile)), T);
+      // This position's kernels, normalised in registers and a stack buffer:
+      // they never go back to memory the caller sees.
+      Value w = b.allocaF32({H * K});
+      b.forLoop(t0, t1, one, [&](Value t) {
+        b.forLoop(zero, b.index(H), one, [&](Value h) {
+          Value base = b.mul(h, b.index(K));
+          b.forLoop(zero, b.index(K), one, [&](Value k) {
+            b.storeScalar(b.loadScalar(z, {bi, t, h, k}), w, {b.add(base, k)});
+          });
+          if (op.getKernelSoftmax())
+            emitSoftmaxInPlace(b, w, base, K, options.vectorWidth);
+        });
+        Value kLo = b.max(zero, b.sub(b.index(P), t));
+        Value kHi = b.min(b.index(K), b.add(b.sub(T, t), b.index(P)));
+        b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+          Value hBase = b.mul(b.floorDiv(c, b.index(R)), b.index(K));
+          Value init =
+              arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+          Value acc =
+              b.forLoop(kLo, kHi, one, init, [&](Value k, ValueRange acc) {
+                 Value s = b.add(t, b.sub(k, b.index(P)));
+                 Value xv = b.load(vecType, x, {bi, s, c}, mask);
+                 Value wv = b.splat(b.loadScalar(w, {b.add(hBase, k)}), lanes);
+                 return SmallVector<Value>{b.fma(xv, wv, acc[0])};
+               })[0];
+          b.store(acc, y, {bi, t, c}, mask);
+        });
+      });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
+/// dynamic_conv -> kernel projection (linalg.matmul over B*T rows, plus the
+/// optional logit bias) + dynamic_kernel_conv {kernel_softmax}.
+struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DynamicConvOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!allF32(op))
+      return rewriter.notifyMatchFailure(op, "only f32 is lowered");
+    KernelBuilder b(op.getLoc(), rewriter);
+    auto inType = op.getInput().getType();
+    int64_t C = inType.getDimSize(2), H = op.getHeads(),
+            K = op.getKernelSize();
+    Type f32 = b.getF32Type();
+    // [B, T, C] -> [B*T, C]
+    Value rows = tensor::CollapseShapeOp::create(
+        b, op.getInput(), SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    Value n = tensor::DimOp::create(b, rows, 0);
+    Value empty = tensor::EmptyOp::create(
+        b, ArrayRef<OpFoldResult>{n, b.getIndexAttr(H * K)}, f32);
+    Value zeroF = b.f32(0.0);
+    Value init = linalg::FillOp::create(b, zeroF, empty).getResult(0);
+    // logits[n, j] = sum_c rows[n, c] * Wq[j, c]  (Wq used transposed)
+    AffineExpr d0, d1, d2;
+    bindDims(b.getContext(), d0, d1, d2);
+    auto maps = b.getAffineMapArrayAttr(
+        {AffineMap::get(3, 0, {d0, d2}, b.getContext()),
+         AffineMap::get(3, 0, {d1, d2}, b.getContext()),
+         AffineMap::get(3, 0, {d0, d1}, b.getContext())});
+    auto matmul = linalg::MatmulOp::create(
+        b, TypeRange{init.getType()}, ValueRange{rows, op.getWeight()},
+        ValueRange{init});
+    matmul.setIndexingMapsAttr(maps);
+    Value logits = matmul.getResult(0);
+    if (Value bias = op.getBias()) {
+      // logits[n, j] += bias[j]
+      auto id = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+      auto row = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+      logits = linalg::GenericOp::create(
+                   b, TypeRange{logits.getType()}, ValueRange{bias},
+                   ValueRange{logits}, ArrayRef<AffineMap>{row, id},
+                   ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                                 utils::IteratorType::parallel},
+                   [](OpBuilder &nb, Location loc, ValueRange args) {
+                     Value s = arith::AddFOp::create(nb, loc, args[0], args[1]);
+                     linalg::YieldOp::create(nb, loc, s);
+                   })
+                   .getResult(0);
+    }
+    // [B*T, H*K] -> [B, T, H, K]
+    Value Bdim = tensor::DimOp::create(b, op.getInput(), 0);
+    Value Tdim = tensor::DimOp::create(b, op.getInput(), 1);
+    auto kernelsType = RankedTensorType::get(
+        {inType.getDimSize(0), inType.getDimSize(1), H, K}, f32);
+    Value kernels = tensor::ExpandShapeOp::create(
+        b, kernelsType, logits,
+        SmallVector<ReassociationIndices>{{0, 1}, {2, 3}},
+        ArrayRef<OpFoldResult>{Bdim, Tdim, b.getIndexAttr(H),
+                               b.getIndexAttr(K)});
+    (void)C;
+    rewriter.replaceOpWithNewOp<DynamicKernelConvOp>(
+        op, op.getInput(), kernels, op.getPadding(), /*kernel_softmax=*/true);
+    return success();
+  }
+};
+
+/// Shared by talk_conv and window_diff: the interpolated prefix value
+/// S~ = S[fl] + frac (S[fl + 1] - S[fl]) at row `base + delta`, where `base`
+/// is an integer row and `delta` a small real offset. Keeping the integer
+/// part out of the float keeps the fraction exact to f32 precision of
+/// |delta| <= max window, not of t (which at T = 10^4 would lose 1e-3).
+Value interpolate(KernelBuilder &b, int64_t lanes,
+                  function_ref<Value(Value)> loadRow, Value base, Value delta,
+                  Value last) {
+  Value fl = math::FloorOp::create(b, delta);
+  Value frac = b.fsub(delta, fl);
+  Value offset = arith::IndexCastOp::create(
+      b, b.getIndexType(), arith::FPToSIOp::create(b, b.getI64Type(), fl));
+  Value idx = b.add(base, offset);
+  Value next = b.min(b.add(idx, b.index(1)), last);
+  Value lo = loadRow(idx), hi = loadRow(next);
+  return b.fma(b.splat(frac, lanes), b.fsub(hi, lo), lo);
+}
+
+/// TaLK's window edges relative to t: e - t and (a - 1) - t, clamped to the
+/// sequence (a >= 0, e <= T - 1). Offsets are per head.
+std::pair<Value, Value> talkEdges(KernelBuilder &b, Value o, Value bi, Value t,
+                                  Value h, Value T, int64_t heads,
+                                  int64_t leftMax, int64_t rightMax,
+                                  bool causal) {
+  Value tF = b.indexToF32(t);
+  Value lt = b.loadScalar(o, {bi, t, h});
+  Value left = arith::MaximumFOp::create(
+      b, arith::NegFOp::create(b, b.fmul(lt, b.f32(double(leftMax)))),
+      arith::NegFOp::create(b, tF));
+  Value aMinus1 = b.fsub(left, b.f32(1.0));
+  Value e = b.f32(0.0);
+  if (!causal) {
+    Value rt = b.loadScalar(o, {bi, t, b.add(h, b.index(heads))});
+    Value room = b.indexToF32(b.sub(b.sub(T, b.index(1)), t));
+    e = arith::MinimumFOp::create(b, b.fmul(rt, b.f32(double(rightMax))),
+                                  room);
+  }
+  return {e, aMinus1};
+}
+
+struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(TaLKConvOp op, KernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t width = op.getOffsets().getType().getDimSize(2);
+    bool causal = op.getCausal();
+    int64_t H = causal ? width : width / 2, R = C / H;
+    int64_t L = op.getLeftMax(), Rm = op.getRightMax();
+    int64_t lanes = lanesWithinHead(R, options.vectorWidth);
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    // Tiles long enough that the halo (L + Rm + 1 rows) is a small overhead.
+    int64_t tile = std::max<int64_t>(options.timeTile, 4 * (L + Rm + 1));
+    int64_t rows = tile + L + Rm + 2;
+    Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
+    Value y = b.allocLike(x);
+    Value B = b.dim(x, 0), T = b.dim(x, 1);
+    Value zero = b.index(0), one = b.index(1);
+    Value invKn = b.splat(b.f32(1.0 / double(L + Rm + 1)), lanes);
+    b.parallel({B, numTiles(b, T, tile)}, [&](ValueRange ivs) {
+      Value bi = ivs[0];
+      Value t0 = b.mul(ivs[1], b.index(tile));
+      Value t1 = b.min(b.add(t0, b.index(tile)), T);
+      // Rows [lo, hi] of x feed this tile; P[i] = S[lo - 1 + i] - S[lo - 1],
+      // a tile-local prefix sum of x / Kn (short sums: no f32 cancellation).
+      Value lo = b.max(zero, b.sub(t0, b.index(L + 1)));
+      Value hi = b.min(b.sub(T, one), b.add(b.sub(t1, one), b.index(Rm)));
+      Value last = b.add(b.sub(hi, lo), one);
+      Value prefix = b.allocaF32({rows, lanes});
+      b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+        Value h = b.floorDiv(c, b.index(R));
+        Value zeroV =
+            arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+        vector::StoreOp::create(b, zeroV, prefix, ValueRange{zero, zero});
+        b.forLoop(lo, b.add(hi, one), one, zeroV,
+                  [&](Value j, ValueRange acc) {
+                    Value xv = b.load(vecType, x, {bi, j, c}, mask);
+                    Value s = b.fma(xv, invKn, acc[0]);
+                    vector::StoreOp::create(
+                        b, s, prefix, ValueRange{b.add(b.sub(j, lo), one), zero});
+                    return SmallVector<Value>{s};
+                  });
+        auto loadRow = [&](Value i) -> Value {
+          return vector::LoadOp::create(b, vecType, prefix, ValueRange{i, zero});
+        };
+        b.forLoop(t0, t1, one, [&](Value t) {
+          auto [e, aMinus1] =
+              talkEdges(b, o, bi, t, h, T, H, L, Rm, causal);
+          Value base = b.add(b.sub(t, lo), one); // S[t] lives at row t - lo + 1
+          Value se = interpolate(b, lanes, loadRow, base, e, last);
+          Value sa = interpolate(b, lanes, loadRow, base, aMinus1, last);
+          b.store(b.fsub(se, sa), y, {bi, t, c}, mask);
+        });
+      });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
+struct LowerWindowDiff : ConvcLoweringPattern<WindowDiffOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(WindowDiffOp op, KernelBuilder &b) const override {
+    int64_t C = op.getPrefixSums().getType().getDimSize(2);
+    int64_t width = op.getOffsets().getType().getDimSize(2);
+    bool causal = op.getCausal();
+    int64_t H = causal ? width : width / 2, R = C / H;
+    int64_t L = op.getLeftMax(), Rm = op.getRightMax();
+    int64_t lanes = lanesWithinHead(R, options.vectorWidth);
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value S = b.toBuffer(op.getPrefixSums()), o = b.toBuffer(op.getOffsets());
+    Value y = b.allocLike(S);
+    Value B = b.dim(S, 0), T = b.dim(S, 1);
+    Value one = b.index(1);
+    b.parallel({B, numTiles(b, T, options.timeTile)}, [&](ValueRange ivs) {
+      Value bi = ivs[0];
+      Value t0 = b.mul(ivs[1], b.index(options.timeTile));
+      Value t1 = b.min(b.add(t0, b.index(options.timeTile)), T);
+      b.forLoop(t0, t1, one, [&](Value t) {
+        b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+          Value h = b.floorDiv(c, b.index(R));
+          // Row i of the virtual buffer is S[i - 1]; row 0 is S[-1] = 0.
+          auto loadRow = [&](Value i) -> Value {
+            Value zeroV =
+                arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+            Value isFirst = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                  i, b.index(0));
+            Value row = b.max(b.sub(i, one), b.index(0));
+            Value v = b.load(vecType, S, {bi, row, c}, mask);
+            return arith::SelectOp::create(b, isFirst, zeroV, v);
+          };
+          auto [e, aMinus1] =
+              talkEdges(b, o, bi, t, h, T, H, L, Rm, causal);
+          Value base = b.add(t, one); // S[t] is row t + 1; row 0 is S[-1]
+          Value se = interpolate(b, lanes, loadRow, base, e, T);
+          Value sa = interpolate(b, lanes, loadRow, base, aMinus1, T);
+          b.store(b.fsub(se, sa), y, {bi, t, c}, mask);
+        });
+      });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
+struct LowerPrefixSum : ConvcLoweringPattern<PrefixSumOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(PrefixSumOp op, KernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t lanes = options.vectorWidth;
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value x = b.toBuffer(op.getInput());
+    Value y = b.allocLike(x);
+    Value B = b.dim(x, 0), T = b.dim(x, 1);
+    Value scale = b.splat(b.f32(op.getScale().convertToDouble()), lanes);
+    int64_t blocks = (C + lanes - 1) / lanes;
+    // A prefix sum is sequential in time: parallel over batch x channels.
+    b.parallel({B, b.index(blocks)}, [&](ValueRange ivs) {
+      Value bi = ivs[0];
+      Value c = b.mul(ivs[1], b.index(lanes));
+      Value valid = b.min(b.index(lanes), b.sub(b.index(C), c));
+      Value mask = vector::CreateMaskOp::create(
+          b, VectorType::get({lanes}, b.getI1Type()), ValueRange{valid});
+      Value zeroV =
+          arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+      b.forLoop(b.index(0), T, b.index(1), zeroV,
+                [&](Value t, ValueRange acc) {
+                  Value xv = b.load(vecType, x, {bi, t, c}, mask);
+                  Value s = b.fma(xv, scale, acc[0]);
+                  b.store(s, y, {bi, t, c}, mask);
+                  return SmallVector<Value>{s};
+                });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
+/// Collapses a buffer of any rank to [rows, last].
+Value collapseToRows(KernelBuilder &b, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (type.getRank() == 2)
+    return buffer;
+  if (type.getRank() == 1)
+    return memref::ExpandShapeOp::create(
+        b, MemRefType::get({1, type.getDimSize(0)}, type.getElementType()),
+        buffer, SmallVector<ReassociationIndices>{{0, 1}},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                               b.getIndexAttr(type.getDimSize(0))});
+  ReassociationIndices outer;
+  for (int64_t i = 0; i + 1 < type.getRank(); ++i)
+    outer.push_back(i);
+  return memref::CollapseShapeOp::create(
+      b, buffer,
+      SmallVector<ReassociationIndices>{outer, {type.getRank() - 1}});
+}
+
+struct LowerGLU : ConvcLoweringPattern<GLUOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(GLUOp op, KernelBuilder &b) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t D = resultType.getShape().back();
+    int64_t lanes = options.vectorWidth;
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value x = b.toBuffer(op.getInput());
+    SmallVector<Value> dynamicSizes;
+    for (int64_t i = 0; i < resultType.getRank(); ++i)
+      if (resultType.isDynamicDim(i))
+        dynamicSizes.push_back(b.dim(x, i));
+    Value y = memref::AllocOp::create(
+        b, MemRefType::get(resultType.getShape(), b.getF32Type()),
+        dynamicSizes, b.getI64IntegerAttr(64));
+    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    Value rows = b.dim(x2, 0);
+    Value one = b.splat(b.f32(1.0), lanes);
+    b.parallel({rows}, [&](ValueRange ivs) {
+      Value r = ivs[0];
+      b.forChannelBlocks(D, lanes, [&](Value c, Value mask) {
+        Value a = b.load(vecType, x2, {r, c}, mask);
+        Value g = b.load(vecType, x2, {r, b.add(c, b.index(D))}, mask);
+        // a * sigmoid(g) = a / (1 + exp(-g))
+        Value neg = arith::NegFOp::create(b, g);
+        Value sig = b.fdiv(one, b.fadd(one, b.exp(neg)));
+        b.store(b.fmul(a, sig), y2, {r, c}, mask);
+      });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
+struct LowerKernelSoftmax : ConvcLoweringPattern<KernelSoftmaxOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(KernelSoftmaxOp op, KernelBuilder &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t K = type.getShape().back();
+    Value x = b.toBuffer(op.getInput());
+    Value y = b.allocLike(x);
+    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    // Copy then normalise each row in place, through a flat view of y.
+    Value rows = b.dim(x2, 0);
+    Value flat = memref::CollapseShapeOp::create(
+        b, y2, SmallVector<ReassociationIndices>{{0, 1}});
+    b.parallel({rows}, [&](ValueRange ivs) {
+      Value r = ivs[0];
+      b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
+        b.storeScalar(b.loadScalar(x2, {r, k}), y2, {r, k});
+      });
+      emitSoftmaxInPlace(b, flat, b.mul(r, b.index(K)), K,
+                         options.vectorWidth);
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
+struct LowerConvcToLoopsPass
+    : convc::impl::LowerConvcToLoopsPassBase<LowerConvcToLoopsPass> {
+  using LowerConvcToLoopsPassBase::LowerConvcToLoopsPassBase;
+
+  void runOnOperation() override {
+    if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1))) {
+      getOperation().emitError()
+          << "convc-lower-to-loops: vector-width must be a power of two, got "
+          << vectorWidth;
+      return signalPassFailure();
+    }
+    LoweringOptions options{vectorWidth, std::max<int64_t>(1, timeTile)};
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<LowerDepthwiseConv, LowerLightweightConv,
+                 LowerDynamicKernelConv, LowerTaLKConv, LowerWindowDiff,
+                 LowerPrefixSum, LowerGLU, LowerKernelSoftmax>(ctx, options);
+    patterns.add<DecomposeDynamicConv>(ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // Anything left is a case the CPU lowering does not handle: say which.
+    WalkResult result = getOperation().walk([](Operation *op) {
+      if (!isa<ConvcDialect>(op->getDialect()))
+        return WalkResult::advance();
+      op->emitError() << "the CPU lowering handles f32 convc ops only; this "
+                         "op has "
+                      << getElementTypeOrSelf(op->getResultTypes().front())
+                      << " (f16/bf16 storage arrives with the GPU path)";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,49 @@
+//===- EmitLibrary.h - LLVM IR, object files, shared libraries -*- C++ -*-===//
+
+#ifndef CONVC_LOWERING_LLVM_EMITLIBRARY_H
+#define CONVC_LOWERING_LLVM_EMITLIBRARY_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+
+#include <memory>
+#include <string>
+
+namespace llvm {
+class TargetMachine;
+} // namespace llvm
+
+namespace convc {
+
+/// The machine code is generated for: the host unless overridden.
+struct NativeTarget {
+  std::string triple, cpu, features;
+
+  /// Host CPU and features; `cpu` / `attrs` (LLVM -mcpu / -mattr syntax,
+  /// e.g. "+avx2,-avx512f") override them when not empty.
+  static NativeTarget host(const std::string &cpu = "",
+                           const std::string &attrs = "");
+  /// f32 lanes of the widest vector unit the features enable (16, 8 or 4).
+  int64_t vectorWidth() const;
+  std::unique_ptr<llvm::TargetMachine> createTargetMachine(std::string &error) const;
+};
+
+/// LLVM dialect -> optimised (O3) LLVM IR for `target`.
+std::unique_ptr<llvm::Module> translateToOptimizedLLVMIR(
+    mlir::ModuleOp module, llvm::LLVMContext &context,
+    llvm::TargetMachine &machine, std::string &error);
+
+/// Writes an ELF object for `module`.
+bool emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
+                    const std::string &path, std::string &error);
+
+/// Links `objectPath` into a shared library with the system C compiler
+/// driver, against the OpenMP runtime the parallel loops call.
+bool linkSharedLibrary(const std::string &objectPath,
+                       const std::string &libraryPath, std::string &error);
+
+} // namespace convc
+
+#endif // CONVC_LOWERING_LLVM_EMITLIBRARY_H

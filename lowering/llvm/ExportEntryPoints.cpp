@@ -1,0 +1,178 @@
+//===- ExportEntryPoints.cpp - C ABI and signature table -----------------===//
+//
+// The signature table is plain text, one line per item:
+//
+//   convc-signature 1
+//   entry main
+//   input x f32 s0,s1,512
+//   input offsets f32 s0,s1,16
+//   output y f32 s0,s1,512
+//
+// The runtime parses it with no MLIR at hand (runtime/src/Module.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/ConvcDialect.h"
+#include "lowering/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+
+namespace convc {
+#define GEN_PASS_DEF_EXPORTENTRYPOINTSPASS
+#include "lowering/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+/// Symbolic sizes of every tensor value in a function: one symbol per
+/// dynamic dimension, merged where a convc op implies equality.
+class DimSymbols {
+public:
+  explicit DimSymbols(func::FuncOp func) {
+    for (BlockArgument arg : func.getArguments())
+      fresh(arg);
+    func.walk([&](Operation *op) { visit(op); });
+  }
+
+  /// "s0,s1,512" for `value`.
+  std::string describe(Value value) {
+    auto type = cast<RankedTensorType>(value.getType());
+    std::string text;
+    const SmallVector<int64_t> &syms = symbols[value];
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      if (i)
+        text += ",";
+      if (!type.isDynamicDim(i))
+        text += std::to_string(type.getDimSize(i));
+      else
+        text += "s" + std::to_string(canonical(syms[i]));
+    }
+    return text;
+  }
+
+private:
+  void fresh(Value value) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type)
+      return;
+    SmallVector<int64_t> syms;
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      syms.push_back(next);
+      classes.insert(next++);
+    }
+    symbols[value] = syms;
+  }
+
+  void unite(Value a, int64_t da, Value b, int64_t db) {
+    classes.unionSets(symbols[a][da], symbols[b][db]);
+  }
+
+  void visit(Operation *op) {
+    if (!isa<ConvcDialect>(op->getDialect())) {
+      for (Value result : op->getResults())
+        fresh(result);
+      return;
+    }
+    Value input = op->getOperand(0), result = op->getResult(0);
+    fresh(result);
+    auto inType = cast<RankedTensorType>(input.getType());
+    // Every convc op keeps all but (glu) the channel dimension of its input.
+    for (int64_t i = 0; i + 1 < inType.getRank(); ++i)
+      unite(input, i, result, i);
+    if (!isa<GLUOp, KernelSoftmaxOp>(op))
+      unite(input, inType.getRank() - 1, result, inType.getRank() - 1);
+    // Per-position operands share batch and time with the input.
+    if (isa<TaLKConvOp, WindowDiffOp, DynamicKernelConvOp>(op))
+      for (int64_t i = 0; i < 2; ++i)
+        unite(input, i, op->getOperand(1), i);
+  }
+
+  int64_t canonical(int64_t sym) {
+    int64_t leader = classes.getLeaderValue(sym);
+    auto [it, inserted] = names.try_emplace(leader, names.size());
+    return it->second;
+  }
+
+  llvm::DenseMap<Value, SmallVector<int64_t>> symbols;
+  llvm::EquivalenceClasses<int64_t> classes;
+  llvm::DenseMap<int64_t, int64_t> names;
+  int64_t next = 0;
+};
+
+std::string elementName(Type type) {
+  Type element = getElementTypeOrSelf(type);
+  if (element.isF32())
+    return "f32";
+  if (element.isF16())
+    return "f16";
+  if (element.isBF16())
+    return "bf16";
+  if (element.isF64())
+    return "f64";
+  if (element.isInteger(64))
+    return "i64";
+  if (element.isInteger(32))
+    return "i32";
+  return "";
+}
+
+struct ExportEntryPointsPass
+    : convc::impl::ExportEntryPointsPassBase<ExportEntryPointsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::string table = "convc-signature 1\n";
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isPrivate() || func.isExternal())
+        continue;
+      auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+      SmallVector<Value> values(func.getArguments());
+      llvm::append_range(values, ret.getOperands());
+      for (Value v : values)
+        if (!isa<RankedTensorType>(v.getType()) ||
+            elementName(v.getType()).empty()) {
+          func.emitError() << "entry point '" << func.getSymName()
+                           << "': every argument and result must be a "
+                              "ranked tensor of f32/f16/bf16/f64/i32/i64, "
+                              "got "
+                           << v.getType();
+          return signalPassFailure();
+        }
+      DimSymbols dims(func);
+      table += "entry " + func.getSymName().str() + "\n";
+      for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
+        auto name = func.getArgAttrOfType<StringAttr>(i, "convc.name");
+        table += "input " +
+                 (name ? name.str() : "input" + std::to_string(i)) + " " +
+                 elementName(arg.getType()) + " " + dims.describe(arg) + "\n";
+      }
+      for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+        auto name = func.getResultAttrOfType<StringAttr>(i, "convc.name");
+        table += "output " +
+                 (name ? name.str() : "output" + std::to_string(i)) + " " +
+                 elementName(value.getType()) + " " + dims.describe(value) +
+                 "\n";
+      }
+      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                    UnitAttr::get(&getContext()));
+      // The names now live in the table; LLVM has no use for them.
+      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+        func.removeArgAttr(i, "convc.name");
+      for (unsigned i = 0; i < func.getNumResults(); ++i)
+        func.removeResultAttr(i, StringAttr::get(&getContext(), "convc.name"));
+    }
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    table.push_back('\0');
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), table.size());
+    LLVM::GlobalOp::create(b, module.getLoc(), type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "convc_signature",
+                           b.getStringAttr(table));
+  }
+};
+
+} // namespace

@@ -1,0 +1,97 @@
+//===- Runtime.h - load and run compiled convc modules ---------*- C++ -*-===//
+//
+// Plain C++17, no MLIR or LLVM: a compiled module is a shared library that
+// exports `_mlir_ciface_<entry>` functions and a `convc_signature` table.
+// Every call is checked against the table (names, dtypes, ranks, static and
+// symbolic sizes) and fails with a message instead of undefined behaviour.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CONVC_RUNTIME_H
+#define CONVC_RUNTIME_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace convc {
+
+enum class DType { F32, F16, BF16, F64, I32, I64 };
+
+const char *dtypeName(DType dtype);
+size_t dtypeSize(DType dtype);
+bool parseDType(const std::string &name, DType &dtype);
+
+/// A dense, row-major tensor that owns (or borrows) its memory.
+class Tensor {
+public:
+  Tensor() = default;
+  /// Zero-filled, 64-byte aligned.
+  static Tensor zeros(DType dtype, std::vector<int64_t> shape);
+  /// Wraps memory the caller keeps alive.
+  static Tensor borrow(DType dtype, std::vector<int64_t> shape, void *data);
+  /// Adopts memory with its own release function.
+  static Tensor adopt(DType dtype, std::vector<int64_t> shape, void *data,
+                      std::shared_ptr<void> owner);
+
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t> &shape() const { return shape_; }
+  int64_t numElements() const;
+  size_t numBytes() const { return numElements() * dtypeSize(dtype_); }
+  void *data() const { return data_; }
+  template <typename T> T *data() const { return static_cast<T *>(data_); }
+
+private:
+  DType dtype_ = DType::F32;
+  std::vector<int64_t> shape_;
+  void *data_ = nullptr;
+  std::shared_ptr<void> owner_;
+};
+
+/// One input or output of an entry point. A size is a number or a symbol
+/// ("s0"): equal symbols must get equal sizes.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<std::string> dims;
+  std::string describe() const; // "x: f32[s0, s1, 512]"
+};
+
+struct EntryPoint {
+  std::string name;
+  std::vector<TensorSpec> inputs, outputs;
+};
+
+class Module {
+public:
+  /// Loads a compiled module; null with `error` set on failure.
+  static std::unique_ptr<Module> load(const std::string &path,
+                                      std::string &error);
+  ~Module();
+  Module(const Module &) = delete;
+  Module &operator=(const Module &) = delete;
+
+  const std::vector<EntryPoint> &entryPoints() const { return entries_; }
+
+  /// Threads for this module's parallel loops (the OpenMP runtime it
+  /// links); <= 0 keeps the default, one per core.
+  void setNumThreads(int threads) const;
+  const EntryPoint *find(const std::string &name) const;
+
+  /// Runs `entry` on `inputs` (in signature order). On failure returns false
+  /// and sets `error` to a sentence naming the input, the expected and the
+  /// given shape or dtype.
+  bool run(const std::string &entry, const std::vector<Tensor> &inputs,
+           std::vector<Tensor> &outputs, std::string &error) const;
+
+private:
+  Module() = default;
+  void *handle_ = nullptr;
+  std::vector<EntryPoint> entries_;
+  std::vector<void *> functions_; // parallel to entries_
+};
+
+} // namespace convc
+
+#endif // CONVC_RUNTIME_H

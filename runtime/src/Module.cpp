@@ -1,0 +1,416 @@
+//===- Module.cpp - loading and calling compiled convc modules ------------===//
+//
+// The C interface MLIR emits for an entry point is
+//
+//   void _mlir_ciface_f(Results *out, Descriptor *in0, Descriptor *in1, ...)
+//
+// where each memref descriptor is {allocated, aligned, offset, sizes[rank],
+// strides[rank]}, all 8-byte words, and Results packs one descriptor per
+// result. Every argument is a pointer, so one call site per arity serves
+// every signature.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Runtime.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <sstream>
+
+namespace convc {
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "f32";
+  case DType::F16:
+    return "f16";
+  case DType::BF16:
+    return "bf16";
+  case DType::F64:
+    return "f64";
+  case DType::I32:
+    return "i32";
+  case DType::I64:
+    return "i64";
+  }
+  return "?";
+}
+
+size_t dtypeSize(DType dtype) {
+  switch (dtype) {
+  case DType::F16:
+  case DType::BF16:
+    return 2;
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::F64:
+  case DType::I64:
+    return 8;
+  }
+  return 0;
+}
+
+bool parseDType(const std::string &name, DType &dtype) {
+  for (DType d : {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I32,
+                  DType::I64})
+    if (name == dtypeName(d)) {
+      dtype = d;
+      return true;
+    }
+  return false;
+}
+
+int64_t Tensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape_)
+    n *= d;
+  return n;
+}
+
+Tensor Tensor::zeros(DType dtype, std::vector<int64_t> shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  size_t bytes = std::max<size_t>(64, (t.numBytes() + 63) / 64 * 64);
+  void *data = std::aligned_alloc(64, bytes);
+  std::memset(data, 0, bytes);
+  t.data_ = data;
+  t.owner_ = std::shared_ptr<void>(data, std::free);
+  return t;
+}
+
+Tensor Tensor::borrow(DType dtype, std::vector<int64_t> shape, void *data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = data;
+  return t;
+}
+
+Tensor Tensor::adopt(DType dtype, std::vector<int64_t> shape, void *data,
+                     std::shared_ptr<void> owner) {
+  Tensor t = borrow(dtype, std::move(shape), data);
+  t.owner_ = std::move(owner);
+  return t;
+}
+
+std::string TensorSpec::describe() const {
+  std::string text = name + ": " + dtypeName(dtype) + "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    text += (i ? ", " : "") + dims[i];
+  return text + "]";
+}
+
+static std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+/// Parses the table written by convc-export-entry-points.
+static bool parseSignature(const char *text, std::vector<EntryPoint> &entries,
+                           std::string &error) {
+  std::istringstream lines(text);
+  std::string line;
+  if (!std::getline(lines, line) || line != "convc-signature 1") {
+    error = "unknown signature table version ('" + line + "')";
+    return false;
+  }
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string kind, name, dtype, dims;
+    words >> kind >> name;
+    if (kind == "entry") {
+      entries.push_back({name, {}, {}});
+      continue;
+    }
+    if ((kind != "input" && kind != "output") || entries.empty() ||
+        !(words >> dtype)) {
+      error = "malformed signature line '" + line + "'";
+      return false;
+    }
+    words >> dims; // empty for rank 0
+    TensorSpec spec;
+    spec.name = name;
+    if (!parseDType(dtype, spec.dtype)) {
+      error = "unknown dtype '" + dtype + "' in the signature";
+      return false;
+    }
+    std::istringstream parts(dims);
+    std::string dim;
+    while (std::getline(parts, dim, ','))
+      spec.dims.push_back(dim);
+    (kind == "input" ? entries.back().inputs : entries.back().outputs)
+        .push_back(spec);
+  }
+  return true;
+}
+
+std::unique_ptr<Module> Module::load(const std::string &path,
+                                     std::string &error) {
+  // A path without a slash would make dlopen search the library path.
+  std::string target = path.find('/') == std::string::npos ? "./" + path : path;
+  void *handle = dlopen(target.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *why = dlerror();
+    error = "cannot load compiled module '" + path + "': " +
+            (why ? why : "unknown error");
+    return nullptr;
+  }
+  std::unique_ptr<Module> module(new Module());
+  module->handle_ = handle;
+  auto *table = static_cast<const char *>(dlsym(handle, "convc_signature"));
+  if (!table) {
+    error = "'" + path + "' is not a convc module (no convc_signature)";
+    return nullptr;
+  }
+  if (!parseSignature(table, module->entries_, error)) {
+    error = "'" + path + "': " + error;
+    return nullptr;
+  }
+  for (const EntryPoint &entry : module->entries_) {
+    std::string symbol = "_mlir_ciface_" + entry.name;
+    void *fn = dlsym(handle, symbol.c_str());
+    if (!fn) {
+      error = "'" + path + "' lacks the entry point " + symbol;
+      return nullptr;
+    }
+    module->functions_.push_back(fn);
+  }
+  return module;
+}
+
+Module::~Module() {
+  if (handle_)
+    dlclose(handle_);
+}
+
+const EntryPoint *Module::find(const std::string &name) const {
+  for (const EntryPoint &entry : entries_)
+    if (entry.name == name)
+      return &entry;
+  return nullptr;
+}
+
+namespace {
+
+/// Checks one tensor against its spec, binding symbolic sizes.
+bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
+                 std::map<std::string, int64_t> &symbols,
+                 std::map<std::string, std::string> &boundBy,
+                 std::string &error) {
+  std::string expected = spec.describe();
+  if (tensor.dtype() != spec.dtype) {
+    error = "input '" + spec.name + "': expected dtype " +
+            dtypeName(spec.dtype) + ", given " + dtypeName(tensor.dtype()) +
+            " (" + expected + ")";
+    return false;
+  }
+  const std::vector<int64_t> &shape = tensor.shape();
+  if (shape.size() != spec.dims.size()) {
+    error = "input '" + spec.name + "': expected rank " +
+            std::to_string(spec.dims.size()) + " " + expected + ", given " +
+            formatShape(shape);
+    return false;
+  }
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const std::string &dim = spec.dims[i];
+    bool symbolic = !dim.empty() && !std::isdigit(static_cast<unsigned char>(dim[0]));
+    if (!symbolic) {
+      if (shape[i] != std::stoll(dim)) {
+        error = "input '" + spec.name + "': expected shape " + expected +
+                ", given " + formatShape(shape) + " (dimension " +
+                std::to_string(i) + " must be " + dim + ")";
+        return false;
+      }
+      continue;
+    }
+    if (shape[i] < 1) {
+      error = "input '" + spec.name + "': dimension " + std::to_string(i) +
+              " is " + std::to_string(shape[i]) +
+              "; sizes must be at least 1 (" + expected + ")";
+      return false;
+    }
+    auto [it, inserted] = symbols.emplace(dim, shape[i]);
+    if (inserted) {
+      boundBy[dim] = spec.name;
+    } else if (it->second != shape[i]) {
+      error = "input '" + spec.name + "': dimension " + std::to_string(i) +
+              " (" + dim + ") is " + std::to_string(shape[i]) + " but input '" +
+              boundBy[dim] + "' set " + dim + " = " +
+              std::to_string(it->second) + " (" + expected + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+using Word = int64_t;
+
+/// A memref descriptor for a contiguous row-major tensor.
+std::vector<Word> describe(const Tensor &t) {
+  size_t rank = t.shape().size();
+  std::vector<Word> d(3 + 2 * rank);
+  d[0] = d[1] = reinterpret_cast<Word>(t.data());
+  d[2] = 0;
+  Word stride = 1;
+  for (size_t i = rank; i-- > 0;) {
+    d[3 + i] = t.shape()[i];
+    d[3 + rank + i] = stride;
+    stride *= t.shape()[i];
+  }
+  return d;
+}
+
+bool callWithArity(void *fn, void *results, std::vector<void *> &args,
+                   std::string &error) {
+  using P = void *;
+  switch (args.size()) {
+#define A(i) , args[i]
+  case 0:
+    reinterpret_cast<void (*)(P)>(fn)(results);
+    return true;
+  case 1:
+    reinterpret_cast<void (*)(P, P)>(fn)(results A(0));
+    return true;
+  case 2:
+    reinterpret_cast<void (*)(P, P, P)>(fn)(results A(0) A(1));
+    return true;
+  case 3:
+    reinterpret_cast<void (*)(P, P, P, P)>(fn)(results A(0) A(1) A(2));
+    return true;
+  case 4:
+    reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(results A(0) A(1) A(2) A(3));
+    return true;
+  case 5:
+    reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(results A(0) A(1) A(2)
+                                                         A(3) A(4));
+    return true;
+  case 6:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(
+        results A(0) A(1) A(2) A(3) A(4) A(5));
+    return true;
+  case 7:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
+        results A(0) A(1) A(2) A(3) A(4) A(5) A(6));
+    return true;
+  case 8:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P)>(fn)(
+        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7));
+    return true;
+  case 9:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
+        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8));
+    return true;
+  case 10:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P)>(fn)(
+        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8) A(9));
+    return true;
+  case 11:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P, P)>(fn)(
+        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8) A(9) A(10));
+    return true;
+  case 12:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P, P, P)>(fn)(
+        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8) A(9) A(10)
+            A(11));
+    return true;
+#undef A
+  default:
+    error = "entry points with more than 12 inputs are not supported yet (" +
+            std::to_string(args.size()) + " given)";
+    return false;
+  }
+}
+
+} // namespace
+
+bool Module::run(const std::string &entryName,
+                 const std::vector<Tensor> &inputs,
+                 std::vector<Tensor> &outputs, std::string &error) const {
+  const EntryPoint *entry = find(entryName);
+  if (!entry) {
+    error = "unknown entry point '" + entryName + "' (the module has:";
+    for (const EntryPoint &e : entries_)
+      error += " " + e.name;
+    error += ")";
+    return false;
+  }
+  if (inputs.size() != entry->inputs.size()) {
+    error = "entry '" + entryName + "' takes " +
+            std::to_string(entry->inputs.size()) + " inputs, given " +
+            std::to_string(inputs.size());
+    return false;
+  }
+  std::map<std::string, int64_t> symbols;
+  std::map<std::string, std::string> boundBy;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!checkTensor(entry->inputs[i], inputs[i], symbols, boundBy, error))
+      return false;
+
+  std::vector<std::vector<Word>> descriptors;
+  std::vector<void *> args;
+  for (const Tensor &t : inputs)
+    descriptors.push_back(describe(t));
+  for (auto &d : descriptors)
+    args.push_back(d.data());
+  size_t resultWords = 0;
+  for (const TensorSpec &out : entry->outputs)
+    resultWords += 3 + 2 * out.dims.size();
+  std::vector<Word> results(std::max<size_t>(resultWords, 1));
+  void *fn = functions_[&*entry - &entries_[0]];
+  if (!callWithArity(fn, results.data(), args, error))
+    return false;
+
+  // Adopt the buffers the module allocated (malloc); a result that is an
+  // input, or repeats an earlier result, shares instead of double-freeing.
+  outputs.clear();
+  std::map<Word, std::shared_ptr<void>> owners;
+  for (const Tensor &t : inputs)
+    owners[reinterpret_cast<Word>(t.data())] = nullptr;
+  size_t at = 0;
+  for (const TensorSpec &spec : entry->outputs) {
+    size_t rank = spec.dims.size();
+    Word allocated = results[at], aligned = results[at + 1],
+         offset = results[at + 2];
+    std::vector<int64_t> shape(results.begin() + at + 3,
+                               results.begin() + at + 3 + rank);
+    at += 3 + 2 * rank;
+    void *data = reinterpret_cast<char *>(aligned) +
+                 offset * static_cast<Word>(dtypeSize(spec.dtype));
+    auto found = owners.find(allocated);
+    if (found != owners.end() && !found->second) {
+      // Aliases an input: copy, so the output outlives the caller's buffer.
+      Tensor copy = Tensor::zeros(spec.dtype, shape);
+      std::memcpy(copy.data(), data, copy.numBytes());
+      outputs.push_back(copy);
+      continue;
+    }
+    if (found == owners.end())
+      found = owners
+                  .emplace(allocated,
+                           std::shared_ptr<void>(
+                               reinterpret_cast<void *>(allocated), std::free))
+                  .first;
+    outputs.push_back(Tensor::adopt(spec.dtype, shape, data, found->second));
+  }
+  return true;
+}
+
+void Module::setNumThreads(int threads) const {
+  if (threads <= 0)
+    return;
+  // Looked up through the module: its OpenMP runtime is a dependency loaded
+  // with it, not a global symbol.
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(
+          dlsym(handle_, "omp_set_num_threads")))
+    fn(threads);
+}
+
+} // namespace convc
