@@ -41,7 +41,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     // while that body is still one block.
     return "func.func(convert-linalg-to-loops),convc-approximate-math,"
            "convert-scf-to-openmp,convert-vector-to-scf,lower-affine,"
-           "expand-strided-metadata,finalize-memref-to-llvm,"
+           "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
            "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
            "convert-arith-to-llvm,convert-index-to-llvm,"
            "convert-openmp-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"

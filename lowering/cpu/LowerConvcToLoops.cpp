@@ -82,9 +82,18 @@ public:
                : Value(math::FmaOp::create(*this, a, b, acc));
   }
   Value exp(Value v) { return math::ExpOp::create(*this, v); }
-  Value indexToF32(Value i) {
+  Value indexToF32(Value i) { return indexToFloat(i, getF32Type()); }
+  Value indexToFloat(Value i, Type type) {
     Value i64 = arith::IndexCastOp::create(*this, getI64Type(), i);
-    return arith::SIToFPOp::create(*this, getF32Type(), i64);
+    return arith::SIToFPOp::create(*this, type, i64);
+  }
+  Value floatConst(Type type, double v) {
+    auto floatType = cast<FloatType>(type);
+    APFloat value(v);
+    bool lost;
+    value.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                  &lost);
+    return arith::ConstantFloatOp::create(*this, floatType, value);
   }
   Value splat(Value scalar, int64_t lanes) {
     return vector::BroadcastOp::create(
@@ -427,7 +436,7 @@ struct LowerDynamicKernelConv : ConvcLoweringPattern<DynamicKernelConvOp> {
   }
 };
 
-/// dynamic_conv -> kernel projection (linalg.matmul over B*T rows, plus the
+/// dynamic_conv -> kernel projection (a contraction over channels, plus the
 /// optional logit bias) + dynamic_kernel_conv {kernel_softmax}.
 struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -437,55 +446,59 @@ struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
       return rewriter.notifyMatchFailure(op, "only f32 is lowered");
     KernelBuilder b(op.getLoc(), rewriter);
     auto inType = op.getInput().getType();
-    int64_t C = inType.getDimSize(2), H = op.getHeads(),
-            K = op.getKernelSize();
+    int64_t H = op.getHeads(), K = op.getKernelSize();
     Type f32 = b.getF32Type();
-    // [B, T, C] -> [B*T, C]
-    Value rows = tensor::CollapseShapeOp::create(
-        b, op.getInput(), SmallVector<ReassociationIndices>{{0, 1}, {2}});
-    Value n = tensor::DimOp::create(b, rows, 0);
-    Value empty = tensor::EmptyOp::create(
-        b, ArrayRef<OpFoldResult>{n, b.getIndexAttr(H * K)}, f32);
-    Value zeroF = b.f32(0.0);
-    Value init = linalg::FillOp::create(b, zeroF, empty).getResult(0);
-    // logits[n, j] = sum_c rows[n, c] * Wq[j, c]  (Wq used transposed)
-    AffineExpr d0, d1, d2;
-    bindDims(b.getContext(), d0, d1, d2);
-    auto maps = b.getAffineMapArrayAttr(
-        {AffineMap::get(3, 0, {d0, d2}, b.getContext()),
-         AffineMap::get(3, 0, {d1, d2}, b.getContext()),
-         AffineMap::get(3, 0, {d0, d1}, b.getContext())});
-    auto matmul = linalg::MatmulOp::create(
-        b, TypeRange{init.getType()}, ValueRange{rows, op.getWeight()},
-        ValueRange{init});
-    matmul.setIndexingMapsAttr(maps);
-    Value logits = matmul.getResult(0);
-    if (Value bias = op.getBias()) {
-      // logits[n, j] += bias[j]
-      auto id = AffineMap::getMultiDimIdentityMap(2, b.getContext());
-      auto row = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
-      logits = linalg::GenericOp::create(
-                   b, TypeRange{logits.getType()}, ValueRange{bias},
-                   ValueRange{logits}, ArrayRef<AffineMap>{row, id},
-                   ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                                 utils::IteratorType::parallel},
-                   [](OpBuilder &nb, Location loc, ValueRange args) {
-                     Value s = arith::AddFOp::create(nb, loc, args[0], args[1]);
-                     linalg::YieldOp::create(nb, loc, s);
-                   })
-                   .getResult(0);
-    }
-    // [B*T, H*K] -> [B, T, H, K]
     Value Bdim = tensor::DimOp::create(b, op.getInput(), 0);
     Value Tdim = tensor::DimOp::create(b, op.getInput(), 1);
+    // logits[b, t, j] = sum_c x[b, t, c] * Wq[j, c] (+ bias[j]). Kept 3-D:
+    // splitting a collapsed B*T back into B and T trips upstream's
+    // expand-strided-metadata (LLVM 22) when both are dynamic.
+    Value empty = tensor::EmptyOp::create(
+        b, ArrayRef<OpFoldResult>{Bdim, Tdim, b.getIndexAttr(H * K)}, f32);
+    Value init;
+    if (Value bias = op.getBias()) {
+      auto lastDim = AffineMap::get(3, 0, {b.getAffineDimExpr(2)},
+                                    b.getContext());
+      auto id = AffineMap::getMultiDimIdentityMap(3, b.getContext());
+      init = linalg::GenericOp::create(
+                 b, TypeRange{empty.getType()}, ValueRange{bias},
+                 ValueRange{empty}, ArrayRef<AffineMap>{lastDim, id},
+                 SmallVector<utils::IteratorType>(
+                     3, utils::IteratorType::parallel),
+                 [](OpBuilder &nb, Location loc, ValueRange args) {
+                   linalg::YieldOp::create(nb, loc, args[0]);
+                 })
+                 .getResult(0);
+    } else {
+      init = linalg::FillOp::create(b, b.f32(0.0), empty).getResult(0);
+    }
+    MLIRContext *ctx = b.getContext();
+    AffineExpr d0, d1, d2, d3;
+    bindDims(ctx, d0, d1, d2, d3); // b, t, j, c
+    Value logits =
+        linalg::GenericOp::create(
+            b, TypeRange{init.getType()}, ValueRange{op.getInput(), op.getWeight()},
+            ValueRange{init},
+            ArrayRef<AffineMap>{AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+                                AffineMap::get(4, 0, {d2, d3}, ctx),
+                                AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
+            ArrayRef<utils::IteratorType>{
+                utils::IteratorType::parallel, utils::IteratorType::parallel,
+                utils::IteratorType::parallel, utils::IteratorType::reduction},
+            [](OpBuilder &nb, Location loc, ValueRange args) {
+              Value prod = arith::MulFOp::create(nb, loc, args[0], args[1]);
+              Value sum = arith::AddFOp::create(nb, loc, args[2], prod);
+              linalg::YieldOp::create(nb, loc, sum);
+            })
+            .getResult(0);
+    // [B, T, H*K] -> [B, T, H, K]
     auto kernelsType = RankedTensorType::get(
         {inType.getDimSize(0), inType.getDimSize(1), H, K}, f32);
     Value kernels = tensor::ExpandShapeOp::create(
         b, kernelsType, logits,
-        SmallVector<ReassociationIndices>{{0, 1}, {2, 3}},
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
         ArrayRef<OpFoldResult>{Bdim, Tdim, b.getIndexAttr(H),
                                b.getIndexAttr(K)});
-    (void)C;
     rewriter.replaceOpWithNewOp<DynamicKernelConvOp>(
         op, op.getInput(), kernels, op.getPadding(), /*kernel_softmax=*/true);
     return success();
@@ -512,22 +525,27 @@ Value interpolate(KernelBuilder &b, int64_t lanes,
 
 /// TaLK's window edges relative to t: e - t and (a - 1) - t, clamped to the
 /// sequence (a >= 0, e <= T - 1). Offsets are per head.
+/// Positions are computed in `type` (f64 for the fused TaLK kernel, where
+/// an f32 product lt * Lmax would already cost 1e-6 of the fraction).
 std::pair<Value, Value> talkEdges(KernelBuilder &b, Value o, Value bi, Value t,
                                   Value h, Value T, int64_t heads,
                                   int64_t leftMax, int64_t rightMax,
-                                  bool causal) {
-  Value tF = b.indexToF32(t);
-  Value lt = b.loadScalar(o, {bi, t, h});
+                                  bool causal, Type type) {
+  auto widen = [&](Value v) -> Value {
+    return v.getType() == type ? v : Value(arith::ExtFOp::create(b, type, v));
+  };
+  Value tF = b.indexToFloat(t, type);
+  Value lt = widen(b.loadScalar(o, {bi, t, h}));
   Value left = arith::MaximumFOp::create(
-      b, arith::NegFOp::create(b, b.fmul(lt, b.f32(double(leftMax)))),
+      b, arith::NegFOp::create(b, b.fmul(lt, b.floatConst(type, leftMax))),
       arith::NegFOp::create(b, tF));
-  Value aMinus1 = b.fsub(left, b.f32(1.0));
-  Value e = b.f32(0.0);
+  Value aMinus1 = b.fsub(left, b.floatConst(type, 1.0));
+  Value e = b.floatConst(type, 0.0);
   if (!causal) {
-    Value rt = b.loadScalar(o, {bi, t, b.add(h, b.index(heads))});
-    Value room = b.indexToF32(b.sub(b.sub(T, b.index(1)), t));
-    e = arith::MinimumFOp::create(b, b.fmul(rt, b.f32(double(rightMax))),
-                                  room);
+    Value rt = widen(b.loadScalar(o, {bi, t, b.add(h, b.index(heads))}));
+    Value room = b.indexToFloat(b.sub(b.sub(T, b.index(1)), t), type);
+    e = arith::MinimumFOp::create(
+        b, b.fmul(rt, b.floatConst(type, rightMax)), room);
   }
   return {e, aMinus1};
 }
@@ -542,6 +560,12 @@ struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
     int64_t L = op.getLeftMax(), Rm = op.getRightMax();
     int64_t lanes = lanesWithinHead(R, options.vectorWidth);
     auto vecType = VectorType::get({lanes}, b.getF32Type());
+    // The tile-local prefix sums and window positions are f64: a window sum
+    // is a difference of two prefix values, and in f32 that difference loses
+    // up to 1e-4 relative for short windows inside long prefixes. Short
+    // sums in f64 keep every output within f32 rounding of the exact value.
+    Type f64 = b.getF64Type();
+    auto wideType = VectorType::get({lanes}, f64);
     // Tiles long enough that the halo (L + Rm + 1 rows) is a small overhead.
     int64_t tile = std::max<int64_t>(options.timeTile, 4 * (L + Rm + 1));
     int64_t rows = tile + L + Rm + 2;
@@ -549,40 +573,45 @@ struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
     Value y = b.allocLike(x);
     Value B = b.dim(x, 0), T = b.dim(x, 1);
     Value zero = b.index(0), one = b.index(1);
-    Value invKn = b.splat(b.f32(1.0 / double(L + Rm + 1)), lanes);
+    Value invKn = b.splat(b.floatConst(f64, 1.0 / double(L + Rm + 1)), lanes);
     b.parallel({B, numTiles(b, T, tile)}, [&](ValueRange ivs) {
       Value bi = ivs[0];
       Value t0 = b.mul(ivs[1], b.index(tile));
       Value t1 = b.min(b.add(t0, b.index(tile)), T);
       // Rows [lo, hi] of x feed this tile; P[i] = S[lo - 1 + i] - S[lo - 1],
-      // a tile-local prefix sum of x / Kn (short sums: no f32 cancellation).
+      // a tile-local prefix sum of x / Kn: no full-length prefix sum.
       Value lo = b.max(zero, b.sub(t0, b.index(L + 1)));
       Value hi = b.min(b.sub(T, one), b.add(b.sub(t1, one), b.index(Rm)));
       Value last = b.add(b.sub(hi, lo), one);
-      Value prefix = b.allocaF32({rows, lanes});
+      Value prefix = memref::AllocaOp::create(
+          b, MemRefType::get({rows, lanes}, f64), ValueRange{},
+          b.getI64IntegerAttr(64));
       b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
         Value h = b.floorDiv(c, b.index(R));
         Value zeroV =
-            arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+            arith::ConstantOp::create(b, wideType, b.getZeroAttr(wideType));
         vector::StoreOp::create(b, zeroV, prefix, ValueRange{zero, zero});
         b.forLoop(lo, b.add(hi, one), one, zeroV,
                   [&](Value j, ValueRange acc) {
-                    Value xv = b.load(vecType, x, {bi, j, c}, mask);
+                    Value xv = arith::ExtFOp::create(
+                        b, wideType, b.load(vecType, x, {bi, j, c}, mask));
                     Value s = b.fma(xv, invKn, acc[0]);
                     vector::StoreOp::create(
                         b, s, prefix, ValueRange{b.add(b.sub(j, lo), one), zero});
                     return SmallVector<Value>{s};
                   });
         auto loadRow = [&](Value i) -> Value {
-          return vector::LoadOp::create(b, vecType, prefix, ValueRange{i, zero});
+          return vector::LoadOp::create(b, wideType, prefix,
+                                        ValueRange{i, zero});
         };
         b.forLoop(t0, t1, one, [&](Value t) {
           auto [e, aMinus1] =
-              talkEdges(b, o, bi, t, h, T, H, L, Rm, causal);
+              talkEdges(b, o, bi, t, h, T, H, L, Rm, causal, f64);
           Value base = b.add(b.sub(t, lo), one); // S[t] lives at row t - lo + 1
           Value se = interpolate(b, lanes, loadRow, base, e, last);
           Value sa = interpolate(b, lanes, loadRow, base, aMinus1, last);
-          b.store(b.fsub(se, sa), y, {bi, t, c}, mask);
+          Value yv = arith::TruncFOp::create(b, vecType, b.fsub(se, sa));
+          b.store(yv, y, {bi, t, c}, mask);
         });
       });
     });
@@ -621,8 +650,8 @@ struct LowerWindowDiff : ConvcLoweringPattern<WindowDiffOp> {
             Value v = b.load(vecType, S, {bi, row, c}, mask);
             return arith::SelectOp::create(b, isFirst, zeroV, v);
           };
-          auto [e, aMinus1] =
-              talkEdges(b, o, bi, t, h, T, H, L, Rm, causal);
+          auto [e, aMinus1] = talkEdges(b, o, bi, t, h, T, H, L, Rm, causal,
+                                        b.getF32Type());
           Value base = b.add(t, one); // S[t] is row t + 1; row 0 is S[-1]
           Value se = interpolate(b, lanes, loadRow, base, e, T);
           Value sa = interpolate(b, lanes, loadRow, base, aMinus1, T);
