@@ -779,7 +779,7 @@ struct LowerConvcToLoopsPass
     if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1))) {
       getOperation().emitError()
           << "convc-lower-to-loops: vector-width must be a power of two, got "
-          << vectorWidth;
+          << static_cast<int64_t>(vectorWidth);
       return signalPassFailure();
     }
     LoweringOptions options{vectorWidth, std::max<int64_t>(1, timeTile)};

@@ -19,16 +19,36 @@
 // CHECK: convc.lightweight_conv
 
 // --emit=convc canonicalises: the unused glu is gone.
-// RUN: convc compile %s | FileCheck %s --check-prefix=CANON
+// RUN: convc compile %s --emit=convc | FileCheck %s --check-prefix=CANON
 // CANON: func.func @block
 // CANON-NOT: convc.glu
 // CANON: convc.lightweight_conv
 
-// RUN: not convc compile %s --emit=lib 2>&1 | FileCheck %s --check-prefix=STAGE
-// STAGE: convc compile: --emit=lib is not available in this build
+// The default stage is a shared library, with progress on stderr.
+// RUN: convc compile %s -o %t.so 2>&1 | FileCheck %s --check-prefix=LIB
+// LIB: convc: import
+// LIB: convc: passes to llvm
+// LIB: convc: machine code
+// LIB: convc: linked {{.*}}.so
+// RUN: not convc compile %s --emit=lib -o - 2>&1 | FileCheck %s --check-prefix=STAGE
+// STAGE: convc compile: --emit=lib writes a binary file: give -o FILE
 
 // RUN: not convc compile %s --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
 // TARGET: unknown --target 'tpu' (expected cpu or cuda)
+// RUN: not convc compile %s --target=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
+// CUDA: --target=cuda is not implemented yet
+
+// RUN: convc compile %s --emit=loops | FileCheck %s --check-prefix=LOOPS
+// LOOPS: scf.parallel
+// LOOPS: vector.fma
+
+// run: a missing input and a wrong shape are errors naming the input.
+// RUN: not convc run %t.so 2>&1 | FileCheck %s --check-prefix=RUN-MISSING
+// RUN-MISSING: convc run: missing --input input0=FILE.npy (input0: f32[s0, s1, 64])
+// RUN: not convc run %t.so --input nope=%t.npy 2>&1 | FileCheck %s --check-prefix=RUN-NAME
+// RUN-NAME: convc run: entry 'block' has no input named 'nope'; its inputs: input0: f32[s0, s1, 64]; input1: f32[8, 5];
+// RUN: not convc run %t.does-not-exist.so 2>&1 | FileCheck %s --check-prefix=RUN-LOAD
+// RUN-LOAD: convc run: cannot load compiled module
 
 // RUN: not convc compile %t.does-not-exist.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: convc compile: cannot open input file
