@@ -3,17 +3,21 @@
 // its input projections:
 //   encoder LightConv block: GLU -> LightweightConv (K = 31, centred)
 //   encoder TaLK block:      GLU -> TaLK (Lmax = Rmax = 31)
-//   decoder DynamicConv:     GLU -> DynamicConv (K = 31, causal)
-//   dilated depthwise conv (K = 5, dilation 4)
-// The projections that produce %proj* (Linear C -> 2C) arrive with the CPU
-// code generation; here they are inputs.
-func.func @conv_blocks(%proj0: tensor<?x?x1024xf32>, %proj1: tensor<?x?x1024xf32>,
-                       %proj2: tensor<?x?x1024xf32>,
-                       %light_w: tensor<8x31xf32>,
-                       %talk_offsets: tensor<?x?x16xf32>,
-                       %dyn_wq: tensor<248x512xf32>,
-                       %dw_w: tensor<512x5xf32>, %dw_b: tensor<512xf32>)
-    -> (tensor<?x?x512xf32>, tensor<?x?x512xf32>, tensor<?x?x512xf32>) {
+//   decoder DynamicConv:     GLU -> DynamicConv (K = 31, causal) -> dilated
+//                            depthwise conv (K = 5, dilation 4)
+// The projections that produce %proj* (Linear C -> 2C) are inputs here.
+func.func @conv_blocks(
+    %proj0: tensor<?x?x1024xf32> {convc.name = "proj0"},
+    %proj1: tensor<?x?x1024xf32> {convc.name = "proj1"},
+    %proj2: tensor<?x?x1024xf32> {convc.name = "proj2"},
+    %light_w: tensor<8x31xf32> {convc.name = "light_w"},
+    %talk_offsets: tensor<?x?x16xf32> {convc.name = "talk_offsets"},
+    %dyn_wq: tensor<248x512xf32> {convc.name = "dyn_wq"},
+    %dw_w: tensor<512x5xf32> {convc.name = "dw_w"},
+    %dw_b: tensor<512xf32> {convc.name = "dw_b"})
+    -> (tensor<?x?x512xf32> {convc.name = "light"},
+        tensor<?x?x512xf32> {convc.name = "talk"},
+        tensor<?x?x512xf32> {convc.name = "dynamic"}) {
   %u0 = convc.glu %proj0 : tensor<?x?x1024xf32>
   %light = convc.lightweight_conv %u0, %light_w {heads = 8 : i64, padding = 15 : i64}
       : tensor<?x?x512xf32>, tensor<8x31xf32>
