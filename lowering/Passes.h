@@ -21,6 +21,7 @@ enum class Stage { Import, Convc, Fused, Loops, LLVM, Obj, Lib };
 struct CpuTargetOptions {
   int64_t vectorWidth = 8; // f32 lanes
   int64_t timeTile = 128;
+  bool useBlas = true; // projections through OpenBLAS's cblas_sgemm
 };
 
 /// Appends the passes that take IR at stage `from` to stage `to` (at most

@@ -5,7 +5,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def LowerConvcToLoopsPass : Pass<"convc-lower-to-loops", "::mlir::func::FuncOp"> {
+def LowerConvcToLoopsPass : Pass<"convc-lower-to-loops", "::mlir::ModuleOp"> {
   let summary = "Lower convc ops to vectorised, parallel loops on buffers";
   let description = [{
     Every convc op becomes an `scf.parallel` over batch x time tiles whose
@@ -13,8 +13,10 @@ def LowerConvcToLoopsPass : Pass<"convc-lower-to-loops", "::mlir::func::FuncOp">
     channel remainder), on buffers obtained with `bufferization.to_buffer`;
     the result is handed back as a tensor (`bufferization.to_tensor
     restrict writable`), so one-shot bufferization finishes the function.
-    `dynamic_conv` first becomes its kernel projection (`linalg.matmul`) and
-    a `dynamic_kernel_conv {kernel_softmax}`. TaLK runs as one streaming
+    `dynamic_conv` first becomes its kernel projection and a
+    `dynamic_kernel_conv {kernel_softmax}`; the projection is one
+    single-threaded `cblas_sgemm` per row tile in parallel (`use-blas`), or
+    a `linalg.generic` contraction. TaLK runs as one streaming
     kernel per time tile with a tile-local prefix sum: no full-length prefix
     sum is ever formed, and f32 sums stay short.
   }];
@@ -23,9 +25,12 @@ def LowerConvcToLoopsPass : Pass<"convc-lower-to-loops", "::mlir::func::FuncOp">
            "f32 lanes per vector register (8 for AVX2, 16 for AVX-512)">,
     Option<"timeTile", "time-tile", "int64_t", /*default=*/"128",
            "time steps per parallel work item">,
+    Option<"useBlas", "use-blas", "bool", /*default=*/"true",
+           "hand projections to cblas_sgemm (OpenBLAS)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];

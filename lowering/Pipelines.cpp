@@ -29,12 +29,12 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   case Stage::Loops:
     return llvm::formatv(
         "convc-export-entry-points,"
-        "func.func(convc-lower-to-loops{{vector-width={0} time-tile={1}}),"
+        "convc-lower-to-loops{{vector-width={0} time-tile={1} use-blas={2}},"
         "canonicalize,cse,"
         "one-shot-bufferize{{bufferize-function-boundaries "
         "function-boundary-type-conversion=identity-layout-map},"
         "buffer-deallocation-pipeline,canonicalize",
-        opt.vectorWidth, opt.timeTile);
+        opt.vectorWidth, opt.timeTile, opt.useBlas ? "true" : "false");
   case Stage::LLVM:
     // memref lowering runs before scf-to-cf: the memref.alloca_scope that
     // convert-scf-to-openmp puts around each parallel body must be inlined

@@ -21,6 +21,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -46,7 +47,11 @@ namespace {
 struct LoweringOptions {
   int64_t vectorWidth;
   int64_t timeTile;
+  bool useBlas;
 };
+
+/// Rows of a projection per parallel work item (one sgemm call each).
+constexpr int64_t kProjectionRowTile = 256;
 
 /// Small IR-building vocabulary for loop kernels on buffers.
 class KernelBuilder : public ImplicitLocOpBuilder {
@@ -306,6 +311,70 @@ void emitSoftmaxInPlace(KernelBuilder &b, Value buf, Value base, int64_t count,
             chunkMask(j));
 }
 
+/// `func.func private @cblas_sgemm` (OpenBLAS's CBLAS, 32-bit integers).
+func::FuncOp getOrDeclareSgemm(KernelBuilder &b, ModuleOp module) {
+  const char *name = "cblas_sgemm";
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+  auto type = b.getFunctionType(
+      {i32, i32, i32, i32, i32, i32, f32, ptr, i32, ptr, i32, f32, ptr, i32},
+      {});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto fn = func::FuncOp::create(b, name, type);
+  fn.setPrivate();
+  return fn;
+}
+
+/// An !llvm.ptr to element `row * rowStride` of a row-major f32 buffer.
+Value rowPointer(KernelBuilder &b, Value buffer, Value row, int64_t rowStride) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, buffer);
+  Value bytes = b.mul(row, b.index(rowStride * 4));
+  Value address = arith::IndexCastOp::create(b, b.getI64Type(),
+                                             b.add(base, bytes));
+  return LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext()), address);
+}
+
+/// out[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]) for row-major 2-D
+/// buffers x [M, K], w [N, K], out [M, N]: row tiles in parallel, one
+/// single-threaded sgemm per tile (the runtime keeps OpenBLAS to one thread
+/// so OpenMP owns the cores), bias written first and accumulated (beta = 1).
+void emitProjection(KernelBuilder &b, ModuleOp module, Value x, Value w,
+                    Value bias, Value out, int64_t N, int64_t K,
+                    const LoweringOptions &opt) {
+  func::FuncOp sgemm = getOrDeclareSgemm(b, module);
+  auto vecType = VectorType::get({opt.vectorWidth}, b.getF32Type());
+  Value M = b.dim(x, 0);
+  Value tiles = b.ceilDiv(M, b.index(kProjectionRowTile));
+  Value wPtr = rowPointer(b, w, b.index(0), K);
+  b.parallel({tiles}, [&](ValueRange ivs) {
+    Value m0 = b.mul(ivs[0], b.index(kProjectionRowTile));
+    Value rows = b.sub(b.min(b.add(m0, b.index(kProjectionRowTile)), M), m0);
+    if (bias)
+      b.forLoop(m0, b.add(m0, rows), b.index(1), [&](Value m) {
+        b.forChannelBlocks(N, opt.vectorWidth, [&](Value n, Value mask) {
+          b.store(b.load(vecType, bias, {n}, mask), out, {m, n}, mask);
+        });
+      });
+    auto i32 = [&](Value index) -> Value {
+      return arith::IndexCastOp::create(b, b.getI32Type(), index);
+    };
+    auto c32 = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+    };
+    Value beta = b.f32(bias ? 1.0 : 0.0);
+    func::CallOp::create(
+        b, sgemm,
+        ValueRange{c32(101 /*RowMajor*/), c32(111 /*NoTrans*/),
+                   c32(112 /*Trans*/), i32(rows), c32(N), c32(K), b.f32(1.0),
+                   rowPointer(b, x, m0, K), c32(K), wPtr, c32(K), beta,
+                   rowPointer(b, out, m0, N), c32(N)});
+  });
+}
+
 //===----------------------------------------------------------------------===//
 // Patterns
 //===----------------------------------------------------------------------===//
@@ -439,7 +508,34 @@ struct LowerDynamicKernelConv : ConvcLoweringPattern<DynamicKernelConvOp> {
 /// dynamic_conv -> kernel projection (a contraction over channels, plus the
 /// optional logit bias) + dynamic_kernel_conv {kernel_softmax}.
 struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
-  using OpRewritePattern::OpRewritePattern;
+  DecomposeDynamicConv(MLIRContext *ctx, LoweringOptions options)
+      : OpRewritePattern(ctx), options(options) {}
+  LoweringOptions options;
+
+  /// The projection as single-threaded sgemm calls over row tiles.
+  Value projectWithBlas(DynamicConvOp op, KernelBuilder &b) const {
+    auto inType = op.getInput().getType();
+    int64_t C = inType.getDimSize(2), HK = op.getHeads() * op.getKernelSize();
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    auto logitsType = MemRefType::get(
+        {inType.getDimSize(0), inType.getDimSize(1), HK}, b.getF32Type());
+    SmallVector<Value> dynamicSizes;
+    for (int64_t i = 0; i < 2; ++i)
+      if (inType.isDynamicDim(i))
+        dynamicSizes.push_back(b.dim(x, i));
+    Value logits = memref::AllocOp::create(b, logitsType, dynamicSizes,
+                                           b.getI64IntegerAttr(64));
+    auto rows = [&](Value buffer) -> Value {
+      return memref::CollapseShapeOp::create(
+          b, buffer, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    };
+    emitProjection(b, op->getParentOfType<ModuleOp>(), rows(x), w, bias,
+                   rows(logits), HK, C, options);
+    return b.toTensor(logits, RankedTensorType::get(logitsType.getShape(),
+                                                    b.getF32Type()));
+  }
+
   LogicalResult matchAndRewrite(DynamicConvOp op,
                                 PatternRewriter &rewriter) const override {
     if (!allF32(op))
@@ -450,6 +546,26 @@ struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
     Type f32 = b.getF32Type();
     Value Bdim = tensor::DimOp::create(b, op.getInput(), 0);
     Value Tdim = tensor::DimOp::create(b, op.getInput(), 1);
+    Value logits = options.useBlas ? projectWithBlas(op, b)
+                                   : projectWithLinalg(op, b, Bdim, Tdim);
+    // [B, T, H*K] -> [B, T, H, K]
+    auto kernelsType = RankedTensorType::get(
+        {inType.getDimSize(0), inType.getDimSize(1), H, K}, f32);
+    Value kernels = tensor::ExpandShapeOp::create(
+        b, kernelsType, logits,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
+        ArrayRef<OpFoldResult>{Bdim, Tdim, b.getIndexAttr(H),
+                               b.getIndexAttr(K)});
+    rewriter.replaceOpWithNewOp<DynamicKernelConvOp>(
+        op, op.getInput(), kernels, op.getPadding(), /*kernel_softmax=*/true);
+    return success();
+  }
+
+  /// The projection as a linalg contraction (portable, unoptimised).
+  Value projectWithLinalg(DynamicConvOp op, KernelBuilder &b, Value Bdim,
+                          Value Tdim) const {
+    int64_t H = op.getHeads(), K = op.getKernelSize();
+    Type f32 = b.getF32Type();
     // logits[b, t, j] = sum_c x[b, t, c] * Wq[j, c] (+ bias[j]). Kept 3-D:
     // splitting a collapsed B*T back into B and T trips upstream's
     // expand-strided-metadata (LLVM 22) when both are dynamic.
@@ -491,17 +607,7 @@ struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
               linalg::YieldOp::create(nb, loc, sum);
             })
             .getResult(0);
-    // [B, T, H*K] -> [B, T, H, K]
-    auto kernelsType = RankedTensorType::get(
-        {inType.getDimSize(0), inType.getDimSize(1), H, K}, f32);
-    Value kernels = tensor::ExpandShapeOp::create(
-        b, kernelsType, logits,
-        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
-        ArrayRef<OpFoldResult>{Bdim, Tdim, b.getIndexAttr(H),
-                               b.getIndexAttr(K)});
-    rewriter.replaceOpWithNewOp<DynamicKernelConvOp>(
-        op, op.getInput(), kernels, op.getPadding(), /*kernel_softmax=*/true);
-    return success();
+    return logits;
   }
 };
 
@@ -782,13 +888,14 @@ struct LowerConvcToLoopsPass
           << static_cast<int64_t>(vectorWidth);
       return signalPassFailure();
     }
-    LoweringOptions options{vectorWidth, std::max<int64_t>(1, timeTile)};
+    LoweringOptions options{vectorWidth, std::max<int64_t>(1, timeTile),
+                            useBlas};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerDepthwiseConv, LowerLightweightConv,
                  LowerDynamicKernelConv, LowerTaLKConv, LowerWindowDiff,
                  LowerPrefixSum, LowerGLU, LowerKernelSoftmax>(ctx, options);
-    patterns.add<DecomposeDynamicConv>(ctx);
+    patterns.add<DecomposeDynamicConv>(ctx, options);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Anything left is a case the CPU lowering does not handle: say which.

@@ -140,9 +140,11 @@ bool linkSharedLibrary(const std::string &objectPath,
   }
   std::string rpath = std::string("-Wl,-rpath,") + CONVC_OMP_LIBRARY_DIR;
   std::string libDir = std::string("-L") + CONVC_OMP_LIBRARY_DIR;
+  // --as-needed: only modules that call cblas_sgemm depend on OpenBLAS.
   llvm::SmallVector<llvm::StringRef> args = {
-      *cc,      "-shared", "-o",  libraryPath, objectPath,
-      libDir,   rpath,     "-lomp", "-lm"};
+      *cc,   "-shared", "-o",      libraryPath,         objectPath,
+      libDir, rpath,    "-lomp",   "-Wl,--as-needed",   "-lopenblas",
+      "-lm"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
                                      &message);

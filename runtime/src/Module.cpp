@@ -173,6 +173,12 @@ std::unique_ptr<Module> Module::load(const std::string &path,
     error = "'" + path + "': " + error;
     return nullptr;
   }
+  // Projections call single-threaded sgemm from inside parallel loops:
+  // OpenMP owns the cores, OpenBLAS must not start threads of its own.
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(
+          dlsym(handle, "openblas_set_num_threads")))
+    fn(1);
   for (const EntryPoint &entry : module->entries_) {
     std::string symbol = "_mlir_ciface_" + entry.name;
     void *fn = dlsym(handle, symbol.c_str());

@@ -1,4 +1,4 @@
-// RUN: convc-opt %s -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(convc-lower-to-loops))'
+// RUN: convc-opt %s -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(convc-lower-to-loops)'
 
 func.func @bf16(%x: tensor<?x?x16xbf16>, %w: tensor<4x3xbf16>) -> tensor<?x?x16xbf16> {
   // expected-error @+1 {{the CPU lowering handles f32 convc ops only; this op has 'bf16'}}

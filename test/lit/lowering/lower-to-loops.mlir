@@ -1,4 +1,4 @@
-// RUN: convc-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(convc-lower-to-loops{vector-width=8 time-tile=64}))' | FileCheck %s
+// RUN: convc-opt %s -split-input-file -pass-pipeline='builtin.module(convc-lower-to-loops{vector-width=8 time-tile=64 use-blas=false})' | FileCheck %s
 
 // LightweightConv: per-channel taps prepared once, then batch x time tiles in
 // parallel, channels in vector<8xf32> registers, one FMA per tap; the
@@ -82,4 +82,23 @@ func.func @talk_narrow_heads(%x: tensor<?x?x24xf32>, %o: tensor<?x?x2xf32>) -> t
 func.func @glu(%x: tensor<?x?x32xf32>) -> tensor<?x?x16xf32> {
   %0 = convc.glu %x : tensor<?x?x32xf32>
   return %0 : tensor<?x?x16xf32>
+}
+
+// -----
+
+// With BLAS (the default), the DynamicConv projection is one single-threaded
+// cblas_sgemm per tile of 256 rows, tiles in parallel, with the logit bias
+// written first and accumulated (beta = 1).
+// RUN: convc-opt %s -split-input-file -pass-pipeline='builtin.module(convc-lower-to-loops{vector-width=8})' | FileCheck %s --check-prefix=BLAS
+// BLAS: func.func private @cblas_sgemm(i32, i32, i32, i32, i32, i32, f32, !llvm.ptr, i32, !llvm.ptr, i32, f32, !llvm.ptr, i32)
+// BLAS-LABEL: func.func @dynamic_blas
+// BLAS: memref.collapse_shape {{.*}} : memref<?x?x64xf32> into memref<?x64xf32>
+// BLAS: scf.parallel
+// BLAS:   vector.store
+// BLAS:   func.call @cblas_sgemm(%{{.*}}) : (i32, i32, i32, i32, i32, i32, f32, !llvm.ptr, i32, !llvm.ptr, i32, f32, !llvm.ptr, i32) -> ()
+// BLAS: bufferization.to_tensor {{.*}} : memref<?x?x32xf32> to tensor<?x?x32xf32>
+// BLAS: math.exp {{.*}} : vector<8xf32>
+func.func @dynamic_blas(%x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>, %b: tensor<32xf32>) -> tensor<?x?x64xf32> {
+  %0 = convc.dynamic_conv %x, %w, %b {heads = 4 : i64, kernel_size = 8 : i64, padding = 7 : i64} : tensor<?x?x64xf32>, tensor<32x64xf32>, tensor<32xf32>
+  return %0 : tensor<?x?x64xf32>
 }
