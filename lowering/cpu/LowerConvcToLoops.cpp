@@ -50,8 +50,11 @@ struct LoweringOptions {
   bool useBlas;
 };
 
-/// Rows of a projection per parallel work item (one sgemm call each).
-constexpr int64_t kProjectionRowTile = 256;
+/// A projection splits into at most this many row tiles (one sgemm call
+/// each, in parallel), of at least kProjectionMinRows rows: sgemm repacks
+/// the weights per call, so fewer, larger calls are cheaper.
+constexpr int64_t kProjectionMaxTiles = 8;
+constexpr int64_t kProjectionMinRows = 256;
 
 /// Small IR-building vocabulary for loop kernels on buffers.
 class KernelBuilder : public ImplicitLocOpBuilder {
@@ -228,8 +231,16 @@ Value numTiles(KernelBuilder &b, Value T, int64_t tile) {
   return b.ceilDiv(T, b.index(tile));
 }
 
+/// Outputs computed together by the depthwise kernel: independent FMA
+/// chains hide the FMA latency and share each tap's weight load.
+constexpr int64_t kTimeBlock = 8;
+
 /// y[b,t,c] = sum_k wc[k,c] * x[b, t + r(k - P), c] (+ bias[c]), the kernel
 /// of depthwise and lightweight convs. wc is [K, C] so taps load along c.
+///
+/// Each time tile splits into an interior, where every tap of kTimeBlock
+/// consecutive outputs is in range (blocks of independent accumulators, no
+/// bounds arithmetic), and edges (one output at a time, taps clipped).
 void emitDepthwiseKernel(KernelBuilder &b, Value x, Value wc, Value bias,
                          Value y, int64_t K, int64_t P, int64_t r,
                          const LoweringOptions &opt) {
@@ -238,77 +249,124 @@ void emitDepthwiseKernel(KernelBuilder &b, Value x, Value wc, Value bias,
   auto vecType = VectorType::get({lanes}, b.getF32Type());
   Value B = b.dim(x, 0), T = b.dim(x, 1);
   Value rIdx = b.index(r), zero = b.index(0), one = b.index(1);
+  auto initial = [&](Value c, Value mask) -> Value {
+    return bias ? b.load(vecType, bias, {c}, mask)
+                : Value(arith::ConstantOp::create(b, vecType,
+                                                  b.getZeroAttr(vecType)));
+  };
+  // One output at a time, taps restricted to t + r(k - P) in [0, T).
+  auto edgeStep = [&](Value bi, Value t) {
+    Value kLo = b.max(zero, b.ceilDiv(b.sub(b.index(P * r), t), rIdx));
+    Value kHi = b.min(b.index(K),
+                      b.add(b.floorDiv(b.sub(b.sub(T, one), t), rIdx),
+                            b.index(P + 1)));
+    b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+      Value acc =
+          b.forLoop(kLo, kHi, one, initial(c, mask),
+                    [&](Value k, ValueRange acc) {
+                      Value s = b.add(t, b.mul(rIdx, b.sub(k, b.index(P))));
+                      Value xv = b.load(vecType, x, {bi, s, c}, mask);
+                      Value wv = b.load(vecType, wc, {k, c}, mask);
+                      return SmallVector<Value>{b.fma(xv, wv, acc[0])};
+                    })[0];
+      b.store(acc, y, {bi, t, c}, mask);
+    });
+  };
   b.parallel({B, numTiles(b, T, opt.timeTile)}, [&](ValueRange ivs) {
     Value bi = ivs[0];
     Value t0 = b.mul(ivs[1], b.index(opt.timeTile));
     Value t1 = b.min(b.add(t0, b.index(opt.timeTile)), T);
-    b.forLoop(t0, t1, one, [&](Value t) {
-      // Taps with t + r(k - P) in [0, T): no per-tap bounds checks.
-      Value kLo = b.max(zero, b.ceilDiv(b.sub(b.index(P * r), t), rIdx));
-      Value kHi = b.min(b.index(K),
-                        b.add(b.floorDiv(b.sub(b.sub(T, one), t), rIdx),
-                              b.index(P + 1)));
+    // Interior: t - rP >= 0 and t + r(K - 1 - P) <= T - 1.
+    Value inLo = b.min(b.max(t0, b.index(r * P)), t1);
+    Value inHi = b.max(b.min(t1, b.sub(T, b.index(r * (K - 1 - P)))), inLo);
+    Value blocks = b.floorDiv(b.sub(inHi, inLo), b.index(kTimeBlock));
+    Value blockEnd = b.add(inLo, b.mul(blocks, b.index(kTimeBlock)));
+    b.forLoop(t0, inLo, one, [&](Value t) { edgeStep(bi, t); });
+    b.forLoop(inLo, blockEnd, b.index(kTimeBlock), [&](Value t) {
       b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
-        Value init = bias ? b.load(vecType, bias, {c}, mask)
-                          : Value(arith::ConstantOp::create(
-                                b, vecType, b.getZeroAttr(vecType)));
-        Value acc =
-            b.forLoop(kLo, kHi, one, init, [&](Value k, ValueRange acc) {
-                 Value s = b.add(t, b.mul(rIdx, b.sub(k, b.index(P))));
-                 Value xv = b.load(vecType, x, {bi, s, c}, mask);
-                 Value wv = b.load(vecType, wc, {k, c}, mask);
-                 return SmallVector<Value>{b.fma(xv, wv, acc[0])};
-               })[0];
-        b.store(acc, y, {bi, t, c}, mask);
+        SmallVector<Value> init(kTimeBlock, initial(c, mask));
+        ValueRange accs = b.forLoop(
+            zero, b.index(K), one, init, [&](Value k, ValueRange acc) {
+              Value wv = b.load(vecType, wc, {k, c}, mask);
+              Value s0 = b.add(t, b.mul(rIdx, b.sub(k, b.index(P))));
+              SmallVector<Value> next;
+              for (int64_t i = 0; i < kTimeBlock; ++i) {
+                Value xv = b.load(vecType, x, {bi, b.add(s0, b.index(i)), c},
+                                  mask);
+                next.push_back(b.fma(xv, wv, acc[i]));
+              }
+              return next;
+            });
+        for (int64_t i = 0; i < kTimeBlock; ++i)
+          b.store(accs[i], y, {bi, b.add(t, b.index(i)), c}, mask);
       });
     });
+    b.forLoop(blockEnd, t1, one, [&](Value t) { edgeStep(bi, t); });
   });
 }
 
-/// Softmax over `count` f32 taps at buf[base .. base+count) in place, in
-/// vector chunks (masked at the end); max-subtracted.
-void emitSoftmaxInPlace(KernelBuilder &b, Value buf, Value base, int64_t count,
-                        int64_t lanes) {
+/// Softmax over `count` taps, max-subtracted, in vector chunks of `lanes`
+/// (the last masked): loadChunk(j, mask, fill) reads chunk j (masked-off
+/// lanes = fill), storeChunk(j, value, mask) writes it. Chunks are combined
+/// lane-wise first, so each row costs one horizontal max and one sum.
+void emitSoftmax(KernelBuilder &b, int64_t count, int64_t lanes,
+                 function_ref<Value(int64_t, Value, Value)> loadChunk,
+                 function_ref<void(int64_t, Value, Value)> storeChunk) {
   auto vecType = VectorType::get({lanes}, b.getF32Type());
   auto maskType = VectorType::get({lanes}, b.getI1Type());
   int64_t chunks = (count + lanes - 1) / lanes;
-  auto chunkMask = [&](int64_t j) -> Value {
+  SmallVector<Value> masks;
+  for (int64_t j = 0; j < chunks; ++j) {
     int64_t valid = std::min(lanes, count - j * lanes);
-    if (valid == lanes)
-      return Value();
-    return vector::CreateMaskOp::create(b, maskType,
-                                        ValueRange{b.index(valid)});
-  };
-  Value negInf = b.f32(-std::numeric_limits<float>::infinity());
-  Value m = negInf;
-  for (int64_t j = 0; j < chunks; ++j) {
-    Value mask = chunkMask(j);
-    Value at = b.add(base, b.index(j * lanes));
-    Value v = mask ? vector::MaskedLoadOp::create(b, vecType, buf, {at}, mask,
-                                                  b.splat(negInf, lanes))
-                   : Value(vector::LoadOp::create(b, vecType, buf, {at}));
-    Value chunkMax = vector::ReductionOp::create(
-        b, vector::CombiningKind::MAXNUMF, v);
-    m = arith::MaxNumFOp::create(b, m, chunkMax);
+    masks.push_back(valid == lanes ? Value()
+                                   : Value(vector::ConstantMaskOp::create(
+                                         b, maskType, ArrayRef<int64_t>{valid})));
   }
-  Value sum = b.f32(0.0);
-  SmallVector<Value> exps;
+  Value negInf = b.splat(b.f32(-std::numeric_limits<float>::infinity()), lanes);
+  Value zeroV = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+  SmallVector<Value> v;
+  Value laneMax;
   for (int64_t j = 0; j < chunks; ++j) {
-    Value mask = chunkMask(j);
-    Value at = b.add(base, b.index(j * lanes));
-    Value e = b.exp(b.fsub(b.load(vecType, buf, {at}, mask), b.splat(m, lanes)));
-    if (mask) // masked-off lanes loaded 0 -> exp(-m); keep them out of the sum
-      e = arith::SelectOp::create(
-          b, mask, e,
-          arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType)));
-    exps.push_back(e);
-    sum = b.fadd(sum, vector::ReductionOp::create(
-                          b, vector::CombiningKind::ADD, e));
+    v.push_back(loadChunk(j, masks[j], negInf));
+    laneMax = j ? arith::MaxNumFOp::create(b, laneMax, v[j]) : v[j];
   }
+  Value m = b.splat(vector::ReductionOp::create(b, vector::CombiningKind::MAXNUMF,
+                                                laneMax,
+                                                arith::FastMathFlags::reassoc),
+                    lanes);
+  SmallVector<Value> e;
+  Value laneSum;
+  for (int64_t j = 0; j < chunks; ++j) {
+    Value ej = b.exp(b.fsub(v[j], m));
+    if (masks[j]) // padding lanes hold -inf - m; keep them out of the sum
+      ej = arith::SelectOp::create(b, masks[j], ej, zeroV);
+    e.push_back(ej);
+    laneSum = j ? b.fadd(laneSum, ej) : ej;
+  }
+  // Reassociation lets the sum reduce as a tree instead of lane by lane.
+  Value sum = vector::ReductionOp::create(b, vector::CombiningKind::ADD, laneSum,
+                                          arith::FastMathFlags::reassoc);
   Value inv = b.splat(b.fdiv(b.f32(1.0), sum), lanes);
   for (int64_t j = 0; j < chunks; ++j)
-    b.store(b.fmul(exps[j], inv), buf, {b.add(base, b.index(j * lanes))},
-            chunkMask(j));
+    storeChunk(j, b.fmul(e[j], inv), masks[j]);
+}
+
+/// Softmax of buf[base .. base + count) in place (a 1-D buffer).
+void emitSoftmaxInPlace(KernelBuilder &b, Value buf, Value base, int64_t count,
+                        int64_t lanes) {
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  auto at = [&](int64_t j) { return b.add(base, b.index(j * lanes)); };
+  emitSoftmax(
+      b, count, lanes,
+      [&](int64_t j, Value mask, Value fill) -> Value {
+        if (!mask)
+          return vector::LoadOp::create(b, vecType, buf, ValueRange{at(j)});
+        return vector::MaskedLoadOp::create(b, vecType, buf, {at(j)}, mask,
+                                            fill);
+      },
+      [&](int64_t j, Value value, Value mask) {
+        b.store(value, buf, {at(j)}, mask);
+      });
 }
 
 /// `func.func private @cblas_sgemm` (OpenBLAS's CBLAS, 32-bit integers).
@@ -348,11 +406,13 @@ void emitProjection(KernelBuilder &b, ModuleOp module, Value x, Value w,
   func::FuncOp sgemm = getOrDeclareSgemm(b, module);
   auto vecType = VectorType::get({opt.vectorWidth}, b.getF32Type());
   Value M = b.dim(x, 0);
-  Value tiles = b.ceilDiv(M, b.index(kProjectionRowTile));
+  Value tileRows = b.max(b.index(kProjectionMinRows),
+                         b.ceilDiv(M, b.index(kProjectionMaxTiles)));
+  Value tiles = b.ceilDiv(M, tileRows);
   Value wPtr = rowPointer(b, w, b.index(0), K);
   b.parallel({tiles}, [&](ValueRange ivs) {
-    Value m0 = b.mul(ivs[0], b.index(kProjectionRowTile));
-    Value rows = b.sub(b.min(b.add(m0, b.index(kProjectionRowTile)), M), m0);
+    Value m0 = b.mul(ivs[0], tileRows);
+    Value rows = b.sub(b.min(b.add(m0, tileRows), M), m0);
     if (bias)
       b.forLoop(m0, b.add(m0, rows), b.index(1), [&](Value m) {
         b.forChannelBlocks(N, opt.vectorWidth, [&](Value n, Value mask) {
@@ -464,6 +524,11 @@ struct LowerDynamicKernelConv : ConvcLoweringPattern<DynamicKernelConvOp> {
     int64_t P = op.getPadding();
     int64_t lanes = lanesWithinHead(R, options.vectorWidth);
     auto vecType = VectorType::get({lanes}, b.getF32Type());
+    // Vectors per step: up to 4, dividing the head's R / lanes vectors (lanes
+    // divides R, so channel blocks never need a mask here).
+    int64_t group = 1;
+    while (group < 4 && (R / lanes) % (group * 2) == 0)
+      group *= 2;
     Value x = b.toBuffer(op.getInput()), z = b.toBuffer(op.getKernels());
     Value y = b.allocLike(x);
     Value B = b.dim(x, 0), T = b.dim(x, 1);
@@ -476,28 +541,64 @@ struct LowerDynamicKernelConv : ConvcLoweringPattern<DynamicKernelConvOp> {
       // they never go back to memory the caller sees.
       Value w = b.allocaF32({H * K});
       b.forLoop(t0, t1, one, [&](Value t) {
+        int64_t sl = options.vectorWidth;
+        auto slType = VectorType::get({sl}, b.getF32Type());
         b.forLoop(zero, b.index(H), one, [&](Value h) {
           Value base = b.mul(h, b.index(K));
-          b.forLoop(zero, b.index(K), one, [&](Value k) {
-            b.storeScalar(b.loadScalar(z, {bi, t, h, k}), w, {b.add(base, k)});
-          });
-          if (op.getKernelSoftmax())
-            emitSoftmaxInPlace(b, w, base, K, options.vectorWidth);
+          auto zAt = [&](int64_t j) -> SmallVector<Value> {
+            return {bi, t, h, b.index(j * sl)};
+          };
+          auto wAt = [&](int64_t j) -> SmallVector<Value> {
+            return {b.add(base, b.index(j * sl))};
+          };
+          if (!op.getKernelSoftmax()) {
+            for (int64_t j = 0; j * sl < K; ++j) {
+              Value mask = (j + 1) * sl <= K
+                               ? Value()
+                               : Value(vector::ConstantMaskOp::create(
+                                     b, VectorType::get({sl}, b.getI1Type()),
+                                     ArrayRef<int64_t>{K - j * sl}));
+              b.store(b.load(slType, z, zAt(j), mask), w, wAt(j), mask);
+            }
+            return;
+          }
+          emitSoftmax(
+              b, K, sl,
+              [&](int64_t j, Value mask, Value fill) -> Value {
+                if (!mask)
+                  return vector::LoadOp::create(b, slType, z, zAt(j));
+                return vector::MaskedLoadOp::create(b, slType, z, zAt(j), mask,
+                                                    fill);
+              },
+              [&](int64_t j, Value value, Value mask) {
+                b.store(value, w, wAt(j), mask);
+              });
         });
         Value kLo = b.max(zero, b.sub(b.index(P), t));
         Value kHi = b.min(b.index(K), b.add(b.sub(T, t), b.index(P)));
-        b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+        // `group` vectors of one head at a time: independent FMA chains
+        // sharing each broadcast tap weight.
+        b.forLoop(zero, b.index(C), b.index(lanes * group), [&](Value c) {
           Value hBase = b.mul(b.floorDiv(c, b.index(R)), b.index(K));
-          Value init =
+          Value zeroV =
               arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
-          Value acc =
+          SmallVector<Value> init(group, zeroV);
+          ValueRange accs =
               b.forLoop(kLo, kHi, one, init, [&](Value k, ValueRange acc) {
-                 Value s = b.add(t, b.sub(k, b.index(P)));
-                 Value xv = b.load(vecType, x, {bi, s, c}, mask);
-                 Value wv = b.splat(b.loadScalar(w, {b.add(hBase, k)}), lanes);
-                 return SmallVector<Value>{b.fma(xv, wv, acc[0])};
-               })[0];
-          b.store(acc, y, {bi, t, c}, mask);
+                Value s = b.add(t, b.sub(k, b.index(P)));
+                Value wv = b.splat(b.loadScalar(w, {b.add(hBase, k)}), lanes);
+                SmallVector<Value> next;
+                for (int64_t g = 0; g < group; ++g) {
+                  Value xv = vector::LoadOp::create(
+                      b, vecType, x,
+                      ValueRange{bi, s, b.add(c, b.index(g * lanes))});
+                  next.push_back(b.fma(xv, wv, acc[g]));
+                }
+                return next;
+              });
+          for (int64_t g = 0; g < group; ++g)
+            vector::StoreOp::create(
+                b, accs[g], y, ValueRange{bi, t, b.add(c, b.index(g * lanes))});
         });
       });
     });
