@@ -8,6 +8,8 @@
 #include "dialect/ConvcDialect.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -16,8 +18,16 @@ using namespace mlir;
 using namespace convc;
 
 #include "dialect/ConvcDialect.cpp.inc"
+#include "dialect/ConvcEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialect/ConvcAttrs.cpp.inc"
 
 void ConvcDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialect/ConvcAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "dialect/ConvcOps.cpp.inc"
@@ -169,6 +179,13 @@ LogicalResult verifyTaLK(Operation *op, RankedTensorType input,
 // Result type inference: every op but glu keeps its first operand's type.
 //===----------------------------------------------------------------------===//
 
+#define CONVC_SAME_TYPE_AS_INPUT_FN(OP)                                        \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,  \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {        \
+    results.push_back(adaptor.getOperands().front().getType());               \
+    return success();                                                          \
+  }
 #define CONVC_SAME_TYPE_AS_INPUT(OP)                                           \
   LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,  \
                                      Adaptor adaptor,                          \
@@ -184,7 +201,26 @@ CONVC_SAME_TYPE_AS_INPUT(KernelSoftmaxOp)
 CONVC_SAME_TYPE_AS_INPUT(DynamicKernelConvOp)
 CONVC_SAME_TYPE_AS_INPUT(PrefixSumOp)
 CONVC_SAME_TYPE_AS_INPUT(WindowDiffOp)
-#undef CONVC_SAME_TYPE_AS_INPUT
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> location,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  auto weight = dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (!input || !weight || input.getRank() < 1 || weight.getRank() != 2)
+    return emitOptionalError(location, "convc.linear needs a ranked input "
+                                       "and a 2-D weight");
+  SmallVector<int64_t> shape(input.getShape());
+  int64_t width = weight.getDimSize(0);
+  if (adaptor.getActivation() == Activation::glu && isStatic(width))
+    width /= 2; // An odd width is reported by the verifier.
+  shape.back() = width;
+  results.push_back(input.clone(shape));
+  return success();
+}
+
+CONVC_SAME_TYPE_AS_INPUT_FN(LayerNormOp)
 
 LogicalResult GLUOp::inferReturnTypes(MLIRContext *,
                                       std::optional<Location> location,
@@ -263,6 +299,71 @@ LogicalResult TaLKConvOp::verify() {
 LogicalResult WindowDiffOp::verify() {
   return verifyTaLK(*this, getPrefixSums().getType(), getOffsets().getType(),
                     getLeftMax(), getRightMax(), getCausal());
+}
+
+/// The channels of a [..., C] vector operand of a row-wise op must be C.
+static LogicalResult verifyRowVector(Operation *op, Value vector,
+                                     int64_t width, StringRef what) {
+  if (!vector)
+    return success();
+  int64_t actual = cast<RankedTensorType>(vector.getType()).getDimSize(0);
+  if (isStatic(actual) && isStatic(width) && actual != width)
+    return op->emitOpError() << what << " shape mismatch: expected [" << width
+                             << "], got " << vector.getType();
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weight = getWeight().getType();
+  int64_t inWidth = input.getShape().back();
+  if (!isStatic(inWidth) || !weight.hasStaticShape())
+    return emitOpError() << "the input's last dimension and the weight shape "
+                            "must be static, got "
+                         << input << " and " << weight;
+  if (weight.getDimSize(1) != inWidth)
+    return emitOpError() << "weight shape mismatch: expected [N, D] with D = "
+                         << inWidth << " (the input's last dimension), got "
+                         << weight;
+  int64_t width = weight.getDimSize(0);
+  if (getActivation() == Activation::glu && width % 2 != 0)
+    return emitOpError() << "a glu epilogue splits the projection in halves: "
+                            "the weight needs an even row count, got "
+                         << width;
+  if (failed(verifyRowVector(*this, getBias(), width, "bias")))
+    return failure();
+  int64_t outWidth = getType().getShape().back();
+  if (getResidual() && getResidual().getType() != getType())
+    return emitOpError() << "residual must have the result type "
+                         << getType() << ", got " << getResidual().getType();
+  if (static_cast<bool>(getLnGamma()) != static_cast<bool>(getLnBeta()))
+    return emitOpError() << "layer_norm needs both gamma and beta";
+  if (failed(verifyRowVector(*this, getLnGamma(), outWidth, "ln_gamma")) ||
+      failed(verifyRowVector(*this, getLnBeta(), outWidth, "ln_beta")))
+    return failure();
+  if (getEps().convertToDouble() <= 0.0)
+    return emitOpError() << "eps must be positive";
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  RankedTensorType input = getInput().getType();
+  int64_t width = input.getShape().back();
+  if (!isStatic(width))
+    return emitOpError() << "the normalised (last) dimension must be static";
+  if (getResidual() && getResidual().getType() != input)
+    return emitOpError() << "residual must have the input type " << input
+                         << ", got " << getResidual().getType();
+  if (failed(verifyRowVector(*this, getGamma(), width, "gamma")) ||
+      failed(verifyRowVector(*this, getBeta(), width, "beta")))
+    return failure();
+  if (getEps().convertToDouble() <= 0.0)
+    return emitOpError() << "eps must be positive";
+  return success();
 }
 
 LogicalResult GLUOp::verify() {

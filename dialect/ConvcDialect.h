@@ -12,6 +12,10 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "dialect/ConvcDialect.h.inc"
+#include "dialect/ConvcEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialect/ConvcAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialect/ConvcOps.h.inc"

@@ -11,6 +11,7 @@
 #define CONVC_DIALECT_TD
 
 include "mlir/IR/OpBase.td"
+include "mlir/IR/EnumAttr.td"
 
 def Convc_Dialect : Dialect {
   let name = "convc";
@@ -18,6 +19,7 @@ def Convc_Dialect : Dialect {
   // Folded constants (e.g. softmaxed kernels) materialise as arith.constant.
   let hasConstantMaterializer = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let useDefaultAttributePrinterParser = 1;
   let summary = "Sequence-mixing ops of convolutional sequence-to-sequence models";
   let description = [{
     Ops over activations in BTC layout (`tensor<B x T x C x f32|f16|bf16>`,
@@ -51,6 +53,21 @@ def Convc_IntAttr : TypedSignlessIntegerAttrBase<
     I64, "int64_t", "64-bit integer attribute"> {
   let convertFromStorage = "$_self.getValue().getSExtValue()";
 }
+
+// The activation a projection's epilogue applies.
+def Convc_ActivationEnum : I32EnumAttr<"Activation",
+    "projection epilogue activation", [
+    I32EnumAttrCase<"none", 0>,
+    I32EnumAttrCase<"relu", 1>,
+    I32EnumAttrCase<"swish", 2>,
+    I32EnumAttrCase<"sigmoid", 3>,
+    I32EnumAttrCase<"glu", 4>]> {
+  let cppNamespace = "::convc";
+  let genSpecializedAttr = 0;
+}
+// Written `#convc<activation glu>`.
+def Convc_Activation : EnumAttr<Convc_Dialect, Convc_ActivationEnum,
+                                "activation">;
 
 class Convc_Op<string mnemonic, list<Trait> traits = []>
     : Op<Convc_Dialect, mnemonic, traits>;

@@ -10,6 +10,7 @@
 #define CONVC_OPS_TD
 
 include "dialect/ConvcDialect.td"
+include "mlir/IR/AttrTypeBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -185,6 +186,82 @@ def Convc_GLUOp : Convc_PureOp<"glu"> {
   let arguments = (ins Convc_AnyFloatTensor:$input);
   let results = (outs Convc_AnyFloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// The rest of a conv seq2seq layer, where fusion needs to see it
+//===----------------------------------------------------------------------===//
+
+def Convc_LinearOp : Convc_PureOp<"linear", [AttrSizedOperandSegments]> {
+  let summary = "projection with a fused epilogue";
+  let description = [{
+    `weight : [N, D]` (PyTorch's layout), input `[..., D]`:
+
+    ```
+    z = x W^T (+ bias)
+    a = activation(z)        none | relu | swish (z sigmoid z) | sigmoid |
+                             glu (z[:N/2] * sigmoid(z[N/2:]), halves N)
+    a = a + residual         (optional)
+    y = layer_norm(a) * ln_gamma + ln_beta   (optional, over the last axis,
+                                              eps = `eps`, biased variance)
+    ```
+
+    The epilogue runs on each row tile while the projection's output is in
+    cache; `convc-fuse-epilogues` forms it from separate `glu`, `arith.addf`
+    and `layer_norm` ops.
+
+    ```mlir
+    %u = convc.linear %x, %w1 bias %b1 {activation = #convc<activation glu>}
+           : tensor<?x?x512xf32>, tensor<1024x512xf32>, tensor<1024xf32>
+           -> tensor<?x?x512xf32>
+    %h = convc.linear %v, %w2 bias %b2 residual %x layer_norm %g, %beta
+           : tensor<?x?x512xf32>, tensor<512x512xf32>, tensor<512xf32>,
+             tensor<?x?x512xf32>, tensor<512xf32>, tensor<512xf32>
+           -> tensor<?x?x512xf32>
+    ```
+  }];
+  let arguments = (ins Convc_AnyFloatTensor:$input,
+                       Convc_MatrixTensor:$weight,
+                       Optional<Convc_VectorTensor>:$bias,
+                       Optional<Convc_AnyFloatTensor>:$residual,
+                       Optional<Convc_VectorTensor>:$ln_gamma,
+                       Optional<Convc_VectorTensor>:$ln_beta,
+                       DefaultValuedAttr<Convc_Activation,
+                                         "::convc::Activation::none">:$activation,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs Convc_AnyFloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? (`residual` $residual^)?
+    (`layer_norm` $ln_gamma^ `,` $ln_beta)? attr-dict `:` type(operands)
+    `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// Columns the projection computes (before GLU halves them).
+    int64_t getProjectionWidth() { return getWeight().getType().getDimSize(0); }
+  }];
+}
+
+def Convc_LayerNormOp : Convc_PureOp<"layer_norm"> {
+  let summary = "LayerNorm over the last axis, with an optional residual";
+  let description = [{
+    `a = x (+ residual)`, `y = (a - mean(a)) / sqrt(var(a) + eps) * gamma +
+    beta` over the last axis (biased variance, as `torch.nn.LayerNorm`).
+
+    ```mlir
+    %y = convc.layer_norm %x, %g, %b residual %r {eps = 1.0e-05 : f64}
+           : tensor<?x?x512xf32>, tensor<512xf32>, tensor<512xf32>, tensor<?x?x512xf32>
+    ```
+  }];
+  let arguments = (ins Convc_AnyFloatTensor:$input,
+                       Convc_VectorTensor:$gamma,
+                       Convc_VectorTensor:$beta,
+                       Optional<Convc_AnyFloatTensor>:$residual,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs Convc_AnyFloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta (`residual` $residual^)? attr-dict `:`
+    type($input) `,` type($gamma) `,` type($beta) (`,` type($residual)^)?
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -25,10 +25,10 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     return "canonicalize,cse";
   case Stage::Fused:
     return "convc-fold-weight-softmax,convc-fuse-kernel-softmax,"
-           "convc-fuse-talk,canonicalize,cse";
+           "convc-fuse-talk,convc-fuse-epilogues,canonicalize,cse";
   case Stage::Loops:
     return llvm::formatv(
-        "convc-export-entry-points,"
+        "convc-export-entry-points,convert-elementwise-to-linalg,"
         "convc-lower-to-loops{{vector-width={0} time-tile={1} use-blas={2}},"
         "canonicalize,cse,"
         "one-shot-bufferize{{bufferize-function-boundaries "

@@ -37,4 +37,18 @@ def FoldWeightSoftmaxPass : Pass<"convc-fold-weight-softmax"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def FuseEpiloguesPass : Pass<"convc-fuse-epilogues"> {
+  let summary = "Fold GLU, residual adds and LayerNorm into projections";
+  let description = [{
+    Rewrites, where the projection's result has no other use:
+    `glu(linear(x))` into `linear(x) {activation = glu}`,
+    `linear(x) + r` into `linear(x) residual r`,
+    `layer_norm(a + r)` into `layer_norm(a) residual r`, and
+    `layer_norm(linear(x) ...)` into `linear(x) ... layer_norm`.
+    The lowering then applies them per row tile right after the projection,
+    while its output is in cache.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect"];
+}
+
 #endif // CONVC_PASSES_TD

@@ -396,42 +396,170 @@ Value rowPointer(KernelBuilder &b, Value buffer, Value row, int64_t rowStride) {
       b, LLVM::LLVMPointerType::get(b.getContext()), address);
 }
 
-/// out[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]) for row-major 2-D
-/// buffers x [M, K], w [N, K], out [M, N]: row tiles in parallel, one
-/// single-threaded sgemm per tile (the runtime keeps OpenBLAS to one thread
-/// so OpenMP owns the cores), bias written first and accumulated (beta = 1).
+/// Rows per sgemm call inside a parallel tile: the epilogue then finds the
+/// call's output in cache.
+constexpr int64_t kProjectionSubRows = 128;
+
+/// Runs after each sgemm call on rows [m0, m0 + rows) of the projection; `z`
+/// holds them starting at row `zRow0`.
+using ProjectionEpilogue =
+    function_ref<void(Value m0, Value rows, Value z, Value zRow0)>;
+
+/// z[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]) for row-major 2-D buffers
+/// x [M, K], w [N, K]: row tiles in parallel, each a sequence of
+/// single-threaded sgemm calls of kProjectionSubRows rows (the runtime keeps
+/// OpenBLAS to one thread so OpenMP owns the cores), the bias written first
+/// and accumulated (beta = 1), and `epilogue` run on each call's rows. The
+/// calls write into `out` [M, N] when given, else into a per-tile scratch
+/// buffer the epilogue reads (e.g. GLU, whose output is narrower).
 void emitProjection(KernelBuilder &b, ModuleOp module, Value x, Value w,
                     Value bias, Value out, int64_t N, int64_t K,
-                    const LoweringOptions &opt) {
+                    const LoweringOptions &opt,
+                    ProjectionEpilogue epilogue = nullptr) {
   func::FuncOp sgemm = getOrDeclareSgemm(b, module);
   auto vecType = VectorType::get({opt.vectorWidth}, b.getF32Type());
   Value M = b.dim(x, 0);
-  Value tileRows = b.max(b.index(kProjectionMinRows),
-                         b.ceilDiv(M, b.index(kProjectionMaxTiles)));
+  Value sub = b.index(kProjectionSubRows);
+  // Tiles: at most kProjectionMaxTiles, whole sub-tiles, >= kProjectionMinRows.
+  Value tileRows = b.mul(
+      b.ceilDiv(b.max(b.index(kProjectionMinRows),
+                      b.ceilDiv(M, b.index(kProjectionMaxTiles))),
+                sub),
+      sub);
   Value tiles = b.ceilDiv(M, tileRows);
   Value wPtr = rowPointer(b, w, b.index(0), K);
+  auto i32 = [&](Value index) -> Value {
+    return arith::IndexCastOp::create(b, b.getI32Type(), index);
+  };
+  auto c32 = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+  };
   b.parallel({tiles}, [&](ValueRange ivs) {
     Value m0 = b.mul(ivs[0], tileRows);
-    Value rows = b.sub(b.min(b.add(m0, tileRows), M), m0);
-    if (bias)
-      b.forLoop(m0, b.add(m0, rows), b.index(1), [&](Value m) {
-        b.forChannelBlocks(N, opt.vectorWidth, [&](Value n, Value mask) {
-          b.store(b.load(vecType, bias, {n}, mask), out, {m, n}, mask);
+    Value end = b.min(b.add(m0, tileRows), M);
+    Value scratch =
+        out ? Value()
+            : Value(memref::AllocOp::create(
+                  b, MemRefType::get({kProjectionSubRows, N}, b.getF32Type()),
+                  ValueRange{}, b.getI64IntegerAttr(64)));
+    b.forLoop(m0, end, sub, [&](Value s0) {
+      Value rows = b.sub(b.min(b.add(s0, sub), end), s0);
+      Value dest = out ? out : scratch;
+      Value destRow0 = out ? s0 : b.index(0);
+      if (bias)
+        b.forLoop(b.index(0), rows, b.index(1), [&](Value i) {
+          b.forChannelBlocks(N, opt.vectorWidth, [&](Value n, Value mask) {
+            b.store(b.load(vecType, bias, {n}, mask), dest,
+                    {b.add(destRow0, i), n}, mask);
+          });
         });
-      });
-    auto i32 = [&](Value index) -> Value {
-      return arith::IndexCastOp::create(b, b.getI32Type(), index);
-    };
-    auto c32 = [&](int64_t v) -> Value {
-      return arith::ConstantIntOp::create(b, b.getI32Type(), v);
-    };
-    Value beta = b.f32(bias ? 1.0 : 0.0);
-    func::CallOp::create(
-        b, sgemm,
-        ValueRange{c32(101 /*RowMajor*/), c32(111 /*NoTrans*/),
-                   c32(112 /*Trans*/), i32(rows), c32(N), c32(K), b.f32(1.0),
-                   rowPointer(b, x, m0, K), c32(K), wPtr, c32(K), beta,
-                   rowPointer(b, out, m0, N), c32(N)});
+      Value beta = b.f32(bias ? 1.0 : 0.0);
+      func::CallOp::create(
+          b, sgemm,
+          ValueRange{c32(101 /*RowMajor*/), c32(111 /*NoTrans*/),
+                     c32(112 /*Trans*/), i32(rows), c32(N), c32(K),
+                     b.f32(1.0), rowPointer(b, x, s0, K), c32(K), wPtr,
+                     c32(K), beta, rowPointer(b, dest, destRow0, N), c32(N)});
+      if (epilogue)
+        epilogue(s0, rows, dest, destRow0);
+    });
+  });
+}
+
+Value sigmoid(KernelBuilder &b, Value v, int64_t lanes) {
+  Value one = b.splat(b.f32(1.0), lanes);
+  return b.fdiv(one, b.fadd(one, b.exp(arith::NegFOp::create(b, v))));
+}
+
+/// Sum over channel blocks of fn(c, mask) (a vector per block), reduced.
+Value sumChannelBlocks(KernelBuilder &b, int64_t channels, int64_t lanes,
+                       function_ref<Value(Value, Value)> fn) {
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  Value acc = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+  int64_t full = channels / lanes * lanes;
+  if (full > 0)
+    acc = b.forLoop(b.index(0), b.index(full), b.index(lanes), acc,
+                    [&](Value c, ValueRange a) {
+                      return SmallVector<Value>{b.fadd(a[0], fn(c, Value()))};
+                    })[0];
+  if (full < channels) {
+    Value mask = vector::CreateMaskOp::create(
+        b, VectorType::get({lanes}, b.getI1Type()),
+        ValueRange{b.index(channels - full)});
+    Value zero = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+    acc = b.fadd(acc, arith::SelectOp::create(b, mask, fn(b.index(full), mask),
+                                              zero));
+  }
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc,
+                                     arith::FastMathFlags::reassoc);
+}
+
+/// What happens to each projected row: activation, residual, LayerNorm.
+struct RowEpilogue {
+  Activation activation = Activation::none;
+  Value residual; // [M, W] buffer or null
+  Value gamma, beta;
+  double eps = 1e-5;
+};
+
+/// out[outRow] = LN(act(z[zRow]) + residual[outRow]) over W output columns
+/// (W = N / 2 for GLU, which reads both halves of z's row).
+void emitRowEpilogue(KernelBuilder &b, const RowEpilogue &e, Value z,
+                     Value zRow, Value out, Value outRow, int64_t W,
+                     int64_t lanes) {
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  b.forChannelBlocks(W, lanes, [&](Value c, Value mask) {
+    Value a = b.load(vecType, z, {zRow, c}, mask);
+    switch (e.activation) {
+    case Activation::none:
+      break;
+    case Activation::relu:
+      a = arith::MaximumFOp::create(
+          b, a, arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType)));
+      break;
+    case Activation::swish:
+      a = b.fmul(a, sigmoid(b, a, lanes));
+      break;
+    case Activation::sigmoid:
+      a = sigmoid(b, a, lanes);
+      break;
+    case Activation::glu: {
+      Value g = b.load(vecType, z, {zRow, b.add(c, b.index(W))}, mask);
+      a = b.fmul(a, sigmoid(b, g, lanes));
+      break;
+    }
+    }
+    if (e.residual)
+      a = b.fadd(a, b.load(vecType, e.residual, {outRow, c}, mask));
+    b.store(a, out, {outRow, c}, mask);
+  });
+  if (!e.gamma)
+    return;
+  // LayerNorm over the row just written (in L1): mean, biased variance.
+  Value invW = b.f32(1.0 / double(W));
+  Value mean = b.fmul(sumChannelBlocks(b, W, lanes,
+                                       [&](Value c, Value mask) {
+                                         return b.load(vecType, out,
+                                                       {outRow, c}, mask);
+                                       }),
+                      invW);
+  Value meanV = b.splat(mean, lanes);
+  Value var = b.fmul(sumChannelBlocks(b, W, lanes,
+                                      [&](Value c, Value mask) {
+                                        Value d = b.fsub(
+                                            b.load(vecType, out, {outRow, c},
+                                                   mask),
+                                            meanV);
+                                        return b.fmul(d, d);
+                                      }),
+                     invW);
+  Value rstd = math::RsqrtOp::create(b, b.fadd(var, b.f32(e.eps)));
+  Value rstdV = b.splat(rstd, lanes);
+  b.forChannelBlocks(W, lanes, [&](Value c, Value mask) {
+    Value v = b.fsub(b.load(vecType, out, {outRow, c}, mask), meanV);
+    Value g = b.load(vecType, e.gamma, {c}, mask);
+    Value bt = b.load(vecType, e.beta, {c}, mask);
+    b.store(b.fma(b.fmul(v, rstdV), g, bt), out, {outRow, c}, mask);
   });
 }
 
@@ -954,6 +1082,81 @@ struct LowerGLU : ConvcLoweringPattern<GLUOp> {
   }
 };
 
+/// A fresh buffer of tensor type `type`, dynamic sizes read from `like`'s
+/// leading dimensions.
+Value allocResult(KernelBuilder &b, RankedTensorType type, Value like) {
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(b.dim(like, i));
+  return memref::AllocOp::create(
+      b, MemRefType::get(type.getShape(), type.getElementType()),
+      dynamicSizes, b.getI64IntegerAttr(64));
+}
+
+struct LowerLinear : ConvcLoweringPattern<LinearOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(LinearOp op, KernelBuilder &b) const override {
+    if (!options.useBlas)
+      return Value(); // reported by the pass: projections need cblas_sgemm
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t N = op.getProjectionWidth();
+    int64_t D = op.getInput().getType().getShape().back();
+    int64_t W = resultType.getShape().back();
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value y = allocResult(b, resultType, x);
+    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    RowEpilogue e;
+    e.activation = op.getActivation();
+    if (op.getResidual())
+      e.residual = collapseToRows(b, b.toBuffer(op.getResidual()));
+    if (op.getLnGamma()) {
+      e.gamma = b.toBuffer(op.getLnGamma());
+      e.beta = b.toBuffer(op.getLnBeta());
+      e.eps = op.getEps().convertToDouble();
+    }
+    bool plain = e.activation == Activation::none && !e.residual && !e.gamma;
+    // GLU narrows the row: the sgemm writes a scratch tile, the epilogue the
+    // output. Every other epilogue works in place on the output rows.
+    bool scratch = e.activation == Activation::glu;
+    int64_t lanes = options.vectorWidth;
+    emitProjection(
+        b, op->getParentOfType<ModuleOp>(), x2, w, bias,
+        scratch ? Value() : y2, N, D, options,
+        plain ? ProjectionEpilogue()
+              : ProjectionEpilogue([&](Value m0, Value rows, Value z,
+                                       Value zRow0) {
+                  b.forLoop(b.index(0), rows, b.index(1), [&](Value i) {
+                    emitRowEpilogue(b, e, z, b.add(zRow0, i), y2,
+                                    b.add(m0, i), W, lanes);
+                  });
+                }));
+    return b.toTensor(y, resultType);
+  }
+};
+
+struct LowerLayerNorm : ConvcLoweringPattern<LayerNormOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(LayerNormOp op, KernelBuilder &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t W = type.getShape().back();
+    Value x = b.toBuffer(op.getInput());
+    Value y = allocResult(b, type, x);
+    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    RowEpilogue e;
+    if (op.getResidual())
+      e.residual = collapseToRows(b, b.toBuffer(op.getResidual()));
+    e.gamma = b.toBuffer(op.getGamma());
+    e.beta = b.toBuffer(op.getBeta());
+    e.eps = op.getEps().convertToDouble();
+    b.parallel({b.dim(x2, 0)}, [&](ValueRange ivs) {
+      emitRowEpilogue(b, e, x2, ivs[0], y2, ivs[0], W, options.vectorWidth);
+    });
+    return b.toTensor(y, type);
+  }
+};
+
 struct LowerKernelSoftmax : ConvcLoweringPattern<KernelSoftmaxOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(KernelSoftmaxOp op, KernelBuilder &b) const override {
@@ -995,18 +1198,25 @@ struct LowerConvcToLoopsPass
     RewritePatternSet patterns(ctx);
     patterns.add<LowerDepthwiseConv, LowerLightweightConv,
                  LowerDynamicKernelConv, LowerTaLKConv, LowerWindowDiff,
-                 LowerPrefixSum, LowerGLU, LowerKernelSoftmax>(ctx, options);
+                 LowerPrefixSum, LowerGLU, LowerKernelSoftmax, LowerLinear,
+                 LowerLayerNorm>(ctx, options);
     patterns.add<DecomposeDynamicConv>(ctx, options);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Anything left is a case the CPU lowering does not handle: say which.
-    WalkResult result = getOperation().walk([](Operation *op) {
+    WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<ConvcDialect>(op->getDialect()))
         return WalkResult::advance();
-      op->emitError() << "the CPU lowering handles f32 convc ops only; this "
-                         "op has "
-                      << getElementTypeOrSelf(op->getResultTypes().front())
-                      << " (f16/bf16 storage arrives with the GPU path)";
+      if (!allF32(op))
+        op->emitError() << "the CPU lowering handles f32 convc ops only; this "
+                           "op has "
+                        << getElementTypeOrSelf(op->getResultTypes().front())
+                        << " (f16/bf16 storage arrives with the GPU path)";
+      else if (isa<LinearOp>(op) && !useBlas)
+        op->emitError() << "convc.linear is lowered to cblas_sgemm calls; "
+                           "it needs use-blas=true (OpenBLAS)";
+      else
+        op->emitError() << "no CPU lowering for this op";
       return WalkResult::interrupt();
     });
     if (result.wasInterrupted())

@@ -445,3 +445,94 @@ TEST(CompiledOps, RuntimeRejectsBadInputs) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{2, 5, 16}));
 }
+
+namespace {
+std::string linearMlir(int64_t D, int64_t N, const std::string &act, bool bias,
+                       bool residual, bool layerNorm) {
+  int64_t W = act == "glu" ? N / 2 : N;
+  std::string x = shapeText({-1, -1, D}), w = shapeText({N, D}),
+              b = shapeText({N}), y = shapeText({-1, -1, W}),
+              g = shapeText({W});
+  std::string args = "%x: " + x + ", %w: " + w;
+  std::string operands = "%x, %w", types = x + ", " + w;
+  if (bias)
+    args += ", %b: " + b, operands += " bias %b", types += ", " + b;
+  if (residual)
+    args += ", %r: " + y, operands += " residual %r", types += ", " + y;
+  if (layerNorm)
+    args += ", %g: " + g + ", %be: " + g, operands += " layer_norm %g, %be",
+        types += ", " + g + ", " + g;
+  return "func.func @main(" + args + ") -> " + y + " {\n  %y = convc.linear " +
+         operands + " {activation = #convc<activation " + act + ">} : " +
+         types + " -> " + y + "\n  return %y : " + y + "\n}\n";
+}
+
+ref::Tensor activate(const ref::Tensor &z, const std::string &act) {
+  if (act == "relu")
+    return ref::relu(z);
+  if (act == "swish")
+    return ref::swish(z);
+  if (act == "glu")
+    return ref::glu(z);
+  ref::Tensor y = z;
+  if (act == "sigmoid")
+    for (double &v : y.data)
+      v = ref::sigmoid(v);
+  return y;
+}
+} // namespace
+
+// Projections with each epilogue: activation, residual, LayerNorm.
+TEST(CompiledOps, LinearEpilogues) {
+  std::mt19937 rng(13);
+  for (auto [D, N, act, bias, residual, ln] :
+       {std::tuple<int64_t, int64_t, std::string, bool, bool, bool>{
+            64, 128, "glu", true, false, false},
+        {48, 40, "none", true, true, true},
+        {64, 200, "relu", true, false, false},
+        {32, 24, "swish", false, false, false},
+        {20, 36, "sigmoid", true, true, false},
+        {64, 64, "none", false, false, true}}) {
+    auto module = compile(linearMlir(D, N, act, bias, residual, ln));
+    ASSERT_TRUE(module);
+    int64_t W = act == "glu" ? N / 2 : N;
+    for (auto [B, T] : {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {3, 200}}) {
+      ref::Tensor xs = random({B, T, D}, rng), ws = random({N, D}, rng, -0.3, 0.3),
+                  bs = random({N}, rng), rs = random({B, T, W}, rng),
+                  gs = random({W}, rng, 0.5, 1.5), bes = random({W}, rng);
+      std::vector<ref::Tensor> inputs = {xs, ws};
+      if (bias)
+        inputs.push_back(bs);
+      if (residual)
+        inputs.push_back(rs);
+      if (ln)
+        inputs.push_back(gs), inputs.push_back(bes);
+      ref::Tensor want = activate(ref::linear(xs, ws, bias ? &bs : nullptr), act);
+      if (residual)
+        want = ref::add(want, rs);
+      if (ln)
+        want = ref::layerNorm(want, gs, bes, 1e-5);
+      expectClose(run(*module, inputs), want, kTolerance,
+                  "linear " + act + " T=" + std::to_string(T));
+    }
+  }
+}
+
+TEST(CompiledOps, LayerNormWithResidual) {
+  std::mt19937 rng(14);
+  std::string x = shapeText({-1, -1, 40}), g = shapeText({40});
+  auto module = compile("func.func @main(%x: " + x + ", %g: " + g + ", %b: " +
+                        g + ", %r: " + x + ") -> " + x +
+                        " {\n  %y = convc.layer_norm %x, %g, %b residual %r "
+                        "{eps = 1.0e-06 : f64} : " +
+                        x + ", " + g + ", " + g + ", " + x + "\n  return %y : " +
+                        x + "\n}\n");
+  ASSERT_TRUE(module);
+  for (auto [B, T] : kShapes) {
+    ref::Tensor xs = random({B, T, 40}, rng, -3, 3), gs = random({40}, rng),
+                bs = random({40}, rng), rs = random({B, T, 40}, rng);
+    expectClose(run(*module, {xs, gs, bs, rs}),
+                ref::layerNorm(ref::add(xs, rs), gs, bs, 1e-6), kTolerance,
+                "layer_norm T=" + std::to_string(T));
+  }
+}

@@ -368,3 +368,77 @@ func.func @window_diff_heads(%s: tensor<?x?x64xf32>, %o: tensor<?x?x3xf32>) {
   %0 = convc.window_diff %s, %o {causal, left_max = 3 : i64, right_max = 0 : i64} : tensor<?x?x64xf32>, tensor<?x?x3xf32>
   return
 }
+
+// ===== linear and layer_norm
+
+// -----
+
+func.func @linear_weight(%x: tensor<?x?x64xf32>, %w: tensor<32x48xf32>) {
+  // expected-error @+1 {{weight shape mismatch: expected [N, D] with D = 64 (the input's last dimension), got 'tensor<32x48xf32>'}}
+  %0 = convc.linear %x, %w : tensor<?x?x64xf32>, tensor<32x48xf32> -> tensor<?x?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_odd_glu(%x: tensor<?x?x64xf32>, %w: tensor<33x64xf32>) {
+  // expected-error @+1 {{a glu epilogue splits the projection in halves: the weight needs an even row count, got 33}}
+  %0 = convc.linear %x, %w {activation = #convc<activation glu>} : tensor<?x?x64xf32>, tensor<33x64xf32> -> tensor<?x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>, %b: tensor<64xf32>) {
+  // expected-error @+1 {{bias shape mismatch: expected [32], got 'tensor<64xf32>'}}
+  %0 = convc.linear %x, %w bias %b : tensor<?x?x64xf32>, tensor<32x64xf32>, tensor<64xf32> -> tensor<?x?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_residual(%x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>, %r: tensor<?x?x64xf32>) {
+  // expected-error @+1 {{residual must have the result type 'tensor<?x?x32xf32>', got 'tensor<?x?x64xf32>'}}
+  %0 = convc.linear %x, %w residual %r : tensor<?x?x64xf32>, tensor<32x64xf32>, tensor<?x?x64xf32> -> tensor<?x?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_ln(%x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{ln_gamma shape mismatch: expected [32], got 'tensor<64xf32>'}}
+  %0 = convc.linear %x, %w layer_norm %g, %g : tensor<?x?x64xf32>, tensor<32x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_dynamic_width(%x: tensor<?x?x?xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{the input's last dimension and the weight shape must be static}}
+  %0 = convc.linear %x, %w : tensor<?x?x?xf32>, tensor<32x64xf32> -> tensor<?x?x32xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_gamma(%x: tensor<?x?x64xf32>, %g: tensor<32xf32>, %b: tensor<64xf32>) {
+  // expected-error @+1 {{gamma shape mismatch: expected [64], got 'tensor<32xf32>'}}
+  %0 = convc.layer_norm %x, %g, %b : tensor<?x?x64xf32>, tensor<32xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_eps(%x: tensor<?x?x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{eps must be positive}}
+  %0 = convc.layer_norm %x, %g, %g {eps = 0.0 : f64} : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_residual(%x: tensor<?x?x64xf32>, %g: tensor<64xf32>, %r: tensor<?x?x32xf32>) {
+  // expected-error @+1 {{residual must have the input type 'tensor<?x?x64xf32>', got 'tensor<?x?x32xf32>'}}
+  %0 = convc.layer_norm %x, %g, %g residual %r : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<?x?x32xf32>
+  return
+}

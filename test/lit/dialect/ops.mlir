@@ -72,3 +72,14 @@ func.func @primitives(%x: tensor<?x?x64xf32>, %w: tensor<8x31xf32>, %z: tensor<?
   %7 = convc.window_diff %5, %o {left_max = 3 : i64, right_max = 2 : i64} : tensor<?x?x64xf32>, tensor<?x?x4xf32>
   return %0, %1, %6, %7 : tensor<8x31xf32>, tensor<?x?x8x31xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
 }
+
+// CHECK-LABEL: func.func @projections
+func.func @projections(%x: tensor<?x?x64xf32>, %w: tensor<128x64xf32>, %b: tensor<128xf32>, %w2: tensor<64x64xf32>, %g: tensor<64xf32>, %r: tensor<?x?x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>) {
+  // CHECK: convc.linear %{{.*}}, %{{.*}} bias %{{.*}} {activation = #convc<activation glu>} : tensor<?x?x64xf32>, tensor<128x64xf32>, tensor<128xf32> -> tensor<?x?x64xf32>
+  %0 = convc.linear %x, %w bias %b {activation = #convc<activation glu>} : tensor<?x?x64xf32>, tensor<128x64xf32>, tensor<128xf32> -> tensor<?x?x64xf32>
+  // CHECK: convc.linear %{{.*}}, %{{.*}} residual %{{.*}} layer_norm %{{.*}}, %{{.*}} {eps = 9.9999999999999995E-7 : f64} :
+  %1 = convc.linear %0, %w2 residual %r layer_norm %g, %g {eps = 1.0e-6 : f64} : tensor<?x?x64xf32>, tensor<64x64xf32>, tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x?x64xf32>
+  // CHECK: convc.layer_norm %{{.*}}, %{{.*}}, %{{.*}} residual %{{.*}} : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<?x?x64xf32>
+  %2 = convc.layer_norm %1, %g, %g residual %r : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<?x?x64xf32>
+  return %0, %1, %2 : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
+}
