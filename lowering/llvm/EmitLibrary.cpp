@@ -8,6 +8,7 @@
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
@@ -83,6 +84,35 @@ NativeTarget::createTargetMachine(std::string &error) const {
       llvm::CodeGenOptLevel::Aggressive));
 }
 
+/// For each `_mlir_ciface_<f>(ptr, ptr, ...)` adds `convc_entry_<f>(ptr
+/// args)`, where args[0] is the results pointer and args[1..] the argument
+/// descriptors: one calling convention for every signature, so the runtime
+/// needs no per-arity call sites.
+static void addPackedEntryPoints(llvm::Module &module) {
+  llvm::SmallVector<llvm::Function *> cifaces;
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration() && f.getName().starts_with("_mlir_ciface_"))
+      cifaces.push_back(&f);
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptr = llvm::PointerType::get(ctx, 0);
+  auto *type =
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false);
+  for (llvm::Function *ciface : cifaces) {
+    std::string name =
+        "convc_entry_" +
+        ciface->getName().drop_front(strlen("_mlir_ciface_")).str();
+    auto *wrapper = llvm::Function::Create(
+        type, llvm::GlobalValue::ExternalLinkage, name, module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+    llvm::SmallVector<llvm::Value *> args;
+    for (unsigned i = 0; i < ciface->arg_size(); ++i)
+      args.push_back(b.CreateLoad(
+          ptr, b.CreateConstGEP1_64(ptr, wrapper->getArg(0), i)));
+    b.CreateCall(ciface, args);
+    b.CreateRetVoid();
+  }
+}
+
 std::unique_ptr<llvm::Module>
 translateToOptimizedLLVMIR(ModuleOp module, llvm::LLVMContext &context,
                            llvm::TargetMachine &machine, std::string &error) {
@@ -98,6 +128,7 @@ translateToOptimizedLLVMIR(ModuleOp module, llvm::LLVMContext &context,
     error = "translation to LLVM IR failed";
     return nullptr;
   }
+  addPackedEntryPoints(*llvmModule);
   llvmModule->setTargetTriple(machine.getTargetTriple());
   llvmModule->setDataLayout(machine.createDataLayout());
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,

@@ -1,13 +1,13 @@
 //===- Module.cpp - loading and calling compiled convc modules ------------===//
 //
-// The C interface MLIR emits for an entry point is
+// A module's entry point `f` is called through the wrapper the compiler adds,
 //
-//   void _mlir_ciface_f(Results *out, Descriptor *in0, Descriptor *in1, ...)
+//   void convc_entry_f(void **args)   args[0] = Results *, args[1 + i] =
+//                                     Descriptor * of input i
 //
-// where each memref descriptor is {allocated, aligned, offset, sizes[rank],
-// strides[rank]}, all 8-byte words, and Results packs one descriptor per
-// result. Every argument is a pointer, so one call site per arity serves
-// every signature.
+// around MLIR's `_mlir_ciface_f`. Each memref descriptor is {allocated,
+// aligned, offset, sizes[rank], strides[rank]}, all 8-byte words; Results
+// packs one descriptor per result.
 //
 //===----------------------------------------------------------------------===//
 
@@ -180,7 +180,7 @@ std::unique_ptr<Module> Module::load(const std::string &path,
           dlsym(handle, "openblas_set_num_threads")))
     fn(1);
   for (const EntryPoint &entry : module->entries_) {
-    std::string symbol = "_mlir_ciface_" + entry.name;
+    std::string symbol = "convc_entry_" + entry.name;
     void *fn = dlsym(handle, symbol.c_str());
     if (!fn) {
       error = "'" + path + "' lacks the entry point " + symbol;
@@ -273,67 +273,6 @@ std::vector<Word> describe(const Tensor &t) {
   return d;
 }
 
-bool callWithArity(void *fn, void *results, std::vector<void *> &args,
-                   std::string &error) {
-  using P = void *;
-  switch (args.size()) {
-#define A(i) , args[i]
-  case 0:
-    reinterpret_cast<void (*)(P)>(fn)(results);
-    return true;
-  case 1:
-    reinterpret_cast<void (*)(P, P)>(fn)(results A(0));
-    return true;
-  case 2:
-    reinterpret_cast<void (*)(P, P, P)>(fn)(results A(0) A(1));
-    return true;
-  case 3:
-    reinterpret_cast<void (*)(P, P, P, P)>(fn)(results A(0) A(1) A(2));
-    return true;
-  case 4:
-    reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(results A(0) A(1) A(2) A(3));
-    return true;
-  case 5:
-    reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(results A(0) A(1) A(2)
-                                                         A(3) A(4));
-    return true;
-  case 6:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(
-        results A(0) A(1) A(2) A(3) A(4) A(5));
-    return true;
-  case 7:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
-        results A(0) A(1) A(2) A(3) A(4) A(5) A(6));
-    return true;
-  case 8:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P)>(fn)(
-        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7));
-    return true;
-  case 9:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
-        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8));
-    return true;
-  case 10:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P)>(fn)(
-        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8) A(9));
-    return true;
-  case 11:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P, P)>(fn)(
-        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8) A(9) A(10));
-    return true;
-  case 12:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P, P, P)>(fn)(
-        results A(0) A(1) A(2) A(3) A(4) A(5) A(6) A(7) A(8) A(9) A(10)
-            A(11));
-    return true;
-#undef A
-  default:
-    error = "entry points with more than 12 inputs are not supported yet (" +
-            std::to_string(args.size()) + " given)";
-    return false;
-  }
-}
-
 } // namespace
 
 bool Module::run(const std::string &entryName,
@@ -359,19 +298,19 @@ bool Module::run(const std::string &entryName,
     if (!checkTensor(entry->inputs[i], inputs[i], symbols, boundBy, error))
       return false;
 
+  // convc_entry_<name>(args): args[0] -> results, args[1 + i] -> input i.
   std::vector<std::vector<Word>> descriptors;
-  std::vector<void *> args;
   for (const Tensor &t : inputs)
     descriptors.push_back(describe(t));
-  for (auto &d : descriptors)
-    args.push_back(d.data());
   size_t resultWords = 0;
   for (const TensorSpec &out : entry->outputs)
     resultWords += 3 + 2 * out.dims.size();
   std::vector<Word> results(std::max<size_t>(resultWords, 1));
-  void *fn = functions_[&*entry - &entries_[0]];
-  if (!callWithArity(fn, results.data(), args, error))
-    return false;
+  std::vector<void *> args = {results.data()};
+  for (auto &d : descriptors)
+    args.push_back(d.data());
+  using Entry = void (*)(void **);
+  reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
 
   // Adopt the buffers the module allocated (malloc); a result that is an
   // input, or repeats an earlier result, shares instead of double-freeing.

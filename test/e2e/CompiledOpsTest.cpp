@@ -536,3 +536,110 @@ TEST(CompiledOps, LayerNormWithResidual) {
                 "layer_norm T=" + std::to_string(T));
   }
 }
+
+namespace {
+/// A fairseq conv layer as an importer writes it (separate GLU, residual adds
+/// and LayerNorms), for convc-fuse-epilogues to fuse.
+std::string encoderLayerMlir(ref::ConvKind kind, int64_t C, int64_t H,
+                             int64_t K, int64_t P, int64_t F, int64_t L,
+                             int64_t Rm) {
+  auto t = [](std::vector<int64_t> s) { return shapeText(s); };
+  std::string x = t({-1, -1, C}), x2 = t({-1, -1, 2 * C}), xf = t({-1, -1, F});
+  std::string vC = t({C});
+  std::ostringstream m;
+  m << "func.func @main(%x: " << x << ", %w1: " << t({2 * C, C}) << ", %b1: "
+    << t({2 * C}) << ", %cw: ";
+  if (kind == ref::ConvKind::Lightweight)
+    m << t({H, K});
+  else if (kind == ref::ConvKind::Dynamic)
+    m << t({H * K, C});
+  else
+    m << t({2 * H, C}) << ", %cb: " << t({2 * H});
+  m << ", %w2: " << t({C, C}) << ", %b2: " << vC << ", %g1: " << vC
+    << ", %be1: " << vC << ", %wf1: " << t({F, C}) << ", %bf1: " << t({F})
+    << ", %wf2: " << t({C, F}) << ", %bf2: " << vC << ", %g2: " << vC
+    << ", %be2: " << vC << ") -> " << x << " {\n";
+  m << "  %p = convc.linear %x, %w1 bias %b1 : " << x << ", " << t({2 * C, C})
+    << ", " << t({2 * C}) << " -> " << x2 << "\n";
+  m << "  %u = convc.glu %p : " << x2 << "\n";
+  if (kind == ref::ConvKind::Lightweight)
+    m << "  %c = convc.lightweight_conv %u, %cw {heads = " << H
+      << " : i64, padding = " << P << " : i64} : " << x << ", " << t({H, K})
+      << "\n";
+  else if (kind == ref::ConvKind::Dynamic)
+    m << "  %c = convc.dynamic_conv %u, %cw {heads = " << H
+      << " : i64, kernel_size = " << K << " : i64, padding = " << P
+      << " : i64} : " << x << ", " << t({H * K, C}) << "\n";
+  else
+    m << "  %o = convc.linear %u, %cw bias %cb {activation = #convc<activation "
+         "sigmoid>} : "
+      << x << ", " << t({2 * H, C}) << ", " << t({2 * H}) << " -> "
+      << t({-1, -1, 2 * H}) << "\n"
+      << "  %c = convc.talk_conv %u, %o {left_max = " << L
+      << " : i64, right_max = " << Rm << " : i64} : " << x << ", "
+      << t({-1, -1, 2 * H}) << "\n";
+  std::string act = kind == ref::ConvKind::TaLK ? "swish" : "relu";
+  m << "  %v = convc.linear %c, %w2 bias %b2 : " << x << ", " << t({C, C})
+    << ", " << vC << " -> " << x << "\n"
+    << "  %s1 = arith.addf %x, %v : " << x << "\n"
+    << "  %h = convc.layer_norm %s1, %g1, %be1 : " << x << ", " << vC << ", "
+    << vC << "\n"
+    << "  %f = convc.linear %h, %wf1 bias %bf1 {activation = "
+       "#convc<activation "
+    << act << ">} : " << x << ", " << t({F, C}) << ", " << t({F}) << " -> "
+    << xf << "\n"
+    << "  %o2 = convc.linear %f, %wf2 bias %bf2 : " << xf << ", " << t({C, F})
+    << ", " << vC << " -> " << x << "\n"
+    << "  %s2 = arith.addf %h, %o2 : " << x << "\n"
+    << "  %y = convc.layer_norm %s2, %g2, %be2 : " << x << ", " << vC << ", "
+    << vC << "\n  return %y : " << x << "\n}\n";
+  return m.str();
+}
+} // namespace
+
+// Whole fairseq layers (fused by convc-fuse-epilogues) against the reference
+// layer, for each conv kind.
+TEST(CompiledOps, FairseqEncoderLayers) {
+  std::mt19937 rng(15);
+  const int64_t C = 32, H = 4, F = 64;
+  for (ref::ConvKind kind : {ref::ConvKind::Lightweight, ref::ConvKind::Dynamic,
+                             ref::ConvKind::TaLK}) {
+    ref::ConvLayerWeights w;
+    w.kind = kind;
+    w.heads = H;
+    w.kernelSize = 5;
+    w.padding = kind == ref::ConvKind::Dynamic ? 4 : 2;
+    w.leftMax = 3;
+    w.rightMax = 2;
+    auto module = compile(encoderLayerMlir(kind, C, H, w.kernelSize, w.padding,
+                                           F, w.leftMax, w.rightMax));
+    ASSERT_TRUE(module);
+    w.inW = random({2 * C, C}, rng, -0.4, 0.4), w.inB = random({2 * C}, rng);
+    if (kind == ref::ConvKind::Lightweight)
+      w.convW = random({H, w.kernelSize}, rng, -2, 2);
+    else if (kind == ref::ConvKind::Dynamic)
+      w.convW = random({H * w.kernelSize, C}, rng);
+    else
+      w.talkWo = random({2 * H, C}, rng), w.talkBo = random({2 * H}, rng);
+    w.outW = random({C, C}, rng, -0.4, 0.4), w.outB = random({C}, rng);
+    w.ln1Gamma = random({C}, rng, 0.5, 1.5), w.ln1Beta = random({C}, rng);
+    w.fc1W = random({F, C}, rng, -0.4, 0.4), w.fc1B = random({F}, rng);
+    w.fc2W = random({C, F}, rng, -0.3, 0.3), w.fc2B = random({C}, rng);
+    w.ln2Gamma = random({C}, rng, 0.5, 1.5), w.ln2Beta = random({C}, rng);
+    for (auto [B, T] : {std::pair<int64_t, int64_t>{1, 1}, {2, 7}, {2, 300}}) {
+      ref::Tensor xs = random({B, T, C}, rng);
+      std::vector<ref::Tensor> inputs = {xs, w.inW, w.inB};
+      if (kind == ref::ConvKind::TaLK)
+        inputs.push_back(w.talkWo), inputs.push_back(w.talkBo);
+      else
+        inputs.push_back(w.convW);
+      for (const ref::Tensor *t :
+           {&w.outW, &w.outB, &w.ln1Gamma, &w.ln1Beta, &w.fc1W, &w.fc1B,
+            &w.fc2W, &w.fc2B, &w.ln2Gamma, &w.ln2Beta})
+        inputs.push_back(*t);
+      expectClose(run(*module, inputs), ref::convLayer(xs, w), 1e-4,
+                  "layer kind " + std::to_string(int(kind)) +
+                      " T=" + std::to_string(T));
+    }
+  }
+}
