@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """convc against PyTorch eager and ONNX Runtime, and against the machine.
 
-For each conv op (C=512, H=8, K=31, TaLK Lmax=Rmax=31, f32) at B=1 with
+For each conv op (C=512, H=8, K=31, TaLK Lmax=Rmax=31, f32), a projection
+(Linear 512 -> 2048) and a fairseq LightConv encoder layer (GLU, LightConv,
+residual + LayerNorm, ReLU FFN 2048, residual + LayerNorm), at B=1 with
 T = 10, 100, 1000, 10000 and at B=16, T=256, with the same thread count
 everywhere (default 2):
   convc   the op compiled once by `convc compile` (dynamic B and T), timed
@@ -10,6 +12,8 @@ everywhere (default 2):
           (frontends/pytorch/convc_torch/ops.py), torch.set_num_threads
   ort     the same module exported with torch.onnx.export (dynamic axes),
           run by ONNX Runtime (onnxruntime-node, CPU) with intraOpNumThreads
+  blas    (projection only) the same product as one sgemm call through
+          numpy's BLAS (OpenBLAS), OPENBLAS_NUM_THREADS = threads
   bound   max(bytes moved / measured copy bandwidth,
               multiply-adds * 2 / measured peak FMA rate), from convc-membw
 Each timing is the median of timed runs after warm-up runs.
@@ -28,14 +32,20 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-import torch
+# numpy's BLAS (Debian's OpenBLAS) is the sgemm reference: same threads.
+_threads_arg = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1])
+                     if a == "--threads"), "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_arg)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "frontends", "pytorch"))
 from convc_torch import ops  # noqa: E402
 
 C, H, K, L = 512, 8, 31, 31
+FFN = 2048
 SHAPES = [(1, 10), (1, 100), (1, 1000), (1, 10000), (16, 256)]
 
 
@@ -67,8 +77,79 @@ class TaLK(torch.nn.Module):
         return ops.talk_conv(x, offsets, L, L, False)
 
 
+class Projection(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(C, FFN)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class EncoderLayer(torch.nn.Module):
+    """fairseq's LightConv encoder layer (post-norm, no padding)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear1 = torch.nn.Linear(C, 2 * C)
+        self.conv = LightConv()
+        self.linear2 = torch.nn.Linear(C, C)
+        self.ln1 = torch.nn.LayerNorm(C)
+        self.fc1 = torch.nn.Linear(C, FFN)
+        self.fc2 = torch.nn.Linear(FFN, C)
+        self.ln2 = torch.nn.LayerNorm(C)
+        with torch.no_grad():
+            for lin in [self.linear1, self.linear2, self.fc1, self.fc2]:
+                lin.weight.mul_(0.5)
+
+    def forward(self, x):
+        u = torch.nn.functional.glu(self.linear1(x), dim=-1)
+        h = self.ln1(x + self.linear2(self.conv(u)))
+        return self.ln2(h + self.fc2(torch.relu(self.fc1(h))))
+
+    def convc_weights(self):
+        """The MLIR entry's weight inputs, in order."""
+        ps = [self.linear1.weight, self.linear1.bias, self.conv.w,
+              self.linear2.weight, self.linear2.bias, self.ln1.weight, self.ln1.bias,
+              self.fc1.weight, self.fc1.bias, self.fc2.weight, self.fc2.bias,
+              self.ln2.weight, self.ln2.bias]
+        names = ["w1", "b1", "cw", "w2", "b2", "g1", "be1", "wf1", "bf1", "wf2",
+                 "bf2", "g2", "be2"]
+        return {n: p.detach().numpy().copy() for n, p in zip(names, ps)}
+
+
+LAYER_MLIR = """func.func @main(%x: {x} {{convc.name = "x"}}, %w1: tensor<1024x512xf32> {{convc.name = "w1"}},
+    %b1: tensor<1024xf32> {{convc.name = "b1"}}, %cw: tensor<8x31xf32> {{convc.name = "cw"}},
+    %w2: tensor<512x512xf32> {{convc.name = "w2"}}, %b2: {v} {{convc.name = "b2"}},
+    %g1: {v} {{convc.name = "g1"}}, %be1: {v} {{convc.name = "be1"}},
+    %wf1: tensor<{f}x512xf32> {{convc.name = "wf1"}}, %bf1: tensor<{f}xf32> {{convc.name = "bf1"}},
+    %wf2: tensor<512x{f}xf32> {{convc.name = "wf2"}}, %bf2: {v} {{convc.name = "bf2"}},
+    %g2: {v} {{convc.name = "g2"}}, %be2: {v} {{convc.name = "be2"}}) -> {x} {{
+  %p = convc.linear %x, %w1 bias %b1 : {x}, tensor<1024x512xf32>, tensor<1024xf32> -> tensor<?x?x1024xf32>
+  %u = convc.glu %p : tensor<?x?x1024xf32>
+  %c = convc.lightweight_conv %u, %cw {{heads = 8 : i64, padding = 15 : i64}} : {x}, tensor<8x31xf32>
+  %v = convc.linear %c, %w2 bias %b2 : {x}, tensor<512x512xf32>, {v} -> {x}
+  %s1 = arith.addf %x, %v : {x}
+  %h = convc.layer_norm %s1, %g1, %be1 : {x}, {v}, {v}
+  %f = convc.linear %h, %wf1 bias %bf1 {{activation = #convc<activation relu>}} : {x}, tensor<{f}x512xf32>, tensor<{f}xf32> -> tensor<?x?x{f}xf32>
+  %o = convc.linear %f, %wf2 bias %bf2 : tensor<?x?x{f}xf32>, tensor<512x{f}xf32>, {v} -> {x}
+  %s2 = arith.addf %h, %o : {x}
+  %y = convc.layer_norm %s2, %g2, %be2 : {x}, {v}, {v}
+  return %y : {x}
+}}
+""".format(x="tensor<?x?x512xf32>", v="tensor<512xf32>", f=FFN)
+
+
 def mlir_for(op):
     x = "tensor<?x?x512xf32>"
+    if op == "layer":
+        return LAYER_MLIR
+    if op == "linear":
+        args = (f'%x: {x} {{convc.name = "x"}}, %w: tensor<{FFN}x512xf32> {{convc.name = "w"}}, '
+                f'%b: tensor<{FFN}xf32> {{convc.name = "b"}}')
+        y = f"tensor<?x?x{FFN}xf32>"
+        return (f"func.func @main({args}) -> {y} {{\n  %y = convc.linear %x, %w bias %b : "
+                f"{x}, tensor<{FFN}x512xf32>, tensor<{FFN}xf32> -> {y}\n  return %y : {y}\n}}\n")
     if op == "lightconv":
         args = f'%x: {x} {{convc.name = "x"}}, %w: tensor<8x31xf32> {{convc.name = "w"}}'
         body = f"convc.lightweight_conv %x, %w {{heads = 8 : i64, padding = 15 : i64}} : {x}, tensor<8x31xf32>"
@@ -85,6 +166,11 @@ def mlir_for(op):
 def work(op, B, T):
     """(bytes moved at minimum, multiply-adds) of one call."""
     act = B * T * C * 4
+    if op == "linear":
+        return act + B * T * FFN * 4 + FFN * C * 4, B * T * C * FFN
+    if op == "layer":
+        weights = 4 * (2 * C * C + C * C + 2 * C * FFN)
+        return 2 * act + weights, B * T * (2 * C * C + C * K + C * C + 2 * C * FFN)
     if op == "lightconv":
         return 2 * act, B * T * C * K
     if op == "dynamicconv":
@@ -92,8 +178,13 @@ def work(op, B, T):
     return 2 * act + B * T * 2 * H * 4, B * T * C * 4
 
 
-def inputs_for(op, B, T, rng):
+def inputs_for(op, B, T, rng, module=None):
     x = rng.standard_normal((B, T, C)).astype(np.float32)
+    if op == "layer":
+        return {"x": x, **module.convc_weights()}
+    if op == "linear":
+        return {"x": x, "w": module.fc.weight.detach().numpy().copy(),
+                "b": module.fc.bias.detach().numpy().copy()}
     if op == "lightconv":
         return {"x": x, "w": rng.standard_normal((H, K)).astype(np.float32)}
     if op == "dynamicconv":
@@ -150,14 +241,15 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for op, module in [("lightconv", LightConv()), ("dynamicconv", DynamicConv()),
-                           ("talk", TaLK())]:
+                           ("talk", TaLK()), ("linear", Projection()),
+                           ("layer", EncoderLayer())]:
             src = os.path.join(tmp, op + ".mlir")
             lib = os.path.join(tmp, op + ".so")
             with open(src, "w") as f:
                 f.write(mlir_for(op))
             subprocess.run([convc, "compile", "--quiet", src, "-o", lib], check=True)
             onnx_path = os.path.join(tmp, op + ".onnx")
-            example = inputs_for(op, 1, 64, rng)
+            example = inputs_for(op, 1, 64, rng, module)
             ex_args = (torch.from_numpy(example["x"]),) + (
                 (torch.from_numpy(example["o"]),) if op == "talk" else ())
             names = ["x", "o"] if op == "talk" else ["x"]
@@ -166,7 +258,7 @@ def main():
                               dynamic_axes={n: {0: "B", 1: "T"} for n in names + ["y"]})
             for B, T in shapes:
                 warmup, runs = runs_for(T, B)
-                data = inputs_for(op, B, T, rng)
+                data = inputs_for(op, B, T, rng, module)
                 files = []
                 for name, arr in data.items():
                     path = os.path.join(tmp, f"{op}_{name}.npy")
@@ -187,15 +279,28 @@ def main():
                                       str(a.threads), str(warmup), str(runs), *specs],
                                      check=True, capture_output=True, text=True, cwd=node_dir).stdout
                 t_ort = parse(out, "median_ms")
+                t_blas = None
+                if op == "linear":
+                    x2, w = data["x"].reshape(B * T, C), data["w"]
+                    for _ in range(warmup):
+                        x2 @ w.T
+                    times = []
+                    for _ in range(runs):
+                        t0 = time.perf_counter()
+                        x2 @ w.T
+                        times.append((time.perf_counter() - t0) * 1e3)
+                    t_blas = statistics.median(times)
                 nbytes, macs = work(op, B, T)
                 bound = max(nbytes / (bw * 1e9), 2 * macs / (peak * 1e9)) * 1e3
                 r = dict(op=op, B=B, T=T, convc_ms=t_convc, torch_ms=t_torch, ort_ms=t_ort,
-                         bound_ms=bound, bytes=nbytes, macs=macs)
+                         bound_ms=bound, bytes=nbytes, macs=macs, blas_ms=t_blas)
                 results.append(r)
                 print(f"{op:12s} B={B:<3d} T={T:<6d} convc {t_convc:9.3f} ms  torch {t_torch:9.3f} ms"
                       f"  ort {t_ort:9.3f} ms  bound {bound:7.3f} ms  "
                       f"x{t_torch / t_convc:6.1f} torch  x{t_ort / t_convc:6.1f} ort"
-                      f"  {t_convc / bound:5.2f} x bound", flush=True)
+                      f"  {t_convc / bound:5.2f} x bound"
+                      + (f"  blas {t_blas:.3f} ms ({t_blas / t_convc:.0%} of BLAS speed)"
+                         if t_blas else ""), flush=True)
 
     meta = dict(cpu=cpu, threads=a.threads, copy_GBps=bw, fma_GFLOPs=peak,
                 torch=torch.__version__, date=time.strftime("%Y-%m-%d"),
@@ -209,7 +314,8 @@ def main():
 
 def write_report(meta, results):
     names = {"lightconv": "LightConv K=31", "dynamicconv": "DynamicConv K=31",
-             "talk": "TaLK Lmax=Rmax=31"}
+             "talk": "TaLK Lmax=Rmax=31", "linear": "Linear 512->2048",
+             "layer": "LightConv encoder layer"}
     rows = []
     for r in results:
         rows.append(f"| {names[r['op']]} | {r['B']} | {r['T']} | {r['convc_ms']:.3f} | "
@@ -217,6 +323,10 @@ def write_report(meta, results):
                     f"{r['torch_ms'] / r['convc_ms']:.1f} | {r['ort_ms'] / r['convc_ms']:.1f} | "
                     f"{r['convc_ms'] / r['bound_ms']:.2f} |")
     table = "\n".join(rows)
+    blas_rows = "\n".join(
+        f"| {r['B']} | {r['T']} | {r['convc_ms']:.3f} | {r['blas_ms']:.3f} | "
+        f"{r['blas_ms'] / r['convc_ms']:.0%} | {2 * r['macs'] / r['convc_ms'] / 1e6:.0f} |"
+        for r in results if r["op"] == "linear")
     path = os.path.join(ROOT, "docs", "performance.md")
     text = open(path).read() if os.path.exists(path) else ""
     begin, end = "<!-- BEGIN GENERATED TABLE -->", "<!-- END GENERATED TABLE -->"
@@ -226,7 +336,12 @@ def write_report(meta, results):
                  f"1.30.0.\n\n"
                  "| op | B | T | convc ms | PyTorch ms | ORT ms | bound ms | x PyTorch | x ORT | convc / bound |\n"
                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
-                 f"{table}\n\n![convc vs PyTorch vs ONNX Runtime](performance.png)\n{end}")
+                 f"{table}\n\n"
+                 "Projections (Linear 512 -> 2048 with bias) against one sgemm call of "
+                 "the same product through OpenBLAS (numpy), same threads:\n\n"
+                 "| B | T | convc ms | OpenBLAS sgemm ms | convc speed / BLAS speed | convc GFLOP/s |\n"
+                 "| --- | --- | --- | --- | --- | --- |\n"
+                 f"{blas_rows}\n\n![convc vs PyTorch vs ONNX Runtime](performance.png)\n{end}")
     if begin in text:
         text = text[:text.index(begin)] + generated + text[text.index(end) + len(end):]
     else:
@@ -240,8 +355,8 @@ def write_report(meta, results):
     except ImportError:
         print("matplotlib missing: no plot written (apt-get install python3-matplotlib)")
         return
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    for ax, op in zip(axes, ["lightconv", "dynamicconv", "talk"]):
+    fig, axes = plt.subplots(1, 5, figsize=(25, 4.5))
+    for ax, op in zip(axes, ["lightconv", "dynamicconv", "talk", "linear", "layer"]):
         rs = [r for r in results if r["op"] == op and r["B"] == 1]
         ts = [r["T"] for r in rs]
         for key, label, style in [("convc_ms", "convc", "o-"), ("torch_ms", "PyTorch eager", "s--"),

@@ -55,6 +55,8 @@ struct LoweringOptions {
 /// the weights per call, so fewer, larger calls are cheaper.
 constexpr int64_t kProjectionMaxTiles = 8;
 constexpr int64_t kProjectionMinRows = 256;
+/// Column chunks of a projection with few rows.
+constexpr int64_t kProjectionColumnChunks = 8;
 
 /// Small IR-building vocabulary for loop kernels on buffers.
 class KernelBuilder : public ImplicitLocOpBuilder {
@@ -386,10 +388,14 @@ func::FuncOp getOrDeclareSgemm(KernelBuilder &b, ModuleOp module) {
   return fn;
 }
 
-/// An !llvm.ptr to element `row * rowStride` of a row-major f32 buffer.
-Value rowPointer(KernelBuilder &b, Value buffer, Value row, int64_t rowStride) {
+/// An !llvm.ptr to element `row * rowStride + column` of a row-major f32
+/// buffer.
+Value rowPointer(KernelBuilder &b, Value buffer, Value row, int64_t rowStride,
+                 Value column = Value()) {
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, buffer);
   Value bytes = b.mul(row, b.index(rowStride * 4));
+  if (column)
+    bytes = b.add(bytes, b.mul(column, b.index(4)));
   Value address = arith::IndexCastOp::create(b, b.getI64Type(),
                                              b.add(base, bytes));
   return LLVM::IntToPtrOp::create(
@@ -434,36 +440,92 @@ void emitProjection(KernelBuilder &b, ModuleOp module, Value x, Value w,
   auto c32 = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(b, b.getI32Type(), v);
   };
-  b.parallel({tiles}, [&](ValueRange ivs) {
-    Value m0 = b.mul(ivs[0], tileRows);
-    Value end = b.min(b.add(m0, tileRows), M);
-    Value scratch =
-        out ? Value()
-            : Value(memref::AllocOp::create(
-                  b, MemRefType::get({kProjectionSubRows, N}, b.getF32Type()),
-                  ValueRange{}, b.getI64IntegerAttr(64)));
-    b.forLoop(m0, end, sub, [&](Value s0) {
-      Value rows = b.sub(b.min(b.add(s0, sub), end), s0);
-      Value dest = out ? out : scratch;
-      Value destRow0 = out ? s0 : b.index(0);
-      if (bias)
-        b.forLoop(b.index(0), rows, b.index(1), [&](Value i) {
-          b.forChannelBlocks(N, opt.vectorWidth, [&](Value n, Value mask) {
-            b.store(b.load(vecType, bias, {n}, mask), dest,
-                    {b.add(destRow0, i), n}, mask);
-          });
-        });
-      Value beta = b.f32(bias ? 1.0 : 0.0);
+  auto prefillBias = [&](Value dest, Value row) {
+    b.forChannelBlocks(N, opt.vectorWidth, [&](Value n, Value mask) {
+      b.store(b.load(vecType, bias, {n}, mask), dest, {row, n}, mask);
+    });
+  };
+  Value beta = b.f32(bias ? 1.0 : 0.0);
+
+  // Many rows: row tiles in parallel, the epilogue fused per call.
+  auto rowTiled = [&] {
+    b.parallel({tiles}, [&](ValueRange ivs) {
+      Value m0 = b.mul(ivs[0], tileRows);
+      Value end = b.min(b.add(m0, tileRows), M);
+      Value scratch =
+          out ? Value()
+              : Value(memref::AllocOp::create(
+                    b, MemRefType::get({kProjectionSubRows, N}, b.getF32Type()),
+                    ValueRange{}, b.getI64IntegerAttr(64)));
+      b.forLoop(m0, end, sub, [&](Value s0) {
+        Value rows = b.sub(b.min(b.add(s0, sub), end), s0);
+        Value dest = out ? out : scratch;
+        Value destRow0 = out ? s0 : b.index(0);
+        if (bias)
+          b.forLoop(b.index(0), rows, b.index(1),
+                    [&](Value i) { prefillBias(dest, b.add(destRow0, i)); });
+        func::CallOp::create(
+            b, sgemm,
+            ValueRange{c32(101 /*RowMajor*/), c32(111 /*NoTrans*/),
+                       c32(112 /*Trans*/), i32(rows), c32(N), c32(K),
+                       b.f32(1.0), rowPointer(b, x, s0, K), c32(K), wPtr,
+                       c32(K), beta, rowPointer(b, dest, destRow0, N),
+                       c32(N)});
+        if (epilogue)
+          epilogue(s0, rows, dest, destRow0);
+      });
+    });
+  };
+
+  // Few rows (short sequences, decoding steps): row tiles alone would leave
+  // cores idle and every call would repack all of w. Split the columns too,
+  // then run the epilogue as a second pass over rows.
+  // Chunks of whole 64-column blocks (full vectors, aligned rows).
+  int64_t chunkWidth =
+      llvm::alignTo((N + kProjectionColumnChunks - 1) / kProjectionColumnChunks,
+                    64);
+  int64_t chunks = (N + chunkWidth - 1) / chunkWidth;
+  auto columnSplit = [&] {
+    Value z = out ? out
+                  : Value(memref::AllocOp::create(
+                        b, MemRefType::get({ShapedType::kDynamic, N},
+                                           b.getF32Type()),
+                        ValueRange{M}, b.getI64IntegerAttr(64)));
+    if (bias)
+      b.parallel({M}, [&](ValueRange ivs) { prefillBias(z, ivs[0]); });
+    b.parallel({tiles, b.index(chunks)}, [&](ValueRange ivs) {
+      Value m0 = b.mul(ivs[0], tileRows);
+      Value rows = b.sub(b.min(b.add(m0, tileRows), M), m0);
+      Value n0 = b.mul(ivs[1], b.index(chunkWidth));
+      Value cols = b.min(b.index(chunkWidth), b.sub(b.index(N), n0));
       func::CallOp::create(
           b, sgemm,
           ValueRange{c32(101 /*RowMajor*/), c32(111 /*NoTrans*/),
-                     c32(112 /*Trans*/), i32(rows), c32(N), c32(K),
-                     b.f32(1.0), rowPointer(b, x, s0, K), c32(K), wPtr,
-                     c32(K), beta, rowPointer(b, dest, destRow0, N), c32(N)});
-      if (epilogue)
-        epilogue(s0, rows, dest, destRow0);
+                     c32(112 /*Trans*/), i32(rows), i32(cols), c32(K),
+                     b.f32(1.0), rowPointer(b, x, m0, K), c32(K),
+                     rowPointer(b, w, n0, K), c32(K), beta,
+                     rowPointer(b, z, m0, N, n0), c32(N)});
     });
-  });
+    if (epilogue)
+      b.parallel({M}, [&](ValueRange ivs) {
+        epilogue(ivs[0], b.index(1), z, ivs[0]);
+      });
+  };
+
+  if (chunks == 1) {
+    rowTiled();
+    return;
+  }
+  Value fewRows = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, tiles,
+                                        b.index(kProjectionMaxTiles / 2));
+  auto branch = scf::IfOp::create(b, fewRows, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(branch.thenBlock()->getTerminator());
+    columnSplit();
+    b.setInsertionPoint(branch.elseBlock()->getTerminator());
+    rowTiled();
+  }
 }
 
 Value sigmoid(KernelBuilder &b, Value v, int64_t lanes) {
