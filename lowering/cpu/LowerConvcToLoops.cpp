@@ -402,9 +402,10 @@ Value rowPointer(KernelBuilder &b, Value buffer, Value row, int64_t rowStride,
       b, LLVM::LLVMPointerType::get(b.getContext()), address);
 }
 
-/// Rows per sgemm call inside a parallel tile: the epilogue then finds the
-/// call's output in cache.
-constexpr int64_t kProjectionSubRows = 128;
+/// Rows per sgemm call inside a parallel tile when an epilogue follows: the
+/// epilogue then finds the call's output in cache. Every call repacks the
+/// weights, so calls without an epilogue take the whole tile.
+constexpr int64_t kProjectionSubRows = 256;
 
 /// Runs after each sgemm call on rows [m0, m0 + rows) of the projection; `z`
 /// holds them starting at row `zRow0`.
@@ -426,6 +427,7 @@ void emitProjection(KernelBuilder &b, ModuleOp module, Value x, Value w,
   auto vecType = VectorType::get({opt.vectorWidth}, b.getF32Type());
   Value M = b.dim(x, 0);
   Value sub = b.index(kProjectionSubRows);
+  bool fusedEpilogue = static_cast<bool>(epilogue);
   // Tiles: at most kProjectionMaxTiles, whole sub-tiles, >= kProjectionMinRows.
   Value tileRows = b.mul(
       b.ceilDiv(b.max(b.index(kProjectionMinRows),
@@ -457,8 +459,9 @@ void emitProjection(KernelBuilder &b, ModuleOp module, Value x, Value w,
               : Value(memref::AllocOp::create(
                     b, MemRefType::get({kProjectionSubRows, N}, b.getF32Type()),
                     ValueRange{}, b.getI64IntegerAttr(64)));
-      b.forLoop(m0, end, sub, [&](Value s0) {
-        Value rows = b.sub(b.min(b.add(s0, sub), end), s0);
+      Value step = fusedEpilogue ? sub : tileRows;
+      b.forLoop(m0, end, step, [&](Value s0) {
+        Value rows = b.sub(b.min(b.add(s0, step), end), s0);
         Value dest = out ? out : scratch;
         Value destRow0 = out ? s0 : b.index(0);
         if (bias)
