@@ -448,5 +448,17 @@ OpFoldResult KernelSoftmaxOp::fold(FoldAdaptor adaptor) {
   return {};
 }
 
+OpFoldResult TaLKConvOp::fold(FoldAdaptor) {
+  if (getLeftMax() == 0 && getRightMax() == 0)
+    return getInput();
+  return {};
+}
+
+OpFoldResult LightweightConvOp::fold(FoldAdaptor) {
+  if (getKernelSize() == 1 && getWeightSoftmax() && !getBias())
+    return getInput();
+  return {};
+}
+
 #define GET_OP_CLASSES
 #include "dialect/ConvcOps.cpp.inc"

@@ -94,6 +94,8 @@ def Convc_LightweightConvOp : Convc_PureOp<"lightweight_conv"> {
   let extraClassDeclaration = [{
     int64_t getKernelSize() { return getWeight().getType().getDimSize(1); }
   }];
+  // K = 1 with softmax and no bias: every tap weight is 1, so y = x.
+  let hasFolder = 1;
 }
 
 def Convc_DynamicConvOp : Convc_PureOp<"dynamic_conv"> {
@@ -167,6 +169,8 @@ def Convc_TaLKConvOp : Convc_PureOp<"talk_conv"> {
     /// Kn, the constant the window sum is divided by.
     int64_t getNormalizer() { return getLeftMax() + getRightMax() + 1; }
   }];
+  // Lmax = Rmax = 0: the window is [t, t] and Kn = 1, so y = x.
+  let hasFolder = 1;
 }
 
 def Convc_GLUOp : Convc_PureOp<"glu"> {
