@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -153,26 +154,34 @@ static bool parseSignature(const char *text, std::vector<EntryPoint> &entries,
 
 std::unique_ptr<Module> Module::load(const std::string &path,
                                      std::string &error) {
+  std::unique_ptr<Module> module;
+  Status status = load(path, module);
+  if (!status.ok())
+    error = status.message();
+  return module;
+}
+
+Status Module::load(const std::string &path, std::unique_ptr<Module> &result) {
+  std::string error;
   // A path without a slash would make dlopen search the library path.
   std::string target = path.find('/') == std::string::npos ? "./" + path : path;
   void *handle = dlopen(target.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *why = dlerror();
-    error = "cannot load compiled module '" + path + "': " +
-            (why ? why : "unknown error");
-    return nullptr;
+    bool missing = !std::ifstream(path).good();
+    return Status(missing ? StatusCode::NotFound : StatusCode::LoadFailed,
+                  "cannot load compiled module '" + path + "': " +
+                      (why ? why : "unknown error"));
   }
   std::unique_ptr<Module> module(new Module());
   module->handle_ = handle;
   auto *table = static_cast<const char *>(dlsym(handle, "convc_signature"));
   if (!table) {
-    error = "'" + path + "' is not a convc module (no convc_signature)";
-    return nullptr;
+    return Status(StatusCode::LoadFailed,
+                  "'" + path + "' is not a convc module (no convc_signature)");
   }
-  if (!parseSignature(table, module->entries_, error)) {
-    error = "'" + path + "': " + error;
-    return nullptr;
-  }
+  if (!parseSignature(table, module->entries_, error))
+    return Status(StatusCode::LoadFailed, "'" + path + "': " + error);
   // Projections call single-threaded sgemm from inside parallel loops:
   // OpenMP owns the cores, OpenBLAS must not start threads of its own.
   using SetThreads = void (*)(int);
@@ -182,13 +191,13 @@ std::unique_ptr<Module> Module::load(const std::string &path,
   for (const EntryPoint &entry : module->entries_) {
     std::string symbol = "convc_entry_" + entry.name;
     void *fn = dlsym(handle, symbol.c_str());
-    if (!fn) {
-      error = "'" + path + "' lacks the entry point " + symbol;
-      return nullptr;
-    }
+    if (!fn)
+      return Status(StatusCode::LoadFailed,
+                    "'" + path + "' lacks the entry point " + symbol);
     module->functions_.push_back(fn);
   }
-  return module;
+  result = std::move(module);
+  return Status();
 }
 
 Module::~Module() {
@@ -278,25 +287,38 @@ std::vector<Word> describe(const Tensor &t) {
 bool Module::run(const std::string &entryName,
                  const std::vector<Tensor> &inputs,
                  std::vector<Tensor> &outputs, std::string &error) const {
+  Status status = run(entryName, inputs, outputs);
+  if (!status.ok())
+    error = status.message();
+  return status.ok();
+}
+
+Status Module::run(const std::string &entryName,
+                   const std::vector<Tensor> &inputs,
+                   std::vector<Tensor> &outputs) const {
   const EntryPoint *entry = find(entryName);
   if (!entry) {
-    error = "unknown entry point '" + entryName + "' (the module has:";
+    std::string error =
+        "unknown entry point '" + entryName + "' (the module has:";
     for (const EntryPoint &e : entries_)
       error += " " + e.name;
-    error += ")";
-    return false;
+    return Status(StatusCode::NotFound, error + ")");
   }
-  if (inputs.size() != entry->inputs.size()) {
-    error = "entry '" + entryName + "' takes " +
-            std::to_string(entry->inputs.size()) + " inputs, given " +
-            std::to_string(inputs.size());
-    return false;
-  }
+  if (inputs.size() != entry->inputs.size())
+    return Status(StatusCode::InvalidArgument,
+                  "entry '" + entryName + "' takes " +
+                      std::to_string(entry->inputs.size()) +
+                      " inputs, given " + std::to_string(inputs.size()));
   std::map<std::string, int64_t> symbols;
   std::map<std::string, std::string> boundBy;
-  for (size_t i = 0; i < inputs.size(); ++i)
+  std::string error;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].data() && inputs[i].numElements() > 0)
+      return Status(StatusCode::InvalidArgument,
+                    "input '" + entry->inputs[i].name + "' has no data");
     if (!checkTensor(entry->inputs[i], inputs[i], symbols, boundBy, error))
-      return false;
+      return Status(StatusCode::InvalidArgument, error);
+  }
 
   // convc_entry_<name>(args): args[0] -> results, args[1 + i] -> input i.
   std::vector<std::vector<Word>> descriptors;
@@ -344,7 +366,7 @@ bool Module::run(const std::string &entryName,
                   .first;
     outputs.push_back(Tensor::adopt(spec.dtype, shape, data, found->second));
   }
-  return true;
+  return Status();
 }
 
 void Module::setNumThreads(int threads) const {

@@ -17,6 +17,31 @@
 
 namespace convc {
 
+/// Mirrors convc_status_code in the C API (convc/runtime.h).
+enum class StatusCode {
+  Ok = 0,
+  InvalidArgument = 1,
+  NotFound = 2,
+  LoadFailed = 3,
+  Unavailable = 4,
+  Internal = 5
+};
+
+/// Success, or a code with a sentence saying what went wrong.
+class Status {
+public:
+  Status() = default;
+  Status(StatusCode code, std::string message)
+      : code_(code), message_(std::move(message)) {}
+  bool ok() const { return code_ == StatusCode::Ok; }
+  StatusCode code() const { return code_; }
+  const std::string &message() const { return message_; }
+
+private:
+  StatusCode code_ = StatusCode::Ok;
+  std::string message_;
+};
+
 enum class DType { F32, F16, BF16, F64, I32, I64 };
 
 const char *dtypeName(DType dtype);
@@ -65,7 +90,9 @@ struct EntryPoint {
 
 class Module {
 public:
-  /// Loads a compiled module; null with `error` set on failure.
+  /// Loads a compiled module.
+  static Status load(const std::string &path, std::unique_ptr<Module> &module);
+  /// The same, null with `error` set on failure.
   static std::unique_ptr<Module> load(const std::string &path,
                                       std::string &error);
   ~Module();
@@ -79,9 +106,12 @@ public:
   void setNumThreads(int threads) const;
   const EntryPoint *find(const std::string &name) const;
 
-  /// Runs `entry` on `inputs` (in signature order). On failure returns false
-  /// and sets `error` to a sentence naming the input, the expected and the
-  /// given shape or dtype.
+  /// Runs `entry` on `inputs` (in signature order). A failure names the
+  /// input, the expected and the given shape or dtype (InvalidArgument), or
+  /// the unknown entry point (NotFound).
+  Status run(const std::string &entry, const std::vector<Tensor> &inputs,
+             std::vector<Tensor> &outputs) const;
+  /// The same, false with `error` set on failure.
   bool run(const std::string &entry, const std::vector<Tensor> &inputs,
            std::vector<Tensor> &outputs, std::string &error) const;
 

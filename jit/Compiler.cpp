@@ -1,0 +1,203 @@
+//===- Compiler.cpp - in-process compilation with an on-disk cache --------===//
+
+#include "convc/Compiler.h"
+
+#include "dialect/ConvcDialect.h"
+#include "lowering/Passes.h"
+#include "lowering/llvm/EmitLibrary.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+
+using namespace mlir;
+
+namespace convc {
+
+struct Compiler::Impl {
+  CompilerOptions options;
+  std::string cacheDir;
+  llvm::SmallString<128> tempDir; // when the cache is off
+  bool lastCached = false;
+  double lastSeconds = 0.0;
+  std::string lastLibrary;
+};
+
+static std::string defaultCacheDir() {
+  if (const char *dir = std::getenv("CONVC_CACHE_DIR"); dir && *dir)
+    return dir;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/convc";
+  if (const char *home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/convc";
+  return "";
+}
+
+Compiler::Compiler(CompilerOptions options) : impl_(new Impl) {
+  impl_->options = std::move(options);
+  std::string dir = impl_->options.cacheDir;
+  if (dir.empty())
+    dir = defaultCacheDir();
+  if (dir.empty() || dir == "off") {
+    llvm::sys::fs::createUniqueDirectory("convc-jit", impl_->tempDir);
+    dir = std::string(impl_->tempDir);
+  }
+  impl_->cacheDir = dir;
+}
+
+Compiler::~Compiler() {
+  if (!impl_->tempDir.empty())
+    llvm::sys::fs::remove_directories(impl_->tempDir);
+}
+
+bool Compiler::lastWasCached() const { return impl_->lastCached; }
+double Compiler::lastSeconds() const { return impl_->lastSeconds; }
+const std::string &Compiler::lastLibraryPath() const {
+  return impl_->lastLibrary;
+}
+
+Status Compiler::compileFile(const std::string &path,
+                             std::unique_ptr<Module> &module) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return Status(StatusCode::NotFound, "cannot read '" + path +
+                                            "': " + buffer.getError().message());
+  return compile((*buffer)->getBuffer().str(), module, path);
+}
+
+/// Parses, lowers and links `mlir` into `library`.
+static Status buildLibrary(const std::string &mlir,
+                           const std::string &sourceName,
+                           const NativeTarget &target,
+                           const CpuTargetOptions &cpu,
+                           const std::string &library) {
+  static std::once_flag passesRegistered;
+  std::call_once(passesRegistered, [] {
+    registerAllPasses();
+    registerConvcPasses();
+    registerConvcLoweringPasses();
+  });
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<ConvcDialect>();
+  MLIRContext context(registry);
+  context.disableMultithreading(); // the host may call from its own threads
+
+  // Collect diagnostics, with their locations, as the error message.
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    llvm::raw_string_ostream os(diagnostics);
+    if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
+      os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
+         << loc.getColumn();
+    else
+      os << diag.getLocation();
+    os << ": " << diag << "\n";
+    return success();
+  });
+  auto fail = [&](const std::string &what) {
+    return Status(StatusCode::InvalidArgument,
+                  sourceName + ": " + what +
+                      (diagnostics.empty() ? "" : ":\n" + diagnostics));
+  };
+
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
+      mlir, ParserConfig(&context), sourceName);
+  if (!module)
+    return fail("the model does not parse or verify");
+  PassManager pm(&context);
+  if (failed(buildPipelineToStage(pm, Stage::Import, Stage::LLVM, cpu)) ||
+      failed(pm.run(*module)))
+    return fail("compilation failed");
+
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> machine =
+      target.createTargetMachine(error);
+  if (!machine)
+    return Status(StatusCode::Unavailable,
+                  "no code generator for " + target.triple + ": " + error);
+  llvm::LLVMContext llvmContext;
+  auto llvmModule =
+      translateToOptimizedLLVMIR(*module, llvmContext, *machine, error);
+  if (!llvmModule)
+    return fail(error);
+  std::string object = library + ".o";
+  bool ok = emitObjectFile(*llvmModule, *machine, object, error) &&
+            linkSharedLibrary(object, library, error);
+  llvm::sys::fs::remove(object);
+  if (!ok)
+    return Status(StatusCode::Internal, sourceName + ": " + error);
+  return Status();
+}
+
+Status Compiler::compile(const std::string &mlir,
+                         std::unique_ptr<Module> &module,
+                         const std::string &sourceName) {
+  auto start = std::chrono::steady_clock::now();
+  const CompilerOptions &o = impl_->options;
+  NativeTarget target = NativeTarget::host(o.mcpu, o.mattr);
+  CpuTargetOptions cpu;
+  cpu.vectorWidth = o.vectorWidth > 0 ? o.vectorWidth : target.vectorWidth();
+  cpu.timeTile = o.timeTile;
+
+  // The key covers everything the library depends on.
+  llvm::SHA256 sha;
+  for (const std::string &part :
+       {std::string(CONVC_VERSION), std::string(CONVC_LLVM_VERSION),
+        target.triple, target.cpu, target.features,
+        std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
+        std::string(cpu.useBlas ? "blas" : "noblas"), mlir}) {
+    sha.update(part);
+    sha.update(llvm::StringRef("\0", 1));
+  }
+  std::string key = llvm::toHex(sha.final(), /*LowerCase=*/true).substr(0, 32);
+  std::string library = impl_->cacheDir + "/" + key + ".so";
+
+  impl_->lastCached = llvm::sys::fs::exists(library);
+  if (!impl_->lastCached) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(impl_->cacheDir))
+      return Status(StatusCode::Internal, "cannot create the cache directory '" +
+                                              impl_->cacheDir +
+                                              "': " + ec.message());
+    // Build beside the final name, then rename: a concurrent or interrupted
+    // compile never leaves a half-written library under the key.
+    llvm::SmallString<128> temp;
+    llvm::sys::fs::createUniquePath(library + ".%%%%%%.tmp", temp, false);
+    Status status =
+        buildLibrary(mlir, sourceName, target, cpu, std::string(temp));
+    if (!status.ok()) {
+      llvm::sys::fs::remove(temp);
+      return status;
+    }
+    if (std::error_code ec = llvm::sys::fs::rename(temp, library))
+      return Status(StatusCode::Internal,
+                    "cannot move the library into the cache: " + ec.message());
+  }
+  Status status = Module::load(library, module);
+  impl_->lastLibrary = library;
+  impl_->lastSeconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  return status;
+}
+
+} // namespace convc

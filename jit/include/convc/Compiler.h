@@ -1,0 +1,66 @@
+//===- Compiler.h - compile convc models from host code --------*- C++ -*-===//
+//
+// JIT use of convc: a few lines compile a model in-process and run it.
+//
+//   convc::Compiler compiler;                         // host CPU, disk cache
+//   std::unique_ptr<convc::Module> model;
+//   convc::Status s = compiler.compileFile("model.mlir", model);
+//   s = model->run("main", inputs, outputs);
+//
+// Compiled libraries are cached on disk, keyed by a SHA-256 of the model
+// text, the target (triple, CPU, features) and the options, so loading the
+// same model again skips compilation. This header pulls in no MLIR or LLVM
+// headers; linking the library brings the compiler (libMLIR, libLLVM).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CONVC_COMPILER_H
+#define CONVC_COMPILER_H
+
+#include "convc/Runtime.h"
+
+#include <memory>
+#include <string>
+
+namespace convc {
+
+struct CompilerOptions {
+  std::string mcpu;  ///< LLVM CPU name; empty: the host
+  std::string mattr; ///< LLVM features ("+avx2,-avx512f"); added to the host's
+  int64_t vectorWidth = 0; ///< f32 lanes; 0: from the CPU features
+  int64_t timeTile = 128;  ///< time steps per parallel work item
+  /// Where compiled libraries are kept. Empty: $CONVC_CACHE_DIR, else
+  /// $XDG_CACHE_HOME/convc, else ~/.cache/convc. "off": no cache (a temporary
+  /// directory per compiler).
+  std::string cacheDir;
+};
+
+class Compiler {
+public:
+  explicit Compiler(CompilerOptions options = {});
+  ~Compiler();
+  Compiler(const Compiler &) = delete;
+  Compiler &operator=(const Compiler &) = delete;
+
+  /// Compiles MLIR text (convc dialect + upstream ops) and loads it.
+  /// `sourceName` names the text in error messages.
+  Status compile(const std::string &mlir, std::unique_ptr<Module> &module,
+                 const std::string &sourceName = "<source>");
+  /// Reads `path` and compiles it.
+  Status compileFile(const std::string &path, std::unique_ptr<Module> &module);
+
+  /// Whether the last compile was served from the cache.
+  bool lastWasCached() const;
+  /// Seconds the last compile took (cache look-up and loading included).
+  double lastSeconds() const;
+  /// The shared library the last compile produced or found.
+  const std::string &lastLibraryPath() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace convc
+
+#endif // CONVC_COMPILER_H

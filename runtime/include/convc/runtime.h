@@ -1,0 +1,89 @@
+/*===- convc/runtime.h - C API of the convc runtime ---------------*- C -*-===*
+ *
+ * Load a compiled convc module (a shared library from `convc compile`), look
+ * at its entry points and run them on tensors. Usable from C and C++; the
+ * library has no MLIR or LLVM dependency.
+ *
+ * Errors: functions return a convc_status*, NULL on success. A non-NULL
+ * status carries a code and a message and must be freed with
+ * convc_status_free.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef CONVC_RUNTIME_C_H
+#define CONVC_RUNTIME_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum convc_status_code {
+  CONVC_OK = 0,
+  CONVC_INVALID_ARGUMENT = 1, /* an input's name, dtype or shape is wrong */
+  CONVC_NOT_FOUND = 2,        /* no such entry point or file */
+  CONVC_LOAD_FAILED = 3,      /* not a loadable convc module */
+  CONVC_UNAVAILABLE = 4,      /* e.g. a device that is not there */
+  CONVC_INTERNAL = 5
+} convc_status_code;
+
+typedef struct convc_status convc_status;
+convc_status_code convc_status_get_code(const convc_status *status);
+const char *convc_status_get_message(const convc_status *status);
+void convc_status_free(convc_status *status);
+
+typedef enum convc_dtype {
+  CONVC_F32 = 0,
+  CONVC_F16 = 1,
+  CONVC_BF16 = 2,
+  CONVC_F64 = 3,
+  CONVC_I32 = 4,
+  CONVC_I64 = 5
+} convc_dtype;
+
+/* A dense row-major tensor. */
+typedef struct convc_tensor convc_tensor;
+/* Zero-filled, owned by the tensor. */
+convc_status *convc_tensor_create(convc_dtype dtype, const int64_t *shape,
+                                  size_t rank, convc_tensor **tensor);
+/* Wraps `data`, which the caller keeps alive and frees. */
+convc_status *convc_tensor_wrap(convc_dtype dtype, const int64_t *shape,
+                                size_t rank, void *data, convc_tensor **tensor);
+void convc_tensor_free(convc_tensor *tensor);
+convc_dtype convc_tensor_get_dtype(const convc_tensor *tensor);
+size_t convc_tensor_get_rank(const convc_tensor *tensor);
+const int64_t *convc_tensor_get_shape(const convc_tensor *tensor);
+void *convc_tensor_get_data(const convc_tensor *tensor);
+size_t convc_tensor_get_num_bytes(const convc_tensor *tensor);
+
+typedef struct convc_module convc_module;
+convc_status *convc_module_load(const char *path, convc_module **module);
+void convc_module_free(convc_module *module);
+size_t convc_module_get_num_entries(const convc_module *module);
+const char *convc_module_get_entry_name(const convc_module *module,
+                                        size_t index);
+/* Signature of an entry point: inputs (is_output = 0) or outputs (1). */
+convc_status *convc_module_get_num_args(const convc_module *module,
+                                        const char *entry, int is_output,
+                                        size_t *count);
+/* A description such as "x: f32[s0, s1, 512]" (valid while the module is). */
+const char *convc_module_describe_arg(const convc_module *module,
+                                      const char *entry, int is_output,
+                                      size_t index);
+/* Threads for the module's parallel loops; <= 0 keeps one per core. */
+void convc_module_set_num_threads(convc_module *module, int threads);
+
+/* Runs `entry`: inputs in signature order; on success outputs[i] receives a
+ * new tensor the caller frees with convc_tensor_free. */
+convc_status *convc_module_run(const convc_module *module, const char *entry,
+                               const convc_tensor *const *inputs,
+                               size_t num_inputs, convc_tensor **outputs,
+                               size_t num_outputs);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* CONVC_RUNTIME_C_H */

@@ -1,0 +1,206 @@
+//===- CApi.cpp - the C API over the C++ runtime --------------------------===//
+
+#include "convc/runtime.h"
+
+#include "convc/Runtime.h"
+
+#include <new>
+#include <string>
+
+using namespace convc;
+
+struct convc_status {
+  convc_status_code code;
+  std::string message;
+};
+
+struct convc_tensor {
+  Tensor tensor;
+};
+
+struct convc_module {
+  std::unique_ptr<Module> module;
+  // Descriptions handed out by convc_module_describe_arg.
+  std::vector<std::vector<std::string>> inputs, outputs;
+};
+
+namespace {
+
+convc_status *makeStatus(convc_status_code code, std::string message) {
+  return new (std::nothrow) convc_status{code, std::move(message)};
+}
+
+convc_status *fromStatus(const Status &status) {
+  if (status.ok())
+    return nullptr;
+  return makeStatus(static_cast<convc_status_code>(status.code()),
+                    status.message());
+}
+
+} // namespace
+
+extern "C" {
+
+convc_status_code convc_status_get_code(const convc_status *status) {
+  return status ? status->code : CONVC_OK;
+}
+
+const char *convc_status_get_message(const convc_status *status) {
+  return status ? status->message.c_str() : "";
+}
+
+void convc_status_free(convc_status *status) { delete status; }
+
+static convc_status *makeTensor(convc_dtype dtype, const int64_t *shape,
+                                size_t rank, void *data,
+                                convc_tensor **tensor) {
+  if (!tensor || (rank && !shape))
+    return makeStatus(CONVC_INVALID_ARGUMENT, "null shape or tensor pointer");
+  if (dtype < CONVC_F32 || dtype > CONVC_I64)
+    return makeStatus(CONVC_INVALID_ARGUMENT,
+                      "unknown dtype " + std::to_string(int(dtype)));
+  std::vector<int64_t> dims(shape, shape + rank);
+  for (int64_t d : dims)
+    if (d < 0)
+      return makeStatus(CONVC_INVALID_ARGUMENT,
+                        "negative dimension " + std::to_string(d));
+  auto *t = new (std::nothrow) convc_tensor;
+  if (!t)
+    return makeStatus(CONVC_INTERNAL, "out of memory");
+  t->tensor = data ? Tensor::borrow(DType(dtype), dims, data)
+                   : Tensor::zeros(DType(dtype), dims);
+  *tensor = t;
+  return nullptr;
+}
+
+convc_status *convc_tensor_create(convc_dtype dtype, const int64_t *shape,
+                                  size_t rank, convc_tensor **tensor) {
+  return makeTensor(dtype, shape, rank, nullptr, tensor);
+}
+
+convc_status *convc_tensor_wrap(convc_dtype dtype, const int64_t *shape,
+                                size_t rank, void *data,
+                                convc_tensor **tensor) {
+  if (!data)
+    return makeStatus(CONVC_INVALID_ARGUMENT, "convc_tensor_wrap: null data");
+  return makeTensor(dtype, shape, rank, data, tensor);
+}
+
+void convc_tensor_free(convc_tensor *tensor) { delete tensor; }
+
+convc_dtype convc_tensor_get_dtype(const convc_tensor *tensor) {
+  return convc_dtype(tensor->tensor.dtype());
+}
+size_t convc_tensor_get_rank(const convc_tensor *tensor) {
+  return tensor->tensor.shape().size();
+}
+const int64_t *convc_tensor_get_shape(const convc_tensor *tensor) {
+  return tensor->tensor.shape().data();
+}
+void *convc_tensor_get_data(const convc_tensor *tensor) {
+  return tensor->tensor.data();
+}
+size_t convc_tensor_get_num_bytes(const convc_tensor *tensor) {
+  return tensor->tensor.numBytes();
+}
+
+convc_status *convc_module_load(const char *path, convc_module **module) {
+  if (!path || !module)
+    return makeStatus(CONVC_INVALID_ARGUMENT, "null path or module pointer");
+  std::unique_ptr<Module> loaded;
+  if (Status status = Module::load(path, loaded); !status.ok())
+    return fromStatus(status);
+  auto *m = new (std::nothrow) convc_module;
+  if (!m)
+    return makeStatus(CONVC_INTERNAL, "out of memory");
+  m->module = std::move(loaded);
+  for (const EntryPoint &entry : m->module->entryPoints()) {
+    m->inputs.emplace_back();
+    m->outputs.emplace_back();
+    for (const TensorSpec &spec : entry.inputs)
+      m->inputs.back().push_back(spec.describe());
+    for (const TensorSpec &spec : entry.outputs)
+      m->outputs.back().push_back(spec.describe());
+  }
+  *module = m;
+  return nullptr;
+}
+
+void convc_module_free(convc_module *module) { delete module; }
+
+size_t convc_module_get_num_entries(const convc_module *module) {
+  return module->module->entryPoints().size();
+}
+
+const char *convc_module_get_entry_name(const convc_module *module,
+                                        size_t index) {
+  const auto &entries = module->module->entryPoints();
+  return index < entries.size() ? entries[index].name.c_str() : nullptr;
+}
+
+static const EntryPoint *findEntry(const convc_module *module,
+                                   const char *entry, size_t &index) {
+  const auto &entries = module->module->entryPoints();
+  for (index = 0; entry && index < entries.size(); ++index)
+    if (entries[index].name == entry)
+      return &entries[index];
+  return nullptr;
+}
+
+convc_status *convc_module_get_num_args(const convc_module *module,
+                                        const char *entry, int is_output,
+                                        size_t *count) {
+  size_t index;
+  const EntryPoint *e = findEntry(module, entry, index);
+  if (!e)
+    return makeStatus(CONVC_NOT_FOUND, std::string("no entry point '") +
+                                           (entry ? entry : "(null)") + "'");
+  *count = is_output ? e->outputs.size() : e->inputs.size();
+  return nullptr;
+}
+
+const char *convc_module_describe_arg(const convc_module *module,
+                                      const char *entry, int is_output,
+                                      size_t index) {
+  size_t e;
+  if (!findEntry(module, entry, e))
+    return nullptr;
+  const auto &list = is_output ? module->outputs[e] : module->inputs[e];
+  return index < list.size() ? list[index].c_str() : nullptr;
+}
+
+void convc_module_set_num_threads(convc_module *module, int threads) {
+  module->module->setNumThreads(threads);
+}
+
+convc_status *convc_module_run(const convc_module *module, const char *entry,
+                               const convc_tensor *const *inputs,
+                               size_t num_inputs, convc_tensor **outputs,
+                               size_t num_outputs) {
+  if (!module || !entry || (num_inputs && !inputs) ||
+      (num_outputs && !outputs))
+    return makeStatus(CONVC_INVALID_ARGUMENT, "null argument");
+  std::vector<Tensor> in;
+  for (size_t i = 0; i < num_inputs; ++i) {
+    if (!inputs[i])
+      return makeStatus(CONVC_INVALID_ARGUMENT,
+                        "input " + std::to_string(i) + " is null");
+    in.push_back(inputs[i]->tensor);
+  }
+  size_t index;
+  const EntryPoint *e = findEntry(module, entry, index);
+  if (e && num_outputs != e->outputs.size())
+    return makeStatus(CONVC_INVALID_ARGUMENT,
+                      "entry '" + e->name + "' has " +
+                          std::to_string(e->outputs.size()) +
+                          " outputs, room for " + std::to_string(num_outputs) +
+                          " given");
+  std::vector<Tensor> out;
+  if (Status status = module->module->run(entry, in, out); !status.ok())
+    return fromStatus(status);
+  for (size_t i = 0; i < out.size(); ++i)
+    outputs[i] = new convc_tensor{out[i]};
+  return nullptr;
+}
+
+} // extern "C"

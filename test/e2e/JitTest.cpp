@@ -1,0 +1,96 @@
+//===- JitTest.cpp - compiling from host code, with the disk cache --------===//
+
+#include "convc/Compiler.h"
+#include "convc/reference/Reference.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <random>
+
+namespace ref = convc::ref;
+
+namespace {
+const char *kModel = R"(
+func.func @main(%x: tensor<?x?x16xf32> {convc.name = "x"}, %w: tensor<4x5xf32> {convc.name = "w"}) -> tensor<?x?x16xf32> {
+  %y = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 2 : i64} : tensor<?x?x16xf32>, tensor<4x5xf32>
+  return %y : tensor<?x?x16xf32>
+}
+)";
+
+std::string freshCacheDir() {
+  static int n = 0;
+  return ::testing::TempDir() + "/convc_jit_cache_" + std::to_string(::getpid()) +
+         "_" + std::to_string(n++);
+}
+} // namespace
+
+TEST(Jit, CompilesRunsAndCaches) {
+  convc::CompilerOptions options;
+  options.cacheDir = freshCacheDir();
+  convc::Compiler compiler(options);
+  std::unique_ptr<convc::Module> module;
+  convc::Status status = compiler.compile(kModel, module);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_FALSE(compiler.lastWasCached());
+
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  ref::Tensor x({2, 9, 16}), w({4, 5});
+  for (double &v : x.data)
+    v = dist(rng);
+  for (double &v : w.data)
+    v = dist(rng);
+  auto toRuntime = [](const ref::Tensor &t) {
+    convc::Tensor out = convc::Tensor::zeros(convc::DType::F32, t.shape);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      out.data<float>()[i] = float(t.data[i]);
+    return out;
+  };
+  std::vector<convc::Tensor> outputs;
+  status = module->run("main", {toRuntime(x), toRuntime(w)}, outputs);
+  ASSERT_TRUE(status.ok()) << status.message();
+  ref::Tensor want = ref::lightweightConv(x, w, 2);
+  for (int64_t i = 0; i < want.numel(); ++i)
+    ASSERT_NEAR(outputs[0].data<float>()[i], want.data[i], 1e-5);
+
+  // A second compiler with the same cache finds the library.
+  convc::Compiler again(options);
+  std::unique_ptr<convc::Module> cached;
+  status = again.compile(kModel, cached);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_TRUE(again.lastWasCached());
+  EXPECT_EQ(again.lastLibraryPath(), compiler.lastLibraryPath());
+  EXPECT_LT(again.lastSeconds(), compiler.lastSeconds());
+
+  // Other options, other key.
+  convc::CompilerOptions narrow = options;
+  narrow.vectorWidth = 4;
+  convc::Compiler third(narrow);
+  status = third.compile(kModel, cached);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_FALSE(third.lastWasCached());
+  EXPECT_NE(third.lastLibraryPath(), compiler.lastLibraryPath());
+}
+
+TEST(Jit, ReportsModelErrorsWithLocations) {
+  convc::CompilerOptions options;
+  options.cacheDir = "off";
+  convc::Compiler compiler(options);
+  std::unique_ptr<convc::Module> module;
+  convc::Status status = compiler.compile(
+      "func.func @main(%x: tensor<?x?x10xf32>, %w: tensor<4x3xf32>) -> "
+      "tensor<?x?x10xf32> {\n  %y = convc.lightweight_conv %x, %w {heads = 4 "
+      ": i64, padding = 1 : i64} : tensor<?x?x10xf32>, tensor<4x3xf32>\n  "
+      "return %y : tensor<?x?x10xf32>\n}\n",
+      module, "bad.mlir");
+  EXPECT_EQ(status.code(), convc::StatusCode::InvalidArgument);
+  EXPECT_NE(status.message().find("bad.mlir:2:8"), std::string::npos)
+      << status.message();
+  EXPECT_NE(status.message().find("C % H != 0"), std::string::npos)
+      << status.message();
+  EXPECT_FALSE(module);
+
+  status = compiler.compileFile("/nonexistent/model.mlir", module);
+  EXPECT_EQ(status.code(), convc::StatusCode::NotFound);
+}
