@@ -118,10 +118,23 @@ LogicalResult verifyWeightShape(Operation *op, RankedTensorType weight,
   return success();
 }
 
+/// Parameters (weights, biases, norm scales) have static shapes: the
+/// lowering reads fixed counts from them and nothing else could bound them.
+LogicalResult verifyStaticParameter(Operation *op, Value value,
+                                    StringRef what) {
+  if (value && !cast<RankedTensorType>(value.getType()).hasStaticShape())
+    return op->emitOpError() << "the " << what
+                             << " must have a static shape, got "
+                             << value.getType();
+  return success();
+}
+
 LogicalResult verifyBias(Operation *op, Value bias, int64_t expected,
                          StringRef layout) {
   if (!bias)
     return success();
+  if (failed(verifyStaticParameter(op, bias, "bias")))
+    return failure();
   int64_t actual = cast<RankedTensorType>(bias.getType()).getDimSize(0);
   if (isStatic(actual) && actual != expected)
     return op->emitOpError() << "bias shape mismatch: expected " << layout
@@ -250,7 +263,8 @@ LogicalResult DepthwiseConvOp::verify() {
   int64_t kernelSize = getKernelSize();
   if (failed(verifyWeightShape(*this, getWeight().getType(),
                                {*channels, ShapedType::kDynamic}, "[C, K]")) ||
-      failed(verifyKernelSize(*this, kernelSize)))
+      failed(verifyKernelSize(*this, kernelSize)) ||
+      failed(verifyStaticParameter(*this, getWeight(), "weight")))
     return failure();
   if (getDilation() < 1)
     return emitOpError() << "dilation must be >= 1, got " << getDilation();
@@ -270,6 +284,7 @@ LogicalResult LightweightConvOp::verify() {
   if (failed(verifyWeightShape(*this, getWeight().getType(),
                                {getHeads(), ShapedType::kDynamic}, "[H, K]")) ||
       failed(verifyKernelSize(*this, kernelSize)) ||
+      failed(verifyStaticParameter(*this, getWeight(), "weight")) ||
       failed(verifyPadding(*this, getPadding(), kernelSize)))
     return failure();
   return verifyBias(*this, getBias(), *channels, "[C]");
@@ -286,6 +301,7 @@ LogicalResult DynamicConvOp::verify() {
   int64_t logits = getHeads() * getKernelSize();
   if (failed(verifyWeightShape(*this, getWeight().getType(),
                                {logits, *channels}, "[H*K, C]")) ||
+      failed(verifyStaticParameter(*this, getWeight(), "weight")) ||
       failed(verifyPadding(*this, getPadding(), getKernelSize())))
     return failure();
   return verifyBias(*this, getBias(), logits, "[H*K]");
@@ -340,6 +356,9 @@ LogicalResult LinearOp::verify() {
                          << getType() << ", got " << getResidual().getType();
   if (static_cast<bool>(getLnGamma()) != static_cast<bool>(getLnBeta()))
     return emitOpError() << "layer_norm needs both gamma and beta";
+  if (failed(verifyStaticParameter(*this, getLnGamma(), "ln_gamma")) ||
+      failed(verifyStaticParameter(*this, getLnBeta(), "ln_beta")))
+    return failure();
   if (failed(verifyRowVector(*this, getLnGamma(), outWidth, "ln_gamma")) ||
       failed(verifyRowVector(*this, getLnBeta(), outWidth, "ln_beta")))
     return failure();
@@ -358,6 +377,9 @@ LogicalResult LayerNormOp::verify() {
   if (getResidual() && getResidual().getType() != input)
     return emitOpError() << "residual must have the input type " << input
                          << ", got " << getResidual().getType();
+  if (failed(verifyStaticParameter(*this, getGamma(), "gamma")) ||
+      failed(verifyStaticParameter(*this, getBeta(), "beta")))
+    return failure();
   if (failed(verifyRowVector(*this, getGamma(), width, "gamma")) ||
       failed(verifyRowVector(*this, getBeta(), width, "beta")))
     return failure();
@@ -401,6 +423,8 @@ LogicalResult DynamicKernelConvOp::verify() {
 }
 
 LogicalResult PrefixSumOp::verify() {
+  if (failed(getStaticChannels(*this, getInput().getType(), "input")))
+    return failure();
   if (!std::isfinite(getScale().convertToDouble()))
     return emitOpError() << "scale must be finite, got "
                          << getScale().convertToDouble();

@@ -150,6 +150,8 @@ def Convc_TaLKConvOp : Convc_PureOp<"talk_conv"> {
 
     The normalisation is the constant `1/Kn`, not the window length. Cost is
     O(B*T*C) whatever the window sizes. `causal` requires `right_max = 0`.
+    Offsets are sigmoid outputs; compiled code clamps values outside [0, 1]
+    (and NaN, to 0) so that a window never leaves the sequence.
 
     ```mlir
     %y = convc.talk_conv %x, %o {left_max = 31 : i64, right_max = 31 : i64}

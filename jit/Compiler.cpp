@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <mutex>
 
 using namespace mlir;
@@ -33,6 +34,7 @@ using namespace mlir;
 namespace convc {
 
 struct Compiler::Impl {
+  std::mutex mutex; // one compile at a time per Compiler
   CompilerOptions options;
   std::string cacheDir;
   llvm::SmallString<128> tempDir; // when the cache is off
@@ -40,6 +42,27 @@ struct Compiler::Impl {
   double lastSeconds = 0.0;
   std::string lastLibrary;
 };
+
+/// Identifies this build of the compiler: the path, size and modification
+/// time of the binary holding this code. A rebuilt convc (a code generation
+/// fix under the same version number) so never reuses stale libraries.
+static const std::string &compilerIdentity() {
+  static const std::string identity = [] {
+    Dl_info info;
+    std::string id = std::string(CONVC_VERSION) + "/" + CONVC_LLVM_VERSION;
+    if (dladdr(reinterpret_cast<void *>(&compilerIdentity), &info) &&
+        info.dli_fname) {
+      llvm::sys::fs::file_status status;
+      if (!llvm::sys::fs::status(info.dli_fname, status))
+        id += std::string("/") + info.dli_fname + "/" +
+              std::to_string(status.getSize()) + "/" +
+              std::to_string(llvm::sys::toTimeT(
+                  status.getLastModificationTime()));
+    }
+    return id;
+  }();
+  return identity;
+}
 
 static std::string defaultCacheDir() {
   if (const char *dir = std::getenv("CONVC_CACHE_DIR"); dir && *dir)
@@ -152,6 +175,8 @@ static Status buildLibrary(const std::string &mlir,
 Status Compiler::compile(const std::string &mlir,
                          std::unique_ptr<Module> &module,
                          const std::string &sourceName) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  module.reset();
   auto start = std::chrono::steady_clock::now();
   const CompilerOptions &o = impl_->options;
   NativeTarget target = NativeTarget::host(o.mcpu, o.mattr);
@@ -162,8 +187,7 @@ Status Compiler::compile(const std::string &mlir,
   // The key covers everything the library depends on.
   llvm::SHA256 sha;
   for (const std::string &part :
-       {std::string(CONVC_VERSION), std::string(CONVC_LLVM_VERSION),
-        target.triple, target.cpu, target.features,
+       {compilerIdentity(), target.triple, target.cpu, target.features,
         std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
         std::string(cpu.useBlas ? "blas" : "noblas"), mlir}) {
     sha.update(part);
@@ -173,6 +197,11 @@ Status Compiler::compile(const std::string &mlir,
   std::string library = impl_->cacheDir + "/" + key + ".so";
 
   impl_->lastCached = llvm::sys::fs::exists(library);
+  if (impl_->lastCached && !Module::load(library, module).ok()) {
+    // A damaged or foreign file under the key: build it again.
+    llvm::sys::fs::remove(library);
+    impl_->lastCached = false;
+  }
   if (!impl_->lastCached) {
     if (std::error_code ec = llvm::sys::fs::create_directories(impl_->cacheDir))
       return Status(StatusCode::Internal, "cannot create the cache directory '" +
@@ -192,7 +221,7 @@ Status Compiler::compile(const std::string &mlir,
       return Status(StatusCode::Internal,
                     "cannot move the library into the cache: " + ec.message());
   }
-  Status status = Module::load(library, module);
+  Status status = module ? Status() : Module::load(library, module);
   impl_->lastLibrary = library;
   impl_->lastSeconds = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start)

@@ -55,6 +55,8 @@ struct LoweringOptions {
 /// the weights per call, so fewer, larger calls are cheaper.
 constexpr int64_t kProjectionMaxTiles = 8;
 constexpr int64_t kProjectionMinRows = 256;
+/// Largest per-thread scratch buffer placed on the stack.
+constexpr int64_t kMaxStackBytes = 256 * 1024;
 /// Column chunks of a projection with few rows.
 constexpr int64_t kProjectionColumnChunks = 8;
 
@@ -934,15 +936,21 @@ std::pair<Value, Value> talkEdges(KernelBuilder &b, Value o, Value bi, Value t,
   auto widen = [&](Value v) -> Value {
     return v.getType() == type ? v : Value(arith::ExtFOp::create(b, type, v));
   };
+  // Offsets are sigmoid outputs; anything outside [0, 1] (or NaN, which
+  // maxnumf maps to 0) is clamped so that windows stay inside the sequence.
+  auto unit = [&](Value v) -> Value {
+    Value lo = arith::MaxNumFOp::create(b, v, b.floatConst(type, 0.0));
+    return arith::MinNumFOp::create(b, lo, b.floatConst(type, 1.0));
+  };
   Value tF = b.indexToFloat(t, type);
-  Value lt = widen(b.loadScalar(o, {bi, t, h}));
+  Value lt = unit(widen(b.loadScalar(o, {bi, t, h})));
   Value left = arith::MaximumFOp::create(
       b, arith::NegFOp::create(b, b.fmul(lt, b.floatConst(type, leftMax))),
       arith::NegFOp::create(b, tF));
   Value aMinus1 = b.fsub(left, b.floatConst(type, 1.0));
   Value e = b.floatConst(type, 0.0);
   if (!causal) {
-    Value rt = widen(b.loadScalar(o, {bi, t, b.add(h, b.index(heads))}));
+    Value rt = unit(widen(b.loadScalar(o, {bi, t, b.add(h, b.index(heads))})));
     Value room = b.indexToFloat(b.sub(b.sub(T, b.index(1)), t), type);
     e = arith::MinimumFOp::create(
         b, b.fmul(rt, b.floatConst(type, rightMax)), room);
@@ -983,9 +991,14 @@ struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
       Value lo = b.max(zero, b.sub(t0, b.index(L + 1)));
       Value hi = b.min(b.sub(T, one), b.add(b.sub(t1, one), b.index(Rm)));
       Value last = b.add(b.sub(hi, lo), one);
-      Value prefix = memref::AllocaOp::create(
-          b, MemRefType::get({rows, lanes}, f64), ValueRange{},
-          b.getI64IntegerAttr(64));
+      // On the stack unless the window is huge (worker stacks are small).
+      auto prefixType = MemRefType::get({rows, lanes}, f64);
+      Value prefix =
+          rows * lanes * 8 <= kMaxStackBytes
+              ? Value(memref::AllocaOp::create(b, prefixType, ValueRange{},
+                                               b.getI64IntegerAttr(64)))
+              : Value(memref::AllocOp::create(b, prefixType, ValueRange{},
+                                              b.getI64IntegerAttr(64)));
       b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
         Value h = b.floorDiv(c, b.index(R));
         Value zeroV =

@@ -31,76 +31,115 @@ using namespace convc;
 namespace {
 
 /// Symbolic sizes of every tensor value in a function: one symbol per
-/// dynamic dimension, merged where a convc op implies equality.
+/// dimension, merged where an op requires equality. A class that contains a
+/// static size prints that size, so a dynamic argument tied to a static one
+/// is checked against it.
 class DimSymbols {
 public:
   explicit DimSymbols(func::FuncOp func) {
-    for (BlockArgument arg : func.getArguments())
-      fresh(arg);
     func.walk([&](Operation *op) { visit(op); });
   }
 
   /// "s0,s1,512" for `value`.
   std::string describe(Value value) {
     auto type = cast<RankedTensorType>(value.getType());
+    const SmallVector<int64_t> &syms = symbolsOf(value);
     std::string text;
-    const SmallVector<int64_t> &syms = symbols[value];
     for (int64_t i = 0; i < type.getRank(); ++i) {
       if (i)
         text += ",";
-      if (!type.isDynamicDim(i))
-        text += std::to_string(type.getDimSize(i));
+      int64_t leader = classes.getLeaderValue(syms[i]);
+      auto fixed = staticSize.find(leader);
+      if (fixed != staticSize.end())
+        text += std::to_string(fixed->second);
       else
-        text += "s" + std::to_string(canonical(syms[i]));
+        text += "s" + std::to_string(canonical(leader));
     }
     return text;
   }
 
 private:
-  void fresh(Value value) {
-    auto type = dyn_cast<RankedTensorType>(value.getType());
-    if (!type)
-      return;
+  /// The symbols of `value`'s dimensions, created on first use (function
+  /// arguments, op results and nested block arguments alike).
+  const SmallVector<int64_t> &symbolsOf(Value value) {
+    auto it = symbols.find(value);
+    if (it != symbols.end())
+      return it->second;
     SmallVector<int64_t> syms;
-    for (int64_t i = 0; i < type.getRank(); ++i) {
-      syms.push_back(next);
-      classes.insert(next++);
-    }
-    symbols[value] = syms;
+    if (auto type = dyn_cast<RankedTensorType>(value.getType()))
+      for (int64_t i = 0; i < type.getRank(); ++i) {
+        classes.insert(next);
+        if (!type.isDynamicDim(i))
+          staticSize[next] = type.getDimSize(i);
+        syms.push_back(next++);
+      }
+    return symbols[value] = syms;
   }
 
   void unite(Value a, int64_t da, Value b, int64_t db) {
-    classes.unionSets(symbols[a][da], symbols[b][db]);
+    int64_t sa = symbolsOf(a)[da], sb = symbolsOf(b)[db];
+    int64_t la = classes.getLeaderValue(sa), lb = classes.getLeaderValue(sb);
+    if (la == lb)
+      return;
+    std::optional<int64_t> size;
+    for (int64_t l : {la, lb})
+      if (auto it = staticSize.find(l); it != staticSize.end())
+        size = it->second;
+    classes.unionSets(sa, sb);
+    if (size)
+      staticSize[classes.getLeaderValue(sa)] = *size;
+  }
+
+  /// All dimensions of `a` and `b` (same rank) are equal.
+  void uniteAll(Value a, Value b) {
+    auto ta = dyn_cast<RankedTensorType>(a.getType());
+    auto tb = dyn_cast<RankedTensorType>(b.getType());
+    if (!ta || !tb || ta.getRank() != tb.getRank())
+      return;
+    for (int64_t i = 0; i < ta.getRank(); ++i)
+      unite(a, i, b, i);
   }
 
   void visit(Operation *op) {
-    if (!isa<ConvcDialect>(op->getDialect())) {
-      for (Value result : op->getResults())
-        fresh(result);
+    for (Value result : op->getResults())
+      symbolsOf(result);
+    // Elementwise ops (arith on tensors, ...) need operands shaped alike.
+    if (op->hasTrait<OpTrait::Elementwise>() ||
+        op->hasTrait<OpTrait::SameOperandsAndResultShape>() ||
+        op->hasTrait<OpTrait::SameOperandsAndResultType>()) {
+      for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
+        if (isa<RankedTensorType>(v.getType()))
+          uniteAll(op->getResult(0), v);
       return;
     }
+    if (!isa<ConvcDialect>(op->getDialect()))
+      return;
     Value input = op->getOperand(0), result = op->getResult(0);
-    fresh(result);
     auto inType = cast<RankedTensorType>(input.getType());
-    // Every convc op keeps all but (glu) the channel dimension of its input.
+    // Every convc op keeps the leading dimensions of its input.
     for (int64_t i = 0; i + 1 < inType.getRank(); ++i)
       unite(input, i, result, i);
-    if (!isa<GLUOp, KernelSoftmaxOp>(op))
+    if (!isa<GLUOp, KernelSoftmaxOp, LinearOp>(op))
       unite(input, inType.getRank() - 1, result, inType.getRank() - 1);
     // Per-position operands share batch and time with the input.
     if (isa<TaLKConvOp, WindowDiffOp, DynamicKernelConvOp>(op))
       for (int64_t i = 0; i < 2; ++i)
         unite(input, i, op->getOperand(1), i);
+    // Residuals have the result's shape.
+    if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getResidual())
+      uniteAll(result, linear.getResidual());
+    if (auto norm = dyn_cast<LayerNormOp>(op); norm && norm.getResidual())
+      uniteAll(result, norm.getResidual());
   }
 
-  int64_t canonical(int64_t sym) {
-    int64_t leader = classes.getLeaderValue(sym);
+  int64_t canonical(int64_t leader) {
     auto [it, inserted] = names.try_emplace(leader, names.size());
     return it->second;
   }
 
   llvm::DenseMap<Value, SmallVector<int64_t>> symbols;
   llvm::EquivalenceClasses<int64_t> classes;
+  llvm::DenseMap<int64_t, int64_t> staticSize; // class leader -> size
   llvm::DenseMap<int64_t, int64_t> names;
   int64_t next = 0;
 };

@@ -64,11 +64,18 @@ static convc_status *makeTensor(convc_dtype dtype, const int64_t *shape,
     if (d < 0)
       return makeStatus(CONVC_INVALID_ARGUMENT,
                         "negative dimension " + std::to_string(d));
+  size_t bytes;
+  if (!checkedNumBytes(DType(dtype), dims, bytes))
+    return makeStatus(CONVC_INVALID_ARGUMENT, "tensor too large");
   auto *t = new (std::nothrow) convc_tensor;
   if (!t)
     return makeStatus(CONVC_INTERNAL, "out of memory");
   t->tensor = data ? Tensor::borrow(DType(dtype), dims, data)
                    : Tensor::zeros(DType(dtype), dims);
+  if (!t->tensor.data() && bytes > 0) {
+    delete t;
+    return makeStatus(CONVC_INTERNAL, "out of memory");
+  }
   *tensor = t;
   return nullptr;
 }
@@ -198,8 +205,14 @@ convc_status *convc_module_run(const convc_module *module, const char *entry,
   std::vector<Tensor> out;
   if (Status status = module->module->run(entry, in, out); !status.ok())
     return fromStatus(status);
-  for (size_t i = 0; i < out.size(); ++i)
-    outputs[i] = new convc_tensor{out[i]};
+  for (size_t i = 0; i < out.size(); ++i) {
+    outputs[i] = new (std::nothrow) convc_tensor{out[i]};
+    if (!outputs[i]) {
+      for (size_t j = 0; j < i; ++j)
+        delete outputs[j], outputs[j] = nullptr;
+      return makeStatus(CONVC_INTERNAL, "out of memory");
+    }
+  }
   return nullptr;
 }
 

@@ -72,12 +72,29 @@ int64_t Tensor::numElements() const {
   return n;
 }
 
+bool checkedNumBytes(DType dtype, const std::vector<int64_t> &shape,
+                     size_t &bytes) {
+  uint64_t n = dtypeSize(dtype);
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && n > (uint64_t(1) << 48) / uint64_t(d)))
+      return false; // negative, or beyond any real allocation
+    n *= uint64_t(d);
+  }
+  bytes = n;
+  return true;
+}
+
 Tensor Tensor::zeros(DType dtype, std::vector<int64_t> shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  size_t bytes = std::max<size_t>(64, (t.numBytes() + 63) / 64 * 64);
+  size_t bytes;
+  if (!checkedNumBytes(dtype, t.shape_, bytes))
+    return t; // no data: rejected by every consumer
+  bytes = std::max<size_t>(64, (bytes + 63) / 64 * 64);
   void *data = std::aligned_alloc(64, bytes);
+  if (!data)
+    return t;
   std::memset(data, 0, bytes);
   t.data_ = data;
   t.owner_ = std::shared_ptr<void>(data, std::free);
@@ -237,7 +254,9 @@ bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
     const std::string &dim = spec.dims[i];
     bool symbolic = !dim.empty() && !std::isdigit(static_cast<unsigned char>(dim[0]));
     if (!symbolic) {
-      if (shape[i] != std::stoll(dim)) {
+      char *end = nullptr;
+      long long size = std::strtoll(dim.c_str(), &end, 10);
+      if (*end != '\0' || shape[i] != size) {
         error = "input '" + spec.name + "': expected shape " + expected +
                 ", given " + formatShape(shape) + " (dimension " +
                 std::to_string(i) + " must be " + dim + ")";
@@ -331,6 +350,11 @@ Status Module::run(const std::string &entryName,
   std::vector<void *> args = {results.data()};
   for (auto &d : descriptors)
     args.push_back(d.data());
+  // OpenMP's thread count is per calling thread: set it on this one.
+  if (threads_ > 0)
+    if (auto setThreads = reinterpret_cast<void (*)(int)>(
+            dlsym(handle_, "omp_set_num_threads")))
+      setThreads(threads_);
   using Entry = void (*)(void **);
   reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
 
@@ -369,15 +393,6 @@ Status Module::run(const std::string &entryName,
   return Status();
 }
 
-void Module::setNumThreads(int threads) const {
-  if (threads <= 0)
-    return;
-  // Looked up through the module: its OpenMP runtime is a dependency loaded
-  // with it, not a global symbol.
-  using SetThreads = void (*)(int);
-  if (auto fn = reinterpret_cast<SetThreads>(
-          dlsym(handle_, "omp_set_num_threads")))
-    fn(threads);
-}
+void Module::setNumThreads(int threads) { threads_ = threads; }
 
 } // namespace convc

@@ -646,3 +646,26 @@ TEST(CompiledOps, FairseqEncoderLayers) {
     }
   }
 }
+
+// Offsets outside [0, 1] (not sigmoid outputs) and NaN are clamped to [0, 1]
+// (NaN to 0): windows never leave the sequence.
+TEST(CompiledOps, TaLKClampsOffsets) {
+  std::mt19937 rng(16);
+  const int64_t C = 16, H = 2, L = 4, Rm = 3;
+  std::string x = shapeText({-1, -1, C}), o = shapeText({-1, -1, 2 * H});
+  auto module = compile("func.func @main(%x: " + x + ", %o: " + o + ") -> " +
+                        x + " {\n  %y = convc.talk_conv %x, %o {left_max = 4 : "
+                        "i64, right_max = 3 : i64} : " +
+                        x + ", " + o + "\n  return %y : " + x + "\n}\n");
+  ASSERT_TRUE(module);
+  for (auto [B, T] : kShapes) {
+    ref::Tensor xs = random({B, T, C}, rng), os = random({B, T, 2 * H}, rng, -3, 4);
+    if (T > 3)
+      os(0, 2, 1) = std::nan("");
+    ref::Tensor clamped = os;
+    for (double &v : clamped.data)
+      v = std::isnan(v) ? 0.0 : std::clamp(v, 0.0, 1.0);
+    expectClose(run(*module, {xs, os}), ref::talkConv(xs, clamped, L, Rm, false),
+                kTolerance, "clamped talk T=" + std::to_string(T));
+  }
+}

@@ -93,6 +93,9 @@ int main(int argc, char **argv) {
                CONVC_NOT_FOUND, "unknown entry point 'decode'"));
   CHECK(expect(convc_module_run(module, "main", inputs, 1, &y, 0),
                CONVC_INVALID_ARGUMENT, "has 1 outputs, room for 0"));
+  int64_t huge[2] = {INT64_C(1) << 40, INT64_C(1) << 40};
+  CHECK(expect(convc_tensor_create(CONVC_F32, huge, 2, &wrong),
+               CONVC_INVALID_ARGUMENT, "tensor too large"));
   int64_t negative[1] = {-1};
   CHECK(expect(convc_tensor_create(CONVC_F32, negative, 1, &wrong),
                CONVC_INVALID_ARGUMENT, "negative dimension"));

@@ -48,11 +48,16 @@ const char *dtypeName(DType dtype);
 size_t dtypeSize(DType dtype);
 bool parseDType(const std::string &name, DType &dtype);
 
+/// Bytes of a tensor of `shape`; false for negative or absurd sizes.
+bool checkedNumBytes(DType dtype, const std::vector<int64_t> &shape,
+                     size_t &bytes);
+
 /// A dense, row-major tensor that owns (or borrows) its memory.
 class Tensor {
 public:
   Tensor() = default;
-  /// Zero-filled, 64-byte aligned.
+  /// Zero-filled, 64-byte aligned; without data if the size is invalid or
+  /// the allocation fails (every consumer rejects such a tensor).
   static Tensor zeros(DType dtype, std::vector<int64_t> shape);
   /// Wraps memory the caller keeps alive.
   static Tensor borrow(DType dtype, std::vector<int64_t> shape, void *data);
@@ -102,8 +107,9 @@ public:
   const std::vector<EntryPoint> &entryPoints() const { return entries_; }
 
   /// Threads for this module's parallel loops (the OpenMP runtime it
-  /// links); <= 0 keeps the default, one per core.
-  void setNumThreads(int threads) const;
+  /// links), applied on whichever thread calls run; <= 0 keeps the
+  /// default, one per core.
+  void setNumThreads(int threads);
   const EntryPoint *find(const std::string &name) const;
 
   /// Runs `entry` on `inputs` (in signature order). A failure names the
@@ -118,6 +124,7 @@ public:
 private:
   Module() = default;
   void *handle_ = nullptr;
+  int threads_ = 0;
   std::vector<EntryPoint> entries_;
   std::vector<void *> functions_; // parallel to entries_
 };

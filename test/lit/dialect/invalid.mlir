@@ -442,3 +442,27 @@ func.func @layer_norm_residual(%x: tensor<?x?x64xf32>, %g: tensor<64xf32>, %r: t
   %0 = convc.layer_norm %x, %g, %g residual %r : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<?x?x32xf32>
   return
 }
+
+// -----
+
+func.func @dynamic_weight(%x: tensor<?x?x64xf32>, %w: tensor<?x3xf32>) {
+  // expected-error @+1 {{the weight must have a static shape, got 'tensor<?x3xf32>'}}
+  %0 = convc.lightweight_conv %x, %w {heads = 8 : i64, padding = 1 : i64} : tensor<?x?x64xf32>, tensor<?x3xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_bias(%x: tensor<?x?x64xf32>, %w: tensor<64x3xf32>, %b: tensor<?xf32>) {
+  // expected-error @+1 {{the bias must have a static shape, got 'tensor<?xf32>'}}
+  %0 = convc.depthwise_conv %x, %w, %b {padding = 1 : i64} : tensor<?x?x64xf32>, tensor<64x3xf32>, tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @prefix_sum_channels(%x: tensor<?x?x?xf32>) {
+  // expected-error @+1 {{channel dimension of the input must be static}}
+  %0 = convc.prefix_sum %x : tensor<?x?x?xf32>
+  return
+}

@@ -1,4 +1,4 @@
-// RUN: convc-opt %s -convc-export-entry-points | FileCheck %s
+// RUN: convc-opt %s -split-input-file -convc-export-entry-points | FileCheck %s
 
 // The signature table names inputs and outputs, and gives sizes that the
 // convc ops tie together (batch and time of x, offsets and y) one symbol.
@@ -14,4 +14,20 @@ func.func @main(%x: tensor<?x?x16xf32> {convc.name = "x"}, %o: tensor<?x?x4xf32>
 
 func.func private @helper(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
+}
+
+// -----
+
+// Sizes tied by elementwise arithmetic and by residual operands share a
+// symbol; a dynamic size tied to a static one is printed as that size.
+// RUN: convc-opt %s -split-input-file -convc-export-entry-points | FileCheck %s --check-prefix=TIED
+// TIED: @convc_signature("convc-signature 1\0Aentry tied\0Ainput a f32 s0,s1,8\0Ainput b f32 s0,s1,8\0Ainput r f32 s0,s1,8\0Ainput w f32 8,8\0Ainput c f32 2,s2,8\0Ainput o f32 2,s2,4\0Aoutput y f32 s0,s1,8\0Aoutput z f32 2,s2,8\0A\00")
+func.func @tied(%a: tensor<?x?x8xf32> {convc.name = "a"}, %b: tensor<?x?x8xf32> {convc.name = "b"},
+                %r: tensor<?x?x8xf32> {convc.name = "r"}, %w: tensor<8x8xf32> {convc.name = "w"},
+                %c: tensor<?x?x8xf32> {convc.name = "c"}, %o: tensor<2x?x4xf32> {convc.name = "o"})
+    -> (tensor<?x?x8xf32> {convc.name = "y"}, tensor<?x?x8xf32> {convc.name = "z"}) {
+  %s = arith.addf %a, %b : tensor<?x?x8xf32>
+  %y = convc.linear %s, %w residual %r : tensor<?x?x8xf32>, tensor<8x8xf32>, tensor<?x?x8xf32> -> tensor<?x?x8xf32>
+  %z = convc.talk_conv %c, %o {left_max = 2 : i64, right_max = 2 : i64} : tensor<?x?x8xf32>, tensor<2x?x4xf32>
+  return %y, %z : tensor<?x?x8xf32>, tensor<?x?x8xf32>
 }
