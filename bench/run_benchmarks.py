@@ -9,7 +9,8 @@ everywhere (default 2):
   convc   the op compiled once by `convc compile` (dynamic B and T), timed
           in-process by `convc bench`
   torch   PyTorch eager, the module as a PyTorch model writes it
-          (frontends/pytorch/convc_torch/ops.py), torch.set_num_threads
+          (frontends/pytorch/convc_torch/ops.py; DynamicConv as fairseq's
+          unfolded path), torch.set_num_threads
   ort     the same module exported with torch.onnx.export (dynamic axes),
           run by ONNX Runtime (onnxruntime-node, CPU) with intraOpNumThreads
   blas    (projection only) the same product as one sgemm call through
@@ -64,12 +65,24 @@ class LightConv(torch.nn.Module):
 
 
 class DynamicConv(torch.nn.Module):
+    """Eager: fairseq's unfolded path (a strided window view of the padded
+    input, one bmm per position and head). Export: the same math with
+    explicit shifted slices, which torch.onnx can express."""
+
     def __init__(self):
         super().__init__()
         self.wq = torch.nn.Parameter(0.05 * torch.randn(H * K, C))
+        self.exporting = False
 
     def forward(self, x):
-        return ops.dynamic_conv(x, self.wq, None, H, K, K // 2)
+        if self.exporting:
+            return ops.dynamic_conv(x, self.wq, None, H, K, K // 2)
+        B, T, _ = x.shape
+        w = torch.softmax(torch.nn.functional.linear(x, self.wq).view(B * T * H, K, 1), dim=1)
+        xp = torch.nn.functional.pad(x, (0, 0, K // 2, K - 1 - K // 2))
+        windows = xp.unfold(1, K, 1)  # [B, T, C, K], a view
+        y = torch.bmm(windows.reshape(B * T * H, C // H, K), w)
+        return y.view(B, T, C)
 
 
 class TaLK(torch.nn.Module):
@@ -253,9 +266,13 @@ def main():
             ex_args = (torch.from_numpy(example["x"]),) + (
                 (torch.from_numpy(example["o"]),) if op == "talk" else ())
             names = ["x", "o"] if op == "talk" else ["x"]
+            if hasattr(module, "exporting"):
+                module.exporting = True
             torch.onnx.export(module, ex_args, onnx_path, input_names=names,
                               output_names=["y"], opset_version=17,
                               dynamic_axes={n: {0: "B", 1: "T"} for n in names + ["y"]})
+            if hasattr(module, "exporting"):
+                module.exporting = False
             for B, T in shapes:
                 warmup, runs = runs_for(T, B)
                 data = inputs_for(op, B, T, rng, module)
