@@ -234,6 +234,22 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
 }
 
 CONVC_SAME_TYPE_AS_INPUT_FN(LayerNormOp)
+CONVC_SAME_TYPE_AS_INPUT_FN(AttentionOp)
+
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  auto tokens = dyn_cast<RankedTensorType>(adaptor.getTokens().getType());
+  auto table = dyn_cast<RankedTensorType>(adaptor.getTable().getType());
+  if (!tokens || !table || tokens.getRank() != 2 || table.getRank() != 2)
+    return emitOptionalError(location, "convc.embedding needs [B, T] tokens "
+                                       "and a [V, d] table");
+  results.push_back(RankedTensorType::get(
+      {tokens.getDimSize(0), tokens.getDimSize(1), table.getDimSize(1)},
+      table.getElementType()));
+  return success();
+}
 
 LogicalResult GLUOp::inferReturnTypes(MLIRContext *,
                                       std::optional<Location> location,
@@ -385,6 +401,57 @@ LogicalResult LayerNormOp::verify() {
     return failure();
   if (getEps().convertToDouble() <= 0.0)
     return emitOpError() << "eps must be positive";
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  RankedTensorType table = getTable().getType();
+  if (!table.hasStaticShape())
+    return emitOpError() << "the table must have a static shape, got "
+                         << table;
+  if (table.getDimSize(1) < 4)
+    return emitOpError() << "embedding width must be >= 4 (sinusoidal "
+                            "positions need d/2 - 1 > 0), got "
+                         << table.getDimSize(1);
+  if (getPaddingIdx() < 0)
+    return emitOpError() << "padding_idx must be >= 0, got "
+                         << getPaddingIdx();
+  if (auto start = getStart()) {
+    int64_t b = start.getType().getDimSize(0),
+            tb = getTokens().getType().getDimSize(0);
+    if (isStatic(b) && isStatic(tb) && b != tb)
+      return emitOpError() << "start must have one entry per batch row: "
+                              "expected ["
+                           << tb << "], got " << start.getType();
+  }
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  RankedTensorType q = getQuery().getType(), k = getKey().getType(),
+                   v = getValue().getType();
+  FailureOr<int64_t> channels = getStaticChannels(*this, q, "query");
+  if (failed(channels) || failed(verifyHeads(*this, *channels, getHeads())))
+    return failure();
+  if (k != v)
+    return emitOpError() << "key and value must have the same type, got "
+                         << k << " and " << v;
+  auto mismatch = [](int64_t a, int64_t b) {
+    return isStatic(a) && isStatic(b) && a != b;
+  };
+  if (mismatch(q.getDimSize(0), k.getDimSize(0)) ||
+      mismatch(q.getDimSize(2), k.getDimSize(2)))
+    return emitOpError() << "query and key must agree in batch and channels: "
+                         << q << " vs " << k;
+  if (auto mask = getKeyPadding()) {
+    auto m = mask.getType();
+    if (mismatch(m.getDimSize(0), k.getDimSize(0)) ||
+        mismatch(m.getDimSize(1), k.getDimSize(1)))
+      return emitOpError() << "key_padding must be [B, Tk] of the key " << k
+                           << ", got " << m;
+  }
   return success();
 }
 

@@ -270,6 +270,77 @@ def Convc_LayerNormOp : Convc_PureOp<"layer_norm"> {
   }];
 }
 
+def Convc_EmbeddingOp : Convc_PureOp<"embedding"> {
+  let summary = "token embedding, scaled, plus sinusoidal positions";
+  let description = [{
+    fairseq's input embedding. `tokens : [B, T]` (i64), `table : [V, d]`:
+
+    ```
+    y[b, t, :] = scale * table[tokens[b, t], :] + PE(pos[b, t])
+    pos[b, t]  = padding_idx + start[b] + #(non-pad tokens in tokens[b, 0..t])
+    PE(p)      = [sin(p w_j) for j < d/2] ++ [cos(p w_j) for j < d/2],
+                 w_j = exp(-j ln(10000) / (d/2 - 1))     (zero last column
+                                                          when d is odd)
+    ```
+
+    Pad tokens (`padding_idx`) and ids outside `[0, V)` give zero rows.
+    `start` (optional, `[B]` i64) counts the non-pad tokens before this
+    chunk, for decoding step by step; without it positions start at
+    `padding_idx + 1`. Without `sinusoidal`, no positions are added.
+
+    ```mlir
+    %x = convc.embedding %tokens, %table {padding_idx = 1 : i64,
+                                          scale = 22.627 : f64, sinusoidal}
+           : tensor<?x?xi64>, tensor<1000x512xf32> -> tensor<?x?x512xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[I64]>:$tokens,
+                       Convc_MatrixTensor:$table,
+                       Optional<1DTensorOf<[I64]>>:$start,
+                       Convc_IntAttr:$padding_idx,
+                       F64Attr:$scale,
+                       UnitAttr:$sinusoidal);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $tokens `,` $table (`start` $start^)? attr-dict `:` type($tokens) `,`
+    type($table) (`,` type($start)^)? `->` type($result)
+  }];
+}
+
+def Convc_AttentionOp : Convc_PureOp<"attention"> {
+  let summary = "multi-head scaled dot-product attention over projected q, k, v";
+  let description = [{
+    `query : [B, Tq, C]`, `key`, `value : [B, Tk, C]`, already projected;
+    head `h` uses channels `[h R, (h + 1) R)`, `R = C / H`:
+
+    ```
+    p[b, h, t, s] = softmax_s(q[b, t, h] . k[b, s, h] / sqrt(R)
+                              masked where key_padding[b, s] != 0)
+    y[b, t, h]    = sum_s p[b, h, t, s] v[b, s, h]
+    ```
+
+    `key_padding : [B, Tk]` (optional, f32, nonzero = padding) masks keys;
+    a query whose keys are all masked gives zeros. The output projection is
+    a separate `convc.linear`.
+
+    ```mlir
+    %a = convc.attention %q, %k, %v key_padding %m {heads = 8 : i64}
+           : tensor<?x?x512xf32>, tensor<?x?x512xf32>, tensor<?x?x512xf32>,
+             tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$query,
+                       Convc_SequenceTensor:$key,
+                       Convc_SequenceTensor:$value,
+                       Optional<2DTensorOf<[F32]>>:$key_padding,
+                       Convc_IntAttr:$heads);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`key_padding` $key_padding^)? attr-dict `:`
+    type($query) `,` type($key) `,` type($value) (`,` type($key_padding)^)?
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Primitives the fusion passes rewrite
 //===----------------------------------------------------------------------===//

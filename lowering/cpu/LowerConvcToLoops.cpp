@@ -1235,6 +1235,211 @@ struct LowerLayerNorm : ConvcLoweringPattern<LayerNormOp> {
   }
 };
 
+struct LowerEmbedding : ConvcLoweringPattern<EmbeddingOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+
+  LogicalResult matchAndRewrite(EmbeddingOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getTable().getType().getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "only f32 is lowered");
+    KernelBuilder b(op.getLoc(), rewriter);
+    rewriter.replaceOp(op, lower(op, b));
+    return success();
+  }
+
+  Value lower(EmbeddingOp op, KernelBuilder &b) const override {
+    auto tableType = op.getTable().getType();
+    int64_t V = tableType.getDimSize(0), d = tableType.getDimSize(1);
+    int64_t half = d / 2, lanes = options.vectorWidth;
+    Type f64 = b.getF64Type(), i64 = b.getI64Type();
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    auto wideType = VectorType::get({lanes}, f64);
+    Value tokens = b.toBuffer(op.getTokens()), table = b.toBuffer(op.getTable());
+    Value start = op.getStart() ? b.toBuffer(op.getStart()) : Value();
+    Value B = b.dim(tokens, 0), T = b.dim(tokens, 1);
+    Value y = memref::AllocOp::create(
+        b, MemRefType::get(cast<RankedTensorType>(op.getType()).getShape(),
+                           b.getF32Type()),
+        ValueRange{B, T}, b.getI64IntegerAttr(64));
+    // w_j = exp(-j ln(10000) / (d/2 - 1)), in f64 like the positions: the
+    // angles p w_j reach hundreds, where f32 would lose 1e-5.
+    Value freq;
+    if (op.getSinusoidal()) {
+      freq = memref::AllocOp::create(b, MemRefType::get({half}, f64),
+                                     ValueRange{}, b.getI64IntegerAttr(64));
+      b.forLoop(b.index(0), b.index(half), b.index(1), [&](Value j) {
+        Value jf = b.indexToFloat(j, f64);
+        Value e = b.fmul(jf, b.floatConst(f64, -std::log(10000.0) /
+                                                    double(half - 1)));
+        b.storeScalar(b.exp(e), freq, {j});
+      });
+    }
+    Value scale = b.splat(b.f32(op.getScale().convertToDouble()), lanes);
+    Value pad = arith::ConstantIntOp::create(b, i64, op.getPaddingIdx());
+    Value zeroV = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+    // Channels [lo, hi) in vector blocks, the last one masked.
+    auto forRange = [&](int64_t lo, int64_t hi,
+                        function_ref<void(Value, Value)> body) {
+      if (hi > lo)
+        b.forChannelBlocks(hi - lo, lanes, [&](Value c, Value mask) {
+          body(b.add(c, b.index(lo)), mask);
+        });
+    };
+    b.parallel({B}, [&](ValueRange ivs) {
+      Value bi = ivs[0];
+      Value count0 = start ? b.loadScalar(start, {bi})
+                           : Value(arith::ConstantIntOp::create(b, i64, 0));
+      b.forLoop(b.index(0), T, b.index(1), ValueRange{count0},
+                [&](Value t, ValueRange acc) {
+        Value tok = b.loadScalar(tokens, {bi, t});
+        auto cmp = [&](arith::CmpIPredicate p, Value l, Value r) -> Value {
+          return arith::CmpIOp::create(b, p, l, r);
+        };
+        Value valid = arith::AndIOp::create(
+            b,
+            arith::AndIOp::create(
+                b, cmp(arith::CmpIPredicate::ne, tok, pad),
+                cmp(arith::CmpIPredicate::sge, tok,
+                    arith::ConstantIntOp::create(b, i64, 0))),
+            cmp(arith::CmpIPredicate::slt, tok,
+                arith::ConstantIntOp::create(b, i64, V)));
+        Value count = arith::SelectOp::create(
+            b, valid,
+            arith::AddIOp::create(b, acc[0],
+                                  arith::ConstantIntOp::create(b, i64, 1)),
+            acc[0]);
+        auto branch = scf::IfOp::create(b, valid, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(branch.thenBlock()->getTerminator());
+          Value row = arith::IndexCastOp::create(b, b.getIndexType(), tok);
+          Value p = arith::SIToFPOp::create(b, f64,
+                                            arith::AddIOp::create(b, count, pad));
+          Value pV = b.splat(p, lanes);
+          auto embed = [&](Value c, Value mask) {
+            return b.fmul(b.load(vecType, table, {row, c}, mask), scale);
+          };
+          auto position = [&](Value c, Value mask, Value j, bool cosine) {
+            Value w = mask ? Value(vector::MaskedLoadOp::create(
+                                 b, wideType, freq, {j}, mask,
+                                 arith::ConstantOp::create(
+                                     b, wideType, b.getZeroAttr(wideType))))
+                           : Value(vector::LoadOp::create(b, wideType, freq,
+                                                          ValueRange{j}));
+            Value angle = b.fmul(pV, w);
+            Value pe = cosine ? Value(math::CosOp::create(b, angle))
+                              : Value(math::SinOp::create(b, angle));
+            return arith::TruncFOp::create(b, vecType, pe);
+          };
+          if (op.getSinusoidal()) {
+            forRange(0, half, [&](Value c, Value mask) {
+              b.store(b.fadd(embed(c, mask), position(c, mask, c, false)), y,
+                      {bi, t, c}, mask);
+            });
+            forRange(half, 2 * half, [&](Value c, Value mask) {
+              Value j = b.sub(c, b.index(half));
+              b.store(b.fadd(embed(c, mask), position(c, mask, j, true)), y,
+                      {bi, t, c}, mask);
+            });
+            forRange(2 * half, d, [&](Value c, Value mask) {
+              b.store(embed(c, mask), y, {bi, t, c}, mask);
+            });
+          } else {
+            forRange(0, d, [&](Value c, Value mask) {
+              b.store(embed(c, mask), y, {bi, t, c}, mask);
+            });
+          }
+          b.setInsertionPoint(branch.elseBlock()->getTerminator());
+          forRange(0, d, [&](Value c, Value mask) {
+            b.store(zeroV, y, {bi, t, c}, mask);
+          });
+        }
+        return SmallVector<Value>{count};
+      });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
+/// Attention with an online softmax: one pass over the keys per query and
+/// head, keeping the running maximum, the running sum and R accumulators in
+/// registers, so no [Tq, Tk] score matrix is ever stored.
+struct LowerAttention : ConvcLoweringPattern<AttentionOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(AttentionOp op, KernelBuilder &b) const override {
+    int64_t C = op.getQuery().getType().getDimSize(2), H = op.getHeads();
+    int64_t R = C / H, lanes = lanesWithinHead(R, options.vectorWidth);
+    int64_t nvec = R / lanes;
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value mask = op.getKeyPadding() ? b.toBuffer(op.getKeyPadding()) : Value();
+    Value y = b.allocLike(q);
+    Value B = b.dim(q, 0), Tq = b.dim(q, 1), Tk = b.dim(k, 1);
+    Value scale = b.f32(1.0 / std::sqrt(double(R)));
+    Value zeroV = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+    b.parallel({B, Tq}, [&](ValueRange ivs) {
+      Value bi = ivs[0], t = ivs[1];
+      b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
+        Value base = b.mul(h, b.index(R));
+        auto at = [&](int64_t i) { return b.add(base, b.index(i * lanes)); };
+        SmallVector<Value> qv;
+        for (int64_t i = 0; i < nvec; ++i)
+          qv.push_back(vector::LoadOp::create(b, vecType, q,
+                                              ValueRange{bi, t, at(i)}));
+        SmallVector<Value> init = {
+            b.f32(-std::numeric_limits<float>::infinity()), b.f32(0.0)};
+        init.append(nvec, zeroV);
+        ValueRange state = b.forLoop(
+            b.index(0), Tk, b.index(1), init, [&](Value s, ValueRange st) {
+              Value m = st[0], l = st[1];
+              Value dot = zeroV;
+              SmallVector<Value> vv;
+              for (int64_t i = 0; i < nvec; ++i) {
+                Value kv = vector::LoadOp::create(b, vecType, k,
+                                                  ValueRange{bi, s, at(i)});
+                dot = b.fma(qv[i], kv, dot);
+                vv.push_back(vector::LoadOp::create(b, vecType, v,
+                                                    ValueRange{bi, s, at(i)}));
+              }
+              Value score = b.fmul(
+                  vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                              dot,
+                                              arith::FastMathFlags::reassoc),
+                  scale);
+              Value mNew = arith::MaximumFOp::create(b, m, score);
+              Value corr = b.exp(b.fsub(m, mNew));
+              Value p = b.exp(b.fsub(score, mNew));
+              SmallVector<Value> next = {mNew, b.fadd(b.fmul(l, corr), p)};
+              Value corrV = b.splat(corr, lanes), pV = b.splat(p, lanes);
+              for (int64_t i = 0; i < nvec; ++i)
+                next.push_back(b.fma(vv[i], pV, b.fmul(st[2 + i], corrV)));
+              if (!mask)
+                return next;
+              // A padded key leaves the state as it was.
+              Value padded = arith::CmpFOp::create(
+                  b, arith::CmpFPredicate::UNE, b.loadScalar(mask, {bi, s}),
+                  b.f32(0.0));
+              for (size_t i = 0; i < next.size(); ++i)
+                next[i] = arith::SelectOp::create(b, padded, st[i], next[i]);
+              return next;
+            });
+        // All keys masked: l = 0, the output is zero.
+        Value l = state[1];
+        Value inv = arith::SelectOp::create(
+            b,
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, b.f32(0.0)),
+            b.fdiv(b.f32(1.0), l), b.f32(0.0));
+        Value invV = b.splat(inv, lanes);
+        for (int64_t i = 0; i < nvec; ++i)
+          vector::StoreOp::create(b, b.fmul(state[2 + i], invV), y,
+                                  ValueRange{bi, t, at(i)});
+      });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
 struct LowerKernelSoftmax : ConvcLoweringPattern<KernelSoftmaxOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(KernelSoftmaxOp op, KernelBuilder &b) const override {
@@ -1277,7 +1482,7 @@ struct LowerConvcToLoopsPass
     patterns.add<LowerDepthwiseConv, LowerLightweightConv,
                  LowerDynamicKernelConv, LowerTaLKConv, LowerWindowDiff,
                  LowerPrefixSum, LowerGLU, LowerKernelSoftmax, LowerLinear,
-                 LowerLayerNorm>(ctx, options);
+                 LowerLayerNorm, LowerEmbedding, LowerAttention>(ctx, options);
     patterns.add<DecomposeDynamicConv>(ctx, options);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

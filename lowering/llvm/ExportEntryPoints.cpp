@@ -125,6 +125,16 @@ private:
     if (isa<TaLKConvOp, WindowDiffOp, DynamicKernelConvOp>(op))
       for (int64_t i = 0; i < 2; ++i)
         unite(input, i, op->getOperand(1), i);
+    if (auto embed = dyn_cast<EmbeddingOp>(op); embed && embed.getStart())
+      unite(embed.getTokens(), 0, embed.getStart(), 0);
+    if (auto attn = dyn_cast<AttentionOp>(op)) {
+      uniteAll(attn.getKey(), attn.getValue());
+      unite(attn.getQuery(), 0, attn.getKey(), 0);
+      unite(attn.getQuery(), 2, attn.getKey(), 2);
+      if (Value m = attn.getKeyPadding())
+        for (int64_t i = 0; i < 2; ++i)
+          unite(attn.getKey(), i, m, i);
+    }
     // Residuals have the result's shape.
     if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getResidual())
       uniteAll(result, linear.getResidual());

@@ -669,3 +669,97 @@ TEST(CompiledOps, TaLKClampsOffsets) {
                 kTolerance, "clamped talk T=" + std::to_string(T));
   }
 }
+
+namespace {
+Tensor int64Tensor(const std::vector<std::vector<int64_t>> &rows) {
+  Tensor t = Tensor::zeros(DType::I64, {int64_t(rows.size()),
+                                         int64_t(rows[0].size())});
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t j = 0; j < rows[i].size(); ++j)
+      t.data<int64_t>()[i * rows[0].size() + j] = rows[i][j];
+  return t;
+}
+} // namespace
+
+// fairseq embeddings: sqrt(d) E[token] + sinusoidal positions counted over
+// non-pad tokens; pad and out-of-range ids give zero rows; `start` shifts
+// the positions for step-by-step decoding.
+TEST(CompiledOps, Embedding) {
+  std::mt19937 rng(17);
+  const int64_t V = 11, d = 20, pad = 1;
+  std::string table = shapeText({V, d}), y = shapeText({-1, -1, d});
+  auto module = compile(
+      "func.func @main(%t: tensor<?x?xi64>, %e: " + table +
+      ", %s: tensor<?xi64>) -> " + y +
+      " {\n  %y = convc.embedding %t, %e start %s {padding_idx = 1 : i64, "
+      "scale = 4.47213595499958 : f64, sinusoidal} : tensor<?x?xi64>, " +
+      table + ", tensor<?xi64> -> " + y + "\n  return %y : " + y + "\n}\n");
+  ASSERT_TRUE(module);
+  ref::Tensor E = random({V, d}, rng);
+  std::vector<std::vector<int64_t>> tokens = {{1, 1, 5, 7, 3, 12}, {4, 9, 2, 6, 8, -3}};
+  std::vector<int64_t> start = {0, 3};
+  Tensor startT = Tensor::zeros(DType::I64, {2});
+  startT.data<int64_t>()[0] = start[0];
+  startT.data<int64_t>()[1] = start[1];
+  std::vector<Tensor> out;
+  std::string error;
+  ASSERT_TRUE(module->run("main", {int64Tensor(tokens), toRuntime(E), startT},
+                          out, error))
+      << error;
+  ref::Tensor got = fromRuntime(out[0]);
+  ref::Tensor pe = ref::sinusoidalPositions(20, d);
+  ref::Tensor want({2, 6, d});
+  for (int64_t b = 0; b < 2; ++b) {
+    int64_t count = start[b];
+    for (int64_t t = 0; t < 6; ++t) {
+      int64_t tok = tokens[b][t];
+      if (tok == pad || tok < 0 || tok >= V)
+        continue;
+      ++count;
+      for (int64_t i = 0; i < d; ++i)
+        want(b, t, i) = std::sqrt(double(d)) * E.at({tok, i}) +
+                        pe.at({pad + count, i});
+    }
+  }
+  expectClose(got, want, kTolerance, "embedding");
+  // Without start, positions begin at padding_idx + 1, as the reference.
+  ref::Tensor plain = ref::embedTokens({{1, 1, 5, 7}, {4, 9, 2, 6}}, E, pad);
+  Tensor zeros = Tensor::zeros(DType::I64, {2});
+  ASSERT_TRUE(module->run("main",
+                          {int64Tensor({{1, 1, 5, 7}, {4, 9, 2, 6}}),
+                           toRuntime(E), zeros},
+                          out, error))
+      << error;
+  expectClose(fromRuntime(out[0]), plain, kTolerance, "embedding from 0");
+}
+
+// Attention of projected q, k, v against the reference (identity projection
+// weights), with padded keys masked.
+TEST(CompiledOps, Attention) {
+  std::mt19937 rng(18);
+  const int64_t C = 32, H = 4;
+  std::string q = shapeText({-1, -1, C}), m = shapeText({-1, -1});
+  auto module = compile(
+      "func.func @main(%q: " + q + ", %kv: " + q + ", %m: " + m + ") -> " +
+      q + " {\n  %y = convc.attention %q, %kv, %kv key_padding %m {heads = 4 "
+      ": i64} : " + q + ", " + q + ", " + q + ", " + m +
+      "\n  return %y : " + q + "\n}\n");
+  ASSERT_TRUE(module);
+  ref::AttentionWeights w;
+  ref::Tensor eye({C, C});
+  for (int64_t i = 0; i < C; ++i)
+    eye.at({i, i}) = 1.0;
+  w.Wq = w.Wk = w.Wv = w.Wo = eye;
+  w.bq = w.bk = w.bv = w.bo = ref::Tensor({C});
+  for (auto [B, Tq, Tk] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                           {2, 3, 7}, {2, 40, 33}}) {
+    ref::Tensor qs = random({B, Tq, C}, rng, -2, 2), kv = random({B, Tk, C}, rng, -2, 2);
+    ref::Tensor mask({B, Tk});
+    std::vector<std::vector<bool>> padding(B, std::vector<bool>(Tk));
+    for (int64_t s = Tk - Tk / 3; s < Tk; ++s)
+      mask.at({B - 1, s}) = 1.0, padding[B - 1][s] = true;
+    expectClose(run(*module, {qs, kv, mask}),
+                ref::multiheadAttention(qs, kv, w, H, &padding), kTolerance,
+                "attention Tq=" + std::to_string(Tq));
+  }
+}

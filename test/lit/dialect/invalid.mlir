@@ -466,3 +466,27 @@ func.func @prefix_sum_channels(%x: tensor<?x?x?xf32>) {
   %0 = convc.prefix_sum %x : tensor<?x?x?xf32>
   return
 }
+
+// -----
+
+func.func @embedding_start(%t: tensor<2x?xi64>, %e: tensor<10x8xf32>, %s: tensor<3xi64>) {
+  // expected-error @+1 {{start must have one entry per batch row: expected [2], got 'tensor<3xi64>'}}
+  %0 = convc.embedding %t, %e start %s {padding_idx = 1 : i64, scale = 1.0 : f64} : tensor<2x?xi64>, tensor<10x8xf32>, tensor<3xi64> -> tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads(%q: tensor<?x?x30xf32>) {
+  // expected-error @+1 {{channels must be divisible by heads (C % H != 0): C = 30, H = 4}}
+  %0 = convc.attention %q, %q, %q {heads = 4 : i64} : tensor<?x?x30xf32>, tensor<?x?x30xf32>, tensor<?x?x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv(%q: tensor<?x?x32xf32>, %k: tensor<?x5x32xf32>, %v: tensor<?x6x32xf32>) {
+  // expected-error @+1 {{key and value must have the same type}}
+  %0 = convc.attention %q, %k, %v {heads = 4 : i64} : tensor<?x?x32xf32>, tensor<?x5x32xf32>, tensor<?x6x32xf32>
+  return
+}

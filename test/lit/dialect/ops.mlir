@@ -83,3 +83,12 @@ func.func @projections(%x: tensor<?x?x64xf32>, %w: tensor<128x64xf32>, %b: tenso
   %2 = convc.layer_norm %1, %g, %g residual %r : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<?x?x64xf32>
   return %0, %1, %2 : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
 }
+
+// CHECK-LABEL: func.func @seq2seq
+func.func @seq2seq(%t: tensor<?x?xi64>, %e: tensor<100x64xf32>, %s: tensor<?xi64>, %q: tensor<?x?x64xf32>, %k: tensor<?x?x64xf32>, %m: tensor<?x?xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>) {
+  // CHECK: convc.embedding %{{.*}}, %{{.*}} start %{{.*}} {padding_idx = 1 : i64, scale = 8.000000e+00 : f64, sinusoidal} : tensor<?x?xi64>, tensor<100x64xf32>, tensor<?xi64> -> tensor<?x?x64xf32>
+  %0 = convc.embedding %t, %e start %s {padding_idx = 1 : i64, scale = 8.0 : f64, sinusoidal} : tensor<?x?xi64>, tensor<100x64xf32>, tensor<?xi64> -> tensor<?x?x64xf32>
+  // CHECK: convc.attention %{{.*}}, %{{.*}}, %{{.*}} key_padding %{{.*}} {heads = 8 : i64} : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?xf32>
+  %1 = convc.attention %q, %k, %k key_padding %m {heads = 8 : i64} : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?xf32>
+  return %0, %1 : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+}
