@@ -455,6 +455,56 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+LogicalResult ConvWindowStepOp::verify() {
+  if (failed(verifyElementTypes(*this)))
+    return failure();
+  RankedTensorType input = getInput().getType(), state = getState().getType();
+  FailureOr<int64_t> channels = getStaticChannels(*this, input, "input");
+  if (failed(channels) || failed(verifyHeads(*this, *channels, getHeads())))
+    return failure();
+  if (isStatic(input.getDimSize(1)) && input.getDimSize(1) != 1)
+    return emitOpError() << "a step takes one position: the input must be "
+                            "[B, 1, C], got "
+                         << input;
+  int64_t K = getKernelSize();
+  if (!isStatic(state.getDimSize(1)) || state.getDimSize(2) != *channels)
+    return emitOpError() << "state must be [B, K-1, C] with static K-1 and C = "
+                         << *channels << ", got " << state;
+  if (getKind() == "lightweight") {
+    if (failed(verifyWeightShape(*this, getWeight().getType(),
+                                 {getHeads(), K}, "[H, K]")))
+      return failure();
+    if (getBias())
+      return emitOpError() << "a lightweight step takes no bias";
+  } else if (getKind() == "dynamic") {
+    if (failed(verifyWeightShape(*this, getWeight().getType(),
+                                 {getHeads() * K, *channels}, "[H*K, C]")) ||
+        failed(verifyBias(*this, getBias(), getHeads() * K, "[H*K]")))
+      return failure();
+  } else {
+    return emitOpError() << "kind must be \"lightweight\" or \"dynamic\", got \""
+                         << getKind() << "\"";
+  }
+  return verifyStaticParameter(*this, getWeight(), "weight");
+}
+
+LogicalResult TaLKStepOp::verify() {
+  RankedTensorType input = getInput().getType(), ring = getRing().getType();
+  FailureOr<int64_t> channels = getStaticChannels(*this, input, "input");
+  FailureOr<int64_t> heads =
+      getStaticChannels(*this, getOffsets().getType(), "offsets");
+  if (failed(channels) || failed(heads) ||
+      failed(verifyHeads(*this, *channels, *heads)))
+    return failure();
+  if (getLeftMax() < 0)
+    return emitOpError() << "left_max must be >= 0, got " << getLeftMax();
+  if (ring.getDimSize(1) != getLeftMax() + 2 || ring.getDimSize(2) != *channels)
+    return emitOpError() << "ring must be [B, Lmax + 2, C] = [B, "
+                         << getLeftMax() + 2 << ", " << *channels << "], got "
+                         << ring;
+  return success();
+}
+
 LogicalResult GLUOp::verify() {
   int64_t last = getInput().getType().getShape().back();
   if (!isStatic(last) || last % 2 != 0)

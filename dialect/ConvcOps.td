@@ -342,6 +342,88 @@ def Convc_AttentionOp : Convc_PureOp<"attention"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Incremental decoding: one position of a causal conv, with explicit state
+//===----------------------------------------------------------------------===//
+
+def Convc_ConvWindowStepOp : Convc_Op<"conv_window_step", [Pure,
+    AllTypesMatch<["input", "result"]>, AllTypesMatch<["state", "new_state"]>]> {
+  let summary = "one step of a causal LightweightConv or DynamicConv";
+  let description = [{
+    `input : [B, 1, C]` is the conv input at step t, `state : [B, K-1, C]`
+    the K-1 inputs before it (zeros before the sequence starts). With
+    `window = state ++ input` (K rows), the output is the causal conv
+    (P = K - 1) at t:
+
+    ```
+    lightweight: y[b, 0, c] = sum_k w[h(c), k] window[b, k, c]
+                 (w = softmax(weight) when weight_softmax)
+    dynamic:     y[b, 0, c] = sum_k softmax_k(Wq x_t (+ bias))[h(c), k]
+                                   window[b, k, c]
+    new_state    = window[:, 1:K]
+    ```
+
+    `convc-derive-decode-step` puts it where a full-sequence decoder has a
+    causal conv; it equals that conv at every position.
+
+    ```mlir
+    %y, %s = convc.conv_window_step %x, %state, %w
+               {heads = 8 : i64, kind = "lightweight"}
+               : tensor<?x1x512xf32>, tensor<?x30x512xf32>, tensor<8x31xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       Convc_SequenceTensor:$state,
+                       Convc_MatrixTensor:$weight,
+                       Optional<Convc_VectorTensor>:$bias,
+                       Convc_IntAttr:$heads,
+                       StrAttr:$kind,
+                       DefaultValuedAttr<BoolAttr, "true">:$weight_softmax);
+  let results = (outs Convc_SequenceTensor:$result,
+                      Convc_SequenceTensor:$new_state);
+  let assemblyFormat = [{
+    $input `,` $state `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($state) `,` type($weight) (`,` type($bias)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getKernelSize() {
+      return getState().getType().getDimSize(1) + 1;
+    }
+  }];
+}
+
+def Convc_TaLKStepOp : Convc_Op<"talk_step", [Pure,
+    AllTypesMatch<["input", "result"]>, AllTypesMatch<["ring", "new_ring"]>]> {
+  let summary = "one step of a causal TaLK convolution";
+  let description = [{
+    `input : [B, 1, C]` at step `t` (`step : [B]`, i64, the position of this
+    input), `offsets : [B, 1, H]` its left offsets, `ring : [B, Lmax+2, C]`
+    the last Lmax + 2 prefix sums (f32; S[j] in slot j mod (Lmax + 2)):
+
+    ```
+    S[t] = S[t-1] + x_t / Kn                (Kn = Lmax + 1, S[-1] = 0)
+    a    = max(t - lt Lmax, 0)
+    y    = S[t] - S~(a - 1)                 (S~: linear interpolation)
+    ```
+
+    The result is the output and the ring with S[t] stored. It equals a
+    causal `talk_conv` at every step.
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input,
+                       Convc_SequenceTensor:$offsets,
+                       Convc_SequenceTensor:$ring,
+                       1DTensorOf<[I64]>:$step,
+                       Convc_IntAttr:$left_max);
+  let results = (outs Convc_SequenceTensor:$result,
+                      Convc_SequenceTensor:$new_ring);
+  let assemblyFormat = [{
+    $input `,` $offsets `,` $ring `,` $step attr-dict `:` type($input) `,`
+    type($offsets) `,` type($ring) `,` type($step)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Primitives the fusion passes rewrite
 //===----------------------------------------------------------------------===//
 

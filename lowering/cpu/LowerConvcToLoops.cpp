@@ -925,6 +925,23 @@ Value interpolate(KernelBuilder &b, int64_t lanes,
   return b.fma(b.splat(frac, lanes), b.fsub(hi, lo), lo);
 }
 
+/// A fractional prefix-sum position `base + delta`: the two rows around it
+/// and the weight of the upper one, computed once and shared by all the
+/// channel vectors of a head.
+struct FractionalRow {
+  Value lower, upper, frac; // rows (index), frac (vector of the row type)
+};
+
+FractionalRow fractionalRow(KernelBuilder &b, int64_t lanes, Value base,
+                            Value delta, Value last) {
+  Value fl = math::FloorOp::create(b, delta);
+  Value frac = b.fsub(delta, fl);
+  Value offset = arith::IndexCastOp::create(
+      b, b.getIndexType(), arith::FPToSIOp::create(b, b.getI64Type(), fl));
+  Value idx = b.add(base, offset);
+  return {idx, b.min(b.add(idx, b.index(1)), last), b.splat(frac, lanes)};
+}
+
 /// TaLK's window edges relative to t: e - t and (a - 1) - t, clamped to the
 /// sequence (a >= 0, e <= T - 1). Offsets are per head.
 /// Positions are computed in `type` (f64 for the fused TaLK kernel, where
@@ -974,6 +991,14 @@ struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
     // sums in f64 keep every output within f32 rounding of the exact value.
     Type f64 = b.getF64Type();
     auto wideType = VectorType::get({lanes}, f64);
+    // Vectors per group: the largest divisor of R / lanes up to 4 (lanes
+    // divides R and C = H R, so no channel block needs a mask).
+    int64_t group = 1;
+    for (int64_t g = 4; g >= 1; --g)
+      if ((R / lanes) % g == 0) {
+        group = g;
+        break;
+      }
     // Tiles long enough that the halo (L + Rm + 1 rows) is a small overhead.
     int64_t tile = std::max<int64_t>(options.timeTile, 4 * (L + Rm + 1));
     int64_t rows = tile + L + Rm + 2;
@@ -991,40 +1016,57 @@ struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
       Value lo = b.max(zero, b.sub(t0, b.index(L + 1)));
       Value hi = b.min(b.sub(T, one), b.add(b.sub(t1, one), b.index(Rm)));
       Value last = b.add(b.sub(hi, lo), one);
-      // On the stack unless the window is huge (worker stacks are small).
-      auto prefixType = MemRefType::get({rows, lanes}, f64);
+      // Channels go in groups of `group` vectors of one head: the window
+      // positions are computed once per group and time step. The group's
+      // prefix sums live on the stack unless the window is huge.
+      auto prefixType = MemRefType::get({rows, group * lanes}, f64);
       Value prefix =
-          rows * lanes * 8 <= kMaxStackBytes
+          rows * group * lanes * 8 <= kMaxStackBytes
               ? Value(memref::AllocaOp::create(b, prefixType, ValueRange{},
                                                b.getI64IntegerAttr(64)))
               : Value(memref::AllocOp::create(b, prefixType, ValueRange{},
                                               b.getI64IntegerAttr(64)));
-      b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
-        Value h = b.floorDiv(c, b.index(R));
-        Value zeroV =
-            arith::ConstantOp::create(b, wideType, b.getZeroAttr(wideType));
-        vector::StoreOp::create(b, zeroV, prefix, ValueRange{zero, zero});
-        b.forLoop(lo, b.add(hi, one), one, zeroV,
-                  [&](Value j, ValueRange acc) {
-                    Value xv = arith::ExtFOp::create(
-                        b, wideType, b.load(vecType, x, {bi, j, c}, mask));
-                    Value s = b.fma(xv, invKn, acc[0]);
-                    vector::StoreOp::create(
-                        b, s, prefix, ValueRange{b.add(b.sub(j, lo), one), zero});
-                    return SmallVector<Value>{s};
-                  });
-        auto loadRow = [&](Value i) -> Value {
-          return vector::LoadOp::create(b, wideType, prefix,
-                                        ValueRange{i, zero});
-        };
+      Value zeroV =
+          arith::ConstantOp::create(b, wideType, b.getZeroAttr(wideType));
+      b.forLoop(zero, b.index(C), b.index(group * lanes), [&](Value c0) {
+        Value h = b.floorDiv(c0, b.index(R));
+        auto col = [&](int64_t g) { return b.index(g * lanes); };
+        for (int64_t g = 0; g < group; ++g)
+          vector::StoreOp::create(b, zeroV, prefix, ValueRange{zero, col(g)});
+        SmallVector<Value> init(group, zeroV);
+        b.forLoop(lo, b.add(hi, one), one, init, [&](Value j, ValueRange acc) {
+          Value row = b.add(b.sub(j, lo), one);
+          SmallVector<Value> next;
+          for (int64_t g = 0; g < group; ++g) {
+            Value narrow = vector::LoadOp::create(
+                b, vecType, x, ValueRange{bi, j, b.add(c0, col(g))});
+            Value xv = arith::ExtFOp::create(b, wideType, narrow);
+            Value s = b.fma(xv, invKn, acc[g]);
+            vector::StoreOp::create(b, s, prefix, ValueRange{row, col(g)});
+            next.push_back(s);
+          }
+          return next;
+        });
         b.forLoop(t0, t1, one, [&](Value t) {
           auto [e, aMinus1] =
               talkEdges(b, o, bi, t, h, T, H, L, Rm, causal, f64);
           Value base = b.add(b.sub(t, lo), one); // S[t] lives at row t - lo + 1
-          Value se = interpolate(b, lanes, loadRow, base, e, last);
-          Value sa = interpolate(b, lanes, loadRow, base, aMinus1, last);
-          Value yv = arith::TruncFOp::create(b, vecType, b.fsub(se, sa));
-          b.store(yv, y, {bi, t, c}, mask);
+          FractionalRow pe = fractionalRow(b, lanes, base, e, last);
+          FractionalRow pa = fractionalRow(b, lanes, base, aMinus1, last);
+          for (int64_t g = 0; g < group; ++g) {
+            auto at = [&](Value row) -> Value {
+              return vector::LoadOp::create(b, wideType, prefix,
+                                            ValueRange{row, col(g)});
+            };
+            auto value = [&](const FractionalRow &p) {
+              Value lowV = at(p.lower);
+              return b.fma(p.frac, b.fsub(at(p.upper), lowV), lowV);
+            };
+            Value yv = arith::TruncFOp::create(b, vecType,
+                                               b.fsub(value(pe), value(pa)));
+            vector::StoreOp::create(b, yv, y,
+                                    ValueRange{bi, t, b.add(c0, col(g))});
+          }
         });
       });
     });

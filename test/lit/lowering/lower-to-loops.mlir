@@ -44,13 +44,14 @@ func.func @dynamic(%x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>) -> tensor<?x?x
 // -----
 
 // TaLK: one streaming kernel per time tile. The tile-local prefix sum lives
-// in a stack buffer of (tile + Lmax + Rmax + 2) rows, in f64; nothing
+// in a stack buffer of (tile + Lmax + Rmax + 2) rows x one head's channels
+// (2 vectors here), in f64; nothing
 // full-length is allocated besides the output.
 // CHECK-LABEL: func.func @talk
 // CHECK: %[[Y:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x64xf32>
 // CHECK-NOT: memref.alloc(
 // CHECK: scf.parallel
-// CHECK:   memref.alloca() {alignment = 64 : i64} : memref<71x8xf64>
+// CHECK:   memref.alloca() {alignment = 64 : i64} : memref<71x16xf64>
 // CHECK:   arith.extf {{.*}} : vector<8xf32> to vector<8xf64>
 // CHECK:   vector.fma {{.*}} : vector<8xf64>
 // CHECK:   math.floor {{.*}} : f64
