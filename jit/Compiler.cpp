@@ -183,13 +183,14 @@ Status Compiler::compile(const std::string &mlir,
   CpuTargetOptions cpu;
   cpu.vectorWidth = o.vectorWidth > 0 ? o.vectorWidth : target.vectorWidth();
   cpu.timeTile = o.timeTile;
+  cpu.decodeStep = o.decodeStep;
 
   // The key covers everything the library depends on.
   llvm::SHA256 sha;
   for (const std::string &part :
        {compilerIdentity(), target.triple, target.cpu, target.features,
         std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
-        std::string(cpu.useBlas ? "blas" : "noblas"), mlir}) {
+        std::string(cpu.useBlas ? "blas" : "noblas"), cpu.decodeStep, mlir}) {
     sha.update(part);
     sha.update(llvm::StringRef("\0", 1));
   }

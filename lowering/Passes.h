@@ -22,6 +22,9 @@ struct CpuTargetOptions {
   int64_t vectorWidth = 8; // f32 lanes
   int64_t timeTile = 128;
   bool useBlas = true; // projections through OpenBLAS's cblas_sgemm
+  /// A full-sequence decoder to derive `<F>_init` / `<F>_step` from (empty:
+  /// none); see convc-derive-decode-step.
+  std::string decodeStep;
 };
 
 /// Appends the passes that take IR at stage `from` to stage `to` (at most

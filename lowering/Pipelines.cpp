@@ -22,7 +22,11 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   case Stage::Lib:
     return "";
   case Stage::Convc:
-    return "canonicalize,cse";
+    return (opt.decodeStep.empty()
+                ? std::string()
+                : "convc-derive-decode-step{function=" + opt.decodeStep +
+                      "},") +
+           "canonicalize,cse";
   case Stage::Fused:
     return "convc-fold-weight-softmax,convc-fuse-kernel-softmax,"
            "convc-fuse-talk,convc-fuse-epilogues,canonicalize,cse";

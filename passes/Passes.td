@@ -51,4 +51,32 @@ def FuseEpiloguesPass : Pass<"convc-fuse-epilogues"> {
   let dependentDialects = ["::convc::ConvcDialect"];
 }
 
+def DeriveDecodeStepPass : Pass<"convc-derive-decode-step", "::mlir::ModuleOp"> {
+  let summary = "Derive an incremental decoding step from a full decoder";
+  let description = [{
+    From `@F` (a full-sequence decoder: [B, T] i64 target tokens in, every
+    conv causal) derives
+    - `@F_init`: the computations that do not depend on the target tokens
+      and feed ones that do (e.g. the encoder-side key and value
+      projections of encoder-decoder attention), returned as `cache<i>`;
+    - `@F_step`: `@F` for one position: an extra `step` input ([B], i64, the
+      position) offsets the embedding's positions, each causal
+      LightweightConv / DynamicConv becomes a `convc.conv_window_step` with a
+      `state<i>` input ([B, K-1, C], the last K-1 conv inputs) and a
+      `state<i>.next` output, each causal TaLK a `convc.talk_step` with a
+      ring of the last Lmax + 2 prefix sums, and the cached values are
+      inputs. Fed token by token, `@F_step` returns exactly what `@F`
+      returns at each position.
+    A conv that is not causal (padding != K - 1), a dilated depthwise conv or
+    other time-mixing ops are reported, not guessed at.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"decode\"",
+           "the full-sequence decoder to derive the step from">,
+  ];
+  let dependentDialects = ["::convc::ConvcDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // CONVC_PASSES_TD

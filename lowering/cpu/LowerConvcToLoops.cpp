@@ -678,6 +678,31 @@ struct LowerDepthwiseConv : ConvcLoweringPattern<DepthwiseConvOp> {
   }
 };
 
+/// Per-channel taps wc[k, c] = w[h(c), k] of a LightweightConv weight
+/// [H, K], softmaxed over all K taps in f32 unless already normalised.
+Value emitLightweightTaps(KernelBuilder &b, Value W, int64_t H, int64_t K,
+                         int64_t C, bool softmax, int64_t lanes) {
+  int64_t R = C / H;
+  Value wh = b.alloc({H * K});
+  b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
+    Value base = b.mul(h, b.index(K));
+    b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
+      b.storeScalar(b.loadScalar(W, {h, k}), wh, {b.add(base, k)});
+    });
+    if (softmax)
+      emitSoftmaxInPlace(b, wh, base, K, lanes);
+  });
+  Value wc = b.alloc({K, C});
+  b.forLoop(b.index(0), b.index(C), b.index(1), [&](Value c) {
+    Value h = b.floorDiv(c, b.index(R));
+    b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
+      b.storeScalar(b.loadScalar(wh, {b.add(b.mul(h, b.index(K)), k)}), wc,
+                    {k, c});
+    });
+  });
+  return wc;
+}
+
 struct LowerLightweightConv : ConvcLoweringPattern<LightweightConvOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(LightweightConvOp op, KernelBuilder &b) const override {
@@ -685,25 +710,8 @@ struct LowerLightweightConv : ConvcLoweringPattern<LightweightConvOp> {
     int64_t C = op.getInput().getType().getDimSize(2), R = C / H;
     Value x = b.toBuffer(op.getInput()), W = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
-    // Per-channel taps wc[k, c] = w[h(c), k], softmaxed over all K taps in
-    // f32 when the weights are not already normalised at compile time.
-    Value wh = b.alloc({H * K});
-    b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
-      Value base = b.mul(h, b.index(K));
-      b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
-        b.storeScalar(b.loadScalar(W, {h, k}), wh, {b.add(base, k)});
-      });
-      if (op.getWeightSoftmax())
-        emitSoftmaxInPlace(b, wh, base, K, options.vectorWidth);
-    });
-    Value wc = b.alloc({K, C});
-    b.forLoop(b.index(0), b.index(C), b.index(1), [&](Value c) {
-      Value h = b.floorDiv(c, b.index(R));
-      b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
-        b.storeScalar(b.loadScalar(wh, {b.add(b.mul(h, b.index(K)), k)}), wc,
-                      {k, c});
-      });
-    });
+    Value wc = emitLightweightTaps(b, W, H, K, C, op.getWeightSoftmax(),
+                                   options.vectorWidth);
     Value y = b.allocLike(x);
     emitDepthwiseKernel(b, x, wc, bias, y, K, op.getPadding(), 1, options);
     return b.toTensor(y, op.getType());
@@ -1482,6 +1490,167 @@ struct LowerAttention : ConvcLoweringPattern<AttentionOp> {
   }
 };
 
+/// One causal LightweightConv/DynamicConv step over window = state ++ x.
+struct LowerConvWindowStep : OpRewritePattern<ConvWindowStepOp> {
+  LowerConvWindowStep(MLIRContext *ctx, LoweringOptions options)
+      : OpRewritePattern(ctx), options(options) {}
+  LoweringOptions options;
+
+  LogicalResult matchAndRewrite(ConvWindowStepOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!allF32(op))
+      return rewriter.notifyMatchFailure(op, "only f32 is lowered");
+    KernelBuilder b(op.getLoc(), rewriter);
+    int64_t C = op.getInput().getType().getDimSize(2), H = op.getHeads();
+    int64_t K = op.getKernelSize(), R = C / H;
+    bool dynamic = op.getKind() == "dynamic";
+    int64_t lanes = dynamic ? lanesWithinHead(R, options.vectorWidth)
+                            : options.vectorWidth;
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value x = b.toBuffer(op.getInput()), state = b.toBuffer(op.getState());
+    Value W = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value y = b.allocLike(x), next = b.allocLike(state);
+    Value wc = dynamic ? Value()
+                       : emitLightweightTaps(b, W, H, K, C,
+                                             op.getWeightSoftmax(),
+                                             options.vectorWidth);
+    Value zero = b.index(0), one = b.index(1), last = b.index(K - 1);
+    b.parallel({b.dim(x, 0)}, [&](ValueRange ivs) {
+      Value bi = ivs[0];
+      Value wpos;
+      if (dynamic) {
+        // This position's kernels: softmax(Wq x_t + bias) per head.
+        wpos = b.allocaF32({H * K});
+        b.forLoop(zero, b.index(H * K), one, [&](Value j) {
+          Value dot = sumChannelBlocks(
+              b, C, options.vectorWidth, [&](Value c, Value mask) {
+                auto v = VectorType::get({options.vectorWidth}, b.getF32Type());
+                return b.fmul(b.load(v, W, {j, c}, mask),
+                              b.load(v, x, {bi, zero, c}, mask));
+              });
+          if (bias)
+            dot = b.fadd(dot, b.loadScalar(bias, {j}));
+          b.storeScalar(dot, wpos, {j});
+        });
+        b.forLoop(zero, b.index(H), one, [&](Value h) {
+          emitSoftmaxInPlace(b, wpos, b.mul(h, b.index(K)), K,
+                             options.vectorWidth);
+        });
+      }
+      b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+        Value hBase = dynamic ? b.mul(b.floorDiv(c, b.index(R)), b.index(K))
+                              : Value();
+        auto weight = [&](Value k) -> Value {
+          if (!dynamic)
+            return b.load(vecType, wc, {k, c}, mask);
+          return b.splat(b.loadScalar(wpos, {b.add(hBase, k)}), lanes);
+        };
+        Value acc0 =
+            arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+        Value acc = b.forLoop(zero, last, one, acc0,
+                              [&](Value k, ValueRange a) {
+                                Value v = b.load(vecType, state, {bi, k, c},
+                                                 mask);
+                                return SmallVector<Value>{
+                                    b.fma(v, weight(k), a[0])};
+                              })[0];
+        Value xv = b.load(vecType, x, {bi, zero, c}, mask);
+        b.store(b.fma(xv, weight(last), acc), y, {bi, zero, c}, mask);
+        // Keep the newest K - 1 inputs.
+        if (K > 1) {
+          b.forLoop(zero, b.index(K - 2), one, [&](Value k) {
+            b.store(b.load(vecType, state, {bi, b.add(k, one), c}, mask), next,
+                    {bi, k, c}, mask);
+          });
+          b.store(xv, next, {bi, b.index(K - 2), c}, mask);
+        }
+      });
+    });
+    rewriter.replaceOp(op, {b.toTensor(y, op.getResult().getType()),
+                            b.toTensor(next, op.getNewState().getType())});
+    return success();
+  }
+};
+
+/// One causal TaLK step on a ring of the last Lmax + 2 prefix sums.
+struct LowerTaLKStep : OpRewritePattern<TaLKStepOp> {
+  LowerTaLKStep(MLIRContext *ctx, LoweringOptions options)
+      : OpRewritePattern(ctx), options(options) {}
+  LoweringOptions options;
+
+  LogicalResult matchAndRewrite(TaLKStepOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!getElementTypeOrSelf(op.getInput().getType()).isF32())
+      return rewriter.notifyMatchFailure(op, "only f32 is lowered");
+    KernelBuilder b(op.getLoc(), rewriter);
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t H = op.getOffsets().getType().getDimSize(2), R = C / H;
+    int64_t L = op.getLeftMax(), slots = L + 2;
+    int64_t lanes = lanesWithinHead(R, options.vectorWidth);
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
+    Value ring = b.toBuffer(op.getRing()), step = b.toBuffer(op.getStep());
+    Value y = b.allocLike(x), next = b.allocLike(ring);
+    Value zero = b.index(0), one = b.index(1);
+    Value invKn = b.splat(b.f32(1.0 / double(L + 1)), lanes);
+    Value zeroV = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+    auto slotOf = [&](Value j) { // j >= 0
+      return arith::RemSIOp::create(b, j, b.index(slots));
+    };
+    b.parallel({b.dim(x, 0)}, [&](ValueRange ivs) {
+      Value bi = ivs[0];
+      Value t = arith::IndexCastOp::create(b, b.getIndexType(),
+                                           b.loadScalar(step, {bi}));
+      Value tSlot = slotOf(t);
+      Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t, zero);
+      Value prevSlot = slotOf(b.max(b.sub(t, one), zero));
+      // S[j] from the updated ring; S[-1] = 0.
+      auto prefixAt = [&](Value j, Value c) -> Value {
+        Value negative =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, j, zero);
+        Value v = vector::LoadOp::create(
+            b, vecType, next, ValueRange{bi, slotOf(b.max(j, zero)), c});
+        return arith::SelectOp::create(b, negative, zeroV, v);
+      };
+      b.forChannelBlocks(C, lanes, [&](Value c, Value) {
+        for (int64_t s = 0; s < slots; ++s)
+          vector::StoreOp::create(
+              b,
+              vector::LoadOp::create(b, vecType, ring,
+                                     ValueRange{bi, b.index(s), c}),
+              next, ValueRange{bi, b.index(s), c});
+        Value prev = vector::LoadOp::create(b, vecType, ring,
+                                            ValueRange{bi, prevSlot, c});
+        prev = arith::SelectOp::create(b, first, zeroV, prev);
+        Value xv = vector::LoadOp::create(b, vecType, x, ValueRange{bi, zero, c});
+        Value St = b.fma(xv, invKn, prev);
+        vector::StoreOp::create(b, St, next, ValueRange{bi, tSlot, c});
+        // a - 1 relative to t, with lt clamped to [0, 1]; a >= 0.
+        Value h = b.floorDiv(c, b.index(R));
+        Value lt = b.loadScalar(o, {bi, zero, h});
+        lt = arith::MinNumFOp::create(
+            b, arith::MaxNumFOp::create(b, lt, b.f32(0.0)), b.f32(1.0));
+        Value left = arith::MaximumFOp::create(
+            b, arith::NegFOp::create(b, b.fmul(lt, b.f32(double(L)))),
+            arith::NegFOp::create(b, b.indexToF32(t)));
+        Value delta = b.fsub(left, b.f32(1.0));
+        Value fl = math::FloorOp::create(b, delta);
+        Value frac = b.splat(b.fsub(delta, fl), lanes);
+        Value j = b.add(t, arith::IndexCastOp::create(
+                               b, b.getIndexType(),
+                               arith::FPToSIOp::create(b, b.getI64Type(), fl)));
+        Value lo = prefixAt(j, c), hi = prefixAt(b.min(b.add(j, one), t), c);
+        Value Sa = b.fma(frac, b.fsub(hi, lo), lo);
+        vector::StoreOp::create(b, b.fsub(St, Sa), y, ValueRange{bi, zero, c});
+      });
+    });
+    rewriter.replaceOp(op, {b.toTensor(y, op.getResult().getType()),
+                            b.toTensor(next, op.getNewRing().getType())});
+    return success();
+  }
+};
+
 struct LowerKernelSoftmax : ConvcLoweringPattern<KernelSoftmaxOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(KernelSoftmaxOp op, KernelBuilder &b) const override {
@@ -1525,7 +1694,8 @@ struct LowerConvcToLoopsPass
                  LowerDynamicKernelConv, LowerTaLKConv, LowerWindowDiff,
                  LowerPrefixSum, LowerGLU, LowerKernelSoftmax, LowerLinear,
                  LowerLayerNorm, LowerEmbedding, LowerAttention>(ctx, options);
-    patterns.add<DecomposeDynamicConv>(ctx, options);
+    patterns.add<DecomposeDynamicConv, LowerConvWindowStep, LowerTaLKStep>(
+        ctx, options);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Anything left is a case the CPU lowering does not handle: say which.

@@ -135,6 +135,17 @@ private:
         for (int64_t i = 0; i < 2; ++i)
           unite(attn.getKey(), i, m, i);
     }
+    if (auto stepOp = dyn_cast<ConvWindowStepOp>(op)) {
+      unite(stepOp.getInput(), 0, stepOp.getState(), 0);
+      uniteAll(stepOp.getState(), stepOp.getNewState());
+    }
+    if (auto stepOp = dyn_cast<TaLKStepOp>(op)) {
+      uniteAll(stepOp.getInput(), stepOp.getResult());
+      uniteAll(stepOp.getRing(), stepOp.getNewRing());
+      for (Value v : {stepOp.getOffsets(), stepOp.getRing(), stepOp.getStep()})
+        unite(stepOp.getInput(), 0, v, 0);
+      unite(stepOp.getInput(), 1, stepOp.getOffsets(), 1);
+    }
     // Residuals have the result's shape.
     if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getResidual())
       uniteAll(result, linear.getResidual());

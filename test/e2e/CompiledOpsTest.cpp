@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <map>
 #include <sstream>
 
 namespace ref = convc::ref;
@@ -761,5 +762,150 @@ TEST(CompiledOps, Attention) {
     expectClose(run(*module, {qs, kv, mask}),
                 ref::multiheadAttention(qs, kv, w, H, &padding), kTolerance,
                 "attention Tq=" + std::to_string(Tq));
+  }
+}
+
+namespace {
+/// Runs `entry` with inputs looked up by name.
+std::map<std::string, Tensor> runNamed(const Module &module,
+                                       const std::string &entry,
+                                       const std::map<std::string, Tensor> &in) {
+  const convc::EntryPoint *e = module.find(entry);
+  std::map<std::string, Tensor> result;
+  if (!e) {
+    ADD_FAILURE() << "no entry " << entry;
+    return result;
+  }
+  std::vector<Tensor> inputs, outputs;
+  for (const convc::TensorSpec &spec : e->inputs) {
+    auto it = in.find(spec.name);
+    if (it == in.end()) {
+      ADD_FAILURE() << entry << ": no value for input " << spec.name;
+      return result;
+    }
+    inputs.push_back(it->second);
+  }
+  std::string error;
+  if (!module.run(entry, inputs, outputs, error)) {
+    ADD_FAILURE() << entry << ": " << error;
+    return result;
+  }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    result[e->outputs[i].name] = outputs[i];
+  return result;
+}
+
+/// A one-layer decoder (embedding, GLU projection, causal conv, residual +
+/// LayerNorm, encoder-decoder attention, tied output projection).
+std::string decoderMlir(const std::string &conv) {
+  return R"(
+func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"},
+                  %enc: tensor<?x?x16xf32> {convc.name = "enc"},
+                  %enc_pad: tensor<?x?xf32> {convc.name = "enc_pad"},
+                  %emb: tensor<13x16xf32> {convc.name = "emb"},
+                  %w1: tensor<32x16xf32> {convc.name = "w1"},
+                  %cw: tensor<12x16xf32> {convc.name = "cw"},
+                  %w2: tensor<16x16xf32> {convc.name = "w2"},
+                  %g: tensor<16xf32> {convc.name = "g"}, %be: tensor<16xf32> {convc.name = "be"},
+                  %wq: tensor<16x16xf32> {convc.name = "wq"}, %wk: tensor<16x16xf32> {convc.name = "wk"},
+                  %wv: tensor<16x16xf32> {convc.name = "wv"}, %wo: tensor<16x16xf32> {convc.name = "wo"})
+    -> (tensor<?x?x13xf32> {convc.name = "logits"}) {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 4.0 : f64, sinusoidal} : tensor<?x?xi64>, tensor<13x16xf32> -> tensor<?x?x16xf32>
+  %u = convc.linear %x, %w1 {activation = #convc<activation glu>} : tensor<?x?x16xf32>, tensor<32x16xf32> -> tensor<?x?x16xf32>
+)" + conv + R"(
+  %h = convc.linear %c, %w2 residual %x layer_norm %g, %be : tensor<?x?x16xf32>, tensor<16x16xf32>, tensor<?x?x16xf32>, tensor<16xf32>, tensor<16xf32> -> tensor<?x?x16xf32>
+  %q = convc.linear %h, %wq : tensor<?x?x16xf32>, tensor<16x16xf32> -> tensor<?x?x16xf32>
+  %k = convc.linear %enc, %wk : tensor<?x?x16xf32>, tensor<16x16xf32> -> tensor<?x?x16xf32>
+  %v = convc.linear %enc, %wv : tensor<?x?x16xf32>, tensor<16x16xf32> -> tensor<?x?x16xf32>
+  %a = convc.attention %q, %k, %v key_padding %enc_pad {heads = 4 : i64} : tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?xf32>
+  %o = convc.linear %a, %wo residual %h layer_norm %g, %be : tensor<?x?x16xf32>, tensor<16x16xf32>, tensor<?x?x16xf32>, tensor<16xf32>, tensor<16xf32> -> tensor<?x?x16xf32>
+  %logits = convc.linear %o, %emb : tensor<?x?x16xf32>, tensor<13x16xf32> -> tensor<?x?x13xf32>
+  return %logits : tensor<?x?x13xf32>
+}
+)";
+}
+} // namespace
+
+// The derived step function, fed token by token with its states, returns the
+// full decoder's logits at every position, the first K - 1 included.
+TEST(CompiledOps, DecodeStepEqualsFullDecoder) {
+  const std::vector<std::pair<std::string, std::string>> convs = {
+      {"lightweight",
+       "  %cw0 = tensor.extract_slice %cw[0, 0] [4, 5] [1, 1] : "
+       "tensor<12x16xf32> to tensor<4x5xf32>\n"
+       "  %c = convc.lightweight_conv %u, %cw0 {heads = 4 : i64, padding = 4 : "
+       "i64} : tensor<?x?x16xf32>, tensor<4x5xf32>"},
+      {"dynamic",
+       "  %c = convc.dynamic_conv %u, %cw {heads = 4 : i64, kernel_size = 3 : "
+       "i64, padding = 2 : i64} : tensor<?x?x16xf32>, tensor<12x16xf32>"},
+      {"talk",
+       "  %wo4 = tensor.extract_slice %cw[0, 0] [4, 16] [1, 1] : "
+       "tensor<12x16xf32> to tensor<4x16xf32>\n"
+       "  %off = convc.linear %u, %wo4 {activation = #convc<activation "
+       "sigmoid>} : tensor<?x?x16xf32>, tensor<4x16xf32> -> "
+       "tensor<?x?x4xf32>\n"
+       "  %c = convc.talk_conv %u, %off {causal, left_max = 3 : i64, "
+       "right_max = 0 : i64} : tensor<?x?x16xf32>, tensor<?x?x4xf32>"}};
+  for (const auto &[kind, conv] : convs) {
+    SCOPED_TRACE(kind);
+    std::mt19937 rng(19);
+    std::string mlir = decoderMlir(conv);
+    auto module = compile(mlir, "--decode-step=decode");
+    ASSERT_TRUE(module);
+    ASSERT_TRUE(module->find("decode_init") && module->find("decode_step"));
+    const int64_t B = 2, T = 9, S = 5;
+    std::map<std::string, Tensor> in;
+    auto put = [&](const std::string &name, std::vector<int64_t> shape,
+                   double lo, double hi) {
+      in[name] = toRuntime(random(shape, rng, lo, hi));
+    };
+    put("enc", {B, S, 16}, -1, 1);
+    put("emb", {13, 16}, -1, 1);
+    put("w1", {32, 16}, -0.5, 0.5);
+    put("cw", {12, 16}, -1, 1);
+    put("w2", {16, 16}, -0.5, 0.5);
+    put("g", {16}, 0.5, 1.5);
+    put("be", {16}, -0.5, 0.5);
+    for (const char *w : {"wq", "wk", "wv", "wo"})
+      put(w, {16, 16}, -0.5, 0.5);
+    ref::Tensor pad({B, S});
+    pad.at({1, S - 1}) = 1.0; // row 1's last source token is padding
+    in["enc_pad"] = toRuntime(pad);
+    std::uniform_int_distribution<int64_t> token(2, 12);
+    std::vector<std::vector<int64_t>> tokens(B, std::vector<int64_t>(T));
+    for (auto &row : tokens)
+      for (int64_t &t : row)
+        t = token(rng);
+    in["tokens"] = int64Tensor(tokens);
+    ref::Tensor full = fromRuntime(runNamed(*module, "decode", in)["logits"]);
+    ASSERT_EQ(full.shape, (std::vector<int64_t>{B, T, 13}));
+
+    for (auto &[name, value] : runNamed(*module, "decode_init", in))
+      in[name] = value;
+    for (const convc::TensorSpec &spec : module->find("decode_step")->inputs)
+      if (spec.name.rfind("state", 0) == 0)
+        in[spec.name] = Tensor::zeros(
+            DType::F32, {B, std::stoll(spec.dims[1]), std::stoll(spec.dims[2])});
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<std::vector<int64_t>> column(B);
+      for (int64_t b = 0; b < B; ++b)
+        column[b] = {tokens[b][t]};
+      in["tokens"] = int64Tensor(column);
+      Tensor step = Tensor::zeros(DType::I64, {B});
+      for (int64_t b = 0; b < B; ++b)
+        step.data<int64_t>()[b] = t;
+      in["step"] = step;
+      auto out = runNamed(*module, "decode_step", in);
+      ref::Tensor logits = fromRuntime(out["logits"]);
+      ASSERT_EQ(logits.shape, (std::vector<int64_t>{B, 1, 13}));
+      ref::Tensor want({B, 1, 13});
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t v = 0; v < 13; ++v)
+          want(b, 0, v) = full(b, t, v);
+      expectClose(logits, want, kTolerance, kind + " step " + std::to_string(t));
+      for (auto &[name, value] : out)
+        if (name.size() > 5 && name.substr(name.size() - 5) == ".next")
+          in[name.substr(0, name.size() - 5)] = value;
+    }
   }
 }

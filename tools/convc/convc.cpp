@@ -133,6 +133,7 @@ struct CompileRequest {
   std::string input, output, mcpu, mattr;
   Stage emit = Stage::Lib;
   int64_t vectorWidth = 0, timeTile = 128;
+  std::string decodeStep;
   bool quiet = false;
   /// Apply the MLIR debugging flags (only `convc compile` registers them).
   bool mlirCommandLine = false;
@@ -182,6 +183,11 @@ int runCompile(int argc, char **argv) {
   llvm::cl::opt<int64_t> timeTile(
       "time-tile", llvm::cl::desc("Time steps per parallel work item"),
       llvm::cl::init(128), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> decodeStep(
+      "decode-step",
+      llvm::cl::desc("Derive <F>_init and <F>_step (incremental decoding) "
+                     "from the full-sequence decoder function F"),
+      llvm::cl::value_desc("F"), llvm::cl::cat(category));
   llvm::cl::opt<bool> quiet("quiet",
                             llvm::cl::desc("No progress lines on stderr"),
                             llvm::cl::cat(category));
@@ -201,6 +207,7 @@ int runCompile(int argc, char **argv) {
   request.mattr = mattr;
   request.vectorWidth = vectorWidth;
   request.timeTile = timeTile;
+  request.decodeStep = decodeStep;
   request.quiet = quiet;
   request.mlirCommandLine = true;
   if (target == "cuda") {
@@ -244,6 +251,7 @@ int compileModule(const CompileRequest &request) {
   cpuOptions.vectorWidth = request.vectorWidth > 0 ? request.vectorWidth
                                                    : native.vectorWidth();
   cpuOptions.timeTile = request.timeTile;
+  cpuOptions.decodeStep = request.decodeStep;
 
   DialectRegistry registry;
   registerAllDialects(registry);

@@ -29,6 +29,9 @@ struct CompilerOptions {
   std::string mattr; ///< LLVM features ("+avx2,-avx512f"); added to the host's
   int64_t vectorWidth = 0; ///< f32 lanes; 0: from the CPU features
   int64_t timeTile = 128;  ///< time steps per parallel work item
+  /// Derive `<F>_init` and `<F>_step` from this full-sequence decoder
+  /// function (incremental decoding); empty: none.
+  std::string decodeStep;
   /// Where compiled libraries are kept. Empty: $CONVC_CACHE_DIR, else
   /// $XDG_CACHE_HOME/convc, else ~/.cache/convc. "off": no cache (a temporary
   /// directory per compiler).

@@ -1,0 +1,282 @@
+//===- DeriveDecodeStep.cpp - incremental decoding from a full decoder ----===//
+//
+// A full-sequence decoder mixes positions only in its causal convs (and
+// nowhere else: projections, norms, FFNs and attention over the encoder are
+// per position). So its step function is the decoder itself, at T = 1, with
+// each causal conv replaced by an explicit-state step op; and what does not
+// depend on the target tokens can be computed once per sequence.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace convc {
+#define GEN_PASS_DEF_DERIVEDECODESTEPPASS
+#include "passes/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+/// Adds an argument named `name` to `func`'s entry block and type.
+BlockArgument addArgument(func::FuncOp func, Type type, StringRef name) {
+  unsigned index = func.getNumArguments();
+  if (failed(func.insertArgument(index, type,
+                                 DictionaryAttr::get(func.getContext(),
+                                                     {NamedAttribute(
+                                                         StringAttr::get(
+                                                             func.getContext(),
+                                                             "convc.name"),
+                                                         StringAttr::get(
+                                                             func.getContext(),
+                                                             name))}),
+                                 func.getLoc())))
+    return {};
+  return func.getArgument(index);
+}
+
+RankedTensorType withDims(RankedTensorType like, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, like.getElementType());
+}
+
+struct DeriveDecodeStepPass
+    : convc::impl::DeriveDecodeStepPassBase<DeriveDecodeStepPass> {
+  using DeriveDecodeStepPassBase::DeriveDecodeStepPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto decoder = module.lookupSymbol<func::FuncOp>(function);
+    if (!decoder) {
+      module.emitError() << "convc-derive-decode-step: no function @"
+                         << function << " to derive a step from";
+      return signalPassFailure();
+    }
+    if (failed(deriveStep(module, decoder)))
+      return signalPassFailure();
+  }
+
+  LogicalResult deriveStep(ModuleOp module, func::FuncOp decoder) {
+    MLIRContext *ctx = &getContext();
+    OpBuilder top(ctx);
+    top.setInsertionPointAfter(decoder);
+    auto step = cast<func::FuncOp>(top.clone(*decoder));
+    step.setSymName(function + "_step");
+
+    // Per-step inputs: target tokens ([B, T] i64), then `step` and states.
+    SmallVector<Value> stepInputs;
+    for (BlockArgument arg : step.getArguments())
+      if (auto type = dyn_cast<RankedTensorType>(arg.getType());
+          type && type.getRank() == 2 && type.getElementType().isInteger(64))
+        stepInputs.push_back(arg);
+    if (stepInputs.empty())
+      return decoder.emitError()
+             << "convc-derive-decode-step: @" << function
+             << " has no [B, T] i64 target-token argument";
+    auto batch = cast<RankedTensorType>(stepInputs[0].getType()).getDimSize(0);
+    Value position = addArgument(
+        step, RankedTensorType::get({batch}, IntegerType::get(ctx, 64)),
+        "step");
+    stepInputs.push_back(position);
+
+    SmallVector<Operation *> ops;
+    step.walk([&](Operation *op) {
+      if (isa<ConvcDialect>(op->getDialect()))
+        ops.push_back(op);
+    });
+    SmallVector<Value> newStates;
+    int stateIndex = 0;
+    for (Operation *op : ops) {
+      OpBuilder b(op);
+      auto stateName = [&]() {
+        return "state" + std::to_string(stateIndex++);
+      };
+      if (auto embed = dyn_cast<EmbeddingOp>(op)) {
+        if (!embed.getStart())
+          embed.getStartMutable().assign(position);
+        continue;
+      }
+      if (auto conv = dyn_cast<LightweightConvOp>(op)) {
+        int64_t K = conv.getKernelSize();
+        if (conv.getPadding() != K - 1)
+          return conv.emitOpError()
+                 << "is not causal (padding " << conv.getPadding()
+                 << ", K - 1 = " << K - 1
+                 << "): a decoder step exists only for causal convs";
+        if (conv.getBias())
+          return conv.emitOpError() << "with a bias has no step form yet";
+        auto type = conv.getInput().getType();
+        BlockArgument state = addArgument(
+            step, withDims(type, {batch, K - 1, type.getDimSize(2)}),
+            stateName());
+        stepInputs.push_back(state);
+        auto stepOp = ConvWindowStepOp::create(
+            b, conv.getLoc(), conv.getInput(), state, conv.getWeight(),
+            Value(), conv.getHeads(), "lightweight", conv.getWeightSoftmax());
+        conv.getResult().replaceAllUsesWith(stepOp.getResult());
+        newStates.push_back(stepOp.getNewState());
+        conv.erase();
+        continue;
+      }
+      if (auto conv = dyn_cast<DynamicConvOp>(op)) {
+        int64_t K = conv.getKernelSize();
+        if (conv.getPadding() != K - 1)
+          return conv.emitOpError()
+                 << "is not causal (padding " << conv.getPadding()
+                 << ", K - 1 = " << K - 1
+                 << "): a decoder step exists only for causal convs";
+        auto type = conv.getInput().getType();
+        BlockArgument state = addArgument(
+            step, withDims(type, {batch, K - 1, type.getDimSize(2)}),
+            stateName());
+        stepInputs.push_back(state);
+        auto stepOp = ConvWindowStepOp::create(
+            b, conv.getLoc(), conv.getInput(), state, conv.getWeight(),
+            conv.getBias(), conv.getHeads(), "dynamic", true);
+        conv.getResult().replaceAllUsesWith(stepOp.getResult());
+        newStates.push_back(stepOp.getNewState());
+        conv.erase();
+        continue;
+      }
+      if (auto talk = dyn_cast<TaLKConvOp>(op)) {
+        if (!talk.getCausal())
+          return talk.emitOpError()
+                 << "is not causal: a decoder step exists only for causal "
+                    "TaLK";
+        auto type = talk.getInput().getType();
+        int64_t L = talk.getLeftMax();
+        BlockArgument ring = addArgument(
+            step, withDims(type, {batch, L + 2, type.getDimSize(2)}),
+            stateName());
+        stepInputs.push_back(ring);
+        auto stepOp =
+            TaLKStepOp::create(b, talk.getLoc(), talk.getInput(),
+                               talk.getOffsets(), ring, position, L);
+        talk.getResult().replaceAllUsesWith(stepOp.getResult());
+        newStates.push_back(stepOp.getNewRing());
+        talk.erase();
+        continue;
+      }
+      if (isa<DepthwiseConvOp, PrefixSumOp, WindowDiffOp,
+              DynamicKernelConvOp>(op))
+        return op->emitOpError()
+               << "mixes time steps and has no step form: decoders may use "
+                  "lightweight_conv, dynamic_conv and talk_conv";
+    }
+
+    // The new states become results.
+    auto ret = cast<func::ReturnOp>(step.getBody().back().getTerminator());
+    unsigned firstState = ret.getNumOperands();
+    ret->insertOperands(firstState, newStates);
+    SmallVector<Type> results(ret.getOperandTypes());
+    step.setType(FunctionType::get(ctx, step.getArgumentTypes(), results));
+    for (unsigned i = 0; i < newStates.size(); ++i)
+      step.setResultAttr(firstState + i, "convc.name",
+                         StringAttr::get(ctx, "state" + std::to_string(i) +
+                                                  ".next"));
+    return hoistInvariants(module, decoder, step, stepInputs);
+  }
+
+  /// Moves the expensive values that do not depend on the per-step inputs
+  /// into @F_init and passes them to @F_step as `cache<i>` inputs.
+  LogicalResult hoistInvariants(ModuleOp module, func::FuncOp decoder,
+                                func::FuncOp step,
+                                ArrayRef<Value> stepInputs) {
+    MLIRContext *ctx = &getContext();
+    llvm::SetVector<Operation *> dependent;
+    llvm::SmallPtrSet<Value, 16> dependentValues(stepInputs.begin(),
+                                                 stepInputs.end());
+    step.walk([&](Operation *op) {
+      if (llvm::any_of(op->getOperands(), [&](Value v) {
+            return dependentValues.contains(v);
+          })) {
+        dependent.insert(op);
+        for (Value r : op->getResults())
+          dependentValues.insert(r);
+      }
+    });
+    // Invariant convc results (projections of the encoder output, ...) that
+    // per-step computations use.
+    llvm::SetVector<Value> frontier;
+    for (Operation *op : dependent)
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp();
+            def && !dependent.contains(def) &&
+            isa<ConvcDialect>(def->getDialect()))
+          frontier.insert(operand);
+    if (frontier.empty())
+      return success();
+
+    // @F_init: the original arguments, the invariant slice, the frontier.
+    OpBuilder top(ctx);
+    top.setInsertionPoint(step);
+    auto init = func::FuncOp::create(
+        top, step.getLoc(), function + "_init",
+        FunctionType::get(ctx, decoder.getArgumentTypes(), {}));
+    init.setAllArgAttrs(decoder.getAllArgAttrs());
+    Block *body = init.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockEnd(body);
+    IRMapping map;
+    for (unsigned i = 0; i < decoder.getNumArguments(); ++i)
+      map.map(step.getArgument(i), body->getArgument(i));
+    llvm::SetVector<Operation *> slice;
+    SmallVector<Value> worklist(frontier.begin(), frontier.end());
+    while (!worklist.empty()) {
+      Operation *def = worklist.pop_back_val().getDefiningOp();
+      if (!def || !slice.insert(def))
+        continue;
+      llvm::append_range(worklist, def->getOperands());
+    }
+    SmallVector<Operation *> ordered(slice.begin(), slice.end());
+    llvm::sort(ordered, [](Operation *a, Operation *c) {
+      return a->isBeforeInBlock(c);
+    });
+    for (Operation *op : ordered)
+      b.clone(*op, map);
+    SmallVector<Value> cached;
+    for (Value v : frontier)
+      cached.push_back(map.lookup(v));
+    func::ReturnOp::create(b, step.getLoc(), cached);
+    init.setType(FunctionType::get(ctx, decoder.getArgumentTypes(),
+                                   ValueRange(cached).getTypes()));
+    for (unsigned i = 0; i < cached.size(); ++i)
+      init.setResultAttr(i, "convc.name",
+                         StringAttr::get(ctx, "cache" + std::to_string(i)));
+    // @F_init takes only what it reads (not the target tokens).
+    llvm::BitVector unused(init.getNumArguments());
+    for (BlockArgument arg : init.getArguments())
+      if (arg.use_empty())
+        unused.set(arg.getArgNumber());
+    if (failed(init.eraseArguments(unused)))
+      return failure();
+
+    // @F_step takes them as inputs; the invariant ops die.
+    for (auto [i, value] : llvm::enumerate(frontier)) {
+      BlockArgument arg =
+          addArgument(step, value.getType(), "cache" + std::to_string(i));
+      Value(value).replaceAllUsesWith(arg);
+    }
+    for (Operation *op : llvm::reverse(ordered))
+      if (op->use_empty())
+        op->erase();
+    // @F_step keeps the per-step inputs and what it still reads.
+    llvm::SmallPtrSet<Value, 8> keep(stepInputs.begin(), stepInputs.end());
+    llvm::BitVector unread(step.getNumArguments());
+    for (BlockArgument arg : step.getArguments())
+      if (arg.use_empty() && !keep.contains(arg))
+        unread.set(arg.getArgNumber());
+    return step.eraseArguments(unread);
+  }
+};
+
+} // namespace

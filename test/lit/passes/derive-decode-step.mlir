@@ -1,0 +1,49 @@
+// RUN: convc-opt %s -split-input-file -convc-derive-decode-step -verify-diagnostics | FileCheck %s
+
+// The decoder stays; @decode_init computes the encoder-side projection once;
+// @decode_step takes one token, its position, the conv state and the cached
+// projection, and returns the logits and the next state.
+// CHECK-LABEL: func.func @decode(
+// CHECK: convc.lightweight_conv
+// CHECK-LABEL: func.func @decode_init(
+// CHECK-SAME: %[[ENC:[^:]*]]: tensor<?x?x8xf32> {convc.name = "enc"}, %[[WK:[^:]*]]: tensor<8x8xf32> {convc.name = "wk"})
+// CHECK-SAME: -> (tensor<?x?x8xf32> {convc.name = "cache0"})
+// CHECK: %[[K:.*]] = convc.linear %[[ENC]], %[[WK]]
+// CHECK: return %[[K]]
+// CHECK-LABEL: func.func @decode_step(
+// CHECK-SAME: {convc.name = "tokens"}
+// CHECK-SAME: %[[STEP:[^:]*]]: tensor<?xi64> {convc.name = "step"}
+// CHECK-SAME: %[[STATE:[^:]*]]: tensor<?x2x8xf32> {convc.name = "state0"}
+// CHECK-SAME: %[[CACHE:[^:]*]]: tensor<?x?x8xf32> {convc.name = "cache0"}
+// CHECK-SAME: -> (tensor<?x?x8xf32> {convc.name = "y"}, tensor<?x2x8xf32> {convc.name = "state0.next"})
+// CHECK: convc.embedding %{{.*}}, %{{.*}} start %[[STEP]]
+// CHECK: %[[Y:.*]], %[[NEXT:.*]] = convc.conv_window_step %{{.*}}, %[[STATE]], %{{.*}} {heads = 2 : i64, kind = "lightweight"}
+// CHECK-NOT: convc.linear %{{.*}}, %{{.*}}wk
+// CHECK: convc.attention %{{.*}}, %[[CACHE]], %[[CACHE]]
+// CHECK: return %{{.*}}, %[[NEXT]]
+func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %enc: tensor<?x?x8xf32> {convc.name = "enc"},
+                  %emb: tensor<10x8xf32> {convc.name = "emb"}, %cw: tensor<2x3xf32> {convc.name = "cw"},
+                  %wk: tensor<8x8xf32> {convc.name = "wk"}) -> (tensor<?x?x8xf32> {convc.name = "y"}) {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64, sinusoidal} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  %c = convc.lightweight_conv %x, %cw {heads = 2 : i64, padding = 2 : i64} : tensor<?x?x8xf32>, tensor<2x3xf32>
+  %k = convc.linear %enc, %wk : tensor<?x?x8xf32>, tensor<8x8xf32> -> tensor<?x?x8xf32>
+  %a = convc.attention %c, %k, %k {heads = 2 : i64} : tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>
+  return %a : tensor<?x?x8xf32>
+}
+
+// -----
+
+// A centred (non-causal) conv has no step form.
+func.func @decode(%tokens: tensor<?x?xi64>, %emb: tensor<10x8xf32>, %cw: tensor<2x3xf32>) -> tensor<?x?x8xf32> {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  // expected-error @+1 {{is not causal (padding 1, K - 1 = 2): a decoder step exists only for causal convs}}
+  %c = convc.lightweight_conv %x, %cw {heads = 2 : i64, padding = 1 : i64} : tensor<?x?x8xf32>, tensor<2x3xf32>
+  return %c : tensor<?x?x8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{convc-derive-decode-step: @decode has no [B, T] i64 target-token argument}}
+func.func @decode(%x: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
+  return %x : tensor<?x?x8xf32>
+}
