@@ -341,6 +341,40 @@ def Convc_AttentionOp : Convc_PureOp<"attention"> {
   }];
 }
 
+def Convc_PaddingMaskOp : Convc_Op<"padding_mask", [Pure]> {
+  let summary = "1.0 where a token is padding, else 0.0";
+  let description = [{
+    `mask[b, t] = tokens[b, t] == padding_idx ? 1 : 0` (f32), the
+    `key_padding` of attention over a padded source.
+
+    ```mlir
+    %m = convc.padding_mask %src {padding_idx = 1 : i64}
+           : tensor<?x?xi64> -> tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[I64]>:$tokens, Convc_IntAttr:$padding_idx);
+  let results = (outs 2DTensorOf<[F32]>:$result);
+  let assemblyFormat = "$tokens attr-dict `:` type($tokens) `->` type($result)";
+}
+
+def Convc_MaskPositionsOp : Convc_Op<"mask_positions", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "zero the positions a mask marks (padding)";
+  let description = [{
+    `y[b, t, :] = mask[b, t] != 0 ? 0 : x[b, t, :]`: fairseq's encoder zeroes
+    padded positions before its convs (`u[pad positions] = 0`).
+
+    ```mlir
+    %u0 = convc.mask_positions %u, %m : tensor<?x?x512xf32>, tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins Convc_SequenceTensor:$input, 2DTensorOf<[F32]>:$mask);
+  let results = (outs Convc_SequenceTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $mask attr-dict `:` type($input) `,` type($mask)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Incremental decoding: one position of a causal conv, with explicit state
 //===----------------------------------------------------------------------===//

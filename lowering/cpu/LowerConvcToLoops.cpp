@@ -1651,6 +1651,54 @@ struct LowerTaLKStep : OpRewritePattern<TaLKStepOp> {
   }
 };
 
+struct LowerPaddingMask : OpRewritePattern<PaddingMaskOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PaddingMaskOp op,
+                                PatternRewriter &rewriter) const override {
+    KernelBuilder b(op.getLoc(), rewriter);
+    Value tokens = b.toBuffer(op.getTokens());
+    Value B = b.dim(tokens, 0), T = b.dim(tokens, 1);
+    Value y = memref::AllocOp::create(
+        b, MemRefType::get(op.getType().getShape(), b.getF32Type()),
+        ValueRange{B, T}, b.getI64IntegerAttr(64));
+    Value pad = arith::ConstantIntOp::create(b, b.getI64Type(),
+                                             op.getPaddingIdx());
+    b.parallel({B}, [&](ValueRange ivs) {
+      b.forLoop(b.index(0), T, b.index(1), [&](Value t) {
+        Value isPad = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                            b.loadScalar(tokens, {ivs[0], t}),
+                                            pad);
+        b.storeScalar(arith::SelectOp::create(b, isPad, b.f32(1.0), b.f32(0.0)),
+                      y, {ivs[0], t});
+      });
+    });
+    rewriter.replaceOp(op, b.toTensor(y, op.getType()));
+    return success();
+  }
+};
+
+struct LowerMaskPositions : ConvcLoweringPattern<MaskPositionsOp> {
+  using ConvcLoweringPattern::ConvcLoweringPattern;
+  Value lower(MaskPositionsOp op, KernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t lanes = options.vectorWidth;
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    Value x = b.toBuffer(op.getInput()), m = b.toBuffer(op.getMask());
+    Value y = b.allocLike(x);
+    Value zeroV = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+    b.parallel({b.dim(x, 0), b.dim(x, 1)}, [&](ValueRange ivs) {
+      Value masked = arith::CmpFOp::create(b, arith::CmpFPredicate::UNE,
+                                           b.loadScalar(m, ivs), b.f32(0.0));
+      b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
+        Value v = b.load(vecType, x, {ivs[0], ivs[1], c}, mask);
+        b.store(arith::SelectOp::create(b, masked, zeroV, v), y,
+                {ivs[0], ivs[1], c}, mask);
+      });
+    });
+    return b.toTensor(y, op.getType());
+  }
+};
+
 struct LowerKernelSoftmax : ConvcLoweringPattern<KernelSoftmaxOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(KernelSoftmaxOp op, KernelBuilder &b) const override {
@@ -1694,8 +1742,9 @@ struct LowerConvcToLoopsPass
                  LowerDynamicKernelConv, LowerTaLKConv, LowerWindowDiff,
                  LowerPrefixSum, LowerGLU, LowerKernelSoftmax, LowerLinear,
                  LowerLayerNorm, LowerEmbedding, LowerAttention>(ctx, options);
-    patterns.add<DecomposeDynamicConv, LowerConvWindowStep, LowerTaLKStep>(
-        ctx, options);
+    patterns.add<DecomposeDynamicConv, LowerConvWindowStep, LowerTaLKStep,
+                 LowerMaskPositions>(ctx, options);
+    patterns.add<LowerPaddingMask>(ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Anything left is a case the CPU lowering does not handle: say which.

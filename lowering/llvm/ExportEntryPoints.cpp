@@ -146,6 +146,9 @@ private:
         unite(stepOp.getInput(), 0, v, 0);
       unite(stepOp.getInput(), 1, stepOp.getOffsets(), 1);
     }
+    if (auto masked = dyn_cast<MaskPositionsOp>(op))
+      for (int64_t i = 0; i < 2; ++i)
+        unite(masked.getInput(), i, masked.getMask(), i);
     // Residuals have the result's shape.
     if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getResidual())
       uniteAll(result, linear.getResidual());

@@ -1,0 +1,212 @@
+//===- Generate.cpp - greedy and beam search ------------------------------===//
+
+#include "convc/Generate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+namespace convc {
+
+namespace {
+
+using Named = std::map<std::string, Tensor>;
+
+/// Runs `entry` with inputs looked up by name; outputs by name.
+Status runNamed(const Module &module, const std::string &entry,
+                const Named &inputs, Named &outputs) {
+  const EntryPoint *e = module.find(entry);
+  if (!e)
+    return Status(StatusCode::NotFound,
+                  "the module has no '" + entry +
+                      "' entry point: compile the Seq2Seq model with "
+                      "--decode-step=decode");
+  std::vector<Tensor> in, out;
+  for (const TensorSpec &spec : e->inputs) {
+    auto it = inputs.find(spec.name);
+    if (it == inputs.end())
+      return Status(StatusCode::InvalidArgument,
+                    "'" + entry + "' needs an input named '" + spec.name +
+                        "' that the generator does not provide");
+    in.push_back(it->second);
+  }
+  if (Status s = module.run(entry, in, out); !s.ok())
+    return s;
+  for (size_t i = 0; i < out.size(); ++i)
+    outputs[e->outputs[i].name] = out[i];
+  return Status();
+}
+
+/// Rows `rows` of `t` (along dimension 0), in that order.
+Tensor gatherRows(const Tensor &t, const std::vector<int64_t> &rows) {
+  std::vector<int64_t> shape = t.shape();
+  size_t rowBytes = t.numBytes() / std::max<int64_t>(shape[0], 1);
+  shape[0] = rows.size();
+  Tensor out = Tensor::zeros(t.dtype(), shape);
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::memcpy(static_cast<char *>(out.data()) + i * rowBytes,
+                static_cast<const char *>(t.data()) + rows[i] * rowBytes,
+                rowBytes);
+  return out;
+}
+
+struct Beam {
+  std::vector<int64_t> tokens;
+  double score;
+};
+
+} // namespace
+
+Status generate(const Module &module,
+                const std::vector<std::vector<int64_t>> &sources,
+                const GenerationOptions &options,
+                std::vector<Hypothesis> &results) {
+  if (sources.empty())
+    return Status(StatusCode::InvalidArgument, "no source sentences");
+  if (options.beam < 1 || options.maxLength < 1)
+    return Status(StatusCode::InvalidArgument,
+                  "beam and max length must be >= 1");
+  const int64_t B = sources.size(), K = options.beam, N = B * K;
+  size_t S = 0;
+  for (const auto &src : sources) {
+    if (src.empty())
+      return Status(StatusCode::InvalidArgument,
+                    "empty source sentence (give at least the eos token)");
+    S = std::max(S, src.size());
+  }
+  // Left-padded sources, as fairseq batches them.
+  Tensor src = Tensor::zeros(DType::I64, {B, int64_t(S)});
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t *row = src.data<int64_t>() + b * S;
+    std::fill(row, row + S, options.pad);
+    std::copy(sources[b].begin(), sources[b].end(),
+              row + S - sources[b].size());
+  }
+  Named encoded;
+  if (Status s = runNamed(module, "encode", {{"src_tokens", src}}, encoded);
+      !s.ok())
+    return s;
+  // Every beam row of a sentence shares its encoder output.
+  std::vector<int64_t> expand;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < K; ++k)
+      expand.push_back(b);
+  Named inputs;
+  for (auto &[name, value] : encoded)
+    inputs[name] = gatherRows(value, expand);
+  Named cached;
+  if (Status s = runNamed(module, "decode_init", inputs, cached); !s.ok())
+    return s;
+  for (auto &[name, value] : cached)
+    inputs[name] = value;
+  const EntryPoint *step = module.find("decode_step");
+  if (!step)
+    return Status(StatusCode::NotFound, "the module has no 'decode_step'");
+  for (const TensorSpec &spec : step->inputs)
+    if (spec.name.rfind("state", 0) == 0) {
+      std::vector<int64_t> shape = {N};
+      for (size_t i = 1; i < spec.dims.size(); ++i)
+        shape.push_back(std::stoll(spec.dims[i]));
+      inputs[spec.name] = Tensor::zeros(spec.dtype, shape);
+    }
+
+  const double negInf = -std::numeric_limits<double>::infinity();
+  std::vector<Beam> beams(N, Beam{{}, negInf});
+  for (int64_t b = 0; b < B; ++b)
+    beams[b * K].score = 0.0; // one live hypothesis per sentence at first
+  std::vector<std::vector<Hypothesis>> finished(B);
+  std::vector<bool> done(B, false);
+  auto normalized = [&](const Hypothesis &h) {
+    return h.score / std::pow(double(h.tokens.size() + 1), options.lengthPenalty);
+  };
+
+  for (int64_t t = 0; t <= options.maxLength; ++t) {
+    Tensor tokens = Tensor::zeros(DType::I64, {N, 1});
+    Tensor position = Tensor::zeros(DType::I64, {N});
+    for (int64_t r = 0; r < N; ++r) {
+      tokens.data<int64_t>()[r] =
+          beams[r].tokens.empty() ? options.eos : beams[r].tokens.back();
+      position.data<int64_t>()[r] = t;
+    }
+    inputs["tokens"] = tokens;
+    inputs["step"] = position;
+    Named out;
+    if (Status s = runNamed(module, "decode_step", inputs, out); !s.ok())
+      return s;
+    const Tensor &logits = out["logits"];
+    const int64_t V = logits.shape().back();
+    const float *l = logits.data<float>();
+
+    std::vector<int64_t> sourceRow(N);
+    std::vector<Beam> next(N, Beam{{}, negInf});
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t k = 0; k < K; ++k)
+        sourceRow[b * K + k] = b * K; // finished sentences keep any row
+      if (done[b])
+        continue;
+      // Candidates: every live beam extended by every token.
+      struct Candidate {
+        double score;
+        int64_t row, token;
+      };
+      std::vector<Candidate> candidates;
+      for (int64_t k = 0; k < K; ++k) {
+        int64_t r = b * K + k;
+        if (beams[r].score == negInf)
+          continue;
+        const float *row = l + r * V;
+        double m = *std::max_element(row, row + V), sum = 0.0;
+        for (int64_t v = 0; v < V; ++v)
+          sum += std::exp(double(row[v]) - m);
+        double logZ = m + std::log(sum);
+        // At the length limit eos is the only continuation.
+        for (int64_t v = 0; v < V; ++v)
+          if (v != options.pad && (t < options.maxLength || v == options.eos))
+            candidates.push_back({beams[r].score + row[v] - logZ, r, v});
+      }
+      size_t keep = std::min<size_t>(2 * K, candidates.size());
+      std::partial_sort(candidates.begin(), candidates.begin() + keep,
+                        candidates.end(),
+                        [](const Candidate &a, const Candidate &c) {
+                          return a.score > c.score;
+                        });
+      int64_t filled = 0;
+      for (size_t i = 0; i < keep && filled < K; ++i) {
+        const Candidate &c = candidates[i];
+        if (c.token == options.eos) {
+          if (int64_t(finished[b].size()) < K)
+            finished[b].push_back(Hypothesis{beams[c.row].tokens, c.score});
+          continue;
+        }
+        Beam nb{beams[c.row].tokens, c.score};
+        nb.tokens.push_back(c.token);
+        next[b * K + filled] = nb;
+        sourceRow[b * K + filled] = c.row;
+        ++filled;
+      }
+      if (int64_t(finished[b].size()) >= K || filled == 0)
+        done[b] = true;
+    }
+    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; }))
+      break;
+    beams = next;
+    // Every state follows its beam.
+    for (auto &[name, value] : out)
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".next") == 0)
+        inputs[name.substr(0, name.size() - 5)] = gatherRows(value, sourceRow);
+  }
+  results.clear();
+  for (int64_t b = 0; b < B; ++b) {
+    auto best = std::max_element(
+        finished[b].begin(), finished[b].end(),
+        [&](const Hypothesis &a, const Hypothesis &c) {
+          return normalized(a) < normalized(c);
+        });
+    results.push_back(best == finished[b].end() ? Hypothesis{} : *best);
+  }
+  return Status();
+}
+
+} // namespace convc
