@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "convc/Generate.h"
 #include "convc/Npy.h"
 #include "convc/Runtime.h"
 #include "dialect/ConvcDialect.h"
@@ -68,6 +69,10 @@ COMMANDS:
   bench MODEL --input NAME=FILE.npy ... [--warmup N] [--runs N] [--threads N]
                     Time the entry point in-process; prints median_ms=,
                     p90_ms= and the method.
+  generate MODEL --src "5 9 3 2" ... [--beam N] [--max-len N]
+                    Translate with a Seq2Seq model (compiled with
+                    --decode-step=decode): greedy or beam search over the
+                    derived incremental decoder.
 
 OPTIONS:
   --help            This text. `convc <command> --help` lists a command's
@@ -610,6 +615,131 @@ int runBench(int argc, char **argv) {
   return 0;
 }
 
+int runGenerate(int argc, char **argv) {
+  llvm::cl::SubCommand sub("generate", "");
+  llvm::cl::OptionCategory category("convc generate options");
+  llvm::cl::opt<std::string> model(
+      llvm::cl::Positional,
+      llvm::cl::desc("<Seq2Seq model .so (compiled with --decode-step=decode), "
+                     "or .mlir>"),
+      llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::list<std::string> sources(
+      "src",
+      llvm::cl::desc("A source sentence as token ids, e.g. \"5 9 3 2\" "
+                     "(repeat for a batch), or a .npy of [B, S] int64 ids"),
+      llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> beam("beam", llvm::cl::desc("Beam size (1: greedy)"),
+                          llvm::cl::init(1), llvm::cl::cat(category),
+                          llvm::cl::sub(sub));
+  llvm::cl::opt<int64_t> maxLength(
+      "max-len", llvm::cl::desc("Most tokens to generate"),
+      llvm::cl::init(64), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<double> lengthPenalty(
+      "length-penalty",
+      llvm::cl::desc("Finished beams rank by score / length^penalty"),
+      llvm::cl::init(1.0), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> threads("threads",
+                             llvm::cl::desc("Threads (default: all cores)"),
+                             llvm::cl::init(0), llvm::cl::cat(category),
+                             llvm::cl::sub(sub));
+  llvm::cl::HideUnrelatedOptions(category, sub);
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv, "convc generate: translate with a compiled Seq2Seq model\n");
+
+  std::vector<std::vector<int64_t>> batch;
+  std::string error;
+  for (const std::string &src : sources) {
+    if (llvm::StringRef(src).ends_with(".npy")) {
+      NpyArray array;
+      if (!readNpy(src, array, error)) {
+        llvm::errs() << "convc generate: " << error << "\n";
+        return 1;
+      }
+      if (array.shape.size() != 2 || (array.dtype != NpyDType::I64 &&
+                                      array.dtype != NpyDType::I32)) {
+        llvm::errs() << "convc generate: '" << src
+                     << "' must hold a [B, S] int64 (or int32) array\n";
+        return 1;
+      }
+      std::vector<double> values = array.toDoubles();
+      for (int64_t b = 0; b < array.shape[0]; ++b)
+        batch.emplace_back(values.begin() + b * array.shape[1],
+                           values.begin() + (b + 1) * array.shape[1]);
+      continue;
+    }
+    std::vector<int64_t> tokens;
+    llvm::SmallVector<llvm::StringRef> words;
+    llvm::StringRef(src).split(words, ' ', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef w : words) {
+      int64_t id;
+      if (w.getAsInteger(10, id)) {
+        llvm::errs() << "convc generate: --src '" << src
+                     << "': '" << w << "' is not a token id\n";
+        return 1;
+      }
+      tokens.push_back(id);
+    }
+    batch.push_back(tokens);
+  }
+  if (batch.empty()) {
+    llvm::errs() << "convc generate: give at least one --src\n";
+    return 1;
+  }
+  Invocation inv;
+  llvm::FileRemover removeTemp(inv.tempLibrary);
+  std::string library = model;
+  if (llvm::StringRef(model).ends_with(".mlir")) {
+    if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
+                                           inv.tempLibrary))
+      return 1;
+    CompileRequest request;
+    request.input = model;
+    request.output = std::string(inv.tempLibrary);
+    request.decodeStep = "decode";
+    request.quiet = true;
+    if (compileModule(request) != 0)
+      return 1;
+    library = request.output;
+  }
+  auto module = Module::load(library, error);
+  if (!module) {
+    llvm::errs() << "convc generate: " << error << "\n";
+    return 1;
+  }
+  module->setNumThreads(threads);
+  GenerationOptions options;
+  options.beam = beam;
+  options.maxLength = maxLength;
+  options.lengthPenalty = lengthPenalty;
+  std::vector<Hypothesis> results;
+  auto t0 = std::chrono::steady_clock::now();
+  Status status = generate(*module, batch, options, results);
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+  if (!status.ok()) {
+    llvm::errs() << "convc generate: " << status.message() << "\n";
+    return 1;
+  }
+  size_t generated = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    llvm::outs() << "S-" << i << "\t";
+    for (size_t j = 0; j < batch[i].size(); ++j)
+      llvm::outs() << (j ? " " : "") << batch[i][j];
+    llvm::outs() << "\nH-" << i << "\t"
+                 << llvm::formatv("{0:f4}", results[i].score) << "\t";
+    for (size_t j = 0; j < results[i].tokens.size(); ++j)
+      llvm::outs() << (j ? " " : "") << results[i].tokens[j];
+    llvm::outs() << "\n";
+    generated += results[i].tokens.size() + 1;
+  }
+  llvm::errs() << llvm::formatv(
+      "convc generate: {0} sentences, beam {1}, {2} tokens in {3:f1} ms "
+      "({4:f0} tokens/s)\n",
+      results.size(), int(beam), generated, ms, generated / (ms / 1000.0));
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -642,8 +772,10 @@ int main(int argc, char **argv) {
     return runRun(argc, argv);
   if (!std::strcmp(command, "bench"))
     return runBench(argc, argv);
+  if (!std::strcmp(command, "generate"))
+    return runGenerate(argc, argv);
 
   llvm::errs() << "convc: unknown command '" << command
-               << "'. Commands: compile, run, bench. Run `convc --help`.\n";
+               << "'. Commands: compile, run, bench, generate. Run `convc --help`.\n";
   return 1;
 }
