@@ -84,16 +84,17 @@ Status generate(const Module &module,
     std::copy(sources[b].begin(), sources[b].end(),
               row + S - sources[b].size());
   }
+  Named encodeInputs = options.parameters;
+  encodeInputs["src_tokens"] = src;
   Named encoded;
-  if (Status s = runNamed(module, "encode", {{"src_tokens", src}}, encoded);
-      !s.ok())
+  if (Status s = runNamed(module, "encode", encodeInputs, encoded); !s.ok())
     return s;
   // Every beam row of a sentence shares its encoder output.
   std::vector<int64_t> expand;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t k = 0; k < K; ++k)
       expand.push_back(b);
-  Named inputs;
+  Named inputs = options.parameters;
   for (auto &[name, value] : encoded)
     inputs[name] = gatherRows(value, expand);
   Named cached;

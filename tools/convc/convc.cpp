@@ -642,6 +642,11 @@ int runGenerate(int argc, char **argv) {
                              llvm::cl::desc("Threads (default: all cores)"),
                              llvm::cl::init(0), llvm::cl::cat(category),
                              llvm::cl::sub(sub));
+  llvm::cl::opt<std::string> params(
+      "params",
+      llvm::cl::desc("A directory of <name>.npy weights, for models compiled "
+                     "with weights as inputs"),
+      llvm::cl::value_desc("DIR"), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
   llvm::cl::ParseCommandLineOptions(
       argc, argv, "convc generate: translate with a compiled Seq2Seq model\n");
@@ -711,6 +716,28 @@ int runGenerate(int argc, char **argv) {
   options.beam = beam;
   options.maxLength = maxLength;
   options.lengthPenalty = lengthPenalty;
+  if (!params.empty()) {
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(params, ec), end;
+         !ec && it != end; it.increment(ec)) {
+      llvm::StringRef path = it->path();
+      if (!path.ends_with(".npy"))
+        continue;
+      NpyArray array;
+      Tensor tensor;
+      if (!readNpy(path.str(), array, error) ||
+          !tensorFromNpy(array, tensor, error)) {
+        llvm::errs() << "convc generate: " << error << "\n";
+        return 1;
+      }
+      options.parameters[llvm::sys::path::stem(path).str()] = tensor;
+    }
+    if (ec) {
+      llvm::errs() << "convc generate: cannot read '" << params
+                   << "': " << ec.message() << "\n";
+      return 1;
+    }
+  }
   std::vector<Hypothesis> results;
   auto t0 = std::chrono::steady_clock::now();
   Status status = generate(*module, batch, options, results);

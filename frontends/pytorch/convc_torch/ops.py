@@ -30,7 +30,8 @@ def lightweight_conv(x, W, padding, weight_softmax=True, bias=None):
     H, K = W.shape
     C = x.shape[2]
     w = torch.softmax(W.float(), dim=-1).to(W.dtype) if weight_softmax else W
-    w_per_channel = w.repeat_interleave(C // H, dim=0)  # channel c -> head c // R
+    # channel c -> head c // R (expand + reshape keeps shapes static for export)
+    w_per_channel = w.unsqueeze(1).expand(H, C // H, K).reshape(C, K)
     return depthwise_conv(x, w_per_channel, padding, 1, bias)
 
 

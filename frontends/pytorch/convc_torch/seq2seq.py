@@ -122,10 +122,24 @@ def strip(tokens):
 
 # --- export to the convc dialect --------------------------------------------
 
+# When set (by to_mlir(..., weights_as_inputs=True)), weights become named
+# function inputs collected here instead of constants.
+_WEIGHT_INPUTS = None
+
+
 def _const(name, tensor):
     a = np.ascontiguousarray(tensor.detach().numpy().astype(np.float32))
     shape = "x".join(str(s) for s in a.shape)
+    if _WEIGHT_INPUTS is not None:
+        _WEIGHT_INPUTS[name] = a
+        return ""
     return f'    %{name} = arith.constant dense<"0x{a.tobytes().hex().upper()}"> : tensor<{shape}xf32>\n'
+
+
+def _weight_args(names, weights):
+    return "".join(
+        f', %{n}: tensor<{"x".join(str(s) for s in weights[n].shape)}xf32> {{convc.name = "{n}"}}'
+        for n in names)
 
 
 def _linear(lines, consts, name, lin, x, din, dout, extra="", act=None, out_width=None):
@@ -140,7 +154,20 @@ def _linear(lines, consts, name, lin, x, din, dout, extra="", act=None, out_widt
     return name
 
 
-def to_mlir(model):
+def to_mlir(model, weights_as_inputs=False):
+    """The model as convc MLIR. With weights_as_inputs, weights are named
+    inputs (returns (mlir, {name: array})) instead of constants: large models
+    then compile in seconds and the caller feeds the weights."""
+    global _WEIGHT_INPUTS
+    _WEIGHT_INPUTS = {} if weights_as_inputs else None
+    try:
+        text = _to_mlir(model)
+        return (text, _WEIGHT_INPUTS) if weights_as_inputs else text
+    finally:
+        _WEIGHT_INPUTS = None
+
+
+def _to_mlir(model):
     d, V = model.d, model.vocab
     t = f"tensor<?x?x{d}xf32>"
     consts, body = [], []
@@ -187,10 +214,13 @@ def to_mlir(model):
     x = "ex"
     for i, layer in enumerate(model.encoder):
         x = layer_ops(f"e{i}", layer, x, False)
-    encode = ("  func.func @encode(%src: tensor<?x?xi64> {convc.name = \"src_tokens\"}) -> "
+    enc_weights = list(_WEIGHT_INPUTS) if _WEIGHT_INPUTS is not None else []
+    encode = ("  func.func @encode(%src: tensor<?x?xi64> {convc.name = \"src_tokens\"}"
+              + (_weight_args(enc_weights, _WEIGHT_INPUTS) if enc_weights else "") + ") -> "
               f"({t} {{convc.name = \"enc\"}}, tensor<?x?xf32> {{convc.name = \"enc_pad\"}}) {{\n"
               + "".join(consts) + "".join(body) + f"    return %{x}, %enc_pad : {t}, tensor<?x?xf32>\n  }}\n")
     consts, body = [], []
+    before = set(_WEIGHT_INPUTS) if _WEIGHT_INPUTS is not None else set()
     consts.append(_const("emb", model.embed))
     body.append(f"    %dx = convc.embedding %tokens, %emb {emb_attrs} : tensor<?x?xi64>, "
                 f"tensor<{V}x{d}xf32> -> {t}\n")
@@ -198,8 +228,11 @@ def to_mlir(model):
     for i, layer in enumerate(model.decoder):
         x = layer_ops(f"d{i}", layer, x, True, enc="enc")
     body.append(f"    %logits = convc.linear %{x}, %emb : {t}, tensor<{V}x{d}xf32> -> tensor<?x?x{V}xf32>\n")
+    dec_weights = ([n for n in _WEIGHT_INPUTS if n not in before or n == "emb"]
+                   if _WEIGHT_INPUTS is not None else [])
     decode = ("  func.func @decode(%tokens: tensor<?x?xi64> {convc.name = \"tokens\"}, "
-              f"%enc: {t} {{convc.name = \"enc\"}}, %enc_pad: tensor<?x?xf32> {{convc.name = \"enc_pad\"}}) "
+              f"%enc: {t} {{convc.name = \"enc\"}}, %enc_pad: tensor<?x?xf32> {{convc.name = \"enc_pad\"}}"
+              + (_weight_args(dec_weights, _WEIGHT_INPUTS) if dec_weights else "") + ") "
               f"-> (tensor<?x?x{V}xf32> {{convc.name = \"logits\"}}) {{\n"
               + "".join(consts) + "".join(body)
               + f"    return %logits : tensor<?x?x{V}xf32>\n  }}\n")

@@ -16,6 +16,8 @@
 
 #include "convc/Runtime.h"
 
+#include <map>
+#include <string>
 #include <vector>
 
 namespace convc {
@@ -25,6 +27,9 @@ struct GenerationOptions {
   int64_t maxLength = 64;   ///< generated tokens, eos excluded
   int64_t eos = 2, pad = 1; ///< fairseq's dictionary conventions
   double lengthPenalty = 1.0; ///< score / length^penalty ranks finished beams
+  /// Named inputs every entry point may take besides the generator's own
+  /// (weights of a model compiled with weights as inputs).
+  std::map<std::string, Tensor> parameters;
 };
 
 struct Hypothesis {
