@@ -1,8 +1,8 @@
 //===- GenerateTest.cpp - generation against PyTorch ----------------------===//
 //
 // usage: convc-generate-tests DIR, where DIR was written by
-// test/pytorch/make_generation_data.py (a random ConvSeq2Seq exported to
-// MLIR, and PyTorch's greedy / beam-search outputs). The model is compiled
+// test/pytorch/make_generation_data.py (random ConvSeq2Seq models of each
+// conv kind exported to MLIR, and PyTorch's greedy / beam-search outputs). The model is compiled
 // with --decode-step=decode; the runtime's generator, which runs the derived
 // step function with explicit states and reorders them between beams, must
 // produce the same tokens.
@@ -36,8 +36,11 @@ struct Case {
   std::vector<int64_t> source, expected;
 };
 
-std::vector<Case> readCases() {
-  std::ifstream in(dataDir + "/cases.txt");
+/// Model kinds written by make_generation_data.py.
+const char *kKinds[] = {"light", "dynamic", "talk"};
+
+std::vector<Case> readCases(const std::string &kind) {
+  std::ifstream in(dataDir + "/" + kind + "/cases.txt");
   std::vector<Case> cases;
   std::string line;
   while (std::getline(in, line)) {
@@ -54,10 +57,11 @@ std::vector<Case> readCases() {
   return cases;
 }
 
-std::unique_ptr<convc::Module> compileModel() {
-  std::string lib = dataDir + "/model.so";
-  std::string command = std::string(CONVC_TOOL) + " compile --quiet " +
-                        dataDir + "/model.mlir --decode-step=decode -o " + lib;
+std::unique_ptr<convc::Module> compileModel(const std::string &kind) {
+  std::string dir = dataDir + "/" + kind;
+  std::string lib = dir + "/model.so";
+  std::string command = std::string(CONVC_TOOL) + " compile --quiet " + dir +
+                        "/model.mlir --decode-step=decode -o " + lib;
   if (std::system(command.c_str()) != 0) {
     ADD_FAILURE() << "compilation failed: " << command;
     return nullptr;
@@ -71,11 +75,13 @@ std::unique_ptr<convc::Module> compileModel() {
 } // namespace
 
 TEST(Generate, MatchesPyTorchGreedyAndBeamSearch) {
-  std::vector<Case> cases = readCases();
-  ASSERT_FALSE(cases.empty());
-  auto module = compileModel();
-  ASSERT_TRUE(module);
   int beamsDifferFromGreedy = 0;
+  for (const char *kind : kKinds) {
+  SCOPED_TRACE(kind);
+  std::vector<Case> cases = readCases(kind);
+  ASSERT_FALSE(cases.empty());
+  auto module = compileModel(kind);
+  ASSERT_TRUE(module);
   std::map<std::vector<int64_t>, std::vector<int64_t>> greedy;
   for (const Case &c : cases) {
     convc::GenerationOptions options;
@@ -90,14 +96,17 @@ TEST(Generate, MatchesPyTorchGreedyAndBeamSearch) {
     else if (greedy.count(c.source) && greedy[c.source] != out[0].tokens)
       ++beamsDifferFromGreedy;
   }
+  }
   // The data exercises beam search beyond greedy somewhere.
   EXPECT_GT(beamsDifferFromGreedy, 0);
 }
 
 // A batch of left-padded sources gives each sentence its own result.
 TEST(Generate, BatchEqualsOneByOne) {
-  std::vector<Case> cases = readCases();
-  auto module = compileModel();
+  for (const char *kind : kKinds) {
+  SCOPED_TRACE(kind);
+  std::vector<Case> cases = readCases(kind);
+  auto module = compileModel(kind);
   ASSERT_TRUE(module);
   for (int beam : {1, 4}) {
     std::vector<std::vector<int64_t>> sources;
@@ -115,10 +124,11 @@ TEST(Generate, BatchEqualsOneByOne) {
     for (size_t i = 0; i < out.size(); ++i)
       EXPECT_EQ(out[i].tokens, expected[i]) << "beam " << beam << " row " << i;
   }
+  }
 }
 
 TEST(Generate, RejectsBadRequests) {
-  auto module = compileModel();
+  auto module = compileModel("light");
   ASSERT_TRUE(module);
   std::vector<convc::Hypothesis> out;
   convc::GenerationOptions options;

@@ -21,12 +21,23 @@ PAD, EOS = 1, 2
 
 
 class ConvLayer(torch.nn.Module):
-    def __init__(self, d, heads, kernel, ffn, causal, cross_attention):
+    """fairseq's conv layer; conv is "lightweight", "dynamic" or "talk"
+    (TaLK: Lmax = Rmax = kernel // 2, causal Lmax = kernel - 1, swish FFN)."""
+
+    def __init__(self, d, heads, kernel, ffn, causal, cross_attention,
+                 conv="lightweight", glu=True):
         super().__init__()
         self.heads, self.kernel, self.causal = heads, kernel, causal
+        self.conv, self.glu = conv, glu
         self.padding = kernel - 1 if causal else kernel // 2
-        self.linear1 = torch.nn.Linear(d, 2 * d)
+        self.left = kernel - 1 if causal else kernel // 2
+        self.right = 0 if causal else kernel // 2
+        self.linear1 = torch.nn.Linear(d, 2 * d if glu else d)
         self.conv_w = torch.nn.Parameter(torch.randn(heads, kernel))
+        if conv == "dynamic":
+            self.conv_wq = torch.nn.Linear(d, heads * kernel, bias=False)
+        if conv == "talk":
+            self.offsets = torch.nn.Linear(d, heads if causal else 2 * heads)
         self.linear2 = torch.nn.Linear(d, d)
         self.ln1 = torch.nn.LayerNorm(d)
         self.attn = None
@@ -39,15 +50,28 @@ class ConvLayer(torch.nn.Module):
         self.fc2 = torch.nn.Linear(ffn, d)
         self.ln2 = torch.nn.LayerNorm(d)
 
+    def mix(self, u):
+        if self.conv == "dynamic":
+            return ops.dynamic_conv(u, self.conv_wq.weight, None, self.heads, self.kernel,
+                                    self.padding)
+        if self.conv == "talk":
+            return ops.talk_conv(u, torch.sigmoid(self.offsets(u)), self.left, self.right,
+                                 self.causal)
+        return ops.lightweight_conv(u, self.conv_w, self.padding)
+
     def forward(self, x, pad_mask=None, enc=None, enc_pad=None):
-        u = F.glu(self.linear1(x), dim=-1)
+        u = self.linear1(x)
+        if self.glu:
+            u = F.glu(u, dim=-1)
         if pad_mask is not None:
             u = u.masked_fill(pad_mask.unsqueeze(-1), 0.0)
-        x = self.ln1(x + self.linear2(ops.lightweight_conv(u, self.conv_w, self.padding)))
+        x = self.ln1(x + self.linear2(self.mix(u)))
         if self.attn is not None:
             a = self.attention(self.attn["q"](x), self.attn["k"](enc), self.attn["v"](enc), enc_pad)
             x = self.ln_attn(x + self.attn["o"](a))
-        return self.ln2(x + self.fc2(F.relu(self.fc1(x))))
+        f = self.fc1(x)
+        f = f * torch.sigmoid(f) if self.conv == "talk" else F.relu(f)
+        return self.ln2(x + self.fc2(f))
 
     def attention(self, q, k, v, key_pad):
         B, Tq, d = q.shape
@@ -62,16 +86,17 @@ class ConvLayer(torch.nn.Module):
 
 class ConvSeq2Seq(torch.nn.Module):
     def __init__(self, vocab, d=64, heads=4, enc_kernel=3, dec_kernel=3,
-                 layers=2, ffn=128):
+                 layers=2, ffn=128, conv="lightweight", glu=True, tied=True):
         super().__init__()
         self.vocab, self.d = vocab, d
         self.embed = torch.nn.Parameter(torch.randn(vocab, d) * d ** -0.5)
         with torch.no_grad():
             self.embed[PAD].zero_()
+        self.output = None if tied else torch.nn.Parameter(torch.randn(vocab, d) * d ** -0.5)
         self.encoder = torch.nn.ModuleList(
-            [ConvLayer(d, heads, enc_kernel, ffn, False, False) for _ in range(layers)])
+            [ConvLayer(d, heads, enc_kernel, ffn, False, False, conv, glu) for _ in range(layers)])
         self.decoder = torch.nn.ModuleList(
-            [ConvLayer(d, heads, dec_kernel, ffn, True, True) for _ in range(layers)])
+            [ConvLayer(d, heads, dec_kernel, ffn, True, True, conv, glu) for _ in range(layers)])
 
     def embed_tokens(self, tokens):
         return ops.embed_tokens(tokens, self.embed, PAD).float()
@@ -87,7 +112,7 @@ class ConvSeq2Seq(torch.nn.Module):
         x = self.embed_tokens(prev)
         for layer in self.decoder:
             x = layer(x, enc=enc, enc_pad=enc_pad)
-        return x @ self.embed.t()  # tied output projection
+        return x @ (self.embed if self.output is None else self.output).t()
 
     def forward(self, src, prev):
         enc, pad = self.encode(src)
@@ -175,14 +200,29 @@ def _to_mlir(model):
     scale = math.sqrt(d)
 
     def layer_ops(prefix, layer, x, causal, enc=None):
-        consts.append(_const(prefix + "cw", layer.conv_w))
-        u = _linear(body, consts, prefix + "l1", layer.linear1, x, d, 2 * d, act="glu", out_width=d)
+        if layer.glu:
+            u = _linear(body, consts, prefix + "l1", layer.linear1, x, d, 2 * d, act="glu", out_width=d)
+        else:
+            u = _linear(body, consts, prefix + "l1", layer.linear1, x, d, d)
         if not causal:
             body.append(f"    %{prefix}um = convc.mask_positions %{u}, %enc_pad : {t}, tensor<?x?xf32>\n")
             u = prefix + "um"
         H, K = layer.conv_w.shape
-        body.append(f"    %{prefix}c = convc.lightweight_conv %{u}, %{prefix}cw {{heads = {H} : i64, "
-                    f"padding = {layer.padding} : i64}} : {t}, tensor<{H}x{K}xf32>\n")
+        if layer.conv == "dynamic":
+            consts.append(_const(prefix + "wq", layer.conv_wq.weight))
+            body.append(f"    %{prefix}c = convc.dynamic_conv %{u}, %{prefix}wq {{heads = {H} : i64, "
+                        f"kernel_size = {K} : i64, padding = {layer.padding} : i64}} : {t}, "
+                        f"tensor<{H * K}x{d}xf32>\n")
+        elif layer.conv == "talk":
+            n = layer.offsets.weight.shape[0]
+            o = _linear(body, consts, prefix + "off", layer.offsets, u, d, n, act="sigmoid")
+            causal = "causal, " if layer.causal else ""
+            body.append(f"    %{prefix}c = convc.talk_conv %{u}, %{o} {{{causal}left_max = {layer.left} : i64, "
+                        f"right_max = {layer.right} : i64}} : {t}, tensor<?x?x{n}xf32>\n")
+        else:
+            consts.append(_const(prefix + "cw", layer.conv_w))
+            body.append(f"    %{prefix}c = convc.lightweight_conv %{u}, %{prefix}cw {{heads = {H} : i64, "
+                        f"padding = {layer.padding} : i64}} : {t}, tensor<{H}x{K}xf32>\n")
         for n, ln in [("ln1", layer.ln1), ("ln2", layer.ln2)] + (
                 [("lna", layer.ln_attn)] if layer.attn is not None else []):
             consts.append(_const(prefix + n + "_g", ln.weight))
@@ -201,7 +241,8 @@ def _to_mlir(model):
             x_res[0] = h
             h = _linear(body, consts, prefix + "ao", layer.attn["o"], prefix + "a", d, d, extra=ln("lna"))
         ffn = layer.fc1.weight.shape[0]
-        f = _linear(body, consts, prefix + "f1", layer.fc1, h, d, ffn, act="relu")
+        f = _linear(body, consts, prefix + "f1", layer.fc1, h, d, ffn,
+                    act="swish" if layer.conv == "talk" else "relu")
         x_res[0] = h
         return _linear(body, consts, prefix + "f2", layer.fc2, f, ffn, d, extra=ln("ln2"))
 
@@ -227,7 +268,11 @@ def _to_mlir(model):
     x = "dx"
     for i, layer in enumerate(model.decoder):
         x = layer_ops(f"d{i}", layer, x, True, enc="enc")
-    body.append(f"    %logits = convc.linear %{x}, %emb : {t}, tensor<{V}x{d}xf32> -> tensor<?x?x{V}xf32>\n")
+    out = "emb"
+    if model.output is not None:
+        consts.append(_const("out", model.output))
+        out = "out"
+    body.append(f"    %logits = convc.linear %{x}, %{out} : {t}, tensor<{V}x{d}xf32> -> tensor<?x?x{V}xf32>\n")
     dec_weights = ([n for n in _WEIGHT_INPUTS if n not in before or n == "emb"]
                    if _WEIGHT_INPUTS is not None else [])
     decode = ("  func.func @decode(%tokens: tensor<?x?xi64> {convc.name = \"tokens\"}, "
