@@ -106,46 +106,44 @@ struct DeriveDecodeStepPass
           embed.getStartMutable().assign(position);
         continue;
       }
-      if (auto conv = dyn_cast<LightweightConvOp>(op)) {
-        int64_t K = conv.getKernelSize();
-        if (conv.getPadding() != K - 1)
-          return conv.emitOpError()
-                 << "is not causal (padding " << conv.getPadding()
-                 << ", K - 1 = " << K - 1
-                 << "): a decoder step exists only for causal convs";
-        if (conv.getBias())
-          return conv.emitOpError() << "with a bias has no step form yet";
-        auto type = conv.getInput().getType();
+      // LightConv and DynamicConv: a window of the last K - 1 inputs.
+      auto windowStep = [&](Value input, Value result, Value weight,
+                            Value bias, int64_t heads, int64_t K,
+                            int64_t padding, StringRef kind,
+                            bool softmax) -> LogicalResult {
+        if (padding != K - 1)
+          return op->emitOpError()
+                 << "is not causal (padding " << padding << ", K - 1 = "
+                 << K - 1 << "): a decoder step exists only for causal convs";
+        auto type = cast<RankedTensorType>(input.getType());
         BlockArgument state = addArgument(
             step, withDims(type, {batch, K - 1, type.getDimSize(2)}),
             stateName());
         stepInputs.push_back(state);
-        auto stepOp = ConvWindowStepOp::create(
-            b, conv.getLoc(), conv.getInput(), state, conv.getWeight(),
-            Value(), conv.getHeads(), "lightweight", conv.getWeightSoftmax());
-        conv.getResult().replaceAllUsesWith(stepOp.getResult());
+        auto stepOp =
+            ConvWindowStepOp::create(b, op->getLoc(), input, state, weight,
+                                     bias, heads, kind, softmax);
+        result.replaceAllUsesWith(stepOp.getResult());
         newStates.push_back(stepOp.getNewState());
-        conv.erase();
+        op->erase();
+        return success();
+      };
+      if (auto conv = dyn_cast<LightweightConvOp>(op)) {
+        if (conv.getBias())
+          return conv.emitOpError() << "with a bias has no step form yet";
+        if (failed(windowStep(conv.getInput(), conv.getResult(),
+                              conv.getWeight(), Value(), conv.getHeads(),
+                              conv.getKernelSize(), conv.getPadding(),
+                              "lightweight", conv.getWeightSoftmax())))
+          return failure();
         continue;
       }
       if (auto conv = dyn_cast<DynamicConvOp>(op)) {
-        int64_t K = conv.getKernelSize();
-        if (conv.getPadding() != K - 1)
-          return conv.emitOpError()
-                 << "is not causal (padding " << conv.getPadding()
-                 << ", K - 1 = " << K - 1
-                 << "): a decoder step exists only for causal convs";
-        auto type = conv.getInput().getType();
-        BlockArgument state = addArgument(
-            step, withDims(type, {batch, K - 1, type.getDimSize(2)}),
-            stateName());
-        stepInputs.push_back(state);
-        auto stepOp = ConvWindowStepOp::create(
-            b, conv.getLoc(), conv.getInput(), state, conv.getWeight(),
-            conv.getBias(), conv.getHeads(), "dynamic", true);
-        conv.getResult().replaceAllUsesWith(stepOp.getResult());
-        newStates.push_back(stepOp.getNewState());
-        conv.erase();
+        if (failed(windowStep(conv.getInput(), conv.getResult(),
+                              conv.getWeight(), conv.getBias(),
+                              conv.getHeads(), conv.getKernelSize(),
+                              conv.getPadding(), "dynamic", true)))
+          return failure();
         continue;
       }
       if (auto talk = dyn_cast<TaLKConvOp>(op)) {

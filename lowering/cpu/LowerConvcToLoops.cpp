@@ -983,15 +983,31 @@ std::pair<Value, Value> talkEdges(KernelBuilder &b, Value o, Value bi, Value t,
   return {e, aMinus1};
 }
 
+/// The sizes talk_conv and window_diff share.
+struct TaLKShape {
+  int64_t C, H, R, L, Rm, lanes;
+  bool causal;
+};
+
+template <typename OpTy>
+TaLKShape talkShape(OpTy op, Value input, int64_t vectorWidth) {
+  TaLKShape s;
+  s.C = cast<RankedTensorType>(input.getType()).getDimSize(2);
+  int64_t width = op.getOffsets().getType().getDimSize(2);
+  s.causal = op.getCausal();
+  s.H = s.causal ? width : width / 2;
+  s.R = s.C / s.H;
+  s.L = op.getLeftMax();
+  s.Rm = op.getRightMax();
+  s.lanes = lanesWithinHead(s.R, vectorWidth);
+  return s;
+}
+
 struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(TaLKConvOp op, KernelBuilder &b) const override {
-    int64_t C = op.getInput().getType().getDimSize(2);
-    int64_t width = op.getOffsets().getType().getDimSize(2);
-    bool causal = op.getCausal();
-    int64_t H = causal ? width : width / 2, R = C / H;
-    int64_t L = op.getLeftMax(), Rm = op.getRightMax();
-    int64_t lanes = lanesWithinHead(R, options.vectorWidth);
+    auto [C, H, R, L, Rm, lanes, causal] =
+        talkShape(op, op.getInput(), options.vectorWidth);
     auto vecType = VectorType::get({lanes}, b.getF32Type());
     // The tile-local prefix sums and window positions are f64: a window sum
     // is a difference of two prefix values, and in f32 that difference loses
@@ -1085,12 +1101,8 @@ struct LowerTaLKConv : ConvcLoweringPattern<TaLKConvOp> {
 struct LowerWindowDiff : ConvcLoweringPattern<WindowDiffOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(WindowDiffOp op, KernelBuilder &b) const override {
-    int64_t C = op.getPrefixSums().getType().getDimSize(2);
-    int64_t width = op.getOffsets().getType().getDimSize(2);
-    bool causal = op.getCausal();
-    int64_t H = causal ? width : width / 2, R = C / H;
-    int64_t L = op.getLeftMax(), Rm = op.getRightMax();
-    int64_t lanes = lanesWithinHead(R, options.vectorWidth);
+    auto [C, H, R, L, Rm, lanes, causal] =
+        talkShape(op, op.getPrefixSums(), options.vectorWidth);
     auto vecType = VectorType::get({lanes}, b.getF32Type());
     Value S = b.toBuffer(op.getPrefixSums()), o = b.toBuffer(op.getOffsets());
     Value y = b.allocLike(S);
