@@ -43,7 +43,8 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     // memref lowering runs before scf-to-cf: the memref.alloca_scope that
     // convert-scf-to-openmp puts around each parallel body must be inlined
     // while that body is still one block.
-    return "func.func(convert-linalg-to-loops),convc-approximate-math,"
+    return "convert-bufferization-to-memref,"
+           "func.func(convert-linalg-to-loops),convc-approximate-math,"
            "convert-scf-to-openmp,convert-vector-to-scf,lower-affine,"
            "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
            "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"

@@ -15,3 +15,9 @@ config.environment["PATH"] = os.pathsep.join(
     [config.convc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
 )
 config.substitutions.append(("%convc_src", config.convc_src_root))
+
+# The official ONNX backend test models, when Debian's libonnx-testdata is in.
+onnx_data = "/usr/share/libonnx-testdata/data/node"
+if os.path.isdir(onnx_data) and config.convc_have_onnx:
+    config.available_features.add("onnx")
+config.substitutions.append(("%onnx_data", onnx_data))

@@ -13,6 +13,9 @@
 #include "convc/Npy.h"
 #include "convc/Runtime.h"
 #include "dialect/ConvcDialect.h"
+#ifdef CONVC_HAVE_ONNX
+#include "frontends/onnx/ONNXImporter.h"
+#endif
 #include "lowering/Passes.h"
 #include "lowering/llvm/EmitLibrary.h"
 #include "passes/Passes.h"
@@ -283,7 +286,18 @@ int compileModule(const CompileRequest &request) {
   OwningOpRef<ModuleOp> module;
   {
     TimingScope parseTiming = rootTiming.nest("Parse and verify");
-    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (llvm::StringRef(inputFile).ends_with(".onnx")) {
+#ifdef CONVC_HAVE_ONNX
+      module = importONNXFile(&context, inputFile);
+#else
+      llvm::errs() << "convc compile: ONNX import is unavailable: this convc "
+                      "was built without libonnx (apt-get install "
+                      "libonnx-dev)\n";
+      return 1;
+#endif
+    } else {
+      module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    }
   }
   if (!module)
     return 1; // The parser or verifier already reported the error.

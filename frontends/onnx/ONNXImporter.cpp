@@ -1,0 +1,471 @@
+//===- ONNXImporter.cpp - ONNX graphs to linalg-on-tensors ----------------===//
+//
+// One func.func per graph. Elementwise ops follow numpy broadcasting (ONNX's
+// multidirectional broadcasting) as linalg.generic with broadcast maps;
+// dynamic sizes come from whichever operand is not broadcast along a
+// dimension. Every op is located at the ONNX node's name.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ONNXImporter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <fstream>
+#include <map>
+#include <onnx/onnx_pb.h>
+
+using namespace mlir;
+
+namespace convc {
+
+namespace {
+
+constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
+
+const llvm::StringMap<int> &unaryOps() {
+  static const llvm::StringMap<int> ops = {
+      {"Relu", 0}, {"Sigmoid", 1}, {"Tanh", 2}, {"Neg", 3},
+      {"Sqrt", 4}, {"Exp", 5},     {"Abs", 6}};
+  return ops;
+}
+const llvm::StringMap<int> &binaryOps() {
+  static const llvm::StringMap<int> ops = {
+      {"Add", 0}, {"Sub", 1}, {"Mul", 2}, {"Div", 3}};
+  return ops;
+}
+
+class Importer {
+public:
+  Importer(MLIRContext *ctx, const onnx::GraphProto &graph)
+      : ctx(ctx), graph(graph), b(ctx) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  Type elementType(int onnxType, Location loc, StringRef what);
+  RankedTensorType tensorType(const onnx::ValueInfoProto &info);
+  Value constant(const onnx::TensorProto &t, Location loc);
+  LogicalResult importNode(const onnx::NodeProto &node);
+  Value elementwise(Location loc, ValueRange inputs,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+  Value matmul(Location loc, Value a, Value b);
+  Location nodeLoc(const onnx::NodeProto &node) {
+    std::string name = node.name().empty() ? node.op_type() + "(" +
+                                                 node.output(0) + ")"
+                                           : node.name();
+    return NameLoc::get(StringAttr::get(ctx, name));
+  }
+
+  MLIRContext *ctx;
+  const onnx::GraphProto &graph;
+  OpBuilder b;
+  std::map<std::string, Value> values;
+};
+
+Type Importer::elementType(int onnxType, Location loc, StringRef what) {
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::INT64:
+    return b.getI64Type();
+  default:
+    emitError(loc) << what << ": ONNX element type "
+                   << onnx::TensorProto::DataType_Name(
+                          static_cast<onnx::TensorProto::DataType>(onnxType))
+                   << " is not supported (float and int64 are)";
+    return Type();
+  }
+}
+
+RankedTensorType Importer::tensorType(const onnx::ValueInfoProto &info) {
+  Location loc = NameLoc::get(StringAttr::get(ctx, info.name()));
+  if (!info.type().has_tensor_type()) {
+    emitError(loc) << "graph value '" << info.name()
+                   << "' is not a tensor (sequences, maps and optionals are "
+                      "not supported)";
+    return {};
+  }
+  const auto &tt = info.type().tensor_type();
+  Type element = elementType(tt.elem_type(), loc, "'" + info.name() + "'");
+  if (!element)
+    return {};
+  if (!tt.has_shape()) {
+    emitError(loc) << "graph value '" << info.name()
+                   << "' has no shape: its rank must be known";
+    return {};
+  }
+  SmallVector<int64_t> shape;
+  for (const auto &dim : tt.shape().dim())
+    shape.push_back(dim.has_dim_value() ? dim.dim_value()
+                                        : ShapedType::kDynamic);
+  return RankedTensorType::get(shape, element);
+}
+
+Value Importer::constant(const onnx::TensorProto &t, Location loc) {
+  Type element = elementType(t.data_type(), loc, "'" + t.name() + "'");
+  if (!element)
+    return {};
+  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  auto type = RankedTensorType::get(shape, element);
+  int64_t n = type.getNumElements();
+  if (t.has_data_location() &&
+      t.data_location() == onnx::TensorProto::EXTERNAL) {
+    emitError(loc) << "'" << t.name()
+                   << "': external tensor data is not supported";
+    return {};
+  }
+  DenseElementsAttr attr;
+  if (element.isF32()) {
+    std::vector<float> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n * 4)
+      std::memcpy(data.data(), t.raw_data().data(), n * 4);
+    else if (t.float_data_size() == n)
+      std::copy(t.float_data().begin(), t.float_data().end(), data.begin());
+    else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " float values";
+      return {};
+    }
+    attr = DenseElementsAttr::get(type, llvm::ArrayRef<float>(data));
+  } else {
+    std::vector<int64_t> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n * 8)
+      std::memcpy(data.data(), t.raw_data().data(), n * 8);
+    else if (t.int64_data_size() == n)
+      std::copy(t.int64_data().begin(), t.int64_data().end(), data.begin());
+    else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " int64 values";
+      return {};
+    }
+    attr = DenseElementsAttr::get(type, llvm::ArrayRef<int64_t>(data));
+  }
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+/// Numpy broadcasting of `inputs` into one linalg.generic.
+Value Importer::elementwise(
+    Location loc, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t rank = 0;
+  for (Value v : inputs)
+    rank = std::max(rank, cast<RankedTensorType>(v.getType()).getRank());
+  // Result sizes: a static size > 1 wins; else a dynamic one; else 1.
+  SmallVector<int64_t> shape(rank, 1);
+  SmallVector<Value> source(rank); // operand giving a dynamic size
+  SmallVector<int64_t> sourceDim(rank);
+  for (Value v : inputs) {
+    auto t = cast<RankedTensorType>(v.getType());
+    int64_t offset = rank - t.getRank();
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      int64_t d = t.getDimSize(i), &r = shape[offset + i];
+      if (!ShapedType::isDynamic(d) && d != 1)
+        r = d;
+      else if (ShapedType::isDynamic(d) && r == 1) {
+        r = ShapedType::kDynamic;
+        source[offset + i] = v;
+        sourceDim[offset + i] = i;
+      }
+    }
+  }
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i)
+    if (ShapedType::isDynamic(shape[i]))
+      dynamicSizes.push_back(
+          tensor::DimOp::create(b, loc, source[i], sourceDim[i]));
+  Type element = getElementTypeOrSelf(inputs[0].getType());
+  auto resultType = RankedTensorType::get(shape, element);
+  Value init = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
+  SmallVector<AffineMap> maps;
+  for (Value v : inputs) {
+    auto t = cast<RankedTensorType>(v.getType());
+    int64_t offset = rank - t.getRank();
+    SmallVector<AffineExpr> exprs;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      exprs.push_back(t.getDimSize(i) == 1 && shape[offset + i] != 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : getAffineDimExpr(offset + i, ctx));
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc,
+                                       body(nb, nloc, args.drop_back()));
+             })
+      .getResult(0);
+}
+
+/// ONNX MatMul: numpy matmul with equal batch dimensions.
+Value Importer::matmul(Location loc, Value a, Value bv) {
+  auto ta = cast<RankedTensorType>(a.getType());
+  auto tb = cast<RankedTensorType>(bv.getType());
+  int64_t rank = ta.getRank();
+  if (rank < 2 || tb.getRank() != rank) {
+    emitError(loc) << "MatMul of ranks " << ta.getRank() << " and "
+                   << tb.getRank()
+                   << " is not supported yet (equal ranks >= 2 are)";
+    return {};
+  }
+  // Loops: batch..., m, n, k.
+  unsigned n = rank + 1;
+  SmallVector<AffineExpr> ea, eb, ec;
+  for (int64_t i = 0; i < rank - 2; ++i) {
+    ea.push_back(getAffineDimExpr(i, ctx));
+    eb.push_back(getAffineDimExpr(i, ctx));
+    ec.push_back(getAffineDimExpr(i, ctx));
+  }
+  AffineExpr m = getAffineDimExpr(rank - 2, ctx),
+             nn = getAffineDimExpr(rank - 1, ctx),
+             k = getAffineDimExpr(rank, ctx);
+  ea.append({m, k});
+  eb.append({k, nn});
+  ec.append({m, nn});
+  SmallVector<int64_t> shape(ta.getShape());
+  shape.back() = tb.getShape().back();
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i)
+    if (ShapedType::isDynamic(shape[i]))
+      dynamicSizes.push_back(tensor::DimOp::create(
+          b, loc, i == rank - 1 ? bv : a, i == rank - 1 ? rank - 1 : i));
+  auto type = RankedTensorType::get(shape, ta.getElementType());
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(ta.getElementType()));
+  Value init = linalg::FillOp::create(
+                   b, loc, zero,
+                   tensor::EmptyOp::create(b, loc, type, dynamicSizes).getResult())
+                   .getResult(0);
+  SmallVector<utils::IteratorType> iterators(n, utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{a, bv}, ValueRange{init},
+             ArrayRef<AffineMap>{AffineMap::get(n, 0, ea, ctx),
+                                 AffineMap::get(n, 0, eb, ctx),
+                                 AffineMap::get(n, 0, ec, ctx)},
+             iterators,
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value p = arith::MulFOp::create(nb, nloc, args[0], args[1]);
+               linalg::YieldOp::create(
+                   nb, nloc, arith::AddFOp::create(nb, nloc, args[2], p).getResult());
+             })
+      .getResult(0);
+}
+
+LogicalResult Importer::importNode(const onnx::NodeProto &node) {
+  Location loc = nodeLoc(node);
+  SmallVector<Value> inputs;
+  for (const std::string &name : node.input()) {
+    auto it = values.find(name);
+    if (it == values.end())
+      return emitError(loc) << node.op_type() << " node reads '" << name
+                            << "', which nothing defines";
+    inputs.push_back(it->second);
+  }
+  const std::string &op = node.op_type();
+  Value result;
+  auto isFloat = [&](Value v) {
+    return getElementTypeOrSelf(v.getType()).isF32();
+  };
+  if (auto u = unaryOps().find(op); u != unaryOps().end()) {
+    if (inputs.size() != 1 || !isFloat(inputs[0]))
+      return emitError(loc) << op << " needs one float input";
+    int kind = u->second;
+    result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                          ValueRange a) -> Value {
+      Value x = a[0];
+      switch (kind) {
+      case 0:
+        return arith::MaximumFOp::create(
+            nb, l, x, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0)));
+      case 1: { // 1 / (1 + exp(-x))
+        Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1));
+        Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, x));
+        return arith::DivFOp::create(nb, l, one,
+                                     arith::AddFOp::create(nb, l, one, e));
+      }
+      case 2:
+        return math::TanhOp::create(nb, l, x);
+      case 3:
+        return arith::NegFOp::create(nb, l, x);
+      case 4:
+        return math::SqrtOp::create(nb, l, x);
+      case 5:
+        return math::ExpOp::create(nb, l, x);
+      default:
+        return math::AbsFOp::create(nb, l, x);
+      }
+    });
+  } else if (auto bo = binaryOps().find(op); bo != binaryOps().end()) {
+    if (inputs.size() != 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]))
+      return emitError(loc) << op << " needs two float inputs";
+    int kind = bo->second;
+    result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                          ValueRange a) -> Value {
+      switch (kind) {
+      case 0:
+        return arith::AddFOp::create(nb, l, a[0], a[1]);
+      case 1:
+        return arith::SubFOp::create(nb, l, a[0], a[1]);
+      case 2:
+        return arith::MulFOp::create(nb, l, a[0], a[1]);
+      default:
+        return arith::DivFOp::create(nb, l, a[0], a[1]);
+      }
+    });
+  } else if (op == "MatMul") {
+    if (inputs.size() != 2 || !isFloat(inputs[0]))
+      return emitError(loc) << "MatMul needs two float inputs";
+    result = matmul(loc, inputs[0], inputs[1]);
+  } else if (op == "Identity") {
+    if (inputs.size() != 1)
+      return emitError(loc) << "Identity needs one input";
+    // A copy, so that a graph output never aliases a graph input.
+    result = elementwise(loc, inputs, [](OpBuilder &, Location, ValueRange a) {
+      return a[0];
+    });
+  } else if (op == "Constant") {
+    for (const auto &attr : node.attribute())
+      if (attr.name() == "value" && attr.has_t())
+        result = constant(attr.t(), loc);
+    if (!result)
+      return emitError(loc)
+             << "Constant without a tensor 'value' is not supported";
+  }
+  if (!result)
+    return failure();
+  values[node.output(0)] = result;
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::run() {
+  Location graphLoc = NameLoc::get(StringAttr::get(
+      ctx, graph.name().empty() ? std::string("graph") : graph.name()));
+  // Every unsupported op type, with its nodes, at once.
+  std::map<std::string, std::vector<std::string>> unsupported;
+  for (const auto &node : graph.node()) {
+    const std::string &op = node.op_type();
+    bool known = unaryOps().count(op) || binaryOps().count(op) ||
+                 op == "MatMul" || op == "Identity" || op == "Constant";
+    if (!known || !node.domain().empty())
+      unsupported[node.domain().empty() ? op : node.domain() + "." + op]
+          .push_back(node.name().empty() ? "(unnamed)" : node.name());
+  }
+  if (!unsupported.empty()) {
+    InFlightDiagnostic diag = emitError(graphLoc)
+                              << "unsupported ONNX ops (supported: ";
+    llvm::interleaveComma(supportedONNXOps(), diag);
+    diag << "):";
+    for (const auto &[op, nodes] : unsupported) {
+      diag << " " << op << " x" << nodes.size() << " [";
+      for (size_t i = 0; i < nodes.size() && i < 5; ++i)
+        diag << (i ? ", " : "") << nodes[i];
+      diag << (nodes.size() > 5 ? ", ..." : "") << "];";
+    }
+    return nullptr;
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(graphLoc);
+  b.setInsertionPointToEnd(module->getBody());
+  llvm::StringMap<const onnx::TensorProto *> initializers;
+  for (const auto &t : graph.initializer())
+    initializers[t.name()] = &t;
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &input : graph.input()) {
+    if (initializers.count(input.name()))
+      continue;
+    RankedTensorType type = tensorType(input);
+    if (!type)
+      return nullptr;
+    argTypes.push_back(type);
+    argNames.push_back(input.name());
+  }
+  auto func = func::FuncOp::create(b, graphLoc, "main",
+                                   b.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToEnd(entry);
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    values[name] = entry->getArgument(i);
+    func.setArgAttr(i, "convc.name", b.getStringAttr(name));
+  }
+  for (const auto &[name, t] : initializers) {
+    Value c = constant(*t, NameLoc::get(StringAttr::get(ctx, name.str())));
+    if (!c)
+      return nullptr;
+    values[name.str()] = c;
+  }
+  for (const auto &node : graph.node())
+    if (failed(importNode(node)))
+      return nullptr;
+  SmallVector<Value> results;
+  for (const auto &output : graph.output()) {
+    auto it = values.find(output.name());
+    if (it == values.end()) {
+      emitError(graphLoc) << "graph output '" << output.name()
+                          << "' is not computed by any node";
+      return nullptr;
+    }
+    results.push_back(it->second);
+  }
+  func::ReturnOp::create(b, graphLoc, results);
+  func.setType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "convc.name", b.getStringAttr(output.name()));
+  if (failed(verify(*module)))
+    return nullptr;
+  return module;
+}
+
+} // namespace
+
+const std::vector<std::string> &supportedONNXOps() {
+  static const std::vector<std::string> ops = {
+      "Abs", "Add", "Constant", "Div",  "Exp",     "Identity", "MatMul",
+      "Mul", "Neg", "Relu",     "Sigmoid", "Sqrt", "Sub",      "Tanh"};
+  return ops;
+}
+
+OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
+                                     const std::string &path) {
+  Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    emitError(fileLoc) << "cannot open '" << path << "'";
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  if (!model.ParseFromIstream(&in) || !model.has_graph()) {
+    emitError(fileLoc) << "'" << path
+                       << "' is not an ONNX model (the protobuf does not "
+                          "parse, is truncated, or has no graph)";
+    return nullptr;
+  }
+  for (const auto &opset : model.opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx")
+      if (opset.version() < kMinOpset || opset.version() > kMaxOpset) {
+        emitError(fileLoc) << "'" << path << "' uses opset "
+                           << opset.version() << "; convc imports opsets "
+                           << kMinOpset << " to " << kMaxOpset;
+        return nullptr;
+      }
+  context->loadDialect<arith::ArithDialect, func::FuncDialect,
+                       linalg::LinalgDialect, math::MathDialect,
+                       tensor::TensorDialect>();
+  return Importer(context, model.graph()).run();
+}
+
+} // namespace convc

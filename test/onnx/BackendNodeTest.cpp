@@ -1,0 +1,155 @@
+//===- BackendNodeTest.cpp - the official ONNX backend node tests ---------===//
+//
+// Runs every node test of Debian's libonnx-testdata whose graph uses only ops
+// the importer supports: compile model.onnx with the convc tool, feed
+// test_data_set_*/input_*.pb, compare with output_*.pb (ONNX's backend
+// tolerance: |got - want| <= 1e-7 + 1e-3 |want|). Tests whose values convc
+// does not import (uint8 tensors, sequences, optionals) must fail to compile
+// with a message saying what is not supported, not crash.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <onnx/onnx_pb.h>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kData = "/usr/share/libonnx-testdata/data/node";
+
+const std::set<std::string> &claimedOps() {
+  static const std::set<std::string> ops = {
+      "Abs", "Add", "Div", "Exp",     "Identity", "MatMul", "Mul",
+      "Neg", "Relu", "Sigmoid", "Sqrt", "Sub",  "Tanh"};
+  return ops;
+}
+
+bool readProto(const fs::path &path, google::protobuf::Message &message) {
+  std::ifstream in(path, std::ios::binary);
+  return in && message.ParseFromIstream(&in);
+}
+
+bool importable(const onnx::TensorProto &t) {
+  return t.data_type() == onnx::TensorProto::FLOAT ||
+         t.data_type() == onnx::TensorProto::INT64;
+}
+
+/// Test directories whose single op the importer claims.
+std::vector<std::string> claimedTests() {
+  std::vector<std::string> names;
+  if (!fs::exists(kData))
+    return names;
+  for (const auto &entry : fs::directory_iterator(kData)) {
+    onnx::ModelProto model;
+    if (!readProto(entry.path() / "model.onnx", model))
+      continue;
+    bool all = model.graph().node_size() > 0;
+    for (const auto &node : model.graph().node())
+      all &= node.domain().empty() && claimedOps().count(node.op_type());
+    if (all)
+      names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+convc::Tensor toTensor(const onnx::TensorProto &t) {
+  std::vector<int64_t> shape(t.dims().begin(), t.dims().end());
+  bool f32 = t.data_type() == onnx::TensorProto::FLOAT;
+  convc::Tensor out = convc::Tensor::zeros(
+      f32 ? convc::DType::F32 : convc::DType::I64, shape);
+  size_t n = out.numElements();
+  if (t.has_raw_data())
+    std::memcpy(out.data(), t.raw_data().data(),
+                std::min(out.numBytes(), t.raw_data().size()));
+  else if (f32)
+    for (size_t i = 0; i < n && int(i) < t.float_data_size(); ++i)
+      out.data<float>()[i] = t.float_data(i);
+  else
+    for (size_t i = 0; i < n && int(i) < t.int64_data_size(); ++i)
+      out.data<int64_t>()[i] = t.int64_data(i);
+  return out;
+}
+
+class BackendNode : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BackendNode, MatchesExpectedOutputs) {
+  fs::path dir = fs::path(kData) / GetParam();
+  onnx::ModelProto model;
+  ASSERT_TRUE(readProto(dir / "model.onnx", model));
+  bool supportedTypes = true;
+  for (const auto &v : model.graph().input())
+    supportedTypes &= v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT ||
+                      v.type().tensor_type().elem_type() == onnx::TensorProto::INT64;
+  std::string lib = ::testing::TempDir() + "/onnx_" + GetParam() + ".so";
+  std::string log = lib + ".log";
+  std::string command = std::string(CONVC_TOOL) + " compile --quiet " +
+                        (dir / "model.onnx").string() + " -o " + lib + " 2> " +
+                        log;
+  int rc = std::system(command.c_str());
+  if (!supportedTypes) {
+    // An element type convc does not import: a clean error, not a crash.
+    std::ifstream in(log);
+    std::string message((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(message.find("not supported"), std::string::npos)
+        << message;
+    return;
+  }
+  ASSERT_EQ(rc, 0) << command;
+  std::string error;
+  auto module = convc::Module::load(lib, error);
+  ASSERT_TRUE(module) << error;
+  for (const auto &set : fs::directory_iterator(dir)) {
+    if (!set.is_directory())
+      continue;
+    std::vector<convc::Tensor> inputs, outputs;
+    std::vector<onnx::TensorProto> expected;
+    for (int i = 0;; ++i) {
+      onnx::TensorProto t;
+      if (!readProto(set.path() / ("input_" + std::to_string(i) + ".pb"), t))
+        break;
+      inputs.push_back(toTensor(t));
+    }
+    for (int i = 0;; ++i) {
+      onnx::TensorProto t;
+      if (!readProto(set.path() / ("output_" + std::to_string(i) + ".pb"), t))
+        break;
+      expected.push_back(t);
+    }
+    ASSERT_TRUE(module->run("main", inputs, outputs, error)) << error;
+    ASSERT_EQ(outputs.size(), expected.size());
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      convc::Tensor want = toTensor(expected[o]);
+      ASSERT_EQ(outputs[o].shape(), want.shape());
+      for (int64_t i = 0; i < want.numElements(); ++i) {
+        double w = want.dtype() == convc::DType::F32
+                       ? want.data<float>()[i]
+                       : double(want.data<int64_t>()[i]);
+        double g = outputs[o].dtype() == convc::DType::F32
+                       ? outputs[o].data<float>()[i]
+                       : double(outputs[o].data<int64_t>()[i]);
+        ASSERT_LE(std::abs(g - w), 1e-7 + 1e-3 * std::abs(w))
+            << set.path().filename() << " output " << o << " element " << i;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Onnx, BackendNode, ::testing::ValuesIn(claimedTests()),
+    [](const ::testing::TestParamInfo<std::string> &info) {
+      return info.param;
+    });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BackendNode);
+
+} // namespace
