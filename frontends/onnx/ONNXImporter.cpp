@@ -35,8 +35,8 @@ constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
 
 const llvm::StringMap<int> &unaryOps() {
   static const llvm::StringMap<int> ops = {
-      {"Relu", 0}, {"Sigmoid", 1}, {"Tanh", 2}, {"Neg", 3},
-      {"Sqrt", 4}, {"Exp", 5},     {"Abs", 6}};
+      {"Relu", 0}, {"Sigmoid", 1}, {"Tanh", 2},  {"Neg", 3}, {"Sqrt", 4},
+      {"Exp", 5},  {"Abs", 6},     {"Erf", 7},   {"Floor", 8}, {"Ceil", 9}};
   return ops;
 }
 const llvm::StringMap<int> &binaryOps() {
@@ -265,6 +265,14 @@ Value Importer::matmul(Location loc, Value a, Value bv) {
       .getResult(0);
 }
 
+const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
+                                     StringRef name) {
+  for (const auto &attr : node.attribute())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
 LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
@@ -305,8 +313,14 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
         return math::SqrtOp::create(nb, l, x);
       case 5:
         return math::ExpOp::create(nb, l, x);
-      default:
+      case 6:
         return math::AbsFOp::create(nb, l, x);
+      case 7:
+        return math::ErfOp::create(nb, l, x);
+      case 8:
+        return math::FloorOp::create(nb, l, x);
+      default:
+        return math::CeilOp::create(nb, l, x);
       }
     });
   } else if (auto bo = binaryOps().find(op); bo != binaryOps().end()) {
@@ -330,6 +344,107 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (inputs.size() != 2 || !isFloat(inputs[0]))
       return emitError(loc) << "MatMul needs two float inputs";
     result = matmul(loc, inputs[0], inputs[1]);
+  } else if (op == "Transpose") {
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> perm;
+    if (const auto *attr = findAttr(node, "perm"))
+      perm.assign(attr->ints().begin(), attr->ints().end());
+    else
+      for (int64_t i = rank - 1; i >= 0; --i)
+        perm.push_back(i);
+    if (int64_t(perm.size()) != rank)
+      return emitError(loc) << "Transpose perm has " << perm.size()
+                            << " entries for rank " << rank;
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> inExprs(rank);
+    SmallVector<Value> dynamicSizes;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (perm[i] < 0 || perm[i] >= rank)
+        return emitError(loc) << "Transpose perm entry " << perm[i]
+                              << " out of range";
+      shape.push_back(type.getDimSize(perm[i]));
+      inExprs[perm[i]] = getAffineDimExpr(i, ctx);
+      if (type.isDynamicDim(perm[i]))
+        dynamicSizes.push_back(
+            tensor::DimOp::create(b, loc, inputs[0], perm[i]));
+    }
+    auto resultType = RankedTensorType::get(shape, type.getElementType());
+    Value init = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
+    result = linalg::GenericOp::create(
+                 b, loc, TypeRange{resultType}, ValueRange{inputs[0]},
+                 ValueRange{init},
+                 ArrayRef<AffineMap>{AffineMap::get(rank, 0, inExprs, ctx),
+                                     AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                 SmallVector<utils::IteratorType>(
+                     rank, utils::IteratorType::parallel),
+                 [](OpBuilder &nb, Location l, ValueRange args) {
+                   linalg::YieldOp::create(nb, l, args[0]);
+                 })
+                 .getResult(0);
+  } else if (op == "Gemm") {
+    // Y = alpha op(A) op(B) + beta C, op = transpose when transA / transB.
+    if (inputs.size() < 2 || !isFloat(inputs[0]))
+      return emitError(loc) << "Gemm needs float A and B";
+    auto attrInt = [&](StringRef name, int64_t fallback) {
+      const auto *a = findAttr(node, name);
+      return a ? a->i() : fallback;
+    };
+    auto attrFloat = [&](StringRef name, float fallback) {
+      const auto *a = findAttr(node, name);
+      return a ? a->f() : fallback;
+    };
+    bool transA = attrInt("transA", 0), transB = attrInt("transB", 0);
+    float alpha = attrFloat("alpha", 1.0f), beta = attrFloat("beta", 1.0f);
+    Value A = inputs[0], Bm = inputs[1];
+    auto ta = cast<RankedTensorType>(A.getType());
+    auto tb = cast<RankedTensorType>(Bm.getType());
+    if (ta.getRank() != 2 || tb.getRank() != 2)
+      return emitError(loc) << "Gemm needs 2-D A and B";
+    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+               k = getAffineDimExpr(2, ctx);
+    int64_t M = ta.getDimSize(transA ? 1 : 0), N = tb.getDimSize(transB ? 0 : 1);
+    SmallVector<Value> dynamicSizes;
+    if (ShapedType::isDynamic(M))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, A, transA ? 1 : 0));
+    if (ShapedType::isDynamic(N))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, Bm, transB ? 0 : 1));
+    auto type = RankedTensorType::get({M, N}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    Value init = linalg::FillOp::create(
+                     b, loc, zero,
+                     tensor::EmptyOp::create(b, loc, type, dynamicSizes).getResult())
+                     .getResult(0);
+    Value product =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{type}, ValueRange{A, Bm}, ValueRange{init},
+            ArrayRef<AffineMap>{
+                AffineMap::get(3, 0, {transA ? k : m, transA ? m : k}, ctx),
+                AffineMap::get(3, 0, {transB ? n : k, transB ? k : n}, ctx),
+                AffineMap::get(3, 0, {m, n}, ctx)},
+            ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                          utils::IteratorType::parallel,
+                                          utils::IteratorType::reduction},
+            [](OpBuilder &nb, Location l, ValueRange args) {
+              Value p = arith::MulFOp::create(nb, l, args[0], args[1]);
+              linalg::YieldOp::create(
+                  nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
+            })
+            .getResult(0);
+    SmallVector<Value> terms = {product};
+    bool hasC = inputs.size() > 2;
+    if (hasC)
+      terms.push_back(inputs[2]);
+    result = elementwise(loc, terms, [&](OpBuilder &nb, Location l,
+                                         ValueRange a) -> Value {
+      Value y = arith::MulFOp::create(
+          nb, l, a[0], arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(alpha)));
+      if (!hasC)
+        return y;
+      Value c = arith::MulFOp::create(
+          nb, l, a[1], arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(beta)));
+      return arith::AddFOp::create(nb, l, y, c);
+    });
   } else if (op == "Identity") {
     if (inputs.size() != 1)
       return emitError(loc) << "Identity needs one input";
@@ -359,7 +474,8 @@ OwningOpRef<ModuleOp> Importer::run() {
   for (const auto &node : graph.node()) {
     const std::string &op = node.op_type();
     bool known = unaryOps().count(op) || binaryOps().count(op) ||
-                 op == "MatMul" || op == "Identity" || op == "Constant";
+                 op == "MatMul" || op == "Identity" || op == "Constant" ||
+                 op == "Transpose" || op == "Gemm";
     if (!known || !node.domain().empty())
       unsupported[node.domain().empty() ? op : node.domain() + "." + op]
           .push_back(node.name().empty() ? "(unnamed)" : node.name());
@@ -434,8 +550,9 @@ OwningOpRef<ModuleOp> Importer::run() {
 
 const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
-      "Abs", "Add", "Constant", "Div",  "Exp",     "Identity", "MatMul",
-      "Mul", "Neg", "Relu",     "Sigmoid", "Sqrt", "Sub",      "Tanh"};
+      "Abs",  "Add",  "Ceil", "Constant", "Div",  "Erf",  "Exp",
+      "Floor", "Gemm", "Identity", "MatMul", "Mul", "Neg", "Relu",
+      "Sigmoid", "Sqrt", "Sub", "Tanh", "Transpose"};
   return ops;
 }
 

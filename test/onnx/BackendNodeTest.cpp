@@ -28,8 +28,9 @@ const char *kData = "/usr/share/libonnx-testdata/data/node";
 
 const std::set<std::string> &claimedOps() {
   static const std::set<std::string> ops = {
-      "Abs", "Add", "Div", "Exp",     "Identity", "MatMul", "Mul",
-      "Neg", "Relu", "Sigmoid", "Sqrt", "Sub",  "Tanh"};
+      "Abs",  "Add",  "Ceil",    "Div",  "Erf", "Exp",  "Floor",
+      "Gemm", "Identity", "MatMul", "Mul", "Neg", "Relu", "Sigmoid",
+      "Sqrt", "Sub",  "Tanh",    "Transpose"};
   return ops;
 }
 
