@@ -47,8 +47,8 @@ const llvm::StringMap<int> &binaryOps() {
 
 class Importer {
 public:
-  Importer(MLIRContext *ctx, const onnx::GraphProto &graph)
-      : ctx(ctx), graph(graph), b(ctx) {}
+  Importer(MLIRContext *ctx, const onnx::GraphProto &graph, int64_t opset)
+      : ctx(ctx), graph(graph), b(ctx), opset(opset) {}
 
   OwningOpRef<ModuleOp> run();
 
@@ -60,6 +60,11 @@ private:
   Value elementwise(Location loc, ValueRange inputs,
                     function_ref<Value(OpBuilder &, Location, ValueRange)> body);
   Value matmul(Location loc, Value a, Value b);
+  Value reduceAxis(Location loc, Value x, int64_t axis, double init,
+                   function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
+  Value withReduced(Location loc, Value x, Value reduced, int64_t axis,
+                    function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
+  Value softmax(Location loc, Value x, int64_t axis, bool log);
   Location nodeLoc(const onnx::NodeProto &node) {
     std::string name = node.name().empty() ? node.op_type() + "(" +
                                                  node.output(0) + ")"
@@ -71,6 +76,7 @@ private:
   const onnx::GraphProto &graph;
   OpBuilder b;
   std::map<std::string, Value> values;
+  int64_t opset; // of the default domain
 };
 
 Type Importer::elementType(int onnxType, Location loc, StringRef what) {
@@ -273,6 +279,100 @@ const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
   return nullptr;
 }
 
+/// x reduced over `axis` (dropped) with `fn`, starting from `init`.
+Value Importer::reduceAxis(
+    Location loc, Value x, int64_t axis, double init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i == axis)
+      continue;
+    shape.push_back(type.getDimSize(i));
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, i));
+  }
+  auto outType = RankedTensorType::get(shape, type.getElementType());
+  Value start = arith::ConstantOp::create(
+      b, loc, b.getFloatAttr(type.getElementType(), init));
+  Value initT = linalg::FillOp::create(
+                    b, loc, start,
+                    tensor::EmptyOp::create(b, loc, outType, dynamicSizes)
+                        .getResult())
+                    .getResult(0);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators[axis] = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{outType}, ValueRange{x}, ValueRange{initT},
+             ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                 AffineMap::get(rank, 0, outExprs, ctx)},
+             iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l, fn(nb, l, args[0], args[1]));
+             })
+      .getResult(0);
+}
+
+/// fn(x, reduced) elementwise, `reduced` broadcast along `axis`.
+Value Importer::withReduced(
+    Location loc, Value x, Value reduced, int64_t axis,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<AffineExpr> redExprs;
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i != axis)
+      redExprs.push_back(getAffineDimExpr(i, ctx));
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, i));
+  }
+  Value init = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+  auto id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{x, reduced}, ValueRange{init},
+             ArrayRef<AffineMap>{id, AffineMap::get(rank, 0, redExprs, ctx), id},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l, fn(nb, l, args[0], args[1]));
+             })
+      .getResult(0);
+}
+
+/// Softmax (or LogSoftmax) along `axis`, max-subtracted.
+Value Importer::softmax(Location loc, Value x, int64_t axis, bool log) {
+  Value max = reduceAxis(loc, x, axis, -INFINITY,
+                         [](OpBuilder &nb, Location l, Value v, Value acc) {
+                           return arith::MaxNumFOp::create(nb, l, v, acc)
+                               .getResult();
+                         });
+  Value shifted = withReduced(loc, x, max, axis,
+                              [](OpBuilder &nb, Location l, Value v, Value m) {
+                                return arith::SubFOp::create(nb, l, v, m)
+                                    .getResult();
+                              });
+  Value sum = reduceAxis(loc, shifted, axis, 0.0,
+                         [](OpBuilder &nb, Location l, Value v, Value acc) {
+                           Value e = math::ExpOp::create(nb, l, v);
+                           return arith::AddFOp::create(nb, l, e, acc)
+                               .getResult();
+                         });
+  return withReduced(loc, shifted, sum, axis,
+                     [&](OpBuilder &nb, Location l, Value v, Value z) -> Value {
+                       if (log)
+                         return arith::SubFOp::create(
+                             nb, l, v, math::LogOp::create(nb, l, z));
+                       return arith::DivFOp::create(
+                           nb, l, math::ExpOp::create(nb, l, v), z);
+                     });
+}
+
 LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
@@ -445,6 +545,21 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
           nb, l, a[1], arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(beta)));
       return arith::AddFOp::create(nb, l, y, c);
     });
+  } else if (op == "Softmax" || op == "LogSoftmax") {
+    if (inputs.size() != 1 || !isFloat(inputs[0]))
+      return emitError(loc) << op << " needs one float input";
+    if (opset < 13)
+      return emitError(loc) << op << " before opset 13 (flattening to 2-D) "
+                            << "is not supported; this model uses opset "
+                            << opset;
+    int64_t rank = cast<RankedTensorType>(inputs[0].getType()).getRank();
+    const auto *attr = findAttr(node, "axis");
+    int64_t axis = attr ? attr->i() : -1;
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis >= rank)
+      return emitError(loc) << op << " axis out of range for rank " << rank;
+    result = softmax(loc, inputs[0], axis, op == "LogSoftmax");
   } else if (op == "Identity") {
     if (inputs.size() != 1)
       return emitError(loc) << "Identity needs one input";
@@ -475,7 +590,8 @@ OwningOpRef<ModuleOp> Importer::run() {
     const std::string &op = node.op_type();
     bool known = unaryOps().count(op) || binaryOps().count(op) ||
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
-                 op == "Transpose" || op == "Gemm";
+                 op == "Transpose" || op == "Gemm" || op == "Softmax" ||
+                 op == "LogSoftmax";
     if (!known || !node.domain().empty())
       unsupported[node.domain().empty() ? op : node.domain() + "." + op]
           .push_back(node.name().empty() ? "(unnamed)" : node.name());
@@ -551,8 +667,8 @@ OwningOpRef<ModuleOp> Importer::run() {
 const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
       "Abs",  "Add",  "Ceil", "Constant", "Div",  "Erf",  "Exp",
-      "Floor", "Gemm", "Identity", "MatMul", "Mul", "Neg", "Relu",
-      "Sigmoid", "Sqrt", "Sub", "Tanh", "Transpose"};
+      "Floor", "Gemm", "Identity", "LogSoftmax", "MatMul", "Mul", "Neg",
+      "Relu", "Sigmoid", "Softmax", "Sqrt", "Sub", "Tanh", "Transpose"};
   return ops;
 }
 
@@ -571,18 +687,21 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
                           "parse, is truncated, or has no graph)";
     return nullptr;
   }
+  int64_t version = kMaxOpset;
   for (const auto &opset : model.opset_import())
-    if (opset.domain().empty() || opset.domain() == "ai.onnx")
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") {
+      version = opset.version();
       if (opset.version() < kMinOpset || opset.version() > kMaxOpset) {
         emitError(fileLoc) << "'" << path << "' uses opset "
                            << opset.version() << "; convc imports opsets "
                            << kMinOpset << " to " << kMaxOpset;
         return nullptr;
       }
+    }
   context->loadDialect<arith::ArithDialect, func::FuncDialect,
                        linalg::LinalgDialect, math::MathDialect,
                        tensor::TensorDialect>();
-  return Importer(context, model.graph()).run();
+  return Importer(context, model.graph(), version).run();
 }
 
 } // namespace convc

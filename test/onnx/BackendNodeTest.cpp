@@ -29,8 +29,8 @@ const char *kData = "/usr/share/libonnx-testdata/data/node";
 const std::set<std::string> &claimedOps() {
   static const std::set<std::string> ops = {
       "Abs",  "Add",  "Ceil",    "Div",  "Erf", "Exp",  "Floor",
-      "Gemm", "Identity", "MatMul", "Mul", "Neg", "Relu", "Sigmoid",
-      "Sqrt", "Sub",  "Tanh",    "Transpose"};
+      "Gemm", "Identity", "LogSoftmax", "MatMul", "Mul", "Neg", "Relu",
+      "Sigmoid", "Softmax", "Sqrt", "Sub",  "Tanh",    "Transpose"};
   return ops;
 }
 
