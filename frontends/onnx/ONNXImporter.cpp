@@ -14,11 +14,13 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
 
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <fstream>
@@ -377,6 +379,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {
+    if (name.empty()) { // an omitted optional input
+      inputs.push_back(Value());
+      continue;
+    }
     auto it = values.find(name);
     if (it == values.end())
       return emitError(loc) << node.op_type() << " node reads '" << name
@@ -560,6 +566,171 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (axis < 0 || axis >= rank)
       return emitError(loc) << op << " axis out of range for rank " << rank;
     result = softmax(loc, inputs[0], axis, op == "LogSoftmax");
+  } else if (op == "LeakyRelu") {
+    if (inputs.size() != 1 || !isFloat(inputs[0]))
+      return emitError(loc) << "LeakyRelu needs one float input";
+    const auto *attr = findAttr(node, "alpha");
+    float alpha = attr ? attr->f() : 0.01f;
+    result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                          ValueRange a) -> Value {
+      Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
+      Value scaled = arith::MulFOp::create(
+          nb, l, a[0], arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(alpha)));
+      Value positive = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
+                                             a[0], zero);
+      return arith::SelectOp::create(nb, l, positive, a[0], scaled);
+    });
+  } else if (op == "Clip") {
+    if (inputs.empty() || !inputs[0] || !isFloat(inputs[0]))
+      return emitError(loc) << "Clip needs a float input";
+    Value lo = inputs.size() > 1 ? inputs[1] : Value();
+    Value hi = inputs.size() > 2 ? inputs[2] : Value();
+    SmallVector<Value> operands = {inputs[0]};
+    if (lo)
+      operands.push_back(lo);
+    if (hi)
+      operands.push_back(hi);
+    result = elementwise(loc, operands, [&](OpBuilder &nb, Location l,
+                                            ValueRange a) -> Value {
+      Value y = a[0];
+      size_t next = 1;
+      if (lo)
+        y = arith::MaximumFOp::create(nb, l, y, a[next++]);
+      if (hi)
+        y = arith::MinimumFOp::create(nb, l, y, a[next]);
+      return y;
+    });
+  } else if (op == "Max" || op == "Min") {
+    if (inputs.empty())
+      return emitError(loc) << op << " needs inputs";
+    bool max = op == "Max";
+    bool isInt = getElementTypeOrSelf(inputs[0].getType()).isInteger(64);
+    result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                          ValueRange a) -> Value {
+      Value y = a[0];
+      for (Value v : a.drop_front()) {
+        if (isInt)
+          y = max ? Value(arith::MaxSIOp::create(nb, l, y, v))
+                  : Value(arith::MinSIOp::create(nb, l, y, v));
+        else
+          y = max ? Value(arith::MaximumFOp::create(nb, l, y, v))
+                  : Value(arith::MinimumFOp::create(nb, l, y, v));
+      }
+      return y;
+    });
+  } else if (op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin") {
+    if (inputs.size() != 1 || !isFloat(inputs[0]))
+      return emitError(loc) << op << " needs one float input (axes as an "
+                                     "attribute, opsets <= 17)";
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank();
+    llvm::SmallBitVector reduced(rank, false);
+    if (const auto *attr = findAttr(node, "axes")) {
+      for (int64_t axis : attr->ints()) {
+        if (axis < 0)
+          axis += rank;
+        if (axis < 0 || axis >= rank)
+          return emitError(loc) << op << " axis out of range";
+        reduced.set(axis);
+      }
+    } else {
+      reduced.set();
+    }
+    const auto *kd = findAttr(node, "keepdims");
+    bool keep = kd ? kd->i() != 0 : true;
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<Value> dynamicSizes;
+    SmallVector<utils::IteratorType> iterators;
+    Value count = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));
+    for (int64_t i = 0; i < rank; ++i) {
+      iterators.push_back(reduced[i] ? utils::IteratorType::reduction
+                                     : utils::IteratorType::parallel);
+      if (reduced[i]) {
+        Value size = tensor::DimOp::create(b, loc, inputs[0], i);
+        Value sizeF = arith::SIToFPOp::create(
+            b, loc, b.getF32Type(),
+            arith::IndexCastOp::create(b, loc, b.getI64Type(), size));
+        count = arith::MulFOp::create(b, loc, count, sizeF);
+        if (keep) {
+          shape.push_back(1);
+          outExprs.push_back(getAffineConstantExpr(0, ctx));
+        }
+        continue;
+      }
+      shape.push_back(type.getDimSize(i));
+      outExprs.push_back(getAffineDimExpr(i, ctx));
+      if (type.isDynamicDim(i))
+        dynamicSizes.push_back(tensor::DimOp::create(b, loc, inputs[0], i));
+    }
+    double start = op == "ReduceMean" ? 0.0
+                   : op == "ReduceMax" ? -INFINITY
+                                       : INFINITY;
+    auto outType = RankedTensorType::get(shape, b.getF32Type());
+    Value init = linalg::FillOp::create(
+                     b, loc,
+                     arith::ConstantOp::create(b, loc, b.getF32FloatAttr(start))
+                         .getResult(),
+                     tensor::EmptyOp::create(b, loc, outType, dynamicSizes)
+                         .getResult())
+                     .getResult(0);
+    Value acc =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{outType}, ValueRange{inputs[0]}, ValueRange{init},
+            ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                AffineMap::get(rank, 0, outExprs, ctx)},
+            iterators,
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              Value v = op == "ReduceMean"
+                            ? Value(arith::AddFOp::create(nb, l, args[0], args[1]))
+                        : op == "ReduceMax"
+                            ? Value(arith::MaximumFOp::create(nb, l, args[0], args[1]))
+                            : Value(arith::MinimumFOp::create(nb, l, args[0], args[1]));
+              linalg::YieldOp::create(nb, l, v);
+            })
+            .getResult(0);
+    if (op == "ReduceMean") {
+      Value n = count;
+      acc = elementwise(loc, {acc}, [&](OpBuilder &nb, Location l,
+                                        ValueRange a) -> Value {
+        return arith::DivFOp::create(nb, l, a[0], n);
+      });
+    }
+    result = acc;
+  } else if (op == "Concat") {
+    const auto *attr = findAttr(node, "axis");
+    if (!attr || inputs.empty())
+      return emitError(loc) << "Concat needs inputs and an axis";
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank(), axis = attr->i();
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis >= rank)
+      return emitError(loc) << "Concat axis out of range";
+    // Sizes: the first input's, with the concatenated dimension summed.
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t i = 0; i < rank; ++i)
+      sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
+    Value total = tensor::DimOp::create(b, loc, inputs[0], axis);
+    for (Value v : ArrayRef<Value>(inputs).drop_front())
+      total = arith::AddIOp::create(b, loc, total,
+                                    tensor::DimOp::create(b, loc, v, axis));
+    sizes[axis] = total;
+    Value acc = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+    Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+    for (Value v : inputs) {
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+      offsets[axis] = offset;
+      SmallVector<OpFoldResult> vsizes;
+      for (int64_t i = 0; i < rank; ++i)
+        vsizes.push_back(tensor::getMixedSize(b, loc, v, i));
+      acc = tensor::InsertSliceOp::create(
+          b, loc, v, acc, offsets, vsizes,
+          SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+      offset = arith::AddIOp::create(b, loc, offset,
+                                     tensor::DimOp::create(b, loc, v, axis));
+    }
+    result = acc;
   } else if (op == "Identity") {
     if (inputs.size() != 1)
       return emitError(loc) << "Identity needs one input";
@@ -591,7 +762,9 @@ OwningOpRef<ModuleOp> Importer::run() {
     bool known = unaryOps().count(op) || binaryOps().count(op) ||
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
-                 op == "LogSoftmax";
+                 op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
+                 op == "Max" || op == "Min" || op == "ReduceMean" ||
+                 op == "ReduceMax" || op == "ReduceMin" || op == "Concat";
     if (!known || !node.domain().empty())
       unsupported[node.domain().empty() ? op : node.domain() + "." + op]
           .push_back(node.name().empty() ? "(unnamed)" : node.name());
@@ -666,9 +839,12 @@ OwningOpRef<ModuleOp> Importer::run() {
 
 const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
-      "Abs",  "Add",  "Ceil", "Constant", "Div",  "Erf",  "Exp",
-      "Floor", "Gemm", "Identity", "LogSoftmax", "MatMul", "Mul", "Neg",
-      "Relu", "Sigmoid", "Softmax", "Sqrt", "Sub", "Tanh", "Transpose"};
+      "Abs",        "Add",      "Ceil",      "Clip",       "Concat",
+      "Constant",   "Div",      "Erf",       "Exp",        "Floor",
+      "Gemm",       "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
+      "Max",        "Min",      "Mul",       "Neg",        "ReduceMax",
+      "ReduceMean", "ReduceMin", "Relu",     "Sigmoid",    "Softmax",
+      "Sqrt",       "Sub",      "Tanh",      "Transpose"};
   return ops;
 }
 

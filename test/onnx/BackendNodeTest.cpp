@@ -28,9 +28,11 @@ const char *kData = "/usr/share/libonnx-testdata/data/node";
 
 const std::set<std::string> &claimedOps() {
   static const std::set<std::string> ops = {
-      "Abs",  "Add",  "Ceil",    "Div",  "Erf", "Exp",  "Floor",
-      "Gemm", "Identity", "LogSoftmax", "MatMul", "Mul", "Neg", "Relu",
-      "Sigmoid", "Softmax", "Sqrt", "Sub",  "Tanh",    "Transpose"};
+      "Abs",  "Add",  "Ceil",    "Clip", "Concat", "Div",  "Erf",
+      "Exp",  "Floor", "Gemm",   "Identity", "LeakyRelu", "LogSoftmax",
+      "MatMul", "Max", "Min",    "Mul",  "Neg",    "ReduceMax",
+      "ReduceMean", "ReduceMin", "Relu", "Sigmoid", "Softmax", "Sqrt",
+      "Sub",  "Tanh", "Transpose"};
   return ops;
 }
 
