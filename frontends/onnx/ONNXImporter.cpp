@@ -9,6 +9,8 @@
 
 #include "frontends/onnx/ONNXImporter.h"
 
+#include "dialect/ConvcDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -34,6 +36,8 @@ namespace convc {
 namespace {
 
 constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
+/// The exact-import domain (docs/onnx.md).
+constexpr const char *kConvcDomain = "convc";
 
 const llvm::StringMap<int> &unaryOps() {
   static const llvm::StringMap<int> ops = {
@@ -67,6 +71,8 @@ private:
   Value withReduced(Location loc, Value x, Value reduced, int64_t axis,
                     function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
   Value softmax(Location loc, Value x, int64_t axis, bool log);
+  LogicalResult importConvcNode(const onnx::NodeProto &node, Location loc,
+                                ArrayRef<Value> inputs);
   Location nodeLoc(const onnx::NodeProto &node) {
     std::string name = node.name().empty() ? node.op_type() + "(" +
                                                  node.output(0) + ")"
@@ -219,15 +225,18 @@ Value Importer::elementwise(
       .getResult(0);
 }
 
-/// ONNX MatMul: numpy matmul with equal batch dimensions.
+/// ONNX MatMul: numpy matmul with equal batch dimensions, or a matrix
+/// right operand shared by every batch (what nn.Linear exports).
 Value Importer::matmul(Location loc, Value a, Value bv) {
   auto ta = cast<RankedTensorType>(a.getType());
   auto tb = cast<RankedTensorType>(bv.getType());
   int64_t rank = ta.getRank();
-  if (rank < 2 || tb.getRank() != rank) {
+  bool sharedRight = tb.getRank() == 2;
+  if (rank < 2 || (tb.getRank() != rank && !sharedRight)) {
     emitError(loc) << "MatMul of ranks " << ta.getRank() << " and "
                    << tb.getRank()
-                   << " is not supported yet (equal ranks >= 2 are)";
+                   << " is not supported yet (equal ranks >= 2, or a rank-2 "
+                      "right operand, are)";
     return {};
   }
   // Loops: batch..., m, n, k.
@@ -235,7 +244,8 @@ Value Importer::matmul(Location loc, Value a, Value bv) {
   SmallVector<AffineExpr> ea, eb, ec;
   for (int64_t i = 0; i < rank - 2; ++i) {
     ea.push_back(getAffineDimExpr(i, ctx));
-    eb.push_back(getAffineDimExpr(i, ctx));
+    if (!sharedRight)
+      eb.push_back(getAffineDimExpr(i, ctx));
     ec.push_back(getAffineDimExpr(i, ctx));
   }
   AffineExpr m = getAffineDimExpr(rank - 2, ctx),
@@ -250,7 +260,7 @@ Value Importer::matmul(Location loc, Value a, Value bv) {
   for (int64_t i = 0; i < rank; ++i)
     if (ShapedType::isDynamic(shape[i]))
       dynamicSizes.push_back(tensor::DimOp::create(
-          b, loc, i == rank - 1 ? bv : a, i == rank - 1 ? rank - 1 : i));
+          b, loc, i == rank - 1 ? bv : a, i == rank - 1 ? tb.getRank() - 1 : i));
   auto type = RankedTensorType::get(shape, ta.getElementType());
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(ta.getElementType()));
   Value init = linalg::FillOp::create(
@@ -375,6 +385,70 @@ Value Importer::softmax(Location loc, Value x, int64_t axis, bool log) {
                      });
 }
 
+/// The exact-import domain: nodes the convc_torch export helper emits.
+LogicalResult Importer::importConvcNode(const onnx::NodeProto &node,
+                                        Location loc,
+                                        ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  auto intAttr = [&](StringRef name, std::optional<int64_t> fallback)
+      -> std::optional<int64_t> {
+    if (const auto *a = findAttr(node, name))
+      return a->i();
+    return fallback;
+  };
+  auto need = [&](StringRef name) -> std::optional<int64_t> {
+    std::optional<int64_t> v = intAttr(name, std::nullopt);
+    if (!v)
+      emitError(loc) << "convc." << op << " needs the attribute '" << name
+                     << "'";
+    return v;
+  };
+  auto sequence = [&](Value v) {
+    return v && isa<RankedTensorType>(v.getType()) &&
+           cast<RankedTensorType>(v.getType()).getRank() == 3;
+  };
+  Value x = inputs.empty() ? Value() : inputs[0];
+  Value bias = inputs.size() > 2 ? inputs[2] : Value();
+  Value result;
+  if (op == "GLU") {
+    if (!x)
+      return emitError(loc) << "convc.GLU needs an input";
+    result = GLUOp::create(b, loc, x);
+  } else if (op == "LightweightConv") {
+    auto padding = need("padding");
+    if (!padding || !sequence(x) || inputs.size() < 2)
+      return emitError(loc) << "convc.LightweightConv needs x [B, T, C], "
+                               "weight [H, K] and 'padding'";
+    int64_t heads = cast<RankedTensorType>(inputs[1].getType()).getDimSize(0);
+    result = LightweightConvOp::create(b, loc, x, inputs[1], bias, heads,
+                                       *padding,
+                                       *intAttr("weight_softmax", 1) != 0);
+  } else if (op == "DynamicConv") {
+    auto heads = need("heads"), kernel = need("kernel_size"),
+         padding = need("padding");
+    if (!heads || !kernel || !padding || !sequence(x) || inputs.size() < 2)
+      return emitError(loc) << "convc.DynamicConv needs x [B, T, C], "
+                               "weight [H*K, C], heads, kernel_size, padding";
+    result = DynamicConvOp::create(b, loc, x, inputs[1], bias, *heads,
+                                   *kernel, *padding);
+  } else if (op == "TaLKConv") {
+    auto left = need("left_max"), right = need("right_max");
+    if (!left || !right || !sequence(x) || inputs.size() < 2)
+      return emitError(loc) << "convc.TaLKConv needs x [B, T, C], offsets "
+                               "[B, T, 2H] (causal: H), left_max, right_max";
+    result = TaLKConvOp::create(b, loc, x, inputs[1], *left, *right,
+                                *intAttr("causal", 0) != 0);
+  } else {
+    return emitError(loc) << "unknown op convc." << op
+                          << " (the convc domain has GLU, LightweightConv, "
+                             "DynamicConv, TaLKConv)";
+  }
+  if (failed(verify(result.getDefiningOp())))
+    return failure();
+  values[node.output(0)] = result;
+  return success();
+}
+
 LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
@@ -392,8 +466,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   const std::string &op = node.op_type();
   Value result;
   auto isFloat = [&](Value v) {
-    return getElementTypeOrSelf(v.getType()).isF32();
+    return v && getElementTypeOrSelf(v.getType()).isF32();
   };
+  if (node.domain() == kConvcDomain)
+    return importConvcNode(node, loc, inputs);
   if (auto u = unaryOps().find(op); u != unaryOps().end()) {
     if (inputs.size() != 1 || !isFloat(inputs[0]))
       return emitError(loc) << op << " needs one float input";
@@ -765,7 +841,12 @@ OwningOpRef<ModuleOp> Importer::run() {
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
                  op == "Max" || op == "Min" || op == "ReduceMean" ||
                  op == "ReduceMax" || op == "ReduceMin" || op == "Concat";
-    if (!known || !node.domain().empty())
+    if (node.domain() == kConvcDomain)
+      known = op == "GLU" || op == "LightweightConv" || op == "DynamicConv" ||
+              op == "TaLKConv";
+    else if (!node.domain().empty())
+      known = false;
+    if (!known)
       unsupported[node.domain().empty() ? op : node.domain() + "." + op]
           .push_back(node.name().empty() ? "(unnamed)" : node.name());
   }
@@ -773,7 +854,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     InFlightDiagnostic diag = emitError(graphLoc)
                               << "unsupported ONNX ops (supported: ";
     llvm::interleaveComma(supportedONNXOps(), diag);
-    diag << "):";
+    diag << "; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv):";
     for (const auto &[op, nodes] : unsupported) {
       diag << " " << op << " x" << nodes.size() << " [";
       for (size_t i = 0; i < nodes.size() && i < 5; ++i)
@@ -874,7 +955,7 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
         return nullptr;
       }
     }
-  context->loadDialect<arith::ArithDialect, func::FuncDialect,
+  context->loadDialect<ConvcDialect, arith::ArithDialect, func::FuncDialect,
                        linalg::LinalgDialect, math::MathDialect,
                        tensor::TensorDialect>();
   return Importer(context, model.graph(), version).run();

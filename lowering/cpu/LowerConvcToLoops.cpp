@@ -858,8 +858,11 @@ struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
     Value kernels = tensor::ExpandShapeOp::create(
         b, kernelsType, logits,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
-        ArrayRef<OpFoldResult>{Bdim, Tdim, b.getIndexAttr(H),
-                               b.getIndexAttr(K)});
+        ArrayRef<OpFoldResult>{tensor::getMixedSize(b, b.getLoc(),
+                                                     op.getInput(), 0),
+                               tensor::getMixedSize(b, b.getLoc(),
+                                                     op.getInput(), 1),
+                               b.getIndexAttr(H), b.getIndexAttr(K)});
     rewriter.replaceOpWithNewOp<DynamicKernelConvOp>(
         op, op.getInput(), kernels, op.getPadding(), /*kernel_softmax=*/true);
     return success();

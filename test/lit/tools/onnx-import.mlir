@@ -10,10 +10,22 @@
 
 // Every unsupported op type is listed with its nodes, and the supported ones.
 // RUN: not convc compile %onnx_data/test_conv_with_strides_padding/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
-// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Div, Erf, Exp, Floor, Gemm, Identity, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, ReduceMax, ReduceMean, ReduceMin, Relu, Sigmoid, Softmax, Sqrt, Sub, Tanh, Transpose): Conv x1 [(unnamed)];
+// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Div, Erf, Exp, Floor, Gemm, Identity, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, ReduceMax, ReduceMean, ReduceMin, Relu, Sigmoid, Softmax, Sqrt, Sub, Tanh, Transpose; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): Conv x1 [(unnamed)];
 
 // RUN: not convc compile %onnx_data/test_add_uint8/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
 // DTYPE: 'x': ONNX element type UINT8 is not supported (float and int64 are)
 
 // RUN: not convc compile %S/Inputs/garbage.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=GARBAGE
 // GARBAGE: garbage.onnx' is not an ONNX model (the protobuf does not parse, is truncated, or has no graph)
+
+// The convc domain (convc_torch.onnx_export) imports one op per node.
+// RUN: convc compile %S/Inputs/convc_light.onnx --emit=import --quiet | FileCheck %s --check-prefix=CONVC-DOMAIN
+// CONVC-DOMAIN: convc.lightweight_conv %arg0, %arg1 {heads = 2 : i64, padding = 1 : i64} : tensor<1x8x8xf32>, tensor<2x3xf32>
+
+// Its attributes go through the op verifiers, errors name the node.
+// RUN: not convc compile %S/Inputs/convc_light_bad_padding.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=BAD-PADDING
+// BAD-PADDING: loc("light_bad"): 'convc.lightweight_conv' op padding out of range: must be in [0, K) = [0, 3), got 5
+// RUN: not convc compile %S/Inputs/convc_talk_no_attr.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-ATTR
+// NO-ATTR: loc("talk_noattr"): convc.TaLKConv needs the attribute 'left_max'
+// RUN: not convc compile %S/Inputs/convc_unknown.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// UNKNOWN: domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): convc.Frobnicate x1 [frob];

@@ -1,0 +1,95 @@
+"""Exports convc ops from PyTorch to ONNX as nodes of the "convc" domain.
+
+The generic ONNX export of a LightweightConv, DynamicConv or TaLK conv is a
+long chain of Pad/Conv/Gather/CumSum nodes; these functions make
+torch.onnx.export emit one node per op instead, which convc imports exactly
+(docs/onnx.md, "The convc domain"). Outside tracing they are the ops.py math,
+so a model written with them trains as usual.
+
+    y = convc_torch.onnx_export.lightweight_conv(x, W, bias, padding=2)
+    torch.onnx.export(model, args, "m.onnx",
+                      custom_opsets={"convc": 1}, opset_version=17)
+
+Under tracing they call torch.ops.convc.* (registered with torch.library, so
+the tracer records one node and does not look inside), whose ONNX symbolics
+are registered below.
+"""
+import torch
+from torch.onnx import symbolic_helper
+
+from . import ops
+
+DOMAIN = "convc"
+
+_lib = torch.library.Library(DOMAIN, "DEF")
+_lib.define("glu(Tensor x) -> Tensor")
+_lib.define("lightweight_conv(Tensor x, Tensor W, Tensor bias, int padding, "
+            "bool weight_softmax) -> Tensor")
+_lib.define("dynamic_conv(Tensor x, Tensor Wq, Tensor bias, int heads, "
+            "int kernel_size, int padding) -> Tensor")
+_lib.define("talk_conv(Tensor x, Tensor offsets, int left_max, int right_max, "
+            "bool causal) -> Tensor")
+_lib.impl("glu", ops.glu, "CPU")
+_lib.impl("lightweight_conv",
+          lambda x, W, b, p, s: ops.lightweight_conv(x, W, p, s, b), "CPU")
+_lib.impl("dynamic_conv", ops.dynamic_conv, "CPU")
+_lib.impl("talk_conv", ops.talk_conv, "CPU")
+
+
+def _int(v):
+    return int(symbolic_helper._maybe_get_const(v, "i"))
+
+
+def _bool(v):
+    return int(bool(symbolic_helper._maybe_get_const(v, "b")))
+
+
+def _register_symbolics():
+    reg = torch.onnx.register_custom_op_symbolic
+    reg(DOMAIN + "::glu", lambda g, x: g.op("convc::GLU", x), 1)
+    reg(DOMAIN + "::lightweight_conv",
+        lambda g, x, W, b, p, s: g.op("convc::LightweightConv", x, W, b,
+                                      padding_i=_int(p),
+                                      weight_softmax_i=_bool(s)), 1)
+    reg(DOMAIN + "::dynamic_conv",
+        lambda g, x, Wq, b, h, k, p: g.op("convc::DynamicConv", x, Wq, b,
+                                          heads_i=_int(h),
+                                          kernel_size_i=_int(k),
+                                          padding_i=_int(p)), 1)
+    reg(DOMAIN + "::talk_conv",
+        lambda g, x, off, l, r, c: g.op("convc::TaLKConv", x, off,
+                                        left_max_i=_int(l), right_max_i=_int(r),
+                                        causal_i=_bool(c)), 1)
+
+
+_register_symbolics()
+
+
+def glu(x):
+    if torch.jit.is_tracing():
+        return torch.ops.convc.glu(x)
+    return ops.glu(x)
+
+
+def lightweight_conv(x, W, bias, padding, weight_softmax=True):
+    """x [B, T, C], W [H, K], bias [C]; P = padding taps on the left."""
+    if torch.jit.is_tracing():
+        return torch.ops.convc.lightweight_conv(x, W, bias, padding,
+                                                weight_softmax)
+    return ops.lightweight_conv(x, W, padding, weight_softmax, bias)
+
+
+def dynamic_conv(x, Wq, bias, heads, kernel_size, padding):
+    """x [B, T, C], Wq [H*K, C], bias [H*K]."""
+    if torch.jit.is_tracing():
+        return torch.ops.convc.dynamic_conv(x, Wq, bias, heads, kernel_size,
+                                            padding)
+    return ops.dynamic_conv(x, Wq, bias, heads, kernel_size, padding)
+
+
+def talk_conv(x, offsets, left_max, right_max, causal=False):
+    """x [B, T, C], offsets in [0, 1]: [B, T, 2H] ([B, T, H] when causal)."""
+    if torch.jit.is_tracing():
+        return torch.ops.convc.talk_conv(x, offsets, left_max, right_max,
+                                         causal)
+    return ops.talk_conv(x, offsets, left_max, right_max, causal)
