@@ -848,8 +848,9 @@ struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
     auto inType = op.getInput().getType();
     int64_t H = op.getHeads(), K = op.getKernelSize();
     Type f32 = b.getF32Type();
-    Value Bdim = tensor::DimOp::create(b, op.getInput(), 0);
-    Value Tdim = tensor::DimOp::create(b, op.getInput(), 1);
+    // Static sizes stay static (ONNX models carry them).
+    OpFoldResult Bdim = tensor::getMixedSize(b, b.getLoc(), op.getInput(), 0);
+    OpFoldResult Tdim = tensor::getMixedSize(b, b.getLoc(), op.getInput(), 1);
     Value logits = options.useBlas ? projectWithBlas(op, b)
                                    : projectWithLinalg(op, b, Bdim, Tdim);
     // [B, T, H*K] -> [B, T, H, K]
@@ -858,19 +859,16 @@ struct DecomposeDynamicConv : OpRewritePattern<DynamicConvOp> {
     Value kernels = tensor::ExpandShapeOp::create(
         b, kernelsType, logits,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
-        ArrayRef<OpFoldResult>{tensor::getMixedSize(b, b.getLoc(),
-                                                     op.getInput(), 0),
-                               tensor::getMixedSize(b, b.getLoc(),
-                                                     op.getInput(), 1),
-                               b.getIndexAttr(H), b.getIndexAttr(K)});
+        ArrayRef<OpFoldResult>{Bdim, Tdim, b.getIndexAttr(H),
+                               b.getIndexAttr(K)});
     rewriter.replaceOpWithNewOp<DynamicKernelConvOp>(
         op, op.getInput(), kernels, op.getPadding(), /*kernel_softmax=*/true);
     return success();
   }
 
   /// The projection as a linalg contraction (portable, unoptimised).
-  Value projectWithLinalg(DynamicConvOp op, KernelBuilder &b, Value Bdim,
-                          Value Tdim) const {
+  Value projectWithLinalg(DynamicConvOp op, KernelBuilder &b,
+                          OpFoldResult Bdim, OpFoldResult Tdim) const {
     int64_t H = op.getHeads(), K = op.getKernelSize();
     Type f32 = b.getF32Type();
     // logits[b, t, j] = sum_c x[b, t, c] * Wq[j, c] (+ bias[j]). Kept 3-D:

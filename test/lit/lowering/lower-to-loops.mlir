@@ -43,6 +43,16 @@ func.func @dynamic(%x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>) -> tensor<?x?x
 
 // -----
 
+// Static batch and time (what ONNX models carry): the kernel view stays static.
+// CHECK-LABEL: func.func @dynamic_static
+// CHECK: tensor.expand_shape {{.*}} output_shape [2, 13, 4, 8] : tensor<2x13x32xf32> into tensor<2x13x4x8xf32>
+func.func @dynamic_static(%x: tensor<2x13x64xf32>, %w: tensor<32x64xf32>) -> tensor<2x13x64xf32> {
+  %0 = convc.dynamic_conv %x, %w {heads = 4 : i64, kernel_size = 8 : i64, padding = 7 : i64} : tensor<2x13x64xf32>, tensor<32x64xf32>
+  return %0 : tensor<2x13x64xf32>
+}
+
+// -----
+
 // TaLK: one streaming kernel per time tile. The tile-local prefix sum lives
 // in a stack buffer of (tile + Lmax + Rmax + 2) rows x one head's channels
 // (2 vectors here), in f64; nothing
