@@ -1,6 +1,8 @@
 """Exports a block of convc ops from PyTorch through the convc ONNX domain,
 compiles it with the convc tool and checks the result against PyTorch.
 
+Exported at B=2, T=13 with symbolic batch and time; checked at B=3, T=29.
+
 usage: onnx_export_test.py CONVC_TOOL WORKDIR
 """
 import os
@@ -41,14 +43,17 @@ def main():
     model = Block().eval()
     x = torch.randn(2, 13, 16)
     path = os.path.join(work, "block.onnx")
+    # Batch and time stay symbolic: the check runs at another length.
     torch.onnx.export(model, (x,), path, input_names=["x"],
                       output_names=["y"], opset_version=17,
+                      dynamic_axes={"x": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
                       custom_opsets={cx.DOMAIN: 1})
     import onnx
     ops = [(n.domain, n.op_type) for n in onnx.load(path).graph.node]
     convc_ops = sorted({op for d, op in ops if d == cx.DOMAIN})
     assert convc_ops == ["DynamicConv", "GLU", "LightweightConv", "TaLKConv"], ops
 
+    x = torch.randn(3, 29, 16)
     with torch.no_grad():
         expected = model(x).numpy()
     np.save(os.path.join(work, "x.npy"), x.numpy())
