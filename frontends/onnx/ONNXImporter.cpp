@@ -522,6 +522,31 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
         return arith::DivFOp::create(nb, l, a[0], a[1]);
       }
     });
+  } else if (op == "Pow") {
+    // Float or int64 base and exponent; the result has the base's type.
+    // An int64 base is raised in f64 and truncated: exact while |result|
+    // < 2^53, as numpy's int64 power is for results that fit.
+    auto isInt64 = [](Value v) {
+      return v && getElementTypeOrSelf(v.getType()).isInteger(64);
+    };
+    if (inputs.size() != 2 || !(isFloat(inputs[0]) || isInt64(inputs[0])) ||
+        !(isFloat(inputs[1]) || isInt64(inputs[1])))
+      return emitError(loc) << "Pow needs float32 or int64 inputs";
+    bool intBase = isInt64(inputs[0]);
+    result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                          ValueRange a) -> Value {
+      Type wide = intBase ? nb.getF64Type() : nb.getF32Type();
+      auto toWide = [&](Value v) -> Value {
+        if (v.getType().isInteger(64))
+          return arith::SIToFPOp::create(nb, l, wide, v);
+        if (v.getType() != wide)
+          return arith::ExtFOp::create(nb, l, wide, v);
+        return v;
+      };
+      Value p = math::PowFOp::create(nb, l, toWide(a[0]), toWide(a[1]));
+      return intBase ? Value(arith::FPToSIOp::create(nb, l, nb.getI64Type(), p))
+                     : p;
+    });
   } else if (op == "MatMul") {
     if (inputs.size() != 2 || !isFloat(inputs[0]))
       return emitError(loc) << "MatMul needs two float inputs";
@@ -837,6 +862,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     const std::string &op = node.op_type();
     bool known = unaryOps().count(op) || binaryOps().count(op) ||
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
+                 op == "Pow" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
                  op == "Max" || op == "Min" || op == "ReduceMean" ||
@@ -923,7 +949,8 @@ const std::vector<std::string> &supportedONNXOps() {
       "Abs",        "Add",      "Ceil",      "Clip",       "Concat",
       "Constant",   "Div",      "Erf",       "Exp",        "Floor",
       "Gemm",       "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
-      "Max",        "Min",      "Mul",       "Neg",        "ReduceMax",
+      "Max",        "Min",      "Mul",       "Neg",        "Pow",
+      "ReduceMax",
       "ReduceMean", "ReduceMin", "Relu",     "Sigmoid",    "Softmax",
       "Sqrt",       "Sub",      "Tanh",      "Transpose"};
   return ops;

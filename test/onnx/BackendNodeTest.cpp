@@ -30,7 +30,7 @@ const std::set<std::string> &claimedOps() {
   static const std::set<std::string> ops = {
       "Abs",  "Add",  "Ceil",    "Clip", "Concat", "Div",  "Erf",
       "Exp",  "Floor", "Gemm",   "Identity", "LeakyRelu", "LogSoftmax",
-      "MatMul", "Max", "Min",    "Mul",  "Neg",    "ReduceMax",
+      "MatMul", "Max", "Min",    "Mul",  "Neg",    "Pow",    "ReduceMax",
       "ReduceMean", "ReduceMin", "Relu", "Sigmoid", "Softmax", "Sqrt",
       "Sub",  "Tanh", "Transpose"};
   return ops;
