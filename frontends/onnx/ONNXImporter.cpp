@@ -12,6 +12,8 @@
 #include "dialect/ConvcDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseSet.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -551,6 +553,91 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (inputs.size() != 2 || !isFloat(inputs[0]))
       return emitError(loc) << "MatMul needs two float inputs";
     result = matmul(loc, inputs[0], inputs[1]);
+  } else if (op == "Unsqueeze" || op == "Squeeze") {
+    // Axes: an attribute before opset 13, a constant input from 13 on
+    // (convc compiles shapes statically; a computed axes tensor is an error).
+    if (inputs.empty() || !inputs[0])
+      return emitError(loc) << op << " needs an input";
+    SmallVector<int64_t> axes;
+    bool haveAxes = false;
+    if (const auto *attr = findAttr(node, "axes")) {
+      axes.assign(attr->ints().begin(), attr->ints().end());
+      haveAxes = true;
+    } else if (inputs.size() > 1 && inputs[1]) {
+      DenseIntElementsAttr values;
+      if (!matchPattern(inputs[1], m_Constant(&values)))
+        return emitError(loc)
+               << op << " axes must be a constant (an initializer or a "
+                  "Constant node): convc compiles shapes statically";
+      for (const APInt &v : values)
+        axes.push_back(v.getSExtValue());
+      haveAxes = true;
+    }
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t inRank = type.getRank();
+    int64_t outRank = op == "Unsqueeze" ? inRank + int64_t(axes.size())
+                                        : inRank - int64_t(axes.size());
+    int64_t axisRank = op == "Unsqueeze" ? outRank : inRank;
+    llvm::SmallDenseSet<int64_t> axisSet;
+    for (int64_t a : axes) {
+      int64_t n = a < 0 ? a + axisRank : a;
+      if (n < 0 || n >= axisRank || !axisSet.insert(n).second)
+        return emitError(loc) << op << " axis " << a
+                              << " is out of range or repeated for rank "
+                              << axisRank;
+    }
+    if (op == "Squeeze") {
+      if (!haveAxes) // every static 1
+        for (int64_t i = 0; i < inRank; ++i)
+          if (type.getDimSize(i) == 1)
+            axisSet.insert(i);
+      for (int64_t i : axisSet)
+        if (type.getDimSize(i) != 1)
+          return emitError(loc) << "Squeeze axis " << i << " has size "
+                                << type.getDimSize(i)
+                                << " (it must be a static 1)";
+    }
+    // The wide shape (with the unit dims) and the reassociation grouping each
+    // unit dim with a neighbouring kept dim.
+    SmallVector<int64_t> wide, narrow;
+    int64_t wideRank = op == "Unsqueeze" ? outRank : inRank;
+    for (int64_t i = 0, j = 0; i < wideRank; ++i) {
+      bool unit = axisSet.contains(i);
+      int64_t size = op == "Unsqueeze" ? (unit ? 1 : type.getDimSize(j++))
+                                       : type.getDimSize(i);
+      wide.push_back(size);
+      if (!unit)
+        narrow.push_back(size);
+    }
+    SmallVector<ReassociationIndices> groups;
+    ReassociationIndices pending;
+    for (int64_t i = 0; i < wideRank; ++i) {
+      pending.push_back(i);
+      if (!axisSet.contains(i)) {
+        groups.push_back(pending);
+        pending.clear();
+      }
+    }
+    if (!pending.empty()) {
+      if (groups.empty()) // all dims are units: a rank-0 side
+        groups.clear();
+      else
+        groups.back().append(pending.begin(), pending.end());
+    }
+    auto wideType = RankedTensorType::get(wide, type.getElementType());
+    auto narrowType = RankedTensorType::get(narrow, type.getElementType());
+    if (op == "Squeeze") {
+      result = tensor::CollapseShapeOp::create(b, loc, narrowType, inputs[0],
+                                               groups);
+    } else {
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t i = 0, j = 0; i < wideRank; ++i)
+        sizes.push_back(axisSet.contains(i)
+                            ? OpFoldResult(b.getIndexAttr(1))
+                            : tensor::getMixedSize(b, loc, inputs[0], j++));
+      result = tensor::ExpandShapeOp::create(b, loc, wideType, inputs[0],
+                                             groups, sizes);
+    }
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -862,7 +949,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     const std::string &op = node.op_type();
     bool known = unaryOps().count(op) || binaryOps().count(op) ||
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
-                 op == "Pow" ||
+                 op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
                  op == "Max" || op == "Min" || op == "ReduceMean" ||
@@ -952,7 +1039,8 @@ const std::vector<std::string> &supportedONNXOps() {
       "Max",        "Min",      "Mul",       "Neg",        "Pow",
       "ReduceMax",
       "ReduceMean", "ReduceMin", "Relu",     "Sigmoid",    "Softmax",
-      "Sqrt",       "Sub",      "Tanh",      "Transpose"};
+      "Sqrt",       "Squeeze",  "Sub",       "Tanh",       "Transpose",
+      "Unsqueeze"};
   return ops;
 }
 

@@ -10,7 +10,7 @@
 
 // Every unsupported op type is listed with its nodes, and the supported ones.
 // RUN: not convc compile %onnx_data/test_conv_with_strides_padding/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
-// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Div, Erf, Exp, Floor, Gemm, Identity, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, Pow, ReduceMax, ReduceMean, ReduceMin, Relu, Sigmoid, Softmax, Sqrt, Sub, Tanh, Transpose; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): Conv x1 [(unnamed)];
+// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Div, Erf, Exp, Floor, Gemm, Identity, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, Pow, ReduceMax, ReduceMean, ReduceMin, Relu, Sigmoid, Softmax, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): Conv x1 [(unnamed)];
 
 // RUN: not convc compile %onnx_data/test_add_uint8/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
 // DTYPE: 'x': ONNX element type UINT8 is not supported (float and int64 are)
@@ -29,3 +29,11 @@
 // NO-ATTR: loc("talk_noattr"): convc.TaLKConv needs the attribute 'left_max'
 // RUN: not convc compile %S/Inputs/convc_unknown.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // UNKNOWN: domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): convc.Frobnicate x1 [frob];
+
+// Unsqueeze/Squeeze with constant axes keep symbolic dims symbolic; computed
+// axes are an error naming the node.
+// RUN: convc compile %S/Inputs/unsqueeze_dynamic.onnx --emit=import --quiet | FileCheck %s --check-prefix=UNSQUEEZE
+// UNSQUEEZE: tensor.expand_shape %arg0 {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 1, 8] : tensor<?x8xf32> into tensor<?x1x8xf32>
+// UNSQUEEZE: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : tensor<?x1x8xf32> into tensor<?x8xf32>
+// RUN: not convc compile %onnx_data/test_unsqueeze_axis_0/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=COMPUTED-AXES
+// COMPUTED-AXES: Unsqueeze axes must be a constant (an initializer or a Constant node): convc compiles shapes statically
