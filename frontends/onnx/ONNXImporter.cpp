@@ -12,6 +12,8 @@
 #include "dialect/ConvcDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseSet.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -638,6 +640,129 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       result = tensor::ExpandShapeOp::create(b, loc, wideType, inputs[0],
                                              groups, sizes);
     }
+  } else if (op == "Reshape") {
+    // The shape must be constant (exports emit it so once shape arithmetic
+    // is folded); 0 copies the input dim (unless allowzero), -1 is inferred.
+    DenseIntElementsAttr shapeAttr;
+    if (inputs.size() != 2 || !inputs[0] || !inputs[1] ||
+        !matchPattern(inputs[1], m_Constant(&shapeAttr)))
+      return emitError(loc) << "Reshape needs data and a constant shape (an "
+                               "initializer or a Constant node): convc "
+                               "compiles shapes statically";
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    bool allowZero = false;
+    if (const auto *a = findAttr(node, "allowzero"))
+      allowZero = a->i() != 0;
+    SmallVector<int64_t> target, shape;
+    for (const APInt &v : shapeAttr)
+      target.push_back(v.getSExtValue());
+    int64_t inferred = -1;
+    for (auto [i, d] : llvm::enumerate(target)) {
+      if (d == -1) {
+        if (inferred >= 0)
+          return emitError(loc) << "Reshape shape has more than one -1";
+        inferred = i;
+        shape.push_back(ShapedType::kDynamic);
+      } else if (d == 0 && !allowZero) {
+        if (int64_t(i) >= type.getRank())
+          return emitError(loc) << "Reshape shape entry " << i
+                                << " is 0 but the input has rank "
+                                << type.getRank();
+        shape.push_back(type.getDimSize(i));
+      } else if (d < 0) {
+        return emitError(loc) << "Reshape shape entry " << d << " is invalid";
+      } else {
+        shape.push_back(d);
+      }
+    }
+    // Infer -1 when the input is static.
+    if (inferred >= 0 && type.hasStaticShape()) {
+      int64_t known = 1;
+      for (auto [i, d] : llvm::enumerate(shape))
+        if (int64_t(i) != inferred)
+          known *= d;
+      if (known == 0 || type.getNumElements() % known != 0)
+        return emitError(loc) << "Reshape cannot infer the -1 entry: "
+                              << type.getNumElements()
+                              << " elements do not divide by " << known;
+      shape[inferred] = type.getNumElements() / known;
+    }
+    auto resultType = RankedTensorType::get(shape, type.getElementType());
+    if (resultType.hasStaticShape() && type.hasStaticShape() &&
+        resultType.getNumElements() != type.getNumElements())
+      return emitError(loc) << "Reshape from " << type << " to "
+                            << resultType << " changes the element count";
+    // Sizes of the output, as values where symbolic.
+    auto outputSizes = [&]() {
+      SmallVector<OpFoldResult> sizes;
+      Value numel;
+      for (int64_t i = 0; i < type.getRank(); ++i) {
+        Value d = getValueOrCreateConstantIndexOp(
+            b, loc, tensor::getMixedSize(b, loc, inputs[0], i));
+        numel = numel ? arith::MulIOp::create(b, loc, numel, d) : d;
+      }
+      if (!numel)
+        numel = arith::ConstantIndexOp::create(b, loc, 1);
+      Value others = arith::ConstantIndexOp::create(b, loc, 1);
+      for (auto [i, d] : llvm::enumerate(shape)) {
+        if (!ShapedType::isDynamic(d))
+          sizes.push_back(b.getIndexAttr(d));
+        else if (int64_t(i) == inferred)
+          sizes.push_back(OpFoldResult());
+        else
+          sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
+        if (int64_t(i) != inferred)
+          others = arith::MulIOp::create(
+              b, loc, others,
+              getValueOrCreateConstantIndexOp(b, loc, sizes.back()));
+      }
+      if (inferred >= 0 && !sizes[inferred])
+        sizes[inferred] = arith::DivUIOp::create(b, loc, numel, others)
+                              .getResult();
+      return sizes;
+    };
+    if (auto groups = getReassociationIndicesForReshape(type, resultType)) {
+      if (resultType.getRank() < type.getRank())
+        result = tensor::CollapseShapeOp::create(b, loc, resultType,
+                                                 inputs[0], *groups);
+      else if (resultType.getRank() > type.getRank())
+        result = tensor::ExpandShapeOp::create(b, loc, resultType, inputs[0],
+                                               *groups, outputSizes());
+      else
+        result = inputs[0];
+    } else if (type.hasStaticShape() && resultType.hasStaticShape()) {
+      // Through one flat dimension.
+      auto flatType = RankedTensorType::get({type.getNumElements()},
+                                            type.getElementType());
+      SmallVector<ReassociationIndices> toFlat, fromFlat;
+      if (type.getRank() > 0)
+        toFlat.push_back(llvm::to_vector(llvm::seq<int64_t>(0, type.getRank())));
+      if (resultType.getRank() > 0)
+        fromFlat.push_back(
+            llvm::to_vector(llvm::seq<int64_t>(0, resultType.getRank())));
+      Value flat =
+          type.getRank() == 1
+              ? inputs[0]
+              : (type.getRank() == 0
+                     ? Value(tensor::ExpandShapeOp::create(
+                           b, loc, flatType, inputs[0], toFlat,
+                           ArrayRef<OpFoldResult>{b.getIndexAttr(1)}))
+                     : Value(tensor::CollapseShapeOp::create(
+                           b, loc, flatType, inputs[0], toFlat)));
+      if (resultType.getRank() == 0)
+        result = tensor::CollapseShapeOp::create(b, loc, resultType, flat,
+                                                 fromFlat);
+      else if (resultType.getRank() == 1)
+        result = flat;
+      else
+        result = tensor::ExpandShapeOp::create(b, loc, resultType, flat,
+                                               fromFlat, outputSizes());
+    } else {
+      return emitError(loc) << "Reshape from " << type << " to "
+                            << resultType
+                            << " splits or merges symbolic dims across "
+                               "groups; not supported yet";
+    }
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -950,6 +1075,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     bool known = unaryOps().count(op) || binaryOps().count(op) ||
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
                  op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
+                 op == "Reshape" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
                  op == "Max" || op == "Min" || op == "ReduceMean" ||
@@ -1038,7 +1164,8 @@ const std::vector<std::string> &supportedONNXOps() {
       "Gemm",       "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
       "Max",        "Min",      "Mul",       "Neg",        "Pow",
       "ReduceMax",
-      "ReduceMean", "ReduceMin", "Relu",     "Sigmoid",    "Softmax",
+      "ReduceMean", "ReduceMin", "Relu",     "Reshape",    "Sigmoid",
+      "Softmax",
       "Sqrt",       "Squeeze",  "Sub",       "Tanh",       "Transpose",
       "Unsqueeze"};
   return ops;

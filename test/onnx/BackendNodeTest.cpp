@@ -7,7 +7,8 @@
 // does not import (uint8 tensors, sequences, optionals) must fail to compile
 // with a message saying what is not supported, not crash.
 //
-// Inputs that convc requires to be constant (the axes of Squeeze/Unsqueeze:
+// Inputs that convc requires to be constant (Squeeze/Unsqueeze axes, the
+// Reshape shape:
 // it compiles shapes statically, as exporters emit them) are graph inputs in
 // these tests; the test bakes each data set's value into the model as an
 // initializer before compiling, and feeds the remaining inputs.
@@ -38,7 +39,7 @@ const std::set<std::string> &claimedOps() {
       "Abs",  "Add",  "Ceil",    "Clip", "Concat", "Div",  "Erf",
       "Exp",  "Floor", "Gemm",   "Identity", "LeakyRelu", "LogSoftmax",
       "MatMul", "Max", "Min",    "Mul",  "Neg",    "Pow",    "ReduceMax",
-      "ReduceMean", "ReduceMin", "Relu", "Sigmoid", "Softmax", "Sqrt",
+      "ReduceMean", "ReduceMin", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt",
       "Squeeze", "Sub",  "Tanh", "Transpose", "Unsqueeze"};
   return ops;
 }
@@ -103,7 +104,8 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
   // Graph inputs that must be constant: (input position -> name).
   std::map<int, std::string> constantInputs;
   for (const auto &node : model.graph().node())
-    if ((node.op_type() == "Squeeze" || node.op_type() == "Unsqueeze") &&
+    if ((node.op_type() == "Squeeze" || node.op_type() == "Unsqueeze" ||
+         node.op_type() == "Reshape") &&
         node.input_size() > 1)
       for (int i = 0; i < model.graph().input_size(); ++i)
         if (model.graph().input(i).name() == node.input(1))

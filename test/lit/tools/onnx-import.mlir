@@ -10,7 +10,7 @@
 
 // Every unsupported op type is listed with its nodes, and the supported ones.
 // RUN: not convc compile %onnx_data/test_conv_with_strides_padding/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
-// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Div, Erf, Exp, Floor, Gemm, Identity, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, Pow, ReduceMax, ReduceMean, ReduceMin, Relu, Sigmoid, Softmax, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): Conv x1 [(unnamed)];
+// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Div, Erf, Exp, Floor, Gemm, Identity, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, Pow, ReduceMax, ReduceMean, ReduceMin, Relu, Reshape, Sigmoid, Softmax, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): Conv x1 [(unnamed)];
 
 // RUN: not convc compile %onnx_data/test_add_uint8/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
 // DTYPE: 'x': ONNX element type UINT8 is not supported (float and int64 are)
@@ -37,3 +37,11 @@
 // UNSQUEEZE: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : tensor<?x1x8xf32> into tensor<?x8xf32>
 // RUN: not convc compile %onnx_data/test_unsqueeze_axis_0/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=COMPUTED-AXES
 // COMPUTED-AXES: Unsqueeze axes must be a constant (an initializer or a Constant node): convc compiles shapes statically
+
+// Reshape with a constant shape: 0 copies a dim, -1 is inferred, symbolic
+// batch and time stay symbolic (the head split/merge of an export).
+// RUN: convc compile %S/Inputs/reshape_dynamic.onnx --emit=import --quiet | FileCheck %s --check-prefix=RESHAPE
+// RESHAPE: tensor.expand_shape %arg0 {{\[}}[0], [1], [2, 3]] output_shape [%{{.*}}, %{{.*}}, 4, 4] : tensor<?x?x16xf32> into tensor<?x?x4x4xf32>
+// RESHAPE: tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<?x?x4x4xf32> into tensor<?x?x16xf32>
+// RUN: not convc compile %onnx_data/test_reshape_zero_dim/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=COMPUTED-SHAPE
+// COMPUTED-SHAPE: Reshape needs data and a constant shape (an initializer or a Constant node): convc compiles shapes statically
