@@ -931,15 +931,40 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       }
       return y;
     });
-  } else if (op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin") {
-    if (inputs.size() != 1 || !isFloat(inputs[0]))
+  } else if (op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin" ||
+             op == "ReduceSum" || op == "ReduceSumSquare") {
+    // Axes: an attribute (opsets <= 17; ReduceSum before 13) or, for
+    // ReduceSum from opset 13, a constant input.
+    bool axesInput = op == "ReduceSum" && inputs.size() == 2 && inputs[1];
+    if (inputs.empty() || !isFloat(inputs[0]) ||
+        (inputs.size() > 1 && !axesInput))
       return emitError(loc) << op << " needs one float input (axes as an "
-                                     "attribute, opsets <= 17)";
+                                     "attribute, or ReduceSum's axes input)";
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
     llvm::SmallBitVector reduced(rank, false);
-    if (const auto *attr = findAttr(node, "axes")) {
-      for (int64_t axis : attr->ints()) {
+    SmallVector<int64_t> axes;
+    bool haveAxes = false;
+    if (axesInput) {
+      DenseIntElementsAttr axesAttr;
+      if (!matchPattern(inputs[1], m_Constant(&axesAttr)))
+        return emitError(loc)
+               << op << " axes must be a constant (an initializer or a "
+                  "Constant node): convc compiles shapes statically";
+      for (const APInt &v : axesAttr)
+        axes.push_back(v.getSExtValue());
+      haveAxes = !axes.empty();
+      const auto *noop = findAttr(node, "noop_with_empty_axes");
+      if (axes.empty() && noop && noop->i() != 0) {
+        values[node.output(0)] = inputs[0];
+        return success();
+      }
+    } else if (const auto *attr = findAttr(node, "axes")) {
+      axes.assign(attr->ints().begin(), attr->ints().end());
+      haveAxes = true;
+    }
+    if (haveAxes) {
+      for (int64_t axis : axes) {
         if (axis < 0)
           axis += rank;
         if (axis < 0 || axis >= rank)
@@ -976,7 +1001,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       if (type.isDynamicDim(i))
         dynamicSizes.push_back(tensor::DimOp::create(b, loc, inputs[0], i));
     }
-    double start = op == "ReduceMean" ? 0.0
+    double start = op == "ReduceMean" || op == "ReduceSum" ||
+                           op == "ReduceSumSquare"
+                       ? 0.0
                    : op == "ReduceMax" ? -INFINITY
                                        : INFINITY;
     auto outType = RankedTensorType::get(shape, b.getF32Type());
@@ -994,8 +1021,12 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                                 AffineMap::get(rank, 0, outExprs, ctx)},
             iterators,
             [&](OpBuilder &nb, Location l, ValueRange args) {
-              Value v = op == "ReduceMean"
-                            ? Value(arith::AddFOp::create(nb, l, args[0], args[1]))
+              Value x = op == "ReduceSumSquare"
+                            ? Value(arith::MulFOp::create(nb, l, args[0], args[0]))
+                            : args[0];
+              Value v = op == "ReduceMean" || op == "ReduceSum" ||
+                                op == "ReduceSumSquare"
+                            ? Value(arith::AddFOp::create(nb, l, x, args[1]))
                         : op == "ReduceMax"
                             ? Value(arith::MaximumFOp::create(nb, l, args[0], args[1]))
                             : Value(arith::MinimumFOp::create(nb, l, args[0], args[1]));
@@ -1075,7 +1106,8 @@ OwningOpRef<ModuleOp> Importer::run() {
     bool known = unaryOps().count(op) || binaryOps().count(op) ||
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
                  op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
-                 op == "Reshape" ||
+                 op == "Reshape" || op == "ReduceSum" ||
+                 op == "ReduceSumSquare" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
                  op == "Max" || op == "Min" || op == "ReduceMean" ||
@@ -1164,7 +1196,8 @@ const std::vector<std::string> &supportedONNXOps() {
       "Gemm",       "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
       "Max",        "Min",      "Mul",       "Neg",        "Pow",
       "ReduceMax",
-      "ReduceMean", "ReduceMin", "Relu",     "Reshape",    "Sigmoid",
+      "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu",
+      "Reshape",    "Sigmoid",
       "Softmax",
       "Sqrt",       "Squeeze",  "Sub",       "Tanh",       "Transpose",
       "Unsqueeze"};

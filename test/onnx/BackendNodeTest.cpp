@@ -7,8 +7,8 @@
 // does not import (uint8 tensors, sequences, optionals) must fail to compile
 // with a message saying what is not supported, not crash.
 //
-// Inputs that convc requires to be constant (Squeeze/Unsqueeze axes, the
-// Reshape shape:
+// Inputs that convc requires to be constant (Squeeze/Unsqueeze/ReduceSum
+// axes, the Reshape shape:
 // it compiles shapes statically, as exporters emit them) are graph inputs in
 // these tests; the test bakes each data set's value into the model as an
 // initializer before compiling, and feeds the remaining inputs.
@@ -39,7 +39,7 @@ const std::set<std::string> &claimedOps() {
       "Abs",  "Add",  "Ceil",    "Clip", "Concat", "Div",  "Erf",
       "Exp",  "Floor", "Gemm",   "Identity", "LeakyRelu", "LogSoftmax",
       "MatMul", "Max", "Min",    "Mul",  "Neg",    "Pow",    "ReduceMax",
-      "ReduceMean", "ReduceMin", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt",
+      "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt",
       "Squeeze", "Sub",  "Tanh", "Transpose", "Unsqueeze"};
   return ops;
 }
@@ -105,7 +105,7 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
   std::map<int, std::string> constantInputs;
   for (const auto &node : model.graph().node())
     if ((node.op_type() == "Squeeze" || node.op_type() == "Unsqueeze" ||
-         node.op_type() == "Reshape") &&
+         node.op_type() == "Reshape" || node.op_type() == "ReduceSum") &&
         node.input_size() > 1)
       for (int i = 0; i < model.graph().input_size(); ++i)
         if (model.graph().input(i).name() == node.input(1))
