@@ -763,6 +763,111 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                             << " splits or merges symbolic dims across "
                                "groups; not supported yet";
     }
+  } else if (op == "LayerNormalization") {
+    // Opset 17: normalise over dims [axis, rank); Y = (X - mean) * invstd *
+    // Scale (+ B), with optional outputs Mean and InvStdDev (keepdims shape).
+    if (inputs.size() < 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]) ||
+        (inputs.size() > 2 && inputs[2] && !isFloat(inputs[2])))
+      return emitError(loc) << "LayerNormalization needs float X, Scale and "
+                               "optional B";
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank();
+    int64_t axis = -1;
+    if (const auto *a = findAttr(node, "axis"))
+      axis = a->i();
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis >= rank)
+      return emitError(loc) << "LayerNormalization axis out of range for rank "
+                            << rank;
+    float epsilon = 1e-5f;
+    if (const auto *a = findAttr(node, "epsilon"))
+      epsilon = a->f();
+    if (const auto *a = findAttr(node, "stash_type"); a && a->i() != 1)
+      return emitError(loc) << "LayerNormalization stash_type " << a->i()
+                            << " is not supported (float32 statistics are)";
+    // Statistics: [d0 .. d(axis-1), 1 ...].
+    SmallVector<int64_t> statShape;
+    SmallVector<AffineExpr> statExprs;
+    SmallVector<Value> statDynamic;
+    SmallVector<utils::IteratorType> iterators;
+    Value count = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));
+    for (int64_t i = 0; i < rank; ++i) {
+      bool reduced = i >= axis;
+      iterators.push_back(reduced ? utils::IteratorType::reduction
+                                  : utils::IteratorType::parallel);
+      statShape.push_back(reduced ? 1 : type.getDimSize(i));
+      statExprs.push_back(reduced ? getAffineConstantExpr(0, ctx)
+                                  : getAffineDimExpr(i, ctx));
+      if (!reduced && type.isDynamicDim(i))
+        statDynamic.push_back(tensor::DimOp::create(b, loc, inputs[0], i));
+      if (reduced) {
+        Value size = tensor::DimOp::create(b, loc, inputs[0], i);
+        count = arith::MulFOp::create(
+            b, loc, count,
+            arith::SIToFPOp::create(
+                b, loc, b.getF32Type(),
+                arith::IndexCastOp::create(b, loc, b.getI64Type(), size)));
+      }
+    }
+    auto statType = RankedTensorType::get(statShape, b.getF32Type());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap statMap = AffineMap::get(rank, 0, statExprs, ctx);
+    auto sumOver = [&](ValueRange ins, ArrayRef<AffineMap> inMaps,
+                       function_ref<Value(OpBuilder &, Location, ValueRange)>
+                           term) {
+      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+      Value init = linalg::FillOp::create(
+                       b, loc, zero,
+                       tensor::EmptyOp::create(b, loc, statType, statDynamic)
+                           .getResult())
+                       .getResult(0);
+      SmallVector<AffineMap> maps(inMaps);
+      maps.push_back(statMap);
+      return linalg::GenericOp::create(
+                 b, loc, TypeRange{statType}, ins, ValueRange{init}, maps,
+                 iterators,
+                 [&](OpBuilder &nb, Location l, ValueRange args) {
+                   Value t = term(nb, l, args.drop_back());
+                   linalg::YieldOp::create(
+                       nb, l, ValueRange{arith::AddFOp::create(nb, l, t, args.back())});
+                 })
+          .getResult(0);
+    };
+    Value sum = sumOver({inputs[0]}, {id},
+                        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    Value mean = elementwise(loc, {sum}, [&](OpBuilder &nb, Location l,
+                                             ValueRange a) -> Value {
+      return arith::DivFOp::create(nb, l, a[0], count);
+    });
+    // Two-pass variance: the mean first, so large offsets do not cancel.
+    Value squares = sumOver({inputs[0], mean}, {id, statMap},
+                            [](OpBuilder &nb, Location l, ValueRange a) {
+                              Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
+                              return Value(arith::MulFOp::create(nb, l, d, d));
+                            });
+    Value invStd = elementwise(loc, {squares}, [&](OpBuilder &nb, Location l,
+                                                   ValueRange a) -> Value {
+      Value var = arith::DivFOp::create(nb, l, a[0], count);
+      Value eps = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(epsilon));
+      return math::RsqrtOp::create(nb, l,
+                                   arith::AddFOp::create(nb, l, var, eps));
+    });
+    SmallVector<Value> operands = {inputs[0], mean, invStd, inputs[1]};
+    bool hasBias = inputs.size() > 2 && inputs[2];
+    if (hasBias)
+      operands.push_back(inputs[2]);
+    result = elementwise(loc, operands, [&](OpBuilder &nb, Location l,
+                                            ValueRange a) -> Value {
+      Value y = arith::MulFOp::create(
+          nb, l, arith::SubFOp::create(nb, l, a[0], a[1]), a[2]);
+      y = arith::MulFOp::create(nb, l, y, a[3]);
+      return hasBias ? Value(arith::AddFOp::create(nb, l, y, a[4])) : y;
+    });
+    if (node.output_size() > 1 && !node.output(1).empty())
+      values[node.output(1)] = mean;
+    if (node.output_size() > 2 && !node.output(2).empty())
+      values[node.output(2)] = invStd;
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -1107,6 +1212,7 @@ OwningOpRef<ModuleOp> Importer::run() {
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
                  op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
                  op == "Reshape" || op == "ReduceSum" ||
+                 op == "LayerNormalization" ||
                  op == "ReduceSumSquare" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
@@ -1193,7 +1299,8 @@ const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
       "Abs",        "Add",      "Ceil",      "Clip",       "Concat",
       "Constant",   "Div",      "Erf",       "Exp",        "Floor",
-      "Gemm",       "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
+      "Gemm",       "Identity", "LayerNormalization", "LeakyRelu",
+      "LogSoftmax", "MatMul",
       "Max",        "Min",      "Mul",       "Neg",        "Pow",
       "ReduceMax",
       "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu",
