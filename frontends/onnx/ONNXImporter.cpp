@@ -75,6 +75,7 @@ private:
   Value withReduced(Location loc, Value x, Value reduced, int64_t axis,
                     function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
   Value softmax(Location loc, Value x, int64_t axis, bool log);
+  Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
   LogicalResult importConvcNode(const onnx::NodeProto &node, Location loc,
                                 ArrayRef<Value> inputs);
   Location nodeLoc(const onnx::NodeProto &node) {
@@ -387,6 +388,213 @@ Value Importer::softmax(Location loc, Value x, int64_t axis, bool log) {
                        return arith::DivFOp::create(
                            nb, l, math::ExpOp::create(nb, l, v), z);
                      });
+}
+
+/// ONNX Conv (any spatial rank): groups, strides, dilations, pads or
+/// auto_pad, bias. Channels are split into [group, per-group] so every
+/// indexing map but the input's sliding window is a projected permutation.
+Value Importer::conv(const onnx::NodeProto &node, Location loc,
+                     ArrayRef<Value> inputs) {
+  auto fail = [&](const Twine &message) {
+    emitError(loc) << "Conv " << message;
+    return Value();
+  };
+  if (inputs.size() < 2 || !inputs[0] || !inputs[1] ||
+      !getElementTypeOrSelf(inputs[0].getType()).isF32() ||
+      !getElementTypeOrSelf(inputs[1].getType()).isF32())
+    return fail("needs float X and W");
+  Value x = inputs[0], w = inputs[1];
+  Value bias = inputs.size() > 2 ? inputs[2] : Value();
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  int64_t rank = xType.getRank(), spatial = rank - 2;
+  if (rank < 3 || wType.getRank() != rank)
+    return fail("needs X [N, C, spatial...] and W [M, C/group, kernel...] of "
+                "equal rank >= 3");
+  if (!wType.hasStaticShape() || xType.isDynamicDim(1))
+    return fail("needs a static W shape and channel count");
+  auto ints = [&](StringRef name, int64_t size, int64_t fallback) {
+    SmallVector<int64_t> v(size, fallback);
+    if (const auto *a = findAttr(node, name))
+      v.assign(a->ints().begin(), a->ints().end());
+    return v;
+  };
+  int64_t group = 1;
+  if (const auto *a = findAttr(node, "group"))
+    group = a->i();
+  SmallVector<int64_t> strides = ints("strides", spatial, 1),
+                       dilations = ints("dilations", spatial, 1),
+                       pads = ints("pads", 2 * spatial, 0);
+  if (int64_t(strides.size()) != spatial ||
+      int64_t(dilations.size()) != spatial ||
+      int64_t(pads.size()) != 2 * spatial)
+    return fail("strides/dilations/pads do not match the spatial rank");
+  int64_t C = xType.getDimSize(1), M = wType.getDimSize(0),
+          Cg = wType.getDimSize(1);
+  if (group < 1 || C % group || M % group || C / group != Cg)
+    return fail("group " + Twine(group) + " does not divide C = " + Twine(C) +
+                " and M = " + Twine(M) + " into W's " + Twine(Cg) +
+                " channels per group");
+  if (bias && (cast<RankedTensorType>(bias.getType()).getRank() != 1 ||
+               cast<RankedTensorType>(bias.getType()).getDimSize(0) != M))
+    return fail("bias must be [M]");
+  std::string autoPad = "NOTSET";
+  if (const auto *a = findAttr(node, "auto_pad"))
+    autoPad = a->s();
+  // Padding and output sizes per spatial dim (folded when static).
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  SmallVector<OpFoldResult> low(rank, b.getIndexAttr(0)),
+      high(rank, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> outSizes;
+  for (int64_t i = 0; i < spatial; ++i) {
+    Value in = getValueOrCreateConstantIndexOp(
+        b, loc, tensor::getMixedSize(b, loc, x, i + 2));
+    int64_t span = dilations[i] * (wType.getDimSize(i + 2) - 1) + 1;
+    Value padBegin, padEnd, out;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      // out = ceil(in / s); total = max((out - 1) * s + span - in, 0).
+      out = b.createOrFold<arith::CeilDivUIOp>(loc, in, idx(strides[i]));
+      Value need = b.createOrFold<arith::SubIOp>(
+          loc,
+          b.createOrFold<arith::AddIOp>(
+              loc,
+              b.createOrFold<arith::MulIOp>(
+                  loc, b.createOrFold<arith::SubIOp>(loc, out, idx(1)),
+                  idx(strides[i])),
+              idx(span)),
+          in);
+      Value total = b.createOrFold<arith::MaxSIOp>(loc, need, idx(0));
+      Value half = b.createOrFold<arith::DivUIOp>(loc, total, idx(2));
+      Value rest = b.createOrFold<arith::SubIOp>(loc, total, half);
+      padBegin = autoPad == "SAME_UPPER" ? half : rest;
+      padEnd = autoPad == "SAME_UPPER" ? rest : half;
+    } else if (autoPad == "NOTSET" || autoPad == "VALID") {
+      bool valid = autoPad == "VALID";
+      padBegin = idx(valid ? 0 : pads[i]);
+      padEnd = idx(valid ? 0 : pads[i + spatial]);
+      Value padded = b.createOrFold<arith::AddIOp>(
+          loc, in, b.createOrFold<arith::AddIOp>(loc, padBegin, padEnd));
+      out = b.createOrFold<arith::AddIOp>(
+          loc,
+          b.createOrFold<arith::DivUIOp>(
+              loc, b.createOrFold<arith::SubIOp>(loc, padded, idx(span)),
+              idx(strides[i])),
+          idx(1));
+    } else {
+      return fail("auto_pad '" + autoPad + "' is not supported");
+    }
+    if (auto c = getConstantIntValue(out); c && *c < 1)
+      return fail("output spatial size is " + Twine(*c) +
+                  " (the kernel is larger than the padded input)");
+    low[i + 2] = getAsOpFoldResult(padBegin);
+    high[i + 2] = getAsOpFoldResult(padEnd);
+    outSizes.push_back(getAsOpFoldResult(out));
+  }
+  Type f32 = b.getF32Type();
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value padded = tensor::PadOp::create(
+      b, loc, RankedTensorType(), x, low, high, zero, /*nofold=*/false);
+  // [N, C, S...] -> [N, G, Cg, S...]; W [M, Cg, K...] -> [G, Mg, Cg, K...].
+  int64_t Mg = M / group;
+  auto paddedType = cast<RankedTensorType>(padded.getType());
+  SmallVector<ReassociationIndices> xGroups = {{0}, {1, 2}};
+  SmallVector<int64_t> xgShape = {paddedType.getDimSize(0), group, Cg};
+  SmallVector<OpFoldResult> xgSizes = {
+      tensor::getMixedSize(b, loc, padded, 0), b.getIndexAttr(group),
+      b.getIndexAttr(Cg)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    xGroups.push_back({i + 3});
+    xgShape.push_back(paddedType.getDimSize(i + 2));
+    xgSizes.push_back(tensor::getMixedSize(b, loc, padded, i + 2));
+  }
+  Value xg = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(xgShape, f32), padded, xGroups, xgSizes);
+  SmallVector<ReassociationIndices> wGroups = {{0, 1}};
+  SmallVector<int64_t> wgShape = {group, Mg};
+  SmallVector<OpFoldResult> wgSizes = {b.getIndexAttr(group),
+                                       b.getIndexAttr(Mg)};
+  for (int64_t i = 1; i < rank; ++i) {
+    wGroups.push_back({i + 1});
+    wgShape.push_back(wType.getDimSize(i));
+    wgSizes.push_back(b.getIndexAttr(wType.getDimSize(i)));
+  }
+  Value wg = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(wgShape, f32), w, wGroups, wgSizes);
+  // Loops: n, g, m, o..., c, k...
+  int64_t loops = 3 + spatial + 1 + spatial;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> xe = {d(0), d(1), d(3 + spatial)},
+                          we = {d(1), d(2), d(3 + spatial)},
+                          oe = {d(0), d(1), d(2)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    AffineExpr o = d(3 + i), k = d(4 + spatial + i);
+    xe.push_back(o * strides[i] + k * dilations[i]);
+    we.push_back(k);
+    oe.push_back(o);
+  }
+  SmallVector<int64_t> ogShape = {xType.getDimSize(0), group, Mg};
+  SmallVector<Value> ogDynamic;
+  if (xType.isDynamicDim(0))
+    ogDynamic.push_back(tensor::DimOp::create(b, loc, x, 0));
+  for (OpFoldResult s : outSizes) {
+    if (auto c = getConstantIntValue(s)) {
+      ogShape.push_back(*c);
+    } else {
+      ogShape.push_back(ShapedType::kDynamic);
+      ogDynamic.push_back(cast<Value>(s));
+    }
+  }
+  auto ogType = RankedTensorType::get(ogShape, f32);
+  Value init = tensor::EmptyOp::create(b, loc, ogType, ogDynamic);
+  if (bias) {
+    // Start from the bias, broadcast over n and the spatial dims.
+    Value bg = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({group, Mg}, f32), bias,
+        SmallVector<ReassociationIndices>{{0, 1}},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(group), b.getIndexAttr(Mg)});
+    SmallVector<AffineExpr> be = {d(1), d(2)};
+    init = linalg::GenericOp::create(
+               b, loc, TypeRange{ogType}, ValueRange{bg}, ValueRange{init},
+               ArrayRef<AffineMap>{AffineMap::get(3 + spatial, 0, be, ctx),
+                                   AffineMap::getMultiDimIdentityMap(
+                                       3 + spatial, ctx)},
+               SmallVector<utils::IteratorType>(3 + spatial,
+                                                utils::IteratorType::parallel),
+               [](OpBuilder &nb, Location l, ValueRange args) {
+                 linalg::YieldOp::create(nb, l, args[0]);
+               })
+               .getResult(0);
+  } else {
+    init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+  }
+  SmallVector<utils::IteratorType> iterators(loops,
+                                             utils::IteratorType::parallel);
+  for (int64_t i = 3 + spatial; i < loops; ++i)
+    iterators[i] = utils::IteratorType::reduction;
+  Value og =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{ogType}, ValueRange{xg, wg}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::get(loops, 0, xe, ctx),
+                              AffineMap::get(loops, 0, we, ctx),
+                              AffineMap::get(loops, 0, oe, ctx)},
+          iterators,
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            Value p = arith::MulFOp::create(nb, l, args[0], args[1]);
+            linalg::YieldOp::create(nb, l,
+                                    ValueRange{arith::AddFOp::create(
+                                        nb, l, p, args[2])});
+          })
+          .getResult(0);
+  SmallVector<ReassociationIndices> oGroups = {{0}, {1, 2}};
+  SmallVector<int64_t> oShape = {ogShape[0], M};
+  for (int64_t i = 0; i < spatial; ++i) {
+    oGroups.push_back({i + 3});
+    oShape.push_back(ogShape[3 + i]);
+  }
+  return tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get(oShape, f32), og, oGroups);
 }
 
 /// The exact-import domain: nodes the convc_torch export helper emits.
@@ -868,6 +1076,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       values[node.output(1)] = mean;
     if (node.output_size() > 2 && !node.output(2).empty())
       values[node.output(2)] = invStd;
+  } else if (op == "Conv") {
+    result = conv(node, loc, inputs);
+    if (!result)
+      return failure();
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -1212,7 +1424,7 @@ OwningOpRef<ModuleOp> Importer::run() {
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
                  op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
                  op == "Reshape" || op == "ReduceSum" ||
-                 op == "LayerNormalization" ||
+                 op == "LayerNormalization" || op == "Conv" ||
                  op == "ReduceSumSquare" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
@@ -1298,7 +1510,7 @@ OwningOpRef<ModuleOp> Importer::run() {
 const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
       "Abs",        "Add",      "Ceil",      "Clip",       "Concat",
-      "Constant",   "Div",      "Erf",       "Exp",        "Floor",
+      "Constant",   "Conv",   "Div",      "Erf",       "Exp",        "Floor",
       "Gemm",       "Identity", "LayerNormalization", "LeakyRelu",
       "LogSoftmax", "MatMul",
       "Max",        "Min",      "Mul",       "Neg",        "Pow",

@@ -2,6 +2,7 @@
 compiles it with the convc tool and checks the result against PyTorch.
 
 Exported at B=2, T=13 with symbolic batch and time; checked at B=3, T=29.
+Also checks the standard export of 1-D Conv layers (no convc domain).
 
 usage: onnx_export_test.py CONVC_TOOL WORKDIR
 """
@@ -36,38 +37,63 @@ class Block(torch.nn.Module):
         return cx.talk_conv(h, off, left_max=3, right_max=2) + h
 
 
+class StandardConvs(torch.nn.Module):
+    """What exporters emit for conv layers without the convc domain: 1-D
+    Conv nodes (depthwise dilated, grouped with bias) in BCT layout."""
+
+    def __init__(self, C=16):
+        super().__init__()
+        self.depthwise = torch.nn.Conv1d(C, C, 5, padding=4, dilation=2,
+                                         groups=C, bias=False)
+        self.grouped = torch.nn.Conv1d(C, 2 * C, 3, padding=1, groups=4)
+
+    def forward(self, x):
+        h = self.depthwise(x.transpose(1, 2))
+        return self.grouped(torch.relu(h)).transpose(1, 2)
+
+
+def check(tool, work, name, model, export_x, check_x, custom):
+    """Exports with symbolic B and T, compiles, runs at check_x's shape."""
+    path = os.path.join(work, name + ".onnx")
+    torch.onnx.export(model, (export_x,), path, input_names=["x"],
+                      output_names=["y"], opset_version=17,
+                      dynamic_axes={"x": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
+                      custom_opsets={cx.DOMAIN: 1} if custom else None)
+    with torch.no_grad():
+        expected = model(check_x).numpy()
+    xin = os.path.join(work, name + "_x.npy")
+    np.save(xin, check_x.numpy())
+    lib = os.path.join(work, name + ".so")
+    out = os.path.join(work, name + "_out")
+    subprocess.run([tool, "compile", path, "-o", lib, "--quiet"], check=True)
+    subprocess.run([tool, "run", lib, "--input=x=" + xin, "--output-dir=" + out],
+                   check=True, stdout=subprocess.DEVNULL)
+    got = np.load(os.path.join(out, "y.npy"))
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    err = np.abs(got - expected).max()
+    print(f"{name}: convc vs PyTorch max |diff| {err:.2e}")
+    if not err < 1e-4:
+        sys.exit(f"FAIL: {name}: max |diff| {err} >= 1e-4")
+    return path
+
+
 def main():
     tool, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
     torch.manual_seed(0)
     model = Block().eval()
     x = torch.randn(2, 13, 16)
-    path = os.path.join(work, "block.onnx")
-    # Batch and time stay symbolic: the check runs at another length.
-    torch.onnx.export(model, (x,), path, input_names=["x"],
-                      output_names=["y"], opset_version=17,
-                      dynamic_axes={"x": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
-                      custom_opsets={cx.DOMAIN: 1})
+    path = check(tool, work, "block", model, x, torch.randn(3, 29, 16),
+                 custom=True)
     import onnx
     ops = [(n.domain, n.op_type) for n in onnx.load(path).graph.node]
     convc_ops = sorted({op for d, op in ops if d == cx.DOMAIN})
     assert convc_ops == ["DynamicConv", "GLU", "LightweightConv", "TaLKConv"], ops
 
-    x = torch.randn(3, 29, 16)
-    with torch.no_grad():
-        expected = model(x).numpy()
-    np.save(os.path.join(work, "x.npy"), x.numpy())
-    lib = os.path.join(work, "block.so")
-    subprocess.run([tool, "compile", path, "-o", lib, "--quiet"], check=True)
-    subprocess.run([tool, "run", lib, "--input=x=" + os.path.join(work, "x.npy"),
-                    "--output-dir=" + work], check=True,
-                   stdout=subprocess.DEVNULL)
-    got = np.load(os.path.join(work, "y.npy"))
-    assert got.shape == expected.shape, (got.shape, expected.shape)
-    err = np.abs(got - expected).max()
-    print(f"convc vs PyTorch through the convc ONNX domain: max |diff| {err:.2e}")
-    if not err < 1e-4:
-        sys.exit(f"FAIL: max |diff| {err} >= 1e-4")
+    path = check(tool, work, "standard_convs", StandardConvs().eval(), x,
+                 torch.randn(3, 29, 16), custom=False)
+    convs = [n for n in onnx.load(path).graph.node if n.op_type == "Conv"]
+    assert len(convs) == 2, [n.op_type for n in onnx.load(path).graph.node]
 
 
 if __name__ == "__main__":

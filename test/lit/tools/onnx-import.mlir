@@ -9,8 +9,8 @@
 // CHECK: arith.addf
 
 // Every unsupported op type is listed with its nodes, and the supported ones.
-// RUN: not convc compile %onnx_data/test_conv_with_strides_padding/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
-// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Div, Erf, Exp, Floor, Gemm, Identity, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, Pow, ReduceMax, ReduceMean, ReduceMin, ReduceSum, ReduceSumSquare, Relu, Reshape, Sigmoid, Softmax, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): Conv x1 [(unnamed)];
+// RUN: not convc compile %onnx_data/test_convtranspose_1d/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
+// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, Ceil, Clip, Concat, Constant, Conv, Div, Erf, Exp, Floor, Gemm, Identity, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, Max, Min, Mul, Neg, Pow, ReduceMax, ReduceMean, ReduceMin, ReduceSum, ReduceSumSquare, Relu, Reshape, Sigmoid, Softmax, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): ConvTranspose x1 [(unnamed)];
 
 // RUN: not convc compile %onnx_data/test_add_uint8/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
 // DTYPE: 'x': ONNX element type UINT8 is not supported (float and int64 are)
@@ -45,3 +45,7 @@
 // RESHAPE: tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<?x?x4x4xf32> into tensor<?x?x16xf32>
 // RUN: not convc compile %onnx_data/test_reshape_zero_dim/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=COMPUTED-SHAPE
 // COMPUTED-SHAPE: Reshape needs data and a constant shape (an initializer or a Constant node): convc compiles shapes statically
+
+// Conv: a group count that does not fit the weights is an error naming the node.
+// RUN: not convc compile %S/Inputs/conv_bad_group.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=CONV-GROUP
+// CONV-GROUP: loc("bad_groups"): Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
