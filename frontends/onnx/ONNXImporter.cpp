@@ -1080,6 +1080,83 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     result = conv(node, loc, inputs);
     if (!result)
       return failure();
+  } else if (op == "Gather") {
+    // out[a..., i..., b...] = data[a..., indices[i...], b...]. Negative
+    // indices count from the end; out-of-range ones are clamped to the
+    // valid range (compiled code has no error path; memory stays safe).
+    auto isInt64 = [](Value v) {
+      return v && getElementTypeOrSelf(v.getType()).isInteger(64);
+    };
+    if (inputs.size() != 2 || !(isFloat(inputs[0]) || isInt64(inputs[0])) ||
+        !isInt64(inputs[1]))
+      return emitError(loc) << "Gather needs float32/int64 data and int64 "
+                               "indices";
+    auto dataType = cast<RankedTensorType>(inputs[0].getType());
+    auto indexType = cast<RankedTensorType>(inputs[1].getType());
+    int64_t rank = dataType.getRank(), q = indexType.getRank();
+    int64_t axis = 0;
+    if (const auto *a = findAttr(node, "axis"))
+      axis = a->i();
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis >= rank)
+      return emitError(loc) << "Gather axis out of range for rank " << rank;
+    SmallVector<int64_t> shape;
+    SmallVector<Value> dynamicSizes;
+    auto addDim = [&](Value from, RankedTensorType t, int64_t i) {
+      shape.push_back(t.getDimSize(i));
+      if (t.isDynamicDim(i))
+        dynamicSizes.push_back(tensor::DimOp::create(b, loc, from, i));
+    };
+    for (int64_t i = 0; i < axis; ++i)
+      addDim(inputs[0], dataType, i);
+    for (int64_t i = 0; i < q; ++i)
+      addDim(inputs[1], indexType, i);
+    for (int64_t i = axis + 1; i < rank; ++i)
+      addDim(inputs[0], dataType, i);
+    int64_t outRank = int64_t(shape.size());
+    auto outType = RankedTensorType::get(shape, dataType.getElementType());
+    Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
+    SmallVector<AffineExpr> indexExprs;
+    for (int64_t i = 0; i < q; ++i)
+      indexExprs.push_back(getAffineDimExpr(axis + i, ctx));
+    Value data = inputs[0];
+    Value extent = tensor::DimOp::create(b, loc, data, axis);
+    result =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{outType}, ValueRange{inputs[1]},
+            ValueRange{init},
+            ArrayRef<AffineMap>{AffineMap::get(outRank, 0, indexExprs, ctx),
+                                AffineMap::getMultiDimIdentityMap(outRank,
+                                                                  ctx)},
+            SmallVector<utils::IteratorType>(outRank,
+                                             utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              Value n = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                                   extent);
+              Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+              Value one = arith::ConstantIntOp::create(nb, l, 1, 64);
+              Value raw = args[0];
+              Value wrapped = arith::SelectOp::create(
+                  nb, l,
+                  arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
+                                        zero),
+                  arith::AddIOp::create(nb, l, raw, n), raw);
+              Value clamped = arith::MaxSIOp::create(
+                  nb, l, zero,
+                  arith::MinSIOp::create(
+                      nb, l, wrapped, arith::SubIOp::create(nb, l, n, one)));
+              SmallVector<Value> at;
+              for (int64_t i = 0; i < axis; ++i)
+                at.push_back(linalg::IndexOp::create(nb, l, i));
+              at.push_back(arith::IndexCastOp::create(nb, l, nb.getIndexType(),
+                                                      clamped));
+              for (int64_t i = axis + 1; i < rank; ++i)
+                at.push_back(linalg::IndexOp::create(nb, l, q + i - 1));
+              linalg::YieldOp::create(
+                  nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
+            })
+            .getResult(0);
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -1424,7 +1501,7 @@ OwningOpRef<ModuleOp> Importer::run() {
                  op == "MatMul" || op == "Identity" || op == "Constant" ||
                  op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
                  op == "Reshape" || op == "ReduceSum" ||
-                 op == "LayerNormalization" || op == "Conv" ||
+                 op == "LayerNormalization" || op == "Conv" || op == "Gather" ||
                  op == "ReduceSumSquare" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
@@ -1511,6 +1588,7 @@ const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
       "Abs",        "Add",      "Ceil",      "Clip",       "Concat",
       "Constant",   "Conv",   "Div",      "Erf",       "Exp",        "Floor",
+      "Gather",
       "Gemm",       "Identity", "LayerNormalization", "LeakyRelu",
       "LogSoftmax", "MatMul",
       "Max",        "Min",      "Mul",       "Neg",        "Pow",

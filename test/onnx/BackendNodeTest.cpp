@@ -37,7 +37,7 @@ const char *kData = "/usr/share/libonnx-testdata/data/node";
 const std::set<std::string> &claimedOps() {
   static const std::set<std::string> ops = {
       "Abs",  "Add",  "Ceil",    "Clip", "Concat", "Conv", "Div",  "Erf",
-      "Exp",  "Floor", "Gemm",   "Identity", "LayerNormalization", "LeakyRelu", "LogSoftmax",
+      "Exp",  "Floor", "Gather", "Gemm",   "Identity", "LayerNormalization", "LeakyRelu", "LogSoftmax",
       "MatMul", "Max", "Min",    "Mul",  "Neg",    "Pow",    "ReduceMax",
       "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt",
       "Squeeze", "Sub",  "Tanh", "Transpose", "Unsqueeze"};

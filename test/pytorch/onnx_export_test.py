@@ -52,6 +52,18 @@ class StandardConvs(torch.nn.Module):
         return self.grouped(torch.relu(h)).transpose(1, 2)
 
 
+class EmbeddedConvs(torch.nn.Module):
+    """Token ids -> nn.Embedding (a Gather) -> the standard convs."""
+
+    def __init__(self, vocab=50, C=16):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab, C)
+        self.convs = StandardConvs(C)
+
+    def forward(self, tokens):
+        return self.convs(self.embed(tokens))
+
+
 def check(tool, work, name, model, export_x, check_x, custom):
     """Exports with symbolic B and T, compiles, runs at check_x's shape."""
     path = os.path.join(work, name + ".onnx")
@@ -94,6 +106,10 @@ def main():
                  torch.randn(3, 29, 16), custom=False)
     convs = [n for n in onnx.load(path).graph.node if n.op_type == "Conv"]
     assert len(convs) == 2, [n.op_type for n in onnx.load(path).graph.node]
+
+    check(tool, work, "embedded_convs", EmbeddedConvs().eval(),
+          torch.randint(0, 50, (2, 13)), torch.randint(0, 50, (3, 29)),
+          custom=False)
 
 
 if __name__ == "__main__":
