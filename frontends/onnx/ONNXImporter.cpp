@@ -1157,6 +1157,121 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                   nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
             })
             .getResult(0);
+  } else if (op == "Slice") {
+    // Opset >= 10: starts, ends, axes, steps are constant inputs. Symbolic
+    // dims are sliced with index arithmetic (what x[..., :C] exports to).
+    auto constInts = [&](size_t i, SmallVector<int64_t> &out) {
+      DenseIntElementsAttr attr;
+      if (inputs.size() <= i || !inputs[i])
+        return false;
+      if (!matchPattern(inputs[i], m_Constant(&attr)))
+        return false;
+      for (const APInt &v : attr)
+        out.push_back(v.getSExtValue());
+      return true;
+    };
+    if (inputs.size() < 3 || !inputs[0] ||
+        !(isFloat(inputs[0]) ||
+          getElementTypeOrSelf(inputs[0].getType()).isInteger(64)))
+      return emitError(loc) << "Slice needs float32/int64 data, starts and "
+                               "ends (opset >= 10 form)";
+    SmallVector<int64_t> starts, ends, axes, steps;
+    if (!constInts(1, starts) || !constInts(2, ends) ||
+        (inputs.size() > 3 && inputs[3] && !constInts(3, axes)) ||
+        (inputs.size() > 4 && inputs[4] && !constInts(4, steps)))
+      return emitError(loc) << "Slice starts/ends/axes/steps must be "
+                               "constants (initializers or Constant nodes): "
+                               "convc compiles shapes statically";
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank();
+    if (axes.empty())
+      for (int64_t i = 0; i < int64_t(starts.size()); ++i)
+        axes.push_back(i);
+    if (steps.empty())
+      steps.assign(starts.size(), 1);
+    if (ends.size() != starts.size() || axes.size() != starts.size() ||
+        steps.size() != starts.size())
+      return emitError(loc) << "Slice starts, ends, axes and steps differ in "
+                               "length";
+    // Per dim: first index and step (index values), and the result size.
+    SmallVector<Value> first(rank), stride(rank);
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t i = 0; i < rank; ++i)
+      sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
+    auto idx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    llvm::SmallDenseSet<int64_t> seen;
+    for (size_t k = 0; k < starts.size(); ++k) {
+      int64_t axis = axes[k] < 0 ? axes[k] + rank : axes[k];
+      if (axis < 0 || axis >= rank || !seen.insert(axis).second)
+        return emitError(loc) << "Slice axis " << axes[k]
+                              << " is out of range or repeated";
+      int64_t step = steps[k];
+      if (step == 0)
+        return emitError(loc) << "Slice step 0 is invalid";
+      Value n = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
+      // Clamp a bound (as i64 arithmetic on index) into [lo, n + hiOff].
+      auto bound = [&](int64_t v, int64_t lo, int64_t hiOff) -> Value {
+        // Out-of-range constants saturate to +-2^40 so index math is safe.
+        v = std::clamp<int64_t>(v, -(int64_t(1) << 40), int64_t(1) << 40);
+        Value x = idx(v);
+        if (v < 0)
+          x = b.createOrFold<arith::AddIOp>(loc, x, n);
+        Value hi = b.createOrFold<arith::AddIOp>(loc, n, idx(hiOff));
+        return b.createOrFold<arith::MaxSIOp>(
+            loc, idx(lo), b.createOrFold<arith::MinSIOp>(loc, x, hi));
+      };
+      Value s, e, count;
+      if (step > 0) {
+        s = bound(starts[k], 0, 0);
+        e = bound(ends[k], 0, 0);
+        count = b.createOrFold<arith::CeilDivSIOp>(
+            loc, b.createOrFold<arith::SubIOp>(loc, e, s), idx(step));
+      } else {
+        s = bound(starts[k], 0, -1);
+        e = bound(ends[k], -1, -1);
+        count = b.createOrFold<arith::CeilDivSIOp>(
+            loc, b.createOrFold<arith::SubIOp>(loc, s, e), idx(-step));
+      }
+      count = b.createOrFold<arith::MaxSIOp>(loc, count, idx(0));
+      first[axis] = s;
+      stride[axis] = idx(step);
+      sizes[axis] = getAsOpFoldResult(count);
+    }
+    SmallVector<int64_t> shape;
+    SmallVector<Value> dynamicSizes;
+    for (OpFoldResult size : sizes) {
+      if (auto c = getConstantIntValue(size)) {
+        shape.push_back(*c);
+      } else {
+        shape.push_back(ShapedType::kDynamic);
+        dynamicSizes.push_back(cast<Value>(size));
+      }
+    }
+    auto outType = RankedTensorType::get(shape, type.getElementType());
+    Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
+    Value data = inputs[0];
+    result = linalg::GenericOp::create(
+                 b, loc, TypeRange{outType}, ValueRange{}, ValueRange{init},
+                 ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                 SmallVector<utils::IteratorType>(
+                     rank, utils::IteratorType::parallel),
+                 [&](OpBuilder &nb, Location l, ValueRange) {
+                   SmallVector<Value> at;
+                   for (int64_t i = 0; i < rank; ++i) {
+                     Value j = linalg::IndexOp::create(nb, l, i);
+                     if (first[i])
+                       j = arith::AddIOp::create(
+                           nb, l, first[i],
+                           arith::MulIOp::create(nb, l, j, stride[i]));
+                     at.push_back(j);
+                   }
+                   linalg::YieldOp::create(
+                       nb, l,
+                       ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
+                 })
+                 .getResult(0);
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -1502,6 +1617,7 @@ OwningOpRef<ModuleOp> Importer::run() {
                  op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
                  op == "Reshape" || op == "ReduceSum" ||
                  op == "LayerNormalization" || op == "Conv" || op == "Gather" ||
+                 op == "Slice" ||
                  op == "ReduceSumSquare" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
@@ -1594,7 +1710,7 @@ const std::vector<std::string> &supportedONNXOps() {
       "Max",        "Min",      "Mul",       "Neg",        "Pow",
       "ReduceMax",
       "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu",
-      "Reshape",    "Sigmoid",
+      "Reshape",    "Sigmoid",  "Slice",
       "Softmax",
       "Sqrt",       "Squeeze",  "Sub",       "Tanh",       "Transpose",
       "Unsqueeze"};

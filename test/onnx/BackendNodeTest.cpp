@@ -8,7 +8,7 @@
 // with a message saying what is not supported, not crash.
 //
 // Inputs that convc requires to be constant (Squeeze/Unsqueeze/ReduceSum
-// axes, the Reshape shape:
+// axes, the Reshape shape, Slice's starts/ends/axes/steps:
 // it compiles shapes statically, as exporters emit them) are graph inputs in
 // these tests; the test bakes each data set's value into the model as an
 // initializer before compiling, and feeds the remaining inputs.
@@ -39,7 +39,7 @@ const std::set<std::string> &claimedOps() {
       "Abs",  "Add",  "Ceil",    "Clip", "Concat", "Conv", "Div",  "Erf",
       "Exp",  "Floor", "Gather", "Gemm",   "Identity", "LayerNormalization", "LeakyRelu", "LogSoftmax",
       "MatMul", "Max", "Min",    "Mul",  "Neg",    "Pow",    "ReduceMax",
-      "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt",
+      "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Sqrt",
       "Squeeze", "Sub",  "Tanh", "Transpose", "Unsqueeze"};
   return ops;
 }
@@ -105,11 +105,12 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
   std::map<int, std::string> constantInputs;
   for (const auto &node : model.graph().node())
     if ((node.op_type() == "Squeeze" || node.op_type() == "Unsqueeze" ||
-         node.op_type() == "Reshape" || node.op_type() == "ReduceSum") &&
-        node.input_size() > 1)
-      for (int i = 0; i < model.graph().input_size(); ++i)
-        if (model.graph().input(i).name() == node.input(1))
-          constantInputs[i] = node.input(1);
+         node.op_type() == "Reshape" || node.op_type() == "ReduceSum" ||
+         node.op_type() == "Slice"))
+      for (int k = 1; k < node.input_size(); ++k)
+        for (int i = 0; i < model.graph().input_size(); ++i)
+          if (model.graph().input(i).name() == node.input(k))
+            constantInputs[i] = node.input(k);
   std::string lib = ::testing::TempDir() + "/onnx_" + GetParam() + ".so";
   std::string log = lib + ".log";
   auto compile = [&](const fs::path &modelPath) {

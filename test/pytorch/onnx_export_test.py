@@ -39,17 +39,23 @@ class Block(torch.nn.Module):
 
 class StandardConvs(torch.nn.Module):
     """What exporters emit for conv layers without the convc domain: 1-D
-    Conv nodes (depthwise dilated, grouped with bias) in BCT layout."""
+    Conv nodes (depthwise dilated, grouped with bias) in BCT layout, and a
+    GLU from Slice nodes."""
 
     def __init__(self, C=16):
         super().__init__()
         self.depthwise = torch.nn.Conv1d(C, C, 5, padding=4, dilation=2,
                                          groups=C, bias=False)
         self.grouped = torch.nn.Conv1d(C, 2 * C, 3, padding=1, groups=4)
+        self.C = C
 
     def forward(self, x):
         h = self.depthwise(x.transpose(1, 2))
-        return self.grouped(torch.relu(h)).transpose(1, 2)
+        h = self.grouped(torch.relu(h)).transpose(1, 2)
+        # A GLU written with slices (Slice nodes on symbolic B and T). A
+        # Python int, not h.shape[-1] // 2: shape arithmetic (Shape, Cast)
+        # is not folded yet.
+        return h[..., :self.C] * torch.sigmoid(h[..., self.C:])
 
 
 class EmbeddedConvs(torch.nn.Module):
@@ -104,8 +110,8 @@ def main():
 
     path = check(tool, work, "standard_convs", StandardConvs().eval(), x,
                  torch.randn(3, 29, 16), custom=False)
-    convs = [n for n in onnx.load(path).graph.node if n.op_type == "Conv"]
-    assert len(convs) == 2, [n.op_type for n in onnx.load(path).graph.node]
+    kinds = [n.op_type for n in onnx.load(path).graph.node]
+    assert kinds.count("Conv") == 2 and kinds.count("Slice") == 2, kinds
 
     check(tool, work, "embedded_convs", EmbeddedConvs().eval(),
           torch.randint(0, 50, (2, 13)), torch.randint(0, 50, (3, 29)),
