@@ -76,6 +76,8 @@ private:
                     function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
   Value softmax(Location loc, Value x, int64_t axis, bool log);
   Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
+  bool foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
+                           ArrayRef<Value> inputs);
   LogicalResult importConvcNode(const onnx::NodeProto &node, Location loc,
                                 ArrayRef<Value> inputs);
   Location nodeLoc(const onnx::NodeProto &node) {
@@ -89,6 +91,8 @@ private:
   const onnx::GraphProto &graph;
   OpBuilder b;
   std::map<std::string, Value> values;
+  /// Outputs of Shape with symbolic dims: the dims known at compile time.
+  std::map<std::string, SmallVector<std::optional<int64_t>>> partialShapes;
   int64_t opset; // of the default domain
 };
 
@@ -597,6 +601,141 @@ Value Importer::conv(const onnx::NodeProto &node, Location loc,
       b, loc, RankedTensorType::get(oShape, f32), og, oGroups);
 }
 
+/// Shape arithmetic on compile-time values (what exporters wrap around
+/// reshapes and slices: Shape -> Gather -> Div -> Cast -> Unsqueeze): folded
+/// here, so the shape operands reach Reshape/Slice/... as constants. Shape of
+/// a tensor with symbolic dims keeps the static ones known for Gather.
+/// Returns true when the node was folded (its outputs are defined).
+bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
+                                   ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  auto constInts = [&](Value v, SmallVector<int64_t> &data,
+                       SmallVector<int64_t> &shape) {
+    DenseIntElementsAttr attr;
+    if (!v || !matchPattern(v, m_Constant(&attr)) ||
+        !attr.getElementType().isInteger(64))
+      return false;
+    for (const APInt &x : attr)
+      data.push_back(x.getSExtValue());
+    shape.assign(attr.getType().getShape().begin(),
+                 attr.getType().getShape().end());
+    return true;
+  };
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(shape, b.getI64Type());
+    values[node.output(0)] = arith::ConstantOp::create(
+        b, loc, DenseIntElementsAttr::get(type, data));
+    return true;
+  };
+  auto intAttr = [&](StringRef name, int64_t fallback) {
+    const auto *a = findAttr(node, name);
+    return a ? a->i() : fallback;
+  };
+  if (op == "Shape" && inputs.size() == 1 && inputs[0]) {
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank();
+    int64_t start = intAttr("start", 0), end = intAttr("end", rank);
+    start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+    end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+    SmallVector<std::optional<int64_t>> known;
+    SmallVector<int64_t> data;
+    SmallVector<Value> dims;
+    for (int64_t i = start; i < end; ++i) {
+      int64_t d = type.getDimSize(i);
+      known.push_back(ShapedType::isDynamic(d) ? std::nullopt
+                                               : std::optional<int64_t>(d));
+      data.push_back(d);
+      dims.push_back(arith::IndexCastOp::create(
+          b, loc, b.getI64Type(), tensor::DimOp::create(b, loc, inputs[0], i)));
+    }
+    int64_t n = int64_t(known.size());
+    if (llvm::all_of(known, [](auto k) { return k.has_value(); }))
+      return define(data, {n});
+    partialShapes[node.output(0)] = known;
+    values[node.output(0)] = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({n}, b.getI64Type()), dims);
+    return true;
+  }
+  SmallVector<int64_t> a, aShape, c, cShape;
+  if (op == "Gather" && inputs.size() == 2 && intAttr("axis", 0) == 0 &&
+      constInts(inputs[1], c, cShape)) {
+    SmallVector<std::optional<int64_t>> known;
+    if (auto it = partialShapes.find(node.input(0)); it != partialShapes.end())
+      known = it->second;
+    else if (constInts(inputs[0], a, aShape) && aShape.size() == 1)
+      for (int64_t x : a)
+        known.push_back(x);
+    else
+      return false;
+    SmallVector<int64_t> out;
+    for (int64_t i : c) {
+      int64_t j = i < 0 ? i + int64_t(known.size()) : i;
+      if (j < 0 || j >= int64_t(known.size()) || !known[j])
+        return false;
+      out.push_back(*known[j]);
+    }
+    return define(out, cShape);
+  }
+  bool binary = op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
+  if (binary && inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
+      constInts(inputs[1], c, cShape) &&
+      (a.size() == c.size() || a.size() == 1 || c.size() == 1)) {
+    size_t n = std::max(a.size(), c.size());
+    SmallVector<int64_t> out;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t x = a[a.size() == 1 ? 0 : i], y = c[c.size() == 1 ? 0 : i];
+      if (op == "Div" && y == 0)
+        return false; // left to the runtime op (and its error)
+      out.push_back(op == "Add"   ? x + y
+                    : op == "Sub" ? x - y
+                    : op == "Mul" ? x * y
+                                  : x / y);
+    }
+    return define(out, a.size() >= c.size() ? aShape : cShape);
+  }
+  if ((op == "Cast" && intAttr("to", 0) == onnx::TensorProto::INT64) ||
+      op == "Identity") {
+    if (inputs.size() == 1 && constInts(inputs[0], a, aShape))
+      return define(a, aShape);
+    return false;
+  }
+  if ((op == "Unsqueeze" || op == "Squeeze") && !inputs.empty() &&
+      constInts(inputs[0], a, aShape)) {
+    SmallVector<int64_t> axes, axesShape;
+    if (const auto *attr = findAttr(node, "axes"))
+      axes.assign(attr->ints().begin(), attr->ints().end());
+    else if (inputs.size() > 1 && !constInts(inputs[1], axes, axesShape))
+      return false;
+    int64_t outRank = op == "Unsqueeze"
+                          ? int64_t(aShape.size() + axes.size())
+                          : int64_t(aShape.size());
+    llvm::SmallDenseSet<int64_t> set;
+    for (int64_t x : axes)
+      set.insert(x < 0 ? x + outRank : x);
+    SmallVector<int64_t> shape;
+    if (op == "Unsqueeze") {
+      for (int64_t i = 0, j = 0; i < outRank; ++i)
+        shape.push_back(set.contains(i) ? 1 : aShape[j++]);
+    } else {
+      for (int64_t i = 0; i < int64_t(aShape.size()); ++i)
+        if (!(set.empty() ? aShape[i] == 1 : set.contains(i)))
+          shape.push_back(aShape[i]);
+    }
+    return define(a, shape);
+  }
+  if (op == "Concat" && intAttr("axis", 0) == 0 && !inputs.empty()) {
+    SmallVector<int64_t> out;
+    for (Value v : inputs) {
+      SmallVector<int64_t> d, sh;
+      if (!constInts(v, d, sh) || sh.size() != 1)
+        return false;
+      out.append(d);
+    }
+    return define(out, {int64_t(out.size())});
+  }
+  return false;
+}
+
 /// The exact-import domain: nodes the convc_torch export helper emits.
 LogicalResult Importer::importConvcNode(const onnx::NodeProto &node,
                                         Location loc,
@@ -682,6 +821,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   };
   if (node.domain() == kConvcDomain)
     return importConvcNode(node, loc, inputs);
+  if (node.domain().empty() && foldShapeArithmetic(node, loc, inputs))
+    return success();
   if (auto u = unaryOps().find(op); u != unaryOps().end()) {
     if (inputs.size() != 1 || !isFloat(inputs[0]))
       return emitError(loc) << op << " needs one float input";
@@ -1272,6 +1413,43 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                        ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
                  })
                  .getResult(0);
+  } else if (op == "Cast") {
+    // float32 <-> int64 (and to the same type); shape-arithmetic casts on
+    // constants are folded before this.
+    int64_t to = findAttr(node, "to") ? findAttr(node, "to")->i() : 0;
+    if (inputs.size() != 1 || !inputs[0] ||
+        (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::INT64))
+      return emitError(loc) << "Cast to ONNX type " << to
+                            << " is not supported (float32 and int64 are)";
+    Type target = to == onnx::TensorProto::FLOAT ? Type(b.getF32Type())
+                                                 : Type(b.getI64Type());
+    Type source = getElementTypeOrSelf(inputs[0].getType());
+    if (source == target) {
+      result = inputs[0];
+    } else {
+      auto srcType = cast<RankedTensorType>(inputs[0].getType());
+      SmallVector<Value> dynamicSizes;
+      for (int64_t i = 0; i < srcType.getRank(); ++i)
+        if (srcType.isDynamicDim(i))
+          dynamicSizes.push_back(tensor::DimOp::create(b, loc, inputs[0], i));
+      auto outType = RankedTensorType::get(srcType.getShape(), target);
+      Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
+      AffineMap id = AffineMap::getMultiDimIdentityMap(srcType.getRank(), ctx);
+      result = linalg::GenericOp::create(
+                   b, loc, TypeRange{outType}, ValueRange{inputs[0]},
+                   ValueRange{init}, ArrayRef<AffineMap>{id, id},
+                   SmallVector<utils::IteratorType>(
+                       srcType.getRank(), utils::IteratorType::parallel),
+                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                     Value v = target.isF32()
+                                   ? Value(arith::SIToFPOp::create(
+                                         nb, l, target, args[0]))
+                                   : Value(arith::FPToSIOp::create(
+                                         nb, l, target, args[0]));
+                     linalg::YieldOp::create(nb, l, v);
+                   })
+                   .getResult(0);
+    }
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -1617,7 +1795,7 @@ OwningOpRef<ModuleOp> Importer::run() {
                  op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
                  op == "Reshape" || op == "ReduceSum" ||
                  op == "LayerNormalization" || op == "Conv" || op == "Gather" ||
-                 op == "Slice" ||
+                 op == "Slice" || op == "Shape" || op == "Cast" ||
                  op == "ReduceSumSquare" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
@@ -1702,7 +1880,7 @@ OwningOpRef<ModuleOp> Importer::run() {
 
 const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
-      "Abs",        "Add",      "Ceil",      "Clip",       "Concat",
+      "Abs",        "Add",      "Cast",      "Ceil",      "Clip",       "Concat",
       "Constant",   "Conv",   "Div",      "Erf",       "Exp",        "Floor",
       "Gather",
       "Gemm",       "Identity", "LayerNormalization", "LeakyRelu",
@@ -1710,7 +1888,7 @@ const std::vector<std::string> &supportedONNXOps() {
       "Max",        "Min",      "Mul",       "Neg",        "Pow",
       "ReduceMax",
       "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu",
-      "Reshape",    "Sigmoid",  "Slice",
+      "Reshape",    "Shape",    "Sigmoid",  "Slice",
       "Softmax",
       "Sqrt",       "Squeeze",  "Sub",       "Tanh",       "Transpose",
       "Unsqueeze"};

@@ -36,10 +36,10 @@ const char *kData = "/usr/share/libonnx-testdata/data/node";
 
 const std::set<std::string> &claimedOps() {
   static const std::set<std::string> ops = {
-      "Abs",  "Add",  "Ceil",    "Clip", "Concat", "Conv", "Div",  "Erf",
+      "Abs",  "Add",  "Cast", "Ceil",    "Clip", "Concat", "Conv", "Div",  "Erf",
       "Exp",  "Floor", "Gather", "Gemm",   "Identity", "LayerNormalization", "LeakyRelu", "LogSoftmax",
       "MatMul", "Max", "Min",    "Mul",  "Neg",    "Pow",    "ReduceMax",
-      "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Sqrt",
+      "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt",
       "Squeeze", "Sub",  "Tanh", "Transpose", "Unsqueeze"};
   return ops;
 }
@@ -98,6 +98,9 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
   onnx::ModelProto model;
   ASSERT_TRUE(readProto(dir / "model.onnx", model));
   bool supportedTypes = true;
+  for (const auto &v : model.graph().output())
+    supportedTypes &= v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT ||
+                      v.type().tensor_type().elem_type() == onnx::TensorProto::INT64;
   for (const auto &v : model.graph().input())
     supportedTypes &= v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT ||
                       v.type().tensor_type().elem_type() == onnx::TensorProto::INT64;

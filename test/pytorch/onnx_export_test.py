@@ -47,15 +47,14 @@ class StandardConvs(torch.nn.Module):
         self.depthwise = torch.nn.Conv1d(C, C, 5, padding=4, dilation=2,
                                          groups=C, bias=False)
         self.grouped = torch.nn.Conv1d(C, 2 * C, 3, padding=1, groups=4)
-        self.C = C
 
     def forward(self, x):
         h = self.depthwise(x.transpose(1, 2))
         h = self.grouped(torch.relu(h)).transpose(1, 2)
-        # A GLU written with slices (Slice nodes on symbolic B and T). A
-        # Python int, not h.shape[-1] // 2: shape arithmetic (Shape, Cast)
-        # is not folded yet.
-        return h[..., :self.C] * torch.sigmoid(h[..., self.C:])
+        # A GLU written with slices on symbolic B and T; the split point
+        # exports as Shape -> Gather -> Div -> Cast -> Unsqueeze, folded.
+        C = h.shape[-1] // 2
+        return h[..., :C] * torch.sigmoid(h[..., C:])
 
 
 class EmbeddedConvs(torch.nn.Module):
@@ -112,6 +111,7 @@ def main():
                  torch.randn(3, 29, 16), custom=False)
     kinds = [n.op_type for n in onnx.load(path).graph.node]
     assert kinds.count("Conv") == 2 and kinds.count("Slice") == 2, kinds
+    assert "Shape" in kinds and "Cast" in kinds, kinds
 
     check(tool, work, "embedded_convs", EmbeddedConvs().eval(),
           torch.randint(0, 50, (2, 13)), torch.randint(0, 50, (3, 29)),
