@@ -91,8 +91,13 @@ private:
   const onnx::GraphProto &graph;
   OpBuilder b;
   std::map<std::string, Value> values;
-  /// Outputs of Shape with symbolic dims: the dims known at compile time.
-  std::map<std::string, SmallVector<std::optional<int64_t>>> partialShapes;
+  /// A 1-D int64 value from shape arithmetic with symbolic dims: per
+  /// element, the compile-time value or the runtime dim (an index value).
+  struct ShapeEntry {
+    std::optional<int64_t> value;
+    Value dim;
+  };
+  std::map<std::string, SmallVector<ShapeEntry>> partialShapes;
   int64_t opset; // of the default domain
 };
 
@@ -637,19 +642,20 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     int64_t start = intAttr("start", 0), end = intAttr("end", rank);
     start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
     end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
-    SmallVector<std::optional<int64_t>> known;
+    SmallVector<ShapeEntry> known;
     SmallVector<int64_t> data;
     SmallVector<Value> dims;
     for (int64_t i = start; i < end; ++i) {
       int64_t d = type.getDimSize(i);
-      known.push_back(ShapedType::isDynamic(d) ? std::nullopt
-                                               : std::optional<int64_t>(d));
+      Value dim = tensor::DimOp::create(b, loc, inputs[0], i);
+      known.push_back({ShapedType::isDynamic(d) ? std::nullopt
+                                                : std::optional<int64_t>(d),
+                       dim});
       data.push_back(d);
-      dims.push_back(arith::IndexCastOp::create(
-          b, loc, b.getI64Type(), tensor::DimOp::create(b, loc, inputs[0], i)));
+      dims.push_back(arith::IndexCastOp::create(b, loc, b.getI64Type(), dim));
     }
     int64_t n = int64_t(known.size());
-    if (llvm::all_of(known, [](auto k) { return k.has_value(); }))
+    if (llvm::all_of(known, [](auto &k) { return k.value.has_value(); }))
       return define(data, {n});
     partialShapes[node.output(0)] = known;
     values[node.output(0)] = tensor::FromElementsOp::create(
@@ -659,22 +665,55 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
   SmallVector<int64_t> a, aShape, c, cShape;
   if (op == "Gather" && inputs.size() == 2 && intAttr("axis", 0) == 0 &&
       constInts(inputs[1], c, cShape)) {
-    SmallVector<std::optional<int64_t>> known;
+    SmallVector<ShapeEntry> known;
     if (auto it = partialShapes.find(node.input(0)); it != partialShapes.end())
       known = it->second;
     else if (constInts(inputs[0], a, aShape) && aShape.size() == 1)
       for (int64_t x : a)
-        known.push_back(x);
+        known.push_back({x, Value()});
     else
       return false;
     SmallVector<int64_t> out;
+    SmallVector<ShapeEntry> picked;
     for (int64_t i : c) {
       int64_t j = i < 0 ? i + int64_t(known.size()) : i;
-      if (j < 0 || j >= int64_t(known.size()) || !known[j])
+      if (j < 0 || j >= int64_t(known.size()))
         return false;
-      out.push_back(*known[j]);
+      picked.push_back(known[j]);
+      if (known[j].value)
+        out.push_back(*known[j].value);
     }
-    return define(out, cShape);
+    if (out.size() == picked.size())
+      return define(out, cShape);
+    // A symbolic dim picked: tracked, and imported as a runtime Gather.
+    partialShapes[node.output(0)] = picked;
+    return false;
+  }
+  // Ops that keep a tracked vector's elements: track through, import as is.
+  if ((op == "Unsqueeze" || op == "Squeeze" || op == "Identity" ||
+       (op == "Cast" && intAttr("to", 0) == onnx::TensorProto::INT64)) &&
+      !node.input().empty())
+    if (auto it = partialShapes.find(node.input(0)); it != partialShapes.end())
+      partialShapes[node.output(0)] = it->second;
+  if (op == "Concat" && intAttr("axis", 0) == 0 && !inputs.empty()) {
+    SmallVector<ShapeEntry> entries;
+    bool tracked = true;
+    for (auto [k, v] : llvm::enumerate(inputs)) {
+      SmallVector<int64_t> d, sh;
+      if (auto it = partialShapes.find(node.input(k));
+          it != partialShapes.end())
+        entries.append(it->second);
+      else if (constInts(v, d, sh) && sh.size() <= 1)
+        for (int64_t x : d)
+          entries.push_back({x, Value()});
+      else
+        tracked = false;
+    }
+    if (tracked &&
+        llvm::any_of(entries, [](auto &e) { return !e.value.has_value(); })) {
+      partialShapes[node.output(0)] = entries;
+      return false;
+    }
   }
   bool binary = op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
   if (binary && inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
@@ -992,22 +1031,42 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   } else if (op == "Reshape") {
     // The shape must be constant (exports emit it so once shape arithmetic
     // is folded); 0 copies the input dim (unless allowzero), -1 is inferred.
+    // A shape built from symbolic dims (Shape -> Gather -> Concat) carries
+    // their runtime values (symbolicSizes).
     DenseIntElementsAttr shapeAttr;
-    if (inputs.size() != 2 || !inputs[0] || !inputs[1] ||
-        !matchPattern(inputs[1], m_Constant(&shapeAttr)))
-      return emitError(loc) << "Reshape needs data and a constant shape (an "
-                               "initializer or a Constant node): convc "
-                               "compiles shapes statically";
+    SmallVector<int64_t> target, shape;
+    SmallVector<Value> symbolicSizes;
+    if (inputs.size() == 2 && inputs[1] &&
+        matchPattern(inputs[1], m_Constant(&shapeAttr))) {
+      for (const APInt &v : shapeAttr)
+        target.push_back(v.getSExtValue());
+      symbolicSizes.resize(target.size());
+    } else if (auto it = partialShapes.find(node.input_size() > 1
+                                                ? node.input(1)
+                                                : std::string());
+               inputs.size() == 2 && it != partialShapes.end()) {
+      for (const ShapeEntry &e : it->second) {
+        target.push_back(e.value ? *e.value : ShapedType::kDynamic);
+        symbolicSizes.push_back(e.value ? Value() : e.dim);
+      }
+    } else {
+      return emitError(loc) << "Reshape needs data and a shape that is "
+                               "constant or built from the input dims (an "
+                               "initializer, a Constant node, or folded "
+                               "Shape arithmetic): convc compiles shapes "
+                               "statically";
+    }
+    if (!inputs[0])
+      return emitError(loc) << "Reshape needs data";
     auto type = cast<RankedTensorType>(inputs[0].getType());
     bool allowZero = false;
     if (const auto *a = findAttr(node, "allowzero"))
       allowZero = a->i() != 0;
-    SmallVector<int64_t> target, shape;
-    for (const APInt &v : shapeAttr)
-      target.push_back(v.getSExtValue());
     int64_t inferred = -1;
     for (auto [i, d] : llvm::enumerate(target)) {
-      if (d == -1) {
+      if (ShapedType::isDynamic(d)) {
+        shape.push_back(ShapedType::kDynamic);
+      } else if (d == -1) {
         if (inferred >= 0)
           return emitError(loc) << "Reshape shape has more than one -1";
         inferred = i;
@@ -1058,6 +1117,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
           sizes.push_back(b.getIndexAttr(d));
         else if (int64_t(i) == inferred)
           sizes.push_back(OpFoldResult());
+        else if (symbolicSizes[i])
+          sizes.push_back(symbolicSizes[i]);
         else
           sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
         if (int64_t(i) != inferred)

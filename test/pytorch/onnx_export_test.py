@@ -69,6 +69,16 @@ class EmbeddedConvs(torch.nn.Module):
         return self.convs(self.embed(tokens))
 
 
+class HeadSplit(torch.nn.Module):
+    """x.view(B, T, H, C // H) with B, T, C read from x.shape: a Reshape
+    whose target is built by Shape -> Gather -> Unsqueeze -> Concat."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        h = x.view(B, T, 4, C // 4).transpose(2, 3)
+        return torch.tanh(h.reshape(B, T, C))
+
+
 def check(tool, work, name, model, export_x, check_x, custom):
     """Exports with symbolic B and T, compiles, runs at check_x's shape."""
     path = os.path.join(work, name + ".onnx")
@@ -113,6 +123,8 @@ def main():
     assert kinds.count("Conv") == 2 and kinds.count("Slice") == 2, kinds
     assert "Shape" in kinds and "Cast" in kinds, kinds
 
+    check(tool, work, "head_split", HeadSplit(), x, torch.randn(3, 29, 16),
+          custom=False)
     check(tool, work, "embedded_convs", EmbeddedConvs().eval(),
           torch.randint(0, 50, (2, 13)), torch.randint(0, 50, (3, 29)),
           custom=False)
