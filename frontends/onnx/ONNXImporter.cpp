@@ -762,6 +762,173 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     }
     return define(a, shape);
   }
+  // Layout ops on int64 constants (F.pad's pads are computed this way).
+  if (op == "Reshape" && inputs.size() == 2 &&
+      constInts(inputs[0], a, aShape) && constInts(inputs[1], c, cShape)) {
+    int64_t total = int64_t(a.size()), known = 1, inferred = -1;
+    SmallVector<int64_t> shape;
+    for (auto [i, d] : llvm::enumerate(c)) {
+      if (d == 0 && i < aShape.size())
+        d = aShape[i];
+      if (d == -1)
+        inferred = int64_t(i);
+      else
+        known *= d;
+      shape.push_back(d);
+    }
+    if (inferred >= 0) {
+      if (known == 0 || total % known)
+        return false;
+      shape[inferred] = total / known;
+    }
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if (n != total)
+      return false;
+    return define(a, shape);
+  }
+  // Row-major strides of a shape.
+  auto stridesOf = [](ArrayRef<int64_t> shape) {
+    SmallVector<int64_t> st(shape.size(), 1);
+    for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+      st[i] = st[i + 1] * shape[i + 1];
+    return st;
+  };
+  if (op == "Transpose" && inputs.size() == 1 &&
+      constInts(inputs[0], a, aShape)) {
+    int64_t rank = int64_t(aShape.size());
+    SmallVector<int64_t> perm;
+    if (const auto *attr = findAttr(node, "perm"))
+      perm.assign(attr->ints().begin(), attr->ints().end());
+    else
+      for (int64_t i = rank - 1; i >= 0; --i)
+        perm.push_back(i);
+    if (int64_t(perm.size()) != rank)
+      return false;
+    SmallVector<int64_t> shape, inStrides = stridesOf(aShape);
+    for (int64_t p : perm)
+      shape.push_back(aShape[p]);
+    SmallVector<int64_t> out, outStrides = stridesOf(shape);
+    for (int64_t flat = 0; flat < int64_t(a.size()); ++flat) {
+      int64_t src = 0;
+      for (int64_t i = 0; i < rank; ++i)
+        src += (flat / outStrides[i] % shape[i]) * inStrides[perm[i]];
+      out.push_back(a[src]);
+    }
+    return define(out, shape);
+  }
+  if (op == "Slice" && inputs.size() >= 3 && constInts(inputs[0], a, aShape)) {
+    SmallVector<int64_t> st, stS, en, enS, ax, axS, sp, spS;
+    if (!constInts(inputs[1], st, stS) || !constInts(inputs[2], en, enS) ||
+        (inputs.size() > 3 && inputs[3] && !constInts(inputs[3], ax, axS)) ||
+        (inputs.size() > 4 && inputs[4] && !constInts(inputs[4], sp, spS)))
+      return false;
+    int64_t rank = int64_t(aShape.size());
+    SmallVector<int64_t> first(rank, 0), step(rank, 1), shape(aShape);
+    for (size_t k = 0; k < st.size(); ++k) {
+      int64_t axis = ax.empty() ? int64_t(k) : ax[k];
+      if (axis < 0)
+        axis += rank;
+      int64_t n = aShape[axis], s0 = st[k], e0 = en[k],
+              stp = sp.empty() ? 1 : sp[k];
+      if (stp == 0)
+        return false;
+      s0 = s0 < 0 ? s0 + n : s0;
+      e0 = e0 < 0 ? e0 + n : e0;
+      int64_t count;
+      if (stp > 0) {
+        s0 = std::clamp<int64_t>(s0, 0, n);
+        e0 = std::clamp<int64_t>(e0, 0, n);
+        count = std::max<int64_t>(0, (e0 - s0 + stp - 1) / stp);
+      } else {
+        s0 = std::clamp<int64_t>(s0, 0, n - 1);
+        e0 = std::clamp<int64_t>(e0, -1, n - 1);
+        count = std::max<int64_t>(0, (s0 - e0 - stp - 1) / -stp);
+      }
+      first[axis] = s0;
+      step[axis] = stp;
+      shape[axis] = count;
+    }
+    SmallVector<int64_t> out, inStrides = stridesOf(aShape),
+                              outStrides = stridesOf(shape);
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    for (int64_t flat = 0; flat < n; ++flat) {
+      int64_t src = 0;
+      for (int64_t i = 0; i < rank; ++i)
+        src += (first[i] + (flat / outStrides[i] % shape[i]) * step[i]) *
+               inStrides[i];
+      out.push_back(a[src]);
+    }
+    return define(out, shape);
+  }
+  // The exporter's -1 handling for Expand: ConstantOfShape, Equal, Where on
+  // compile-time shape values.
+  if (op == "ConstantOfShape" && inputs.size() == 1 &&
+      constInts(inputs[0], a, aShape)) {
+    const auto *v = findAttr(node, "value");
+    if (v && v->t().data_type() == onnx::TensorProto::INT64) {
+      Value c = constant(v->t(), loc);
+      DenseIntElementsAttr attr;
+      if (!c || !matchPattern(c, m_Constant(&attr)) ||
+          attr.getNumElements() != 1)
+        return false;
+      int64_t n = 1;
+      for (int64_t d : a)
+        n *= d;
+      return define(SmallVector<int64_t>(n, (*attr.begin()).getSExtValue()),
+                    a);
+    }
+    if (!v || v->t().data_type() == onnx::TensorProto::FLOAT) {
+      Value c = v ? constant(v->t(), loc) : Value();
+      DenseFPElementsAttr attr;
+      if (v && (!c || !matchPattern(c, m_Constant(&attr)) ||
+                attr.getNumElements() != 1))
+        return false;
+      float fill = v ? (*attr.begin()).convertToFloat() : 0.0f;
+      auto type = RankedTensorType::get(a, b.getF32Type());
+      values[node.output(0)] = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, fill));
+      return true;
+    }
+    return false;
+  }
+  if (op == "Equal" && inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
+      constInts(inputs[1], c, cShape) &&
+      (a.size() == c.size() || c.size() == 1)) {
+    SmallVector<bool> out;
+    for (size_t i = 0; i < a.size(); ++i)
+      out.push_back(a[i] == c[c.size() == 1 ? 0 : i]);
+    auto type = RankedTensorType::get(aShape, b.getI1Type());
+    values[node.output(0)] =
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
+    return true;
+  }
+  if (op == "Where" && inputs.size() == 3) {
+    DenseElementsAttr cond;
+    SmallVector<int64_t> y, yShape;
+    if (!inputs[0] || !matchPattern(inputs[0], m_Constant(&cond)) ||
+        !cond.getElementType().isInteger(1) ||
+        !constInts(inputs[1], a, aShape) || !constInts(inputs[2], y, yShape))
+      return false;
+    SmallVector<bool> flags(cond.getValues<bool>());
+    size_t n = std::max({flags.size(), a.size(), y.size()});
+    auto pick = [&](auto &v, size_t i) { return v[v.size() == 1 ? 0 : i]; };
+    if ((flags.size() != n && flags.size() != 1) ||
+        (a.size() != n && a.size() != 1) || (y.size() != n && y.size() != 1))
+      return false;
+    SmallVector<int64_t> out;
+    for (size_t i = 0; i < n; ++i)
+      out.push_back(pick(flags, i) ? pick(a, i) : pick(y, i));
+    SmallVector<int64_t> shape = flags.size() == n
+                                     ? SmallVector<int64_t>(
+                                           cond.getType().getShape())
+                                 : a.size() == n ? aShape
+                                                 : yShape;
+    return define(out, shape);
+  }
   if (op == "Concat" && intAttr("axis", 0) == 0 && !inputs.empty()) {
     SmallVector<int64_t> out;
     for (Value v : inputs) {
@@ -1511,6 +1678,99 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                    })
                    .getResult(0);
     }
+  } else if (op == "Pad") {
+    // Opset >= 11: constant pads [begin..., end...] (an input); mode
+    // "constant" with an optional scalar value. Symbolic dims stay symbolic.
+    std::string mode = "constant";
+    if (const auto *a = findAttr(node, "mode"))
+      mode = a->s();
+    if (mode != "constant")
+      return emitError(loc) << "Pad mode '" << mode
+                            << "' is not supported (constant is)";
+    DenseIntElementsAttr padsAttr;
+    if (inputs.size() < 2 || !inputs[0] || !inputs[1] ||
+        !matchPattern(inputs[1], m_Constant(&padsAttr)))
+      return emitError(loc) << "Pad needs data and constant pads (an "
+                               "initializer or a Constant node): convc "
+                               "compiles shapes statically";
+    if (inputs.size() > 3 && inputs[3])
+      return emitError(loc) << "Pad with an axes input (opset 18) is not "
+                               "supported";
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> pads;
+    for (const APInt &v : padsAttr)
+      pads.push_back(v.getSExtValue());
+    if (int64_t(pads.size()) != 2 * rank)
+      return emitError(loc) << "Pad has " << pads.size()
+                            << " pads for rank " << rank << " (needs "
+                            << 2 * rank << ")";
+    if (llvm::any_of(pads, [](int64_t v) { return v < 0; }))
+      return emitError(loc) << "Pad with negative pads (cropping) is not "
+                               "supported";
+    Type element = type.getElementType();
+    Value padValue;
+    if (inputs.size() > 2 && inputs[2]) {
+      if (getElementTypeOrSelf(inputs[2].getType()) != element)
+        return emitError(loc) << "Pad constant_value type differs from data";
+      padValue = tensor::ExtractOp::create(
+          b, loc, inputs[2],
+          SmallVector<Value>(
+              cast<RankedTensorType>(inputs[2].getType()).getRank(),
+              arith::ConstantIndexOp::create(b, loc, 0)));
+    } else {
+      padValue = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+    }
+    SmallVector<OpFoldResult> low, high;
+    for (int64_t i = 0; i < rank; ++i) {
+      low.push_back(b.getIndexAttr(pads[i]));
+      high.push_back(b.getIndexAttr(pads[i + rank]));
+    }
+    result = tensor::PadOp::create(b, loc, RankedTensorType(), inputs[0], low,
+                                   high, padValue, /*nofold=*/false);
+  } else if (op == "Expand") {
+    // Numpy (bidirectional) broadcast of data against a constant or folded
+    // target shape.
+    SmallVector<int64_t> target;
+    SmallVector<Value> symbolic;
+    DenseIntElementsAttr shapeAttr;
+    if (inputs.size() == 2 && inputs[1] &&
+        matchPattern(inputs[1], m_Constant(&shapeAttr))) {
+      for (const APInt &v : shapeAttr) {
+        target.push_back(v.getSExtValue());
+        symbolic.push_back(Value());
+      }
+    } else if (auto it = partialShapes.find(node.input_size() > 1
+                                                ? node.input(1)
+                                                : std::string());
+               inputs.size() == 2 && it != partialShapes.end()) {
+      for (const ShapeEntry &e : it->second) {
+        target.push_back(e.value ? *e.value : ShapedType::kDynamic);
+        symbolic.push_back(e.value ? Value() : e.dim);
+      }
+    } else {
+      return emitError(loc) << "Expand needs data and a shape that is "
+                               "constant or built from input dims";
+    }
+    if (!inputs[0])
+      return emitError(loc) << "Expand needs data";
+    if (llvm::any_of(target, [](int64_t d) {
+          return !ShapedType::isDynamic(d) && d < 0;
+        }))
+      return emitError(loc) << "Expand shape entries must be >= 0";
+    Value shaped = tensor::EmptyOp::create(
+        b, loc, RankedTensorType::get(target, getElementTypeOrSelf(
+                                                  inputs[0].getType())),
+        llvm::to_vector(llvm::make_filter_range(
+            symbolic, [](Value v) { return bool(v); })));
+    result = elementwise(loc, {inputs[0], shaped},
+                         [](OpBuilder &, Location, ValueRange a) {
+                           return a[0];
+                         });
+  } else if (op == "ConstantOfShape" || op == "Equal" || op == "Where") {
+    return emitError(loc) << op << " is only supported on compile-time "
+                                   "shape values (where it folds); this one "
+                                   "depends on runtime data";
   } else if (op == "Transpose") {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -1857,6 +2117,8 @@ OwningOpRef<ModuleOp> Importer::run() {
                  op == "Reshape" || op == "ReduceSum" ||
                  op == "LayerNormalization" || op == "Conv" || op == "Gather" ||
                  op == "Slice" || op == "Shape" || op == "Cast" ||
+                 op == "Pad" || op == "Expand" || op == "ConstantOfShape" ||
+                 op == "Equal" || op == "Where" ||
                  op == "ReduceSumSquare" ||
                  op == "Transpose" || op == "Gemm" || op == "Softmax" ||
                  op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
@@ -1942,11 +2204,11 @@ OwningOpRef<ModuleOp> Importer::run() {
 const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
       "Abs",        "Add",      "Cast",      "Ceil",      "Clip",       "Concat",
-      "Constant",   "Conv",   "Div",      "Erf",       "Exp",        "Floor",
-      "Gather",
+      "Constant",   "Conv",   "Div",      "Erf",       "Exp",        "Expand",
+      "Floor",      "Gather",
       "Gemm",       "Identity", "LayerNormalization", "LeakyRelu",
       "LogSoftmax", "MatMul",
-      "Max",        "Min",      "Mul",       "Neg",        "Pow",
+      "Max",        "Min",      "Mul",       "Neg",        "Pad",        "Pow",
       "ReduceMax",
       "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu",
       "Reshape",    "Shape",    "Sigmoid",  "Slice",

@@ -79,6 +79,19 @@ class HeadSplit(torch.nn.Module):
         return torch.tanh(h.reshape(B, T, C))
 
 
+class PlainLightweightConv(torch.nn.Module):
+    """convc_torch.ops.lightweight_conv exported as plain ONNX: Softmax of
+    the weight, Expand + Reshape to channels, Pad, grouped Conv."""
+
+    def __init__(self, H=4, K=5):
+        super().__init__()
+        self.W = torch.nn.Parameter(torch.randn(H, K))
+
+    def forward(self, x):
+        from convc_torch import ops
+        return ops.lightweight_conv(x, self.W, padding=2)
+
+
 def check(tool, work, name, model, export_x, check_x, custom):
     """Exports with symbolic B and T, compiles, runs at check_x's shape."""
     path = os.path.join(work, name + ".onnx")
@@ -123,6 +136,10 @@ def main():
     assert kinds.count("Conv") == 2 and kinds.count("Slice") == 2, kinds
     assert "Shape" in kinds and "Cast" in kinds, kinds
 
+    path = check(tool, work, "plain_lightweight_conv", PlainLightweightConv(),
+                 x, torch.randn(3, 29, 16), custom=False)
+    kinds = {n.op_type for n in onnx.load(path).graph.node}
+    assert {"Softmax", "Conv", "Pad"} <= kinds, kinds
     check(tool, work, "head_split", HeadSplit(), x, torch.randn(3, 29, 16),
           custom=False)
     check(tool, work, "embedded_convs", EmbeddedConvs().eval(),
