@@ -37,7 +37,7 @@ const char *kData = "/usr/share/libonnx-testdata/data/node";
 
 const std::set<std::string> &claimedOps() {
   static const std::set<std::string> ops = {
-      "Abs",  "Add",  "Cast", "Ceil",    "Clip", "Concat", "Conv", "Div",  "Erf",
+      "Abs",  "Add",  "Cast", "Ceil",    "Clip", "Concat", "Constant", "Conv", "Div",  "Erf",
       "Exp",  "Floor", "Expand", "Gather", "Gemm",   "Identity", "LayerNormalization", "LeakyRelu", "LogSoftmax",
       "MatMul", "Max", "Min",    "Mul",  "Neg",    "Pad", "Pow",    "ReduceMax",
       "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt",
