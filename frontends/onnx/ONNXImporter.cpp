@@ -55,6 +55,37 @@ const llvm::StringMap<int> &binaryOps() {
   return ops;
 }
 
+/// The convc domain's ops (docs/onnx.md, "The convc domain").
+const std::vector<std::string> &convcDomainOps() {
+  static const std::vector<std::string> ops = {"GLU", "LightweightConv",
+                                               "DynamicConv", "TaLKConv"};
+  return ops;
+}
+
+/// Default-domain ops imported only where shape-arithmetic folding
+/// evaluates them (not claimed as supported on runtime data).
+bool foldOnlyOp(StringRef op) {
+  return op == "ConstantOfShape" || op == "Equal" || op == "Where";
+}
+
+/// The values of a compile-time int64 tensor (an initializer, a Constant
+/// node, or folded shape arithmetic).
+std::optional<SmallVector<int64_t>> constantInts(Value v) {
+  DenseIntElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)) ||
+      !attr.getElementType().isInteger(64))
+    return std::nullopt;
+  return llvm::to_vector(llvm::map_range(
+      attr, [](const APInt &x) { return x.getSExtValue(); }));
+}
+
+/// The error for a shape-like operand that is not a compile-time value.
+InFlightDiagnostic notConstant(Location loc, StringRef what) {
+  return emitError(loc) << what
+                        << " must be a constant (an initializer or a "
+                           "Constant node): convc compiles shapes statically";
+}
+
 class Importer {
 public:
   Importer(MLIRContext *ctx, const onnx::GraphProto &graph, int64_t opset)
@@ -68,13 +99,38 @@ private:
   Value constant(const onnx::TensorProto &t, Location loc);
   LogicalResult importNode(const onnx::NodeProto &node);
   Value elementwise(Location loc, ValueRange inputs,
-                    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+                    Type resultElement = {});
+  /// A shape operand (Reshape, Expand): constant, or built from symbolic
+  /// dims by folded shape arithmetic. Per entry the static value (kDynamic
+  /// when symbolic) and, for symbolic ones, the runtime size.
+  struct ShapeOperand {
+    SmallVector<int64_t> values;
+    SmallVector<Value> symbolicSizes;
+  };
+  std::optional<ShapeOperand> shapeOperand(const onnx::NodeProto &node,
+                                           ArrayRef<Value> inputs,
+                                           unsigned index);
+  /// `x` as `resultType` through expand/collapse_shape; `outputSizes` gives
+  /// the result sizes an expansion needs. Null (after an error) when the
+  /// reshape splits or merges symbolic dims across groups.
+  Value reshape(Location loc, Value x, RankedTensorType resultType,
+                function_ref<SmallVector<OpFoldResult>()> outputSizes);
   Value matmul(Location loc, Value a, Value b);
   Value reduceAxis(Location loc, Value x, int64_t axis, double init,
                    function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
   Value withReduced(Location loc, Value x, Value reduced, int64_t axis,
                     function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
   Value softmax(Location loc, Value x, int64_t axis, bool log);
+  /// Reduces the dims of float `x` marked in `reduced` (kept as size 1 when
+  /// `keepDims`): acc = combine(x, extra..., acc) from `init`. `extra`
+  /// operands have the keepdims result shape (e.g. a mean).
+  Value reduce(Location loc, Value x, const llvm::SmallBitVector &reduced,
+               bool keepDims, double init, ValueRange extra,
+               function_ref<Value(OpBuilder &, Location, ValueRange, Value)>
+                   combine);
+  /// The number of elements of `x` in its `reduced` dims, as f32.
+  Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
   Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
   bool foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
                            ArrayRef<Value> inputs);
@@ -153,39 +209,99 @@ Value Importer::constant(const onnx::TensorProto &t, Location loc) {
                    << "': external tensor data is not supported";
     return {};
   }
-  DenseElementsAttr attr;
-  if (element.isF32()) {
-    std::vector<float> data(n);
-    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n * 4)
-      std::memcpy(data.data(), t.raw_data().data(), n * 4);
-    else if (t.float_data_size() == n)
-      std::copy(t.float_data().begin(), t.float_data().end(), data.begin());
+  // Values come either as raw little-endian bytes or in the typed field.
+  auto read = [&](auto typed, StringRef what) -> DenseElementsAttr {
+    using T = typename decltype(typed)::value_type;
+    std::vector<T> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n * int64_t(sizeof(T)))
+      std::memcpy(data.data(), t.raw_data().data(), n * sizeof(T));
+    else if (typed.size() == n)
+      std::copy(typed.begin(), typed.end(), data.begin());
     else {
-      emitError(loc) << "'" << t.name() << "': expected " << n
-                     << " float values";
+      emitError(loc) << "'" << t.name() << "': expected " << n << " " << what
+                     << " values";
       return {};
     }
-    attr = DenseElementsAttr::get(type, llvm::ArrayRef<float>(data));
-  } else {
-    std::vector<int64_t> data(n);
-    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n * 8)
-      std::memcpy(data.data(), t.raw_data().data(), n * 8);
-    else if (t.int64_data_size() == n)
-      std::copy(t.int64_data().begin(), t.int64_data().end(), data.begin());
-    else {
-      emitError(loc) << "'" << t.name() << "': expected " << n
-                     << " int64 values";
-      return {};
-    }
-    attr = DenseElementsAttr::get(type, llvm::ArrayRef<int64_t>(data));
-  }
+    return DenseElementsAttr::get(type, llvm::ArrayRef<T>(data));
+  };
+  DenseElementsAttr attr = element.isF32() ? read(t.float_data(), "float")
+                                           : read(t.int64_data(), "int64");
+  if (!attr)
+    return {};
   return arith::ConstantOp::create(b, loc, attr);
 }
 
-/// Numpy broadcasting of `inputs` into one linalg.generic.
+std::optional<Importer::ShapeOperand>
+Importer::shapeOperand(const onnx::NodeProto &node, ArrayRef<Value> inputs,
+                       unsigned index) {
+  if (inputs.size() <= index || !inputs[index])
+    return std::nullopt;
+  ShapeOperand shape;
+  if (auto values = constantInts(inputs[index])) {
+    shape.values = *values;
+    shape.symbolicSizes.resize(values->size());
+    return shape;
+  }
+  auto it = partialShapes.find(node.input(index));
+  if (it == partialShapes.end())
+    return std::nullopt;
+  for (const ShapeEntry &e : it->second) {
+    shape.values.push_back(e.value ? *e.value : ShapedType::kDynamic);
+    shape.symbolicSizes.push_back(e.value ? Value() : e.dim);
+  }
+  return shape;
+}
+
+Value Importer::reshape(Location loc, Value x, RankedTensorType resultType,
+                        function_ref<SmallVector<OpFoldResult>()> outputSizes) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (auto groups = getReassociationIndicesForReshape(type, resultType)) {
+    if (resultType.getRank() < type.getRank())
+      return tensor::CollapseShapeOp::create(b, loc, resultType, x, *groups);
+    if (resultType.getRank() > type.getRank())
+      return tensor::ExpandShapeOp::create(b, loc, resultType, x, *groups,
+                                           outputSizes());
+    return x;
+  }
+  if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
+    emitError(loc) << "reshape from " << type << " to " << resultType
+                   << " splits or merges symbolic dims across groups; not "
+                      "supported yet";
+    return {};
+  }
+  // Static shapes: through one flat dimension.
+  auto flatType =
+      RankedTensorType::get({type.getNumElements()}, type.getElementType());
+  auto allDims = [](int64_t rank) {
+    SmallVector<ReassociationIndices> groups;
+    if (rank > 0)
+      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, rank)));
+    return groups;
+  };
+  Value flat = x;
+  if (type.getRank() == 0)
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, x, allDims(0),
+                                         ArrayRef<OpFoldResult>{
+                                             b.getIndexAttr(1)});
+  else if (type.getRank() > 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, x,
+                                           allDims(type.getRank()));
+  if (resultType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, flat,
+                                           allDims(0));
+  if (resultType.getRank() == 1)
+    return flat;
+  return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
+                                       allDims(resultType.getRank()),
+                                       outputSizes());
+}
+
+/// Numpy broadcasting of `inputs` into one linalg.generic (of
+/// `resultElement`, by default the first input's element type).
 Value Importer::elementwise(
     Location loc, ValueRange inputs,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+    Type resultElement) {
   int64_t rank = 0;
   for (Value v : inputs)
     rank = std::max(rank, cast<RankedTensorType>(v.getType()).getRank());
@@ -212,7 +328,8 @@ Value Importer::elementwise(
     if (ShapedType::isDynamic(shape[i]))
       dynamicSizes.push_back(
           tensor::DimOp::create(b, loc, source[i], sourceDim[i]));
-  Type element = getElementTypeOrSelf(inputs[0].getType());
+  Type element = resultElement ? resultElement
+                               : getElementTypeOrSelf(inputs[0].getType());
   auto resultType = RankedTensorType::get(shape, element);
   Value init = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
   SmallVector<AffineMap> maps;
@@ -237,6 +354,69 @@ Value Importer::elementwise(
                                        body(nb, nloc, args.drop_back()));
              })
       .getResult(0);
+}
+
+Value Importer::reduce(
+    Location loc, Value x, const llvm::SmallBitVector &reduced, bool keepDims,
+    double init, ValueRange extra,
+    function_ref<Value(OpBuilder &, Location, ValueRange, Value)> combine) {
+  assert((keepDims || extra.empty()) && "extra operands need keepdims");
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<Value> dynamicSizes;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t i = 0; i < rank; ++i) {
+    iterators.push_back(reduced[i] ? utils::IteratorType::reduction
+                                   : utils::IteratorType::parallel);
+    if (reduced[i]) {
+      if (keepDims) {
+        shape.push_back(1);
+        outExprs.push_back(getAffineConstantExpr(0, ctx));
+      }
+      continue;
+    }
+    shape.push_back(type.getDimSize(i));
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, i));
+  }
+  auto outType = RankedTensorType::get(shape, b.getF32Type());
+  Value start = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(init));
+  Value acc =
+      linalg::FillOp::create(
+          b, loc, start,
+          tensor::EmptyOp::create(b, loc, outType, dynamicSizes).getResult())
+          .getResult(0);
+  AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  maps.append(extra.size(), outMap);
+  maps.push_back(outMap);
+  SmallVector<Value> ins = {x};
+  ins.append(extra.begin(), extra.end());
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{outType}, ins, ValueRange{acc}, maps, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, l,
+                   ValueRange{combine(nb, l, args.drop_back(), args.back())});
+             })
+      .getResult(0);
+}
+
+Value Importer::reducedCount(Location loc, Value x,
+                             const llvm::SmallBitVector &reduced) {
+  Value count = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));
+  for (int i : reduced.set_bits()) {
+    Value size = tensor::DimOp::create(b, loc, x, i);
+    count = arith::MulFOp::create(
+        b, loc, count,
+        arith::SIToFPOp::create(
+            b, loc, b.getF32Type(),
+            arith::IndexCastOp::create(b, loc, b.getI64Type(), size)));
+  }
+  return count;
 }
 
 /// ONNX MatMul: numpy matmul with equal batch dimensions, or a matrix
@@ -616,14 +796,11 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
   const std::string &op = node.op_type();
   auto constInts = [&](Value v, SmallVector<int64_t> &data,
                        SmallVector<int64_t> &shape) {
-    DenseIntElementsAttr attr;
-    if (!v || !matchPattern(v, m_Constant(&attr)) ||
-        !attr.getElementType().isInteger(64))
+    std::optional<SmallVector<int64_t>> values = constantInts(v);
+    if (!values)
       return false;
-    for (const APInt &x : attr)
-      data.push_back(x.getSExtValue());
-    shape.assign(attr.getType().getShape().begin(),
-                 attr.getType().getShape().end());
+    data = std::move(*values);
+    shape = llvm::to_vector(cast<RankedTensorType>(v.getType()).getShape());
     return true;
   };
   auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
@@ -996,9 +1173,7 @@ LogicalResult Importer::importConvcNode(const onnx::NodeProto &node,
     result = TaLKConvOp::create(b, loc, x, inputs[1], *left, *right,
                                 *intAttr("causal", 0) != 0);
   } else {
-    return emitError(loc) << "unknown op convc." << op
-                          << " (the convc domain has GLU, LightweightConv, "
-                             "DynamicConv, TaLKConv)";
+    llvm_unreachable("run() reports ops outside convcDomainOps()");
   }
   if (failed(verify(result.getDefiningOp())))
     return failure();
@@ -1111,8 +1286,7 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       return emitError(loc) << "MatMul needs two float inputs";
     result = matmul(loc, inputs[0], inputs[1]);
   } else if (op == "Unsqueeze" || op == "Squeeze") {
-    // Axes: an attribute before opset 13, a constant input from 13 on
-    // (convc compiles shapes statically; a computed axes tensor is an error).
+    // Axes: an attribute before opset 13, a constant input from 13 on.
     if (inputs.empty() || !inputs[0])
       return emitError(loc) << op << " needs an input";
     SmallVector<int64_t> axes;
@@ -1121,20 +1295,18 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       axes.assign(attr->ints().begin(), attr->ints().end());
       haveAxes = true;
     } else if (inputs.size() > 1 && inputs[1]) {
-      DenseIntElementsAttr values;
-      if (!matchPattern(inputs[1], m_Constant(&values)))
-        return emitError(loc)
-               << op << " axes must be a constant (an initializer or a "
-                  "Constant node): convc compiles shapes statically";
-      for (const APInt &v : values)
-        axes.push_back(v.getSExtValue());
+      auto values = constantInts(inputs[1]);
+      if (!values)
+        return notConstant(loc, op + " axes");
+      axes = *values;
       haveAxes = true;
     }
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t inRank = type.getRank();
-    int64_t outRank = op == "Unsqueeze" ? inRank + int64_t(axes.size())
-                                        : inRank - int64_t(axes.size());
-    int64_t axisRank = op == "Unsqueeze" ? outRank : inRank;
+    bool unsqueeze = op == "Unsqueeze";
+    int64_t outRank = unsqueeze ? inRank + int64_t(axes.size())
+                                : inRank - int64_t(axes.size());
+    int64_t axisRank = unsqueeze ? outRank : inRank;
     llvm::SmallDenseSet<int64_t> axisSet;
     for (int64_t a : axes) {
       int64_t n = a < 0 ? a + axisRank : a;
@@ -1143,7 +1315,7 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                               << " is out of range or repeated for rank "
                               << axisRank;
     }
-    if (op == "Squeeze") {
+    if (!unsqueeze) {
       if (!haveAxes) // every static 1
         for (int64_t i = 0; i < inRank; ++i)
           if (type.getDimSize(i) == 1)
@@ -1154,75 +1326,41 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                                 << type.getDimSize(i)
                                 << " (it must be a static 1)";
     }
-    // The wide shape (with the unit dims) and the reassociation grouping each
-    // unit dim with a neighbouring kept dim.
-    SmallVector<int64_t> wide, narrow;
-    int64_t wideRank = op == "Unsqueeze" ? outRank : inRank;
+    // The result: unit dims inserted or dropped, the others kept in order.
+    SmallVector<int64_t> shape;
+    SmallVector<OpFoldResult> sizes;
+    int64_t wideRank = unsqueeze ? outRank : inRank;
     for (int64_t i = 0, j = 0; i < wideRank; ++i) {
       bool unit = axisSet.contains(i);
-      int64_t size = op == "Unsqueeze" ? (unit ? 1 : type.getDimSize(j++))
-                                       : type.getDimSize(i);
-      wide.push_back(size);
-      if (!unit)
-        narrow.push_back(size);
-    }
-    SmallVector<ReassociationIndices> groups;
-    ReassociationIndices pending;
-    for (int64_t i = 0; i < wideRank; ++i) {
-      pending.push_back(i);
-      if (!axisSet.contains(i)) {
-        groups.push_back(pending);
-        pending.clear();
+      if (unsqueeze && unit) {
+        shape.push_back(1);
+        sizes.push_back(b.getIndexAttr(1));
+      } else if (!unit) {
+        int64_t d = unsqueeze ? j++ : i;
+        shape.push_back(type.getDimSize(d));
+        sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], d));
       }
     }
-    if (!pending.empty()) {
-      if (groups.empty()) // all dims are units: a rank-0 side
-        groups.clear();
-      else
-        groups.back().append(pending.begin(), pending.end());
-    }
-    auto wideType = RankedTensorType::get(wide, type.getElementType());
-    auto narrowType = RankedTensorType::get(narrow, type.getElementType());
-    if (op == "Squeeze") {
-      result = tensor::CollapseShapeOp::create(b, loc, narrowType, inputs[0],
-                                               groups);
-    } else {
-      SmallVector<OpFoldResult> sizes;
-      for (int64_t i = 0, j = 0; i < wideRank; ++i)
-        sizes.push_back(axisSet.contains(i)
-                            ? OpFoldResult(b.getIndexAttr(1))
-                            : tensor::getMixedSize(b, loc, inputs[0], j++));
-      result = tensor::ExpandShapeOp::create(b, loc, wideType, inputs[0],
-                                             groups, sizes);
-    }
+    result = reshape(loc, inputs[0],
+                     RankedTensorType::get(shape, type.getElementType()),
+                     [&] { return sizes; });
+    if (!result)
+      return failure();
   } else if (op == "Reshape") {
     // The shape must be constant (exports emit it so once shape arithmetic
     // is folded); 0 copies the input dim (unless allowzero), -1 is inferred.
     // A shape built from symbolic dims (Shape -> Gather -> Concat) carries
-    // their runtime values (symbolicSizes).
-    DenseIntElementsAttr shapeAttr;
-    SmallVector<int64_t> target, shape;
-    SmallVector<Value> symbolicSizes;
-    if (inputs.size() == 2 && inputs[1] &&
-        matchPattern(inputs[1], m_Constant(&shapeAttr))) {
-      for (const APInt &v : shapeAttr)
-        target.push_back(v.getSExtValue());
-      symbolicSizes.resize(target.size());
-    } else if (auto it = partialShapes.find(node.input_size() > 1
-                                                ? node.input(1)
-                                                : std::string());
-               inputs.size() == 2 && it != partialShapes.end()) {
-      for (const ShapeEntry &e : it->second) {
-        target.push_back(e.value ? *e.value : ShapedType::kDynamic);
-        symbolicSizes.push_back(e.value ? Value() : e.dim);
-      }
-    } else {
+    // their runtime values.
+    std::optional<ShapeOperand> operand = shapeOperand(node, inputs, 1);
+    if (inputs.size() != 2 || !operand)
       return emitError(loc) << "Reshape needs data and a shape that is "
                                "constant or built from the input dims (an "
                                "initializer, a Constant node, or folded "
                                "Shape arithmetic): convc compiles shapes "
                                "statically";
-    }
+    const SmallVector<int64_t> &target = operand->values;
+    const SmallVector<Value> &symbolicSizes = operand->symbolicSizes;
+    SmallVector<int64_t> shape;
     if (!inputs[0])
       return emitError(loc) << "Reshape needs data";
     auto type = cast<RankedTensorType>(inputs[0].getType());
@@ -1298,48 +1436,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                               .getResult();
       return sizes;
     };
-    if (auto groups = getReassociationIndicesForReshape(type, resultType)) {
-      if (resultType.getRank() < type.getRank())
-        result = tensor::CollapseShapeOp::create(b, loc, resultType,
-                                                 inputs[0], *groups);
-      else if (resultType.getRank() > type.getRank())
-        result = tensor::ExpandShapeOp::create(b, loc, resultType, inputs[0],
-                                               *groups, outputSizes());
-      else
-        result = inputs[0];
-    } else if (type.hasStaticShape() && resultType.hasStaticShape()) {
-      // Through one flat dimension.
-      auto flatType = RankedTensorType::get({type.getNumElements()},
-                                            type.getElementType());
-      SmallVector<ReassociationIndices> toFlat, fromFlat;
-      if (type.getRank() > 0)
-        toFlat.push_back(llvm::to_vector(llvm::seq<int64_t>(0, type.getRank())));
-      if (resultType.getRank() > 0)
-        fromFlat.push_back(
-            llvm::to_vector(llvm::seq<int64_t>(0, resultType.getRank())));
-      Value flat =
-          type.getRank() == 1
-              ? inputs[0]
-              : (type.getRank() == 0
-                     ? Value(tensor::ExpandShapeOp::create(
-                           b, loc, flatType, inputs[0], toFlat,
-                           ArrayRef<OpFoldResult>{b.getIndexAttr(1)}))
-                     : Value(tensor::CollapseShapeOp::create(
-                           b, loc, flatType, inputs[0], toFlat)));
-      if (resultType.getRank() == 0)
-        result = tensor::CollapseShapeOp::create(b, loc, resultType, flat,
-                                                 fromFlat);
-      else if (resultType.getRank() == 1)
-        result = flat;
-      else
-        result = tensor::ExpandShapeOp::create(b, loc, resultType, flat,
-                                               fromFlat, outputSizes());
-    } else {
-      return emitError(loc) << "Reshape from " << type << " to "
-                            << resultType
-                            << " splits or merges symbolic dims across "
-                               "groups; not supported yet";
-    }
+    result = reshape(loc, inputs[0], resultType, outputSizes);
+    if (!result)
+      return failure();
   } else if (op == "LayerNormalization") {
     // Opset 17: normalise over dims [axis, rank); Y = (X - mean) * invstd *
     // Scale (+ B), with optional outputs Mean and InvStdDev (keepdims shape).
@@ -1363,66 +1462,26 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (const auto *a = findAttr(node, "stash_type"); a && a->i() != 1)
       return emitError(loc) << "LayerNormalization stash_type " << a->i()
                             << " is not supported (float32 statistics are)";
-    // Statistics: [d0 .. d(axis-1), 1 ...].
-    SmallVector<int64_t> statShape;
-    SmallVector<AffineExpr> statExprs;
-    SmallVector<Value> statDynamic;
-    SmallVector<utils::IteratorType> iterators;
-    Value count = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));
-    for (int64_t i = 0; i < rank; ++i) {
-      bool reduced = i >= axis;
-      iterators.push_back(reduced ? utils::IteratorType::reduction
-                                  : utils::IteratorType::parallel);
-      statShape.push_back(reduced ? 1 : type.getDimSize(i));
-      statExprs.push_back(reduced ? getAffineConstantExpr(0, ctx)
-                                  : getAffineDimExpr(i, ctx));
-      if (!reduced && type.isDynamicDim(i))
-        statDynamic.push_back(tensor::DimOp::create(b, loc, inputs[0], i));
-      if (reduced) {
-        Value size = tensor::DimOp::create(b, loc, inputs[0], i);
-        count = arith::MulFOp::create(
-            b, loc, count,
-            arith::SIToFPOp::create(
-                b, loc, b.getF32Type(),
-                arith::IndexCastOp::create(b, loc, b.getI64Type(), size)));
-      }
-    }
-    auto statType = RankedTensorType::get(statShape, b.getF32Type());
-    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    AffineMap statMap = AffineMap::get(rank, 0, statExprs, ctx);
-    auto sumOver = [&](ValueRange ins, ArrayRef<AffineMap> inMaps,
-                       function_ref<Value(OpBuilder &, Location, ValueRange)>
-                           term) {
-      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-      Value init = linalg::FillOp::create(
-                       b, loc, zero,
-                       tensor::EmptyOp::create(b, loc, statType, statDynamic)
-                           .getResult())
-                       .getResult(0);
-      SmallVector<AffineMap> maps(inMaps);
-      maps.push_back(statMap);
-      return linalg::GenericOp::create(
-                 b, loc, TypeRange{statType}, ins, ValueRange{init}, maps,
-                 iterators,
-                 [&](OpBuilder &nb, Location l, ValueRange args) {
-                   Value t = term(nb, l, args.drop_back());
-                   linalg::YieldOp::create(
-                       nb, l, ValueRange{arith::AddFOp::create(nb, l, t, args.back())});
-                 })
-          .getResult(0);
-    };
-    Value sum = sumOver({inputs[0]}, {id},
-                        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    // Statistics over dims [axis, rank), kept as [d0 .. d(axis-1), 1 ...].
+    llvm::SmallBitVector reduced(rank, false);
+    reduced.set(axis, rank);
+    Value count = reducedCount(loc, inputs[0], reduced);
+    Value sum = reduce(loc, inputs[0], reduced, /*keepDims=*/true, 0.0, {},
+                       [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+                         return Value(arith::AddFOp::create(nb, l, a[0], acc));
+                       });
     Value mean = elementwise(loc, {sum}, [&](OpBuilder &nb, Location l,
                                              ValueRange a) -> Value {
       return arith::DivFOp::create(nb, l, a[0], count);
     });
     // Two-pass variance: the mean first, so large offsets do not cancel.
-    Value squares = sumOver({inputs[0], mean}, {id, statMap},
-                            [](OpBuilder &nb, Location l, ValueRange a) {
-                              Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
-                              return Value(arith::MulFOp::create(nb, l, d, d));
-                            });
+    Value squares = reduce(
+        loc, inputs[0], reduced, /*keepDims=*/true, 0.0, {mean},
+        [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+          Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
+          return Value(arith::AddFOp::create(
+              nb, l, arith::MulFOp::create(nb, l, d, d), acc));
+        });
     Value invStd = elementwise(loc, {squares}, [&](OpBuilder &nb, Location l,
                                                    ValueRange a) -> Value {
       Value var = arith::DivFOp::create(nb, l, a[0], count);
@@ -1530,14 +1589,11 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     // Opset >= 10: starts, ends, axes, steps are constant inputs. Symbolic
     // dims are sliced with index arithmetic (what x[..., :C] exports to).
     auto constInts = [&](size_t i, SmallVector<int64_t> &out) {
-      DenseIntElementsAttr attr;
-      if (inputs.size() <= i || !inputs[i])
-        return false;
-      if (!matchPattern(inputs[i], m_Constant(&attr)))
-        return false;
-      for (const APInt &v : attr)
-        out.push_back(v.getSExtValue());
-      return true;
+      std::optional<SmallVector<int64_t>> values =
+          i < inputs.size() ? constantInts(inputs[i]) : std::nullopt;
+      if (values)
+        out = std::move(*values);
+      return values.has_value();
     };
     if (inputs.size() < 3 || !inputs[0] ||
         !(isFloat(inputs[0]) ||
@@ -1548,9 +1604,7 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (!constInts(1, starts) || !constInts(2, ends) ||
         (inputs.size() > 3 && inputs[3] && !constInts(3, axes)) ||
         (inputs.size() > 4 && inputs[4] && !constInts(4, steps)))
-      return emitError(loc) << "Slice starts/ends/axes/steps must be "
-                               "constants (initializers or Constant nodes): "
-                               "convc compiles shapes statically";
+      return notConstant(loc, "Slice starts/ends/axes/steps");
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
     if (axes.empty())
@@ -1652,32 +1706,17 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     Type target = to == onnx::TensorProto::FLOAT ? Type(b.getF32Type())
                                                  : Type(b.getI64Type());
     Type source = getElementTypeOrSelf(inputs[0].getType());
-    if (source == target) {
+    if (source == target)
       result = inputs[0];
-    } else {
-      auto srcType = cast<RankedTensorType>(inputs[0].getType());
-      SmallVector<Value> dynamicSizes;
-      for (int64_t i = 0; i < srcType.getRank(); ++i)
-        if (srcType.isDynamicDim(i))
-          dynamicSizes.push_back(tensor::DimOp::create(b, loc, inputs[0], i));
-      auto outType = RankedTensorType::get(srcType.getShape(), target);
-      Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
-      AffineMap id = AffineMap::getMultiDimIdentityMap(srcType.getRank(), ctx);
-      result = linalg::GenericOp::create(
-                   b, loc, TypeRange{outType}, ValueRange{inputs[0]},
-                   ValueRange{init}, ArrayRef<AffineMap>{id, id},
-                   SmallVector<utils::IteratorType>(
-                       srcType.getRank(), utils::IteratorType::parallel),
-                   [&](OpBuilder &nb, Location l, ValueRange args) {
-                     Value v = target.isF32()
-                                   ? Value(arith::SIToFPOp::create(
-                                         nb, l, target, args[0]))
-                                   : Value(arith::FPToSIOp::create(
-                                         nb, l, target, args[0]));
-                     linalg::YieldOp::create(nb, l, v);
-                   })
-                   .getResult(0);
-    }
+    else
+      result = elementwise(
+          loc, inputs,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            if (target.isF32())
+              return arith::SIToFPOp::create(nb, l, target, a[0]);
+            return arith::FPToSIOp::create(nb, l, target, a[0]);
+          },
+          target);
   } else if (op == "Pad") {
     // Opset >= 11: constant pads [begin..., end...] (an input); mode
     // "constant" with an optional scalar value. Symbolic dims stay symbolic.
@@ -1687,20 +1726,18 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (mode != "constant")
       return emitError(loc) << "Pad mode '" << mode
                             << "' is not supported (constant is)";
-    DenseIntElementsAttr padsAttr;
-    if (inputs.size() < 2 || !inputs[0] || !inputs[1] ||
-        !matchPattern(inputs[1], m_Constant(&padsAttr)))
-      return emitError(loc) << "Pad needs data and constant pads (an "
-                               "initializer or a Constant node): convc "
-                               "compiles shapes statically";
+    std::optional<SmallVector<int64_t>> padsValues =
+        inputs.size() >= 2 ? constantInts(inputs[1]) : std::nullopt;
+    if (!inputs[0])
+      return emitError(loc) << "Pad needs data";
+    if (!padsValues)
+      return notConstant(loc, "Pad pads");
     if (inputs.size() > 3 && inputs[3])
       return emitError(loc) << "Pad with an axes input (opset 18) is not "
                                "supported";
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
-    SmallVector<int64_t> pads;
-    for (const APInt &v : padsAttr)
-      pads.push_back(v.getSExtValue());
+    const SmallVector<int64_t> &pads = *padsValues;
     if (int64_t(pads.size()) != 2 * rank)
       return emitError(loc) << "Pad has " << pads.size()
                             << " pads for rank " << rank << " (needs "
@@ -1731,27 +1768,11 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   } else if (op == "Expand") {
     // Numpy (bidirectional) broadcast of data against a constant or folded
     // target shape.
-    SmallVector<int64_t> target;
-    SmallVector<Value> symbolic;
-    DenseIntElementsAttr shapeAttr;
-    if (inputs.size() == 2 && inputs[1] &&
-        matchPattern(inputs[1], m_Constant(&shapeAttr))) {
-      for (const APInt &v : shapeAttr) {
-        target.push_back(v.getSExtValue());
-        symbolic.push_back(Value());
-      }
-    } else if (auto it = partialShapes.find(node.input_size() > 1
-                                                ? node.input(1)
-                                                : std::string());
-               inputs.size() == 2 && it != partialShapes.end()) {
-      for (const ShapeEntry &e : it->second) {
-        target.push_back(e.value ? *e.value : ShapedType::kDynamic);
-        symbolic.push_back(e.value ? Value() : e.dim);
-      }
-    } else {
+    std::optional<ShapeOperand> operand = shapeOperand(node, inputs, 1);
+    if (inputs.size() != 2 || !operand)
       return emitError(loc) << "Expand needs data and a shape that is "
                                "constant or built from input dims";
-    }
+    const SmallVector<int64_t> &target = operand->values;
     if (!inputs[0])
       return emitError(loc) << "Expand needs data";
     if (llvm::any_of(target, [](int64_t d) {
@@ -1762,12 +1783,12 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
         b, loc, RankedTensorType::get(target, getElementTypeOrSelf(
                                                   inputs[0].getType())),
         llvm::to_vector(llvm::make_filter_range(
-            symbolic, [](Value v) { return bool(v); })));
+            operand->symbolicSizes, [](Value v) { return bool(v); })));
     result = elementwise(loc, {inputs[0], shaped},
                          [](OpBuilder &, Location, ValueRange a) {
                            return a[0];
                          });
-  } else if (op == "ConstantOfShape" || op == "Equal" || op == "Where") {
+  } else if (foldOnlyOp(op)) {
     return emitError(loc) << op << " is only supported on compile-time "
                                    "shape values (where it folds); this one "
                                    "depends on runtime data";
@@ -1954,13 +1975,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     SmallVector<int64_t> axes;
     bool haveAxes = false;
     if (axesInput) {
-      DenseIntElementsAttr axesAttr;
-      if (!matchPattern(inputs[1], m_Constant(&axesAttr)))
-        return emitError(loc)
-               << op << " axes must be a constant (an initializer or a "
-                  "Constant node): convc compiles shapes statically";
-      for (const APInt &v : axesAttr)
-        axes.push_back(v.getSExtValue());
+      std::optional<SmallVector<int64_t>> axesValues = constantInts(inputs[1]);
+      if (!axesValues)
+        return notConstant(loc, op + " axes");
+      axes = *axesValues;
       haveAxes = !axes.empty();
       const auto *noop = findAttr(node, "noop_with_empty_axes");
       if (axes.empty() && noop && noop->i() != 0) {
@@ -1984,71 +2002,28 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     }
     const auto *kd = findAttr(node, "keepdims");
     bool keep = kd ? kd->i() != 0 : true;
-    SmallVector<int64_t> shape;
-    SmallVector<AffineExpr> outExprs;
-    SmallVector<Value> dynamicSizes;
-    SmallVector<utils::IteratorType> iterators;
-    Value count = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));
-    for (int64_t i = 0; i < rank; ++i) {
-      iterators.push_back(reduced[i] ? utils::IteratorType::reduction
-                                     : utils::IteratorType::parallel);
-      if (reduced[i]) {
-        Value size = tensor::DimOp::create(b, loc, inputs[0], i);
-        Value sizeF = arith::SIToFPOp::create(
-            b, loc, b.getF32Type(),
-            arith::IndexCastOp::create(b, loc, b.getI64Type(), size));
-        count = arith::MulFOp::create(b, loc, count, sizeF);
-        if (keep) {
-          shape.push_back(1);
-          outExprs.push_back(getAffineConstantExpr(0, ctx));
-        }
-        continue;
-      }
-      shape.push_back(type.getDimSize(i));
-      outExprs.push_back(getAffineDimExpr(i, ctx));
-      if (type.isDynamicDim(i))
-        dynamicSizes.push_back(tensor::DimOp::create(b, loc, inputs[0], i));
-    }
-    double start = op == "ReduceMean" || op == "ReduceSum" ||
-                           op == "ReduceSumSquare"
-                       ? 0.0
-                   : op == "ReduceMax" ? -INFINITY
-                                       : INFINITY;
-    auto outType = RankedTensorType::get(shape, b.getF32Type());
-    Value init = linalg::FillOp::create(
-                     b, loc,
-                     arith::ConstantOp::create(b, loc, b.getF32FloatAttr(start))
-                         .getResult(),
-                     tensor::EmptyOp::create(b, loc, outType, dynamicSizes)
-                         .getResult())
-                     .getResult(0);
-    Value acc =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{outType}, ValueRange{inputs[0]}, ValueRange{init},
-            ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
-                                AffineMap::get(rank, 0, outExprs, ctx)},
-            iterators,
-            [&](OpBuilder &nb, Location l, ValueRange args) {
-              Value x = op == "ReduceSumSquare"
-                            ? Value(arith::MulFOp::create(nb, l, args[0], args[0]))
-                            : args[0];
-              Value v = op == "ReduceMean" || op == "ReduceSum" ||
-                                op == "ReduceSumSquare"
-                            ? Value(arith::AddFOp::create(nb, l, x, args[1]))
-                        : op == "ReduceMax"
-                            ? Value(arith::MaximumFOp::create(nb, l, args[0], args[1]))
-                            : Value(arith::MinimumFOp::create(nb, l, args[0], args[1]));
-              linalg::YieldOp::create(nb, l, v);
-            })
-            .getResult(0);
+    bool sum = op == "ReduceMean" || op == "ReduceSum" ||
+               op == "ReduceSumSquare";
+    double start = sum ? 0.0 : op == "ReduceMax" ? -INFINITY : INFINITY;
+    result = reduce(
+        loc, inputs[0], reduced, keep, start, {},
+        [&](OpBuilder &nb, Location l, ValueRange a, Value acc) -> Value {
+          if (op == "ReduceSumSquare")
+            return arith::AddFOp::create(
+                nb, l, arith::MulFOp::create(nb, l, a[0], a[0]), acc);
+          if (sum)
+            return arith::AddFOp::create(nb, l, a[0], acc);
+          if (op == "ReduceMax")
+            return arith::MaximumFOp::create(nb, l, a[0], acc);
+          return arith::MinimumFOp::create(nb, l, a[0], acc);
+        });
     if (op == "ReduceMean") {
-      Value n = count;
-      acc = elementwise(loc, {acc}, [&](OpBuilder &nb, Location l,
-                                        ValueRange a) -> Value {
-        return arith::DivFOp::create(nb, l, a[0], n);
+      Value count = reducedCount(loc, inputs[0], reduced);
+      result = elementwise(loc, {result}, [&](OpBuilder &nb, Location l,
+                                              ValueRange a) -> Value {
+        return arith::DivFOp::create(nb, l, a[0], count);
       });
     }
-    result = acc;
   } else if (op == "Concat") {
     const auto *attr = findAttr(node, "axis");
     if (!attr || inputs.empty())
@@ -2111,24 +2086,12 @@ OwningOpRef<ModuleOp> Importer::run() {
   std::map<std::string, std::vector<std::string>> unsupported;
   for (const auto &node : graph.node()) {
     const std::string &op = node.op_type();
-    bool known = unaryOps().count(op) || binaryOps().count(op) ||
-                 op == "MatMul" || op == "Identity" || op == "Constant" ||
-                 op == "Pow" || op == "Unsqueeze" || op == "Squeeze" ||
-                 op == "Reshape" || op == "ReduceSum" ||
-                 op == "LayerNormalization" || op == "Conv" || op == "Gather" ||
-                 op == "Slice" || op == "Shape" || op == "Cast" ||
-                 op == "Pad" || op == "Expand" || op == "ConstantOfShape" ||
-                 op == "Equal" || op == "Where" ||
-                 op == "ReduceSumSquare" ||
-                 op == "Transpose" || op == "Gemm" || op == "Softmax" ||
-                 op == "LogSoftmax" || op == "LeakyRelu" || op == "Clip" ||
-                 op == "Max" || op == "Min" || op == "ReduceMean" ||
-                 op == "ReduceMax" || op == "ReduceMin" || op == "Concat";
+    bool known;
     if (node.domain() == kConvcDomain)
-      known = op == "GLU" || op == "LightweightConv" || op == "DynamicConv" ||
-              op == "TaLKConv";
-    else if (!node.domain().empty())
-      known = false;
+      known = llvm::is_contained(convcDomainOps(), op);
+    else
+      known = node.domain().empty() &&
+              (llvm::is_contained(supportedONNXOps(), op) || foldOnlyOp(op));
     if (!known)
       unsupported[node.domain().empty() ? op : node.domain() + "." + op]
           .push_back(node.name().empty() ? "(unnamed)" : node.name());
@@ -2137,7 +2100,9 @@ OwningOpRef<ModuleOp> Importer::run() {
     InFlightDiagnostic diag = emitError(graphLoc)
                               << "unsupported ONNX ops (supported: ";
     llvm::interleaveComma(supportedONNXOps(), diag);
-    diag << "; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv):";
+    diag << "; domain convc: ";
+    llvm::interleaveComma(convcDomainOps(), diag);
+    diag << "):";
     for (const auto &[op, nodes] : unsupported) {
       diag << " " << op << " x" << nodes.size() << " [";
       for (size_t i = 0; i < nodes.size() && i < 5; ++i)
