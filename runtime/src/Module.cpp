@@ -205,6 +205,8 @@ Status Module::load(const std::string &path, std::unique_ptr<Module> &result) {
   if (auto fn = reinterpret_cast<SetThreads>(
           dlsym(handle, "openblas_set_num_threads")))
     fn(1);
+  module->setOmpThreads_ =
+      reinterpret_cast<SetThreads>(dlsym(handle, "omp_set_num_threads"));
   for (const EntryPoint &entry : module->entries_) {
     std::string symbol = "convc_entry_" + entry.name;
     void *fn = dlsym(handle, symbol.c_str());
@@ -236,17 +238,18 @@ bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
                  std::map<std::string, int64_t> &symbols,
                  std::map<std::string, std::string> &boundBy,
                  std::string &error) {
-  std::string expected = spec.describe();
+  // Only the error paths describe the spec (run() checks on every call).
+  auto expected = [&] { return spec.describe(); };
   if (tensor.dtype() != spec.dtype) {
     error = "input '" + spec.name + "': expected dtype " +
             dtypeName(spec.dtype) + ", given " + dtypeName(tensor.dtype()) +
-            " (" + expected + ")";
+            " (" + expected() + ")";
     return false;
   }
   const std::vector<int64_t> &shape = tensor.shape();
   if (shape.size() != spec.dims.size()) {
     error = "input '" + spec.name + "': expected rank " +
-            std::to_string(spec.dims.size()) + " " + expected + ", given " +
+            std::to_string(spec.dims.size()) + " " + expected() + ", given " +
             formatShape(shape);
     return false;
   }
@@ -257,7 +260,7 @@ bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
       char *end = nullptr;
       long long size = std::strtoll(dim.c_str(), &end, 10);
       if (*end != '\0' || shape[i] != size) {
-        error = "input '" + spec.name + "': expected shape " + expected +
+        error = "input '" + spec.name + "': expected shape " + expected() +
                 ", given " + formatShape(shape) + " (dimension " +
                 std::to_string(i) + " must be " + dim + ")";
         return false;
@@ -267,7 +270,7 @@ bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
     if (shape[i] < 1) {
       error = "input '" + spec.name + "': dimension " + std::to_string(i) +
               " is " + std::to_string(shape[i]) +
-              "; sizes must be at least 1 (" + expected + ")";
+              "; sizes must be at least 1 (" + expected() + ")";
       return false;
     }
     auto [it, inserted] = symbols.emplace(dim, shape[i]);
@@ -277,7 +280,7 @@ bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
       error = "input '" + spec.name + "': dimension " + std::to_string(i) +
               " (" + dim + ") is " + std::to_string(shape[i]) + " but input '" +
               boundBy[dim] + "' set " + dim + " = " +
-              std::to_string(it->second) + " (" + expected + ")";
+              std::to_string(it->second) + " (" + expected() + ")";
       return false;
     }
   }
@@ -351,10 +354,8 @@ Status Module::run(const std::string &entryName,
   for (auto &d : descriptors)
     args.push_back(d.data());
   // OpenMP's thread count is per calling thread: set it on this one.
-  if (threads_ > 0)
-    if (auto setThreads = reinterpret_cast<void (*)(int)>(
-            dlsym(handle_, "omp_set_num_threads")))
-      setThreads(threads_);
+  if (threads_ > 0 && setOmpThreads_)
+    setOmpThreads_(threads_);
   using Entry = void (*)(void **);
   reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
 

@@ -47,9 +47,10 @@ bool readProto(const fs::path &path, google::protobuf::Message &message) {
   return in && message.ParseFromIstream(&in);
 }
 
-bool importable(const onnx::TensorProto &t) {
-  return t.data_type() == onnx::TensorProto::FLOAT ||
-         t.data_type() == onnx::TensorProto::INT64;
+/// The element types convc imports.
+bool importable(const onnx::ValueInfoProto &v) {
+  int type = v.type().tensor_type().elem_type();
+  return type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::INT64;
 }
 
 /// Test directories whose single op the importer claims.
@@ -95,13 +96,9 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
   fs::path dir = fs::path(kData) / GetParam();
   onnx::ModelProto model;
   ASSERT_TRUE(readProto(dir / "model.onnx", model));
-  bool supportedTypes = true;
-  for (const auto &v : model.graph().output())
-    supportedTypes &= v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT ||
-                      v.type().tensor_type().elem_type() == onnx::TensorProto::INT64;
-  for (const auto &v : model.graph().input())
-    supportedTypes &= v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT ||
-                      v.type().tensor_type().elem_type() == onnx::TensorProto::INT64;
+  bool supportedTypes =
+      llvm::all_of(model.graph().input(), importable) &&
+      llvm::all_of(model.graph().output(), importable);
   // Graph inputs that must be constant: (input position -> name).
   std::map<int, std::string> constantInputs;
   for (const auto &node : model.graph().node())

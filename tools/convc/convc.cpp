@@ -490,25 +490,40 @@ bool prepareInvocation(const std::string &model,
   return true;
 }
 
+/// The options `run` and `bench` share, in their own subcommand (LLVM
+/// already owns a top-level --threads).
+struct ModelOptions {
+  ModelOptions(const char *name)
+      : sub(name, ""), categoryName(std::string("convc ") + name + " options"),
+        category(categoryName),
+        model(llvm::cl::Positional, llvm::cl::desc("<model .so (or .mlir)>"),
+              llvm::cl::Required, llvm::cl::cat(category),
+              llvm::cl::sub(sub)),
+        inputs("input",
+               llvm::cl::desc("An input: NAME=FILE.npy (repeat per input)"),
+               llvm::cl::value_desc("NAME=FILE.npy"), llvm::cl::cat(category),
+               llvm::cl::sub(sub)),
+        entry("entry", llvm::cl::desc("Entry point (default: the first)"),
+              llvm::cl::cat(category), llvm::cl::sub(sub)),
+        threads("threads", llvm::cl::desc("Threads (default: all cores)"),
+                llvm::cl::init(0), llvm::cl::cat(category),
+                llvm::cl::sub(sub)) {}
+
+  llvm::cl::SubCommand sub;
+  std::string categoryName; // the category keeps a StringRef to it
+  llvm::cl::OptionCategory category;
+  llvm::cl::opt<std::string> model;
+  llvm::cl::list<std::string> inputs;
+  llvm::cl::opt<std::string> entry;
+  llvm::cl::opt<int> threads;
+};
+
 int runRun(int argc, char **argv) {
-  // A subcommand of its own: LLVM already owns a top-level --threads.
-  llvm::cl::SubCommand sub("run", "");
-  llvm::cl::OptionCategory category("convc run options");
-  llvm::cl::opt<std::string> model(
-      llvm::cl::Positional, llvm::cl::desc("<model .so (or .mlir)>"),
-      llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::list<std::string> inputs(
-      "input", llvm::cl::desc("An input: NAME=FILE.npy (repeat per input)"),
-      llvm::cl::value_desc("NAME=FILE.npy"), llvm::cl::cat(category), llvm::cl::sub(sub));
+  ModelOptions opts("run");
+  auto &[sub, categoryName, category, model, inputs, entry, threads] = opts;
   llvm::cl::opt<std::string> outputDir(
       "output-dir", llvm::cl::desc("Where to write <output>.npy files"),
       llvm::cl::init("."), llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::opt<std::string> entry(
-      "entry", llvm::cl::desc("Entry point (default: the first)"),
-      llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::opt<int> threads("threads",
-                             llvm::cl::desc("Threads (default: all cores)"),
-                             llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "convc run: run a compiled model\n");
@@ -569,25 +584,12 @@ std::string cpuModelName() {
 }
 
 int runBench(int argc, char **argv) {
-  // A subcommand of its own: LLVM already owns a top-level --threads.
-  llvm::cl::SubCommand sub("bench", "");
-  llvm::cl::OptionCategory category("convc bench options");
-  llvm::cl::opt<std::string> model(
-      llvm::cl::Positional, llvm::cl::desc("<model .so (or .mlir)>"),
-      llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::list<std::string> inputs(
-      "input", llvm::cl::desc("An input: NAME=FILE.npy (repeat per input)"),
-      llvm::cl::value_desc("NAME=FILE.npy"), llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::opt<std::string> entry(
-      "entry", llvm::cl::desc("Entry point (default: the first)"),
-      llvm::cl::cat(category), llvm::cl::sub(sub));
+  ModelOptions opts("bench");
+  auto &[sub, categoryName, category, model, inputs, entry, threads] = opts;
   llvm::cl::opt<int> warmup("warmup", llvm::cl::desc("Untimed runs first"),
                             llvm::cl::init(3), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::opt<int> runs("runs", llvm::cl::desc("Timed runs"),
                           llvm::cl::init(20), llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::opt<int> threads("threads",
-                             llvm::cl::desc("Threads (default: all cores)"),
-                             llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "convc bench: time a compiled model\n");

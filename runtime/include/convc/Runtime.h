@@ -125,6 +125,8 @@ private:
   Module() = default;
   void *handle_ = nullptr;
   int threads_ = 0;
+  void (*setOmpThreads_)(int) = nullptr; // resolved once at load
+
   std::vector<EntryPoint> entries_;
   std::vector<void *> functions_; // parallel to entries_
 };
