@@ -66,10 +66,7 @@ public:
   KernelBuilder(Location loc, OpBuilder &b) : ImplicitLocOpBuilder(loc, b) {}
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(*this, v); }
-  Value f32(double v) {
-    return arith::ConstantFloatOp::create(*this, getF32Type(),
-                                          APFloat(static_cast<float>(v)));
-  }
+  Value f32(double v) { return floatConst(getF32Type(), v); }
   Value dim(Value memref, int64_t i) {
     return memref::DimOp::create(*this, memref, i);
   }
@@ -707,7 +704,7 @@ struct LowerLightweightConv : ConvcLoweringPattern<LightweightConvOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(LightweightConvOp op, KernelBuilder &b) const override {
     int64_t K = op.getKernelSize(), H = op.getHeads();
-    int64_t C = op.getInput().getType().getDimSize(2), R = C / H;
+    int64_t C = op.getInput().getType().getDimSize(2);
     Value x = b.toBuffer(op.getInput()), W = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value wc = emitLightweightTaps(b, W, H, K, C, op.getWeightSoftmax(),
