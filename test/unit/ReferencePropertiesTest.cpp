@@ -113,10 +113,11 @@ TEST(ReferenceProperties, Causality) {
       for (int64_t b = 0; b < B; ++b)
         for (int64_t t = 0; t < T; ++t)
           for (int64_t c = 0; c < C; ++c) {
-            if (t < tp || b == 0)
+            if (t < tp || b == 0) {
               ASSERT_EQ(y(b, t, c), y2(b, t, c))
                   << op.name << ": y[" << b << "," << t << "," << c
                   << "] changed when x[1," << tp << "] did";
+            }
           }
       // The change must be visible at t' itself (or the test proves nothing).
       double changed = 0.0;
