@@ -65,4 +65,23 @@ def ExportEntryPointsPass : Pass<"convc-export-entry-points", "::mlir::ModuleOp"
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def ParallelToRuntimePass : Pass<"convc-parallel-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Run outermost scf.parallel loops on the runtime's thread pool";
+  let description = [{
+    Outlines the body of every outermost `scf.parallel` (on buffers, without
+    reductions) into a function `void body(ctx, begin, end)` that runs the
+    work items [begin, end) of the loop's linearised iteration space, and
+    replaces the loop by a call of the runtime's
+    `convc_parallel_for(body, ctx, count)`. `ctx` points to a stack struct
+    of the values the body captures (memref descriptors, scalars); constants
+    are cloned into the body instead. Nested `scf.parallel` loops stay and
+    run sequentially inside their work item. Compiled modules thus depend on
+    libconvc_runtime for threading, not on an OpenMP runtime.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // CONVC_LOWERING_PASSES_TD

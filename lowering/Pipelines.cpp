@@ -40,16 +40,15 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
         "buffer-deallocation-pipeline,canonicalize",
         opt.vectorWidth, opt.timeTile, opt.useBlas ? "true" : "false");
   case Stage::LLVM:
-    // memref lowering runs before scf-to-cf: the memref.alloca_scope that
-    // convert-scf-to-openmp puts around each parallel body must be inlined
-    // while that body is still one block.
+    // Outermost parallel loops go to the runtime's thread pool before
+    // vector-to-scf adds loops of its own.
     return "convert-bufferization-to-memref,"
            "func.func(convert-linalg-to-loops),convc-approximate-math,"
-           "convert-scf-to-openmp,convert-vector-to-scf,lower-affine,"
+           "convc-parallel-to-runtime,convert-vector-to-scf,lower-affine,"
            "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
            "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
            "convert-arith-to-llvm,convert-index-to-llvm,"
-           "convert-openmp-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+           "convert-func-to-llvm,convert-cf-to-llvm,"
            "reconcile-unrealized-casts,canonicalize";
   }
   return "";

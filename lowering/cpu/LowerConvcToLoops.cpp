@@ -414,7 +414,7 @@ using ProjectionEpilogue =
 /// z[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]) for row-major 2-D buffers
 /// x [M, K], w [N, K]: row tiles in parallel, each a sequence of
 /// single-threaded sgemm calls of kProjectionSubRows rows (the runtime keeps
-/// OpenBLAS to one thread so OpenMP owns the cores), the bias written first
+/// OpenBLAS to one thread so the runtime's pool owns the cores), the bias written first
 /// and accumulated (beta = 1), and `epilogue` run on each call's rows. The
 /// calls write into `out` [M, N] when given, else into a per-tile scratch
 /// buffer the epilogue reads (e.g. GLU, whose output is narrower).

@@ -5,7 +5,6 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/IR/IRBuilder.h"
@@ -119,7 +118,6 @@ translateToOptimizedLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
-  registerOpenMPDialectTranslation(registry);
   module->getContext()->appendDialectRegistry(registry);
 
   std::unique_ptr<llvm::Module> llvmModule =
@@ -169,13 +167,10 @@ bool linkSharedLibrary(const std::string &objectPath,
             "library; install build-essential";
     return false;
   }
-  std::string rpath = std::string("-Wl,-rpath,") + CONVC_OMP_LIBRARY_DIR;
-  std::string libDir = std::string("-L") + CONVC_OMP_LIBRARY_DIR;
   // --as-needed: only modules that call cblas_sgemm depend on OpenBLAS.
   llvm::SmallVector<llvm::StringRef> args = {
-      *cc,   "-shared", "-o",      libraryPath,         objectPath,
-      libDir, rpath,    "-lomp",   "-Wl,--as-needed",   "-lopenblas",
-      "-lm"};
+      *cc, "-shared", "-o", libraryPath, objectPath, "-Wl,--as-needed",
+      "-lopenblas", "-lm"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
                                      &message);

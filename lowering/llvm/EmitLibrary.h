@@ -40,7 +40,8 @@ bool emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                     const std::string &path, std::string &error);
 
 /// Links `objectPath` into a shared library with the system C compiler
-/// driver, against the OpenMP runtime the parallel loops call.
+/// driver. Its parallel loops call convc_parallel_for, which the runtime
+/// that loads it provides.
 bool linkSharedLibrary(const std::string &objectPath,
                        const std::string &libraryPath, std::string &error);
 

@@ -199,14 +199,12 @@ Status Module::load(const std::string &path, std::unique_ptr<Module> &result) {
   }
   if (!parseSignature(table, module->entries_, error))
     return Status(StatusCode::LoadFailed, "'" + path + "': " + error);
-  // Projections call single-threaded sgemm from inside parallel loops:
-  // OpenMP owns the cores, OpenBLAS must not start threads of its own.
+  // Projections call single-threaded sgemm from inside parallel loops: the
+  // runtime's pool owns the cores, OpenBLAS must not start threads of its own.
   using SetThreads = void (*)(int);
   if (auto fn = reinterpret_cast<SetThreads>(
           dlsym(handle, "openblas_set_num_threads")))
     fn(1);
-  module->setOmpThreads_ =
-      reinterpret_cast<SetThreads>(dlsym(handle, "omp_set_num_threads"));
   for (const EntryPoint &entry : module->entries_) {
     std::string symbol = "convc_entry_" + entry.name;
     void *fn = dlsym(handle, symbol.c_str());
@@ -353,9 +351,8 @@ Status Module::run(const std::string &entryName,
   std::vector<void *> args = {results.data()};
   for (auto &d : descriptors)
     args.push_back(d.data());
-  // OpenMP's thread count is per calling thread: set it on this one.
-  if (threads_ > 0 && setOmpThreads_)
-    setOmpThreads_(threads_);
+  // The pool's thread count is per calling thread: set it on this one.
+  detail::setCallerThreads(threads_);
   using Entry = void (*)(void **);
   reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
 

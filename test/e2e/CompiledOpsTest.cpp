@@ -19,6 +19,7 @@
 #include <random>
 #include <map>
 #include <sstream>
+#include <thread>
 
 namespace ref = convc::ref;
 using convc::DType;
@@ -407,6 +408,48 @@ TEST(CompiledOps, VectorWidthsAgree) {
 }
 
 // The runtime checks every call against the signature.
+// The runtime's thread pool: modules run from several host threads at once,
+// each with its own thread count (1 = inline), give the reference's result.
+TEST(CompiledOps, ConcurrentCallersShareThePool) {
+  const char *mlir = R"(
+func.func @main(%x: tensor<?x?x48xf32>, %w: tensor<4x7xf32>) -> tensor<?x?x48xf32> {
+  %y = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 3 : i64, weight_softmax = true} : tensor<?x?x48xf32>, tensor<4x7xf32>
+  return %y : tensor<?x?x48xf32>
+})";
+  std::string stem = ::testing::TempDir() + "/convc_e2e_pool_" +
+                     std::to_string(::getpid());
+  std::ofstream(stem + ".mlir") << mlir;
+  ASSERT_EQ(std::system((std::string(CONVC_TOOL) + " compile --quiet " +
+                         stem + ".mlir -o " + stem + ".so")
+                            .c_str()),
+            0);
+  std::mt19937 rng(11);
+  ref::Tensor xs = random({3, 700, 48}, rng), ws = random({4, 7}, rng, -3, 3);
+  ref::Tensor want = ref::lightweightConv(xs, ws, 3, true, nullptr);
+  std::vector<std::thread> callers;
+  std::vector<double> worst(4, 0.0);
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&, c] {
+      std::string error;
+      auto module = Module::load(stem + ".so", error);
+      if (!module)
+        return void(worst[c] = 1e9);
+      module->setNumThreads(c + 1);
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        std::vector<Tensor> out;
+        if (!module->run("main", {toRuntime(xs), toRuntime(ws)}, out, error))
+          return void(worst[c] = 1e9);
+        ref::Tensor got = fromRuntime(out[0]);
+        for (int64_t i = 0; i < want.numel(); ++i)
+          worst[c] = std::max(worst[c], std::abs(got.data[i] - want.data[i]));
+      }
+    });
+  for (std::thread &t : callers)
+    t.join();
+  for (int c = 0; c < 4; ++c)
+    EXPECT_LE(worst[c], kTolerance) << "caller with " << c + 1 << " threads";
+}
+
 TEST(CompiledOps, RuntimeRejectsBadInputs) {
   std::string x = shapeText({-1, -1, 16}), o = shapeText({-1, -1, 4});
   auto module = compile(

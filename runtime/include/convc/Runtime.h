@@ -93,6 +93,12 @@ struct EntryPoint {
   std::vector<TensorSpec> inputs, outputs;
 };
 
+namespace detail {
+/// Threads for the parallel loops that modules run on the calling thread
+/// (<= 0: the default).
+void setCallerThreads(int threads);
+} // namespace detail
+
 class Module {
 public:
   /// Loads a compiled module.
@@ -106,9 +112,9 @@ public:
 
   const std::vector<EntryPoint> &entryPoints() const { return entries_; }
 
-  /// Threads for this module's parallel loops (the OpenMP runtime it
-  /// links), applied on whichever thread calls run; <= 0 keeps the
-  /// default, one per core.
+  /// Threads for this module's parallel loops (the runtime's thread pool),
+  /// applied on whichever thread calls run; <= 0 keeps the default:
+  /// CONVC_NUM_THREADS, else OMP_NUM_THREADS, else one per core.
   void setNumThreads(int threads);
   const EntryPoint *find(const std::string &name) const;
 
@@ -125,7 +131,6 @@ private:
   Module() = default;
   void *handle_ = nullptr;
   int threads_ = 0;
-  void (*setOmpThreads_)(int) = nullptr; // resolved once at load
 
   std::vector<EntryPoint> entries_;
   std::vector<void *> functions_; // parallel to entries_

@@ -30,6 +30,14 @@
 // LIB: convc: passes to llvm
 // LIB: convc: machine code
 // LIB: convc: linked {{.*}}.so
+// The module's threads are the runtime's: it needs no OpenMP runtime (nor
+// any LLVM library), and calls convc_parallel_for.
+// RUN: readelf -d %t.so | FileCheck %s --check-prefix=NEEDED
+// NEEDED-NOT: NEEDED{{.*}}omp
+// NEEDED-NOT: NEEDED{{.*}}LLVM
+// NEEDED-NOT: NEEDED{{.*}}MLIR
+// RUN: readelf --dyn-syms %t.so | FileCheck %s --check-prefix=SYMS
+// SYMS: UND convc_parallel_for
 // RUN: not convc compile %s --emit=lib -o - 2>&1 | FileCheck %s --check-prefix=STAGE
 // STAGE: convc compile: --emit=lib writes a binary file: give -o FILE
 

@@ -1,0 +1,168 @@
+//===- ThreadPool.cpp - the threads compiled modules run their loops on ---===//
+//
+// convc-parallel-to-runtime turns each outermost parallel loop of a compiled
+// module into `convc_parallel_for(body, ctx, count)`. The work items [0,
+// count) are split into one contiguous range per thread (a static schedule,
+// as the loops are balanced); the calling thread runs the first range.
+//
+// A decode step runs a few hundred such loops of a few microseconds each, so
+// idle workers spin for a while before they sleep: waking a sleeping thread
+// costs more than most loops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Runtime.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CONVC_CPU_RELAX() _mm_pause()
+#else
+#define CONVC_CPU_RELAX() std::this_thread::yield()
+#endif
+
+using Body = void (*)(void *ctx, int64_t begin, int64_t end);
+
+namespace {
+
+/// CONVC_NUM_THREADS, else OMP_NUM_THREADS (what users of the OpenMP builds
+/// set), else one thread per core.
+int defaultThreads() {
+  for (const char *name : {"CONVC_NUM_THREADS", "OMP_NUM_THREADS"})
+    if (const char *value = std::getenv(name))
+      if (int n = std::atoi(value); n > 0)
+        return n;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Threads requested by Module::run on this thread (0: the default).
+thread_local int requestedThreads = 0;
+/// Set inside a work item: nested loops run sequentially.
+thread_local bool insideWorkItem = false;
+
+class ThreadPool {
+public:
+  static ThreadPool &instance() {
+    static ThreadPool *pool = new ThreadPool(); // never joined: exit-safe
+    return *pool;
+  }
+
+  void parallelFor(Body body, void *ctx, int64_t count, int threads) {
+    threads = int(std::min<int64_t>({threads, count, 0xffff}));
+    if (threads <= 1 || insideWorkItem) {
+      runItems(body, ctx, 0, count);
+      return;
+    }
+    // One loop at a time; another host thread calling in waits its turn.
+    std::lock_guard<std::mutex> turn(dispatch_);
+    grow(threads - 1);
+    body_ = body;
+    ctx_ = ctx;
+    count_ = count;
+    pending_.store(threads - 1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(sleepMutex_);
+      uint64_t next = (generation_.load(std::memory_order_relaxed) >> 16) + 1;
+      generation_.store(next << 16 | uint64_t(threads),
+                        std::memory_order_release);
+    }
+    if (sleepers_.load(std::memory_order_acquire) > 0)
+      wake_.notify_all();
+    runPart(0, threads);
+    while (pending_.load(std::memory_order_acquire) != 0)
+      CONVC_CPU_RELAX();
+  }
+
+private:
+  static void runItems(Body body, void *ctx, int64_t begin, int64_t end) {
+    bool outer = insideWorkItem;
+    insideWorkItem = true;
+    body(ctx, begin, end);
+    insideWorkItem = outer;
+  }
+
+  void runPart(int part, int parts) {
+    int64_t begin = count_ * part / parts, end = count_ * (part + 1) / parts;
+    if (begin < end)
+      runItems(body_, ctx_, begin, end);
+  }
+
+  void grow(int workers) {
+    while (int(workers_.size()) < workers) {
+      int part = int(workers_.size()) + 1;
+      // The worker waits for loops after the current generation: read here,
+      // not when the thread starts, which may be after the next loop began.
+      uint64_t seen = generation_.load(std::memory_order_relaxed);
+      workers_.emplace_back([this, part, seen] { work(part, seen); });
+      workers_.back().detach();
+    }
+  }
+
+  void work(int part, uint64_t seen) {
+    for (;;) {
+      uint64_t now;
+      // Spin about a millisecond, then sleep until the next loop.
+      for (int spin = 0;; ++spin) {
+        now = generation_.load(std::memory_order_acquire);
+        if (now != seen || spin == kSpins)
+          break;
+        CONVC_CPU_RELAX();
+      }
+      if (now == seen) {
+        std::unique_lock<std::mutex> lock(sleepMutex_);
+        sleepers_.fetch_add(1, std::memory_order_acq_rel);
+        wake_.wait(lock, [&] {
+          return generation_.load(std::memory_order_acquire) != seen;
+        });
+        sleepers_.fetch_sub(1, std::memory_order_acq_rel);
+        now = generation_.load(std::memory_order_acquire);
+      }
+      seen = now;
+      // The loop's thread count travels in the generation word itself: a
+      // worker left out of one loop must not read the next loop's fields.
+      int parts = int(now & 0xffff);
+      if (part < parts) {
+        runPart(part, parts);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  static constexpr int kSpins = 1 << 16;
+
+  std::mutex dispatch_;
+  std::vector<std::thread> workers_;
+  // The current loop, published by the generation counter's increment.
+  Body body_ = nullptr;
+  void *ctx_ = nullptr;
+  int64_t count_ = 0;
+  std::atomic<int> pending_{0};
+  // (loop sequence number << 16) | threads taking part in that loop.
+  std::atomic<uint64_t> generation_{0};
+  std::mutex sleepMutex_;
+  std::condition_variable wake_;
+  std::atomic<int> sleepers_{0};
+};
+
+} // namespace
+
+namespace convc {
+namespace detail {
+void setCallerThreads(int threads) { requestedThreads = threads; }
+} // namespace detail
+} // namespace convc
+
+extern "C" __attribute__((visibility("default"))) void
+convc_parallel_for(Body body, void *ctx, int64_t count) {
+  static const int fallback = defaultThreads();
+  int threads = requestedThreads > 0 ? requestedThreads : fallback;
+  ThreadPool::instance().parallelFor(body, ctx, count, threads);
+}
