@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -24,14 +25,25 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-#define CONVC_CPU_RELAX() _mm_pause()
-#else
-#define CONVC_CPU_RELAX() std::this_thread::yield()
 #endif
 
 using Body = void (*)(void *ctx, int64_t begin, int64_t end);
 
 namespace {
+
+/// One step of a spin-wait. Every 64th step yields the core: with more
+/// runnable threads than cores (other processes, a thread that shares our
+/// core), spinning without yielding would hold the core the awaited thread
+/// needs for a whole time slice.
+void relax(unsigned step) {
+  if (step % 64 == 63) {
+    std::this_thread::yield();
+    return;
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
 
 /// CONVC_NUM_THREADS, else OMP_NUM_THREADS (what users of the OpenMP builds
 /// set), else one thread per core.
@@ -77,8 +89,9 @@ public:
     if (sleepers_.load(std::memory_order_acquire) > 0)
       wake_.notify_all();
     runPart(0, threads);
-    while (pending_.load(std::memory_order_acquire) != 0)
-      CONVC_CPU_RELAX();
+    for (unsigned step = 0; pending_.load(std::memory_order_acquire) != 0;
+         ++step)
+      relax(step);
   }
 
 private:
@@ -109,12 +122,15 @@ private:
   void work(int part, uint64_t seen) {
     for (;;) {
       uint64_t now;
-      // Spin about a millisecond, then sleep until the next loop.
-      for (int spin = 0;; ++spin) {
+      // Spin a while (kSpinTime), then sleep until the next loop.
+      auto start = std::chrono::steady_clock::now();
+      for (unsigned step = 0;; ++step) {
         now = generation_.load(std::memory_order_acquire);
-        if (now != seen || spin == kSpins)
+        if (now != seen ||
+            (step % 1024 == 0 &&
+             std::chrono::steady_clock::now() - start > kSpinTime))
           break;
-        CONVC_CPU_RELAX();
+        relax(step);
       }
       if (now == seen) {
         std::unique_lock<std::mutex> lock(sleepMutex_);
@@ -136,7 +152,7 @@ private:
     }
   }
 
-  static constexpr int kSpins = 1 << 16;
+  static constexpr std::chrono::microseconds kSpinTime{2000};
 
   std::mutex dispatch_;
   std::vector<std::thread> workers_;
