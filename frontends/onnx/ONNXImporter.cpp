@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/IR/Builders.h"
@@ -63,10 +64,9 @@ const std::vector<std::string> &convcDomainOps() {
 }
 
 /// Default-domain ops imported only where shape-arithmetic folding
-/// evaluates them (not claimed as supported on runtime data).
-bool foldOnlyOp(StringRef op) {
-  return op == "ConstantOfShape" || op == "Equal" || op == "Where";
-}
+/// evaluates them (not claimed as supported on runtime data). None left:
+/// the hook stays for ops whose runtime form is not written yet.
+bool foldOnlyOp(StringRef) { return false; }
 
 /// The values of a compile-time int64 tensor (an initializer, a Constant
 /// node, or folded shape arithmetic).
@@ -132,6 +132,24 @@ private:
   /// The number of elements of `x` in its `reduced` dims, as f32.
   Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
   Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
+  // Ops on runtime data that conv exports use around their windows
+  // (positions, interpolation weights, gathers, masks).
+  Value compare(const onnx::NodeProto &node, Location loc,
+                ArrayRef<Value> inputs);
+  Value logical(const onnx::NodeProto &node, Location loc,
+                ArrayRef<Value> inputs);
+  Value where(Location loc, ArrayRef<Value> inputs);
+  Value cumSum(const onnx::NodeProto &node, Location loc,
+               ArrayRef<Value> inputs);
+  Value range(Location loc, ArrayRef<Value> inputs);
+  Value gatherElements(const onnx::NodeProto &node, Location loc,
+                       ArrayRef<Value> inputs);
+  Value constantOfShape(const onnx::NodeProto &node, Location loc,
+                        ArrayRef<Value> inputs);
+  LogicalResult split(const onnx::NodeProto &node, Location loc,
+                      ArrayRef<Value> inputs);
+  /// The one element of a rank-0 (or all-ones shape) tensor.
+  Value scalar(Location loc, Value t);
   bool foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
                            ArrayRef<Value> inputs);
   LogicalResult importConvcNode(const onnx::NodeProto &node, Location loc,
@@ -163,11 +181,14 @@ Type Importer::elementType(int onnxType, Location loc, StringRef what) {
     return b.getF32Type();
   case onnx::TensorProto::INT64:
     return b.getI64Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
   default:
     emitError(loc) << what << ": ONNX element type "
                    << onnx::TensorProto::DataType_Name(
                           static_cast<onnx::TensorProto::DataType>(onnxType))
-                   << " is not supported (float and int64 are)";
+                   << " is not supported (float, int64 and, inside the "
+                      "graph, bool are)";
     return Type();
   }
 }
@@ -181,6 +202,13 @@ RankedTensorType Importer::tensorType(const onnx::ValueInfoProto &info) {
     return {};
   }
   const auto &tt = info.type().tensor_type();
+  if (tt.elem_type() == onnx::TensorProto::BOOL) {
+    emitError(loc) << "graph value '" << info.name()
+                   << "': bool graph inputs and outputs are not supported "
+                      "(the runtime passes float32 and int64 tensors; bool "
+                      "is supported inside the graph)";
+    return {};
+  }
   Type element = elementType(tt.elem_type(), loc, "'" + info.name() + "'");
   if (!element)
     return {};
@@ -224,6 +252,22 @@ Value Importer::constant(const onnx::TensorProto &t, Location loc) {
     }
     return DenseElementsAttr::get(type, llvm::ArrayRef<T>(data));
   };
+  if (element.isInteger(1)) { // one byte each, raw or in int32_data
+    SmallVector<bool> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n)
+      for (int64_t i = 0; i < n; ++i)
+        data[i] = t.raw_data()[i] != 0;
+    else if (t.int32_data_size() == n)
+      for (int64_t i = 0; i < n; ++i)
+        data[i] = t.int32_data(i) != 0;
+    else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " bool values";
+      return {};
+    }
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, data));
+  }
   DenseElementsAttr attr = element.isF32() ? read(t.float_data(), "float")
                                            : read(t.int64_data(), "int64");
   if (!attr)
@@ -1181,6 +1225,401 @@ LogicalResult Importer::importConvcNode(const onnx::NodeProto &node,
   return success();
 }
 
+Value Importer::scalar(Location loc, Value t) {
+  auto type = cast<RankedTensorType>(t.getType());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  return tensor::ExtractOp::create(
+      b, loc, t, SmallVector<Value>(type.getRank(), zero));
+}
+
+Value Importer::compare(const onnx::NodeProto &node, Location loc,
+                        ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  if (inputs.size() != 2 || !inputs[0] || !inputs[1] ||
+      getElementTypeOrSelf(inputs[0].getType()) !=
+          getElementTypeOrSelf(inputs[1].getType())) {
+    emitError(loc) << op << " needs two inputs of one element type";
+    return {};
+  }
+  bool isFloat = getElementTypeOrSelf(inputs[0].getType()).isF32();
+  // Ordered float predicates: a NaN compares false, as in ONNX Runtime.
+  auto fp = op == "Equal"         ? arith::CmpFPredicate::OEQ
+            : op == "Less"        ? arith::CmpFPredicate::OLT
+            : op == "Greater"     ? arith::CmpFPredicate::OGT
+            : op == "LessOrEqual" ? arith::CmpFPredicate::OLE
+                                  : arith::CmpFPredicate::OGE;
+  auto ip = op == "Equal"         ? arith::CmpIPredicate::eq
+            : op == "Less"        ? arith::CmpIPredicate::slt
+            : op == "Greater"     ? arith::CmpIPredicate::sgt
+            : op == "LessOrEqual" ? arith::CmpIPredicate::sle
+                                  : arith::CmpIPredicate::sge;
+  return elementwise(
+      loc, inputs,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        if (isFloat)
+          return arith::CmpFOp::create(nb, l, fp, a[0], a[1]);
+        return arith::CmpIOp::create(nb, l, ip, a[0], a[1]);
+      },
+      b.getI1Type());
+}
+
+Value Importer::logical(const onnx::NodeProto &node, Location loc,
+                        ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  size_t arity = op == "Not" ? 1 : 2;
+  if (inputs.size() != arity ||
+      llvm::any_of(inputs, [](Value v) {
+        return !v || !getElementTypeOrSelf(v.getType()).isInteger(1);
+      })) {
+    emitError(loc) << op << " needs " << arity << " bool input"
+                   << (arity > 1 ? "s" : "");
+    return {};
+  }
+  return elementwise(loc, inputs,
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       if (op == "Not")
+                         return arith::XOrIOp::create(
+                             nb, l, a[0],
+                             arith::ConstantIntOp::create(nb, l, 1, 1));
+                       if (op == "And")
+                         return arith::AndIOp::create(nb, l, a[0], a[1]);
+                       if (op == "Or")
+                         return arith::OrIOp::create(nb, l, a[0], a[1]);
+                       return arith::XOrIOp::create(nb, l, a[0], a[1]);
+                     });
+}
+
+Value Importer::where(Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 3 || llvm::is_contained(inputs, Value()) ||
+      !getElementTypeOrSelf(inputs[0].getType()).isInteger(1) ||
+      getElementTypeOrSelf(inputs[1].getType()) !=
+          getElementTypeOrSelf(inputs[2].getType())) {
+    emitError(loc) << "Where needs a bool condition and two inputs of one "
+                      "element type";
+    return {};
+  }
+  return elementwise(
+      loc, inputs,
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::SelectOp::create(nb, l, a[0], a[1], a[2]);
+      },
+      getElementTypeOrSelf(inputs[1].getType()));
+}
+
+Value Importer::cumSum(const onnx::NodeProto &node, Location loc,
+                       ArrayRef<Value> inputs) {
+  if (inputs.size() != 2 || !inputs[0] || !inputs[1]) {
+    emitError(loc) << "CumSum needs x and axis";
+    return {};
+  }
+  auto axisValues = constantInts(inputs[1]);
+  if (!axisValues || axisValues->size() != 1) {
+    notConstant(loc, "CumSum axis");
+    return {};
+  }
+  Value x = inputs[0];
+  auto type = cast<RankedTensorType>(x.getType());
+  Type element = type.getElementType();
+  if (!element.isF32() && !element.isInteger(64)) {
+    emitError(loc) << "CumSum needs float32 or int64 data";
+    return {};
+  }
+  int64_t rank = type.getRank(), axis = (*axisValues)[0];
+  if (axis < -rank || axis >= rank) {
+    emitError(loc) << "CumSum axis " << axis << " is out of range for rank "
+                   << rank;
+    return {};
+  }
+  if (axis < 0)
+    axis += rank;
+  auto intAttr = [&](StringRef name) {
+    const auto *a = findAttr(node, name);
+    return a && a->i() != 0;
+  };
+  bool exclusive = intAttr("exclusive"), reverse = intAttr("reverse");
+  // A scan along `axis`: one slice (size 1 on the axis) per step, the
+  // running sum carried by an scf.for. Sequential in the axis only.
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+  SmallVector<OpFoldResult> sliceSizes = sizes;
+  sliceSizes[axis] = b.getIndexAttr(1);
+  SmallVector<int64_t> sliceShape = llvm::to_vector(type.getShape());
+  sliceShape[axis] = 1;
+  auto sliceType = RankedTensorType::get(sliceShape, element);
+  SmallVector<Value> sliceDynamic;
+  for (auto [i, size] : llvm::enumerate(sliceSizes))
+    if (ShapedType::isDynamic(sliceShape[i]))
+      sliceDynamic.push_back(getValueOrCreateConstantIndexOp(b, loc, size));
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+  Value acc0 = linalg::FillOp::create(
+                   b, loc, zero,
+                   tensor::EmptyOp::create(b, loc, sliceType, sliceDynamic)
+                       .getResult())
+                   .getResult(0);
+  Value out0 = tensor::EmptyOp::create(b, loc, sizes, element);
+  Value n = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, c0, n, c1, ValueRange{acc0, out0},
+      [&](OpBuilder &lb, Location l, Value i, ValueRange carried) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+        Value pos = reverse ? Value(arith::SubIOp::create(
+                                  b, l, arith::SubIOp::create(b, l, n, c1), i))
+                            : i;
+        SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+        offsets[axis] = pos;
+        SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+        Value slice = tensor::ExtractSliceOp::create(b, l, sliceType, x,
+                                                     offsets, sliceSizes,
+                                                     strides);
+        auto add = [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          if (element.isF32())
+            return arith::AddFOp::create(nb, nl, a[0], a[1]);
+          return arith::AddIOp::create(nb, nl, a[0], a[1]);
+        };
+        Value sum = elementwise(l, {carried[0], slice}, add);
+        Value written = exclusive ? carried[0] : sum;
+        Value out = tensor::InsertSliceOp::create(b, l, written, carried[1],
+                                                  offsets, sliceSizes,
+                                                  strides);
+        scf::YieldOp::create(b, l, ValueRange{sum, out});
+      });
+  return loop.getResult(1);
+}
+
+Value Importer::range(Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 3 || llvm::is_contained(inputs, Value())) {
+    emitError(loc) << "Range needs start, limit and delta";
+    return {};
+  }
+  Type element = getElementTypeOrSelf(inputs[0].getType());
+  if ((!element.isF32() && !element.isInteger(64)) ||
+      llvm::any_of(inputs, [&](Value v) {
+        return getElementTypeOrSelf(v.getType()) != element ||
+               cast<RankedTensorType>(v.getType()).getNumElements() != 1;
+      })) {
+    emitError(loc) << "Range needs scalar start, limit and delta of one "
+                      "element type (float32 or int64)";
+    return {};
+  }
+  bool isInt = element.isInteger(64);
+  // Constant int64 operands (arange(K) in exports): fold, the result may
+  // feed shape arithmetic.
+  auto start = constantInts(inputs[0]), limit = constantInts(inputs[1]),
+       delta = constantInts(inputs[2]);
+  if (isInt && start && limit && delta) {
+    if ((*delta)[0] == 0) {
+      emitError(loc) << "Range delta is 0";
+      return {};
+    }
+    SmallVector<int64_t> data;
+    for (int64_t v = (*start)[0];
+         (*delta)[0] > 0 ? v < (*limit)[0] : v > (*limit)[0]; v += (*delta)[0])
+      data.push_back(v);
+    auto type = RankedTensorType::get({int64_t(data.size())}, element);
+    return arith::ConstantOp::create(b, loc,
+                                     DenseIntElementsAttr::get(type, data));
+  }
+  Value s = scalar(loc, inputs[0]), e = scalar(loc, inputs[1]),
+        d = scalar(loc, inputs[2]);
+  // n = max(ceil((limit - start) / delta), 0)
+  Value count;
+  if (isInt) {
+    count = arith::CeilDivSIOp::create(b, loc,
+                                       arith::SubIOp::create(b, loc, e, s), d);
+    count = arith::MaxSIOp::create(
+        b, loc, count, arith::ConstantIntOp::create(b, loc, 0, 64));
+  } else {
+    Value q = math::CeilOp::create(
+        b, loc,
+        arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, e, s), d));
+    q = arith::MaximumFOp::create(
+        b, loc, q, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+    count = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
+  }
+  Value n = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
+  auto type = RankedTensorType::get({ShapedType::kDynamic}, element);
+  return tensor::GenerateOp::create(
+      b, loc, type, ValueRange{n},
+      [&](OpBuilder &nb, Location l, ValueRange ivs) {
+        Value i = arith::IndexCastOp::create(nb, l, nb.getI64Type(), ivs[0]);
+        Value v;
+        if (isInt)
+          v = arith::AddIOp::create(nb, l, s,
+                                    arith::MulIOp::create(nb, l, i, d));
+        else
+          v = arith::AddFOp::create(
+              nb, l, s,
+              arith::MulFOp::create(
+                  nb, l, arith::SIToFPOp::create(nb, l, nb.getF32Type(), i),
+                  d));
+        tensor::YieldOp::create(nb, l, v);
+      });
+}
+
+Value Importer::gatherElements(const onnx::NodeProto &node, Location loc,
+                               ArrayRef<Value> inputs) {
+  if (inputs.size() != 2 || !inputs[0] || !inputs[1] ||
+      !getElementTypeOrSelf(inputs[1].getType()).isInteger(64)) {
+    emitError(loc) << "GatherElements needs data and int64 indices";
+    return {};
+  }
+  Value data = inputs[0], indices = inputs[1];
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(indices.getType());
+  int64_t rank = dataType.getRank();
+  if (indexType.getRank() != rank || rank == 0) {
+    emitError(loc) << "GatherElements needs indices of the data's rank";
+    return {};
+  }
+  int64_t axis = 0;
+  if (const auto *a = findAttr(node, "axis"))
+    axis = a->i();
+  if (axis < -rank || axis >= rank) {
+    emitError(loc) << "GatherElements axis " << axis
+                   << " is out of range for rank " << rank;
+    return {};
+  }
+  if (axis < 0)
+    axis += rank;
+  // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
+  // from the end, and indices are clamped into range (compiled code has no
+  // error path; memory stays safe).
+  Value axisSize = tensor::DimOp::create(b, loc, data, axis);
+  auto empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, indices),
+      dataType.getElementType());
+  SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, ctx));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{empty.getType()}, ValueRange{indices},
+             ValueRange{empty}, maps, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value size = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                                       axisSize);
+               Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+               Value idx = args[0];
+               Value negative = arith::CmpIOp::create(
+                   nb, l, arith::CmpIPredicate::slt, idx, zero);
+               idx = arith::SelectOp::create(
+                   nb, l, negative, arith::AddIOp::create(nb, l, idx, size),
+                   idx);
+               idx = arith::MaxSIOp::create(nb, l, idx, zero);
+               idx = arith::MinSIOp::create(
+                   nb, l, idx,
+                   arith::SubIOp::create(
+                       nb, l, size, arith::ConstantIntOp::create(nb, l, 1, 64)));
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < rank; ++d)
+                 at.push_back(d == axis ? Value(arith::IndexCastOp::create(
+                                              nb, l, nb.getIndexType(), idx))
+                                        : Value(linalg::IndexOp::create(
+                                              nb, l, d)));
+               linalg::YieldOp::create(
+                   nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
+             })
+      .getResult(0);
+}
+
+Value Importer::constantOfShape(const onnx::NodeProto &node, Location loc,
+                                ArrayRef<Value> inputs) {
+  std::optional<ShapeOperand> shape = shapeOperand(node, inputs, 0);
+  if (!shape) {
+    notConstant(loc, "ConstantOfShape shape");
+    return {};
+  }
+  Value fill = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  if (const auto *a = findAttr(node, "value"); a && a->has_t()) {
+    Value c = constant(a->t(), loc);
+    if (!c)
+      return {};
+    fill = scalar(loc, c);
+  }
+  SmallVector<Value> dynamicSizes;
+  for (auto [v, size] : llvm::zip_equal(shape->values, shape->symbolicSizes)) {
+    if (!ShapedType::isDynamic(v))
+      continue;
+    dynamicSizes.push_back(size);
+  }
+  if (llvm::any_of(shape->values, [](int64_t v) {
+        return v < 0 && !ShapedType::isDynamic(v);
+      })) {
+    emitError(loc) << "ConstantOfShape with a negative size";
+    return {};
+  }
+  auto type = RankedTensorType::get(shape->values, fill.getType());
+  Value empty = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+  return linalg::FillOp::create(b, loc, fill, empty).getResult(0);
+}
+
+LogicalResult Importer::split(const onnx::NodeProto &node, Location loc,
+                              ArrayRef<Value> inputs) {
+  if (inputs.empty() || !inputs[0])
+    return emitError(loc) << "Split needs an input";
+  Value x = inputs[0];
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank(), axis = 0;
+  if (const auto *a = findAttr(node, "axis"))
+    axis = a->i();
+  if (axis < -rank || axis >= rank)
+    return emitError(loc) << "Split axis " << axis
+                          << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  // Sizes: the `split` input (opset 13) or attribute, else equal parts.
+  std::optional<SmallVector<int64_t>> parts;
+  if (inputs.size() > 1 && inputs[1]) {
+    parts = constantInts(inputs[1]);
+    if (!parts)
+      return notConstant(loc, "Split sizes");
+  } else if (const auto *a = findAttr(node, "split")) {
+    parts = SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  }
+  int64_t outputs = node.output_size();
+  if (parts && int64_t(parts->size()) != outputs)
+    return emitError(loc) << "Split has " << parts->size() << " sizes for "
+                          << outputs << " outputs";
+  Value total = tensor::DimOp::create(b, loc, x, axis);
+  if (parts && !type.isDynamicDim(axis)) {
+    int64_t sum = 0;
+    for (int64_t p : *parts)
+      sum += p;
+    if (sum != type.getDimSize(axis))
+      return emitError(loc) << "Split sizes add up to " << sum << ", not "
+                            << type.getDimSize(axis);
+  }
+  if (!parts && !type.isDynamicDim(axis) && type.getDimSize(axis) % outputs)
+    return emitError(loc) << "Split of " << type.getDimSize(axis)
+                          << " into " << outputs
+                          << " equal parts (uneven splits need opset 18)";
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  for (int64_t i = 0; i < outputs; ++i) {
+    OpFoldResult size =
+        parts ? OpFoldResult(b.getIndexAttr((*parts)[i]))
+              : OpFoldResult(b.createOrFold<arith::DivUIOp>(
+                    loc, total,
+                    arith::ConstantIndexOp::create(b, loc, outputs)));
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+        sizes = tensor::getMixedSizes(b, loc, x),
+        strides(rank, b.getIndexAttr(1));
+    offsets[axis] = getAsOpFoldResult(offset);
+    sizes[axis] = size;
+    // An empty part is not a slice (offsets must lie inside the source).
+    Value part = isZeroInteger(size)
+                     ? Value(tensor::EmptyOp::create(b, loc, sizes,
+                                                     type.getElementType()))
+                     : Value(tensor::ExtractSliceOp::create(
+                           b, loc, x, offsets, sizes, strides));
+    if (!node.output(i).empty())
+      values[node.output(i)] = part;
+    offset = b.createOrFold<arith::AddIOp>(
+        loc, offset, getValueOrCreateConstantIndexOp(b, loc, size));
+  }
+  return success();
+}
+
 LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
@@ -1204,7 +1643,24 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     return importConvcNode(node, loc, inputs);
   if (node.domain().empty() && foldShapeArithmetic(node, loc, inputs))
     return success();
-  if (auto u = unaryOps().find(op); u != unaryOps().end()) {
+  if (op == "Split")
+    return split(node, loc, inputs);
+  if (op == "Equal" || op == "Less" || op == "Greater" ||
+      op == "LessOrEqual" || op == "GreaterOrEqual") {
+    result = compare(node, loc, inputs);
+  } else if (op == "Not" || op == "And" || op == "Or" || op == "Xor") {
+    result = logical(node, loc, inputs);
+  } else if (op == "Where") {
+    result = where(loc, inputs);
+  } else if (op == "CumSum") {
+    result = cumSum(node, loc, inputs);
+  } else if (op == "Range") {
+    result = range(loc, inputs);
+  } else if (op == "GatherElements") {
+    result = gatherElements(node, loc, inputs);
+  } else if (op == "ConstantOfShape") {
+    result = constantOfShape(node, loc, inputs);
+  } else if (auto u = unaryOps().find(op); u != unaryOps().end()) {
     if (inputs.size() != 1 || !isFloat(inputs[0]))
       return emitError(loc) << op << " needs one float input";
     int kind = u->second;
@@ -1240,11 +1696,28 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       }
     });
   } else if (auto bo = binaryOps().find(op); bo != binaryOps().end()) {
-    if (inputs.size() != 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]))
-      return emitError(loc) << op << " needs two float inputs";
+    auto isInt64 = [](Value v) {
+      return v && getElementTypeOrSelf(v.getType()).isInteger(64);
+    };
+    bool ints = inputs.size() == 2 && isInt64(inputs[0]) && isInt64(inputs[1]);
+    if (inputs.size() != 2 ||
+        !(ints || (isFloat(inputs[0]) && isFloat(inputs[1]))))
+      return emitError(loc) << op << " needs two float32 or two int64 inputs";
     int kind = bo->second;
     result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
                                           ValueRange a) -> Value {
+      if (ints) { // int64 division truncates, as in numpy's C semantics
+        switch (kind) {
+        case 0:
+          return arith::AddIOp::create(nb, l, a[0], a[1]);
+        case 1:
+          return arith::SubIOp::create(nb, l, a[0], a[1]);
+        case 2:
+          return arith::MulIOp::create(nb, l, a[0], a[1]);
+        default:
+          return arith::DivSIOp::create(nb, l, a[0], a[1]);
+        }
+      }
       switch (kind) {
       case 0:
         return arith::AddFOp::create(nb, l, a[0], a[1]);
@@ -1696,15 +2169,18 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                  })
                  .getResult(0);
   } else if (op == "Cast") {
-    // float32 <-> int64 (and to the same type); shape-arithmetic casts on
-    // constants are folded before this.
+    // Between float32, int64 and bool; shape-arithmetic casts on constants
+    // are folded before this.
     int64_t to = findAttr(node, "to") ? findAttr(node, "to")->i() : 0;
     if (inputs.size() != 1 || !inputs[0] ||
-        (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::INT64))
+        (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::INT64 &&
+         to != onnx::TensorProto::BOOL))
       return emitError(loc) << "Cast to ONNX type " << to
-                            << " is not supported (float32 and int64 are)";
-    Type target = to == onnx::TensorProto::FLOAT ? Type(b.getF32Type())
-                                                 : Type(b.getI64Type());
+                            << " is not supported (float32, int64 and bool "
+                               "are)";
+    Type target = to == onnx::TensorProto::FLOAT   ? Type(b.getF32Type())
+                  : to == onnx::TensorProto::INT64 ? Type(b.getI64Type())
+                                                   : Type(b.getI1Type());
     Type source = getElementTypeOrSelf(inputs[0].getType());
     if (source == target)
       result = inputs[0];
@@ -1712,9 +2188,23 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       result = elementwise(
           loc, inputs,
           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value x = a[0];
+            if (target.isInteger(1)) { // x != 0
+              if (source.isF32())
+                return arith::CmpFOp::create(
+                    nb, l, arith::CmpFPredicate::UNE, x,
+                    arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0)));
+              return arith::CmpIOp::create(
+                  nb, l, arith::CmpIPredicate::ne, x,
+                  arith::ConstantIntOp::create(nb, l, 0, 64));
+            }
+            if (source.isInteger(1))
+              return target.isF32()
+                         ? Value(arith::UIToFPOp::create(nb, l, target, x))
+                         : Value(arith::ExtUIOp::create(nb, l, target, x));
             if (target.isF32())
-              return arith::SIToFPOp::create(nb, l, target, a[0]);
-            return arith::FPToSIOp::create(nb, l, target, a[0]);
+              return arith::SIToFPOp::create(nb, l, target, x);
+            return arith::FPToSIOp::create(nb, l, target, x);
           },
           target);
   } else if (op == "Pad") {
@@ -2112,6 +2602,16 @@ OwningOpRef<ModuleOp> Importer::run() {
     return nullptr;
   }
 
+  // Output types the runtime cannot pass fail before any node is imported
+  // (an error about a node would hide the actual limitation).
+  for (const auto &output : graph.output())
+    if (output.type().has_tensor_type() &&
+        output.type().tensor_type().elem_type() != onnx::TensorProto::BOOL &&
+        !elementType(output.type().tensor_type().elem_type(),
+                     NameLoc::get(StringAttr::get(ctx, output.name())),
+                     "graph output '" + output.name() + "'"))
+      return nullptr;
+
   OwningOpRef<ModuleOp> module = ModuleOp::create(graphLoc);
   b.setInsertionPointToEnd(module->getBody());
   llvm::StringMap<const onnx::TensorProto *> initializers;
@@ -2153,6 +2653,13 @@ OwningOpRef<ModuleOp> Importer::run() {
                           << "' is not computed by any node";
       return nullptr;
     }
+    if (getElementTypeOrSelf(it->second.getType()).isInteger(1)) {
+      emitError(graphLoc) << "graph output '" << output.name()
+                          << "': bool graph inputs and outputs are not "
+                             "supported (the runtime passes float32 and int64 "
+                             "tensors; Cast the output to int64)";
+      return nullptr;
+    }
     results.push_back(it->second);
   }
   func::ReturnOp::create(b, graphLoc, results);
@@ -2168,18 +2675,26 @@ OwningOpRef<ModuleOp> Importer::run() {
 
 const std::vector<std::string> &supportedONNXOps() {
   static const std::vector<std::string> ops = {
-      "Abs",        "Add",      "Cast",      "Ceil",      "Clip",       "Concat",
-      "Constant",   "Conv",   "Div",      "Erf",       "Exp",        "Expand",
-      "Floor",      "Gather",
-      "Gemm",       "Identity", "LayerNormalization", "LeakyRelu",
-      "LogSoftmax", "MatMul",
-      "Max",        "Min",      "Mul",       "Neg",        "Pad",        "Pow",
-      "ReduceMax",
-      "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "Relu",
-      "Reshape",    "Shape",    "Sigmoid",  "Slice",
-      "Softmax",
-      "Sqrt",       "Squeeze",  "Sub",       "Tanh",       "Transpose",
-      "Unsqueeze"};
+      "Abs",         "Add",         "And",
+      "Cast",        "Ceil",        "Clip",
+      "Concat",      "Constant",    "ConstantOfShape",
+      "Conv",        "CumSum",      "Div",
+      "Equal",       "Erf",         "Exp",
+      "Expand",      "Floor",       "Gather",
+      "GatherElements", "Gemm",     "Greater",
+      "GreaterOrEqual", "Identity", "LayerNormalization",
+      "LeakyRelu",   "Less",        "LessOrEqual",
+      "LogSoftmax",  "MatMul",      "Max",
+      "Min",         "Mul",         "Neg",
+      "Not",         "Or",          "Pad",
+      "Pow",         "Range",       "ReduceMax",
+      "ReduceMean",  "ReduceMin",   "ReduceSum",
+      "ReduceSumSquare", "Relu",    "Reshape",
+      "Shape",       "Sigmoid",     "Slice",
+      "Softmax",     "Split",       "Sqrt",
+      "Squeeze",     "Sub",         "Tanh",
+      "Transpose",   "Unsqueeze",   "Where",
+      "Xor"};
   return ops;
 }
 
@@ -2211,7 +2726,7 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
     }
   context->loadDialect<ConvcDialect, arith::ArithDialect, func::FuncDialect,
                        linalg::LinalgDialect, math::MathDialect,
-                       tensor::TensorDialect>();
+                       scf::SCFDialect, tensor::TensorDialect>();
   return Importer(context, model.graph(), version).run();
 }
 

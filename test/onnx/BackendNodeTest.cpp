@@ -8,11 +8,18 @@
 // with a message saying what is not supported, not crash.
 //
 // Inputs that convc requires to be constant (Squeeze/Unsqueeze/ReduceSum
-// axes, the Reshape/Expand shape, Slice's starts/ends/axes/steps, Pad's
-// pads:
-// it compiles shapes statically, as exporters emit them) are graph inputs in
-// these tests; the test bakes each data set's value into the model as an
-// initializer before compiling, and feeds the remaining inputs.
+// axes, the Reshape/Expand/ConstantOfShape shape, Slice's
+// starts/ends/axes/steps, Pad's pads, Split's sizes: it compiles shapes
+// statically, as exporters emit them) are graph inputs in these tests; the
+// test bakes each data set's value into the model as an initializer before
+// compiling, and feeds the remaining inputs.
+//
+// The runtime passes float32 and int64 tensors, so bool graph inputs and
+// outputs (comparisons, Not/And/Or/Xor, Where's condition) cross the graph
+// boundary as int64: the test adds a Cast to bool after such an input and a
+// Cast to int64 before such an output; the op under test still runs on bool.
+// Models of opsets convc does not import (below 7) must fail with the opset
+// error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +60,60 @@ bool importable(const onnx::ValueInfoProto &v) {
   return type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::INT64;
 }
 
+bool isBool(const onnx::ValueInfoProto &v) {
+  return v.type().tensor_type().elem_type() == onnx::TensorProto::BOOL;
+}
+
+/// Bool graph inputs and outputs become int64 ones with Casts inside.
+void castBoolBoundaries(onnx::GraphProto &graph) {
+  auto cast = [](const std::string &from, const std::string &to, int type) {
+    onnx::NodeProto node;
+    node.set_op_type("Cast");
+    node.set_name("harness_cast_" + to);
+    node.add_input(from);
+    node.add_output(to);
+    onnx::AttributeProto *attr = node.add_attribute();
+    attr->set_name("to");
+    attr->set_type(onnx::AttributeProto::INT);
+    attr->set_i(type);
+    return node;
+  };
+  std::vector<onnx::NodeProto> before, after;
+  for (auto &input : *graph.mutable_input())
+    if (isBool(input)) {
+      std::string name = input.name();
+      input.set_name(name + "_i64");
+      input.mutable_type()->mutable_tensor_type()->set_elem_type(
+          onnx::TensorProto::INT64);
+      before.push_back(cast(input.name(), name, onnx::TensorProto::BOOL));
+    }
+  for (auto &output : *graph.mutable_output())
+    if (isBool(output)) {
+      std::string name = output.name();
+      output.set_name(name + "_i64");
+      output.mutable_type()->mutable_tensor_type()->set_elem_type(
+          onnx::TensorProto::INT64);
+      after.push_back(cast(name, output.name(), onnx::TensorProto::INT64));
+    }
+  if (before.empty() && after.empty())
+    return;
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (auto &n : before)
+    *nodes.Add() = n;
+  for (auto &n : graph.node())
+    *nodes.Add() = n;
+  for (auto &n : after)
+    *nodes.Add() = n;
+  graph.mutable_node()->Swap(&nodes);
+}
+
+int64_t defaultOpset(const onnx::ModelProto &model) {
+  for (const auto &opset : model.opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx")
+      return opset.version();
+  return 0;
+}
+
 /// Test directories whose single op the importer claims.
 std::vector<std::string> claimedTests() {
   std::vector<std::string> names;
@@ -78,6 +139,12 @@ convc::Tensor toTensor(const onnx::TensorProto &t) {
   convc::Tensor out = convc::Tensor::zeros(
       f32 ? convc::DType::F32 : convc::DType::I64, shape);
   size_t n = out.numElements();
+  if (t.data_type() == onnx::TensorProto::BOOL) { // as int64 (see above)
+    for (size_t i = 0; i < n; ++i)
+      out.data<int64_t>()[i] =
+          t.has_raw_data() ? t.raw_data().at(i) != 0 : t.int32_data(i) != 0;
+    return out;
+  }
   if (t.has_raw_data())
     std::memcpy(out.data(), t.raw_data().data(),
                 std::min(out.numBytes(), t.raw_data().size()));
@@ -96,20 +163,6 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
   fs::path dir = fs::path(kData) / GetParam();
   onnx::ModelProto model;
   ASSERT_TRUE(readProto(dir / "model.onnx", model));
-  bool supportedTypes =
-      llvm::all_of(model.graph().input(), importable) &&
-      llvm::all_of(model.graph().output(), importable);
-  // Graph inputs that must be constant: (input position -> name).
-  std::map<int, std::string> constantInputs;
-  for (const auto &node : model.graph().node())
-    if ((node.op_type() == "Squeeze" || node.op_type() == "Unsqueeze" ||
-         node.op_type() == "Reshape" || node.op_type() == "ReduceSum" ||
-         node.op_type() == "Slice" || node.op_type() == "Pad" ||
-         node.op_type() == "Expand"))
-      for (int k = 1; k < node.input_size(); ++k)
-        for (int i = 0; i < model.graph().input_size(); ++i)
-          if (model.graph().input(i).name() == node.input(k))
-            constantInputs[i] = node.input(k);
   std::string lib = ::testing::TempDir() + "/onnx_" + GetParam() + ".so";
   std::string log = lib + ".log";
   auto compile = [&](const fs::path &modelPath) {
@@ -117,19 +170,52 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
                           modelPath.string() + " -o " + lib + " 2> " + log;
     return std::system(command.c_str());
   };
-  int rc = constantInputs.empty() || !supportedTypes
-               ? compile(dir / "model.onnx")
-               : 0;
+  auto logText = [&] {
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  if (int64_t opset = defaultOpset(model); opset < 7) {
+    EXPECT_NE(compile(dir / "model.onnx"), 0);
+    EXPECT_NE(logText().find("convc imports opsets 7 to"), std::string::npos)
+        << logText();
+    return;
+  }
+  castBoolBoundaries(*model.mutable_graph());
+  fs::path modelPath = lib + ".model.onnx";
+  {
+    std::ofstream out(modelPath, std::ios::binary);
+    ASSERT_TRUE(model.SerializeToOstream(&out));
+  }
+  bool supportedTypes =
+      llvm::all_of(model.graph().input(), importable) &&
+      llvm::all_of(model.graph().output(), importable);
+  // Graph inputs that must be constant: (input position -> name).
+  std::map<int, std::string> constantInputs;
+  for (const auto &node : model.graph().node()) {
+    const std::string &op = node.op_type();
+    // The first input that must be constant (the data inputs come before).
+    int first = op == "ConstantOfShape" ? 0
+                : op == "Squeeze" || op == "Unsqueeze" || op == "Reshape" ||
+                        op == "ReduceSum" || op == "Slice" || op == "Pad" ||
+                        op == "Expand" || op == "Split"
+                    ? 1
+                    : -1;
+    for (int k = first; k >= 0 && k < node.input_size(); ++k)
+      for (int i = 0; i < model.graph().input_size(); ++i)
+        if (model.graph().input(i).name() == node.input(k))
+          constantInputs[i] = node.input(k);
+  }
+  int rc = constantInputs.empty() || !supportedTypes ? compile(modelPath) : 0;
   if (!supportedTypes) {
     // An element type convc does not import: a clean error, not a crash.
-    std::ifstream in(log);
-    std::string message((std::istreambuf_iterator<char>(in)), {});
+    std::string message = logText();
     EXPECT_NE(rc, 0);
     EXPECT_NE(message.find("not supported"), std::string::npos)
         << message;
     return;
   }
-  ASSERT_EQ(rc, 0) << "compiling " << (dir / "model.onnx");
+  ASSERT_EQ(rc, 0) << "compiling " << (dir / "model.onnx") << "\n"
+                   << logText();
   std::string error;
   std::unique_ptr<convc::Module> module;
   if (constantInputs.empty()) {
