@@ -47,7 +47,8 @@ constexpr const char *kConvcDomain = "convc";
 const llvm::StringMap<int> &unaryOps() {
   static const llvm::StringMap<int> ops = {
       {"Relu", 0}, {"Sigmoid", 1}, {"Tanh", 2},  {"Neg", 3}, {"Sqrt", 4},
-      {"Exp", 5},  {"Abs", 6},     {"Erf", 7},   {"Floor", 8}, {"Ceil", 9}};
+      {"Exp", 5},  {"Abs", 6},     {"Erf", 7},   {"Floor", 8}, {"Ceil", 9},
+      {"Sin", 10}, {"Cos", 11},    {"Reciprocal", 12}, {"Log", 13}};
   return ops;
 }
 const llvm::StringMap<int> &binaryOps() {
@@ -225,10 +226,36 @@ RankedTensorType Importer::tensorType(const onnx::ValueInfoProto &info) {
 }
 
 Value Importer::constant(const onnx::TensorProto &t, Location loc) {
+  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  if (t.data_type() == onnx::TensorProto::INT32) {
+    // int32 constants (indices, shape pieces) are widened to int64, the
+    // integer type convc computes with.
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    SmallVector<int64_t> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == 4 * n) {
+      for (int64_t i = 0; i < n; ++i) {
+        int32_t v;
+        std::memcpy(&v, t.raw_data().data() + 4 * i, 4);
+        data[i] = v;
+      }
+    } else if (t.int32_data_size() == n) {
+      for (int64_t i = 0; i < n; ++i)
+        data[i] = t.int32_data(i);
+    } else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " int32 values";
+      return {};
+    }
+    return arith::ConstantOp::create(
+        b, loc,
+        DenseIntElementsAttr::get(RankedTensorType::get(shape, b.getI64Type()),
+                                  data));
+  }
   Type element = elementType(t.data_type(), loc, "'" + t.name() + "'");
   if (!element)
     return {};
-  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
   auto type = RankedTensorType::get(shape, element);
   int64_t n = type.getNumElements();
   if (t.has_data_location() &&
@@ -307,6 +334,8 @@ Value Importer::reshape(Location loc, Value x, RankedTensorType resultType,
                                            outputSizes());
     return x;
   }
+  if (type.getRank() == 1 && resultType.getRank() == 1)
+    return tensor::CastOp::create(b, loc, resultType, x);
   if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
     emitError(loc) << "reshape from " << type << " to " << resultType
                    << " splits or merges symbolic dims across groups; not "
@@ -911,11 +940,75 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     return false;
   }
   // Ops that keep a tracked vector's elements: track through, import as is.
+  auto oneDimReshape = [&] {
+    std::optional<SmallVector<int64_t>> target =
+        inputs.size() == 2 ? constantInts(inputs[1]) : std::nullopt;
+    return op == "Reshape" && target && target->size() == 1;
+  };
   if ((op == "Unsqueeze" || op == "Squeeze" || op == "Identity" ||
+       oneDimReshape() ||
        (op == "Cast" && intAttr("to", 0) == onnx::TensorProto::INT64)) &&
       !node.input().empty())
     if (auto it = partialShapes.find(node.input(0)); it != partialShapes.end())
       partialShapes[node.output(0)] = it->second;
+  // A tracked or constant 1-D int64 operand, per element.
+  auto entriesOf = [&](size_t k) -> std::optional<SmallVector<ShapeEntry>> {
+    if (k >= inputs.size() || !inputs[k])
+      return std::nullopt;
+    if (auto it = partialShapes.find(node.input(k)); it != partialShapes.end())
+      return it->second;
+    SmallVector<int64_t> d, sh;
+    if (!constInts(inputs[k], d, sh) || sh.size() > 1)
+      return std::nullopt;
+    SmallVector<ShapeEntry> entries;
+    for (int64_t x : d)
+      entries.push_back({x, Value()});
+    return entries;
+  };
+  // expand() with symbolic sizes exports Where(Equal(shape, -1), 1, shape):
+  // a runtime dim is never negative, so comparing it with a negative
+  // constant folds to false.
+  if (op == "Equal" && inputs.size() == 2) {
+    auto x = entriesOf(0), y = entriesOf(1);
+    if (x && y && (x->size() == y->size() || y->size() == 1) &&
+        (partialShapes.count(node.input(0)) ||
+         partialShapes.count(node.input(1)))) {
+      SmallVector<bool> out;
+      for (size_t i = 0; i < x->size(); ++i) {
+        const ShapeEntry &p = (*x)[i], &q = (*y)[y->size() == 1 ? 0 : i];
+        if (p.value && q.value)
+          out.push_back(*p.value == *q.value);
+        else if ((p.value && *p.value < 0) || (q.value && *q.value < 0))
+          out.push_back(false);
+        else
+          return false;
+      }
+      auto type = RankedTensorType::get({int64_t(out.size())}, b.getI1Type());
+      values[node.output(0)] =
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
+      return true;
+    }
+  }
+  if (op == "Where" && inputs.size() == 3) {
+    DenseElementsAttr cond;
+    auto x = entriesOf(1), y = entriesOf(2);
+    if (inputs[0] && matchPattern(inputs[0], m_Constant(&cond)) &&
+        cond.getElementType().isInteger(1) && x && y &&
+        (partialShapes.count(node.input(1)) ||
+         partialShapes.count(node.input(2)))) {
+      SmallVector<bool> flags(cond.getValues<bool>());
+      size_t n = std::max({flags.size(), x->size(), y->size()});
+      auto ok = [&](size_t size) { return size == n || size == 1; };
+      if (ok(flags.size()) && ok(x->size()) && ok(y->size())) {
+        SmallVector<ShapeEntry> picked;
+        for (size_t i = 0; i < n; ++i)
+          picked.push_back(flags[flags.size() == 1 ? 0 : i]
+                               ? (*x)[x->size() == 1 ? 0 : i]
+                               : (*y)[y->size() == 1 ? 0 : i]);
+        partialShapes[node.output(0)] = picked;
+      }
+    }
+  }
   if (op == "Concat" && intAttr("axis", 0) == 0 && !inputs.empty()) {
     SmallVector<ShapeEntry> entries;
     bool tracked = true;
@@ -1378,7 +1471,19 @@ Value Importer::cumSum(const onnx::NodeProto &node, Location loc,
             return arith::AddFOp::create(nb, nl, a[0], a[1]);
           return arith::AddIOp::create(nb, nl, a[0], a[1]);
         };
-        Value sum = elementwise(l, {carried[0], slice}, add);
+        // acc += slice, in place (the loop carries one buffer).
+        SmallVector<AffineMap> maps(
+            2, AffineMap::getMultiDimIdentityMap(rank, ctx));
+        Value sum =
+            linalg::GenericOp::create(
+                b, l, TypeRange{sliceType}, ValueRange{slice},
+                ValueRange{carried[0]}, maps,
+                SmallVector<utils::IteratorType>(
+                    rank, utils::IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  linalg::YieldOp::create(nb, nl, ValueRange{add(nb, nl, a)});
+                })
+                .getResult(0);
         Value written = exclusive ? carried[0] : sum;
         Value out = tensor::InsertSliceOp::create(b, l, written, carried[1],
                                                   offsets, sliceSizes,
@@ -1581,7 +1686,8 @@ LogicalResult Importer::split(const onnx::NodeProto &node, Location loc,
   if (parts && int64_t(parts->size()) != outputs)
     return emitError(loc) << "Split has " << parts->size() << " sizes for "
                           << outputs << " outputs";
-  Value total = tensor::DimOp::create(b, loc, x, axis);
+  Value total = getValueOrCreateConstantIndexOp(
+      b, loc, tensor::getMixedSize(b, loc, x, axis));
   if (parts && !type.isDynamicDim(axis)) {
     int64_t sum = 0;
     for (int64_t p : *parts)
@@ -1598,7 +1704,7 @@ LogicalResult Importer::split(const onnx::NodeProto &node, Location loc,
   for (int64_t i = 0; i < outputs; ++i) {
     OpFoldResult size =
         parts ? OpFoldResult(b.getIndexAttr((*parts)[i]))
-              : OpFoldResult(b.createOrFold<arith::DivUIOp>(
+              : getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
                     loc, total,
                     arith::ConstantIndexOp::create(b, loc, outputs)));
     SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
@@ -1691,8 +1797,17 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
         return math::ErfOp::create(nb, l, x);
       case 8:
         return math::FloorOp::create(nb, l, x);
-      default:
+      case 9:
         return math::CeilOp::create(nb, l, x);
+      case 10:
+        return math::SinOp::create(nb, l, x);
+      case 11:
+        return math::CosOp::create(nb, l, x);
+      case 12:
+        return arith::DivFOp::create(
+            nb, l, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1)), x);
+      default:
+        return math::LogOp::create(nb, l, x);
       }
     });
   } else if (auto bo = binaryOps().find(op); bo != binaryOps().end()) {
@@ -2074,10 +2189,31 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       return emitError(loc) << "Slice needs float32/int64 data, starts and "
                                "ends (opset >= 10 form)";
     SmallVector<int64_t> starts, ends, axes, steps;
-    if (!constInts(1, starts) || !constInts(2, ends) ||
+    // Starts and ends may be runtime values (x[:, k:k + T] with a symbolic
+    // T); axes and steps must be constant.
+    SmallVector<Value> runtimeStarts, runtimeEnds;
+    auto runtimeBounds = [&](size_t i, SmallVector<int64_t> &known,
+                             SmallVector<Value> &runtime) {
+      if (constInts(i, known))
+        return true;
+      auto t = dyn_cast<RankedTensorType>(inputs[i].getType());
+      if (!t || t.getRank() != 1 || t.isDynamicDim(0) ||
+          !t.getElementType().isInteger(64))
+        return false;
+      for (int64_t j = 0; j < t.getDimSize(0); ++j) {
+        known.push_back(0);
+        runtime.push_back(tensor::ExtractOp::create(
+            b, loc, inputs[i],
+            ValueRange{arith::ConstantIndexOp::create(b, loc, j)}));
+      }
+      return true;
+    };
+    if (!inputs[1] || !inputs[2] ||
+        !runtimeBounds(1, starts, runtimeStarts) ||
+        !runtimeBounds(2, ends, runtimeEnds) ||
         (inputs.size() > 3 && inputs[3] && !constInts(3, axes)) ||
         (inputs.size() > 4 && inputs[4] && !constInts(4, steps)))
-      return notConstant(loc, "Slice starts/ends/axes/steps");
+      return notConstant(loc, "Slice axes/steps");
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
     if (axes.empty())
@@ -2108,25 +2244,44 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
         return emitError(loc) << "Slice step 0 is invalid";
       Value n = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
       // Clamp a bound (as i64 arithmetic on index) into [lo, n + hiOff].
-      auto bound = [&](int64_t v, int64_t lo, int64_t hiOff) -> Value {
-        // Out-of-range constants saturate to +-2^40 so index math is safe.
-        v = std::clamp<int64_t>(v, -(int64_t(1) << 40), int64_t(1) << 40);
-        Value x = idx(v);
-        if (v < 0)
-          x = b.createOrFold<arith::AddIOp>(loc, x, n);
+      auto bound = [&](int64_t v, Value runtime, int64_t lo,
+                       int64_t hiOff) -> Value {
+        Value x;
+        if (runtime) {
+          // Saturate to +-2^40 (INT64_MAX means "to the end"), wrap
+          // negatives.
+          Value big = arith::ConstantIntOp::create(b, loc, int64_t(1) << 40, 64);
+          Value v64 = arith::MaxSIOp::create(
+              b, loc,
+              arith::MinSIOp::create(b, loc, runtime, big),
+              arith::ConstantIntOp::create(b, loc, -(int64_t(1) << 40), 64));
+          x = arith::IndexCastOp::create(b, loc, b.getIndexType(), v64);
+          Value negative = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::slt, x, idx(0));
+          x = arith::SelectOp::create(
+              b, loc, negative, arith::AddIOp::create(b, loc, x, n), x);
+        } else {
+          // Out-of-range constants saturate to +-2^40 so index math is safe.
+          v = std::clamp<int64_t>(v, -(int64_t(1) << 40), int64_t(1) << 40);
+          x = idx(v);
+          if (v < 0)
+            x = b.createOrFold<arith::AddIOp>(loc, x, n);
+        }
         Value hi = b.createOrFold<arith::AddIOp>(loc, n, idx(hiOff));
         return b.createOrFold<arith::MaxSIOp>(
             loc, idx(lo), b.createOrFold<arith::MinSIOp>(loc, x, hi));
       };
+      Value rs = runtimeStarts.empty() ? Value() : runtimeStarts[k];
+      Value re = runtimeEnds.empty() ? Value() : runtimeEnds[k];
       Value s, e, count;
       if (step > 0) {
-        s = bound(starts[k], 0, 0);
-        e = bound(ends[k], 0, 0);
+        s = bound(starts[k], rs, 0, 0);
+        e = bound(ends[k], re, 0, 0);
         count = b.createOrFold<arith::CeilDivSIOp>(
             loc, b.createOrFold<arith::SubIOp>(loc, e, s), idx(step));
       } else {
-        s = bound(starts[k], 0, -1);
-        e = bound(ends[k], -1, -1);
+        s = bound(starts[k], rs, 0, -1);
+        e = bound(ends[k], re, -1, -1);
         count = b.createOrFold<arith::CeilDivSIOp>(
             loc, b.createOrFold<arith::SubIOp>(loc, s, e), idx(-step));
       }
@@ -2524,15 +2679,24 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       axis += rank;
     if (axis < 0 || axis >= rank)
       return emitError(loc) << "Concat axis out of range";
-    // Sizes: the first input's, with the concatenated dimension summed.
+    // Sizes: per dim the first static one among the inputs, else the first
+    // input's; the concatenated dimension summed (folded when static).
     SmallVector<OpFoldResult> sizes;
-    for (int64_t i = 0; i < rank; ++i)
-      sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
-    Value total = tensor::DimOp::create(b, loc, inputs[0], axis);
-    for (Value v : ArrayRef<Value>(inputs).drop_front())
-      total = arith::AddIOp::create(b, loc, total,
-                                    tensor::DimOp::create(b, loc, v, axis));
-    sizes[axis] = total;
+    for (int64_t i = 0; i < rank; ++i) {
+      OpFoldResult size = tensor::getMixedSize(b, loc, inputs[0], i);
+      for (Value v : inputs)
+        if (auto t = cast<RankedTensorType>(v.getType());
+            t.getRank() == rank && !t.isDynamicDim(i))
+          size = b.getIndexAttr(t.getDimSize(i));
+      sizes.push_back(size);
+    }
+    Value total = arith::ConstantIndexOp::create(b, loc, 0);
+    for (Value v : inputs)
+      total = b.createOrFold<arith::AddIOp>(
+          loc, total,
+          getValueOrCreateConstantIndexOp(
+              b, loc, tensor::getMixedSize(b, loc, v, axis)));
+    sizes[axis] = getAsOpFoldResult(total);
     Value acc = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
     Value offset = arith::ConstantIndexOp::create(b, loc, 0);
     for (Value v : inputs) {
@@ -2544,8 +2708,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       acc = tensor::InsertSliceOp::create(
           b, loc, v, acc, offsets, vsizes,
           SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
-      offset = arith::AddIOp::create(b, loc, offset,
-                                     tensor::DimOp::create(b, loc, v, axis));
+      offset = b.createOrFold<arith::AddIOp>(
+          loc, offset,
+          getValueOrCreateConstantIndexOp(
+              b, loc, tensor::getMixedSize(b, loc, v, axis)));
     }
     result = acc;
   } else if (op == "Identity") {
@@ -2556,12 +2722,38 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       return a[0];
     });
   } else if (op == "Constant") {
-    for (const auto &attr : node.attribute())
+    for (const auto &attr : node.attribute()) {
       if (attr.name() == "value" && attr.has_t())
         result = constant(attr.t(), loc);
+      // Scalar and list forms (opset 12): value_float(s), value_int(s).
+      auto dense = [&](Type element, auto values, bool scalar) -> Value {
+        using T = typename decltype(values)::value_type;
+        SmallVector<T> data(values.begin(), values.end());
+        auto type = RankedTensorType::get(
+            scalar ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(data.size())},
+            element);
+        return arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(type, ArrayRef<T>(data)));
+      };
+      if (attr.name() == "value_float")
+        result = dense(b.getF32Type(), std::vector<float>{attr.f()}, true);
+      else if (attr.name() == "value_floats")
+        result = dense(b.getF32Type(),
+                       std::vector<float>(attr.floats().begin(),
+                                          attr.floats().end()),
+                       false);
+      else if (attr.name() == "value_int")
+        result = dense(b.getI64Type(), std::vector<int64_t>{attr.i()}, true);
+      else if (attr.name() == "value_ints")
+        result = dense(b.getI64Type(),
+                       std::vector<int64_t>(attr.ints().begin(),
+                                            attr.ints().end()),
+                       false);
+    }
     if (!result)
-      return emitError(loc)
-             << "Constant without a tensor 'value' is not supported";
+      return emitError(loc) << "Constant needs a 'value' tensor (float32, "
+                               "int64, int32 or bool) or value_float(s) / "
+                               "value_int(s)";
   }
   if (!result)
     return failure();
@@ -2678,20 +2870,21 @@ const std::vector<std::string> &supportedONNXOps() {
       "Abs",         "Add",         "And",
       "Cast",        "Ceil",        "Clip",
       "Concat",      "Constant",    "ConstantOfShape",
-      "Conv",        "CumSum",      "Div",
+      "Conv",        "Cos",        "CumSum",      "Div",
       "Equal",       "Erf",         "Exp",
       "Expand",      "Floor",       "Gather",
       "GatherElements", "Gemm",     "Greater",
       "GreaterOrEqual", "Identity", "LayerNormalization",
       "LeakyRelu",   "Less",        "LessOrEqual",
-      "LogSoftmax",  "MatMul",      "Max",
+      "Log",         "LogSoftmax",  "MatMul",      "Max",
       "Min",         "Mul",         "Neg",
       "Not",         "Or",          "Pad",
-      "Pow",         "Range",       "ReduceMax",
+      "Pow",         "Range",       "Reciprocal",
+      "ReduceMax",
       "ReduceMean",  "ReduceMin",   "ReduceSum",
       "ReduceSumSquare", "Relu",    "Reshape",
-      "Shape",       "Sigmoid",     "Slice",
-      "Softmax",     "Split",       "Sqrt",
+      "Shape",       "Sigmoid",     "Sin",
+      "Slice",       "Softmax",     "Split",       "Sqrt",
       "Squeeze",     "Sub",         "Tanh",
       "Transpose",   "Unsqueeze",   "Where",
       "Xor"};

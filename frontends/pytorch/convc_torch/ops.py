@@ -74,13 +74,16 @@ def window_diff(S, offsets, left_max, right_max, causal):
     B, T, C = S.shape
     H = offsets.shape[2] if causal else offsets.shape[2] // 2
     R = C // H
-    lt = offsets[..., :H].repeat_interleave(R, dim=-1)
+    def per_channel(o):  # head h's offset for its R channels
+        return o.unsqueeze(-1).expand(B, T, H, R).reshape(B, T, C)
+
+    lt = per_channel(offsets[..., :H])
     t = torch.arange(T, dtype=S.dtype).view(1, T, 1)
     a = torch.clamp(t - lt * left_max, 0, T - 1)
     if causal:
         e = t.expand(B, T, C)
     else:
-        rt = offsets[..., H:].repeat_interleave(R, dim=-1)
+        rt = per_channel(offsets[..., H:])
         e = torch.clamp(t + rt * right_max, 0, T - 1)
     Sp = torch.cat([torch.zeros_like(S[:, :1]), S], dim=1)
 

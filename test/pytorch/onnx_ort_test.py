@@ -1,0 +1,178 @@
+"""Standard ONNX exports of every conv kind, an encoder layer and a small
+Seq2Seq, compiled by convc and checked against ONNX Runtime.
+
+Each PyTorch module is exported with torch.onnx.export (opset 17, symbolic
+batch and time, no convc domain: what users' exporters emit) at B=2, T=13,
+then run at other lengths (B=3, T=29 and B=1, T=40) by convc (`convc
+compile` + `convc run`) and by ONNX Runtime (onnxruntime-node, CPU) on the
+same inputs. Passes when max |convc - ort| <= 1e-4 * max(1, max |ort|) for
+every output; prints the figures.
+
+usage: onnx_ort_test.py CONVC_TOOL WORKDIR
+Skips (exit 77) when onnxruntime-node is not installed in bench/.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "frontends", "pytorch"))
+from convc_torch import ops, seq2seq  # noqa: E402
+
+BENCH = os.path.join(ROOT, "bench")
+
+
+class LightConv(torch.nn.Module):
+    def __init__(self, H=4, K=5, padding=2):
+        super().__init__()
+        self.W = torch.nn.Parameter(torch.randn(H, K))
+        self.padding = padding
+
+    def forward(self, x):
+        return ops.lightweight_conv(x, self.W, self.padding)
+
+
+class DynamicConv(torch.nn.Module):
+    def __init__(self, C=16, H=4, K=5, padding=2):
+        super().__init__()
+        self.wq = torch.nn.Linear(C, H * K)
+        self.H, self.K, self.padding = H, K, padding
+
+    def forward(self, x):
+        return ops.dynamic_conv(x, self.wq.weight, self.wq.bias, self.H, self.K,
+                                self.padding)
+
+
+class TaLK(torch.nn.Module):
+    def __init__(self, C=16, H=4, left=3, right=2, causal=False):
+        super().__init__()
+        self.off = torch.nn.Linear(C, H if causal else 2 * H)
+        self.left, self.right, self.causal = left, right, causal
+
+    def forward(self, x):
+        return ops.talk_conv(x, torch.sigmoid(self.off(x)), self.left,
+                             self.right if not self.causal else 0, self.causal)
+
+
+class GLU(torch.nn.Module):
+    def __init__(self, C=16):
+        super().__init__()
+        self.proj = torch.nn.Linear(C, 2 * C)
+
+    def forward(self, x):
+        return F.glu(self.proj(x), dim=-1)
+
+
+class EncoderLayer(torch.nn.Module):
+    def __init__(self, conv, C=16):
+        super().__init__()
+        self.layer = seq2seq.ConvLayer(C, 4, 5, 32, causal=False,
+                                       cross_attention=False, conv=conv)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+class Seq2Seq(torch.nn.Module):
+    """Encoder + full-sequence decoder: logits for every target position."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = seq2seq.ConvSeq2Seq(vocab=20, d=16, heads=4, layers=1,
+                                         ffn=32)
+
+    def forward(self, src, prev):
+        return self.model(src, prev)
+
+
+def export(module, args, names, path):
+    torch.onnx.export(module, args, path, input_names=names,
+                      output_names=["y"], opset_version=17,
+                      dynamic_axes={**{n: {0: "B", 1: "T" + n} for n in names},
+                                    "y": {0: "B", 1: "Ty"}})
+
+
+def run_both(tool, work, name, path, feeds):
+    lib = os.path.join(work, name + ".so")
+    compiled = subprocess.run([tool, "compile", path, "-o", lib, "--quiet"],
+                              capture_output=True, text=True)
+    if compiled.returncode:
+        return None, compiled.stderr.strip().splitlines()[-1][:300]
+    worst = 0.0
+    for i, inputs in enumerate(feeds):
+        files = []
+        for k, v in inputs.items():
+            f = os.path.join(work, f"{name}_{i}_{k}.npy")
+            np.save(f, v)
+            files.append(f"{k}={f}")
+        out_c, out_o = (os.path.join(work, f"{name}_{i}_{w}") for w in ("convc", "ort"))
+        subprocess.run([tool, "run", lib, *["--input=" + f for f in files],
+                        "--output-dir=" + out_c], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path, out_o, *files],
+                       check=True, cwd=BENCH)
+        got, want = (np.load(os.path.join(d, "y.npy")) for d in (out_c, out_o))
+        if got.shape != want.shape:
+            return None, f"shape {got.shape} != ONNX Runtime's {want.shape}"
+        scale = max(1.0, float(np.abs(want).max()))
+        worst = max(worst, float(np.abs(got - want).max()) / scale)
+    return worst, None
+
+
+def main():
+    tool, work = sys.argv[1], sys.argv[2]
+    if not os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node")):
+        print("SKIPPED: onnxruntime-node is not installed (cd bench && npm ci "
+              "--ignore-scripts)")
+        sys.exit(77)
+    os.makedirs(work, exist_ok=True)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    C = 16
+    cases = [
+        ("lightweight_conv", LightConv()),
+        ("lightweight_conv_causal", LightConv(padding=4)),
+        ("dynamic_conv", DynamicConv()),
+        ("dynamic_conv_causal", DynamicConv(padding=4)),
+        ("talk_conv", TaLK()),
+        ("talk_conv_causal", TaLK(causal=True)),
+        ("glu", GLU()),
+        ("encoder_layer_lightweight", EncoderLayer("lightweight")),
+        ("encoder_layer_dynamic", EncoderLayer("dynamic")),
+        ("encoder_layer_talk", EncoderLayer("talk")),
+    ]
+    failures = []
+    for name, module in cases:
+        module.eval()
+        path = os.path.join(work, name + ".onnx")
+        export(module, (torch.randn(2, 13, C),), ["x"], path)
+        feeds = [{"x": rng.standard_normal((B, T, C)).astype(np.float32)}
+                 for B, T in [(3, 29), (1, 40)]]
+        err, why = run_both(tool, work, name, path, feeds)
+        print(f"{name}: " + (f"max |convc - ort| / scale {err:.2e}" if why is None
+                             else f"FAILED: {why}"))
+        if why is not None or not err <= 1e-4:
+            failures.append(name)
+
+    model = Seq2Seq().eval()
+    path = os.path.join(work, "seq2seq.onnx")
+    src = torch.randint(3, 20, (2, 7))
+    prev = torch.randint(3, 20, (2, 5))
+    export(model, (src, prev), ["src", "prev"], path)
+    feeds = [{"src": rng.integers(3, 20, (B, S)).astype(np.int64),
+              "prev": rng.integers(3, 20, (B, T)).astype(np.int64)}
+             for B, S, T in [(3, 11, 6), (1, 4, 9)]]
+    err, why = run_both(tool, work, "seq2seq", path, feeds)
+    print("seq2seq: " + (f"max |convc - ort| / scale {err:.2e}" if why is None
+                         else f"FAILED: {why}"))
+    if why is not None or not err <= 1e-4:
+        failures.append("seq2seq")
+    if failures:
+        sys.exit("FAIL: " + ", ".join(failures))
+
+
+if __name__ == "__main__":
+    main()
