@@ -149,6 +149,8 @@ private:
                         ArrayRef<Value> inputs);
   LogicalResult split(const onnx::NodeProto &node, Location loc,
                       ArrayRef<Value> inputs);
+  Value scatterND(const onnx::NodeProto &node, Location loc,
+                  ArrayRef<Value> inputs);
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
   bool foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
@@ -174,6 +176,7 @@ private:
   };
   std::map<std::string, SmallVector<ShapeEntry>> partialShapes;
   int64_t opset; // of the default domain
+  bool warnedDouble = false;
 };
 
 Type Importer::elementType(int onnxType, Location loc, StringRef what) {
@@ -184,6 +187,17 @@ Type Importer::elementType(int onnxType, Location loc, StringRef what) {
     return b.getI64Type();
   case onnx::TensorProto::BOOL:
     return b.getI1Type();
+  case onnx::TensorProto::DOUBLE:
+    // convc computes in float32: float64 values (exporters' sinusoid tables,
+    // say) are imported as float32, with one warning per model.
+    if (!warnedDouble) {
+      emitWarning(loc) << what
+                       << ": float64 is computed in float32 (convc's float "
+                          "type); results may differ from a float64 run by "
+                          "float32 rounding";
+      warnedDouble = true;
+    }
+    return b.getF32Type();
   default:
     emitError(loc) << what << ": ONNX element type "
                    << onnx::TensorProto::DataType_Name(
@@ -203,11 +217,15 @@ RankedTensorType Importer::tensorType(const onnx::ValueInfoProto &info) {
     return {};
   }
   const auto &tt = info.type().tensor_type();
-  if (tt.elem_type() == onnx::TensorProto::BOOL) {
-    emitError(loc) << "graph value '" << info.name()
-                   << "': bool graph inputs and outputs are not supported "
-                      "(the runtime passes float32 and int64 tensors; bool "
-                      "is supported inside the graph)";
+  if (tt.elem_type() == onnx::TensorProto::BOOL ||
+      tt.elem_type() == onnx::TensorProto::DOUBLE) {
+    emitError(loc) << "graph value '" << info.name() << "': "
+                   << (tt.elem_type() == onnx::TensorProto::BOOL ? "bool"
+                                                                 : "float64")
+                   << " graph inputs and outputs are not supported (the "
+                      "runtime passes float32 and int64 tensors; inside the "
+                      "graph, bool is supported and float64 is computed in "
+                      "float32)";
     return {};
   }
   Type element = elementType(tt.elem_type(), loc, "'" + info.name() + "'");
@@ -294,6 +312,21 @@ Value Importer::constant(const onnx::TensorProto &t, Location loc) {
     }
     return arith::ConstantOp::create(b, loc,
                                      DenseElementsAttr::get(type, data));
+  }
+  if (t.data_type() == onnx::TensorProto::DOUBLE) { // demoted (see above)
+    std::vector<double> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == 8 * n)
+      std::memcpy(data.data(), t.raw_data().data(), 8 * n);
+    else if (t.double_data_size() == n)
+      std::copy(t.double_data().begin(), t.double_data().end(), data.begin());
+    else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " double values";
+      return {};
+    }
+    SmallVector<float> narrow(data.begin(), data.end());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, ArrayRef<float>(narrow)));
   }
   DenseElementsAttr attr = element.isF32() ? read(t.float_data(), "float")
                                            : read(t.int64_data(), "int64");
@@ -951,6 +984,37 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
       !node.input().empty())
     if (auto it = partialShapes.find(node.input(0)); it != partialShapes.end())
       partialShapes[node.output(0)] = it->second;
+  // x[a:b] of a tracked vector (a shape's trailing dims, say).
+  if (op == "Slice" && inputs.size() >= 3 &&
+      partialShapes.count(node.input(0))) {
+    const SmallVector<ShapeEntry> &known = partialShapes[node.input(0)];
+    auto starts = constantInts(inputs[1]), ends = constantInts(inputs[2]);
+    auto axes = inputs.size() > 3 && inputs[3] ? constantInts(inputs[3])
+                                               : std::optional<SmallVector<int64_t>>(
+                                                     SmallVector<int64_t>{0});
+    auto steps = inputs.size() > 4 && inputs[4] ? constantInts(inputs[4])
+                                                : std::optional<SmallVector<int64_t>>(
+                                                      SmallVector<int64_t>{1});
+    if (starts && ends && axes && steps && starts->size() == 1 &&
+        ends->size() == 1 && axes->size() == 1 && (*axes)[0] == 0 &&
+        steps->size() == 1 && (*steps)[0] == 1) {
+      int64_t n = int64_t(known.size());
+      auto clampIndex = [&](int64_t v) {
+        return std::clamp<int64_t>(v < 0 ? v + n : v, 0, n);
+      };
+      SmallVector<ShapeEntry> picked(known.begin() + clampIndex((*starts)[0]),
+                                     known.begin() +
+                                         std::max(clampIndex((*starts)[0]),
+                                                  clampIndex((*ends)[0])));
+      if (llvm::all_of(picked, [](auto &e) { return e.value.has_value(); })) {
+        SmallVector<int64_t> out;
+        for (auto &e : picked)
+          out.push_back(*e.value);
+        return define(out, {int64_t(out.size())});
+      }
+      partialShapes[node.output(0)] = picked;
+    }
+  }
   // A tracked or constant 1-D int64 operand, per element.
   auto entriesOf = [&](size_t k) -> std::optional<SmallVector<ShapeEntry>> {
     if (k >= inputs.size() || !inputs[k])
@@ -1659,6 +1723,110 @@ Value Importer::constantOfShape(const onnx::NodeProto &node, Location loc,
   return linalg::FillOp::create(b, loc, fill, empty).getResult(0);
 }
 
+Value Importer::scatterND(const onnx::NodeProto &node, Location loc,
+                          ArrayRef<Value> inputs) {
+  // Constant indices (what `t[i] = v` exports to): one insert_slice per
+  // index tuple, in order (a later duplicate wins, as in ONNX Runtime).
+  if (inputs.size() != 3 || llvm::is_contained(inputs, Value())) {
+    emitError(loc) << "ScatterND needs data, indices and updates";
+    return {};
+  }
+  std::string reduction = "none";
+  if (const auto *a = findAttr(node, "reduction"))
+    reduction = a->s();
+  if (reduction != "none" && reduction != "add" && reduction != "mul") {
+    emitError(loc) << "ScatterND reduction '" << reduction
+                   << "' is not supported (none, add and mul are)";
+    return {};
+  }
+  std::optional<SmallVector<int64_t>> indices = constantInts(inputs[1]);
+  if (!indices) {
+    notConstant(loc, "ScatterND indices");
+    return {};
+  }
+  Value data = inputs[0], updates = inputs[2];
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(inputs[1].getType());
+  auto updateType = cast<RankedTensorType>(updates.getType());
+  int64_t rank = dataType.getRank(), q = indexType.getRank();
+  int64_t k = q ? indexType.getDimSize(q - 1) : 0;
+  if (q < 1 || k < 1 || k > rank ||
+      updateType.getRank() != q - 1 + rank - k ||
+      updateType.getElementType() != dataType.getElementType()) {
+    emitError(loc) << "ScatterND indices/updates do not fit the data's rank";
+    return {};
+  }
+  int64_t tuples = int64_t(indices->size()) / k;
+  // updates viewed as [tuples, data.shape[k:]...]
+  SmallVector<int64_t> flatShape = {tuples};
+  for (int64_t d = k; d < rank; ++d)
+    flatShape.push_back(dataType.getDimSize(d));
+  auto flatType = RankedTensorType::get(flatShape, dataType.getElementType());
+  Value flat = reshape(loc, updates, flatType, [&] {
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(tuples)};
+    for (int64_t d = k; d < rank; ++d)
+      sizes.push_back(tensor::getMixedSize(b, loc, data, d));
+    return sizes;
+  });
+  if (!flat)
+    return {};
+  Value result = data;
+  for (int64_t t = 0; t < tuples; ++t) {
+    SmallVector<OpFoldResult> offsets, sizes, strides(rank, b.getIndexAttr(1));
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d < k) {
+        int64_t i = (*indices)[t * k + d], n = dataType.getDimSize(d);
+        if (ShapedType::isDynamic(n) ? i < 0 : (i < -n || i >= n)) {
+          emitError(loc) << "ScatterND index " << i
+                         << " is out of range for dim " << d;
+          return {};
+        }
+        offsets.push_back(b.getIndexAttr(i < 0 ? i + n : i));
+        sizes.push_back(b.getIndexAttr(1));
+      } else {
+        offsets.push_back(b.getIndexAttr(0));
+        sizes.push_back(tensor::getMixedSize(b, loc, data, d));
+      }
+    }
+    // Row t of the updates, shaped [1 x k, data.shape[k:]...].
+    SmallVector<OpFoldResult> rowOffsets(flatShape.size(), b.getIndexAttr(0)),
+        rowSizes, rowStrides(flatShape.size(), b.getIndexAttr(1));
+    rowOffsets[0] = b.getIndexAttr(t);
+    rowSizes.push_back(b.getIndexAttr(1));
+    for (int64_t d = k; d < rank; ++d)
+      rowSizes.push_back(tensor::getMixedSize(b, loc, flat, d - k + 1));
+    Value row = tensor::ExtractSliceOp::create(
+        b, loc, flat, rowOffsets, rowSizes, rowStrides);
+    SmallVector<int64_t> rowShape(k, 1);
+    for (int64_t d = k; d < rank; ++d)
+      rowShape.push_back(flatShape[d - k + 1]);
+    auto rowType = RankedTensorType::get(rowShape, dataType.getElementType());
+    Value shaped = reshape(loc, row, rowType, [&] { return sizes; });
+    if (!shaped)
+      return {};
+    if (reduction != "none") { // combine with what is there
+      Value old = tensor::ExtractSliceOp::create(b, loc, rowType, result,
+                                                 offsets, sizes, strides);
+      bool isFloat = rowType.getElementType().isF32();
+      shaped = elementwise(loc, {old, shaped},
+                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                             if (reduction == "add")
+                               return isFloat ? Value(arith::AddFOp::create(
+                                                    nb, l, a[0], a[1]))
+                                              : Value(arith::AddIOp::create(
+                                                    nb, l, a[0], a[1]));
+                             return isFloat ? Value(arith::MulFOp::create(
+                                                  nb, l, a[0], a[1]))
+                                            : Value(arith::MulIOp::create(
+                                                  nb, l, a[0], a[1]));
+                           });
+    }
+    result = tensor::InsertSliceOp::create(b, loc, shaped, result, offsets,
+                                           sizes, strides);
+  }
+  return result;
+}
+
 LogicalResult Importer::split(const onnx::NodeProto &node, Location loc,
                               ArrayRef<Value> inputs) {
   if (inputs.empty() || !inputs[0])
@@ -1766,6 +1934,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     result = gatherElements(node, loc, inputs);
   } else if (op == "ConstantOfShape") {
     result = constantOfShape(node, loc, inputs);
+  } else if (op == "ScatterND") {
+    result = scatterND(node, loc, inputs);
   } else if (auto u = unaryOps().find(op); u != unaryOps().end()) {
     if (inputs.size() != 1 || !isFloat(inputs[0]))
       return emitError(loc) << op << " needs one float input";
@@ -2327,12 +2497,15 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     // Between float32, int64 and bool; shape-arithmetic casts on constants
     // are folded before this.
     int64_t to = findAttr(node, "to") ? findAttr(node, "to")->i() : 0;
+    if (to == onnx::TensorProto::DOUBLE && inputs.size() == 1 &&
+        elementType(to, loc, "Cast"))
+      to = onnx::TensorProto::FLOAT; // float64 is computed in float32
     if (inputs.size() != 1 || !inputs[0] ||
         (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::INT64 &&
          to != onnx::TensorProto::BOOL))
       return emitError(loc) << "Cast to ONNX type " << to
-                            << " is not supported (float32, int64 and bool "
-                               "are)";
+                            << " is not supported (float32, float64 as "
+                               "float32, int64 and bool are)";
     Type target = to == onnx::TensorProto::FLOAT   ? Type(b.getF32Type())
                   : to == onnx::TensorProto::INT64 ? Type(b.getI64Type())
                                                    : Type(b.getI1Type());
@@ -2796,13 +2969,17 @@ OwningOpRef<ModuleOp> Importer::run() {
 
   // Output types the runtime cannot pass fail before any node is imported
   // (an error about a node would hide the actual limitation).
-  for (const auto &output : graph.output())
-    if (output.type().has_tensor_type() &&
-        output.type().tensor_type().elem_type() != onnx::TensorProto::BOOL &&
-        !elementType(output.type().tensor_type().elem_type(),
-                     NameLoc::get(StringAttr::get(ctx, output.name())),
+  for (const auto &output : graph.output()) {
+    if (!output.type().has_tensor_type())
+      continue;
+    int type = output.type().tensor_type().elem_type();
+    if (type == onnx::TensorProto::DOUBLE && !tensorType(output))
+      return nullptr; // the boundary error
+    if (type != onnx::TensorProto::BOOL && type != onnx::TensorProto::DOUBLE &&
+        !elementType(type, NameLoc::get(StringAttr::get(ctx, output.name())),
                      "graph output '" + output.name() + "'"))
       return nullptr;
+  }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(graphLoc);
   b.setInsertionPointToEnd(module->getBody());
@@ -2882,7 +3059,7 @@ const std::vector<std::string> &supportedONNXOps() {
       "Pow",         "Range",       "Reciprocal",
       "ReduceMax",
       "ReduceMean",  "ReduceMin",   "ReduceSum",
-      "ReduceSumSquare", "Relu",    "Reshape",
+      "ReduceSumSquare", "Relu",    "Reshape",     "ScatterND",
       "Shape",       "Sigmoid",     "Sin",
       "Slice",       "Softmax",     "Split",       "Sqrt",
       "Squeeze",     "Sub",         "Tanh",

@@ -9,7 +9,8 @@
 //
 // Inputs that convc requires to be constant (Squeeze/Unsqueeze/ReduceSum
 // axes, the Reshape/Expand/ConstantOfShape shape, Slice's
-// starts/ends/axes/steps, Pad's pads, Split's sizes: it compiles shapes
+// starts/ends/axes/steps, Pad's pads, Split's sizes, ScatterND's indices:
+// it compiles shapes
 // statically, as exporters emit them) are graph inputs in these tests; the
 // test bakes each data set's value into the model as an initializer before
 // compiling, and feeds the remaining inputs.
@@ -197,7 +198,8 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
     int first = op == "ConstantOfShape" ? 0
                 : op == "Squeeze" || op == "Unsqueeze" || op == "Reshape" ||
                         op == "ReduceSum" || op == "Slice" || op == "Pad" ||
-                        op == "Expand" || op == "Split"
+                        op == "Expand" || op == "Split" ||
+                        op == "ScatterND"
                     ? 1
                     : -1;
     for (int k = first; k >= 0 && k < node.input_size(); ++k)
