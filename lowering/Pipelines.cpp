@@ -22,7 +22,11 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   case Stage::Lib:
     return "";
   case Stage::Convc:
-    return (opt.decodeStep.empty()
+    // Raising first: imported models then get the convc ops every later
+    // pass (decode-step derivation included) works on.
+    return "convc-raise-glu,canonicalize,convc-raise-depthwise-conv,"
+           "convc-raise-lightweight-conv," +
+           (opt.decodeStep.empty()
                 ? std::string()
                 : "convc-derive-decode-step{function=" + opt.decodeStep +
                       "},") +

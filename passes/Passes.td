@@ -79,4 +79,46 @@ def DeriveDecodeStepPass : Pass<"convc-derive-decode-step", "::mlir::ModuleOp"> 
                            "::mlir::tensor::TensorDialect"];
 }
 
+def RaiseDepthwiseConvPass : Pass<"convc-raise-depthwise-conv"> {
+  let summary = "Recognise exported depthwise 1-D convs as convc.depthwise_conv";
+  let description = [{
+    An exporter writes a depthwise conv over a [B, T, C] sequence as
+    `transpose(conv1d_ncw(pad(transpose(pad(x)))))` (PyTorch's
+    `F.conv1d(x.transpose(1, 2), w, groups=C).transpose(1, 2)` with zero
+    padding of time, before or inside the conv). The ONNX importer emits the
+    conv as `linalg.depthwise_conv_1d_ncw_cw` (stride 1) and the transposes
+    as `linalg.transpose`; this pass replaces the chain, optionally with a
+    per-channel bias add, by `convc.depthwise_conv x, w (, bias)` when the
+    time padding is the conv's "same" padding (left = P * dilation, right =
+    (K - 1 - P) * dilation: the output keeps T).
+  }];
+  let dependentDialects = ["::convc::ConvcDialect"];
+}
+
+def RaiseLightweightConvPass : Pass<"convc-raise-lightweight-conv"> {
+  let summary = "Recognise head-shared constant kernels as LightweightConv";
+  let description = [{
+    A `convc.depthwise_conv` (dilation 1) whose constant weight [C, K] has
+    equal rows within each block of R consecutive channels (a LightweightConv
+    kernel expanded to channels, as exporters emit it) becomes
+    `convc.lightweight_conv {heads = C / R, weight_softmax = false}` with the
+    [C / R, K] weight. R is the largest such block size (R = 1: no change).
+  }];
+  let dependentDialects = ["::convc::ConvcDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def RaiseGLUPass : Pass<"convc-raise-glu"> {
+  let summary = "Recognise a split-sigmoid-multiply as convc.glu";
+  let description = [{
+    `a * sigmoid(b)` where `a` and `b` are the first and second halves of
+    the last dimension of the same tensor (what `F.glu` or
+    `h[..., :C] * torch.sigmoid(h[..., C:])` export to: Split or Slice,
+    Sigmoid, Mul, imported as `tensor.extract_slice` and elementwise
+    `linalg.generic`s) becomes `convc.glu`, which fuses into a preceding
+    projection.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect"];
+}
+
 #endif // CONVC_PASSES_TD

@@ -29,6 +29,7 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <fstream>
 #include <map>
@@ -153,6 +154,8 @@ private:
                   ArrayRef<Value> inputs);
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
+  bool foldWeightComputation(const onnx::NodeProto &node, Location loc,
+                             ArrayRef<Value> inputs);
   bool foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
                            ArrayRef<Value> inputs);
   LogicalResult importConvcNode(const onnx::NodeProto &node, Location loc,
@@ -791,6 +794,53 @@ Value Importer::conv(const onnx::NodeProto &node, Location loc,
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   Value padded = tensor::PadOp::create(
       b, loc, RankedTensorType(), x, low, high, zero, /*nofold=*/false);
+  // A depthwise 1-D conv (one kernel per channel, stride 1): the named
+  // linalg op, which convc-raise-depthwise-conv recognises.
+  if (spatial == 1 && group == C && M == C && Cg == 1 && strides[0] == 1) {
+    int64_t K = wType.getDimSize(2);
+    Value w2 = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({C, K}, f32), w,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    SmallVector<int64_t> outShape = {xType.getDimSize(0), C,
+                                     ShapedType::kDynamic};
+    SmallVector<Value> outDynamic;
+    if (xType.isDynamicDim(0))
+      outDynamic.push_back(tensor::DimOp::create(b, loc, x, 0));
+    if (auto c = getConstantIntValue(outSizes[0]))
+      outShape[2] = *c;
+    else
+      outDynamic.push_back(cast<Value>(outSizes[0]));
+    auto outType = RankedTensorType::get(outShape, f32);
+    Value acc = linalg::FillOp::create(
+                    b, loc, zero,
+                    tensor::EmptyOp::create(b, loc, outType, outDynamic)
+                        .getResult())
+                    .getResult(0);
+    Value y = linalg::DepthwiseConv1DNcwCwOp::create(
+                  b, loc, TypeRange{outType}, ValueRange{padded, w2},
+                  ValueRange{acc}, b.getI64TensorAttr({1}),
+                  b.getI64TensorAttr({dilations[0]}))
+                  .getResult(0);
+    if (!bias)
+      return y;
+    // + bias[c], broadcast over n and t.
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{outType}, ValueRange{y, bias},
+               ValueRange{tensor::EmptyOp::create(b, loc, outType, outDynamic)
+                              .getResult()},
+               ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx),
+                                   AffineMap::get(3, 0, {d(1)}, ctx),
+                                   AffineMap::getMultiDimIdentityMap(3, ctx)},
+               SmallVector<utils::IteratorType>(3,
+                                                utils::IteratorType::parallel),
+               [](OpBuilder &nb, Location l, ValueRange args) {
+                 linalg::YieldOp::create(
+                     nb, l,
+                     ValueRange{arith::AddFOp::create(nb, l, args[0], args[1])});
+               })
+        .getResult(0);
+  }
   // [N, C, S...] -> [N, G, Cg, S...]; W [M, Cg, K...] -> [G, Mg, Cg, K...].
   int64_t Mg = M / group;
   auto paddedType = cast<RankedTensorType>(padded.getType());
@@ -1894,6 +1944,251 @@ LogicalResult Importer::split(const onnx::NodeProto &node, Location loc,
   return success();
 }
 
+namespace {
+/// A float32 constant evaluated on the host (see foldWeightComputation).
+struct HostTensor {
+  SmallVector<int64_t> shape;
+  std::vector<float> data;
+
+  int64_t size() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  /// Row-major strides; broadcast dims (size 1 against a larger `to`) get 0.
+  SmallVector<int64_t> stridesFor(ArrayRef<int64_t> to) const {
+    SmallVector<int64_t> strides(to.size(), 0);
+    int64_t stride = 1, offset = int64_t(to.size()) - int64_t(shape.size());
+    for (int64_t i = int64_t(shape.size()) - 1; i >= 0; --i) {
+      strides[offset + i] = shape[i] == 1 && to[offset + i] != 1 ? 0 : stride;
+      stride *= shape[i];
+    }
+    return strides;
+  }
+};
+
+std::optional<HostTensor> hostFloat(Value v) {
+  DenseElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)) ||
+      !attr.getElementType().isF32())
+    return std::nullopt;
+  HostTensor t;
+  t.shape = llvm::to_vector(attr.getType().getShape());
+  auto values = attr.getValues<float>();
+  t.data.assign(values.begin(), values.end());
+  return t;
+}
+
+/// Numpy broadcasting of a and b into fn(a, b).
+std::optional<HostTensor> broadcast(const HostTensor &a, const HostTensor &b,
+                                    function_ref<float(float, float)> fn) {
+  size_t rank = std::max(a.shape.size(), b.shape.size());
+  HostTensor out;
+  out.shape.assign(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    auto dim = [&](const HostTensor &t) -> int64_t {
+      int64_t j = int64_t(i) - int64_t(rank - t.shape.size());
+      return j < 0 ? 1 : t.shape[j];
+    };
+    int64_t x = dim(a), y = dim(b);
+    if (x != y && x != 1 && y != 1)
+      return std::nullopt;
+    out.shape[i] = std::max(x, y);
+  }
+  SmallVector<int64_t> sa = a.stridesFor(out.shape), sb = b.stridesFor(out.shape);
+  int64_t n = out.size();
+  out.data.resize(n);
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t flat = 0; flat < n; ++flat) {
+    int64_t ia = 0, ib = 0;
+    for (size_t d = 0; d < rank; ++d)
+      ia += index[d] * sa[d], ib += index[d] * sb[d];
+    out.data[flat] = fn(a.data[ia], b.data[ib]);
+    for (int64_t d = int64_t(rank) - 1; d >= 0; --d) {
+      if (++index[d] < out.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+} // namespace
+
+/// Weight computations on initializers (the softmax, expand and reshape
+/// that exporters put in front of a LightweightConv's grouped Conv) are
+/// evaluated here, so the weights reach the compiler as constants and the
+/// raising patterns can read them. Float32 only; small ops only.
+bool Importer::foldWeightComputation(const onnx::NodeProto &node,
+                                     Location loc, ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  static const llvm::StringSet<> evaluable = {
+      "Softmax", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Transpose",
+      "Identity", "Add",   "Sub",     "Mul",       "Div",     "Neg",
+      "Exp",      "Sqrt",  "Sigmoid", "Relu",      "Tanh"};
+  if (!evaluable.contains(op) || inputs.empty() || node.output_size() != 1)
+    return false;
+  std::optional<HostTensor> x = hostFloat(inputs[0]);
+  constexpr int64_t kMaxElements = int64_t(1) << 24;
+  if (!x || x->size() > kMaxElements)
+    return false;
+  auto intAttr = [&](StringRef name, int64_t fallback) {
+    const auto *a = findAttr(node, name);
+    return a ? a->i() : fallback;
+  };
+  auto axesOf = [&]() -> std::optional<SmallVector<int64_t>> {
+    if (inputs.size() > 1 && inputs[1])
+      return constantInts(inputs[1]);
+    if (const auto *a = findAttr(node, "axes"))
+      return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+    return SmallVector<int64_t>{};
+  };
+  std::optional<HostTensor> out;
+  int64_t rank = int64_t(x->shape.size());
+  if (op == "Identity") {
+    out = x;
+  } else if (op == "Neg" || op == "Exp" || op == "Sqrt" || op == "Sigmoid" ||
+             op == "Relu" || op == "Tanh") {
+    out = x;
+    for (float &v : out->data)
+      v = op == "Neg"       ? -v
+          : op == "Exp"     ? std::exp(v)
+          : op == "Sqrt"    ? std::sqrt(v)
+          : op == "Sigmoid" ? 1.0f / (1.0f + std::exp(-v))
+          : op == "Relu"    ? std::max(v, 0.0f)
+                            : std::tanh(v);
+  } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+    std::optional<HostTensor> y = inputs.size() == 2 ? hostFloat(inputs[1])
+                                                     : std::nullopt;
+    if (!y)
+      return false;
+    out = broadcast(*x, *y, [&](float a, float b) {
+      return op == "Add" ? a + b : op == "Sub" ? a - b : op == "Mul" ? a * b
+                                                                     : a / b;
+    });
+  } else if (op == "Softmax") {
+    // Opset 13 semantics: along one axis, max-subtracted.
+    int64_t axis = intAttr("axis", -1);
+    if (opset < 13 || axis < -rank || axis >= rank)
+      return false;
+    if (axis < 0)
+      axis += rank;
+    int64_t inner = 1, n = x->shape[axis];
+    for (int64_t d = axis + 1; d < rank; ++d)
+      inner *= x->shape[d];
+    out = x;
+    for (int64_t outer = 0; outer < x->size() / std::max<int64_t>(n * inner, 1);
+         ++outer)
+      for (int64_t i = 0; i < inner; ++i) {
+        float *base = out->data.data() + outer * n * inner + i;
+        float m = -INFINITY;
+        for (int64_t k = 0; k < n; ++k)
+          m = std::max(m, base[k * inner]);
+        double sum = 0;
+        for (int64_t k = 0; k < n; ++k)
+          sum += base[k * inner] = std::exp(base[k * inner] - m);
+        for (int64_t k = 0; k < n; ++k)
+          base[k * inner] = float(base[k * inner] / sum);
+      }
+  } else if (op == "Expand") {
+    std::optional<SmallVector<int64_t>> shape =
+        inputs.size() == 2 ? constantInts(inputs[1]) : std::nullopt;
+    if (!shape)
+      return false;
+    HostTensor ones;
+    ones.shape = *shape;
+    if (llvm::any_of(ones.shape, [](int64_t d) { return d < 0; }) ||
+        ones.size() > kMaxElements)
+      return false;
+    ones.data.assign(ones.size(), 0.0f);
+    out = broadcast(*x, ones, [](float a, float) { return a; });
+  } else if (op == "Reshape" || op == "Unsqueeze" || op == "Squeeze") {
+    // The data stays; only the shape changes.
+    SmallVector<int64_t> shape;
+    if (op == "Reshape") {
+      std::optional<SmallVector<int64_t>> target =
+          inputs.size() == 2 ? constantInts(inputs[1]) : std::nullopt;
+      if (!target)
+        return false;
+      int64_t known = 1, infer = -1;
+      for (auto [i, d] : llvm::enumerate(*target)) {
+        int64_t v = d == 0 && !intAttr("allowzero", 0) && int64_t(i) < rank
+                        ? x->shape[i]
+                        : d;
+        if (v == -1)
+          infer = int64_t(i);
+        else
+          known *= v;
+        shape.push_back(v);
+      }
+      if (infer >= 0)
+        shape[infer] = known ? x->size() / known : 0;
+    } else {
+      std::optional<SmallVector<int64_t>> axes = axesOf();
+      if (!axes)
+        return false;
+      int64_t outRank = op == "Unsqueeze" ? rank + int64_t(axes->size()) : rank;
+      llvm::SmallBitVector marked(outRank);
+      for (int64_t a : *axes) {
+        int64_t v = a < 0 ? a + outRank : a;
+        if (v < 0 || v >= outRank)
+          return false;
+        marked.set(v);
+      }
+      if (op == "Unsqueeze") {
+        for (int64_t i = 0, j = 0; i < outRank; ++i)
+          shape.push_back(marked[i] ? 1 : x->shape[j++]);
+      } else {
+        for (int64_t i = 0; i < rank; ++i)
+          if (!(axes->empty() ? x->shape[i] == 1 : marked[i]))
+            shape.push_back(x->shape[i]);
+      }
+    }
+    out = x;
+    out->shape = shape;
+    if (out->size() != x->size())
+      return false;
+  } else if (op == "Transpose") {
+    SmallVector<int64_t> perm;
+    if (const auto *a = findAttr(node, "perm"))
+      perm.assign(a->ints().begin(), a->ints().end());
+    else
+      for (int64_t i = rank - 1; i >= 0; --i)
+        perm.push_back(i);
+    if (int64_t(perm.size()) != rank)
+      return false;
+    HostTensor t;
+    for (int64_t p : perm) {
+      if (p < 0 || p >= rank)
+        return false;
+      t.shape.push_back(x->shape[p]);
+    }
+    SmallVector<int64_t> inStrides(rank, 1);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      inStrides[d] = inStrides[d + 1] * x->shape[d + 1];
+    t.data.resize(x->size());
+    SmallVector<int64_t> index(rank, 0);
+    for (int64_t flat = 0; flat < t.size(); ++flat) {
+      int64_t from = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        from += index[d] * inStrides[perm[d]];
+      t.data[flat] = x->data[from];
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        if (++index[d] < t.shape[d])
+          break;
+        index[d] = 0;
+      }
+    }
+    out = std::move(t);
+  }
+  if (!out)
+    return false;
+  auto type = RankedTensorType::get(out->shape, b.getF32Type());
+  values[node.output(0)] = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, ArrayRef<float>(out->data)));
+  return true;
+}
+
 LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
@@ -1915,6 +2210,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   };
   if (node.domain() == kConvcDomain)
     return importConvcNode(node, loc, inputs);
+  if (node.domain().empty() && foldWeightComputation(node, loc, inputs))
+    return success();
   if (node.domain().empty() && foldShapeArithmetic(node, loc, inputs))
     return success();
   if (op == "Split")
@@ -2220,6 +2517,31 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (const auto *a = findAttr(node, "stash_type"); a && a->i() != 1)
       return emitError(loc) << "LayerNormalization stash_type " << a->i()
                             << " is not supported (float32 statistics are)";
+    // Over the last axis, with [C] scale and bias and only Y used (what
+    // nn.LayerNorm exports): the fused convc kernel.
+    bool onlyY = node.output_size() == 1 ||
+                 llvm::all_of(llvm::drop_begin(node.output()),
+                              [](const std::string &o) { return o.empty(); });
+    int64_t C = type.getDimSize(rank - 1);
+    auto isVectorC = [&](Value v) {
+      auto t = dyn_cast<RankedTensorType>(v.getType());
+      return t && t.getRank() == 1 && t.getDimSize(0) == C;
+    };
+    if (axis == rank - 1 && onlyY && !ShapedType::isDynamic(C) &&
+        isVectorC(inputs[1]) &&
+        (inputs.size() < 3 || !inputs[2] || isVectorC(inputs[2]))) {
+      Value beta = inputs.size() > 2 && inputs[2]
+                       ? inputs[2]
+                       : Value(arith::ConstantOp::create(
+                             b, loc,
+                             DenseElementsAttr::get(
+                                 RankedTensorType::get({C}, b.getF32Type()),
+                                 0.0f)));
+      result = LayerNormOp::create(b, loc, type, inputs[0], inputs[1], beta,
+                                   Value(), b.getF64FloatAttr(epsilon));
+      values[node.output(0)] = result;
+      return success();
+    }
     // Statistics over dims [axis, rank), kept as [d0 .. d(axis-1), 1 ...].
     llvm::SmallBitVector reduced(rank, false);
     reduced.set(axis, rank);
@@ -2637,17 +2959,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     }
     auto resultType = RankedTensorType::get(shape, type.getElementType());
     Value init = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
-    result = linalg::GenericOp::create(
-                 b, loc, TypeRange{resultType}, ValueRange{inputs[0]},
-                 ValueRange{init},
-                 ArrayRef<AffineMap>{AffineMap::get(rank, 0, inExprs, ctx),
-                                     AffineMap::getMultiDimIdentityMap(rank, ctx)},
-                 SmallVector<utils::IteratorType>(
-                     rank, utils::IteratorType::parallel),
-                 [](OpBuilder &nb, Location l, ValueRange args) {
-                   linalg::YieldOp::create(nb, l, args[0]);
-                 })
-                 .getResult(0);
+    // The named op: the raising patterns look for BTC <-> BCT transposes.
+    result = linalg::TransposeOp::create(b, loc, inputs[0], init, perm)
+                 .getResult()[0];
   } else if (op == "Gemm") {
     // Y = alpha op(A) op(B) + beta C, op = transpose when transA / transB.
     if (inputs.size() < 2 || !isFloat(inputs[0]))

@@ -1,0 +1,157 @@
+//===- RaiseDepthwiseConv.cpp - exported depthwise convs to convc ---------===//
+//
+//   linalg.transpose [0, 2, 1]                      [B, C, T'] -> [B, T', C]
+//     (+ bias[c], a linalg.generic)
+//     linalg.depthwise_conv_1d_ncw_cw {dilations = [d], strides = [1]}
+//       outs(linalg.fill 0.0)
+//       tensor.pad (time, zeros)?                   conv pads
+//         linalg.transpose [0, 2, 1]                [B, T, C] -> [B, C, T]
+//           tensor.pad (time, zeros)?               F.pad before the conv
+//             %x
+//
+// becomes convc.depthwise_conv %x, %w (, %bias) {padding = P, dilation = d}
+// when the pads add up to P * d on the left and (K - 1 - P) * d on the right.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace convc {
+#define GEN_PASS_DEF_RAISEDEPTHWISECONVPASS
+#include "passes/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+bool swapsLastTwo(linalg::TransposeOp op) {
+  return op.getPermutation() == ArrayRef<int64_t>{0, 2, 1};
+}
+
+bool isZeroFloat(Value v) {
+  return v && matchPattern(v, m_AnyZeroFloat());
+}
+
+/// Peels zero padding of dim `time` only (static amounts); adds the amounts
+/// to `left` / `right`.
+Value peelTimePad(Value v, int64_t time, int64_t &left, int64_t &right) {
+  while (auto pad = v.getDefiningOp<tensor::PadOp>()) {
+    Value padValue = pad.getConstantPaddingValue();
+    if (!isZeroFloat(padValue))
+      break;
+    SmallVector<OpFoldResult> low = pad.getMixedLowPad(),
+                              high = pad.getMixedHighPad();
+    bool onlyTime = true;
+    int64_t l = 0, r = 0;
+    for (int64_t d = 0; d < int64_t(low.size()); ++d) {
+      std::optional<int64_t> lo = getConstantIntValue(low[d]),
+                             hi = getConstantIntValue(high[d]);
+      if (!lo || !hi || ((*lo || *hi) && d != time)) {
+        onlyTime = false;
+        break;
+      }
+      if (d == time)
+        l = *lo, r = *hi;
+    }
+    if (!onlyTime)
+      break;
+    left += l;
+    right += r;
+    v = pad.getSource();
+  }
+  return v;
+}
+
+/// y + bias[c] over [B, C, T]: the per-channel bias the importer adds after
+/// a depthwise conv. Returns the bias, or null.
+Value matchChannelBias(linalg::GenericOp add, Value &convOut) {
+  if (add.getNumDpsInputs() != 2 || add.getNumDpsInits() != 1 ||
+      add.getNumLoops() != 3 || !add.getBody()->getOperations().size())
+    return {};
+  auto maps = add.getIndexingMapsArray();
+  MLIRContext *ctx = add.getContext();
+  if (maps[0] != AffineMap::getMultiDimIdentityMap(3, ctx) ||
+      maps[1] != AffineMap::get(3, 0, {getAffineDimExpr(1, ctx)}, ctx) ||
+      maps[2] != AffineMap::getMultiDimIdentityMap(3, ctx))
+    return {};
+  auto yield = cast<linalg::YieldOp>(add.getBody()->getTerminator());
+  auto sum = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  Block *body = add.getBody();
+  if (!sum || sum->getBlock() != body || body->getOperations().size() != 2 ||
+      !((sum.getLhs() == body->getArgument(0) &&
+         sum.getRhs() == body->getArgument(1)) ||
+        (sum.getLhs() == body->getArgument(1) &&
+         sum.getRhs() == body->getArgument(0))))
+    return {};
+  convOut = add.getDpsInputs()[0];
+  return add.getDpsInputs()[1];
+}
+
+struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::TransposeOp outer,
+                                PatternRewriter &rewriter) const override {
+    if (!swapsLastTwo(outer))
+      return rewriter.notifyMatchFailure(outer, "not a [0, 2, 1] transpose");
+    Value convOut = outer.getInput(), bias;
+    if (auto add = convOut.getDefiningOp<linalg::GenericOp>())
+      bias = matchChannelBias(add, convOut);
+    auto conv = convOut.getDefiningOp<linalg::DepthwiseConv1DNcwCwOp>();
+    if (!conv)
+      return rewriter.notifyMatchFailure(outer, "no depthwise conv below");
+    auto strides = conv.getStrides().getValues<int64_t>();
+    int64_t dilation = *conv.getDilations().getValues<int64_t>().begin();
+    if (*strides.begin() != 1)
+      return rewriter.notifyMatchFailure(conv, "strided");
+    auto fill = conv.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+    if (!fill || !isZeroFloat(fill.getInputs()[0]))
+      return rewriter.notifyMatchFailure(conv, "accumulates into non-zeros");
+    int64_t left = 0, right = 0;
+    Value image = peelTimePad(conv.getDpsInputs()[0], 2, left, right);
+    auto inner = image.getDefiningOp<linalg::TransposeOp>();
+    if (!inner || !swapsLastTwo(inner))
+      return rewriter.notifyMatchFailure(conv, "input is not from [B, T, C]");
+    Value x = peelTimePad(inner.getInput(), 1, left, right);
+    Value w = conv.getDpsInputs()[1];
+    auto wType = cast<RankedTensorType>(w.getType());
+    auto xType = cast<RankedTensorType>(x.getType());
+    int64_t K = wType.getDimSize(1);
+    if (ShapedType::isDynamic(K) || left % dilation)
+      return rewriter.notifyMatchFailure(conv, "padding is not in taps");
+    int64_t P = left / dilation;
+    if (P > K - 1 || right != (K - 1 - P) * dilation)
+      return rewriter.notifyMatchFailure(
+          conv, "padding does not keep the sequence length");
+    if (xType.getElementType() != rewriter.getF32Type() ||
+        xType.isDynamicDim(2))
+      return rewriter.notifyMatchFailure(conv, "needs f32 [B, T, C]");
+    Value y = DepthwiseConvOp::create(rewriter, outer.getLoc(), x, w, bias, P,
+                                      dilation);
+    if (y.getType() != outer.getResult()[0].getType())
+      y = tensor::CastOp::create(rewriter, outer.getLoc(),
+                                 outer.getResult()[0].getType(), y);
+    rewriter.replaceOp(outer, y);
+    return success();
+  }
+};
+
+struct RaiseDepthwiseConvPass
+    : convc::impl::RaiseDepthwiseConvPassBase<RaiseDepthwiseConvPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RaiseTransposedDepthwiseConv>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

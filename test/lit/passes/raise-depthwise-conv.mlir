@@ -1,0 +1,95 @@
+// RUN: convc-opt %s -convc-raise-depthwise-conv -split-input-file | FileCheck %s
+
+// F.conv1d(F.pad(x, time 2 + 2).transpose(1, 2), w, groups=C).transpose(1, 2)
+// with a bias, as the ONNX importer emits it: a "same" conv, raised.
+// CHECK-LABEL: func.func @same_padding
+// CHECK-SAME: (%[[X:.*]]: tensor<?x?x16xf32>, %[[W:.*]]: tensor<16x5xf32>, %[[B:.*]]: tensor<16xf32>)
+// CHECK: %[[Y:.*]] = convc.depthwise_conv %[[X]], %[[W]], %[[B]] {padding = 2 : i64}
+// CHECK-NOT: linalg.depthwise_conv_1d_ncw_cw
+// CHECK: return %[[Y]]
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#chan = affine_map<(d0, d1, d2) -> (d1)>
+func.func @same_padding(%x: tensor<?x?x16xf32>, %w: tensor<16x5xf32>, %b: tensor<16xf32>) -> tensor<?x?x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 2, 0] high[0, 2, 0] {
+  ^bb0(%i: index, %j: index, %k: index):
+    tensor.yield %zero : f32
+  } : tensor<?x?x16xf32> to tensor<?x?x16xf32>
+  %n = tensor.dim %p, %c0 : tensor<?x?x16xf32>
+  %t = tensor.dim %x, %c2 : tensor<?x?x16xf32>
+  %tp = tensor.dim %p, %c2 : tensor<?x?x16xf32>
+  %e0 = tensor.empty(%n, %tp) : tensor<?x16x?xf32>
+  %xt = linalg.transpose ins(%p : tensor<?x?x16xf32>) outs(%e0 : tensor<?x16x?xf32>) permutation = [0, 2, 1]
+  %t1 = tensor.dim %x, %c2 : tensor<?x?x16xf32>
+  %e1 = tensor.empty(%n, %t1) : tensor<?x16x?xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<?x16x?xf32>) -> tensor<?x16x?xf32>
+  %conv = linalg.depthwise_conv_1d_ncw_cw {dilations = dense<1> : tensor<1xi64>, strides = dense<1> : tensor<1xi64>}
+      ins(%xt, %w : tensor<?x16x?xf32>, tensor<16x5xf32>) outs(%acc : tensor<?x16x?xf32>) -> tensor<?x16x?xf32>
+  %e2 = tensor.empty(%n, %t1) : tensor<?x16x?xf32>
+  %biased = linalg.generic {indexing_maps = [#id, #chan, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%conv, %b : tensor<?x16x?xf32>, tensor<16xf32>) outs(%e2 : tensor<?x16x?xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<?x16x?xf32>
+  %e3 = tensor.empty(%n, %t1) : tensor<?x?x16xf32>
+  %y = linalg.transpose ins(%biased : tensor<?x16x?xf32>) outs(%e3 : tensor<?x?x16xf32>) permutation = [0, 2, 1]
+  return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// Causal and dilated: all padding on the left, in the conv's own pads
+// (2 taps x dilation 2 = 4 zeros).
+// CHECK-LABEL: func.func @causal_dilated
+// CHECK: convc.depthwise_conv %{{.*}}, %{{.*}} {dilation = 2 : i64, padding = 2 : i64}
+func.func @causal_dilated(%x: tensor<?x?x8xf32>, %w: tensor<8x3xf32>) -> tensor<?x?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x?x8xf32>
+  %t = tensor.dim %x, %c1 : tensor<?x?x8xf32>
+  %e0 = tensor.empty(%n, %t) : tensor<?x8x?xf32>
+  %xt = linalg.transpose ins(%x : tensor<?x?x8xf32>) outs(%e0 : tensor<?x8x?xf32>) permutation = [0, 2, 1]
+  %p = tensor.pad %xt low[0, 0, 4] high[0, 0, 0] {
+  ^bb0(%i: index, %j: index, %k: index):
+    tensor.yield %zero : f32
+  } : tensor<?x8x?xf32> to tensor<?x8x?xf32>
+  %e1 = tensor.empty(%n, %t) : tensor<?x8x?xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<?x8x?xf32>) -> tensor<?x8x?xf32>
+  %conv = linalg.depthwise_conv_1d_ncw_cw {dilations = dense<2> : tensor<1xi64>, strides = dense<1> : tensor<1xi64>}
+      ins(%p, %w : tensor<?x8x?xf32>, tensor<8x3xf32>) outs(%acc : tensor<?x8x?xf32>) -> tensor<?x8x?xf32>
+  %e3 = tensor.empty(%n, %t) : tensor<?x?x8xf32>
+  %y = linalg.transpose ins(%conv : tensor<?x8x?xf32>) outs(%e3 : tensor<?x?x8xf32>) permutation = [0, 2, 1]
+  return %y : tensor<?x?x8xf32>
+}
+
+// -----
+
+// Padding that shrinks the sequence (1 + 1 zeros for K = 5) is not a convc
+// conv: left as is.
+// CHECK-LABEL: func.func @valid_conv
+// CHECK-NOT: convc.depthwise_conv
+// CHECK: linalg.depthwise_conv_1d_ncw_cw
+func.func @valid_conv(%x: tensor<?x?x8xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x?x8xf32>
+  %t = tensor.dim %x, %c1 : tensor<?x?x8xf32>
+  %e0 = tensor.empty(%n, %t) : tensor<?x8x?xf32>
+  %xt = linalg.transpose ins(%x : tensor<?x?x8xf32>) outs(%e0 : tensor<?x8x?xf32>) permutation = [0, 2, 1]
+  %p = tensor.pad %xt low[0, 0, 1] high[0, 0, 1] {
+  ^bb0(%i: index, %j: index, %k: index):
+    tensor.yield %zero : f32
+  } : tensor<?x8x?xf32> to tensor<?x8x?xf32>
+  %e1 = tensor.empty(%n, %t) : tensor<?x8x?xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<?x8x?xf32>) -> tensor<?x8x?xf32>
+  %conv = linalg.depthwise_conv_1d_ncw_cw {dilations = dense<1> : tensor<1xi64>, strides = dense<1> : tensor<1xi64>}
+      ins(%p, %w : tensor<?x8x?xf32>, tensor<8x5xf32>) outs(%acc : tensor<?x8x?xf32>) -> tensor<?x8x?xf32>
+  %e3 = tensor.empty(%n, %t) : tensor<?x?x8xf32>
+  %y = linalg.transpose ins(%conv : tensor<?x8x?xf32>) outs(%e3 : tensor<?x?x8xf32>) permutation = [0, 2, 1]
+  return %y : tensor<?x?x8xf32>
+}
