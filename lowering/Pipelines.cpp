@@ -25,7 +25,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     // Raising first: imported models then get the convc ops every later
     // pass (decode-step derivation included) works on.
     return "convc-raise-glu,canonicalize,convc-raise-depthwise-conv,"
-           "convc-raise-lightweight-conv," +
+           "convc-raise-lightweight-conv,convc-raise-linear," +
            (opt.decodeStep.empty()
                 ? std::string()
                 : "convc-derive-decode-step{function=" + opt.decodeStep +

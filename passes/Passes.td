@@ -121,4 +121,20 @@ def RaiseGLUPass : Pass<"convc-raise-glu"> {
   let dependentDialects = ["::convc::ConvcDialect"];
 }
 
+def RaiseLinearPass : Pass<"convc-raise-linear"> {
+  let summary = "Recognise x @ W (+ bias) with constant weights as convc.linear";
+  let description = [{
+    nn.Linear exports as MatMul (x [.., K] by an initializer W^T [K, N])
+    and Add of the bias; the importer emits a `linalg.generic` contraction
+    into a zero fill and an elementwise add broadcasting [N]. This pass
+    rewrites the contraction into `convc.linear x, W` (W [N, K], transposed
+    at compile time) and folds a following bias add and ReLU into it; a
+    residual add of its result becomes `arith.addf` on tensors. The
+    projection then runs through the tuned sgemm path and convc-fuse-epilogues
+    fuses GLU, residuals and LayerNorm into it.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // CONVC_PASSES_TD
