@@ -26,6 +26,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -143,11 +144,55 @@ struct CompileRequest {
   int64_t vectorWidth = 0, timeTile = 128;
   std::string decodeStep;
   bool quiet = false;
+  /// Print which convc ops the model compiles to (after raising and fusion).
+  bool report = false;
   /// Apply the MLIR debugging flags (only `convc compile` registers them).
   bool mlirCommandLine = false;
 };
 
 int compileModule(const CompileRequest &request);
+
+/// `--report`: the convc ops the model became, and what stays generic.
+void printOpReport(ModuleOp module, llvm::StringRef stage) {
+  std::map<std::string, int> convcOps, genericOps;
+  int fusedEpilogues = 0;
+  module.walk([&](Operation *op) {
+    llvm::StringRef dialect = op->getDialect()
+                                  ? op->getDialect()->getNamespace()
+                                  : llvm::StringRef();
+    std::string name = op->getName().getStringRef().str();
+    if (dialect == "convc") {
+      ++convcOps[name];
+      if (auto linear = dyn_cast<convc::LinearOp>(op))
+        fusedEpilogues += linear.getActivation() != convc::Activation::none ||
+                          linear.getResidual() || linear.getLnGamma();
+    } else if (dialect == "linalg" && !isa<linalg::FillOp>(op) &&
+               !isa<linalg::YieldOp, linalg::IndexOp>(op)) {
+      ++genericOps[name];
+    }
+  });
+  llvm::errs() << "convc: report (" << stage << " IR): ";
+  if (convcOps.empty())
+    llvm::errs() << "no convc ops";
+  bool first = true;
+  for (const auto &[name, n] : convcOps) {
+    llvm::errs() << (first ? "" : ", ") << n << " x " << name;
+    if (name == "convc.linear" && fusedEpilogues)
+      llvm::errs() << " (" << fusedEpilogues << " with fused epilogues)";
+    first = false;
+  }
+  int generic = 0;
+  for (const auto &entry : genericOps)
+    generic += entry.second;
+  llvm::errs() << "; " << generic << " op" << (generic == 1 ? "" : "s")
+               << " on the generic linalg path";
+  first = true;
+  for (const auto &[name, n] : genericOps) {
+    llvm::errs() << (first ? " (" : ", ") << n << " x " << name;
+    first = false;
+  }
+  llvm::errs() << (generic ? ")" : "") << "\n";
+}
 
 int runCompile(int argc, char **argv) {
   llvm::cl::OptionCategory category("convc compile options");
@@ -199,6 +244,12 @@ int runCompile(int argc, char **argv) {
   llvm::cl::opt<bool> quiet("quiet",
                             llvm::cl::desc("No progress lines on stderr"),
                             llvm::cl::cat(category));
+  llvm::cl::opt<bool> report(
+      "report",
+      llvm::cl::desc("Print, after raising and fusion, how many of each convc "
+                     "op the model became and how many ops stay on the "
+                     "generic (linalg) path"),
+      llvm::cl::cat(category));
 
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -217,6 +268,7 @@ int runCompile(int argc, char **argv) {
   request.timeTile = timeTile;
   request.decodeStep = decodeStep;
   request.quiet = quiet;
+  request.report = report;
   request.mlirCommandLine = true;
   if (target == "cuda") {
     llvm::errs() << "convc compile: --target=cuda is not implemented yet: "
@@ -304,14 +356,25 @@ int compileModule(const CompileRequest &request) {
   progress.done("import");
 
   Stage irStage = std::min(emit, Stage::LLVM);
-  if (irStage > Stage::Import) {
+  // With --report, stop at the fused stage (or before) to count.
+  Stage reportStage = std::min(irStage, Stage::Fused);
+  auto runPasses = [&](Stage from, Stage to) {
     PassManager pm(&context);
     if (request.mlirCommandLine && failed(applyPassManagerCLOptions(pm)))
-      return 1;
+      return false;
     pm.enableTiming(rootTiming);
-    if (failed(buildPipelineToStage(pm, Stage::Import, irStage, cpuOptions)))
+    return succeeded(buildPipelineToStage(pm, from, to, cpuOptions)) &&
+           succeeded(pm.run(*module));
+  };
+  Stage done = Stage::Import;
+  if (request.report) {
+    if (reportStage > done && !runPasses(done, reportStage))
       return 1;
-    if (failed(pm.run(*module)))
+    done = reportStage;
+    printOpReport(*module, stageName(reportStage));
+  }
+  if (irStage > done) {
+    if (!runPasses(done, irStage))
       return 1;
     progress.done(std::string("passes to ") + stageName(irStage) +
                   (irStage >= Stage::Loops

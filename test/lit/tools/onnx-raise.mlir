@@ -1,0 +1,21 @@
+// Raising on standard PyTorch exports (torch.onnx.export, opset 17, no convc
+// domain), made by test/pytorch/onnx_ort_test.py.
+//
+// A fairseq LightConv encoder layer: nn.Linear + F.glu, the softmaxed kernel
+// expanded to channels in front of a grouped Conv1d, LayerNorms and a ReLU
+// FFN all become convc ops; nothing stays on the generic path.
+// RUN: convc compile %S/Inputs/export_light_layer.onnx --emit=fused --report -o %t.mlir 2>&1 | FileCheck %s --check-prefix=REPORT
+// REPORT: convc: report (fused IR): 1 x convc.lightweight_conv, 4 x convc.linear (4 with fused epilogues); 0 ops on the generic linalg path
+// RUN: FileCheck %s --check-prefix=LAYER < %t.mlir
+// LAYER: convc.linear %arg0, {{.*}} {activation = #convc<activation glu>}
+// LAYER: convc.lightweight_conv {{.*}} {heads = 4 : i64, padding = 2 : i64, weight_softmax = false}
+// LAYER: convc.linear {{.*}} residual %arg0 layer_norm
+// LAYER: convc.linear {{.*}} {activation = #convc<activation relu>}
+// LAYER: convc.linear {{.*}} residual {{.*}} layer_norm
+
+// DynamicConv's unfolded export (K runtime-bounded slices, Concat, Mul,
+// ReduceSum) is not raised yet: its projection is, the rest stays generic
+// and still compiles.
+// RUN: convc compile %S/Inputs/export_dynamic_conv.onnx --report -o %t.so 2>&1 | FileCheck %s --check-prefix=DYNAMIC
+// DYNAMIC: convc: report (fused IR): 1 x convc.linear; {{[1-9][0-9]*}} ops on the generic linalg path
+// DYNAMIC: convc: linked
