@@ -8,6 +8,9 @@ T = 10, 100, 1000, 10000 and at B=16, T=256, with the same thread count
 everywhere (default 2):
   convc   the op compiled once by `convc compile` (dynamic B and T), timed
           in-process by `convc bench`
+  convc from ONNX
+          the ORT model below (the standard export) compiled by `convc
+          compile` instead of the MLIR: what raising recovers (`--report`)
   torch   PyTorch eager, the module as a PyTorch model writes it
           (frontends/pytorch/convc_torch/ops.py; DynamicConv as fairseq's
           unfolded path), torch.set_num_threads
@@ -252,6 +255,7 @@ def main():
 
     rng = np.random.default_rng(0)
     results = []
+    reports = {}
     with tempfile.TemporaryDirectory() as tmp:
         for op, module in [("lightconv", LightConv()), ("dynamicconv", DynamicConv()),
                            ("talk", TaLK()), ("linear", Projection()),
@@ -273,6 +277,12 @@ def main():
                               dynamic_axes={n: {0: "B", 1: "T"} for n in names + ["y"]})
             if hasattr(module, "exporting"):
                 module.exporting = False
+            lib_onnx = os.path.join(tmp, op + "_onnx.so")
+            report = subprocess.run([convc, "compile", "--report", onnx_path, "-o", lib_onnx],
+                                    check=True, capture_output=True, text=True).stderr
+            report = next(l for l in report.splitlines() if "report" in l)
+            reports[op] = report.split(": ", 2)[-1]
+            print(f"{op} from ONNX: {reports[op]}", flush=True)
             for B, T in shapes:
                 warmup, runs = runs_for(T, B)
                 data = inputs_for(op, B, T, rng, module)
@@ -285,6 +295,13 @@ def main():
                                       "--warmup", str(warmup), "--runs", str(runs)],
                                      check=True, capture_output=True, text=True).stdout
                 t_convc = parse(out, "median_ms")
+                onnx_files = []
+                for name in (["x", "o"] if op == "talk" else ["x"]):
+                    onnx_files += ["--input", f"{name}={os.path.join(tmp, f'{op}_{name}.npy')}"]
+                out = subprocess.run([convc, "bench", lib_onnx, *onnx_files, "--threads",
+                                      str(a.threads), "--warmup", str(warmup), "--runs", str(runs)],
+                                     check=True, capture_output=True, text=True).stdout
+                t_onnx = parse(out, "median_ms")
                 if op == "lightconv":
                     module.w.data = torch.from_numpy(data["w"])
                 if op == "dynamicconv":
@@ -310,18 +327,19 @@ def main():
                 nbytes, macs = work(op, B, T)
                 bound = max(nbytes / (bw * 1e9), 2 * macs / (peak * 1e9)) * 1e3
                 r = dict(op=op, B=B, T=T, convc_ms=t_convc, torch_ms=t_torch, ort_ms=t_ort,
-                         bound_ms=bound, bytes=nbytes, macs=macs, blas_ms=t_blas)
+                         bound_ms=bound, bytes=nbytes, macs=macs, blas_ms=t_blas,
+                         convc_onnx_ms=t_onnx)
                 results.append(r)
                 print(f"{op:12s} B={B:<3d} T={T:<6d} convc {t_convc:9.3f} ms  torch {t_torch:9.3f} ms"
                       f"  ort {t_ort:9.3f} ms  bound {bound:7.3f} ms  "
                       f"x{t_torch / t_convc:6.1f} torch  x{t_ort / t_convc:6.1f} ort"
-                      f"  {t_convc / bound:5.2f} x bound"
+                      f"  {t_convc / bound:5.2f} x bound  from ONNX {t_onnx:9.3f} ms"
                       + (f"  blas {t_blas:.3f} ms ({t_blas / t_convc:.0%} of BLAS speed)"
                          if t_blas else ""), flush=True)
 
     meta = dict(cpu=cpu, threads=a.threads, copy_GBps=bw, fma_GFLOPs=peak,
                 torch=torch.__version__, date=time.strftime("%Y-%m-%d"),
-                shapes=shapes)
+                shapes=shapes, onnx_reports=reports)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "results.json"), "w") as f:
         json.dump(dict(meta=meta, results=results), f, indent=1)
@@ -344,6 +362,12 @@ def write_report(meta, results):
         f"| {r['B']} | {r['T']} | {r['convc_ms']:.3f} | {r['blas_ms']:.3f} | "
         f"{r['blas_ms'] / r['convc_ms']:.0%} | {2 * r['macs'] / r['convc_ms'] / 1e6:.0f} |"
         for r in results if r["op"] == "linear")
+    onnx_rows = "\n".join(
+        f"| {names[r['op']]} | {r['B']} | {r['T']} | {r['convc_ms']:.3f} | "
+        f"{r['convc_onnx_ms']:.3f} | {r['convc_onnx_ms'] / r['convc_ms']:.2f} | "
+        f"{r['ort_ms'] / r['convc_onnx_ms']:.1f} |"
+        for r in results)
+    onnx_reports = "\n".join(f"- {names[op]}: {rep}" for op, rep in meta["onnx_reports"].items())
     path = os.path.join(ROOT, "docs", "performance.md")
     text = open(path).read() if os.path.exists(path) else ""
     begin, end = "<!-- BEGIN GENERATED TABLE -->", "<!-- END GENERATED TABLE -->"
@@ -358,7 +382,16 @@ def write_report(meta, results):
                  "the same product through OpenBLAS (numpy), same threads:\n\n"
                  "| B | T | convc ms | OpenBLAS sgemm ms | convc speed / BLAS speed | convc GFLOP/s |\n"
                  "| --- | --- | --- | --- | --- | --- |\n"
-                 f"{blas_rows}\n\n![convc vs PyTorch vs ONNX Runtime](performance.png)\n{end}")
+                 f"{blas_rows}\n\n"
+                 "From ONNX: the same standard export ONNX Runtime runs, compiled by "
+                 "`convc compile model.onnx` instead of from MLIR (weights are "
+                 "initializers there, inputs in the MLIR). What `--report` says the "
+                 "raising recovered:\n\n"
+                 f"{onnx_reports}\n\n"
+                 "| op | B | T | convc from MLIR ms | convc from ONNX ms | ONNX / MLIR | x ORT (from ONNX) |\n"
+                 "| --- | --- | --- | --- | --- | --- | --- |\n"
+                 f"{onnx_rows}\n\n"
+                 f"![convc vs PyTorch vs ONNX Runtime](performance.png)\n{end}")
     if begin in text:
         text = text[:text.index(begin)] + generated + text[text.index(end) + len(end):]
     else:
