@@ -32,6 +32,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <onnx/onnx_pb.h>
 
@@ -74,8 +75,10 @@ bool foldOnlyOp(StringRef) { return false; }
 /// node, or folded shape arithmetic).
 std::optional<SmallVector<int64_t>> constantInts(Value v) {
   DenseIntElementsAttr attr;
+  // Shapes, axes and indices are small; a huge (splat) constant is data.
   if (!v || !matchPattern(v, m_Constant(&attr)) ||
-      !attr.getElementType().isInteger(64))
+      !attr.getElementType().isInteger(64) ||
+      attr.getNumElements() > (int64_t(1) << 20))
     return std::nullopt;
   return llvm::to_vector(llvm::map_range(
       attr, [](const APInt &x) { return x.getSExtValue(); }));
@@ -240,14 +243,32 @@ RankedTensorType Importer::tensorType(const onnx::ValueInfoProto &info) {
     return {};
   }
   SmallVector<int64_t> shape;
-  for (const auto &dim : tt.shape().dim())
+  for (const auto &dim : tt.shape().dim()) {
+    if (dim.has_dim_value() && dim.dim_value() < 0) {
+      emitError(loc) << "graph value '" << info.name()
+                     << "' has a negative dim " << dim.dim_value();
+      return {};
+    }
     shape.push_back(dim.has_dim_value() ? dim.dim_value()
                                         : ShapedType::kDynamic);
+  }
   return RankedTensorType::get(shape, element);
 }
 
 Value Importer::constant(const onnx::TensorProto &t, Location loc) {
   SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  {
+    // Sizes come from the file: reject negative or absurd ones before
+    // anything is allocated.
+    int64_t total = 1;
+    for (int64_t d : shape)
+      if (d < 0 || d > (int64_t(1) << 32) ||
+          (total *= std::max<int64_t>(d, 1)) > (int64_t(1) << 32)) {
+        emitError(loc) << "'" << t.name() << "': dims are negative or too "
+                       << "large";
+        return {};
+      }
+  }
   if (t.data_type() == onnx::TensorProto::INT32) {
     // int32 constants (indices, shape pieces) are widened to int64, the
     // integer type convc computes with.
@@ -1232,8 +1253,9 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     else
       for (int64_t i = rank - 1; i >= 0; --i)
         perm.push_back(i);
-    if (int64_t(perm.size()) != rank)
-      return false;
+    if (int64_t(perm.size()) != rank ||
+        llvm::any_of(perm, [&](int64_t p) { return p < 0 || p >= rank; }))
+      return false; // the runtime import reports it
     SmallVector<int64_t> shape, inStrides = stridesOf(aShape);
     for (int64_t p : perm)
       shape.push_back(aShape[p]);
@@ -1253,11 +1275,16 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
         (inputs.size() > 4 && inputs[4] && !constInts(inputs[4], sp, spS)))
       return false;
     int64_t rank = int64_t(aShape.size());
+    if (en.size() != st.size() || (!ax.empty() && ax.size() != st.size()) ||
+        (!sp.empty() && sp.size() != st.size()))
+      return false; // the runtime import reports it
     SmallVector<int64_t> first(rank, 0), step(rank, 1), shape(aShape);
     for (size_t k = 0; k < st.size(); ++k) {
       int64_t axis = ax.empty() ? int64_t(k) : ax[k];
       if (axis < 0)
         axis += rank;
+      if (axis < 0 || axis >= rank)
+        return false;
       int64_t n = aShape[axis], s0 = st[k], e0 = en[k],
               stp = sp.empty() ? 1 : sp[k];
       if (stp == 0)
@@ -1294,8 +1321,19 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
   }
   // The exporter's -1 handling for Expand: ConstantOfShape, Equal, Where on
   // compile-time shape values.
+  auto boundedShape = [](ArrayRef<int64_t> dims) {
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      if (d < 0 || d > (int64_t(1) << 31))
+        return false;
+      n *= d;
+      if (n > (int64_t(1) << 31))
+        return false;
+    }
+    return true;
+  };
   if (op == "ConstantOfShape" && inputs.size() == 1 &&
-      constInts(inputs[0], a, aShape)) {
+      constInts(inputs[0], a, aShape) && boundedShape(a)) {
     const auto *v = findAttr(node, "value");
     if (v && v->t().data_type() == onnx::TensorProto::INT64) {
       Value c = constant(v->t(), loc);
@@ -1762,11 +1800,16 @@ Value Importer::constantOfShape(const onnx::NodeProto &node, Location loc,
       continue;
     dynamicSizes.push_back(size);
   }
-  if (llvm::any_of(shape->values, [](int64_t v) {
-        return v < 0 && !ShapedType::isDynamic(v);
-      })) {
-    emitError(loc) << "ConstantOfShape with a negative size";
-    return {};
+  int64_t total = 1;
+  for (int64_t v : shape->values) {
+    if (ShapedType::isDynamic(v))
+      continue;
+    if (v < 0 || v > (int64_t(1) << 31) ||
+        (total *= v) > (int64_t(1) << 31)) {
+      emitError(loc) << "ConstantOfShape size " << v
+                     << " is negative or too large";
+      return {};
+    }
   }
   auto type = RankedTensorType::get(shape->values, fill.getType());
   Value empty = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
@@ -1950,10 +1993,17 @@ struct HostTensor {
   SmallVector<int64_t> shape;
   std::vector<float> data;
 
+  /// The element count, or INT64_MAX when a dim is negative or the count
+  /// exceeds 2^40 (shapes come from the file).
   int64_t size() const {
     int64_t n = 1;
-    for (int64_t d : shape)
+    for (int64_t d : shape) {
+      if (d < 0 || d > (int64_t(1) << 40))
+        return std::numeric_limits<int64_t>::max();
       n *= d;
+      if (n > (int64_t(1) << 40))
+        return std::numeric_limits<int64_t>::max();
+    }
     return n;
   }
   /// Row-major strides; broadcast dims (size 1 against a larger `to`) get 0.
@@ -1994,10 +2044,12 @@ std::optional<HostTensor> broadcast(const HostTensor &a, const HostTensor &b,
     int64_t x = dim(a), y = dim(b);
     if (x != y && x != 1 && y != 1)
       return std::nullopt;
-    out.shape[i] = std::max(x, y);
+    out.shape[i] = x == 1 ? y : x; // 1 broadcasts, to 0 as well
   }
   SmallVector<int64_t> sa = a.stridesFor(out.shape), sb = b.stridesFor(out.shape);
   int64_t n = out.size();
+  if (n > (int64_t(1) << 24))
+    return std::nullopt; // too big to evaluate here: imported as an op
   out.data.resize(n);
   SmallVector<int64_t> index(rank, 0);
   for (int64_t flat = 0; flat < n; ++flat) {
@@ -2122,7 +2174,7 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
         shape.push_back(v);
       }
       if (infer >= 0)
-        shape[infer] = known ? x->size() / known : 0;
+        shape[infer] = known > 0 ? x->size() / known : 0;
     } else {
       std::optional<SmallVector<int64_t>> axes = axesOf();
       if (!axes)
@@ -2190,6 +2242,10 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
 }
 
 LogicalResult Importer::importNode(const onnx::NodeProto &node) {
+  if (node.output_size() == 0 || node.output(0).empty())
+    return emitError(NameLoc::get(StringAttr::get(ctx, node.name())))
+           << node.op_type() << " node '" << node.name()
+           << "' has no output";
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {
@@ -3160,8 +3216,20 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     const auto *attr = findAttr(node, "axis");
     if (!attr || inputs.empty())
       return emitError(loc) << "Concat needs inputs and an axis";
+    if (llvm::is_contained(inputs, Value()))
+      return emitError(loc) << "Concat has an empty input name";
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank(), axis = attr->i();
+    for (Value v : inputs) {
+      auto t = cast<RankedTensorType>(v.getType());
+      if (t.getRank() != rank || t.getElementType() != type.getElementType())
+        return emitError(loc) << "Concat inputs differ in rank or element "
+                                 "type";
+      for (int64_t i = 0; i < rank; ++i)
+        if (i != (axis < 0 ? axis + rank : axis) && !t.isDynamicDim(i) &&
+            !type.isDynamicDim(i) && t.getDimSize(i) != type.getDimSize(i))
+          return emitError(loc) << "Concat inputs differ in dim " << i;
+    }
     if (axis < 0)
       axis += rank;
     if (axis < 0 || axis >= rank)
@@ -3382,21 +3450,10 @@ const std::vector<std::string> &supportedONNXOps() {
   return ops;
 }
 
-OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
-                                     const std::string &path) {
-  Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    emitError(fileLoc) << "cannot open '" << path << "'";
-    return nullptr;
-  }
-  onnx::ModelProto model;
-  if (!model.ParseFromIstream(&in) || !model.has_graph()) {
-    emitError(fileLoc) << "'" << path
-                       << "' is not an ONNX model (the protobuf does not "
-                          "parse, is truncated, or has no graph)";
-    return nullptr;
-  }
+namespace {
+OwningOpRef<ModuleOp> importModel(MLIRContext *context,
+                                  const onnx::ModelProto &model,
+                                  const std::string &path, Location fileLoc) {
   int64_t version = kMaxOpset;
   for (const auto &opset : model.opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx") {
@@ -3412,6 +3469,43 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
                        linalg::LinalgDialect, math::MathDialect,
                        scf::SCFDialect, tensor::TensorDialect>();
   return Importer(context, model.graph(), version).run();
+}
+
+Location notAModel(MLIRContext *context, const std::string &path) {
+  Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
+  emitError(fileLoc) << "'" << path
+                     << "' is not an ONNX model (the protobuf does not "
+                        "parse, is truncated, or has no graph)";
+  return fileLoc;
+}
+} // namespace
+
+OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
+                                     const std::string &path) {
+  Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    emitError(fileLoc) << "cannot open '" << path << "'";
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  if (!model.ParseFromIstream(&in) || !model.has_graph()) {
+    notAModel(context, path);
+    return nullptr;
+  }
+  return importModel(context, model, path, fileLoc);
+}
+
+OwningOpRef<ModuleOp> importONNXBytes(MLIRContext *context, const void *data,
+                                      size_t size, const std::string &name) {
+  onnx::ModelProto model;
+  if (size > size_t(std::numeric_limits<int>::max()) ||
+      !model.ParseFromArray(data, int(size)) || !model.has_graph()) {
+    notAModel(context, name);
+    return nullptr;
+  }
+  return importModel(context, model, name,
+                     FileLineColLoc::get(context, name, 0, 0));
 }
 
 } // namespace convc

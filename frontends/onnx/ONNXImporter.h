@@ -23,6 +23,12 @@ const std::vector<std::string> &supportedONNXOps();
 mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(mlir::MLIRContext *context,
                                                  const std::string &path);
 
+/// The same for a serialized ModelProto in memory; `name` locates errors.
+mlir::OwningOpRef<mlir::ModuleOp> importONNXBytes(mlir::MLIRContext *context,
+                                                  const void *data,
+                                                  size_t size,
+                                                  const std::string &name);
+
 } // namespace convc
 
 #endif // CONVC_FRONTENDS_ONNX_ONNXIMPORTER_H
