@@ -3496,6 +3496,73 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
   return importModel(context, model, path, fileLoc);
 }
 
+OwningOpRef<ModuleOp> importONNXSeq2Seq(MLIRContext *context,
+                                        const std::string &encoderPath,
+                                        const std::string &decoderPath) {
+  OwningOpRef<ModuleOp> encoder = importONNXFile(context, encoderPath);
+  if (!encoder)
+    return nullptr;
+  OwningOpRef<ModuleOp> decoder = importONNXFile(context, decoderPath);
+  if (!decoder)
+    return nullptr;
+  auto encode = encoder->lookupSymbol<func::FuncOp>("main");
+  auto decode = decoder->lookupSymbol<func::FuncOp>("main");
+  Location loc = FileLineColLoc::get(context, decoderPath, 0, 0);
+  auto tokensFirst = [](func::FuncOp f) {
+    if (f.getNumArguments() == 0)
+      return false;
+    auto t = dyn_cast<RankedTensorType>(f.getArgumentTypes()[0]);
+    return t && t.getRank() == 2 && t.getElementType().isInteger(64);
+  };
+  if (!tokensFirst(encode)) {
+    emitError(FileLineColLoc::get(context, encoderPath, 0, 0))
+        << "the encoder's first input must be the source tokens (int64 "
+           "[batch, source length])";
+    return nullptr;
+  }
+  if (!tokensFirst(decode) || decode.getNumResults() == 0) {
+    emitError(loc) << "the decoder's first input must be the previous tokens "
+                      "(int64 [batch, target length]) and its first output "
+                      "the logits";
+    return nullptr;
+  }
+  auto name = [](func::FuncOp f, bool result, unsigned i) {
+    auto attr = result ? f.getResultAttrOfType<StringAttr>(i, "convc.name")
+                       : f.getArgAttrOfType<StringAttr>(i, "convc.name");
+    return attr ? attr.getValue().str() : std::string();
+  };
+  llvm::StringSet<> encoderOutputs;
+  for (unsigned i = 0; i < encode.getNumResults(); ++i)
+    encoderOutputs.insert(name(encode, true, i));
+  bool byName = true;
+  for (unsigned i = 1; i < decode.getNumArguments(); ++i)
+    byName &= encoderOutputs.contains(name(decode, false, i));
+  if (!byName) {
+    if (decode.getNumArguments() - 1 != encode.getNumResults()) {
+      emitError(loc) << "the decoder's inputs after the tokens must be the "
+                        "encoder's outputs (by name, or all of them in order): "
+                        "the decoder takes "
+                     << decode.getNumArguments() - 1 << ", the encoder gives "
+                     << encode.getNumResults();
+      return nullptr;
+    }
+    for (unsigned i = 1; i < decode.getNumArguments(); ++i)
+      decode.setArgAttr(i, "convc.name",
+                        StringAttr::get(context, name(encode, true, i - 1)));
+  }
+  Builder b(context);
+  encode.setSymName("encode");
+  encode.setArgAttr(0, "convc.name", b.getStringAttr("src_tokens"));
+  decode.setSymName("decode");
+  decode.setArgAttr(0, "convc.name", b.getStringAttr("prev_tokens"));
+  decode.setResultAttr(0, "convc.name", b.getStringAttr("logits"));
+  decode->remove();
+  encoder->push_back(decode);
+  if (failed(verify(*encoder)))
+    return nullptr;
+  return encoder;
+}
+
 OwningOpRef<ModuleOp> importONNXBytes(MLIRContext *context, const void *data,
                                       size_t size, const std::string &name) {
   onnx::ModelProto model;

@@ -23,6 +23,17 @@ const std::vector<std::string> &supportedONNXOps();
 mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(mlir::MLIRContext *context,
                                                  const std::string &path);
 
+/// A Seq2Seq packaged as two ONNX files (the layout HF Optimum exports):
+/// the encoder (source tokens i64 [B, S] first -> encoder outputs) becomes
+/// `@encode` with its first input named `src_tokens`; the full-sequence
+/// decoder (previous tokens i64 [B, T] first, then the encoder outputs ->
+/// logits [B, T, V] first) becomes `@decode` with inputs `prev_tokens` and
+/// the encoder outputs' names (matched by name, else by position). The
+/// runtime's generator runs such a module's full decoder at every step.
+mlir::OwningOpRef<mlir::ModuleOp>
+importONNXSeq2Seq(mlir::MLIRContext *context, const std::string &encoderPath,
+                  const std::string &decoderPath);
+
 /// The same for a serialized ModelProto in memory; `name` locates errors.
 mlir::OwningOpRef<mlir::ModuleOp> importONNXBytes(mlir::MLIRContext *context,
                                                   const void *data,

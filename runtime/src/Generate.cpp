@@ -97,21 +97,36 @@ Status generate(const Module &module,
   Named inputs = options.parameters;
   for (auto &[name, value] : encoded)
     inputs[name] = gatherRows(value, expand);
-  Named cached;
-  if (Status s = runNamed(module, "decode_init", inputs, cached); !s.ok())
-    return s;
-  for (auto &[name, value] : cached)
-    inputs[name] = value;
+  // Incremental decoding (decode_init + decode_step, derived by the
+  // compiler), or, for a module packaged from encoder.onnx + decoder.onnx,
+  // the full decoder `decode(prev_tokens [N, t], encoder outputs...)` run on
+  // the whole prefix at every step (as ONNX Runtime users do).
   const EntryPoint *step = module.find("decode_step");
-  if (!step)
-    return Status(StatusCode::NotFound, "the module has no 'decode_step'");
-  for (const TensorSpec &spec : step->inputs)
-    if (spec.name.rfind("state", 0) == 0) {
-      std::vector<int64_t> shape = {N};
-      for (size_t i = 1; i < spec.dims.size(); ++i)
-        shape.push_back(std::stoll(spec.dims[i]));
-      inputs[spec.name] = Tensor::zeros(spec.dtype, shape);
-    }
+  const EntryPoint *full = step ? nullptr : module.find("decode");
+  if (!step && !full)
+    return Status(StatusCode::NotFound,
+                  "the module has neither 'decode_step' (compile the Seq2Seq "
+                  "model with --decode-step=decode) nor a full 'decode' "
+                  "(compile encoder.onnx with --decoder decoder.onnx)");
+  if (step) {
+    Named cached;
+    if (Status s = runNamed(module, "decode_init", inputs, cached); !s.ok())
+      return s;
+    for (auto &[name, value] : cached)
+      inputs[name] = value;
+    for (const TensorSpec &spec : step->inputs)
+      if (spec.name.rfind("state", 0) == 0) {
+        std::vector<int64_t> shape = {N};
+        for (size_t i = 1; i < spec.dims.size(); ++i)
+          shape.push_back(std::stoll(spec.dims[i]));
+        inputs[spec.name] = Tensor::zeros(spec.dtype, shape);
+      }
+  } else if (full->inputs.empty() || full->outputs.empty() ||
+             full->inputs[0].dtype != DType::I64) {
+    return Status(StatusCode::InvalidArgument,
+                  "'decode' must take the previous tokens (i64 [N, T]) first "
+                  "and return logits [N, T, V] first");
+  }
 
   const double negInf = -std::numeric_limits<double>::infinity();
   std::vector<Beam> beams(N, Beam{{}, negInf});
@@ -131,14 +146,40 @@ Status generate(const Module &module,
           beams[r].tokens.empty() ? options.eos : beams[r].tokens.back();
       position.data<int64_t>()[r] = t;
     }
-    inputs["tokens"] = tokens;
-    inputs["step"] = position;
     Named out;
-    if (Status s = runNamed(module, "decode_step", inputs, out); !s.ok())
-      return s;
-    const Tensor &logits = out["logits"];
-    const int64_t V = logits.shape().back();
-    const float *l = logits.data<float>();
+    const float *l;
+    int64_t V, rowStride;
+    if (step) {
+      inputs["tokens"] = tokens;
+      inputs["step"] = position;
+      if (Status s = runNamed(module, "decode_step", inputs, out); !s.ok())
+        return s;
+      const Tensor &logits = out["logits"];
+      V = logits.shape().back();
+      rowStride = V;
+      l = logits.data<float>();
+    } else {
+      // prev = [eos, tokens so far] per row; the logits of its last position.
+      Tensor prev = Tensor::zeros(DType::I64, {N, t + 1});
+      for (int64_t r = 0; r < N; ++r) {
+        int64_t *row = prev.data<int64_t>() + r * (t + 1);
+        row[0] = options.eos;
+        for (int64_t i = 0; i < t; ++i)
+          row[i + 1] = i < int64_t(beams[r].tokens.size()) ? beams[r].tokens[i]
+                                                           : options.pad;
+      }
+      inputs[full->inputs[0].name] = prev;
+      if (Status s = runNamed(module, "decode", inputs, out); !s.ok())
+        return s;
+      const Tensor &logits = out[full->outputs[0].name];
+      if (logits.shape().size() != 3 || logits.shape()[0] != N ||
+          logits.shape()[1] != t + 1)
+        return Status(StatusCode::InvalidArgument,
+                      "'decode' must return logits [N, T, V]");
+      V = logits.shape()[2];
+      rowStride = (t + 1) * V;
+      l = logits.data<float>() + t * V;
+    }
 
     std::vector<int64_t> sourceRow(N);
     std::vector<Beam> next(N, Beam{{}, negInf});
@@ -157,7 +198,7 @@ Status generate(const Module &module,
         int64_t r = b * K + k;
         if (beams[r].score == negInf)
           continue;
-        const float *row = l + r * V;
+        const float *row = l + r * rowStride;
         double m = *std::max_element(row, row + V), sum = 0.0;
         for (int64_t v = 0; v < V; ++v)
           sum += std::exp(double(row[v]) - m);

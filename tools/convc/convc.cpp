@@ -143,6 +143,8 @@ struct CompileRequest {
   Stage emit = Stage::Lib;
   int64_t vectorWidth = 0, timeTile = 128;
   std::string decodeStep;
+  /// With an encoder .onnx as the input: the full-sequence decoder .onnx.
+  std::string decoder;
   bool quiet = false;
   /// Print which convc ops the model compiles to (after raising and fusion).
   bool report = false;
@@ -244,6 +246,13 @@ int runCompile(int argc, char **argv) {
   llvm::cl::opt<bool> quiet("quiet",
                             llvm::cl::desc("No progress lines on stderr"),
                             llvm::cl::cat(category));
+  llvm::cl::opt<std::string> decoder(
+      "decoder",
+      llvm::cl::desc("A Seq2Seq as two ONNX files: the input is encoder.onnx "
+                     "(source tokens -> encoder outputs), this the "
+                     "full-sequence decoder.onnx (previous tokens, encoder "
+                     "outputs -> logits); `convc generate` runs the module"),
+      llvm::cl::value_desc("decoder.onnx"), llvm::cl::cat(category));
   llvm::cl::opt<bool> report(
       "report",
       llvm::cl::desc("Print, after raising and fusion, how many of each convc "
@@ -269,6 +278,7 @@ int runCompile(int argc, char **argv) {
   request.decodeStep = decodeStep;
   request.quiet = quiet;
   request.report = report;
+  request.decoder = decoder;
   request.mlirCommandLine = true;
   if (target == "cuda") {
     llvm::errs() << "convc compile: --target=cuda is not implemented yet: "
@@ -338,9 +348,17 @@ int compileModule(const CompileRequest &request) {
   OwningOpRef<ModuleOp> module;
   {
     TimingScope parseTiming = rootTiming.nest("Parse and verify");
+    if (!request.decoder.empty() &&
+        !llvm::StringRef(inputFile).ends_with(".onnx")) {
+      llvm::errs() << "convc compile: --decoder needs the encoder .onnx as "
+                      "the input\n";
+      return 1;
+    }
     if (llvm::StringRef(inputFile).ends_with(".onnx")) {
 #ifdef CONVC_HAVE_ONNX
-      module = importONNXFile(&context, inputFile);
+      module = request.decoder.empty()
+                   ? importONNXFile(&context, inputFile)
+                   : importONNXSeq2Seq(&context, inputFile, request.decoder);
 #else
       llvm::errs() << "convc compile: ONNX import is unavailable: this convc "
                       "was built without libonnx (apt-get install "
