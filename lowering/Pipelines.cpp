@@ -22,9 +22,14 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   case Stage::Lib:
     return "";
   case Stage::Convc:
-    // Raising first: imported models then get the convc ops every later
-    // pass (decode-step derivation included) works on.
-    return "convc-raise-glu,canonicalize,convc-raise-depthwise-conv,"
+    // tensor.empty -> bufferization.alloc_tensor before any CSE: equal
+    // empties merged by CSE become one buffer that one-shot bufferization
+    // may let a later op overwrite while a convc op still reads it through
+    // to_buffer (seen on imported ONNX graphs). Raising next: imported
+    // models then get the convc ops every later pass (decode-step
+    // derivation included) works on.
+    return "empty-tensor-to-alloc-tensor,convc-raise-glu,canonicalize,"
+           "convc-raise-depthwise-conv,"
            "convc-raise-lightweight-conv,convc-raise-linear," +
            (opt.decodeStep.empty()
                 ? std::string()
@@ -38,7 +43,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     return llvm::formatv(
         "convc-export-entry-points,convert-elementwise-to-linalg,"
         "convc-lower-to-loops{{vector-width={0} time-tile={1} use-blas={2}},"
-        "canonicalize,cse,"
+        "empty-tensor-to-alloc-tensor,canonicalize,cse,"
         "one-shot-bufferize{{bufferize-function-boundaries "
         "function-boundary-type-conversion=identity-layout-map},"
         "buffer-deallocation-pipeline,canonicalize",

@@ -75,3 +75,10 @@ func.func @block(%x: tensor<?x?x64xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x64xf
   %0 = convc.lightweight_conv %x, %w {heads = 8 : i64, padding = 2 : i64} : tensor<?x?x64xf32>, tensor<8x5xf32>
   return %0 : tensor<?x?x64xf32>
 }
+
+// Equal tensor.empty ops stay separate allocations (alloc_tensor, before any
+// CSE): merged, one buffer could be overwritten while a convc op still reads
+// it (an imported TaLK decoder miscompiled that way).
+// RUN: convc compile %S/Inputs/two_empties.mlir --emit=convc | FileCheck %s --check-prefix=EMPTIES
+// EMPTIES-COUNT-2: bufferization.alloc_tensor
+// EMPTIES-NOT: tensor.empty
