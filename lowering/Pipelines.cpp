@@ -22,20 +22,20 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   case Stage::Lib:
     return "";
   case Stage::Convc:
-    // tensor.empty -> bufferization.alloc_tensor before any CSE: equal
-    // empties merged by CSE become one buffer that one-shot bufferization
-    // may let a later op overwrite while a convc op still reads it through
-    // to_buffer (seen on imported ONNX graphs). Raising next: imported
-    // models then get the convc ops every later pass (decode-step
-    // derivation included) works on.
-    return "empty-tensor-to-alloc-tensor,convc-raise-glu,canonicalize,"
-           "convc-raise-depthwise-conv,"
+    // Raising first: imported models then get the convc ops every later
+    // pass (decode-step derivation included) works on. Before CSE,
+    // tensor.empty becomes bufferization.alloc_tensor: equal empties merged
+    // by CSE become one buffer that one-shot bufferization may let a later
+    // op overwrite while a convc op still reads it through to_buffer (an
+    // imported TaLK decoder miscompiled so). After canonicalize, which
+    // removes what raising left dead (alloc_tensor is not trivially dead).
+    return "convc-raise-glu,canonicalize,convc-raise-depthwise-conv,"
            "convc-raise-lightweight-conv,convc-raise-linear," +
            (opt.decodeStep.empty()
                 ? std::string()
                 : "convc-derive-decode-step{function=" + opt.decodeStep +
                       "},") +
-           "canonicalize,cse";
+           "canonicalize,empty-tensor-to-alloc-tensor,cse";
   case Stage::Fused:
     return "convc-fold-weight-softmax,convc-fuse-kernel-softmax,"
            "convc-fuse-talk,convc-fuse-epilogues,canonicalize,cse";
@@ -43,7 +43,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     return llvm::formatv(
         "convc-export-entry-points,convert-elementwise-to-linalg,"
         "convc-lower-to-loops{{vector-width={0} time-tile={1} use-blas={2}},"
-        "empty-tensor-to-alloc-tensor,canonicalize,cse,"
+        "canonicalize,empty-tensor-to-alloc-tensor,cse,"
         "one-shot-bufferize{{bufferize-function-boundaries "
         "function-boundary-type-conversion=identity-layout-map},"
         "buffer-deallocation-pipeline,canonicalize",
