@@ -2919,9 +2919,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     std::string mode = "constant";
     if (const auto *a = findAttr(node, "mode"))
       mode = a->s();
-    if (mode != "constant")
+    if (mode != "constant" && mode != "edge" && mode != "reflect")
       return emitError(loc) << "Pad mode '" << mode
-                            << "' is not supported (constant is)";
+                            << "' is not supported (constant, edge and "
+                               "reflect are)";
     std::optional<SmallVector<int64_t>> padsValues =
         inputs.size() >= 2 ? constantInts(inputs[1]) : std::nullopt;
     if (!inputs[0])
@@ -2959,8 +2960,56 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       low.push_back(b.getIndexAttr(pads[i]));
       high.push_back(b.getIndexAttr(pads[i + rank]));
     }
-    result = tensor::PadOp::create(b, loc, RankedTensorType(), inputs[0], low,
-                                   high, padValue, /*nofold=*/false);
+    if (mode == "constant") {
+      result = tensor::PadOp::create(b, loc, RankedTensorType(), inputs[0],
+                                     low, high, padValue, /*nofold=*/false);
+    } else {
+      // edge: the nearest element; reflect: mirrored about the edge element
+      // (which is not repeated). Each padded position reads the source at
+      // its mapped index, per dim.
+      for (int64_t i = 0; i < rank; ++i)
+        if (mode == "reflect" && !type.isDynamicDim(i) &&
+            std::max(pads[i], pads[i + rank]) >= type.getDimSize(i))
+          return emitError(loc) << "Pad reflect of " << pads[i] << " + "
+                                << pads[i + rank] << " on a dim of size "
+                                << type.getDimSize(i)
+                                << " (reflect pads must be shorter than the dim)";
+      Value source = inputs[0];
+      bool reflect = mode == "reflect";
+      auto pad = tensor::PadOp::create(b, loc, RankedTensorType(), source, low,
+                                       high, padValue, /*nofold=*/false);
+      Block &body = pad.getRegion().front();
+      OpBuilder pb = OpBuilder::atBlockBegin(&body);
+      SmallVector<Value> at;
+      for (int64_t i = 0; i < rank; ++i) {
+        Value index = body.getArgument(i);
+        if (!pads[i] && !pads[i + rank]) {
+          at.push_back(index);
+          continue;
+        }
+        Value n = tensor::DimOp::create(pb, loc, source, i);
+        Value zero = arith::ConstantIndexOp::create(pb, loc, 0);
+        Value one = arith::ConstantIndexOp::create(pb, loc, 1);
+        Value last = arith::SubIOp::create(pb, loc, n, one);
+        Value j = arith::SubIOp::create(
+            pb, loc, index, arith::ConstantIndexOp::create(pb, loc, pads[i]));
+        if (reflect) { // -j below, 2 (n - 1) - j above
+          j = arith::MaxSIOp::create(pb, loc, j,
+                                     arith::SubIOp::create(pb, loc, zero, j));
+          Value mirrored = arith::SubIOp::create(
+              pb, loc, arith::AddIOp::create(pb, loc, last, last), j);
+          j = arith::MinSIOp::create(pb, loc, j, mirrored);
+        }
+        // Clamped either way (edge; and reflect on a 1-element dim).
+        j = arith::MinSIOp::create(pb, loc,
+                                   arith::MaxSIOp::create(pb, loc, j, zero),
+                                   last);
+        at.push_back(j);
+      }
+      Value element = tensor::ExtractOp::create(pb, loc, source, at);
+      body.getTerminator()->setOperand(0, element);
+      result = pad.getResult();
+    }
   } else if (op == "Expand") {
     // Numpy (bidirectional) broadcast of data against a constant or folded
     // target shape.

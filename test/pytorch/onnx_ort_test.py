@@ -67,6 +67,16 @@ class GLU(torch.nn.Module):
         return F.glu(self.proj(x), dim=-1)
 
 
+class PadModes(torch.nn.Module):
+    """Reflect and edge (replicate) padding of time, as Conv1d front-ends
+    with padding_mode='reflect' / 'replicate' export them."""
+
+    def forward(self, x):
+        h = x.transpose(1, 2)
+        return (F.pad(h, (3, 2), mode="reflect") +
+                F.pad(h, (2, 3), mode="replicate")).transpose(1, 2)
+
+
 class EncoderLayer(torch.nn.Module):
     def __init__(self, conv, C=16):
         super().__init__()
@@ -140,6 +150,7 @@ def main():
         ("talk_conv", TaLK()),
         ("talk_conv_causal", TaLK(causal=True)),
         ("glu", GLU()),
+        ("pad_reflect_edge", PadModes()),
         ("encoder_layer_lightweight", EncoderLayer("lightweight")),
         ("encoder_layer_dynamic", EncoderLayer("dynamic")),
         ("encoder_layer_talk", EncoderLayer("talk")),
