@@ -74,13 +74,16 @@ def ParallelToRuntimePass : Pass<"convc-parallel-to-runtime", "::mlir::ModuleOp"
     replaces the loop by a call of the runtime's
     `convc_parallel_for(body, ctx, count)`. `ctx` points to a stack struct
     of the values the body captures (memref descriptors, scalars); constants
-    are cloned into the body instead. Nested `scf.parallel` loops stay and
-    run sequentially inside their work item. Compiled modules thus depend on
+    are cloned into the body instead. Fixed-size `memref.alloca` buffers of
+    the body move to the outlined function's entry (one per call, reused by
+    its items) so the stack does not grow per item. Nested `scf.parallel`
+    loops stay and run sequentially inside their work item. Compiled modules thus depend on
     libconvc_runtime for threading, not on an OpenMP runtime.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
 }
 

@@ -132,8 +132,11 @@ struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
       return rewriter.notifyMatchFailure(
           conv, "padding does not keep the sequence length");
     if (xType.getElementType() != rewriter.getF32Type() ||
-        xType.isDynamicDim(2))
-      return rewriter.notifyMatchFailure(conv, "needs f32 [B, T, C]");
+        xType.isDynamicDim(2) || !wType.hasStaticShape() ||
+        wType.getDimSize(0) != xType.getDimSize(2) ||
+        (bias && !cast<RankedTensorType>(bias.getType()).hasStaticShape()))
+      return rewriter.notifyMatchFailure(
+          conv, "needs f32 [B, T, C] and static [C, K] weights and bias");
     Value y = DepthwiseConvOp::create(rewriter, outer.getLoc(), x, w, bias, P,
                                       dilation);
     if (y.getType() != outer.getResult()[0].getType())

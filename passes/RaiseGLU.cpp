@@ -102,8 +102,13 @@ struct RaiseSplitSigmoidMul : OpRewritePattern<linalg::GenericOp> {
     Value y = elementwiseBody(mul, 2);
     auto product = y ? y.getDefiningOp<arith::MulFOp>() : nullptr;
     Block *body = mul.getBody();
-    if (!product || body->getOperations().size() != 2)
-      return rewriter.notifyMatchFailure(mul, "not an elementwise multiply");
+    if (!product || body->getOperations().size() != 2 ||
+        !((product.getLhs() == body->getArgument(0) &&
+           product.getRhs() == body->getArgument(1)) ||
+          (product.getLhs() == body->getArgument(1) &&
+           product.getRhs() == body->getArgument(0))))
+      return rewriter.notifyMatchFailure(mul, "not an elementwise multiply "
+                                              "of its two inputs");
     for (int gate = 0; gate < 2; ++gate) {
       auto sigmoid =
           mul.getDpsInputs()[gate].getDefiningOp<linalg::GenericOp>();

@@ -64,6 +64,10 @@ struct RaiseContraction : OpRewritePattern<linalg::GenericOp> {
                                              "constant matrix");
     auto xType = cast<RankedTensorType>(x.getType());
     int64_t rank = xType.getRank(), loops = op.getNumLoops();
+    if (rank < 2 || xType.isDynamicDim(rank - 1) ||
+        !xType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "needs f32 x with a static last "
+                                             "dim");
     if (loops != rank + 1)
       return rewriter.notifyMatchFailure(op, "not a [.., M, K] x [K, N] product");
     // Maps: x (b.., m, k), w (k, n), out (b.., m, n); k is the last loop.
@@ -118,7 +122,11 @@ struct FoldBiasAdd : OpRewritePattern<linalg::GenericOp> {
     auto add = cast<linalg::YieldOp>(body->getTerminator())
                    .getOperand(0)
                    .getDefiningOp<arith::AddFOp>();
-    if (!add || body->getOperations().size() != 2)
+    if (!add || body->getOperations().size() != 2 ||
+        !((add.getLhs() == body->getArgument(0) &&
+           add.getRhs() == body->getArgument(1)) ||
+          (add.getLhs() == body->getArgument(1) &&
+           add.getRhs() == body->getArgument(0))))
       return failure();
     int64_t rank = op.getNumLoops();
     MLIRContext *ctx = getContext();
@@ -148,8 +156,8 @@ struct FoldBiasAdd : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
-/// The single arith op an elementwise generic (identity maps) applies to
-/// its block arguments, or null.
+/// The single binary arith op an elementwise generic (identity maps)
+/// applies to its first two block arguments, in either order, or null.
 template <typename OpTy>
 OpTy elementwiseOp(linalg::GenericOp op, unsigned inputs) {
   if (op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1 ||
@@ -158,9 +166,19 @@ OpTy elementwiseOp(linalg::GenericOp op, unsigned inputs) {
                     [](AffineMap m) { return m.isIdentity(); }) ||
       op.getBody()->getOperations().size() != 2)
     return nullptr;
-  return cast<linalg::YieldOp>(op.getBody()->getTerminator())
-      .getOperand(0)
-      .getDefiningOp<OpTy>();
+  auto result = cast<linalg::YieldOp>(op.getBody()->getTerminator())
+                    .getOperand(0)
+                    .getDefiningOp<OpTy>();
+  if (!result)
+    return nullptr;
+  Block *body = op.getBody();
+  Value a = body->getArgument(0);
+  Value b = inputs > 1 ? body->getArgument(1) : Value();
+  Value lhs = result->getOperand(0), rhs = result->getOperand(1);
+  bool operandsAreInputs =
+      inputs == 1 ? (lhs == a || rhs == a)
+                  : ((lhs == a && rhs == b) || (lhs == b && rhs == a));
+  return operandsAreInputs ? result : nullptr;
 }
 
 /// relu(linear(x)) -> linear(x) {activation = relu}
@@ -170,8 +188,11 @@ struct FoldRelu : OpRewritePattern<linalg::GenericOp> {
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
     auto max = elementwiseOp<arith::MaximumFOp>(op, 1);
-    if (!max || !(matchPattern(max.getRhs(), m_AnyZeroFloat()) ||
-                  matchPattern(max.getLhs(), m_AnyZeroFloat())))
+    Value x = op.getBody()->getArgument(0);
+    if (!max || !((max.getLhs() == x &&
+                   matchPattern(max.getRhs(), m_AnyZeroFloat())) ||
+                  (max.getRhs() == x &&
+                   matchPattern(max.getLhs(), m_AnyZeroFloat()))))
       return failure();
     auto linear = op.getDpsInputs()[0].getDefiningOp<LinearOp>();
     if (!linear || !linear->hasOneUse() || linear.getResidual() ||

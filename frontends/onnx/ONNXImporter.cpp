@@ -1198,8 +1198,11 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
                           ? int64_t(aShape.size() + axes.size())
                           : int64_t(aShape.size());
     llvm::SmallDenseSet<int64_t> set;
-    for (int64_t x : axes)
-      set.insert(x < 0 ? x + outRank : x);
+    for (int64_t x : axes) {
+      int64_t v = x < 0 ? x + outRank : x;
+      if (v < 0 || v >= outRank || !set.insert(v).second)
+        return false; // out of range or repeated: the runtime import reports it
+    }
     SmallVector<int64_t> shape;
     if (op == "Unsqueeze") {
       for (int64_t i = 0, j = 0; i < outRank; ++i)
@@ -1253,9 +1256,14 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     else
       for (int64_t i = rank - 1; i >= 0; --i)
         perm.push_back(i);
-    if (int64_t(perm.size()) != rank ||
-        llvm::any_of(perm, [&](int64_t p) { return p < 0 || p >= rank; }))
-      return false; // the runtime import reports it
+    llvm::SmallBitVector seen(rank);
+    for (int64_t p : perm) {
+      if (p < 0 || p >= rank || seen[p])
+        return false; // not a permutation: the runtime import reports it
+      seen.set(p);
+    }
+    if (int64_t(perm.size()) != rank)
+      return false;
     SmallVector<int64_t> shape, inStrides = stridesOf(aShape);
     for (int64_t p : perm)
       shape.push_back(aShape[p]);
@@ -1670,10 +1678,17 @@ Value Importer::range(Location loc, ArrayRef<Value> inputs) {
       emitError(loc) << "Range delta is 0";
       return {};
     }
+    // count = max(ceil((limit - start) / delta), 0), in 128 bits.
+    __int128 span = __int128((*limit)[0]) - (*start)[0], d = (*delta)[0];
+    __int128 count = span / d + ((span % d) != 0 && ((span > 0) == (d > 0)));
+    if (count > (int64_t(1) << 24)) {
+      emitError(loc) << "Range of " << int64_t(std::min<__int128>(count, INT64_MAX))
+                     << " elements is too large to fold";
+      return {};
+    }
     SmallVector<int64_t> data;
-    for (int64_t v = (*start)[0];
-         (*delta)[0] > 0 ? v < (*limit)[0] : v > (*limit)[0]; v += (*delta)[0])
-      data.push_back(v);
+    for (int64_t i = 0; i < int64_t(std::max<__int128>(count, 0)); ++i)
+      data.push_back(int64_t((*start)[0] + __int128(i) * d));
     auto type = RankedTensorType::get({int64_t(data.size())}, element);
     return arith::ConstantOp::create(b, loc,
                                      DenseIntElementsAttr::get(type, data));
@@ -1740,6 +1755,15 @@ Value Importer::gatherElements(const onnx::NodeProto &node, Location loc,
   }
   if (axis < 0)
     axis += rank;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!indexType.isDynamicDim(d) && !dataType.isDynamicDim(d) &&
+        (dataType.getDimSize(d) == 0 ||
+         (d != axis && indexType.getDimSize(d) > dataType.getDimSize(d)))) {
+      emitError(loc) << "GatherElements indices dim " << d << " ("
+                     << indexType.getDimSize(d) << ") does not fit the data's ("
+                     << dataType.getDimSize(d) << ")";
+      return {};
+    }
   // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
   // from the end, and indices are clamped into range (compiled code has no
   // error path; memory stays safe).
@@ -1768,12 +1792,21 @@ Value Importer::gatherElements(const onnx::NodeProto &node, Location loc,
                    nb, l, idx,
                    arith::SubIOp::create(
                        nb, l, size, arith::ConstantIntOp::create(nb, l, 1, 64)));
+               // The other dims follow the output position, clamped too
+               // (indices may be larger than data there).
                SmallVector<Value> at;
-               for (int64_t d = 0; d < rank; ++d)
-                 at.push_back(d == axis ? Value(arith::IndexCastOp::create(
-                                              nb, l, nb.getIndexType(), idx))
-                                        : Value(linalg::IndexOp::create(
-                                              nb, l, d)));
+               for (int64_t d = 0; d < rank; ++d) {
+                 if (d == axis) {
+                   at.push_back(arith::IndexCastOp::create(
+                       nb, l, nb.getIndexType(), idx));
+                   continue;
+                 }
+                 Value last = arith::SubIOp::create(
+                     nb, l, tensor::DimOp::create(nb, l, data, d),
+                     arith::ConstantIndexOp::create(nb, l, 1));
+                 at.push_back(arith::MinSIOp::create(
+                     nb, l, linalg::IndexOp::create(nb, l, d), last));
+               }
                linalg::YieldOp::create(
                    nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
              })
@@ -1947,6 +1980,12 @@ LogicalResult Importer::split(const onnx::NodeProto &node, Location loc,
   if (parts && int64_t(parts->size()) != outputs)
     return emitError(loc) << "Split has " << parts->size() << " sizes for "
                           << outputs << " outputs";
+  if (parts && llvm::any_of(*parts, [](int64_t p) { return p < 0; }))
+    return emitError(loc) << "Split has a negative size";
+  if (parts && type.isDynamicDim(axis))
+    return emitError(loc) << "Split with explicit sizes of a symbolic dim is "
+                             "not supported (the sizes cannot be checked "
+                             "against it at compile time)";
   Value total = getValueOrCreateConstantIndexOp(
       b, loc, tensor::getMixedSize(b, loc, x, axis));
   if (parts && !type.isDynamicDim(axis)) {
@@ -1998,11 +2037,9 @@ struct HostTensor {
   int64_t size() const {
     int64_t n = 1;
     for (int64_t d : shape) {
-      if (d < 0 || d > (int64_t(1) << 40))
+      if (d < 0 || (d && n > (int64_t(1) << 40) / d))
         return std::numeric_limits<int64_t>::max();
       n *= d;
-      if (n > (int64_t(1) << 40))
-        return std::numeric_limits<int64_t>::max();
     }
     return n;
   }
@@ -2183,8 +2220,8 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
       llvm::SmallBitVector marked(outRank);
       for (int64_t a : *axes) {
         int64_t v = a < 0 ? a + outRank : a;
-        if (v < 0 || v >= outRank)
-          return false;
+        if (v < 0 || v >= outRank || marked[v])
+          return false; // out of range or repeated
         marked.set(v);
       }
       if (op == "Unsqueeze") {
@@ -2210,9 +2247,11 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
     if (int64_t(perm.size()) != rank)
       return false;
     HostTensor t;
+    llvm::SmallBitVector seen(rank);
     for (int64_t p : perm) {
-      if (p < 0 || p >= rank)
-        return false;
+      if (p < 0 || p >= rank || seen[p])
+        return false; // not a permutation: the runtime import reports it
+      seen.set(p);
       t.shape.push_back(x->shape[p]);
     }
     SmallVector<int64_t> inStrides(rank, 1);
@@ -2968,6 +3007,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       // (which is not repeated). Each padded position reads the source at
       // its mapped index, per dim.
       for (int64_t i = 0; i < rank; ++i)
+        if ((pads[i] || pads[i + rank]) && type.getDimSize(i) == 0)
+          return emitError(loc) << "Pad " << mode << " of an empty dim";
+      for (int64_t i = 0; i < rank; ++i)
         if (mode == "reflect" && !type.isDynamicDim(i) &&
             std::max(pads[i], pads[i + rank]) >= type.getDimSize(i))
           return emitError(loc) << "Pad reflect of " << pads[i] << " + "
@@ -2981,6 +3023,7 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       Block &body = pad.getRegion().front();
       OpBuilder pb = OpBuilder::atBlockBegin(&body);
       SmallVector<Value> at;
+      Value empty; // a padded symbolic dim of size 0: nothing to read
       for (int64_t i = 0; i < rank; ++i) {
         Value index = body.getArgument(i);
         if (!pads[i] && !pads[i + rank]) {
@@ -2988,6 +3031,13 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
           continue;
         }
         Value n = tensor::DimOp::create(pb, loc, source, i);
+        if (type.isDynamicDim(i)) {
+          Value isEmpty = arith::CmpIOp::create(
+              pb, loc, arith::CmpIPredicate::eq, n,
+              arith::ConstantIndexOp::create(pb, loc, 0));
+          empty = empty ? Value(arith::OrIOp::create(pb, loc, empty, isEmpty))
+                        : isEmpty;
+        }
         Value zero = arith::ConstantIndexOp::create(pb, loc, 0);
         Value one = arith::ConstantIndexOp::create(pb, loc, 1);
         Value last = arith::SubIOp::create(pb, loc, n, one);
@@ -3006,7 +3056,19 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
                                    last);
         at.push_back(j);
       }
-      Value element = tensor::ExtractOp::create(pb, loc, source, at);
+      Value element;
+      if (empty) {
+        auto guard = scf::IfOp::create(pb, loc, TypeRange{type.getElementType()},
+                                       empty, /*withElseRegion=*/true);
+        OpBuilder gb = OpBuilder::atBlockBegin(guard.thenBlock());
+        scf::YieldOp::create(gb, loc, padValue);
+        gb.setInsertionPointToStart(guard.elseBlock());
+        scf::YieldOp::create(
+            gb, loc, ValueRange{tensor::ExtractOp::create(gb, loc, source, at)});
+        element = guard.getResult(0);
+      } else {
+        element = tensor::ExtractOp::create(pb, loc, source, at);
+      }
       body.getTerminator()->setOperand(0, element);
       result = pad.getResult();
     }

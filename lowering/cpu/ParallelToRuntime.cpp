@@ -26,6 +26,7 @@
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -232,6 +233,14 @@ struct ParallelToRuntimePass
       map.map(iv, value);
     for (Operation &op : loop.getBody()->without_terminator())
       bb.clone(op, map);
+    // Fixed-size stack buffers of the kernels move to the body's entry:
+    // allocated once per call and reused by each item (items are
+    // independent scratch users), instead of a dynamic alloca per item
+    // that would grow the stack with every item the thread runs.
+    body.walk([&](memref::AllocaOp alloca) {
+      if (alloca.getDynamicSizes().empty() && alloca.getSymbolOperands().empty())
+        alloca->moveBefore(&entry->front());
+    });
 
     Value function = func::ConstantOp::create(b, loc, bodyType(ctx),
                                               body.getSymName());

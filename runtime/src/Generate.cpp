@@ -89,7 +89,13 @@ Status generate(const Module &module,
   Named encoded;
   if (Status s = runNamed(module, "encode", encodeInputs, encoded); !s.ok())
     return s;
-  // Every beam row of a sentence shares its encoder output.
+  // Every beam row of a sentence shares its encoder output (batch-major).
+  for (auto &[name, value] : encoded)
+    if (value.shape().empty() || value.shape()[0] != B)
+      return Status(StatusCode::InvalidArgument,
+                    "encoder output '" + name +
+                        "' must be batch-major ([" + std::to_string(B) +
+                        ", ...]), as the generator gathers its rows per beam");
   std::vector<int64_t> expand;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t k = 0; k < K; ++k)
@@ -172,10 +178,10 @@ Status generate(const Module &module,
       if (Status s = runNamed(module, "decode", inputs, out); !s.ok())
         return s;
       const Tensor &logits = out[full->outputs[0].name];
-      if (logits.shape().size() != 3 || logits.shape()[0] != N ||
-          logits.shape()[1] != t + 1)
+      if (logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
+          logits.shape()[0] != N || logits.shape()[1] != t + 1)
         return Status(StatusCode::InvalidArgument,
-                      "'decode' must return logits [N, T, V]");
+                      "'decode' must return f32 logits [N, T, V]");
       V = logits.shape()[2];
       rowStride = (t + 1) * V;
       l = logits.data<float>() + t * V;

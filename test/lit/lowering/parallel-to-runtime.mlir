@@ -19,8 +19,10 @@
 // CHECK: return
 
 // The body runs items [begin, end): the inner index varies fastest; the
-// nested parallel loop stays, to run sequentially inside its item.
+// nested parallel loop stays, to run sequentially inside its item; the
+// item's fixed-size stack buffer is allocated once, at the body's entry.
 // CHECK-LABEL: func.func private @scale_parallel(%arg0: !llvm.ptr, %arg1: index, %arg2: index)
+// CHECK-NEXT: %[[SCRATCH:.*]] = memref.alloca() : memref<4xf32>
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
 // CHECK: %[[PACK:.*]] = llvm.load %arg0
@@ -38,6 +40,7 @@
 // CHECK: %[[I:.*]] = arith.addi
 // CHECK: memref.load %[[A]][%[[I]], %[[J]]]
 // CHECK: arith.mulf {{.*}}, %[[S]]
+// CHECK: memref.store {{.*}}, %[[SCRATCH]]
 // CHECK: scf.parallel
 // CHECK: return
 func.func @scale(%a: memref<?x?xf32>, %s: f32) {
@@ -50,6 +53,8 @@ func.func @scale(%a: memref<?x?xf32>, %s: f32) {
     %v = memref.load %a[%i, %j] : memref<?x?xf32>
     %w = arith.mulf %v, %s : f32
     memref.store %w, %a[%i, %j] : memref<?x?xf32>
+    %scratch = memref.alloca() : memref<4xf32>
+    memref.store %w, %scratch[%c0] : memref<4xf32>
     scf.parallel (%k) = (%c0) to (%m) step (%c1) {
       scf.reduce
     }
