@@ -1118,7 +1118,13 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
         else
           return false;
       }
-      auto type = RankedTensorType::get({int64_t(out.size())}, b.getI1Type());
+      // Scalars compare to a scalar (Gather with a scalar index of a shape).
+      bool scalars = llvm::all_of(inputs, [](Value v) {
+        return cast<RankedTensorType>(v.getType()).getRank() == 0;
+      });
+      auto type = RankedTensorType::get(
+          scalars ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(out.size())},
+          b.getI1Type());
       values[node.output(0)] =
           arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
       return true;
@@ -1907,7 +1913,17 @@ Value Importer::scatterND(const onnx::NodeProto &node, Location loc,
                          << " is out of range for dim " << d;
           return {};
         }
-        offsets.push_back(b.getIndexAttr(i < 0 ? i + n : i));
+        if (ShapedType::isDynamic(n)) {
+          // Unknown extent: the index is clamped to it at run time (as
+          // Gather's are), so the write stays inside the data.
+          Value last = arith::SubIOp::create(
+              b, loc, tensor::DimOp::create(b, loc, data, d),
+              arith::ConstantIndexOp::create(b, loc, 1));
+          offsets.push_back(getAsOpFoldResult(arith::MinSIOp::create(
+              b, loc, arith::ConstantIndexOp::create(b, loc, i), last)));
+        } else {
+          offsets.push_back(b.getIndexAttr(i < 0 ? i + n : i));
+        }
         sizes.push_back(b.getIndexAttr(1));
       } else {
         offsets.push_back(b.getIndexAttr(0));
