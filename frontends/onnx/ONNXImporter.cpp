@@ -46,16 +46,84 @@ constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
 /// The exact-import domain (docs/onnx.md).
 constexpr const char *kConvcDomain = "convc";
 
-const llvm::StringMap<int> &unaryOps() {
-  static const llvm::StringMap<int> ops = {
-      {"Relu", 0}, {"Sigmoid", 1}, {"Tanh", 2},  {"Neg", 3}, {"Sqrt", 4},
-      {"Exp", 5},  {"Abs", 6},     {"Erf", 7},   {"Floor", 8}, {"Ceil", 9},
-      {"Sin", 10}, {"Cos", 11},    {"Reciprocal", 12}, {"Log", 13}};
+/// Elementwise float ops, each as the scalar computation it yields.
+using UnaryBuilder = Value (*)(OpBuilder &, Location, Value);
+const llvm::StringMap<UnaryBuilder> &unaryOps() {
+  static const llvm::StringMap<UnaryBuilder> ops = {
+      {"Relu",
+       [](OpBuilder &b, Location l, Value x) -> Value {
+         return arith::MaximumFOp::create(
+             b, l, x, arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
+       }},
+      {"Sigmoid", // 1 / (1 + exp(-x)), the form convc-raise-glu matches
+       [](OpBuilder &b, Location l, Value x) -> Value {
+         Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
+         Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+         return arith::DivFOp::create(b, l, one,
+                                      arith::AddFOp::create(b, l, one, e));
+       }},
+      {"Reciprocal",
+       [](OpBuilder &b, Location l, Value x) -> Value {
+         return arith::DivFOp::create(
+             b, l, arith::ConstantOp::create(b, l, b.getF32FloatAttr(1)), x);
+       }},
+      {"Tanh", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::TanhOp::create(b, l, x);
+       }},
+      {"Neg", [](OpBuilder &b, Location l, Value x) -> Value {
+         return arith::NegFOp::create(b, l, x);
+       }},
+      {"Sqrt", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::SqrtOp::create(b, l, x);
+       }},
+      {"Exp", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::ExpOp::create(b, l, x);
+       }},
+      {"Abs", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::AbsFOp::create(b, l, x);
+       }},
+      {"Erf", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::ErfOp::create(b, l, x);
+       }},
+      {"Floor", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::FloorOp::create(b, l, x);
+       }},
+      {"Ceil", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::CeilOp::create(b, l, x);
+       }},
+      {"Sin", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::SinOp::create(b, l, x);
+       }},
+      {"Cos", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::CosOp::create(b, l, x);
+       }},
+      {"Log", [](OpBuilder &b, Location l, Value x) -> Value {
+         return math::LogOp::create(b, l, x);
+       }}};
   return ops;
 }
-const llvm::StringMap<int> &binaryOps() {
-  static const llvm::StringMap<int> ops = {
-      {"Add", 0}, {"Sub", 1}, {"Mul", 2}, {"Div", 3}};
+
+/// Add/Sub/Mul/Div: the float op, and the int64 one (Div truncates, as
+/// numpy's C semantics do).
+struct BinaryBuilders {
+  Value (*onFloats)(OpBuilder &, Location, Value, Value);
+  Value (*onInts)(OpBuilder &, Location, Value, Value);
+};
+template <typename FloatOp, typename IntOp>
+constexpr BinaryBuilders binary() {
+  return {[](OpBuilder &b, Location l, Value x, Value y) -> Value {
+            return FloatOp::create(b, l, x, y);
+          },
+          [](OpBuilder &b, Location l, Value x, Value y) -> Value {
+            return IntOp::create(b, l, x, y);
+          }};
+}
+const llvm::StringMap<BinaryBuilders> &binaryOps() {
+  static const llvm::StringMap<BinaryBuilders> ops = {
+      {"Add", binary<arith::AddFOp, arith::AddIOp>()},
+      {"Sub", binary<arith::SubFOp, arith::SubIOp>()},
+      {"Mul", binary<arith::MulFOp, arith::MulIOp>()},
+      {"Div", binary<arith::DivFOp, arith::DivSIOp>()}};
   return ops;
 }
 
@@ -2347,47 +2415,11 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
   } else if (auto u = unaryOps().find(op); u != unaryOps().end()) {
     if (inputs.size() != 1 || !isFloat(inputs[0]))
       return emitError(loc) << op << " needs one float input";
-    int kind = u->second;
-    result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
-                                          ValueRange a) -> Value {
-      Value x = a[0];
-      switch (kind) {
-      case 0:
-        return arith::MaximumFOp::create(
-            nb, l, x, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0)));
-      case 1: { // 1 / (1 + exp(-x))
-        Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1));
-        Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, x));
-        return arith::DivFOp::create(nb, l, one,
-                                     arith::AddFOp::create(nb, l, one, e));
-      }
-      case 2:
-        return math::TanhOp::create(nb, l, x);
-      case 3:
-        return arith::NegFOp::create(nb, l, x);
-      case 4:
-        return math::SqrtOp::create(nb, l, x);
-      case 5:
-        return math::ExpOp::create(nb, l, x);
-      case 6:
-        return math::AbsFOp::create(nb, l, x);
-      case 7:
-        return math::ErfOp::create(nb, l, x);
-      case 8:
-        return math::FloorOp::create(nb, l, x);
-      case 9:
-        return math::CeilOp::create(nb, l, x);
-      case 10:
-        return math::SinOp::create(nb, l, x);
-      case 11:
-        return math::CosOp::create(nb, l, x);
-      case 12:
-        return arith::DivFOp::create(
-            nb, l, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1)), x);
-      default:
-        return math::LogOp::create(nb, l, x);
-      }
-    });
+    UnaryBuilder build = u->second;
+    result = elementwise(loc, inputs,
+                         [&](OpBuilder &nb, Location l, ValueRange a) {
+                           return build(nb, l, a[0]);
+                         });
   } else if (auto bo = binaryOps().find(op); bo != binaryOps().end()) {
     auto isInt64 = [](Value v) {
       return v && getElementTypeOrSelf(v.getType()).isInteger(64);
@@ -2396,32 +2428,11 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
     if (inputs.size() != 2 ||
         !(ints || (isFloat(inputs[0]) && isFloat(inputs[1]))))
       return emitError(loc) << op << " needs two float32 or two int64 inputs";
-    int kind = bo->second;
-    result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
-                                          ValueRange a) -> Value {
-      if (ints) { // int64 division truncates, as in numpy's C semantics
-        switch (kind) {
-        case 0:
-          return arith::AddIOp::create(nb, l, a[0], a[1]);
-        case 1:
-          return arith::SubIOp::create(nb, l, a[0], a[1]);
-        case 2:
-          return arith::MulIOp::create(nb, l, a[0], a[1]);
-        default:
-          return arith::DivSIOp::create(nb, l, a[0], a[1]);
-        }
-      }
-      switch (kind) {
-      case 0:
-        return arith::AddFOp::create(nb, l, a[0], a[1]);
-      case 1:
-        return arith::SubFOp::create(nb, l, a[0], a[1]);
-      case 2:
-        return arith::MulFOp::create(nb, l, a[0], a[1]);
-      default:
-        return arith::DivFOp::create(nb, l, a[0], a[1]);
-      }
-    });
+    auto build = ints ? bo->second.onInts : bo->second.onFloats;
+    result = elementwise(loc, inputs,
+                         [&](OpBuilder &nb, Location l, ValueRange a) {
+                           return build(nb, l, a[0], a[1]);
+                         });
   } else if (op == "Pow") {
     // Float or int64 base and exponent; the result has the base's type.
     // An int64 base is raised in f64 and truncated: exact while |result|
