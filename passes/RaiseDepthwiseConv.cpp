@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/GenericMatchers.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -73,23 +74,13 @@ Value peelTimePad(Value v, int64_t time, int64_t &left, int64_t &right) {
 /// y + bias[c] over [B, C, T]: the per-channel bias the importer adds after
 /// a depthwise conv. Returns the bias, or null.
 Value matchChannelBias(linalg::GenericOp add, Value &convOut) {
-  if (add.getNumDpsInputs() != 2 || add.getNumDpsInits() != 1 ||
-      add.getNumLoops() != 3 || !add.getBody()->getOperations().size())
+  if (add.getNumLoops() != 3 || !yieldedOpOfInputs<arith::AddFOp>(add, 2))
     return {};
   auto maps = add.getIndexingMapsArray();
   MLIRContext *ctx = add.getContext();
   if (maps[0] != AffineMap::getMultiDimIdentityMap(3, ctx) ||
       maps[1] != AffineMap::get(3, 0, {getAffineDimExpr(1, ctx)}, ctx) ||
       maps[2] != AffineMap::getMultiDimIdentityMap(3, ctx))
-    return {};
-  auto yield = cast<linalg::YieldOp>(add.getBody()->getTerminator());
-  auto sum = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  Block *body = add.getBody();
-  if (!sum || sum->getBlock() != body || body->getOperations().size() != 2 ||
-      !((sum.getLhs() == body->getArgument(0) &&
-         sum.getRhs() == body->getArgument(1)) ||
-        (sum.getLhs() == body->getArgument(1) &&
-         sum.getRhs() == body->getArgument(0))))
     return {};
   convOut = add.getDpsInputs()[0];
   return add.getDpsInputs()[1];

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/GenericMatchers.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -99,14 +100,8 @@ struct RaiseSplitSigmoidMul : OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp mul,
                                 PatternRewriter &rewriter) const override {
-    Value y = elementwiseBody(mul, 2);
-    auto product = y ? y.getDefiningOp<arith::MulFOp>() : nullptr;
-    Block *body = mul.getBody();
-    if (!product || body->getOperations().size() != 2 ||
-        !((product.getLhs() == body->getArgument(0) &&
-           product.getRhs() == body->getArgument(1)) ||
-          (product.getLhs() == body->getArgument(1) &&
-           product.getRhs() == body->getArgument(0))))
+    if (!elementwiseBody(mul, 2) ||
+        !yieldedOpOfInputs<arith::MulFOp>(mul, 2))
       return rewriter.notifyMatchFailure(mul, "not an elementwise multiply "
                                               "of its two inputs");
     for (int gate = 0; gate < 2; ++gate) {

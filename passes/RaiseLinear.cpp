@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/GenericMatchers.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -115,18 +116,7 @@ struct FoldBiasAdd : OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-        op.getNumReductionLoops() != 0)
-      return failure();
-    Block *body = op.getBody();
-    auto add = cast<linalg::YieldOp>(body->getTerminator())
-                   .getOperand(0)
-                   .getDefiningOp<arith::AddFOp>();
-    if (!add || body->getOperations().size() != 2 ||
-        !((add.getLhs() == body->getArgument(0) &&
-           add.getRhs() == body->getArgument(1)) ||
-          (add.getLhs() == body->getArgument(1) &&
-           add.getRhs() == body->getArgument(0))))
+    if (!yieldedOpOfInputs<arith::AddFOp>(op, 2))
       return failure();
     int64_t rank = op.getNumLoops();
     MLIRContext *ctx = getContext();
@@ -156,29 +146,13 @@ struct FoldBiasAdd : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
-/// The single binary arith op an elementwise generic (identity maps)
-/// applies to its first two block arguments, in either order, or null.
+/// `OpTy` of the inputs of an elementwise generic with identity maps.
 template <typename OpTy>
 OpTy elementwiseOp(linalg::GenericOp op, unsigned inputs) {
-  if (op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 0 ||
-      !llvm::all_of(op.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }) ||
-      op.getBody()->getOperations().size() != 2)
+  if (!llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
     return nullptr;
-  auto result = cast<linalg::YieldOp>(op.getBody()->getTerminator())
-                    .getOperand(0)
-                    .getDefiningOp<OpTy>();
-  if (!result)
-    return nullptr;
-  Block *body = op.getBody();
-  Value a = body->getArgument(0);
-  Value b = inputs > 1 ? body->getArgument(1) : Value();
-  Value lhs = result->getOperand(0), rhs = result->getOperand(1);
-  bool operandsAreInputs =
-      inputs == 1 ? (lhs == a || rhs == a)
-                  : ((lhs == a && rhs == b) || (lhs == b && rhs == a));
-  return operandsAreInputs ? result : nullptr;
+  return yieldedOpOfInputs<OpTy>(op, inputs);
 }
 
 /// relu(linear(x)) -> linear(x) {activation = relu}
