@@ -145,17 +145,18 @@ Status generate(const Module &module,
   };
 
   for (int64_t t = 0; t <= options.maxLength; ++t) {
-    Tensor tokens = Tensor::zeros(DType::I64, {N, 1});
-    Tensor position = Tensor::zeros(DType::I64, {N});
-    for (int64_t r = 0; r < N; ++r) {
-      tokens.data<int64_t>()[r] =
-          beams[r].tokens.empty() ? options.eos : beams[r].tokens.back();
-      position.data<int64_t>()[r] = t;
-    }
     Named out;
     const float *l;
     int64_t V, rowStride;
     if (step) {
+      // The last token of each row and its position.
+      Tensor tokens = Tensor::zeros(DType::I64, {N, 1});
+      Tensor position = Tensor::zeros(DType::I64, {N});
+      for (int64_t r = 0; r < N; ++r) {
+        tokens.data<int64_t>()[r] =
+            beams[r].tokens.empty() ? options.eos : beams[r].tokens.back();
+        position.data<int64_t>()[r] = t;
+      }
       inputs["tokens"] = tokens;
       inputs["step"] = position;
       if (Status s = runNamed(module, "decode_step", inputs, out); !s.ok())

@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -109,13 +108,12 @@ private:
   }
 
   void grow(int workers) {
-    while (int(workers_.size()) < workers) {
-      int part = int(workers_.size()) + 1;
+    while (workers_ < workers) {
+      int part = ++workers_;
       // The worker waits for loops after the current generation: read here,
       // not when the thread starts, which may be after the next loop began.
       uint64_t seen = generation_.load(std::memory_order_relaxed);
-      workers_.emplace_back([this, part, seen] { work(part, seen); });
-      workers_.back().detach();
+      std::thread([this, part, seen] { work(part, seen); }).detach();
     }
   }
 
@@ -155,7 +153,7 @@ private:
   static constexpr std::chrono::microseconds kSpinTime{2000};
 
   std::mutex dispatch_;
-  std::vector<std::thread> workers_;
+  int workers_ = 0; // detached; part i runs the i-th range of each loop
   // The current loop, published by the generation counter's increment.
   Body body_ = nullptr;
   void *ctx_ = nullptr;
