@@ -2201,6 +2201,12 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
       "Exp",      "Sqrt",  "Sigmoid", "Relu",      "Tanh"};
   if (!evaluable.contains(op) || inputs.empty() || node.output_size() != 1)
     return false;
+  // Every operand a compile-time constant (checked before any is copied to
+  // the host: a large weight times a runtime value is not folded).
+  if (llvm::any_of(inputs, [](Value v) {
+        return v && !matchPattern(v, m_Constant());
+      }))
+    return false;
   std::optional<HostTensor> x = hostFloat(inputs[0]);
   constexpr int64_t kMaxElements = int64_t(1) << 24;
   if (!x || x->size() > kMaxElements)
