@@ -295,9 +295,10 @@ def main():
                                       "--warmup", str(warmup), "--runs", str(runs)],
                                      check=True, capture_output=True, text=True).stdout
                 t_convc = parse(out, "median_ms")
-                onnx_files = []
-                for name in (["x", "o"] if op == "talk" else ["x"]):
-                    onnx_files += ["--input", f"{name}={os.path.join(tmp, f'{op}_{name}.npy')}"]
+                # The ONNX model's only inputs are the activations (its
+                # weights are initializers).
+                onnx_files = [arg for n in names
+                              for arg in ("--input", f"{n}={os.path.join(tmp, f'{op}_{n}.npy')}")]
                 out = subprocess.run([convc, "bench", lib_onnx, *onnx_files, "--threads",
                                       str(a.threads), "--warmup", str(warmup), "--runs", str(runs)],
                                      check=True, capture_output=True, text=True).stdout
