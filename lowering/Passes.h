@@ -15,10 +15,29 @@ namespace convc {
 #define GEN_PASS_REGISTRATION
 #include "lowering/Passes.h.inc"
 
-/// Named stages of `convc compile --emit`, in pipeline order.
-enum class Stage { Import, Convc, Fused, Loops, LLVM, Obj, Lib };
+/// Named stages of `convc compile --emit`, in pipeline order. PTX is the
+/// CUDA target's device code (the LLVM stage's pipeline, then the PTX text
+/// the device module became).
+enum class Stage { Import, Convc, Fused, Loops, LLVM, PTX, Obj, Lib };
+
+/// Where the compiled code runs.
+enum class Target {
+  CPU,
+  /// CUDA GPUs: kernels in an embedded device binary, data on the device.
+  CUDA,
+  /// The GPU target's kernel loops compiled for the CPU: tests the GPU
+  /// kernels' math on machines without a GPU.
+  GPUKernelsOnCPU,
+};
 
 struct CpuTargetOptions {
+  Target target = Target::CPU;
+  /// CUDA: the SM architecture ("sm_90"), the toolkit (libdevice, ptxas,
+  /// fatbinary) and the device code embedded in the library: "isa" (PTX,
+  /// JIT-compiled by the driver), "bin" (cubin) or "fatbin" (cubin + PTX).
+  std::string gpuArch = "sm_90";
+  std::string cudaPath = "/usr/local/cuda";
+  std::string gpuFormat = "fatbin";
   int64_t vectorWidth = 8; // f32 lanes
   int64_t timeTile = 128;
   bool useBlas = true; // projections through OpenBLAS's cblas_sgemm
@@ -29,6 +48,9 @@ struct CpuTargetOptions {
 
 /// Appends the passes that take IR at stage `from` to stage `to` (at most
 /// LLVM; object and library emission are not passes).
+/// libdevice in the toolkit at `cudaPath` (empty when it is missing).
+std::string findLibdevice(const std::string &cudaPath);
+
 llvm::LogicalResult buildPipelineToStage(mlir::OpPassManager &pm, Stage from,
                                          Stage to,
                                          const CpuTargetOptions &options);

@@ -87,4 +87,77 @@ def ParallelToRuntimePass : Pass<"convc-parallel-to-runtime", "::mlir::ModuleOp"
                            "::mlir::scf::SCFDialect"];
 }
 
+def LowerConvcToGPULoopsPass : Pass<"convc-lower-to-gpu-loops", "::mlir::ModuleOp"> {
+  let summary = "Lower convc ops to GPU-shaped parallel loops on buffers";
+  let description = [{
+    Every convc op becomes `scf.parallel` nests with one work item per output
+    element (channels innermost) and scalar bodies: the form
+    `convc-parallel-to-gpu` maps to GPU threads so that a warp's neighbouring
+    threads touch neighbouring channels of the BTC layout. TaLK runs as one
+    fused pass per (batch, time tile, channel): the tile's prefix sums and
+    halos in a private buffer, relative to the tile, then every window sum.
+    Softmaxes (LightweightConv taps, DynamicConv kernels) are fused into the
+    convs; projections transpose their weights once so reads coalesce.
+    f16 and bf16 storage load into f32 and accumulate in f32. The loops run
+    on a CPU too, which lets CPU-only machines test the GPU kernels' math.
+  }];
+  let options = [
+    Option<"timeTile", "time-tile", "int64_t", /*default=*/"32",
+           "time steps per TaLK work item">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+def ParallelToGPUPass : Pass<"convc-parallel-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run outermost scf.parallel loops as gpu.launch kernels";
+  let description = [{
+    Each outermost `scf.parallel` of a function (on buffers, without
+    reductions) becomes a 1-D `gpu.launch` of `block-size` threads per
+    block: thread `i` runs the work item whose linear index is `i`, the
+    innermost loop dimension varying fastest (coalesced channels). Nested
+    parallel loops run sequentially inside their work item. Other
+    top-level ops that read or write buffers run as one-thread kernels, so
+    no host code touches device memory; one whose results the host needs is
+    an error. Marks the module `gpu.container_module`.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "threads per block">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def GPUHostBuffersPass : Pass<"convc-gpu-host-buffers", "::mlir::ModuleOp"> {
+  let summary = "Move a function's buffers to the GPU around its kernels";
+  let description = [{
+    After `convc-parallel-to-gpu`, makes public functions keep their
+    host-memory ABI while all data lives on the device: each argument is
+    copied to a `gpu.alloc` buffer on entry, every `memref.alloc` /
+    `memref.dealloc` becomes `gpu.alloc` / `gpu.dealloc`, `memref.copy`
+    becomes `gpu.memcpy`, and each result is copied back to a fresh host
+    buffer (its device buffer freed). Globals used by kernels move into the
+    kernels (outlining then places them in device memory); a global the host
+    itself uses gets a device copy.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def MergeGPUModulesPass : Pass<"convc-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Gather every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel; this moves all
+    kernels (and the globals they use, once) into a single `gpu.module
+    @convc_kernels` and retargets the `gpu.launch_func` ops. One device
+    binary then holds the whole model: one PTX file for `--emit ptx`, one
+    module load at run time.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // CONVC_LOWERING_PASSES_TD

@@ -9,15 +9,46 @@
 
 #include "mlir/Pass/PassRegistry.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 
 namespace convc {
 
+std::string findLibdevice(const std::string &cudaPath) {
+  std::string path = cudaPath + "/nvvm/libdevice/libdevice.10.bc";
+  return llvm::sys::fs::exists(path) ? path : std::string();
+}
+
+/// Bufferized loops -> kernels -> NVVM -> device binary; host code -> LLVM.
+/// Device math (exp, rsqrt, sin, ...) becomes libdevice calls, linked and
+/// inlined from the toolkit's libdevice, so no `__nv_` function stays
+/// external in the PTX.
+static std::string cudaPipeline(const CpuTargetOptions &opt) {
+  std::string libdevice = findLibdevice(opt.cudaPath);
+  return llvm::formatv(
+      "convert-bufferization-to-memref,"
+      "func.func(convert-linalg-to-parallel-loops),"
+      "convc-parallel-to-gpu,convc-gpu-host-buffers,canonicalize,cse,"
+      "gpu-kernel-outlining,convc-merge-gpu-modules,"
+      "nvvm-attach-target{{chip={0} features=+ptx80 O=3 l={1}},"
+      "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+      "convert-gpu-to-nvvm{{index-bitwidth=64},canonicalize,cse,"
+      "reconcile-unrealized-casts),"
+      "gpu-module-to-binary{{format={2} toolkit={3}},"
+      "func.func(gpu-async-region),expand-strided-metadata,lower-affine,"
+      "convert-scf-to-cf,gpu-to-llvm,finalize-memref-to-llvm,"
+      "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+      "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
+      "canonicalize",
+      opt.gpuArch, libdevice, opt.gpuFormat, opt.cudaPath);
+}
+
 static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   switch (stage) {
   case Stage::Import:
+  case Stage::PTX:
   case Stage::Obj:
   case Stage::Lib:
     return "";
@@ -40,6 +71,13 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     return "convc-fold-weight-softmax,convc-fuse-kernel-softmax,"
            "convc-fuse-talk,convc-fuse-epilogues,canonicalize,cse";
   case Stage::Loops:
+    if (opt.target != Target::CPU)
+      return "convc-export-entry-points,convert-elementwise-to-linalg,"
+             "convc-lower-to-gpu-loops,canonicalize,"
+             "empty-tensor-to-alloc-tensor,cse,"
+             "one-shot-bufferize{bufferize-function-boundaries "
+             "function-boundary-type-conversion=identity-layout-map},"
+             "buffer-deallocation-pipeline,canonicalize";
     return llvm::formatv(
         "convc-export-entry-points,convert-elementwise-to-linalg,"
         "convc-lower-to-loops{{vector-width={0} time-tile={1} use-blas={2}},"
@@ -49,6 +87,8 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
         "buffer-deallocation-pipeline,canonicalize",
         opt.vectorWidth, opt.timeTile, opt.useBlas ? "true" : "false");
   case Stage::LLVM:
+    if (opt.target == Target::CUDA)
+      return cudaPipeline(opt);
     // Outermost parallel loops go to the runtime's thread pool before
     // vector-to-scf adds loops of its own.
     return "convert-bufferization-to-memref,"

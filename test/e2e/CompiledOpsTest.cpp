@@ -30,6 +30,18 @@ namespace {
 
 int compileCounter = 0;
 
+/// CONVC_E2E_TARGET (set by ctest for the gpu_kernels_on_cpu.* copies of
+/// these tests): the compile target, e.g. gpu-kernels-on-cpu.
+std::string targetUnderTest() {
+  const char *target = std::getenv("CONVC_E2E_TARGET");
+  return target ? target : "cpu";
+}
+
+/// For tests of what only the CPU lowering does.
+#define SKIP_UNLESS_CPU_TARGET(why)                                             \
+  if (targetUnderTest() != "cpu")                                              \
+  GTEST_SKIP() << "target " << targetUnderTest() << ": " << why
+
 /// Compiles `mlir` with the convc tool; extra flags e.g. "--vector-width=8".
 std::unique_ptr<Module> compile(const std::string &mlir,
                                 const std::string &flags = "") {
@@ -38,7 +50,8 @@ std::unique_ptr<Module> compile(const std::string &mlir,
                      std::to_string(compileCounter++);
   std::ofstream(stem + ".mlir") << mlir;
   std::string command = std::string(CONVC_TOOL) + " compile --quiet " + stem +
-                        ".mlir -o " + stem + ".so " + flags;
+                        ".mlir -o " + stem + ".so --target=" +
+                        targetUnderTest() + " " + flags;
   if (std::system(command.c_str()) != 0) {
     ADD_FAILURE() << "compilation failed: " << command << "\n" << mlir;
     return nullptr;
@@ -390,6 +403,7 @@ TEST(CompiledOps, TaLKLongSequenceStaysAccurate) {
 
 // Both vector widths (AVX2's 8 lanes, AVX-512's 16) give the same answers.
 TEST(CompiledOps, VectorWidthsAgree) {
+  SKIP_UNLESS_CPU_TARGET("GPU kernels are scalar per thread");
   std::mt19937 rng(12);
   const int64_t C = 40, H = 4, K = 5;
   std::string x = shapeText({-1, -1, C}), w = shapeText({H * K, C});
@@ -872,6 +886,7 @@ func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"},
 // The derived step function, fed token by token with its states, returns the
 // full decoder's logits at every position, the first K - 1 included.
 TEST(CompiledOps, DecodeStepEqualsFullDecoder) {
+  SKIP_UNLESS_CPU_TARGET("incremental decoding steps have no GPU lowering");
   const std::vector<std::pair<std::string, std::string>> convs = {
       {"lightweight",
        "  %cw0 = tensor.extract_slice %cw[0, 0] [4, 5] [1, 1] : "

@@ -23,9 +23,11 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
@@ -112,6 +114,8 @@ const char *stageName(Stage stage) {
     return "loops";
   case Stage::LLVM:
     return "llvm";
+  case Stage::PTX:
+    return "ptx";
   case Stage::Obj:
     return "obj";
   case Stage::Lib:
@@ -148,6 +152,8 @@ struct CompileRequest {
   bool quiet = false;
   /// Print which convc ops the model compiles to (after raising and fusion).
   bool report = false;
+  Target target = Target::CPU;
+  std::string gpuArch = "sm_90", cudaPath = "/usr/local/cuda", gpuBinary;
   /// Apply the MLIR debugging flags (only `convc compile` registers them).
   bool mlirCommandLine = false;
 };
@@ -217,13 +223,37 @@ int runCompile(int argc, char **argv) {
           clEnumValN(Stage::Loops, "loops",
                      "bufferized, vectorised parallel loops"),
           clEnumValN(Stage::LLVM, "llvm", "LLVM dialect"),
+          clEnumValN(Stage::PTX, "ptx",
+                     "the device code of --target=cuda (PTX text)"),
           clEnumValN(Stage::Obj, "obj", "object file"),
           clEnumValN(Stage::Lib, "lib",
                      "shared library the runtime loads (default)")),
       llvm::cl::cat(category));
   llvm::cl::opt<std::string> target(
-      "target", llvm::cl::desc("Code generation target: cpu or cuda"),
+      "target",
+      llvm::cl::desc("Code generation target: cpu, cuda (NVIDIA GPUs: "
+                     "kernels embedded in the library, data copied to the "
+                     "device and back per call), or gpu-kernels-on-cpu (the "
+                     "cuda target's kernel loops run on the CPU: checks the "
+                     "GPU kernels' math without a GPU)"),
       llvm::cl::init("cpu"), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> gpuArch(
+      "gpu-arch",
+      llvm::cl::desc("CUDA: the SM architecture to compile for (sm_80: "
+                     "A100, sm_90: H100/H200)"),
+      llvm::cl::init("sm_90"), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> cudaPath(
+      "cuda-path",
+      llvm::cl::desc("CUDA: the toolkit (libdevice, ptxas, fatbinary)"),
+      llvm::cl::init("/usr/local/cuda"), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> gpuBinary(
+      "gpu-binary",
+      llvm::cl::desc("CUDA: device code embedded in the library: fatbin "
+                     "(cubin for --gpu-arch plus PTX for newer GPUs), cubin, "
+                     "or ptx (JIT-compiled by the driver; needs no ptxas). "
+                     "Default: fatbin when the toolkit has ptxas and "
+                     "fatbinary, else ptx"),
+      llvm::cl::init(""), llvm::cl::cat(category));
   llvm::cl::opt<std::string> mcpu(
       "mcpu", llvm::cl::desc("CPU to generate code for (default: the host)"),
       llvm::cl::cat(category));
@@ -280,16 +310,22 @@ int runCompile(int argc, char **argv) {
   request.report = report;
   request.decoder = decoder;
   request.mlirCommandLine = true;
-  if (target == "cuda") {
-    llvm::errs() << "convc compile: --target=cuda is not implemented yet: "
-                    "the GPU lowering has not landed (use --target=cpu)\n";
-    return 1;
-  }
-  if (target != "cpu") {
+  if (target == "cuda")
+    request.target = Target::CUDA;
+  else if (target == "gpu-kernels-on-cpu")
+    request.target = Target::GPUKernelsOnCPU;
+  else if (target != "cpu") {
     llvm::errs() << "convc compile: unknown --target '" << target
-                 << "' (expected cpu or cuda)\n";
+                 << "' (expected cpu, cuda or gpu-kernels-on-cpu)\n";
     return 1;
   }
+  if (emit == Stage::PTX && request.target != Target::CUDA) {
+    llvm::errs() << "convc compile: --emit=ptx needs --target=cuda\n";
+    return 1;
+  }
+  request.gpuArch = gpuArch;
+  request.cudaPath = cudaPath;
+  request.gpuBinary = gpuBinary;
   return compileModule(request);
 }
 
@@ -322,10 +358,53 @@ int compileModule(const CompileRequest &request) {
                                                    : native.vectorWidth();
   cpuOptions.timeTile = request.timeTile;
   cpuOptions.decodeStep = request.decodeStep;
+  cpuOptions.target = request.target;
+  if (request.target == Target::CUDA) {
+    cpuOptions.gpuArch = request.gpuArch;
+    cpuOptions.cudaPath = request.cudaPath;
+    if (findLibdevice(request.cudaPath).empty()) {
+      llvm::errs() << "convc compile: CUDA unavailable: no libdevice at "
+                   << request.cudaPath
+                   << "/nvvm/libdevice/libdevice.10.bc (the CUDA toolkit; "
+                      "give its root with --cuda-path)\n";
+      return 1;
+    }
+    auto tool = [&](const char *name) {
+      return llvm::sys::fs::can_execute(request.cudaPath + "/bin/" + name);
+    };
+    bool assembler = tool("ptxas"), bundler = tool("fatbinary");
+    std::string kind = request.gpuBinary;
+    if (kind.empty())
+      kind = assembler && bundler ? "fatbin" : "ptx";
+    if (kind != "fatbin" && kind != "cubin" && kind != "ptx") {
+      llvm::errs() << "convc compile: unknown --gpu-binary '" << kind
+                   << "' (expected fatbin, cubin or ptx)\n";
+      return 1;
+    }
+    if ((kind != "ptx" && !assembler) || (kind == "fatbin" && !bundler)) {
+      llvm::errs() << "convc compile: --gpu-binary=" << kind << " needs "
+                   << request.cudaPath << "/bin/"
+                   << (assembler ? "fatbinary" : "ptxas")
+                   << " (use --gpu-binary=ptx without the CUDA compilers)\n";
+      return 1;
+    }
+    if (!llvm::StringRef(request.gpuArch).starts_with("sm_")) {
+      llvm::errs() << "convc compile: --gpu-arch must name an SM "
+                      "architecture such as sm_80 or sm_90, got '"
+                   << request.gpuArch << "'\n";
+      return 1;
+    }
+    cpuOptions.gpuFormat = emit == Stage::PTX ? "isa"
+                           : kind == "ptx"    ? "isa"
+                           : kind == "cubin"  ? "bin"
+                                              : "fatbin";
+  }
 
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // gpu-module-to-binary translates the device module to LLVM IR.
+  registerAllToLLVMIRTranslations(registry);
   registry.insert<convc::ConvcDialect>();
   MLIRContext context(registry);
 
@@ -395,10 +474,35 @@ int compileModule(const CompileRequest &request) {
     if (!runPasses(done, irStage))
       return 1;
     progress.done(std::string("passes to ") + stageName(irStage) +
-                  (irStage >= Stage::Loops
+                  (irStage >= Stage::Loops && request.target == Target::CUDA
+                       ? " (" + request.gpuArch + ", " +
+                             cpuOptions.gpuFormat + ")"
+                   : irStage >= Stage::Loops && request.target == Target::CPU
                        ? " (" + std::to_string(cpuOptions.vectorWidth) +
                              " lanes)"
                        : ""));
+  }
+
+  if (emit == Stage::PTX) {
+    // The device module's PTX, as gpu-module-to-binary{format=isa} left it.
+    std::string ptx;
+    module->walk([&](gpu::BinaryOp binaryOp) {
+      for (Attribute object : binaryOp.getObjects())
+        ptx += cast<gpu::ObjectAttr>(object).getObject().getValue().str();
+    });
+    if (ptx.empty()) {
+      llvm::errs() << "convc compile: the model has no GPU kernels (no "
+                      "device code to write)\n";
+      return 1;
+    }
+    auto out = openOutputFile(output, &error);
+    if (!out) {
+      llvm::errs() << "convc compile: " << error << "\n";
+      return 1;
+    }
+    out->os() << ptx;
+    out->keep();
+    return 0;
   }
 
   if (!binary) {

@@ -1,0 +1,208 @@
+//===- GPUHostBuffers.cpp - a function's data on the device --------------===//
+//
+// Public functions keep the CPU target's ABI (host buffers in, fresh host
+// buffers out), so the runtime calls GPU and CPU modules the same way:
+//
+//   func @main(%x: memref<?x?x512xf32>) -> memref<?x?x512xf32> {
+//     %dx = gpu.alloc(...)         gpu.memcpy %dx, %x
+//     ... kernels on %dx, gpu.alloc'd temporaries ...
+//     %hy = memref.alloc(...)      gpu.memcpy %hy, %dy      gpu.dealloc %dy
+//     return %hy
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace convc {
+#define GEN_PASS_DEF_GPUHOSTBUFFERSPASS
+#include "lowering/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+
+namespace {
+
+/// The dynamic sizes of `buffer`'s type, read from the buffer.
+SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  SmallVector<Value> sizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      sizes.push_back(memref::DimOp::create(b, loc, buffer, i));
+  return sizes;
+}
+
+Value gpuAlloc(OpBuilder &b, Location loc, MemRefType type, ValueRange sizes) {
+  return gpu::AllocOp::create(b, loc, type, /*asyncToken=*/Type(),
+                              /*asyncDependencies=*/ValueRange(), sizes,
+                              /*symbolOperands=*/ValueRange())
+      .getMemref();
+}
+
+void gpuCopy(OpBuilder &b, Location loc, Value dst, Value src) {
+  gpu::MemcpyOp::create(b, loc, /*asyncToken=*/Type(), ValueRange(), dst, src);
+}
+
+/// The buffer a view was taken of.
+Value rootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+bool insideKernel(Operation *op) {
+  return op->getParentOfType<gpu::LaunchOp>() != nullptr;
+}
+
+struct GPUHostBuffersPass
+    : convc::impl::GPUHostBuffersPassBase<GPUHostBuffersPass> {
+  LogicalResult moveGlobals(func::FuncOp func) {
+    SmallVector<memref::GetGlobalOp> globals;
+    func.walk([&](memref::GetGlobalOp g) {
+      if (!insideKernel(g))
+        globals.push_back(g);
+    });
+    for (memref::GetGlobalOp g : globals) {
+      // Kernels get their own get_global (outlining then copies the global
+      // into the device module).
+      DenseMap<gpu::LaunchOp, Value> inKernel;
+      for (OpOperand &use : llvm::make_early_inc_range(g->getUses())) {
+        auto launch = use.getOwner()->getParentOfType<gpu::LaunchOp>();
+        if (!launch)
+          continue;
+        Value &local = inKernel[launch];
+        if (!local) {
+          OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+          local = b.clone(*g)->getResult(0);
+        }
+        use.set(local);
+      }
+      if (g->use_empty()) {
+        g->erase();
+        continue;
+      }
+      // The host itself uses it (a copy, a result): give it a device copy.
+      OpBuilder b(g->getNextNode());
+      auto type = cast<MemRefType>(g.getType());
+      if (!type.getLayout().isIdentity())
+        return g.emitError() << "a strided global cannot be copied to the GPU";
+      Value device = gpuAlloc(b, g.getLoc(), type, {});
+      gpuCopy(b, g.getLoc(), device, g);
+      g.getResult().replaceAllUsesExcept(
+          device, device.getDefiningOp()->getNextNode());
+    }
+    return success();
+  }
+
+  LogicalResult moveAllocations(func::FuncOp func) {
+    SmallVector<Operation *> ops;
+    func.walk([&](Operation *op) {
+      if (isa<memref::AllocOp, memref::DeallocOp, memref::CopyOp>(op) &&
+          !insideKernel(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      OpBuilder b(op);
+      Location loc = op->getLoc();
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        if (!alloc.getSymbolOperands().empty())
+          return alloc.emitError() << "affine-symbol allocations cannot move "
+                                      "to the GPU";
+        Value device =
+            gpuAlloc(b, loc, alloc.getType(), alloc.getDynamicSizes());
+        alloc.replaceAllUsesWith(device);
+      } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+        gpu::DeallocOp::create(b, loc, Type(), ValueRange(),
+                               dealloc.getMemref());
+      } else {
+        auto copy = cast<memref::CopyOp>(op);
+        auto src = cast<MemRefType>(copy.getSource().getType());
+        auto dst = cast<MemRefType>(copy.getTarget().getType());
+        if (!src.getLayout().isIdentity() || !dst.getLayout().isIdentity())
+          return copy.emitError()
+                 << "a strided buffer copy cannot run on the GPU yet";
+        gpuCopy(b, loc, copy.getTarget(), copy.getSource());
+      }
+      op->erase();
+    }
+    return success();
+  }
+
+  LogicalResult bridgeBoundary(func::FuncOp func) {
+    Block &entry = func.getBody().front();
+    OpBuilder b = OpBuilder::atBlockBegin(&entry);
+    SmallVector<Value> argCopies;
+    for (BlockArgument arg : entry.getArguments()) {
+      auto type = dyn_cast<MemRefType>(arg.getType());
+      if (!type)
+        continue;
+      if (!type.getLayout().isIdentity())
+        return func.emitError() << "GPU entry points take identity-layout "
+                                   "buffers (argument #"
+                                << arg.getArgNumber() << ")";
+      Location loc = arg.getLoc();
+      SmallVector<Value> sizes = dynamicSizes(b, loc, arg);
+      Value device = gpuAlloc(b, loc, type, sizes);
+      gpuCopy(b, loc, device, arg);
+      // Everything after the copy reads the device buffer.
+      Operation *copy = device.getDefiningOp()->getNextNode();
+      arg.replaceUsesWithIf(device, [&](OpOperand &use) {
+        Operation *user = use.getOwner();
+        return user != copy && (user->getNumResults() == 0 ||
+                                !llvm::is_contained(sizes, user->getResult(0)));
+      });
+      argCopies.push_back(device);
+    }
+    SmallVector<func::ReturnOp> returns;
+    func.walk([&](func::ReturnOp r) { returns.push_back(r); });
+    for (func::ReturnOp ret : returns) {
+      OpBuilder rb(ret);
+      Location loc = ret.getLoc();
+      llvm::SmallSetVector<Value, 4> toFree;
+      for (OpOperand &operand : ret->getOpOperands()) {
+        Value device = operand.get();
+        auto type = dyn_cast<MemRefType>(device.getType());
+        if (!type)
+          continue;
+        if (!type.getLayout().isIdentity())
+          return ret.emitError() << "GPU entry points return identity-layout "
+                                    "buffers (result #"
+                                 << operand.getOperandNumber() << ")";
+        Value host = memref::AllocOp::create(
+            rb, loc, type, dynamicSizes(rb, loc, device),
+            rb.getI64IntegerAttr(64));
+        gpuCopy(rb, loc, host, device);
+        operand.set(host);
+        Value root = rootBuffer(device);
+        if (root.getDefiningOp<gpu::AllocOp>() &&
+            !llvm::is_contained(argCopies, root))
+          toFree.insert(root);
+      }
+      SmallVector<Value> freed(toFree.begin(), toFree.end());
+      freed.append(argCopies);
+      for (Value buffer : freed)
+        gpu::DeallocOp::create(rb, loc, Type(), ValueRange(), buffer);
+    }
+    return success();
+  }
+
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      // Private helpers of the deallocation lowering work on host metadata
+      // only.
+      if (func.getSymName().starts_with("dealloc_helper"))
+        continue;
+      if (failed(moveGlobals(func)) || failed(moveAllocations(func)) ||
+          (func.isPublic() && failed(bridgeBoundary(func))))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

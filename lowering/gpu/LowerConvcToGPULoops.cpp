@@ -1,0 +1,798 @@
+//===- LowerConvcToGPULoops.cpp - convc ops to GPU-shaped parallel loops -===//
+//
+// Each convc op becomes one or a few `scf.parallel` nests shaped for a GPU:
+//
+//   scf.parallel (%b, %t, %c)          one work item per output element,
+//     ... scalar f32 math ...          channels innermost
+//
+// `convc-parallel-to-gpu` then makes every outermost parallel loop a
+// `gpu.launch` whose linear thread index runs fastest over the innermost
+// dimension, so neighbouring threads of a warp touch neighbouring channels
+// (coalesced in BTC). The same loops also run on the CPU (the pipeline's
+// `gpu-kernels-on-cpu` mode), which is how CPU-only machines check the GPU
+// kernels' math against the reference.
+//
+// Storage may be f16 or bf16: every load widens to f32 and every store
+// narrows, so sums and softmaxes accumulate in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/ConvcDialect.h"
+#include "lowering/KernelBuilder.h"
+#include "lowering/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+#include <limits>
+
+namespace convc {
+#define GEN_PASS_DEF_LOWERCONVCTOGPULOOPSPASS
+#include "lowering/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+/// KernelBuilder plus the scalar, storage-type-aware helpers GPU kernels use.
+class GPUKernelBuilder : public KernelBuilder {
+public:
+  using KernelBuilder::KernelBuilder;
+
+  /// memref[indices] widened to f32 (integers and f32 load as they are).
+  Value loadF32(Value memref, ValueRange indices) {
+    Value v = loadScalar(memref, indices);
+    if (isa<FloatType>(v.getType()) && !v.getType().isF32() &&
+        !v.getType().isF64())
+      v = arith::ExtFOp::create(*this, getF32Type(), v);
+    return v;
+  }
+  /// Stores an f32 `value`, narrowed to the buffer's element type.
+  void storeF32(Value value, Value memref, ValueRange indices) {
+    Type element = cast<MemRefType>(memref.getType()).getElementType();
+    if (element != value.getType())
+      value = arith::TruncFOp::create(*this, element, value);
+    storeScalar(value, memref, indices);
+  }
+  /// x[idx...] with `t` in place of dimension `tDim`, zero outside [0, T).
+  Value loadOrZero(Value memref, SmallVector<Value> indices, int64_t tDim,
+                   Value t, Value T) {
+    Value inside = andI(cmpI(arith::CmpIPredicate::sge, t, index(0)),
+                        cmpI(arith::CmpIPredicate::slt, t, T));
+    indices[tDim] = max(min(t, sub(T, index(1))), index(0));
+    return arith::SelectOp::create(*this, inside, loadF32(memref, indices),
+                                   f32(0.0));
+  }
+
+  Value cmpI(arith::CmpIPredicate p, Value a, Value b) {
+    return arith::CmpIOp::create(*this, p, a, b);
+  }
+  Value cmpF(arith::CmpFPredicate p, Value a, Value b) {
+    return arith::CmpFOp::create(*this, p, a, b);
+  }
+  Value andI(Value a, Value b) { return arith::AndIOp::create(*this, a, b); }
+  Value select(Value c, Value a, Value b) {
+    return arith::SelectOp::create(*this, c, a, b);
+  }
+  Value fmax(Value a, Value b) { return arith::MaximumFOp::create(*this, a, b); }
+  Value fmin(Value a, Value b) { return arith::MinimumFOp::create(*this, a, b); }
+  Value sigmoid(Value v) {
+    return fdiv(f32(1.0), fadd(f32(1.0), exp(arith::NegFOp::create(*this, v))));
+  }
+  Value floor(Value v) { return math::FloorOp::create(*this, v); }
+  Value ceil(Value v) { return math::CeilOp::create(*this, v); }
+  Value floatToIndex(Value v) {
+    Value i = arith::FPToSIOp::create(*this, getI64Type(), v);
+    return arith::IndexCastOp::create(*this, getIndexType(), i);
+  }
+
+  /// sum_{k < count} fn(k), an f32 loop-carried accumulator.
+  Value sum(Value count, function_ref<Value(Value)> fn, Value init = {}) {
+    return forLoop(index(0), count, index(1), ValueRange{init ? init : f32(0.0)},
+                   [&](Value k, ValueRange acc) {
+                     return SmallVector<Value>{fadd(acc[0], fn(k))};
+                   })[0];
+  }
+  /// max_{k < count} fn(k).
+  Value maxOver(Value count, function_ref<Value(Value)> fn) {
+    Value init = f32(-std::numeric_limits<float>::infinity());
+    return forLoop(index(0), count, index(1), ValueRange{init},
+                   [&](Value k, ValueRange acc) {
+                     return SmallVector<Value>{fmax(acc[0], fn(k))};
+                   })[0];
+  }
+
+  /// A fresh buffer of tensor type `type` (its element type kept), dynamic
+  /// sizes read from the same dimensions of `like`.
+  Value allocResult(RankedTensorType type, Value like) {
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        sizes.push_back(dim(like, i));
+    return memref::AllocOp::create(
+        *this, MemRefType::get(type.getShape(), type.getElementType()), sizes,
+        getI64IntegerAttr(64));
+  }
+  /// An f32 scratch buffer of `shape` (dynamic entries from `sizes`).
+  Value allocF32(ArrayRef<int64_t> shape, ValueRange sizes) {
+    return memref::AllocOp::create(*this, MemRefType::get(shape, getF32Type()),
+                                   sizes, getI64IntegerAttr(64));
+  }
+  /// [d0, ..., dn] -> [d0 * ... * d(n-1), dn].
+  Value rows(Value buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
+    if (type.getRank() == 2)
+      return buffer;
+    ReassociationIndices lead;
+    for (int64_t i = 0; i + 1 < type.getRank(); ++i)
+      lead.push_back(i);
+    return memref::CollapseShapeOp::create(
+        *this, buffer,
+        SmallVector<ReassociationIndices>{lead, {type.getRank() - 1}});
+  }
+  Value toTensorOf(Value buffer, Value op) {
+    return toTensor(buffer, op.getType());
+  }
+};
+
+/// Ops whose float operands and results share one storage type.
+bool supportedStorage(Operation *op) {
+  auto ok = [](Type t) {
+    Type e = getElementTypeOrSelf(t);
+    return e.isF32() || e.isF16() || e.isBF16() || e.isInteger(64);
+  };
+  return llvm::all_of(op->getOperandTypes(), ok) &&
+         llvm::all_of(op->getResultTypes(), ok);
+}
+
+template <typename OpTy>
+struct GPULoweringPattern : OpRewritePattern<OpTy> {
+  GPULoweringPattern(MLIRContext *ctx, int64_t timeTile)
+      : OpRewritePattern<OpTy>(ctx), timeTile(timeTile) {}
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (!supportedStorage(op))
+      return rewriter.notifyMatchFailure(op, "unsupported element type");
+    GPUKernelBuilder b(op.getLoc(), rewriter);
+    SmallVector<Value> results = lower(op, b);
+    if (results.empty())
+      return failure();
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+
+  virtual SmallVector<Value> lower(OpTy op, GPUKernelBuilder &b) const = 0;
+
+  int64_t timeTile;
+};
+
+/// y[b, t, c] = sum_k w(b, t, c, k) * x[b, t + r (k - P), c] (+ bias[c]).
+void emitWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
+                    int64_t K, int64_t P, int64_t r,
+                    function_ref<Value(Value, Value, Value, Value)> weight) {
+  Value B = b.dim(x, 0), T = b.dim(x, 1), C = b.dim(x, 2);
+  b.parallel({B, T, C}, [&](ValueRange ivs) {
+    Value bi = ivs[0], t = ivs[1], c = ivs[2];
+    Value init = bias ? b.loadF32(bias, {c}) : b.f32(0.0);
+    Value acc = b.sum(
+        b.index(K),
+        [&](Value k) {
+          Value src = b.add(t, b.mul(b.index(r), b.sub(k, b.index(P))));
+          return b.fmul(weight(bi, t, c, k),
+                        b.loadOrZero(x, {bi, t, c}, 1, src, T));
+        },
+        init);
+    b.storeF32(acc, y, {bi, t, c});
+  });
+}
+
+struct LowerDepthwiseConv : GPULoweringPattern<DepthwiseConvOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(DepthwiseConvOp op,
+                           GPUKernelBuilder &b) const override {
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value y = b.allocLike(x);
+    emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(),
+                   op.getDilation(), [&](Value, Value, Value c, Value k) {
+                     return b.loadF32(w, {c, k});
+                   });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// Softmax of each row of `logits` [rows, K] into `out` (f32), in place when
+/// they are the same buffer: one work item per row.
+void emitRowSoftmax(GPUKernelBuilder &b, Value logits, Value out) {
+  Value K = b.dim(logits, 1);
+  b.parallel({b.dim(logits, 0)}, [&](ValueRange ivs) {
+    Value r = ivs[0];
+    Value m = b.maxOver(K, [&](Value k) { return b.loadF32(logits, {r, k}); });
+    Value s = b.sum(K, [&](Value k) {
+      return b.exp(b.fsub(b.loadF32(logits, {r, k}), m));
+    });
+    Value inv = b.fdiv(b.f32(1.0), s);
+    b.forLoop(b.index(0), K, b.index(1), [&](Value k) {
+      b.storeF32(b.fmul(b.exp(b.fsub(b.loadF32(logits, {r, k}), m)), inv), out,
+                 {r, k});
+    });
+  });
+}
+
+/// LightweightConv's per-head taps [H, K] in f32, softmaxed when asked.
+Value emitLightweightTaps(GPUKernelBuilder &b, Value W, bool softmax) {
+  auto type = cast<MemRefType>(W.getType());
+  if (!softmax && type.getElementType().isF32())
+    return W;
+  Value taps = b.allocF32(type.getShape(), {});
+  if (softmax) {
+    emitRowSoftmax(b, W, taps);
+  } else {
+    b.parallel({b.dim(W, 0), b.dim(W, 1)}, [&](ValueRange ivs) {
+      b.storeF32(b.loadF32(W, ivs), taps, ivs);
+    });
+  }
+  return taps;
+}
+
+struct LowerLightweightConv : GPULoweringPattern<LightweightConvOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(LightweightConvOp op,
+                           GPUKernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t R = C / op.getHeads();
+    Value x = b.toBuffer(op.getInput());
+    Value taps =
+        emitLightweightTaps(b, b.toBuffer(op.getWeight()), op.getWeightSoftmax());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value y = b.allocLike(x);
+    emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(), 1,
+                   [&](Value, Value, Value c, Value k) {
+                     return b.loadF32(taps, {b.floorDiv(c, b.index(R)), k});
+                   });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// y = conv with the kernels z [B, T, H, K], softmaxed over K per work item
+/// when `softmax` (the normalised kernels never reach memory).
+void emitDynamicKernelConv(GPUKernelBuilder &b, Value x, Value z, Value y,
+                           int64_t H, int64_t K, int64_t P, bool softmax) {
+  int64_t C = cast<MemRefType>(x.getType()).getDimSize(2), R = C / H;
+  Value B = b.dim(x, 0), T = b.dim(x, 1);
+  Value Kv = b.index(K);
+  b.parallel({B, T, b.index(C)}, [&](ValueRange ivs) {
+    Value bi = ivs[0], t = ivs[1], c = ivs[2];
+    Value h = b.floorDiv(c, b.index(R));
+    auto logit = [&](Value k) { return b.loadF32(z, {bi, t, h, k}); };
+    Value m = softmax ? b.maxOver(Kv, logit) : Value();
+    Value denom = softmax ? b.sum(Kv, [&](Value k) {
+      return b.exp(b.fsub(logit(k), m));
+    })
+                          : Value();
+    Value acc = b.sum(Kv, [&](Value k) {
+      Value w = softmax ? b.exp(b.fsub(logit(k), m)) : logit(k);
+      Value src = b.add(t, b.sub(k, b.index(P)));
+      return b.fmul(w, b.loadOrZero(x, {bi, t, c}, 1, src, T));
+    });
+    b.storeF32(softmax ? b.fdiv(acc, denom) : acc, y, {bi, t, c});
+  });
+}
+
+struct LowerDynamicKernelConv : GPULoweringPattern<DynamicKernelConvOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(DynamicKernelConvOp op,
+                           GPUKernelBuilder &b) const override {
+    auto zType = op.getKernels().getType();
+    Value x = b.toBuffer(op.getInput()), z = b.toBuffer(op.getKernels());
+    Value y = b.allocLike(x);
+    emitDynamicKernelConv(b, x, z, y, zType.getDimSize(2), zType.getDimSize(3),
+                          op.getPadding(), op.getKernelSoftmax());
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// DynamicConv: the kernel projection z = Wq x (+ bias), one work item per
+/// logit, then the conv with the softmax fused.
+struct LowerDynamicConv : GPULoweringPattern<DynamicConvOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(DynamicConvOp op,
+                           GPUKernelBuilder &b) const override {
+    int64_t H = op.getHeads(), K = op.getKernelSize();
+    int64_t C = op.getInput().getType().getDimSize(2);
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value B = b.dim(x, 0), T = b.dim(x, 1);
+    Value z = b.allocF32({ShapedType::kDynamic, ShapedType::kDynamic, H, K},
+                         {B, T});
+    b.parallel({B, T, b.index(H), b.index(K)}, [&](ValueRange ivs) {
+      Value j = b.add(b.mul(ivs[2], b.index(K)), ivs[3]);
+      Value init = bias ? b.loadF32(bias, {j}) : b.f32(0.0);
+      Value dot = b.sum(
+          b.index(C),
+          [&](Value c) {
+            return b.fmul(b.loadF32(w, {j, c}), b.loadF32(x, {ivs[0], ivs[1], c}));
+          },
+          init);
+      b.storeScalar(dot, z, ivs);
+    });
+    Value y = b.allocLike(x);
+    emitDynamicKernelConv(b, x, z, y, H, K, op.getPadding(), true);
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+struct LowerKernelSoftmax : GPULoweringPattern<KernelSoftmaxOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(KernelSoftmaxOp op,
+                           GPUKernelBuilder &b) const override {
+    Value x = b.toBuffer(op.getInput());
+    Value y = b.allocLike(x);
+    emitRowSoftmax(b, b.rows(x), b.rows(y));
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// TaLK offsets at (b, t, h) as the window's edges relative to t:
+/// lo = (a - 1) - t and hi = e - t, clamped to the sequence. Offsets
+/// outside [0, 1] (and NaN) are clamped; small relative values keep the
+/// fractions exact to f32 precision whatever t is.
+std::pair<Value, Value> talkWindow(GPUKernelBuilder &b, Value o, Value bi,
+                                   Value t, Value h, Value T, int64_t H,
+                                   int64_t Lmax, int64_t Rmax, bool causal) {
+  auto clamp01 = [&](Value v) {
+    // maxnumf picks 0 for NaN.
+    Value v0 = arith::MaxNumFOp::create(b, v, b.f32(0.0));
+    return b.fmin(v0, b.f32(1.0));
+  };
+  Value lt = clamp01(b.loadF32(o, {bi, t, h}));
+  Value toStart = b.indexToF32(t);
+  Value lo = b.fsub(b.fmax(b.fmul(b.fsub(b.f32(0.0), lt), b.f32(double(Lmax))),
+                           b.fsub(b.f32(0.0), toStart)),
+                    b.f32(1.0));
+  if (causal || Rmax == 0)
+    return {lo, b.f32(0.0)};
+  Value rt = clamp01(b.loadF32(o, {bi, t, b.add(h, b.index(H))}));
+  Value toEnd = b.indexToF32(b.sub(b.sub(T, b.index(1)), t));
+  Value hi = b.fmin(b.fmul(rt, b.f32(double(Rmax))), toEnd);
+  return {lo, hi};
+}
+
+/// S~(t + delta) from prefix sums read by prefixAt(row) (rows < 0 read 0).
+Value interpolatedPrefix(GPUKernelBuilder &b, Value delta,
+                         function_ref<Value(Value)> prefixAt, Value t) {
+  Value fl = b.floor(delta);
+  Value frac = b.fsub(delta, fl);
+  Value row = b.add(t, b.floatToIndex(fl));
+  Value lower = prefixAt(row);
+  // frac > 0 implies row + 1 <= T - 1: the window never leaves the sequence.
+  Value upper = prefixAt(b.add(row, b.index(1)));
+  Value hasFrac = b.cmpF(arith::CmpFPredicate::OGT, frac, b.f32(0.0));
+  return b.select(hasFrac, b.fadd(lower, b.fmul(frac, b.fsub(upper, lower))),
+                  lower);
+}
+
+/// TaLK in one pass: each work item is one channel over a time tile. It
+/// forms the prefix sums of its tile plus the halos the windows can reach
+/// (Lmax + 1 before, Rmax after) in a private buffer, relative to the tile
+/// (so sums stay short and f32 stays within 1e-5 at any T), then reads
+/// every window sum from it. Cost per output: O(1 + Kn / tile).
+struct LowerTaLKConv : GPULoweringPattern<TaLKConvOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(TaLKConvOp op, GPUKernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t H = op.getOffsets().getType().getDimSize(2);
+    if (!op.getCausal())
+      H /= 2;
+    int64_t R = C / H, Lmax = op.getLeftMax(), Rmax = op.getRightMax();
+    int64_t tile = timeTile, halo = Lmax + 1;
+    // + 1: the upper neighbour of the last row is read (with weight 0).
+    int64_t span = halo + tile + Rmax + 1;
+    Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
+    Value y = b.allocLike(x);
+    Value B = b.dim(x, 0), T = b.dim(x, 1);
+    Value scale = b.f32(1.0 / double(op.getNormalizer()));
+    Value tiles = b.ceilDiv(T, b.index(tile));
+    b.parallel({B, tiles, b.index(C)}, [&](ValueRange ivs) {
+      Value bi = ivs[0], c = ivs[2];
+      Value t0 = b.mul(ivs[1], b.index(tile));
+      Value first = b.sub(t0, b.index(halo)); // row of P[0]
+      // P[i] = sum of x[first .. first + i] / Kn (rows outside: 0).
+      Value P = memref::AllocaOp::create(
+          b, MemRefType::get({span}, b.getF32Type()), ValueRange{},
+          b.getI64IntegerAttr(16));
+      b.forLoop(b.index(0), b.index(span), b.index(1), ValueRange{b.f32(0.0)},
+                [&](Value i, ValueRange acc) {
+                  Value v = b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, i), T);
+                  Value s = b.fadd(acc[0], b.fmul(v, scale));
+                  b.storeScalar(s, P, {i});
+                  return SmallVector<Value>{s};
+                });
+      Value h = b.floorDiv(c, b.index(R));
+      Value tEnd = b.min(b.add(t0, b.index(tile)), T);
+      b.forLoop(t0, tEnd, b.index(1), [&](Value t) {
+        auto [lo, hi] = talkWindow(b, o, bi, t, h, T, H, Lmax, Rmax,
+                                   op.getCausal());
+        // Rows before the sequence hold 0 in P (loadOrZero), and row
+        // first - 1 is never read: lo >= -Lmax - 1.
+        auto prefixAt = [&](Value row) {
+          return b.loadScalar(P, {b.sub(row, first)});
+        };
+        Value sum = b.fsub(interpolatedPrefix(b, hi, prefixAt, t),
+                           interpolatedPrefix(b, lo, prefixAt, t));
+        b.storeF32(sum, y, {bi, t, c});
+      });
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+struct LowerPrefixSum : GPULoweringPattern<PrefixSumOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(PrefixSumOp op, GPUKernelBuilder &b) const override {
+    Value x = b.toBuffer(op.getInput());
+    Value y = b.allocLike(x);
+    Value scale = b.f32(op.getScale().convertToDouble());
+    b.parallel({b.dim(x, 0), b.dim(x, 2)}, [&](ValueRange ivs) {
+      b.forLoop(b.index(0), b.dim(x, 1), b.index(1), ValueRange{b.f32(0.0)},
+                [&](Value t, ValueRange acc) {
+                  Value s = b.fadd(acc[0], b.fmul(b.loadF32(x, {ivs[0], t, ivs[1]}),
+                                                  scale));
+                  b.storeF32(s, y, {ivs[0], t, ivs[1]});
+                  return SmallVector<Value>{s};
+                });
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+struct LowerWindowDiff : GPULoweringPattern<WindowDiffOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(WindowDiffOp op, GPUKernelBuilder &b) const override {
+    int64_t C = op.getPrefixSums().getType().getDimSize(2);
+    int64_t H = op.getOffsets().getType().getDimSize(2);
+    if (!op.getCausal())
+      H /= 2;
+    int64_t R = C / H;
+    Value S = b.toBuffer(op.getPrefixSums()), o = b.toBuffer(op.getOffsets());
+    Value y = b.allocLike(S);
+    Value B = b.dim(S, 0), T = b.dim(S, 1);
+    b.parallel({B, T, b.index(C)}, [&](ValueRange ivs) {
+      Value bi = ivs[0], t = ivs[1], c = ivs[2];
+      auto [lo, hi] = talkWindow(b, o, bi, t, b.floorDiv(c, b.index(R)), T, H,
+                                 op.getLeftMax(), op.getRightMax(),
+                                 op.getCausal());
+      auto prefixAt = [&](Value row) {
+        return b.loadOrZero(S, {bi, t, c}, 1, row, T);
+      };
+      b.storeF32(b.fsub(interpolatedPrefix(b, hi, prefixAt, t),
+                        interpolatedPrefix(b, lo, prefixAt, t)),
+                 y, {bi, t, c});
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+struct LowerGLU : GPULoweringPattern<GLUOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(GLUOp op, GPUKernelBuilder &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t W = type.getShape().back();
+    Value x = b.toBuffer(op.getInput());
+    Value y = b.allocResult(type, x);
+    Value x2 = b.rows(x), y2 = b.rows(y);
+    b.parallel({b.dim(x2, 0), b.index(W)}, [&](ValueRange ivs) {
+      Value a = b.loadF32(x2, ivs);
+      Value g = b.loadF32(x2, {ivs[0], b.add(ivs[1], b.index(W))});
+      b.storeF32(b.fmul(a, b.sigmoid(g)), y2, ivs);
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// LayerNorm of rows of `a` (f32 or storage type) into `y`, one work item
+/// per row: mean, then the biased variance around it, then the output.
+void emitLayerNormRows(GPUKernelBuilder &b, Value a, Value y, Value gamma,
+                       Value beta, double eps) {
+  Value W = b.dim(a, 1);
+  Value invW = b.fdiv(b.f32(1.0), b.indexToF32(W));
+  b.parallel({b.dim(a, 0)}, [&](ValueRange ivs) {
+    Value r = ivs[0];
+    Value mean = b.fmul(b.sum(W, [&](Value c) { return b.loadF32(a, {r, c}); }),
+                        invW);
+    Value var = b.fmul(b.sum(W,
+                             [&](Value c) {
+                               Value d = b.fsub(b.loadF32(a, {r, c}), mean);
+                               return b.fmul(d, d);
+                             }),
+                       invW);
+    Value inv = math::RsqrtOp::create(b, b.fadd(var, b.f32(eps)));
+    b.forLoop(b.index(0), W, b.index(1), [&](Value c) {
+      Value n = b.fmul(b.fsub(b.loadF32(a, {r, c}), mean), inv);
+      b.storeF32(b.fadd(b.fmul(n, b.loadF32(gamma, {c})), b.loadF32(beta, {c})),
+                 y, {r, c});
+    });
+  });
+}
+
+struct LowerLayerNorm : GPULoweringPattern<LayerNormOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(LayerNormOp op, GPUKernelBuilder &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value x = b.toBuffer(op.getInput());
+    Value y = b.allocResult(type, x);
+    Value x2 = b.rows(x), y2 = b.rows(y);
+    Value a = x2;
+    if (op.getResidual()) {
+      // a = x + residual, kept in f32.
+      Value res = b.rows(b.toBuffer(op.getResidual()));
+      a = b.allocF32({ShapedType::kDynamic, type.getShape().back()},
+                     {b.dim(x2, 0)});
+      b.parallel({b.dim(x2, 0), b.dim(x2, 1)}, [&](ValueRange ivs) {
+        b.storeScalar(b.fadd(b.loadF32(x2, ivs), b.loadF32(res, ivs)), a, ivs);
+      });
+    }
+    emitLayerNormRows(b, a, y2, b.toBuffer(op.getGamma()),
+                      b.toBuffer(op.getBeta()), op.getEps().convertToDouble());
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// x W^T (+ bias), activation, (+ residual), (LayerNorm). The weights are
+/// first transposed to [D, N] so that the threads of a warp, which run
+/// along n, read consecutive addresses; x[m, :] is the same for all of
+/// them (a broadcast).
+struct LowerLinear : GPULoweringPattern<LinearOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(LinearOp op, GPUKernelBuilder &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t N = op.getProjectionWidth();
+    int64_t D = op.getInput().getType().getShape().back();
+    int64_t W = type.getShape().back();
+    Activation act = op.getActivation();
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value res = op.getResidual() ? b.rows(b.toBuffer(op.getResidual())) : Value();
+    Value y = b.allocResult(type, x);
+    Value x2 = b.rows(x), y2 = b.rows(y);
+    Value M = b.dim(x2, 0);
+    Value wT = b.allocF32({D, N}, {});
+    b.parallel({b.index(D), b.index(N)}, [&](ValueRange ivs) {
+      b.storeScalar(b.loadF32(w, {ivs[1], ivs[0]}), wT, ivs);
+    });
+    // Pre-LayerNorm rows go to an f32 scratch buffer when a norm follows.
+    Value out = op.getLnGamma() ? b.allocF32({ShapedType::kDynamic, W}, {M}) : y2;
+    b.parallel({M, b.index(W)}, [&](ValueRange ivs) {
+      Value m = ivs[0], n = ivs[1];
+      auto project = [&](Value col) {
+        Value init = bias ? b.loadF32(bias, {col}) : b.f32(0.0);
+        return b.sum(
+            b.index(D),
+            [&](Value k) {
+              return b.fmul(b.loadF32(x2, {m, k}), b.loadScalar(wT, {k, col}));
+            },
+            init);
+      };
+      Value z = project(n), v;
+      switch (act) {
+      case Activation::none:
+        v = z;
+        break;
+      case Activation::relu:
+        v = b.fmax(z, b.f32(0.0));
+        break;
+      case Activation::swish:
+        v = b.fmul(z, b.sigmoid(z));
+        break;
+      case Activation::sigmoid:
+        v = b.sigmoid(z);
+        break;
+      case Activation::glu:
+        v = b.fmul(z, b.sigmoid(project(b.add(n, b.index(W)))));
+        break;
+      }
+      if (res)
+        v = b.fadd(v, b.loadF32(res, {m, n}));
+      b.storeF32(v, out, {m, n});
+    });
+    if (op.getLnGamma())
+      emitLayerNormRows(b, out, y2, b.toBuffer(op.getLnGamma()),
+                        b.toBuffer(op.getLnBeta()),
+                        op.getEps().convertToDouble());
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+struct LowerMaskPositions : GPULoweringPattern<MaskPositionsOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(MaskPositionsOp op,
+                           GPUKernelBuilder &b) const override {
+    Value x = b.toBuffer(op.getInput()), m = b.toBuffer(op.getMask());
+    Value y = b.allocLike(x);
+    b.parallel({b.dim(x, 0), b.dim(x, 1), b.dim(x, 2)}, [&](ValueRange ivs) {
+      Value masked = b.cmpF(arith::CmpFPredicate::UNE,
+                            b.loadF32(m, {ivs[0], ivs[1]}), b.f32(0.0));
+      b.storeF32(b.select(masked, b.f32(0.0), b.loadF32(x, ivs)), y, ivs);
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+struct LowerPaddingMask : GPULoweringPattern<PaddingMaskOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(PaddingMaskOp op, GPUKernelBuilder &b) const override {
+    Value tokens = b.toBuffer(op.getTokens());
+    Value y = b.allocResult(op.getType(), tokens);
+    Value pad = arith::ConstantIntOp::create(b, b.getI64Type(),
+                                             op.getPaddingIdx());
+    b.parallel({b.dim(tokens, 0), b.dim(tokens, 1)}, [&](ValueRange ivs) {
+      Value isPad = b.cmpI(arith::CmpIPredicate::eq, b.loadScalar(tokens, ivs),
+                           pad);
+      b.storeScalar(b.select(isPad, b.f32(1.0), b.f32(0.0)), y, ivs);
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// Token embedding: positions first (one work item per sequence counts the
+/// non-pad tokens), then one work item per output element.
+struct LowerEmbedding : GPULoweringPattern<EmbeddingOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(EmbeddingOp op, GPUKernelBuilder &b) const override {
+    auto tableType = op.getTable().getType();
+    int64_t V = tableType.getDimSize(0), d = tableType.getDimSize(1);
+    int64_t half = d / 2;
+    Type i64 = b.getI64Type(), f64 = b.getF64Type();
+    Value tokens = b.toBuffer(op.getTokens()), table = b.toBuffer(op.getTable());
+    Value start = op.getStart() ? b.toBuffer(op.getStart()) : Value();
+    Value B = b.dim(tokens, 0), T = b.dim(tokens, 1);
+    Value pad = arith::ConstantIntOp::create(b, i64, op.getPaddingIdx());
+    auto i64c = [&](int64_t v) { return arith::ConstantIntOp::create(b, i64, v); };
+    auto validToken = [&](Value tok) {
+      return b.andI(b.andI(b.cmpI(arith::CmpIPredicate::ne, tok, pad),
+                           b.cmpI(arith::CmpIPredicate::sge, tok, i64c(0))),
+                    b.cmpI(arith::CmpIPredicate::slt, tok, i64c(V)));
+    };
+    // pos[b, t] = padding_idx + start[b] + #(valid tokens in 0..t).
+    Value pos = memref::AllocOp::create(
+        b, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, i64),
+        ValueRange{B, T}, b.getI64IntegerAttr(64));
+    b.parallel({B}, [&](ValueRange ivs) {
+      Value count0 = start ? b.loadScalar(start, {ivs[0]}) : Value(i64c(0));
+      b.forLoop(b.index(0), T, b.index(1), ValueRange{count0},
+                [&](Value t, ValueRange acc) {
+                  Value valid = validToken(b.loadScalar(tokens, {ivs[0], t}));
+                  Value count = b.select(
+                      valid, arith::AddIOp::create(b, acc[0], i64c(1)), acc[0]);
+                  b.storeScalar(arith::AddIOp::create(b, count, pad), pos,
+                                {ivs[0], t});
+                  return SmallVector<Value>{count};
+                });
+    });
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value y = memref::AllocOp::create(
+        b, MemRefType::get(resultType.getShape(), resultType.getElementType()),
+        ValueRange{B, T}, b.getI64IntegerAttr(64));
+    Value scale = b.f32(op.getScale().convertToDouble());
+    b.parallel({B, T, b.index(d)}, [&](ValueRange ivs) {
+      Value bi = ivs[0], t = ivs[1], c = ivs[2];
+      Value tok = b.loadScalar(tokens, {bi, t});
+      Value valid = validToken(tok);
+      Value row = arith::IndexCastOp::create(
+          b, b.getIndexType(), b.select(valid, tok, i64c(0)));
+      Value v = b.fmul(b.loadF32(table, {row, c}), scale);
+      if (op.getSinusoidal() && half > 0) {
+        // Angles p w_j reach hundreds: f64 keeps them within 1e-5.
+        Value isCos = b.cmpI(arith::CmpIPredicate::sge, c, b.index(half));
+        Value j = b.select(isCos, b.sub(c, b.index(half)), c);
+        Value jf = b.indexToFloat(j, f64);
+        Value wj = b.exp(
+            b.fmul(jf, b.floatConst(f64, -std::log(10000.0) / double(half - 1))));
+        Value p = arith::SIToFPOp::create(b, f64, b.loadScalar(pos, {bi, t}));
+        Value angle = b.fmul(p, wj);
+        Value pe = b.select(isCos, math::CosOp::create(b, angle),
+                            math::SinOp::create(b, angle));
+        Value inPE = b.cmpI(arith::CmpIPredicate::slt, c, b.index(2 * half));
+        pe = b.select(inPE, arith::TruncFOp::create(b, b.getF32Type(), pe),
+                      b.f32(0.0));
+        v = b.fadd(v, pe);
+      }
+      b.storeF32(b.select(valid, v, b.f32(0.0)), y, ivs);
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// Attention, one work item per output element (b, t, c): an online softmax
+/// over the keys of c's head. The R work items of a head recompute the same
+/// scores; they run in the same warp, so their key reads are broadcasts.
+struct LowerAttention : GPULoweringPattern<AttentionOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(AttentionOp op, GPUKernelBuilder &b) const override {
+    int64_t C = op.getQuery().getType().getDimSize(2), H = op.getHeads();
+    int64_t R = C / H;
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value mask = op.getKeyPadding() ? b.toBuffer(op.getKeyPadding()) : Value();
+    Value y = b.allocLike(q);
+    Value B = b.dim(q, 0), Tq = b.dim(q, 1), Tk = b.dim(k, 1);
+    Value scale = b.f32(1.0 / std::sqrt(double(R)));
+    b.parallel({B, Tq, b.index(C)}, [&](ValueRange ivs) {
+      Value bi = ivs[0], t = ivs[1], c = ivs[2];
+      Value base = b.mul(b.floorDiv(c, b.index(R)), b.index(R));
+      SmallVector<Value> init = {
+          b.f32(-std::numeric_limits<float>::infinity()), b.f32(0.0),
+          b.f32(0.0)};
+      ValueRange state = b.forLoop(
+          b.index(0), Tk, b.index(1), init, [&](Value s, ValueRange st) {
+            Value dot = b.sum(b.index(R), [&](Value r) {
+              Value ch = b.add(base, r);
+              return b.fmul(b.loadF32(q, {bi, t, ch}), b.loadF32(k, {bi, s, ch}));
+            });
+            Value score = b.fmul(dot, scale);
+            Value mNew = b.fmax(st[0], score);
+            Value corr = b.exp(b.fsub(st[0], mNew));
+            Value p = b.exp(b.fsub(score, mNew));
+            SmallVector<Value> next = {
+                mNew, b.fadd(b.fmul(st[1], corr), p),
+                b.fadd(b.fmul(st[2], corr), b.fmul(p, b.loadF32(v, {bi, s, c})))};
+            if (!mask)
+              return next;
+            // A padded key leaves the state as it was.
+            Value padded = b.cmpF(arith::CmpFPredicate::UNE,
+                                  b.loadF32(mask, {bi, s}), b.f32(0.0));
+            for (size_t i = 0; i < next.size(); ++i)
+              next[i] = b.select(padded, st[i], next[i]);
+            return next;
+          });
+      // All keys masked: l = 0, the output is zero.
+      Value l = state[1];
+      Value out = b.select(b.cmpF(arith::CmpFPredicate::OGT, l, b.f32(0.0)),
+                           b.fdiv(state[2], l), b.f32(0.0));
+      b.storeF32(out, y, ivs);
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+struct LowerConvcToGPULoopsPass
+    : convc::impl::LowerConvcToGPULoopsPassBase<LowerConvcToGPULoopsPass> {
+  using LowerConvcToGPULoopsPassBase::LowerConvcToGPULoopsPassBase;
+
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    int64_t tile = std::max<int64_t>(1, timeTile);
+    patterns.add<LowerDepthwiseConv, LowerLightweightConv, LowerDynamicConv,
+                 LowerDynamicKernelConv, LowerKernelSoftmax, LowerTaLKConv,
+                 LowerPrefixSum, LowerWindowDiff, LowerGLU, LowerLayerNorm,
+                 LowerLinear, LowerMaskPositions, LowerPaddingMask,
+                 LowerEmbedding, LowerAttention>(ctx, tile);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    WalkResult result = getOperation().walk([&](Operation *op) {
+      if (!isa<ConvcDialect>(op->getDialect()))
+        return WalkResult::advance();
+      if (!supportedStorage(op))
+        op->emitError() << "the GPU lowering stores f32, f16 or bf16; this op "
+                           "has another element type";
+      else
+        op->emitError() << "no GPU lowering for this op yet (incremental "
+                           "decoding steps run on the CPU target)";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

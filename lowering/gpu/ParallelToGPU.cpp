@@ -1,0 +1,210 @@
+//===- ParallelToGPU.cpp - outermost scf.parallel -> gpu.launch ----------===//
+//
+//   scf.parallel (%i, %j) = (0, 0) to (%M, %N) step (1, 1) { body }
+//
+// becomes
+//
+//   gpu.launch blocks(ceil(M * N / bs), 1, 1) threads(bs, 1, 1) {
+//     %lin = %bx * bs + %tx
+//     scf.if %lin < M * N { %j = %lin mod N, %i = %lin floordiv N; body }
+//   }
+//
+// Upstream's convert-parallel-loops-to-gpu maps loop dimensions to grid and
+// block dimensions one to one, which needs loops tiled to block-sized inner
+// loops first; the convc kernels instead have one work item per output
+// element and want a flat 1-D launch with the channels fastest.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace convc {
+#define GEN_PASS_DEF_PARALLELTOGPUPASS
+#include "lowering/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+
+namespace {
+
+/// Whether `op` (or an op nested in it) reads or writes buffer contents.
+bool touchesMemory(Operation *op) {
+  WalkResult r = op->walk([](Operation *inner) {
+    if (isa<memref::LoadOp, memref::StoreOp, memref::AtomicRMWOp,
+            vector::LoadOp, vector::StoreOp, vector::MaskedLoadOp,
+            vector::MaskedStoreOp, vector::TransferReadOp,
+            vector::TransferWriteOp>(inner))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return r.wasInterrupted();
+}
+
+/// Whether `op` touches buffers other than inside nested scf.parallel loops.
+bool touchesMemoryOutsideParallel(Operation *op) {
+  WalkResult r = op->walk<WalkOrder::PreOrder>([](Operation *inner) {
+    if (isa<scf::ParallelOp>(inner))
+      return WalkResult::skip();
+    if (isa<memref::LoadOp, memref::StoreOp>(inner) ||
+        (inner->getNumRegions() == 0 && touchesMemory(inner)))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return r.wasInterrupted();
+}
+
+/// Replaces nested scf.parallel loops (inside a kernel) by scf.for nests.
+void sequentializeNestedParallel(Operation *root) {
+  SmallVector<scf::ParallelOp> loops;
+  root->walk([&](scf::ParallelOp p) { loops.push_back(p); });
+  for (scf::ParallelOp loop : llvm::reverse(loops)) {
+    OpBuilder b(loop);
+    IRMapping map;
+    Block *innermost = nullptr;
+    OpBuilder inner = b;
+    for (auto [lb, ub, step, iv] :
+         llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
+                   loop.getInductionVars())) {
+      auto f = scf::ForOp::create(inner, loop.getLoc(), lb, ub, step);
+      map.map(iv, f.getInductionVar());
+      innermost = f.getBody();
+      inner.setInsertionPoint(innermost->getTerminator());
+    }
+    for (Operation &op : loop.getBody()->without_terminator())
+      inner.clone(op, map);
+    loop.erase();
+  }
+}
+
+struct ParallelToGPUPass
+    : convc::impl::ParallelToGPUPassBase<ParallelToGPUPass> {
+  using ParallelToGPUPassBase::ParallelToGPUPassBase;
+
+  /// gpu.launch of `count` work items; body(linearIndex) fills the guarded
+  /// region.
+  void launch(OpBuilder &b, Location loc, Value count,
+              function_ref<void(OpBuilder &, Value)> body) {
+    Value bs = arith::ConstantIndexOp::create(b, loc, blockSize);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value grid = arith::CeilDivUIOp::create(b, loc, count, bs);
+    auto launchOp = gpu::LaunchOp::create(b, loc, grid, one, one, bs, one, one);
+    OpBuilder kb = OpBuilder::atBlockBegin(&launchOp.getBody().front());
+    Value kbs = arith::ConstantIndexOp::create(kb, loc, blockSize);
+    Value lin = arith::AddIOp::create(
+        kb, loc, arith::MulIOp::create(kb, loc, launchOp.getBlockIds().x, kbs),
+        launchOp.getThreadIds().x);
+    Value inRange = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::ult,
+                                          lin, count);
+    auto guard = scf::IfOp::create(kb, loc, inRange, /*withElse=*/false);
+    gpu::TerminatorOp::create(kb, loc);
+    OpBuilder gb = OpBuilder::atBlockTerminator(guard.thenBlock());
+    body(gb, lin);
+    sequentializeNestedParallel(launchOp);
+  }
+
+  LogicalResult mapLoop(scf::ParallelOp loop) {
+    if (loop.getNumReductions() != 0)
+      return loop.emitError()
+             << "a parallel loop with reductions cannot run on the GPU yet";
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    SmallVector<Value> trips;
+    Value count = arith::ConstantIndexOp::create(b, loc, 1);
+    for (auto [lb, ub, step] : llvm::zip(
+             loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+      Value span = arith::SubIOp::create(b, loc, ub, lb);
+      Value trip = arith::CeilDivSIOp::create(b, loc, span, step);
+      trip = arith::MaxSIOp::create(
+          b, loc, trip, arith::ConstantIndexOp::create(b, loc, 0));
+      trips.push_back(trip);
+      count = arith::MulIOp::create(b, loc, count, trip);
+    }
+    launch(b, loc, count, [&](OpBuilder &gb, Value lin) {
+      IRMapping map;
+      Value rest = lin;
+      for (int64_t d = int64_t(trips.size()) - 1; d >= 0; --d) {
+        Value i = d ? arith::RemUIOp::create(gb, loc, rest, trips[d])
+                    : rest;
+        if (d)
+          rest = arith::DivUIOp::create(gb, loc, rest, trips[d]);
+        Value iv = arith::AddIOp::create(
+            gb, loc, loop.getLowerBound()[d],
+            arith::MulIOp::create(gb, loc, i, loop.getStep()[d]));
+        map.map(loop.getInductionVars()[d], iv);
+      }
+      for (Operation &op : loop.getBody()->without_terminator())
+        gb.clone(op, map);
+    });
+    loop.erase();
+    return success();
+  }
+
+  /// A top-level op that touches buffers outside any parallel loop: one
+  /// thread runs it.
+  LogicalResult mapSerial(Operation *op) {
+    if (op->getNumResults() != 0)
+      return op->emitError()
+             << "this op reads device buffers and produces a value the host "
+                "needs (a size computed from tensor data, say): the GPU target "
+                "cannot compile it";
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    launch(b, loc, arith::ConstantIndexOp::create(b, loc, 1),
+           [&](OpBuilder &gb, Value) { gb.clone(*op); });
+    op->erase();
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (blockSize < 32 || blockSize > 1024 || blockSize % 32) {
+      module.emitError() << "convc-parallel-to-gpu: block-size must be a "
+                            "multiple of 32 in [32, 1024], got "
+                         << static_cast<int64_t>(blockSize);
+      return signalPassFailure();
+    }
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      // Top-level ops of the function body and of host-side control flow
+      // (scf.if / scf.for around kernels stay on the host).
+      SmallVector<Operation *> work;
+      std::function<void(Region &)> collect = [&](Region &region) {
+        for (Operation &op : region.getOps()) {
+          if (isa<scf::ParallelOp>(op) || !touchesMemory(&op)) {
+            if (isa<scf::ParallelOp>(op))
+              work.push_back(&op);
+            continue;
+          }
+          if (isa<scf::IfOp, scf::ForOp>(op) && op.getNumResults() == 0 &&
+              !touchesMemoryOutsideParallel(&op)) {
+            // Descend: its parallel loops become kernels of their own.
+            for (Region &r : op.getRegions())
+              collect(r);
+            continue;
+          }
+          work.push_back(&op);
+        }
+      };
+      collect(func.getBody());
+      for (Operation *op : work) {
+        LogicalResult r = isa<scf::ParallelOp>(op)
+                              ? mapLoop(cast<scf::ParallelOp>(op))
+                              : mapSerial(op);
+        if (failed(r))
+          return signalPassFailure();
+      }
+    }
+  }
+};
+
+} // namespace
