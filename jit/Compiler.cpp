@@ -13,6 +13,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -121,6 +122,7 @@ static Status buildLibrary(const std::string &mlir,
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry); // the CUDA target's device code
   registry.insert<ConvcDialect>();
   MLIRContext context(registry);
   context.disableMultithreading(); // the host may call from its own threads
@@ -184,13 +186,26 @@ Status Compiler::compile(const std::string &mlir,
   cpu.vectorWidth = o.vectorWidth > 0 ? o.vectorWidth : target.vectorWidth();
   cpu.timeTile = o.timeTile;
   cpu.decodeStep = o.decodeStep;
+  if (o.device == Device::CUDA) {
+    cpu.target = Target::CUDA;
+    cpu.gpuArch = o.gpuArch;
+    cpu.cudaPath = o.cudaPath;
+    if (findLibdevice(o.cudaPath).empty())
+      return Status(StatusCode::Unavailable,
+                    "CUDA unavailable: no CUDA toolkit at '" + o.cudaPath +
+                        "' (libdevice is needed to compile for the GPU)");
+    bool tools = llvm::sys::fs::can_execute(o.cudaPath + "/bin/ptxas") &&
+                 llvm::sys::fs::can_execute(o.cudaPath + "/bin/fatbinary");
+    cpu.gpuFormat = tools ? "fatbin" : "isa";
+  }
 
   // The key covers everything the library depends on.
   llvm::SHA256 sha;
   for (const std::string &part :
        {compilerIdentity(), target.triple, target.cpu, target.features,
         std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
-        std::string(cpu.useBlas ? "blas" : "noblas"), cpu.decodeStep, mlir}) {
+        std::string(cpu.useBlas ? "blas" : "noblas"), cpu.decodeStep,
+        std::string(deviceName(o.device)), cpu.gpuArch, cpu.gpuFormat, mlir}) {
     sha.update(part);
     sha.update(llvm::StringRef("\0", 1));
   }

@@ -60,8 +60,14 @@ def ExportEntryPointsPass : Pass<"convc-export-entry-points", "::mlir::ModuleOp"
     symbol, so the runtime rejects inconsistent inputs instead of letting the
     compiled code read out of bounds. Run it on tensor IR, before
     bufferization. Names come from `convc.name` argument and result
-    attributes, else `input<i>` / `output<i>`.
+    attributes, else `input<i>` / `output<i>`. With `target=cuda` the table
+    says so (`target cuda`), and the runtime checks for a usable GPU when it
+    loads the module.
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "where the module runs: cpu or cuda">,
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 

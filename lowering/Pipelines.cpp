@@ -72,7 +72,10 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
            "convc-fuse-talk,convc-fuse-epilogues,canonicalize,cse";
   case Stage::Loops:
     if (opt.target != Target::CPU)
-      return "convc-export-entry-points,convert-elementwise-to-linalg,"
+      return std::string(opt.target == Target::CUDA
+                             ? "convc-export-entry-points{target=cuda},"
+                             : "convc-export-entry-points,") +
+             "convert-elementwise-to-linalg,"
              "convc-lower-to-gpu-loops,canonicalize,"
              "empty-tensor-to-alloc-tensor,cse,"
              "one-shot-bufferize{bufferize-function-boundaries "

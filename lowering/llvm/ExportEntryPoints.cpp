@@ -187,9 +187,17 @@ std::string elementName(Type type) {
 
 struct ExportEntryPointsPass
     : convc::impl::ExportEntryPointsPassBase<ExportEntryPointsPass> {
+  using ExportEntryPointsPassBase::ExportEntryPointsPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (target != "cpu" && target != "cuda") {
+      module.emitError() << "convc-export-entry-points: unknown target '"
+                         << target << "' (cpu or cuda)";
+      return signalPassFailure();
+    }
     std::string table = "convc-signature 1\n";
+    if (target == "cuda")
+      table += "target cuda\n";
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isPrivate() || func.isExternal())
         continue;

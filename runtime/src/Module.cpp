@@ -22,6 +22,10 @@
 
 namespace convc {
 
+const char *deviceName(Device device) {
+  return device == Device::CUDA ? "cuda" : "cpu";
+}
+
 const char *dtypeName(DType dtype) {
   switch (dtype) {
   case DType::F32:
@@ -132,7 +136,7 @@ static std::string formatShape(const std::vector<int64_t> &shape) {
 
 /// Parses the table written by convc-export-entry-points.
 static bool parseSignature(const char *text, std::vector<EntryPoint> &entries,
-                           std::string &error) {
+                           Device &device, std::string &error) {
   std::istringstream lines(text);
   std::string line;
   if (!std::getline(lines, line) || line != "convc-signature 1") {
@@ -143,6 +147,15 @@ static bool parseSignature(const char *text, std::vector<EntryPoint> &entries,
     std::istringstream words(line);
     std::string kind, name, dtype, dims;
     words >> kind >> name;
+    if (kind == "target") {
+      if (name != "cpu" && name != "cuda") {
+        error = "the module targets '" + name +
+                "', which this runtime does not know";
+        return false;
+      }
+      device = name == "cuda" ? Device::CUDA : Device::CPU;
+      continue;
+    }
     if (kind == "entry") {
       entries.push_back({name, {}, {}});
       continue;
@@ -197,8 +210,22 @@ Status Module::load(const std::string &path, std::unique_ptr<Module> &result) {
     return Status(StatusCode::LoadFailed,
                   "'" + path + "' is not a convc module (no convc_signature)");
   }
-  if (!parseSignature(table, module->entries_, error))
+  if (!parseSignature(table, module->entries_, module->device_, error))
     return Status(StatusCode::LoadFailed, "'" + path + "': " + error);
+  if (module->device_ == Device::CUDA) {
+    // The module's constructor has tried to load its device code already.
+    std::string cudaError = detail::takeCudaError();
+    Status cuda = cudaStatus();
+    if (!cuda.ok())
+      return Status(StatusCode::Unavailable,
+                    "'" + path + "' was compiled for CUDA (--target=cuda): " +
+                        cuda.message());
+    if (!cudaError.empty())
+      return Status(StatusCode::LoadFailed,
+                    "'" + path + "': cannot load its GPU code on " +
+                        cudaDeviceDescription() + ": " + cudaError +
+                        " (compiled for another --gpu-arch?)");
+  }
   // Projections call single-threaded sgemm from inside parallel loops: the
   // runtime's pool owns the cores, OpenBLAS must not start threads of its own.
   using SetThreads = void (*)(int);
@@ -354,7 +381,29 @@ Status Module::run(const std::string &entryName,
   // The pool's thread count is per calling thread: set it on this one.
   detail::setCallerThreads(threads_);
   using Entry = void (*)(void **);
+  if (device_ == Device::CUDA)
+    detail::takeCudaError(); // only this call's errors count
   reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
+  if (device_ == Device::CUDA) {
+    std::string cudaError = detail::takeCudaError();
+    if (!cudaError.empty()) {
+      // The outputs may hold garbage: free them and report.
+      size_t at = 0;
+      std::map<Word, bool> freed;
+      for (const Tensor &t : inputs)
+        freed[reinterpret_cast<Word>(t.data())] = true;
+      for (const TensorSpec &spec : entry->outputs) {
+        Word allocated = results[at];
+        at += 3 + 2 * spec.dims.size();
+        if (!freed[allocated])
+          std::free(reinterpret_cast<void *>(allocated));
+        freed[allocated] = true;
+      }
+      outputs.clear();
+      return Status(StatusCode::Internal, "CUDA error in entry '" + entryName +
+                                              "': " + cudaError);
+    }
+  }
 
   // Adopt the buffers the module allocated (malloc); a result that is an
   // input, or repeats an earlier result, shares instead of double-freeing.

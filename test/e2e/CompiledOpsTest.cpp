@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <map>
@@ -964,6 +965,104 @@ TEST(CompiledOps, DecodeStepEqualsFullDecoder) {
       for (auto &[name, value] : out)
         if (name.size() > 5 && name.substr(name.size() - 5) == ".next")
           in[name.substr(0, name.size() - 5)] = value;
+    }
+  }
+}
+
+namespace {
+
+/// f32 <-> f16 / bf16 storage, with the compiler's own conversions.
+uint16_t narrow(float v, DType dtype) {
+  uint16_t bits;
+  if (dtype == DType::F16) {
+    _Float16 h = static_cast<_Float16>(v);
+    std::memcpy(&bits, &h, 2);
+  } else {
+    // bf16: the upper half of the f32, rounded to nearest even (finite v).
+    uint32_t word;
+    std::memcpy(&word, &v, 4);
+    word += 0x7FFFu + ((word >> 16) & 1u);
+    bits = static_cast<uint16_t>(word >> 16);
+  }
+  return bits;
+}
+
+float widen(uint16_t bits, DType dtype) {
+  if (dtype == DType::F16) {
+    _Float16 h;
+    std::memcpy(&h, &bits, 2);
+    return static_cast<float>(h);
+  }
+  uint32_t word = uint32_t(bits) << 16;
+  float v;
+  std::memcpy(&v, &word, 4);
+  return v;
+}
+
+/// Rounds `t` to the storage type in place and returns it as a runtime
+/// tensor of that type.
+Tensor toStorage(ref::Tensor &t, DType dtype) {
+  Tensor out = Tensor::zeros(dtype, t.shape);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    uint16_t bits = narrow(static_cast<float>(t.data[i]), dtype);
+    out.data<uint16_t>()[i] = bits;
+    t.data[i] = widen(bits, dtype);
+  }
+  return out;
+}
+
+} // namespace
+
+// GPU kernels store f16 / bf16 and accumulate in f32: with inputs already
+// in the storage type, the only error left is the output's rounding, half
+// an ulp (2^-11 relative for f16, 2^-8 for bf16), plus f32 sums.
+TEST(CompiledOps, HalfPrecisionStorageAccumulatesInF32) {
+  std::mt19937 rng(40);
+  const int64_t C = 48, H = 4, K = 7, L = 9, Rm = 4;
+  for (DType dtype : {DType::F16, DType::BF16}) {
+    std::string e = dtype == DType::F16 ? "f16" : "bf16";
+    std::string x = "tensor<?x?x" + std::to_string(C) + "x" + e + ">";
+    std::string o = "tensor<?x?x" + std::to_string(2 * H) + "x" + e + ">";
+    std::string w = "tensor<" + std::to_string(H) + "x" + std::to_string(K) +
+                    "x" + e + ">";
+    std::string v = "tensor<" + std::to_string(C) + "x" + e + ">";
+    std::ostringstream mlir;
+    mlir << "func.func @main(%x: " << x << ", %o: " << o << ", %w: " << w
+         << ", %g: " << v << ", %b: " << v << ") -> (" << x << ", " << x
+         << ", " << x << ") {\n"
+         << "  %t = convc.talk_conv %x, %o {left_max = " << L
+         << " : i64, right_max = " << Rm << " : i64} : " << x << ", " << o
+         << "\n  %l = convc.lightweight_conv %x, %w {heads = " << H
+         << " : i64, padding = 3 : i64} : " << x << ", " << w
+         << "\n  %n = convc.layer_norm %x, %g, %b : " << x << ", " << v << ", "
+         << v << "\n  return %t, %l, %n : " << x << ", " << x << ", " << x
+         << "\n}\n";
+    auto module = compile(mlir.str(), "--target=gpu-kernels-on-cpu");
+    ASSERT_TRUE(module);
+    double tolerance = dtype == DType::F16 ? 1e-3 : 8e-3;
+    for (auto [B, T] : kShapes) {
+      ref::Tensor xs = random({B, T, C}, rng), os = random({B, T, 2 * H}, rng, 0, 1),
+                  ws = random({H, K}, rng), gs = random({C}, rng),
+                  bs = random({C}, rng);
+      std::vector<Tensor> in = {toStorage(xs, dtype), toStorage(os, dtype),
+                                toStorage(ws, dtype), toStorage(gs, dtype),
+                                toStorage(bs, dtype)};
+      std::vector<Tensor> out;
+      std::string error;
+      ASSERT_TRUE(module->run("main", in, out, error)) << error;
+      ASSERT_EQ(out.size(), 3u);
+      std::vector<ref::Tensor> want = {ref::talkConv(xs, os, L, Rm, false),
+                                       ref::lightweightConv(xs, ws, 3),
+                                       ref::layerNorm(xs, gs, bs, 1e-5)};
+      for (size_t i = 0; i < 3; ++i) {
+        ASSERT_EQ(out[i].dtype(), dtype);
+        ref::Tensor got(out[i].shape());
+        for (int64_t j = 0; j < got.numel(); ++j)
+          got.data[j] = widen(out[i].data<uint16_t>()[j], dtype);
+        expectClose(got, want[i], tolerance,
+                    e + " output " + std::to_string(i) + " T=" +
+                        std::to_string(T));
+      }
     }
   }
 }

@@ -585,6 +585,32 @@ bool tensorFromNpy(const NpyArray &array, Tensor &tensor, std::string &error) {
   return true;
 }
 
+/// --device: "cpu" or "cuda" into `device`; false (reported) otherwise.
+bool parseDevice(const std::string &name, Device &device, const char *command) {
+  if (name == "cpu" || name == "cuda") {
+    device = name == "cuda" ? Device::CUDA : Device::CPU;
+    return true;
+  }
+  llvm::errs() << command << ": unknown --device '" << name
+               << "' (expected cpu or cuda)\n";
+  return false;
+}
+
+/// A compiled module runs where it was compiled for: say so when asked for
+/// another device.
+bool checkDevice(const Module &module, const std::string &model, Device device,
+                 const char *command) {
+  if (module.device() == device)
+    return true;
+  llvm::errs() << command << ": '" << model << "' was compiled for the "
+               << (module.device() == Device::CUDA ? "GPU (--target=cuda)"
+                                                   : "CPU")
+               << " but --device=" << deviceName(device)
+               << " was asked for; compile it with --target="
+               << deviceName(device) << "\n";
+  return false;
+}
+
 /// The model, its inputs and entry point: shared by `run` and `bench`.
 struct Invocation {
   std::unique_ptr<Module> module;
@@ -596,8 +622,11 @@ struct Invocation {
 bool prepareInvocation(const std::string &model,
                        const std::vector<std::string> &inputArgs,
                        const std::string &entryName, Invocation &inv,
-                       const char *command) {
+                       const char *command, const std::string &deviceArg) {
   std::string error;
+  Device device;
+  if (!parseDevice(deviceArg, device, command))
+    return false;
   std::string library = model;
   if (llvm::StringRef(model).ends_with(".mlir")) {
     if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
@@ -609,6 +638,7 @@ bool prepareInvocation(const std::string &model,
     request.input = model;
     request.output = std::string(inv.tempLibrary);
     request.quiet = true;
+    request.target = device == Device::CUDA ? Target::CUDA : Target::CPU;
     if (compileModule(request) != 0)
       return false;
     library = request.output;
@@ -618,6 +648,8 @@ bool prepareInvocation(const std::string &model,
     llvm::errs() << command << ": " << error << "\n";
     return false;
   }
+  if (!checkDevice(*inv.module, model, device, command))
+    return false;
   if (inv.module->entryPoints().empty()) {
     llvm::errs() << command << ": '" << model << "' has no entry point\n";
     return false;
@@ -692,7 +724,13 @@ struct ModelOptions {
               llvm::cl::cat(category), llvm::cl::sub(sub)),
         threads("threads", llvm::cl::desc("Threads (default: all cores)"),
                 llvm::cl::init(0), llvm::cl::cat(category),
-                llvm::cl::sub(sub)) {}
+                llvm::cl::sub(sub)),
+        device("device",
+               llvm::cl::desc("cpu or cuda: where the model runs (a .so "
+                              "must have been compiled for it; a .mlir is "
+                              "compiled for it)"),
+               llvm::cl::init("cpu"), llvm::cl::cat(category),
+               llvm::cl::sub(sub)) {}
 
   llvm::cl::SubCommand sub;
   std::string categoryName; // the category keeps a StringRef to it
@@ -701,11 +739,13 @@ struct ModelOptions {
   llvm::cl::list<std::string> inputs;
   llvm::cl::opt<std::string> entry;
   llvm::cl::opt<int> threads;
+  llvm::cl::opt<std::string> device;
 };
 
 int runRun(int argc, char **argv) {
   ModelOptions opts("run");
-  auto &[sub, categoryName, category, model, inputs, entry, threads] = opts;
+  auto &[sub, categoryName, category, model, inputs, entry, threads, device] =
+      opts;
   llvm::cl::opt<std::string> outputDir(
       "output-dir", llvm::cl::desc("Where to write <output>.npy files"),
       llvm::cl::init("."), llvm::cl::cat(category), llvm::cl::sub(sub));
@@ -714,7 +754,7 @@ int runRun(int argc, char **argv) {
                                     "convc run: run a compiled model\n");
   Invocation inv;
   llvm::FileRemover removeTemp(inv.tempLibrary);
-  if (!prepareInvocation(model, inputs, entry, inv, "convc run"))
+  if (!prepareInvocation(model, inputs, entry, inv, "convc run", device))
     return 1;
   inv.module->setNumThreads(threads);
   std::vector<Tensor> outputs;
@@ -770,7 +810,8 @@ std::string cpuModelName() {
 
 int runBench(int argc, char **argv) {
   ModelOptions opts("bench");
-  auto &[sub, categoryName, category, model, inputs, entry, threads] = opts;
+  auto &[sub, categoryName, category, model, inputs, entry, threads, device] =
+      opts;
   llvm::cl::opt<int> warmup("warmup", llvm::cl::desc("Untimed runs first"),
                             llvm::cl::init(3), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::opt<int> runs("runs", llvm::cl::desc("Timed runs"),
@@ -784,7 +825,8 @@ int runBench(int argc, char **argv) {
   }
   Invocation inv;
   llvm::FileRemover removeTemp(inv.tempLibrary);
-  if (!prepareInvocation(model, inputs, entry, inv, "convc bench"))
+  if (!prepareInvocation(model, inputs, entry, inv, "convc bench",
+                         device))
     return 1;
   inv.module->setNumThreads(threads);
   std::vector<Tensor> outputs;
@@ -848,9 +890,19 @@ int runGenerate(int argc, char **argv) {
       llvm::cl::desc("A directory of <name>.npy weights, for models compiled "
                      "with weights as inputs"),
       llvm::cl::value_desc("DIR"), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<std::string> deviceArg(
+      "device",
+      llvm::cl::desc("cpu or cuda: where the model runs (a .so must have "
+                     "been compiled for it; a .mlir is compiled for it, on "
+                     "cuda without incremental decoding: every step reruns "
+                     "the full decoder)"),
+      llvm::cl::init("cpu"), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
   llvm::cl::ParseCommandLineOptions(
       argc, argv, "convc generate: translate with a compiled Seq2Seq model\n");
+  Device device;
+  if (!parseDevice(deviceArg, device, "convc generate"))
+    return 1;
 
   std::vector<std::vector<int64_t>> batch;
   std::string error;
@@ -901,7 +953,10 @@ int runGenerate(int argc, char **argv) {
     CompileRequest request;
     request.input = model;
     request.output = std::string(inv.tempLibrary);
-    request.decodeStep = "decode";
+    // The derived decode step's ops have no GPU lowering yet: on CUDA the
+    // generator reruns the full decoder per step.
+    request.decodeStep = device == Device::CUDA ? "" : "decode";
+    request.target = device == Device::CUDA ? Target::CUDA : Target::CPU;
     request.quiet = true;
     if (compileModule(request) != 0)
       return 1;
@@ -912,6 +967,8 @@ int runGenerate(int argc, char **argv) {
     llvm::errs() << "convc generate: " << error << "\n";
     return 1;
   }
+  if (!checkDevice(*module, model, device, "convc generate"))
+    return 1;
   module->setNumThreads(threads);
   GenerationOptions options;
   options.beam = beam;

@@ -32,6 +32,14 @@ struct CompilerOptions {
   /// Derive `<F>_init` and `<F>_step` from this full-sequence decoder
   /// function (incremental decoding); empty: none.
   std::string decodeStep;
+  /// Where the model runs. CUDA: kernels for `gpuArch` from the CUDA toolkit
+  /// at `cudaPath` (libdevice; ptxas and fatbinary when present, else PTX
+  /// that the driver compiles); run() then copies inputs to the GPU and
+  /// outputs back. Loading fails with StatusCode::Unavailable ("CUDA
+  /// unavailable: ...") where no driver or GPU is present.
+  Device device = Device::CPU;
+  std::string gpuArch = "sm_90";
+  std::string cudaPath = "/usr/local/cuda";
   /// Where compiled libraries are kept. Empty: $CONVC_CACHE_DIR, else
   /// $XDG_CACHE_HOME/convc, else ~/.cache/convc. "off": no cache (a temporary
   /// directory per compiler).

@@ -93,7 +93,26 @@ struct EntryPoint {
   std::vector<TensorSpec> inputs, outputs;
 };
 
+/// Where a compiled module's code runs (chosen when it is compiled:
+/// `convc compile --target=cpu|cuda`).
+enum class Device { CPU, CUDA };
+const char *deviceName(Device device);
+
+/// Whether modules compiled for CUDA can run in this process: Ok, or
+/// Unavailable with a message that starts "CUDA unavailable: " and says why
+/// (no libcuda.so.1, no GPU, driver too old). The driver is opened with
+/// dlopen on first use; the runtime links no CUDA library.
+Status cudaStatus();
+/// "NVIDIA H100 80GB HBM3 (sm_90)"; empty when CUDA is unavailable.
+std::string cudaDeviceDescription();
+/// With CONVC_CUDA_PROFILE=1 in the environment, every kernel launch is
+/// timed with CUDA events: the milliseconds and launches since the last
+/// call (then reset). Zero without profiling.
+void cudaKernelTime(double &milliseconds, int64_t &launches);
+
 namespace detail {
+/// The first CUDA error recorded since the last call (empty: none).
+std::string takeCudaError();
 /// Threads for the parallel loops that modules run on the calling thread
 /// (<= 0: the default).
 void setCallerThreads(int threads);
@@ -111,6 +130,9 @@ public:
   Module &operator=(const Module &) = delete;
 
   const std::vector<EntryPoint> &entryPoints() const { return entries_; }
+  /// CPU, or CUDA for modules compiled with --target=cuda (inputs and
+  /// outputs stay host tensors; the module copies them to the GPU and back).
+  Device device() const { return device_; }
 
   /// Threads for this module's parallel loops (the runtime's thread pool),
   /// applied on whichever thread calls run; <= 0 keeps the default:
@@ -131,6 +153,7 @@ private:
   Module() = default;
   void *handle_ = nullptr;
   int threads_ = 0;
+  Device device_ = Device::CPU;
 
   std::vector<EntryPoint> entries_;
   std::vector<void *> functions_; // parallel to entries_

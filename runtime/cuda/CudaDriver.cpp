@@ -1,0 +1,552 @@
+//===- CudaDriver.cpp - the CUDA driver API, opened at run time ----------===//
+//
+// Modules compiled with `--target=cuda` call the `mgpu*` functions that
+// MLIR's GPU-to-LLVM lowering emits (module load from a constructor, kernel
+// launches, device allocation and copies). The runtime implements them on
+// the CUDA *driver* API, opened with dlopen("libcuda.so.1") on first use:
+// the runtime links no CUDA library, CPU-only machines load it fine, and a
+// missing driver or GPU becomes a "CUDA unavailable: ..." status instead of
+// a link error or a crash.
+//
+// Errors inside mgpu* calls (which return nothing to the compiled code) are
+// recorded; Module::load and Module::run turn them into a Status.
+//
+// Device buffers come from a small caching allocator (exact sizes): a
+// compiled function allocates and frees its temporaries on every call, and
+// cuMemAlloc/cuMemFree synchronise the device and cost far more than the
+// kernels of a small call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Runtime.h"
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+// The few driver API types and entry points used, declared here so the
+// runtime builds without the CUDA headers.
+using CUresult = int;
+using CUdevice = int;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+using CUevent = void *;
+using CUdeviceptr = uint64_t;
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+
+struct DriverAPI {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamWaitEvent)(CUstream, CUevent, unsigned);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventDestroy)(CUevent);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
+  CUresult (*cuMemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+};
+
+class Driver {
+public:
+  static Driver &get() {
+    static Driver driver;
+    return driver;
+  }
+
+  bool ok() const { return unavailable_.empty(); }
+  const std::string &unavailableReason() const { return unavailable_; }
+  const DriverAPI &api() const { return api_; }
+  const std::string &deviceName() const { return deviceName_; }
+  int computeCapability() const { return capability_; }
+
+  /// Makes the device's primary context current on this thread.
+  bool bind() {
+    thread_local CUcontext bound = nullptr;
+    if (!ok())
+      return false;
+    if (bound != context_) {
+      if (!check(api_.cuCtxSetCurrent(context_), "cuCtxSetCurrent"))
+        return false;
+      bound = context_;
+    }
+    return true;
+  }
+
+  /// Records the first error of a call sequence; false on failure.
+  bool check(CUresult result, const char *what) {
+    if (result == CUDA_SUCCESS)
+      return true;
+    const char *text = nullptr;
+    if (api_.cuGetErrorString)
+      api_.cuGetErrorString(result, &text);
+    recordError(std::string(what) + " failed: " +
+                (text ? text : "error " + std::to_string(result)));
+    return false;
+  }
+  void recordError(const std::string &message) {
+    std::lock_guard<std::mutex> lock(errorMutex_);
+    if (error_.empty())
+      error_ = message;
+  }
+  /// The recorded error (empty: none), cleared.
+  std::string takeError() {
+    std::lock_guard<std::mutex> lock(errorMutex_);
+    std::string e;
+    e.swap(error_);
+    return e;
+  }
+
+  void *alloc(size_t bytes) {
+    if (!bind())
+      return nullptr;
+    bytes = std::max<size_t>(bytes, 1);
+    {
+      std::lock_guard<std::mutex> lock(poolMutex_);
+      auto it = free_.find(bytes);
+      if (it != free_.end() && !it->second.empty()) {
+        void *p = it->second.back();
+        it->second.pop_back();
+        sizes_[p] = bytes;
+        return p;
+      }
+    }
+    CUdeviceptr p = 0;
+    if (!check(api_.cuMemAlloc(&p, bytes), "cuMemAlloc")) {
+      // Out of memory with buffers cached: give them back and retry once.
+      releaseCache();
+      takeError();
+      if (!check(api_.cuMemAlloc(&p, bytes), "cuMemAlloc"))
+        return nullptr;
+    }
+    std::lock_guard<std::mutex> lock(poolMutex_);
+    sizes_[reinterpret_cast<void *>(p)] = bytes;
+    return reinterpret_cast<void *>(p);
+  }
+  void release(void *p) {
+    if (!p)
+      return;
+    std::lock_guard<std::mutex> lock(poolMutex_);
+    auto it = sizes_.find(p);
+    if (it == sizes_.end())
+      return;
+    free_[it->second].push_back(p);
+    sizes_.erase(it);
+  }
+  void releaseCache() {
+    std::lock_guard<std::mutex> lock(poolMutex_);
+    for (auto &entry : free_)
+      for (void *p : entry.second)
+        api_.cuMemFree(reinterpret_cast<CUdeviceptr>(p));
+    free_.clear();
+  }
+
+  // Kernel time (CONVC_CUDA_PROFILE=1): each launch is bracketed by events.
+  bool profiling() const { return profiling_; }
+  void addKernelTime(double ms) {
+    std::lock_guard<std::mutex> lock(errorMutex_);
+    kernelMs_ += ms;
+    ++launches_;
+  }
+  void kernelTime(double &ms, int64_t &launches) {
+    std::lock_guard<std::mutex> lock(errorMutex_);
+    ms = kernelMs_;
+    launches = launches_;
+    kernelMs_ = 0;
+    launches_ = 0;
+  }
+
+private:
+  Driver() {
+    const char *profile = std::getenv("CONVC_CUDA_PROFILE");
+    profiling_ = profile && *profile && std::string(profile) != "0";
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char *why = dlerror();
+      unavailable_ = std::string("CUDA unavailable: cannot open libcuda.so.1 "
+                                 "(no NVIDIA driver installed?): ") +
+                     (why ? why : "unknown error");
+      return;
+    }
+    bool complete = true;
+    auto load = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(lib, name));
+      if (!fn) {
+        complete = false;
+        if (unavailable_.empty())
+          unavailable_ = std::string("CUDA unavailable: the driver lacks ") +
+                         name + " (too old?)";
+      }
+    };
+    load(api_.cuInit, "cuInit");
+    load(api_.cuDeviceGetCount, "cuDeviceGetCount");
+    load(api_.cuDeviceGet, "cuDeviceGet");
+    load(api_.cuDeviceGetName, "cuDeviceGetName");
+    load(api_.cuDeviceGetAttribute, "cuDeviceGetAttribute");
+    load(api_.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    load(api_.cuCtxSetCurrent, "cuCtxSetCurrent");
+    load(api_.cuModuleLoadData, "cuModuleLoadData");
+    load(api_.cuModuleUnload, "cuModuleUnload");
+    load(api_.cuModuleGetFunction, "cuModuleGetFunction");
+    load(api_.cuLaunchKernel, "cuLaunchKernel");
+    load(api_.cuStreamCreate, "cuStreamCreate");
+    load(api_.cuStreamDestroy, "cuStreamDestroy_v2");
+    load(api_.cuStreamSynchronize, "cuStreamSynchronize");
+    load(api_.cuStreamWaitEvent, "cuStreamWaitEvent");
+    load(api_.cuEventCreate, "cuEventCreate");
+    load(api_.cuEventDestroy, "cuEventDestroy_v2");
+    load(api_.cuEventRecord, "cuEventRecord");
+    load(api_.cuEventSynchronize, "cuEventSynchronize");
+    load(api_.cuEventElapsedTime, "cuEventElapsedTime");
+    load(api_.cuMemAlloc, "cuMemAlloc_v2");
+    load(api_.cuMemFree, "cuMemFree_v2");
+    load(api_.cuMemcpyAsync, "cuMemcpyAsync");
+    load(api_.cuMemsetD32Async, "cuMemsetD32Async");
+    load(api_.cuMemsetD16Async, "cuMemsetD16Async");
+    load(api_.cuGetErrorString, "cuGetErrorString");
+    if (!complete)
+      return;
+    auto fail = [&](CUresult r, const char *what) {
+      const char *text = nullptr;
+      api_.cuGetErrorString(r, &text);
+      unavailable_ = std::string("CUDA unavailable: ") + what + " failed: " +
+                     (text ? text : "error " + std::to_string(r));
+    };
+    if (CUresult r = api_.cuInit(0)) {
+      fail(r, "cuInit");
+      return;
+    }
+    int count = 0;
+    if (CUresult r = api_.cuDeviceGetCount(&count)) {
+      fail(r, "cuDeviceGetCount");
+      return;
+    }
+    if (count == 0) {
+      unavailable_ = "CUDA unavailable: the driver sees no GPU";
+      return;
+    }
+    int ordinal = 0;
+    if (const char *env = std::getenv("CONVC_CUDA_DEVICE"))
+      ordinal = std::atoi(env);
+    if (ordinal < 0 || ordinal >= count) {
+      unavailable_ = "CUDA unavailable: CONVC_CUDA_DEVICE=" +
+                     std::to_string(ordinal) + " but the driver sees " +
+                     std::to_string(count) + " GPU(s)";
+      return;
+    }
+    if (CUresult r = api_.cuDeviceGet(&device_, ordinal)) {
+      fail(r, "cuDeviceGet");
+      return;
+    }
+    if (CUresult r = api_.cuDevicePrimaryCtxRetain(&context_, device_)) {
+      fail(r, "cuDevicePrimaryCtxRetain");
+      return;
+    }
+    char name[256] = {0};
+    api_.cuDeviceGetName(name, sizeof(name) - 1, device_);
+    deviceName_ = name;
+    int major = 0, minor = 0;
+    api_.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                              device_);
+    api_.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                              device_);
+    capability_ = major * 10 + minor;
+  }
+
+  DriverAPI api_{};
+  std::string unavailable_, deviceName_;
+  CUdevice device_ = 0;
+  CUcontext context_ = nullptr;
+  int capability_ = 0;
+  bool profiling_ = false;
+
+  std::mutex errorMutex_;
+  std::string error_;
+  double kernelMs_ = 0;
+  int64_t launches_ = 0;
+
+  std::mutex poolMutex_;
+  std::map<size_t, std::vector<void *>> free_;
+  std::map<void *, size_t> sizes_;
+};
+
+/// The driver when it is usable, else null with the reason recorded.
+Driver *usableDriver(const char *caller) {
+  Driver &d = Driver::get();
+  if (!d.ok()) {
+    d.recordError(d.unavailableReason());
+    return nullptr;
+  }
+  if (!d.bind())
+    return nullptr;
+  (void)caller;
+  return &d;
+}
+
+} // namespace
+
+namespace convc {
+
+Status cudaStatus() {
+  Driver &d = Driver::get();
+  if (!d.ok())
+    return Status(StatusCode::Unavailable, d.unavailableReason());
+  return Status();
+}
+
+std::string cudaDeviceDescription() {
+  Driver &d = Driver::get();
+  if (!d.ok())
+    return "";
+  return d.deviceName() + " (sm_" + std::to_string(d.computeCapability()) +
+         ")";
+}
+
+namespace detail {
+std::string takeCudaError() { return Driver::get().takeError(); }
+} // namespace detail
+
+void cudaKernelTime(double &milliseconds, int64_t &launches) {
+  Driver::get().kernelTime(milliseconds, launches);
+}
+
+} // namespace convc
+
+//===----------------------------------------------------------------------===//
+// The functions MLIR's gpu-to-llvm lowering calls (MLIR 22 signatures).
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+__attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
+                                                            size_t size) {
+  (void)size;
+  Driver *d = usableDriver("mgpuModuleLoad");
+  if (!d)
+    return nullptr;
+  CUmodule module = nullptr;
+  if (!d->check(d->api().cuModuleLoadData(&module, data),
+                "loading the module's device code (cuModuleLoadData)"))
+    return nullptr;
+  return module;
+}
+
+__attribute__((visibility("default"))) void *mgpuModuleLoadJIT(void *data,
+                                                               int optLevel) {
+  (void)optLevel; // the driver's default JIT level (O4) is the best
+  return mgpuModuleLoad(data, 0);
+}
+
+__attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
+  Driver &d = Driver::get();
+  if (module && d.ok() && d.bind())
+    d.api().cuModuleUnload(module);
+}
+
+__attribute__((visibility("default"))) void *
+mgpuModuleGetFunction(void *module, const char *name) {
+  if (!module)
+    return nullptr; // the load failure is recorded already
+  Driver *d = usableDriver("mgpuModuleGetFunction");
+  if (!d)
+    return nullptr;
+  CUfunction fn = nullptr;
+  if (!d->check(d->api().cuModuleGetFunction(&fn, module, name),
+                "cuModuleGetFunction"))
+    return nullptr;
+  return fn;
+}
+
+__attribute__((visibility("default"))) void
+mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                 intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                 intptr_t blockZ, int32_t smem, void *stream, void **params,
+                 void **extra, size_t paramsCount) {
+  (void)paramsCount;
+  if (!function)
+    return; // recorded already
+  Driver *d = usableDriver("mgpuLaunchKernel");
+  if (!d)
+    return;
+  if (gridX == 0 || gridY == 0 || gridZ == 0)
+    return; // an empty tensor: nothing to do
+  const DriverAPI &api = d->api();
+  CUevent start = nullptr, stop = nullptr;
+  if (d->profiling()) {
+    api.cuEventCreate(&start, 0);
+    api.cuEventCreate(&stop, 0);
+    api.cuEventRecord(start, stream);
+  }
+  d->check(api.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                              blockZ, smem, stream, params, extra),
+           "cuLaunchKernel");
+  if (d->profiling()) {
+    api.cuEventRecord(stop, stream);
+    api.cuEventSynchronize(stop);
+    float ms = 0;
+    api.cuEventElapsedTime(&ms, start, stop);
+    d->addKernelTime(ms);
+    api.cuEventDestroy(start);
+    api.cuEventDestroy(stop);
+  }
+}
+
+__attribute__((visibility("default"))) void *mgpuStreamCreate() {
+  Driver *d = usableDriver("mgpuStreamCreate");
+  if (!d)
+    return nullptr;
+  CUstream stream = nullptr;
+  d->check(d->api().cuStreamCreate(&stream, /*CU_STREAM_NON_BLOCKING=*/1),
+           "cuStreamCreate");
+  return stream;
+}
+
+__attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
+  Driver &d = Driver::get();
+  if (stream && d.ok() && d.bind())
+    d.api().cuStreamDestroy(stream);
+}
+
+__attribute__((visibility("default"))) void
+mgpuStreamSynchronize(void *stream) {
+  Driver *d = usableDriver("mgpuStreamSynchronize");
+  if (d)
+    d->check(d->api().cuStreamSynchronize(stream),
+             "running the kernels (cuStreamSynchronize)");
+}
+
+__attribute__((visibility("default"))) void mgpuStreamWaitEvent(void *stream,
+                                                                void *event) {
+  Driver *d = usableDriver("mgpuStreamWaitEvent");
+  if (d && event)
+    d->check(d->api().cuStreamWaitEvent(stream, event, 0),
+             "cuStreamWaitEvent");
+}
+
+__attribute__((visibility("default"))) void *mgpuEventCreate() {
+  Driver *d = usableDriver("mgpuEventCreate");
+  if (!d)
+    return nullptr;
+  CUevent event = nullptr;
+  d->check(d->api().cuEventCreate(&event, /*CU_EVENT_DISABLE_TIMING=*/2),
+           "cuEventCreate");
+  return event;
+}
+
+__attribute__((visibility("default"))) void mgpuEventDestroy(void *event) {
+  Driver &d = Driver::get();
+  if (event && d.ok() && d.bind())
+    d.api().cuEventDestroy(event);
+}
+
+__attribute__((visibility("default"))) void mgpuEventSynchronize(void *event) {
+  Driver *d = usableDriver("mgpuEventSynchronize");
+  if (d && event)
+    d->check(d->api().cuEventSynchronize(event), "cuEventSynchronize");
+}
+
+__attribute__((visibility("default"))) void mgpuEventRecord(void *event,
+                                                            void *stream) {
+  Driver *d = usableDriver("mgpuEventRecord");
+  if (d && event)
+    d->check(d->api().cuEventRecord(event, stream), "cuEventRecord");
+}
+
+__attribute__((visibility("default"))) void *
+mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
+  (void)stream;
+  Driver *d = usableDriver("mgpuMemAlloc");
+  if (!d)
+    return nullptr;
+  if (isHostShared) {
+    d->recordError("host-shared GPU allocations are not supported");
+    return nullptr;
+  }
+  // The stream's earlier work may still use a cached buffer being reused:
+  // compiled code frees a buffer only after its last use on this stream,
+  // and every function synchronises its stream before returning, so
+  // buffers cached by finished calls are idle.
+  return d->alloc(bytes);
+}
+
+__attribute__((visibility("default"))) void mgpuMemFree(void *ptr,
+                                                        void *stream) {
+  Driver &d = Driver::get();
+  if (!ptr || !d.ok())
+    return;
+  // Work queued on `stream` may still read the buffer: wait for it before
+  // another call can reuse it.
+  if (stream && d.bind())
+    d.check(d.api().cuStreamSynchronize(stream),
+            "running the kernels (cuStreamSynchronize)");
+  d.release(ptr);
+}
+
+__attribute__((visibility("default"))) void
+mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
+  Driver *d = usableDriver("mgpuMemcpy");
+  if (!d || bytes == 0)
+    return;
+  if (!dst || !src) {
+    d->recordError("a GPU copy met a null buffer (an earlier allocation "
+                   "failed)");
+    return;
+  }
+  d->check(d->api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                  reinterpret_cast<CUdeviceptr>(src), bytes,
+                                  stream),
+           "cuMemcpyAsync");
+}
+
+__attribute__((visibility("default"))) void
+mgpuMemset32(void *dst, unsigned value, size_t count, void *stream) {
+  Driver *d = usableDriver("mgpuMemset32");
+  if (d && dst)
+    d->check(d->api().cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst),
+                                       value, count, stream),
+             "cuMemsetD32Async");
+}
+
+__attribute__((visibility("default"))) void
+mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
+  Driver *d = usableDriver("mgpuMemset16");
+  if (d && dst)
+    d->check(d->api().cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst),
+                                       value, count, stream),
+             "cuMemsetD16Async");
+}
+
+__attribute__((visibility("default"))) void mgpuSetDefaultDevice(int32_t) {}
+
+} // extern "C"
