@@ -60,6 +60,10 @@ bool insideKernel(Operation *op) {
 
 struct GPUHostBuffersPass
     : convc::impl::GPUHostBuffersPassBase<GPUHostBuffersPass> {
+  /// Device buffers the pass itself creates in the current function (copies
+  /// of globals): freed at its returns, after the results are copied out.
+  SmallVector<Value> scratch;
+
   LogicalResult moveGlobals(func::FuncOp func) {
     SmallVector<memref::GetGlobalOp> globals;
     func.walk([&](memref::GetGlobalOp g) {
@@ -92,6 +96,7 @@ struct GPUHostBuffersPass
         return g.emitError() << "a strided global cannot be copied to the GPU";
       Value device = gpuAlloc(b, g.getLoc(), type, {});
       gpuCopy(b, g.getLoc(), device, g);
+      scratch.push_back(device);
       g.getResult().replaceAllUsesExcept(
           device, device.getDefiningOp()->getNextNode());
     }
@@ -179,11 +184,13 @@ struct GPUHostBuffersPass
         operand.set(host);
         Value root = rootBuffer(device);
         if (root.getDefiningOp<gpu::AllocOp>() &&
-            !llvm::is_contained(argCopies, root))
+            !llvm::is_contained(argCopies, root) &&
+            !llvm::is_contained(scratch, root))
           toFree.insert(root);
       }
       SmallVector<Value> freed(toFree.begin(), toFree.end());
       freed.append(argCopies);
+      freed.append(scratch);
       for (Value buffer : freed)
         gpu::DeallocOp::create(rb, loc, Type(), ValueRange(), buffer);
     }
@@ -198,9 +205,17 @@ struct GPUHostBuffersPass
       // only.
       if (func.getSymName().starts_with("dealloc_helper"))
         continue;
+      scratch.clear();
       if (failed(moveGlobals(func)) || failed(moveAllocations(func)) ||
           (func.isPublic() && failed(bridgeBoundary(func))))
         return signalPassFailure();
+      if (!func.isPublic())
+        func.walk([&](func::ReturnOp ret) {
+          OpBuilder b(ret);
+          for (Value buffer : scratch)
+            gpu::DeallocOp::create(b, ret.getLoc(), Type(), ValueRange(),
+                                   buffer);
+        });
     }
   }
 };

@@ -43,7 +43,7 @@ struct MergeGPUModulesPass
         Operation *existing = mergedSymbols.lookup(symbol.getNameAttr());
         if (existing && !isa<gpu::GPUFuncOp>(op) &&
             OperationEquivalence::isEquivalentTo(
-                &op, existing, OperationEquivalence::Flags::None)) {
+                &op, existing, OperationEquivalence::Flags::IgnoreLocations)) {
           // A global that outlining copied into several modules: keep one.
           op.erase();
           continue;

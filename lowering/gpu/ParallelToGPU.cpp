@@ -24,6 +24,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace convc {
 #define GEN_PASS_DEF_PARALLELTOGPUPASS
@@ -146,19 +147,38 @@ struct ParallelToGPUPass
     return success();
   }
 
-  /// A top-level op that touches buffers outside any parallel loop: one
-  /// thread runs it.
-  LogicalResult mapSerial(Operation *op) {
-    if (op->getNumResults() != 0)
-      return op->emitError()
-             << "this op reads device buffers and produces a value the host "
-                "needs (a size computed from tensor data, say): the GPU target "
-                "cannot compile it";
-    OpBuilder b(op);
-    Location loc = op->getLoc();
+  /// Consecutive top-level ops that touch buffers outside any parallel loop
+  /// (and the ops between them that compute their operands): one thread
+  /// runs them. Values they define must not be needed after the group.
+  LogicalResult mapSerial(ArrayRef<Operation *> group) {
+    llvm::SmallPtrSet<Operation *, 8> inside(group.begin(), group.end());
+    auto usedAfter = [&](Operation *op) {
+      for (Operation *user : op->getUsers()) {
+        Operation *ancestor = op->getBlock()->findAncestorOpInBlock(*user);
+        if (!ancestor || !inside.contains(ancestor))
+          return true;
+      }
+      return false;
+    };
+    for (Operation *op : group)
+      if (touchesMemory(op) && usedAfter(op))
+        return op->emitError()
+               << "this op reads device buffers and produces a value the "
+                  "host needs (a size computed from tensor data, say): the "
+                  "GPU target cannot compile it";
+    Operation *first = group.front();
+    OpBuilder b(first);
+    Location loc = first->getLoc();
     launch(b, loc, arith::ConstantIndexOp::create(b, loc, 1),
-           [&](OpBuilder &gb, Value) { gb.clone(*op); });
-    op->erase();
+           [&](OpBuilder &gb, Value) {
+             IRMapping map;
+             for (Operation *op : group)
+               gb.clone(*op, map);
+           });
+    // Pure scalar ops the host still uses stay there too.
+    for (Operation *op : llvm::reverse(group))
+      if (!usedAfter(op))
+        op->erase();
     return success();
   }
 
@@ -177,32 +197,54 @@ struct ParallelToGPUPass
         continue;
       // Top-level ops of the function body and of host-side control flow
       // (scf.if / scf.for around kernels stay on the host).
-      SmallVector<Operation *> work;
+      SmallVector<Operation *> loops;
+      SmallVector<SmallVector<Operation *>> serial;
       std::function<void(Region &)> collect = [&](Region &region) {
-        for (Operation &op : region.getOps()) {
-          if (isa<scf::ParallelOp>(op) || !touchesMemory(&op)) {
-            if (isa<scf::ParallelOp>(op))
-              work.push_back(&op);
-            continue;
+        for (Block &block : region) {
+          SmallVector<Operation *> group, pending;
+          auto close = [&] {
+            if (!group.empty())
+              serial.push_back(group);
+            group.clear();
+            pending.clear();
+          };
+          for (Operation &op : block) {
+            if (isa<scf::ParallelOp>(op)) {
+              close();
+              loops.push_back(&op);
+              continue;
+            }
+            if (!touchesMemory(&op)) {
+              // Pure scalar code between serial ops joins their group when
+              // a later serial op follows.
+              if (!group.empty() && isPure(&op) && op.getNumRegions() == 0)
+                pending.push_back(&op);
+              else
+                close();
+              continue;
+            }
+            if (isa<scf::IfOp, scf::ForOp>(op) && op.getNumResults() == 0 &&
+                !touchesMemoryOutsideParallel(&op)) {
+              close();
+              // Descend: its parallel loops become kernels of their own.
+              for (Region &r : op.getRegions())
+                collect(r);
+              continue;
+            }
+            group.append(pending);
+            pending.clear();
+            group.push_back(&op);
           }
-          if (isa<scf::IfOp, scf::ForOp>(op) && op.getNumResults() == 0 &&
-              !touchesMemoryOutsideParallel(&op)) {
-            // Descend: its parallel loops become kernels of their own.
-            for (Region &r : op.getRegions())
-              collect(r);
-            continue;
-          }
-          work.push_back(&op);
+          close();
         }
       };
       collect(func.getBody());
-      for (Operation *op : work) {
-        LogicalResult r = isa<scf::ParallelOp>(op)
-                              ? mapLoop(cast<scf::ParallelOp>(op))
-                              : mapSerial(op);
-        if (failed(r))
+      for (Operation *op : loops)
+        if (failed(mapLoop(cast<scf::ParallelOp>(op))))
           return signalPassFailure();
-      }
+      for (ArrayRef<Operation *> group : serial)
+        if (failed(mapSerial(group)))
+          return signalPassFailure();
     }
   }
 };

@@ -21,3 +21,20 @@ onnx_data = "/usr/share/libonnx-testdata/data/node"
 if os.path.isdir(onnx_data) and config.convc_have_onnx:
     config.available_features.add("onnx")
 config.substitutions.append(("%onnx_data", onnx_data))
+
+# The CUDA toolkit (libdevice; ptxas) for the GPU target's code generation
+# tests, and whether this machine has a CUDA driver (then the "CUDA
+# unavailable" tests do not apply).
+cuda_path = os.environ.get("CONVC_CUDA_PATH", "/usr/local/cuda")
+if os.path.isfile(os.path.join(cuda_path, "nvvm/libdevice/libdevice.10.bc")):
+    config.available_features.add("cuda-toolkit")
+ptxas = os.path.join(cuda_path, "bin/ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+config.substitutions.append(("%ptxas", ptxas))
+config.substitutions.append(("%cuda_path", cuda_path))
+import ctypes.util
+if not any(os.path.exists(os.path.join(d, "libcuda.so.1"))
+           for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib",
+                     "/usr/local/nvidia/lib64"]):
+    config.available_features.add("no-cuda-driver")

@@ -42,9 +42,7 @@
 // STAGE: convc compile: --emit=lib writes a binary file: give -o FILE
 
 // RUN: not convc compile %s --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
-// TARGET: unknown --target 'tpu' (expected cpu or cuda)
-// RUN: not convc compile %s --target=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
-// CUDA: --target=cuda is not implemented yet
+// TARGET: unknown --target 'tpu' (expected cpu, cuda or gpu-kernels-on-cpu)
 
 // RUN: convc compile %s --emit=loops | FileCheck %s --check-prefix=LOOPS
 // LOOPS: scf.parallel

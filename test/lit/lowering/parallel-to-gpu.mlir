@@ -1,0 +1,64 @@
+// RUN: convc-opt %s -convc-parallel-to-gpu -canonicalize -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: not convc-opt %s -convc-parallel-to-gpu=block-size=100 2>&1 | FileCheck %s --check-prefix=BLOCK
+// BLOCK: block-size must be a multiple of 32 in [32, 1024], got 100
+
+// A 2-D loop becomes one 1-D launch of ceil(M * N / 256) blocks of 256
+// threads; thread i runs work item i, the inner index fastest (so a warp's
+// threads touch neighbouring addresses); the nested parallel loop runs
+// sequentially in its work item.
+// CHECK: module attributes {gpu.container_module}
+// CHECK-LABEL: func.func @scale
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[M:.*]] = memref.dim %arg0, %c0
+// CHECK-DAG: %[[N:.*]] = memref.dim %arg0, %c1
+// CHECK: %[[COUNT:.*]] = arith.muli
+// CHECK: %[[GRID:.*]] = arith.ceildivui %[[COUNT]], %[[C256]]
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[TX]]
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[LIN]], %[[COUNT]]
+// CHECK: scf.if %[[IN]]
+// CHECK: %[[J:.*]] = arith.remui %[[LIN]]
+// CHECK: %[[I:.*]] = arith.divui %[[LIN]]
+// CHECK: memref.load %arg0[%[[I]], %[[J]]]
+// CHECK: scf.for
+// CHECK-NOT: scf.parallel
+// CHECK: gpu.terminator
+// A load and store outside any loop run as a one-thread kernel, so no host
+// code touches device memory.
+// CHECK: gpu.launch
+// CHECK: memref.load %arg0[%c0, %c0]
+// CHECK: arith.addf
+// CHECK: memref.store
+// CHECK: return
+func.func @scale(%a: memref<?x?xf32>, %s: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = memref.dim %a, %c0 : memref<?x?xf32>
+  %n = memref.dim %a, %c1 : memref<?x?xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%m, %n) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<?x?xf32>
+    %w = arith.mulf %v, %s : f32
+    memref.store %w, %a[%i, %j] : memref<?x?xf32>
+    scf.parallel (%k) = (%c0) to (%n) step (%c1) {
+      memref.store %w, %a[%i, %k] : memref<?x?xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  %x = memref.load %a[%c0, %c0] : memref<?x?xf32>
+  %y = arith.addf %x, %s : f32
+  memref.store %y, %a[%c0, %c0] : memref<?x?xf32>
+  return
+}
+
+// -----
+
+// A value read from a device buffer that the host needs is an error.
+func.func @size_from_data(%a: memref<4xindex>) -> memref<?xf32> {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{reads device buffers and produces a value the host needs}}
+  %n = memref.load %a[%c0] : memref<4xindex>
+  %b = memref.alloc(%n) : memref<?xf32>
+  return %b : memref<?xf32>
+}
+

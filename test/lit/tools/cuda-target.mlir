@@ -1,0 +1,52 @@
+// REQUIRES: cuda-toolkit
+// Every convc op, alone and in the fused blocks, compiles to PTX through
+// NVVM; libdevice is linked, so no `__nv_` math function stays external.
+// RUN: convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --emit=loops --quiet | FileCheck %s --check-prefix=LOOPS
+// LOOPS-NOT: = convc.
+// LOOPS: scf.parallel
+// LOOPS-NOT: = convc.
+// RUN: convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o %t.sm90.ptx --quiet
+// RUN: FileCheck %s --check-prefix=PTX90 < %t.sm90.ptx
+// PTX90: .target sm_90
+// PTX90-NOT: .extern .func __nv_
+// PTX90-COUNT-25: .visible .entry
+// PTX90-NOT: .extern .func __nv_
+// RUN: convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=sm_80 --emit=ptx -o %t.sm80.ptx --quiet
+// RUN: FileCheck %s --check-prefix=PTX80 < %t.sm80.ptx
+// PTX80: .target sm_80
+// PTX80-NOT: .extern .func __nv_
+// And ptxas assembles it for both architectures.
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
+// RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin %}
+
+// The example model, end to end: one device module (kernels and weights),
+// embedded in the library; the library needs no CUDA library, only the
+// runtime's mgpu* functions.
+// RUN: convc compile %convc_src/examples/reverse_digits.mlir --target=cuda --cuda-path=%cuda_path -o %t.rd.so 2>&1 | FileCheck %s --check-prefix=PROGRESS
+// PROGRESS: passes to llvm (sm_90, {{fatbin|isa}})
+// RUN: llvm-readelf -d %t.rd.so | FileCheck %s --check-prefix=NEEDED
+// NEEDED-NOT: cuda
+// RUN: llvm-nm -D --undefined-only %t.rd.so | FileCheck %s --check-prefix=SYMS
+// SYMS: mgpuLaunchKernel
+// SYMS: mgpuModuleLoad
+
+// Without a driver, loading it says CUDA is unavailable (non-zero exit).
+// RUN: %if no-cuda-driver %{ not convc generate %t.rd.so --src "5 9 3" 2>&1 | FileCheck %s --check-prefix=UNAVAILABLE %}
+// UNAVAILABLE: was compiled for CUDA (--target=cuda): CUDA unavailable:
+
+// The GPU kernels' math on the CPU: the example model generates exactly
+// what the CPU target's incremental decoder generates.
+// RUN: convc compile %convc_src/examples/reverse_digits.mlir --target=gpu-kernels-on-cpu -o %t.rdk.so --quiet
+// RUN: convc generate %t.rdk.so --src "5 9 3 2 7" --src "4 4 8" --beam 3 > %t.gpu-kernels.txt
+// RUN: convc generate %convc_src/examples/reverse_digits.mlir --src "5 9 3 2 7" --src "4 4 8" --beam 3 > %t.cpu.txt
+// RUN: diff %t.cpu.txt %t.gpu-kernels.txt
+
+// Clear errors: a CPU library asked to run on CUDA, PTX without the CUDA
+// target, a toolkit that is not there.
+// RUN: convc compile %convc_src/examples/reverse_digits.mlir -o %t.cpu.so --quiet
+// RUN: not convc generate %t.cpu.so --device=cuda --src "5 9 3" 2>&1 | FileCheck %s --check-prefix=WRONGDEV
+// WRONGDEV: was compiled for the CPU but --device=cuda was asked for; compile it with --target=cuda
+// RUN: not convc compile %S/Inputs/all_ops.mlir --emit=ptx 2>&1 | FileCheck %s --check-prefix=NOPTX
+// NOPTX: --emit=ptx needs --target=cuda
+// RUN: not convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%t.nowhere -o %t.x.so 2>&1 | FileCheck %s --check-prefix=NOKIT
+// NOKIT: CUDA unavailable: no libdevice at
