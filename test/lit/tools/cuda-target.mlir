@@ -9,7 +9,7 @@
 // RUN: FileCheck %s --check-prefix=PTX90 < %t.sm90.ptx
 // PTX90: .target sm_90
 // PTX90-NOT: .extern .func __nv_
-// PTX90-COUNT-25: .visible .entry
+// PTX90-COUNT-26: .visible .entry
 // PTX90-NOT: .extern .func __nv_
 // RUN: convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=sm_80 --emit=ptx -o %t.sm80.ptx --quiet
 // RUN: FileCheck %s --check-prefix=PTX80 < %t.sm80.ptx

@@ -39,8 +39,9 @@ func.func @embed_attend(%tok: tensor<?x?xi64>, %table: tensor<100x64xf32>, %k: t
   %x = convc.embedding %tok, %table {padding_idx = 1 : i64, scale = 8.0 : f64, sinusoidal} : tensor<?x?xi64>, tensor<100x64xf32> -> tensor<?x?x64xf32>
   %m = convc.padding_mask %src {padding_idx = 1 : i64} : tensor<?x?xi64> -> tensor<?x?xf32>
   %a = convc.attention %x, %k, %v key_padding %m {heads = 4 : i64} : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?xf32>
-  %km = convc.mask_positions %k, %m : tensor<?x?x64xf32>, tensor<?x?xf32>
-  %s = arith.addf %a, %km : tensor<?x?x64xf32>
+  %qm = convc.padding_mask %tok {padding_idx = 1 : i64} : tensor<?x?xi64> -> tensor<?x?xf32>
+  %xm = convc.mask_positions %x, %qm : tensor<?x?x64xf32>, tensor<?x?xf32>
+  %s = arith.addf %a, %xm : tensor<?x?x64xf32>
   return %s : tensor<?x?x64xf32>
 }
 func.func @unfused(%x: tensor<?x?x64xf32>, %h: tensor<?x?x128xf32>, %oc: tensor<?x?x4xf32>, %g: tensor<64xf32>,

@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""Builds the GPU check's artifacts (part of scripts/gpu-check).
+
+On a machine with the toolchain (convc, numpy): compiles every model for
+`--target=cuda` (or, for a dry run of the whole check here, for
+`gpu-kernels-on-cpu`), writes the inputs of every check and benchmark case,
+and the expected outputs from the CPU target (which the test suite checks
+against the reference). The result is a directory a GPU machine with only
+the NVIDIA driver can run: see run.sh in it.
+
+    gpu_check.py OUT_DIR --convc build/bin/convc [--target cuda] [--quick]
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Check cases: (model, entry, {input: array}, tolerance). Shapes keep
+# T = 1, T < K and a remainder of the 256-thread blocks.
+C = 64
+
+
+def check_cases(rng):
+    def x(B, T, width=C):
+        return rng.standard_normal((B, T, width)).astype(np.float32)
+
+    def u(*shape):
+        return rng.uniform(0, 1, shape).astype(np.float32)
+
+    def n(*shape, scale=1.0):
+        return (scale * rng.standard_normal(shape)).astype(np.float32)
+
+    def tokens(B, T, vocab, pad=1):
+        t = rng.integers(2, vocab, (B, T)).astype(np.int64)
+        t[:, T - max(1, T // 4):] = pad  # trailing padding
+        t[0, :] = rng.integers(2, vocab, T)  # one row without any
+        return t
+
+    cases = []
+    ops = os.path.join(ROOT, "test/lit/tools/Inputs/all_ops.mlir")
+    for B, T in [(1, 1), (2, 5), (3, 300)]:
+        S = max(2, T // 2)
+        tag = f"B{B}_T{T}"
+        cases += [
+            (ops, "depthwise", tag, [x(B, T), n(C, 5), n(C)]),
+            (ops, "lightweight", tag, [x(B, T), n(4, 7)]),
+            (ops, "dynamic", tag, [x(B, T), n(28, C, scale=0.1)]),
+            (ops, "dynamic_kernels", tag, [x(B, T), n(B, T, 4, 7)]),
+            (ops, "talk", tag, [x(B, T), u(B, T, 8), u(B, T, 4)]),
+            (ops, "block", tag, [x(B, T), n(128, C, scale=0.1), n(128), n(C, C, scale=0.1),
+                                 n(C), n(C), n(C)]),
+            (ops, "embed_attend", tag, [tokens(B, T, 100), n(100, C), x(B, S), x(B, S),
+                                        tokens(B, S, 100)]),
+            (ops, "unfused", tag, [x(B, T), x(B, T, 2 * C), u(B, T, 4), n(C), n(C)]),
+        ]
+    rd = os.path.join(ROOT, "examples/reverse_digits.mlir")
+    src = tokens(3, 9, 14)
+    enc = (rng.standard_normal((3, 9, 64))).astype(np.float32)
+    pad = (src == 1).astype(np.float32)
+    cases += [(rd, "encode", "example", {"src_tokens": src}),
+              (rd, "decode", "example", {"tokens": tokens(3, 7, 14), "enc": enc,
+                                         "enc_pad": pad})]
+    return cases
+
+
+# Benchmarks: the CPU benchmarks' TaLK and LightConv (C = 512, H = 8,
+# K = Lmax = Rmax = 31) at their shapes plus B = 32, T = 4096, and a copy
+# kernel for the device's DRAM bandwidth.
+BC, BH, BK, BL = 512, 8, 31, 31
+BENCH_SHAPES = [(1, 10), (1, 100), (1, 1000), (1, 10000), (16, 256), (32, 4096)]
+
+
+def bench_models():
+    x = "tensor<?x?x512xf32>"
+    talk = (f'func.func @main(%x: {x} {{convc.name = "x"}}, %o: tensor<?x?x16xf32> '
+            f'{{convc.name = "o"}}) -> {x} {{\n'
+            f"  %y = convc.talk_conv %x, %o {{left_max = {BL} : i64, right_max = {BL} : i64}}"
+            f" : {x}, tensor<?x?x16xf32>\n  return %y : {x}\n}}\n")
+    light = (f'func.func @main(%x: {x} {{convc.name = "x"}}, %w: tensor<8x31xf32> '
+             f'{{convc.name = "w"}}) -> {x} {{\n'
+             f"  %y = convc.lightweight_conv %x, %w {{heads = 8 : i64, padding = 15 : i64}}"
+             f" : {x}, tensor<8x31xf32>\n  return %y : {x}\n}}\n")
+    # y = x + x: one read and one write per element.
+    copy = ('func.func @main(%x: tensor<?xf32> {convc.name = "x"}) -> tensor<?xf32> {\n'
+            "  %y = arith.addf %x, %x : tensor<?xf32>\n"
+            "  return %y : tensor<?xf32>\n}\n")
+    return {"talk": talk, "lightconv": light, "copy": copy}
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"gpu_check.py: {' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def save_inputs(case_dir, entry, arrays):
+    """Writes inputs/<name>.npy (a list: input0, input1, ...); returns the
+    names."""
+    os.makedirs(os.path.join(case_dir, "inputs"), exist_ok=True)
+    with open(os.path.join(case_dir, "entry"), "w") as f:
+        f.write(entry + "\n")
+    if isinstance(arrays, list):
+        arrays = {f"input{i}": a for i, a in enumerate(arrays)}
+    for name, a in arrays.items():
+        np.save(os.path.join(case_dir, "inputs", name + ".npy"), a)
+    return list(arrays)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out")
+    p.add_argument("--convc", default=os.path.join(ROOT, "build/bin/convc"))
+    p.add_argument("--target", default="cuda", choices=["cuda", "gpu-kernels-on-cpu"])
+    p.add_argument("--gpu-arch", default="sm_90")
+    p.add_argument("--quick", action="store_true", help="no benchmark inputs above 64 MB")
+    a = p.parse_args()
+    out = os.path.abspath(a.out)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(os.path.join(out, "models"))
+    rng = np.random.default_rng(7)
+    target = ["--target=" + a.target] + (["--gpu-arch=" + a.gpu_arch] if a.target == "cuda" else [])
+
+    # Models: the GPU build and the CPU build that gives the expected outputs.
+    compiled = {}
+
+    def compile_model(src, name, cpu_too=True):
+        if name in compiled:
+            return compiled[name]
+        gpu_so = os.path.join(out, "models", name + ".so")
+        run([a.convc, "compile", "--quiet", src, "-o", gpu_so] + target)
+        cpu_so = None
+        if cpu_too:
+            cpu_so = os.path.join(out, "cpu-" + name + ".so")
+            run([a.convc, "compile", "--quiet", src, "-o", cpu_so])
+        compiled[name] = (gpu_so, cpu_so)
+        return compiled[name]
+
+    n_check = 0
+    for src, entry, tag, arrays in check_cases(rng):
+        model = os.path.splitext(os.path.basename(src))[0]
+        gpu_so, cpu_so = compile_model(src, model)
+        case_dir = os.path.join(out, "check", f"{model}.{entry}.{tag}")
+        names = save_inputs(case_dir, entry, arrays)
+        with open(os.path.join(case_dir, "model"), "w") as f:
+            f.write(model + "\n")
+        cmd = [a.convc, "run", cpu_so, "--entry", entry,
+               "--output-dir", os.path.join(case_dir, "expected")]
+        for n in names:
+            cmd += ["--input", f"{n}={case_dir}/inputs/{n}.npy"]
+        run(cmd)
+        n_check += 1
+
+    n_bench = 0
+    for name, text in bench_models().items():
+        src = os.path.join(out, name + ".mlir")
+        with open(src, "w") as f:
+            f.write(text)
+        compile_model(src, "bench-" + name, cpu_too=False)
+        shapes = ([(1, (1 << 22) if a.quick else (1 << 26))] if name == "copy"
+                  else BENCH_SHAPES)
+        for B, T in shapes:
+            if a.quick and B * T * BC * 4 > (64 << 20):
+                continue
+            case_dir = os.path.join(out, "bench", f"{name}.B{B}_T{T}")
+            if name == "copy":
+                arrays = [np.ones(T, np.float32)]
+            elif name == "talk":
+                arrays = [rng.standard_normal((B, T, BC), np.float32),
+                          rng.uniform(0, 1, (B, T, 2 * BH)).astype(np.float32)]
+            else:
+                arrays = [rng.standard_normal((B, T, BC), np.float32),
+                          rng.standard_normal((BH, BK), np.float32)]
+            # Named inputs for these models.
+            save_inputs(case_dir, "main", [])
+            names = ["x"] if name == "copy" else (["x", "o"] if name == "talk" else ["x", "w"])
+            for n, arr in zip(names, arrays):
+                np.save(os.path.join(case_dir, "inputs", n + ".npy"), arr)
+            with open(os.path.join(case_dir, "model"), "w") as f:
+                f.write("bench-" + name + "\n")
+            n_bench += 1
+    for leftover in os.listdir(out):
+        if leftover.startswith("cpu-"):
+            os.remove(os.path.join(out, leftover))
+
+    # What the GPU machine runs: the runtime, the runner, the torch baseline.
+    os.makedirs(os.path.join(out, "bin"))
+    os.makedirs(os.path.join(out, "lib"))
+    build = os.path.dirname(os.path.dirname(os.path.abspath(a.convc)))
+    shutil.copy(os.path.join(build, "bin", "convc-gpu-runner"), os.path.join(out, "bin"))
+    for lib in os.listdir(os.path.join(build, "lib")):
+        if lib.startswith("libconvc_runtime.so"):
+            shutil.copy(os.path.join(build, "lib", lib), os.path.join(out, "lib"), follow_symlinks=True)
+    shutil.copy(os.path.join(ROOT, "scripts", "gpu-check-run.sh"), os.path.join(out, "run.sh"))
+    shutil.copy(os.path.join(ROOT, "bench", "gpu_torch_bench.py"), out)
+    shutil.copytree(os.path.join(ROOT, "frontends", "pytorch", "convc_torch"),
+                    os.path.join(out, "convc_torch"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(os.path.join(out, "target"), "w") as f:
+        f.write(a.target + "\n")
+    print(f"gpu-check artifacts: {out} ({n_check} check cases, {n_bench} benchmark cases, "
+          f"target {a.target})")
+
+
+if __name__ == "__main__":
+    main()

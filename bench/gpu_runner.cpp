@@ -1,0 +1,192 @@
+//===- gpu_runner.cpp - GPU checks and timings with only the runtime -----===//
+//
+// Part of scripts/gpu-check: runs on a GPU machine that has the NVIDIA
+// driver but no LLVM, with libconvc_runtime.so beside it.
+//
+//   convc-gpu-runner info
+//   convc-gpu-runner check MODEL.so CASE_DIR TOLERANCE
+//   convc-gpu-runner bench MODEL.so CASE_DIR WARMUP RUNS
+//
+// CASE_DIR holds `entry` (the entry point's name), inputs/<input>.npy and,
+// for `check`, expected/<output>.npy (from the CPU target, which the test
+// suite checks against the reference). `check` prints the worst relative
+// error per output (|got - want| / max(1, |want|)) and exits non-zero above
+// TOLERANCE. `bench` prints the median wall time of a call (host copies
+// included) and, with CONVC_CUDA_PROFILE=1, the median kernel time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Npy.h"
+#include "convc/Runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace convc;
+
+namespace {
+
+bool toTensor(const NpyArray &array, Tensor &tensor, std::string &error) {
+  DType dtype;
+  switch (array.dtype) {
+  case NpyDType::F32:
+    dtype = DType::F32;
+    break;
+  case NpyDType::I64:
+    dtype = DType::I64;
+    break;
+  default:
+    error = "only f32 and i64 .npy inputs are supported";
+    return false;
+  }
+  tensor = Tensor::zeros(dtype, array.shape);
+  std::memcpy(tensor.data(), array.bytes.data(), array.bytes.size());
+  return true;
+}
+
+struct Case {
+  std::unique_ptr<Module> module;
+  const EntryPoint *entry = nullptr;
+  std::vector<Tensor> inputs;
+};
+
+bool loadCase(const std::string &model, const std::string &dir, Case &c) {
+  std::string error;
+  c.module = Module::load(model, error);
+  if (!c.module) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return false;
+  }
+  std::string entryName;
+  std::ifstream(dir + "/entry") >> entryName;
+  c.entry = c.module->find(entryName);
+  if (!c.entry) {
+    std::fprintf(stderr, "%s: no entry '%s'\n", model.c_str(),
+                 entryName.c_str());
+    return false;
+  }
+  for (const TensorSpec &spec : c.entry->inputs) {
+    NpyArray array;
+    Tensor tensor;
+    std::string path = dir + "/inputs/" + spec.name + ".npy";
+    if (!readNpy(path, array, error) || !toTensor(array, tensor, error)) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+      return false;
+    }
+    c.inputs.push_back(tensor);
+  }
+  return true;
+}
+
+double toDouble(const Tensor &t, int64_t i) {
+  return t.dtype() == DType::I64 ? double(t.data<int64_t>()[i])
+                                 : double(t.data<float>()[i]);
+}
+
+int check(const std::string &model, const std::string &dir, double tolerance) {
+  Case c;
+  if (!loadCase(model, dir, c))
+    return 2;
+  std::vector<Tensor> outputs;
+  Status status = c.module->run(c.entry->name, c.inputs, outputs);
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.message().c_str());
+    return 2;
+  }
+  double worst = 0;
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const TensorSpec &spec = c.entry->outputs[o];
+    NpyArray array;
+    std::string error;
+    std::string path = dir + "/expected/" + spec.name + ".npy";
+    if (!readNpy(path, array, error)) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+      return 2;
+    }
+    std::vector<double> want = array.toDoubles();
+    if (array.shape != outputs[o].shape()) {
+      std::fprintf(stderr, "%s: shape differs from the expected output\n",
+                   spec.name.c_str());
+      return 1;
+    }
+    for (size_t i = 0; i < want.size(); ++i) {
+      double err = std::abs(toDouble(outputs[o], i) - want[i]) /
+                   std::max(1.0, std::abs(want[i]));
+      if (!(err <= worst))
+        worst = err; // NaN counts as worst
+    }
+  }
+  bool ok = worst <= tolerance;
+  std::printf("%s max_rel_err=%.3g tolerance=%.3g\n", ok ? "PASS" : "FAIL",
+              worst, tolerance);
+  return ok ? 0 : 1;
+}
+
+int bench(const std::string &model, const std::string &dir, int warmup,
+          int runs) {
+  Case c;
+  if (!loadCase(model, dir, c))
+    return 2;
+  std::vector<Tensor> outputs;
+  std::vector<double> wall, kernel;
+  for (int i = 0; i < warmup + runs; ++i) {
+    double ms;
+    int64_t launches;
+    cudaKernelTime(ms, launches); // reset
+    auto t0 = std::chrono::steady_clock::now();
+    Status status = c.module->run(c.entry->name, c.inputs, outputs);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!status.ok()) {
+      std::fprintf(stderr, "%s\n", status.message().c_str());
+      return 2;
+    }
+    cudaKernelTime(ms, launches);
+    if (i >= warmup) {
+      wall.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      kernel.push_back(ms);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  size_t bytes = 0;
+  for (const Tensor &t : c.inputs)
+    bytes += t.numBytes();
+  for (const Tensor &t : outputs)
+    bytes += t.numBytes();
+  std::printf("wall_ms=%.4f kernel_ms=%.4f io_bytes=%zu runs=%d warmup=%d\n",
+              median(wall), median(kernel), bytes, runs, warmup);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "info") {
+    Status s = cudaStatus();
+    if (!s.ok()) {
+      std::printf("%s\n", s.message().c_str());
+      return 3;
+    }
+    std::printf("CUDA device: %s\n", cudaDeviceDescription().c_str());
+    return 0;
+  }
+  if (cmd == "check" && argc == 5)
+    return check(argv[2], argv[3], std::atof(argv[4]));
+  if (cmd == "bench" && argc == 6)
+    return bench(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
+  std::fprintf(stderr,
+               "usage: convc-gpu-runner info\n"
+               "       convc-gpu-runner check MODEL.so CASE_DIR TOLERANCE\n"
+               "       convc-gpu-runner bench MODEL.so CASE_DIR WARMUP RUNS\n");
+  return 2;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The GPU half of scripts/gpu-check, copied into the artifact directory as
+# run.sh: on a machine with the NVIDIA driver (no LLVM needed), runs every
+# GPU check and benchmark and prints a summary.
+#   ./run.sh [--quick]      (CONVC_GPU_CHECK_RUNS=N timed runs, default 20)
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+runner="$here/bin/convc-gpu-runner"
+export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+runs="${CONVC_GPU_CHECK_RUNS:-20}"
+target="$(cat "$here/target")"
+
+echo "== device"
+if ! "$runner" info; then
+  if [ "$target" = cuda ]; then
+    echo "gpu-check: no usable GPU here (see above); nothing checked"
+    exit 3
+  fi
+fi
+[ "$target" = cuda ] || echo "(dry run: these models are the GPU kernel loops compiled for the CPU)"
+
+echo "== correctness: compiled GPU code against the CPU target's outputs"
+pass=0; fail=0; failed=()
+for case in "$here"/check/*/; do
+  name="$(basename "$case")"
+  model="$(cat "$case/model")"
+  # Both the CPU target and the GPU kernels are within 1e-5 of the f64
+  # reference (the test suite checks both), so they agree within 2e-5.
+  if out="$("$runner" check "$here/models/$model.so" "$case" 2e-5 2>&1)"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); failed+=("$name: $out")
+  fi
+  printf '  %-44s %s\n' "$name" "$out"
+done
+
+echo "== DRAM bandwidth (y = x + x, kernel time)"
+bw_case="$(ls -d "$here"/bench/copy.* | head -1)"
+bw_line="$(CONVC_CUDA_PROFILE=1 "$runner" bench "$here/models/bench-copy.so" "$bw_case" 3 "$runs")"
+bw_kernel_ms="$(sed -n 's/.*kernel_ms=\([0-9.]*\).*/\1/p' <<<"$bw_line")"
+bw_bytes="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$bw_line")"
+bandwidth="$(awk -v b="$bw_bytes" -v ms="$bw_kernel_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / ms / 1e6; else print "n/a" }')"
+echo "  $bw_line  => ${bandwidth} GB/s"
+
+echo "== benchmarks: convc (kernel time; wall includes host<->device copies)"
+printf '  %-22s %12s %12s %10s\n' case kernel_ms wall_ms "% of DRAM"
+declare -A convc_ms
+for case in "$here"/bench/*/; do
+  name="$(basename "$case")"
+  [[ "$name" == copy.* ]] && continue
+  model="$(cat "$case/model")"
+  line="$(CONVC_CUDA_PROFILE=1 "$runner" bench "$here/models/$model.so" "$case" 3 "$runs" 2>&1)" || { echo "  $name: $line"; continue; }
+  k="$(sed -n 's/.*kernel_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+  w="$(sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+  b="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$line")"
+  pct="$(awk -v b="$b" -v ms="$k" -v bw="$bandwidth" 'BEGIN { if (ms > 0 && bw > 0) printf "%.0f%%", 100 * b / ms / 1e6 / bw; else print "n/a" }')"
+  convc_ms[$name]="$k"
+  printf '  %-22s %12s %12s %10s\n' "$name" "$k" "$w" "$pct"
+done
+
+echo "== PyTorch eager CUDA and torch.compile on the same shapes"
+if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  PYTHONPATH="$here" python3 "$here/gpu_torch_bench.py" --runs "$runs" || echo "  (torch benchmark failed)"
+else
+  echo "  skipped: no PyTorch with CUDA here"
+fi
+
+echo "== summary"
+echo "  correctness: $pass passed, $fail failed"
+for f in "${failed[@]}"; do echo "    FAILED $f"; done
+echo "  DRAM bandwidth: ${bandwidth} GB/s (copy kernel)"
+[ "$fail" -eq 0 ]
