@@ -166,7 +166,7 @@ def main():
         shapes = ([(1, (1 << 22) if a.quick else (1 << 26))] if name == "copy"
                   else BENCH_SHAPES)
         for B, T in shapes:
-            if a.quick and B * T * BC * 4 > (64 << 20):
+            if a.quick and B * T * (1 if name == "copy" else BC) * 4 > (64 << 20):
                 continue
             case_dir = os.path.join(out, "bench", f"{name}.B{B}_T{T}")
             if name == "copy":
