@@ -69,6 +69,7 @@ USAGE: convc <command> [options]
 COMMANDS:
   compile IN.mlir   Compile a model into a shared library (-o OUT.so), or
                     stop at an earlier stage with --emit and print it.
+                    --target=cuda compiles for NVIDIA GPUs (docs/gpu.md).
   run MODEL --input NAME=FILE.npy ... [--output-dir DIR]
                     Run a compiled model (.so, or .mlir compiled on the fly)
                     and write DIR/<output>.npy.
@@ -79,6 +80,8 @@ COMMANDS:
                     Translate with a Seq2Seq model (compiled with
                     --decode-step=decode): greedy or beam search over the
                     derived incremental decoder.
+
+run, bench and generate take --device=cpu|cuda.
 
 OPTIONS:
   --help            This text. `convc <command> --help` lists a command's
@@ -91,6 +94,7 @@ PIPELINE STAGES (--emit):
   fused    after the fusion passes (softmax folding, TaLK, DynamicConv)
   loops    bufferized scf.parallel / vector loops
   llvm     LLVM dialect
+  ptx      the GPU device code (--target=cuda)
   obj      an object file
   lib      a shared library for the runtime (the default)
 
