@@ -138,6 +138,49 @@ public:
         *this, buffer,
         SmallVector<ReassociationIndices>{lead, {type.getRank() - 1}});
   }
+  /// A block-structured kernel: one GPU block of `threads` threads per
+  /// point of `grid` (an scf.parallel). `body` builds block-level code: `shared` buffers and
+  /// `threadPhase`s (a barrier follows each on the GPU; on a CPU they run
+  /// one after the other). Block-level code outside phases must not write
+  /// memory: every thread runs it.
+  void blocks(ValueRange grid, int64_t threads,
+              function_ref<void(ValueRange)> body) {
+    SmallVector<Value> zeros(grid.size(), index(0));
+    SmallVector<Value> ones(grid.size(), index(1));
+    auto loop = scf::ParallelOp::create(*this, zeros, grid, ones);
+    // The phases carry the thread count: canonicalization may rebuild this
+    // loop (dropping unit dimensions) and its attributes with it.
+    blockThreads = threads;
+    InsertionGuard guard(*this);
+    setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVars());
+  }
+  int64_t blockThreads = 0;
+  /// Block-shared f32 scratch of a static shape.
+  Value shared(ArrayRef<int64_t> shape) {
+    auto a = memref::AllocaOp::create(*this, MemRefType::get(shape, getF32Type()));
+    a->setAttr("convc.gpu_shared", getUnitAttr());
+    return a;
+  }
+  /// One phase of a block: body(i) for i in [0, count), spread over the
+  /// block's threads.
+  void threadPhase(int64_t count, function_ref<void(Value)> body) {
+    auto loop = scf::ParallelOp::create(*this, ValueRange{index(0)},
+                                        ValueRange{index(count)},
+                                        ValueRange{index(1)});
+    loop->setAttr("convc.gpu_threads", getI64IntegerAttr(blockThreads));
+    InsertionGuard guard(*this);
+    setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVars()[0]);
+  }
+  /// if (cond) body()
+  void ifThen(Value cond, function_ref<void()> body) {
+    auto op = scf::IfOp::create(*this, cond, /*withElseRegion=*/false);
+    InsertionGuard guard(*this);
+    setInsertionPoint(op.thenBlock()->getTerminator());
+    body();
+  }
+
   Value toTensorOf(Value buffer, Value op) {
     return toTensor(buffer, op.getType());
   }
@@ -195,6 +238,65 @@ void emitWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
   });
 }
 
+/// Channels and time steps per block of the tiled kernels, and their
+/// threads: a warp spans 32 consecutive channels (128-byte rows).
+constexpr int64_t kTileChannels = 32, kTileSteps = 128, kTileThreads = 256;
+/// Static shared memory a block may use (the default limit).
+constexpr int64_t kSharedBytes = 48 * 1024;
+
+/// The same conv with a block per (batch, 128-step time tile, 32-channel
+/// tile): the threads first stage the tile and its halo of (K - 1) r rows
+/// in shared memory (coalesced 128-byte rows), then each computes outputs
+/// from it, so every input is read from DRAM once per tile instead of K
+/// times through the cache. False when the halo does not fit.
+bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
+                         int64_t K, int64_t P, int64_t r,
+                         function_ref<Value(Value, Value)> weight) {
+  int64_t span = kTileSteps + (K - 1) * r;
+  if (span * kTileChannels * 4 > kSharedBytes)
+    return false;
+  Value B = b.dim(x, 0), T = b.dim(x, 1), C = b.dim(x, 2);
+  Value tiles = b.ceilDiv(T, b.index(kTileSteps));
+  Value cTiles = b.ceilDiv(C, b.index(kTileChannels));
+  b.blocks({B, tiles, cTiles}, kTileThreads, [&](ValueRange ivs) {
+    Value bi = ivs[0];
+    Value t0 = b.mul(ivs[1], b.index(kTileSteps));
+    Value c0 = b.mul(ivs[2], b.index(kTileChannels));
+    Value first = b.sub(t0, b.index(P * r)); // time of tile row 0
+    Value tile = b.shared({span, kTileChannels});
+    auto split = [&](Value i) {
+      return std::make_pair(b.floorDiv(i, b.index(kTileChannels)),
+                            arith::RemSIOp::create(b, i, b.index(kTileChannels))
+                                .getResult());
+    };
+    b.threadPhase(span * kTileChannels, [&](Value i) {
+      auto [row, col] = split(i);
+      Value c = b.min(b.add(c0, col), b.sub(C, b.index(1)));
+      b.storeScalar(b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T),
+                    tile, {row, col});
+    });
+    b.threadPhase(kTileSteps * kTileChannels, [&](Value i) {
+      auto [row, col] = split(i);
+      Value t = b.add(t0, row), c = b.add(c0, col);
+      b.ifThen(b.andI(b.cmpI(arith::CmpIPredicate::slt, t, T),
+                      b.cmpI(arith::CmpIPredicate::slt, c, C)),
+               [&] {
+                 Value init = bias ? b.loadF32(bias, {c}) : b.f32(0.0);
+                 Value acc = b.sum(
+                     b.index(K),
+                     [&](Value k) {
+                       Value at = b.add(row, b.mul(k, b.index(r)));
+                       return b.fmul(weight(c, k),
+                                     b.loadScalar(tile, {at, col}));
+                     },
+                     init);
+                 b.storeF32(acc, y, {bi, t, c});
+               });
+    });
+  });
+  return true;
+}
+
 struct LowerDepthwiseConv : GPULoweringPattern<DepthwiseConvOp> {
   using GPULoweringPattern::GPULoweringPattern;
   SmallVector<Value> lower(DepthwiseConvOp op,
@@ -202,10 +304,13 @@ struct LowerDepthwiseConv : GPULoweringPattern<DepthwiseConvOp> {
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value y = b.allocLike(x);
-    emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(),
-                   op.getDilation(), [&](Value, Value, Value c, Value k) {
-                     return b.loadF32(w, {c, k});
-                   });
+    auto tap = [&](Value c, Value k) { return b.loadF32(w, {c, k}); };
+    if (!emitTiledWindowConv(b, x, y, bias, op.getKernelSize(),
+                             op.getPadding(), op.getDilation(), tap))
+      emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(),
+                     op.getDilation(), [&](Value, Value, Value c, Value k) {
+                       return tap(c, k);
+                     });
     return {b.toTensorOf(y, op.getResult())};
   }
 };
@@ -255,10 +360,13 @@ struct LowerLightweightConv : GPULoweringPattern<LightweightConvOp> {
         emitLightweightTaps(b, b.toBuffer(op.getWeight()), op.getWeightSoftmax());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value y = b.allocLike(x);
-    emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(), 1,
-                   [&](Value, Value, Value c, Value k) {
-                     return b.loadF32(taps, {b.floorDiv(c, b.index(R)), k});
-                   });
+    auto tap = [&](Value c, Value k) {
+      return b.loadF32(taps, {b.floorDiv(c, b.index(R)), k});
+    };
+    if (!emitTiledWindowConv(b, x, y, bias, op.getKernelSize(),
+                             op.getPadding(), 1, tap))
+      emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(), 1,
+                     [&](Value, Value, Value c, Value k) { return tap(c, k); });
     return {b.toTensorOf(y, op.getResult())};
   }
 };
@@ -381,24 +489,116 @@ Value interpolatedPrefix(GPUKernelBuilder &b, Value delta,
                   lower);
 }
 
-/// TaLK in one pass: each work item is one channel over a time tile. It
+/// TaLK in one fused pass, a block per (batch, 128-step time tile,
+/// 32-channel tile), 256 threads, in shared memory:
+///   1. stage the tile and the halos the windows reach (Lmax + 1 rows
+///      before, Rmax + 1 after), scaled by 1/Kn: coalesced 128-byte rows;
+///   2. prefix-sum each channel's column within 8 segments, one per thread;
+///   3. every output reads its window: the segment-local prefix sums at its
+///      two edges, the totals of the whole segments in between, and the
+///      interpolated fractions of the edge rows.
+/// No sum spans more than a segment plus the window, so f32 stays within
+/// 1e-5 at any T; DRAM traffic is the input and offsets once, plus the
+/// halos, and the output.
+void emitTiledTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
+                   Value y, int64_t H, int64_t R) {
+  int64_t Lmax = op.getLeftMax(), Rmax = op.getRightMax();
+  int64_t halo = Lmax + 1, span = halo + kTileSteps + Rmax + 1;
+  constexpr int64_t kSegments = kTileThreads / kTileChannels;
+  int64_t segment = (span + kSegments - 1) / kSegments;
+  Value B = b.dim(x, 0), T = b.dim(x, 1), C = b.dim(x, 2);
+  Value scale = b.f32(1.0 / double(op.getNormalizer()));
+  Value tiles = b.ceilDiv(T, b.index(kTileSteps));
+  Value cTiles = b.ceilDiv(C, b.index(kTileChannels));
+  b.blocks({B, tiles, cTiles}, kTileThreads, [&](ValueRange ivs) {
+    Value bi = ivs[0];
+    Value t0 = b.mul(ivs[1], b.index(kTileSteps));
+    Value c0 = b.mul(ivs[2], b.index(kTileChannels));
+    Value first = b.sub(t0, b.index(halo)); // time of row 0
+    Value S = b.shared({span, kTileChannels});
+    auto split = [&](Value i) {
+      return std::make_pair(
+          b.floorDiv(i, b.index(kTileChannels)),
+          arith::RemSIOp::create(b, i, b.index(kTileChannels)).getResult());
+    };
+    b.threadPhase(span * kTileChannels, [&](Value i) {
+      auto [row, col] = split(i);
+      Value c = b.min(b.add(c0, col), b.sub(C, b.index(1)));
+      Value v = b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T);
+      b.storeScalar(b.fmul(v, scale), S, {row, col});
+    });
+    b.threadPhase(kSegments * kTileChannels, [&](Value i) {
+      auto [seg, col] = split(i);
+      Value lo = b.mul(seg, b.index(segment));
+      Value hi = b.min(b.add(lo, b.index(segment)), b.index(span));
+      b.forLoop(lo, hi, b.index(1), ValueRange{b.f32(0.0)},
+                [&](Value row, ValueRange acc) {
+                  Value sum = b.fadd(acc[0], b.loadScalar(S, {row, col}));
+                  b.storeScalar(sum, S, {row, col});
+                  return SmallVector<Value>{sum};
+                });
+    });
+    b.threadPhase(kTileSteps * kTileChannels, [&](Value i) {
+      auto [row, col] = split(i);
+      Value t = b.add(t0, row), c = b.add(c0, col);
+      b.ifThen(
+          b.andI(b.cmpI(arith::CmpIPredicate::slt, t, T),
+                 b.cmpI(arith::CmpIPredicate::slt, c, C)),
+          [&] {
+            Value h = b.floorDiv(c, b.index(R));
+            auto [lo, hi] = talkWindow(b, o, bi, t, h, T, H, Lmax, Rmax,
+                                       op.getCausal());
+            Value segLen = b.index(segment);
+            auto prefix = [&](Value r) { return b.loadScalar(S, {r, col}); };
+            // The scaled input of row r: its segment-local prefix minus the
+            // previous row's, unless r starts a segment.
+            auto input = [&](Value r) {
+              Value starts = b.cmpI(
+                  arith::CmpIPredicate::eq,
+                  arith::RemSIOp::create(b, r, segLen).getResult(), b.index(0));
+              Value before = b.select(
+                  starts, b.f32(0.0),
+                  prefix(b.max(b.sub(r, b.index(1)), b.index(0))));
+              return b.fsub(prefix(r), before);
+            };
+            // Window edges as tile rows (lo >= -Lmax - 1 keeps rA >= 0,
+            // hi <= Rmax keeps rE + 1 <= span - 1) and their fractions.
+            Value flA = b.floor(lo), flE = b.floor(hi);
+            Value rA = b.sub(b.add(t, b.floatToIndex(flA)), first);
+            Value rE = b.sub(b.add(t, b.floatToIndex(flE)), first);
+            Value fracA = b.fsub(lo, flA), fracE = b.fsub(hi, flE);
+            // S[rE] - S[rA] = local prefixes + whole segments in between.
+            Value segA = b.floorDiv(rA, segLen), segE = b.floorDiv(rE, segLen);
+            Value between = b.forLoop(
+                segA, segE, b.index(1), ValueRange{b.f32(0.0)},
+                [&](Value sg, ValueRange acc) {
+                  Value last = b.sub(b.mul(b.add(sg, b.index(1)), segLen),
+                                     b.index(1));
+                  return SmallVector<Value>{b.fadd(acc[0], prefix(last))};
+                })[0];
+            Value whole = b.fadd(b.fsub(prefix(rE), prefix(rA)), between);
+            Value sum = b.fadd(
+                whole, b.fsub(b.fmul(fracE, input(b.add(rE, b.index(1)))),
+                              b.fmul(fracA, input(b.add(rA, b.index(1))))));
+            b.storeF32(sum, y, {bi, t, c});
+          });
+    });
+  });
+}
+
+/// TaLK windows too wide for a shared tile: each work item is one channel
+/// over a time tile. It
 /// forms the prefix sums of its tile plus the halos the windows can reach
 /// (Lmax + 1 before, Rmax after) in a private buffer, relative to the tile
 /// (so sums stay short and f32 stays within 1e-5 at any T), then reads
 /// every window sum from it. Cost per output: O(1 + Kn / tile).
-struct LowerTaLKConv : GPULoweringPattern<TaLKConvOp> {
-  using GPULoweringPattern::GPULoweringPattern;
-  SmallVector<Value> lower(TaLKConvOp op, GPUKernelBuilder &b) const override {
+void emitPrivateTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
+                     Value y, int64_t H, int64_t R, int64_t tile) {
     int64_t C = op.getInput().getType().getDimSize(2);
-    int64_t H = op.getOffsets().getType().getDimSize(2);
-    if (!op.getCausal())
-      H /= 2;
-    int64_t R = C / H, Lmax = op.getLeftMax(), Rmax = op.getRightMax();
-    int64_t tile = timeTile, halo = Lmax + 1;
+    int64_t Lmax = op.getLeftMax(), Rmax = op.getRightMax();
+    int64_t halo = Lmax + 1;
     // + 1: the upper neighbour of the last row is read (with weight 0).
     int64_t span = halo + tile + Rmax + 1;
-    Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
-    Value y = b.allocLike(x);
     Value B = b.dim(x, 0), T = b.dim(x, 1);
     Value scale = b.f32(1.0 / double(op.getNormalizer()));
     Value tiles = b.ceilDiv(T, b.index(tile));
@@ -432,6 +632,23 @@ struct LowerTaLKConv : GPULoweringPattern<TaLKConvOp> {
         b.storeF32(sum, y, {bi, t, c});
       });
     });
+}
+
+struct LowerTaLKConv : GPULoweringPattern<TaLKConvOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(TaLKConvOp op, GPUKernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t H = op.getOffsets().getType().getDimSize(2);
+    if (!op.getCausal())
+      H /= 2;
+    int64_t R = C / H;
+    Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
+    Value y = b.allocLike(x);
+    int64_t span = op.getLeftMax() + op.getRightMax() + 2 + kTileSteps;
+    if (span * kTileChannels * 4 <= kSharedBytes)
+      emitTiledTaLK(b, op, x, o, y, H, R);
+    else
+      emitPrivateTaLK(b, op, x, o, y, H, R, timeTile);
     return {b.toTensorOf(y, op.getResult())};
   }
 };

@@ -9,6 +9,14 @@
 //     scf.if %lin < M * N { %j = %lin mod N, %i = %lin floordiv N; body }
 //   }
 //
+// A loop whose body holds 1-D `scf.parallel {convc.gpu_threads = N}` loops
+// is a block-structured kernel instead: one GPU block of N threads per work
+// item. Those loops are the block's phases: thread tid runs items tid,
+// tid + N, ..., and a barrier follows each phase; `memref.alloca
+// {convc.gpu_shared}` buffers in the body become workgroup (shared) memory. Everything else in the body runs in every thread alike. On a
+// CPU the same loops run the phases one after the other, which is what the
+// barriers guarantee, so the CPU-compiled form checks these kernels too.
+//
 // Upstream's convert-parallel-loops-to-gpu maps loop dimensions to grid and
 // block dimensions one to one, which needs loops tiled to block-sized inner
 // loops first; the convc kernels instead have one work item per output
@@ -92,6 +100,7 @@ struct ParallelToGPUPass
   /// region.
   void launch(OpBuilder &b, Location loc, Value count,
               function_ref<void(OpBuilder &, Value)> body) {
+    int64_t blockSize = this->blockSize;
     Value bs = arith::ConstantIndexOp::create(b, loc, blockSize);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value grid = arith::CeilDivUIOp::create(b, loc, count, bs);
@@ -110,7 +119,141 @@ struct ParallelToGPUPass
     sequentializeNestedParallel(launchOp);
   }
 
+  /// The trip counts of `loop`'s dimensions (built before it) and their
+  /// product.
+  Value tripCounts(OpBuilder &b, scf::ParallelOp loop,
+                   SmallVectorImpl<Value> &trips) {
+    Location loc = loop.getLoc();
+    Value count = arith::ConstantIndexOp::create(b, loc, 1);
+    for (auto [lb, ub, step] : llvm::zip(
+             loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+      Value span = arith::SubIOp::create(b, loc, ub, lb);
+      Value trip = arith::CeilDivSIOp::create(b, loc, span, step);
+      trip = arith::MaxSIOp::create(
+          b, loc, trip, arith::ConstantIndexOp::create(b, loc, 0));
+      trips.push_back(trip);
+      count = arith::MulIOp::create(b, loc, count, trip);
+    }
+    return count;
+  }
+
+  /// Maps `loop`'s induction variables to the work item `lin` (the
+  /// innermost dimension fastest).
+  void delinearize(OpBuilder &gb, scf::ParallelOp loop, ArrayRef<Value> trips,
+                   Value lin, IRMapping &map) {
+    Location loc = loop.getLoc();
+    Value rest = lin;
+    for (int64_t d = int64_t(trips.size()) - 1; d >= 0; --d) {
+      Value i = d ? arith::RemUIOp::create(gb, loc, rest, trips[d]) : rest;
+      if (d)
+        rest = arith::DivUIOp::create(gb, loc, rest, trips[d]);
+      Value iv = arith::AddIOp::create(
+          gb, loc, loop.getLowerBound()[d],
+          arith::MulIOp::create(gb, loc, i, loop.getStep()[d]));
+      map.map(loop.getInductionVars()[d], iv);
+    }
+  }
+
+  /// A block-structured loop: one block of `threads` threads per work item.
+  LogicalResult mapBlockLoop(scf::ParallelOp loop, int64_t threads) {
+    if (threads < 32 || threads > 1024 || threads % 32)
+      return loop.emitError() << "convc.gpu_threads must be a multiple "
+                                 "of 32 in [32, 1024], got "
+                              << threads;
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    SmallVector<Value> trips;
+    Value count = tripCounts(b, loop, trips);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value n = arith::ConstantIndexOp::create(b, loc, threads);
+    auto launchOp = gpu::LaunchOp::create(b, loc, count, one, one, n, one, one);
+    Block &body = launchOp.getBody().front();
+    OpBuilder kb = OpBuilder::atBlockBegin(&body);
+    IRMapping map;
+    delinearize(kb, loop, trips, launchOp.getBlockIds().x, map);
+    for (Operation &op : loop.getBody()->without_terminator())
+      kb.clone(op, map);
+    gpu::TerminatorOp::create(kb, loc);
+
+    // Shared buffers become workgroup attributions.
+    SmallVector<memref::AllocaOp> shared;
+    launchOp.walk([&](memref::AllocaOp a) {
+      if (a->hasAttr("convc.gpu_shared"))
+        shared.push_back(a);
+    });
+    for (memref::AllocaOp a : shared) {
+      MemRefType type = a.getType();
+      if (!type.hasStaticShape())
+        return a.emitError() << "a GPU shared buffer needs a static shape";
+      auto space = gpu::AddressSpaceAttr::get(&getContext(),
+                                              gpu::AddressSpace::Workgroup);
+      auto sharedType = MemRefType::get(type.getShape(),
+                                        type.getElementType(),
+                                        MemRefLayoutAttrInterface(), space);
+      BlockArgument attribution =
+          launchOp.addWorkgroupAttribution(sharedType, a.getLoc());
+      // Loads and stores take any memref; they are the only users.
+      for (Operation *user : a->getUsers())
+        if (!isa<memref::LoadOp, memref::StoreOp>(user))
+          return user->emitError()
+                 << "GPU shared buffers are only loaded and stored";
+      a.getResult().replaceAllUsesWith(attribution);
+      a.erase();
+    }
+
+    // Phases: thread tid runs items tid, tid + N, ...; then a barrier.
+    SmallVector<scf::ParallelOp> phases;
+    launchOp.walk([&](scf::ParallelOp p) {
+      if (p->hasAttr("convc.gpu_threads"))
+        phases.push_back(p);
+    });
+    for (scf::ParallelOp phase : phases) {
+      if (phase.getNumLoops() != 1 || phase.getNumReductions() != 0)
+        return phase.emitError()
+               << "a GPU thread phase is a 1-D parallel loop without "
+                  "reductions";
+      OpBuilder pb(phase);
+      Location ploc = phase.getLoc();
+      Value tid = launchOp.getThreadIds().x;
+      Value first = arith::AddIOp::create(
+          pb, ploc, phase.getLowerBound()[0],
+          arith::MulIOp::create(pb, ploc, tid, phase.getStep()[0]));
+      Value stride = arith::MulIOp::create(
+          pb, ploc, arith::ConstantIndexOp::create(pb, ploc, threads),
+          phase.getStep()[0]);
+      auto strided = scf::ForOp::create(pb, ploc, first,
+                                        phase.getUpperBound()[0], stride);
+      IRMapping pmap;
+      pmap.map(phase.getInductionVars()[0], strided.getInductionVar());
+      OpBuilder sb = OpBuilder::atBlockTerminator(strided.getBody());
+      for (Operation &op : phase.getBody()->without_terminator())
+        sb.clone(op, pmap);
+      gpu::BarrierOp::create(pb, ploc);
+      phase.erase();
+    }
+    sequentializeNestedParallel(launchOp);
+    loop.erase();
+    return success();
+  }
+
+  /// N when `loop` holds thread phases of N threads (not inside another
+  /// parallel loop), else 0.
+  static int64_t blockThreadsOf(scf::ParallelOp loop) {
+    int64_t threads = 0;
+    loop.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
+      auto inner = dyn_cast<scf::ParallelOp>(op);
+      if (!inner)
+        return WalkResult::advance();
+      if (auto n = inner->getAttrOfType<IntegerAttr>("convc.gpu_threads"))
+        threads = n.getInt();
+      return WalkResult::skip();
+    });
+    return threads;
+  }
+
   LogicalResult mapLoop(scf::ParallelOp loop) {
+    if (int64_t threads = blockThreadsOf(loop))
+      return mapBlockLoop(loop, threads);
     if (loop.getNumReductions() != 0)
       return loop.emitError()
              << "a parallel loop with reductions cannot run on the GPU yet";

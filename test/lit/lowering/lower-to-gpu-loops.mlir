@@ -1,27 +1,33 @@
 // RUN: convc-opt %s -convc-lower-to-gpu-loops -canonicalize -cse -split-input-file -verify-diagnostics | FileCheck %s
 
-// TaLK in one pass: one work item per (batch, 32-step time tile, channel),
-// channels innermost. It sums its tile and the halos (Lmax + 1 = 6 rows
-// before, Rmax = 3 after, one more read with weight 0) into a private
-// 42-entry prefix buffer, relative to the tile, then reads both window
-// edges from it. f16 storage: loads widen to f32, the store narrows.
+// TaLK in one pass, block-structured: a block of 256 threads per (batch,
+// 128-step time tile, 32-channel tile). Phase 1 stages the tile and halos
+// (Lmax + 1 = 6 rows before, Rmax + 1 = 4 after: 138 rows), scaled by 1/Kn,
+// in shared memory; phase 2 prefix-sums each column in 8 segments of 18
+// rows; phase 3 reads each output's window. f16 storage: loads widen to
+// f32, the store narrows.
 // CHECK-LABEL: func.func @talk
 // CHECK: %[[Y:.*]] = memref.alloc(%{{.*}}, %{{.*}}) {alignment = 64 : i64} : memref<?x?x64xf16>
-// CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c32
-// CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]], %[[C:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %[[TILES]], %c64)
-// CHECK: %[[P:.*]] = memref.alloca() {alignment = 16 : i64} : memref<42xf32>
-// CHECK: scf.for %{{.*}} = %c0 to %c42
+// CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c128
+// CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]], %[[CT:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %[[TILES]], %c2)
+// CHECK: %[[S:.*]] = memref.alloca() {convc.gpu_shared} : memref<138x32xf32>
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c4416)
 // CHECK: arith.extf %{{.*}} : f16 to f32
-// CHECK: arith.mulf %{{.*}}, %cst{{.*}} : f32
-// CHECK: memref.store %{{.*}}, %[[P]]
-// CHECK: scf.for %[[T:.*]] =
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
+// CHECK: scf.for
+// CHECK: memref.load %[[S]]
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c4096)
+// CHECK: scf.if
 // CHECK: arith.maxnumf
 // CHECK: math.floor
-// CHECK: memref.load %[[P]]
-// CHECK: memref.load %[[P]]
-// CHECK: math.floor
+// CHECK: memref.load %[[S]]
 // CHECK: %[[OUT:.*]] = arith.truncf %{{.*}} : f32 to f16
-// CHECK: memref.store %[[OUT]], %[[Y]][%[[B]], %[[T]], %[[C]]]
+// CHECK: memref.store %[[OUT]], %[[Y]][%[[B]],
+// CHECK: } {convc.gpu_threads = 256 : i64}
 // CHECK: bufferization.to_tensor %[[Y]] restrict writable
 func.func @talk(%x: tensor<?x?x64xf16>, %o: tensor<?x?x8xf16>) -> tensor<?x?x64xf16> {
   %y = convc.talk_conv %x, %o {left_max = 5 : i64, right_max = 3 : i64} : tensor<?x?x64xf16>, tensor<?x?x8xf16>
@@ -31,16 +37,21 @@ func.func @talk(%x: tensor<?x?x64xf16>, %o: tensor<?x?x8xf16>) -> tensor<?x?x64x
 // -----
 
 // LightweightConv: the softmax of the [H, K] taps once (a work item per
-// head), then a work item per output element, channels innermost, reading
-// its head's taps.
+// head), then a block per (batch, time tile, channel tile) that stages the
+// tile and its K - 1 halo rows in shared memory and computes the outputs
+// from it, each reading its head's taps.
 // CHECK-LABEL: func.func @light
 // CHECK: %[[TAPS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x3xf32>
 // CHECK: scf.parallel (%[[H:.*]]) = (%c0) to (%c4)
 // CHECK: math.exp
 // CHECK: memref.store %{{.*}}, %[[TAPS]][%[[H]], %{{.*}}]
-// CHECK: scf.parallel (%[[B:.*]], %[[T:.*]], %[[C:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %{{.*}}, %c16)
-// CHECK: %[[HEAD:.*]] = arith.floordivsi %[[C]], %c4
+// CHECK: %[[TILE:.*]] = memref.alloca() {convc.gpu_shared} : memref<130x32xf32>
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: scf.for
+// CHECK: memref.load %[[TILE]]
+// CHECK: %[[HEAD:.*]] = arith.floordivsi %{{.*}}, %c4
 // CHECK: memref.load %[[TAPS]][%[[HEAD]], %{{.*}}]
+// CHECK: } {convc.gpu_threads = 256 : i64}
 func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf32> {
   %y = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 1 : i64} : tensor<?x?x16xf32>, tensor<4x3xf32>
   return %y : tensor<?x?x16xf32>

@@ -62,3 +62,42 @@ func.func @size_from_data(%a: memref<4xindex>) -> memref<?xf32> {
   return %b : memref<?xf32>
 }
 
+
+// -----
+
+// A block-structured loop: one block of 64 threads per work item; the
+// shared buffer becomes a workgroup attribution, each phase a strided loop
+// over the thread's items followed by a barrier.
+// CHECK-LABEL: func.func @reverse_tiles
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[N:.*]], %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c64, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK-SAME: workgroup(%[[SH:.*]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %[[I:.*]] = %[[TX]] to %c128 step %c64
+// CHECK: memref.store %{{.*}}, %[[SH]][%[[I]]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[J:.*]] = %[[TX]] to %c128 step %c64
+// CHECK: memref.load %[[SH]]
+// CHECK: gpu.barrier
+// CHECK-NOT: memref.alloca
+func.func @reverse_tiles(%a: memref<?x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c127 = arith.constant 127 : index
+  %c128 = arith.constant 128 : index
+  %n = memref.dim %a, %c0 : memref<?x128xf32>
+  scf.parallel (%r) = (%c0) to (%n) step (%c1) {
+    %tile = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      %v = memref.load %a[%r, %i] : memref<?x128xf32>
+      memref.store %v, %tile[%i] : memref<128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      %j = arith.subi %c127, %i : index
+      %v = memref.load %tile[%j] : memref<128xf32>
+      memref.store %v, %a[%r, %i] : memref<?x128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    scf.reduce
+  }
+  return
+}
