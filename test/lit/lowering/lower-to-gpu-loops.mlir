@@ -60,15 +60,21 @@ func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf
 // -----
 
 // A projection transposes its weights once so that the work items of a
-// warp (consecutive n) read consecutive addresses; GLU computes both halves
-// in the same work item.
+// warp (consecutive column tiles) read consecutive addresses; each work
+// item accumulates a 4 x 4 register tile over D (GLU: both halves, 32
+// accumulators), loading 4 inputs and 8 weights per step (here 6: W = 3
+// clamps the fourth column to the third).
 // CHECK-LABEL: func.func @glu_projection
 // CHECK: %[[WT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x6xf32>
 // CHECK: scf.parallel (%[[K:.*]], %[[N:.*]]) = (%c0, %c0) to (%c8, %c6)
 // CHECK: memref.store %{{.*}}, %[[WT]][%[[K]], %[[N]]]
-// CHECK: scf.parallel (%[[M:.*]], %[[COL:.*]]) = (%c0, %c0) to (%{{.*}}, %c3)
-// CHECK: memref.load %[[WT]]
-// CHECK: memref.load %[[WT]]
+// CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c4
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%[[TILES]])
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-4: tensor.extract %arg0
+// CHECK-COUNT-6: memref.load %[[WT]]
+// CHECK-COUNT-32: math.fma
+// CHECK: scf.if
 // CHECK: math.exp
 func.func @glu_projection(%x: tensor<?x8xf32>, %w: tensor<6x8xf32>) -> tensor<?x3xf32> {
   %y = convc.linear %x, %w {activation = #convc<activation glu>} : tensor<?x8xf32>, tensor<6x8xf32> -> tensor<?x3xf32>
