@@ -57,6 +57,9 @@ def check_cases(rng):
             (ops, "embed_attend", tag, [tokens(B, T, 100), n(100, C), x(B, S), x(B, S),
                                         tokens(B, S, 100)]),
             (ops, "unfused", tag, [x(B, T), x(B, T, 2 * C), u(B, T, 4), n(C), n(C)]),
+            (ops, "steps", tag, [x(B, 1), x(B, 6), n(4, 7), n(28, C, scale=0.1), u(B, 1, 4),
+                                 np.cumsum(u(B, 7, C), axis=1).astype(np.float32),
+                                 rng.integers(0, 20, B).astype(np.int64)]),
         ]
     rd = os.path.join(ROOT, "examples/reverse_digits.mlir")
     src = tokens(3, 9, 14)

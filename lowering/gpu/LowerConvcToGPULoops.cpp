@@ -1028,6 +1028,134 @@ struct LowerAttention : GPULoweringPattern<AttentionOp> {
   }
 };
 
+/// One causal LightweightConv/DynamicConv step over window = state ++ x:
+/// a work item per (batch row, channel); DynamicConv first computes this
+/// position's kernel logits (a work item per logit) and softmaxes them in
+/// each channel's work item.
+struct LowerConvWindowStep : GPULoweringPattern<ConvWindowStepOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(ConvWindowStepOp op,
+                           GPUKernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2), H = op.getHeads();
+    int64_t K = op.getKernelSize(), R = C / H;
+    bool dynamic = op.getKind() == "dynamic";
+    Value x = b.toBuffer(op.getInput()), state = b.toBuffer(op.getState());
+    Value W = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value y = b.allocLike(x), next = b.allocLike(state);
+    Value B = b.dim(x, 0), zero = b.index(0);
+    Value taps, logits;
+    if (dynamic) {
+      logits = b.allocF32({ShapedType::kDynamic, H * K}, {B});
+      b.parallel({B, b.index(H * K)}, [&](ValueRange ivs) {
+        Value init = bias ? b.loadF32(bias, {ivs[1]}) : b.f32(0.0);
+        Value dot = b.sum(
+            b.index(C),
+            [&](Value c) {
+              return b.fmul(b.loadF32(W, {ivs[1], c}),
+                            b.loadF32(x, {ivs[0], zero, c}));
+            },
+            init);
+        b.storeScalar(dot, logits, ivs);
+      });
+    } else {
+      taps = emitLightweightTaps(b, W, op.getWeightSoftmax());
+    }
+    b.parallel({B, b.index(C)}, [&](ValueRange ivs) {
+      Value bi = ivs[0], c = ivs[1];
+      Value h = b.floorDiv(c, b.index(R));
+      Value base = b.mul(h, b.index(K));
+      auto window = [&](Value k) {
+        if (K == 1)
+          return b.loadF32(x, {bi, zero, c});
+        Value last = b.cmpI(arith::CmpIPredicate::eq, k, b.index(K - 1));
+        Value fromState = b.loadF32(state, {bi, b.min(k, b.index(K - 2)), c});
+        return b.select(last, b.loadF32(x, {bi, zero, c}), fromState);
+      };
+      Value Kv = b.index(K);
+      Value acc;
+      if (dynamic) {
+        auto logit = [&](Value k) {
+          return b.loadScalar(logits, {bi, b.add(base, k)});
+        };
+        Value m = b.maxOver(Kv, logit);
+        Value denom =
+            b.sum(Kv, [&](Value k) { return b.exp(b.fsub(logit(k), m)); });
+        acc = b.fdiv(b.sum(Kv,
+                           [&](Value k) {
+                             return b.fmul(b.exp(b.fsub(logit(k), m)),
+                                           window(k));
+                           }),
+                     denom);
+      } else {
+        acc = b.sum(Kv, [&](Value k) {
+          return b.fmul(b.loadScalar(taps, {h, k}), window(k));
+        });
+      }
+      b.storeF32(acc, y, {bi, zero, c});
+      // Keep the newest K - 1 inputs.
+      b.forLoop(zero, b.index(K - 1), b.index(1), [&](Value k) {
+        b.storeF32(window(b.add(k, b.index(1))), next, {bi, k, c});
+      });
+    });
+    return {b.toTensorOf(y, op.getResult()),
+            b.toTensorOf(next, op.getNewState())};
+  }
+};
+
+/// One causal TaLK step on the ring of the last Lmax + 2 prefix sums: a work
+/// item per (batch row, channel) copies its column of the ring, appends
+/// S[t] and reads the interpolated left edge from it.
+struct LowerTaLKStep : GPULoweringPattern<TaLKStepOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(TaLKStepOp op, GPUKernelBuilder &b) const override {
+    int64_t C = op.getInput().getType().getDimSize(2);
+    int64_t H = op.getOffsets().getType().getDimSize(2), R = C / H;
+    int64_t L = op.getLeftMax(), slots = L + 2;
+    Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
+    Value ring = b.toBuffer(op.getRing()), step = b.toBuffer(op.getStep());
+    Value y = b.allocLike(x), next = b.allocLike(ring);
+    Value zero = b.index(0), one = b.index(1);
+    auto slotOf = [&](Value j) { // j >= 0
+      return arith::RemSIOp::create(b, j, b.index(slots)).getResult();
+    };
+    b.parallel({b.dim(x, 0), b.index(C)}, [&](ValueRange ivs) {
+      Value bi = ivs[0], c = ivs[1];
+      Value t = arith::IndexCastOp::create(b, b.getIndexType(),
+                                           b.loadScalar(step, {bi}));
+      b.forLoop(zero, b.index(slots), one, [&](Value sl) {
+        b.storeScalar(b.loadF32(ring, {bi, sl, c}), next, {bi, sl, c});
+      });
+      Value isFirst = b.cmpI(arith::CmpIPredicate::eq, t, zero);
+      Value prev = b.select(
+          isFirst, b.f32(0.0),
+          b.loadScalar(next, {bi, slotOf(b.max(b.sub(t, one), zero)), c}));
+      Value St = b.fadd(prev, b.fmul(b.loadF32(x, {bi, zero, c}),
+                                     b.f32(1.0 / double(L + 1))));
+      b.storeScalar(St, next, {bi, slotOf(t), c});
+      // S[j] from the updated ring; S[-1] = 0.
+      auto prefixAt = [&](Value j) {
+        Value negative = b.cmpI(arith::CmpIPredicate::slt, j, zero);
+        return b.select(negative, b.f32(0.0),
+                        b.loadScalar(next, {bi, slotOf(b.max(j, zero)), c}));
+      };
+      Value lt = b.loadF32(o, {bi, zero, b.floorDiv(c, b.index(R))});
+      lt = b.fmin(arith::MaxNumFOp::create(b, lt, b.f32(0.0)), b.f32(1.0));
+      Value left = b.fmax(b.fmul(b.fsub(b.f32(0.0), lt), b.f32(double(L))),
+                          b.fsub(b.f32(0.0), b.indexToF32(t)));
+      Value delta = b.fsub(left, b.f32(1.0));
+      Value fl = b.floor(delta);
+      Value frac = b.fsub(delta, fl);
+      Value j = b.add(t, b.floatToIndex(fl));
+      Value lo = prefixAt(j), hi = prefixAt(b.min(b.add(j, one), t));
+      Value Sa = b.fadd(lo, b.fmul(frac, b.fsub(hi, lo)));
+      b.storeF32(b.fsub(St, Sa), y, {bi, zero, c});
+    });
+    return {b.toTensorOf(y, op.getResult()),
+            b.toTensorOf(next, op.getNewRing())};
+  }
+};
+
 struct LowerConvcToGPULoopsPass
     : convc::impl::LowerConvcToGPULoopsPassBase<LowerConvcToGPULoopsPass> {
   using LowerConvcToGPULoopsPassBase::LowerConvcToGPULoopsPassBase;
@@ -1040,7 +1168,8 @@ struct LowerConvcToGPULoopsPass
                  LowerDynamicKernelConv, LowerKernelSoftmax, LowerTaLKConv,
                  LowerPrefixSum, LowerWindowDiff, LowerGLU, LowerLayerNorm,
                  LowerLinear, LowerMaskPositions, LowerPaddingMask,
-                 LowerEmbedding, LowerAttention>(ctx, tile);
+                 LowerEmbedding, LowerAttention, LowerConvWindowStep,
+                 LowerTaLKStep>(ctx, tile);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult result = getOperation().walk([&](Operation *op) {
@@ -1050,8 +1179,7 @@ struct LowerConvcToGPULoopsPass
         op->emitError() << "the GPU lowering stores f32, f16 or bf16; this op "
                            "has another element type";
       else
-        op->emitError() << "no GPU lowering for this op yet (incremental "
-                           "decoding steps run on the CPU target)";
+        op->emitError() << "no GPU lowering for this op";
       return WalkResult::interrupt();
     });
     if (result.wasInterrupted())

@@ -887,7 +887,6 @@ func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"},
 // The derived step function, fed token by token with its states, returns the
 // full decoder's logits at every position, the first K - 1 included.
 TEST(CompiledOps, DecodeStepEqualsFullDecoder) {
-  SKIP_UNLESS_CPU_TARGET("incremental decoding steps have no GPU lowering");
   const std::vector<std::pair<std::string, std::string>> convs = {
       {"lightweight",
        "  %cw0 = tensor.extract_slice %cw[0, 0] [4, 5] [1, 1] : "

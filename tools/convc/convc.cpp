@@ -897,9 +897,7 @@ int runGenerate(int argc, char **argv) {
   llvm::cl::opt<std::string> deviceArg(
       "device",
       llvm::cl::desc("cpu or cuda: where the model runs (a .so must have "
-                     "been compiled for it; a .mlir is compiled for it, on "
-                     "cuda without incremental decoding: every step reruns "
-                     "the full decoder)"),
+                     "been compiled for it; a .mlir is compiled for it)"),
       llvm::cl::init("cpu"), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
   llvm::cl::ParseCommandLineOptions(
@@ -957,9 +955,7 @@ int runGenerate(int argc, char **argv) {
     CompileRequest request;
     request.input = model;
     request.output = std::string(inv.tempLibrary);
-    // The derived decode step's ops have no GPU lowering yet: on CUDA the
-    // generator reruns the full decoder per step.
-    request.decodeStep = device == Device::CUDA ? "" : "decode";
+    request.decodeStep = "decode";
     request.target = device == Device::CUDA ? Target::CUDA : Target::CPU;
     request.quiet = true;
     if (compileModule(request) != 0)

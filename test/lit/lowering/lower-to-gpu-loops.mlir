@@ -83,8 +83,16 @@ func.func @glu_projection(%x: tensor<?x8xf32>, %w: tensor<6x8xf32>) -> tensor<?x
 
 // -----
 
+// A decoding step: a work item per (batch row, channel) reads the window
+// (state ++ x) with its head's taps and shifts the state.
+// CHECK-LABEL: func.func @step
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c4)
+// CHECK: math.exp
+// CHECK: scf.parallel (%[[B:.*]], %[[C:.*]]) = (%c0, %c0) to (%{{.*}}, %c16)
+// CHECK: arith.floordivsi %[[C]], %c4
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[B]], %{{.*}}, %[[C]]] : memref<?x2x16xf32>
 func.func @step(%x: tensor<?x1x16xf32>, %s: tensor<?x2x16xf32>, %w: tensor<4x3xf32>) -> (tensor<?x1x16xf32>, tensor<?x2x16xf32>) {
-  // expected-error @+1 {{no GPU lowering for this op yet}}
   %y, %n = convc.conv_window_step %x, %s, %w {kind = "lightweight", heads = 4 : i64} : tensor<?x1x16xf32>, tensor<?x2x16xf32>, tensor<4x3xf32>
   return %y, %n : tensor<?x1x16xf32>, tensor<?x2x16xf32>
 }

@@ -9,7 +9,7 @@
 // RUN: FileCheck %s --check-prefix=PTX90 < %t.sm90.ptx
 // PTX90: .target sm_90
 // PTX90-NOT: .extern .func __nv_
-// PTX90-COUNT-26: .visible .entry
+// PTX90-COUNT-31: .visible .entry
 // PTX90-NOT: .extern .func __nv_
 // RUN: convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=sm_80 --emit=ptx -o %t.sm80.ptx --quiet
 // RUN: FileCheck %s --check-prefix=PTX80 < %t.sm80.ptx
@@ -40,6 +40,11 @@
 // RUN: convc generate %t.rdk.so --src "5 9 3 2 7" --src "4 4 8" --beam 3 > %t.gpu-kernels.txt
 // RUN: convc generate %convc_src/examples/reverse_digits.mlir --src "5 9 3 2 7" --src "4 4 8" --beam 3 > %t.cpu.txt
 // RUN: diff %t.cpu.txt %t.gpu-kernels.txt
+// And so does its incremental decoder (the derived decode step's ops on the
+// GPU kernel loops).
+// RUN: convc compile %convc_src/examples/reverse_digits.mlir --target=gpu-kernels-on-cpu --decode-step=decode -o %t.rdk-step.so --quiet
+// RUN: convc generate %t.rdk-step.so --src "5 9 3 2 7" --src "4 4 8" --beam 3 > %t.gpu-kernels-step.txt
+// RUN: diff %t.cpu.txt %t.gpu-kernels-step.txt
 
 // Clear errors: a CPU library asked to run on CUDA, PTX without the CUDA
 // target, a toolkit that is not there.

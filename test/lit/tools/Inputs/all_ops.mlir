@@ -52,3 +52,11 @@ func.func @unfused(%x: tensor<?x?x64xf32>, %h: tensor<?x?x128xf32>, %oc: tensor<
   %c = convc.window_diff %x, %oc {causal, left_max = 4 : i64, right_max = 0 : i64} : tensor<?x?x64xf32>, tensor<?x?x4xf32>
   return %u, %n, %s, %c : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
 }
+func.func @steps(%x: tensor<?x1x64xf32>, %s: tensor<?x6x64xf32>, %w: tensor<4x7xf32>, %wq: tensor<28x64xf32>,
+                 %o: tensor<?x1x4xf32>, %ring: tensor<?x7x64xf32>, %t: tensor<?xi64>)
+    -> (tensor<?x1x64xf32>, tensor<?x6x64xf32>, tensor<?x1x64xf32>, tensor<?x6x64xf32>, tensor<?x1x64xf32>, tensor<?x7x64xf32>) {
+  %y, %n = convc.conv_window_step %x, %s, %w {kind = "lightweight", heads = 4 : i64} : tensor<?x1x64xf32>, tensor<?x6x64xf32>, tensor<4x7xf32>
+  %dy, %dn = convc.conv_window_step %x, %s, %wq {kind = "dynamic", heads = 4 : i64} : tensor<?x1x64xf32>, tensor<?x6x64xf32>, tensor<28x64xf32>
+  %ty, %tr = convc.talk_step %x, %o, %ring, %t {left_max = 5 : i64} : tensor<?x1x64xf32>, tensor<?x1x4xf32>, tensor<?x7x64xf32>, tensor<?xi64>
+  return %y, %n, %dy, %dn, %ty, %tr : tensor<?x1x64xf32>, tensor<?x6x64xf32>, tensor<?x1x64xf32>, tensor<?x6x64xf32>, tensor<?x1x64xf32>, tensor<?x7x64xf32>
+}
