@@ -146,11 +146,15 @@ def GPUHostBuffersPass : Pass<"convc-gpu-host-buffers", "::mlir::ModuleOp"> {
     copied to a `gpu.alloc` buffer on entry, every `memref.alloc` /
     `memref.dealloc` becomes `gpu.alloc` / `gpu.dealloc`, `memref.copy`
     becomes `gpu.memcpy`, and each result is copied back to a fresh host
-    buffer (its device buffer freed). Globals used by kernels move into the
-    kernels (outlining then places them in device memory); a global the host
-    itself uses gets a device copy.
+    buffer (its device buffer freed). Constant globals (weights) come from
+    the runtime's `convc_cuda_constant_<T>`, which uploads them on first use
+    and keeps them while the module is loaded, so neither the device code
+    nor each call carries them; a mutable global gets a device copy per
+    call.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

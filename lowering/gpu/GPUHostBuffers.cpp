@@ -13,9 +13,12 @@
 
 #include "lowering/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace convc {
 #define GEN_PASS_DEF_GPUHOSTBUFFERSPASS
@@ -64,6 +67,26 @@ struct GPUHostBuffersPass
   /// of globals): freed at its returns, after the results are copied out.
   SmallVector<Value> scratch;
 
+  /// `convc_cuda_constant_<T>(host : memref<?xT>, elementBytes) ->
+  /// memref<?xT>`: the runtime's device copy of constant host data,
+  /// uploaded on first use and kept while the module is loaded.
+  func::FuncOp deviceConstantFunction(OpBuilder &b, Type element) {
+    ModuleOp module = getOperation();
+    std::string name;
+    llvm::raw_string_ostream(name) << "convc_cuda_constant_" << element;
+    if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+      return fn;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto flat = MemRefType::get({ShapedType::kDynamic}, element);
+    auto fn = func::FuncOp::create(
+        b, module.getLoc(), name,
+        b.getFunctionType({flat, b.getIndexType()}, {flat}));
+    fn.setPrivate();
+    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    return fn;
+  }
+
   LogicalResult moveGlobals(func::FuncOp func) {
     SmallVector<memref::GetGlobalOp> globals;
     func.walk([&](memref::GetGlobalOp g) {
@@ -71,34 +94,47 @@ struct GPUHostBuffersPass
         globals.push_back(g);
     });
     for (memref::GetGlobalOp g : globals) {
-      // Kernels get their own get_global (outlining then copies the global
-      // into the device module).
-      DenseMap<gpu::LaunchOp, Value> inKernel;
-      for (OpOperand &use : llvm::make_early_inc_range(g->getUses())) {
-        auto launch = use.getOwner()->getParentOfType<gpu::LaunchOp>();
-        if (!launch)
-          continue;
-        Value &local = inKernel[launch];
-        if (!local) {
-          OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
-          local = b.clone(*g)->getResult(0);
-        }
-        use.set(local);
-      }
-      if (g->use_empty()) {
-        g->erase();
-        continue;
-      }
-      // The host itself uses it (a copy, a result): give it a device copy.
-      OpBuilder b(g->getNextNode());
       auto type = cast<MemRefType>(g.getType());
-      if (!type.getLayout().isIdentity())
+      if (!type.getLayout().isIdentity() || !type.hasStaticShape())
         return g.emitError() << "a strided global cannot be copied to the GPU";
-      Value device = gpuAlloc(b, g.getLoc(), type, {});
-      gpuCopy(b, g.getLoc(), device, g);
-      scratch.push_back(device);
-      g.getResult().replaceAllUsesExcept(
-          device, device.getDefiningOp()->getNextNode());
+      auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+          g, g.getNameAttr());
+      OpBuilder b(g->getNextNode());
+      Location loc = g.getLoc();
+      Value device;
+      SmallVector<Operation *> readers;
+      if (global && global.getConstant()) {
+        // Weights: the runtime uploads them once (keyed by their host
+        // address) instead of every call, and the device code holds none.
+        Type element = type.getElementType();
+        int64_t n = type.getNumElements();
+        int64_t bytes = (element.getIntOrFloatBitWidth() + 7) / 8;
+        auto flatType = MemRefType::get({n}, element);
+        Value flat = memref::ReinterpretCastOp::create(
+            b, loc, flatType, g, /*offset=*/0, ArrayRef<int64_t>{n},
+            ArrayRef<int64_t>{1});
+        Value dynamic = memref::CastOp::create(
+            b, loc, MemRefType::get({ShapedType::kDynamic}, element), flat);
+        auto call = func::CallOp::create(
+            b, loc, deviceConstantFunction(b, element),
+            ValueRange{dynamic, arith::ConstantIndexOp::create(b, loc, bytes)});
+        SmallVector<int64_t> strides(type.getRank(), 1);
+        for (int64_t i = type.getRank() - 2; i >= 0; --i)
+          strides[i] = strides[i + 1] * type.getDimSize(i + 1);
+        device = memref::ReinterpretCastOp::create(
+            b, loc, type, call.getResult(0), /*offset=*/0, type.getShape(),
+            strides);
+        readers.push_back(flat.getDefiningOp());
+      } else {
+        // Mutable host state: a device copy per call.
+        device = gpuAlloc(b, loc, type, {});
+        gpuCopy(b, loc, device, g);
+        scratch.push_back(device);
+        readers.push_back(device.getDefiningOp()->getNextNode());
+      }
+      g.getResult().replaceUsesWithIf(device, [&](OpOperand &use) {
+        return !llvm::is_contained(readers, use.getOwner());
+      });
     }
     return success();
   }

@@ -171,6 +171,57 @@ public:
     free_.clear();
   }
 
+  /// The device copy of constant host data (a module's weights), uploaded
+  /// on first use. Entries belong to the shared object that holds the data
+  /// and are freed when a module of that object unloads.
+  void *constant(const void *host, size_t bytes) {
+    std::lock_guard<std::mutex> lock(constantMutex_);
+    auto key = std::make_pair(host, bytes);
+    auto it = constants_.find(key);
+    if (it != constants_.end())
+      return it->second.device;
+    CUdeviceptr p = 0;
+    if (!check(api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)),
+               "uploading weights (cuMemAlloc)"))
+      return nullptr;
+    if (bytes && !check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(host),
+                                           bytes, nullptr),
+                        "uploading weights (cuMemcpy)")) {
+      api_.cuMemFree(p);
+      return nullptr;
+    }
+    api_.cuStreamSynchronize(nullptr);
+    Dl_info info{};
+    dladdr(host, &info);
+    constants_[key] = {reinterpret_cast<void *>(p), info.dli_fbase};
+    return reinterpret_cast<void *>(p);
+  }
+  void releaseConstantsOf(const void *objectBase) {
+    std::lock_guard<std::mutex> lock(constantMutex_);
+    for (auto it = constants_.begin(); it != constants_.end();) {
+      if (it->second.object == objectBase) {
+        api_.cuMemFree(reinterpret_cast<CUdeviceptr>(it->second.device));
+        it = constants_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  void noteModule(void *module, const void *data) {
+    Dl_info info{};
+    dladdr(data, &info);
+    std::lock_guard<std::mutex> lock(constantMutex_);
+    moduleObjects_[module] = info.dli_fbase;
+  }
+  const void *objectOf(void *module) {
+    std::lock_guard<std::mutex> lock(constantMutex_);
+    auto it = moduleObjects_.find(module);
+    const void *base = it == moduleObjects_.end() ? nullptr : it->second;
+    if (it != moduleObjects_.end())
+      moduleObjects_.erase(it);
+    return base;
+  }
+
   // Kernel time (CONVC_CUDA_PROFILE=1): each launch is bracketed by events.
   bool profiling() const { return profiling_; }
   void addKernelTime(double ms) {
@@ -296,6 +347,14 @@ private:
   double kernelMs_ = 0;
   int64_t launches_ = 0;
 
+  struct Constant {
+    void *device;
+    const void *object; // base of the shared object holding the host data
+  };
+  std::mutex constantMutex_;
+  std::map<std::pair<const void *, size_t>, Constant> constants_;
+  std::map<void *, const void *> moduleObjects_;
+
   std::mutex poolMutex_;
   std::map<size_t, std::vector<void *>> free_;
   std::map<void *, size_t> sizes_;
@@ -359,6 +418,7 @@ __attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
   if (!d->check(d->api().cuModuleLoadData(&module, data),
                 "loading the module's device code (cuModuleLoadData)"))
     return nullptr;
+  d->noteModule(module, data);
   return module;
 }
 
@@ -370,8 +430,12 @@ __attribute__((visibility("default"))) void *mgpuModuleLoadJIT(void *data,
 
 __attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
   Driver &d = Driver::get();
-  if (module && d.ok() && d.bind())
+  if (module && d.ok() && d.bind()) {
+    // The library is being unloaded: its weights' device copies go too.
+    if (const void *object = d.objectOf(module))
+      d.releaseConstantsOf(object);
     d.api().cuModuleUnload(module);
+  }
 }
 
 __attribute__((visibility("default"))) void *
@@ -550,3 +614,45 @@ mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
 __attribute__((visibility("default"))) void mgpuSetDefaultDevice(int32_t) {}
 
 } // extern "C"
+
+//===----------------------------------------------------------------------===//
+// Constant weights: convc_cuda_constant_<T>(host, elementBytes) -> device,
+// called through MLIR's C interface (1-D memref descriptors by pointer).
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct Descriptor1D {
+  void *allocated, *aligned;
+  int64_t offset, size, stride;
+};
+
+void deviceConstant(Descriptor1D *result, const Descriptor1D *host,
+                    int64_t elementBytes) {
+  *result = {nullptr, nullptr, 0, host->size, 1};
+  Driver *d = usableDriver("convc_cuda_constant");
+  if (!d)
+    return;
+  const char *data =
+      static_cast<const char *>(host->aligned) + host->offset * elementBytes;
+  void *device = d->constant(data, size_t(host->size) * elementBytes);
+  result->allocated = result->aligned = device;
+}
+} // namespace
+
+#define CONVC_DEVICE_CONSTANT(T)                                               \
+  extern "C" __attribute__((visibility("default"))) void                      \
+      _mlir_ciface_convc_cuda_constant_##T(Descriptor1D *result,               \
+                                           const Descriptor1D *host,           \
+                                           int64_t elementBytes) {             \
+    deviceConstant(result, host, elementBytes);                                \
+  }
+CONVC_DEVICE_CONSTANT(f16)
+CONVC_DEVICE_CONSTANT(bf16)
+CONVC_DEVICE_CONSTANT(f32)
+CONVC_DEVICE_CONSTANT(f64)
+CONVC_DEVICE_CONSTANT(i1)
+CONVC_DEVICE_CONSTANT(i8)
+CONVC_DEVICE_CONSTANT(i16)
+CONVC_DEVICE_CONSTANT(i32)
+CONVC_DEVICE_CONSTANT(i64)
+#undef CONVC_DEVICE_CONSTANT

@@ -2,24 +2,30 @@
 
 // The entry point keeps its host ABI: the argument goes to a device copy,
 // temporaries and the result are device buffers, the result comes back in a
-// fresh host buffer, and every device buffer is freed before returning.
-// The global the kernel reads moves into the kernel (outlining then puts
-// it in device memory); the one the host copies from gets a device copy.
+// fresh host buffer, and every device buffer the call made is freed before
+// it returns. The constant global (weights) comes from the runtime's upload
+// cache, flattened to 1-D for the C interface; the mutable one gets a
+// device copy per call.
+// CHECK: func.func private @convc_cuda_constant_f32(memref<?xf32>, index) -> memref<?xf32> attributes {llvm.emit_c_interface}
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[X:.*]]: memref<?x4xf32>) -> memref<?x4xf32>
 // CHECK: %[[N:.*]] = memref.dim %[[X]]
 // CHECK: %[[DX:.*]] = gpu.alloc  (%[[N]]) : memref<?x4xf32>
 // CHECK: gpu.memcpy  %[[DX]], %[[X]]
-// CHECK: %[[G:.*]] = memref.get_global @w
-// CHECK: %[[DG:.*]] = gpu.alloc  () : memref<4xf32>
-// CHECK: gpu.memcpy  %[[DG]], %[[G]]
+// CHECK: %[[W:.*]] = memref.get_global @w : memref<2x2xf32>
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[W]] to offset: [0], sizes: [4], strides: [1]
+// CHECK: %[[DYN:.*]] = memref.cast %[[FLAT]] : memref<4xf32> to memref<?xf32>
+// CHECK: %[[DW:.*]] = call @convc_cuda_constant_f32(%[[DYN]], %c4{{.*}})
+// CHECK: %[[DW2:.*]] = memref.reinterpret_cast %[[DW]] to offset: [0], sizes: [2, 2], strides: [2, 1] : memref<?xf32> to memref<2x2xf32>
+// CHECK: %[[S:.*]] = memref.get_global @s : memref<4xf32>
+// CHECK: %[[DS:.*]] = gpu.alloc  () : memref<4xf32>
+// CHECK: gpu.memcpy  %[[DS]], %[[S]]
 // CHECK: %[[DY:.*]] = gpu.alloc  (%{{.*}}) : memref<?x4xf32>
 // CHECK: %[[DT:.*]] = gpu.alloc  () : memref<4xf32>
-// CHECK: gpu.memcpy  %[[DT]], %[[DG]]
+// CHECK: gpu.memcpy  %[[DT]], %[[DS]]
 // CHECK: gpu.launch
-// CHECK: %[[KG:.*]] = memref.get_global @w
 // CHECK: memref.load %[[DX]]
-// CHECK: memref.load %[[KG]]
+// CHECK: memref.load %[[DW2]]
 // CHECK: memref.load %[[DT]]
 // CHECK: memref.store %{{.*}}, %[[DY]]
 // CHECK: gpu.dealloc  %[[DT]]
@@ -27,25 +33,30 @@
 // CHECK: gpu.memcpy  %[[HY]], %[[DY]]
 // CHECK-DAG: gpu.dealloc  %[[DY]]
 // CHECK-DAG: gpu.dealloc  %[[DX]]
-// CHECK-DAG: gpu.dealloc  %[[DG]]
+// CHECK-DAG: gpu.dealloc  %[[DS]]
+// CHECK-NOT: gpu.dealloc  %[[DW2]]
 // CHECK: return %[[HY]]
-memref.global "private" constant @w : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+memref.global "private" constant @w : memref<2x2xf32> = dense<[[1.0, 2.0], [3.0, 4.0]]>
+memref.global "private" @s : memref<4xf32> = dense<0.5>
 func.func @main(%x: memref<?x4xf32>) -> memref<?x4xf32> {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
   %c4 = arith.constant 4 : index
   %n = memref.dim %x, %c0 : memref<?x4xf32>
-  %w = memref.get_global @w : memref<4xf32>
+  %w = memref.get_global @w : memref<2x2xf32>
+  %s = memref.get_global @s : memref<4xf32>
   %y = memref.alloc(%n) {alignment = 64 : i64} : memref<?x4xf32>
   %t = memref.alloc() : memref<4xf32>
-  memref.copy %w, %t : memref<4xf32> to memref<4xf32>
+  memref.copy %s, %t : memref<4xf32> to memref<4xf32>
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
     %v = memref.load %x[%bx, %tx] : memref<?x4xf32>
-    %s = memref.load %w[%tx] : memref<4xf32>
+    %i = arith.remui %tx, %c2 : index
+    %q = memref.load %w[%i, %i] : memref<2x2xf32>
     %u = memref.load %t[%tx] : memref<4xf32>
-    %p = arith.mulf %v, %s : f32
-    %q = arith.addf %p, %u : f32
-    memref.store %q, %y[%bx, %tx] : memref<?x4xf32>
+    %p = arith.mulf %v, %q : f32
+    %r = arith.addf %p, %u : f32
+    memref.store %r, %y[%bx, %tx] : memref<?x4xf32>
     gpu.terminator
   }
   memref.dealloc %t : memref<4xf32>
