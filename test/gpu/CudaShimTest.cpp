@@ -1,0 +1,136 @@
+//===- CudaShimTest.cpp - the runtime's CUDA shim without a GPU ----------===//
+//
+// Run twice by ctest: once as the machine is (no driver on CI: every CUDA
+// path must say "CUDA unavailable"), once against FakeCudaDriver.c's
+// libcuda.so.1 (LD_LIBRARY_PATH), which lets the mgpu* plumbing run: module
+// loading, copies, the allocation and weight caches, error reporting.
+// Kernels do not run on the fake; the GPU itself is scripts/gpu-check's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <fstream>
+#include <string>
+
+using namespace convc;
+
+namespace {
+
+bool usingFake() { return std::getenv("CONVC_TEST_FAKE_CUDA") != nullptr; }
+
+/// A CUDA module with a constant weight, compiled with the convc tool.
+std::string compileModel() {
+  static std::string path;
+  if (!path.empty())
+    return path;
+  std::string stem = ::testing::TempDir() + "/convc_cuda_shim_" +
+                     std::to_string(::getpid());
+  std::ofstream(stem + ".mlir") <<
+      "func.func @main(%x: tensor<?x?x64xf32> {convc.name = \"x\"}) -> "
+      "tensor<?x?x64xf32> {\n"
+      "  %w = arith.constant dense<[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, "
+      "0.8, 0.9], [1.0, 1.1, 1.2]]> : tensor<4x3xf32>\n"
+      "  %y = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 1 : "
+      "i64} : tensor<?x?x64xf32>, tensor<4x3xf32>\n"
+      "  return %y : tensor<?x?x64xf32>\n}\n";
+  std::string command = std::string(CONVC_TOOL) + " compile --quiet " + stem +
+                        ".mlir --target=cuda --gpu-binary=ptx -o " + stem +
+                        ".so";
+  if (std::system(command.c_str()) != 0)
+    return "";
+  return path = stem + ".so";
+}
+
+struct Counts {
+  int allocs, frees, launches, modules, copies;
+};
+
+Counts fakeCounts() {
+  Counts c{};
+  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+  auto fn = reinterpret_cast<void (*)(int *, int *, int *, int *, int *)>(
+      lib ? dlsym(lib, "fake_cuda_counts") : nullptr);
+  if (fn)
+    fn(&c.allocs, &c.frees, &c.launches, &c.modules, &c.copies);
+  return c;
+}
+
+} // namespace
+
+TEST(CudaShim, UnavailableWithoutADriver) {
+  if (usingFake() || cudaStatus().ok())
+    GTEST_SKIP() << "a CUDA driver is present";
+  Status s = cudaStatus();
+  EXPECT_EQ(s.code(), StatusCode::Unavailable);
+  EXPECT_EQ(s.message().rfind("CUDA unavailable: ", 0), 0u) << s.message();
+  EXPECT_EQ(cudaDeviceDescription(), "");
+  std::string model = compileModel();
+  ASSERT_FALSE(model.empty());
+  std::unique_ptr<Module> module;
+  Status load = Module::load(model, module);
+  EXPECT_EQ(load.code(), StatusCode::Unavailable);
+  EXPECT_NE(load.message().find("was compiled for CUDA (--target=cuda): CUDA "
+                                "unavailable:"),
+            std::string::npos)
+      << load.message();
+  EXPECT_FALSE(module);
+}
+
+TEST(CudaShim, RunsThroughTheDriverAPI) {
+  if (!usingFake())
+    GTEST_SKIP() << "needs the fake driver (ctest runs this with it)";
+  ASSERT_TRUE(cudaStatus().ok()) << cudaStatus().message();
+  EXPECT_EQ(cudaDeviceDescription(), "convc fake GPU (sm_90)");
+  std::string model = compileModel();
+  ASSERT_FALSE(model.empty());
+  {
+    std::unique_ptr<Module> module;
+    Status load = Module::load(model, module);
+    ASSERT_TRUE(load.ok()) << load.message();
+    EXPECT_EQ(module->device(), Device::CUDA);
+    EXPECT_EQ(fakeCounts().modules, 1);
+
+    Tensor x = Tensor::zeros(DType::F32, {2, 5, 64});
+    std::vector<Tensor> outputs;
+    Counts before = fakeCounts();
+    Status run = module->run("main", {x}, outputs);
+    ASSERT_TRUE(run.ok()) << run.message();
+    ASSERT_EQ(outputs.size(), 1u);
+    EXPECT_EQ(outputs[0].shape(), (std::vector<int64_t>{2, 5, 64}));
+    Counts first = fakeCounts();
+    EXPECT_GT(first.launches, before.launches);
+    // Input in, output out, the weight uploaded once.
+    EXPECT_GE(first.copies - before.copies, 3);
+
+    // A second call reuses the cached buffers and the uploaded weight.
+    run = module->run("main", {x}, outputs);
+    ASSERT_TRUE(run.ok()) << run.message();
+    Counts second = fakeCounts();
+    EXPECT_EQ(second.allocs, first.allocs) << "no new device allocations";
+    EXPECT_EQ(second.copies - first.copies, 2) << "input and output only";
+
+    // A failing kernel is an error of this call, not a crash or zeros.
+    setenv("FAKE_CUDA_LAUNCH", "fail", 1);
+    run = module->run("main", {x}, outputs);
+    unsetenv("FAKE_CUDA_LAUNCH");
+    EXPECT_EQ(run.code(), StatusCode::Internal);
+    EXPECT_NE(run.message().find("CUDA error in entry 'main': cuLaunchKernel "
+                                 "failed: unspecified launch failure"),
+              std::string::npos)
+        << run.message();
+    EXPECT_TRUE(outputs.empty());
+
+    // And the next call is fine again.
+    run = module->run("main", {x}, outputs);
+    EXPECT_TRUE(run.ok()) << run.message();
+  }
+  // Unloading the library unloads its device module and frees its weights.
+  Counts after = fakeCounts();
+  EXPECT_EQ(after.modules, 0);
+  EXPECT_GE(after.frees, 1);
+}

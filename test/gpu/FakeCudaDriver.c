@@ -1,0 +1,116 @@
+/* A stand-in libcuda.so.1 for testing the runtime's CUDA shim on machines
+ * without a GPU: "device" memory is host memory, modules load, kernels do
+ * not run (a launch succeeds or fails as FAKE_CUDA_LAUNCH says). It counts
+ * what the runtime asks of the driver, for the test to check. Not a model of
+ * CUDA's semantics beyond what the shim relies on. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+static int allocs, frees, launches, modules, copies;
+
+#define API __attribute__((visibility("default")))
+
+API void fake_cuda_counts(int *a, int *f, int *l, int *m, int *c) {
+  *a = allocs, *f = frees, *l = launches, *m = modules, *c = copies;
+}
+
+API CUresult cuInit(unsigned flags) { (void)flags; return 0; }
+API CUresult cuDeviceGetCount(int *n) { *n = 1; return 0; }
+API CUresult cuDeviceGet(int *d, int ordinal) { *d = ordinal; return 0; }
+API CUresult cuDeviceGetName(char *name, int len, int d) {
+  (void)d;
+  strncpy(name, "convc fake GPU", (size_t)len);
+  return 0;
+}
+API CUresult cuDeviceGetAttribute(int *v, int attr, int d) {
+  (void)d;
+  *v = attr == 75 ? 9 : 0; /* compute capability 9.0 */
+  return 0;
+}
+API CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) {
+  (void)d;
+  *ctx = (void *)0x1;
+  return 0;
+}
+API CUresult cuCtxSetCurrent(void *ctx) { (void)ctx; return 0; }
+API CUresult cuModuleLoadData(void **m, const void *image) {
+  (void)image;
+  ++modules;
+  *m = malloc(1);
+  return 0;
+}
+API CUresult cuModuleUnload(void *m) { free(m); --modules; return 0; }
+API CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
+  (void)m, (void)name;
+  *f = (void *)0x2;
+  return 0;
+}
+API CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
+                            unsigned bx, unsigned by, unsigned bz,
+                            unsigned smem, void *stream, void **params,
+                            void **extra) {
+  (void)f, (void)gx, (void)gy, (void)gz, (void)bx, (void)by, (void)bz;
+  (void)smem, (void)stream, (void)params, (void)extra;
+  ++launches;
+  const char *mode = getenv("FAKE_CUDA_LAUNCH");
+  return mode && strcmp(mode, "fail") == 0 ? 719 /* LAUNCH_FAILED */ : 0;
+}
+API CUresult cuStreamCreate(void **s, unsigned flags) {
+  (void)flags;
+  *s = malloc(1);
+  return 0;
+}
+API CUresult cuStreamDestroy_v2(void *s) { free(s); return 0; }
+API CUresult cuStreamSynchronize(void *s) { (void)s; return 0; }
+API CUresult cuStreamWaitEvent(void *s, void *e, unsigned f) {
+  (void)s, (void)e, (void)f;
+  return 0;
+}
+API CUresult cuEventCreate(void **e, unsigned f) {
+  (void)f;
+  *e = malloc(1);
+  return 0;
+}
+API CUresult cuEventDestroy_v2(void *e) { free(e); return 0; }
+API CUresult cuEventRecord(void *e, void *s) { (void)e, (void)s; return 0; }
+API CUresult cuEventSynchronize(void *e) { (void)e; return 0; }
+API CUresult cuEventElapsedTime(float *ms, void *a, void *b) {
+  (void)a, (void)b;
+  *ms = 0.25f;
+  return 0;
+}
+API CUresult cuMemAlloc_v2(uint64_t *p, size_t bytes) {
+  ++allocs;
+  *p = (uint64_t)(uintptr_t)malloc(bytes);
+  return *p ? 0 : 2 /* OUT_OF_MEMORY */;
+}
+API CUresult cuMemFree_v2(uint64_t p) {
+  ++frees;
+  free((void *)(uintptr_t)p);
+  return 0;
+}
+API CUresult cuMemcpyAsync(uint64_t dst, uint64_t src, size_t bytes, void *s) {
+  (void)s;
+  ++copies;
+  memcpy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, bytes);
+  return 0;
+}
+API CUresult cuMemsetD32Async(uint64_t dst, unsigned v, size_t n, void *s) {
+  (void)s;
+  for (size_t i = 0; i < n; ++i)
+    ((unsigned *)(uintptr_t)dst)[i] = v;
+  return 0;
+}
+API CUresult cuMemsetD16Async(uint64_t dst, unsigned short v, size_t n,
+                              void *s) {
+  (void)s;
+  for (size_t i = 0; i < n; ++i)
+    ((unsigned short *)(uintptr_t)dst)[i] = v;
+  return 0;
+}
+API CUresult cuGetErrorString(CUresult r, const char **text) {
+  *text = r == 719 ? "unspecified launch failure (fake)" : "fake error";
+  return 0;
+}
