@@ -65,6 +65,10 @@ def check_cases(rng):
     src = tokens(3, 9, 14)
     enc = (rng.standard_normal((3, 9, 64))).astype(np.float32)
     pad = (src == 1).astype(np.float32)
+    # A standard PyTorch export (LightConv encoder layer) through ONNX.
+    onnx_layer = os.path.join(ROOT, "test/lit/tools/Inputs/export_light_layer.onnx")
+    cases += [(onnx_layer, "main", f"B{B}_T{T}", {"x": x(B, T, 16)})
+              for B, T in [(1, 1), (2, 37)]]
     cases += [(rd, "encode", "example", {"src_tokens": src}),
               (rd, "decode", "example", {"tokens": tokens(3, 7, 14), "enc": enc,
                                          "enc_pad": pad})]
