@@ -1270,80 +1270,134 @@ struct LowerEmbedding : ConvcLoweringPattern<EmbeddingOp> {
   }
 };
 
-/// Attention with an online softmax: one pass over the keys per query and
-/// head, keeping the running maximum, the running sum and R accumulators in
-/// registers, so no [Tq, Tk] score matrix is ever stored.
+/// Keys per block of the attention kernel's online softmax.
+constexpr int64_t kAttentionKeyBlock = 256;
+
+/// Attention with an online softmax over blocks of keys, a work item per
+/// (batch row, query, head) so that even one decoding query keeps every
+/// thread busy. Per block of 256 keys: the scores (R-wide dot products in
+/// vector registers) into a stack buffer with their maximum, then their
+/// exponentials in vector registers, then the weighted values; the running
+/// maximum, sum and R accumulators are rescaled once per block, not per
+/// key, and no [Tq, Tk] score matrix is ever stored.
 struct LowerAttention : ConvcLoweringPattern<AttentionOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(AttentionOp op, KernelBuilder &b) const override {
     int64_t C = op.getQuery().getType().getDimSize(2), H = op.getHeads();
     int64_t R = C / H, lanes = lanesWithinHead(R, options.vectorWidth);
     int64_t nvec = R / lanes;
+    // Score vectors of the full vector width (a block is a multiple).
+    int64_t sLanes = options.vectorWidth;
     auto vecType = VectorType::get({lanes}, b.getF32Type());
+    auto sType = VectorType::get({sLanes}, b.getF32Type());
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
           v = b.toBuffer(op.getValue());
     Value mask = op.getKeyPadding() ? b.toBuffer(op.getKeyPadding()) : Value();
     Value y = b.allocLike(q);
     Value B = b.dim(q, 0), Tq = b.dim(q, 1), Tk = b.dim(k, 1);
-    Value scale = b.f32(1.0 / std::sqrt(double(R)));
+    Value scale = b.splat(b.f32(1.0 / std::sqrt(double(R))), lanes);
     Value zeroV = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
-    b.parallel({B, Tq}, [&](ValueRange ivs) {
+    Value negInf = b.f32(-std::numeric_limits<float>::infinity());
+    Value one = b.index(1), zero = b.index(0);
+    b.parallel({B, Tq, b.index(H)}, [&](ValueRange ivs) {
       Value bi = ivs[0], t = ivs[1];
-      b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
-        Value base = b.mul(h, b.index(R));
-        auto at = [&](int64_t i) { return b.add(base, b.index(i * lanes)); };
-        SmallVector<Value> qv;
-        for (int64_t i = 0; i < nvec; ++i)
-          qv.push_back(vector::LoadOp::create(b, vecType, q,
-                                              ValueRange{bi, t, at(i)}));
-        SmallVector<Value> init = {
-            b.f32(-std::numeric_limits<float>::infinity()), b.f32(0.0)};
-        init.append(nvec, zeroV);
-        ValueRange state = b.forLoop(
-            b.index(0), Tk, b.index(1), init, [&](Value s, ValueRange st) {
-              Value m = st[0], l = st[1];
-              Value dot = zeroV;
-              SmallVector<Value> vv;
-              for (int64_t i = 0; i < nvec; ++i) {
-                Value kv = vector::LoadOp::create(b, vecType, k,
-                                                  ValueRange{bi, s, at(i)});
-                dot = b.fma(qv[i], kv, dot);
-                vv.push_back(vector::LoadOp::create(b, vecType, v,
-                                                    ValueRange{bi, s, at(i)}));
-              }
-              Value score = b.fmul(
-                  vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                              dot,
-                                              arith::FastMathFlags::reassoc),
-                  scale);
-              Value mNew = arith::MaximumFOp::create(b, m, score);
-              Value corr = b.exp(b.fsub(m, mNew));
-              Value p = b.exp(b.fsub(score, mNew));
-              SmallVector<Value> next = {mNew, b.fadd(b.fmul(l, corr), p)};
-              Value corrV = b.splat(corr, lanes), pV = b.splat(p, lanes);
-              for (int64_t i = 0; i < nvec; ++i)
-                next.push_back(b.fma(vv[i], pV, b.fmul(st[2 + i], corrV)));
-              if (!mask)
-                return next;
-              // A padded key leaves the state as it was.
-              Value padded = arith::CmpFOp::create(
-                  b, arith::CmpFPredicate::UNE, b.loadScalar(mask, {bi, s}),
-                  b.f32(0.0));
-              for (size_t i = 0; i < next.size(); ++i)
-                next[i] = arith::SelectOp::create(b, padded, st[i], next[i]);
-              return next;
-            });
-        // All keys masked: l = 0, the output is zero.
-        Value l = state[1];
-        Value inv = arith::SelectOp::create(
-            b,
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, b.f32(0.0)),
-            b.fdiv(b.f32(1.0), l), b.f32(0.0));
-        Value invV = b.splat(inv, lanes);
-        for (int64_t i = 0; i < nvec; ++i)
-          vector::StoreOp::create(b, b.fmul(state[2 + i], invV), y,
-                                  ValueRange{bi, t, at(i)});
-      });
+      Value base = b.mul(ivs[2], b.index(R));
+      auto at = [&](int64_t i) { return b.add(base, b.index(i * lanes)); };
+      // The query, scaled by 1/sqrt(R) once.
+      SmallVector<Value> qv;
+      for (int64_t i = 0; i < nvec; ++i)
+        qv.push_back(b.fmul(vector::LoadOp::create(b, vecType, q,
+                                                   ValueRange{bi, t, at(i)}),
+                            scale));
+      Value scores = b.allocaF32({kAttentionKeyBlock});
+      SmallVector<Value> init = {negInf, b.f32(0.0)};
+      init.append(nvec, zeroV);
+      ValueRange state = b.forLoop(
+          zero, Tk, b.index(kAttentionKeyBlock), init,
+          [&](Value s0, ValueRange st) {
+            Value n = b.min(b.index(kAttentionKeyBlock), b.sub(Tk, s0));
+            // Scores of the block (padded keys: -inf) and their maximum.
+            Value blockMax = b.forLoop(
+                zero, n, one, ValueRange{negInf}, [&](Value j, ValueRange mx) {
+                  Value s = b.add(s0, j);
+                  Value dot = zeroV;
+                  for (int64_t i = 0; i < nvec; ++i)
+                    dot = b.fma(qv[i],
+                                vector::LoadOp::create(b, vecType, k,
+                                                       ValueRange{bi, s, at(i)}),
+                                dot);
+                  Value score = vector::ReductionOp::create(
+                      b, vector::CombiningKind::ADD, dot,
+                      arith::FastMathFlags::reassoc);
+                  if (mask) {
+                    Value padded = arith::CmpFOp::create(
+                        b, arith::CmpFPredicate::UNE,
+                        b.loadScalar(mask, {bi, s}), b.f32(0.0));
+                    score = arith::SelectOp::create(b, padded, negInf, score);
+                  }
+                  b.storeScalar(score, scores, {j});
+                  return SmallVector<Value>{
+                      arith::MaximumFOp::create(b, mx[0], score)};
+                })[0];
+            Value mNew = arith::MaximumFOp::create(b, st[0], blockMax);
+            // With every key so far padded, mNew = -inf: exponentials
+            // against 0 instead give p = 0 and keep the state at zero.
+            Value mRef = arith::SelectOp::create(
+                b,
+                arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew,
+                                      negInf),
+                b.f32(0.0), mNew);
+            Value corr = b.exp(b.fsub(st[0], mRef));
+            // p = exp(score - mRef), in place, vector by vector.
+            Value mRefV = b.splat(mRef, sLanes);
+            Value negInfV = b.splat(negInf, sLanes);
+            Value sumV = b.forLoop(
+                zero, n, b.index(sLanes),
+                ValueRange{arith::ConstantOp::create(b, sType,
+                                                     b.getZeroAttr(sType))},
+                [&](Value j, ValueRange acc) {
+                  Value live = vector::CreateMaskOp::create(
+                      b, VectorType::get({sLanes}, b.getI1Type()),
+                      ValueRange{b.sub(n, j)});
+                  Value sv = vector::MaskedLoadOp::create(b, sType, scores, {j},
+                                                          live, negInfV);
+                  Value p = b.exp(b.fsub(sv, mRefV));
+                  vector::StoreOp::create(b, p, scores, ValueRange{j});
+                  return SmallVector<Value>{b.fadd(acc[0], p)};
+                })[0];
+            Value sum = vector::ReductionOp::create(
+                b, vector::CombiningKind::ADD, sumV,
+                arith::FastMathFlags::reassoc);
+            Value corrV = b.splat(corr, lanes);
+            SmallVector<Value> accs;
+            for (int64_t i = 0; i < nvec; ++i)
+              accs.push_back(b.fmul(st[2 + i], corrV));
+            ValueRange weighted = b.forLoop(
+                zero, n, one, accs, [&](Value j, ValueRange acc) {
+                  Value pV = b.splat(b.loadScalar(scores, {j}), lanes);
+                  Value s = b.add(s0, j);
+                  SmallVector<Value> next;
+                  for (int64_t i = 0; i < nvec; ++i)
+                    next.push_back(b.fma(
+                        vector::LoadOp::create(b, vecType, v,
+                                               ValueRange{bi, s, at(i)}),
+                        pV, acc[i]));
+                  return next;
+                });
+            SmallVector<Value> next = {mNew,
+                                       b.fadd(b.fmul(st[1], corr), sum)};
+            next.append(weighted.begin(), weighted.end());
+            return next;
+          });
+      // All keys masked: l = 0, the output is zero.
+      Value l = state[1];
+      Value inv = arith::SelectOp::create(
+          b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, b.f32(0.0)),
+          b.fdiv(b.f32(1.0), l), b.f32(0.0));
+      Value invV = b.splat(inv, lanes);
+      for (int64_t i = 0; i < nvec; ++i)
+        vector::StoreOp::create(b, b.fmul(state[2 + i], invV), y,
+                                ValueRange{bi, t, at(i)});
     });
     return b.toTensor(y, op.getType());
   }

@@ -810,13 +810,18 @@ TEST(CompiledOps, Attention) {
     eye.at({i, i}) = 1.0;
   w.Wq = w.Wk = w.Wv = w.Wo = eye;
   w.bq = w.bk = w.bv = w.bo = ref::Tensor({C});
+  // Tk > 256 spans several key blocks of the CPU kernel; with Tk = 600
+  // the first row's first block is all padding.
   for (auto [B, Tq, Tk] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
-                           {2, 3, 7}, {2, 40, 33}}) {
+                           {2, 3, 7}, {2, 40, 33}, {2, 1, 513}, {1, 2, 600}}) {
     ref::Tensor qs = random({B, Tq, C}, rng, -2, 2), kv = random({B, Tk, C}, rng, -2, 2);
     ref::Tensor mask({B, Tk});
     std::vector<std::vector<bool>> padding(B, std::vector<bool>(Tk));
     for (int64_t s = Tk - Tk / 3; s < Tk; ++s)
       mask.at({B - 1, s}) = 1.0, padding[B - 1][s] = true;
+    if (Tk > 512)
+      for (int64_t s = 0; s < Tk / 2; ++s)
+        mask.at({0, s}) = 1.0, padding[0][s] = true;
     expectClose(run(*module, {qs, kv, mask}),
                 ref::multiheadAttention(qs, kv, w, H, &padding), kTolerance,
                 "attention Tq=" + std::to_string(Tq));
