@@ -60,7 +60,8 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     // op overwrite while a convc op still reads it through to_buffer (an
     // imported TaLK decoder miscompiled so). After canonicalize, which
     // removes what raising left dead (alloc_tensor is not trivially dead).
-    return "convc-raise-glu,canonicalize,convc-raise-depthwise-conv,"
+    return "convc-raise-glu,canonicalize,convc-raise-layer-norm,"
+           "convc-raise-depthwise-conv,"
            "convc-raise-lightweight-conv,convc-raise-linear," +
            (opt.decodeStep.empty()
                 ? std::string()

@@ -121,6 +121,21 @@ def RaiseGLUPass : Pass<"convc-raise-glu"> {
   let dependentDialects = ["::convc::ConvcDialect"];
 }
 
+def RaiseLayerNormPass : Pass<"convc-raise-layer-norm"> {
+  let summary = "Recognise a decomposed LayerNorm as convc.layer_norm";
+  let description = [{
+    Before opset 17, `torch.onnx.export` writes `nn.LayerNorm` as
+    ReduceMean, Sub, Pow (or Mul), ReduceMean, Add eps, Sqrt and Div, with
+    Mul by gamma and Add of beta. The importer emits these as `linalg.generic`
+    reductions and elementwise ops. This pass rewrites the chain into
+    `convc.layer_norm x, gamma, beta {eps}`: unit gamma and zero beta when
+    there are none, f32 with a static last dimension. The LayerNorm then fuses
+    into the projection before it.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def RaiseLinearPass : Pass<"convc-raise-linear"> {
   let summary = "Recognise x @ W (+ bias) with constant weights as convc.linear";
   let description = [{

@@ -19,3 +19,8 @@
 // RUN: convc compile %S/Inputs/export_dynamic_conv.onnx --report -o %t.so 2>&1 | FileCheck %s --check-prefix=DYNAMIC
 // DYNAMIC: convc: report (fused IR): 1 x convc.linear; {{[1-9][0-9]*}} ops on the generic linalg path
 // DYNAMIC: convc: linked
+
+// An opset-13 export of nn.LayerNorm (decomposed into ReduceMean ... Add)
+// becomes one convc.layer_norm.
+// RUN: convc compile %S/Inputs/export_layer_norm_opset13.onnx --report -o %t.ln.so 2>&1 | FileCheck %s --check-prefix=LN13
+// LN13: report (fused IR): 1 x convc.layer_norm; 0 ops on the generic linalg path
