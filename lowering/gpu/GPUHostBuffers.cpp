@@ -103,7 +103,8 @@ struct GPUHostBuffersPass
       Location loc = g.getLoc();
       Value device;
       SmallVector<Operation *> readers;
-      if (global && global.getConstant()) {
+      if (global && global.getConstant() &&
+          type.getElementType().isIntOrFloat()) {
         // Weights: the runtime uploads them once (keyed by their host
         // address) instead of every call, and the device code holds none.
         Type element = type.getElementType();

@@ -154,8 +154,81 @@ struct ParallelToGPUPass
     }
   }
 
+  /// Canonicalization inlines a parallel loop of one iteration, so a
+  /// block-structured kernel over a single tile (static shapes smaller than
+  /// one tile) arrives as shared buffers and thread phases in host code.
+  /// Wrap each such run of ops back into a one-iteration loop.
+  LogicalResult wrapOrphanPhases(func::FuncOp func) {
+    DenseMap<Block *, SmallVector<Operation *>> orphans;
+    func.walk([&](scf::ParallelOp phase) {
+      if (phase->hasAttr("convc.gpu_threads") &&
+          !phase->getParentOfType<scf::ParallelOp>())
+        orphans[phase->getBlock()].push_back(phase);
+    });
+    for (auto &[block, phases] : orphans) {
+      // From the first shared buffer (or phase) to the last phase.
+      Operation *first = phases.front(), *last = phases.back();
+      for (Operation &op : *block) {
+        if (&op == first)
+          break;
+        if (op.hasAttr("convc.gpu_shared")) {
+          first = &op;
+          break;
+        }
+      }
+      SmallVector<Operation *> run;
+      for (Operation *op = first;; op = op->getNextNode()) {
+        run.push_back(op);
+        if (op == last)
+          break;
+      }
+      OpBuilder b(first);
+      Location loc = first->getLoc();
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                          ValueRange{one}, ValueRange{one});
+      llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
+      for (Operation *op : run) {
+        // A value the rest of the function uses stays out (recomputed if
+        // it is pure, which is all such a run defines).
+        bool usedAfter = llvm::any_of(op->getUsers(), [&](Operation *user) {
+          return !inRun.contains(block->findAncestorOpInBlock(*user));
+        });
+        if (usedAfter) {
+          if (!isPure(op))
+            return op->emitError()
+                   << "a GPU block's phases define a value used after them";
+          OpBuilder after(loop->getNextNode());
+          Operation *copy = after.clone(*op);
+          op->replaceUsesWithIf(copy->getResults(), [&](OpOperand &use) {
+            return !inRun.contains(
+                block->findAncestorOpInBlock(*use.getOwner()));
+          });
+        }
+        op->moveBefore(loop.getBody()->getTerminator());
+      }
+    }
+    return success();
+  }
+
   /// A block-structured loop: one block of `threads` threads per work item.
   LogicalResult mapBlockLoop(scf::ParallelOp loop, int64_t threads) {
+    // Outside its phases, a block's code runs in every thread: it must not
+    // write memory.
+    WalkResult writes = loop.getBody()->walk<WalkOrder::PreOrder>(
+        [&](Operation *op) {
+          if (auto inner = dyn_cast<scf::ParallelOp>(op))
+            return inner->hasAttr("convc.gpu_threads") ? WalkResult::skip()
+                                                       : WalkResult::advance();
+          if (isa<memref::StoreOp, vector::StoreOp, vector::MaskedStoreOp,
+                  memref::CopyOp>(op))
+            return WalkResult::interrupt();
+          return WalkResult::advance();
+        });
+    if (writes.wasInterrupted())
+      return loop.emitError() << "a GPU block writes memory outside its "
+                                 "thread phases (every thread would)";
     if (threads < 32 || threads > 1024 || threads % 32)
       return loop.emitError() << "convc.gpu_threads must be a multiple "
                                  "of 32 in [32, 1024], got "
@@ -338,6 +411,8 @@ struct ParallelToGPUPass
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
+      if (failed(wrapOrphanPhases(func)))
+        return signalPassFailure();
       // Top-level ops of the function body and of host-side control flow
       // (scf.if / scf.for around kernels stay on the host).
       SmallVector<Operation *> loops;

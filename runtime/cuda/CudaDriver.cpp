@@ -80,8 +80,10 @@ struct DriverAPI {
 class Driver {
 public:
   static Driver &get() {
-    static Driver driver;
-    return driver;
+    // Never destroyed: a module still loaded at exit unloads its device code
+    // from its own destructor, after static destructors have run.
+    static Driver *driver = new Driver();
+    return *driver;
   }
 
   bool ok() const { return unavailable_.empty(); }
@@ -114,17 +116,25 @@ public:
                 (text ? text : "error " + std::to_string(result)));
     return false;
   }
+  /// Errors are per calling thread: a module's host code, and so its
+  /// mgpu* calls, runs on the thread that called Module::run (or loaded it).
   void recordError(const std::string &message) {
-    std::lock_guard<std::mutex> lock(errorMutex_);
-    if (error_.empty())
-      error_ = message;
+    if (threadError().empty())
+      threadError() = message;
   }
+  /// Whether this thread's current call has failed already: its later
+  /// copies and launches are skipped (a null buffer must not reach a
+  /// kernel).
+  bool failed() { return !threadError().empty(); }
   /// The recorded error (empty: none), cleared.
   std::string takeError() {
-    std::lock_guard<std::mutex> lock(errorMutex_);
     std::string e;
-    e.swap(error_);
+    e.swap(threadError());
     return e;
+  }
+  static std::string &threadError() {
+    thread_local std::string error;
+    return error;
   }
 
   void *alloc(size_t bytes) {
@@ -142,10 +152,9 @@ public:
       }
     }
     CUdeviceptr p = 0;
-    if (!check(api_.cuMemAlloc(&p, bytes), "cuMemAlloc")) {
+    if (api_.cuMemAlloc(&p, bytes) != CUDA_SUCCESS) {
       // Out of memory with buffers cached: give them back and retry once.
       releaseCache();
-      takeError();
       if (!check(api_.cuMemAlloc(&p, bytes), "cuMemAlloc"))
         return nullptr;
     }
@@ -181,9 +190,12 @@ public:
     if (it != constants_.end())
       return it->second.device;
     CUdeviceptr p = 0;
-    if (!check(api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)),
-               "uploading weights (cuMemAlloc)"))
-      return nullptr;
+    if (api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)) != CUDA_SUCCESS) {
+      releaseCache();
+      if (!check(api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)),
+                 "uploading weights (cuMemAlloc)"))
+        return nullptr;
+    }
     if (bytes && !check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(host),
                                            bytes, nullptr),
                         "uploading weights (cuMemcpy)")) {
@@ -342,8 +354,7 @@ private:
   int capability_ = 0;
   bool profiling_ = false;
 
-  std::mutex errorMutex_;
-  std::string error_;
+  std::mutex errorMutex_; // guards the kernel timing
   double kernelMs_ = 0;
   int64_t launches_ = 0;
 
@@ -463,8 +474,8 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   Driver *d = usableDriver("mgpuLaunchKernel");
   if (!d)
     return;
-  if (gridX == 0 || gridY == 0 || gridZ == 0)
-    return; // an empty tensor: nothing to do
+  if (gridX == 0 || gridY == 0 || gridZ == 0 || d->failed())
+    return; // an empty tensor, or this call has failed already
   const DriverAPI &api = d->api();
   CUevent start = nullptr, stop = nullptr;
   if (d->profiling()) {
@@ -580,7 +591,7 @@ __attribute__((visibility("default"))) void mgpuMemFree(void *ptr,
 __attribute__((visibility("default"))) void
 mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
   Driver *d = usableDriver("mgpuMemcpy");
-  if (!d || bytes == 0)
+  if (!d || bytes == 0 || d->failed())
     return;
   if (!dst || !src) {
     d->recordError("a GPU copy met a null buffer (an earlier allocation "

@@ -101,3 +101,58 @@ func.func @reverse_tiles(%a: memref<?x128xf32>) {
   }
   return
 }
+
+// -----
+
+// A kernel over a single tile, as canonicalization leaves it (the
+// one-iteration block loop inlined): its shared buffer and phases still
+// become one block with a workgroup buffer, not host code.
+// CHECK-LABEL: func.func @one_tile
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c64
+// CHECK-SAME: workgroup(%[[SH:.*]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.store %{{.*}}, %[[SH]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[SH]]
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: memref.alloca
+// CHECK: return
+func.func @one_tile(%a: memref<1x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c127 = arith.constant 127 : index
+  %c128 = arith.constant 128 : index
+  %tile = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+  scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+    %v = memref.load %a[%c0, %i] : memref<1x128xf32>
+    memref.store %v, %tile[%i] : memref<128xf32>
+    scf.reduce
+  } {convc.gpu_threads = 64 : i64}
+  scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+    %j = arith.subi %c127, %i : index
+    %v = memref.load %tile[%j] : memref<128xf32>
+    memref.store %v, %a[%c0, %i] : memref<1x128xf32>
+    scf.reduce
+  } {convc.gpu_threads = 64 : i64}
+  return
+}
+
+// -----
+
+func.func @writes_outside_phases(%a: memref<?x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %f = arith.constant 1.0 : f32
+  %n = memref.dim %a, %c0 : memref<?x128xf32>
+  // expected-error @+1 {{a GPU block writes memory outside its thread phases}}
+  scf.parallel (%r) = (%c0) to (%n) step (%c1) {
+    memref.store %f, %a[%r, %c0] : memref<?x128xf32>
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      memref.store %f, %a[%r, %i] : memref<?x128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    scf.reduce
+  }
+  return
+}

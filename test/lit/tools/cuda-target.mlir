@@ -15,6 +15,11 @@
 // RUN: FileCheck %s --check-prefix=PTX80 < %t.sm80.ptx
 // PTX80: .target sm_80
 // PTX80-NOT: .extern .func __nv_
+// A model smaller than one tile still gets its shared-memory block kernel.
+// RUN: convc compile %S/Inputs/one_tile_talk.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=ONETILE
+// ONETILE-COUNT-1: .visible .entry
+// ONETILE: .shared
+// ONETILE: bar.sync
 // And ptxas assembles it for both architectures.
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin %}
