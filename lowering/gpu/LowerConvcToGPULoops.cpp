@@ -475,6 +475,13 @@ std::pair<Value, Value> talkWindow(GPUKernelBuilder &b, Value o, Value bi,
   return {lo, hi};
 }
 
+/// Heads of a TaLK op: its offsets hold one (causal) or two values per head.
+template <typename OpTy>
+int64_t talkHeads(OpTy op) {
+  int64_t width = op.getOffsets().getType().getDimSize(2);
+  return op.getCausal() ? width : width / 2;
+}
+
 /// S~(t + delta) from prefix sums read by prefixAt(row) (rows < 0 read 0).
 Value interpolatedPrefix(GPUKernelBuilder &b, Value delta,
                          function_ref<Value(Value)> prefixAt, Value t) {
@@ -638,10 +645,7 @@ struct LowerTaLKConv : GPULoweringPattern<TaLKConvOp> {
   using GPULoweringPattern::GPULoweringPattern;
   SmallVector<Value> lower(TaLKConvOp op, GPUKernelBuilder &b) const override {
     int64_t C = op.getInput().getType().getDimSize(2);
-    int64_t H = op.getOffsets().getType().getDimSize(2);
-    if (!op.getCausal())
-      H /= 2;
-    int64_t R = C / H;
+    int64_t H = talkHeads(op), R = C / H;
     Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
     Value y = b.allocLike(x);
     int64_t span = op.getLeftMax() + op.getRightMax() + 2 + kTileSteps;
@@ -676,10 +680,7 @@ struct LowerWindowDiff : GPULoweringPattern<WindowDiffOp> {
   using GPULoweringPattern::GPULoweringPattern;
   SmallVector<Value> lower(WindowDiffOp op, GPUKernelBuilder &b) const override {
     int64_t C = op.getPrefixSums().getType().getDimSize(2);
-    int64_t H = op.getOffsets().getType().getDimSize(2);
-    if (!op.getCausal())
-      H /= 2;
-    int64_t R = C / H;
+    int64_t H = talkHeads(op), R = C / H;
     Value S = b.toBuffer(op.getPrefixSums()), o = b.toBuffer(op.getOffsets());
     Value y = b.allocLike(S);
     Value B = b.dim(S, 0), T = b.dim(S, 1);

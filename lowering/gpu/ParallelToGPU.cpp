@@ -331,31 +331,11 @@ struct ParallelToGPUPass
       return loop.emitError()
              << "a parallel loop with reductions cannot run on the GPU yet";
     OpBuilder b(loop);
-    Location loc = loop.getLoc();
     SmallVector<Value> trips;
-    Value count = arith::ConstantIndexOp::create(b, loc, 1);
-    for (auto [lb, ub, step] : llvm::zip(
-             loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-      Value span = arith::SubIOp::create(b, loc, ub, lb);
-      Value trip = arith::CeilDivSIOp::create(b, loc, span, step);
-      trip = arith::MaxSIOp::create(
-          b, loc, trip, arith::ConstantIndexOp::create(b, loc, 0));
-      trips.push_back(trip);
-      count = arith::MulIOp::create(b, loc, count, trip);
-    }
-    launch(b, loc, count, [&](OpBuilder &gb, Value lin) {
+    Value count = tripCounts(b, loop, trips);
+    launch(b, loop.getLoc(), count, [&](OpBuilder &gb, Value lin) {
       IRMapping map;
-      Value rest = lin;
-      for (int64_t d = int64_t(trips.size()) - 1; d >= 0; --d) {
-        Value i = d ? arith::RemUIOp::create(gb, loc, rest, trips[d])
-                    : rest;
-        if (d)
-          rest = arith::DivUIOp::create(gb, loc, rest, trips[d]);
-        Value iv = arith::AddIOp::create(
-            gb, loc, loop.getLowerBound()[d],
-            arith::MulIOp::create(gb, loc, i, loop.getStep()[d]));
-        map.map(loop.getInductionVars()[d], iv);
-      }
+      delinearize(gb, loop, trips, lin, map);
       for (Operation &op : loop.getBody()->without_terminator())
         gb.clone(op, map);
     });
