@@ -136,6 +136,27 @@ def RaiseLayerNormPass : Pass<"convc-raise-layer-norm"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RaiseDynamicConvPass : Pass<"convc-raise-dynamic-conv"> {
+  let summary = "Recognise DynamicConv's unfolded export as convc.dynamic_kernel_conv";
+  let description = [{
+    The unfolded form `torch.onnx.export` writes for a DynamicConv is:
+    - K Slices of the zero-padded input shifted by 0 .. K-1;
+    - stacked along a new tap axis;
+    - viewed as [B, T, H, R, K];
+    - multiplied by the kernels viewed as [B, T, H, 1, K];
+    - summed over the taps.
+
+    The importer emits it as gathering `linalg.generic`s, `tensor.insert_slice`,
+    a broadcasting product and a reduction. This pass rewrites it into
+    `convc.dynamic_kernel_conv x, kernels {padding = P}`. With the kernels a
+    `convc.kernel_softmax` (the importer's Softmax over the taps),
+    `convc-fuse-kernel-softmax` then fuses the softmax into the conv, so the
+    fused DynamicConv kernel runs instead of the unfolded windows.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def RaiseLinearPass : Pass<"convc-raise-linear"> {
   let summary = "Recognise x @ W (+ bias) with constant weights as convc.linear";
   let description = [{

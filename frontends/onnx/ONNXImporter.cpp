@@ -3239,7 +3239,14 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node) {
       axis += rank;
     if (axis < 0 || axis >= rank)
       return emitError(loc) << op << " axis out of range for rank " << rank;
-    result = softmax(loc, inputs[0], axis, op == "LogSoftmax");
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    if (op == "Softmax" && axis == rank - 1 && !type.isDynamicDim(axis) &&
+        type.getElementType().isF32())
+      // Over a static last axis (kernel taps, DynamicConv's logits): the
+      // convc op, which the conv it feeds can fuse.
+      result = KernelSoftmaxOp::create(b, loc, inputs[0]);
+    else
+      result = softmax(loc, inputs[0], axis, op == "LogSoftmax");
   } else if (op == "LeakyRelu") {
     if (inputs.size() != 1 || !isFloat(inputs[0]))
       return emitError(loc) << "LeakyRelu needs one float input";

@@ -13,12 +13,13 @@
 // LAYER: convc.linear {{.*}} {activation = #convc<activation relu>}
 // LAYER: convc.linear {{.*}} residual {{.*}} layer_norm
 
-// DynamicConv's unfolded export (K runtime-bounded slices, Concat, Mul,
-// ReduceSum) is not raised yet: its projection is, the rest stays generic
-// and still compiles.
-// RUN: convc compile %S/Inputs/export_dynamic_conv.onnx --report -o %t.so 2>&1 | FileCheck %s --check-prefix=DYNAMIC
-// DYNAMIC: convc: report (fused IR): 1 x convc.linear; {{[1-9][0-9]*}} ops on the generic linalg path
-// DYNAMIC: convc: linked
+// DynamicConv's unfolded export (projection, Softmax over the taps, K
+// runtime-bounded slices, Concat, Mul, ReduceSum) becomes the projection and
+// the fused DynamicConv kernel (softmax inside), nothing generic.
+// RUN: convc compile %S/Inputs/export_dynamic_conv.onnx --emit=fused --report -o %t.dyn.mlir 2>&1 | FileCheck %s --check-prefix=DYNAMIC
+// DYNAMIC: convc: report (fused IR): 1 x convc.dynamic_kernel_conv, 1 x convc.linear; 0 ops on the generic linalg path
+// RUN: FileCheck %s --check-prefix=DYNAMIC-IR < %t.dyn.mlir
+// DYNAMIC-IR: convc.dynamic_kernel_conv %arg0, %{{.*}} {kernel_softmax, padding = 2 : i64}
 
 // An opset-13 export of nn.LayerNorm (decomposed into ReduceMean ... Add)
 // becomes one convc.layer_norm.

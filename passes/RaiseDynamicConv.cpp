@@ -1,0 +1,253 @@
+//===- RaiseDynamicConv.cpp - DynamicConv's unfolded export --------------===//
+//
+// A DynamicConv exported by torch.onnx (fairseq's unfolded path, or
+// frontends/pytorch's `dynamic_kernel_conv`) computes
+//
+//   windows = stack_k xpad[:, k:k+T, :]          (K shifted Slices, Concat)
+//   y       = sum_k windows.view(B,T,H,R,K) * w.view(B,T,H,1,K)
+//
+// which the importer emits as K gather-like generics reading a padded x at
+// t + k, inserted along a new last axis, a broadcasting multiply and a sum
+// over that axis. This is `convc.dynamic_kernel_conv x, w {padding = P}`,
+// P the left padding; with `w = convc.kernel_softmax(...)` (the importer's
+// Softmax over the taps), convc-fuse-kernel-softmax then fuses the softmax
+// into the conv.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <optional>
+
+namespace convc {
+#define GEN_PASS_DEF_RAISEDYNAMICCONVPASS
+#include "passes/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+std::optional<int64_t> constantIndex(Value v) {
+  APInt value;
+  if (matchPattern(v, m_ConstantInt(&value)))
+    return value.getSExtValue();
+  return std::nullopt;
+}
+
+/// The slice start `k` of a Slice along the time of `padded`, as the
+/// importer clamps it: max(min(dim(padded, 1), k), 0) (or k, folded).
+std::optional<int64_t> clampedStart(Value v, Value padded) {
+  if (auto k = constantIndex(v))
+    return k;
+  auto max = v.getDefiningOp<arith::MaxSIOp>();
+  if (!max)
+    return std::nullopt;
+  Value inner = constantIndex(max.getRhs()) == 0   ? max.getLhs()
+                : constantIndex(max.getLhs()) == 0 ? max.getRhs()
+                                                   : Value();
+  auto min = inner ? inner.getDefiningOp<arith::MinSIOp>() : nullptr;
+  if (!min)
+    return std::nullopt;
+  auto isTimeOfPadded = [&](Value d) {
+    auto dim = d.getDefiningOp<tensor::DimOp>();
+    return dim && dim.getSource() == padded && constantIndex(dim.getIndex()) == 1;
+  };
+  if (isTimeOfPadded(min.getLhs()))
+    return constantIndex(min.getRhs());
+  if (isTimeOfPadded(min.getRhs()))
+    return constantIndex(min.getLhs());
+  return std::nullopt;
+}
+
+/// A [B, T', C] generic that reads padded[b, t + k, c] (nothing else): the
+/// padded tensor and k.
+std::optional<std::pair<Value, int64_t>> shiftedRead(Value v) {
+  auto op = v.getDefiningOp<linalg::GenericOp>();
+  if (!op || op.getNumDpsInputs() != 0 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 3 || op.getNumReductionLoops() != 0)
+    return std::nullopt;
+  Block *body = op.getBody();
+  auto extract = cast<linalg::YieldOp>(body->getTerminator())
+                     .getOperand(0)
+                     .getDefiningOp<tensor::ExtractOp>();
+  if (!extract || extract.getIndices().size() != 3)
+    return std::nullopt;
+  auto loopIndex = [&](Value i, int64_t dim) {
+    auto index = i.getDefiningOp<linalg::IndexOp>();
+    return index && index->getBlock() == body && index.getDim() == dim;
+  };
+  auto idx = extract.getIndices();
+  if (!loopIndex(idx[0], 0) || !loopIndex(idx[2], 2))
+    return std::nullopt;
+  auto add = idx[1].getDefiningOp<arith::AddIOp>();
+  if (!add)
+    return std::nullopt;
+  Value offset = loopIndex(add.getRhs(), 1)   ? add.getLhs()
+                 : loopIndex(add.getLhs(), 1) ? add.getRhs()
+                                              : Value();
+  if (!offset || offset.getParentBlock() == body)
+    return std::nullopt;
+  std::optional<int64_t> k = clampedStart(offset, extract.getTensor());
+  if (!k)
+    return std::nullopt;
+  return std::make_pair(extract.getTensor(), *k);
+}
+
+struct RaiseUnfoldedDynamicConv : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp sum,
+                                PatternRewriter &rewriter) const override {
+    MLIRContext *ctx = getContext();
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    // y[b, t, h, r] = sum_k m[b, t, h, r, k], into zeros.
+    if (sum.getNumDpsInputs() != 1 || sum.getNumDpsInits() != 1 ||
+        sum.getNumLoops() != 5 || sum.getNumReductionLoops() != 1 ||
+        sum.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+      return failure();
+    auto maps = sum.getIndexingMapsArray();
+    if (!maps[0].isIdentity() ||
+        maps[1] != AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx))
+      return failure();
+    Block *body = sum.getBody();
+    auto add = cast<linalg::YieldOp>(body->getTerminator())
+                   .getOperand(0)
+                   .getDefiningOp<arith::AddFOp>();
+    if (!add || body->getOperations().size() != 2 ||
+        !((add.getLhs() == body->getArgument(0) &&
+           add.getRhs() == body->getArgument(1)) ||
+          (add.getRhs() == body->getArgument(0) &&
+           add.getLhs() == body->getArgument(1))))
+      return failure();
+    auto fill = sum.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+    if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      return failure();
+
+    // m = windows[b, t, h, r, k] * w[b, t, h, 0, k].
+    auto mul = sum.getDpsInputs()[0].getDefiningOp<linalg::GenericOp>();
+    if (!mul || mul.getNumDpsInputs() != 2 || mul.getNumReductionLoops() != 0 ||
+        mul.getNumLoops() != 5 || mul.getBody()->getOperations().size() != 2)
+      return rewriter.notifyMatchFailure(sum, "not a sum of products");
+    auto product = cast<linalg::YieldOp>(mul.getBody()->getTerminator())
+                       .getOperand(0)
+                       .getDefiningOp<arith::MulFOp>();
+    if (!product)
+      return rewriter.notifyMatchFailure(sum, "not a sum of products");
+    auto mmaps = mul.getIndexingMapsArray();
+    AffineMap kernelMap =
+        AffineMap::get(5, 0, {d(0), d(1), d(2), getAffineConstantExpr(0, ctx),
+                              d(4)},
+                       ctx);
+    int windowsAt = mmaps[0].isIdentity() && mmaps[1] == kernelMap   ? 0
+                    : mmaps[1].isIdentity() && mmaps[0] == kernelMap ? 1
+                                                                     : -1;
+    if (windowsAt < 0 || !mmaps[2].isIdentity())
+      return rewriter.notifyMatchFailure(sum, "not windows x kernels");
+    Value windows5 = mul.getDpsInputs()[windowsAt];
+    Value kernels5 = mul.getDpsInputs()[1 - windowsAt];
+
+    // windows5 = [B, T, C, K] viewed as [B, T, H, R, K]; kernels5 = [B, T,
+    // H, K] viewed as [B, T, H, 1, K].
+    auto windowsView = windows5.getDefiningOp<tensor::ExpandShapeOp>();
+    auto kernelsView = kernels5.getDefiningOp<tensor::ExpandShapeOp>();
+    if (!windowsView || !kernelsView ||
+        windowsView.getReassociationIndices() !=
+            SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}} ||
+        kernelsView.getReassociationIndices() !=
+            SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}})
+      return rewriter.notifyMatchFailure(sum, "not the [B,T,H,R,K] views");
+    Value kernels = kernelsView.getSrc();
+    auto kernelsType = cast<RankedTensorType>(kernels.getType());
+    auto windowsType = cast<RankedTensorType>(windowsView.getSrc().getType());
+    int64_t H = kernelsType.getDimSize(2), K = kernelsType.getDimSize(3);
+    int64_t C = windowsType.getDimSize(2);
+    if (ShapedType::isDynamic(H) || ShapedType::isDynamic(K) ||
+        ShapedType::isDynamic(C) || windowsType.getDimSize(3) != K ||
+        C % H != 0)
+      return rewriter.notifyMatchFailure(sum, "needs static H, K, C");
+
+    // The windows: K slices, each inserted at last index k, of one padded x
+    // read at t + k, k = 0 .. K - 1.
+    Value stacked = windowsView.getSrc();
+    SmallVector<Value> shifted(K);
+    Value padded;
+    while (auto insert = stacked.getDefiningOp<tensor::InsertSliceOp>()) {
+      auto offsets = insert.getStaticOffsets();
+      auto sizes = insert.getStaticSizes();
+      if (offsets.size() != 4 || offsets[0] != 0 || offsets[1] != 0 ||
+          offsets[2] != 0 || ShapedType::isDynamic(offsets[3]) ||
+          sizes[2] != C || sizes[3] != 1 || !insert.hasUnitStride())
+        return rewriter.notifyMatchFailure(sum, "not a stack along taps");
+      int64_t k = offsets[3];
+      auto column = insert.getSource().getDefiningOp<tensor::ExpandShapeOp>();
+      if (k >= K || shifted[k] || !column)
+        return rewriter.notifyMatchFailure(sum, "not a stack along taps");
+      auto read = shiftedRead(column.getSrc());
+      if (!read || read->second != k || (padded && read->first != padded))
+        return rewriter.notifyMatchFailure(sum, "tap is not x shifted by k");
+      padded = read->first;
+      shifted[k] = column.getSrc();
+      stacked = insert.getDest();
+    }
+    if (!stacked.getDefiningOp<bufferization::AllocTensorOp>() &&
+        !stacked.getDefiningOp<tensor::EmptyOp>())
+      return rewriter.notifyMatchFailure(sum, "stack over live data");
+    if (!padded || llvm::is_contained(shifted, Value()))
+      return rewriter.notifyMatchFailure(sum, "not every tap");
+
+    // padded = x with zeros: P before and K - 1 - P after, along time only.
+    auto pad = padded.getDefiningOp<tensor::PadOp>();
+    if (!pad)
+      return rewriter.notifyMatchFailure(sum, "taps do not read a pad");
+    auto low = pad.getStaticLow(), high = pad.getStaticHigh();
+    Value zero = pad.getConstantPaddingValue();
+    if (low.size() != 3 || low[0] || low[2] || high[0] || high[2] ||
+        ShapedType::isDynamic(low[1]) || ShapedType::isDynamic(high[1]) ||
+        low[1] + high[1] != K - 1 || !zero ||
+        !matchPattern(zero, m_AnyZeroFloat()))
+      return rewriter.notifyMatchFailure(sum, "not a zero time pad of K - 1");
+    Value x = pad.getSource();
+    auto xType = cast<RankedTensorType>(x.getType());
+    if (xType.getDimSize(2) != C || !xType.getElementType().isF32() ||
+        !kernelsType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(sum, "shapes or types differ");
+
+    Location loc = sum.getLoc();
+    Value y = DynamicKernelConvOp::create(rewriter, loc, xType, x, kernels,
+                                          rewriter.getI64IntegerAttr(low[1]),
+                                          /*kernel_softmax=*/nullptr);
+    // Back to the [B, T, H, R] the sum produced.
+    auto resultType = cast<RankedTensorType>(sum.getResult(0).getType());
+    SmallVector<OpFoldResult> shape = {
+        tensor::getMixedSize(rewriter, loc, y, 0),
+        tensor::getMixedSize(rewriter, loc, y, 1), rewriter.getIndexAttr(H),
+        rewriter.getIndexAttr(C / H)};
+    Value view = tensor::ExpandShapeOp::create(
+        rewriter, loc, resultType, y,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}, shape);
+    rewriter.replaceOp(sum, view);
+    return success();
+  }
+};
+
+struct RaiseDynamicConvPass
+    : convc::impl::RaiseDynamicConvPassBase<RaiseDynamicConvPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RaiseUnfoldedDynamicConv>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
