@@ -163,8 +163,10 @@ public:
     return a;
   }
   /// One phase of a block: body(i) for i in [0, count), spread over the
-  /// block's threads.
+  /// block's threads. count >= 2: canonicalization inlines a parallel loop
+  /// of one iteration, which would turn the phase into block-level code.
   void threadPhase(int64_t count, function_ref<void(Value)> body) {
+    assert(count >= 2 && "a thread phase of one item would be inlined");
     auto loop = scf::ParallelOp::create(*this, ValueRange{index(0)},
                                         ValueRange{index(count)},
                                         ValueRange{index(1)});
@@ -719,25 +721,54 @@ struct LowerGLU : GPULoweringPattern<GLUOp> {
 
 /// LayerNorm of rows of `a` (f32 or storage type) into `y`, one work item
 /// per row: mean, then the biased variance around it, then the output.
+/// LayerNorm of rows of `a` (f32 or storage type) into `y`: a block of 256
+/// threads per row. Each thread sums a strided share of the row (coalesced
+/// reads), the block adds the 256 partial sums in a tree in shared memory,
+/// the same again for the biased variance around the mean, then the
+/// threads write the normalised row.
 void emitLayerNormRows(GPUKernelBuilder &b, Value a, Value y, Value gamma,
                        Value beta, double eps) {
+  constexpr int64_t kThreads = kTileThreads;
   Value W = b.dim(a, 1);
   Value invW = b.fdiv(b.f32(1.0), b.indexToF32(W));
-  b.parallel({b.dim(a, 0)}, [&](ValueRange ivs) {
+  Value stride = b.index(kThreads);
+  b.blocks({b.dim(a, 0)}, kThreads, [&](ValueRange ivs) {
     Value r = ivs[0];
-    Value mean = b.fmul(b.sum(W, [&](Value c) { return b.loadF32(a, {r, c}); }),
+    Value part = b.shared({kThreads});
+    // sum over the row of fn(c), left in part[0].
+    auto rowSum = [&](function_ref<Value(Value)> fn) {
+      b.threadPhase(kThreads, [&](Value i) {
+        Value s = b.forLoop(i, W, stride, ValueRange{b.f32(0.0)},
+                            [&](Value c, ValueRange acc) {
+                              return SmallVector<Value>{b.fadd(acc[0], fn(c))};
+                            })[0];
+        b.storeScalar(s, part, {i});
+      });
+      // Down to two partial sums, which every thread then adds (a phase
+      // of one item would be inlined into block-level code).
+      for (int64_t half = kThreads / 2; half >= 2; half /= 2)
+        b.threadPhase(half, [&](Value i) {
+          Value other = b.loadScalar(part, {b.add(i, b.index(half))});
+          b.storeScalar(b.fadd(b.loadScalar(part, {i}), other), part, {i});
+        });
+      return b.fadd(b.loadScalar(part, {b.index(0)}),
+                    b.loadScalar(part, {b.index(1)}));
+    };
+    Value mean = b.fmul(rowSum([&](Value c) { return b.loadF32(a, {r, c}); }),
                         invW);
-    Value var = b.fmul(b.sum(W,
-                             [&](Value c) {
-                               Value d = b.fsub(b.loadF32(a, {r, c}), mean);
-                               return b.fmul(d, d);
-                             }),
+    Value var = b.fmul(rowSum([&](Value c) {
+                         Value d = b.fsub(b.loadF32(a, {r, c}), mean);
+                         return b.fmul(d, d);
+                       }),
                        invW);
     Value inv = math::RsqrtOp::create(b, b.fadd(var, b.f32(eps)));
-    b.forLoop(b.index(0), W, b.index(1), [&](Value c) {
-      Value n = b.fmul(b.fsub(b.loadF32(a, {r, c}), mean), inv);
-      b.storeF32(b.fadd(b.fmul(n, b.loadF32(gamma, {c})), b.loadF32(beta, {c})),
-                 y, {r, c});
+    b.threadPhase(kThreads, [&](Value i) {
+      b.forLoop(i, W, stride, [&](Value c) {
+        Value n = b.fmul(b.fsub(b.loadF32(a, {r, c}), mean), inv);
+        b.storeF32(
+            b.fadd(b.fmul(n, b.loadF32(gamma, {c})), b.loadF32(beta, {c})), y,
+            {r, c});
+      });
     });
   });
 }
