@@ -135,6 +135,15 @@ convc_status *convc_module_load(const char *path, convc_module **module) {
 
 void convc_module_free(convc_module *module) { delete module; }
 
+convc_device convc_module_get_device(const convc_module *module) {
+  return module->module->device() == Device::CUDA ? CONVC_CUDA : CONVC_CPU;
+}
+
+convc_status *convc_cuda_status(void) {
+  Status status = cudaStatus();
+  return status.ok() ? nullptr : fromStatus(status);
+}
+
 size_t convc_module_get_num_entries(const convc_module *module) {
   return module->module->entryPoints().size();
 }

@@ -42,6 +42,13 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
   convc_module_set_num_threads(module, 2);
+  CHECK(convc_module_get_device(module) == CONVC_CPU);
+
+  /* CUDA: either usable, or a clear "CUDA unavailable" status. */
+  convc_status *cuda = convc_cuda_status();
+  if (cuda) {
+    CHECK(expect(cuda, CONVC_UNAVAILABLE, "CUDA unavailable: "));
+  }
 
   CHECK(convc_module_get_num_entries(module) == 1);
   const char *entry = convc_module_get_entry_name(module, 0);

@@ -60,6 +60,14 @@ size_t convc_tensor_get_num_bytes(const convc_tensor *tensor);
 
 typedef struct convc_module convc_module;
 convc_status *convc_module_load(const char *path, convc_module **module);
+/* CONVC_CPU, or CONVC_CUDA for modules compiled with --target=cuda (their
+ * inputs and outputs are host tensors too). */
+typedef enum convc_device { CONVC_CPU = 0, CONVC_CUDA = 1 } convc_device;
+convc_device convc_module_get_device(const convc_module *module);
+/* NULL when modules compiled for CUDA can run in this process, else a
+ * CONVC_UNAVAILABLE status whose message starts "CUDA unavailable: " and
+ * says why (no libcuda.so.1, no GPU, ...). */
+convc_status *convc_cuda_status(void);
 void convc_module_free(convc_module *module);
 size_t convc_module_get_num_entries(const convc_module *module);
 const char *convc_module_get_entry_name(const convc_module *module,
