@@ -151,7 +151,10 @@ def RaiseDynamicConvPass : Pass<"convc-raise-dynamic-conv"> {
     `convc.dynamic_kernel_conv x, kernels {padding = P}`. With the kernels a
     `convc.kernel_softmax` (the importer's Softmax over the taps),
     `convc-fuse-kernel-softmax` then fuses the softmax into the conv, so the
-    fused DynamicConv kernel runs instead of the unfolded windows.
+    fused DynamicConv kernel runs instead of the unfolded windows. The same
+    windows times one constant kernel per head (`[1, 1, H, 1, K]`, the
+    shifted-slices form of LightweightConv, with its softmax folded at import)
+    become `convc.lightweight_conv`.
   }];
   let dependentDialects = ["::convc::ConvcDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -11,7 +11,9 @@
 // over that axis. This is `convc.dynamic_kernel_conv x, w {padding = P}`,
 // P the left padding; with `w = convc.kernel_softmax(...)` (the importer's
 // Softmax over the taps), convc-fuse-kernel-softmax then fuses the softmax
-// into the conv.
+// into the conv. The same windows times one constant kernel per head,
+// w[1, 1, H, 1, K] (LightweightConv's shifted-slices form, the softmax
+// folded at import), are `convc.lightweight_conv` with that kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -144,32 +146,58 @@ struct RaiseUnfoldedDynamicConv : OpRewritePattern<linalg::GenericOp> {
     if (!product)
       return rewriter.notifyMatchFailure(sum, "not a sum of products");
     auto mmaps = mul.getIndexingMapsArray();
-    AffineMap kernelMap =
-        AffineMap::get(5, 0, {d(0), d(1), d(2), getAffineConstantExpr(0, ctx),
-                              d(4)},
-                       ctx);
-    int windowsAt = mmaps[0].isIdentity() && mmaps[1] == kernelMap   ? 0
-                    : mmaps[1].isIdentity() && mmaps[0] == kernelMap ? 1
+    AffineExpr zeroExpr = getAffineConstantExpr(0, ctx);
+    // Position-specific kernels w[b, t, h, 0, k] (DynamicConv) or one
+    // constant kernel per head w[0, 0, h, 0, k] (LightweightConv).
+    AffineMap dynamicMap =
+        AffineMap::get(5, 0, {d(0), d(1), d(2), zeroExpr, d(4)}, ctx);
+    AffineMap sharedMap =
+        AffineMap::get(5, 0, {zeroExpr, zeroExpr, d(2), zeroExpr, d(4)}, ctx);
+    auto isKernelMap = [&](AffineMap m) {
+      return m == dynamicMap || m == sharedMap;
+    };
+    int windowsAt = mmaps[0].isIdentity() && isKernelMap(mmaps[1])   ? 0
+                    : mmaps[1].isIdentity() && isKernelMap(mmaps[0]) ? 1
                                                                      : -1;
     if (windowsAt < 0 || !mmaps[2].isIdentity())
       return rewriter.notifyMatchFailure(sum, "not windows x kernels");
+    bool shared = mmaps[1 - windowsAt] == sharedMap;
     Value windows5 = mul.getDpsInputs()[windowsAt];
     Value kernels5 = mul.getDpsInputs()[1 - windowsAt];
 
     // windows5 = [B, T, C, K] viewed as [B, T, H, R, K]; kernels5 = [B, T,
-    // H, K] viewed as [B, T, H, 1, K].
+    // H, K] viewed as [B, T, H, 1, K], or a constant [1, 1, H, 1, K].
     auto windowsView = windows5.getDefiningOp<tensor::ExpandShapeOp>();
-    auto kernelsView = kernels5.getDefiningOp<tensor::ExpandShapeOp>();
-    if (!windowsView || !kernelsView ||
+    if (!windowsView ||
         windowsView.getReassociationIndices() !=
-            SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}} ||
-        kernelsView.getReassociationIndices() !=
-            SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}})
-      return rewriter.notifyMatchFailure(sum, "not the [B,T,H,R,K] views");
-    Value kernels = kernelsView.getSrc();
-    auto kernelsType = cast<RankedTensorType>(kernels.getType());
+            SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}})
+      return rewriter.notifyMatchFailure(sum, "not the [B,T,H,R,K] view");
+    Value kernels;
+    DenseElementsAttr sharedKernel;
+    if (shared) {
+      if (!matchPattern(kernels5, m_Constant(&sharedKernel)) ||
+          !sharedKernel.getElementType().isF32())
+        return rewriter.notifyMatchFailure(sum, "shared kernel not constant");
+      auto kType = cast<ShapedType>(sharedKernel.getType());
+      if (kType.getRank() != 5 || kType.getDimSize(0) != 1 ||
+          kType.getDimSize(1) != 1 || kType.getDimSize(3) != 1)
+        return rewriter.notifyMatchFailure(sum, "not a [1, 1, H, 1, K] kernel");
+      sharedKernel = sharedKernel.reshape(RankedTensorType::get(
+          {kType.getDimSize(2), kType.getDimSize(4)}, rewriter.getF32Type()));
+    } else {
+      auto kernelsView = kernels5.getDefiningOp<tensor::ExpandShapeOp>();
+      if (!kernelsView ||
+          kernelsView.getReassociationIndices() !=
+              SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}})
+        return rewriter.notifyMatchFailure(sum, "not the [B,T,H,1,K] view");
+      kernels = kernelsView.getSrc();
+    }
+    auto kernelsType =
+        shared ? cast<RankedTensorType>(sharedKernel.getType())
+               : cast<RankedTensorType>(kernels.getType());
     auto windowsType = cast<RankedTensorType>(windowsView.getSrc().getType());
-    int64_t H = kernelsType.getDimSize(2), K = kernelsType.getDimSize(3);
+    int64_t H = kernelsType.getDimSize(shared ? 0 : 2),
+            K = kernelsType.getDimSize(shared ? 1 : 3);
     int64_t C = windowsType.getDimSize(2);
     if (ShapedType::isDynamic(H) || ShapedType::isDynamic(K) ||
         ShapedType::isDynamic(C) || windowsType.getDimSize(3) != K ||
@@ -223,9 +251,18 @@ struct RaiseUnfoldedDynamicConv : OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(sum, "shapes or types differ");
 
     Location loc = sum.getLoc();
-    Value y = DynamicKernelConvOp::create(rewriter, loc, xType, x, kernels,
-                                          rewriter.getI64IntegerAttr(low[1]),
-                                          /*kernel_softmax=*/nullptr);
+    Value y =
+        shared
+            ? Value(LightweightConvOp::create(
+                  rewriter, loc, xType, x,
+                  arith::ConstantOp::create(rewriter, loc, sharedKernel),
+                  Value(), rewriter.getI64IntegerAttr(H),
+                  rewriter.getI64IntegerAttr(low[1]),
+                  rewriter.getBoolAttr(false)))
+            : Value(DynamicKernelConvOp::create(
+                  rewriter, loc, xType, x, kernels,
+                  rewriter.getI64IntegerAttr(low[1]),
+                  /*kernel_softmax=*/nullptr));
     // Back to the [B, T, H, R] the sum produced.
     auto resultType = cast<RankedTensorType>(sum.getResult(0).getType());
     SmallVector<OpFoldResult> shape = {

@@ -36,6 +36,13 @@ class LightConv(torch.nn.Module):
         return ops.lightweight_conv(x, self.W, self.padding)
 
 
+class LightConvSlices(LightConv):
+    """The shifted-slices export form of the same LightweightConv."""
+
+    def forward(self, x):
+        return ops.lightweight_conv_unfolded(x, self.W, self.padding)
+
+
 class DynamicConv(torch.nn.Module):
     def __init__(self, C=16, H=4, K=5, padding=2):
         super().__init__()
@@ -145,6 +152,8 @@ def main():
     cases = [
         ("lightweight_conv", LightConv()),
         ("lightweight_conv_causal", LightConv(padding=4)),
+        ("lightweight_conv_slices", LightConvSlices()),
+        ("lightweight_conv_slices_causal", LightConvSlices(padding=4)),
         ("dynamic_conv", DynamicConv()),
         ("dynamic_conv_causal", DynamicConv(padding=4)),
         ("talk_conv", TaLK()),

@@ -42,6 +42,17 @@ def _unfold_time(x, K, padding):
     return torch.stack([xp[:, k:k + T, :] for k in range(K)], dim=-1)
 
 
+def lightweight_conv_unfolded(x, W, padding, weight_softmax=True):
+    """LightweightConv in the shifted-slices form (fairseq's unfolded path,
+    in BTC): K shifted views of the padded input, weighted per head and
+    summed. The same values as lightweight_conv; exports to Slices."""
+    B, T, C = x.shape
+    H, K = W.shape
+    w = torch.softmax(W, dim=-1) if weight_softmax else W
+    windows = _unfold_time(x, K, padding).view(B, T, H, C // H, K)
+    return (windows * w.view(1, 1, H, 1, K)).sum(-1).view(B, T, C)
+
+
 def dynamic_kernels(x, Wq, bias, heads, K):
     """Position-specific kernels [B, T, H, K] = softmax_k(Linear(x))."""
     B, T, _ = x.shape

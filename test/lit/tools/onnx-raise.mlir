@@ -25,3 +25,11 @@
 // becomes one convc.layer_norm.
 // RUN: convc compile %S/Inputs/export_layer_norm_opset13.onnx --report -o %t.ln.so 2>&1 | FileCheck %s --check-prefix=LN13
 // LN13: report (fused IR): 1 x convc.layer_norm; 0 ops on the generic linalg path
+
+// LightweightConv in the shifted-slices form (K shifted Slices of the padded
+// input stacked, times the softmaxed [H, K] kernel viewed [1, 1, H, 1, K],
+// ReduceSum): one convc.lightweight_conv with the kernel folded at import.
+// RUN: convc compile %S/Inputs/export_light_slices.onnx --emit=fused --report -o %t.slices.mlir 2>&1 | FileCheck %s --check-prefix=SLICES
+// SLICES: report (fused IR): 1 x convc.lightweight_conv; 0 ops on the generic linalg path
+// RUN: FileCheck %s --check-prefix=SLICES-IR < %t.slices.mlir
+// SLICES-IR: convc.lightweight_conv %arg0, %{{.*}} {heads = 2 : i64, padding = 1 : i64, weight_softmax = false}
