@@ -91,6 +91,9 @@ def RaiseDepthwiseConvPass : Pass<"convc-raise-depthwise-conv"> {
     per-channel bias add, by `convc.depthwise_conv x, w (, bias)` when the
     time padding is the conv's "same" padding (left = P * dilation, right =
     (K - 1 - P) * dilation: the output keeps T).
+      fairseq's TBC layout, transposed [1, 2, 0] into the conv and [2, 0, 1]
+    out of it, is raised too: the convc op then runs between transposes to
+    and from BTC.
   }];
   let dependentDialects = ["::convc::ConvcDialect"];
 }

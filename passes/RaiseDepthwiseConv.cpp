@@ -11,6 +11,9 @@
 //
 // becomes convc.depthwise_conv %x, %w (, %bias) {padding = P, dilation = d}
 // when the pads add up to P * d on the left and (K - 1 - P) * d on the right.
+// fairseq's TBC layout exports the same with transposes [1, 2, 0] (TBC ->
+// BCT) and [2, 0, 1] (back); then the convc op runs between transposes to
+// and from BTC.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +38,37 @@ namespace {
 
 bool swapsLastTwo(linalg::TransposeOp op) {
   return op.getPermutation() == ArrayRef<int64_t>{0, 2, 1};
+}
+
+/// The sequence layout a transpose back from [B, C, T] produces: BTC
+/// ([0, 2, 1]) or TBC ([2, 0, 1]).
+enum class Layout { BTC, TBC, Other };
+Layout layoutFromBCT(linalg::TransposeOp op) {
+  if (swapsLastTwo(op))
+    return Layout::BTC;
+  if (op.getPermutation() == ArrayRef<int64_t>{2, 0, 1})
+    return Layout::TBC;
+  return Layout::Other;
+}
+
+/// Whether `op` turns the `layout` into [B, C, T].
+bool toBCT(linalg::TransposeOp op, Layout layout) {
+  return layout == Layout::BTC ? swapsLastTwo(op)
+                               : op.getPermutation() ==
+                                     ArrayRef<int64_t>{1, 2, 0};
+}
+
+/// [T, B, C] <-> [B, T, C].
+Value swapLeadingTwo(PatternRewriter &rewriter, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(rewriter, loc, v, 1),
+                                     tensor::getMixedSize(rewriter, loc, v, 0),
+                                     tensor::getMixedSize(rewriter, loc, v, 2)};
+  Value init = tensor::EmptyOp::create(rewriter, loc, sizes,
+                                       type.getElementType());
+  return linalg::TransposeOp::create(rewriter, loc, v, init,
+                                     ArrayRef<int64_t>{1, 0, 2})
+      .getResult()[0];
 }
 
 bool isZeroFloat(Value v) {
@@ -91,8 +125,9 @@ struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
 
   LogicalResult matchAndRewrite(linalg::TransposeOp outer,
                                 PatternRewriter &rewriter) const override {
-    if (!swapsLastTwo(outer))
-      return rewriter.notifyMatchFailure(outer, "not a [0, 2, 1] transpose");
+    Layout layout = layoutFromBCT(outer);
+    if (layout == Layout::Other)
+      return rewriter.notifyMatchFailure(outer, "not a transpose from BCT");
     Value convOut = outer.getInput(), bias;
     if (auto add = convOut.getDefiningOp<linalg::GenericOp>())
       bias = matchChannelBias(add, convOut);
@@ -109,9 +144,11 @@ struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
     int64_t left = 0, right = 0;
     Value image = peelTimePad(conv.getDpsInputs()[0], 2, left, right);
     auto inner = image.getDefiningOp<linalg::TransposeOp>();
-    if (!inner || !swapsLastTwo(inner))
-      return rewriter.notifyMatchFailure(conv, "input is not from [B, T, C]");
-    Value x = peelTimePad(inner.getInput(), 1, left, right);
+    if (!inner || !toBCT(inner, layout))
+      return rewriter.notifyMatchFailure(conv, "input is not from the layout "
+                                               "the output returns to");
+    int64_t time = layout == Layout::BTC ? 1 : 0;
+    Value x = peelTimePad(inner.getInput(), time, left, right);
     Value w = conv.getDpsInputs()[1];
     auto wType = cast<RankedTensorType>(w.getType());
     auto xType = cast<RankedTensorType>(x.getType());
@@ -128,8 +165,12 @@ struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
         (bias && !cast<RankedTensorType>(bias.getType()).hasStaticShape()))
       return rewriter.notifyMatchFailure(
           conv, "needs f32 [B, T, C] and static [C, K] weights and bias");
-    Value y = DepthwiseConvOp::create(rewriter, outer.getLoc(), x, w, bias, P,
-                                      dilation);
+    Location loc = outer.getLoc();
+    if (layout == Layout::TBC)
+      x = swapLeadingTwo(rewriter, loc, x);
+    Value y = DepthwiseConvOp::create(rewriter, loc, x, w, bias, P, dilation);
+    if (layout == Layout::TBC)
+      y = swapLeadingTwo(rewriter, loc, y);
     if (y.getType() != outer.getResult()[0].getType())
       y = tensor::CastOp::create(rewriter, outer.getLoc(),
                                  outer.getResult()[0].getType(), y);

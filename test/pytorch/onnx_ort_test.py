@@ -43,6 +43,20 @@ class LightConvSlices(LightConv):
         return ops.lightweight_conv_unfolded(x, self.W, self.padding)
 
 
+class LightConvTBC(LightConv):
+    """fairseq's layout: x is [T, B, C]; a grouped Conv1d over the softmaxed,
+    head-expanded kernel between permutes to and from [B, C, T]."""
+
+    def forward(self, x):
+        T, B, C = x.shape
+        H, K = self.W.shape
+        w = torch.softmax(self.W, dim=-1).unsqueeze(1).expand(H, C // H, K)
+        xp = torch.nn.functional.pad(x.permute(1, 2, 0),
+                                     (self.padding, K - 1 - self.padding))
+        y = torch.nn.functional.conv1d(xp, w.reshape(C, 1, K), groups=C)
+        return y.permute(2, 0, 1)
+
+
 class DynamicConv(torch.nn.Module):
     def __init__(self, C=16, H=4, K=5, padding=2):
         super().__init__()
@@ -154,6 +168,7 @@ def main():
         ("lightweight_conv_causal", LightConv(padding=4)),
         ("lightweight_conv_slices", LightConvSlices()),
         ("lightweight_conv_slices_causal", LightConvSlices(padding=4)),
+        ("lightweight_conv_tbc", LightConvTBC()),
         ("dynamic_conv", DynamicConv()),
         ("dynamic_conv_causal", DynamicConv(padding=4)),
         ("talk_conv", TaLK()),

@@ -93,3 +93,35 @@ func.func @valid_conv(%x: tensor<?x?x8xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x
   %y = linalg.transpose ins(%conv : tensor<?x8x?xf32>) outs(%e3 : tensor<?x?x8xf32>) permutation = [0, 2, 1]
   return %y : tensor<?x?x8xf32>
 }
+
+// -----
+
+// fairseq's TBC layout: x [T, B, C] permuted [1, 2, 0] to [B, C, T], the
+// conv, permuted [2, 0, 1] back. Raised, between transposes to and from BTC.
+// CHECK-LABEL: func.func @tbc_layout
+// CHECK-SAME: (%[[X:.*]]: tensor<?x?x16xf32>, %[[W:.*]]: tensor<16x3xf32>)
+// CHECK: %[[XB:.*]] = linalg.transpose ins(%[[X]] : tensor<?x?x16xf32>) outs(%{{.*}} : tensor<?x?x16xf32>) permutation = [1, 0, 2]
+// CHECK: %[[Y:.*]] = convc.depthwise_conv %[[XB]], %[[W]] {padding = 2 : i64}
+// CHECK: %[[YT:.*]] = linalg.transpose ins(%[[Y]] : tensor<?x?x16xf32>) outs(%{{.*}} : tensor<?x?x16xf32>) permutation = [1, 0, 2]
+// CHECK-NOT: linalg.depthwise_conv_1d_ncw_cw
+// CHECK: return %[[YT]]
+func.func @tbc_layout(%x: tensor<?x?x16xf32>, %w: tensor<16x3xf32>) -> tensor<?x?x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %t = tensor.dim %x, %c0 : tensor<?x?x16xf32>
+  %b = tensor.dim %x, %c1 : tensor<?x?x16xf32>
+  %e0 = tensor.empty(%b, %t) : tensor<?x16x?xf32>
+  %xt = linalg.transpose ins(%x : tensor<?x?x16xf32>) outs(%e0 : tensor<?x16x?xf32>) permutation = [1, 2, 0]
+  %p = tensor.pad %xt low[0, 0, 2] high[0, 0, 0] {
+  ^bb0(%i: index, %j: index, %k: index):
+    tensor.yield %zero : f32
+  } : tensor<?x16x?xf32> to tensor<?x16x?xf32>
+  %e1 = tensor.empty(%b, %t) : tensor<?x16x?xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<?x16x?xf32>) -> tensor<?x16x?xf32>
+  %conv = linalg.depthwise_conv_1d_ncw_cw {dilations = dense<1> : tensor<1xi64>, strides = dense<1> : tensor<1xi64>}
+      ins(%p, %w : tensor<?x16x?xf32>, tensor<16x3xf32>) outs(%acc : tensor<?x16x?xf32>) -> tensor<?x16x?xf32>
+  %e2 = tensor.empty(%t, %b) : tensor<?x?x16xf32>
+  %y = linalg.transpose ins(%conv : tensor<?x16x?xf32>) outs(%e2 : tensor<?x?x16xf32>) permutation = [2, 0, 1]
+  return %y : tensor<?x?x16xf32>
+}
