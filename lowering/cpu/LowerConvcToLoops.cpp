@@ -1417,17 +1417,28 @@ struct LowerConvWindowStep : OpRewritePattern<ConvWindowStepOp> {
     int64_t C = op.getInput().getType().getDimSize(2), H = op.getHeads();
     int64_t K = op.getKernelSize(), R = C / H;
     bool dynamic = op.getKind() == "dynamic";
-    int64_t lanes = dynamic ? lanesWithinHead(R, options.vectorWidth)
-                            : options.vectorWidth;
+    // Vectors stay within a head: every lane of one shares its tap weight.
+    int64_t lanes = lanesWithinHead(R, options.vectorWidth);
     auto vecType = VectorType::get({lanes}, b.getF32Type());
     Value x = b.toBuffer(op.getInput()), state = b.toBuffer(op.getState());
     Value W = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value y = b.allocLike(x), next = b.allocLike(state);
-    Value wc = dynamic ? Value()
-                       : emitLightweightTaps(b, W, H, K, C,
-                                             op.getWeightSoftmax(),
-                                             options.vectorWidth);
+    // LightweightConv: the per-head taps [H * K], softmaxed, once per step
+    // (H * K values; a per-channel [K, C] copy would cost K * C per step
+    // when the weights are inputs).
+    Value wh;
+    if (!dynamic) {
+      wh = b.alloc({H * K});
+      b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
+        Value base = b.mul(h, b.index(K));
+        b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
+          b.storeScalar(b.loadScalar(W, {h, k}), wh, {b.add(base, k)});
+        });
+        if (op.getWeightSoftmax())
+          emitSoftmaxInPlace(b, wh, base, K, options.vectorWidth);
+      });
+    }
     Value zero = b.index(0), one = b.index(1), last = b.index(K - 1);
     b.parallel({b.dim(x, 0)}, [&](ValueRange ivs) {
       Value bi = ivs[0];
@@ -1452,12 +1463,10 @@ struct LowerConvWindowStep : OpRewritePattern<ConvWindowStepOp> {
         });
       }
       b.forChannelBlocks(C, lanes, [&](Value c, Value mask) {
-        Value hBase = dynamic ? b.mul(b.floorDiv(c, b.index(R)), b.index(K))
-                              : Value();
+        Value hBase = b.mul(b.floorDiv(c, b.index(R)), b.index(K));
+        Value taps = dynamic ? wpos : wh;
         auto weight = [&](Value k) -> Value {
-          if (!dynamic)
-            return b.load(vecType, wc, {k, c}, mask);
-          return b.splat(b.loadScalar(wpos, {b.add(hBase, k)}), lanes);
+          return b.splat(b.loadScalar(taps, {b.add(hBase, k)}), lanes);
         };
         Value acc0 =
             arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
