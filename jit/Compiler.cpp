@@ -6,6 +6,9 @@
 #include "lowering/Passes.h"
 #include "lowering/llvm/EmitLibrary.h"
 #include "passes/Passes.h"
+#ifdef CONVC_HAVE_ONNX
+#include "frontends/onnx/ONNXImporter.h"
+#endif
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -104,11 +107,17 @@ Status Compiler::compileFile(const std::string &path,
   if (!buffer)
     return Status(StatusCode::NotFound, "cannot read '" + path +
                                             "': " + buffer.getError().message());
-  return compile((*buffer)->getBuffer().str(), module, path);
+  std::string text = (*buffer)->getBuffer().str();
+  if (llvm::StringRef(path).ends_with(".onnx"))
+    return compileONNX(text, module, path);
+  return compile(text, module, path);
 }
 
 /// Parses, lowers and links `mlir` into `library`.
-static Status buildLibrary(const std::string &mlir,
+/// How a model's text is given.
+enum class SourceKind { MLIR, ONNX };
+
+static Status buildLibrary(const std::string &mlir, SourceKind kind,
                            const std::string &sourceName,
                            const NativeTarget &target,
                            const CpuTargetOptions &cpu,
@@ -145,8 +154,20 @@ static Status buildLibrary(const std::string &mlir,
                       (diagnostics.empty() ? "" : ":\n" + diagnostics));
   };
 
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
-      mlir, ParserConfig(&context), sourceName);
+  OwningOpRef<ModuleOp> module;
+  if (kind == SourceKind::ONNX) {
+#ifdef CONVC_HAVE_ONNX
+    module = importONNXBytes(&context, mlir.data(), mlir.size(), sourceName);
+#else
+    return Status(StatusCode::Unavailable,
+                  sourceName + ": ONNX import is unavailable: this convc was "
+                               "built without libonnx (apt-get install "
+                               "libonnx-dev)");
+#endif
+  } else {
+    module = parseSourceString<ModuleOp>(mlir, ParserConfig(&context),
+                                         sourceName);
+  }
   if (!module)
     return fail("the model does not parse or verify");
   PassManager pm(&context);
@@ -177,6 +198,19 @@ static Status buildLibrary(const std::string &mlir,
 Status Compiler::compile(const std::string &mlir,
                          std::unique_ptr<Module> &module,
                          const std::string &sourceName) {
+  return compileSource(mlir, /*onnx=*/false, module, sourceName);
+}
+
+Status Compiler::compileONNX(const std::string &bytes,
+                             std::unique_ptr<Module> &module,
+                             const std::string &sourceName) {
+  return compileSource(bytes, /*onnx=*/true, module, sourceName);
+}
+
+Status Compiler::compileSource(const std::string &mlir, bool onnx,
+                               std::unique_ptr<Module> &module,
+                               const std::string &sourceName) {
+  SourceKind kind = onnx ? SourceKind::ONNX : SourceKind::MLIR;
   std::lock_guard<std::mutex> lock(impl_->mutex);
   module.reset();
   auto start = std::chrono::steady_clock::now();
@@ -205,7 +239,8 @@ Status Compiler::compile(const std::string &mlir,
        {compilerIdentity(), target.triple, target.cpu, target.features,
         std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
         std::string(cpu.useBlas ? "blas" : "noblas"), cpu.decodeStep,
-        std::string(deviceName(o.device)), cpu.gpuArch, cpu.gpuFormat, mlir}) {
+        std::string(deviceName(o.device)), cpu.gpuArch, cpu.gpuFormat,
+        std::string(onnx ? "onnx" : "mlir"), mlir}) {
     sha.update(part);
     sha.update(llvm::StringRef("\0", 1));
   }
@@ -228,7 +263,7 @@ Status Compiler::compile(const std::string &mlir,
     llvm::SmallString<128> temp;
     llvm::sys::fs::createUniquePath(library + ".%%%%%%.tmp", temp, false);
     Status status =
-        buildLibrary(mlir, sourceName, target, cpu, std::string(temp));
+        buildLibrary(mlir, kind, sourceName, target, cpu, std::string(temp));
     if (!status.ok()) {
       llvm::sys::fs::remove(temp);
       return status;

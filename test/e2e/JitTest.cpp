@@ -94,3 +94,42 @@ TEST(Jit, ReportsModelErrorsWithLocations) {
   status = compiler.compileFile("/nonexistent/model.mlir", module);
   EXPECT_EQ(status.code(), convc::StatusCode::NotFound);
 }
+
+// ONNX from host code: a .onnx file compiles through the same API (here a
+// convc-domain LightweightConv node, H = 2, K = 3, padding 1, weights as an
+// input), and an ONNX model is its own cache key.
+TEST(Jit, CompilesONNXFiles) {
+  convc::CompilerOptions options;
+  options.cacheDir = freshCacheDir();
+  convc::Compiler compiler(options);
+  std::unique_ptr<convc::Module> module;
+  convc::Status status = compiler.compileFile(
+      std::string(CONVC_SOURCE_DIR) + "/test/lit/tools/Inputs/convc_light.onnx",
+      module);
+  ASSERT_TRUE(status.ok()) << status.message();
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  ref::Tensor x({1, 8, 8}), w({2, 3});
+  for (double &v : x.data)
+    v = dist(rng);
+  for (double &v : w.data)
+    v = dist(rng);
+  auto toRuntime = [](const ref::Tensor &t) {
+    convc::Tensor out = convc::Tensor::zeros(convc::DType::F32, t.shape);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      out.data<float>()[i] = float(t.data[i]);
+    return out;
+  };
+  std::vector<convc::Tensor> outputs;
+  status = module->run("main", {toRuntime(x), toRuntime(w)}, outputs);
+  ASSERT_TRUE(status.ok()) << status.message();
+  ref::Tensor want = ref::lightweightConv(x, w, 1);
+  for (int64_t i = 0; i < want.numel(); ++i)
+    ASSERT_NEAR(outputs[0].data<float>()[i], want.data[i], 1e-5);
+
+  // Garbage is an error naming the file, not a crash.
+  status = compiler.compileONNX("not a protobuf", module, "garbage.onnx");
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("garbage.onnx"), std::string::npos)
+      << status.message();
+}

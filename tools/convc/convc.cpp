@@ -71,7 +71,8 @@ COMMANDS:
                     stop at an earlier stage with --emit and print it.
                     --target=cuda compiles for NVIDIA GPUs (docs/gpu.md).
   run MODEL --input NAME=FILE.npy ... [--output-dir DIR]
-                    Run a compiled model (.so, or .mlir compiled on the fly)
+                    Run a compiled model (.so, or .mlir/.onnx compiled on
+                    the fly)
                     and write DIR/<output>.npy.
   bench MODEL --input NAME=FILE.npy ... [--warmup N] [--runs N] [--threads N]
                     Time the entry point in-process; prints median_ms=,
@@ -632,7 +633,8 @@ bool prepareInvocation(const std::string &model,
   if (!parseDevice(deviceArg, device, command))
     return false;
   std::string library = model;
-  if (llvm::StringRef(model).ends_with(".mlir")) {
+  if (llvm::StringRef(model).ends_with(".mlir") ||
+      llvm::StringRef(model).ends_with(".onnx")) {
     if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
                                            inv.tempLibrary)) {
       llvm::errs() << command << ": cannot create a temporary file\n";
@@ -717,7 +719,8 @@ struct ModelOptions {
   ModelOptions(const char *name)
       : sub(name, ""), categoryName(std::string("convc ") + name + " options"),
         category(categoryName),
-        model(llvm::cl::Positional, llvm::cl::desc("<model .so (or .mlir)>"),
+        model(llvm::cl::Positional,
+              llvm::cl::desc("<model .so (or .mlir / .onnx)>"),
               llvm::cl::Required, llvm::cl::cat(category),
               llvm::cl::sub(sub)),
         inputs("input",

@@ -1,6 +1,7 @@
 //===- Compiler.h - compile convc models from host code --------*- C++ -*-===//
 //
-// JIT use of convc: a few lines compile a model in-process and run it.
+// JIT use of convc: a few lines compile a model (MLIR, or ONNX) in-process
+// and run it.
 //
 //   convc::Compiler compiler;                         // host CPU, disk cache
 //   std::unique_ptr<convc::Module> model;
@@ -57,7 +58,11 @@ public:
   /// `sourceName` names the text in error messages.
   Status compile(const std::string &mlir, std::unique_ptr<Module> &module,
                  const std::string &sourceName = "<source>");
-  /// Reads `path` and compiles it.
+  /// Compiles an ONNX model (a serialized ModelProto, as read from a .onnx
+  /// file) and loads it; Unavailable when convc was built without libonnx.
+  Status compileONNX(const std::string &bytes, std::unique_ptr<Module> &module,
+                     const std::string &sourceName = "<onnx>");
+  /// Reads `path` and compiles it: ONNX for a .onnx file, else MLIR.
   Status compileFile(const std::string &path, std::unique_ptr<Module> &module);
 
   /// Whether the last compile was served from the cache.
@@ -68,6 +73,9 @@ public:
   const std::string &lastLibraryPath() const;
 
 private:
+  Status compileSource(const std::string &text, bool onnx,
+                       std::unique_ptr<Module> &module,
+                       const std::string &sourceName);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
