@@ -1521,10 +1521,14 @@ LogicalResult Importer::importConvcNode(const onnx::NodeProto &node,
     result = GLUOp::create(b, loc, x);
   } else if (op == "LightweightConv") {
     auto padding = need("padding");
-    if (!padding || !sequence(x) || inputs.size() < 2)
+    auto weightType = inputs.size() < 2 || !inputs[1]
+                          ? RankedTensorType()
+                          : dyn_cast<RankedTensorType>(inputs[1].getType());
+    if (!padding || !sequence(x) || !weightType ||
+        weightType.getRank() != 2 || weightType.isDynamicDim(0))
       return emitError(loc) << "convc.LightweightConv needs x [B, T, C], "
-                               "weight [H, K] and 'padding'";
-    int64_t heads = cast<RankedTensorType>(inputs[1].getType()).getDimSize(0);
+                               "weight [H, K] (H static) and 'padding'";
+    int64_t heads = weightType.getDimSize(0);
     result = LightweightConvOp::create(b, loc, x, inputs[1], bias, heads,
                                        *padding,
                                        *intAttr("weight_softmax", 1) != 0);

@@ -25,6 +25,10 @@
 // Its attributes go through the op verifiers, errors name the node.
 // RUN: not convc compile %S/Inputs/convc_light_bad_padding.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=BAD-PADDING
 // BAD-PADDING: loc("light_bad"): 'convc.lightweight_conv' op padding out of range: must be in [0, K) = [0, 3), got 5
+// A weight that is not [H, K] (a fuzzer-found input that crashed the
+// importer): an error naming the node.
+// RUN: not convc compile %S/Inputs/convc_light_bad_weight_rank.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=BAD-WEIGHT
+// BAD-WEIGHT: loc("light0"): convc.LightweightConv needs x [B, T, C], weight [H, K] (H static) and 'padding'
 // RUN: not convc compile %S/Inputs/convc_talk_no_attr.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-ATTR
 // NO-ATTR: loc("talk_noattr"): convc.TaLKConv needs the attribute 'left_max'
 // RUN: not convc compile %S/Inputs/convc_unknown.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN
