@@ -15,9 +15,11 @@ def main():
     p.add_argument("convc")
     p.add_argument("model")
     p.add_argument("--beam", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the model's target)")
     p.add_argument("sequences", nargs="+")
     a = p.parse_args()
-    args = [a.convc, "generate", a.model, "--beam", str(a.beam), "--max-len", "16"]
+    args = [a.convc, "generate", a.model, "--beam", str(a.beam), "--max-len", "16",
+            "--device", a.device]
     digits = [s.split() for s in a.sequences]
     for ds in digits:
         args += ["--src", " ".join(str(4 + int(d)) for d in ds) + " 2"]
