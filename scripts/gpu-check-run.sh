@@ -44,7 +44,7 @@ echo "  $bw_line  => ${bandwidth} GB/s"
 
 echo "== benchmarks: convc (kernel time; wall includes host<->device copies)"
 printf '  %-22s %12s %12s %10s\n' case kernel_ms wall_ms "% of DRAM"
-declare -A convc_ms
+declare -A convc_ms convc_pct
 for case in "$here"/bench/*/; do
   name="$(basename "$case")"
   [[ "$name" == copy.* ]] && continue
@@ -55,18 +55,44 @@ for case in "$here"/bench/*/; do
   b="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$line")"
   pct="$(awk -v b="$b" -v ms="$k" -v bw="$bandwidth" 'BEGIN { if (ms > 0 && bw > 0) printf "%.0f%%", 100 * b / ms / 1e6 / bw; else print "n/a" }')"
   convc_ms[$name]="$k"
+  convc_pct[$name]="$pct"
   printf '  %-22s %12s %12s %10s\n' "$name" "$k" "$w" "$pct"
 done
 
 echo "== PyTorch eager CUDA and torch.compile on the same shapes"
+torch_out=""
 if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-  PYTHONPATH="$here" python3 "$here/gpu_torch_bench.py" --runs "$runs" || echo "  (torch benchmark failed)"
+  torch_out="$(PYTHONPATH="$here" python3 "$here/gpu_torch_bench.py" --runs "$runs")" \
+    || echo "  (torch benchmark failed)"
+  echo "$torch_out"
 else
   echo "  skipped: no PyTorch with CUDA here"
+fi
+
+echo "== convc against PyTorch (kernel time; x > 1: convc faster)"
+verdicts=()
+if [ -n "$torch_out" ]; then
+  printf '  %-22s %10s %10s %10s %9s %9s %9s\n' case convc_ms eager_ms compile_ms x_eager x_compile "% DRAM"
+  while read -r name eager compiled _; do
+    [ -n "${convc_ms[$name]:-}" ] || continue
+    c="${convc_ms[$name]}"
+    read -r xe xc <<<"$(awk -v c="$c" -v e="$eager" -v k="$compiled" 'BEGIN {
+      printf "%s %s", (c > 0 ? sprintf("%.2f", e / c) : "n/a"),
+                      (c > 0 && k + 0 > 0 ? sprintf("%.2f", k / c) : "n/a") }')"
+    printf '  %-22s %10s %10s %10s %9s %9s %9s\n' "$name" "$c" "$eager" "$compiled" "$xe" "$xc" "${convc_pct[$name]}"
+    # The issue's targets, at the large size: 70% of DRAM bandwidth and
+    # faster than torch.compile.
+    if [[ "$name" == *.B32_T4096 ]]; then
+      pct="${convc_pct[$name]%\%}"
+      ok=$(awk -v p="$pct" -v x="$xc" 'BEGIN { print (p + 0 >= 70 && x + 0 > 1) ? "MET" : "MISSED" }')
+      verdicts+=("$name: ${convc_pct[$name]} of DRAM bandwidth, ${xc}x torch.compile -> target $ok")
+    fi
+  done < <(grep -E '^  [a-z]+\.B' <<<"$torch_out")
 fi
 
 echo "== summary"
 echo "  correctness: $pass passed, $fail failed"
 for f in "${failed[@]}"; do echo "    FAILED $f"; done
 echo "  DRAM bandwidth: ${bandwidth} GB/s (copy kernel)"
+for v in "${verdicts[@]}"; do echo "  $v"; done
 [ "$fail" -eq 0 ]
