@@ -1668,6 +1668,10 @@ Value Importer::cumSum(const onnx::NodeProto &node, Location loc,
     return a && a->i() != 0;
   };
   bool exclusive = intAttr("exclusive"), reverse = intAttr("reverse");
+  // The running sum over time of a [B, T, C] f32 sequence (what TaLK's
+  // export starts with) is convc.prefix_sum: a parallel, vectorised scan.
+  if (axis == 1 && rank == 3 && element.isF32() && !exclusive && !reverse)
+    return PrefixSumOp::create(b, loc, x, b.getF64FloatAttr(1.0));
   // A scan along `axis`: one slice (size 1 on the axis) per step, the
   // running sum carried by an scf.for. Sequential in the axis only.
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
