@@ -224,13 +224,12 @@ Status Compiler::compileSource(const std::string &mlir, bool onnx,
     cpu.target = Target::CUDA;
     cpu.gpuArch = o.gpuArch;
     cpu.cudaPath = o.cudaPath;
-    if (findLibdevice(o.cudaPath).empty())
-      return Status(StatusCode::Unavailable,
-                    "CUDA unavailable: no CUDA toolkit at '" + o.cudaPath +
-                        "' (libdevice is needed to compile for the GPU)");
-    bool tools = llvm::sys::fs::can_execute(o.cudaPath + "/bin/ptxas") &&
-                 llvm::sys::fs::can_execute(o.cudaPath + "/bin/fatbinary");
-    cpu.gpuFormat = tools ? "fatbin" : "isa";
+    std::string error;
+    if (!configureCudaTarget(cpu, /*binary=*/"", error))
+      return Status(findLibdevice(o.cudaPath).empty()
+                        ? StatusCode::Unavailable
+                        : StatusCode::InvalidArgument,
+                    error);
   }
 
   // The key covers everything the library depends on.

@@ -167,6 +167,37 @@ public:
                                     ValueRange{}, getI64IntegerAttr(64));
   }
 
+  /// A fresh buffer of tensor type `type` (its element type kept), dynamic
+  /// sizes read from the same dimensions of `like` (a buffer).
+  Value allocResult(RankedTensorType type, Value like) {
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        sizes.push_back(dim(like, i));
+    return memref::AllocOp::create(
+        *this, MemRefType::get(type.getShape(), type.getElementType()), sizes,
+        getI64IntegerAttr(64));
+  }
+
+  /// A buffer of any rank viewed as [rows, last] (rank 1: one row).
+  Value rows(Value buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
+    if (type.getRank() == 2)
+      return buffer;
+    if (type.getRank() == 1)
+      return memref::ExpandShapeOp::create(
+          *this, MemRefType::get({1, type.getDimSize(0)}, type.getElementType()),
+          buffer, SmallVector<ReassociationIndices>{{0, 1}},
+          ArrayRef<OpFoldResult>{getIndexAttr(1),
+                                 getIndexAttr(type.getDimSize(0))});
+    ReassociationIndices outer;
+    for (int64_t i = 0; i + 1 < type.getRank(); ++i)
+      outer.push_back(i);
+    return memref::CollapseShapeOp::create(
+        *this, buffer,
+        SmallVector<ReassociationIndices>{outer, {type.getRank() - 1}});
+  }
+
   Value toTensor(Value buffer, Type tensorType) {
     return bufferization::ToTensorOp::create(*this, tensorType, buffer,
                                              /*restrict=*/true,

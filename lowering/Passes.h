@@ -51,6 +51,13 @@ struct CpuTargetOptions {
 /// libdevice in the toolkit at `cudaPath` (empty when it is missing).
 std::string findLibdevice(const std::string &cudaPath);
 
+/// Checks the CUDA target of `options` (architecture, toolkit at cudaPath)
+/// and sets its gpuFormat from `binary`: "fatbin", "cubin", "ptx", or empty
+/// for fatbin when the toolkit has ptxas and fatbinary, else ptx. False with
+/// a sentence in `error` when it cannot be done.
+bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
+                         std::string &error);
+
 llvm::LogicalResult buildPipelineToStage(mlir::OpPassManager &pm, Stage from,
                                          Stage to,
                                          const CpuTargetOptions &options);

@@ -124,7 +124,8 @@ def ParallelToGPUPass : Pass<"convc-parallel-to-gpu", "::mlir::ModuleOp"> {
     reductions) becomes a 1-D `gpu.launch` of `block-size` threads per
     block: thread `i` runs the work item whose linear index is `i`, the
     innermost loop dimension varying fastest (coalesced channels). Nested
-    parallel loops run sequentially inside their work item. Other
+    parallel loops stay in their work item, for upstream's
+    `scf-parallel-for-to-nested-fors` to make sequential after outlining. Other
     top-level ops that read or write buffers run as one-thread kernels, so
     no host code touches device memory; one whose results the host needs is
     an error. Marks the module `gpu.container_module`.

@@ -21,7 +21,49 @@ std::string findLibdevice(const std::string &cudaPath) {
   return llvm::sys::fs::exists(path) ? path : std::string();
 }
 
+bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
+                         std::string &error) {
+  const std::string &root = options.cudaPath;
+  if (findLibdevice(root).empty()) {
+    error = "CUDA unavailable: no libdevice at " + root +
+            "/nvvm/libdevice/libdevice.10.bc (the CUDA toolkit's root is "
+            "--cuda-path, or CompilerOptions::cudaPath)";
+    return false;
+  }
+  if (!llvm::StringRef(options.gpuArch).starts_with("sm_")) {
+    error = "the GPU architecture must be an SM name such as sm_80 or sm_90, "
+            "got '" + options.gpuArch + "'";
+    return false;
+  }
+  auto tool = [&](const char *name) {
+    return llvm::sys::fs::can_execute(root + "/bin/" + name);
+  };
+  bool assembler = tool("ptxas"), bundler = tool("fatbinary");
+  std::string kind = binary.empty() ? (assembler && bundler ? "fatbin" : "ptx")
+                                    : binary;
+  if (kind != "fatbin" && kind != "cubin" && kind != "ptx") {
+    error = "unknown GPU binary '" + kind + "' (expected fatbin, cubin or ptx)";
+    return false;
+  }
+  if ((kind != "ptx" && !assembler) || (kind == "fatbin" && !bundler)) {
+    error = "a " + kind + " GPU binary needs " + root + "/bin/" +
+            (assembler ? "fatbinary" : "ptxas") +
+            " (ptx needs neither)";
+    return false;
+  }
+  options.gpuFormat = kind == "ptx" ? "isa" : kind == "cubin" ? "bin" : "fatbin";
+  return true;
+}
+
+/// The last conversions of host code to the LLVM dialect, both targets.
+static constexpr const char *kHostToLLVM =
+    "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
+    "canonicalize";
+
 /// Bufferized loops -> kernels -> NVVM -> device binary; host code -> LLVM.
+/// Parallel loops nested in a kernel's work item run sequentially
+/// (upstream's scf-parallel-for-to-nested-fors).
 /// Device math (exp, rsqrt, sin, ...) becomes libdevice calls, linked and
 /// inlined from the toolkit's libdevice, so no `__nv_` function stays
 /// external in the PTX.
@@ -33,16 +75,14 @@ static std::string cudaPipeline(const CpuTargetOptions &opt) {
       "convc-parallel-to-gpu,convc-gpu-host-buffers,canonicalize,cse,"
       "gpu-kernel-outlining,convc-merge-gpu-modules,"
       "nvvm-attach-target{{chip={0} features=+ptx80 O=3 l={1}},"
-      "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+      "gpu.module(scf-parallel-for-to-nested-fors,expand-strided-metadata,"
+      "lower-affine,convert-scf-to-cf,"
       "convert-gpu-to-nvvm{{index-bitwidth=64},canonicalize,cse,"
       "reconcile-unrealized-casts),"
       "gpu-module-to-binary{{format={2} toolkit={3}},"
       "func.func(gpu-async-region),expand-strided-metadata,lower-affine,"
-      "convert-scf-to-cf,gpu-to-llvm,finalize-memref-to-llvm,"
-      "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
-      "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
-      "canonicalize",
-      opt.gpuArch, libdevice, opt.gpuFormat, opt.cudaPath);
+      "convert-scf-to-cf,gpu-to-llvm,finalize-memref-to-llvm,{4}",
+      opt.gpuArch, libdevice, opt.gpuFormat, opt.cudaPath, kHostToLLVM);
 }
 
 static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
@@ -71,25 +111,26 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   case Stage::Fused:
     return "convc-fold-weight-softmax,convc-fuse-kernel-softmax,"
            "convc-fuse-talk,convc-fuse-epilogues,canonicalize,cse";
-  case Stage::Loops:
-    if (opt.target != Target::CPU)
-      return std::string(opt.target == Target::CUDA
-                             ? "convc-export-entry-points{target=cuda},"
-                             : "convc-export-entry-points,") +
-             "convert-elementwise-to-linalg,"
-             "convc-lower-to-gpu-loops,canonicalize,"
-             "empty-tensor-to-alloc-tensor,cse,"
-             "one-shot-bufferize{bufferize-function-boundaries "
-             "function-boundary-type-conversion=identity-layout-map},"
-             "buffer-deallocation-pipeline,canonicalize";
-    return llvm::formatv(
-        "convc-export-entry-points,convert-elementwise-to-linalg,"
-        "convc-lower-to-loops{{vector-width={0} time-tile={1} use-blas={2}},"
-        "canonicalize,empty-tensor-to-alloc-tensor,cse,"
-        "one-shot-bufferize{{bufferize-function-boundaries "
-        "function-boundary-type-conversion=identity-layout-map},"
-        "buffer-deallocation-pipeline,canonicalize",
-        opt.vectorWidth, opt.timeTile, opt.useBlas ? "true" : "false");
+  case Stage::Loops: {
+    // The target's convc lowering, then bufferization of the function
+    // around it (shared by both targets).
+    std::string lowering =
+        opt.target == Target::CPU
+            ? llvm::formatv("convc-lower-to-loops{{vector-width={0} "
+                            "time-tile={1} use-blas={2}}",
+                            opt.vectorWidth, opt.timeTile,
+                            opt.useBlas ? "true" : "false")
+                  .str()
+            : "convc-lower-to-gpu-loops";
+    return std::string(opt.target == Target::CUDA
+                           ? "convc-export-entry-points{target=cuda},"
+                           : "convc-export-entry-points,") +
+           "convert-elementwise-to-linalg," + lowering +
+           ",canonicalize,empty-tensor-to-alloc-tensor,cse,"
+           "one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map},"
+           "buffer-deallocation-pipeline,canonicalize";
+  }
   case Stage::LLVM:
     if (opt.target == Target::CUDA)
       return cudaPipeline(opt);
@@ -99,10 +140,8 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
            "func.func(convert-linalg-to-loops),convc-approximate-math,"
            "convc-parallel-to-runtime,convert-vector-to-scf,lower-affine,"
            "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-           "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
-           "convert-arith-to-llvm,convert-index-to-llvm,"
-           "convert-func-to-llvm,convert-cf-to-llvm,"
-           "reconcile-unrealized-casts,canonicalize";
+           "convert-scf-to-cf,convert-vector-to-llvm," +
+           std::string(kHostToLLVM);
   }
   return "";
 }

@@ -524,11 +524,10 @@ struct LowerDepthwiseConv : ConvcLoweringPattern<DepthwiseConvOp> {
   }
 };
 
-/// Per-channel taps wc[k, c] = w[h(c), k] of a LightweightConv weight
-/// [H, K], softmaxed over all K taps in f32 unless already normalised.
-Value emitLightweightTaps(KernelBuilder &b, Value W, int64_t H, int64_t K,
-                         int64_t C, bool softmax, int64_t lanes) {
-  int64_t R = C / H;
+/// A LightweightConv weight [H, K] as a flat [H * K] buffer, each head's K
+/// taps softmaxed in f32 unless already normalised.
+Value emitHeadTaps(KernelBuilder &b, Value W, int64_t H, int64_t K,
+                   bool softmax, int64_t lanes) {
   Value wh = b.alloc({H * K});
   b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
     Value base = b.mul(h, b.index(K));
@@ -538,6 +537,15 @@ Value emitLightweightTaps(KernelBuilder &b, Value W, int64_t H, int64_t K,
     if (softmax)
       emitSoftmaxInPlace(b, wh, base, K, lanes);
   });
+  return wh;
+}
+
+/// Per-channel taps wc[k, c] = w[h(c), k] of a LightweightConv weight
+/// [H, K], softmaxed over all K taps in f32 unless already normalised.
+Value emitLightweightTaps(KernelBuilder &b, Value W, int64_t H, int64_t K,
+                         int64_t C, bool softmax, int64_t lanes) {
+  int64_t R = C / H;
+  Value wh = emitHeadTaps(b, W, H, K, softmax, lanes);
   Value wc = b.alloc({K, C});
   b.forLoop(b.index(0), b.index(C), b.index(1), [&](Value c) {
     Value h = b.floorDiv(c, b.index(R));
@@ -1017,25 +1025,6 @@ struct LowerPrefixSum : ConvcLoweringPattern<PrefixSumOp> {
   }
 };
 
-/// Collapses a buffer of any rank to [rows, last].
-Value collapseToRows(KernelBuilder &b, Value buffer) {
-  auto type = cast<MemRefType>(buffer.getType());
-  if (type.getRank() == 2)
-    return buffer;
-  if (type.getRank() == 1)
-    return memref::ExpandShapeOp::create(
-        b, MemRefType::get({1, type.getDimSize(0)}, type.getElementType()),
-        buffer, SmallVector<ReassociationIndices>{{0, 1}},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
-                               b.getIndexAttr(type.getDimSize(0))});
-  ReassociationIndices outer;
-  for (int64_t i = 0; i + 1 < type.getRank(); ++i)
-    outer.push_back(i);
-  return memref::CollapseShapeOp::create(
-      b, buffer,
-      SmallVector<ReassociationIndices>{outer, {type.getRank() - 1}});
-}
-
 struct LowerGLU : ConvcLoweringPattern<GLUOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(GLUOp op, KernelBuilder &b) const override {
@@ -1051,7 +1040,7 @@ struct LowerGLU : ConvcLoweringPattern<GLUOp> {
     Value y = memref::AllocOp::create(
         b, MemRefType::get(resultType.getShape(), b.getF32Type()),
         dynamicSizes, b.getI64IntegerAttr(64));
-    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    Value x2 = b.rows(x), y2 = b.rows(y);
     Value rows = b.dim(x2, 0);
     Value one = b.splat(b.f32(1.0), lanes);
     b.parallel({rows}, [&](ValueRange ivs) {
@@ -1069,18 +1058,6 @@ struct LowerGLU : ConvcLoweringPattern<GLUOp> {
   }
 };
 
-/// A fresh buffer of tensor type `type`, dynamic sizes read from `like`'s
-/// leading dimensions.
-Value allocResult(KernelBuilder &b, RankedTensorType type, Value like) {
-  SmallVector<Value> dynamicSizes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    if (type.isDynamicDim(i))
-      dynamicSizes.push_back(b.dim(like, i));
-  return memref::AllocOp::create(
-      b, MemRefType::get(type.getShape(), type.getElementType()),
-      dynamicSizes, b.getI64IntegerAttr(64));
-}
-
 struct LowerLinear : ConvcLoweringPattern<LinearOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
   Value lower(LinearOp op, KernelBuilder &b) const override {
@@ -1092,12 +1069,12 @@ struct LowerLinear : ConvcLoweringPattern<LinearOp> {
     int64_t W = resultType.getShape().back();
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
-    Value y = allocResult(b, resultType, x);
-    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    Value y = b.allocResult(resultType, x);
+    Value x2 = b.rows(x), y2 = b.rows(y);
     RowEpilogue e;
     e.activation = op.getActivation();
     if (op.getResidual())
-      e.residual = collapseToRows(b, b.toBuffer(op.getResidual()));
+      e.residual = b.rows(b.toBuffer(op.getResidual()));
     if (op.getLnGamma()) {
       e.gamma = b.toBuffer(op.getLnGamma());
       e.beta = b.toBuffer(op.getLnBeta());
@@ -1129,11 +1106,11 @@ struct LowerLayerNorm : ConvcLoweringPattern<LayerNormOp> {
     auto type = cast<RankedTensorType>(op.getType());
     int64_t W = type.getShape().back();
     Value x = b.toBuffer(op.getInput());
-    Value y = allocResult(b, type, x);
-    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    Value y = b.allocResult(type, x);
+    Value x2 = b.rows(x), y2 = b.rows(y);
     RowEpilogue e;
     if (op.getResidual())
-      e.residual = collapseToRows(b, b.toBuffer(op.getResidual()));
+      e.residual = b.rows(b.toBuffer(op.getResidual()));
     e.gamma = b.toBuffer(op.getGamma());
     e.beta = b.toBuffer(op.getBeta());
     e.eps = op.getEps().convertToDouble();
@@ -1425,20 +1402,11 @@ struct LowerConvWindowStep : OpRewritePattern<ConvWindowStepOp> {
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value y = b.allocLike(x), next = b.allocLike(state);
     // LightweightConv: the per-head taps [H * K], softmaxed, once per step
-    // (H * K values; a per-channel [K, C] copy would cost K * C per step
-    // when the weights are inputs).
-    Value wh;
-    if (!dynamic) {
-      wh = b.alloc({H * K});
-      b.forLoop(b.index(0), b.index(H), b.index(1), [&](Value h) {
-        Value base = b.mul(h, b.index(K));
-        b.forLoop(b.index(0), b.index(K), b.index(1), [&](Value k) {
-          b.storeScalar(b.loadScalar(W, {h, k}), wh, {b.add(base, k)});
-        });
-        if (op.getWeightSoftmax())
-          emitSoftmaxInPlace(b, wh, base, K, options.vectorWidth);
-      });
-    }
+    // (a per-channel [K, C] copy would cost K * C per step when the weights
+    // are inputs).
+    Value wh = dynamic ? Value()
+                       : emitHeadTaps(b, W, H, K, op.getWeightSoftmax(),
+                                      options.vectorWidth);
     Value zero = b.index(0), one = b.index(1), last = b.index(K - 1);
     b.parallel({b.dim(x, 0)}, [&](ValueRange ivs) {
       Value bi = ivs[0];
@@ -1628,7 +1596,7 @@ struct LowerKernelSoftmax : ConvcLoweringPattern<KernelSoftmaxOp> {
     int64_t K = type.getShape().back();
     Value x = b.toBuffer(op.getInput());
     Value y = b.allocLike(x);
-    Value x2 = collapseToRows(b, x), y2 = collapseToRows(b, y);
+    Value x2 = b.rows(x), y2 = b.rows(y);
     // Copy then normalise each row in place, through a flat view of y.
     Value rows = b.dim(x2, 0);
     Value flat = memref::CollapseShapeOp::create(

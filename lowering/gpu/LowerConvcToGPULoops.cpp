@@ -110,33 +110,10 @@ public:
                    })[0];
   }
 
-  /// A fresh buffer of tensor type `type` (its element type kept), dynamic
-  /// sizes read from the same dimensions of `like`.
-  Value allocResult(RankedTensorType type, Value like) {
-    SmallVector<Value> sizes;
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      if (type.isDynamicDim(i))
-        sizes.push_back(dim(like, i));
-    return memref::AllocOp::create(
-        *this, MemRefType::get(type.getShape(), type.getElementType()), sizes,
-        getI64IntegerAttr(64));
-  }
   /// An f32 scratch buffer of `shape` (dynamic entries from `sizes`).
   Value allocF32(ArrayRef<int64_t> shape, ValueRange sizes) {
     return memref::AllocOp::create(*this, MemRefType::get(shape, getF32Type()),
                                    sizes, getI64IntegerAttr(64));
-  }
-  /// [d0, ..., dn] -> [d0 * ... * d(n-1), dn].
-  Value rows(Value buffer) {
-    auto type = cast<MemRefType>(buffer.getType());
-    if (type.getRank() == 2)
-      return buffer;
-    ReassociationIndices lead;
-    for (int64_t i = 0; i + 1 < type.getRank(); ++i)
-      lead.push_back(i);
-    return memref::CollapseShapeOp::create(
-        *this, buffer,
-        SmallVector<ReassociationIndices>{lead, {type.getRank() - 1}});
   }
   /// A block-structured kernel: one GPU block of `threads` threads per
   /// point of `grid` (an scf.parallel). `body` builds block-level code: `shared` buffers and
@@ -220,10 +197,11 @@ struct GPULoweringPattern : OpRewritePattern<OpTy> {
   int64_t timeTile;
 };
 
-/// y[b, t, c] = sum_k w(b, t, c, k) * x[b, t + r (k - P), c] (+ bias[c]).
-void emitWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
-                    int64_t K, int64_t P, int64_t r,
-                    function_ref<Value(Value, Value, Value, Value)> weight) {
+/// y[b, t, c] = sum_k w(c, k) * x[b, t + r (k - P), c] (+ bias[c]), a work
+/// item per output.
+void emitFlatWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
+                        int64_t K, int64_t P, int64_t r,
+                        function_ref<Value(Value, Value)> weight) {
   Value B = b.dim(x, 0), T = b.dim(x, 1), C = b.dim(x, 2);
   b.parallel({B, T, C}, [&](ValueRange ivs) {
     Value bi = ivs[0], t = ivs[1], c = ivs[2];
@@ -232,8 +210,7 @@ void emitWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
         b.index(K),
         [&](Value k) {
           Value src = b.add(t, b.mul(b.index(r), b.sub(k, b.index(P))));
-          return b.fmul(weight(bi, t, c, k),
-                        b.loadOrZero(x, {bi, t, c}, 1, src, T));
+          return b.fmul(weight(c, k), b.loadOrZero(x, {bi, t, c}, 1, src, T));
         },
         init);
     b.storeF32(acc, y, {bi, t, c});
@@ -299,6 +276,15 @@ bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
   return true;
 }
 
+/// The window conv: tiled in shared memory, or flat when the halo does not
+/// fit there.
+void emitWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
+                    int64_t K, int64_t P, int64_t r,
+                    function_ref<Value(Value, Value)> weight) {
+  if (!emitTiledWindowConv(b, x, y, bias, K, P, r, weight))
+    emitFlatWindowConv(b, x, y, bias, K, P, r, weight);
+}
+
 struct LowerDepthwiseConv : GPULoweringPattern<DepthwiseConvOp> {
   using GPULoweringPattern::GPULoweringPattern;
   SmallVector<Value> lower(DepthwiseConvOp op,
@@ -306,13 +292,10 @@ struct LowerDepthwiseConv : GPULoweringPattern<DepthwiseConvOp> {
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value y = b.allocLike(x);
-    auto tap = [&](Value c, Value k) { return b.loadF32(w, {c, k}); };
-    if (!emitTiledWindowConv(b, x, y, bias, op.getKernelSize(),
-                             op.getPadding(), op.getDilation(), tap))
-      emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(),
-                     op.getDilation(), [&](Value, Value, Value c, Value k) {
-                       return tap(c, k);
-                     });
+    emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(),
+                   op.getDilation(), [&](Value c, Value k) {
+                     return b.loadF32(w, {c, k});
+                   });
     return {b.toTensorOf(y, op.getResult())};
   }
 };
@@ -362,13 +345,10 @@ struct LowerLightweightConv : GPULoweringPattern<LightweightConvOp> {
         emitLightweightTaps(b, b.toBuffer(op.getWeight()), op.getWeightSoftmax());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value y = b.allocLike(x);
-    auto tap = [&](Value c, Value k) {
-      return b.loadF32(taps, {b.floorDiv(c, b.index(R)), k});
-    };
-    if (!emitTiledWindowConv(b, x, y, bias, op.getKernelSize(),
-                             op.getPadding(), 1, tap))
-      emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(), 1,
-                     [&](Value, Value, Value c, Value k) { return tap(c, k); });
+    emitWindowConv(b, x, y, bias, op.getKernelSize(), op.getPadding(), 1,
+                   [&](Value c, Value k) {
+                     return b.loadF32(taps, {b.floorDiv(c, b.index(R)), k});
+                   });
     return {b.toTensorOf(y, op.getResult())};
   }
 };

@@ -17,6 +17,9 @@
 // CPU the same loops run the phases one after the other, which is what the
 // barriers guarantee, so the CPU-compiled form checks these kernels too.
 //
+// Parallel loops nested in a work item stay; the pipeline runs upstream's
+// scf-parallel-for-to-nested-fors on the kernels after outlining.
+//
 // Upstream's convert-parallel-loops-to-gpu maps loop dimensions to grid and
 // block dimensions one to one, which needs loops tiled to block-sized inner
 // loops first; the convc kernels instead have one work item per output
@@ -69,29 +72,6 @@ bool touchesMemoryOutsideParallel(Operation *op) {
   return r.wasInterrupted();
 }
 
-/// Replaces nested scf.parallel loops (inside a kernel) by scf.for nests.
-void sequentializeNestedParallel(Operation *root) {
-  SmallVector<scf::ParallelOp> loops;
-  root->walk([&](scf::ParallelOp p) { loops.push_back(p); });
-  for (scf::ParallelOp loop : llvm::reverse(loops)) {
-    OpBuilder b(loop);
-    IRMapping map;
-    Block *innermost = nullptr;
-    OpBuilder inner = b;
-    for (auto [lb, ub, step, iv] :
-         llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
-                   loop.getInductionVars())) {
-      auto f = scf::ForOp::create(inner, loop.getLoc(), lb, ub, step);
-      map.map(iv, f.getInductionVar());
-      innermost = f.getBody();
-      inner.setInsertionPoint(innermost->getTerminator());
-    }
-    for (Operation &op : loop.getBody()->without_terminator())
-      inner.clone(op, map);
-    loop.erase();
-  }
-}
-
 struct ParallelToGPUPass
     : convc::impl::ParallelToGPUPassBase<ParallelToGPUPass> {
   using ParallelToGPUPassBase::ParallelToGPUPassBase;
@@ -116,7 +96,6 @@ struct ParallelToGPUPass
     gpu::TerminatorOp::create(kb, loc);
     OpBuilder gb = OpBuilder::atBlockTerminator(guard.thenBlock());
     body(gb, lin);
-    sequentializeNestedParallel(launchOp);
   }
 
   /// The trip counts of `loop`'s dimensions (built before it) and their
@@ -304,7 +283,6 @@ struct ParallelToGPUPass
       gpu::BarrierOp::create(pb, ploc);
       phase.erase();
     }
-    sequentializeNestedParallel(launchOp);
     loop.erase();
     return success();
   }

@@ -136,7 +136,10 @@ TEST(CompiledOps, DepthwiseConv) {
        {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{20, 5, 2, 1, true},
         {16, 3, 2, 3, false},
         {8, 4, 3, 1, false},
-        {33, 9, 0, 2, true}}) {
+        {33, 9, 0, 2, true},
+        // A halo of (K - 1) r = 320 rows: too big for the GPU kernel's
+        // shared tile, so its flat form runs.
+        {8, 9, 4, 40, false}}) {
     std::string x = shapeText({-1, -1, C}), w = shapeText({C, K}),
                 b = shapeText({C});
     std::ostringstream mlir;
@@ -285,7 +288,10 @@ TEST(CompiledOps, TaLKConv) {
        {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{64, 4, 5, 4, false},
         {20, 4, 6, 0, true},
         {32, 2, 31, 31, false},
-        {12, 6, 3, 2, false}}) {
+        {12, 6, 3, 2, false},
+        // Windows wider than the GPU kernel's shared tile: its per-thread
+        // form runs.
+        {16, 2, 200, 60, false}}) {
     int64_t width = causal ? H : 2 * H;
     std::string x = shapeText({-1, -1, C}), o = shapeText({-1, -1, width});
     std::ostringstream mlir;

@@ -367,42 +367,15 @@ int compileModule(const CompileRequest &request) {
   if (request.target == Target::CUDA) {
     cpuOptions.gpuArch = request.gpuArch;
     cpuOptions.cudaPath = request.cudaPath;
-    if (findLibdevice(request.cudaPath).empty()) {
-      llvm::errs() << "convc compile: CUDA unavailable: no libdevice at "
-                   << request.cudaPath
-                   << "/nvvm/libdevice/libdevice.10.bc (the CUDA toolkit; "
-                      "give its root with --cuda-path)\n";
+    std::string error;
+    if (!configureCudaTarget(cpuOptions, request.gpuBinary, error)) {
+      llvm::errs() << "convc compile: " << error << "\n";
       return 1;
     }
-    auto tool = [&](const char *name) {
-      return llvm::sys::fs::can_execute(request.cudaPath + "/bin/" + name);
-    };
-    bool assembler = tool("ptxas"), bundler = tool("fatbinary");
-    std::string kind = request.gpuBinary;
-    if (kind.empty())
-      kind = assembler && bundler ? "fatbin" : "ptx";
-    if (kind != "fatbin" && kind != "cubin" && kind != "ptx") {
-      llvm::errs() << "convc compile: unknown --gpu-binary '" << kind
-                   << "' (expected fatbin, cubin or ptx)\n";
-      return 1;
-    }
-    if ((kind != "ptx" && !assembler) || (kind == "fatbin" && !bundler)) {
-      llvm::errs() << "convc compile: --gpu-binary=" << kind << " needs "
-                   << request.cudaPath << "/bin/"
-                   << (assembler ? "fatbinary" : "ptxas")
-                   << " (use --gpu-binary=ptx without the CUDA compilers)\n";
-      return 1;
-    }
-    if (!llvm::StringRef(request.gpuArch).starts_with("sm_")) {
-      llvm::errs() << "convc compile: --gpu-arch must name an SM "
-                      "architecture such as sm_80 or sm_90, got '"
-                   << request.gpuArch << "'\n";
-      return 1;
-    }
-    cpuOptions.gpuFormat = emit == Stage::PTX ? "isa"
-                           : kind == "ptx"    ? "isa"
-                           : kind == "cubin"  ? "bin"
-                                              : "fatbin";
+    // --emit=ptx writes the device module's PTX, whatever the library would
+    // embed.
+    if (emit == Stage::PTX)
+      cpuOptions.gpuFormat = "isa";
   }
 
   DialectRegistry registry;

@@ -60,3 +60,7 @@
 // NOPTX: --emit=ptx needs --target=cuda
 // RUN: not convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%t.nowhere -o %t.x.so 2>&1 | FileCheck %s --check-prefix=NOKIT
 // NOKIT: CUDA unavailable: no libdevice at
+// RUN: not convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=volta -o %t.x.so 2>&1 | FileCheck %s --check-prefix=BADARCH
+// BADARCH: the GPU architecture must be an SM name such as sm_80 or sm_90, got 'volta'
+// RUN: not convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --gpu-binary=elf -o %t.x.so 2>&1 | FileCheck %s --check-prefix=BADBIN
+// BADBIN: unknown GPU binary 'elf' (expected fatbin, cubin or ptx)
