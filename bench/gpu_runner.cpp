@@ -33,24 +33,6 @@ using namespace convc;
 
 namespace {
 
-bool toTensor(const NpyArray &array, Tensor &tensor, std::string &error) {
-  DType dtype;
-  switch (array.dtype) {
-  case NpyDType::F32:
-    dtype = DType::F32;
-    break;
-  case NpyDType::I64:
-    dtype = DType::I64;
-    break;
-  default:
-    error = "only f32 and i64 .npy inputs are supported";
-    return false;
-  }
-  tensor = Tensor::zeros(dtype, array.shape);
-  std::memcpy(tensor.data(), array.bytes.data(), array.bytes.size());
-  return true;
-}
-
 struct Case {
   std::unique_ptr<Module> module;
   const EntryPoint *entry = nullptr;
@@ -76,7 +58,7 @@ bool loadCase(const std::string &model, const std::string &dir, Case &c) {
     NpyArray array;
     Tensor tensor;
     std::string path = dir + "/inputs/" + spec.name + ".npy";
-    if (!readNpy(path, array, error) || !toTensor(array, tensor, error)) {
+    if (!readNpy(path, array, error) || !tensorFromNpy(array, tensor, error)) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
       return false;
     }

@@ -14,7 +14,9 @@
 // Device buffers come from a small caching allocator (exact sizes): a
 // compiled function allocates and frees its temporaries on every call, and
 // cuMemAlloc/cuMemFree synchronise the device and cost far more than the
-// kernels of a small call.
+// kernels of a small call. A freed buffer is reused in stream order: at once
+// by the stream that freed it, by others once that stream synchronises; a
+// free never waits for the GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -137,18 +139,23 @@ public:
     return error;
   }
 
-  void *alloc(size_t bytes) {
+  /// A device buffer for work queued on `stream`: one freed on the same
+  /// stream (stream order makes its earlier users finish first), else one
+  /// freed by a stream that has since synchronised, else a new one.
+  void *alloc(size_t bytes, void *stream) {
     if (!bind())
       return nullptr;
     bytes = std::max<size_t>(bytes, 1);
     {
       std::lock_guard<std::mutex> lock(poolMutex_);
-      auto it = free_.find(bytes);
-      if (it != free_.end() && !it->second.empty()) {
-        void *p = it->second.back();
-        it->second.pop_back();
-        sizes_[p] = bytes;
-        return p;
+      for (auto *pool : {&pending_[stream], &free_}) {
+        auto it = pool->find(bytes);
+        if (it != pool->end() && !it->second.empty()) {
+          void *p = it->second.back();
+          it->second.pop_back();
+          sizes_[p] = bytes;
+          return p;
+        }
       }
     }
     CUdeviceptr p = 0;
@@ -162,15 +169,27 @@ public:
     sizes_[reinterpret_cast<void *>(p)] = bytes;
     return reinterpret_cast<void *>(p);
   }
-  void release(void *p) {
+  /// `p` is free once the work queued on `stream` finishes: reusable at
+  /// once on that stream, by any after it synchronises.
+  void release(void *p, void *stream) {
     if (!p)
       return;
     std::lock_guard<std::mutex> lock(poolMutex_);
     auto it = sizes_.find(p);
     if (it == sizes_.end())
       return;
-    free_[it->second].push_back(p);
+    pending_[stream][it->second].push_back(p);
     sizes_.erase(it);
+  }
+  /// `stream` has finished its work: its freed buffers are idle.
+  void streamFinished(void *stream) {
+    std::lock_guard<std::mutex> lock(poolMutex_);
+    auto it = pending_.find(stream);
+    if (it == pending_.end())
+      return;
+    for (auto &[bytes, buffers] : it->second)
+      free_[bytes].insert(free_[bytes].end(), buffers.begin(), buffers.end());
+    pending_.erase(it);
   }
   void releaseCache() {
     std::lock_guard<std::mutex> lock(poolMutex_);
@@ -367,12 +386,14 @@ private:
   std::map<void *, const void *> moduleObjects_;
 
   std::mutex poolMutex_;
-  std::map<size_t, std::vector<void *>> free_;
+  using Pool = std::map<size_t, std::vector<void *>>;
+  Pool free_;                      // idle: any stream may take them
+  std::map<void *, Pool> pending_; // freed on a stream still running
   std::map<void *, size_t> sizes_;
 };
 
 /// The driver when it is usable, else null with the reason recorded.
-Driver *usableDriver(const char *caller) {
+Driver *usableDriver() {
   Driver &d = Driver::get();
   if (!d.ok()) {
     d.recordError(d.unavailableReason());
@@ -380,7 +401,6 @@ Driver *usableDriver(const char *caller) {
   }
   if (!d.bind())
     return nullptr;
-  (void)caller;
   return &d;
 }
 
@@ -422,7 +442,7 @@ extern "C" {
 __attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
                                                             size_t size) {
   (void)size;
-  Driver *d = usableDriver("mgpuModuleLoad");
+  Driver *d = usableDriver();
   if (!d)
     return nullptr;
   CUmodule module = nullptr;
@@ -453,7 +473,7 @@ __attribute__((visibility("default"))) void *
 mgpuModuleGetFunction(void *module, const char *name) {
   if (!module)
     return nullptr; // the load failure is recorded already
-  Driver *d = usableDriver("mgpuModuleGetFunction");
+  Driver *d = usableDriver();
   if (!d)
     return nullptr;
   CUfunction fn = nullptr;
@@ -471,7 +491,7 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   (void)paramsCount;
   if (!function)
     return; // recorded already
-  Driver *d = usableDriver("mgpuLaunchKernel");
+  Driver *d = usableDriver();
   if (!d)
     return;
   if (gridX == 0 || gridY == 0 || gridZ == 0 || d->failed())
@@ -498,7 +518,7 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 }
 
 __attribute__((visibility("default"))) void *mgpuStreamCreate() {
-  Driver *d = usableDriver("mgpuStreamCreate");
+  Driver *d = usableDriver();
   if (!d)
     return nullptr;
   CUstream stream = nullptr;
@@ -509,28 +529,32 @@ __attribute__((visibility("default"))) void *mgpuStreamCreate() {
 
 __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
   Driver &d = Driver::get();
-  if (stream && d.ok() && d.bind())
+  if (stream && d.ok() && d.bind()) {
+    // Destroying waits for nothing: make sure its freed buffers are idle.
+    if (d.api().cuStreamSynchronize(stream) == CUDA_SUCCESS)
+      d.streamFinished(stream);
     d.api().cuStreamDestroy(stream);
+  }
 }
 
 __attribute__((visibility("default"))) void
 mgpuStreamSynchronize(void *stream) {
-  Driver *d = usableDriver("mgpuStreamSynchronize");
-  if (d)
-    d->check(d->api().cuStreamSynchronize(stream),
-             "running the kernels (cuStreamSynchronize)");
+  Driver *d = usableDriver();
+  if (d && d->check(d->api().cuStreamSynchronize(stream),
+                    "running the kernels (cuStreamSynchronize)"))
+    d->streamFinished(stream);
 }
 
 __attribute__((visibility("default"))) void mgpuStreamWaitEvent(void *stream,
                                                                 void *event) {
-  Driver *d = usableDriver("mgpuStreamWaitEvent");
+  Driver *d = usableDriver();
   if (d && event)
     d->check(d->api().cuStreamWaitEvent(stream, event, 0),
              "cuStreamWaitEvent");
 }
 
 __attribute__((visibility("default"))) void *mgpuEventCreate() {
-  Driver *d = usableDriver("mgpuEventCreate");
+  Driver *d = usableDriver();
   if (!d)
     return nullptr;
   CUevent event = nullptr;
@@ -546,33 +570,28 @@ __attribute__((visibility("default"))) void mgpuEventDestroy(void *event) {
 }
 
 __attribute__((visibility("default"))) void mgpuEventSynchronize(void *event) {
-  Driver *d = usableDriver("mgpuEventSynchronize");
+  Driver *d = usableDriver();
   if (d && event)
     d->check(d->api().cuEventSynchronize(event), "cuEventSynchronize");
 }
 
 __attribute__((visibility("default"))) void mgpuEventRecord(void *event,
                                                             void *stream) {
-  Driver *d = usableDriver("mgpuEventRecord");
+  Driver *d = usableDriver();
   if (d && event)
     d->check(d->api().cuEventRecord(event, stream), "cuEventRecord");
 }
 
 __attribute__((visibility("default"))) void *
 mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
-  (void)stream;
-  Driver *d = usableDriver("mgpuMemAlloc");
+  Driver *d = usableDriver();
   if (!d)
     return nullptr;
   if (isHostShared) {
     d->recordError("host-shared GPU allocations are not supported");
     return nullptr;
   }
-  // The stream's earlier work may still use a cached buffer being reused:
-  // compiled code frees a buffer only after its last use on this stream,
-  // and every function synchronises its stream before returning, so
-  // buffers cached by finished calls are idle.
-  return d->alloc(bytes);
+  return d->alloc(bytes, stream);
 }
 
 __attribute__((visibility("default"))) void mgpuMemFree(void *ptr,
@@ -580,17 +599,14 @@ __attribute__((visibility("default"))) void mgpuMemFree(void *ptr,
   Driver &d = Driver::get();
   if (!ptr || !d.ok())
     return;
-  // Work queued on `stream` may still read the buffer: wait for it before
-  // another call can reuse it.
-  if (stream && d.bind())
-    d.check(d.api().cuStreamSynchronize(stream),
-            "running the kernels (cuStreamSynchronize)");
-  d.release(ptr);
+  // Work queued on `stream` may still read the buffer: no synchronisation
+  // here, the cache gives it out again in stream order only.
+  d.release(ptr, stream);
 }
 
 __attribute__((visibility("default"))) void
 mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
-  Driver *d = usableDriver("mgpuMemcpy");
+  Driver *d = usableDriver();
   if (!d || bytes == 0 || d->failed())
     return;
   if (!dst || !src) {
@@ -606,7 +622,7 @@ mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
 
 __attribute__((visibility("default"))) void
 mgpuMemset32(void *dst, unsigned value, size_t count, void *stream) {
-  Driver *d = usableDriver("mgpuMemset32");
+  Driver *d = usableDriver();
   if (d && dst)
     d->check(d->api().cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst),
                                        value, count, stream),
@@ -615,7 +631,7 @@ mgpuMemset32(void *dst, unsigned value, size_t count, void *stream) {
 
 __attribute__((visibility("default"))) void
 mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
-  Driver *d = usableDriver("mgpuMemset16");
+  Driver *d = usableDriver();
   if (d && dst)
     d->check(d->api().cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst),
                                        value, count, stream),
@@ -640,7 +656,7 @@ struct Descriptor1D {
 void deviceConstant(Descriptor1D *result, const Descriptor1D *host,
                     int64_t elementBytes) {
   *result = {nullptr, nullptr, 0, host->size, 1};
-  Driver *d = usableDriver("convc_cuda_constant");
+  Driver *d = usableDriver();
   if (!d)
     return;
   const char *data =

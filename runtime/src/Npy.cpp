@@ -275,4 +275,32 @@ bool writeNpy(const std::string &path, const NpyArray &array,
   return true;
 }
 
+bool tensorFromNpy(const NpyArray &array, Tensor &tensor, std::string &error) {
+  DType dtype;
+  switch (array.dtype) {
+  case NpyDType::F32:
+    dtype = DType::F32;
+    break;
+  case NpyDType::F64:
+    dtype = DType::F64;
+    break;
+  case NpyDType::I32:
+    dtype = DType::I32;
+    break;
+  case NpyDType::I64:
+    dtype = DType::I64;
+    break;
+  default:
+    error = "unsupported .npy dtype";
+    return false;
+  }
+  tensor = Tensor::zeros(dtype, array.shape);
+  if (!tensor.data() && tensor.numElements() > 0) {
+    error = "cannot allocate the tensor";
+    return false;
+  }
+  std::memcpy(tensor.data(), array.bytes.data(), array.bytes.size());
+  return true;
+}
+
 } // namespace convc

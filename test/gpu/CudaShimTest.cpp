@@ -47,16 +47,19 @@ std::string compileModel() {
 }
 
 struct Counts {
-  int allocs, frees, launches, modules, copies;
+  int allocs, frees, launches, modules, copies, syncs, streams;
 };
 
 Counts fakeCounts() {
   Counts c{};
   void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-  auto fn = reinterpret_cast<void (*)(int *, int *, int *, int *, int *)>(
-      lib ? dlsym(lib, "fake_cuda_counts") : nullptr);
+  auto fn =
+      reinterpret_cast<void (*)(int *, int *, int *, int *, int *, int *,
+                                int *)>(
+          lib ? dlsym(lib, "fake_cuda_counts") : nullptr);
   if (fn)
-    fn(&c.allocs, &c.frees, &c.launches, &c.modules, &c.copies);
+    fn(&c.allocs, &c.frees, &c.launches, &c.modules, &c.copies, &c.syncs,
+       &c.streams);
   return c;
 }
 
@@ -113,6 +116,11 @@ TEST(CudaShim, RunsThroughTheDriverAPI) {
     Counts second = fakeCounts();
     EXPECT_EQ(second.allocs, first.allocs) << "no new device allocations";
     EXPECT_EQ(second.copies - first.copies, 2) << "input and output only";
+    // Freeing a temporary does not wait for the GPU: each stream of the
+    // call is synchronised once by the compiled code and once as it is
+    // destroyed, however many buffers the call frees.
+    EXPECT_GT(second.streams, first.streams);
+    EXPECT_EQ(second.syncs - first.syncs, 2 * (second.streams - first.streams));
 
     // A failing kernel is an error of this call, not a crash or zeros.
     setenv("FAKE_CUDA_LAUNCH", "fail", 1);

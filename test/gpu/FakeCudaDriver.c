@@ -8,12 +8,14 @@
 #include <string.h>
 
 typedef int CUresult;
-static int allocs, frees, launches, modules, copies;
+static int allocs, frees, launches, modules, copies, syncs, streams;
 
 #define API __attribute__((visibility("default")))
 
-API void fake_cuda_counts(int *a, int *f, int *l, int *m, int *c) {
+API void fake_cuda_counts(int *a, int *f, int *l, int *m, int *c, int *s,
+                          int *st) {
   *a = allocs, *f = frees, *l = launches, *m = modules, *c = copies;
+  *s = syncs, *st = streams;
 }
 
 API CUresult cuInit(unsigned flags) { (void)flags; return 0; }
@@ -59,11 +61,16 @@ API CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
 }
 API CUresult cuStreamCreate(void **s, unsigned flags) {
   (void)flags;
+  ++streams;
   *s = malloc(1);
   return 0;
 }
 API CUresult cuStreamDestroy_v2(void *s) { free(s); return 0; }
-API CUresult cuStreamSynchronize(void *s) { (void)s; return 0; }
+API CUresult cuStreamSynchronize(void *s) {
+  (void)s;
+  ++syncs;
+  return 0;
+}
 API CUresult cuStreamWaitEvent(void *s, void *e, unsigned f) {
   (void)s, (void)e, (void)f;
   return 0;

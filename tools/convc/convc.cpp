@@ -538,31 +538,6 @@ int compileModule(const CompileRequest &request) {
   return 0;
 }
 
-/// Converts a .npy array to a runtime tensor (copying).
-bool tensorFromNpy(const NpyArray &array, Tensor &tensor, std::string &error) {
-  DType dtype;
-  switch (array.dtype) {
-  case NpyDType::F32:
-    dtype = DType::F32;
-    break;
-  case NpyDType::F64:
-    dtype = DType::F64;
-    break;
-  case NpyDType::I32:
-    dtype = DType::I32;
-    break;
-  case NpyDType::I64:
-    dtype = DType::I64;
-    break;
-  default:
-    error = "unsupported .npy dtype";
-    return false;
-  }
-  tensor = Tensor::zeros(dtype, array.shape);
-  std::memcpy(tensor.data(), array.bytes.data(), array.bytes.size());
-  return true;
-}
-
 /// --device: "cpu" or "cuda" into `device`; false (reported) otherwise.
 bool parseDevice(const std::string &name, Device &device, const char *command) {
   if (name == "cpu" || name == "cuda") {

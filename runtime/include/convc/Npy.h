@@ -8,6 +8,8 @@
 #ifndef CONVC_NPY_H
 #define CONVC_NPY_H
 
+#include "convc/Runtime.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -37,6 +39,9 @@ struct NpyArray {
 bool readNpy(const std::string &path, NpyArray &array, std::string &error);
 bool writeNpy(const std::string &path, const NpyArray &array,
               std::string &error);
+
+/// A runtime tensor holding a copy of `array`.
+bool tensorFromNpy(const NpyArray &array, Tensor &tensor, std::string &error);
 
 } // namespace convc
 
