@@ -8,7 +8,9 @@
 #ifndef CONVC_PASSES_GENERICMATCHERS_H
 #define CONVC_PASSES_GENERICMATCHERS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Matchers.h"
 
 namespace convc {
 
@@ -35,6 +37,28 @@ OpTy yieldedOpOfInputs(mlir::linalg::GenericOp op, unsigned inputs) {
     return lhs == a || rhs == a ? result : nullptr;
   mlir::Value b = body->getArgument(1);
   return (lhs == a && rhs == b) || (lhs == b && rhs == a) ? result : nullptr;
+}
+
+/// Whether `op` sums its one input over its last loop (the only reduction)
+/// into a zero fill: what the importer emits for ReduceSum and ReduceMean.
+/// Indexing maps are the caller's to check.
+inline bool sumsLastLoopIntoZeros(mlir::linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1 ||
+      op.getIteratorTypesArray().back() !=
+          mlir::utils::IteratorType::reduction ||
+      op.getBody()->getOperations().size() != 2)
+    return false;
+  mlir::Block *body = op.getBody();
+  auto add = llvm::cast<mlir::linalg::YieldOp>(body->getTerminator())
+                 .getOperand(0)
+                 .getDefiningOp<mlir::arith::AddFOp>();
+  mlir::Value in = body->getArgument(0), acc = body->getArgument(1);
+  if (!add || !((add.getLhs() == in && add.getRhs() == acc) ||
+                (add.getLhs() == acc && add.getRhs() == in)))
+    return false;
+  auto fill = op.getDpsInits()[0].getDefiningOp<mlir::linalg::FillOp>();
+  return fill && mlir::matchPattern(fill.getInputs()[0], mlir::m_AnyZeroFloat());
 }
 
 } // namespace convc

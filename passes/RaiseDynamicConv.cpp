@@ -17,12 +17,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/GenericMatchers.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -39,35 +41,28 @@ using namespace convc;
 
 namespace {
 
-std::optional<int64_t> constantIndex(Value v) {
-  APInt value;
-  if (matchPattern(v, m_ConstantInt(&value)))
-    return value.getSExtValue();
-  return std::nullopt;
-}
-
 /// The slice start `k` of a Slice along the time of `padded`, as the
 /// importer clamps it: max(min(dim(padded, 1), k), 0) (or k, folded).
 std::optional<int64_t> clampedStart(Value v, Value padded) {
-  if (auto k = constantIndex(v))
+  if (auto k = getConstantIntValue(v))
     return k;
   auto max = v.getDefiningOp<arith::MaxSIOp>();
   if (!max)
     return std::nullopt;
-  Value inner = constantIndex(max.getRhs()) == 0   ? max.getLhs()
-                : constantIndex(max.getLhs()) == 0 ? max.getRhs()
+  Value inner = getConstantIntValue(max.getRhs()) == 0   ? max.getLhs()
+                : getConstantIntValue(max.getLhs()) == 0 ? max.getRhs()
                                                    : Value();
   auto min = inner ? inner.getDefiningOp<arith::MinSIOp>() : nullptr;
   if (!min)
     return std::nullopt;
   auto isTimeOfPadded = [&](Value d) {
     auto dim = d.getDefiningOp<tensor::DimOp>();
-    return dim && dim.getSource() == padded && constantIndex(dim.getIndex()) == 1;
+    return dim && dim.getSource() == padded && getConstantIntValue(dim.getIndex()) == 1;
   };
   if (isTimeOfPadded(min.getLhs()))
-    return constantIndex(min.getRhs());
+    return getConstantIntValue(min.getRhs());
   if (isTimeOfPadded(min.getRhs()))
-    return constantIndex(min.getLhs());
+    return getConstantIntValue(min.getLhs());
   return std::nullopt;
 }
 
@@ -113,26 +108,11 @@ struct RaiseUnfoldedDynamicConv : OpRewritePattern<linalg::GenericOp> {
     MLIRContext *ctx = getContext();
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
     // y[b, t, h, r] = sum_k m[b, t, h, r, k], into zeros.
-    if (sum.getNumDpsInputs() != 1 || sum.getNumDpsInits() != 1 ||
-        sum.getNumLoops() != 5 || sum.getNumReductionLoops() != 1 ||
-        sum.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    if (sum.getNumLoops() != 5 || !sumsLastLoopIntoZeros(sum))
       return failure();
     auto maps = sum.getIndexingMapsArray();
     if (!maps[0].isIdentity() ||
         maps[1] != AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx))
-      return failure();
-    Block *body = sum.getBody();
-    auto add = cast<linalg::YieldOp>(body->getTerminator())
-                   .getOperand(0)
-                   .getDefiningOp<arith::AddFOp>();
-    if (!add || body->getOperations().size() != 2 ||
-        !((add.getLhs() == body->getArgument(0) &&
-           add.getRhs() == body->getArgument(1)) ||
-          (add.getRhs() == body->getArgument(0) &&
-           add.getLhs() == body->getArgument(1))))
-      return failure();
-    auto fill = sum.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
-    if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
       return failure();
 
     // m = windows[b, t, h, r, k] * w[b, t, h, 0, k].

@@ -64,15 +64,12 @@ struct Elementwise {
   std::optional<double> lhsConst, rhsConst; // constant operands' values
 };
 
-/// A splat f32 constant's value.
+/// The value of an f32 constant, scalar or splat.
 std::optional<double> splatValue(Value v) {
-  FloatAttr f;
-  if (matchPattern(v, m_Constant(&f)))
-    return f.getValueAsDouble();
-  DenseElementsAttr dense;
-  if (matchPattern(v, m_Constant(&dense)) && dense.isSplat() &&
-      dense.getElementType().isF32())
-    return dense.getSplatValue<APFloat>().convertToDouble();
+  APFloat value(0.0f);
+  if (getElementTypeOrSelf(v.getType()).isF32() &&
+      matchPattern(v, m_ConstantFloat(&value)))
+    return value.convertToDouble();
   return std::nullopt;
 }
 
@@ -120,27 +117,12 @@ std::optional<Elementwise> elementwise(Value v) {
 /// `v` = sum over the last axis of x into zeros ([..., 1]); returns x.
 Value sumOverLastAxis(Value v) {
   auto op = v.getDefiningOp<linalg::GenericOp>();
-  if (!op || op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1 ||
-      op.getBody()->getOperations().size() != 2)
-    return nullptr;
-  // The body adds the input to the accumulator.
-  auto add = cast<linalg::YieldOp>(op.getBody()->getTerminator())
-                 .getOperand(0)
-                 .getDefiningOp<arith::AddFOp>();
-  Value in = op.getBody()->getArgument(0), acc = op.getBody()->getArgument(1);
-  if (!add || !((add.getLhs() == in && add.getRhs() == acc) ||
-        (add.getLhs() == acc && add.getRhs() == in)))
+  if (!op || !sumsLastLoopIntoZeros(op))
     return nullptr;
   int64_t rank = op.getNumLoops();
-  auto iterators = op.getIteratorTypesArray();
   auto maps = op.getIndexingMapsArray();
-  if (iterators.back() != utils::IteratorType::reduction ||
-      broadcastOf(maps[0], rank) != Broadcast::Full ||
+  if (broadcastOf(maps[0], rank) != Broadcast::Full ||
       broadcastOf(maps[1], rank) != Broadcast::Row)
-    return nullptr;
-  auto fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
-  if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
     return nullptr;
   return op.getDpsInputs()[0];
 }

@@ -1027,6 +1027,7 @@ Tensor toStorage(ref::Tensor &t, DType dtype) {
 // in the storage type, the only error left is the output's rounding, half
 // an ulp (2^-11 relative for f16, 2^-8 for bf16), plus f32 sums.
 TEST(CompiledOps, HalfPrecisionStorageAccumulatesInF32) {
+  SKIP_UNLESS_CPU_TARGET("this test compiles for gpu-kernels-on-cpu itself");
   std::mt19937 rng(40);
   const int64_t C = 48, H = 4, K = 7, L = 9, Rm = 4;
   for (DType dtype : {DType::F16, DType::BF16}) {

@@ -18,6 +18,22 @@ func.func @main(%x: tensor<?x?x16xf32> {convc.name = "x"}, %w: tensor<4x5xf32> {
 }
 )";
 
+convc::Tensor toRuntime(const ref::Tensor &t) {
+  convc::Tensor out = convc::Tensor::zeros(convc::DType::F32, t.shape);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    out.data<float>()[i] = float(t.data[i]);
+  return out;
+}
+
+/// Uniform values in [-1, 1), f32-representable.
+ref::Tensor random(std::vector<int64_t> shape, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> dist(-1, 1);
+  ref::Tensor t(std::move(shape));
+  for (double &v : t.data)
+    v = dist(rng);
+  return t;
+}
+
 std::string freshCacheDir() {
   static int n = 0;
   return ::testing::TempDir() + "/convc_jit_cache_" + std::to_string(::getpid()) +
@@ -35,18 +51,7 @@ TEST(Jit, CompilesRunsAndCaches) {
   EXPECT_FALSE(compiler.lastWasCached());
 
   std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  ref::Tensor x({2, 9, 16}), w({4, 5});
-  for (double &v : x.data)
-    v = dist(rng);
-  for (double &v : w.data)
-    v = dist(rng);
-  auto toRuntime = [](const ref::Tensor &t) {
-    convc::Tensor out = convc::Tensor::zeros(convc::DType::F32, t.shape);
-    for (int64_t i = 0; i < t.numel(); ++i)
-      out.data<float>()[i] = float(t.data[i]);
-    return out;
-  };
+  ref::Tensor x = random({2, 9, 16}, rng), w = random({4, 5}, rng);
   std::vector<convc::Tensor> outputs;
   status = module->run("main", {toRuntime(x), toRuntime(w)}, outputs);
   ASSERT_TRUE(status.ok()) << status.message();
@@ -108,18 +113,7 @@ TEST(Jit, CompilesONNXFiles) {
       module);
   ASSERT_TRUE(status.ok()) << status.message();
   std::mt19937 rng(3);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  ref::Tensor x({1, 8, 8}), w({2, 3});
-  for (double &v : x.data)
-    v = dist(rng);
-  for (double &v : w.data)
-    v = dist(rng);
-  auto toRuntime = [](const ref::Tensor &t) {
-    convc::Tensor out = convc::Tensor::zeros(convc::DType::F32, t.shape);
-    for (int64_t i = 0; i < t.numel(); ++i)
-      out.data<float>()[i] = float(t.data[i]);
-    return out;
-  };
+  ref::Tensor x = random({1, 8, 8}, rng), w = random({2, 3}, rng);
   std::vector<convc::Tensor> outputs;
   status = module->run("main", {toRuntime(x), toRuntime(w)}, outputs);
   ASSERT_TRUE(status.ok()) << status.message();
