@@ -488,11 +488,14 @@ Value interpolatedPrefix(GPUKernelBuilder &b, Value delta,
 ///      interpolated fractions of the edge rows.
 /// No sum spans more than a segment plus the window, so f32 stays within
 /// 1e-5 at any T; DRAM traffic is the input and offsets once, plus the
-/// halos, and the output.
-void emitTiledTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
+/// halos, and the output. False when the tile and its halos do not fit in
+/// shared memory.
+bool emitTiledTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
                    Value y, int64_t H, int64_t R) {
   int64_t Lmax = op.getLeftMax(), Rmax = op.getRightMax();
   int64_t halo = Lmax + 1, span = halo + kTileSteps + Rmax + 1;
+  if (span * kTileChannels * 4 > kSharedBytes)
+    return false;
   constexpr int64_t kSegments = kTileThreads / kTileChannels;
   int64_t segment = (span + kSegments - 1) / kSegments;
   Value B = b.dim(x, 0), T = b.dim(x, 1), C = b.dim(x, 2);
@@ -573,6 +576,7 @@ void emitTiledTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
           });
     });
   });
+  return true;
 }
 
 /// TaLK windows too wide for a shared tile: each work item is one channel
@@ -630,10 +634,7 @@ struct LowerTaLKConv : GPULoweringPattern<TaLKConvOp> {
     int64_t H = talkHeads(op), R = C / H;
     Value x = b.toBuffer(op.getInput()), o = b.toBuffer(op.getOffsets());
     Value y = b.allocLike(x);
-    int64_t span = op.getLeftMax() + op.getRightMax() + 2 + kTileSteps;
-    if (span * kTileChannels * 4 <= kSharedBytes)
-      emitTiledTaLK(b, op, x, o, y, H, R);
-    else
+    if (!emitTiledTaLK(b, op, x, o, y, H, R))
       emitPrivateTaLK(b, op, x, o, y, H, R, timeTile);
     return {b.toTensorOf(y, op.getResult())};
   }
