@@ -1,5 +1,6 @@
 //===- FuseTaLK.cpp - fuse TaLK's scale, prefix sum and window ------------===//
 
+#include "passes/GenericMatchers.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Matchers.h"
@@ -16,15 +17,8 @@ using namespace convc;
 
 namespace {
 
-/// The value of a splat float constant, if `value` is one.
-std::optional<double> getSplatValue(Value value) {
-  DenseFPElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat())
-    return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
-}
-
-/// prefix_sum(x * c) -> prefix_sum(x) {scale * c}; likewise c * x and x / c.
+/// prefix_sum(x * c) -> prefix_sum(x) {scale * c}; likewise c * x and x / c,
+/// as arith ops on tensors or the importer's elementwise generics.
 struct FoldScaleIntoPrefixSum : OpRewritePattern<PrefixSumOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -36,20 +30,38 @@ struct FoldScaleIntoPrefixSum : OpRewritePattern<PrefixSumOp> {
     Value input;
     double factor;
     if (auto mul = dyn_cast<arith::MulFOp>(producer)) {
-      if (std::optional<double> c = getSplatValue(mul.getRhs()))
+      if (std::optional<double> c = splatValue(mul.getRhs()))
         input = mul.getLhs(), factor = *c;
-      else if (std::optional<double> c = getSplatValue(mul.getLhs()))
+      else if (std::optional<double> c = splatValue(mul.getLhs()))
         input = mul.getRhs(), factor = *c;
       else
         return failure();
     } else if (auto div = dyn_cast<arith::DivFOp>(producer)) {
-      std::optional<double> c = getSplatValue(div.getRhs());
+      std::optional<double> c = splatValue(div.getRhs());
       if (!c || *c == 0.0)
         return failure();
       input = div.getLhs(), factor = 1.0 / *c;
+    } else if (auto scaled = elementwise<arith::MulFOp>(op.getInput())) {
+      // The importer's Mul by a scalar: a generic of x and a constant.
+      auto full = [](Value v, Broadcast m) {
+        return v && m == Broadcast::Full ? v : Value();
+      };
+      if (scaled->rhsConst && full(scaled->lhs, scaled->lhsMap))
+        input = scaled->lhs, factor = *scaled->rhsConst;
+      else if (scaled->lhsConst && full(scaled->rhs, scaled->rhsMap))
+        input = scaled->rhs, factor = *scaled->lhsConst;
+      else
+        return failure();
+    } else if (auto divided = elementwise<arith::DivFOp>(op.getInput())) {
+      if (!divided->lhs || divided->lhsMap != Broadcast::Full ||
+          !divided->rhsConst || *divided->rhsConst == 0.0)
+        return failure();
+      input = divided->lhs, factor = 1.0 / *divided->rhsConst;
     } else {
       return failure();
     }
+    if (input.getType() != op.getInput().getType())
+      return failure();
     double scale = op.getScale().convertToDouble() * factor;
     rewriter.replaceOpWithNewOp<PrefixSumOp>(op, input,
                                              rewriter.getF64FloatAttr(scale));

@@ -10,7 +10,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Matchers.h"
+
+#include <optional>
 
 namespace convc {
 
@@ -59,6 +62,125 @@ inline bool sumsLastLoopIntoZeros(mlir::linalg::GenericOp op) {
     return false;
   auto fill = op.getDpsInits()[0].getDefiningOp<mlir::linalg::FillOp>();
   return fill && mlir::matchPattern(fill.getInputs()[0], mlir::m_AnyZeroFloat());
+}
+
+
+/// How an operand of an elementwise generic over [..., C] is indexed:
+/// fully, once per row ([..., 1]), once per channel ([C]), as a scalar, or
+/// (rank 3) once per time step ([1, T, 1], an arange over time).
+enum class Broadcast { Full, Row, Channel, Scalar, Time, Other };
+
+inline Broadcast broadcastOf(mlir::AffineMap map, int64_t rank) {
+  using namespace mlir;
+  MLIRContext *ctx = map.getContext();
+  if (map.isIdentity() && map.getNumResults() == rank)
+    return Broadcast::Full;
+  if (map.getNumResults() == 0)
+    return Broadcast::Scalar;
+  if (map == AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx)))
+    return Broadcast::Channel;
+  AffineExpr zero = getAffineConstantExpr(0, ctx);
+  if (rank == 3 && map == AffineMap::get(3, 0,
+                                         {zero, getAffineDimExpr(1, ctx), zero},
+                                         ctx))
+    return Broadcast::Time;
+  SmallVector<AffineExpr> row;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    row.push_back(getAffineDimExpr(i, ctx));
+  row.push_back(zero);
+  if (map == AffineMap::get(rank, 0, row, ctx))
+    return Broadcast::Row;
+  return Broadcast::Other;
+}
+
+/// A unary or binary elementwise op: its operands in the body op's order,
+/// with how each is indexed. An operand may be a constant captured by the
+/// body.
+struct Elementwise {
+  mlir::linalg::GenericOp op;
+  mlir::Value lhs, rhs;       // generic inputs (null for a captured constant)
+  Broadcast lhsMap, rhsMap;   // Scalar for a captured constant
+  std::optional<double> lhsConst, rhsConst; // constant operands' values
+};
+
+/// The value of a float constant, scalar or splat.
+inline std::optional<double> splatValue(mlir::Value v) {
+  mlir::APFloat value(0.0f);
+  if (mlir::matchPattern(v, mlir::m_ConstantFloat(&value)))
+    return value.convertToDouble();
+  return std::nullopt;
+}
+
+/// `v` as the result of an all-parallel generic over [..., C] whose body is
+/// one `OpTy` of its inputs and captured constants.
+template <typename OpTy>
+std::optional<Elementwise> elementwise(mlir::Value v) {
+  using namespace mlir;
+  auto op = v.getDefiningOp<linalg::GenericOp>();
+  if (!op || op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0 ||
+      op.getBody()->getOperations().size() != 2)
+    return std::nullopt;
+  auto body = op.getBody();
+  auto inner = llvm::cast<linalg::YieldOp>(body->getTerminator())
+                   .getOperand(0)
+                   .template getDefiningOp<OpTy>();
+  if (!inner)
+    return std::nullopt;
+  int64_t rank = op.getNumLoops();
+  auto maps = op.getIndexingMapsArray();
+  if (broadcastOf(maps.back(), rank) != Broadcast::Full)
+    return std::nullopt;
+  Elementwise e{op, {}, {}, Broadcast::Scalar, Broadcast::Scalar, {}, {}};
+  auto side = [&](Value operand, Value &input, Broadcast &map,
+                  std::optional<double> &constant) {
+    if (auto arg = llvm::dyn_cast<BlockArgument>(operand)) {
+      if (arg.getOwner() != body || arg.getArgNumber() >= op.getNumDpsInputs())
+        return false;
+      input = op.getDpsInputs()[arg.getArgNumber()];
+      map = broadcastOf(maps[arg.getArgNumber()], rank);
+      constant = splatValue(input);
+      return map != Broadcast::Other;
+    }
+    constant = splatValue(operand);
+    return constant.has_value();
+  };
+  Value lhs = inner->getOperand(0);
+  Value rhs = inner->getNumOperands() > 1 ? inner->getOperand(1) : Value();
+  if (!side(lhs, e.lhs, e.lhsMap, e.lhsConst))
+    return std::nullopt;
+  if (rhs && !side(rhs, e.rhs, e.rhsMap, e.rhsConst))
+    return std::nullopt;
+  return e;
+}
+
+/// An elementwise generic (identity maps, all parallel) over `inputs`
+/// operands whose body yields fn(args): returns the yielded value.
+inline mlir::Value elementwiseBody(mlir::linalg::GenericOp op, unsigned inputs) {
+  if (!op || op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0 ||
+      !llvm::all_of(op.getIndexingMapsArray(),
+                    [](mlir::AffineMap m) { return m.isIdentity(); }))
+    return {};
+  return llvm::cast<mlir::linalg::YieldOp>(op.getBody()->getTerminator()).getOperand(0);
+}
+
+inline bool isOneFloat(mlir::Value v) { return v && mlir::matchPattern(v, mlir::m_OneFloat()); }
+
+/// 1 / (1 + exp(-x)) on the generic's only input.
+inline bool isSigmoid(mlir::linalg::GenericOp op) {
+  mlir::Value y = elementwiseBody(op, 1);
+  auto div = y ? y.getDefiningOp<mlir::arith::DivFOp>() : nullptr;
+  if (!div || !isOneFloat(div.getLhs()))
+    return false;
+  auto add = div.getRhs().getDefiningOp<mlir::arith::AddFOp>();
+  if (!add)
+    return false;
+  mlir::Value e = isOneFloat(add.getLhs()) ? add.getRhs()
+            : isOneFloat(add.getRhs()) ? add.getLhs()
+                                  : mlir::Value();
+  auto exp = e ? e.getDefiningOp<mlir::math::ExpOp>() : nullptr;
+  auto neg = exp ? exp.getOperand().getDefiningOp<mlir::arith::NegFOp>() : nullptr;
+  return neg && neg.getOperand() == op.getBody()->getArgument(0);
 }
 
 } // namespace convc

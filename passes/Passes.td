@@ -139,6 +139,31 @@ def RaiseLayerNormPass : Pass<"convc-raise-layer-norm"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RaiseTaLKPass : Pass<"convc-raise-talk"> {
+  let summary = "Recognise TaLK's exported window sums as convc.window_diff";
+  let description = [{
+    `torch.onnx.export` writes TaLK's fractional window sums as:
+    - `Sp = Concat(zeros [B, 1, C], S)` along time, S the prefix sums
+      (`CumSum`, imported as `convc.prefix_sum`);
+    - `t = Range(0, T, 1)` viewed [1, T, 1];
+    - `a = Clip(t - lt * Lmax, 0, T - 1)`, `e = Clip(t + rt * Rmax, 0, T - 1)`
+      (causal: `e = t`), lt and rt each head's offset repeated over its
+      channels (`o[..., :H]`, `o[..., H:]` unsqueezed, expanded, reshaped);
+    - the interpolation `S~(u) = (1 - frac) * GatherElements(Sp, Floor u + 1)
+      + frac * GatherElements(Sp, Ceil u + 1)`, `frac = u - Floor u`;
+    - `y = S~(e) - S~(a - 1)`.
+
+    The importer emits this as elementwise and gathering `linalg.generic`s,
+    `tensor.insert_slice` and `tensor.generate`, with `T - 1` and the range's
+    length computed from `tensor.dim` of S. This pass rewrites it into
+    `convc.window_diff S, o {left_max, right_max, causal}`; with S a
+    `convc.prefix_sum` of `x / Kn`, `convc-fuse-talk` then fuses both into
+    `convc.talk_conv`, so the O(B T C) TaLK kernel runs instead of the gathers.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def RaiseDynamicConvPass : Pass<"convc-raise-dynamic-conv"> {
   let summary = "Recognise DynamicConv's unfolded export as convc.dynamic_kernel_conv";
   let description = [{
@@ -170,7 +195,8 @@ def RaiseLinearPass : Pass<"convc-raise-linear"> {
     and Add of the bias; the importer emits a `linalg.generic` contraction
     into a zero fill and an elementwise add broadcasting [N]. This pass
     rewrites the contraction into `convc.linear x, W` (W [N, K], transposed
-    at compile time) and folds a following bias add and ReLU into it; a
+    at compile time) and folds a following bias add and activation (ReLU,
+    Sigmoid, or swish x * Sigmoid(x)) into it; a
     residual add of its result becomes `arith.addf` on tensors. The
     projection then runs through the tuned sgemm path and convc-fuse-epilogues
     fuses GLU, residuals and LayerNorm into it.

@@ -29,36 +29,6 @@ using namespace convc;
 
 namespace {
 
-/// An elementwise generic (identity maps, all parallel) over `inputs`
-/// operands whose body yields fn(args): returns the yielded value.
-Value elementwiseBody(linalg::GenericOp op, unsigned inputs) {
-  if (!op || op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 0 ||
-      !llvm::all_of(op.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }))
-    return {};
-  return cast<linalg::YieldOp>(op.getBody()->getTerminator()).getOperand(0);
-}
-
-bool isOne(Value v) { return v && matchPattern(v, m_OneFloat()); }
-
-/// 1 / (1 + exp(-x)) on the generic's only input.
-bool isSigmoid(linalg::GenericOp op) {
-  Value y = elementwiseBody(op, 1);
-  auto div = y ? y.getDefiningOp<arith::DivFOp>() : nullptr;
-  if (!div || !isOne(div.getLhs()))
-    return false;
-  auto add = div.getRhs().getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value e = isOne(add.getLhs()) ? add.getRhs()
-            : isOne(add.getRhs()) ? add.getLhs()
-                                  : Value();
-  auto exp = e ? e.getDefiningOp<math::ExpOp>() : nullptr;
-  auto neg = exp ? exp.getOperand().getDefiningOp<arith::NegFOp>() : nullptr;
-  return neg && neg.getOperand() == op.getBody()->getArgument(0);
-}
-
 /// The half (0: first, 1: second) of the last dim of its source that
 /// `slice` takes, with unit strides and full other dims; -1 otherwise.
 int halfOf(tensor::ExtractSliceOp slice, Value &source) {

@@ -155,30 +155,58 @@ OpTy elementwiseOp(linalg::GenericOp op, unsigned inputs) {
   return yieldedOpOfInputs<OpTy>(op, inputs);
 }
 
-/// relu(linear(x)) -> linear(x) {activation = relu}
-struct FoldRelu : OpRewritePattern<linalg::GenericOp> {
+/// act(linear(x)) -> linear(x) {activation = act}, act the importer's form
+/// of Relu (max(x, 0)), Sigmoid (1 / (1 + exp(-x))) or swish (x * Sigmoid(x),
+/// TaLK layers' FFN).
+struct FoldActivation : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    auto max = elementwiseOp<arith::MaximumFOp>(op, 1);
     Value x = op.getBody()->getArgument(0);
-    if (!max || !((max.getLhs() == x &&
-                   matchPattern(max.getRhs(), m_AnyZeroFloat())) ||
-                  (max.getRhs() == x &&
-                   matchPattern(max.getLhs(), m_AnyZeroFloat()))))
+    Activation activation;
+    LinearOp linear;
+    linalg::GenericOp sigmoidOfLinear; // swish's inner sigmoid
+    if (auto max = elementwiseOp<arith::MaximumFOp>(op, 1);
+        max && ((max.getLhs() == x &&
+                 matchPattern(max.getRhs(), m_AnyZeroFloat())) ||
+                (max.getRhs() == x &&
+                 matchPattern(max.getLhs(), m_AnyZeroFloat())))) {
+      activation = Activation::relu;
+      linear = op.getDpsInputs()[0].getDefiningOp<LinearOp>();
+    } else if (isSigmoid(op)) {
+      activation = Activation::sigmoid;
+      linear = op.getDpsInputs()[0].getDefiningOp<LinearOp>();
+    } else if (elementwiseOp<arith::MulFOp>(op, 2)) {
+      // x * sigmoid(x), either order; x's only other use is the sigmoid.
+      for (int i = 0; i < 2 && !linear; ++i) {
+        auto sigmoid =
+            op.getDpsInputs()[1 - i].getDefiningOp<linalg::GenericOp>();
+        Value plain = op.getDpsInputs()[i];
+        if (sigmoid && isSigmoid(sigmoid) &&
+            sigmoid.getDpsInputs()[0] == plain && sigmoid->hasOneUse() &&
+            llvm::range_size(plain.getUses()) == 2) {
+          linear = plain.getDefiningOp<LinearOp>();
+          sigmoidOfLinear = sigmoid;
+        }
+      }
+      activation = Activation::swish;
+    } else {
       return failure();
-    auto linear = op.getDpsInputs()[0].getDefiningOp<LinearOp>();
-    if (!linear || !linear->hasOneUse() || linear.getResidual() ||
-        linear.getLnGamma() || linear.getActivation() != Activation::none ||
+    }
+    if (!linear || (!sigmoidOfLinear && !linear->hasOneUse()) ||
+        linear.getResidual() || linear.getLnGamma() ||
+        linear.getActivation() != Activation::none ||
         linear.getResult().getType() != op.getResult(0).getType())
-      return rewriter.notifyMatchFailure(op, "not relu of a plain projection");
+      return rewriter.notifyMatchFailure(op,
+                                         "not an activation of a projection");
     Value y = LinearOp::create(
         rewriter, op.getLoc(), linear.getInput(), linear.getWeight(),
         linear.getBias(), Value(), Value(), Value(),
-        ActivationAttr::get(getContext(), Activation::relu),
-        linear.getEpsAttr());
+        ActivationAttr::get(getContext(), activation), linear.getEpsAttr());
     rewriter.replaceOp(op, y);
+    if (sigmoidOfLinear)
+      rewriter.eraseOp(sigmoidOfLinear);
     rewriter.eraseOp(linear);
     return success();
   }
@@ -205,7 +233,8 @@ struct ResidualAddAsTensorAdd : OpRewritePattern<linalg::GenericOp> {
 struct RaiseLinearPass : convc::impl::RaiseLinearPassBase<RaiseLinearPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseContraction, FoldBiasAdd, FoldRelu, ResidualAddAsTensorAdd>(
+    patterns.add<RaiseContraction, FoldBiasAdd, FoldActivation,
+                 ResidualAddAsTensorAdd>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -1107,9 +1107,21 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     }
     if (out.size() == picked.size())
       return define(out, cShape);
-    // A symbolic dim picked: tracked, and imported as a runtime Gather.
+    // A symbolic dim picked: tracked, and defined from the dims themselves
+    // (T - 1 and arange(T) then read tensor.dim, which the raising passes
+    // can follow, instead of a runtime gather out of the shape vector).
     partialShapes[node.output(0)] = picked;
-    return false;
+    if (llvm::any_of(picked, [](auto &e) { return !e.value && !e.dim; }))
+      return false;
+    SmallVector<Value> elements;
+    for (const ShapeEntry &e : picked)
+      elements.push_back(
+          e.value ? Value(arith::ConstantIntOp::create(b, loc, *e.value, 64))
+                  : Value(arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                                     e.dim)));
+    values[node.output(0)] = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get(cShape, b.getI64Type()), elements);
+    return true;
   }
   // Ops that keep a tracked vector's elements: track through, import as is.
   auto oneDimReshape = [&] {

@@ -83,3 +83,102 @@ func.func @runtime_weight(%x: tensor<?x?x2xf32>, %w: tensor<2x2xf32>, %acc: tens
   } -> tensor<?x?x2xf32>
   return %z : tensor<?x?x2xf32>
 }
+
+// Sigmoid (1 / (1 + exp(-x)), TaLK's offsets) and swish (f * Sigmoid(f),
+// TaLK layers' FFN) of projections fold into them as their activations.
+// CHECK-LABEL: func.func @sigmoid_and_swish
+// CHECK: %[[O:.*]] = convc.linear %arg0, %{{.*}} {activation = #convc<activation sigmoid>}
+// CHECK: %[[F:.*]] = convc.linear %arg0, %{{.*}} {activation = #convc<activation swish>}
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[O]], %[[F]]
+func.func @sigmoid_and_swish(%x: tensor<?x?x2xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %b = tensor.dim %x, %c0 : tensor<?x?x2xf32>
+  %t = tensor.dim %x, %c1 : tensor<?x?x2xf32>
+  %e0 = tensor.empty(%b, %t) : tensor<?x?x2xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e0 : tensor<?x?x2xf32>) -> tensor<?x?x2xf32>
+  %z1 = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x?x2xf32>, tensor<2x2xf32>) outs(%acc : tensor<?x?x2xf32>) {
+  ^bb0(%a: f32, %v: f32, %out: f32):
+    %p = arith.mulf %a, %v : f32
+    %s = arith.addf %out, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  %o = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%z1 : tensor<?x?x2xf32>) outs(%e0 : tensor<?x?x2xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    %n = arith.negf %v : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %s = arith.divf %one, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  %z2 = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x?x2xf32>, tensor<2x2xf32>) outs(%acc : tensor<?x?x2xf32>) {
+  ^bb0(%a: f32, %v: f32, %out: f32):
+    %p = arith.mulf %a, %v : f32
+    %s = arith.addf %out, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%z2 : tensor<?x?x2xf32>) outs(%e0 : tensor<?x?x2xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    %n = arith.negf %v : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %one, %e : f32
+    %s = arith.divf %one, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  %f = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%z2, %g : tensor<?x?x2xf32>, tensor<?x?x2xf32>) outs(%e0 : tensor<?x?x2xf32>) {
+  ^bb0(%v: f32, %s0: f32, %out: f32):
+    %s = arith.mulf %v, %s0 : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  return %o, %f : tensor<?x?x2xf32>, tensor<?x?x2xf32>
+}
+
+// Near miss: the sigmoid is also returned, so the swish cannot take it in;
+// the projection is raised, the sigmoid and product stay.
+// CHECK-LABEL: func.func @swish_sigmoid_used_twice
+// CHECK: %[[F:.*]] = convc.linear %arg0, %{{.*}} :
+// CHECK: %[[G:.*]] = linalg.generic
+// CHECK: linalg.generic {{.*}} ins(%[[F]], %[[G]]
+func.func @swish_sigmoid_used_twice(%x: tensor<?x?x2xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %b = tensor.dim %x, %c0 : tensor<?x?x2xf32>
+  %t = tensor.dim %x, %c1 : tensor<?x?x2xf32>
+  %e0 = tensor.empty(%b, %t) : tensor<?x?x2xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e0 : tensor<?x?x2xf32>) -> tensor<?x?x2xf32>
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %z = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x?x2xf32>, tensor<2x2xf32>) outs(%acc : tensor<?x?x2xf32>) {
+  ^bb0(%a: f32, %v: f32, %out: f32):
+    %p = arith.mulf %a, %v : f32
+    %s = arith.addf %out, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%z : tensor<?x?x2xf32>) outs(%acc : tensor<?x?x2xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    %n = arith.negf %v : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %s = arith.divf %one, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  %f = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%z, %g : tensor<?x?x2xf32>, tensor<?x?x2xf32>) outs(%acc : tensor<?x?x2xf32>) {
+  ^bb0(%v: f32, %s0: f32, %out: f32):
+    %s = arith.mulf %v, %s0 : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x2xf32>
+  return %f, %g : tensor<?x?x2xf32>, tensor<?x?x2xf32>
+}

@@ -33,3 +33,23 @@
 // SLICES: report (fused IR): 1 x convc.lightweight_conv; 0 ops on the generic linalg path
 // RUN: FileCheck %s --check-prefix=SLICES-IR < %t.slices.mlir
 // SLICES-IR: convc.lightweight_conv %arg0, %{{.*}} {heads = 2 : i64, padding = 1 : i64, weight_softmax = false}
+
+// TaLK's export (CumSum of x / Kn, a zero row in front, Range, Clip,
+// Floor/Ceil, GatherElements, interpolation; offsets from nn.Linear +
+// Sigmoid) becomes the projection with its sigmoid fused and one
+// convc.talk_conv: the prefix sum, its scale and the window difference
+// fused, nothing generic. Encoder and causal decoder forms.
+// RUN: convc compile %S/Inputs/export_talk.onnx --emit=fused --report -o %t.talk.mlir 2>&1 | FileCheck %s --check-prefix=TALK
+// TALK: report (fused IR): 1 x convc.linear (1 with fused epilogues), 1 x convc.talk_conv; 0 ops on the generic linalg path
+// RUN: FileCheck %s --check-prefix=TALK-IR < %t.talk.mlir
+// TALK-IR: %[[O:.*]] = convc.linear %arg0, {{.*}} {activation = #convc<activation sigmoid>}
+// TALK-IR: convc.talk_conv %arg0, %[[O]] {left_max = 3 : i64, right_max = 2 : i64}
+// RUN: convc compile %S/Inputs/export_talk_causal.onnx --emit=fused -o - | FileCheck %s --check-prefix=TALK-CAUSAL
+// TALK-CAUSAL: convc.talk_conv %arg0, %{{.*}} {causal, left_max = 3 : i64, right_max = 0 : i64} : tensor<?x?x16xf32>, tensor<?x?x4xf32>
+
+// A fairseq TaLK encoder layer: GLU projection, TaLK, the swish FFN
+// (f * Sigmoid(f) folded into its projection), LayerNorms.
+// RUN: convc compile %S/Inputs/export_talk_layer.onnx --emit=fused --report -o %t.talkl.mlir 2>&1 | FileCheck %s --check-prefix=TALK-LAYER
+// TALK-LAYER: report (fused IR): 5 x convc.linear (5 with fused epilogues), 1 x convc.talk_conv; 0 ops on the generic linalg path
+// RUN: FileCheck %s --check-prefix=TALK-LAYER-IR < %t.talkl.mlir
+// TALK-LAYER-IR: convc.linear {{.*}} {activation = #convc<activation swish>}
