@@ -183,6 +183,29 @@ inline bool isSigmoid(mlir::linalg::GenericOp op) {
   return neg && neg.getOperand() == op.getBody()->getArgument(0);
 }
 
+
+/// A scalar (index, integer or integral float) `constant + timeCoeff * T`,
+/// T the time dim of one sequence.
+struct TimeAffine {
+  int64_t timeCoeff = 0;
+  int64_t constant = 0;
+  bool operator==(const TimeAffine &o) const {
+    return timeCoeff == o.timeCoeff && constant == o.constant;
+  }
+};
+
+/// `v` as c0 + c1 * T, T = dim(seq, 1) >= 1, through what the importer
+/// emits for shape arithmetic: constants, tensor.dim (also of expand_shape
+/// and tensor.generate results), casts, integral rounding, from_elements /
+/// extract of one element, + and -, min and max against constants, and
+/// rank-0 linalg.generic ops of those. (For T = 0 the sequences are empty,
+/// which makes the assumption T >= 1 harmless where it is used.)
+std::optional<TimeAffine> asTimeAffine(mlir::Value v, mlir::Value seq,
+                                       int depth = 0);
+
+/// Whether `v` is T + c for the time of `seq`.
+bool isTimePlus(mlir::Value v, mlir::Value seq, int64_t c);
+
 } // namespace convc
 
 #endif // CONVC_PASSES_GENERICMATCHERS_H

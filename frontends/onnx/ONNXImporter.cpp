@@ -2218,7 +2218,8 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
   static const llvm::StringSet<> evaluable = {
       "Softmax", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Transpose",
       "Identity", "Add",   "Sub",     "Mul",       "Div",     "Neg",
-      "Exp",      "Sqrt",  "Sigmoid", "Relu",      "Tanh"};
+      "Exp",      "Sqrt",  "Sigmoid", "Relu",      "Tanh",    "Reciprocal",
+      "Log",      "Cast"};
   if (!evaluable.contains(op) || inputs.empty() || node.output_size() != 1)
     return false;
   // Every operand a compile-time constant (checked before any is copied to
@@ -2244,18 +2245,28 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
   };
   std::optional<HostTensor> out;
   int64_t rank = int64_t(x->shape.size());
-  if (op == "Identity") {
+  if (op == "Cast") {
+    // Between float types only (float64 is float32 here): a copy.
+    int64_t to = intAttr("to", 0);
+    if (!getElementTypeOrSelf(inputs[0].getType()).isF32() ||
+        (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::DOUBLE))
+      return false;
+    out = x;
+  } else if (op == "Identity") {
     out = x;
   } else if (op == "Neg" || op == "Exp" || op == "Sqrt" || op == "Sigmoid" ||
-             op == "Relu" || op == "Tanh") {
+             op == "Relu" || op == "Tanh" || op == "Reciprocal" ||
+             op == "Log") {
     out = x;
     for (float &v : out->data)
-      v = op == "Neg"       ? -v
-          : op == "Exp"     ? std::exp(v)
-          : op == "Sqrt"    ? std::sqrt(v)
-          : op == "Sigmoid" ? 1.0f / (1.0f + std::exp(-v))
-          : op == "Relu"    ? std::max(v, 0.0f)
-                            : std::tanh(v);
+      v = op == "Neg"          ? -v
+          : op == "Exp"        ? std::exp(v)
+          : op == "Sqrt"       ? std::sqrt(v)
+          : op == "Sigmoid"    ? 1.0f / (1.0f + std::exp(-v))
+          : op == "Relu"       ? std::max(v, 0.0f)
+          : op == "Reciprocal" ? 1.0f / v
+          : op == "Log"        ? std::log(v)
+                               : std::tanh(v);
   } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
     std::optional<HostTensor> y = inputs.size() == 2 ? hostFloat(inputs[1])
                                                      : std::nullopt;
