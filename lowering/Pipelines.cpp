@@ -101,7 +101,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     // imported TaLK decoder miscompiled so). After canonicalize, which
     // removes what raising left dead (alloc_tensor is not trivially dead).
     return "convc-raise-glu,canonicalize,convc-raise-layer-norm,"
-           "convc-raise-dynamic-conv,convc-raise-talk,"
+           "convc-raise-dynamic-conv,convc-raise-talk,convc-raise-embedding,"
            "convc-raise-depthwise-conv,"
            "convc-raise-lightweight-conv,convc-raise-linear," +
            (opt.decodeStep.empty()

@@ -139,6 +139,30 @@ def RaiseLayerNormPass : Pass<"convc-raise-layer-norm"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RaiseEmbeddingPass : Pass<"convc-raise-embedding"> {
+  let summary = "Recognise fairseq's exported sinusoidal embedding as convc.embedding";
+  let description = [{
+    fairseq's input embedding exports as:
+    - `m = Not(Equal(tokens, pad))`;
+    - positions `pos = CumSum(Cast(m), 1) * Cast(m) + pad`;
+    - the sinusoid table `PE = Concat(Sin(A), Cos(A), 1)`,
+      `A = Range(0, n)[:, None] * w[None, :]`, with `PE[pad] = 0`
+      (ScatterND) and n >= pad + T + 1 rows;
+    - `y = (scale * Gather(E, tokens) + Gather(PE, pos)) * Cast(m)[..., None]`.
+
+    The importer emits this as elementwise and gathering `linalg.generic`s,
+    an `scf.for` scan (the int64 CumSum), `tensor.generate` and
+    `tensor.insert_slice`s; the frequencies `w` (Exp of a Range times a
+    constant) are folded at import and checked against
+    `w_j = exp(-j ln(10000) / (d/2 - 1))` to float32 rounding. This pass
+    rewrites it into `convc.embedding tokens, E {padding_idx, scale,
+    sinusoidal}`, the form `convc-derive-decode-step` runs one position at a
+    time. Token ids outside [0, V), undefined in ONNX, then give zero rows
+    instead of the importer's clamped ones.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect"];
+}
+
 def RaiseTaLKPass : Pass<"convc-raise-talk"> {
   let summary = "Recognise TaLK's exported window sums as convc.window_diff";
   let description = [{

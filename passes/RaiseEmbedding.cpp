@@ -1,0 +1,435 @@
+//===- RaiseEmbedding.cpp - fairseq's exported embedding to convc.embedding ===//
+//
+// fairseq's input embedding (SEMANTICS.md; frontends/pytorch embed_tokens)
+// exports as
+//
+//   m   = Not(Equal(tokens, pad))                          [B, T] bool
+//   pos = CumSum(Cast(m), 1) * Cast(m) + pad
+//   A   = Range(0, n)[:, None] * w[None, :]                n >= pad + T + 1
+//   w   = Exp(Range(0, d/2) * -(ln(10000) / (d/2 - 1)))    (a constant here)
+//   PE  = Concat(Sin(A), Cos(A), 1), PE[pad] = 0           (ScatterND)
+//   y   = (scale * Gather(E, tokens) + Gather(PE, pos)) * Cast(m)[..., None]
+//
+// which the importer emits as elementwise and gathering linalg.generic ops,
+// an scf.for scan (the int64 CumSum), tensor.generate and insert_slices.
+// This is `convc.embedding tokens, E {padding_idx = pad, scale, sinusoidal}`,
+// which convc-derive-decode-step knows how to run one position at a time.
+// Ids outside [0, V) are undefined in ONNX (the importer clamps them);
+// convc.embedding gives them zero rows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/GenericMatchers.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+#include <optional>
+
+namespace convc {
+#define GEN_PASS_DEF_RAISEEMBEDDINGPASS
+#include "passes/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+/// The generic defining `v`, when its body is one op (then the yield) and
+/// every indexing map is an identity: returns that op.
+template <typename OpTy>
+OpTy identityBodyOp(Value v, linalg::GenericOp &generic) {
+  generic = v.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic->getNumResults() != 1 ||
+      generic.getNumReductionLoops() != 0 ||
+      generic.getBody()->getOperations().size() != 2)
+    return nullptr;
+  return cast<linalg::YieldOp>(generic.getBody()->getTerminator())
+      .getOperand(0)
+      .getDefiningOp<OpTy>();
+}
+
+/// The integer value of a scalar or splat integer constant.
+std::optional<int64_t> intConstant(Value v) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return c;
+  DenseIntElementsAttr dense;
+  if (matchPattern(v, m_Constant(&dense)) && dense.isSplat())
+    return dense.getSplatValue<APInt>().getSExtValue();
+  return std::nullopt;
+}
+
+/// The generic input (or captured constant) behind body operand `operand`.
+Value inputOf(linalg::GenericOp op, Value operand) {
+  if (auto arg = dyn_cast<BlockArgument>(operand))
+    if (arg.getOwner() == op.getBody() &&
+        arg.getArgNumber() < op.getNumDpsInputs())
+      return op.getDpsInputs()[arg.getArgNumber()];
+  if (!op.getRegion().isAncestor(operand.getParentRegion()))
+    return operand;
+  return nullptr;
+}
+
+/// m = Not(Equal(tokens, pad)) on [B, T]: sets tokens and pad.
+bool isNonPadMask(Value m, Value &tokens, int64_t &pad) {
+  linalg::GenericOp notOp, eqOp;
+  auto xori = identityBodyOp<arith::XOrIOp>(m, notOp);
+  if (!xori || notOp.getNumDpsInputs() != 1 ||
+      xori.getLhs() != notOp.getBody()->getArgument(0) ||
+      !llvm::is_contained({int64_t(1), int64_t(-1)},
+                          intConstant(xori.getRhs()).value_or(0))) // i1 true
+    return false;
+  auto eq = identityBodyOp<arith::CmpIOp>(notOp.getDpsInputs()[0], eqOp);
+  if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq ||
+      eqOp.getNumDpsInputs() < 1 || !eqOp.getIndexingMapsArray()[0].isIdentity())
+    return false;
+  Value lhs = inputOf(eqOp, eq.getLhs()), rhs = inputOf(eqOp, eq.getRhs());
+  std::optional<int64_t> c = rhs ? intConstant(rhs) : std::nullopt;
+  auto type = lhs ? dyn_cast<RankedTensorType>(lhs.getType()) : nullptr;
+  if (!c || !type || type.getRank() != 2 ||
+      !type.getElementType().isInteger(64) ||
+      eq.getLhs() != eqOp.getBody()->getArgument(0))
+    return false;
+  tokens = lhs;
+  pad = *c;
+  return true;
+}
+
+/// `v` = the mask m widened elementwise by `CastOp` (extui to i64, uitofp
+/// to f32).
+template <typename CastOp>
+Value widenedMask(Value v) {
+  linalg::GenericOp op;
+  auto cast = identityBodyOp<CastOp>(v, op);
+  if (!cast || op.getNumDpsInputs() != 1 ||
+      cast->getOperand(0) != op.getBody()->getArgument(0))
+    return nullptr;
+  return op.getDpsInputs()[0];
+}
+
+/// cs = CumSum(x, axis 1) of a [B, T] tensor as the importer emits it: an
+/// scf.for over T carrying the running [B, 1] sum and the output. T is the
+/// time of `x` or of `tokens` (x is elementwise of the tokens).
+bool isCumSumAlongTime(Value cs, Value x, Value tokens) {
+  auto loop = cs.getDefiningOp<scf::ForOp>();
+  if (!loop || loop.getNumResults() != 2 || cast<OpResult>(cs).getResultNumber() != 1 ||
+      !isConstantIntValue(loop.getLowerBound(), 0) ||
+      !isConstantIntValue(loop.getStep(), 1) ||
+      !(isTimePlus(loop.getUpperBound(), x, 0) ||
+        isTimePlus(loop.getUpperBound(), tokens, 0)))
+    return false;
+  auto fill = loop.getInitArgs()[0].getDefiningOp<linalg::FillOp>();
+  if (!fill || intConstant(fill.getInputs()[0]) != 0)
+    return false;
+  Block *body = loop.getBody();
+  Value iv = loop.getInductionVar();
+  Value acc = body->getArgument(1), out = body->getArgument(2);
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  auto insert = yield.getOperand(1).getDefiningOp<tensor::InsertSliceOp>();
+  auto sum = yield.getOperand(0).getDefiningOp<linalg::GenericOp>();
+  if (!insert || !sum || insert.getSource() != yield.getOperand(0) ||
+      insert.getDest() != out || sum.getNumDpsInputs() != 1 ||
+      sum.getDpsInits()[0] != acc)
+    return false;
+  auto add = cast<linalg::YieldOp>(sum.getBody()->getTerminator())
+                 .getOperand(0)
+                 .getDefiningOp<arith::AddIOp>();
+  Value a = sum.getBody()->getArgument(0), b = sum.getBody()->getArgument(1);
+  if (!add || !((add.getLhs() == a && add.getRhs() == b) ||
+                (add.getLhs() == b && add.getRhs() == a)))
+    return false;
+  auto slice = sum.getDpsInputs()[0].getDefiningOp<tensor::ExtractSliceOp>();
+  auto atColumn = [&](ArrayRef<OpFoldResult> offsets,
+                      ArrayRef<OpFoldResult> sizes) {
+    return offsets.size() == 2 && isConstantIntValue(offsets[0], 0) &&
+           dyn_cast<Value>(offsets[1]) == iv && isConstantIntValue(sizes[1], 1);
+  };
+  return slice && slice.getSource() == x && slice.hasUnitStride() &&
+         insert.hasUnitStride() &&
+         atColumn(slice.getMixedOffsets(), slice.getMixedSizes()) &&
+         atColumn(insert.getMixedOffsets(), insert.getMixedSizes());
+}
+
+/// The importer's Gather index normalisation of `in` for an axis of `n`
+/// entries: wrap negatives (+ n), clamp to [0, n - 1] (either order). The
+/// identity on [0, n). Returns n (a constant index value or a Value).
+Value gatherAxisSize(Value idx, Value in) {
+  Value clamped = idx;
+  std::optional<int64_t> lowZero, highBound;
+  Value upper;
+  for (int i = 0; i < 2; ++i) {
+    if (auto max = clamped.getDefiningOp<arith::MaxSIOp>()) {
+      if (intConstant(max.getRhs()) != 0)
+        return nullptr;
+      lowZero = 0;
+      clamped = max.getLhs();
+    } else if (auto min = clamped.getDefiningOp<arith::MinSIOp>()) {
+      upper = min.getRhs();
+      clamped = min.getLhs();
+    }
+  }
+  auto select = clamped.getDefiningOp<arith::SelectOp>();
+  if (!lowZero || !upper || !select || select.getFalseValue() != in)
+    return nullptr;
+  auto negative = select.getCondition().getDefiningOp<arith::CmpIOp>();
+  auto wrapped = select.getTrueValue().getDefiningOp<arith::AddIOp>();
+  if (!negative || negative.getPredicate() != arith::CmpIPredicate::slt ||
+      negative.getLhs() != in || intConstant(negative.getRhs()) != 0 ||
+      !wrapped || wrapped.getLhs() != in)
+    return nullptr;
+  Value n = wrapped.getRhs();
+  // upper = n - 1: a constant one less, or subi(n, 1).
+  if (std::optional<int64_t> cn = intConstant(n))
+    return intConstant(upper) == *cn - 1 ? n : Value();
+  auto minusOne = upper.getDefiningOp<arith::SubIOp>();
+  return minusOne && minusOne.getLhs() == n &&
+                 intConstant(minusOne.getRhs()) == 1
+             ? n
+             : Value();
+}
+
+/// `v` = Gather(table, index, axis 0) of a [rows, d] table by a [B, T]
+/// int64 index: reads table[normalise(index[b, t]), c]. Sets the table,
+/// index and the row count the normalisation assumes.
+bool isRowGather(Value v, Value &table, Value &index, Value &rows) {
+  auto op = v.getDefiningOp<linalg::GenericOp>();
+  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 3 ||
+      op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 0)
+    return false;
+  MLIRContext *ctx = v.getContext();
+  auto maps = op.getIndexingMapsArray();
+  if (maps[0] != AffineMap::get(3, 0,
+                                {getAffineDimExpr(0, ctx),
+                                 getAffineDimExpr(1, ctx)},
+                                ctx) ||
+      !maps[1].isIdentity())
+    return false;
+  auto extract = cast<linalg::YieldOp>(op.getBody()->getTerminator())
+                     .getOperand(0)
+                     .getDefiningOp<tensor::ExtractOp>();
+  if (!extract || extract.getIndices().size() != 2 ||
+      op.getRegion().isAncestor(extract.getTensor().getParentRegion()))
+    return false;
+  auto channel = extract.getIndices()[1].getDefiningOp<linalg::IndexOp>();
+  auto row = extract.getIndices()[0].getDefiningOp<arith::IndexCastOp>();
+  if (!channel || channel.getDim() != 2 || !row)
+    return false;
+  rows = gatherAxisSize(row.getIn(), op.getBody()->getArgument(0));
+  if (!rows)
+    return false;
+  table = extract.getTensor();
+  index = op.getDpsInputs()[0];
+  return true;
+}
+
+/// PE = Concat(Sin(A), Cos(A), 1) with row `pad` zeroed, A = Range(0, n)
+/// [:, None] * w[None, :], w_j = exp(-j ln(10000) / (d/2 - 1)), n >= pad +
+/// T + 1 (T the time of `tokens`).
+bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
+  auto zeroRow = table.getDefiningOp<tensor::InsertSliceOp>();
+  DenseFPElementsAttr zeros;
+  if (!zeroRow || !matchPattern(zeroRow.getSource(), m_Constant(&zeros)) ||
+      !zeros.isSplat() || !zeros.getSplatValue<APFloat>().isZero() ||
+      zeroRow.getSourceType().getRank() != 2 ||
+      zeroRow.getSourceType().getDimSize(0) != 1)
+    return false;
+  auto destType = cast<RankedTensorType>(zeroRow.getDest().getType());
+  int64_t d = destType.getDimSize(1);
+  if (ShapedType::isDynamic(d) || d % 2 || d < 4 ||
+      zeroRow.getSourceType().getDimSize(1) != d)
+    return false;
+  OpFoldResult rowOffset = zeroRow.getMixedOffsets()[0];
+  std::optional<TimeAffine> at =
+      isa<Value>(rowOffset) ? asTimeAffine(cast<Value>(rowOffset), tokens)
+                            : std::optional<TimeAffine>(
+                                  TimeAffine{0, *getConstantIntValue(rowOffset)});
+  if (!at || !(*at == TimeAffine{0, pad}) ||
+      !isConstantIntValue(zeroRow.getMixedOffsets()[1], 0))
+    return false;
+  // Sin into columns [0, d/2), Cos into [d/2, d).
+  int64_t half = d / 2;
+  auto cosInto = zeroRow.getDest().getDefiningOp<tensor::InsertSliceOp>();
+  auto sinInto =
+      cosInto ? cosInto.getDest().getDefiningOp<tensor::InsertSliceOp>()
+              : nullptr;
+  if (!sinInto || !isConstantIntValue(sinInto.getMixedOffsets()[1], 0) ||
+      !isConstantIntValue(cosInto.getMixedOffsets()[1], half) ||
+      !isConstantIntValue(sinInto.getMixedOffsets()[0], 0) ||
+      !isConstantIntValue(cosInto.getMixedOffsets()[0], 0) ||
+      sinInto.getSourceType().getDimSize(1) != half ||
+      cosInto.getSourceType().getDimSize(1) != half)
+    return false;
+  auto sin = elementwise<math::SinOp>(sinInto.getSource());
+  auto cos = elementwise<math::CosOp>(cosInto.getSource());
+  if (!sin || !cos || !sin->lhs || sin->lhs != cos->lhs ||
+      sin->lhsMap != Broadcast::Full)
+    return false;
+  // A = position [n, 1] * w [1, d/2].
+  linalg::GenericOp angles;
+  auto mul = identityBodyOp<arith::MulFOp>(sin->lhs, angles);
+  if (!mul || angles.getNumDpsInputs() != 2 || angles.getNumLoops() != 2)
+    return false;
+  MLIRContext *ctx = table.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             zero = getAffineConstantExpr(0, ctx);
+  auto maps = angles.getIndexingMapsArray();
+  Block *body = angles.getBody();
+  if (maps[0] != AffineMap::get(2, 0, {d0, zero}, ctx) ||
+      maps[1] != AffineMap::get(2, 0, {zero, d1}, ctx) ||
+      !((mul.getLhs() == body->getArgument(0) &&
+         mul.getRhs() == body->getArgument(1)) ||
+        (mul.getLhs() == body->getArgument(1) &&
+         mul.getRhs() == body->getArgument(0))))
+    return false;
+  // The frequencies, to f32 rounding of the float64 export.
+  DenseFPElementsAttr w;
+  if (!matchPattern(angles.getDpsInputs()[1], m_Constant(&w)) ||
+      w.getNumElements() != half)
+    return false;
+  int64_t j = 0;
+  for (APFloat value : w.getValues<APFloat>()) {
+    double want = std::exp(-double(j++) * std::log(10000.0) / double(half - 1));
+    if (std::abs(value.convertToDouble() - want) > 1e-6 * want + 1e-12)
+      return false;
+  }
+  // Positions 0, 1, ..., n - 1 with n >= pad + T + 1.
+  auto expand = angles.getDpsInputs()[0].getDefiningOp<tensor::ExpandShapeOp>();
+  auto generate =
+      expand ? expand.getSrc().getDefiningOp<tensor::GenerateOp>() : nullptr;
+  if (!generate || generate.getDynamicExtents().size() != 1)
+    return false;
+  std::optional<TimeAffine> n =
+      asTimeAffine(generate.getDynamicExtents()[0], tokens);
+  if (!n || n->timeCoeff != 1 || n->constant < pad + 1)
+    return false;
+  Value element =
+      cast<tensor::YieldOp>(generate.getBody().front().getTerminator())
+          .getValue();
+  if (auto add = element.getDefiningOp<arith::AddFOp>()) {
+    if (splatValue(add.getRhs()) != 0.0)
+      return false;
+    element = add.getLhs();
+  }
+  auto toFloat = element.getDefiningOp<arith::SIToFPOp>();
+  auto toInt = toFloat ? toFloat.getIn().getDefiningOp<arith::IndexCastOp>()
+                       : nullptr;
+  return toInt && toInt.getIn() == generate.getBody().front().getArgument(0);
+}
+
+struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp root,
+                                PatternRewriter &rewriter) const override {
+    // y = x * mask[..., None]
+    if (root->getNumResults() != 1)
+      return failure();
+    Value y = root->getResult(0);
+    auto masked = elementwise<arith::MulFOp>(y);
+    if (!masked || !masked->lhs || !masked->rhs)
+      return rewriter.notifyMatchFailure(root, "not a product");
+    Value x = masked->lhs, maskColumn = masked->rhs;
+    if (masked->lhsMap != Broadcast::Full)
+      std::swap(x, maskColumn);
+    auto yType = dyn_cast<RankedTensorType>(y.getType());
+    if (!yType || yType.getRank() != 3 ||
+        broadcastOf(masked->op.getMatchingIndexingMap(
+                        masked->op.getDpsInputOperand(
+                            x == masked->op.getDpsInputs()[0] ? 1 : 0)),
+                    3) != Broadcast::Row)
+      return rewriter.notifyMatchFailure(root, "not x * mask[..., None]");
+    Value maskBits = widenedMask<arith::UIToFPOp>(maskColumn);
+    auto column =
+        maskBits ? maskBits.getDefiningOp<tensor::ExpandShapeOp>() : nullptr;
+    Value tokens;
+    int64_t pad;
+    if (!column || column.getSrcType().getRank() != 2 ||
+        !isNonPadMask(column.getSrc(), tokens, pad))
+      return rewriter.notifyMatchFailure(root, "no non-pad mask");
+    Value m = column.getSrc();
+
+    // x = scale * E[tokens] + PE[pos], either order.
+    auto sum = elementwise<arith::AddFOp>(x);
+    if (!sum || !sum->lhs || !sum->rhs || sum->lhsMap != Broadcast::Full ||
+        sum->rhsMap != Broadcast::Full)
+      return rewriter.notifyMatchFailure(root, "not a sum of two embeddings");
+    for (auto [scaledSide, positionSide] :
+         {std::make_pair(sum->lhs, sum->rhs),
+          std::make_pair(sum->rhs, sum->lhs)}) {
+      auto scaled = elementwise<arith::MulFOp>(scaledSide);
+      if (!scaled)
+        continue;
+      Value gathered = scaled->rhsConst ? scaled->lhs : scaled->rhs;
+      Broadcast gatheredMap =
+          scaled->rhsConst ? scaled->lhsMap : scaled->rhsMap;
+      std::optional<double> scale =
+          scaled->rhsConst ? scaled->rhsConst : scaled->lhsConst;
+      if (gatheredMap != Broadcast::Full)
+        continue;
+      Value table, index, rows;
+      DenseFPElementsAttr weights;
+      if (!gathered || !scale ||
+          !isRowGather(gathered, table, index, rows) || index != tokens ||
+          !matchPattern(table, m_Constant(&weights)))
+        continue;
+      auto tableType = cast<RankedTensorType>(table.getType());
+      if (tableType.getRank() != 2 ||
+          intConstant(rows) != tableType.getDimSize(0) ||
+          tableType.getDimSize(1) != yType.getDimSize(2))
+        continue;
+      // PE[pos], pos = CumSum(m) * m + pad.
+      Value pe, pos, peRows;
+      if (!isRowGather(positionSide, pe, pos, peRows) ||
+          !isSinusoidTable(pe, tokens, pad))
+        continue;
+      std::optional<TimeAffine> n = asTimeAffine(peRows, tokens);
+      if (!n || n->timeCoeff != 1 || n->constant < pad + 1)
+        continue;
+      linalg::GenericOp plusPadOp, timesMaskOp;
+      auto plusPad = identityBodyOp<arith::AddIOp>(pos, plusPadOp);
+      if (!plusPad || plusPadOp.getNumDpsInputs() != 2 ||
+          intConstant(plusPadOp.getDpsInputs()[1]) != pad ||
+          plusPad.getLhs() != plusPadOp.getBody()->getArgument(0))
+        continue;
+      auto timesMask =
+          identityBodyOp<arith::MulIOp>(plusPadOp.getDpsInputs()[0], timesMaskOp);
+      if (!timesMask || timesMaskOp.getNumDpsInputs() != 2)
+        continue;
+      Value a = timesMaskOp.getDpsInputs()[0], b = timesMaskOp.getDpsInputs()[1];
+      Value widened = widenedMask<arith::ExtUIOp>(b) == m ? b : a;
+      Value counts = widened == b ? a : b;
+      if (widenedMask<arith::ExtUIOp>(widened) != m ||
+          !isCumSumAlongTime(counts, widened, tokens))
+        continue;
+      Value embedded = EmbeddingOp::create(
+          rewriter, root.getLoc(), yType, tokens, table, Value(),
+          rewriter.getI64IntegerAttr(pad), rewriter.getF64FloatAttr(*scale),
+          rewriter.getUnitAttr());
+      rewriter.replaceOp(root, embedded);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(root, "not fairseq's embedding");
+  }
+};
+
+struct RaiseEmbeddingPass
+    : convc::impl::RaiseEmbeddingPassBase<RaiseEmbeddingPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RaiseSinusoidalEmbedding>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
