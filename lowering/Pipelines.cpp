@@ -102,6 +102,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     // removes what raising left dead (alloc_tensor is not trivially dead).
     return "convc-raise-glu,canonicalize,convc-raise-layer-norm,"
            "convc-raise-dynamic-conv,convc-raise-talk,convc-raise-embedding,"
+           "convc-raise-attention,"
            "convc-raise-depthwise-conv,"
            "convc-raise-lightweight-conv,convc-raise-linear," +
            (opt.decodeStep.empty()

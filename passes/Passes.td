@@ -79,6 +79,32 @@ def DeriveDecodeStepPass : Pass<"convc-derive-decode-step", "::mlir::ModuleOp"> 
                            "::mlir::tensor::TensorDialect"];
 }
 
+def RaiseAttentionPass : Pass<"convc-raise-attention"> {
+  let summary = "Recognise exported multi-head attention as convc.attention";
+  let description = [{
+    Attention over projected `q [B, Tq, d]`, `k`, `v [B, S, d]` exports as:
+    - heads split: `Reshape` to [B, T, H, R], `Transpose` to [B, H, T, R]
+      (k straight to [B, H, R, S], its transpose composed);
+    - `MatMul(qh, kT) / sqrt(R)` (or times 1 / sqrt(R));
+    - optionally `Where(pad[:, None, None, :], -inf, scores)`;
+    - `Softmax` over the keys, `MatMul` with vh;
+    - heads merged: `Transpose` back, `Reshape` to [B, Tq, d].
+
+    The importer emits `tensor.expand_shape` / `linalg.transpose`,
+    contraction generics into zero fills, the select and the softmax's
+    max / shift / exp-sum / divide generics. This pass rewrites the whole into
+    `convc.attention q, k, v key_padding m {heads = H}` (m the bool mask as
+    f32), the op `convc-derive-decode-step` keeps per query position with the
+    key and value projections cached. The scale must be 1 / sqrt(R) to
+    float32 rounding and the fill -inf. A query whose keys are all padding
+    gives NaN in the export, zeros in `convc.attention`.
+  }];
+  let dependentDialects = ["::convc::ConvcDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def RaiseDepthwiseConvPass : Pass<"convc-raise-depthwise-conv"> {
   let summary = "Recognise exported depthwise 1-D convs as convc.depthwise_conv";
   let description = [{
