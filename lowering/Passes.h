@@ -44,6 +44,9 @@ struct CpuTargetOptions {
   /// A full-sequence decoder to derive `<F>_init` / `<F>_step` from (empty:
   /// none); see convc-derive-decode-step.
   std::string decodeStep;
+  /// Derive the step only where the decoder has a step form; otherwise warn
+  /// and keep just the full decoder (packaged ONNX decoders).
+  bool decodeStepIfPossible = false;
 };
 
 /// Appends the passes that take IR at stage `from` to stage `to` (at most

@@ -100,14 +100,17 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
     // op overwrite while a convc op still reads it through to_buffer (an
     // imported TaLK decoder miscompiled so). After canonicalize, which
     // removes what raising left dead (alloc_tensor is not trivially dead).
+    // A raised TaLK is fused here already: the step derivation knows
+    // talk_conv, not its prefix sum and window difference.
+    // Projections are raised before DynamicConv, whose kernels are one.
     return "convc-raise-glu,canonicalize,convc-raise-layer-norm,"
-           "convc-raise-dynamic-conv,convc-raise-talk,convc-raise-embedding,"
-           "convc-raise-attention,"
-           "convc-raise-depthwise-conv,"
-           "convc-raise-lightweight-conv,convc-raise-linear," +
+           "convc-raise-linear,convc-raise-dynamic-conv,convc-raise-talk,"
+           "convc-fuse-talk,convc-raise-embedding,convc-raise-attention,"
+           "convc-raise-depthwise-conv,convc-raise-lightweight-conv," +
            (opt.decodeStep.empty()
                 ? std::string()
                 : "convc-derive-decode-step{function=" + opt.decodeStep +
+                      (opt.decodeStepIfPossible ? " if-possible=true" : "") +
                       "},") +
            "canonicalize,empty-tensor-to-alloc-tensor,cse";
   case Stage::Fused:

@@ -10,7 +10,12 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -62,8 +67,66 @@ struct DeriveDecodeStepPass
                          << function << " to derive a step from";
       return signalPassFailure();
     }
-    if (failed(deriveStep(module, decoder)))
+    if (succeeded(deriveStep(module, decoder)))
+      return;
+    if (!ifPossible)
       return signalPassFailure();
+    // Leave the module as it was: the full decoder runs at every step.
+    for (StringRef suffix : {"_step", "_init"})
+      if (auto f = module.lookupSymbol<func::FuncOp>(function + suffix.str()))
+        f.erase();
+  }
+
+  /// Why `op` keeps the decoder from stepping: an error, or with
+  /// if-possible a warning (the module then keeps only the full decoder).
+  LogicalResult unsupported(Operation *op, const Twine &why) {
+    if (!ifPossible)
+      return op->emitOpError() << why;
+    op->emitWarning() << why
+                      << "; no incremental decoder is derived, so the full "
+                         "decoder runs on the whole prefix at every step";
+    return failure();
+  }
+
+  /// Ops other than convc ones that depend on the target tokens must be
+  /// per position (elementwise on the sequence), or the decoder at T = 1
+  /// would not be one step of the full decoder: an imported decoder whose
+  /// embedding, attention or convs were not all raised fails here.
+  LogicalResult checkPerPosition(func::FuncOp step, ArrayRef<Value> tokens) {
+    llvm::SetVector<Operation *> slice;
+    for (Value t : tokens)
+      getForwardSlice(t, &slice);
+    Block &entry = step.getBody().front();
+    llvm::SmallPtrSet<Operation *, 16> seen;
+    for (Operation *inner : slice) {
+      Operation *op = entry.findAncestorOpInBlock(*inner);
+      if (!op || !seen.insert(op).second)
+        continue;
+      if (isa<ConvcDialect>(op->getDialect()) ||
+          isa<func::ReturnOp, tensor::DimOp, tensor::EmptyOp, tensor::CastOp,
+              bufferization::AllocTensorOp, linalg::FillOp>(op))
+        continue;
+      // Shape arithmetic on sizes, and elementwise math on tensors.
+      if (isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
+          llvm::all_of(op->getResultTypes(), [](Type t) {
+            return t.isIndex() || isa<RankedTensorType>(t);
+          }))
+        continue;
+      if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+        bool reads = false;
+        generic.getBody()->walk([&](Operation *bodyOp) {
+          reads |= isa<tensor::ExtractOp, linalg::IndexOp>(bodyOp);
+        });
+        if (!reads && generic.getNumReductionLoops() == 0 &&
+            llvm::all_of(generic.getIndexingMapsArray(), [](AffineMap m) {
+              return m.isProjectedPermutation(/*allowZeroInResults=*/false);
+            }))
+          continue;
+      }
+      return unsupported(op, "is not known to act per position (it may mix "
+                             "time steps) and has no step form");
+    }
+    return success();
   }
 
   LogicalResult deriveStep(ModuleOp module, func::FuncOp decoder) {
@@ -80,15 +143,16 @@ struct DeriveDecodeStepPass
           type && type.getRank() == 2 && type.getElementType().isInteger(64))
         stepInputs.push_back(arg);
     if (stepInputs.empty())
-      return decoder.emitError()
-             << "convc-derive-decode-step: @" << function
-             << " has no [B, T] i64 target-token argument";
+      return unsupported(decoder, "has no [B, T] i64 target-token "
+                                  "argument");
     auto batch = cast<RankedTensorType>(stepInputs[0].getType()).getDimSize(0);
     Value position = addArgument(
         step, RankedTensorType::get({batch}, IntegerType::get(ctx, 64)),
         "step");
     stepInputs.push_back(position);
 
+    if (failed(checkPerPosition(step, stepInputs)))
+      return failure();
     SmallVector<Operation *> ops;
     step.walk([&](Operation *op) {
       if (isa<ConvcDialect>(op->getDialect()))
@@ -112,9 +176,11 @@ struct DeriveDecodeStepPass
                             int64_t padding, StringRef kind,
                             bool softmax) -> LogicalResult {
         if (padding != K - 1)
-          return op->emitOpError()
-                 << "is not causal (padding " << padding << ", K - 1 = "
-                 << K - 1 << "): a decoder step exists only for causal convs";
+          return unsupported(op, "is not causal (padding " +
+                                     Twine(padding) + ", K - 1 = " +
+                                     Twine(K - 1) +
+                                     "): a decoder step exists only for "
+                                     "causal convs");
         auto type = cast<RankedTensorType>(input.getType());
         BlockArgument state = addArgument(
             step, withDims(type, {batch, K - 1, type.getDimSize(2)}),
@@ -130,7 +196,7 @@ struct DeriveDecodeStepPass
       };
       if (auto conv = dyn_cast<LightweightConvOp>(op)) {
         if (conv.getBias())
-          return conv.emitOpError() << "with a bias has no step form yet";
+          return unsupported(conv, "with a bias has no step form yet");
         if (failed(windowStep(conv.getInput(), conv.getResult(),
                               conv.getWeight(), Value(), conv.getHeads(),
                               conv.getKernelSize(), conv.getPadding(),
@@ -148,9 +214,8 @@ struct DeriveDecodeStepPass
       }
       if (auto talk = dyn_cast<TaLKConvOp>(op)) {
         if (!talk.getCausal())
-          return talk.emitOpError()
-                 << "is not causal: a decoder step exists only for causal "
-                    "TaLK";
+          return unsupported(talk, "is not causal: a decoder step exists "
+                                   "only for causal TaLK");
         auto type = talk.getInput().getType();
         int64_t L = talk.getLeftMax();
         BlockArgument ring = addArgument(
@@ -167,9 +232,9 @@ struct DeriveDecodeStepPass
       }
       if (isa<DepthwiseConvOp, PrefixSumOp, WindowDiffOp,
               DynamicKernelConvOp>(op))
-        return op->emitOpError()
-               << "mixes time steps and has no step form: decoders may use "
-                  "lightweight_conv, dynamic_conv and talk_conv";
+        return unsupported(op, "mixes time steps and has no step form: "
+                               "decoders may use lightweight_conv, "
+                               "dynamic_conv and talk_conv");
     }
 
     // The new states become results.

@@ -68,11 +68,16 @@ def DeriveDecodeStepPass : Pass<"convc-derive-decode-step", "::mlir::ModuleOp"> 
       inputs. Fed token by token, `@F_step` returns exactly what `@F`
       returns at each position.
     A conv that is not causal (padding != K - 1), a dilated depthwise conv or
-    other time-mixing ops are reported, not guessed at.
+    other time-mixing ops are reported, not guessed at; so is any other op
+    that depends on the target tokens and is not elementwise per position
+    (an imported decoder whose embedding or attention was not raised).
   }];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"decode\"",
            "the full-sequence decoder to derive the step from">,
+    Option<"ifPossible", "if-possible", "bool", /*default=*/"false",
+           "when the decoder has no step form, warn and leave the module "
+           "unchanged instead of failing (packaged ONNX decoders)">,
   ];
   let dependentDialects = ["::convc::ConvcDialect",
                            "::mlir::func::FuncDialect",

@@ -257,11 +257,40 @@ struct RaiseUnfoldedDynamicConv : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+/// dynamic_kernel_conv(x, kernel_softmax(view(linear(x, W, b), [.., H, K])))
+/// -> dynamic_conv(x, W, b): the kernels are the projection of the conv's own
+/// input (DynamicConv's export). One op that derive-decode-step can step
+/// and whose kernel projection fuses into the conv.
+struct FoldKernelProjection : OpRewritePattern<DynamicKernelConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DynamicKernelConvOp conv,
+                                PatternRewriter &rewriter) const override {
+    auto softmax = conv.getKernels().getDefiningOp<KernelSoftmaxOp>();
+    auto view = softmax ? softmax.getInput().getDefiningOp<tensor::ExpandShapeOp>()
+                        : nullptr;
+    auto linear = view ? view.getSrc().getDefiningOp<LinearOp>() : nullptr;
+    if (!linear || linear.getInput() != conv.getInput() ||
+        linear.getResidual() || linear.getLnGamma() ||
+        linear.getActivation() != Activation::none ||
+        view.getReassociationIndices() !=
+            SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}})
+      return rewriter.notifyMatchFailure(conv,
+                                         "kernels are not a projection of x");
+    auto kernelType = cast<RankedTensorType>(conv.getKernels().getType());
+    int64_t heads = kernelType.getDimSize(2), K = kernelType.getDimSize(3);
+    rewriter.replaceOpWithNewOp<DynamicConvOp>(
+        conv, conv.getType(), conv.getInput(), linear.getWeight(),
+        linear.getBias(), heads, K, conv.getPadding());
+    return success();
+  }
+};
+
 struct RaiseDynamicConvPass
     : convc::impl::RaiseDynamicConvPassBase<RaiseDynamicConvPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseUnfoldedDynamicConv>(&getContext());
+    patterns.add<RaiseUnfoldedDynamicConv, FoldKernelProjection>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -127,11 +127,16 @@ Status generate(const Module &module,
           shape.push_back(std::stoll(spec.dims[i]));
         inputs[spec.name] = Tensor::zeros(spec.dtype, shape);
       }
-  } else if (full->inputs.empty() || full->outputs.empty() ||
-             full->inputs[0].dtype != DType::I64) {
+  }
+  // The decoder takes the previous tokens (i64 [N, T]) first and returns
+  // the logits first: "tokens" and "logits" from MLIR, the names of the
+  // decoder.onnx in a package.
+  const EntryPoint *decoder = step ? step : full;
+  if (decoder->inputs.empty() || decoder->outputs.empty() ||
+      decoder->inputs[0].dtype != DType::I64) {
     return Status(StatusCode::InvalidArgument,
-                  "'decode' must take the previous tokens (i64 [N, T]) first "
-                  "and return logits [N, T, V] first");
+                  "'" + decoder->name + "' must take the previous tokens "
+                  "(i64 [N, T]) first and return logits [N, T, V] first");
   }
 
   const double negInf = -std::numeric_limits<double>::infinity();
@@ -157,11 +162,11 @@ Status generate(const Module &module,
             beams[r].tokens.empty() ? options.eos : beams[r].tokens.back();
         position.data<int64_t>()[r] = t;
       }
-      inputs["tokens"] = tokens;
+      inputs[step->inputs[0].name] = tokens;
       inputs["step"] = position;
       if (Status s = runNamed(module, "decode_step", inputs, out); !s.ok())
         return s;
-      const Tensor &logits = out["logits"];
+      const Tensor &logits = out[step->outputs[0].name];
       V = logits.shape().back();
       rowStride = V;
       l = logits.data<float>();

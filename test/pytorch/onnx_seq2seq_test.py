@@ -2,7 +2,9 @@
 packaged by `convc compile encoder.onnx --decoder decoder.onnx`, generates
 PyTorch's tokens through `convc generate` (greedy and beam 3), for LightConv,
 DynamicConv and TaLK models with random weights (scaled up so that generations
-vary), on left-padded batches of different source lengths.
+vary), on left-padded batches of different source lengths. The packaged
+decoder must run incrementally (decode_step derived from the raised decoder),
+while PyTorch's reference recomputes the full decoder at every step.
 
 The TaLK decoder once caught a miscompile here: CSE merged equal tensor.empty
 ops, and bufferization let a later op overwrite the embedding output while a
@@ -21,12 +23,14 @@ from convc_torch import onnx_export, seq2seq
 
 
 def generate(tool, lib, sources, beam, max_len):
+    """The hypotheses, and whether the incremental decoder ran."""
     args = [tool, "generate", lib, "--beam", str(beam), "--max-len", str(max_len)]
     for s in sources:
         args += ["--src", " ".join(map(str, s))]
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    return [list(map(int, line.split("\t")[2].split())) for line in out.splitlines()
-            if line.startswith("H-")]
+    run = subprocess.run(args, check=True, capture_output=True, text=True)
+    return ([list(map(int, line.split("\t")[2].split()))
+             for line in run.stdout.splitlines() if line.startswith("H-")],
+            "incremental decoder" in run.stderr)
 
 
 def main():
@@ -50,7 +54,12 @@ def main():
         sources = [torch.randint(3, 16, (n,), generator=g).tolist() + [seq2seq.EOS]
                    for n in (5, 9, 3)]
         max_len = 12
-        got = generate(tool, lib, sources, 1, max_len)
+        got, incremental = generate(tool, lib, sources, 1, max_len)
+        # The decoder's embedding, convs and attention are raised to convc
+        # ops, so the package gets decode_init / decode_step.
+        print(f"{conv}: incremental decoder {incremental}")
+        if not incremental:
+            failures.append(f"{conv} not incremental")
         with torch.no_grad():
             # The reference takes equal-length (left-padded) batches.
             S = max(map(len, sources))
@@ -59,7 +68,7 @@ def main():
         print(f"{conv} greedy: convc {got} torch {want}")
         if got != want:
             failures.append(f"{conv} greedy")
-        got = generate(tool, lib, sources[:2], 3, max_len)
+        got, _ = generate(tool, lib, sources[:2], 3, max_len)
         with torch.no_grad():
             want = [seq2seq.beam_search(model, s, 3, max_len)[0] for s in sources[:2]]
         print(f"{conv} beam 3: convc {got} torch {want}")

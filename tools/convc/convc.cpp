@@ -363,6 +363,12 @@ int compileModule(const CompileRequest &request) {
                                                    : native.vectorWidth();
   cpuOptions.timeTile = request.timeTile;
   cpuOptions.decodeStep = request.decodeStep;
+  // A packaged encoder.onnx + decoder.onnx gets an incremental decoder when
+  // its decoder raised to convc ops that have step forms.
+  if (!request.decoder.empty() && request.decodeStep.empty()) {
+    cpuOptions.decodeStep = "decode";
+    cpuOptions.decodeStepIfPossible = true;
+  }
   cpuOptions.target = request.target;
   if (request.target == Target::CUDA) {
     cpuOptions.gpuArch = request.gpuArch;
@@ -971,8 +977,11 @@ int runGenerate(int argc, char **argv) {
   }
   llvm::errs() << llvm::formatv(
       "convc generate: {0} sentences, beam {1}, {2} tokens in {3:f1} ms "
-      "({4:f0} tokens/s)\n",
-      results.size(), int(beam), generated, ms, generated / (ms / 1000.0));
+      "({4:f0} tokens/s, {5})\n",
+      results.size(), int(beam), generated, ms, generated / (ms / 1000.0),
+      module->find("decode_step")
+          ? "incremental decoder"
+          : "full decoder on the whole prefix at every step");
   return 0;
 }
 

@@ -43,7 +43,48 @@ func.func @decode(%tokens: tensor<?x?xi64>, %emb: tensor<10x8xf32>, %cw: tensor<
 
 // -----
 
-// expected-error @+1 {{convc-derive-decode-step: @decode has no [B, T] i64 target-token argument}}
+// expected-error @+1 {{'func.func' op has no [B, T] i64 target-token argument}}
 func.func @decode(%x: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
   return %x : tensor<?x?x8xf32>
+}
+
+// -----
+
+// A generic op of the token-dependent sequence that reduces over time (a
+// running mean, an unraised gather, ...) mixes time steps: no step form.
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#row = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @decode(%tokens: tensor<?x?xi64>, %emb: tensor<10x8xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  // expected-error @+1 {{is not known to act per position (it may mix time steps) and has no step form}}
+  %s = linalg.generic {indexing_maps = [#id3, #row], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x : tensor<?x?x8xf32>) outs(%init : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %a = arith.addf %v, %acc : f32
+    linalg.yield %a : f32
+  } -> tensor<?x8xf32>
+  return %s : tensor<?x8xf32>
+}
+
+// -----
+
+// Elementwise generics of the sequence are per position: the step keeps them.
+// CHECK-LABEL: func.func @decode_step(
+// CHECK: convc.embedding
+// CHECK: linalg.generic
+// CHECK: convc.conv_window_step
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#scalar = affine_map<(d0, d1, d2) -> ()>
+func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %emb: tensor<10x8xf32> {convc.name = "emb"},
+                  %cw: tensor<2x3xf32> {convc.name = "cw"}) -> (tensor<?x?x8xf32> {convc.name = "y"}) {
+  %two = arith.constant dense<2.0> : tensor<f32>
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  %h = linalg.generic {indexing_maps = [#id, #scalar, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %two : tensor<?x?x8xf32>, tensor<f32>) outs(%x : tensor<?x?x8xf32>) {
+  ^bb0(%v: f32, %s: f32, %o: f32):
+    %m = arith.mulf %v, %s : f32
+    linalg.yield %m : f32
+  } -> tensor<?x?x8xf32>
+  %c = convc.lightweight_conv %h, %cw {heads = 2 : i64, padding = 2 : i64} : tensor<?x?x8xf32>, tensor<2x3xf32>
+  return %c : tensor<?x?x8xf32>
 }

@@ -14,12 +14,13 @@
 // LAYER: convc.linear {{.*}} residual {{.*}} layer_norm
 
 // DynamicConv's unfolded export (projection, Softmax over the taps, K
-// runtime-bounded slices, Concat, Mul, ReduceSum) becomes the projection and
-// the fused DynamicConv kernel (softmax inside), nothing generic.
+// runtime-bounded slices, Concat, Mul, ReduceSum) becomes one
+// convc.dynamic_conv (the kernel projection of its own input folded in),
+// nothing generic.
 // RUN: convc compile %S/Inputs/export_dynamic_conv.onnx --emit=fused --report -o %t.dyn.mlir 2>&1 | FileCheck %s --check-prefix=DYNAMIC
-// DYNAMIC: convc: report (fused IR): 1 x convc.dynamic_kernel_conv, 1 x convc.linear; 0 ops on the generic linalg path
+// DYNAMIC: convc: report (fused IR): 1 x convc.dynamic_conv; 0 ops on the generic linalg path
 // RUN: FileCheck %s --check-prefix=DYNAMIC-IR < %t.dyn.mlir
-// DYNAMIC-IR: convc.dynamic_kernel_conv %arg0, %{{.*}} {kernel_softmax, padding = 2 : i64}
+// DYNAMIC-IR: convc.dynamic_conv %arg0, %{{.*}}, %{{.*}} {heads = 4 : i64, kernel_size = 5 : i64, padding = 2 : i64} : tensor<?x?x16xf32>, tensor<20x16xf32>, tensor<20xf32>
 
 // An opset-13 export of nn.LayerNorm (decomposed into ReduceMean ... Add)
 // becomes one convc.layer_norm.
