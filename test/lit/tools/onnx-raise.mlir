@@ -54,3 +54,25 @@
 // TALK-LAYER: report (fused IR): 5 x convc.linear (5 with fused epilogues), 1 x convc.talk_conv; 0 ops on the generic linalg path
 // RUN: FileCheck %s --check-prefix=TALK-LAYER-IR < %t.talkl.mlir
 // TALK-LAYER-IR: convc.linear {{.*}} {activation = #convc<activation swish>}
+
+// A TaLK Seq2Seq packaged from encoder.onnx + decoder.onnx (the decoder
+// taking the previous tokens and the encoder outputs, HF Optimum's layout):
+// the embeddings, convs and attention raise to convc ops, so the package
+// gets an incremental decoder: @decode_init projects the encoder outputs
+// once, @decode_step embeds one token at its position and steps each causal
+// TaLK on its ring of prefix sums.
+// RUN: convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/export_talk_seq2seq_decoder.onnx --emit=convc -o - | FileCheck %s --check-prefix=PACKAGE
+// PACKAGE-LABEL: func.func @encode(
+// PACKAGE: convc.embedding %arg0
+// PACKAGE: convc.talk_conv {{.*}} {left_max = 1 : i64, right_max = 1 : i64}
+// PACKAGE-LABEL: func.func @decode(
+// PACKAGE: convc.talk_conv {{.*}} {causal, left_max = 2 : i64, right_max = 0 : i64}
+// PACKAGE: convc.attention {{.*}} key_padding {{.*}} {heads = 4 : i64}
+// PACKAGE-LABEL: func.func @decode_init(
+// PACKAGE-SAME: {convc.name = "encoder_out"}
+// PACKAGE-LABEL: func.func @decode_step(
+// PACKAGE-SAME: {convc.name = "prev_tokens"}
+// PACKAGE: convc.embedding %arg0, %{{.*}} start %arg2
+// PACKAGE: convc.talk_step
+// PACKAGE: convc.attention
+// PACKAGE: convc.talk_step
