@@ -12,7 +12,7 @@ async function main() {
   const src = srcText.split(' ').map((s) => BigInt(s));
   const EOS = 2n;
   async function generate(limit) {
-    const e = await enc.run({ src: new ort.Tensor('int64', BigInt64Array.from(src), [1, src.length]) });
+    const e = await enc.run({ src_tokens: new ort.Tensor('int64', BigInt64Array.from(src), [1, src.length]) });
     const out = [];
     const prefix = [EOS];
     for (let t = 0; t <= limit; ++t) {

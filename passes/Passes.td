@@ -185,7 +185,8 @@ def RaiseEmbeddingPass : Pass<"convc-raise-embedding"> {
     an `scf.for` scan (the int64 CumSum), `tensor.generate` and
     `tensor.insert_slice`s; the frequencies `w` (Exp of a Range times a
     constant) are folded at import and checked against
-    `w_j = exp(-j ln(10000) / (d/2 - 1))` to float32 rounding. This pass
+    `w_j = exp(-j ln(10000) / (d/2 - 1))` to 1e-5 relative (the float32
+    fold's rounding). This pass
     rewrites it into `convc.embedding tokens, E {padding_idx, scale,
     sinusoidal}`, the form `convc-derive-decode-step` runs one position at a
     time. Token ids outside [0, V), undefined in ONNX, then give zero rows

@@ -291,7 +291,9 @@ bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
         (mul.getLhs() == body->getArgument(1) &&
          mul.getRhs() == body->getArgument(0))))
     return false;
-  // The frequencies, to f32 rounding of the float64 export.
+  // The frequencies, to the rounding of the float32 fold of Exp(j * -c)
+  // (the export computes them in float64; 1.1e-6 relative measured at d =
+  // 512). convc.embedding then uses the exact ones.
   DenseFPElementsAttr w;
   if (!matchPattern(angles.getDpsInputs()[1], m_Constant(&w)) ||
       w.getNumElements() != half)
@@ -299,7 +301,7 @@ bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
   int64_t j = 0;
   for (APFloat value : w.getValues<APFloat>()) {
     double want = std::exp(-double(j++) * std::log(10000.0) / double(half - 1));
-    if (std::abs(value.convertToDouble() - want) > 1e-6 * want + 1e-12)
+    if (std::abs(value.convertToDouble() - want) > 1e-5 * want)
       return false;
   }
   // Positions 0, 1, ..., n - 1 with n >= pad + T + 1.
