@@ -131,3 +131,19 @@ bool convc::isTimePlus(Value v, Value seq, int64_t c) {
   return a && *a == TimeAffine{1, c};
 }
 
+
+bool convc::isFloatArange(tensor::GenerateOp generate) {
+  if (generate.getType().getRank() != 1)
+    return false;
+  Block &body = generate.getBody().front();
+  Value element = cast<tensor::YieldOp>(body.getTerminator()).getValue();
+  if (auto add = element.getDefiningOp<arith::AddFOp>()) {
+    if (splatValue(add.getRhs()) != 0.0)
+      return false;
+    element = add.getLhs();
+  }
+  auto toFloat = element.getDefiningOp<arith::SIToFPOp>();
+  auto toInt = toFloat ? toFloat.getIn().getDefiningOp<arith::IndexCastOp>()
+                       : nullptr;
+  return toInt && toInt.getIn() == body.getArgument(0);
+}

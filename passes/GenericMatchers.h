@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
 #include <optional>
@@ -205,6 +206,10 @@ std::optional<TimeAffine> asTimeAffine(mlir::Value v, mlir::Value seq,
 
 /// Whether `v` is T + c for the time of `seq`.
 bool isTimePlus(mlir::Value v, mlir::Value seq, int64_t c);
+
+/// Whether element i of the rank-1 `generate` is float(i) (+ 0.0): what the
+/// importer emits for Range(0, n, 1) in float.
+bool isFloatArange(mlir::tensor::GenerateOp generate);
 
 } // namespace convc
 

@@ -314,18 +314,7 @@ bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
       asTimeAffine(generate.getDynamicExtents()[0], tokens);
   if (!n || n->timeCoeff != 1 || n->constant < pad + 1)
     return false;
-  Value element =
-      cast<tensor::YieldOp>(generate.getBody().front().getTerminator())
-          .getValue();
-  if (auto add = element.getDefiningOp<arith::AddFOp>()) {
-    if (splatValue(add.getRhs()) != 0.0)
-      return false;
-    element = add.getLhs();
-  }
-  auto toFloat = element.getDefiningOp<arith::SIToFPOp>();
-  auto toInt = toFloat ? toFloat.getIn().getDefiningOp<arith::IndexCastOp>()
-                       : nullptr;
-  return toInt && toInt.getIn() == generate.getBody().front().getArgument(0);
+  return isFloatArange(generate);
 }
 
 struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {

@@ -253,19 +253,7 @@ bool isTimeRange(Value v, Value S) {
   if (!generate || generate.getDynamicExtents().size() != 1 ||
       !isTimePlus(generate.getDynamicExtents()[0], S, 0))
     return false;
-  // Element i is float(i) (+ 0.0, the start).
-  Value element =
-      cast<tensor::YieldOp>(generate.getBody().front().getTerminator())
-          .getValue();
-  if (auto add = element.getDefiningOp<arith::AddFOp>()) {
-    if (splatValue(add.getRhs()) != 0.0)
-      return false;
-    element = add.getLhs();
-  }
-  auto toFloat = element.getDefiningOp<arith::SIToFPOp>();
-  auto toInt = toFloat ? toFloat.getIn().getDefiningOp<arith::IndexCastOp>()
-                       : nullptr;
-  return toInt && toInt.getIn() == generate.getBody().front().getArgument(0);
+  return isFloatArange(generate);
 }
 
 /// `v` = t +/- scaled * max, t the time range of S, scaled a Full operand
