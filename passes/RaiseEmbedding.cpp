@@ -45,18 +45,35 @@ using namespace convc;
 
 namespace {
 
-/// The generic defining `v`, when its body is one op (then the yield) and
-/// every indexing map is an identity: returns that op.
+/// The op of the all-parallel generic defining `v` whose body is that op and
+/// the yield, and whose first `full` inputs and output are indexed by the
+/// identity (further inputs: scalars). Sets `generic`.
 template <typename OpTy>
-OpTy identityBodyOp(Value v, linalg::GenericOp &generic) {
+OpTy elementwiseBodyOp(Value v, linalg::GenericOp &generic,
+                       unsigned full = 1) {
   generic = v.getDefiningOp<linalg::GenericOp>();
   if (!generic || generic->getNumResults() != 1 ||
       generic.getNumReductionLoops() != 0 ||
-      generic.getBody()->getOperations().size() != 2)
+      generic.getBody()->getOperations().size() != 2 ||
+      generic.getNumDpsInputs() < full)
     return nullptr;
+  auto maps = generic.getIndexingMapsArray();
+  for (auto [i, map] : llvm::enumerate(maps))
+    if (i < full || i + 1 == maps.size() ? !map.isIdentity()
+                                          : map.getNumResults() != 0)
+      return nullptr;
   return cast<linalg::YieldOp>(generic.getBody()->getTerminator())
       .getOperand(0)
       .getDefiningOp<OpTy>();
+}
+
+/// Whether the binary `op` in `generic`'s body combines its first two block
+/// arguments (in either order when `commutes`).
+bool ofArguments(Operation *op, linalg::GenericOp generic, bool commutes) {
+  Value a = generic.getBody()->getArgument(0),
+        b = generic.getBody()->getArgument(1);
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  return (lhs == a && rhs == b) || (commutes && lhs == b && rhs == a);
 }
 
 /// The integer value of a scalar or splat integer constant.
@@ -83,15 +100,14 @@ Value inputOf(linalg::GenericOp op, Value operand) {
 /// m = Not(Equal(tokens, pad)) on [B, T]: sets tokens and pad.
 bool isNonPadMask(Value m, Value &tokens, int64_t &pad) {
   linalg::GenericOp notOp, eqOp;
-  auto xori = identityBodyOp<arith::XOrIOp>(m, notOp);
+  auto xori = elementwiseBodyOp<arith::XOrIOp>(m, notOp);
   if (!xori || notOp.getNumDpsInputs() != 1 ||
       xori.getLhs() != notOp.getBody()->getArgument(0) ||
       !llvm::is_contained({int64_t(1), int64_t(-1)},
                           intConstant(xori.getRhs()).value_or(0))) // i1 true
     return false;
-  auto eq = identityBodyOp<arith::CmpIOp>(notOp.getDpsInputs()[0], eqOp);
-  if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq ||
-      eqOp.getNumDpsInputs() < 1 || !eqOp.getIndexingMapsArray()[0].isIdentity())
+  auto eq = elementwiseBodyOp<arith::CmpIOp>(notOp.getDpsInputs()[0], eqOp);
+  if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq)
     return false;
   Value lhs = inputOf(eqOp, eq.getLhs()), rhs = inputOf(eqOp, eq.getRhs());
   std::optional<int64_t> c = rhs ? intConstant(rhs) : std::nullopt;
@@ -110,7 +126,7 @@ bool isNonPadMask(Value m, Value &tokens, int64_t &pad) {
 template <typename CastOp>
 Value widenedMask(Value v) {
   linalg::GenericOp op;
-  auto cast = identityBodyOp<CastOp>(v, op);
+  auto cast = elementwiseBodyOp<CastOp>(v, op);
   if (!cast || op.getNumDpsInputs() != 1 ||
       cast->getOperand(0) != op.getBody()->getArgument(0))
     return nullptr;
@@ -276,20 +292,22 @@ bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
     return false;
   // A = position [n, 1] * w [1, d/2].
   linalg::GenericOp angles;
-  auto mul = identityBodyOp<arith::MulFOp>(sin->lhs, angles);
-  if (!mul || angles.getNumDpsInputs() != 2 || angles.getNumLoops() != 2)
+  angles = sin->lhs.getDefiningOp<linalg::GenericOp>();
+  auto mul = angles && angles.getBody()->getOperations().size() == 2
+                 ? cast<linalg::YieldOp>(angles.getBody()->getTerminator())
+                       .getOperand(0)
+                       .getDefiningOp<arith::MulFOp>()
+                 : nullptr;
+  if (!mul || angles.getNumDpsInputs() != 2 || angles.getNumLoops() != 2 ||
+      angles.getNumReductionLoops() != 0 || !ofArguments(mul, angles, true))
     return false;
   MLIRContext *ctx = table.getContext();
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              zero = getAffineConstantExpr(0, ctx);
   auto maps = angles.getIndexingMapsArray();
-  Block *body = angles.getBody();
   if (maps[0] != AffineMap::get(2, 0, {d0, zero}, ctx) ||
       maps[1] != AffineMap::get(2, 0, {zero, d1}, ctx) ||
-      !((mul.getLhs() == body->getArgument(0) &&
-         mul.getRhs() == body->getArgument(1)) ||
-        (mul.getLhs() == body->getArgument(1) &&
-         mul.getRhs() == body->getArgument(0))))
+      !maps[2].isIdentity())
     return false;
   // The frequencies, to the rounding of the float32 fold of Exp(j * -c)
   // (the export computes them in float64; 1.1e-6 relative measured at d =
@@ -387,14 +405,15 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
       if (!n || n->timeCoeff != 1 || n->constant < pad + 1)
         continue;
       linalg::GenericOp plusPadOp, timesMaskOp;
-      auto plusPad = identityBodyOp<arith::AddIOp>(pos, plusPadOp);
+      auto plusPad = elementwiseBodyOp<arith::AddIOp>(pos, plusPadOp);
       if (!plusPad || plusPadOp.getNumDpsInputs() != 2 ||
           intConstant(plusPadOp.getDpsInputs()[1]) != pad ||
-          plusPad.getLhs() != plusPadOp.getBody()->getArgument(0))
+          !ofArguments(plusPad, plusPadOp, false))
         continue;
-      auto timesMask =
-          identityBodyOp<arith::MulIOp>(plusPadOp.getDpsInputs()[0], timesMaskOp);
-      if (!timesMask || timesMaskOp.getNumDpsInputs() != 2)
+      auto timesMask = elementwiseBodyOp<arith::MulIOp>(
+          plusPadOp.getDpsInputs()[0], timesMaskOp, /*full=*/2);
+      if (!timesMask || timesMaskOp.getNumDpsInputs() != 2 ||
+          !ofArguments(timesMask, timesMaskOp, true))
         continue;
       Value a = timesMaskOp.getDpsInputs()[0], b = timesMaskOp.getDpsInputs()[1];
       Value widened = widenedMask<arith::ExtUIOp>(b) == m ? b : a;

@@ -333,7 +333,8 @@ Value perChannelOffsets(Value v, int64_t &first, int64_t &heads) {
     first = 0;
     return head;
   }
-  if (extract.getIndices().size() != 3 || slice.getNumLoops() != 3)
+  if (extract.getIndices().size() != 3 || slice.getNumLoops() != 3 ||
+      !slice.getIndexingMapsArray()[0].isIdentity())
     return nullptr;
   auto isIndex = [](Value i, int64_t dim) {
     auto index = i.getDefiningOp<linalg::IndexOp>();
