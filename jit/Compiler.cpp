@@ -113,15 +113,26 @@ Status Compiler::compileFile(const std::string &path,
   return compile(text, module, path);
 }
 
-/// Parses, lowers and links `mlir` into `library`.
-/// How a model's text is given.
-enum class SourceKind { MLIR, ONNX };
+/// How a model is given: MLIR text, an ONNX ModelProto, or two of them (a
+/// Seq2Seq's encoder and full-sequence decoder).
+enum class SourceKind { MLIR, ONNX, ONNXSeq2Seq };
 
-static Status buildLibrary(const std::string &mlir, SourceKind kind,
-                           const std::string &sourceName,
+struct detail::ModelSource {
+  SourceKind kind;
+  const std::string &text;
+  std::string name;
+  const std::string &decoderText; // ONNXSeq2Seq
+  std::string decoderName;
+};
+
+/// Parses, lowers and links `source` into `library`.
+static Status buildLibrary(const detail::ModelSource &source,
                            const NativeTarget &target,
                            const CpuTargetOptions &cpu,
                            const std::string &library) {
+  const std::string &mlir = source.text;
+  const std::string &sourceName = source.name;
+  SourceKind kind = source.kind;
   static std::once_flag passesRegistered;
   std::call_once(passesRegistered, [] {
     registerAllPasses();
@@ -155,9 +166,14 @@ static Status buildLibrary(const std::string &mlir, SourceKind kind,
   };
 
   OwningOpRef<ModuleOp> module;
-  if (kind == SourceKind::ONNX) {
+  if (kind != SourceKind::MLIR) {
 #ifdef CONVC_HAVE_ONNX
-    module = importONNXBytes(&context, mlir.data(), mlir.size(), sourceName);
+    module = kind == SourceKind::ONNX
+                 ? importONNXBytes(&context, mlir.data(), mlir.size(),
+                                   sourceName)
+                 : importONNXSeq2SeqBytes(&context, mlir, sourceName,
+                                          source.decoderText,
+                                          source.decoderName);
 #else
     return Status(StatusCode::Unavailable,
                   sourceName + ": ONNX import is unavailable: this convc was "
@@ -195,22 +211,52 @@ static Status buildLibrary(const std::string &mlir, SourceKind kind,
   return Status();
 }
 
+static const std::string kNoText;
+
 Status Compiler::compile(const std::string &mlir,
                          std::unique_ptr<Module> &module,
                          const std::string &sourceName) {
-  return compileSource(mlir, /*onnx=*/false, module, sourceName);
+  return compileSource({SourceKind::MLIR, mlir, sourceName, kNoText, ""},
+                       module);
 }
 
 Status Compiler::compileONNX(const std::string &bytes,
                              std::unique_ptr<Module> &module,
                              const std::string &sourceName) {
-  return compileSource(bytes, /*onnx=*/true, module, sourceName);
+  return compileSource({SourceKind::ONNX, bytes, sourceName, kNoText, ""},
+                       module);
 }
 
-Status Compiler::compileSource(const std::string &mlir, bool onnx,
-                               std::unique_ptr<Module> &module,
-                               const std::string &sourceName) {
-  SourceKind kind = onnx ? SourceKind::ONNX : SourceKind::MLIR;
+Status Compiler::compileONNXSeq2Seq(const std::string &encoderBytes,
+                                    const std::string &decoderBytes,
+                                    std::unique_ptr<Module> &module,
+                                    const std::string &encoderName,
+                                    const std::string &decoderName) {
+  return compileSource({SourceKind::ONNXSeq2Seq, encoderBytes, encoderName,
+                        decoderBytes, decoderName},
+                       module);
+}
+
+Status Compiler::compileSeq2SeqFiles(const std::string &encoderPath,
+                                     const std::string &decoderPath,
+                                     std::unique_ptr<Module> &module) {
+  std::string texts[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string &path = i ? decoderPath : encoderPath;
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    if (!buffer)
+      return Status(StatusCode::NotFound,
+                    "cannot read '" + path +
+                        "': " + buffer.getError().message());
+    texts[i] = (*buffer)->getBuffer().str();
+  }
+  return compileONNXSeq2Seq(texts[0], texts[1], module, encoderPath,
+                            decoderPath);
+}
+
+Status Compiler::compileSource(const detail::ModelSource &source,
+                               std::unique_ptr<Module> &module) {
+  SourceKind kind = source.kind;
   std::lock_guard<std::mutex> lock(impl_->mutex);
   module.reset();
   auto start = std::chrono::steady_clock::now();
@@ -220,6 +266,11 @@ Status Compiler::compileSource(const std::string &mlir, bool onnx,
   cpu.vectorWidth = o.vectorWidth > 0 ? o.vectorWidth : target.vectorWidth();
   cpu.timeTile = o.timeTile;
   cpu.decodeStep = o.decodeStep;
+  // A package gets an incremental decoder where its decoder has a step form.
+  if (kind == SourceKind::ONNXSeq2Seq && cpu.decodeStep.empty()) {
+    cpu.decodeStep = "decode";
+    cpu.decodeStepIfPossible = true;
+  }
   if (o.device == Device::CUDA) {
     cpu.target = Target::CUDA;
     cpu.gpuArch = o.gpuArch;
@@ -239,7 +290,7 @@ Status Compiler::compileSource(const std::string &mlir, bool onnx,
         std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
         std::string(cpu.useBlas ? "blas" : "noblas"), cpu.decodeStep,
         std::string(deviceName(o.device)), cpu.gpuArch, cpu.gpuFormat,
-        std::string(onnx ? "onnx" : "mlir"), mlir}) {
+        std::to_string(int(kind)), source.text, source.decoderText}) {
     sha.update(part);
     sha.update(llvm::StringRef("\0", 1));
   }
@@ -261,8 +312,7 @@ Status Compiler::compileSource(const std::string &mlir, bool onnx,
     // compile never leaves a half-written library under the key.
     llvm::SmallString<128> temp;
     llvm::sys::fs::createUniquePath(library + ".%%%%%%.tmp", temp, false);
-    Status status =
-        buildLibrary(mlir, kind, sourceName, target, cpu, std::string(temp));
+    Status status = buildLibrary(source, target, cpu, std::string(temp));
     if (!status.ok()) {
       llvm::sys::fs::remove(temp);
       return status;

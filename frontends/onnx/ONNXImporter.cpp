@@ -3678,14 +3678,15 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
   return importModel(context, model, path, fileLoc);
 }
 
-OwningOpRef<ModuleOp> importONNXSeq2Seq(MLIRContext *context,
-                                        const std::string &encoderPath,
-                                        const std::string &decoderPath) {
-  OwningOpRef<ModuleOp> encoder = importONNXFile(context, encoderPath);
-  if (!encoder)
-    return nullptr;
-  OwningOpRef<ModuleOp> decoder = importONNXFile(context, decoderPath);
-  if (!decoder)
+namespace {
+/// One module from an imported encoder and full-sequence decoder (see
+/// importONNXSeq2Seq).
+OwningOpRef<ModuleOp> packageSeq2Seq(MLIRContext *context,
+                                     OwningOpRef<ModuleOp> encoder,
+                                     OwningOpRef<ModuleOp> decoder,
+                                     const std::string &encoderPath,
+                                     const std::string &decoderPath) {
+  if (!encoder || !decoder)
     return nullptr;
   auto encode = encoder->lookupSymbol<func::FuncOp>("main");
   auto decode = decoder->lookupSymbol<func::FuncOp>("main");
@@ -3743,6 +3744,32 @@ OwningOpRef<ModuleOp> importONNXSeq2Seq(MLIRContext *context,
   if (failed(verify(*encoder)))
     return nullptr;
   return encoder;
+}
+} // namespace
+
+OwningOpRef<ModuleOp> importONNXSeq2Seq(MLIRContext *context,
+                                        const std::string &encoderPath,
+                                        const std::string &decoderPath) {
+  OwningOpRef<ModuleOp> encoder = importONNXFile(context, encoderPath);
+  if (!encoder)
+    return nullptr;
+  return packageSeq2Seq(context, std::move(encoder),
+                        importONNXFile(context, decoderPath), encoderPath,
+                        decoderPath);
+}
+
+OwningOpRef<ModuleOp> importONNXSeq2SeqBytes(
+    MLIRContext *context, const std::string &encoderBytes,
+    const std::string &encoderName, const std::string &decoderBytes,
+    const std::string &decoderName) {
+  OwningOpRef<ModuleOp> encoder = importONNXBytes(
+      context, encoderBytes.data(), encoderBytes.size(), encoderName);
+  if (!encoder)
+    return nullptr;
+  return packageSeq2Seq(context, std::move(encoder),
+                        importONNXBytes(context, decoderBytes.data(),
+                                        decoderBytes.size(), decoderName),
+                        encoderName, decoderName);
 }
 
 OwningOpRef<ModuleOp> importONNXBytes(MLIRContext *context, const void *data,

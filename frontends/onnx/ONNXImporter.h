@@ -29,10 +29,18 @@ mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(mlir::MLIRContext *context,
 /// decoder (previous tokens i64 [B, T] first, then the encoder outputs ->
 /// logits [B, T, V] first) becomes `@decode` with inputs `prev_tokens` and
 /// the encoder outputs' names (matched by name, else by position). The
-/// runtime's generator runs such a module's full decoder at every step.
+/// pipeline's convc-derive-decode-step (if-possible) then adds the
+/// incremental decoder where the decoder raised to convc ops with step forms.
 mlir::OwningOpRef<mlir::ModuleOp>
 importONNXSeq2Seq(mlir::MLIRContext *context, const std::string &encoderPath,
                   const std::string &decoderPath);
+
+/// The same for two serialized ModelProtos in memory; the names locate
+/// errors.
+mlir::OwningOpRef<mlir::ModuleOp> importONNXSeq2SeqBytes(
+    mlir::MLIRContext *context, const std::string &encoderBytes,
+    const std::string &encoderName, const std::string &decoderBytes,
+    const std::string &decoderName);
 
 /// The same for a serialized ModelProto in memory; `name` locates errors.
 mlir::OwningOpRef<mlir::ModuleOp> importONNXBytes(mlir::MLIRContext *context,

@@ -1,10 +1,12 @@
 //===- JitTest.cpp - compiling from host code, with the disk cache --------===//
 
 #include "convc/Compiler.h"
+#include "convc/Generate.h"
 #include "convc/reference/Reference.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -126,4 +128,57 @@ TEST(Jit, CompilesONNXFiles) {
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("garbage.onnx"), std::string::npos)
       << status.message();
+}
+
+// A Seq2Seq packaged from encoder.onnx + decoder.onnx from host code (a TaLK
+// model, test/lit/tools/Inputs): the module gets the incremental decoder,
+// and greedy generation through it gives the tokens of a greedy loop over
+// the same module's full `decode` on the whole prefix.
+TEST(Jit, CompilesONNXSeq2SeqPackagesWithAnIncrementalDecoder) {
+  convc::CompilerOptions options;
+  options.cacheDir = freshCacheDir();
+  convc::Compiler compiler(options);
+  std::unique_ptr<convc::Module> module;
+  std::string inputs =
+      std::string(CONVC_SOURCE_DIR) + "/test/lit/tools/Inputs/";
+  convc::Status status = compiler.compileSeq2SeqFiles(
+      inputs + "export_talk_seq2seq_encoder.onnx",
+      inputs + "export_talk_seq2seq_decoder.onnx", module);
+  ASSERT_TRUE(status.ok()) << status.message();
+  for (const char *entry : {"encode", "decode", "decode_init", "decode_step"})
+    EXPECT_NE(module->find(entry), nullptr) << entry;
+
+  const std::vector<int64_t> source = {5, 9, 3, 7, 12, 2};
+  convc::GenerationOptions greedy;
+  greedy.maxLength = 10;
+  std::vector<convc::Hypothesis> results;
+  status = convc::generate(*module, {source}, greedy, results);
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(results.size(), 1u);
+
+  // The full decoder, step by step.
+  convc::Tensor src = convc::Tensor::zeros(
+      convc::DType::I64, {1, int64_t(source.size())});
+  std::copy(source.begin(), source.end(), src.data<int64_t>());
+  std::vector<convc::Tensor> encoded;
+  ASSERT_TRUE(module->run("encode", {src}, encoded).ok());
+  std::vector<int64_t> prefix = {greedy.eos}, want;
+  for (int64_t t = 0; t <= greedy.maxLength; ++t) {
+    convc::Tensor prev =
+        convc::Tensor::zeros(convc::DType::I64, {1, int64_t(prefix.size())});
+    std::copy(prefix.begin(), prefix.end(), prev.data<int64_t>());
+    std::vector<convc::Tensor> in = {prev}, out;
+    in.insert(in.end(), encoded.begin(), encoded.end());
+    status = module->run("decode", in, out);
+    ASSERT_TRUE(status.ok()) << status.message();
+    int64_t V = out[0].shape()[2];
+    const float *last = out[0].data<float>() + t * V;
+    int64_t best = std::max_element(last, last + V) - last;
+    if (best == greedy.eos || t == greedy.maxLength)
+      break;
+    want.push_back(best);
+    prefix.push_back(best);
+  }
+  EXPECT_EQ(results[0].tokens, want);
+  EXPECT_FALSE(want.empty());
 }

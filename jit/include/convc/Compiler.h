@@ -25,6 +25,10 @@
 
 namespace convc {
 
+namespace detail {
+struct ModelSource; // what a compile call was given (jit/Compiler.cpp)
+} // namespace detail
+
 struct CompilerOptions {
   std::string mcpu;  ///< LLVM CPU name; empty: the host
   std::string mattr; ///< LLVM features ("+avx2,-avx512f"); added to the host's
@@ -64,6 +68,20 @@ public:
                      const std::string &sourceName = "<onnx>");
   /// Reads `path` and compiles it: ONNX for a .onnx file, else MLIR.
   Status compileFile(const std::string &path, std::unique_ptr<Module> &module);
+  /// Compiles a Seq2Seq exported as encoder.onnx (source tokens first) and a
+  /// full-sequence decoder.onnx (previous tokens, then the encoder outputs
+  /// -> logits) into one module: `encode`, `decode`, and `decode_init` /
+  /// `decode_step` when the decoder raises to convc ops with step forms
+  /// (docs/onnx.md). Run it with convc::generate (convc/Generate.h).
+  Status compileONNXSeq2Seq(const std::string &encoderBytes,
+                            const std::string &decoderBytes,
+                            std::unique_ptr<Module> &module,
+                            const std::string &encoderName = "<encoder>",
+                            const std::string &decoderName = "<decoder>");
+  /// Reads encoder.onnx and decoder.onnx and compiles them as above.
+  Status compileSeq2SeqFiles(const std::string &encoderPath,
+                             const std::string &decoderPath,
+                             std::unique_ptr<Module> &module);
 
   /// Whether the last compile was served from the cache.
   bool lastWasCached() const;
@@ -73,9 +91,8 @@ public:
   const std::string &lastLibraryPath() const;
 
 private:
-  Status compileSource(const std::string &text, bool onnx,
-                       std::unique_ptr<Module> &module,
-                       const std::string &sourceName);
+  Status compileSource(const detail::ModelSource &source,
+                       std::unique_ptr<Module> &module);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
