@@ -457,6 +457,13 @@ int compileModule(const CompileRequest &request) {
   if (irStage > done) {
     if (!runPasses(done, irStage))
       return 1;
+    // A package: say which decoder `convc generate` will run.
+    if (!request.decoder.empty() && !request.quiet && irStage >= Stage::Convc)
+      llvm::errs() << (module->lookupSymbol("decode_step")
+                           ? "convc: decoder: incremental (decode_init + "
+                             "decode_step derived from the raised decoder)\n"
+                           : "convc: decoder: full, re-run on the whole "
+                             "prefix at every step (see the warning above)\n");
     progress.done(std::string("passes to ") + stageName(irStage) +
                   (irStage >= Stage::Loops && request.target == Target::CUDA
                        ? " (" + request.gpuArch + ", " +

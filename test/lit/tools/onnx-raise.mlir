@@ -76,3 +76,5 @@
 // PACKAGE: convc.talk_step
 // PACKAGE: convc.attention
 // PACKAGE: convc.talk_step
+// RUN: convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/export_talk_seq2seq_decoder.onnx -o %t.package.so 2>&1 | FileCheck %s --check-prefix=PACKAGE-DECODER
+// PACKAGE-DECODER: convc: decoder: incremental (decode_init + decode_step derived from the raised decoder)
