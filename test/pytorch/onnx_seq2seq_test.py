@@ -2,7 +2,8 @@
 packaged by `convc compile encoder.onnx --decoder decoder.onnx`, generates
 PyTorch's tokens through `convc generate` (greedy and beam 3), for LightConv,
 DynamicConv and TaLK models with random weights (scaled up so that generations
-vary), on left-padded batches of different source lengths. The packaged
+vary), and variants (no GLU, untied output, 1-3 layers, 2-8 heads, decoder
+kernels 2-7), on left-padded batches of different source lengths. The packaged
 decoder must run incrementally (decode_step derived from the raised decoder),
 while PyTorch's reference recomputes the full decoder at every step.
 
@@ -37,10 +38,22 @@ def main():
     tool, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
     failures = []
-    for conv in ["lightweight", "dynamic", "talk"]:
+    # The three conv kinds, then variants of widths, heads, kernel sizes,
+    # depth, GLU and the output projection that the raising must follow.
+    variants = [(conv, dict(d=16, heads=4, layers=2, conv=conv))
+                for conv in ["lightweight", "dynamic", "talk"]] + [
+        ("lightweight_noglu_untied",
+         dict(d=24, heads=2, layers=1, conv="lightweight", glu=False,
+              tied=False, dec_kernel=5)),
+        ("dynamic_3layers_untied",
+         dict(d=32, heads=8, layers=3, conv="dynamic", tied=False,
+              dec_kernel=4)),
+        ("talk_noglu_k7", dict(d=16, heads=2, layers=1, conv="talk", glu=False,
+                               dec_kernel=7)),
+    ]
+    for conv, config in variants:
         torch.manual_seed(2)
-        model = seq2seq.ConvSeq2Seq(vocab=16, d=16, heads=4, layers=2, ffn=32,
-                                    conv=conv).eval()
+        model = seq2seq.ConvSeq2Seq(vocab=16, ffn=2 * config["d"], **config).eval()
         with torch.no_grad():
             for p in model.parameters():
                 p.mul_(3.0)

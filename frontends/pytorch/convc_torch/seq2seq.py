@@ -121,12 +121,15 @@ class ConvSeq2Seq(torch.nn.Module):
 
 @torch.no_grad()
 def greedy(model, src, max_len):
-    """Reference greedy decoding (full decoder recomputed per step)."""
+    """Reference greedy decoding (full decoder recomputed per step). As in
+    fairseq (and runtime/src/Generate.cpp), padding is never generated."""
     enc, pad = model.encode(src)
     out = torch.full((src.shape[0], 1), EOS, dtype=torch.long)
     done = torch.zeros(src.shape[0], dtype=torch.bool)
     for _ in range(max_len):
-        nxt = model.decode(out, enc, pad)[:, -1].argmax(-1)
+        logits = model.decode(out, enc, pad)[:, -1]
+        logits[:, PAD] = float("-inf")
+        nxt = logits.argmax(-1)
         nxt = torch.where(done, torch.full_like(nxt, PAD), nxt)
         out = torch.cat([out, nxt[:, None]], 1)
         done |= nxt.eq(EOS)
