@@ -21,7 +21,8 @@ scaled down so sentences run to the length limit). Sources of 32, 128 and
   package  the same two ONNX files compiled by `convc compile encode.onnx
          --decoder decode.onnx`: raised to convc ops, decoded incrementally
 Each system runs in its own process; peak memory is that process's maximum
-resident set size (/usr/bin/time). Median of 3 runs after one warm-up.
+resident set size (/usr/bin/time). Each timed run follows one in-process
+warm-up translation (torch and ORT warm up likewise); median of 3 runs.
 
 usage: bench/seq2seq_benchmarks.py [--threads 2] [--quick]
 Writes bench/results/seq2seq.json and the Seq2Seq section of
@@ -231,7 +232,8 @@ def main():
             src = source(length)
             for beam in (1, 4):
                 cmd = [convc, "generate", lib, "--params", params, "--src", " ".join(map(str, src)),
-                       "--beam", str(beam), "--max-len", str(GEN), "--threads", str(a.threads)]
+                       "--beam", str(beam), "--max-len", str(GEN), "--threads", str(a.threads),
+                       "--warmup", "1"]
                 runs = []
                 for i in range(4):
                     out, err, rss = timed(cmd)
@@ -243,7 +245,8 @@ def main():
                         runs.append((ms, rss))
                 c_ms, c_rss = statistics.median(r[0] for r in runs), max(r[1] for r in runs)
                 cmd = [convc, "generate", lib_onnx, "--src", " ".join(map(str, src)),
-                       "--beam", str(beam), "--max-len", str(GEN), "--threads", str(a.threads)]
+                       "--beam", str(beam), "--max-len", str(GEN), "--threads", str(a.threads),
+                       "--warmup", "1"]
                 package = []
                 for i in range(4):
                     out, err, rss = timed(cmd)
@@ -287,7 +290,7 @@ def write_report(results, threads, package_compile_s):
     table = (f"{begin}\n"
              f"d = 512, H = 8, 6 + 6 layers, K = 31, FFN 2048, vocabulary 1000, random weights; "
              f"B = 1, {GEN} generated tokens (+ eos); {threads} threads; time = encoder + all decoding steps, "
-             "median of 3 runs after a warm-up; memory = peak RSS of the process.\n\n"
+             "one in-process warm-up translation, then the median of 3 runs; memory = peak RSS of the process.\n\n"
              "| source | beam | tokens | convc tok/s | convc ms/step | convc MB | PyTorch tok/s | "
              "PyTorch ms/step | PyTorch MB | x PyTorch | ORT tok/s | ORT ms/step | ORT MB | x ORT | "
              "same tokens as PyTorch |\n"

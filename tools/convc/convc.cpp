@@ -863,6 +863,12 @@ int runGenerate(int argc, char **argv) {
       llvm::cl::desc("cpu or cuda: where the model runs (a .so must have "
                      "been compiled for it; a .mlir is compiled for it)"),
       llvm::cl::init("cpu"), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> warmup(
+      "warmup",
+      llvm::cl::desc("Translate the batch this many times before the timed "
+                     "run (the first run of a process also pages in and "
+                     "caches the weights)"),
+      llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
   llvm::cl::ParseCommandLineOptions(
       argc, argv, "convc generate: translate with a compiled Seq2Seq model\n");
@@ -961,6 +967,11 @@ int runGenerate(int argc, char **argv) {
     }
   }
   std::vector<Hypothesis> results;
+  for (int i = 0; i < warmup; ++i)
+    if (Status s = generate(*module, batch, options, results); !s.ok()) {
+      llvm::errs() << "convc generate: " << s.message() << "\n";
+      return 1;
+    }
   auto t0 = std::chrono::steady_clock::now();
   Status status = generate(*module, batch, options, results);
   double ms = std::chrono::duration<double, std::milli>(
@@ -984,11 +995,13 @@ int runGenerate(int argc, char **argv) {
   }
   llvm::errs() << llvm::formatv(
       "convc generate: {0} sentences, beam {1}, {2} tokens in {3:f1} ms "
-      "({4:f0} tokens/s, {5})\n",
+      "({4:f0} tokens/s, {5}{6})\n",
       results.size(), int(beam), generated, ms, generated / (ms / 1000.0),
       module->find("decode_step")
           ? "incremental decoder"
-          : "full decoder on the whole prefix at every step");
+          : "full decoder on the whole prefix at every step",
+      warmup > 0 ? ", after " + std::to_string(int(warmup)) + " warm-up runs"
+                 : std::string());
   return 0;
 }
 
