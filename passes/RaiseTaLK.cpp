@@ -78,9 +78,13 @@ Value prefixSumsBehindZeroRow(Value padded) {
   if (!isZero(offsets[0]) || !isOneRow(offsets[1]) || !isZero(offsets[2]))
     return nullptr;
   auto insertZeros = insertS.getDest().getDefiningOp<tensor::InsertSliceOp>();
+  // The zero row spans every channel (and, Concat's operands agreeing on
+  // the other dims, every batch row).
   if (!insertZeros || !insertZeros.hasUnitStride() ||
       !llvm::all_of(insertZeros.getMixedOffsets(), isZero) ||
-      !isOneRow(insertZeros.getMixedSizes()[1]))
+      !isOneRow(insertZeros.getMixedSizes()[1]) ||
+      insertZeros.getSourceType().getDimSize(2) !=
+          insertS.getSourceType().getDimSize(2))
     return nullptr;
   auto fill = insertZeros.getSource().getDefiningOp<linalg::FillOp>();
   if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
