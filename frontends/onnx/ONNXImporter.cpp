@@ -451,21 +451,40 @@ Importer::shapeOperand(const onnx::NodeProto &node, ArrayRef<Value> inputs,
 Value Importer::reshape(Location loc, Value x, RankedTensorType resultType,
                         function_ref<SmallVector<OpFoldResult>()> outputSizes) {
   auto type = cast<RankedTensorType>(x.getType());
+  // An expansion may split off at most one dynamic size per group
+  // (upstream expand-strided-metadata crashes on more).
+  auto oneDynamicPerGroup = [&](ArrayRef<ReassociationIndices> groups) {
+    return llvm::all_of(groups, [&](const ReassociationIndices &group) {
+      return llvm::count_if(group, [&](int64_t d) {
+               return resultType.isDynamicDim(d);
+             }) <= 1;
+    });
+  };
   if (auto groups = getReassociationIndicesForReshape(type, resultType)) {
     if (resultType.getRank() < type.getRank())
       return tensor::CollapseShapeOp::create(b, loc, resultType, x, *groups);
-    if (resultType.getRank() > type.getRank())
+    if (resultType.getRank() > type.getRank() && oneDynamicPerGroup(*groups))
       return tensor::ExpandShapeOp::create(b, loc, resultType, x, *groups,
                                            outputSizes());
-    return x;
+    if (resultType.getRank() == type.getRank())
+      return x;
   }
   if (type.getRank() == 1 && resultType.getRank() == 1)
     return tensor::CastOp::create(b, loc, resultType, x);
+  // Symbolic dims split or merged across groups ([T, B, H * R] ->
+  // [T, B * H, R], [T, B * H, R] -> [T * B, d]): a tensor.reshape to the
+  // result's sizes, symbolic ones from the shape operand's arithmetic.
+  // (An expand_shape group with several dynamic sizes would do too, but
+  // upstream expand-strided-metadata crashes on those.)
   if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
-    emitError(loc) << "reshape from " << type << " to " << resultType
-                   << " splits or merges symbolic dims across groups; not "
-                      "supported yet";
-    return {};
+    SmallVector<Value> sizes;
+    for (OpFoldResult size : outputSizes())
+      sizes.push_back(arith::IndexCastOp::create(
+          b, loc, b.getI64Type(), getValueOrCreateConstantIndexOp(b, loc, size)));
+    Value shape = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({resultType.getRank()}, b.getI64Type()),
+        sizes);
+    return tensor::ReshapeOp::create(b, loc, resultType, x, shape);
   }
   // Static shapes: through one flat dimension.
   auto flatType =
@@ -1227,6 +1246,24 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
                                ? (*x)[x->size() == 1 ? 0 : i]
                                : (*y)[y->size() == 1 ? 0 : i]);
         partialShapes[node.output(0)] = picked;
+      }
+    }
+  }
+  // A product of shape entries with a symbolic one (B * num_heads, T * B):
+  // tracked as its runtime value, and imported as the runtime product.
+  if (op == "Mul" && inputs.size() == 2) {
+    auto x = entriesOf(0), y = entriesOf(1);
+    if (x && y && x->size() == 1 && y->size() == 1 &&
+        !((*x)[0].value && (*y)[0].value)) {
+      auto sizeOf = [&](const ShapeEntry &e) -> Value {
+        return e.value ? Value(arith::ConstantIndexOp::create(b, loc, *e.value))
+                       : e.dim;
+      };
+      const ShapeEntry &p = (*x)[0], &q = (*y)[0];
+      if ((p.value || p.dim) && (q.value || q.dim)) {
+        partialShapes[node.output(0)] = {ShapeEntry{
+            std::nullopt, arith::MulIOp::create(b, loc, sizeOf(p), sizeOf(q))}};
+        return false;
       }
     }
   }

@@ -98,6 +98,20 @@ class PadModes(torch.nn.Module):
                 F.pad(h, (2, 3), mode="replicate")).transpose(1, 2)
 
 
+class MultiheadAttention(torch.nn.Module):
+    """torch.nn.MultiheadAttention (batch first, key padding mask): its
+    export merges symbolic dims with constants in Reshapes ([T, B * H, R],
+    [T * B, d])."""
+
+    def __init__(self, C=16, H=4):
+        super().__init__()
+        self.attn = torch.nn.MultiheadAttention(C, H, batch_first=True)
+
+    def forward(self, q, kv, pad):
+        return self.attn(q, kv, kv, key_padding_mask=pad.bool(),
+                         need_weights=False)[0]
+
+
 class EncoderLayer(torch.nn.Module):
     def __init__(self, conv, C=16):
         super().__init__()
@@ -194,6 +208,25 @@ def main():
                              else f"FAILED: {why}"))
         if why is not None or not err <= 1e-4:
             failures.append(name)
+
+    # nn.MultiheadAttention, keys padded at the start of each row (never all).
+    mha = MultiheadAttention().eval()
+    path = os.path.join(work, "multihead_attention.onnx")
+    export(mha, (torch.randn(2, 3, C), torch.randn(2, 5, C),
+                 torch.zeros(2, 5, dtype=torch.int64)), ["q", "kv", "pad"], path)
+    feeds = []
+    for B, T, S in [(3, 7, 11), (1, 4, 9)]:
+        pad = np.zeros((B, S), np.int64)
+        for b in range(B):
+            pad[b, :b] = 1
+        feeds.append({"q": rng.standard_normal((B, T, C)).astype(np.float32),
+                      "kv": rng.standard_normal((B, S, C)).astype(np.float32),
+                      "pad": pad})
+    err, why = run_both(tool, work, "multihead_attention", path, feeds)
+    print("multihead_attention: " + (f"max |convc - ort| / scale {err:.2e}"
+                                     if why is None else f"FAILED: {why}"))
+    if why is not None or not err <= 1e-4:
+        failures.append("multihead_attention")
 
     model = Seq2Seq().eval()
     path = os.path.join(work, "seq2seq.onnx")

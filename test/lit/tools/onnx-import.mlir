@@ -53,3 +53,16 @@
 // Conv: a group count that does not fit the weights is an error naming the node.
 // RUN: not convc compile %S/Inputs/conv_bad_group.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=CONV-GROUP
 // CONV-GROUP: loc("bad_groups"): Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
+
+// torch.nn.MultiheadAttention's export reshapes across symbolic dims: the
+// heads merged into the batch ([T, B, 16] -> [T, B * 4, 4]) and back
+// ([T, B * 4, 4] -> [T * B, 16] -> [T, B, 16]). The target sizes are
+// products of symbolic dims tracked through the shape arithmetic (Mul);
+// each such reshape becomes a tensor.reshape to them (an expand_shape
+// group may split off at most one dynamic size). Checked against ONNX
+// Runtime in onnx_standard_exports_match_onnxruntime.
+// RUN: convc compile %S/Inputs/export_multihead_attention.onnx --emit=import --quiet | FileCheck %s --check-prefix=MHA
+// MHA: tensor.reshape {{.*}} : (tensor<?x?x16xf32>, tensor<3xi64>) -> tensor<?x?x4xf32>
+// MHA: tensor.reshape {{.*}} : (tensor<?x?x4xf32>, tensor<2xi64>) -> tensor<?x16xf32>
+// MHA: tensor.reshape {{.*}} : (tensor<?x16xf32>, tensor<3xi64>) -> tensor<?x?x16xf32>
+// RUN: convc compile %S/Inputs/export_multihead_attention.onnx --quiet -o %t.mha.so
