@@ -451,8 +451,9 @@ Importer::shapeOperand(const onnx::NodeProto &node, ArrayRef<Value> inputs,
 Value Importer::reshape(Location loc, Value x, RankedTensorType resultType,
                         function_ref<SmallVector<OpFoldResult>()> outputSizes) {
   auto type = cast<RankedTensorType>(x.getType());
-  // An expansion may split off at most one dynamic size per group
-  // (upstream expand-strided-metadata crashes on more).
+  // An expansion may split off at most one dynamic size per group: LLVM
+  // 22's expand-strided-metadata crashes on more (llvm/llvm-project#186830,
+  // fixed for LLVM 23 by #187844).
   auto oneDynamicPerGroup = [&](ArrayRef<ReassociationIndices> groups) {
     return llvm::all_of(groups, [&](const ReassociationIndices &group) {
       return llvm::count_if(group, [&](int64_t d) {
@@ -475,7 +476,7 @@ Value Importer::reshape(Location loc, Value x, RankedTensorType resultType,
   // [T, B * H, R], [T, B * H, R] -> [T * B, d]): a tensor.reshape to the
   // result's sizes, symbolic ones from the shape operand's arithmetic.
   // (An expand_shape group with several dynamic sizes would do too, but
-  // upstream expand-strided-metadata crashes on those.)
+  // LLVM 22's expand-strided-metadata crashes on those: #186830.)
   if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
     SmallVector<Value> sizes;
     for (OpFoldResult size : outputSizes())
