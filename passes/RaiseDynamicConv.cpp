@@ -81,7 +81,7 @@ std::optional<std::pair<Value, int64_t>> shiftedRead(Value v) {
     return std::nullopt;
   auto loopIndex = [&](Value i, int64_t dim) {
     auto index = i.getDefiningOp<linalg::IndexOp>();
-    return index && index->getBlock() == body && index.getDim() == dim;
+    return index && index->getBlock() == body && int64_t(index.getDim()) == dim;
   };
   auto idx = extract.getIndices();
   if (!loopIndex(idx[0], 0) || !loopIndex(idx[2], 2))
