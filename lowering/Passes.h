@@ -49,8 +49,6 @@ struct CpuTargetOptions {
   bool decodeStepIfPossible = false;
 };
 
-/// Appends the passes that take IR at stage `from` to stage `to` (at most
-/// LLVM; object and library emission are not passes).
 /// libdevice in the toolkit at `cudaPath` (empty when it is missing).
 std::string findLibdevice(const std::string &cudaPath);
 
@@ -61,6 +59,8 @@ std::string findLibdevice(const std::string &cudaPath);
 bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
                          std::string &error);
 
+/// Appends the passes that take IR at stage `from` to stage `to` (at most
+/// LLVM; object and library emission are not passes).
 llvm::LogicalResult buildPipelineToStage(mlir::OpPassManager &pm, Stage from,
                                          Stage to,
                                          const CpuTargetOptions &options);

@@ -14,24 +14,13 @@ std::optional<TimeAffine> convc::asTimeAffine(Value v, Value seq, int depth) {
   if (depth > 32)
     return std::nullopt;
   auto recurse = [&](Value x) { return asTimeAffine(x, seq, depth + 1); };
-  // Constants: integers, or floats with an integral value; scalar or one
-  // element.
+  // Constants: integers, or floats with an integral value; scalars or
+  // splats (one-element tensors).
   if (std::optional<int64_t> c = getConstantIntValue(v))
     return TimeAffine{0, *c};
-  DenseElementsAttr dense;
-  if (matchPattern(v, m_Constant(&dense)) && dense.getNumElements() == 1) {
-    if (dense.getElementType().isInteger())
-      return TimeAffine{0, (*dense.getValues<APInt>().begin()).getSExtValue()};
-    double d = (*dense.getValues<APFloat>().begin()).convertToDouble();
-    if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 1e15)
-      return TimeAffine{0, int64_t(d)};
-    return std::nullopt;
-  }
-  APFloat f(0.0f);
-  if (matchPattern(v, m_ConstantFloat(&f))) {
-    double d = f.convertToDouble();
-    if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 1e15)
-      return TimeAffine{0, int64_t(d)};
+  if (std::optional<double> d = splatValue(v)) {
+    if (std::isfinite(*d) && *d == std::floor(*d) && std::abs(*d) < 1e15)
+      return TimeAffine{0, int64_t(*d)};
     return std::nullopt;
   }
   // Inside a rank-0 generic: its block arguments are its inputs.
@@ -146,4 +135,39 @@ bool convc::isFloatArange(tensor::GenerateOp generate) {
   auto toInt = toFloat ? toFloat.getIn().getDefiningOp<arith::IndexCastOp>()
                        : nullptr;
   return toInt && toInt.getIn() == body.getArgument(0);
+}
+
+Value convc::gatherAxisSize(Value idx, Value in) {
+  // min and max in either order.
+  Value clamped = idx, upper;
+  bool lowZero = false;
+  for (int i = 0; i < 2; ++i) {
+    if (auto max = clamped.getDefiningOp<arith::MaxSIOp>()) {
+      if (!isConstantIntValue(max.getRhs(), 0))
+        return nullptr;
+      lowZero = true;
+      clamped = max.getLhs();
+    } else if (auto min = clamped.getDefiningOp<arith::MinSIOp>()) {
+      upper = min.getRhs();
+      clamped = min.getLhs();
+    }
+  }
+  auto select = clamped.getDefiningOp<arith::SelectOp>();
+  if (!lowZero || !upper || !select || select.getFalseValue() != in)
+    return nullptr;
+  auto negative = select.getCondition().getDefiningOp<arith::CmpIOp>();
+  auto wrapped = select.getTrueValue().getDefiningOp<arith::AddIOp>();
+  if (!negative || negative.getPredicate() != arith::CmpIPredicate::slt ||
+      negative.getLhs() != in || !isConstantIntValue(negative.getRhs(), 0) ||
+      !wrapped || wrapped.getLhs() != in)
+    return nullptr;
+  Value n = wrapped.getRhs();
+  // upper = n - 1: a constant one less, or subi(n, 1).
+  if (std::optional<int64_t> cn = getConstantIntValue(n))
+    return getConstantIntValue(upper) == *cn - 1 ? n : Value();
+  auto minusOne = upper.getDefiningOp<arith::SubIOp>();
+  return minusOne && minusOne.getLhs() == n &&
+                 isConstantIntValue(minusOne.getRhs(), 1)
+             ? n
+             : Value();
 }

@@ -211,6 +211,24 @@ bool isTimePlus(mlir::Value v, mlir::Value seq, int64_t c);
 /// importer emits for Range(0, n, 1) in float.
 bool isFloatArange(mlir::tensor::GenerateOp generate);
 
+/// The importer's Gather / GatherElements normalisation of the index `in`
+/// for an axis of n entries: wrap negatives (+ n), clamp to [0, n - 1] (min
+/// and max in either order), the identity on [0, n). Returns n (a constant
+/// or a value), null when `idx` is not that.
+mlir::Value gatherAxisSize(mlir::Value idx, mlir::Value in);
+
+/// The value the body of the single-result generic `op` yields.
+inline mlir::Value yieldedValue(mlir::linalg::GenericOp op) {
+  return llvm::cast<mlir::linalg::YieldOp>(op.getBody()->getTerminator())
+      .getOperand(0);
+}
+
+/// Whether `v` is a linalg.fill of the float constant `init`.
+inline bool isFillOf(mlir::Value v, double init) {
+  auto fill = v.getDefiningOp<mlir::linalg::FillOp>();
+  return fill && splatValue(fill.getInputs()[0]) == init;
+}
+
 } // namespace convc
 
 #endif // CONVC_PASSES_GENERICMATCHERS_H

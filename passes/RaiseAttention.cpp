@@ -45,21 +45,7 @@ using namespace convc;
 namespace {
 
 AffineMap dims(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> of) {
-  SmallVector<AffineExpr> exprs;
-  for (unsigned d : of)
-    exprs.push_back(getAffineDimExpr(d, ctx));
-  return AffineMap::get(numDims, 0, exprs, ctx);
-}
-
-/// The value the single-result generic `op` yields.
-Value yieldedValue(linalg::GenericOp op) {
-  return cast<linalg::YieldOp>(op.getBody()->getTerminator()).getOperand(0);
-}
-
-/// Whether `v` is a fill of `init` (a float constant).
-bool isFillOf(Value v, double init) {
-  auto fill = v.getDefiningOp<linalg::FillOp>();
-  return fill && splatValue(fill.getInputs()[0]) == init;
+  return AffineMap::getMultiDimMapWithTargets(numDims, of, ctx);
 }
 
 /// v = a @ b batched over [B, H]: a [B, H, M, K], b [B, H, K, N] into zeros.
@@ -286,25 +272,11 @@ struct RaiseMultiHeadAttention : OpRewritePattern<tensor::CollapseShapeOp> {
     Location loc = root.getLoc();
     Value keyPadding;
     if (mask) {
-      // The bool mask as f32 (nonzero = padding).
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      auto f32Type =
-          RankedTensorType::get(maskType.getShape(), rewriter.getF32Type());
-      Value empty = tensor::EmptyOp::create(
-          rewriter, loc, tensor::getMixedSizes(rewriter, loc, mask),
-          rewriter.getF32Type());
-      SmallVector<AffineMap> maps(2, rewriter.getMultiDimIdentityMap(2));
-      keyPadding =
-          linalg::GenericOp::create(
-              rewriter, loc, f32Type, mask, empty, maps,
-              SmallVector<utils::IteratorType>(2,
-                                               utils::IteratorType::parallel),
-              [](OpBuilder &b, Location l, ValueRange args) {
-                Value f = arith::UIToFPOp::create(b, l, b.getF32Type(),
-                                                  args[0]);
-                linalg::YieldOp::create(b, l, f);
-              })
-              .getResult(0);
+      // The bool mask as f32 (nonzero = padding), elementwise on the tensor.
+      keyPadding = arith::UIToFPOp::create(
+          rewriter, loc,
+          cast<RankedTensorType>(mask.getType()).clone(rewriter.getF32Type()),
+          mask);
     }
     Value attended = AttentionOp::create(rewriter, loc, qType, q, k, v,
                                          keyPadding,

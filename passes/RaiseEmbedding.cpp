@@ -62,9 +62,7 @@ OpTy elementwiseBodyOp(Value v, linalg::GenericOp &generic,
     if (i < full || i + 1 == maps.size() ? !map.isIdentity()
                                           : map.getNumResults() != 0)
       return nullptr;
-  return cast<linalg::YieldOp>(generic.getBody()->getTerminator())
-      .getOperand(0)
-      .getDefiningOp<OpTy>();
+  return yieldedValue(generic).getDefiningOp<OpTy>();
 }
 
 /// Whether the binary `op` in `generic`'s body combines its first two block
@@ -74,16 +72,6 @@ bool ofArguments(Operation *op, linalg::GenericOp generic, bool commutes) {
         b = generic.getBody()->getArgument(1);
   Value lhs = op->getOperand(0), rhs = op->getOperand(1);
   return (lhs == a && rhs == b) || (commutes && lhs == b && rhs == a);
-}
-
-/// The integer value of a scalar or splat integer constant.
-std::optional<int64_t> intConstant(Value v) {
-  if (std::optional<int64_t> c = getConstantIntValue(v))
-    return c;
-  DenseIntElementsAttr dense;
-  if (matchPattern(v, m_Constant(&dense)) && dense.isSplat())
-    return dense.getSplatValue<APInt>().getSExtValue();
-  return std::nullopt;
 }
 
 /// The generic input (or captured constant) behind body operand `operand`.
@@ -104,13 +92,13 @@ bool isNonPadMask(Value m, Value &tokens, int64_t &pad) {
   if (!xori || notOp.getNumDpsInputs() != 1 ||
       xori.getLhs() != notOp.getBody()->getArgument(0) ||
       !llvm::is_contained({int64_t(1), int64_t(-1)},
-                          intConstant(xori.getRhs()).value_or(0))) // i1 true
+                          getConstantIntValue(xori.getRhs()).value_or(0))) // i1 true
     return false;
   auto eq = elementwiseBodyOp<arith::CmpIOp>(notOp.getDpsInputs()[0], eqOp);
   if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq)
     return false;
   Value lhs = inputOf(eqOp, eq.getLhs()), rhs = inputOf(eqOp, eq.getRhs());
-  std::optional<int64_t> c = rhs ? intConstant(rhs) : std::nullopt;
+  std::optional<int64_t> c = rhs ? getConstantIntValue(rhs) : std::nullopt;
   auto type = lhs ? dyn_cast<RankedTensorType>(lhs.getType()) : nullptr;
   if (!c || !type || type.getRank() != 2 ||
       !type.getElementType().isInteger(64) ||
@@ -145,7 +133,7 @@ bool isCumSumAlongTime(Value cs, Value x, Value tokens) {
         isTimePlus(loop.getUpperBound(), tokens, 0)))
     return false;
   auto fill = loop.getInitArgs()[0].getDefiningOp<linalg::FillOp>();
-  if (!fill || intConstant(fill.getInputs()[0]) != 0)
+  if (!fill || getConstantIntValue(fill.getInputs()[0]) != 0)
     return false;
   Block *body = loop.getBody();
   Value iv = loop.getInductionVar();
@@ -157,12 +145,8 @@ bool isCumSumAlongTime(Value cs, Value x, Value tokens) {
       insert.getDest() != out || sum.getNumDpsInputs() != 1 ||
       sum.getDpsInits()[0] != acc)
     return false;
-  auto add = cast<linalg::YieldOp>(sum.getBody()->getTerminator())
-                 .getOperand(0)
-                 .getDefiningOp<arith::AddIOp>();
-  Value a = sum.getBody()->getArgument(0), b = sum.getBody()->getArgument(1);
-  if (!add || !((add.getLhs() == a && add.getRhs() == b) ||
-                (add.getLhs() == b && add.getRhs() == a)))
+  auto add = yieldedValue(sum).getDefiningOp<arith::AddIOp>();
+  if (!add || !ofArguments(add, sum, /*commutes=*/true))
     return false;
   auto slice = sum.getDpsInputs()[0].getDefiningOp<tensor::ExtractSliceOp>();
   auto atColumn = [&](ArrayRef<OpFoldResult> offsets,
@@ -174,44 +158,6 @@ bool isCumSumAlongTime(Value cs, Value x, Value tokens) {
          insert.hasUnitStride() &&
          atColumn(slice.getMixedOffsets(), slice.getMixedSizes()) &&
          atColumn(insert.getMixedOffsets(), insert.getMixedSizes());
-}
-
-/// The importer's Gather index normalisation of `in` for an axis of `n`
-/// entries: wrap negatives (+ n), clamp to [0, n - 1] (either order). The
-/// identity on [0, n). Returns n (a constant index value or a Value).
-Value gatherAxisSize(Value idx, Value in) {
-  Value clamped = idx;
-  std::optional<int64_t> lowZero, highBound;
-  Value upper;
-  for (int i = 0; i < 2; ++i) {
-    if (auto max = clamped.getDefiningOp<arith::MaxSIOp>()) {
-      if (intConstant(max.getRhs()) != 0)
-        return nullptr;
-      lowZero = 0;
-      clamped = max.getLhs();
-    } else if (auto min = clamped.getDefiningOp<arith::MinSIOp>()) {
-      upper = min.getRhs();
-      clamped = min.getLhs();
-    }
-  }
-  auto select = clamped.getDefiningOp<arith::SelectOp>();
-  if (!lowZero || !upper || !select || select.getFalseValue() != in)
-    return nullptr;
-  auto negative = select.getCondition().getDefiningOp<arith::CmpIOp>();
-  auto wrapped = select.getTrueValue().getDefiningOp<arith::AddIOp>();
-  if (!negative || negative.getPredicate() != arith::CmpIPredicate::slt ||
-      negative.getLhs() != in || intConstant(negative.getRhs()) != 0 ||
-      !wrapped || wrapped.getLhs() != in)
-    return nullptr;
-  Value n = wrapped.getRhs();
-  // upper = n - 1: a constant one less, or subi(n, 1).
-  if (std::optional<int64_t> cn = intConstant(n))
-    return intConstant(upper) == *cn - 1 ? n : Value();
-  auto minusOne = upper.getDefiningOp<arith::SubIOp>();
-  return minusOne && minusOne.getLhs() == n &&
-                 intConstant(minusOne.getRhs()) == 1
-             ? n
-             : Value();
 }
 
 /// `v` = Gather(table, index, axis 0) of a [rows, d] table by a [B, T]
@@ -230,9 +176,7 @@ bool isRowGather(Value v, Value &table, Value &index, Value &rows) {
                                 ctx) ||
       !maps[1].isIdentity())
     return false;
-  auto extract = cast<linalg::YieldOp>(op.getBody()->getTerminator())
-                     .getOperand(0)
-                     .getDefiningOp<tensor::ExtractOp>();
+  auto extract = yieldedValue(op).getDefiningOp<tensor::ExtractOp>();
   if (!extract || extract.getIndices().size() != 2 ||
       op.getRegion().isAncestor(extract.getTensor().getParentRegion()))
     return false;
@@ -253,9 +197,7 @@ bool isRowGather(Value v, Value &table, Value &index, Value &rows) {
 /// T + 1 (T the time of `tokens`).
 bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
   auto zeroRow = table.getDefiningOp<tensor::InsertSliceOp>();
-  DenseFPElementsAttr zeros;
-  if (!zeroRow || !matchPattern(zeroRow.getSource(), m_Constant(&zeros)) ||
-      !zeros.isSplat() || !zeros.getSplatValue<APFloat>().isZero() ||
+  if (!zeroRow || !matchPattern(zeroRow.getSource(), m_AnyZeroFloat()) ||
       zeroRow.getSourceType().getRank() != 2 ||
       zeroRow.getSourceType().getDimSize(0) != 1)
     return false;
@@ -291,12 +233,9 @@ bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
       sin->lhsMap != Broadcast::Full)
     return false;
   // A = position [n, 1] * w [1, d/2].
-  linalg::GenericOp angles;
-  angles = sin->lhs.getDefiningOp<linalg::GenericOp>();
+  auto angles = sin->lhs.getDefiningOp<linalg::GenericOp>();
   auto mul = angles && angles.getBody()->getOperations().size() == 2
-                 ? cast<linalg::YieldOp>(angles.getBody()->getTerminator())
-                       .getOperand(0)
-                       .getDefiningOp<arith::MulFOp>()
+                 ? yieldedValue(angles).getDefiningOp<arith::MulFOp>()
                  : nullptr;
   if (!mul || angles.getNumDpsInputs() != 2 || angles.getNumLoops() != 2 ||
       angles.getNumReductionLoops() != 0 || !ofArguments(mul, angles, true))
@@ -348,14 +287,12 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
     if (!masked || !masked->lhs || !masked->rhs)
       return rewriter.notifyMatchFailure(root, "not a product");
     Value x = masked->lhs, maskColumn = masked->rhs;
-    if (masked->lhsMap != Broadcast::Full)
-      std::swap(x, maskColumn);
+    Broadcast xMap = masked->lhsMap, maskMap = masked->rhsMap;
+    if (xMap != Broadcast::Full)
+      std::swap(x, maskColumn), std::swap(xMap, maskMap);
     auto yType = dyn_cast<RankedTensorType>(y.getType());
-    if (!yType || yType.getRank() != 3 ||
-        broadcastOf(masked->op.getMatchingIndexingMap(
-                        masked->op.getDpsInputOperand(
-                            x == masked->op.getDpsInputs()[0] ? 1 : 0)),
-                    3) != Broadcast::Row)
+    if (!yType || yType.getRank() != 3 || xMap != Broadcast::Full ||
+        maskMap != Broadcast::Row)
       return rewriter.notifyMatchFailure(root, "not x * mask[..., None]");
     Value maskBits = widenedMask<arith::UIToFPOp>(maskColumn);
     auto column =
@@ -386,14 +323,14 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
       if (gatheredMap != Broadcast::Full)
         continue;
       Value table, index, rows;
-      DenseFPElementsAttr weights;
+
       if (!gathered || !scale ||
           !isRowGather(gathered, table, index, rows) || index != tokens ||
-          !matchPattern(table, m_Constant(&weights)))
+          !matchPattern(table, m_Constant()))
         continue;
       auto tableType = cast<RankedTensorType>(table.getType());
       if (tableType.getRank() != 2 ||
-          intConstant(rows) != tableType.getDimSize(0) ||
+          getConstantIntValue(rows) != tableType.getDimSize(0) ||
           tableType.getDimSize(1) != yType.getDimSize(2))
         continue;
       // PE[pos], pos = CumSum(m) * m + pad.
@@ -407,7 +344,7 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
       linalg::GenericOp plusPadOp, timesMaskOp;
       auto plusPad = elementwiseBodyOp<arith::AddIOp>(pos, plusPadOp);
       if (!plusPad || plusPadOp.getNumDpsInputs() != 2 ||
-          intConstant(plusPadOp.getDpsInputs()[1]) != pad ||
+          getConstantIntValue(plusPadOp.getDpsInputs()[1]) != pad ||
           !ofArguments(plusPad, plusPadOp, false))
         continue;
       auto timesMask = elementwiseBodyOp<arith::MulIOp>(

@@ -185,7 +185,7 @@ struct FoldActivation : OpRewritePattern<linalg::GenericOp> {
         Value plain = op.getDpsInputs()[i];
         if (sigmoid && isSigmoid(sigmoid) &&
             sigmoid.getDpsInputs()[0] == plain && sigmoid->hasOneUse() &&
-            llvm::range_size(plain.getUses()) == 2) {
+            plain.hasNUses(2)) {
           linear = plain.getDefiningOp<LinearOp>();
           sigmoidOfLinear = sigmoid;
         }

@@ -51,13 +51,6 @@ namespace {
 // The pieces of the export
 //===----------------------------------------------------------------------===//
 
-/// The value a generic's body yields, if it is its only result.
-Value yielded(linalg::GenericOp op) {
-  if (op->getNumResults() != 1)
-    return nullptr;
-  return cast<linalg::YieldOp>(op.getBody()->getTerminator()).getOperand(0);
-}
-
 /// Sp = Concat(zeros [B, 1, C], S) along time, as the importer emits it
 /// (insert_slice of a zero fill, then of S at time offset 1). Returns S.
 Value prefixSumsBehindZeroRow(Value padded) {
@@ -99,13 +92,12 @@ Value prefixSumsBehindZeroRow(Value padded) {
 /// n >= T + 1. Returns Sp; `index` is set to the index tensor.
 Value gatherAlongTime(Value v, Value &index) {
   auto op = v.getDefiningOp<linalg::GenericOp>();
-  if (!op || op.getNumLoops() != 3 || op.getNumDpsInputs() != 1 ||
-      op.getNumReductionLoops() != 0 ||
+  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 3 ||
+      op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 0 ||
       !llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap m) { return m.isIdentity(); }))
     return nullptr;
-  auto extract = yielded(op) ? yielded(op).getDefiningOp<tensor::ExtractOp>()
-                             : nullptr;
+  auto extract = yieldedValue(op).getDefiningOp<tensor::ExtractOp>();
   if (!extract || extract.getIndices().size() != 3 ||
       op.getRegion().isAncestor(extract.getTensor().getParentRegion()))
     return nullptr;
@@ -120,29 +112,14 @@ Value gatherAlongTime(Value v, Value &index) {
   if (!isLoopIndex(extract.getIndices()[0], 0) ||
       !isLoopIndex(extract.getIndices()[2], 2))
     return nullptr;
-  // t: index_cast(min(max(select(i < 0, i + n, i), 0), n - 1)).
-  Value in = op.getBody()->getArgument(0);
+  // t: the importer's wrap and clamp of the index, for n >= T + 1 rows, T
+  // the time of the S inside Sp.
   auto cast = extract.getIndices()[1].getDefiningOp<arith::IndexCastOp>();
-  auto min = cast ? cast.getIn().getDefiningOp<arith::MinSIOp>() : nullptr;
-  auto max = min ? min.getLhs().getDefiningOp<arith::MaxSIOp>() : nullptr;
-  auto select = max ? max.getLhs().getDefiningOp<arith::SelectOp>() : nullptr;
-  auto nMinusOne = min ? min.getRhs().getDefiningOp<arith::SubIOp>() : nullptr;
-  if (!select || !nMinusOne || !isConstantIntValue(max.getRhs(), 0) ||
-      !isConstantIntValue(nMinusOne.getRhs(), 1) ||
-      select.getFalseValue() != in)
-    return nullptr;
-  auto wrapped = select.getTrueValue().getDefiningOp<arith::AddIOp>();
-  auto negative = select.getCondition().getDefiningOp<arith::CmpIOp>();
-  if (!wrapped || wrapped.getLhs() != in ||
-      wrapped.getRhs() != nMinusOne.getLhs() || !negative ||
-      negative.getPredicate() != arith::CmpIPredicate::slt ||
-      negative.getLhs() != in || !isConstantIntValue(negative.getRhs(), 0))
-    return nullptr;
-  // n >= T + 1, T the time of the S inside Sp.
-  Value S = prefixSumsBehindZeroRow(padded);
-  std::optional<TimeAffine> n =
-      S ? asTimeAffine(nMinusOne.getLhs(), S) : std::nullopt;
-  if (!n || n->timeCoeff != 1 || n->constant < 1)
+  Value n = cast ? gatherAxisSize(cast.getIn(), op.getBody()->getArgument(0))
+                 : Value();
+  Value S = n ? prefixSumsBehindZeroRow(padded) : Value();
+  std::optional<TimeAffine> rows = S ? asTimeAffine(n, S) : std::nullopt;
+  if (!rows || rows->timeCoeff != 1 || rows->constant < 1)
     return nullptr;
   index = op.getDpsInputs()[0];
   return padded;
@@ -235,7 +212,7 @@ Value clippedToSequence(Value v, Value S) {
       broadcastOf(maps[3], rank) != Broadcast::Full)
     return nullptr;
   Block *body = op.getBody();
-  auto min = yielded(op).getDefiningOp<arith::MinimumFOp>();
+  auto min = yieldedValue(op).getDefiningOp<arith::MinimumFOp>();
   auto max = min ? min.getLhs().getDefiningOp<arith::MaximumFOp>() : nullptr;
   if (!max || max.getLhs() != body->getArgument(0) ||
       max.getRhs() != body->getArgument(1) ||
@@ -302,9 +279,10 @@ Value perChannelOffsets(Value v, int64_t &first, int64_t &heads) {
       collapse.getReassociationIndices().back().size() != 2)
     return nullptr;
   auto broadcast = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
-  if (!broadcast || broadcast.getNumDpsInputs() < 1 ||
+  if (!broadcast || broadcast->getNumResults() != 1 ||
+      broadcast.getNumDpsInputs() < 1 ||
       broadcast.getNumReductionLoops() != 0 ||
-      yielded(broadcast) != broadcast.getBody()->getArgument(0))
+      yieldedValue(broadcast) != broadcast.getBody()->getArgument(0))
     return nullptr;
   MLIRContext *ctx = v.getContext();
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
@@ -329,8 +307,10 @@ Value perChannelOffsets(Value v, int64_t &first, int64_t &heads) {
   // The whole of o, or a slice of its last axis at a constant start:
   // o[b, t, h + first].
   auto slice = head.getDefiningOp<linalg::GenericOp>();
-  Value sliceRead = slice && slice.getNumDpsInputs() == 0 ? yielded(slice)
-                                                          : Value();
+  Value sliceRead = slice && slice->getNumResults() == 1 &&
+                            slice.getNumDpsInputs() == 0
+                        ? yieldedValue(slice)
+                        : Value();
   auto extract = sliceRead ? sliceRead.getDefiningOp<tensor::ExtractOp>()
                            : nullptr;
   if (!extract) {
@@ -371,7 +351,7 @@ struct RaiseTaLKWindowDiff : OpRewritePattern<linalg::GenericOp> {
   LogicalResult matchAndRewrite(linalg::GenericOp root,
                                 PatternRewriter &rewriter) const override {
     // y = S~(e) - S~(a - 1)
-    Value y = yielded(root) ? root->getResult(0) : Value();
+    Value y = root->getNumResults() == 1 ? root->getResult(0) : Value();
     auto diff = y ? fullOperands<arith::SubFOp>(y) : std::nullopt;
     if (!diff)
       return rewriter.notifyMatchFailure(root, "not a difference");
@@ -406,9 +386,9 @@ struct RaiseTaLKWindowDiff : OpRewritePattern<linalg::GenericOp> {
         return rewriter.notifyMatchFailure(root, "e is not clip(t + rt * R)");
     } else {
       auto broadcast = u.getDefiningOp<linalg::GenericOp>();
-      if (!broadcast || broadcast.getNumDpsInputs() < 1 ||
-          broadcast.getNumLoops() != 3 ||
-          yielded(broadcast) != broadcast.getBody()->getArgument(0) ||
+      if (!broadcast || broadcast->getNumResults() != 1 ||
+          broadcast.getNumDpsInputs() < 1 || broadcast.getNumLoops() != 3 ||
+          yieldedValue(broadcast) != broadcast.getBody()->getArgument(0) ||
           broadcastOf(broadcast.getIndexingMapsArray()[0], 3) !=
               Broadcast::Time ||
           !broadcast.getIndexingMapsArray().back().isIdentity() ||

@@ -10,8 +10,7 @@
 // mask as f32.
 // CHECK-LABEL: func.func @main
 // CHECK: %[[M:.*]] = linalg.generic {{.*}} ins(%arg3 : tensor<?x?xi64>)
-// CHECK: %[[F:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<?x?xi1>)
-// CHECK: arith.uitofp
+// CHECK: %[[F:.*]] = arith.uitofp %[[M]] : tensor<?x?xi1> to tensor<?x?xf32>
 // CHECK: %[[Y:.*]] = convc.attention %arg0, %arg1, %arg2 key_padding %[[F]] {heads = 2 : i64}
 // CHECK-NOT: linalg.transpose
 // CHECK: return %[[Y]]
