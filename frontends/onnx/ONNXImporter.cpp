@@ -1131,8 +1131,6 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     // (T - 1 and arange(T) then read tensor.dim, which the raising passes
     // can follow, instead of a runtime gather out of the shape vector).
     partialShapes[node.output(0)] = picked;
-    if (llvm::any_of(picked, [](auto &e) { return !e.value && !e.dim; }))
-      return false;
     SmallVector<Value> elements;
     for (const ShapeEntry &e : picked)
       elements.push_back(
@@ -1251,7 +1249,7 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
     }
   }
   // A product of shape entries with a symbolic one (B * num_heads, T * B):
-  // tracked as its runtime value, and imported as the runtime product.
+  // tracked, and defined from the index product (no runtime Mul besides).
   if (op == "Mul" && inputs.size() == 2) {
     auto x = entriesOf(0), y = entriesOf(1);
     if (x && y && x->size() == 1 && y->size() == 1 &&
@@ -1262,9 +1260,18 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
       };
       const ShapeEntry &p = (*x)[0], &q = (*y)[0];
       if ((p.value || p.dim) && (q.value || q.dim)) {
-        partialShapes[node.output(0)] = {ShapeEntry{
-            std::nullopt, arith::MulIOp::create(b, loc, sizeOf(p), sizeOf(q))}};
-        return false;
+        Value product = arith::MulIOp::create(b, loc, sizeOf(p), sizeOf(q));
+        partialShapes[node.output(0)] = {ShapeEntry{std::nullopt, product}};
+        auto type = cast<RankedTensorType>(
+            cast<RankedTensorType>(inputs[0].getType()).getRank() >=
+                    cast<RankedTensorType>(inputs[1].getType()).getRank()
+                ? inputs[0].getType()
+                : inputs[1].getType());
+        values[node.output(0)] = tensor::FromElementsOp::create(
+            b, loc, type,
+            ValueRange{arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                                  product)});
+        return true;
       }
     }
   }
@@ -2257,7 +2264,7 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
       "Softmax", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Transpose",
       "Identity", "Add",   "Sub",     "Mul",       "Div",     "Neg",
       "Exp",      "Sqrt",  "Sigmoid", "Relu",      "Tanh",    "Reciprocal",
-      "Log",      "Cast"};
+      "Log"};
   if (!evaluable.contains(op) || inputs.empty() || node.output_size() != 1)
     return false;
   // Every operand a compile-time constant (checked before any is copied to
@@ -2283,14 +2290,7 @@ bool Importer::foldWeightComputation(const onnx::NodeProto &node,
   };
   std::optional<HostTensor> out;
   int64_t rank = int64_t(x->shape.size());
-  if (op == "Cast") {
-    // Between float types only (float64 is float32 here): a copy.
-    int64_t to = intAttr("to", 0);
-    if (!getElementTypeOrSelf(inputs[0].getType()).isF32() ||
-        (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::DOUBLE))
-      return false;
-    out = x;
-  } else if (op == "Identity") {
+  if (op == "Identity") {
     out = x;
   } else if (op == "Neg" || op == "Exp" || op == "Sqrt" || op == "Sigmoid" ||
              op == "Relu" || op == "Tanh" || op == "Reciprocal" ||
