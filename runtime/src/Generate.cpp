@@ -114,6 +114,15 @@ Status generate(const Module &module,
                   "the module has neither 'decode_step' (compile the Seq2Seq "
                   "model with --decode-step=decode) nor a full 'decode' "
                   "(compile encoder.onnx with --decoder decoder.onnx)");
+  // The decoder takes the previous tokens (i64 [N, T]) first and returns
+  // the logits first: "tokens" and "logits" from MLIR, the names of the
+  // decoder.onnx in a package.
+  const EntryPoint *decoder = step ? step : full;
+  if (decoder->inputs.empty() || decoder->outputs.empty() ||
+      decoder->inputs[0].dtype != DType::I64)
+    return Status(StatusCode::InvalidArgument,
+                  "'" + decoder->name + "' must take the previous tokens "
+                  "(i64 [N, T]) first and return logits [N, T, V] first");
   if (step) {
     Named cached;
     if (Status s = runNamed(module, "decode_init", inputs, cached); !s.ok())
@@ -128,16 +137,6 @@ Status generate(const Module &module,
         inputs[spec.name] = Tensor::zeros(spec.dtype, shape);
       }
   }
-  // The decoder takes the previous tokens (i64 [N, T]) first and returns
-  // the logits first: "tokens" and "logits" from MLIR, the names of the
-  // decoder.onnx in a package.
-  const EntryPoint *decoder = step ? step : full;
-  if (decoder->inputs.empty() || decoder->outputs.empty() ||
-      decoder->inputs[0].dtype != DType::I64) {
-    return Status(StatusCode::InvalidArgument,
-                  "'" + decoder->name + "' must take the previous tokens "
-                  "(i64 [N, T]) first and return logits [N, T, V] first");
-  }
 
   const double negInf = -std::numeric_limits<double>::infinity();
   std::vector<Beam> beams(N, Beam{{}, negInf});
@@ -150,48 +149,39 @@ Status generate(const Module &module,
   };
 
   for (int64_t t = 0; t <= options.maxLength; ++t) {
-    Named out;
-    const float *l;
-    int64_t V, rowStride;
-    if (step) {
-      // The last token of each row and its position.
-      Tensor tokens = Tensor::zeros(DType::I64, {N, 1});
-      Tensor position = Tensor::zeros(DType::I64, {N});
-      for (int64_t r = 0; r < N; ++r) {
-        tokens.data<int64_t>()[r] =
-            beams[r].tokens.empty() ? options.eos : beams[r].tokens.back();
-        position.data<int64_t>()[r] = t;
+    // The step takes each row's last token at its position; the full
+    // decoder the whole prefix, [eos, tokens so far].
+    int64_t T = step ? 1 : t + 1;
+    Tensor tokens = Tensor::zeros(DType::I64, {N, T});
+    for (int64_t r = 0; r < N; ++r) {
+      int64_t *row = tokens.data<int64_t>() + r * T;
+      const std::vector<int64_t> &seen = beams[r].tokens;
+      if (step) {
+        row[0] = seen.empty() ? options.eos : seen.back();
+        continue;
       }
-      inputs[step->inputs[0].name] = tokens;
-      inputs["step"] = position;
-      if (Status s = runNamed(module, "decode_step", inputs, out); !s.ok())
-        return s;
-      const Tensor &logits = out[step->outputs[0].name];
-      V = logits.shape().back();
-      rowStride = V;
-      l = logits.data<float>();
-    } else {
-      // prev = [eos, tokens so far] per row; the logits of its last position.
-      Tensor prev = Tensor::zeros(DType::I64, {N, t + 1});
-      for (int64_t r = 0; r < N; ++r) {
-        int64_t *row = prev.data<int64_t>() + r * (t + 1);
-        row[0] = options.eos;
-        for (int64_t i = 0; i < t; ++i)
-          row[i + 1] = i < int64_t(beams[r].tokens.size()) ? beams[r].tokens[i]
-                                                           : options.pad;
-      }
-      inputs[full->inputs[0].name] = prev;
-      if (Status s = runNamed(module, "decode", inputs, out); !s.ok())
-        return s;
-      const Tensor &logits = out[full->outputs[0].name];
-      if (logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
-          logits.shape()[0] != N || logits.shape()[1] != t + 1)
-        return Status(StatusCode::InvalidArgument,
-                      "'decode' must return f32 logits [N, T, V]");
-      V = logits.shape()[2];
-      rowStride = (t + 1) * V;
-      l = logits.data<float>() + t * V;
+      row[0] = options.eos;
+      for (int64_t i = 0; i < t; ++i)
+        row[i + 1] = i < int64_t(seen.size()) ? seen[i] : options.pad;
     }
+    inputs[decoder->inputs[0].name] = tokens;
+    if (step) {
+      Tensor position = Tensor::zeros(DType::I64, {N});
+      std::fill(position.data<int64_t>(), position.data<int64_t>() + N, t);
+      inputs["step"] = position;
+    }
+    Named out;
+    if (Status s = runNamed(module, decoder->name, inputs, out); !s.ok())
+      return s;
+    const Tensor &logits = out[decoder->outputs[0].name];
+    if (logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
+        logits.shape()[0] != N || logits.shape()[1] != T)
+      return Status(StatusCode::InvalidArgument,
+                    "'" + decoder->name + "' must return f32 logits [N, " +
+                        std::to_string(T) + ", V]");
+    // Each row's logits at its last position.
+    int64_t V = logits.shape()[2], rowStride = T * V;
+    const float *l = logits.data<float>() + (T - 1) * V;
 
     std::vector<int64_t> sourceRow(N);
     std::vector<Beam> next(N, Beam{{}, negInf});

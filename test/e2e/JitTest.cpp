@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <random>
 
@@ -172,8 +173,10 @@ TEST(Jit, CompilesONNXSeq2SeqPackagesWithAnIncrementalDecoder) {
     status = module->run("decode", in, out);
     ASSERT_TRUE(status.ok()) << status.message();
     int64_t V = out[0].shape()[2];
-    const float *last = out[0].data<float>() + t * V;
-    int64_t best = std::max_element(last, last + V) - last;
+    std::vector<float> last(out[0].data<float>() + t * V,
+                            out[0].data<float>() + (t + 1) * V);
+    last[greedy.pad] = -INFINITY; // padding is never generated
+    int64_t best = std::max_element(last.begin(), last.end()) - last.begin();
     if (best == greedy.eos || t == greedy.maxLength)
       break;
     want.push_back(best);

@@ -33,7 +33,6 @@ if os.access(ptxas, os.X_OK):
     config.available_features.add("ptxas")
 config.substitutions.append(("%ptxas", ptxas))
 config.substitutions.append(("%cuda_path", cuda_path))
-import ctypes.util
 if not any(os.path.exists(os.path.join(d, "libcuda.so.1"))
            for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib",
                      "/usr/local/nvidia/lib64"]):
