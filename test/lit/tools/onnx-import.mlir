@@ -66,3 +66,17 @@
 // MHA: tensor.reshape {{.*}} : (tensor<?x?x4xf32>, tensor<2xi64>) -> tensor<?x16xf32>
 // MHA: tensor.reshape {{.*}} : (tensor<?x16xf32>, tensor<3xi64>) -> tensor<?x?x16xf32>
 // RUN: convc compile %S/Inputs/export_multihead_attention.onnx --quiet -o %t.mha.so
+
+// Errors the importer and runtime give for bad models and inputs:
+// - an opset above 17;
+// - every unsupported op type, with its node count and names, in one message;
+// - an input of the wrong rank, or a wrong static dim, for a compiled ONNX model.
+// RUN: not convc compile %S/Inputs/opset18.onnx --quiet -o %t.o18.so 2>&1 | FileCheck %s --check-prefix=OPSET
+// OPSET: error: '{{.*}}opset18.onnx' uses opset 18; convc imports opsets 7 to 17
+// RUN: not convc compile %S/Inputs/two_unsupported_ops.onnx --quiet -o %t.two.so 2>&1 | FileCheck %s --check-prefix=MANY-OPS
+// MANY-OPS: error: loc("g"): unsupported ONNX ops (supported: {{.*}}): Hardmax x2 [hard_a, hard_b]; Softsign x1 [soft]
+// RUN: convc compile %S/Inputs/export_talk.onnx --quiet -o %t.talk.so
+// RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_rank_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=RANK
+// RANK: convc run: input 'x': expected rank 3 x: f32[s0, s1, 16], given [3, 16]
+// RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_channels_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=DIM
+// DIM: convc run: input 'x': expected shape x: f32[s0, s1, 16], given [1, 5, 15] (dimension 2 must be 16)

@@ -78,3 +78,13 @@
 // PACKAGE: convc.talk_step
 // RUN: convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/export_talk_seq2seq_decoder.onnx -o %t.package.so 2>&1 | FileCheck %s --check-prefix=PACKAGE-DECODER
 // PACKAGE-DECODER: convc: decoder: incremental (decode_init + decode_step derived from the raised decoder)
+
+// LightweightConv in fairseq's TBC layout (x [T, B, C] permuted to
+// [B, C, T] around the grouped Conv1d): one convc.lightweight_conv between
+// the two layout transposes.
+// RUN: convc compile %S/Inputs/export_light_tbc.onnx --emit=fused --report -o %t.tbc.mlir 2>&1 | FileCheck %s --check-prefix=TBC
+// TBC: report (fused IR): 1 x convc.lightweight_conv; 2 ops on the generic linalg path (2 x linalg.transpose)
+// RUN: FileCheck %s --check-prefix=TBC-IR < %t.tbc.mlir
+// TBC-IR: linalg.transpose ins(%arg0 : tensor<?x?x16xf32>) {{.*}} permutation = [1, 0, 2]
+// TBC-IR: convc.lightweight_conv {{.*}} {heads = 4 : i64, padding = 2 : i64, weight_softmax = false}
+// TBC-IR: linalg.transpose {{.*}} permutation = [1, 0, 2]
