@@ -1033,13 +1033,7 @@ struct LowerGLU : ConvcLoweringPattern<GLUOp> {
     int64_t lanes = options.vectorWidth;
     auto vecType = VectorType::get({lanes}, b.getF32Type());
     Value x = b.toBuffer(op.getInput());
-    SmallVector<Value> dynamicSizes;
-    for (int64_t i = 0; i < resultType.getRank(); ++i)
-      if (resultType.isDynamicDim(i))
-        dynamicSizes.push_back(b.dim(x, i));
-    Value y = memref::AllocOp::create(
-        b, MemRefType::get(resultType.getShape(), b.getF32Type()),
-        dynamicSizes, b.getI64IntegerAttr(64));
+    Value y = b.allocResult(resultType, x);
     Value x2 = b.rows(x), y2 = b.rows(y);
     Value rows = b.dim(x2, 0);
     Value one = b.splat(b.f32(1.0), lanes);
@@ -1645,7 +1639,7 @@ struct LowerConvcToLoopsPass
         op->emitError() << "the CPU lowering handles f32 convc ops only; this "
                            "op has "
                         << getElementTypeOrSelf(op->getResultTypes().front())
-                        << " (f16/bf16 storage arrives with the GPU path)";
+                        << " (f16/bf16 storage is compiled by --target=cuda only)";
       else if (isa<LinearOp>(op) && !useBlas)
         op->emitError() << "convc.linear is lowered to cblas_sgemm calls; "
                            "it needs use-blas=true (OpenBLAS)";

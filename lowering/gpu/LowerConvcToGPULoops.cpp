@@ -88,7 +88,6 @@ public:
     return fdiv(f32(1.0), fadd(f32(1.0), exp(arith::NegFOp::create(*this, v))));
   }
   Value floor(Value v) { return math::FloorOp::create(*this, v); }
-  Value ceil(Value v) { return math::CeilOp::create(*this, v); }
   Value floatToIndex(Value v) {
     Value i = arith::FPToSIOp::create(*this, getI64Type(), v);
     return arith::IndexCastOp::create(*this, getIndexType(), i);
@@ -700,8 +699,6 @@ struct LowerGLU : GPULoweringPattern<GLUOp> {
   }
 };
 
-/// LayerNorm of rows of `a` (f32 or storage type) into `y`, one work item
-/// per row: mean, then the biased variance around it, then the output.
 /// LayerNorm of rows of `a` (f32 or storage type) into `y`: a block of 256
 /// threads per row. Each thread sums a strided share of the row (coalesced
 /// reads), the block adds the 256 partial sums in a tree in shared memory,

@@ -22,10 +22,9 @@
 
 #include "convc/Runtime.h"
 
-#include <chrono>
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
