@@ -92,11 +92,11 @@ struct DeriveDecodeStepPass
   /// per position (elementwise on the sequence), or the decoder at T = 1
   /// would not be one step of the full decoder: an imported decoder whose
   /// embedding, attention or convs were not all raised fails here.
-  LogicalResult checkPerPosition(func::FuncOp step, ArrayRef<Value> tokens) {
+  LogicalResult checkPerPosition(func::FuncOp decoder, ArrayRef<Value> tokens) {
     llvm::SetVector<Operation *> slice;
     for (Value t : tokens)
       getForwardSlice(t, &slice);
-    Block &entry = step.getBody().front();
+    Block &entry = decoder.getBody().front();
     llvm::SmallPtrSet<Operation *, 16> seen;
     for (Operation *inner : slice) {
       Operation *op = entry.findAncestorOpInBlock(*inner);
@@ -131,28 +131,36 @@ struct DeriveDecodeStepPass
 
   LogicalResult deriveStep(ModuleOp module, func::FuncOp decoder) {
     MLIRContext *ctx = &getContext();
+    // The target tokens: the [B, T] i64 arguments.
+    auto tokensOf = [](func::FuncOp f) {
+      SmallVector<Value> tokens;
+      for (BlockArgument arg : f.getArguments())
+        if (auto type = dyn_cast<RankedTensorType>(arg.getType());
+            type && type.getRank() == 2 &&
+            type.getElementType().isInteger(64))
+          tokens.push_back(arg);
+      return tokens;
+    };
+    SmallVector<Value> tokens = tokensOf(decoder);
+    if (tokens.empty())
+      return unsupported(decoder, "has no [B, T] i64 target-token "
+                                  "argument");
+    // Checked on the decoder itself, before anything is built.
+    if (failed(checkPerPosition(decoder, tokens)))
+      return failure();
+
     OpBuilder top(ctx);
     top.setInsertionPointAfter(decoder);
     auto step = cast<func::FuncOp>(top.clone(*decoder));
     step.setSymName(function + "_step");
-
-    // Per-step inputs: target tokens ([B, T] i64), then `step` and states.
-    SmallVector<Value> stepInputs;
-    for (BlockArgument arg : step.getArguments())
-      if (auto type = dyn_cast<RankedTensorType>(arg.getType());
-          type && type.getRank() == 2 && type.getElementType().isInteger(64))
-        stepInputs.push_back(arg);
-    if (stepInputs.empty())
-      return unsupported(decoder, "has no [B, T] i64 target-token "
-                                  "argument");
+    // Per-step inputs: target tokens, then `step` and states.
+    SmallVector<Value> stepInputs = tokensOf(step);
     auto batch = cast<RankedTensorType>(stepInputs[0].getType()).getDimSize(0);
     Value position = addArgument(
         step, RankedTensorType::get({batch}, IntegerType::get(ctx, 64)),
         "step");
     stepInputs.push_back(position);
 
-    if (failed(checkPerPosition(step, stepInputs)))
-      return failure();
     SmallVector<Operation *> ops;
     step.walk([&](Operation *op) {
       if (isa<ConvcDialect>(op->getDialect()))
