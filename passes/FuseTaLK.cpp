@@ -41,22 +41,9 @@ struct FoldScaleIntoPrefixSum : OpRewritePattern<PrefixSumOp> {
       if (!c || *c == 0.0)
         return failure();
       input = div.getLhs(), factor = 1.0 / *c;
-    } else if (auto scaled = elementwise<arith::MulFOp>(op.getInput())) {
-      // The importer's Mul by a scalar: a generic of x and a constant.
-      auto full = [](Value v, Broadcast m) {
-        return v && m == Broadcast::Full ? v : Value();
-      };
-      if (scaled->rhsConst && full(scaled->lhs, scaled->lhsMap))
-        input = scaled->lhs, factor = *scaled->rhsConst;
-      else if (scaled->lhsConst && full(scaled->rhs, scaled->rhsMap))
-        input = scaled->rhs, factor = *scaled->lhsConst;
-      else
-        return failure();
-    } else if (auto divided = elementwise<arith::DivFOp>(op.getInput())) {
-      if (!divided->lhs || divided->lhsMap != Broadcast::Full ||
-          !divided->rhsConst || *divided->rhsConst == 0.0)
-        return failure();
-      input = divided->lhs, factor = 1.0 / *divided->rhsConst;
+    } else if (auto scaled = scaledByConstant(op.getInput())) {
+      // The importer's Mul or Div by a scalar: a generic of x and a constant.
+      std::tie(input, factor) = *scaled;
     } else {
       return failure();
     }

@@ -217,6 +217,10 @@ bool isFloatArange(mlir::tensor::GenerateOp generate);
 /// or a value), null when `idx` is not that.
 mlir::Value gatherAxisSize(mlir::Value idx, mlir::Value in);
 
+/// `v` = x * c, c * x or x / c as an elementwise generic, x indexed fully
+/// and c a scalar constant: x and the factor (1 / c for a division).
+std::optional<std::pair<mlir::Value, double>> scaledByConstant(mlir::Value v);
+
 /// The value the body of the single-result generic `op` yields.
 inline mlir::Value yieldedValue(mlir::linalg::GenericOp op) {
   return llvm::cast<mlir::linalg::YieldOp>(op.getBody()->getTerminator())

@@ -204,27 +204,6 @@ Value maskedScores(Value z, Value &mask) {
   return op.getDpsInputs()[2];
 }
 
-/// scores = x / c or x * c' with a constant: returns x and the factor.
-Value scaled(Value scores, double &factor) {
-  if (auto div = elementwise<arith::DivFOp>(scores);
-      div && div->lhs && div->lhsMap == Broadcast::Full && div->rhsConst &&
-      *div->rhsConst != 0.0) {
-    factor = 1.0 / *div->rhsConst;
-    return div->lhs;
-  }
-  if (auto mul = elementwise<arith::MulFOp>(scores); mul && mul->lhs && mul->rhs) {
-    if (mul->rhsConst && mul->lhsMap == Broadcast::Full) {
-      factor = *mul->rhsConst;
-      return mul->lhs;
-    }
-    if (mul->lhsConst && mul->rhsMap == Broadcast::Full) {
-      factor = *mul->lhsConst;
-      return mul->rhs;
-    }
-  }
-  return nullptr;
-}
-
 struct RaiseMultiHeadAttention : OpRewritePattern<tensor::CollapseShapeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -249,10 +228,10 @@ struct RaiseMultiHeadAttention : OpRewritePattern<tensor::CollapseShapeOp> {
     Value scores = maskedScores(z, mask);
     if (!scores)
       scores = z;
-    double factor = 0;
-    Value products = scaled(scores, factor);
+    // scores = q k^T / c or times c'.
+    auto scaled = scaledByConstant(scores);
     Value qh, kT;
-    if (!products || !isBatchedMatmul(products, qh, kT))
+    if (!scaled || !isBatchedMatmul(scaled->first, qh, kT))
       return rewriter.notifyMatchFailure(root, "scores are not q k^T scaled");
     Value q = headsOf(qh, {0, 2, 1, 3}, heads);
     Value k = headsOf(kT, {0, 2, 3, 1}, kHeads);
@@ -266,7 +245,7 @@ struct RaiseMultiHeadAttention : OpRewritePattern<tensor::CollapseShapeOp> {
         !qType.getElementType().isF32() || root.getResultType() != qType)
       return rewriter.notifyMatchFailure(root, "needs f32 q, k, v of one width");
     double want = 1.0 / std::sqrt(double(d / heads));
-    if (std::abs(factor - want) > 1e-6 * want)
+    if (std::abs(scaled->second - want) > 1e-6 * want)
       return rewriter.notifyMatchFailure(root, "scale is not 1 / sqrt(R)");
 
     Location loc = root.getLoc();

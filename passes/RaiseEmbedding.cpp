@@ -312,20 +312,12 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
     for (auto [scaledSide, positionSide] :
          {std::make_pair(sum->lhs, sum->rhs),
           std::make_pair(sum->rhs, sum->lhs)}) {
-      auto scaled = elementwise<arith::MulFOp>(scaledSide);
+      auto scaled = scaledByConstant(scaledSide);
       if (!scaled)
         continue;
-      Value gathered = scaled->rhsConst ? scaled->lhs : scaled->rhs;
-      Broadcast gatheredMap =
-          scaled->rhsConst ? scaled->lhsMap : scaled->rhsMap;
-      std::optional<double> scale =
-          scaled->rhsConst ? scaled->rhsConst : scaled->lhsConst;
-      if (gatheredMap != Broadcast::Full)
-        continue;
+      auto [gathered, scale] = *scaled;
       Value table, index, rows;
-
-      if (!gathered || !scale ||
-          !isRowGather(gathered, table, index, rows) || index != tokens ||
+      if (!isRowGather(gathered, table, index, rows) || index != tokens ||
           !matchPattern(table, m_Constant()))
         continue;
       auto tableType = cast<RankedTensorType>(table.getType());
@@ -360,7 +352,7 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
         continue;
       Value embedded = EmbeddingOp::create(
           rewriter, root.getLoc(), yType, tokens, table, Value(),
-          rewriter.getI64IntegerAttr(pad), rewriter.getF64FloatAttr(*scale),
+          rewriter.getI64IntegerAttr(pad), rewriter.getF64FloatAttr(scale),
           rewriter.getUnitAttr());
       rewriter.replaceOp(root, embedded);
       return success();

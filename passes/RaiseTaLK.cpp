@@ -253,20 +253,16 @@ Value timeShiftedBy(Value v, Value S, int64_t &maxReach) {
       !isTimeRange(t, S))
     return nullptr;
   // A reach of 1 may have been folded away by the exporter: t +/- o.
-  auto mul = elementwise<arith::MulFOp>(product);
-  if (!mul || (!mul->lhsConst && !mul->rhsConst)) {
+  auto scaled = scaledByConstant(product);
+  if (!scaled) {
     maxReach = 1;
     return product;
   }
-  bool constantRight = mul->rhsConst.has_value();
-  std::optional<double> m = constantRight ? mul->rhsConst : mul->lhsConst;
-  Value scaled = constantRight ? mul->lhs : mul->rhs;
-  Broadcast scaledMap = constantRight ? mul->lhsMap : mul->rhsMap;
-  if (!m || !scaled || scaledMap != Broadcast::Full || *m < 0 ||
-      *m != std::floor(*m) || *m > 1e6)
+  auto [offsets, m] = *scaled;
+  if (m < 0 || m != std::floor(m) || m > 1e6)
     return nullptr;
-  maxReach = int64_t(*m);
-  return scaled;
+  maxReach = int64_t(m);
+  return offsets;
 }
 
 /// A head's offsets repeated over its channels: o[..., first : first + H]
