@@ -144,10 +144,17 @@ bool foldOnlyOp(StringRef) { return false; }
 std::optional<SmallVector<int64_t>> constantInts(Value v) {
   DenseIntElementsAttr attr;
   // Shapes, axes and indices are small; a huge (splat) constant is data.
+  // The element count is taken dim by dim: a product of fuzzed dims can
+  // overflow getNumElements().
   if (!v || !matchPattern(v, m_Constant(&attr)) ||
-      !attr.getElementType().isInteger(64) ||
-      attr.getNumElements() > (int64_t(1) << 20))
+      !attr.getElementType().isInteger(64))
     return std::nullopt;
+  int64_t count = 1;
+  for (int64_t d : attr.getType().getShape())
+    if (d < 0 || (d > 0 && count > (int64_t(1) << 20) / d))
+      return std::nullopt;
+    else
+      count *= d;
   return llvm::to_vector(llvm::map_range(
       attr, [](const APInt &x) { return x.getSExtValue(); }));
 }
@@ -1070,6 +1077,10 @@ bool Importer::foldShapeArithmetic(const onnx::NodeProto &node, Location loc,
   };
   auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
     auto type = RankedTensorType::get(shape, b.getI64Type());
+    // Malformed operands (a fuzzed Gather of an empty vector, say) can leave
+    // the data short of the shape: not folded then, the op imports as is.
+    if (type.getNumElements() != int64_t(data.size()))
+      return false;
     values[node.output(0)] = arith::ConstantOp::create(
         b, loc, DenseIntElementsAttr::get(type, data));
     return true;

@@ -80,3 +80,9 @@
 // RANK: convc run: input 'x': expected rank 3 x: f32[s0, s1, 16], given [3, 16]
 // RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_channels_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=DIM
 // DIM: convc run: input 'x': expected shape x: f32[s0, s1, 16], given [1, 5, 15] (dimension 2 must be 16)
+
+// A fuzzed model (libFuzzer found it; the multi-head attention export with a
+// shape vector emptied) whose shape folding once built a constant with less
+// data than its shape and crashed: now a clean error.
+// RUN: not convc compile %S/Inputs/fuzz_short_shape_fold.onnx --quiet -o %t.fuzz.so 2>&1 | FileCheck %s --check-prefix=FUZZ
+// FUZZ: error: loc("/a/Squeeze"): Squeeze axis 0 has size 0 (it must be a static 1)
