@@ -774,109 +774,153 @@ struct LowerLayerNorm : GPULoweringPattern<LayerNormOp> {
   }
 };
 
-/// Output rows and columns per projection work item: a register tile.
-constexpr int64_t kTileRows = 4, kTileCols = 4;
+/// The projection's block tile: 64 rows by 64 output columns (GLU: 32 of
+/// each half), a 32-deep slab of D staged per step, 256 threads as 16 x 16.
+constexpr int64_t kGemmRows = 64, kGemmCols = 64, kGemmDepth = 32,
+                  kGemmThreadsPerSide = 16;
+/// Each thread's register tile: rows ty + 16 i, columns tx + 16 j.
+constexpr int64_t kGemmThreadRows = kGemmRows / kGemmThreadsPerSide;
 
 /// x W^T (+ bias), activation, (+ residual), (LayerNorm).
 ///
-/// The weights are first transposed to [D, N]. Then each work item computes
-/// a 4 x 4 register tile of outputs, accumulating in f32 over D. Per step of
-/// D it loads 4 inputs and 4 (GLU: 8) weights for 16 (32) FMAs. Work items
-/// run along n, so the threads of a warp read consecutive weights and the
-/// same inputs (a broadcast). The epilogue runs on the tile in registers;
-/// a LayerNorm then runs per row.
+/// A block per 64 x 64 output tile, the classic shared-memory GEMM: for
+/// each 32-deep slab of D, the threads stage the slab's 64 input rows and
+/// 64 weight rows in shared memory (coalesced 128-byte reads along D, both
+/// operands as stored, so no transpose), then each thread adds the slab to
+/// its 4 x 4 outputs: 8 shared loads for 16 FMAs, where a flat kernel reads
+/// every operand from global memory. The register tile lives across phases
+/// in a shared accumulator (on a CPU phases run one after the other, so a
+/// thread's registers cannot outlive one); reloading it costs one load and
+/// store per output per slab, 1/32 of the FMAs. Rows are padded so that
+/// neither the staging stores (consecutive k) nor the tile reads
+/// (consecutive columns, rows 16 apart) meet bank conflicts. The epilogue
+/// (bias, activation, residual) reads the accumulator along columns and
+/// stores coalesced; a LayerNorm then runs per row.
 struct LowerLinear : GPULoweringPattern<LinearOp> {
   using GPULoweringPattern::GPULoweringPattern;
   SmallVector<Value> lower(LinearOp op, GPUKernelBuilder &b) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    int64_t N = op.getProjectionWidth();
     int64_t D = op.getInput().getType().getShape().back();
     int64_t W = type.getShape().back();
     Activation act = op.getActivation();
-    bool glu = act == Activation::glu;
+    int64_t halves = act == Activation::glu ? 2 : 1;
+    int64_t tileCols = kGemmCols / halves; // output columns per tile
+    int64_t threadCols = tileCols / kGemmThreadsPerSide;
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value res = op.getResidual() ? b.rows(b.toBuffer(op.getResidual())) : Value();
     Value y = b.allocResult(type, x);
     Value x2 = b.rows(x), y2 = b.rows(y);
     Value M = b.dim(x2, 0);
-    Value wT = b.allocF32({D, N}, {});
-    b.parallel({b.index(D), b.index(N)}, [&](ValueRange ivs) {
-      b.storeScalar(b.loadF32(w, {ivs[1], ivs[0]}), wT, ivs);
-    });
     // Pre-LayerNorm rows go to an f32 scratch buffer when a norm follows.
     Value out = op.getLnGamma() ? b.allocF32({ShapedType::kDynamic, W}, {M}) : y2;
     Value lastRow = b.sub(M, b.index(1));
-    int64_t colTiles = (W + kTileCols - 1) / kTileCols;
-    b.parallel({b.ceilDiv(M, b.index(kTileRows)), b.index(colTiles)},
-               [&](ValueRange ivs) {
-      Value m0 = b.mul(ivs[0], b.index(kTileRows));
-      Value n0 = b.mul(ivs[1], b.index(kTileCols));
-      // Clamped rows and columns: the tile's edge items compute duplicates
-      // that are never stored.
-      SmallVector<Value> rows, cols;
-      for (int64_t i = 0; i < kTileRows; ++i)
-        rows.push_back(b.min(b.add(m0, b.index(i)), lastRow));
-      for (int64_t j = 0; j < kTileCols; ++j)
-        cols.push_back(b.min(b.add(n0, b.index(j)), b.index(W - 1)));
-      int64_t halves = glu ? 2 : 1;
-      SmallVector<Value> init(halves * kTileRows * kTileCols, b.f32(0.0));
-      ValueRange acc = b.forLoop(
-          b.index(0), b.index(D), b.index(1), init,
-          [&](Value k, ValueRange acc) {
-            SmallVector<Value> in, wt;
-            for (Value r : rows)
-              in.push_back(b.loadF32(x2, {r, k}));
-            for (int64_t h = 0; h < halves; ++h)
-              for (Value c : cols)
-                wt.push_back(b.loadScalar(
-                    wT, {k, h ? b.add(c, b.index(W)) : c}));
-            SmallVector<Value> next;
-            for (int64_t h = 0; h < halves; ++h)
-              for (int64_t i = 0; i < kTileRows; ++i)
-                for (int64_t j = 0; j < kTileCols; ++j) {
-                  int64_t at = (h * kTileRows + i) * kTileCols + j;
-                  next.push_back(
-                      b.fma(in[i], wt[h * kTileCols + j], acc[at]));
-                }
-            return next;
-          });
-      for (int64_t i = 0; i < kTileRows; ++i)
-        for (int64_t j = 0; j < kTileCols; ++j) {
-          Value m = b.add(m0, b.index(i)), n = b.add(n0, b.index(j));
-          Value inside = b.andI(b.cmpI(arith::CmpIPredicate::slt, m, M),
-                                b.cmpI(arith::CmpIPredicate::slt, n,
-                                       b.index(W)));
-          b.ifThen(inside, [&] {
-            auto biased = [&](int64_t h) {
-              Value z = acc[(h * kTileRows + i) * kTileCols + j];
-              if (!bias)
-                return z;
-              return b.fadd(z, b.loadF32(bias, {h ? b.add(n, b.index(W)) : n}));
-            };
-            Value z = biased(0), v;
-            switch (act) {
-            case Activation::none:
-              v = z;
-              break;
-            case Activation::relu:
-              v = b.fmax(z, b.f32(0.0));
-              break;
-            case Activation::swish:
-              v = b.fmul(z, b.sigmoid(z));
-              break;
-            case Activation::sigmoid:
-              v = b.sigmoid(z);
-              break;
-            case Activation::glu:
-              v = b.fmul(z, b.sigmoid(biased(1)));
-              break;
-            }
-            if (res)
-              v = b.fadd(v, b.loadF32(res, {m, n}));
-            b.storeF32(v, out, {m, n});
-          });
-        }
+    Value rowTiles = b.ceilDiv(M, b.index(kGemmRows));
+    Value colTiles = b.index((W + tileCols - 1) / tileCols);
+    b.blocks({rowTiles, colTiles}, kTileThreads, [&](ValueRange ivs) {
+      Value m0 = b.mul(ivs[0], b.index(kGemmRows));
+      Value n0 = b.mul(ivs[1], b.index(tileCols));
+      // xs[k][r] = x[m0 + r][k0 + k]; ws[h * 32 + k][j] = w[h W + n0 + j][k0
+      // + k]; acc[r][h * tileCols + j], rows 80 apart (16 banks).
+      Value xs = b.shared({kGemmDepth, kGemmRows + 1});
+      Value ws = b.shared({halves * kGemmDepth, tileCols + 1});
+      Value acc = b.shared({kGemmRows, kGemmCols + 16});
+      auto split = [&](Value i, int64_t n) {
+        return std::make_pair(b.floorDiv(i, b.index(n)),
+                              arith::RemSIOp::create(b, i, b.index(n))
+                                  .getResult());
+      };
+      b.threadPhase(kGemmRows * kGemmCols, [&](Value i) {
+        auto [r, c] = split(i, kGemmCols);
+        b.storeScalar(b.f32(0.0), acc, {r, c});
+      });
+      b.forLoop(b.index(0), b.index(D), b.index(kGemmDepth), [&](Value k0) {
+        // Stage the slab: item (r, k) loads input row r and weight row r
+        // (columns past W or D read a clamped row, or zero).
+        b.threadPhase(kGemmRows * kGemmDepth, [&](Value i) {
+          auto [r, k] = split(i, kGemmDepth);
+          Value kk = b.add(k0, k);
+          Value inD = b.cmpI(arith::CmpIPredicate::slt, kk, b.index(D));
+          Value kc = b.min(kk, b.index(D - 1));
+          Value m = b.min(b.add(m0, r), lastRow);
+          b.storeScalar(b.select(inD, b.loadF32(x2, {m, kc}), b.f32(0.0)), xs,
+                        {k, r});
+          auto [h, j] = split(r, tileCols);
+          Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
+                          b.mul(h, b.index(W)));
+          b.storeScalar(b.select(inD, b.loadF32(w, {n, kc}), b.f32(0.0)), ws,
+                        {b.add(b.mul(h, b.index(kGemmDepth)), k), j});
+        });
+        b.threadPhase(kTileThreads, [&](Value i) {
+          auto [ty, tx] = split(i, kGemmThreadsPerSide);
+          SmallVector<Value> rows, cols, init;
+          for (int64_t r = 0; r < kGemmThreadRows; ++r)
+            rows.push_back(b.add(ty, b.index(r * kGemmThreadsPerSide)));
+          for (int64_t h = 0; h < halves; ++h)
+            for (int64_t j = 0; j < threadCols; ++j)
+              cols.push_back(b.add(tx, b.index(h * tileCols +
+                                                j * kGemmThreadsPerSide)));
+          for (Value r : rows)
+            for (Value c : cols)
+              init.push_back(b.loadScalar(acc, {r, c}));
+          ValueRange sums = b.forLoop(
+              b.index(0), b.index(kGemmDepth), b.index(1), init,
+              [&](Value k, ValueRange sums) {
+                SmallVector<Value> in, wt, next;
+                for (Value r : rows)
+                  in.push_back(b.loadScalar(xs, {k, r}));
+                for (int64_t h = 0; h < halves; ++h)
+                  for (int64_t j = 0; j < threadCols; ++j)
+                    wt.push_back(b.loadScalar(
+                        ws, {b.add(k, b.index(h * kGemmDepth)),
+                             b.add(tx, b.index(j * kGemmThreadsPerSide))}));
+                for (size_t r = 0; r < in.size(); ++r)
+                  for (size_t c = 0; c < wt.size(); ++c)
+                    next.push_back(
+                        b.fma(in[r], wt[c], sums[r * wt.size() + c]));
+                return next;
+              });
+          for (size_t r = 0; r < rows.size(); ++r)
+            for (size_t c = 0; c < cols.size(); ++c)
+              b.storeScalar(sums[r * cols.size() + c], acc, {rows[r], cols[c]});
+        });
+      });
+      b.threadPhase(kGemmRows * tileCols, [&](Value i) {
+        auto [r, j] = split(i, tileCols);
+        Value m = b.add(m0, r), n = b.add(n0, j);
+        Value inside = b.andI(b.cmpI(arith::CmpIPredicate::slt, m, M),
+                              b.cmpI(arith::CmpIPredicate::slt, n,
+                                     b.index(W)));
+        b.ifThen(inside, [&] {
+          auto biased = [&](int64_t h) {
+            Value z = b.loadScalar(acc, {r, b.add(j, b.index(h * tileCols))});
+            if (!bias)
+              return z;
+            return b.fadd(z, b.loadF32(bias, {b.add(n, b.index(h * W))}));
+          };
+          Value z = biased(0), v;
+          switch (act) {
+          case Activation::none:
+            v = z;
+            break;
+          case Activation::relu:
+            v = b.fmax(z, b.f32(0.0));
+            break;
+          case Activation::swish:
+            v = b.fmul(z, b.sigmoid(z));
+            break;
+          case Activation::sigmoid:
+            v = b.sigmoid(z);
+            break;
+          case Activation::glu:
+            v = b.fmul(z, b.sigmoid(biased(1)));
+            break;
+          }
+          if (res)
+            v = b.fadd(v, b.loadF32(res, {m, n}));
+          b.storeF32(v, out, {m, n});
+        });
+      });
     });
     if (op.getLnGamma())
       emitLayerNormRows(b, out, y2, b.toBuffer(op.getLnGamma()),

@@ -138,11 +138,25 @@ struct ParallelToGPUPass
   /// one tile) arrives as shared buffers and thread phases in host code.
   /// Wrap each such run of ops back into a one-iteration loop.
   LogicalResult wrapOrphanPhases(func::FuncOp func) {
+    auto holdsShared = [](Block *block) {
+      return llvm::any_of(block->getOps<memref::AllocaOp>(),
+                          [](memref::AllocaOp a) {
+                            return a->hasAttr("convc.gpu_shared");
+                          });
+    };
     DenseMap<Block *, SmallVector<Operation *>> orphans;
     func.walk([&](scf::ParallelOp phase) {
-      if (phase->hasAttr("convc.gpu_threads") &&
-          !phase->getParentOfType<scf::ParallelOp>())
-        orphans[phase->getBlock()].push_back(phase);
+      if (!phase->hasAttr("convc.gpu_threads") ||
+          phase->getParentOfType<scf::ParallelOp>())
+        return;
+      // A phase inside block-level control flow (a loop over slabs of the
+      // reduction) belongs to the block code around it: the nearest
+      // enclosing block that holds the kernel's shared buffers.
+      Operation *anchor = phase;
+      while (!holdsShared(anchor->getBlock()) &&
+             !isa<func::FuncOp>(anchor->getParentOp()))
+        anchor = anchor->getParentOp();
+      orphans[anchor->getBlock()].push_back(anchor);
     });
     for (auto &[block, phases] : orphans) {
       // From the first shared buffer (or phase) to the last phase.

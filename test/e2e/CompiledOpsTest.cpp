@@ -585,6 +585,30 @@ TEST(CompiledOps, LinearEpilogues) {
   }
 }
 
+// Static shapes: a projection within one GEMM tile whose D spans several
+// slabs (the GPU kernels' one-tile grid is inlined, its slab loop stays),
+// and one of several tiles with D not a multiple of the slab.
+TEST(CompiledOps, LinearStaticShapes) {
+  std::mt19937 rng(15);
+  for (auto [B, T, D, N] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{
+                                2, 3, 48, 40},
+                            {3, 50, 70, 130}}) {
+    std::string x = shapeText({B, T, D}), w = shapeText({N, D}),
+                b = shapeText({N}), y = shapeText({B, T, N});
+    auto module = compile("func.func @main(%x: " + x + ", %w: " + w +
+                          ", %b: " + b + ") -> " + y +
+                          " {\n  %y = convc.linear %x, %w bias %b {activation "
+                          "= #convc<activation relu>} : " +
+                          x + ", " + w + ", " + b + " -> " + y +
+                          "\n  return %y : " + y + "\n}\n");
+    ASSERT_TRUE(module);
+    ref::Tensor xs = random({B, T, D}, rng), ws = random({N, D}, rng, -0.3, 0.3),
+                bs = random({N}, rng);
+    expectClose(run(*module, {xs, ws, bs}), ref::relu(ref::linear(xs, ws, &bs)),
+                kTolerance, "static linear D=" + std::to_string(D));
+  }
+}
+
 TEST(CompiledOps, LayerNormWithResidual) {
   std::mt19937 rng(14);
   std::string x = shapeText({-1, -1, 40}), g = shapeText({40});

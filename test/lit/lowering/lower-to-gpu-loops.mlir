@@ -59,25 +59,42 @@ func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf
 
 // -----
 
-// A projection transposes its weights once so that the work items of a
-// warp (consecutive column tiles) read consecutive addresses; each work
-// item accumulates a 4 x 4 register tile over D (GLU: both halves, 32
-// accumulators), loading 4 inputs and 8 weights per step (here 6: W = 3
-// clamps the fourth column to the third).
+// A projection is a shared-memory GEMM: a block per 64-row tile of
+// outputs (GLU: 32 columns of each half). Per 32-deep slab of D the
+// threads stage inputs and weights in padded shared tiles, then each adds
+// the slab to its 4 x 4 register tile (4 input and 4 weight loads for 16
+// FMAs), which a shared accumulator keeps across phases. The epilogue
+// reads the accumulator along columns.
 // CHECK-LABEL: func.func @glu_projection
-// CHECK: %[[WT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x6xf32>
-// CHECK: scf.parallel (%[[K:.*]], %[[N:.*]]) = (%c0, %c0) to (%c8, %c6)
-// CHECK: memref.store %{{.*}}, %[[WT]][%[[K]], %[[N]]]
-// CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c4
+// CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c64
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%[[TILES]])
-// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
-// CHECK-COUNT-4: tensor.extract %arg0
-// CHECK-COUNT-6: memref.load %[[WT]]
-// CHECK-COUNT-32: math.fma
+// CHECK-DAG: %[[XS:.*]] = memref.alloca() {convc.gpu_shared} : memref<32x65xf32>
+// CHECK-DAG: %[[WS:.*]] = memref.alloca() {convc.gpu_shared} : memref<64x33xf32>
+// CHECK-DAG: %[[ACC:.*]] = memref.alloca() {convc.gpu_shared} : memref<64x80xf32>
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c4096) step (%c1) {
+// CHECK: memref.store %cst{{.*}}, %[[ACC]]
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: scf.for %{{.*}} = %c0 to %c40 step %c32 {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2048) step (%c1) {
+// CHECK: memref.store %{{.*}}, %[[XS]]
+// CHECK: memref.store %{{.*}}, %[[WS]]
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK-COUNT-16: memref.load %[[ACC]]
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-4: memref.load %[[XS]]
+// CHECK-COUNT-4: memref.load %[[WS]]
+// CHECK-COUNT-16: math.fma
+// CHECK-COUNT-16: memref.store %{{.*}}, %[[ACC]]
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: }
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2048) step (%c1) {
 // CHECK: scf.if
+// CHECK: memref.load %[[ACC]]
 // CHECK: math.exp
-func.func @glu_projection(%x: tensor<?x8xf32>, %w: tensor<6x8xf32>) -> tensor<?x3xf32> {
-  %y = convc.linear %x, %w {activation = #convc<activation glu>} : tensor<?x8xf32>, tensor<6x8xf32> -> tensor<?x3xf32>
+// CHECK: } {convc.gpu_threads = 256 : i64}
+func.func @glu_projection(%x: tensor<?x40xf32>, %w: tensor<6x40xf32>) -> tensor<?x3xf32> {
+  %y = convc.linear %x, %w {activation = #convc<activation glu>} : tensor<?x40xf32>, tensor<6x40xf32> -> tensor<?x3xf32>
   return %y : tensor<?x3xf32>
 }
 

@@ -9,7 +9,7 @@
 // RUN: FileCheck %s --check-prefix=PTX90 < %t.sm90.ptx
 // PTX90: .target sm_90
 // PTX90-NOT: .extern .func __nv_
-// PTX90-COUNT-31: .visible .entry
+// PTX90-COUNT-29: .visible .entry
 // PTX90-NOT: .extern .func __nv_
 // RUN: convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=sm_80 --emit=ptx -o %t.sm80.ptx --quiet
 // RUN: FileCheck %s --check-prefix=PTX80 < %t.sm80.ptx
@@ -20,6 +20,11 @@
 // ONETILE-COUNT-1: .visible .entry
 // ONETILE: .shared
 // ONETILE: bar.sync
+// So does a projection within one GEMM tile, its slab loop in host code.
+// RUN: convc compile %S/Inputs/one_tile_linear.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=ONETILE-GEMM
+// ONETILE-GEMM-COUNT-1: .visible .entry
+// ONETILE-GEMM: .shared
+// ONETILE-GEMM-COUNT-4: bar.sync
 // And ptxas assembles it for both architectures.
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin %}
