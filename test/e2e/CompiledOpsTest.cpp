@@ -1061,35 +1061,44 @@ TEST(CompiledOps, HalfPrecisionStorageAccumulatesInF32) {
     std::string w = "tensor<" + std::to_string(H) + "x" + std::to_string(K) +
                     "x" + e + ">";
     std::string v = "tensor<" + std::to_string(C) + "x" + e + ">";
+    std::string wp = "tensor<" + std::to_string(2 * C) + "x" +
+                     std::to_string(C) + "x" + e + ">";
+    std::string bp = "tensor<" + std::to_string(2 * C) + "x" + e + ">";
     std::ostringstream mlir;
     mlir << "func.func @main(%x: " << x << ", %o: " << o << ", %w: " << w
-         << ", %g: " << v << ", %b: " << v << ") -> (" << x << ", " << x
+         << ", %g: " << v << ", %b: " << v << ", %wp: " << wp
+         << ", %bp: " << bp << ") -> (" << x << ", " << x << ", " << x
          << ", " << x << ") {\n"
          << "  %t = convc.talk_conv %x, %o {left_max = " << L
          << " : i64, right_max = " << Rm << " : i64} : " << x << ", " << o
          << "\n  %l = convc.lightweight_conv %x, %w {heads = " << H
          << " : i64, padding = 3 : i64} : " << x << ", " << w
          << "\n  %n = convc.layer_norm %x, %g, %b : " << x << ", " << v << ", "
-         << v << "\n  return %t, %l, %n : " << x << ", " << x << ", " << x
-         << "\n}\n";
+         << v << "\n  %p = convc.linear %x, %wp bias %bp {activation = "
+         << "#convc<activation glu>} : " << x << ", " << wp << ", " << bp
+         << " -> " << x << "\n  return %t, %l, %n, %p : " << x << ", " << x
+         << ", " << x << ", " << x << "\n}\n";
     auto module = compile(mlir.str(), "--target=gpu-kernels-on-cpu");
     ASSERT_TRUE(module);
     double tolerance = dtype == DType::F16 ? 1e-3 : 8e-3;
     for (auto [B, T] : kShapes) {
       ref::Tensor xs = random({B, T, C}, rng), os = random({B, T, 2 * H}, rng, 0, 1),
                   ws = random({H, K}, rng), gs = random({C}, rng),
-                  bs = random({C}, rng);
+                  bs = random({C}, rng),
+                  wps = random({2 * C, C}, rng, -0.3, 0.3),
+                  bps = random({2 * C}, rng);
       std::vector<Tensor> in = {toStorage(xs, dtype), toStorage(os, dtype),
                                 toStorage(ws, dtype), toStorage(gs, dtype),
-                                toStorage(bs, dtype)};
+                                toStorage(bs, dtype), toStorage(wps, dtype),
+                                toStorage(bps, dtype)};
       std::vector<Tensor> out;
       std::string error;
       ASSERT_TRUE(module->run("main", in, out, error)) << error;
-      ASSERT_EQ(out.size(), 3u);
-      std::vector<ref::Tensor> want = {ref::talkConv(xs, os, L, Rm, false),
-                                       ref::lightweightConv(xs, ws, 3),
-                                       ref::layerNorm(xs, gs, bs, 1e-5)};
-      for (size_t i = 0; i < 3; ++i) {
+      ASSERT_EQ(out.size(), 4u);
+      std::vector<ref::Tensor> want = {
+          ref::talkConv(xs, os, L, Rm, false), ref::lightweightConv(xs, ws, 3),
+          ref::layerNorm(xs, gs, bs, 1e-5), ref::glu(ref::linear(xs, wps, &bps))};
+      for (size_t i = 0; i < 4; ++i) {
         ASSERT_EQ(out[i].dtype(), dtype);
         ref::Tensor got(out[i].shape());
         for (int64_t j = 0; j < got.numel(); ++j)
