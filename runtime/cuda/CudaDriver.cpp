@@ -11,12 +11,13 @@
 // Errors inside mgpu* calls (which return nothing to the compiled code) are
 // recorded; Module::load and Module::run turn them into a Status.
 //
-// Device buffers come from a small caching allocator (exact sizes): a
-// compiled function allocates and frees its temporaries on every call, and
-// cuMemAlloc/cuMemFree synchronise the device and cost far more than the
-// kernels of a small call. A freed buffer is reused in stream order: at once
-// by the stream that freed it, by others once that stream synchronises; a
-// free never waits for the GPU.
+// Device buffers come from the driver's stream-ordered allocator
+// (cuMemAllocAsync / cuMemFreeAsync on the device's default memory pool,
+// told to keep what it holds): a compiled function allocates and frees its
+// temporaries on every call, and cuMemAlloc/cuMemFree synchronise the
+// device and cost more than the kernels of a small call. The pool reuses
+// freed memory in stream order, across streams and sizes; a free never
+// waits for the GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,6 +47,9 @@ using CUdeviceptr = uint64_t;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr int CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115;
+constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
+using CUmemoryPool = void *;
 
 struct DriverAPI {
   CUresult (*cuInit)(unsigned);
@@ -72,6 +76,11 @@ struct DriverAPI {
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*cuDeviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
+  CUresult (*cuMemPoolSetAttribute)(CUmemoryPool, int, void *);
+  CUresult (*cuMemPoolTrimTo)(CUmemoryPool, size_t);
   CUresult (*cuMemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*cuMemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*cuMemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
@@ -138,64 +147,37 @@ public:
     return error;
   }
 
-  /// A device buffer for work queued on `stream`: one freed on the same
-  /// stream (stream order makes its earlier users finish first), else one
-  /// freed by a stream that has since synchronised, else a new one.
+  /// A device buffer for work queued on `stream`, from the memory pool.
   void *alloc(size_t bytes, void *stream) {
     if (!bind())
       return nullptr;
     bytes = std::max<size_t>(bytes, 1);
-    {
-      std::lock_guard<std::mutex> lock(poolMutex_);
-      for (auto *pool : {&pending_[stream], &free_}) {
-        auto it = pool->find(bytes);
-        if (it != pool->end() && !it->second.empty()) {
-          void *p = it->second.back();
-          it->second.pop_back();
-          sizes_[p] = bytes;
-          return p;
-        }
-      }
-    }
     CUdeviceptr p = 0;
-    if (api_.cuMemAlloc(&p, bytes) != CUDA_SUCCESS) {
-      // Out of memory with buffers cached: give them back and retry once.
-      releaseCache();
-      if (!check(api_.cuMemAlloc(&p, bytes), "cuMemAlloc"))
+    if (!pool_)
+      return check(api_.cuMemAlloc(&p, bytes), "cuMemAlloc")
+                 ? reinterpret_cast<void *>(p)
+                 : nullptr;
+    if (api_.cuMemAllocAsync(&p, bytes, stream) != CUDA_SUCCESS) {
+      // Out of memory with memory held idle in the pool: give it back to
+      // the device and retry once.
+      api_.cuMemPoolTrimTo(pool_, 0);
+      if (!check(api_.cuMemAllocAsync(&p, bytes, stream), "cuMemAllocAsync"))
         return nullptr;
     }
-    std::lock_guard<std::mutex> lock(poolMutex_);
-    sizes_[reinterpret_cast<void *>(p)] = bytes;
     return reinterpret_cast<void *>(p);
   }
-  /// `p` is free once the work queued on `stream` finishes: reusable at
-  /// once on that stream, by any after it synchronises.
+  /// `p` is free once the work queued on `stream` finishes.
   void release(void *p, void *stream) {
-    if (!p)
+    if (!p || !bind())
       return;
-    std::lock_guard<std::mutex> lock(poolMutex_);
-    auto it = sizes_.find(p);
-    if (it == sizes_.end())
+    auto device = reinterpret_cast<CUdeviceptr>(p);
+    if (pool_) {
+      check(api_.cuMemFreeAsync(device, stream), "cuMemFreeAsync");
       return;
-    pending_[stream][it->second].push_back(p);
-    sizes_.erase(it);
-  }
-  /// `stream` has finished its work: its freed buffers are idle.
-  void streamFinished(void *stream) {
-    std::lock_guard<std::mutex> lock(poolMutex_);
-    auto it = pending_.find(stream);
-    if (it == pending_.end())
-      return;
-    for (auto &[bytes, buffers] : it->second)
-      free_[bytes].insert(free_[bytes].end(), buffers.begin(), buffers.end());
-    pending_.erase(it);
-  }
-  void releaseCache() {
-    std::lock_guard<std::mutex> lock(poolMutex_);
-    for (auto &entry : free_)
-      for (void *p : entry.second)
-        api_.cuMemFree(reinterpret_cast<CUdeviceptr>(p));
-    free_.clear();
+    }
+    // Without a pool, work queued on `stream` may still use the buffer.
+    api_.cuStreamSynchronize(stream);
+    check(api_.cuMemFree(device), "cuMemFree");
   }
 
   /// The device copy of constant host data (a module's weights), uploaded
@@ -209,7 +191,8 @@ public:
       return it->second.device;
     CUdeviceptr p = 0;
     if (api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)) != CUDA_SUCCESS) {
-      releaseCache();
+      if (pool_)
+        api_.cuMemPoolTrimTo(pool_, 0);
       if (!check(api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)),
                  "uploading weights (cuMemAlloc)"))
         return nullptr;
@@ -316,6 +299,16 @@ private:
     load(api_.cuMemsetD32Async, "cuMemsetD32Async");
     load(api_.cuMemsetD16Async, "cuMemsetD16Async");
     load(api_.cuGetErrorString, "cuGetErrorString");
+    // The stream-ordered allocator (CUDA 11.2): used when present.
+    auto loadOptional = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(lib, name));
+    };
+    loadOptional(api_.cuMemAllocAsync, "cuMemAllocAsync");
+    loadOptional(api_.cuMemFreeAsync, "cuMemFreeAsync");
+    loadOptional(api_.cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool");
+    loadOptional(api_.cuMemPoolSetAttribute, "cuMemPoolSetAttribute");
+    loadOptional(api_.cuMemPoolTrimTo, "cuMemPoolTrimTo");
     if (!complete)
       return;
     auto fail = [&](CUresult r, const char *what) {
@@ -363,12 +356,28 @@ private:
     api_.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
                               device_);
     capability_ = major * 10 + minor;
+    int pools = 0;
+    if (api_.cuMemAllocAsync && api_.cuMemFreeAsync &&
+        api_.cuDeviceGetDefaultMemPool && api_.cuMemPoolSetAttribute &&
+        api_.cuMemPoolTrimTo &&
+        api_.cuDeviceGetAttribute(&pools,
+                                  CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED,
+                                  device_) == CUDA_SUCCESS &&
+        pools && api_.cuDeviceGetDefaultMemPool(&pool_, device_) == CUDA_SUCCESS) {
+      // By default the pool returns idle memory to the device at every
+      // synchronisation, which would make each call allocate afresh.
+      uint64_t keepAll = UINT64_MAX;
+      if (api_.cuMemPoolSetAttribute(pool_, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                                     &keepAll) != CUDA_SUCCESS)
+        pool_ = nullptr;
+    }
   }
 
   DriverAPI api_{};
   std::string unavailable_, deviceName_;
   CUdevice device_ = 0;
   CUcontext context_ = nullptr;
+  CUmemoryPool pool_ = nullptr; // null: plain cuMemAlloc / cuMemFree
   int capability_ = 0;
   bool profiling_ = false;
 
@@ -384,11 +393,6 @@ private:
   std::map<std::pair<const void *, size_t>, Constant> constants_;
   std::map<void *, const void *> moduleObjects_;
 
-  std::mutex poolMutex_;
-  using Pool = std::map<size_t, std::vector<void *>>;
-  Pool free_;                      // idle: any stream may take them
-  std::map<void *, Pool> pending_; // freed on a stream still running
-  std::map<void *, size_t> sizes_;
 };
 
 /// The driver when it is usable, else null with the reason recorded.
@@ -528,20 +532,16 @@ __attribute__((visibility("default"))) void *mgpuStreamCreate() {
 
 __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
   Driver &d = Driver::get();
-  if (stream && d.ok() && d.bind()) {
-    // Destroying waits for nothing: make sure its freed buffers are idle.
-    if (d.api().cuStreamSynchronize(stream) == CUDA_SUCCESS)
-      d.streamFinished(stream);
-    d.api().cuStreamDestroy(stream);
-  }
+  if (stream && d.ok() && d.bind())
+    d.api().cuStreamDestroy(stream); // its queued work still completes
 }
 
 __attribute__((visibility("default"))) void
 mgpuStreamSynchronize(void *stream) {
   Driver *d = usableDriver();
-  if (d && d->check(d->api().cuStreamSynchronize(stream),
-                    "running the kernels (cuStreamSynchronize)"))
-    d->streamFinished(stream);
+  if (d)
+    d->check(d->api().cuStreamSynchronize(stream),
+             "running the kernels (cuStreamSynchronize)");
 }
 
 __attribute__((visibility("default"))) void mgpuStreamWaitEvent(void *stream,
@@ -598,9 +598,7 @@ __attribute__((visibility("default"))) void mgpuMemFree(void *ptr,
   Driver &d = Driver::get();
   if (!ptr || !d.ok())
     return;
-  // Work queued on `stream` may still read the buffer: no synchronisation
-  // here, the cache gives it out again in stream order only.
-  d.release(ptr, stream);
+  d.release(ptr, stream); // in stream order: queued work may still read it
 }
 
 __attribute__((visibility("default"))) void

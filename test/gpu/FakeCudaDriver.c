@@ -9,13 +9,14 @@
 
 typedef int CUresult;
 static int allocs, frees, launches, modules, copies, syncs, streams;
+static int pool_allocs, pool_frees;
 
 #define API __attribute__((visibility("default")))
 
 API void fake_cuda_counts(int *a, int *f, int *l, int *m, int *c, int *s,
-                          int *st) {
+                          int *st, int *pa, int *pf) {
   *a = allocs, *f = frees, *l = launches, *m = modules, *c = copies;
-  *s = syncs, *st = streams;
+  *s = syncs, *st = streams, *pa = pool_allocs, *pf = pool_frees;
 }
 
 API CUresult cuInit(unsigned flags) { (void)flags; return 0; }
@@ -28,7 +29,8 @@ API CUresult cuDeviceGetName(char *name, int len, int d) {
 }
 API CUresult cuDeviceGetAttribute(int *v, int attr, int d) {
   (void)d;
-  *v = attr == 75 ? 9 : 0; /* compute capability 9.0 */
+  /* compute capability 9.0; memory pools unless FAKE_CUDA_NO_POOLS */
+  *v = attr == 75 ? 9 : attr == 115 ? !getenv("FAKE_CUDA_NO_POOLS") : 0;
   return 0;
 }
 API CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) {
@@ -95,6 +97,33 @@ API CUresult cuMemAlloc_v2(uint64_t *p, size_t bytes) {
 }
 API CUresult cuMemFree_v2(uint64_t p) {
   ++frees;
+  free((void *)(uintptr_t)p);
+  return 0;
+}
+/* The stream-ordered allocator: the pool is malloc, a free is immediate
+ * (nothing runs asynchronously here). */
+API CUresult cuDeviceGetDefaultMemPool(void **pool, int d) {
+  (void)d;
+  *pool = (void *)0x3;
+  return 0;
+}
+API CUresult cuMemPoolSetAttribute(void *pool, int attr, void *value) {
+  (void)pool, (void)attr, (void)value;
+  return 0;
+}
+API CUresult cuMemPoolTrimTo(void *pool, size_t keep) {
+  (void)pool, (void)keep;
+  return 0;
+}
+API CUresult cuMemAllocAsync(uint64_t *p, size_t bytes, void *s) {
+  (void)s;
+  ++pool_allocs;
+  *p = (uint64_t)(uintptr_t)malloc(bytes);
+  return *p ? 0 : 2 /* OUT_OF_MEMORY */;
+}
+API CUresult cuMemFreeAsync(uint64_t p, void *s) {
+  (void)s;
+  ++pool_frees;
   free((void *)(uintptr_t)p);
   return 0;
 }
