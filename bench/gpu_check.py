@@ -176,19 +176,18 @@ def main():
             if a.quick and B * T * (1 if name == "copy" else BC) * 4 > (64 << 20):
                 continue
             case_dir = os.path.join(out, "bench", f"{name}.B{B}_T{T}")
+            # Uniform random inputs, made by the runner on the GPU machine:
+            # (lo, hi, shape) per named input.
             if name == "copy":
-                arrays = [np.ones(T, np.float32)]
+                specs = {"x": (-1, 1, (T,))}
             elif name == "talk":
-                arrays = [rng.standard_normal((B, T, BC), np.float32),
-                          rng.uniform(0, 1, (B, T, 2 * BH)).astype(np.float32)]
+                specs = {"x": (-1, 1, (B, T, BC)), "o": (0, 1, (B, T, 2 * BH))}
             else:
-                arrays = [rng.standard_normal((B, T, BC), np.float32),
-                          rng.standard_normal((BH, BK), np.float32)]
-            # Named inputs for these models.
+                specs = {"x": (-1, 1, (B, T, BC)), "w": (-1, 1, (BH, BK))}
             save_inputs(case_dir, "main", [])
-            names = ["x"] if name == "copy" else (["x", "o"] if name == "talk" else ["x", "w"])
-            for n, arr in zip(names, arrays):
-                np.save(os.path.join(case_dir, "inputs", n + ".npy"), arr)
+            for n, (lo, hi, shape) in specs.items():
+                with open(os.path.join(case_dir, "inputs", n + ".random"), "w") as f:
+                    f.write(" ".join(str(v) for v in (lo, hi) + shape) + "\n")
             with open(os.path.join(case_dir, "model"), "w") as f:
                 f.write("bench-" + name + "\n")
             n_bench += 1

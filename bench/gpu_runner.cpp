@@ -9,7 +9,10 @@
 //
 // CASE_DIR holds `entry` (the entry point's name), inputs/<input>.npy and,
 // for `check`, expected/<output>.npy (from the CPU target, which the test
-// suite checks against the reference). `check` prints the worst relative
+// suite checks against the reference). A benchmark's input may instead be
+// inputs/<input>.random, "LO HI D0 D1 ...": f32 uniform in [LO, HI) of that
+// shape, made here, so that the artifacts stay small enough to carry to the
+// GPU machine (the largest benchmark inputs are 256 MiB each). `check` prints the worst relative
 // error per output (|got - want| / max(1, |want|)) and exits non-zero above
 // TOLERANCE. `bench` prints the median wall time of a call (host copies
 // included) and, with CONVC_CUDA_PROFILE=1, the median kernel time.
@@ -26,6 +29,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -38,6 +43,28 @@ struct Case {
   const EntryPoint *entry = nullptr;
   std::vector<Tensor> inputs;
 };
+
+/// Reads a `.random` input spec into a fresh tensor; false if it is absent.
+bool randomInput(const std::string &path, Tensor &tensor, std::string &error) {
+  std::ifstream in(path);
+  if (!in)
+    return false;
+  double lo = 0, hi = 0;
+  std::vector<int64_t> shape;
+  if (!(in >> lo >> hi)) {
+    error = "expected 'LO HI D0 D1 ...'";
+    return true;
+  }
+  for (int64_t d; in >> d;)
+    shape.push_back(d);
+  tensor = Tensor::zeros(DType::F32, shape);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  float *data = tensor.data<float>();
+  for (int64_t i = 0, n = tensor.numElements(); i < n; ++i)
+    data[i] = dist(rng);
+  return true;
+}
 
 bool loadCase(const std::string &model, const std::string &dir, Case &c) {
   std::string error;
@@ -58,7 +85,14 @@ bool loadCase(const std::string &model, const std::string &dir, Case &c) {
     NpyArray array;
     Tensor tensor;
     std::string path = dir + "/inputs/" + spec.name + ".npy";
-    if (!readNpy(path, array, error) || !tensorFromNpy(array, tensor, error)) {
+    if (randomInput(dir + "/inputs/" + spec.name + ".random", tensor, error)) {
+      if (!error.empty()) {
+        std::fprintf(stderr, "%s.random: %s\n", spec.name.c_str(),
+                     error.c_str());
+        return false;
+      }
+    } else if (!readNpy(path, array, error) ||
+               !tensorFromNpy(array, tensor, error)) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
       return false;
     }

@@ -34,9 +34,14 @@ for case in "$here"/check/*/; do
   printf '  %-44s %s\n' "$name" "$out"
 done
 
+bench_ok=0; bench_failed=()
 echo "== DRAM bandwidth (y = x + x, kernel time)"
 bw_case="$(ls -d "$here"/bench/copy.* | head -1)"
-bw_line="$(CONVC_CUDA_PROFILE=1 "$runner" bench "$here/models/bench-copy.so" "$bw_case" 3 "$runs")"
+if bw_line="$(CONVC_CUDA_PROFILE=1 "$runner" bench "$here/models/bench-copy.so" "$bw_case" 3 "$runs" 2>&1)"; then
+  bench_ok=$((bench_ok + 1))
+else
+  bench_failed+=("$(basename "$bw_case"): $bw_line")
+fi
 bw_kernel_ms="$(sed -n 's/.*kernel_ms=\([0-9.]*\).*/\1/p' <<<"$bw_line")"
 bw_bytes="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$bw_line")"
 bandwidth="$(awk -v b="$bw_bytes" -v ms="$bw_kernel_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / ms / 1e6; else print "n/a" }')"
@@ -49,7 +54,9 @@ for case in "$here"/bench/*/; do
   name="$(basename "$case")"
   [[ "$name" == copy.* ]] && continue
   model="$(cat "$case/model")"
-  line="$(CONVC_CUDA_PROFILE=1 "$runner" bench "$here/models/$model.so" "$case" 3 "$runs" 2>&1)" || { echo "  $name: $line"; continue; }
+  line="$(CONVC_CUDA_PROFILE=1 "$runner" bench "$here/models/$model.so" "$case" 3 "$runs" 2>&1)" || {
+    echo "  $name: $line"; bench_failed+=("$name: $line"); continue; }
+  bench_ok=$((bench_ok + 1))
   k="$(sed -n 's/.*kernel_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
   w="$(sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
   b="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$line")"
@@ -93,6 +100,8 @@ fi
 echo "== summary"
 echo "  correctness: $pass passed, $fail failed"
 for f in "${failed[@]}"; do echo "    FAILED $f"; done
+echo "  benchmarks: $bench_ok ran, ${#bench_failed[@]} failed"
+for f in "${bench_failed[@]}"; do echo "    FAILED $f"; done
 echo "  DRAM bandwidth: ${bandwidth} GB/s (copy kernel)"
 for v in "${verdicts[@]}"; do echo "  $v"; done
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "${#bench_failed[@]}" -eq 0 ]
