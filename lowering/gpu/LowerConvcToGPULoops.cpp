@@ -222,11 +222,22 @@ constexpr int64_t kTileChannels = 32, kTileSteps = 128, kTileThreads = 256;
 /// Static shared memory a block may use (the default limit).
 constexpr int64_t kSharedBytes = 48 * 1024;
 
+/// Consecutive time steps per thread in the tiled window conv, and the most
+/// tile rows one thread's outputs may read (each is one unrolled load).
+constexpr int64_t kStepsPerThread = 8, kMaxRowsPerThread = 72;
+
 /// The same conv with a block per (batch, 128-step time tile, 32-channel
 /// tile): the threads first stage the tile and its halo of (K - 1) r rows
 /// in shared memory (coalesced 128-byte rows), then each computes outputs
 /// from it, so every input is read from DRAM once per tile instead of K
 /// times through the cache. False when the halo does not fit.
+///
+/// Each thread computes 8 consecutive steps of one channel: it loads its K
+/// taps once and each of the 8 + (K - 1) r tile rows its outputs read once,
+/// adding each row into every output whose window holds it (unrolled, so
+/// all of it stays in registers). An output alone costs 2 K loads for K
+/// FMAs, which would bound the kernel by load throughput rather than DRAM.
+/// Windows wider than 72 rows per thread compute one output per item.
 bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
                          int64_t K, int64_t P, int64_t r,
                          function_ref<Value(Value, Value)> weight) {
@@ -253,6 +264,35 @@ bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
       b.storeScalar(b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T),
                     tile, {row, col});
     });
+    int64_t U = kStepsPerThread, rowsPerThread = U + (K - 1) * r;
+    if (rowsPerThread <= kMaxRowsPerThread) {
+      b.threadPhase(kTileSteps / U * kTileChannels, [&](Value i) {
+        auto [group, col] = split(i);
+        Value row0 = b.mul(group, b.index(U)), c = b.add(c0, col);
+        b.ifThen(b.cmpI(arith::CmpIPredicate::slt, c, C), [&] {
+          SmallVector<Value> taps;
+          for (int64_t k = 0; k < K; ++k)
+            taps.push_back(weight(c, b.index(k)));
+          SmallVector<Value> acc(U, bias ? b.loadF32(bias, {c}) : b.f32(0.0));
+          // Row j of this thread's window is tap k = (j - u) / r of output
+          // u: taps in ascending order for each output, as the reference.
+          for (int64_t j = 0; j < rowsPerThread; ++j) {
+            Value v = b.loadScalar(tile, {b.add(row0, b.index(j)), col});
+            for (int64_t u = 0; u < U; ++u) {
+              int64_t d = j - u;
+              if (d >= 0 && d % r == 0 && d / r < K)
+                acc[u] = b.fma(taps[d / r], v, acc[u]);
+            }
+          }
+          for (int64_t u = 0; u < U; ++u) {
+            Value t = b.add(t0, b.add(row0, b.index(u)));
+            b.ifThen(b.cmpI(arith::CmpIPredicate::slt, t, T),
+                     [&] { b.storeF32(acc[u], y, {bi, t, c}); });
+          }
+        });
+      });
+      return;
+    }
     b.threadPhase(kTileSteps * kTileChannels, [&](Value i) {
       auto [row, col] = split(i);
       Value t = b.add(t0, row), c = b.add(c0, col);

@@ -137,6 +137,9 @@ TEST(CompiledOps, DepthwiseConv) {
         {16, 3, 2, 3, false},
         {8, 4, 3, 1, false},
         {33, 9, 0, 2, true},
+        // 8 + (K - 1) r = 88 rows per thread: the GPU kernel's shared tile
+        // with one output per item.
+        {12, 9, 4, 10, true},
         // A halo of (K - 1) r = 320 rows: too big for the GPU kernel's
         // shared tile, so its flat form runs.
         {8, 9, 4, 40, false}}) {

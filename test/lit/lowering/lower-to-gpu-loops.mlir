@@ -38,8 +38,9 @@ func.func @talk(%x: tensor<?x?x64xf16>, %o: tensor<?x?x8xf16>) -> tensor<?x?x64x
 
 // LightweightConv: the softmax of the [H, K] taps once (a work item per
 // head), then a block per (batch, time tile, channel tile) that stages the
-// tile and its K - 1 halo rows in shared memory and computes the outputs
-// from it, each reading its head's taps.
+// tile and its K - 1 halo rows in shared memory. Each of the 512 items
+// (128 steps / 8 x 32 channels) loads its head's 3 taps and the 8 + 2 tile
+// rows its 8 outputs read, once each, and stores the 8 outputs.
 // CHECK-LABEL: func.func @light
 // CHECK: %[[TAPS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x3xf32>
 // CHECK: scf.parallel (%[[H:.*]]) = (%c0) to (%c4)
@@ -47,10 +48,13 @@ func.func @talk(%x: tensor<?x?x64xf16>, %o: tensor<?x?x8xf16>) -> tensor<?x?x64x
 // CHECK: memref.store %{{.*}}, %[[TAPS]][%[[H]], %{{.*}}]
 // CHECK: %[[TILE:.*]] = memref.alloca() {convc.gpu_shared} : memref<130x32xf32>
 // CHECK: } {convc.gpu_threads = 256 : i64}
-// CHECK: scf.for
-// CHECK: memref.load %[[TILE]]
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c512)
 // CHECK: %[[HEAD:.*]] = arith.floordivsi %{{.*}}, %c4
-// CHECK: memref.load %[[TAPS]][%[[HEAD]], %{{.*}}]
+// CHECK-COUNT-3: memref.load %[[TAPS]][%[[HEAD]], %{{.*}}]
+// CHECK-NOT: memref.load %[[TAPS]]
+// CHECK-COUNT-10: memref.load %[[TILE]]
+// CHECK-NOT: memref.load
+// CHECK-COUNT-8: memref.store
 // CHECK: } {convc.gpu_threads = 256 : i64}
 func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf32> {
   %y = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 1 : i64} : tensor<?x?x16xf32>, tensor<4x3xf32>
