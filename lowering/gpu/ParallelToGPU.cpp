@@ -72,6 +72,91 @@ bool touchesMemoryOutsideParallel(Operation *op) {
   return r.wasInterrupted();
 }
 
+/// What a backwards scan of a block's code finds first: a barrier, a read
+/// of shared memory, or neither.
+enum class SharedScan { Barrier, Read, Neither };
+
+bool isThreadPhase(Operation *op) {
+  return isa<scf::ParallelOp>(op) && op->hasAttr("convc.gpu_threads");
+}
+
+bool readsShared(memref::LoadOp load) {
+  auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(
+      load.getMemRefType().getMemorySpace());
+  return space && space.getValue() == gpu::AddressSpace::Workgroup;
+}
+
+bool writesShared(Operation *phase) {
+  return phase
+      ->walk([](memref::StoreOp store) {
+        auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(
+            store.getMemRefType().getMemorySpace());
+        return space && space.getValue() == gpu::AddressSpace::Workgroup
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+SharedScan scanBack(Operation *from, Operation *stop = nullptr);
+
+/// The last of a barrier or a shared read in `op`'s regions.
+SharedScan scanTail(Operation *op) {
+  if (isThreadPhase(op))
+    return SharedScan::Barrier; // a barrier follows it once converted
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return readsShared(load) ? SharedScan::Read : SharedScan::Neither;
+  bool allFenced = op->getNumRegions() > 0;
+  for (Region &region : op->getRegions())
+    for (Block &block : region) {
+      SharedScan s = block.empty() ? SharedScan::Neither
+                                   : scanBack(block.getTerminator());
+      if (s == SharedScan::Read)
+        return s;
+      allFenced &= s == SharedScan::Barrier;
+    }
+  // A region that may run no barrier (or not run at all) lets the scan
+  // go on to what precedes `op`.
+  return allFenced ? SharedScan::Barrier : SharedScan::Neither;
+}
+
+/// Scans the ops before `from` in its block, back to `stop` (exclusive).
+SharedScan scanBack(Operation *from, Operation *stop) {
+  for (Operation *op = from->getPrevNode(); op && op != stop;
+       op = op->getPrevNode()) {
+    if (isa<gpu::BarrierOp>(op))
+      return SharedScan::Barrier;
+    SharedScan s = scanTail(op);
+    if (s != SharedScan::Neither)
+      return s;
+  }
+  return SharedScan::Neither;
+}
+
+/// Whether block-level code that runs before `phase` since the last
+/// barrier may read shared memory: a phase that writes shared memory then
+/// needs a barrier before it, or a fast thread's writes would overwrite
+/// what a slow one still reads (sequential CPU runs never show this).
+bool needsBarrierBefore(Operation *phase) {
+  SharedScan s = scanBack(phase);
+  if (s != SharedScan::Neither)
+    return s == SharedScan::Read;
+  Operation *parent = phase->getParentOp();
+  if (isa<gpu::LaunchOp>(parent))
+    return false; // the kernel's start
+  if (auto loop = dyn_cast<scf::ForOp>(parent)) {
+    // Later iterations follow the body's tail, the first what precedes
+    // the loop.
+    SharedScan tail = scanBack(loop.getBody()->getTerminator(), phase);
+    if (tail == SharedScan::Read)
+      return true;
+    return needsBarrierBefore(loop);
+  }
+  if (isa<scf::IfOp>(parent))
+    return needsBarrierBefore(parent);
+  return true;
+}
+
 struct ParallelToGPUPass
     : convc::impl::ParallelToGPUPassBase<ParallelToGPUPass> {
   using ParallelToGPUPassBase::ParallelToGPUPassBase;
@@ -267,7 +352,9 @@ struct ParallelToGPUPass
       a.erase();
     }
 
-    // Phases: thread tid runs items tid, tid + N, ...; then a barrier.
+    // Phases: thread tid runs items tid, tid + N, ...; then a barrier (and
+    // one before, when block-level code since the last may read shared
+    // memory).
     SmallVector<scf::ParallelOp> phases;
     launchOp.walk([&](scf::ParallelOp p) {
       if (p->hasAttr("convc.gpu_threads"))
@@ -280,6 +367,8 @@ struct ParallelToGPUPass
                   "reductions";
       OpBuilder pb(phase);
       Location ploc = phase.getLoc();
+      if (writesShared(phase) && needsBarrierBefore(phase))
+        gpu::BarrierOp::create(pb, ploc);
       Value tid = launchOp.getThreadIds().x;
       Value first = arith::AddIOp::create(
           pb, ploc, phase.getLowerBound()[0],
@@ -348,12 +437,17 @@ struct ParallelToGPUPass
       }
       return false;
     };
-    for (Operation *op : group)
+    for (Operation *op : group) {
+      if (isa<memref::AllocaOp>(op) && usedAfter(op))
+        return op->emitError()
+               << "a private scratch buffer is used by more than one GPU "
+                  "kernel";
       if (touchesMemory(op) && usedAfter(op))
         return op->emitError()
                << "this op reads device buffers and produces a value the "
                   "host needs (a size computed from tensor data, say): the "
                   "GPU target cannot compile it";
+    }
     Operation *first = group.front();
     OpBuilder b(first);
     Location loc = first->getLoc();
@@ -404,7 +498,13 @@ struct ParallelToGPUPass
               loops.push_back(&op);
               continue;
             }
-            if (!touchesMemory(&op)) {
+            // A work item's private scratch buffer, left in host code when
+            // canonicalization inlines a one-iteration loop: it belongs in
+            // the kernel that uses it (a host stack address would reach
+            // the GPU otherwise).
+            bool privateScratch = isa<memref::AllocaOp>(op) &&
+                                  !op.hasAttr("convc.gpu_shared");
+            if (!touchesMemory(&op) && !privateScratch) {
               // Pure scalar code between serial ops joins their group when
               // a later serial op follows.
               if (!group.empty() && isPure(&op) && op.getNumRegions() == 0)

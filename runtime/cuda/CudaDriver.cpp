@@ -158,8 +158,10 @@ public:
                  ? reinterpret_cast<void *>(p)
                  : nullptr;
     if (api_.cuMemAllocAsync(&p, bytes, stream) != CUDA_SUCCESS) {
-      // Out of memory with memory held idle in the pool: give it back to
-      // the device and retry once.
+      // Out of memory with memory held idle in the pool: let this stream's
+      // queued frees complete, give the idle memory back to the device
+      // and retry once.
+      api_.cuStreamSynchronize(stream);
       api_.cuMemPoolTrimTo(pool_, 0);
       if (!check(api_.cuMemAllocAsync(&p, bytes, stream), "cuMemAllocAsync"))
         return nullptr;
@@ -492,11 +494,24 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                  intptr_t blockZ, int32_t smem, void *stream, void **params,
                  void **extra, size_t paramsCount) {
   (void)paramsCount;
-  if (!function)
-    return; // recorded already
   Driver *d = usableDriver();
   if (!d)
     return;
+  if (!function) {
+    // Its load failed (reported by Module::load); the call fails too.
+    d->recordError("a kernel of this module is not loaded");
+    return;
+  }
+  // cuLaunchKernel takes unsigned dimensions: a larger grid must not wrap.
+  if (gridX < 0 || gridX > 0x7fffffff || gridY < 0 || gridY > 65535 ||
+      gridZ < 0 || gridZ > 65535 || blockX < 1 || blockX > 1024 ||
+      blockY < 1 || blockY > 1024 || blockZ < 1 || blockZ > 64) {
+    d->recordError("a kernel launch of grid (" + std::to_string(gridX) +
+                   ", " + std::to_string(gridY) + ", " +
+                   std::to_string(gridZ) + ") exceeds the GPU's limits "
+                   "(tensor too large for one launch)");
+    return;
+  }
   if (gridX == 0 || gridY == 0 || gridZ == 0 || d->failed())
     return; // an empty tensor, or this call has failed already
   const DriverAPI &api = d->api();

@@ -299,6 +299,12 @@ int runCompile(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();
   registerDefaultTimingManagerCLOptions();
+  // --help lists convc's options and MLIR's debugging flags; LLVM's
+  // hundreds of backend flags stay usable but only --help-hidden lists them.
+  for (auto &[name, option] : llvm::cl::getRegisteredOptions())
+    if (!llvm::is_contained(option->Categories, &category) &&
+        !name.starts_with("mlir-") && name != "help" && name != "version")
+      option->setHiddenFlag(llvm::cl::Hidden);
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "convc compile: compile a convc model\n");
 

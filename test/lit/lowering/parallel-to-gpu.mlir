@@ -103,6 +103,105 @@ func.func @reverse_tiles(%a: memref<?x128xf32>) {
 
 // -----
 
+// Block-level code reads shared memory (every thread reads the sum) and
+// the next phase writes it: a barrier goes before that phase too, or a
+// fast warp would overwrite the sum a slow one has yet to read. A phase
+// that writes no shared memory needs none. Like LayerNorm's two sums.
+// CHECK-LABEL: func.func @reuse_after_block_read
+// CHECK: gpu.launch
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %[[SH:.*]][
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: %[[SUM:.*]] = memref.load %[[SH]][%c0]
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: scf.for
+// CHECK: memref.store %{{.*}}, %[[SH]][
+// CHECK: gpu.barrier
+// CHECK-NEXT: %[[SUM2:.*]] = memref.load %[[SH]][%c0]
+// CHECK-NEXT: scf.for
+// CHECK: memref.store %{{.*}}, %arg0[
+// CHECK: gpu.barrier
+// CHECK-NEXT: gpu.terminator
+func.func @reuse_after_block_read(%a: memref<?x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %n = memref.dim %a, %c0 : memref<?x128xf32>
+  scf.parallel (%r) = (%c0) to (%n) step (%c1) {
+    %part = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      %v = memref.load %a[%r, %i] : memref<?x128xf32>
+      memref.store %v, %part[%i] : memref<128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    %sum = memref.load %part[%c0] : memref<128xf32>
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      %v = memref.load %a[%r, %i] : memref<?x128xf32>
+      %d = arith.subf %v, %sum : f32
+      memref.store %d, %part[%i] : memref<128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    %sum2 = memref.load %part[%c0] : memref<128xf32>
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      memref.store %sum2, %a[%r, %i] : memref<?x128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Phases in a block-level loop (a GEMM's slabs): the barrier after each
+// phase fences the next, across iterations too; none is added.
+// CHECK-LABEL: func.func @slab_loop
+// CHECK: gpu.launch
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.for %{{.*}} = %c0 to %c4 step %c1 {
+// CHECK-NEXT: scf.for
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.for
+// CHECK: gpu.barrier
+// CHECK-NEXT: }
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+func.func @slab_loop(%a: memref<?x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c128 = arith.constant 128 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?x128xf32>
+  scf.parallel (%r) = (%c0) to (%n) step (%c1) {
+    %acc = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+    %slab = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      memref.store %zero, %acc[%i] : memref<128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    scf.for %k = %c0 to %c4 step %c1 {
+      scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+        %v = memref.load %a[%r, %i] : memref<?x128xf32>
+        memref.store %v, %slab[%i] : memref<128xf32>
+        scf.reduce
+      } {convc.gpu_threads = 64 : i64}
+      scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+        %v = memref.load %slab[%i] : memref<128xf32>
+        %s = memref.load %acc[%i] : memref<128xf32>
+        %t = arith.addf %v, %s : f32
+        memref.store %t, %acc[%i] : memref<128xf32>
+        scf.reduce
+      } {convc.gpu_threads = 64 : i64}
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // A kernel over a single tile, as canonicalization leaves it (the
 // one-iteration block loop inlined): its shared buffer and phases still
 // become one block with a workgroup buffer, not host code.
@@ -152,6 +251,36 @@ func.func @writes_outside_phases(%a: memref<?x128xf32>) {
       scf.reduce
     } {convc.gpu_threads = 64 : i64}
     scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A work item's private scratch buffer left in host code (its one-iteration
+// loop inlined) moves into the one-thread kernel that uses it: a host
+// stack address must not reach the GPU.
+// CHECK-LABEL: func.func @private_scratch
+// CHECK-NOT: memref.alloca
+// CHECK: gpu.launch
+// CHECK: %[[P:.*]] = memref.alloca() : memref<16xf32>
+// CHECK: memref.store %{{.*}}, %[[P]]
+// CHECK: memref.load %[[P]]
+// CHECK: gpu.terminator
+func.func @private_scratch(%a: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %p = memref.alloca() : memref<16xf32>
+  scf.for %i = %c0 to %c16 step %c1 {
+    %v = memref.load %a[%i] : memref<16xf32>
+    memref.store %v, %p[%i] : memref<16xf32>
+  }
+  scf.for %i = %c0 to %c16 step %c1 {
+    %j = arith.subi %c16, %i : index
+    %k = arith.subi %j, %c1 : index
+    %v = memref.load %p[%k] : memref<16xf32>
+    memref.store %v, %a[%i] : memref<16xf32>
   }
   return
 }

@@ -12,6 +12,12 @@
 // COMPILE-HELP-DAG: --emit=<value>
 // COMPILE-HELP-DAG: --mlir-print-ir-after-all
 // COMPILE-HELP-DAG: --mlir-timing
+// COMPILE-HELP-DAG: --target=<string>
+// LLVM's backend flags are hidden (still accepted; --help-hidden lists them).
+// COMPILE-HELP-NOT: --aarch64
+// COMPILE-HELP-NOT: --amdgpu
+// RUN: convc compile --help-hidden | FileCheck %s --check-prefix=COMPILE-HELP-HIDDEN
+// COMPILE-HELP-HIDDEN: --amdgpu
 
 // RUN: convc compile %s --emit=import | FileCheck %s
 // CHECK: func.func @block
