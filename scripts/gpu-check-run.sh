@@ -2,13 +2,30 @@
 # The GPU half of scripts/gpu-check, copied into the artifact directory as
 # run.sh: on a machine with the NVIDIA driver (no LLVM needed), runs every
 # GPU check and benchmark and prints a summary.
-#   ./run.sh [--quick]      (CONVC_GPU_CHECK_RUNS=N timed runs, default 20)
+#   ./run.sh [check] [sanitize] [bench]     (default: all three)
+#     check     every compiled model against the CPU target's outputs
+#     sanitize  the multi-tile checks under compute-sanitizer (racecheck,
+#               memcheck), where it is installed
+#     bench     DRAM bandwidth, convc's kernels, PyTorch eager and
+#               torch.compile (CONVC_GPU_CHECK_RUNS=N timed runs, default 20)
+# Each section takes minutes; where one command is limited to 10 minutes,
+# run `run.sh check sanitize` and `run.sh bench` as two.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 runner="$here/bin/convc-gpu-runner"
 export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 runs="${CONVC_GPU_CHECK_RUNS:-20}"
 target="$(cat "$here/target")"
+sections="${*:-check sanitize bench}"
+for s in $sections; do
+  case "$s" in check|sanitize|bench) ;; *) echo "run.sh: unknown section '$s' (check, sanitize, bench)"; exit 2;; esac
+done
+want() { [[ " $sections " == *" $1 "* ]]; }
+pass=0; fail=0; failed=()
+san_ok=0; san_failed=()
+bench_ok=0; bench_failed=()
+bandwidth=n/a
+verdicts=()
 
 echo "== device"
 if ! "$runner" info; then
@@ -19,8 +36,8 @@ if ! "$runner" info; then
 fi
 [ "$target" = cuda ] || echo "(dry run: these models are the GPU kernel loops compiled for the CPU)"
 
+if want check; then
 echo "== correctness: compiled GPU code against the CPU target's outputs"
-pass=0; fail=0; failed=()
 for case in "$here"/check/*/; do
   name="$(basename "$case")"
   model="$(cat "$case/model")"
@@ -34,7 +51,36 @@ for case in "$here"/check/*/; do
   printf '  %-44s %s\n' "$name" "$out"
 done
 
-bench_ok=0; bench_failed=()
+fi
+
+# Races on shared memory and out-of-bounds accesses do not show on the CPU
+# (phases run one after another there): the multi-tile checks run again
+# under compute-sanitizer's racecheck and memcheck.
+if want sanitize; then
+echo "== compute-sanitizer: racecheck and memcheck on the multi-tile checks"
+sanitizer="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
+if [ "$target" = cuda ] && [ -n "$sanitizer" ]; then
+  for case in "$here"/check/*.B3_T300/ "$here"/check/*.example/; do
+    name="$(basename "$case")"
+    model="$(cat "$case/model")"
+    for tool in racecheck memcheck; do
+      if out="$(timeout 300 "$sanitizer" --tool "$tool" --error-exitcode 9 \
+                "$runner" check "$here/models/$model.so" "$case" 2e-5 2>&1)"; then
+        san_ok=$((san_ok + 1))
+        printf '  %-44s %-9s clean\n' "$name" "$tool"
+      else
+        san_failed+=("$name $tool: $(grep -m3 -E 'Error|ERROR|Race|race|Invalid' <<<"$out" | tr '\n' ' ')")
+        printf '  %-44s %-9s FAILED\n' "$name" "$tool"
+      fi
+    done
+  done
+else
+  echo "  skipped: ${sanitizer:+not a CUDA build}${sanitizer:-no compute-sanitizer here}"
+fi
+
+fi
+
+if want bench; then
 echo "== DRAM bandwidth (y = x + x, kernel time)"
 bw_case="$(ls -d "$here"/bench/copy.* | head -1)"
 if bw_line="$(CONVC_CUDA_PROFILE=1 "$runner" bench "$here/models/bench-copy.so" "$bw_case" 3 "$runs" 2>&1)"; then
@@ -77,7 +123,6 @@ else
 fi
 
 echo "== convc against PyTorch (kernel time; x > 1: convc faster)"
-verdicts=()
 if [ -n "$torch_out" ]; then
   printf '  %-22s %10s %10s %10s %9s %9s %9s\n' case convc_ms eager_ms compile_ms x_eager x_compile "% DRAM"
   while read -r name eager compiled _; do
@@ -97,11 +142,15 @@ if [ -n "$torch_out" ]; then
   done < <(grep -E '^  [a-z]+\.B' <<<"$torch_out")
 fi
 
-echo "== summary"
-echo "  correctness: $pass passed, $fail failed"
+fi
+
+echo "== summary ($sections)"
+want check && echo "  correctness: $pass passed, $fail failed"
 for f in "${failed[@]}"; do echo "    FAILED $f"; done
-echo "  benchmarks: $bench_ok ran, ${#bench_failed[@]} failed"
+want sanitize && echo "  compute-sanitizer: $san_ok clean, ${#san_failed[@]} failed"
+for f in "${san_failed[@]}"; do echo "    FAILED $f"; done
+want bench && echo "  benchmarks: $bench_ok ran, ${#bench_failed[@]} failed"
 for f in "${bench_failed[@]}"; do echo "    FAILED $f"; done
-echo "  DRAM bandwidth: ${bandwidth} GB/s (copy kernel)"
+want bench && echo "  DRAM bandwidth: ${bandwidth} GB/s (copy kernel)"
 for v in "${verdicts[@]}"; do echo "  $v"; done
-[ "$fail" -eq 0 ] && [ "${#bench_failed[@]}" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "${#bench_failed[@]}" -eq 0 ] && [ "${#san_failed[@]}" -eq 0 ]
