@@ -69,6 +69,12 @@ def check_cases(rng):
     onnx_layer = os.path.join(ROOT, "test/lit/tools/Inputs/export_light_layer.onnx")
     cases += [(onnx_layer, "main", f"B{B}_T{T}", {"x": x(B, T, 16)})
               for B, T in [(1, 1), (2, 37)]]
+    # nn.MultiheadAttention's export: reshapes to sizes computed from
+    # symbolic dims, whose shape buffers the host keeps.
+    mha = os.path.join(ROOT, "test/lit/tools/Inputs/export_multihead_attention.onnx")
+    key_pad = np.zeros((2, 7), np.int64)
+    key_pad[1, 5:] = 1
+    cases += [(mha, "main", "B2_T5_S7", {"q": x(2, 5, 16), "kv": x(2, 7, 16), "pad": key_pad})]
     cases += [(rd, "encode", "example", {"src_tokens": src}),
               (rd, "decode", "example", {"tokens": tokens(3, 7, 14), "enc": enc,
                                          "enc_pad": pad})]

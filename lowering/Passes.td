@@ -128,7 +128,13 @@ def ParallelToGPUPass : Pass<"convc-parallel-to-gpu", "::mlir::ModuleOp"> {
     `scf-parallel-for-to-nested-fors` to make sequential after outlining. Other
     top-level ops that read or write buffers run as one-thread kernels, so
     no host code touches device memory; one whose results the host needs is
-    an error. Marks the module `gpu.container_module`.
+    an error. The exception: a small integer buffer that only host code
+    fills and reads, as a `memref.reshape`'s shape, is marked
+    `convc.gpu_host_buffer` and its accesses stay on the host. Loops with
+    thread phases (`convc.gpu_threads`) become one block per work item,
+    with a barrier after each phase, and before one that writes shared
+    memory while block-level code since the last barrier reads it. Marks
+    the module `gpu.container_module`.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
@@ -145,7 +151,8 @@ def GPUHostBuffersPass : Pass<"convc-gpu-host-buffers", "::mlir::ModuleOp"> {
     After `convc-parallel-to-gpu`, makes public functions keep their
     host-memory ABI while all data lives on the device: each argument is
     copied to a `gpu.alloc` buffer on entry, every `memref.alloc` /
-    `memref.dealloc` becomes `gpu.alloc` / `gpu.dealloc`, `memref.copy`
+    `memref.dealloc` (but those marked `convc.gpu_host_buffer`) becomes
+    `gpu.alloc` / `gpu.dealloc`, `memref.copy`
     becomes `gpu.memcpy`, and each result is copied back to a fresh host
     buffer (its device buffer freed). Constant globals (weights) come from
     the runtime's `convc_cuda_constant_<T>`, which uploads them on first use

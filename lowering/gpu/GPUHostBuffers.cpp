@@ -142,10 +142,20 @@ struct GPUHostBuffersPass
 
   LogicalResult moveAllocations(func::FuncOp func) {
     SmallVector<Operation *> ops;
+    auto hostBuffer = [](Value v) {
+      Operation *def = v.getDefiningOp();
+      return def && def->hasAttr("convc.gpu_host_buffer");
+    };
     func.walk([&](Operation *op) {
-      if (isa<memref::AllocOp, memref::DeallocOp, memref::CopyOp>(op) &&
-          !insideKernel(op))
-        ops.push_back(op);
+      if (!isa<memref::AllocOp, memref::DeallocOp, memref::CopyOp>(op) ||
+          insideKernel(op))
+        return;
+      // Shape buffers of reshapes, which the host reads (convc-parallel-to-gpu
+      // marks them), stay in host memory.
+      if (hostBuffer(op->getNumResults() ? op->getResult(0)
+                                         : op->getOperand(0)))
+        return;
+      ops.push_back(op);
     });
     for (Operation *op : ops) {
       OpBuilder b(op);

@@ -157,6 +157,42 @@ bool needsBarrierBefore(Operation *phase) {
   return true;
 }
 
+/// A small integer buffer that only host code fills and reads, as
+/// memref.reshape's shape (a Reshape to sizes computed from symbolic dims,
+/// as nn.MultiheadAttention's export has) and the reshaped sizes folded
+/// from it: the host needs it, so it stays in host memory and its stores
+/// and loads stay on the host.
+bool isHostShapeBuffer(memref::AllocOp alloc) {
+  MemRefType type = alloc.getType();
+  if (!type.hasStaticShape() || type.getNumElements() > 16 ||
+      !type.getElementType().isIntOrIndex())
+    return false;
+  for (OpOperand &use : alloc->getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<memref::StoreOp, memref::LoadOp>(user)) {
+      if (use.getOperandNumber() != (isa<memref::StoreOp>(user) ? 1 : 0) ||
+          user->getParentOfType<scf::ParallelOp>())
+        return false;
+    } else if (auto reshape = dyn_cast<memref::ReshapeOp>(user)) {
+      if (reshape.getShape() != alloc.getResult())
+        return false;
+    } else if (!isa<memref::DeallocOp>(user)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool accessesHostBuffer(Operation &op) {
+  Value buffer;
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    buffer = store.getMemRef();
+  else if (auto load = dyn_cast<memref::LoadOp>(op))
+    buffer = load.getMemRef();
+  Operation *alloc = buffer ? buffer.getDefiningOp() : nullptr;
+  return alloc && alloc->hasAttr("convc.gpu_host_buffer");
+}
+
 struct ParallelToGPUPass
     : convc::impl::ParallelToGPUPassBase<ParallelToGPUPass> {
   using ParallelToGPUPassBase::ParallelToGPUPassBase;
@@ -479,6 +515,12 @@ struct ParallelToGPUPass
         continue;
       if (failed(wrapOrphanPhases(func)))
         return signalPassFailure();
+      // convc-gpu-host-buffers leaves these in host memory.
+      func.walk([](memref::AllocOp alloc) {
+        if (isHostShapeBuffer(alloc))
+          alloc->setAttr("convc.gpu_host_buffer",
+                         UnitAttr::get(alloc.getContext()));
+      });
       // Top-level ops of the function body and of host-side control flow
       // (scf.if / scf.for around kernels stay on the host).
       SmallVector<Operation *> loops;
@@ -496,6 +538,10 @@ struct ParallelToGPUPass
             if (isa<scf::ParallelOp>(op)) {
               close();
               loops.push_back(&op);
+              continue;
+            }
+            if (accessesHostBuffer(op)) {
+              close();
               continue;
             }
             // A work item's private scratch buffer, left in host code when

@@ -62,3 +62,31 @@ func.func @main(%x: memref<?x4xf32>) -> memref<?x4xf32> {
   memref.dealloc %t : memref<4xf32>
   return %y : memref<?x4xf32>
 }
+
+// A shape buffer marked by convc-parallel-to-gpu stays in host memory (the
+// host reads it); the reshaped buffer is a device buffer.
+// CHECK-LABEL: func.func @reshape_sizes
+// CHECK: %[[DA:.*]] = gpu.alloc
+// CHECK: %[[SHAPE:.*]] = memref.alloc() {convc.gpu_host_buffer} : memref<2xi64>
+// CHECK: memref.reshape %[[DA]](%[[SHAPE]])
+// CHECK: memref.dealloc %[[SHAPE]]
+// CHECK: gpu.dealloc  %[[DA]]
+func.func @reshape_sizes(%a: memref<?x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4_i64 = arith.constant 4 : i64
+  %n = memref.dim %a, %c0 : memref<?x16xf32>
+  %n64 = arith.index_cast %n : index to i64
+  %rows = arith.muli %n64, %c4_i64 : i64
+  %shape = memref.alloc() {convc.gpu_host_buffer} : memref<2xi64>
+  memref.store %rows, %shape[%c0] : memref<2xi64>
+  memref.store %c4_i64, %shape[%c1] : memref<2xi64>
+  %r = memref.reshape %a(%shape) : (memref<?x16xf32>, memref<2xi64>) -> memref<?x4xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %r[%bx, %c0] : memref<?x4xf32>
+    memref.store %v, %r[%bx, %c1] : memref<?x4xf32>
+    gpu.terminator
+  }
+  memref.dealloc %shape : memref<2xi64>
+  return
+}

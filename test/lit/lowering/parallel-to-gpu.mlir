@@ -284,3 +284,40 @@ func.func @private_scratch(%a: memref<16xf32>) {
   }
   return
 }
+
+// -----
+
+// A reshape's shape buffer, filled and read by host code: it stays a host
+// buffer (marked for convc-gpu-host-buffers) and its stores and loads stay
+// on the host; only the copy is a kernel.
+// CHECK-LABEL: func.func @reshape_sizes
+// CHECK: %[[SHAPE:.*]] = memref.alloc() {convc.gpu_host_buffer} : memref<2xi64>
+// CHECK-NEXT: memref.store %{{.*}}, %[[SHAPE]][%c0]
+// CHECK-NEXT: memref.store %{{.*}}, %[[SHAPE]][%c1]
+// CHECK-NEXT: %[[R:.*]] = memref.reshape %{{.*}}(%[[SHAPE]])
+// CHECK-NEXT: memref.load %[[SHAPE]][%c0]
+// CHECK: gpu.launch
+// CHECK-NOT: %[[SHAPE]]
+// CHECK: gpu.terminator
+func.func @reshape_sizes(%a: memref<?x16xf32>, %b: memref<?x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c4_i64 = arith.constant 4 : i64
+  %n = memref.dim %a, %c0 : memref<?x16xf32>
+  %n4 = arith.muli %n, %c4 : index
+  %rows = arith.index_cast %n4 : index to i64
+  %shape = memref.alloc() : memref<2xi64>
+  memref.store %rows, %shape[%c0] : memref<2xi64>
+  memref.store %c4_i64, %shape[%c1] : memref<2xi64>
+  %r = memref.reshape %a(%shape) : (memref<?x16xf32>, memref<2xi64>) -> memref<?x4xf32>
+  %m64 = memref.load %shape[%c0] : memref<2xi64>
+  %m = arith.index_cast %m64 : i64 to index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%m, %c4) step (%c1, %c1) {
+    %v = memref.load %r[%i, %j] : memref<?x4xf32>
+    memref.store %v, %b[%i, %j] : memref<?x4xf32>
+    scf.reduce
+  }
+  memref.dealloc %shape : memref<2xi64>
+  return
+}

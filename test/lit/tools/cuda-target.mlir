@@ -25,9 +25,12 @@
 // ONETILE-GEMM-COUNT-1: .visible .entry
 // ONETILE-GEMM: .shared
 // ONETILE-GEMM-COUNT-4: bar.sync
-// And ptxas assembles it for both architectures.
+// And ptxas assembles the all-ops PTX for both architectures.
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin %}
+// nn.MultiheadAttention's export reshapes to sizes computed from symbolic
+// dims: their shape buffers stay on the host, the rest runs on the GPU.
+// RUN: convc compile %S/Inputs/export_multihead_attention.onnx --target=cuda --cuda-path=%cuda_path -o %t.mha.so --quiet
 
 // The example model, end to end: one device module (kernels and weights),
 // embedded in the library; the library needs no CUDA library, only the
