@@ -392,29 +392,262 @@ struct LowerLightweightConv : GPULoweringPattern<LightweightConvOp> {
   }
 };
 
-/// y = conv with the kernels z [B, T, H, K], softmaxed over K per work item
-/// when `softmax` (the normalised kernels never reach memory).
-void emitDynamicKernelConv(GPUKernelBuilder &b, Value x, Value z, Value y,
-                           int64_t H, int64_t K, int64_t P, bool softmax) {
+/// The projection's block tile: 64 rows by 64 output columns (GLU: 32 of
+/// each half), a 32-deep slab of D staged per step, 256 threads as 16 x 16.
+constexpr int64_t kGemmRows = 64, kGemmCols = 64, kGemmDepth = 32,
+                  kGemmThreadsPerSide = 16;
+/// Each thread's register tile: rows ty + 16 i, columns tx + 16 j.
+constexpr int64_t kGemmThreadRows = kGemmRows / kGemmThreadsPerSide;
+
+/// out[M, W] = act(x2 W^T + bias) (+ res), x2 [M, D] and w [halves W, D].
+///
+/// A block per 64 x 64 output tile, the classic shared-memory GEMM: for
+/// each 32-deep slab of D, the threads stage the slab's 64 input rows and
+/// 64 weight rows in shared memory (coalesced 128-byte reads along D, both
+/// operands as stored, so no transpose), then each thread adds the slab to
+/// its 4 x 4 outputs: 8 shared loads for 16 FMAs, where a flat kernel reads
+/// every operand from global memory. The register tile lives across phases
+/// in a shared accumulator (on a CPU phases run one after the other, so a
+/// thread's registers cannot outlive one); reloading it costs one load and
+/// store per output per slab, 1/32 of the FMAs. Rows are padded so that
+/// neither the staging stores (consecutive k) nor the tile reads
+/// (consecutive columns, rows 16 apart) meet bank conflicts. The epilogue
+/// (bias, activation, residual) reads the accumulator along columns and
+/// stores coalesced.
+void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
+              Activation act, Value res, Value out) {
+  int64_t D = cast<MemRefType>(x2.getType()).getDimSize(1);
+  int64_t W = cast<MemRefType>(out.getType()).getDimSize(1);
+  int64_t halves = act == Activation::glu ? 2 : 1;
+  int64_t tileCols = kGemmCols / halves; // output columns per tile
+  int64_t threadCols = tileCols / kGemmThreadsPerSide;
+  Value M = b.dim(x2, 0);
+  Value lastRow = b.sub(M, b.index(1));
+  Value rowTiles = b.ceilDiv(M, b.index(kGemmRows));
+  Value colTiles = b.index((W + tileCols - 1) / tileCols);
+  b.blocks({rowTiles, colTiles}, kTileThreads, [&](ValueRange ivs) {
+    Value m0 = b.mul(ivs[0], b.index(kGemmRows));
+    Value n0 = b.mul(ivs[1], b.index(tileCols));
+    // xs[k][r] = x[m0 + r][k0 + k]; ws[h * 32 + k][j] = w[h W + n0 + j][k0
+    // + k]; acc[r][h * tileCols + j], rows 80 apart (16 banks).
+    Value xs = b.shared({kGemmDepth, kGemmRows + 1});
+    Value ws = b.shared({halves * kGemmDepth, tileCols + 1});
+    Value acc = b.shared({kGemmRows, kGemmCols + 16});
+    auto split = [&](Value i, int64_t n) {
+      return std::make_pair(b.floorDiv(i, b.index(n)),
+                            arith::RemSIOp::create(b, i, b.index(n))
+                                .getResult());
+    };
+    b.threadPhase(kGemmRows * kGemmCols, [&](Value i) {
+      auto [r, c] = split(i, kGemmCols);
+      b.storeScalar(b.f32(0.0), acc, {r, c});
+    });
+    b.forLoop(b.index(0), b.index(D), b.index(kGemmDepth), [&](Value k0) {
+      // Stage the slab: item (r, k) loads input row r and weight row r
+      // (columns past W or D read a clamped row, or zero).
+      b.threadPhase(kGemmRows * kGemmDepth, [&](Value i) {
+        auto [r, k] = split(i, kGemmDepth);
+        Value kk = b.add(k0, k);
+        Value inD = b.cmpI(arith::CmpIPredicate::slt, kk, b.index(D));
+        Value kc = b.min(kk, b.index(D - 1));
+        Value m = b.min(b.add(m0, r), lastRow);
+        b.storeScalar(b.select(inD, b.loadF32(x2, {m, kc}), b.f32(0.0)), xs,
+                      {k, r});
+        auto [h, j] = split(r, tileCols);
+        Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
+                        b.mul(h, b.index(W)));
+        b.storeScalar(b.select(inD, b.loadF32(w, {n, kc}), b.f32(0.0)), ws,
+                      {b.add(b.mul(h, b.index(kGemmDepth)), k), j});
+      });
+      b.threadPhase(kTileThreads, [&](Value i) {
+        auto [ty, tx] = split(i, kGemmThreadsPerSide);
+        SmallVector<Value> rows, cols, init;
+        for (int64_t r = 0; r < kGemmThreadRows; ++r)
+          rows.push_back(b.add(ty, b.index(r * kGemmThreadsPerSide)));
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t j = 0; j < threadCols; ++j)
+            cols.push_back(b.add(tx, b.index(h * tileCols +
+                                              j * kGemmThreadsPerSide)));
+        for (Value r : rows)
+          for (Value c : cols)
+            init.push_back(b.loadScalar(acc, {r, c}));
+        ValueRange sums = b.forLoop(
+            b.index(0), b.index(kGemmDepth), b.index(1), init,
+            [&](Value k, ValueRange sums) {
+              SmallVector<Value> in, wt, next;
+              for (Value r : rows)
+                in.push_back(b.loadScalar(xs, {k, r}));
+              for (int64_t h = 0; h < halves; ++h)
+                for (int64_t j = 0; j < threadCols; ++j)
+                  wt.push_back(b.loadScalar(
+                      ws, {b.add(k, b.index(h * kGemmDepth)),
+                           b.add(tx, b.index(j * kGemmThreadsPerSide))}));
+              for (size_t r = 0; r < in.size(); ++r)
+                for (size_t c = 0; c < wt.size(); ++c)
+                  next.push_back(
+                      b.fma(in[r], wt[c], sums[r * wt.size() + c]));
+              return next;
+            });
+        for (size_t r = 0; r < rows.size(); ++r)
+          for (size_t c = 0; c < cols.size(); ++c)
+            b.storeScalar(sums[r * cols.size() + c], acc, {rows[r], cols[c]});
+      });
+    });
+    b.threadPhase(kGemmRows * tileCols, [&](Value i) {
+      auto [r, j] = split(i, tileCols);
+      Value m = b.add(m0, r), n = b.add(n0, j);
+      Value inside = b.andI(b.cmpI(arith::CmpIPredicate::slt, m, M),
+                            b.cmpI(arith::CmpIPredicate::slt, n,
+                                   b.index(W)));
+      b.ifThen(inside, [&] {
+        auto biased = [&](int64_t h) {
+          Value z = b.loadScalar(acc, {r, b.add(j, b.index(h * tileCols))});
+          if (!bias)
+            return z;
+          return b.fadd(z, b.loadF32(bias, {b.add(n, b.index(h * W))}));
+        };
+        Value z = biased(0), v;
+        switch (act) {
+        case Activation::none:
+          v = z;
+          break;
+        case Activation::relu:
+          v = b.fmax(z, b.f32(0.0));
+          break;
+        case Activation::swish:
+          v = b.fmul(z, b.sigmoid(z));
+          break;
+        case Activation::sigmoid:
+          v = b.sigmoid(z);
+          break;
+        case Activation::glu:
+          v = b.fmul(z, b.sigmoid(biased(1)));
+          break;
+        }
+        if (res)
+          v = b.fadd(v, b.loadF32(res, {m, n}));
+        b.storeF32(v, out, {m, n});
+      });
+    });
+  });
+}
+
+/// A DynamicConv kernel logit at (b, t, h, k).
+using LogitFn = function_ref<Value(Value, Value, Value, Value)>;
+
+/// Time steps per block of the tiled dynamic conv: its kernels take shared
+/// memory per step.
+constexpr int64_t kDynamicSteps = 64;
+
+/// y = conv with the kernels, softmaxed over K when `softmax`, a block per
+/// (batch, 64-step tile, 32-channel tile), 256 threads:
+///   1. stage the input tile and its K - 1 halo rows (coalesced rows);
+///   2. one item per (step, head the channels reach) normalises that
+///      step's K logits into shared memory, once, where a flat kernel
+///      would redo the softmax for each of the head's R channels;
+///   3. each output sums its K taps (the same for the 32 channels of a
+///      warp in one head: broadcasts) times the staged rows.
+/// False when the tiles do not fit in shared memory.
+bool emitTiledDynamicConv(GPUKernelBuilder &b, Value x, LogitFn logit,
+                          Value y, int64_t H, int64_t K, int64_t P,
+                          bool softmax) {
+  int64_t C = cast<MemRefType>(x.getType()).getDimSize(2), R = C / H;
+  // Heads a 32-channel tile reaches.
+  int64_t heads = R >= kTileChannels
+                      ? (R % kTileChannels == 0 ? 1 : 2)
+                      : kTileChannels / R + (kTileChannels % R != 0);
+  heads = std::min(heads, H);
+  int64_t span = kDynamicSteps + K - 1;
+  if ((span * kTileChannels + kDynamicSteps * heads * K) * 4 > kSharedBytes)
+    return false;
+  Value B = b.dim(x, 0), T = b.dim(x, 1), Cv = b.index(C);
+  Value tiles = b.ceilDiv(T, b.index(kDynamicSteps));
+  Value cTiles = b.index((C + kTileChannels - 1) / kTileChannels);
+  auto split = [&](Value i, int64_t n) {
+    return std::make_pair(b.floorDiv(i, b.index(n)),
+                          arith::RemSIOp::create(b, i, b.index(n)).getResult());
+  };
+  auto below = [&](Value a, Value bound) {
+    return b.cmpI(arith::CmpIPredicate::slt, a, bound);
+  };
+  b.blocks({B, tiles, cTiles}, kTileThreads, [&](ValueRange ivs) {
+    Value bi = ivs[0];
+    Value t0 = b.mul(ivs[1], b.index(kDynamicSteps));
+    Value c0 = b.mul(ivs[2], b.index(kTileChannels));
+    Value h0 = b.floorDiv(c0, b.index(R));
+    Value tile = b.shared({span, kTileChannels});
+    Value taps = b.shared({kDynamicSteps * heads, K});
+    Value first = b.sub(t0, b.index(P)); // time of tile row 0
+    b.threadPhase(span * kTileChannels, [&](Value i) {
+      auto [row, col] = split(i, kTileChannels);
+      Value c = b.min(b.add(c0, col), b.index(C - 1));
+      b.storeScalar(b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T),
+                    tile, {row, col});
+    });
+    b.threadPhase(kDynamicSteps * heads, [&](Value i) {
+      auto [row, slot] = split(i, heads);
+      Value t = b.add(t0, row), h = b.add(h0, slot);
+      b.ifThen(b.andI(below(t, T), below(h, b.index(H))), [&] {
+        auto at = [&](Value k) { return logit(bi, t, h, k); };
+        Value Kv = b.index(K);
+        Value m = softmax ? b.maxOver(Kv, at) : Value();
+        Value inv = softmax ? b.fdiv(b.f32(1.0), b.sum(Kv, [&](Value k) {
+                                return b.exp(b.fsub(at(k), m));
+                              }))
+                            : Value();
+        b.forLoop(b.index(0), Kv, b.index(1), [&](Value k) {
+          Value v = softmax ? b.fmul(b.exp(b.fsub(at(k), m)), inv) : at(k);
+          b.storeScalar(v, taps, {i, k});
+        });
+      });
+    });
+    b.threadPhase(kDynamicSteps * kTileChannels, [&](Value i) {
+      auto [row, col] = split(i, kTileChannels);
+      Value t = b.add(t0, row), c = b.add(c0, col);
+      b.ifThen(b.andI(below(t, T), below(c, Cv)), [&] {
+        Value slot = b.sub(b.floorDiv(c, b.index(R)), h0);
+        Value tapRow = b.add(b.mul(row, b.index(heads)), slot);
+        Value acc = b.sum(b.index(K), [&](Value k) {
+          return b.fmul(b.loadScalar(taps, {tapRow, k}),
+                        b.loadScalar(tile, {b.add(row, k), col}));
+        });
+        b.storeF32(acc, y, {bi, t, c});
+      });
+    });
+  });
+  return true;
+}
+
+/// The same, a work item per output, the softmax fused per item (the
+/// normalised kernels never reach memory): when the tiles do not fit.
+void emitFlatDynamicConv(GPUKernelBuilder &b, Value x, LogitFn logit, Value y,
+                         int64_t H, int64_t K, int64_t P, bool softmax) {
   int64_t C = cast<MemRefType>(x.getType()).getDimSize(2), R = C / H;
   Value B = b.dim(x, 0), T = b.dim(x, 1);
   Value Kv = b.index(K);
   b.parallel({B, T, b.index(C)}, [&](ValueRange ivs) {
     Value bi = ivs[0], t = ivs[1], c = ivs[2];
     Value h = b.floorDiv(c, b.index(R));
-    auto logit = [&](Value k) { return b.loadF32(z, {bi, t, h, k}); };
-    Value m = softmax ? b.maxOver(Kv, logit) : Value();
+    auto at = [&](Value k) { return logit(bi, t, h, k); };
+    Value m = softmax ? b.maxOver(Kv, at) : Value();
     Value denom = softmax ? b.sum(Kv, [&](Value k) {
-      return b.exp(b.fsub(logit(k), m));
+      return b.exp(b.fsub(at(k), m));
     })
                           : Value();
     Value acc = b.sum(Kv, [&](Value k) {
-      Value w = softmax ? b.exp(b.fsub(logit(k), m)) : logit(k);
+      Value w = softmax ? b.exp(b.fsub(at(k), m)) : at(k);
       Value src = b.add(t, b.sub(k, b.index(P)));
       return b.fmul(w, b.loadOrZero(x, {bi, t, c}, 1, src, T));
     });
     b.storeF32(softmax ? b.fdiv(acc, denom) : acc, y, {bi, t, c});
   });
+}
+
+void emitDynamicKernelConv(GPUKernelBuilder &b, Value x, LogitFn logit,
+                           Value y, int64_t H, int64_t K, int64_t P,
+                           bool softmax) {
+  if (!emitTiledDynamicConv(b, x, logit, y, H, K, P, softmax))
+    emitFlatDynamicConv(b, x, logit, y, H, K, P, softmax);
 }
 
 struct LowerDynamicKernelConv : GPULoweringPattern<DynamicKernelConvOp> {
@@ -424,38 +657,38 @@ struct LowerDynamicKernelConv : GPULoweringPattern<DynamicKernelConvOp> {
     auto zType = op.getKernels().getType();
     Value x = b.toBuffer(op.getInput()), z = b.toBuffer(op.getKernels());
     Value y = b.allocLike(x);
-    emitDynamicKernelConv(b, x, z, y, zType.getDimSize(2), zType.getDimSize(3),
-                          op.getPadding(), op.getKernelSoftmax());
+    emitDynamicKernelConv(
+        b, x,
+        [&](Value bi, Value t, Value h, Value k) {
+          return b.loadF32(z, {bi, t, h, k});
+        },
+        y, zType.getDimSize(2), zType.getDimSize(3), op.getPadding(),
+        op.getKernelSoftmax());
     return {b.toTensorOf(y, op.getResult())};
   }
 };
 
-/// DynamicConv: the kernel projection z = Wq x (+ bias), one work item per
-/// logit, then the conv with the softmax fused.
+/// DynamicConv: the kernel projection z = x Wq^T (+ bias) as a GEMM, then
+/// the conv with the softmax.
 struct LowerDynamicConv : GPULoweringPattern<DynamicConvOp> {
   using GPULoweringPattern::GPULoweringPattern;
   SmallVector<Value> lower(DynamicConvOp op,
                            GPUKernelBuilder &b) const override {
     int64_t H = op.getHeads(), K = op.getKernelSize();
-    int64_t C = op.getInput().getType().getDimSize(2);
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
-    Value B = b.dim(x, 0), T = b.dim(x, 1);
-    Value z = b.allocF32({ShapedType::kDynamic, ShapedType::kDynamic, H, K},
-                         {B, T});
-    b.parallel({B, T, b.index(H), b.index(K)}, [&](ValueRange ivs) {
-      Value j = b.add(b.mul(ivs[2], b.index(K)), ivs[3]);
-      Value init = bias ? b.loadF32(bias, {j}) : b.f32(0.0);
-      Value dot = b.sum(
-          b.index(C),
-          [&](Value c) {
-            return b.fmul(b.loadF32(w, {j, c}), b.loadF32(x, {ivs[0], ivs[1], c}));
-          },
-          init);
-      b.storeScalar(dot, z, ivs);
-    });
+    Value x2 = b.rows(x), T = b.dim(x, 1);
+    // z [B * T, H * K]: the logits of (b, t) in row b T + t.
+    Value z = b.allocF32({ShapedType::kDynamic, H * K}, {b.dim(x2, 0)});
+    emitGemm(b, x2, w, bias, Activation::none, Value(), z);
     Value y = b.allocLike(x);
-    emitDynamicKernelConv(b, x, z, y, H, K, op.getPadding(), true);
+    emitDynamicKernelConv(
+        b, x,
+        [&](Value bi, Value t, Value h, Value k) {
+          return b.loadScalar(z, {b.add(b.mul(bi, T), t),
+                                  b.add(b.mul(h, b.index(K)), k)});
+        },
+        y, H, K, op.getPadding(), true);
     return {b.toTensorOf(y, op.getResult())};
   }
 };
@@ -814,154 +1047,23 @@ struct LowerLayerNorm : GPULoweringPattern<LayerNormOp> {
   }
 };
 
-/// The projection's block tile: 64 rows by 64 output columns (GLU: 32 of
-/// each half), a 32-deep slab of D staged per step, 256 threads as 16 x 16.
-constexpr int64_t kGemmRows = 64, kGemmCols = 64, kGemmDepth = 32,
-                  kGemmThreadsPerSide = 16;
-/// Each thread's register tile: rows ty + 16 i, columns tx + 16 j.
-constexpr int64_t kGemmThreadRows = kGemmRows / kGemmThreadsPerSide;
-
-/// x W^T (+ bias), activation, (+ residual), (LayerNorm).
-///
-/// A block per 64 x 64 output tile, the classic shared-memory GEMM: for
-/// each 32-deep slab of D, the threads stage the slab's 64 input rows and
-/// 64 weight rows in shared memory (coalesced 128-byte reads along D, both
-/// operands as stored, so no transpose), then each thread adds the slab to
-/// its 4 x 4 outputs: 8 shared loads for 16 FMAs, where a flat kernel reads
-/// every operand from global memory. The register tile lives across phases
-/// in a shared accumulator (on a CPU phases run one after the other, so a
-/// thread's registers cannot outlive one); reloading it costs one load and
-/// store per output per slab, 1/32 of the FMAs. Rows are padded so that
-/// neither the staging stores (consecutive k) nor the tile reads
-/// (consecutive columns, rows 16 apart) meet bank conflicts. The epilogue
-/// (bias, activation, residual) reads the accumulator along columns and
-/// stores coalesced; a LayerNorm then runs per row.
+/// x W^T (+ bias), activation, (+ residual), (LayerNorm): the GEMM, then
+/// a LayerNorm per row.
 struct LowerLinear : GPULoweringPattern<LinearOp> {
   using GPULoweringPattern::GPULoweringPattern;
   SmallVector<Value> lower(LinearOp op, GPUKernelBuilder &b) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    int64_t D = op.getInput().getType().getShape().back();
     int64_t W = type.getShape().back();
-    Activation act = op.getActivation();
-    int64_t halves = act == Activation::glu ? 2 : 1;
-    int64_t tileCols = kGemmCols / halves; // output columns per tile
-    int64_t threadCols = tileCols / kGemmThreadsPerSide;
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value res = op.getResidual() ? b.rows(b.toBuffer(op.getResidual())) : Value();
     Value y = b.allocResult(type, x);
     Value x2 = b.rows(x), y2 = b.rows(y);
-    Value M = b.dim(x2, 0);
     // Pre-LayerNorm rows go to an f32 scratch buffer when a norm follows.
-    Value out = op.getLnGamma() ? b.allocF32({ShapedType::kDynamic, W}, {M}) : y2;
-    Value lastRow = b.sub(M, b.index(1));
-    Value rowTiles = b.ceilDiv(M, b.index(kGemmRows));
-    Value colTiles = b.index((W + tileCols - 1) / tileCols);
-    b.blocks({rowTiles, colTiles}, kTileThreads, [&](ValueRange ivs) {
-      Value m0 = b.mul(ivs[0], b.index(kGemmRows));
-      Value n0 = b.mul(ivs[1], b.index(tileCols));
-      // xs[k][r] = x[m0 + r][k0 + k]; ws[h * 32 + k][j] = w[h W + n0 + j][k0
-      // + k]; acc[r][h * tileCols + j], rows 80 apart (16 banks).
-      Value xs = b.shared({kGemmDepth, kGemmRows + 1});
-      Value ws = b.shared({halves * kGemmDepth, tileCols + 1});
-      Value acc = b.shared({kGemmRows, kGemmCols + 16});
-      auto split = [&](Value i, int64_t n) {
-        return std::make_pair(b.floorDiv(i, b.index(n)),
-                              arith::RemSIOp::create(b, i, b.index(n))
-                                  .getResult());
-      };
-      b.threadPhase(kGemmRows * kGemmCols, [&](Value i) {
-        auto [r, c] = split(i, kGemmCols);
-        b.storeScalar(b.f32(0.0), acc, {r, c});
-      });
-      b.forLoop(b.index(0), b.index(D), b.index(kGemmDepth), [&](Value k0) {
-        // Stage the slab: item (r, k) loads input row r and weight row r
-        // (columns past W or D read a clamped row, or zero).
-        b.threadPhase(kGemmRows * kGemmDepth, [&](Value i) {
-          auto [r, k] = split(i, kGemmDepth);
-          Value kk = b.add(k0, k);
-          Value inD = b.cmpI(arith::CmpIPredicate::slt, kk, b.index(D));
-          Value kc = b.min(kk, b.index(D - 1));
-          Value m = b.min(b.add(m0, r), lastRow);
-          b.storeScalar(b.select(inD, b.loadF32(x2, {m, kc}), b.f32(0.0)), xs,
-                        {k, r});
-          auto [h, j] = split(r, tileCols);
-          Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
-                          b.mul(h, b.index(W)));
-          b.storeScalar(b.select(inD, b.loadF32(w, {n, kc}), b.f32(0.0)), ws,
-                        {b.add(b.mul(h, b.index(kGemmDepth)), k), j});
-        });
-        b.threadPhase(kTileThreads, [&](Value i) {
-          auto [ty, tx] = split(i, kGemmThreadsPerSide);
-          SmallVector<Value> rows, cols, init;
-          for (int64_t r = 0; r < kGemmThreadRows; ++r)
-            rows.push_back(b.add(ty, b.index(r * kGemmThreadsPerSide)));
-          for (int64_t h = 0; h < halves; ++h)
-            for (int64_t j = 0; j < threadCols; ++j)
-              cols.push_back(b.add(tx, b.index(h * tileCols +
-                                                j * kGemmThreadsPerSide)));
-          for (Value r : rows)
-            for (Value c : cols)
-              init.push_back(b.loadScalar(acc, {r, c}));
-          ValueRange sums = b.forLoop(
-              b.index(0), b.index(kGemmDepth), b.index(1), init,
-              [&](Value k, ValueRange sums) {
-                SmallVector<Value> in, wt, next;
-                for (Value r : rows)
-                  in.push_back(b.loadScalar(xs, {k, r}));
-                for (int64_t h = 0; h < halves; ++h)
-                  for (int64_t j = 0; j < threadCols; ++j)
-                    wt.push_back(b.loadScalar(
-                        ws, {b.add(k, b.index(h * kGemmDepth)),
-                             b.add(tx, b.index(j * kGemmThreadsPerSide))}));
-                for (size_t r = 0; r < in.size(); ++r)
-                  for (size_t c = 0; c < wt.size(); ++c)
-                    next.push_back(
-                        b.fma(in[r], wt[c], sums[r * wt.size() + c]));
-                return next;
-              });
-          for (size_t r = 0; r < rows.size(); ++r)
-            for (size_t c = 0; c < cols.size(); ++c)
-              b.storeScalar(sums[r * cols.size() + c], acc, {rows[r], cols[c]});
-        });
-      });
-      b.threadPhase(kGemmRows * tileCols, [&](Value i) {
-        auto [r, j] = split(i, tileCols);
-        Value m = b.add(m0, r), n = b.add(n0, j);
-        Value inside = b.andI(b.cmpI(arith::CmpIPredicate::slt, m, M),
-                              b.cmpI(arith::CmpIPredicate::slt, n,
-                                     b.index(W)));
-        b.ifThen(inside, [&] {
-          auto biased = [&](int64_t h) {
-            Value z = b.loadScalar(acc, {r, b.add(j, b.index(h * tileCols))});
-            if (!bias)
-              return z;
-            return b.fadd(z, b.loadF32(bias, {b.add(n, b.index(h * W))}));
-          };
-          Value z = biased(0), v;
-          switch (act) {
-          case Activation::none:
-            v = z;
-            break;
-          case Activation::relu:
-            v = b.fmax(z, b.f32(0.0));
-            break;
-          case Activation::swish:
-            v = b.fmul(z, b.sigmoid(z));
-            break;
-          case Activation::sigmoid:
-            v = b.sigmoid(z);
-            break;
-          case Activation::glu:
-            v = b.fmul(z, b.sigmoid(biased(1)));
-            break;
-          }
-          if (res)
-            v = b.fadd(v, b.loadF32(res, {m, n}));
-          b.storeF32(v, out, {m, n});
-        });
-      });
-    });
+    Value out = op.getLnGamma()
+                    ? b.allocF32({ShapedType::kDynamic, W}, {b.dim(x2, 0)})
+                    : y2;
+    emitGemm(b, x2, w, bias, op.getActivation(), res, out);
     if (op.getLnGamma())
       emitLayerNormRows(b, out, y2, b.toBuffer(op.getLnGamma()),
                         b.toBuffer(op.getLnBeta()),

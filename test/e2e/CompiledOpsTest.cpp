@@ -238,6 +238,10 @@ TEST(CompiledOps, DynamicConv) {
   for (auto [C, H, K, P, bias] :
        {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{64, 4, 5, 4, false},
         {20, 4, 7, 3, true},
+        // The GPU kernel's channel tiles span one head (R = 64), or two
+        // (R = 48); with 8 heads of 31 taps in one tile, its flat form runs.
+        {128, 2, 7, 3, true},
+        {96, 2, 5, 2, false},
         {32, 8, 31, 30, false}}) {
     std::string x = shapeText({-1, -1, C}), w = shapeText({H * K, C}),
                 b = shapeText({H * K});

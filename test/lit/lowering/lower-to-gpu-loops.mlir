@@ -117,3 +117,30 @@ func.func @step(%x: tensor<?x1x16xf32>, %s: tensor<?x2x16xf32>, %w: tensor<4x3xf
   %y, %n = convc.conv_window_step %x, %s, %w {kind = "lightweight", heads = 4 : i64} : tensor<?x1x16xf32>, tensor<?x2x16xf32>, tensor<4x3xf32>
   return %y, %n : tensor<?x1x16xf32>, tensor<?x2x16xf32>
 }
+
+// -----
+
+// DynamicConv: the kernel projection is the GEMM (into z [B T, H K]), then
+// a block per (batch, 64-step tile, 32-channel tile) stages the input tile
+// with its K - 1 halo rows, normalises each step's K logits of the head
+// its channels reach once into shared taps, and sums taps x staged rows.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: %[[Z:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x10xf32>
+// CHECK: memref.alloca() {convc.gpu_shared} : memref<64x80xf32>
+// CHECK: %[[TILE:.*]] = memref.alloca() {convc.gpu_shared} : memref<68x32xf32>
+// CHECK: %[[TAPS:.*]] = memref.alloca() {convc.gpu_shared} : memref<64x5xf32>
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2176)
+// CHECK: memref.store %{{.*}}, %[[TILE]]
+// CHECK: scf.parallel (%[[ROW:.*]]) = (%c0) to (%c64)
+// CHECK: memref.load %[[Z]]
+// CHECK: math.exp
+// CHECK: memref.store %{{.*}}, %[[TAPS]][%[[ROW]], %{{.*}}]
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2048)
+// CHECK: memref.load %[[TILE]]
+// CHECK: memref.load %[[TAPS]]
+// CHECK-NOT: math.exp
+// CHECK: } {convc.gpu_threads = 256 : i64}
+func.func @dynamic(%x: tensor<?x?x64xf32>, %w: tensor<10x64xf32>) -> tensor<?x?x64xf32> {
+  %y = convc.dynamic_conv %x, %w {heads = 2 : i64, kernel_size = 5 : i64, padding = 4 : i64} : tensor<?x?x64xf32>, tensor<10x64xf32>
+  return %y : tensor<?x?x64xf32>
+}
