@@ -90,9 +90,12 @@ LogicalResult verifyPadding(Operation *op, int64_t padding,
   return success();
 }
 
-LogicalResult verifyElementTypes(Operation *op) {
+/// The operands (by default all) share the first operand's element type.
+LogicalResult verifyElementTypes(Operation *op,
+                                 std::optional<unsigned> count = std::nullopt) {
   Type expected = getElementTypeOrSelf(op->getOperand(0).getType());
-  for (OpOperand &operand : op->getOpOperands())
+  for (OpOperand &operand :
+       op->getOpOperands().take_front(count.value_or(op->getNumOperands())))
     if (getElementTypeOrSelf(operand.get().getType()) != expected)
       return op->emitOpError()
              << "element type mismatch: operand #" << operand.getOperandNumber()
@@ -428,7 +431,8 @@ LogicalResult EmbeddingOp::verify() {
 }
 
 LogicalResult AttentionOp::verify() {
-  if (failed(verifyElementTypes(*this)))
+  // q, k and v share the storage type; the key padding mask is f32.
+  if (failed(verifyElementTypes(*this, 3)))
     return failure();
   RankedTensorType q = getQuery().getType(), k = getKey().getType(),
                    v = getValue().getType();

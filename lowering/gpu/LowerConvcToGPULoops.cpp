@@ -1320,20 +1320,20 @@ struct LowerTaLKStep : GPULoweringPattern<TaLKStepOp> {
       Value t = arith::IndexCastOp::create(b, b.getIndexType(),
                                            b.loadScalar(step, {bi}));
       b.forLoop(zero, b.index(slots), one, [&](Value sl) {
-        b.storeScalar(b.loadF32(ring, {bi, sl, c}), next, {bi, sl, c});
+        b.storeF32(b.loadF32(ring, {bi, sl, c}), next, {bi, sl, c});
       });
       Value isFirst = b.cmpI(arith::CmpIPredicate::eq, t, zero);
       Value prev = b.select(
           isFirst, b.f32(0.0),
-          b.loadScalar(next, {bi, slotOf(b.max(b.sub(t, one), zero)), c}));
+          b.loadF32(next, {bi, slotOf(b.max(b.sub(t, one), zero)), c}));
       Value St = b.fadd(prev, b.fmul(b.loadF32(x, {bi, zero, c}),
                                      b.f32(1.0 / double(L + 1))));
-      b.storeScalar(St, next, {bi, slotOf(t), c});
+      b.storeF32(St, next, {bi, slotOf(t), c});
       // S[j] from the updated ring; S[-1] = 0.
       auto prefixAt = [&](Value j) {
         Value negative = b.cmpI(arith::CmpIPredicate::slt, j, zero);
         return b.select(negative, b.f32(0.0),
-                        b.loadScalar(next, {bi, slotOf(b.max(j, zero)), c}));
+                        b.loadF32(next, {bi, slotOf(b.max(j, zero)), c}));
       };
       Value lt = b.loadF32(o, {bi, zero, b.floorDiv(c, b.index(R))});
       lt = b.fmin(arith::MaxNumFOp::create(b, lt, b.f32(0.0)), b.f32(1.0));

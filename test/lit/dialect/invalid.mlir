@@ -485,6 +485,14 @@ func.func @attention_heads(%q: tensor<?x?x30xf32>) {
 
 // -----
 
+func.func @attention_types(%q: tensor<?x?x32xf16>, %k: tensor<?x?x32xf32>) {
+  // expected-error @+1 {{element type mismatch: operand #1 has 'f32', the input has 'f16'}}
+  %0 = convc.attention %q, %k, %k {heads = 4 : i64} : tensor<?x?x32xf16>, tensor<?x?x32xf32>, tensor<?x?x32xf32>
+  return
+}
+
+// -----
+
 func.func @attention_kv(%q: tensor<?x?x32xf32>, %k: tensor<?x5x32xf32>, %v: tensor<?x6x32xf32>) {
   // expected-error @+1 {{key and value must have the same type}}
   %0 = convc.attention %q, %k, %v {heads = 4 : i64} : tensor<?x?x32xf32>, tensor<?x5x32xf32>, tensor<?x6x32xf32>

@@ -92,3 +92,12 @@ func.func @seq2seq(%t: tensor<?x?xi64>, %e: tensor<100x64xf32>, %s: tensor<?xi64
   %1 = convc.attention %q, %k, %k key_padding %m {heads = 8 : i64} : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?xf32>
   return %0, %1 : tensor<?x?x64xf32>, tensor<?x?x64xf32>
 }
+
+// f16 (or bf16) q, k, v with the f32 padding mask padding_mask makes.
+// CHECK-LABEL: func.func @half_attention
+func.func @half_attention(%t: tensor<?x?xi64>, %q: tensor<?x?x64xf16>) -> tensor<?x?x64xf16> {
+  %m = convc.padding_mask %t {padding_idx = 1 : i64} : tensor<?x?xi64> -> tensor<?x?xf32>
+  // CHECK: convc.attention {{.*}} : tensor<?x?x64xf16>, tensor<?x?x64xf16>, tensor<?x?x64xf16>, tensor<?x?xf32>
+  %a = convc.attention %q, %q, %q key_padding %m {heads = 8 : i64} : tensor<?x?x64xf16>, tensor<?x?x64xf16>, tensor<?x?x64xf16>, tensor<?x?xf32>
+  return %a : tensor<?x?x64xf16>
+}

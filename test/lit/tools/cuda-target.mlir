@@ -28,6 +28,16 @@
 // And ptxas assembles the all-ops PTX for both architectures.
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin %}
+// f16 and bf16 storage (masks stay f32): every op compiles and assembles.
+// RUN: sed -e 's/xf32>/xf16>/g' -e 's/tensor<?x?xf16>/tensor<?x?xf32>/g' %S/Inputs/all_ops.mlir > %t.f16.mlir
+// RUN: convc compile %t.f16.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o %t.f16.ptx --quiet
+// RUN: FileCheck %s --check-prefix=HALF < %t.f16.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.f16.ptx -o %t.f16.cubin %}
+// RUN: sed -e 's/xf32>/xbf16>/g' -e 's/tensor<?x?xbf16>/tensor<?x?xf32>/g' %S/Inputs/all_ops.mlir > %t.bf16.mlir
+// RUN: convc compile %t.bf16.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o %t.bf16.ptx --quiet
+// RUN: FileCheck %s --check-prefix=HALF < %t.bf16.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.bf16.ptx -o %t.bf16.cubin %}
+// HALF-COUNT-29: .visible .entry
 // nn.MultiheadAttention's export reshapes to sizes computed from symbolic
 // dims: their shape buffers stay on the host, the rest runs on the GPU.
 // RUN: convc compile %S/Inputs/export_multihead_attention.onnx --target=cuda --cuda-path=%cuda_path -o %t.mha.so --quiet
