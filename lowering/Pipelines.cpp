@@ -9,8 +9,16 @@
 
 #include "mlir/Pass/PassRegistry.h"
 
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/TargetParser/Triple.h"
+
+extern "C" void LLVMInitializeNVPTXTargetInfo();
+extern "C" void LLVMInitializeNVPTXTargetMC();
 
 using namespace mlir;
 
@@ -19,6 +27,30 @@ namespace convc {
 std::string findLibdevice(const std::string &cudaPath) {
   std::string path = cudaPath + "/nvvm/libdevice/libdevice.10.bc";
   return llvm::sys::fs::exists(path) ? path : std::string();
+}
+
+/// Whether LLVM's NVPTX backend knows `arch`; if not, `known` lists the
+/// SM names it does.
+static bool knownNvptxProcessor(const std::string &arch, std::string &known) {
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTargetMC();
+  llvm::Triple triple("nvptx64-nvidia-cuda");
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  // Created for a known processor: an unknown one would be reported on
+  // stderr.
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "sm_90", ""));
+  if (info && info->isCPUStringValid(arch))
+    return true;
+  if (info)
+    for (const llvm::SubtargetSubTypeKV &cpu :
+         info->getAllProcessorDescriptions())
+      if (llvm::StringRef(cpu.Key).starts_with("sm_"))
+        known += (known.empty() ? "" : ", ") + std::string(cpu.Key);
+  return false;
 }
 
 bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
@@ -33,6 +65,12 @@ bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
   if (!llvm::StringRef(options.gpuArch).starts_with("sm_")) {
     error = "the GPU architecture must be an SM name such as sm_80 or sm_90, "
             "got '" + options.gpuArch + "'";
+    return false;
+  }
+  std::string known;
+  if (!knownNvptxProcessor(options.gpuArch, known)) {
+    error = "LLVM's NVPTX backend does not know GPU architecture '" +
+            options.gpuArch + "'" + (known.empty() ? "" : " (it knows " + known + ")");
     return false;
   }
   auto tool = [&](const char *name) {
@@ -51,6 +89,28 @@ bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
             " (ptx needs neither)";
     return false;
   }
+  if (kind != "ptx") {
+    // Ask ptxas before compiling: a toolkit without this architecture
+    // would otherwise fail at the end, in gpu-module-to-binary.
+    llvm::SmallString<64> log;
+    llvm::sys::fs::createTemporaryFile("convc-ptxas", "log", log);
+    std::string ptxas = root + "/bin/ptxas", archFlag = "-arch=" + options.gpuArch;
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(""),
+                                                  llvm::StringRef(log)};
+    int status = llvm::sys::ExecuteAndWait(
+        ptxas, {ptxas, archFlag, "--version"}, std::nullopt, redirects);
+    std::string why;
+    if (auto text = llvm::MemoryBuffer::getFile(log))
+      why = llvm::StringRef((*text)->getBuffer()).trim().str();
+    llvm::sys::fs::remove(log);
+    if (status != 0) {
+      error = ptxas + " cannot assemble for " + options.gpuArch +
+              (why.empty() ? "" : " (" + why + ")") +
+              ": use a toolkit that supports it, or --gpu-binary=ptx for the "
+              "driver to compile the PTX";
+      return false;
+    }
+  }
   options.gpuFormat = kind == "ptx" ? "isa" : kind == "cubin" ? "bin" : "fatbin";
   return true;
 }
@@ -62,6 +122,10 @@ static constexpr const char *kHostToLLVM =
     "canonicalize";
 
 /// Bufferized loops -> kernels -> NVVM -> device binary; host code -> LLVM.
+/// No PTX version is named (nvvm-attach-target's own default, PTX 6.0, is
+/// too old for sm_90): LLVM then declares the lowest the architecture
+/// allows, PTX 7.8 for sm_90 and 8.6 for sm_100, which the most drivers can
+/// JIT-compile.
 /// Parallel loops nested in a kernel's work item run sequentially
 /// (upstream's scf-parallel-for-to-nested-fors).
 /// Device math (exp, rsqrt, sin, ...) becomes libdevice calls, linked and
@@ -74,7 +138,7 @@ static std::string cudaPipeline(const CpuTargetOptions &opt) {
       "func.func(convert-linalg-to-parallel-loops),"
       "convc-parallel-to-gpu,convc-gpu-host-buffers,canonicalize,cse,"
       "gpu-kernel-outlining,convc-merge-gpu-modules,"
-      "nvvm-attach-target{{chip={0} features=+ptx80 O=3 l={1}},"
+      "nvvm-attach-target{{chip={0} features= O=3 l={1}},"
       "gpu.module(scf-parallel-for-to-nested-fors,expand-strided-metadata,"
       "lower-affine,convert-scf-to-cf,"
       "convert-gpu-to-nvvm{{index-bitwidth=64},canonicalize,cse,"

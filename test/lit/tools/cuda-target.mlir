@@ -82,3 +82,16 @@
 // BADARCH: the GPU architecture must be an SM name such as sm_80 or sm_90, got 'volta'
 // RUN: not convc compile %S/Inputs/all_ops.mlir --target=cuda --cuda-path=%cuda_path --gpu-binary=elf -o %t.x.so 2>&1 | FileCheck %s --check-prefix=BADBIN
 // BADBIN: unknown GPU binary 'elf' (expected fatbin, cubin or ptx)
+
+// The PTX version is the lowest the architecture allows (LLVM's choice):
+// newer GPUs get the newer PTX they need.
+// RUN: convc compile %convc_src/examples/conv_block.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=sm_100 --emit=ptx -o - --quiet | FileCheck %s --check-prefix=SM100
+// SM100: .version 8.6
+// SM100: .target sm_100
+// An architecture LLVM does not know, and one the toolkit's ptxas cannot
+// assemble for, are clear errors before compiling (not an IR dump).
+// RUN: not convc compile %convc_src/examples/conv_block.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=sm_999 -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN-ARCH
+// UNKNOWN-ARCH: convc compile: LLVM's NVPTX backend does not know GPU architecture 'sm_999' (it knows {{.*}}sm_90{{.*}})
+// RUN: %if ptxas %{ not convc compile %convc_src/examples/conv_block.mlir --target=cuda --cuda-path=%cuda_path --gpu-arch=sm_20 -o %t.old.so 2>&1 | FileCheck %s --check-prefix=OLD-ARCH %}
+// OLD-ARCH: ptxas cannot assemble for sm_20 ({{.*}}): use a toolkit that supports it, or --gpu-binary=ptx
+// OLD-ARCH-NOT: see current operation
