@@ -397,6 +397,13 @@ int compileModule(const CompileRequest &request) {
   registerAllToLLVMIRTranslations(registry);
   registry.insert<convc::ConvcDialect>();
   MLIRContext context(registry);
+  // An error on an op otherwise comes with the op printed, which for a
+  // module-level op is the whole model; --mlir-print-op-on-diagnostic asks
+  // for it.
+  auto &registered = llvm::cl::getRegisteredOptions();
+  auto printOp = registered.find("mlir-print-op-on-diagnostic");
+  if (printOp == registered.end() || printOp->second->getNumOccurrences() == 0)
+    context.printOpOnDiagnostic(false);
 
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input =
