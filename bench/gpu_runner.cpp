@@ -55,8 +55,17 @@ bool randomInput(const std::string &path, Tensor &tensor, std::string &error) {
     error = "expected 'LO HI D0 D1 ...'";
     return true;
   }
-  for (int64_t d; in >> d;)
+  for (int64_t d; in >> d;) {
+    if (d < 0) {
+      error = "negative dimension " + std::to_string(d);
+      return true;
+    }
     shape.push_back(d);
+  }
+  if (!in.eof()) {
+    error = "expected 'LO HI D0 D1 ...' (integer dims)";
+    return true;
+  }
   tensor = Tensor::zeros(DType::F32, shape);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(lo, hi);

@@ -127,8 +127,9 @@ def ParallelToGPUPass : Pass<"convc-parallel-to-gpu", "::mlir::ModuleOp"> {
     parallel loops stay in their work item, for upstream's
     `scf-parallel-for-to-nested-fors` to make sequential after outlining. Other
     top-level ops that read or write buffers run as one-thread kernels, so
-    no host code touches device memory; one whose results the host needs is
-    an error. The exception: a small integer buffer that only host code
+    no host code touches device memory (with the private scratch buffers
+    they use); one whose results the host needs is an error. The
+    exception: a small integer buffer that only host code
     fills and reads, as a `memref.reshape`'s shape, is marked
     `convc.gpu_host_buffer` and its accesses stay on the host. Loops with
     thread phases (`convc.gpu_threads`) become one block per work item,

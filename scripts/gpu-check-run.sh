@@ -61,6 +61,7 @@ echo "== compute-sanitizer: racecheck and memcheck on the multi-tile checks"
 sanitizer="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
 if [ "$target" = cuda ] && [ -n "$sanitizer" ]; then
   for case in "$here"/check/*.B3_T300/ "$here"/check/*.example/; do
+    [ -d "$case" ] || continue
     name="$(basename "$case")"
     model="$(cat "$case/model")"
     for tool in racecheck memcheck; do
@@ -74,8 +75,10 @@ if [ "$target" = cuda ] && [ -n "$sanitizer" ]; then
       fi
     done
   done
+elif [ -z "$sanitizer" ]; then
+  echo "  skipped: no compute-sanitizer here"
 else
-  echo "  skipped: ${sanitizer:+not a CUDA build}${sanitizer:-no compute-sanitizer here}"
+  echo "  skipped: not a CUDA build"
 fi
 
 fi

@@ -29,6 +29,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <numeric>
+
 #include <cmath>
 #include <limits>
 
@@ -88,6 +90,13 @@ public:
     return fdiv(f32(1.0), fadd(f32(1.0), exp(arith::NegFOp::create(*this, v))));
   }
   Value floor(Value v) { return math::FloorOp::create(*this, v); }
+  /// (i / n, i % n) of a non-negative index: a phase item's row and column.
+  std::pair<Value, Value> divRem(Value i, int64_t n) {
+    return {arith::DivUIOp::create(*this, i, index(n)),
+            arith::RemUIOp::create(*this, i, index(n))};
+  }
+  /// a < b (signed indices).
+  Value lt(Value a, Value b) { return cmpI(arith::CmpIPredicate::slt, a, b); }
   Value floatToIndex(Value v) {
     Value i = arith::FPToSIOp::create(*this, getI64Type(), v);
     return arith::IndexCastOp::create(*this, getIndexType(), i);
@@ -253,13 +262,8 @@ bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
     Value c0 = b.mul(ivs[2], b.index(kTileChannels));
     Value first = b.sub(t0, b.index(P * r)); // time of tile row 0
     Value tile = b.shared({span, kTileChannels});
-    auto split = [&](Value i) {
-      return std::make_pair(b.floorDiv(i, b.index(kTileChannels)),
-                            arith::RemSIOp::create(b, i, b.index(kTileChannels))
-                                .getResult());
-    };
     b.threadPhase(span * kTileChannels, [&](Value i) {
-      auto [row, col] = split(i);
+      auto [row, col] = b.divRem(i, kTileChannels);
       Value c = b.min(b.add(c0, col), b.sub(C, b.index(1)));
       b.storeScalar(b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T),
                     tile, {row, col});
@@ -267,7 +271,7 @@ bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
     int64_t U = kStepsPerThread, rowsPerThread = U + (K - 1) * r;
     if (rowsPerThread <= kMaxRowsPerThread) {
       b.threadPhase(kTileSteps / U * kTileChannels, [&](Value i) {
-        auto [group, col] = split(i);
+        auto [group, col] = b.divRem(i, kTileChannels);
         Value row0 = b.mul(group, b.index(U)), c = b.add(c0, col);
         b.ifThen(b.cmpI(arith::CmpIPredicate::slt, c, C), [&] {
           SmallVector<Value> taps;
@@ -294,7 +298,7 @@ bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
       return;
     }
     b.threadPhase(kTileSteps * kTileChannels, [&](Value i) {
-      auto [row, col] = split(i);
+      auto [row, col] = b.divRem(i, kTileChannels);
       Value t = b.add(t0, row), c = b.add(c0, col);
       b.ifThen(b.andI(b.cmpI(arith::CmpIPredicate::slt, t, T),
                       b.cmpI(arith::CmpIPredicate::slt, c, C)),
@@ -398,6 +402,12 @@ constexpr int64_t kGemmRows = 64, kGemmCols = 64, kGemmDepth = 32,
                   kGemmThreadsPerSide = 16;
 /// Each thread's register tile: rows ty + 16 i, columns tx + 16 j.
 constexpr int64_t kGemmThreadRows = kGemmRows / kGemmThreadsPerSide;
+// Staging item (r, k) loads input row r and weight row r: as many weight
+// rows (both GLU halves) as input rows. The compute phase is one item per
+// thread of the block.
+static_assert(kGemmRows == kGemmCols, "staging pairs input and weight rows");
+static_assert(kGemmThreadsPerSide * kGemmThreadsPerSide == kTileThreads,
+              "one compute item per thread");
 
 /// out[M, W] = act(x2 W^T + bias) (+ res), x2 [M, D] and w [halves W, D].
 ///
@@ -433,34 +443,29 @@ void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
     Value xs = b.shared({kGemmDepth, kGemmRows + 1});
     Value ws = b.shared({halves * kGemmDepth, tileCols + 1});
     Value acc = b.shared({kGemmRows, kGemmCols + 16});
-    auto split = [&](Value i, int64_t n) {
-      return std::make_pair(b.floorDiv(i, b.index(n)),
-                            arith::RemSIOp::create(b, i, b.index(n))
-                                .getResult());
-    };
     b.threadPhase(kGemmRows * kGemmCols, [&](Value i) {
-      auto [r, c] = split(i, kGemmCols);
+      auto [r, c] = b.divRem(i, kGemmCols);
       b.storeScalar(b.f32(0.0), acc, {r, c});
     });
     b.forLoop(b.index(0), b.index(D), b.index(kGemmDepth), [&](Value k0) {
       // Stage the slab: item (r, k) loads input row r and weight row r
       // (columns past W or D read a clamped row, or zero).
       b.threadPhase(kGemmRows * kGemmDepth, [&](Value i) {
-        auto [r, k] = split(i, kGemmDepth);
+        auto [r, k] = b.divRem(i, kGemmDepth);
         Value kk = b.add(k0, k);
         Value inD = b.cmpI(arith::CmpIPredicate::slt, kk, b.index(D));
         Value kc = b.min(kk, b.index(D - 1));
         Value m = b.min(b.add(m0, r), lastRow);
         b.storeScalar(b.select(inD, b.loadF32(x2, {m, kc}), b.f32(0.0)), xs,
                       {k, r});
-        auto [h, j] = split(r, tileCols);
+        auto [h, j] = b.divRem(r, tileCols);
         Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
                         b.mul(h, b.index(W)));
         b.storeScalar(b.select(inD, b.loadF32(w, {n, kc}), b.f32(0.0)), ws,
                       {b.add(b.mul(h, b.index(kGemmDepth)), k), j});
       });
       b.threadPhase(kTileThreads, [&](Value i) {
-        auto [ty, tx] = split(i, kGemmThreadsPerSide);
+        auto [ty, tx] = b.divRem(i, kGemmThreadsPerSide);
         SmallVector<Value> rows, cols, init;
         for (int64_t r = 0; r < kGemmThreadRows; ++r)
           rows.push_back(b.add(ty, b.index(r * kGemmThreadsPerSide)));
@@ -473,7 +478,7 @@ void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
             init.push_back(b.loadScalar(acc, {r, c}));
         ValueRange sums = b.forLoop(
             b.index(0), b.index(kGemmDepth), b.index(1), init,
-            [&](Value k, ValueRange sums) {
+            [&](Value k, ValueRange partial) {
               SmallVector<Value> in, wt, next;
               for (Value r : rows)
                 in.push_back(b.loadScalar(xs, {k, r}));
@@ -485,7 +490,7 @@ void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
               for (size_t r = 0; r < in.size(); ++r)
                 for (size_t c = 0; c < wt.size(); ++c)
                   next.push_back(
-                      b.fma(in[r], wt[c], sums[r * wt.size() + c]));
+                      b.fma(in[r], wt[c], partial[r * wt.size() + c]));
               return next;
             });
         for (size_t r = 0; r < rows.size(); ++r)
@@ -494,7 +499,7 @@ void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
       });
     });
     b.threadPhase(kGemmRows * tileCols, [&](Value i) {
-      auto [r, j] = split(i, tileCols);
+      auto [r, j] = b.divRem(i, tileCols);
       Value m = b.add(m0, r), n = b.add(n0, j);
       Value inside = b.andI(b.cmpI(arith::CmpIPredicate::slt, m, M),
                             b.cmpI(arith::CmpIPredicate::slt, n,
@@ -552,24 +557,16 @@ bool emitTiledDynamicConv(GPUKernelBuilder &b, Value x, LogitFn logit,
                           Value y, int64_t H, int64_t K, int64_t P,
                           bool softmax) {
   int64_t C = cast<MemRefType>(x.getType()).getDimSize(2), R = C / H;
-  // Heads a 32-channel tile reaches.
-  int64_t heads = R >= kTileChannels
-                      ? (R % kTileChannels == 0 ? 1 : 2)
-                      : kTileChannels / R + (kTileChannels % R != 0);
-  heads = std::min(heads, H);
+  // Heads a 32-channel tile reaches: it starts at a multiple of 32, so at
+  // most R - gcd(32, R) channels into a head.
+  int64_t heads = std::min(
+      H, (R - std::gcd(kTileChannels, R) + kTileChannels - 1) / R + 1);
   int64_t span = kDynamicSteps + K - 1;
   if ((span * kTileChannels + kDynamicSteps * heads * K) * 4 > kSharedBytes)
     return false;
   Value B = b.dim(x, 0), T = b.dim(x, 1), Cv = b.index(C);
   Value tiles = b.ceilDiv(T, b.index(kDynamicSteps));
   Value cTiles = b.index((C + kTileChannels - 1) / kTileChannels);
-  auto split = [&](Value i, int64_t n) {
-    return std::make_pair(b.floorDiv(i, b.index(n)),
-                          arith::RemSIOp::create(b, i, b.index(n)).getResult());
-  };
-  auto below = [&](Value a, Value bound) {
-    return b.cmpI(arith::CmpIPredicate::slt, a, bound);
-  };
   b.blocks({B, tiles, cTiles}, kTileThreads, [&](ValueRange ivs) {
     Value bi = ivs[0];
     Value t0 = b.mul(ivs[1], b.index(kDynamicSteps));
@@ -579,15 +576,15 @@ bool emitTiledDynamicConv(GPUKernelBuilder &b, Value x, LogitFn logit,
     Value taps = b.shared({kDynamicSteps * heads, K});
     Value first = b.sub(t0, b.index(P)); // time of tile row 0
     b.threadPhase(span * kTileChannels, [&](Value i) {
-      auto [row, col] = split(i, kTileChannels);
+      auto [row, col] = b.divRem(i, kTileChannels);
       Value c = b.min(b.add(c0, col), b.index(C - 1));
       b.storeScalar(b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T),
                     tile, {row, col});
     });
     b.threadPhase(kDynamicSteps * heads, [&](Value i) {
-      auto [row, slot] = split(i, heads);
+      auto [row, slot] = b.divRem(i, heads);
       Value t = b.add(t0, row), h = b.add(h0, slot);
-      b.ifThen(b.andI(below(t, T), below(h, b.index(H))), [&] {
+      b.ifThen(b.andI(b.lt(t, T), b.lt(h, b.index(H))), [&] {
         auto at = [&](Value k) { return logit(bi, t, h, k); };
         Value Kv = b.index(K);
         Value m = softmax ? b.maxOver(Kv, at) : Value();
@@ -602,9 +599,9 @@ bool emitTiledDynamicConv(GPUKernelBuilder &b, Value x, LogitFn logit,
       });
     });
     b.threadPhase(kDynamicSteps * kTileChannels, [&](Value i) {
-      auto [row, col] = split(i, kTileChannels);
+      auto [row, col] = b.divRem(i, kTileChannels);
       Value t = b.add(t0, row), c = b.add(c0, col);
-      b.ifThen(b.andI(below(t, T), below(c, Cv)), [&] {
+      b.ifThen(b.andI(b.lt(t, T), b.lt(c, Cv)), [&] {
         Value slot = b.sub(b.floorDiv(c, b.index(R)), h0);
         Value tapRow = b.add(b.mul(row, b.index(heads)), slot);
         Value acc = b.sum(b.index(K), [&](Value k) {
@@ -780,19 +777,14 @@ bool emitTiledTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
     Value c0 = b.mul(ivs[2], b.index(kTileChannels));
     Value first = b.sub(t0, b.index(halo)); // time of row 0
     Value S = b.shared({span, kTileChannels});
-    auto split = [&](Value i) {
-      return std::make_pair(
-          b.floorDiv(i, b.index(kTileChannels)),
-          arith::RemSIOp::create(b, i, b.index(kTileChannels)).getResult());
-    };
     b.threadPhase(span * kTileChannels, [&](Value i) {
-      auto [row, col] = split(i);
+      auto [row, col] = b.divRem(i, kTileChannels);
       Value c = b.min(b.add(c0, col), b.sub(C, b.index(1)));
       Value v = b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T);
       b.storeScalar(b.fmul(v, scale), S, {row, col});
     });
     b.threadPhase(kSegments * kTileChannels, [&](Value i) {
-      auto [seg, col] = split(i);
+      auto [seg, col] = b.divRem(i, kTileChannels);
       Value lo = b.mul(seg, b.index(segment));
       Value hi = b.min(b.add(lo, b.index(segment)), b.index(span));
       b.forLoop(lo, hi, b.index(1), ValueRange{b.f32(0.0)},
@@ -803,7 +795,7 @@ bool emitTiledTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
                 });
     });
     b.threadPhase(kTileSteps * kTileChannels, [&](Value i) {
-      auto [row, col] = split(i);
+      auto [row, col] = b.divRem(i, kTileChannels);
       Value t = b.add(t0, row), c = b.add(c0, col);
       b.ifThen(
           b.andI(b.cmpI(arith::CmpIPredicate::slt, t, T),

@@ -12,10 +12,18 @@
 // A loop whose body holds 1-D `scf.parallel {convc.gpu_threads = N}` loops
 // is a block-structured kernel instead: one GPU block of N threads per work
 // item. Those loops are the block's phases: thread tid runs items tid,
-// tid + N, ..., and a barrier follows each phase; `memref.alloca
-// {convc.gpu_shared}` buffers in the body become workgroup (shared) memory. Everything else in the body runs in every thread alike. On a
-// CPU the same loops run the phases one after the other, which is what the
-// barriers guarantee, so the CPU-compiled form checks these kernels too.
+// tid + N, ..., and a barrier follows each phase (and precedes one that
+// writes shared memory while block-level code since the last barrier reads
+// it). `memref.alloca {convc.gpu_shared}` buffers in the body become
+// workgroup (shared) memory. Everything else in the body runs in every
+// thread alike. On a CPU the same loops run the phases one after the
+// other, which is what the barriers guarantee, so the CPU-compiled form
+// checks these kernels too.
+//
+// Host code that touches buffers runs as one-thread kernels, with the
+// private scratch buffers it uses. Small integer buffers that only host
+// code fills and reads (a reshape's shape) are marked
+// `convc.gpu_host_buffer` and stay on the host.
 //
 // Parallel loops nested in a work item stay; the pipeline runs upstream's
 // scf-parallel-for-to-nested-fors on the kernels after outlining.
@@ -106,8 +114,19 @@ SharedScan scanTail(Operation *op) {
     return SharedScan::Barrier; // a barrier follows it once converted
   if (auto load = dyn_cast<memref::LoadOp>(op))
     return readsShared(load) ? SharedScan::Read : SharedScan::Neither;
+  // Fenced only if every region surely runs a barrier: a loop that may
+  // run no iteration, or an empty else, does not.
   bool allFenced = op->getNumRegions() > 0;
-  for (Region &region : op->getRegions())
+  if (auto loop = dyn_cast<scf::ForOp>(op)) {
+    std::optional<int64_t> lo = getConstantIntValue(loop.getLowerBound()),
+                           hi = getConstantIntValue(loop.getUpperBound());
+    allFenced = lo && hi && *lo < *hi;
+  } else if (!isa<scf::IfOp>(op)) {
+    allFenced = false;
+  }
+  for (Region &region : op->getRegions()) {
+    if (region.empty())
+      allFenced = false;
     for (Block &block : region) {
       SharedScan s = block.empty() ? SharedScan::Neither
                                    : scanBack(block.getTerminator());
@@ -115,6 +134,7 @@ SharedScan scanTail(Operation *op) {
         return s;
       allFenced &= s == SharedScan::Barrier;
     }
+  }
   // A region that may run no barrier (or not run at all) lets the scan
   // go on to what precedes `op`.
   return allFenced ? SharedScan::Barrier : SharedScan::Neither;
@@ -169,9 +189,12 @@ bool isHostShapeBuffer(memref::AllocOp alloc) {
     return false;
   for (OpOperand &use : alloc->getUses()) {
     Operation *user = use.getOwner();
+    // Host code beside the buffer: one nested in a host loop or branch
+    // would become part of a one-thread kernel.
+    if (user->getBlock() != alloc->getBlock())
+      return false;
     if (isa<memref::StoreOp, memref::LoadOp>(user)) {
-      if (use.getOperandNumber() != (isa<memref::StoreOp>(user) ? 1 : 0) ||
-          user->getParentOfType<scf::ParallelOp>())
+      if (use.getOperandNumber() != (isa<memref::StoreOp>(user) ? 1 : 0))
         return false;
     } else if (auto reshape = dyn_cast<memref::ReshapeOp>(user)) {
       if (reshape.getShape() != alloc.getResult())
@@ -266,10 +289,10 @@ struct ParallelToGPUPass
                           });
     };
     DenseMap<Block *, SmallVector<Operation *>> orphans;
-    func.walk([&](scf::ParallelOp phase) {
+    WalkResult walk = func.walk([&](scf::ParallelOp phase) {
       if (!phase->hasAttr("convc.gpu_threads") ||
           phase->getParentOfType<scf::ParallelOp>())
-        return;
+        return WalkResult::advance();
       // A phase inside block-level control flow (a loop over slabs of the
       // reduction) belongs to the block code around it: the nearest
       // enclosing block that holds the kernel's shared buffers.
@@ -277,8 +300,17 @@ struct ParallelToGPUPass
       while (!holdsShared(anchor->getBlock()) &&
              !isa<func::FuncOp>(anchor->getParentOp()))
         anchor = anchor->getParentOp();
+      if (anchor != phase && !holdsShared(anchor->getBlock())) {
+        // Wrapping the host code around it would make one block of it.
+        phase.emitError() << "a GPU thread phase inside control flow "
+                             "without its block's shared buffers";
+        return WalkResult::interrupt();
+      }
       orphans[anchor->getBlock()].push_back(anchor);
+      return WalkResult::advance();
     });
+    if (walk.wasInterrupted())
+      return failure();
     for (auto &[block, phases] : orphans) {
       // From the first shared buffer (or phase) to the last phase.
       Operation *first = phases.front(), *last = phases.back();
@@ -476,8 +508,8 @@ struct ParallelToGPUPass
     for (Operation *op : group) {
       if (isa<memref::AllocaOp>(op) && usedAfter(op))
         return op->emitError()
-               << "a private scratch buffer is used by more than one GPU "
-                  "kernel";
+               << "a private scratch buffer is used outside the one-thread "
+                  "GPU kernel that holds it";
       if (touchesMemory(op) && usedAfter(op))
         return op->emitError()
                << "this op reads device buffers and produces a value the "
@@ -521,6 +553,18 @@ struct ParallelToGPUPass
           alloc->setAttr("convc.gpu_host_buffer",
                          UnitAttr::get(alloc.getContext()));
       });
+      // The host lowers a reshape: its shape must be such a buffer.
+      WalkResult reshapes = func.walk([](memref::ReshapeOp reshape) {
+        Operation *shape = reshape.getShape().getDefiningOp();
+        if (shape && shape->hasAttr("convc.gpu_host_buffer"))
+          return WalkResult::advance();
+        reshape.emitError() << "this reshape's shape is not filled by host "
+                               "code alone; the GPU target needs it on the "
+                               "host";
+        return WalkResult::interrupt();
+      });
+      if (reshapes.wasInterrupted())
+        return signalPassFailure();
       // Top-level ops of the function body and of host-side control flow
       // (scf.if / scf.for around kernels stay on the host).
       SmallVector<Operation *> loops;

@@ -30,7 +30,6 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <vector>
 
 namespace {
 
@@ -265,10 +264,10 @@ private:
       return;
     }
     bool complete = true;
-    auto load = [&](auto &fn, const char *name) {
+    auto load = [&](auto &fn, const char *name, bool required = true) {
       fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
           dlsym(lib, name));
-      if (!fn) {
+      if (!fn && required) {
         complete = false;
         if (unavailable_.empty())
           unavailable_ = std::string("CUDA unavailable: the driver lacks ") +
@@ -302,15 +301,11 @@ private:
     load(api_.cuMemsetD16Async, "cuMemsetD16Async");
     load(api_.cuGetErrorString, "cuGetErrorString");
     // The stream-ordered allocator (CUDA 11.2): used when present.
-    auto loadOptional = [&](auto &fn, const char *name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          dlsym(lib, name));
-    };
-    loadOptional(api_.cuMemAllocAsync, "cuMemAllocAsync");
-    loadOptional(api_.cuMemFreeAsync, "cuMemFreeAsync");
-    loadOptional(api_.cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool");
-    loadOptional(api_.cuMemPoolSetAttribute, "cuMemPoolSetAttribute");
-    loadOptional(api_.cuMemPoolTrimTo, "cuMemPoolTrimTo");
+    load(api_.cuMemAllocAsync, "cuMemAllocAsync", false);
+    load(api_.cuMemFreeAsync, "cuMemFreeAsync", false);
+    load(api_.cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", false);
+    load(api_.cuMemPoolSetAttribute, "cuMemPoolSetAttribute", false);
+    load(api_.cuMemPoolTrimTo, "cuMemPoolTrimTo", false);
     if (!complete)
       return;
     auto fail = [&](CUresult r, const char *what) {
@@ -394,7 +389,6 @@ private:
   std::mutex constantMutex_;
   std::map<std::pair<const void *, size_t>, Constant> constants_;
   std::map<void *, const void *> moduleObjects_;
-
 };
 
 /// The driver when it is usable, else null with the reason recorded.

@@ -242,6 +242,9 @@ TEST(CompiledOps, DynamicConv) {
         // (R = 48); with 8 heads of 31 taps in one tile, its flat form runs.
         {128, 2, 7, 3, true},
         {96, 2, 5, 2, false},
+        // R = 12: the tile at channel 32 starts 8 channels into a head and
+        // reaches 4 heads.
+        {96, 8, 5, 2, false},
         {32, 8, 31, 30, false}}) {
     std::string x = shapeText({-1, -1, C}), w = shapeText({H * K, C}),
                 b = shapeText({H * K});

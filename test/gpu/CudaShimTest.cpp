@@ -136,6 +136,22 @@ TEST(CudaShim, RunsThroughTheDriverAPI) {
       EXPECT_GT(second.syncs - first.syncs, calls);
     }
 
+    if (!std::getenv("FAKE_CUDA_NO_POOLS")) {
+      // Out of device memory once: the pool gives its idle memory back and
+      // the allocation is retried, so the call still succeeds.
+      auto trims = reinterpret_cast<int (*)()>(
+          dlsym(dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD),
+                "fake_cuda_trims"));
+      ASSERT_TRUE(trims);
+      int before = trims();
+      setenv("FAKE_CUDA_OOM_ONCE", "1", 1);
+      run = module->run("main", {x}, outputs);
+      EXPECT_TRUE(run.ok()) << run.message();
+      EXPECT_EQ(trims(), before + 1);
+      EXPECT_EQ(std::getenv("FAKE_CUDA_OOM_ONCE"), nullptr)
+          << "no pool allocation happened";
+    }
+
     // A failing kernel is an error of this call, not a crash or zeros.
     setenv("FAKE_CUDA_LAUNCH", "fail", 1);
     run = module->run("main", {x}, outputs);

@@ -9,9 +9,12 @@
 
 typedef int CUresult;
 static int allocs, frees, launches, modules, copies, syncs, streams;
-static int pool_allocs, pool_frees;
+static int pool_allocs, pool_frees, trims;
 
 #define API __attribute__((visibility("default")))
+
+/* How often the pool was trimmed (after a failed allocation). */
+API int fake_cuda_trims(void) { return trims; }
 
 API void fake_cuda_counts(int *a, int *f, int *l, int *m, int *c, int *s,
                           int *st, int *pa, int *pf) {
@@ -113,10 +116,16 @@ API CUresult cuMemPoolSetAttribute(void *pool, int attr, void *value) {
 }
 API CUresult cuMemPoolTrimTo(void *pool, size_t keep) {
   (void)pool, (void)keep;
+  ++trims;
   return 0;
 }
+/* FAKE_CUDA_OOM_ONCE: the next pool allocation fails, out of memory. */
 API CUresult cuMemAllocAsync(uint64_t *p, size_t bytes, void *s) {
   (void)s;
+  if (getenv("FAKE_CUDA_OOM_ONCE")) {
+    unsetenv("FAKE_CUDA_OOM_ONCE");
+    return 2; /* OUT_OF_MEMORY */
+  }
   ++pool_allocs;
   *p = (uint64_t)(uintptr_t)malloc(bytes);
   return *p ? 0 : 2 /* OUT_OF_MEMORY */;

@@ -321,3 +321,67 @@ func.func @reshape_sizes(%a: memref<?x16xf32>, %b: memref<?x4xf32>) {
   memref.dealloc %shape : memref<2xi64>
   return
 }
+
+// -----
+
+// A shape buffer a kernel reads is not host-only data: the host cannot
+// lower the reshape.
+func.func @shape_read_by_kernel(%a: memref<?x16xf32>, %b: memref<2xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4_i64 = arith.constant 4 : i64
+  %shape = memref.alloc() : memref<2xi64>
+  memref.store %c4_i64, %shape[%c0] : memref<2xi64>
+  memref.store %c4_i64, %shape[%c1] : memref<2xi64>
+  // expected-error @+1 {{this reshape's shape is not filled by host code alone; the GPU target needs it on the host}}
+  %r = memref.reshape %a(%shape) : (memref<?x16xf32>, memref<2xi64>) -> memref<?x?xf32>
+  scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
+    %v = memref.load %shape[%i] : memref<2xi64>
+    memref.store %v, %b[%i] : memref<2xi64>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Block-level code at the end of a slab loop reads shared memory that the
+// loop's first phase overwrites in the next iteration: a barrier starts
+// the body.
+// CHECK-LABEL: func.func @loop_tail_read
+// CHECK: gpu.launch
+// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args(
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: scf.for
+// CHECK: memref.store
+// CHECK: gpu.barrier
+// CHECK-NEXT: memref.load
+// CHECK-NEXT: scf.yield
+func.func @loop_tail_read(%a: memref<?x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c128 = arith.constant 128 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?x128xf32>
+  scf.parallel (%r) = (%c0) to (%n) step (%c1) {
+    %part = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+    %last = scf.for %k = %c0 to %c4 step %c1 iter_args(%acc = %zero) -> (f32) {
+      scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+        %v = memref.load %a[%r, %i] : memref<?x128xf32>
+        %w = arith.addf %v, %acc : f32
+        memref.store %w, %part[%i] : memref<128xf32>
+        scf.reduce
+      } {convc.gpu_threads = 64 : i64}
+      %s = memref.load %part[%c0] : memref<128xf32>
+      scf.yield %s : f32
+    }
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      memref.store %last, %a[%r, %i] : memref<?x128xf32>
+      scf.reduce
+    } {convc.gpu_threads = 64 : i64}
+    scf.reduce
+  }
+  return
+}

@@ -14,8 +14,8 @@
 // COMPILE-HELP-DAG: --mlir-timing
 // COMPILE-HELP-DAG: --target=<string>
 // LLVM's backend flags are hidden (still accepted; --help-hidden lists them).
-// COMPILE-HELP-NOT: --aarch64
-// COMPILE-HELP-NOT: --amdgpu
+// RUN: convc compile --help | FileCheck %s --check-prefix=COMPILE-HELP-SHORT --implicit-check-not=--aarch64 --implicit-check-not=--amdgpu --implicit-check-not=--x86
+// COMPILE-HELP-SHORT: OVERVIEW: convc compile
 // RUN: convc compile --help-hidden | FileCheck %s --check-prefix=COMPILE-HELP-HIDDEN
 // COMPILE-HELP-HIDDEN: --amdgpu
 

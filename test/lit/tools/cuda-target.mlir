@@ -25,6 +25,7 @@
 // ONETILE-GEMM-COUNT-1: .visible .entry
 // ONETILE-GEMM: .shared
 // ONETILE-GEMM-COUNT-4: bar.sync
+// ONETILE-GEMM-NOT: bar.sync
 // And ptxas assembles the all-ops PTX for both architectures.
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin %}
