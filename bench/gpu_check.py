@@ -12,6 +12,7 @@ the NVIDIA driver can run: see run.sh in it.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,14 @@ def check_cases(rng):
               (rd, "decode", "example", {"tokens": tokens(3, 7, 14), "enc": enc,
                                          "enc_pad": pad})]
     return cases
+
+
+# f16 storage against f32 on the same (rounded) inputs: each stored
+# intermediate and output rounds by up to 2^-12 relative, and attention's
+# softmax amplifies errors in its f16 q and k by the logits' size. The dry
+# run's worst is 4.9e-3 (embedding + attention at T = 300); 1e-2 is 20
+# half-ulps.
+HALF_TOLERANCE = "1e-2"
 
 
 # Benchmarks: the CPU benchmarks' TaLK and LightConv (C = 512, H = 8,
@@ -164,6 +173,36 @@ def main():
         with open(os.path.join(case_dir, "model"), "w") as f:
             f.write(model + "\n")
         cmd = [a.convc, "run", cpu_so, "--entry", entry,
+               "--output-dir", os.path.join(case_dir, "expected")]
+        for n in names:
+            cmd += ["--input", f"{n}={case_dir}/inputs/{n}.npy"]
+        run(cmd)
+        n_check += 1
+
+    # f16 storage: the all-ops model with every float tensor f16 but the
+    # padding mask, on the B=2 and B=3 cases' inputs rounded to f16; the
+    # expected outputs are the f32 CPU build's on those rounded inputs, so
+    # what differs is f16 storage of intermediates and outputs.
+    ops = os.path.join(ROOT, "test/lit/tools/Inputs/all_ops.mlir")
+    with open(ops) as f:
+        half_text = re.sub(r"tensor<\?x\?xf16>", "tensor<?x?xf32>",
+                           f.read().replace("xf32>", "xf16>"))
+    half_src = os.path.join(out, "all_ops_f16.mlir")
+    with open(half_src, "w") as f:
+        f.write(half_text)
+    half_so, _ = compile_model(half_src, "all_ops_f16", cpu_too=False)
+    ops_cpu = compiled["all_ops"][1]
+    for src, entry, tag, arrays in check_cases(np.random.default_rng(7)):
+        if src != ops or tag == "B1_T1":
+            continue
+        rounded = [a.astype(np.float16).astype(np.float32) if a.dtype == np.float32 else a
+                   for a in arrays]
+        case_dir = os.path.join(out, "check", f"all_ops_f16.{entry}.{tag}")
+        names = save_inputs(case_dir, entry, rounded)
+        for fname, text in (("model", "all_ops_f16"), ("tolerance", HALF_TOLERANCE)):
+            with open(os.path.join(case_dir, fname), "w") as f:
+                f.write(text + "\n")
+        cmd = [a.convc, "run", ops_cpu, "--entry", entry,
                "--output-dir", os.path.join(case_dir, "expected")]
         for n in names:
             cmd += ["--input", f"{n}={case_dir}/inputs/{n}.npy"]

@@ -105,6 +105,10 @@ bool loadCase(const std::string &model, const std::string &dir, Case &c) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
       return false;
     }
+    // f16/bf16 models: their inputs are stored as f32 (already rounded).
+    if (tensor.dtype() == DType::F32 &&
+        (spec.dtype == DType::F16 || spec.dtype == DType::BF16))
+      tensor = convertTensor(tensor, spec.dtype);
     c.inputs.push_back(tensor);
   }
   return true;
@@ -126,6 +130,9 @@ int check(const std::string &model, const std::string &dir, double tolerance) {
     return 2;
   }
   double worst = 0;
+  for (Tensor &t : outputs)
+    if (t.dtype() == DType::F16 || t.dtype() == DType::BF16)
+      t = convertTensor(t, DType::F32);
   for (size_t o = 0; o < outputs.size(); ++o) {
     const TensorSpec &spec = c.entry->outputs[o];
     NpyArray array;

@@ -14,6 +14,7 @@
 #include "convc/Runtime.h"
 
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
@@ -103,6 +104,56 @@ Tensor Tensor::zeros(DType dtype, std::vector<int64_t> shape) {
   t.data_ = data;
   t.owner_ = std::shared_ptr<void>(data, std::free);
   return t;
+}
+
+Tensor convertTensor(const Tensor &t, DType dtype) {
+  Tensor out = Tensor::zeros(dtype, t.shape());
+  if (!out.data() || !t.data())
+    return Tensor::borrow(dtype, t.shape(), nullptr);
+  int64_t n = t.numElements();
+  if (t.dtype() == dtype) {
+    std::memcpy(out.data(), t.data(), t.numBytes());
+    return out;
+  }
+  auto widenBf16 = [](uint16_t bits) {
+    uint32_t word = uint32_t(bits) << 16;
+    float v;
+    std::memcpy(&v, &word, 4);
+    return v;
+  };
+  auto narrowBf16 = [](float v) -> uint16_t {
+    uint32_t word;
+    std::memcpy(&word, &v, 4);
+    if (std::isnan(v))
+      return uint16_t((word >> 16) | 0x40); // quiet NaN
+    word += 0x7FFFu + ((word >> 16) & 1u);   // round to nearest even
+    return uint16_t(word >> 16);
+  };
+  const float *f32In = t.data<float>();
+  const uint16_t *halfIn = t.data<uint16_t>();
+  float *f32Out = out.data<float>();
+  uint16_t *halfOut = out.data<uint16_t>();
+  if (t.dtype() == DType::F32 && dtype == DType::F16) {
+    for (int64_t i = 0; i < n; ++i) {
+      _Float16 h = static_cast<_Float16>(f32In[i]);
+      std::memcpy(&halfOut[i], &h, 2);
+    }
+  } else if (t.dtype() == DType::F32 && dtype == DType::BF16) {
+    for (int64_t i = 0; i < n; ++i)
+      halfOut[i] = narrowBf16(f32In[i]);
+  } else if (t.dtype() == DType::F16 && dtype == DType::F32) {
+    for (int64_t i = 0; i < n; ++i) {
+      _Float16 h;
+      std::memcpy(&h, &halfIn[i], 2);
+      f32Out[i] = static_cast<float>(h);
+    }
+  } else if (t.dtype() == DType::BF16 && dtype == DType::F32) {
+    for (int64_t i = 0; i < n; ++i)
+      f32Out[i] = widenBf16(halfIn[i]);
+  } else {
+    return Tensor::borrow(dtype, t.shape(), nullptr);
+  }
+  return out;
 }
 
 Tensor Tensor::borrow(DType dtype, std::vector<int64_t> shape, void *data) {

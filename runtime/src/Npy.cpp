@@ -19,6 +19,8 @@ size_t npyElementSize(NpyDType dtype) {
   case NpyDType::F32:
   case NpyDType::I32:
     return 4;
+  case NpyDType::F16:
+    return 2;
   case NpyDType::F64:
   case NpyDType::I64:
     return 8;
@@ -36,6 +38,8 @@ const char *npyDescriptor(NpyDType dtype) {
     return "<i4";
   case NpyDType::I64:
     return "<i8";
+  case NpyDType::F16:
+    return "<f2";
   }
   return "?";
 }
@@ -74,6 +78,12 @@ std::vector<double> NpyArray::toDoubles() const {
       out[i] = static_cast<double>(v);
       break;
     }
+    case NpyDType::F16: {
+      _Float16 v;
+      std::memcpy(&v, p + 2 * i, 2);
+      out[i] = static_cast<double>(v);
+      break;
+    }
     }
   }
   return out;
@@ -105,6 +115,11 @@ NpyArray NpyArray::fromDoubles(NpyDType dtype, std::vector<int64_t> shape,
     case NpyDType::I64: {
       int64_t v = static_cast<int64_t>(values[i]);
       std::memcpy(p, &v, 8);
+      break;
+    }
+    case NpyDType::F16: {
+      _Float16 v = static_cast<_Float16>(values[i]);
+      std::memcpy(p, &v, 2);
       break;
     }
     }
@@ -210,9 +225,11 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
     array.dtype = NpyDType::I32;
   else if (descr == "<i8")
     array.dtype = NpyDType::I64;
+  else if (descr == "<f2")
+    array.dtype = NpyDType::F16;
   else {
     error = "'" + path + "': unsupported dtype '" + descr +
-            "' (supported: <f4, <f8, <i4, <i8)";
+            "' (supported: <f4, <f8, <i4, <i8, <f2)";
     return false;
   }
   array.shape.clear();
@@ -289,6 +306,9 @@ bool tensorFromNpy(const NpyArray &array, Tensor &tensor, std::string &error) {
     break;
   case NpyDType::I64:
     dtype = DType::I64;
+    break;
+  case NpyDType::F16:
+    dtype = DType::F16;
     break;
   default:
     error = "unsupported .npy dtype";

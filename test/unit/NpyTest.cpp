@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 using namespace convc;
@@ -16,8 +18,8 @@ std::string tempPath(const char *name) {
 } // namespace
 
 TEST(Npy, RoundTripsEveryDType) {
-  for (NpyDType dtype :
-       {NpyDType::F32, NpyDType::F64, NpyDType::I32, NpyDType::I64}) {
+  for (NpyDType dtype : {NpyDType::F32, NpyDType::F64, NpyDType::I32,
+                         NpyDType::I64, NpyDType::F16}) {
     NpyArray a = NpyArray::fromDoubles(dtype, {2, 3}, {1, -2, 3, 4, 5, 600});
     std::string path = tempPath("roundtrip.npy"), error;
     ASSERT_TRUE(writeNpy(path, a, error)) << error;
@@ -64,4 +66,47 @@ TEST(Npy, ReportsMissingAndMalformedFiles) {
   std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() - 8);
   EXPECT_FALSE(readNpy(path, a, error));
   EXPECT_NE(error.find("file ends before"), std::string::npos) << error;
+}
+
+// f16 files hold NumPy's float16 ('<f2'): read as an F16 tensor, bits kept.
+TEST(Npy, Float16FileIsAnF16Tensor) {
+  NpyArray a = NpyArray::fromDoubles(NpyDType::F16, {3}, {1.0, -0.5, 65504});
+  std::string path = tempPath("half.npy"), error;
+  ASSERT_TRUE(writeNpy(path, a, error)) << error;
+  std::ifstream in(path, std::ios::binary);
+  std::string header(64, '\0');
+  in.read(header.data(), 64);
+  EXPECT_NE(header.find("'descr': '<f2'"), std::string::npos) << header;
+  NpyArray b;
+  ASSERT_TRUE(readNpy(path, b, error)) << error;
+  Tensor t;
+  ASSERT_TRUE(tensorFromNpy(b, t, error)) << error;
+  EXPECT_EQ(t.dtype(), DType::F16);
+  EXPECT_EQ(t.data<uint16_t>()[0], 0x3C00); // 1.0
+  EXPECT_EQ(t.data<uint16_t>()[1], 0xB800); // -0.5
+  EXPECT_EQ(t.data<uint16_t>()[2], 0x7BFF); // 65504, the largest
+}
+
+// f32 <-> f16 / bf16 conversion: round to nearest even, exact widening,
+// NaN and infinities kept; pairs without a conversion give no data.
+TEST(ConvertTensor, RoundsToNearestEven) {
+  Tensor f = Tensor::zeros(DType::F32, {6});
+  float values[6] = {1.0f + std::ldexp(1.0f, -11),     // f16 tie: to 1.0
+                     1.0f + 3 * std::ldexp(1.0f, -11), // f16 tie: up
+                     1.0f + std::ldexp(1.0f, -8),      // bf16 tie: to 1.0
+                     1.0f + 3 * std::ldexp(1.0f, -8),  // bf16 tie: up
+                     INFINITY, NAN};
+  std::memcpy(f.data(), values, sizeof(values));
+  Tensor h = convertTensor(f, DType::F16), bh = convertTensor(f, DType::BF16);
+  ASSERT_TRUE(h.data() && bh.data());
+  Tensor hf = convertTensor(h, DType::F32), bf = convertTensor(bh, DType::F32);
+  EXPECT_EQ(hf.data<float>()[0], 1.0f);
+  EXPECT_EQ(hf.data<float>()[1], 1.0f + std::ldexp(1.0f, -9));
+  EXPECT_EQ(bf.data<float>()[2], 1.0f);
+  EXPECT_EQ(bf.data<float>()[3], 1.0f + std::ldexp(1.0f, -6));
+  EXPECT_TRUE(std::isinf(hf.data<float>()[4]) && std::isinf(bf.data<float>()[4]));
+  EXPECT_TRUE(std::isnan(hf.data<float>()[5]) && std::isnan(bf.data<float>()[5]));
+  EXPECT_EQ(convertTensor(f, DType::F32).data<float>()[3], values[3]);
+  EXPECT_EQ(convertTensor(h, DType::BF16).data(), nullptr);
+  EXPECT_EQ(convertTensor(f, DType::I64).data(), nullptr);
 }

@@ -682,6 +682,11 @@ bool prepareInvocation(const std::string &model,
                    << "\n";
       return false;
     }
+    // NumPy has no bf16, and f16 data often comes as f32: an f32 file for
+    // an f16/bf16 input is rounded to it.
+    if (tensor.dtype() == DType::F32 &&
+        (spec.dtype == DType::F16 || spec.dtype == DType::BF16))
+      tensor = convertTensor(tensor, spec.dtype);
     inv.inputs.push_back(tensor);
   }
   return true;
@@ -750,16 +755,13 @@ int runRun(int argc, char **argv) {
     return 1;
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const Tensor &t = outputs[i];
-    if (t.dtype() != DType::F32 && t.dtype() != DType::F64 &&
-        t.dtype() != DType::I32 && t.dtype() != DType::I64) {
-      llvm::errs() << "convc run: cannot write a " << dtypeName(t.dtype())
-                   << " output as .npy yet\n";
-      return 1;
-    }
+    // NumPy has no bf16: such an output is written widened to f32.
+    bool widened = outputs[i].dtype() == DType::BF16;
+    Tensor t = widened ? convertTensor(outputs[i], DType::F32) : outputs[i];
     NpyArray array;
     array.dtype = t.dtype() == DType::F32   ? NpyDType::F32
                   : t.dtype() == DType::F64 ? NpyDType::F64
+                  : t.dtype() == DType::F16 ? NpyDType::F16
                   : t.dtype() == DType::I32 ? NpyDType::I32
                                             : NpyDType::I64;
     array.shape = t.shape();
@@ -772,10 +774,10 @@ int runRun(int argc, char **argv) {
       return 1;
     }
     llvm::outs() << "wrote " << path << " " << inv.entry->outputs[i].name
-                 << ": " << dtypeName(t.dtype()) << "[";
+                 << ": " << dtypeName(outputs[i].dtype()) << "[";
     for (size_t d = 0; d < t.shape().size(); ++d)
       llvm::outs() << (d ? ", " : "") << t.shape()[d];
-    llvm::outs() << "]\n";
+    llvm::outs() << "]" << (widened ? " (as f32)" : "") << "\n";
   }
   return 0;
 }

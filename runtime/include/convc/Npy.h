@@ -1,7 +1,7 @@
 //===- Npy.h - reading and writing NumPy .npy files ------------*- C++ -*-===//
 //
 // The tensor file format of `convc run` and of the cross-checks against
-// PyTorch. Little-endian, C order; float32/float64/int32/int64.
+// PyTorch. Little-endian, C order; float32/float64/int32/int64/float16.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,7 +16,7 @@
 
 namespace convc {
 
-enum class NpyDType { F32, F64, I32, I64 };
+enum class NpyDType { F32, F64, I32, I64, F16 };
 
 /// Size in bytes and the NumPy descriptor ("<f4", ...) of a dtype.
 size_t npyElementSize(NpyDType dtype);

@@ -79,6 +79,11 @@ private:
   std::shared_ptr<void> owner_;
 };
 
+/// `t` as `dtype`: f32 to f16 or bf16 rounds to nearest even, f16 or bf16
+/// to f32 is exact, the same type copies. Other pairs give a tensor without
+/// data. (f16/bf16 models take and give their storage type.)
+Tensor convertTensor(const Tensor &t, DType dtype);
+
 /// One input or output of an entry point. A size is a number or a symbol
 /// ("s0"): equal symbols must get equal sizes.
 struct TensorSpec {

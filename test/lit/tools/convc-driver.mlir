@@ -86,3 +86,17 @@ func.func @block(%x: tensor<?x?x64xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x64xf
 // RUN: convc compile %S/Inputs/two_empties.mlir --emit=convc | FileCheck %s --check-prefix=EMPTIES
 // EMPTIES-COUNT-2: bufferization.alloc_tensor
 // EMPTIES-NOT: tensor.empty
+
+// f16/bf16 models (the GPU kernels, here compiled for the CPU) take their
+// storage type or f32 (rounded: NumPy has no bf16) and write f16 as '<f2',
+// bf16 widened to f32.
+// RUN: convc compile %S/Inputs/half_light.mlir --target=gpu-kernels-on-cpu -o %t.half.so --quiet
+// RUN: convc run %t.half.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w.npy --output-dir %t.half.out | FileCheck %s --check-prefix=HALFOUT
+// HALFOUT: wrote {{.*}}output0.npy output0: f16[2, 5, 16]{{$}}
+// RUN: sed 's/f16/bf16/g' %S/Inputs/half_light.mlir > %t.bf16.mlir
+// RUN: convc compile %t.bf16.mlir --target=gpu-kernels-on-cpu -o %t.bf16.so --quiet
+// RUN: convc run %t.bf16.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w32.npy --output-dir %t.bf16.out | FileCheck %s --check-prefix=BF16OUT
+// BF16OUT: wrote {{.*}}output0.npy output0: bf16[2, 5, 16] (as f32)
+// An f16 file for a bf16 input is an error that names both types.
+// RUN: not convc run %t.bf16.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w.npy --output-dir %t.bf16.out 2>&1 | FileCheck %s --check-prefix=BF16-WRONG
+// BF16-WRONG: input 'w': expected dtype bf16, given f16
