@@ -164,20 +164,26 @@ def main():
         compiled[name] = (gpu_so, cpu_so)
         return compiled[name]
 
-    n_check = 0
-    for src, entry, tag, arrays in check_cases(rng):
-        model = os.path.splitext(os.path.basename(src))[0]
-        gpu_so, cpu_so = compile_model(src, model)
+    def add_check(model, cpu_so, entry, tag, arrays, tolerance=None):
+        """A check case: inputs, the GPU model's name, the CPU build's
+        outputs as expected (and a tolerance other than run.sh's 2e-5)."""
         case_dir = os.path.join(out, "check", f"{model}.{entry}.{tag}")
         names = save_inputs(case_dir, entry, arrays)
-        with open(os.path.join(case_dir, "model"), "w") as f:
-            f.write(model + "\n")
+        for fname, text in (("model", model), ("tolerance", tolerance)):
+            if text:
+                with open(os.path.join(case_dir, fname), "w") as f:
+                    f.write(text + "\n")
         cmd = [a.convc, "run", cpu_so, "--entry", entry,
                "--output-dir", os.path.join(case_dir, "expected")]
         for n in names:
             cmd += ["--input", f"{n}={case_dir}/inputs/{n}.npy"]
         run(cmd)
-        n_check += 1
+
+    cases = check_cases(rng)
+    for src, entry, tag, arrays in cases:
+        model = os.path.splitext(os.path.basename(src))[0]
+        _, cpu_so = compile_model(src, model)
+        add_check(model, cpu_so, entry, tag, arrays)
 
     # f16 storage: the all-ops model with every float tensor f16 but the
     # padding mask, on the B=2 and B=3 cases' inputs rounded to f16; the
@@ -190,24 +196,17 @@ def main():
     half_src = os.path.join(out, "all_ops_f16.mlir")
     with open(half_src, "w") as f:
         f.write(half_text)
-    half_so, _ = compile_model(half_src, "all_ops_f16", cpu_too=False)
-    ops_cpu = compiled["all_ops"][1]
-    for src, entry, tag, arrays in check_cases(np.random.default_rng(7)):
+    compile_model(half_src, "all_ops_f16", cpu_too=False)
+    half_cases = 0
+    for src, entry, tag, arrays in cases:
         if src != ops or tag == "B1_T1":
             continue
         rounded = [a.astype(np.float16).astype(np.float32) if a.dtype == np.float32 else a
                    for a in arrays]
-        case_dir = os.path.join(out, "check", f"all_ops_f16.{entry}.{tag}")
-        names = save_inputs(case_dir, entry, rounded)
-        for fname, text in (("model", "all_ops_f16"), ("tolerance", HALF_TOLERANCE)):
-            with open(os.path.join(case_dir, fname), "w") as f:
-                f.write(text + "\n")
-        cmd = [a.convc, "run", ops_cpu, "--entry", entry,
-               "--output-dir", os.path.join(case_dir, "expected")]
-        for n in names:
-            cmd += ["--input", f"{n}={case_dir}/inputs/{n}.npy"]
-        run(cmd)
-        n_check += 1
+        add_check("all_ops_f16", compiled["all_ops"][1], entry, tag, rounded,
+                  HALF_TOLERANCE)
+        half_cases += 1
+    n_check = len(cases) + half_cases
 
     n_bench = 0
     for name, text in bench_models().items():
