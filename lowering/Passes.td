@@ -96,20 +96,31 @@ def ParallelToRuntimePass : Pass<"convc-parallel-to-runtime", "::mlir::ModuleOp"
 def LowerConvcToGPULoopsPass : Pass<"convc-lower-to-gpu-loops", "::mlir::ModuleOp"> {
   let summary = "Lower convc ops to GPU-shaped parallel loops on buffers";
   let description = [{
-    Every convc op becomes `scf.parallel` nests with one work item per output
-    element (channels innermost) and scalar bodies: the form
-    `convc-parallel-to-gpu` maps to GPU threads so that a warp's neighbouring
-    threads touch neighbouring channels of the BTC layout. TaLK runs as one
-    fused pass per (batch, time tile, channel): the tile's prefix sums and
-    halos in a private buffer, relative to the tile, then every window sum.
-    Softmaxes (LightweightConv taps, DynamicConv kernels) are fused into the
-    convs; projections transpose their weights once so reads coalesce.
-    f16 and bf16 storage load into f32 and accumulate in f32. The loops run
-    on a CPU too, which lets CPU-only machines test the GPU kernels' math.
+    Every convc op becomes `scf.parallel` nests shaped for a GPU, with
+    scalar f32 bodies, in two forms that `convc-parallel-to-gpu` maps to
+    threads:
+
+    - flat: one work item per output element, channels innermost, so a
+      warp's neighbouring threads touch neighbouring channels of the BTC
+      layout;
+    - block-structured: an outer loop with one block per tile, whose body
+      holds `memref.alloca {convc.gpu_shared}` tiles and 1-D
+      `scf.parallel {convc.gpu_threads = 256}` phases (a barrier after each
+      on the GPU).
+
+    Block-structured kernels: the window convs (tile and halo staged in
+    shared memory, 8 time steps per thread), TaLK (one fused prefix-sum
+    window pass per tile), DynamicConv (each step's kernel softmax computed
+    once per head), projections (a shared-memory GEMM with the epilogue on
+    its tile) and LayerNorm (a tree reduction per row). f16 and bf16
+    storage load into f32 and accumulate in f32. The loops run on a CPU
+    too, the phases one after another, which lets CPU-only machines test
+    the GPU kernels' math.
   }];
   let options = [
     Option<"timeTile", "time-tile", "int64_t", /*default=*/"32",
-           "time steps per TaLK work item">,
+           "time steps per work item of TaLK's per-thread form (windows "
+           "too wide for a shared tile)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
