@@ -58,6 +58,7 @@ struct DriverAPI {
   CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)();
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
@@ -210,6 +211,43 @@ public:
     constants_[key] = {reinterpret_cast<void *>(p), info.dli_fbase};
     return reinterpret_cast<void *>(p);
   }
+  /// Resident copies of host tensors (cudaKeepResident): host data ->
+  /// its device copy, for copies from exactly that data.
+  bool keepResident(const void *host, size_t bytes) {
+    std::lock_guard<std::mutex> lock(constantMutex_);
+    if (resident_.count({host, bytes}))
+      return true;
+    CUdeviceptr p = 0;
+    if (!check(api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)),
+               "keeping a tensor on the GPU (cuMemAlloc)"))
+      return false;
+    if (bytes && !check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(host),
+                                           bytes, nullptr),
+                        "keeping a tensor on the GPU (cuMemcpy)")) {
+      api_.cuMemFree(p);
+      return false;
+    }
+    api_.cuStreamSynchronize(nullptr);
+    resident_[{host, bytes}] = reinterpret_cast<void *>(p);
+    return true;
+  }
+  void forgetResident(const void *host, size_t bytes) {
+    std::lock_guard<std::mutex> lock(constantMutex_);
+    auto it = resident_.find({host, bytes});
+    if (it == resident_.end())
+      return;
+    // Copies queued from it may still run.
+    api_.cuCtxSynchronize();
+    api_.cuMemFree(reinterpret_cast<CUdeviceptr>(it->second));
+    resident_.erase(it);
+  }
+  /// The device copy of exactly this host data, or null.
+  void *residentCopy(const void *host, size_t bytes) {
+    std::lock_guard<std::mutex> lock(constantMutex_);
+    auto it = resident_.find({host, bytes});
+    return it == resident_.end() ? nullptr : it->second;
+  }
+
   void releaseConstantsOf(const void *objectBase) {
     std::lock_guard<std::mutex> lock(constantMutex_);
     for (auto it = constants_.begin(); it != constants_.end();) {
@@ -281,6 +319,7 @@ private:
     load(api_.cuDeviceGetAttribute, "cuDeviceGetAttribute");
     load(api_.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
     load(api_.cuCtxSetCurrent, "cuCtxSetCurrent");
+    load(api_.cuCtxSynchronize, "cuCtxSynchronize");
     load(api_.cuModuleLoadData, "cuModuleLoadData");
     load(api_.cuModuleUnload, "cuModuleUnload");
     load(api_.cuModuleGetFunction, "cuModuleGetFunction");
@@ -389,6 +428,7 @@ private:
   std::mutex constantMutex_;
   std::map<std::pair<const void *, size_t>, Constant> constants_;
   std::map<void *, const void *> moduleObjects_;
+  std::map<std::pair<const void *, size_t>, void *> resident_;
 };
 
 /// The driver when it is usable, else null with the reason recorded.
@@ -428,6 +468,24 @@ std::string takeCudaError() { return Driver::get().takeError(); }
 
 void cudaKernelTime(double &milliseconds, int64_t &launches) {
   Driver::get().kernelTime(milliseconds, launches);
+}
+
+Status cudaKeepResident(const Tensor &t) {
+  Driver &d = Driver::get();
+  if (!d.ok())
+    return Status(StatusCode::Unavailable, d.unavailableReason());
+  if (!t.data())
+    return Status(StatusCode::InvalidArgument, "a tensor without data");
+  d.takeError();
+  if (!d.bind() || !d.keepResident(t.data(), t.numBytes()))
+    return Status(StatusCode::Internal, d.takeError());
+  return Status();
+}
+
+void cudaForgetResident(const Tensor &t) {
+  Driver &d = Driver::get();
+  if (d.ok() && t.data() && d.bind())
+    d.forgetResident(t.data(), t.numBytes());
 }
 
 } // namespace convc
@@ -620,6 +678,9 @@ mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
                    "failed)");
     return;
   }
+  // A resident tensor's data comes from its device copy.
+  if (void *copy = d->residentCopy(src, bytes))
+    src = copy;
   d->check(d->api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
                                   reinterpret_cast<CUdeviceptr>(src), bytes,
                                   stream),

@@ -138,6 +138,23 @@ Status generate(const Module &module,
       }
   }
 
+  // On the GPU, the inputs that stay the same every step (encoder outputs
+  // and caches, masks, parameters) are kept on the device while decoding:
+  // each step then copies only its tokens and states over PCIe.
+  std::vector<Tensor> resident;
+  if (module.device() == Device::CUDA)
+    for (const auto &[name, value] : inputs)
+      if (name != decoder->inputs[0].name && name != "step" &&
+          name.rfind("state", 0) != 0 && cudaKeepResident(value).ok())
+        resident.push_back(value);
+  struct ForgetResident {
+    std::vector<Tensor> &tensors;
+    ~ForgetResident() {
+      for (const Tensor &t : tensors)
+        cudaForgetResident(t);
+    }
+  } forget{resident};
+
   const double negInf = -std::numeric_limits<double>::infinity();
   std::vector<Beam> beams(N, Beam{{}, negInf});
   for (int64_t b = 0; b < B; ++b)

@@ -73,6 +73,9 @@ TEST(CudaShim, UnavailableWithoutADriver) {
   EXPECT_EQ(s.code(), StatusCode::Unavailable);
   EXPECT_EQ(s.message().rfind("CUDA unavailable: ", 0), 0u) << s.message();
   EXPECT_EQ(cudaDeviceDescription(), "");
+  Tensor t = Tensor::zeros(DType::F32, {4});
+  EXPECT_EQ(cudaKeepResident(t).code(), StatusCode::Unavailable);
+  cudaForgetResident(t); // nothing to forget: no effect
   std::string model = compileModel();
   ASSERT_FALSE(model.empty());
   std::unique_ptr<Module> module;
@@ -150,6 +153,36 @@ TEST(CudaShim, RunsThroughTheDriverAPI) {
       EXPECT_EQ(trims(), before + 1);
       EXPECT_EQ(std::getenv("FAKE_CUDA_OOM_ONCE"), nullptr)
           << "no pool allocation happened";
+    }
+
+    {
+      // A resident input is copied from its device copy, not from host
+      // memory; forgotten, from host memory again.
+      void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+      auto watch = reinterpret_cast<void (*)(const void *)>(
+          dlsym(lib, "fake_cuda_watch"));
+      auto watchedCopies =
+          reinterpret_cast<int (*)()>(dlsym(lib, "fake_cuda_watched_copies"));
+      ASSERT_TRUE(watch && watchedCopies);
+      watch(x.data());
+      ASSERT_TRUE(module->run("main", {x}, outputs).ok());
+      EXPECT_EQ(watchedCopies(), 1) << "the input, from host memory";
+      Status keep = cudaKeepResident(x);
+      ASSERT_TRUE(keep.ok()) << keep.message();
+      EXPECT_EQ(watchedCopies(), 2) << "uploaded once";
+      ASSERT_TRUE(module->run("main", {x}, outputs).ok());
+      ASSERT_TRUE(module->run("main", {x}, outputs).ok());
+      EXPECT_EQ(watchedCopies(), 2) << "no more copies from host memory";
+      cudaForgetResident(x);
+      ASSERT_TRUE(module->run("main", {x}, outputs).ok());
+      EXPECT_EQ(watchedCopies(), 3);
+      // A tensor of another size at the same address is not the resident
+      // one.
+      ASSERT_TRUE(cudaKeepResident(x).ok());
+      Tensor shorter = Tensor::borrow(DType::F32, {2, 4, 64}, x.data());
+      ASSERT_TRUE(module->run("main", {shorter}, outputs).ok());
+      EXPECT_EQ(watchedCopies(), 5) << "upload, then the shorter input";
+      cudaForgetResident(x);
     }
 
     // A failing kernel is an error of this call, not a crash or zeros.

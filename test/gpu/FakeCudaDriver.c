@@ -10,11 +10,16 @@
 typedef int CUresult;
 static int allocs, frees, launches, modules, copies, syncs, streams;
 static int pool_allocs, pool_frees, trims;
+/* Copies whose source is the watched pointer: where data came from. */
+static const void *watched;
+static int watched_copies;
 
 #define API __attribute__((visibility("default")))
 
 /* How often the pool was trimmed (after a failed allocation). */
 API int fake_cuda_trims(void) { return trims; }
+API void fake_cuda_watch(const void *p) { watched = p, watched_copies = 0; }
+API int fake_cuda_watched_copies(void) { return watched_copies; }
 
 API void fake_cuda_counts(int *a, int *f, int *l, int *m, int *c, int *s,
                           int *st, int *pa, int *pf) {
@@ -42,6 +47,7 @@ API CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) {
   return 0;
 }
 API CUresult cuCtxSetCurrent(void *ctx) { (void)ctx; return 0; }
+API CUresult cuCtxSynchronize(void) { return 0; }
 API CUresult cuModuleLoadData(void **m, const void *image) {
   (void)image;
   ++modules;
@@ -139,6 +145,8 @@ API CUresult cuMemFreeAsync(uint64_t p, void *s) {
 API CUresult cuMemcpyAsync(uint64_t dst, uint64_t src, size_t bytes, void *s) {
   (void)s;
   ++copies;
+  if ((const void *)(uintptr_t)src == watched)
+    ++watched_copies;
   memcpy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, bytes);
   return 0;
 }

@@ -114,6 +114,14 @@ std::string cudaDeviceDescription();
 /// timed with CUDA events: the milliseconds and launches since the last
 /// call (then reset). Zero without profiling.
 void cudaKernelTime(double &milliseconds, int64_t &launches);
+/// Keeps a copy of `t`'s data on the GPU until cudaForgetResident(t): a
+/// CUDA module given exactly this tensor as an input then copies it from
+/// there, device to device, instead of over PCIe. Its data must not change
+/// meanwhile. For inputs that stay the same over many calls, such as the
+/// encoder's attention caches while generating (convc::generate keeps
+/// them so). Unavailable without CUDA.
+Status cudaKeepResident(const Tensor &t);
+void cudaForgetResident(const Tensor &t);
 
 namespace detail {
 /// The first CUDA error recorded since the last call (empty: none).
