@@ -964,53 +964,76 @@ struct LowerGLU : GPULoweringPattern<GLUOp> {
   }
 };
 
+/// Rows per block of the LayerNorm kernel, and threads per row (a warp).
+constexpr int64_t kNormRows = 8, kNormLanes = 32;
+static_assert(kNormRows * kNormLanes == kTileThreads, "a warp per row");
+
 /// LayerNorm of rows of `a` (f32 or storage type) into `y`: a block of 256
-/// threads per row. Each thread sums a strided share of the row (coalesced
-/// reads), the block adds the 256 partial sums in a tree in shared memory,
-/// the same again for the biased variance around the mean, then the
-/// threads write the normalised row.
+/// threads per 8 rows, a warp per row. Each lane sums a strided share of
+/// its row (coalesced reads) into shared memory and the 32 partial sums of
+/// each row are added in a tree; the same for the biased variance around
+/// the mean (into a second buffer, as the mean's sums are still read);
+/// then the lanes write the normalised row. 11 barriers per 8 rows, where
+/// a block per row would take 17 per row.
 void emitLayerNormRows(GPUKernelBuilder &b, Value a, Value y, Value gamma,
                        Value beta, double eps) {
-  constexpr int64_t kThreads = kTileThreads;
-  Value W = b.dim(a, 1);
+  Value M = b.dim(a, 0), W = b.dim(a, 1);
   Value invW = b.fdiv(b.f32(1.0), b.indexToF32(W));
-  Value stride = b.index(kThreads);
-  b.blocks({b.dim(a, 0)}, kThreads, [&](ValueRange ivs) {
-    Value r = ivs[0];
-    Value part = b.shared({kThreads});
-    // sum over the row of fn(c), left in part[0].
-    auto rowSum = [&](function_ref<Value(Value)> fn) {
-      b.threadPhase(kThreads, [&](Value i) {
-        Value s = b.forLoop(i, W, stride, ValueRange{b.f32(0.0)},
-                            [&](Value c, ValueRange acc) {
-                              return SmallVector<Value>{b.fadd(acc[0], fn(c))};
-                            })[0];
-        b.storeScalar(s, part, {i});
-      });
-      // Down to two partial sums, which every thread then adds (a phase
-      // of one item would be inlined into block-level code).
-      for (int64_t half = kThreads / 2; half >= 2; half /= 2)
-        b.threadPhase(half, [&](Value i) {
-          Value other = b.loadScalar(part, {b.add(i, b.index(half))});
-          b.storeScalar(b.fadd(b.loadScalar(part, {i}), other), part, {i});
-        });
-      return b.fadd(b.loadScalar(part, {b.index(0)}),
-                    b.loadScalar(part, {b.index(1)}));
+  Value lanes = b.index(kNormLanes);
+  b.blocks({b.ceilDiv(M, b.index(kNormRows))}, kTileThreads,
+           [&](ValueRange ivs) {
+    Value r0 = b.mul(ivs[0], b.index(kNormRows));
+    Value sums = b.shared({kNormRows, kNormLanes});
+    Value squares = b.shared({kNormRows, kNormLanes});
+    auto total = [&](Value part, Value row) {
+      return b.fadd(b.loadScalar(part, {row, b.index(0)}),
+                    b.loadScalar(part, {row, b.index(1)}));
     };
-    Value mean = b.fmul(rowSum([&](Value c) { return b.loadF32(a, {r, c}); }),
-                        invW);
-    Value var = b.fmul(rowSum([&](Value c) {
-                         Value d = b.fsub(b.loadF32(a, {r, c}), mean);
-                         return b.fmul(d, d);
-                       }),
-                       invW);
-    Value inv = math::RsqrtOp::create(b, b.fadd(var, b.f32(eps)));
-    b.threadPhase(kThreads, [&](Value i) {
-      b.forLoop(i, W, stride, [&](Value c) {
-        Value n = b.fmul(b.fsub(b.loadF32(a, {r, c}), mean), inv);
-        b.storeF32(
-            b.fadd(b.fmul(n, b.loadF32(gamma, {c})), b.loadF32(beta, {c})), y,
-            {r, c});
+    auto meanOf = [&](Value row) { return b.fmul(total(sums, row), invW); };
+    // part[row][0] + part[row][1] = sum over the row of fn(r, c), 0 for
+    // rows past M; `mean`: whether fn gets the row's mean (else 0).
+    auto rowSums = [&](Value part, bool mean,
+                       function_ref<Value(Value, Value, Value)> fn) {
+      b.threadPhase(kTileThreads, [&](Value i) {
+        auto [row, lane] = b.divRem(i, kNormLanes);
+        Value r = b.add(r0, row);
+        Value inside = b.lt(r, M);
+        Value rc = b.min(r, b.sub(M, b.index(1)));
+        Value m = mean ? meanOf(row) : b.f32(0.0);
+        Value s = b.forLoop(lane, W, lanes, ValueRange{b.f32(0.0)},
+                            [&](Value c, ValueRange acc) {
+                              return SmallVector<Value>{
+                                  b.fadd(acc[0], fn(m, rc, c))};
+                            })[0];
+        b.storeScalar(b.select(inside, s, b.f32(0.0)), part, {row, lane});
+      });
+      for (int64_t half = kNormLanes / 2; half >= 2; half /= 2)
+        b.threadPhase(kNormRows * half, [&](Value i) {
+          auto [row, lane] = b.divRem(i, half);
+          Value other = b.loadScalar(part, {row, b.add(lane, b.index(half))});
+          b.storeScalar(b.fadd(b.loadScalar(part, {row, lane}), other), part,
+                        {row, lane});
+        });
+    };
+    rowSums(sums, false,
+            [&](Value, Value r, Value c) { return b.loadF32(a, {r, c}); });
+    rowSums(squares, true, [&](Value mean, Value r, Value c) {
+      Value d = b.fsub(b.loadF32(a, {r, c}), mean);
+      return b.fmul(d, d);
+    });
+    b.threadPhase(kTileThreads, [&](Value i) {
+      auto [row, lane] = b.divRem(i, kNormLanes);
+      Value r = b.add(r0, row);
+      b.ifThen(b.lt(r, M), [&] {
+        Value mean = meanOf(row);
+        Value var = b.fmul(total(squares, row), invW);
+        Value inv = math::RsqrtOp::create(b, b.fadd(var, b.f32(eps)));
+        b.forLoop(lane, W, lanes, [&](Value c) {
+          Value n = b.fmul(b.fsub(b.loadF32(a, {r, c}), mean), inv);
+          b.storeF32(b.fadd(b.fmul(n, b.loadF32(gamma, {c})),
+                            b.loadF32(beta, {c})),
+                     y, {r, c});
+        });
       });
     });
   });

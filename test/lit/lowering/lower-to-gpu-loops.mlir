@@ -144,3 +144,32 @@ func.func @dynamic(%x: tensor<?x?x64xf32>, %w: tensor<10x64xf32>) -> tensor<?x?x
   %y = convc.dynamic_conv %x, %w {heads = 2 : i64, kernel_size = 5 : i64, padding = 4 : i64} : tensor<?x?x64xf32>, tensor<10x64xf32>
   return %y : tensor<?x?x64xf32>
 }
+
+// -----
+
+// LayerNorm: a block per 8 rows, a warp (32 lanes) per row. The lanes' sums
+// go to shared memory and a tree of 4 phases (16, 8, 4, 2 items per row)
+// leaves two per row; the variance around the mean uses a second buffer,
+// as the sums are still read; then the normalised rows.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivsi %{{.*}}, %c8
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%[[BLOCKS]])
+// CHECK: %[[SUMS:.*]] = memref.alloca() {convc.gpu_shared} : memref<8x32xf32>
+// CHECK: %[[SQUARES:.*]] = memref.alloca() {convc.gpu_shared} : memref<8x32xf32>
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
+// CHECK: memref.store %{{.*}}, %[[SUMS]]
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c128)
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c64)
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c32)
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c16)
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
+// CHECK: memref.load %[[SUMS]]
+// CHECK: memref.store %{{.*}}, %[[SQUARES]]
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[SQUARES]]
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
+// CHECK: math.rsqrt
+// CHECK: } {convc.gpu_threads = 256 : i64}
+func.func @layer_norm(%x: tensor<?x?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  %y = convc.layer_norm %x, %g, %b : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>
+  return %y : tensor<?x?x64xf32>
+}
