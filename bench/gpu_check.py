@@ -100,9 +100,10 @@ def to_f16(a):
 
 def to_bf16(a):
     """f32 values rounded to bf16, to nearest even (NumPy has no bf16)."""
-    bits = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    a = np.ascontiguousarray(a, np.float32)
+    bits = a.view(np.uint32).astype(np.uint64)
     bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    return bits.astype(np.uint32).view(np.float32)
+    return np.where(np.isnan(a), a, bits.astype(np.uint32).view(np.float32))
 
 
 # Benchmarks: the CPU benchmarks' TaLK and LightConv (C = 512, H = 8,

@@ -211,41 +211,62 @@ public:
     constants_[key] = {reinterpret_cast<void *>(p), info.dli_fbase};
     return reinterpret_cast<void *>(p);
   }
-  /// Resident copies of host tensors (cudaKeepResident): host data ->
-  /// its device copy, for copies from exactly that data.
-  bool keepResident(const void *host, size_t bytes) {
+  /// Resident copies of host tensors (cudaKeepResident), keyed by their
+  /// data and size. Registrations are counted: the copy goes with the last
+  /// forget. The entry holds the tensor, so its data stays alive.
+  bool keepResident(const convc::Tensor &t) {
     std::lock_guard<std::mutex> lock(constantMutex_);
-    if (resident_.count({host, bytes}))
+    std::pair<const void *, size_t> key(t.data(), t.numBytes());
+    if (auto it = resident_.find(key); it != resident_.end()) {
+      ++it->second.count;
       return true;
+    }
+    size_t bytes = std::max<size_t>(t.numBytes(), 1);
     CUdeviceptr p = 0;
-    if (!check(api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)),
-               "keeping a tensor on the GPU (cuMemAlloc)"))
-      return false;
-    if (bytes && !check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(host),
-                                           bytes, nullptr),
-                        "keeping a tensor on the GPU (cuMemcpy)")) {
+    if (api_.cuMemAlloc(&p, bytes) != CUDA_SUCCESS) {
+      // Memory idle in the pool goes back to the device first.
+      if (pool_)
+        api_.cuMemPoolTrimTo(pool_, 0);
+      if (!check(api_.cuMemAlloc(&p, bytes),
+                 "keeping a tensor on the GPU (cuMemAlloc)"))
+        return false;
+    }
+    if (t.numBytes() &&
+        (!check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(t.data()),
+                                   t.numBytes(), nullptr),
+                "keeping a tensor on the GPU (cuMemcpy)") ||
+         !check(api_.cuStreamSynchronize(nullptr),
+                "keeping a tensor on the GPU (cuStreamSynchronize)"))) {
       api_.cuMemFree(p);
       return false;
     }
-    api_.cuStreamSynchronize(nullptr);
-    resident_[{host, bytes}] = reinterpret_cast<void *>(p);
+    resident_[key] = {t, reinterpret_cast<void *>(p), 1};
     return true;
   }
-  void forgetResident(const void *host, size_t bytes) {
+  void forgetResident(const convc::Tensor &t) {
     std::lock_guard<std::mutex> lock(constantMutex_);
-    auto it = resident_.find({host, bytes});
-    if (it == resident_.end())
+    auto it = resident_.find({t.data(), t.numBytes()});
+    if (it == resident_.end() || --it->second.count > 0)
       return;
     // Copies queued from it may still run.
     api_.cuCtxSynchronize();
-    api_.cuMemFree(reinterpret_cast<CUdeviceptr>(it->second));
+    api_.cuMemFree(reinterpret_cast<CUdeviceptr>(it->second.device));
     resident_.erase(it);
   }
-  /// The device copy of exactly this host data, or null.
-  void *residentCopy(const void *host, size_t bytes) {
+  /// Queues the copy of `bytes` from `src` to `dst` on `stream` from the
+  /// device copy when `src` is exactly a resident tensor's data (under the
+  /// lock, so a concurrent forget cannot free it first). False otherwise.
+  bool copyFromResident(void *dst, const void *src, size_t bytes,
+                        void *stream) {
     std::lock_guard<std::mutex> lock(constantMutex_);
-    auto it = resident_.find({host, bytes});
-    return it == resident_.end() ? nullptr : it->second;
+    auto it = resident_.find({src, bytes});
+    if (it == resident_.end())
+      return false;
+    check(api_.cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                             reinterpret_cast<CUdeviceptr>(it->second.device),
+                             bytes, stream),
+          "cuMemcpyAsync");
+    return true;
   }
 
   void releaseConstantsOf(const void *objectBase) {
@@ -428,7 +449,12 @@ private:
   std::mutex constantMutex_;
   std::map<std::pair<const void *, size_t>, Constant> constants_;
   std::map<void *, const void *> moduleObjects_;
-  std::map<std::pair<const void *, size_t>, void *> resident_;
+  struct Resident {
+    convc::Tensor tensor; // keeps the host data alive
+    void *device;
+    int count;
+  };
+  std::map<std::pair<const void *, size_t>, Resident> resident_;
 };
 
 /// The driver when it is usable, else null with the reason recorded.
@@ -477,7 +503,7 @@ Status cudaKeepResident(const Tensor &t) {
   if (!t.data())
     return Status(StatusCode::InvalidArgument, "a tensor without data");
   d.takeError();
-  if (!d.bind() || !d.keepResident(t.data(), t.numBytes()))
+  if (!d.bind() || !d.keepResident(t))
     return Status(StatusCode::Internal, d.takeError());
   return Status();
 }
@@ -485,7 +511,7 @@ Status cudaKeepResident(const Tensor &t) {
 void cudaForgetResident(const Tensor &t) {
   Driver &d = Driver::get();
   if (d.ok() && t.data() && d.bind())
-    d.forgetResident(t.data(), t.numBytes());
+    d.forgetResident(t);
 }
 
 } // namespace convc
@@ -679,8 +705,8 @@ mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
     return;
   }
   // A resident tensor's data comes from its device copy.
-  if (void *copy = d->residentCopy(src, bytes))
-    src = copy;
+  if (d->copyFromResident(dst, src, bytes, stream))
+    return;
   d->check(d->api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
                                   reinterpret_cast<CUdeviceptr>(src), bytes,
                                   stream),

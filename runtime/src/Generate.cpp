@@ -138,15 +138,19 @@ Status generate(const Module &module,
       }
   }
 
-  // On the GPU, the inputs that stay the same every step (encoder outputs
-  // and caches, masks, parameters) are kept on the device while decoding:
-  // each step then copies only its tokens and states over PCIe.
+  // On the GPU, the decoder's inputs that stay the same every step
+  // (encoder caches or outputs, masks, parameters) are kept on the device
+  // while decoding: each step then copies only its tokens and states over
+  // PCIe.
   std::vector<Tensor> resident;
   if (module.device() == Device::CUDA)
-    for (const auto &[name, value] : inputs)
-      if (name != decoder->inputs[0].name && name != "step" &&
-          name.rfind("state", 0) != 0 && cudaKeepResident(value).ok())
-        resident.push_back(value);
+    for (const TensorSpec &spec : decoder->inputs) {
+      auto it = inputs.find(spec.name);
+      if (it != inputs.end() && spec.name != decoder->inputs[0].name &&
+          spec.name != "step" && spec.name.rfind("state", 0) != 0 &&
+          cudaKeepResident(it->second).ok())
+        resident.push_back(it->second);
+    }
   struct ForgetResident {
     std::vector<Tensor> &tensors;
     ~ForgetResident() {

@@ -173,7 +173,16 @@ TEST(CudaShim, RunsThroughTheDriverAPI) {
       ASSERT_TRUE(module->run("main", {x}, outputs).ok());
       ASSERT_TRUE(module->run("main", {x}, outputs).ok());
       EXPECT_EQ(watchedCopies(), 2) << "no more copies from host memory";
+      // Registrations are counted: the copy stays until the last forget.
+      ASSERT_TRUE(cudaKeepResident(x).ok());
+      EXPECT_EQ(watchedCopies(), 2) << "already resident";
       cudaForgetResident(x);
+      ASSERT_TRUE(module->run("main", {x}, outputs).ok());
+      EXPECT_EQ(watchedCopies(), 2) << "still resident";
+      Counts beforeForget = fakeCounts();
+      cudaForgetResident(x);
+      EXPECT_EQ(fakeCounts().frees, beforeForget.frees + 1)
+          << "the device copy goes with the last forget";
       ASSERT_TRUE(module->run("main", {x}, outputs).ok());
       EXPECT_EQ(watchedCopies(), 3);
       // A tensor of another size at the same address is not the resident

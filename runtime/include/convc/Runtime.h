@@ -115,11 +115,13 @@ std::string cudaDeviceDescription();
 /// call (then reset). Zero without profiling.
 void cudaKernelTime(double &milliseconds, int64_t &launches);
 /// Keeps a copy of `t`'s data on the GPU until cudaForgetResident(t): a
-/// CUDA module given exactly this tensor as an input then copies it from
-/// there, device to device, instead of over PCIe. Its data must not change
-/// meanwhile. For inputs that stay the same over many calls, such as the
-/// encoder's attention caches while generating (convc::generate keeps
-/// them so). Unavailable without CUDA.
+/// CUDA module given exactly this tensor as an input (the same data and
+/// size) then copies it from there, device to device, instead of over
+/// PCIe. Its data must not change meanwhile; the runtime holds a reference
+/// to `t`. Registrations are counted: the copy goes with the last forget.
+/// For inputs that stay the same over many calls, such as the encoder's
+/// attention caches while generating (convc::generate keeps them so).
+/// Unavailable without CUDA.
 Status cudaKeepResident(const Tensor &t);
 void cudaForgetResident(const Tensor &t);
 
