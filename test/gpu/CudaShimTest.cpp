@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "convc/Generate.h"
 #include "convc/Runtime.h"
 
 #include <gtest/gtest.h>
@@ -213,4 +214,48 @@ TEST(CudaShim, RunsThroughTheDriverAPI) {
   Counts after = fakeCounts();
   EXPECT_EQ(after.modules, 0);
   EXPECT_GE(after.frees, 1);
+}
+
+// Generation on the GPU keeps the decoder's unchanging inputs resident for
+// the whole decode and forgets them at the end. (Kernels do not run on the
+// fake, whose memory is zeros: the tokens are meaningless; the plumbing is
+// what is checked.)
+TEST(CudaShim, GenerationKeepsUnchangingInputsResident) {
+  if (!usingFake())
+    GTEST_SKIP() << "needs the fake driver (ctest runs this with it)";
+  if (std::getenv("FAKE_CUDA_NO_POOLS"))
+    GTEST_SKIP() << "counts plain allocations, which temporaries also are "
+                    "without pools";
+  std::string path = ::testing::TempDir() + "/convc_cuda_generate_" +
+                     std::to_string(::getpid()) + ".so";
+  std::string command = std::string(CONVC_TOOL) + " compile --quiet " +
+                        CONVC_EXAMPLE +
+                        " --target=cuda --gpu-binary=ptx --decode-step=decode "
+                        "-o " + path;
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::unique_ptr<Module> module;
+  Status load = Module::load(path, module);
+  ASSERT_TRUE(load.ok()) << load.message();
+  const EntryPoint *step = module->find("decode_step");
+  ASSERT_TRUE(step);
+  int unchanging = 0; // all but the tokens, the step and the states
+  for (const TensorSpec &spec : step->inputs)
+    unchanging += spec.name != step->inputs[0].name && spec.name != "step" &&
+                  spec.name.rfind("state", 0) != 0;
+  ASSERT_GT(unchanging, 0);
+
+  GenerationOptions options;
+  options.beam = 2;
+  options.maxLength = 4;
+  std::vector<Hypothesis> results;
+  // A first translation uploads the weights, which stay until unload.
+  ASSERT_TRUE(generate(*module, {{5, 9, 3, 2}}, options, results).ok());
+  Counts before = fakeCounts();
+  Status s = generate(*module, {{5, 9, 3, 2}}, options, results);
+  ASSERT_TRUE(s.ok()) << s.message();
+  Counts after = fakeCounts();
+  EXPECT_EQ(after.allocs - before.allocs, unchanging)
+      << "one device copy per unchanging decoder input";
+  EXPECT_EQ(after.frees - before.frees, unchanging) << "all forgotten";
+  ASSERT_EQ(results.size(), 1u);
 }

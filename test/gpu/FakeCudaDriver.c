@@ -2,7 +2,8 @@
  * without a GPU: "device" memory is host memory, modules load, kernels do
  * not run (a launch succeeds or fails as FAKE_CUDA_LAUNCH says). It counts
  * what the runtime asks of the driver, for the test to check. Not a model of
- * CUDA's semantics beyond what the shim relies on. */
+ * CUDA's semantics beyond what the shim relies on. Its memory is zeroed, so
+ * a module's outputs are zeros rather than undefined. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,7 @@ API CUresult cuEventElapsedTime(float *ms, void *a, void *b) {
 }
 API CUresult cuMemAlloc_v2(uint64_t *p, size_t bytes) {
   ++allocs;
-  *p = (uint64_t)(uintptr_t)malloc(bytes);
+  *p = (uint64_t)(uintptr_t)calloc(1, bytes);
   return *p ? 0 : 2 /* OUT_OF_MEMORY */;
 }
 API CUresult cuMemFree_v2(uint64_t p) {
@@ -133,7 +134,7 @@ API CUresult cuMemAllocAsync(uint64_t *p, size_t bytes, void *s) {
     return 2; /* OUT_OF_MEMORY */
   }
   ++pool_allocs;
-  *p = (uint64_t)(uintptr_t)malloc(bytes);
+  *p = (uint64_t)(uintptr_t)calloc(1, bytes);
   return *p ? 0 : 2 /* OUT_OF_MEMORY */;
 }
 API CUresult cuMemFreeAsync(uint64_t p, void *s) {
