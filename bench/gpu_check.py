@@ -70,6 +70,11 @@ def check_cases(rng):
     onnx_layer = os.path.join(ROOT, "test/lit/tools/Inputs/export_light_layer.onnx")
     cases += [(onnx_layer, "main", f"B{B}_T{T}", {"x": x(B, T, 16)})
               for B, T in [(1, 1), (2, 37)]]
+    # Static shapes within one tile: several inlined block kernels in a row.
+    static = os.path.join(ROOT, "test/lit/tools/Inputs/static_one_tile_kernels.mlir")
+    cases += [(static, "main", "static", {"x": x(1, 4, 48), "w1": n(40, 48, scale=0.2),
+                                          "w2": n(48, 40, scale=0.2), "o": u(1, 4, 6),
+                                          "g": n(48), "b": n(48)})]
     # nn.MultiheadAttention's export: reshapes to sizes computed from
     # symbolic dims, whose shape buffers the host keeps.
     mha = os.path.join(ROOT, "test/lit/tools/Inputs/export_multihead_attention.onnx")

@@ -280,7 +280,7 @@ struct ParallelToGPUPass
   /// Canonicalization inlines a parallel loop of one iteration, so a
   /// block-structured kernel over a single tile (static shapes smaller than
   /// one tile) arrives as shared buffers and thread phases in host code.
-  /// Wrap each such run of ops back into a one-iteration loop.
+  /// Wrap each such kernel's run of ops back into a one-iteration loop.
   LogicalResult wrapOrphanPhases(func::FuncOp func) {
     auto holdsShared = [](Block *block) {
       return llvm::any_of(block->getOps<memref::AllocaOp>(),
@@ -311,49 +311,66 @@ struct ParallelToGPUPass
     });
     if (walk.wasInterrupted())
       return failure();
-    for (auto &[block, phases] : orphans) {
-      // From the first shared buffer (or phase) to the last phase.
-      Operation *first = phases.front(), *last = phases.back();
+    for (auto &[block, anchors] : orphans) {
+      // One run per kernel, from its first shared buffer (or phase) to its
+      // last phase: a kernel's shared buffers come before its phases, so a
+      // shared buffer after a phase starts the next kernel.
+      llvm::SmallPtrSet<Operation *, 16> isAnchor(anchors.begin(),
+                                                  anchors.end());
+      SmallVector<std::pair<Operation *, Operation *>> runs;
+      Operation *first = nullptr, *last = nullptr;
       for (Operation &op : *block) {
-        if (&op == first)
-          break;
-        if (op.hasAttr("convc.gpu_shared")) {
+        bool shared = op.hasAttr("convc.gpu_shared");
+        if (shared && last) {
+          runs.push_back({first, last});
+          first = last = nullptr;
+        }
+        if ((shared || isAnchor.contains(&op)) && !first)
           first = &op;
-          break;
-        }
+        if (isAnchor.contains(&op))
+          last = &op;
       }
-      SmallVector<Operation *> run;
-      for (Operation *op = first;; op = op->getNextNode()) {
-        run.push_back(op);
-        if (op == last)
-          break;
-      }
-      OpBuilder b(first);
-      Location loc = first->getLoc();
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value one = arith::ConstantIndexOp::create(b, loc, 1);
-      auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero},
-                                          ValueRange{one}, ValueRange{one});
-      llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
-      for (Operation *op : run) {
-        // A value the rest of the function uses stays out (recomputed if
-        // it is pure, which is all such a run defines).
-        bool usedAfter = llvm::any_of(op->getUsers(), [&](Operation *user) {
-          return !inRun.contains(block->findAncestorOpInBlock(*user));
+      if (last)
+        runs.push_back({first, last});
+      for (auto [runFirst, runLast] : runs)
+        if (failed(wrapRun(block, runFirst, runLast)))
+          return failure();
+    }
+    return success();
+  }
+
+  /// Moves the ops from `first` to `last` into a one-iteration block loop.
+  LogicalResult wrapRun(Block *block, Operation *first, Operation *last) {
+    SmallVector<Operation *> run;
+    for (Operation *op = first;; op = op->getNextNode()) {
+      run.push_back(op);
+      if (op == last)
+        break;
+    }
+    OpBuilder b(first);
+    Location loc = first->getLoc();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                        ValueRange{one}, ValueRange{one});
+    llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
+    for (Operation *op : run) {
+      // A value the rest of the function uses stays out (recomputed if
+      // it is pure, which is all such a run defines).
+      bool usedAfter = llvm::any_of(op->getUsers(), [&](Operation *user) {
+        return !inRun.contains(block->findAncestorOpInBlock(*user));
+      });
+      if (usedAfter) {
+        if (!isPure(op))
+          return op->emitError()
+                 << "a GPU block's phases define a value used after them";
+        OpBuilder after(loop->getNextNode());
+        Operation *copy = after.clone(*op);
+        op->replaceUsesWithIf(copy->getResults(), [&](OpOperand &use) {
+          return !inRun.contains(block->findAncestorOpInBlock(*use.getOwner()));
         });
-        if (usedAfter) {
-          if (!isPure(op))
-            return op->emitError()
-                   << "a GPU block's phases define a value used after them";
-          OpBuilder after(loop->getNextNode());
-          Operation *copy = after.clone(*op);
-          op->replaceUsesWithIf(copy->getResults(), [&](OpOperand &use) {
-            return !inRun.contains(
-                block->findAncestorOpInBlock(*use.getOwner()));
-          });
-        }
-        op->moveBefore(loop.getBody()->getTerminator());
       }
+      op->moveBefore(loop.getBody()->getTerminator());
     }
     return success();
   }
@@ -362,8 +379,8 @@ struct ParallelToGPUPass
   LogicalResult mapBlockLoop(scf::ParallelOp loop, int64_t threads) {
     // Outside its phases, a block's code runs in every thread: it must not
     // write memory.
-    WalkResult writes = loop.getBody()->walk<WalkOrder::PreOrder>(
-        [&](Operation *op) {
+    WalkResult writes =
+        loop.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
           if (auto inner = dyn_cast<scf::ParallelOp>(op))
             return inner->hasAttr("convc.gpu_threads") ? WalkResult::skip()
                                                        : WalkResult::advance();

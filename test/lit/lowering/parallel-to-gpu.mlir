@@ -385,3 +385,49 @@ func.func @loop_tail_read(%a: memref<?x128xf32>) {
   }
   return
 }
+
+// -----
+
+// Two one-tile kernels inlined one after the other: a shared buffer after
+// a phase starts the second, so each becomes its own block (one run from
+// the first buffer to the last phase would mix them and keep the host
+// allocation between them inside a kernel).
+// CHECK-LABEL: func.func @two_one_tile_kernels
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%[[A:.*]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.store %{{.*}}, %[[A]]
+// CHECK: gpu.terminator
+// CHECK: memref.alloc() : memref<128xf32>
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%[[B:.*]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.store %{{.*}}, %[[B]]
+// CHECK: gpu.terminator
+func.func @two_one_tile_kernels(%a: memref<128xf32>) -> memref<128xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %t1 = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+  scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+    %v = memref.load %a[%i] : memref<128xf32>
+    memref.store %v, %t1[%i] : memref<128xf32>
+    scf.reduce
+  } {convc.gpu_threads = 64 : i64}
+  scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+    %v = memref.load %t1[%i] : memref<128xf32>
+    memref.store %v, %a[%i] : memref<128xf32>
+    scf.reduce
+  } {convc.gpu_threads = 64 : i64}
+  %out = memref.alloc() : memref<128xf32>
+  %t2 = memref.alloca() {convc.gpu_shared} : memref<128xf32>
+  scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+    %v = memref.load %a[%i] : memref<128xf32>
+    memref.store %v, %t2[%i] : memref<128xf32>
+    scf.reduce
+  } {convc.gpu_threads = 64 : i64}
+  scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+    %v = memref.load %t2[%i] : memref<128xf32>
+    memref.store %v, %out[%i] : memref<128xf32>
+    scf.reduce
+  } {convc.gpu_threads = 64 : i64}
+  return %out : memref<128xf32>
+}

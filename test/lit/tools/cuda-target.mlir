@@ -26,6 +26,10 @@
 // ONETILE-GEMM: .shared
 // ONETILE-GEMM-COUNT-4: bar.sync
 // ONETILE-GEMM-NOT: bar.sync
+// Several one-tile kernels in a row stay separate kernels.
+// RUN: convc compile %S/Inputs/static_one_tile_kernels.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=STATIC
+// STATIC-COUNT-4: .visible .entry
+// STATIC-NOT: .visible .entry
 // And ptxas assembles the all-ops PTX for both architectures.
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin %}
