@@ -1153,10 +1153,7 @@ struct LowerEmbedding : GPULoweringPattern<EmbeddingOp> {
                   return SmallVector<Value>{count};
                 });
     });
-    auto resultType = cast<RankedTensorType>(op.getType());
-    Value y = memref::AllocOp::create(
-        b, MemRefType::get(resultType.getShape(), resultType.getElementType()),
-        ValueRange{B, T}, b.getI64IntegerAttr(64));
+    Value y = b.allocResult(cast<RankedTensorType>(op.getType()), tokens);
     Value scale = b.f32(op.getScale().convertToDouble());
     b.parallel({B, T, b.index(d)}, [&](ValueRange ivs) {
       Value bi = ivs[0], t = ivs[1], c = ivs[2];

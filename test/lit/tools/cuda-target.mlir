@@ -43,6 +43,12 @@
 // RUN: FileCheck %s --check-prefix=HALF < %t.bf16.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.bf16.ptx -o %t.bf16.cubin %}
 // HALF-COUNT-29: .visible .entry
+// Static shapes (every ? made 2 or 5): every op compiles and assembles too.
+// RUN: sed -e 's/tensor<?x?x/tensor<2x5x/g' -e 's/tensor<?x/tensor<2x/g' %S/Inputs/all_ops.mlir > %t.static.mlir
+// RUN: convc compile %t.static.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o %t.static.ptx --quiet
+// RUN: FileCheck %s --check-prefix=STATIC-OPS < %t.static.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.static.ptx -o %t.static.cubin %}
+// STATIC-OPS-COUNT-29: .visible .entry
 // nn.MultiheadAttention's export reshapes to sizes computed from symbolic
 // dims: their shape buffers stay on the host, the rest runs on the GPU.
 // RUN: convc compile %S/Inputs/export_multihead_attention.onnx --target=cuda --cuda-path=%cuda_path -o %t.mha.so --quiet
