@@ -1137,10 +1137,7 @@ struct LowerEmbedding : ConvcLoweringPattern<EmbeddingOp> {
     Value tokens = b.toBuffer(op.getTokens()), table = b.toBuffer(op.getTable());
     Value start = op.getStart() ? b.toBuffer(op.getStart()) : Value();
     Value B = b.dim(tokens, 0), T = b.dim(tokens, 1);
-    Value y = memref::AllocOp::create(
-        b, MemRefType::get(cast<RankedTensorType>(op.getType()).getShape(),
-                           b.getF32Type()),
-        ValueRange{B, T}, b.getI64IntegerAttr(64));
+    Value y = b.allocResult(cast<RankedTensorType>(op.getType()), tokens);
     // w_j = exp(-j ln(10000) / (d/2 - 1)), in f64 like the positions: the
     // angles p w_j reach hundreds, where f32 would lose 1e-5.
     Value freq;
@@ -1542,9 +1539,7 @@ struct LowerPaddingMask : OpRewritePattern<PaddingMaskOp> {
     KernelBuilder b(op.getLoc(), rewriter);
     Value tokens = b.toBuffer(op.getTokens());
     Value B = b.dim(tokens, 0), T = b.dim(tokens, 1);
-    Value y = memref::AllocOp::create(
-        b, MemRefType::get(op.getType().getShape(), b.getF32Type()),
-        ValueRange{B, T}, b.getI64IntegerAttr(64));
+    Value y = b.allocResult(op.getType(), tokens);
     Value pad = arith::ConstantIntOp::create(b, b.getI64Type(),
                                              op.getPaddingIdx());
     b.parallel({B}, [&](ValueRange ivs) {

@@ -49,6 +49,8 @@
 // RUN: FileCheck %s --check-prefix=STATIC-OPS < %t.static.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.static.ptx -o %t.static.cubin %}
 // STATIC-OPS-COUNT-29: .visible .entry
+// And for the CPU.
+// RUN: convc compile %t.static.mlir -o %t.static.so --quiet
 // nn.MultiheadAttention's export reshapes to sizes computed from symbolic
 // dims: their shape buffers stay on the host, the rest runs on the GPU.
 // RUN: convc compile %S/Inputs/export_multihead_attention.onnx --target=cuda --cuda-path=%cuda_path -o %t.mha.so --quiet
