@@ -142,7 +142,8 @@ def ParallelToGPUPass : Pass<"convc-parallel-to-gpu", "::mlir::ModuleOp"> {
     they use); one whose results the host needs is an error. The
     exception: a small integer buffer that only host code
     fills and reads, as a `memref.reshape`'s shape, is marked
-    `convc.gpu_host_buffer` and its accesses stay on the host. Loops with
+    `convc.gpu_host_buffer` and its accesses stay on the host. A copy
+    between strided views becomes a kernel of loads and stores. Loops with
     thread phases (`convc.gpu_threads`) become one block per work item,
     with a barrier after each phase, and before one that writes shared
     memory while block-level code since the last barrier reads it. Marks

@@ -549,6 +549,38 @@ struct ParallelToGPUPass
     return success();
   }
 
+  /// A copy between strided views (a pad's interior, a slice) is no
+  /// gpu.memcpy: it becomes a parallel loop of loads and stores, a kernel
+  /// like any other.
+  static void expandStridedCopies(func::FuncOp func) {
+    SmallVector<memref::CopyOp> copies;
+    func.walk([&](memref::CopyOp copy) {
+      auto src = cast<MemRefType>(copy.getSource().getType());
+      auto dst = cast<MemRefType>(copy.getTarget().getType());
+      if ((!src.getLayout().isIdentity() || !dst.getLayout().isIdentity()) &&
+          !copy->getParentOfType<scf::ParallelOp>())
+        copies.push_back(copy);
+    });
+    for (memref::CopyOp copy : copies) {
+      OpBuilder b(copy);
+      Location loc = copy.getLoc();
+      auto type = cast<MemRefType>(copy.getSource().getType());
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      SmallVector<Value> lbs(type.getRank(), zero), steps(type.getRank(), one),
+          ubs;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        ubs.push_back(memref::DimOp::create(b, loc, copy.getSource(), d));
+      auto loop = scf::ParallelOp::create(b, loc, lbs, ubs, steps);
+      OpBuilder body = OpBuilder::atBlockTerminator(loop.getBody());
+      Value v = memref::LoadOp::create(body, loc, copy.getSource(),
+                                       loop.getInductionVars());
+      memref::StoreOp::create(body, loc, v, copy.getTarget(),
+                              loop.getInductionVars());
+      copy.erase();
+    }
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (blockSize < 32 || blockSize > 1024 || blockSize % 32) {
@@ -564,6 +596,7 @@ struct ParallelToGPUPass
         continue;
       if (failed(wrapOrphanPhases(func)))
         return signalPassFailure();
+      expandStridedCopies(func);
       // convc-gpu-host-buffers leaves these in host memory.
       func.walk([](memref::AllocOp alloc) {
         if (isHostShapeBuffer(alloc))

@@ -92,29 +92,60 @@ class PlainLightweightConv(torch.nn.Module):
         return ops.lightweight_conv(x, self.W, padding=2)
 
 
-def check(tool, work, name, model, export_x, check_x, custom):
-    """Exports with symbolic B and T, compiles, runs at check_x's shape."""
+CUDA_TOOLKIT = os.path.exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc")
+
+
+def check(tool, work, name, model, export_x, check_x, custom, static=False):
+    """Exports with symbolic B and T, compiles, runs at check_x's shape.
+    `static`: exported as torch.onnx.export does by default, every size
+    fixed at export_x's, and run there, for the CPU and for the GPU
+    kernels compiled for the CPU (and compiled for CUDA when the toolkit is
+    here): a static export takes other import paths."""
     path = os.path.join(work, name + ".onnx")
     torch.onnx.export(model, (export_x,), path, input_names=["x"],
                       output_names=["y"], opset_version=17,
-                      dynamic_axes={"x": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
+                      dynamic_axes=None if static else
+                      {"x": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
                       custom_opsets={cx.DOMAIN: 1} if custom else None)
+    if static:
+        check_x = export_x
     with torch.no_grad():
         expected = model(check_x).numpy()
     xin = os.path.join(work, name + "_x.npy")
     np.save(xin, check_x.numpy())
-    lib = os.path.join(work, name + ".so")
-    out = os.path.join(work, name + "_out")
-    subprocess.run([tool, "compile", path, "-o", lib, "--quiet"], check=True)
-    subprocess.run([tool, "run", lib, "--input=x=" + xin, "--output-dir=" + out],
-                   check=True, stdout=subprocess.DEVNULL)
-    got = np.load(os.path.join(out, "y.npy"))
-    assert got.shape == expected.shape, (got.shape, expected.shape)
-    err = np.abs(got - expected).max()
-    print(f"{name}: convc vs PyTorch max |diff| {err:.2e}")
-    if not err < 1e-4:
-        sys.exit(f"FAIL: {name}: max |diff| {err} >= 1e-4")
+    for target in ["cpu", "gpu-kernels-on-cpu"] if static else ["cpu"]:
+        lib = os.path.join(work, f"{name}.{target}.so")
+        out = os.path.join(work, f"{name}.{target}_out")
+        subprocess.run([tool, "compile", path, "-o", lib, "--quiet",
+                        "--target=" + target], check=True)
+        subprocess.run([tool, "run", lib, "--input=x=" + xin,
+                        "--output-dir=" + out],
+                       check=True, stdout=subprocess.DEVNULL)
+        got = np.load(os.path.join(out, "y.npy"))
+        assert got.shape == expected.shape, (got.shape, expected.shape)
+        err = np.abs(got - expected).max()
+        print(f"{name} ({target}): convc vs PyTorch max |diff| {err:.2e}")
+        if not err < 1e-4:
+            sys.exit(f"FAIL: {name} ({target}): max |diff| {err} >= 1e-4")
+    if static and CUDA_TOOLKIT:
+        subprocess.run([tool, "compile", path, "-o",
+                        os.path.join(work, name + ".cuda.so"), "--quiet",
+                        "--target=cuda"], check=True)
+        print(f"{name}: compiles for CUDA")
     return path
+
+
+class PlainDynamicConv(torch.nn.Module):
+    """convc_torch.ops.dynamic_conv exported as plain ONNX."""
+
+    def __init__(self, C=16, H=4, K=5):
+        super().__init__()
+        self.Wq = torch.nn.Parameter(torch.randn(H * K, C) * 0.1)
+        self.H, self.K = H, K
+
+    def forward(self, x):
+        from convc_torch import ops
+        return ops.dynamic_conv(x, self.Wq, None, self.H, self.K, self.K - 1)
 
 
 def main():
@@ -145,6 +176,13 @@ def main():
     check(tool, work, "embedded_convs", EmbeddedConvs().eval(),
           torch.randint(0, 50, (2, 13)), torch.randint(0, 50, (3, 29)),
           custom=False)
+
+    # Static exports (torch.onnx.export's default: no dynamic_axes).
+    for name, model, custom in [("block", Block().eval(), True),
+                                ("standard_convs", StandardConvs().eval(), False),
+                                ("plain_lightweight_conv", PlainLightweightConv(), False),
+                                ("plain_dynamic_conv", PlainDynamicConv(), False)]:
+        check(tool, work, "static_" + name, model, x, None, custom, static=True)
 
 
 if __name__ == "__main__":

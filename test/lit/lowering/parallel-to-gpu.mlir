@@ -431,3 +431,20 @@ func.func @two_one_tile_kernels(%a: memref<128xf32>) -> memref<128xf32> {
   } {convc.gpu_threads = 64 : i64}
   return %out : memref<128xf32>
 }
+
+// -----
+
+// A copy into a strided view (a pad's interior) is no gpu.memcpy: it
+// becomes a kernel of loads and stores.
+// CHECK-LABEL: func.func @strided_copy
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch
+// CHECK: memref.load %arg0
+// CHECK: memref.store %{{.*}}, %[[VIEW:.*]][
+// CHECK: gpu.terminator
+func.func @strided_copy(%a: memref<4x8xf32>) -> memref<6x8xf32> {
+  %out = memref.alloc() : memref<6x8xf32>
+  %view = memref.subview %out[1, 0] [4, 8] [1, 1] : memref<6x8xf32> to memref<4x8xf32, strided<[8, 1], offset: 8>>
+  memref.copy %a, %view : memref<4x8xf32> to memref<4x8xf32, strided<[8, 1], offset: 8>>
+  return %out : memref<6x8xf32>
+}
