@@ -231,6 +231,21 @@ constexpr int64_t kTileChannels = 32, kTileSteps = 128, kTileThreads = 256;
 /// Static shared memory a block may use (the default limit).
 constexpr int64_t kSharedBytes = 48 * 1024;
 
+/// A phase staging x[bi, first + row, c0 + col] (times `scale`, if given)
+/// into tile[row][col] for `span` rows of 32 channels: coalesced 128-byte
+/// rows, zeros outside the sequence; channels past C read the last one,
+/// whose results are never stored.
+void stageTimeTile(GPUKernelBuilder &b, Value x, Value bi, Value first,
+                   Value c0, Value tile, int64_t span, Value scale = {}) {
+  Value T = b.dim(x, 1), lastC = b.sub(b.dim(x, 2), b.index(1));
+  b.threadPhase(span * kTileChannels, [&](Value i) {
+    auto [row, col] = b.divRem(i, kTileChannels);
+    Value c = b.min(b.add(c0, col), lastC);
+    Value v = b.loadOrZero(x, {bi, first, c}, 1, b.add(first, row), T);
+    b.storeScalar(scale ? b.fmul(v, scale) : v, tile, {row, col});
+  });
+}
+
 /// Consecutive time steps per thread in the tiled window conv, and the most
 /// tile rows one thread's outputs may read (each is one unrolled load).
 constexpr int64_t kStepsPerThread = 8, kMaxRowsPerThread = 72;
@@ -262,12 +277,7 @@ bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
     Value c0 = b.mul(ivs[2], b.index(kTileChannels));
     Value first = b.sub(t0, b.index(P * r)); // time of tile row 0
     Value tile = b.shared({span, kTileChannels});
-    b.threadPhase(span * kTileChannels, [&](Value i) {
-      auto [row, col] = b.divRem(i, kTileChannels);
-      Value c = b.min(b.add(c0, col), b.sub(C, b.index(1)));
-      b.storeScalar(b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T),
-                    tile, {row, col});
-    });
+    stageTimeTile(b, x, bi, first, c0, tile, span);
     int64_t U = kStepsPerThread, rowsPerThread = U + (K - 1) * r;
     if (rowsPerThread <= kMaxRowsPerThread) {
       b.threadPhase(kTileSteps / U * kTileChannels, [&](Value i) {
@@ -575,12 +585,7 @@ bool emitTiledDynamicConv(GPUKernelBuilder &b, Value x, LogitFn logit,
     Value tile = b.shared({span, kTileChannels});
     Value taps = b.shared({kDynamicSteps * heads, K});
     Value first = b.sub(t0, b.index(P)); // time of tile row 0
-    b.threadPhase(span * kTileChannels, [&](Value i) {
-      auto [row, col] = b.divRem(i, kTileChannels);
-      Value c = b.min(b.add(c0, col), b.index(C - 1));
-      b.storeScalar(b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T),
-                    tile, {row, col});
-    });
+    stageTimeTile(b, x, bi, first, c0, tile, span);
     b.threadPhase(kDynamicSteps * heads, [&](Value i) {
       auto [row, slot] = b.divRem(i, heads);
       Value t = b.add(t0, row), h = b.add(h0, slot);
@@ -777,12 +782,7 @@ bool emitTiledTaLK(GPUKernelBuilder &b, TaLKConvOp op, Value x, Value o,
     Value c0 = b.mul(ivs[2], b.index(kTileChannels));
     Value first = b.sub(t0, b.index(halo)); // time of row 0
     Value S = b.shared({span, kTileChannels});
-    b.threadPhase(span * kTileChannels, [&](Value i) {
-      auto [row, col] = b.divRem(i, kTileChannels);
-      Value c = b.min(b.add(c0, col), b.sub(C, b.index(1)));
-      Value v = b.loadOrZero(x, {bi, t0, c}, 1, b.add(first, row), T);
-      b.storeScalar(b.fmul(v, scale), S, {row, col});
-    });
+    stageTimeTile(b, x, bi, first, c0, S, span, scale);
     b.threadPhase(kSegments * kTileChannels, [&](Value i) {
       auto [seg, col] = b.divRem(i, kTileChannels);
       Value lo = b.mul(seg, b.index(segment));
