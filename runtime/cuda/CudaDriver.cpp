@@ -182,6 +182,30 @@ public:
     check(api_.cuMemFree(device), "cuMemFree");
   }
 
+  /// A device copy of `bytes` of host data, complete on return (weights,
+  /// resident tensors); null with the error recorded. An allocation that
+  /// fails gives the pool's idle memory back to the device and retries.
+  void *upload(const void *host, size_t bytes, const std::string &what) {
+    CUdeviceptr p = 0;
+    size_t size = std::max<size_t>(bytes, 1);
+    if (api_.cuMemAlloc(&p, size) != CUDA_SUCCESS) {
+      if (pool_)
+        api_.cuMemPoolTrimTo(pool_, 0);
+      if (!check(api_.cuMemAlloc(&p, size), (what + " (cuMemAlloc)").c_str()))
+        return nullptr;
+    }
+    if (bytes &&
+        (!check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(host),
+                                   bytes, nullptr),
+                (what + " (cuMemcpy)").c_str()) ||
+         !check(api_.cuStreamSynchronize(nullptr),
+                (what + " (cuStreamSynchronize)").c_str()))) {
+      api_.cuMemFree(p);
+      return nullptr;
+    }
+    return reinterpret_cast<void *>(p);
+  }
+
   /// The device copy of constant host data (a module's weights), uploaded
   /// on first use. Entries belong to the shared object that holds the data
   /// and are freed when a module of that object unloads.
@@ -191,25 +215,13 @@ public:
     auto it = constants_.find(key);
     if (it != constants_.end())
       return it->second.device;
-    CUdeviceptr p = 0;
-    if (api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)) != CUDA_SUCCESS) {
-      if (pool_)
-        api_.cuMemPoolTrimTo(pool_, 0);
-      if (!check(api_.cuMemAlloc(&p, std::max<size_t>(bytes, 1)),
-                 "uploading weights (cuMemAlloc)"))
-        return nullptr;
-    }
-    if (bytes && !check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(host),
-                                           bytes, nullptr),
-                        "uploading weights (cuMemcpy)")) {
-      api_.cuMemFree(p);
+    void *device = upload(host, bytes, "uploading weights");
+    if (!device)
       return nullptr;
-    }
-    api_.cuStreamSynchronize(nullptr);
     Dl_info info{};
     dladdr(host, &info);
-    constants_[key] = {reinterpret_cast<void *>(p), info.dli_fbase};
-    return reinterpret_cast<void *>(p);
+    constants_[key] = {device, info.dli_fbase};
+    return device;
   }
   /// Resident copies of host tensors (cudaKeepResident), keyed by their
   /// data and size. Registrations are counted: the copy goes with the last
@@ -221,26 +233,10 @@ public:
       ++it->second.count;
       return true;
     }
-    size_t bytes = std::max<size_t>(t.numBytes(), 1);
-    CUdeviceptr p = 0;
-    if (api_.cuMemAlloc(&p, bytes) != CUDA_SUCCESS) {
-      // Memory idle in the pool goes back to the device first.
-      if (pool_)
-        api_.cuMemPoolTrimTo(pool_, 0);
-      if (!check(api_.cuMemAlloc(&p, bytes),
-                 "keeping a tensor on the GPU (cuMemAlloc)"))
-        return false;
-    }
-    if (t.numBytes() &&
-        (!check(api_.cuMemcpyAsync(p, reinterpret_cast<CUdeviceptr>(t.data()),
-                                   t.numBytes(), nullptr),
-                "keeping a tensor on the GPU (cuMemcpy)") ||
-         !check(api_.cuStreamSynchronize(nullptr),
-                "keeping a tensor on the GPU (cuStreamSynchronize)"))) {
-      api_.cuMemFree(p);
+    void *device = upload(t.data(), t.numBytes(), "keeping a tensor on the GPU");
+    if (!device)
       return false;
-    }
-    resident_[key] = {t, reinterpret_cast<void *>(p), 1};
+    resident_[key] = {t, device, 1};
     return true;
   }
   void forgetResident(const convc::Tensor &t) {
