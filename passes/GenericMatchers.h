@@ -18,6 +18,22 @@
 
 namespace convc {
 
+/// The linalg.generic defining `v` when it has one result, `loops` loops
+/// and `inputs` inputs, and its loops are all parallel or (`reducesLast`)
+/// all but the last, a reduction; null otherwise.
+inline mlir::linalg::GenericOp genericOf(mlir::Value v, unsigned loops,
+                                         unsigned inputs,
+                                         bool reducesLast = false) {
+  auto op = v ? v.getDefiningOp<mlir::linalg::GenericOp>() : nullptr;
+  if (!op || op->getNumResults() != 1 || op.getNumLoops() != loops ||
+      op.getNumDpsInputs() != inputs ||
+      op.getNumReductionLoops() != (reducesLast ? 1u : 0u) ||
+      (reducesLast && op.getIteratorTypesArray()[loops - 1] !=
+                          mlir::utils::IteratorType::reduction))
+    return nullptr;
+  return op;
+}
+
 /// The `OpTy` a generic with `inputs` inputs, one init and no reductions
 /// yields, when its body is that single op applied to the block's input
 /// arguments (both, in either order, for a binary op; the one, as either

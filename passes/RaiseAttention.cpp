@@ -50,11 +50,8 @@ AffineMap dims(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> of) {
 
 /// v = a @ b batched over [B, H]: a [B, H, M, K], b [B, H, K, N] into zeros.
 bool isBatchedMatmul(Value v, Value &a, Value &b) {
-  auto op = v.getDefiningOp<linalg::GenericOp>();
-  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 5 ||
-      op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 1 ||
-      op.getIteratorTypesArray()[4] != utils::IteratorType::reduction ||
-      !isFillOf(op.getDpsInits()[0], 0.0))
+  auto op = genericOf(v, 5, 2, /*reducesLast=*/true);
+  if (!op || !isFillOf(op.getDpsInits()[0], 0.0))
     return false;
   MLIRContext *ctx = v.getContext();
   auto maps = op.getIndexingMapsArray();
@@ -103,11 +100,8 @@ Value headsOf(Value v, ArrayRef<int64_t> perm, int64_t &heads) {
 /// `combine(f(in), out)` for the given ops. Returns the input.
 template <typename CombineOp>
 Value reducedOverLastAxis(Value v, double init, bool expOfInput) {
-  auto op = v.getDefiningOp<linalg::GenericOp>();
-  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 4 ||
-      op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 1 ||
-      op.getIteratorTypesArray()[3] != utils::IteratorType::reduction ||
-      !isFillOf(op.getDpsInits()[0], init))
+  auto op = genericOf(v, 4, 1, /*reducesLast=*/true);
+  if (!op || !isFillOf(op.getDpsInits()[0], init))
     return nullptr;
   MLIRContext *ctx = v.getContext();
   auto maps = op.getIndexingMapsArray();
@@ -131,9 +125,8 @@ Value reducedOverLastAxis(Value v, double init, bool expOfInput) {
 /// A [B, H, M, N] generic of `x` (identity) and a per-row [B, H, M] value:
 /// returns the two and the body's yielded value.
 bool rowwise(Value v, Value &x, Value &row, Value &result) {
-  auto op = v.getDefiningOp<linalg::GenericOp>();
-  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 4 ||
-      op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 0)
+  auto op = genericOf(v, 4, 2);
+  if (!op)
     return false;
   MLIRContext *ctx = v.getContext();
   auto maps = op.getIndexingMapsArray();
@@ -173,9 +166,8 @@ Value softmaxOverLastAxis(Value v) {
 /// z = Where(mask [B, 1, 1, S] bool, -inf, scores): returns scores and the
 /// [B, S] mask.
 Value maskedScores(Value z, Value &mask) {
-  auto op = z.getDefiningOp<linalg::GenericOp>();
-  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 4 ||
-      op.getNumDpsInputs() != 3 || op.getNumReductionLoops() != 0)
+  auto op = genericOf(z, 4, 3);
+  if (!op)
     return nullptr;
   MLIRContext *ctx = z.getContext();
   AffineExpr zero = getAffineConstantExpr(0, ctx);

@@ -164,9 +164,8 @@ bool isCumSumAlongTime(Value cs, Value x, Value tokens) {
 /// int64 index: reads table[normalise(index[b, t]), c]. Sets the table,
 /// index and the row count the normalisation assumes.
 bool isRowGather(Value v, Value &table, Value &index, Value &rows) {
-  auto op = v.getDefiningOp<linalg::GenericOp>();
-  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 3 ||
-      op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 0)
+  auto op = genericOf(v, 3, 1);
+  if (!op)
     return false;
   MLIRContext *ctx = v.getContext();
   auto maps = op.getIndexingMapsArray();

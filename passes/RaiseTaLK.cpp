@@ -91,11 +91,9 @@ Value prefixSumsBehindZeroRow(Value padded) {
 /// clamp to [0, n - 1] leave the window indices, in [0, T], unchanged when
 /// n >= T + 1. Returns Sp; `index` is set to the index tensor.
 Value gatherAlongTime(Value v, Value &index) {
-  auto op = v.getDefiningOp<linalg::GenericOp>();
-  if (!op || op->getNumResults() != 1 || op.getNumLoops() != 3 ||
-      op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 0 ||
-      !llvm::all_of(op.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }))
+  auto op = genericOf(v, 3, 1);
+  if (!op || !llvm::all_of(op.getIndexingMapsArray(),
+                           [](AffineMap m) { return m.isIdentity(); }))
     return nullptr;
   auto extract = yieldedValue(op).getDefiningOp<tensor::ExtractOp>();
   if (!extract || extract.getIndices().size() != 3 ||
