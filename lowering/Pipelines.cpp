@@ -17,6 +17,9 @@
 #include "llvm/Support/Program.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <map>
+#include <mutex>
+
 extern "C" void LLVMInitializeNVPTXTargetInfo();
 extern "C" void LLVMInitializeNVPTXTargetMC();
 
@@ -51,6 +54,35 @@ static bool knownNvptxProcessor(const std::string &arch, std::string &known) {
       if (llvm::StringRef(cpu.Key).starts_with("sm_"))
         known += (known.empty() ? "" : ", ") + std::string(cpu.Key);
   return false;
+}
+
+/// Whether `ptxas` accepts `arch` (ptxas -arch=ARCH --version), asked once
+/// per process: a JIT compile that hits its cache must not start a process.
+/// `why` gets ptxas's complaint.
+static bool ptxasSupports(const std::string &ptxas, const std::string &arch,
+                          std::string &why) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>,
+                  std::pair<bool, std::string>>
+      answers;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [it, fresh] = answers.try_emplace({ptxas, arch});
+  if (fresh) {
+    llvm::SmallString<64> log;
+    llvm::sys::fs::createTemporaryFile("convc-ptxas", "log", log);
+    std::string archFlag = "-arch=" + arch;
+    std::optional<llvm::StringRef> redirects[] = {
+        std::nullopt, llvm::StringRef(""), llvm::StringRef(log)};
+    int status = llvm::sys::ExecuteAndWait(
+        ptxas, {ptxas, archFlag, "--version"}, std::nullopt, redirects);
+    std::string text;
+    if (auto buffer = llvm::MemoryBuffer::getFile(log))
+      text = llvm::StringRef((*buffer)->getBuffer()).trim().str();
+    llvm::sys::fs::remove(log);
+    it->second = {status == 0, text};
+  }
+  why = it->second.second;
+  return it->second.first;
 }
 
 bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
@@ -90,21 +122,9 @@ bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
     return false;
   }
   if (kind != "ptx") {
-    // Ask ptxas before compiling: a toolkit without this architecture
-    // would otherwise fail at the end, in gpu-module-to-binary.
-    llvm::SmallString<64> log;
-    llvm::sys::fs::createTemporaryFile("convc-ptxas", "log", log);
-    std::string ptxas = root + "/bin/ptxas", archFlag = "-arch=" + options.gpuArch;
-    std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(""),
-                                                  llvm::StringRef(log)};
-    int status = llvm::sys::ExecuteAndWait(
-        ptxas, {ptxas, archFlag, "--version"}, std::nullopt, redirects);
     std::string why;
-    if (auto text = llvm::MemoryBuffer::getFile(log))
-      why = llvm::StringRef((*text)->getBuffer()).trim().str();
-    llvm::sys::fs::remove(log);
-    if (status != 0) {
-      error = ptxas + " cannot assemble for " + options.gpuArch +
+    if (!ptxasSupports(root + "/bin/ptxas", options.gpuArch, why)) {
+      error = root + "/bin/ptxas cannot assemble for " + options.gpuArch +
               (why.empty() ? "" : " (" + why + ")") +
               ": use a toolkit that supports it, or --gpu-binary=ptx for the "
               "driver to compile the PTX";
