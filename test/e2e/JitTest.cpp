@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 
 namespace ref = convc::ref;
@@ -184,4 +185,62 @@ TEST(Jit, CompilesONNXSeq2SeqPackagesWithAnIncrementalDecoder) {
   }
   EXPECT_EQ(results[0].tokens, want);
   EXPECT_FALSE(want.empty());
+}
+
+// Device selection from the host API: CompilerOptions::device = CUDA
+// compiles for the GPU. Where CUDA modules cannot run, the answer is an
+// Unavailable status that says why (no toolkit to compile with, or no
+// driver to load with), never a crash; with a GPU, a CUDA module runs.
+TEST(Jit, CompilesForTheGPUWhenAsked) {
+  convc::CompilerOptions options;
+  options.cacheDir = freshCacheDir();
+  options.device = convc::Device::CUDA;
+  convc::Compiler compiler(options);
+  std::unique_ptr<convc::Module> module;
+  convc::Status status = compiler.compile(kModel, module);
+  bool toolkit = std::ifstream(options.cudaPath +
+                               "/nvvm/libdevice/libdevice.10.bc")
+                     .good();
+  if (!toolkit) {
+    EXPECT_EQ(status.code(), convc::StatusCode::Unavailable);
+    EXPECT_NE(status.message().find("no libdevice"), std::string::npos)
+        << status.message();
+    GTEST_SKIP() << "no CUDA toolkit at " << options.cudaPath
+                 << ": checked the Unavailable status only";
+  }
+  if (!convc::cudaStatus().ok()) {
+    // Compiled (a library is in the cache), then not loadable here.
+    EXPECT_EQ(status.code(), convc::StatusCode::Unavailable);
+    EXPECT_NE(status.message().find("CUDA unavailable"), std::string::npos)
+        << status.message();
+    EXPECT_TRUE(std::ifstream(compiler.lastLibraryPath()).good())
+        << compiler.lastLibraryPath();
+  } else {
+    ASSERT_TRUE(status.ok()) << status.message();
+    EXPECT_EQ(module->device(), convc::Device::CUDA);
+    std::mt19937 rng(2);
+    ref::Tensor x = random({2, 9, 16}, rng), w = random({4, 5}, rng);
+    std::vector<convc::Tensor> outputs;
+    status = module->run("main", {toRuntime(x), toRuntime(w)}, outputs);
+    ASSERT_TRUE(status.ok()) << status.message();
+    ref::Tensor want = ref::lightweightConv(x, w, 2);
+    for (int64_t i = 0; i < want.numel(); ++i)
+      ASSERT_NEAR(outputs[0].data<float>()[i], want.data[i], 1e-5);
+  }
+  // The same model for the CPU is another library.
+  convc::CompilerOptions cpu = options;
+  cpu.device = convc::Device::CPU;
+  convc::Compiler cpuCompiler(cpu);
+  ASSERT_TRUE(cpuCompiler.compile(kModel, module).ok());
+  EXPECT_EQ(module->device(), convc::Device::CPU);
+  EXPECT_NE(cpuCompiler.lastLibraryPath(), compiler.lastLibraryPath());
+
+  // A bad architecture is the caller's error, named.
+  convc::CompilerOptions bad = options;
+  bad.gpuArch = "volta";
+  convc::Compiler badCompiler(bad);
+  status = badCompiler.compile(kModel, module);
+  EXPECT_EQ(status.code(), convc::StatusCode::InvalidArgument);
+  EXPECT_NE(status.message().find("'volta'"), std::string::npos)
+      << status.message();
 }
