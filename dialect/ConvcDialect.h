@@ -22,7 +22,7 @@
 
 namespace convc {
 /// Softmax over the last axis of a constant, computed in f32 whatever the
-/// element type (SEMANTICS.md: kernel softmax in fp32), rounded back to it.
+/// element type (docs/semantics.md#kernel_softmax), rounded back to it.
 /// Returns null for non-float or non-static constants.
 mlir::DenseElementsAttr foldKernelSoftmax(mlir::DenseElementsAttr logits);
 } // namespace convc

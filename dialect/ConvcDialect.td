@@ -3,7 +3,7 @@
 // The convc dialect states the sequence-mixing ops of convolutional seq2seq
 // models (LightweightConv, DynamicConv, TaLK, dilated depthwise convs, GLU)
 // and the primitives the fusion passes work on. Exact semantics:
-// ../shared/design/SEMANTICS.md and docs/dialect.md.
+// docs/semantics.md; design decisions: docs/dialect.md.
 //
 //===----------------------------------------------------------------------===//
 

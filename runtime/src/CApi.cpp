@@ -1,6 +1,6 @@
 //===- CApi.cpp - the C API over the C++ runtime --------------------------===//
 
-#include "convc/runtime.h"
+#include "convc/convc_c_api.h"
 
 #include "convc/Runtime.h"
 

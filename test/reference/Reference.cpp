@@ -1,7 +1,7 @@
 //===- Reference.cpp - plain reference kernels ----------------------------===//
 //
-// Direct transcriptions of the formulas in SEMANTICS.md. Clarity over speed:
-// each output element is its formula evaluated on its own.
+// Direct transcriptions of the formulas in docs/semantics.md. Clarity over
+// speed: each output element is its formula evaluated on its own.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,6 +1,6 @@
 /* The C API exercised from C: usage: convc-capi-test MODULE.so
  * MODULE.so is test/unit/Inputs/capi_model.mlir compiled by convc. */
-#include "convc/runtime.h"
+#include "convc/convc_c_api.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-//===- ReferencePropertiesTest.cpp - SEMANTICS.md's properties ------------===//
+//===- ReferencePropertiesTest.cpp - docs/semantics.md's properties -------===//
 //
 // The seven properties every implementation must satisfy, asserted on the
 // reference kernels, plus independent re-derivations (TaLK's soft-box form,

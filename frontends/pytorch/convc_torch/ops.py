@@ -1,6 +1,6 @@
 """Functional forms of the convc ops in PyTorch (BTC layout).
 
-Math: ../shared/design/SEMANTICS.md (kept in docs/dialect.md). Each function is
+Math: docs/semantics.md. Each function is
 written in the style a PyTorch model uses, not as a transcription of the C++
 reference, so the two check each other.
 """

@@ -17,7 +17,7 @@
 
 namespace convc {
 
-/// Mirrors convc_status_code in the C API (convc/runtime.h).
+/// Mirrors convc_status_code in the C API (convc/convc_c_api.h).
 enum class StatusCode {
   Ok = 0,
   InvalidArgument = 1,

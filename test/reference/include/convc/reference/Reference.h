@@ -1,9 +1,8 @@
 //===- Reference.h - plain reference kernels for every convc op -*- C++ -*-===//
 //
-// Obviously-correct implementations of ../shared/design/SEMANTICS.md (kept in
-// docs/dialect.md): direct loops, double accumulation, no cleverness. Tests
-// and benchmarks compare compiled code against these; compiled code never
-// calls them.
+// Obviously-correct implementations of docs/semantics.md: direct loops,
+// double accumulation, no cleverness. Tests and benchmarks compare compiled
+// code against these; compiled code never calls them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,7 +69,8 @@ Tensor talkOffsets(const Tensor &x, const Tensor &Wo, const Tensor &bo);
 /// S[b,t,c] = scale * sum_{u <= t} x[b,u,c].
 Tensor prefixSum(const Tensor &x, double scale = 1.0);
 
-/// y = S~(e) - S~(a - 1) with the clamped window edges of TaLK (SEMANTICS.md).
+/// y = S~(e) - S~(a - 1) with the clamped window edges of TaLK
+/// (docs/semantics.md#window_diff).
 Tensor windowDiff(const Tensor &S, const Tensor &offsets, int64_t leftMax,
                   int64_t rightMax, bool causal);
 

@@ -1,8 +1,10 @@
-/*===- convc/runtime.h - C API of the convc runtime ---------------*- C -*-===*
+/*===- convc/convc_c_api.h - C API of the convc runtime -----------*- C -*-===*
  *
  * Load a compiled convc module (a shared library from `convc compile`), look
  * at its entry points and run them on tensors. Usable from C and C++; the
- * library has no MLIR or LLVM dependency.
+ * library has no MLIR or LLVM dependency. The C++ API over the same library
+ * is convc/Runtime.h; this header has its own name so that the two never
+ * collide on a case-insensitive file system.
  *
  * Errors: functions return a convc_status*, NULL on success. A non-NULL
  * status carries a code and a message and must be freed with
@@ -10,8 +12,8 @@
  *
  *===----------------------------------------------------------------------===*/
 
-#ifndef CONVC_RUNTIME_C_H
-#define CONVC_RUNTIME_C_H
+#ifndef CONVC_CONVC_C_API_H
+#define CONVC_CONVC_C_API_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -94,4 +96,4 @@ convc_status *convc_module_run(const convc_module *module, const char *entry,
 } /* extern "C" */
 #endif
 
-#endif /* CONVC_RUNTIME_C_H */
+#endif /* CONVC_CONVC_C_API_H */
