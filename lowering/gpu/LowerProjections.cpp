@@ -1,0 +1,217 @@
+//===- LowerProjections.cpp - linear layers and GLU to GPU loops ----------===//
+//
+// A projection is a shared-memory GEMM with its bias, activation and
+// residual fused into the store; dynamic_conv's kernel projection runs
+// the same GEMM.
+//
+// Math: docs/semantics.md, linear, glu.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowering/gpu/GPULowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace convc::gpu_lowering {
+namespace {
+
+/// The projection's block tile: 64 rows by 64 output columns (GLU: 32 of
+/// each half), a 32-deep slab of D staged per step, 256 threads as 16 x 16.
+constexpr int64_t kGemmRows = 64, kGemmCols = 64, kGemmDepth = 32,
+                  kGemmThreadsPerSide = 16;
+/// Each thread's register tile: rows ty + 16 i, columns tx + 16 j.
+constexpr int64_t kGemmThreadRows = kGemmRows / kGemmThreadsPerSide;
+// Staging item (r, k) loads input row r and weight row r: as many weight
+// rows (both GLU halves) as input rows. The compute phase is one item per
+// thread of the block.
+static_assert(kGemmRows == kGemmCols, "staging pairs input and weight rows");
+static_assert(kGemmThreadsPerSide * kGemmThreadsPerSide == kTileThreads,
+              "one compute item per thread");
+
+} // namespace
+
+/// out[M, W] = act(x2 W^T + bias) (+ res), x2 [M, D] and w [halves W, D].
+///
+/// A block per 64 x 64 output tile, the classic shared-memory GEMM: for
+/// each 32-deep slab of D, the threads stage the slab's 64 input rows and
+/// 64 weight rows in shared memory (coalesced 128-byte reads along D, both
+/// operands as stored, so no transpose), then each thread adds the slab to
+/// its 4 x 4 outputs: 8 shared loads for 16 FMAs, where a flat kernel reads
+/// every operand from global memory. The register tile lives across phases
+/// in a shared accumulator (on a CPU phases run one after the other, so a
+/// thread's registers cannot outlive one); reloading it costs one load and
+/// store per output per slab, 1/32 of the FMAs. Rows are padded so that
+/// neither the staging stores (consecutive k) nor the tile reads
+/// (consecutive columns, rows 16 apart) meet bank conflicts. The epilogue
+/// (bias, activation, residual) reads the accumulator along columns and
+/// stores coalesced.
+void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
+              Activation act, Value res, Value out) {
+  int64_t D = cast<MemRefType>(x2.getType()).getDimSize(1);
+  int64_t W = cast<MemRefType>(out.getType()).getDimSize(1);
+  int64_t halves = act == Activation::glu ? 2 : 1;
+  int64_t tileCols = kGemmCols / halves; // output columns per tile
+  int64_t threadCols = tileCols / kGemmThreadsPerSide;
+  Value M = b.dim(x2, 0);
+  Value lastRow = b.sub(M, b.index(1));
+  Value rowTiles = b.ceilDiv(M, b.index(kGemmRows));
+  Value colTiles = b.index((W + tileCols - 1) / tileCols);
+  b.blocks({rowTiles, colTiles}, kTileThreads, [&](ValueRange ivs) {
+    Value m0 = b.mul(ivs[0], b.index(kGemmRows));
+    Value n0 = b.mul(ivs[1], b.index(tileCols));
+    // xs[k][r] = x[m0 + r][k0 + k]; ws[h * 32 + k][j] = w[h W + n0 + j][k0
+    // + k]; acc[r][h * tileCols + j], rows 80 apart (16 banks).
+    Value xs = b.shared({kGemmDepth, kGemmRows + 1});
+    Value ws = b.shared({halves * kGemmDepth, tileCols + 1});
+    Value acc = b.shared({kGemmRows, kGemmCols + 16});
+    b.threadPhase(kGemmRows * kGemmCols, [&](Value i) {
+      auto [r, c] = b.divRem(i, kGemmCols);
+      b.storeScalar(b.f32(0.0), acc, {r, c});
+    });
+    b.forLoop(b.index(0), b.index(D), b.index(kGemmDepth), [&](Value k0) {
+      // Stage the slab: item (r, k) loads input row r and weight row r
+      // (columns past W or D read a clamped row, or zero).
+      b.threadPhase(kGemmRows * kGemmDepth, [&](Value i) {
+        auto [r, k] = b.divRem(i, kGemmDepth);
+        Value kk = b.add(k0, k);
+        Value inD = b.cmpI(arith::CmpIPredicate::slt, kk, b.index(D));
+        Value kc = b.min(kk, b.index(D - 1));
+        Value m = b.min(b.add(m0, r), lastRow);
+        b.storeScalar(b.select(inD, b.loadF32(x2, {m, kc}), b.f32(0.0)), xs,
+                      {k, r});
+        auto [h, j] = b.divRem(r, tileCols);
+        Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
+                        b.mul(h, b.index(W)));
+        b.storeScalar(b.select(inD, b.loadF32(w, {n, kc}), b.f32(0.0)), ws,
+                      {b.add(b.mul(h, b.index(kGemmDepth)), k), j});
+      });
+      b.threadPhase(kTileThreads, [&](Value i) {
+        auto [ty, tx] = b.divRem(i, kGemmThreadsPerSide);
+        SmallVector<Value> rows, cols, init;
+        for (int64_t r = 0; r < kGemmThreadRows; ++r)
+          rows.push_back(b.add(ty, b.index(r * kGemmThreadsPerSide)));
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t j = 0; j < threadCols; ++j)
+            cols.push_back(b.add(tx, b.index(h * tileCols +
+                                              j * kGemmThreadsPerSide)));
+        for (Value r : rows)
+          for (Value c : cols)
+            init.push_back(b.loadScalar(acc, {r, c}));
+        ValueRange sums = b.forLoop(
+            b.index(0), b.index(kGemmDepth), b.index(1), init,
+            [&](Value k, ValueRange partial) {
+              SmallVector<Value> in, wt, next;
+              for (Value r : rows)
+                in.push_back(b.loadScalar(xs, {k, r}));
+              for (int64_t h = 0; h < halves; ++h)
+                for (int64_t j = 0; j < threadCols; ++j)
+                  wt.push_back(b.loadScalar(
+                      ws, {b.add(k, b.index(h * kGemmDepth)),
+                           b.add(tx, b.index(j * kGemmThreadsPerSide))}));
+              for (size_t r = 0; r < in.size(); ++r)
+                for (size_t c = 0; c < wt.size(); ++c)
+                  next.push_back(
+                      b.fma(in[r], wt[c], partial[r * wt.size() + c]));
+              return next;
+            });
+        for (size_t r = 0; r < rows.size(); ++r)
+          for (size_t c = 0; c < cols.size(); ++c)
+            b.storeScalar(sums[r * cols.size() + c], acc, {rows[r], cols[c]});
+      });
+    });
+    b.threadPhase(kGemmRows * tileCols, [&](Value i) {
+      auto [r, j] = b.divRem(i, tileCols);
+      Value m = b.add(m0, r), n = b.add(n0, j);
+      Value inside = b.andI(b.cmpI(arith::CmpIPredicate::slt, m, M),
+                            b.cmpI(arith::CmpIPredicate::slt, n,
+                                   b.index(W)));
+      b.ifThen(inside, [&] {
+        auto biased = [&](int64_t h) {
+          Value z = b.loadScalar(acc, {r, b.add(j, b.index(h * tileCols))});
+          if (!bias)
+            return z;
+          return b.fadd(z, b.loadF32(bias, {b.add(n, b.index(h * W))}));
+        };
+        Value z = biased(0), v;
+        switch (act) {
+        case Activation::none:
+          v = z;
+          break;
+        case Activation::relu:
+          v = b.fmax(z, b.f32(0.0));
+          break;
+        case Activation::swish:
+          v = b.fmul(z, b.sigmoid(z));
+          break;
+        case Activation::sigmoid:
+          v = b.sigmoid(z);
+          break;
+        case Activation::glu:
+          v = b.fmul(z, b.sigmoid(biased(1)));
+          break;
+        }
+        if (res)
+          v = b.fadd(v, b.loadF32(res, {m, n}));
+        b.storeF32(v, out, {m, n});
+      });
+    });
+  });
+}
+
+namespace {
+
+struct LowerGLU : GPULoweringPattern<GLUOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(GLUOp op, GPUKernelBuilder &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t W = type.getShape().back();
+    Value x = b.toBuffer(op.getInput());
+    Value y = b.allocResult(type, x);
+    Value x2 = b.rows(x), y2 = b.rows(y);
+    b.parallel({b.dim(x2, 0), b.index(W)}, [&](ValueRange ivs) {
+      Value a = b.loadF32(x2, ivs);
+      Value g = b.loadF32(x2, {ivs[0], b.add(ivs[1], b.index(W))});
+      b.storeF32(b.fmul(a, b.sigmoid(g)), y2, ivs);
+    });
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+/// x W^T (+ bias), activation, (+ residual), (LayerNorm): the GEMM, then
+/// a LayerNorm per row.
+struct LowerLinear : GPULoweringPattern<LinearOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+  SmallVector<Value> lower(LinearOp op, GPUKernelBuilder &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t W = type.getShape().back();
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value res = op.getResidual() ? b.rows(b.toBuffer(op.getResidual())) : Value();
+    Value y = b.allocResult(type, x);
+    Value x2 = b.rows(x), y2 = b.rows(y);
+    // Pre-LayerNorm rows go to an f32 scratch buffer when a norm follows.
+    Value out = op.getLnGamma()
+                    ? b.allocF32({ShapedType::kDynamic, W}, {b.dim(x2, 0)})
+                    : y2;
+    emitGemm(b, x2, w, bias, op.getActivation(), res, out);
+    if (op.getLnGamma())
+      emitLayerNormRows(b, out, y2, b.toBuffer(op.getLnGamma()),
+                        b.toBuffer(op.getLnBeta()),
+                        op.getEps().convertToDouble());
+    return {b.toTensorOf(y, op.getResult())};
+  }
+};
+
+} // namespace
+
+void populateProjectionLoweringPatterns(RewritePatternSet &patterns,
+                                        int64_t timeTile) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<LowerGLU, LowerLinear>(ctx, timeTile);
+}
+
+} // namespace convc::gpu_lowering
