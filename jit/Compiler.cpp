@@ -2,40 +2,23 @@
 
 #include "convc/Compiler.h"
 
-#include "dialect/ConvcDialect.h"
-#include "lowering/Passes.h"
-#include "lowering/llvm/EmitLibrary.h"
-#include "passes/Passes.h"
-#ifdef CONVC_HAVE_ONNX
-#include "frontends/onnx/ONNXImporter.h"
-#endif
-
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
+#include "compiler/CompileSession.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/SHA256.h"
-#include "llvm/Support/raw_ostream.h"
-#include "llvm/Target/TargetMachine.h"
 
 #include <chrono>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <mutex>
 
-using namespace mlir;
-
 namespace convc {
+
+int64_t detail::defaultTimeTile() { return kDefaultTimeTile; }
+std::string detail::defaultGpuArch() { return kDefaultCudaArch; }
+std::string detail::defaultCudaPath() { return kDefaultCudaPath; }
 
 struct Compiler::Impl {
   std::mutex mutex; // one compile at a time per Compiler
@@ -113,102 +96,40 @@ Status Compiler::compileFile(const std::string &path,
   return compile(text, module, path);
 }
 
-/// How a model is given: MLIR text, an ONNX ModelProto, or two of them (a
-/// Seq2Seq's encoder and full-sequence decoder).
-enum class SourceKind { MLIR, ONNX, ONNXSeq2Seq };
+/// What a compile call was given: MLIR text, an ONNX ModelProto, or two of
+/// them (a Seq2Seq's encoder and full-sequence decoder).
+struct detail::ModelSource : ModelText {};
+using Kind = ModelText::Kind;
 
-struct detail::ModelSource {
-  SourceKind kind;
-  const std::string &text;
-  std::string name;
-  const std::string &decoderText; // ONNXSeq2Seq
-  std::string decoderName;
-};
+/// The session's options for `source` under the host's options.
+static CompileOptions compileOptions(const CompilerOptions &o,
+                                     const ModelText &source) {
+  CompileOptions options;
+  options.input = source.name;
+  // The package rule goes by the decoder's name: never empty for one.
+  if (source.kind == Kind::ONNXSeq2Seq)
+    options.decoder =
+        source.decoderName.empty() ? "<decoder>" : source.decoderName;
+  options.target = o.device == Device::CUDA ? Target::CUDA : Target::CPU;
+  options.mcpu = o.mcpu;
+  options.mattr = o.mattr;
+  options.vectorWidth = o.vectorWidth;
+  options.timeTile = o.timeTile;
+  options.decodeStep = o.decodeStep;
+  options.gpuArch = o.gpuArch;
+  options.cudaPath = o.cudaPath;
+  options.quiet = true;
+  return options;
+}
 
 /// Parses, lowers and links `source` into `library`.
-static Status buildLibrary(const detail::ModelSource &source,
-                           const NativeTarget &target,
-                           const CpuTargetOptions &cpu,
+static Status buildLibrary(CompileSession &session, const ModelText &source,
                            const std::string &library) {
-  const std::string &mlir = source.text;
-  const std::string &sourceName = source.name;
-  SourceKind kind = source.kind;
-  static std::once_flag passesRegistered;
-  std::call_once(passesRegistered, [] {
-    registerAllPasses();
-    registerConvcPasses();
-    registerConvcLoweringPasses();
-  });
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry); // the CUDA target's device code
-  registry.insert<ConvcDialect>();
-  MLIRContext context(registry);
-  context.disableMultithreading(); // the host may call from its own threads
-
-  // Collect diagnostics, with their locations, as the error message.
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    llvm::raw_string_ostream os(diagnostics);
-    if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
-      os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
-         << loc.getColumn();
-    else
-      os << diag.getLocation();
-    os << ": " << diag << "\n";
-    return success();
-  });
-  auto fail = [&](const std::string &what) {
-    return Status(StatusCode::InvalidArgument,
-                  sourceName + ": " + what +
-                      (diagnostics.empty() ? "" : ":\n" + diagnostics));
-  };
-
-  OwningOpRef<ModuleOp> module;
-  if (kind != SourceKind::MLIR) {
-#ifdef CONVC_HAVE_ONNX
-    module = kind == SourceKind::ONNX
-                 ? importONNXBytes(&context, mlir.data(), mlir.size(),
-                                   sourceName)
-                 : importONNXSeq2SeqBytes(&context, mlir, sourceName,
-                                          source.decoderText,
-                                          source.decoderName);
-#else
-    return Status(StatusCode::Unavailable,
-                  sourceName + ": ONNX import is unavailable: this convc was "
-                               "built without libonnx (apt-get install "
-                               "libonnx-dev)");
-#endif
-  } else {
-    module = parseSourceString<ModuleOp>(mlir, ParserConfig(&context),
-                                         sourceName);
-  }
-  if (!module)
-    return fail("the model does not parse or verify");
-  PassManager pm(&context);
-  if (failed(buildPipelineToStage(pm, Stage::Import, Stage::LLVM, cpu)) ||
-      failed(pm.run(*module)))
-    return fail("compilation failed");
-
-  std::string error;
-  std::unique_ptr<llvm::TargetMachine> machine =
-      target.createTargetMachine(error);
-  if (!machine)
-    return Status(StatusCode::Unavailable,
-                  "no code generator for " + target.triple + ": " + error);
-  llvm::LLVMContext llvmContext;
-  auto llvmModule =
-      translateToOptimizedLLVMIR(*module, llvmContext, *machine, error);
-  if (!llvmModule)
-    return fail(error);
-  std::string object = library + ".o";
-  bool ok = emitObjectFile(*llvmModule, *machine, object, error) &&
-            linkSharedLibrary(object, library, error);
-  llvm::sys::fs::remove(object);
-  if (!ok)
-    return Status(StatusCode::Internal, sourceName + ": " + error);
-  return Status();
+  if (Status status = session.loadSource(source); !status.ok())
+    return status;
+  if (Status status = session.runPipeline(Stage::LLVM); !status.ok())
+    return status;
+  return session.emitBinary(Stage::Lib, library, library + ".o");
 }
 
 static const std::string kNoText;
@@ -216,15 +137,13 @@ static const std::string kNoText;
 Status Compiler::compile(const std::string &mlir,
                          std::unique_ptr<Module> &module,
                          const std::string &sourceName) {
-  return compileSource({SourceKind::MLIR, mlir, sourceName, kNoText, ""},
-                       module);
+  return compileSource({{Kind::MLIR, mlir, sourceName, kNoText, ""}}, module);
 }
 
 Status Compiler::compileONNX(const std::string &bytes,
                              std::unique_ptr<Module> &module,
                              const std::string &sourceName) {
-  return compileSource({SourceKind::ONNX, bytes, sourceName, kNoText, ""},
-                       module);
+  return compileSource({{Kind::ONNX, bytes, sourceName, kNoText, ""}}, module);
 }
 
 Status Compiler::compileONNXSeq2Seq(const std::string &encoderBytes,
@@ -232,8 +151,8 @@ Status Compiler::compileONNXSeq2Seq(const std::string &encoderBytes,
                                     std::unique_ptr<Module> &module,
                                     const std::string &encoderName,
                                     const std::string &decoderName) {
-  return compileSource({SourceKind::ONNXSeq2Seq, encoderBytes, encoderName,
-                        decoderBytes, decoderName},
+  return compileSource({{Kind::ONNXSeq2Seq, encoderBytes, encoderName,
+                        decoderBytes, decoderName}},
                        module);
 }
 
@@ -256,32 +175,17 @@ Status Compiler::compileSeq2SeqFiles(const std::string &encoderPath,
 
 Status Compiler::compileSource(const detail::ModelSource &source,
                                std::unique_ptr<Module> &module) {
-  SourceKind kind = source.kind;
   std::lock_guard<std::mutex> lock(impl_->mutex);
   module.reset();
   auto start = std::chrono::steady_clock::now();
   const CompilerOptions &o = impl_->options;
-  NativeTarget target = NativeTarget::host(o.mcpu, o.mattr);
-  CpuTargetOptions cpu;
-  cpu.vectorWidth = o.vectorWidth > 0 ? o.vectorWidth : target.vectorWidth();
-  cpu.timeTile = o.timeTile;
-  cpu.decodeStep = o.decodeStep;
-  // A package gets an incremental decoder where its decoder has a step form.
-  if (kind == SourceKind::ONNXSeq2Seq && cpu.decodeStep.empty()) {
-    cpu.decodeStep = "decode";
-    cpu.decodeStepIfPossible = true;
-  }
-  if (o.device == Device::CUDA) {
-    cpu.target = Target::CUDA;
-    cpu.gpuArch = o.gpuArch;
-    cpu.cudaPath = o.cudaPath;
-    std::string error;
-    if (!configureCudaTarget(cpu, /*binary=*/"", error))
-      return Status(findLibdevice(o.cudaPath).empty()
-                        ? StatusCode::Unavailable
-                        : StatusCode::InvalidArgument,
-                    error);
-  }
+  CompileSession session(compileOptions(o, source),
+                         CompileSession::Mode::InProcess);
+  if (Status status = session.configure(); !status.ok())
+    return status;
+  const NativeTarget &target = session.target().native;
+  const CpuTargetOptions &cpu = session.target().lowering;
+  const CudaTargetOptions &cuda = session.target().cuda;
 
   // The key covers everything the library depends on.
   llvm::SHA256 sha;
@@ -289,8 +193,8 @@ Status Compiler::compileSource(const detail::ModelSource &source,
        {compilerIdentity(), target.triple, target.cpu, target.features,
         std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
         std::string(cpu.useBlas ? "blas" : "noblas"), cpu.decodeStep,
-        std::string(deviceName(o.device)), cpu.gpuArch, cpu.gpuFormat,
-        std::to_string(int(kind)), source.text, source.decoderText}) {
+        std::string(deviceName(o.device)), cuda.arch, cuda.format,
+        std::to_string(int(source.kind)), source.text, source.decoderText}) {
     sha.update(part);
     sha.update(llvm::StringRef("\0", 1));
   }
@@ -312,7 +216,7 @@ Status Compiler::compileSource(const detail::ModelSource &source,
     // compile never leaves a half-written library under the key.
     llvm::SmallString<128> temp;
     llvm::sys::fs::createUniquePath(library + ".%%%%%%.tmp", temp, false);
-    Status status = buildLibrary(source, target, cpu, std::string(temp));
+    Status status = buildLibrary(session, source, std::string(temp));
     if (!status.ok()) {
       llvm::sys::fs::remove(temp);
       return status;

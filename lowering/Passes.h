@@ -32,12 +32,6 @@ enum class Target {
 
 struct CpuTargetOptions {
   Target target = Target::CPU;
-  /// CUDA: the SM architecture ("sm_90"), the toolkit (libdevice, ptxas,
-  /// fatbinary) and the device code embedded in the library: "isa" (PTX,
-  /// JIT-compiled by the driver), "bin" (cubin) or "fatbin" (cubin + PTX).
-  std::string gpuArch = "sm_90";
-  std::string cudaPath = "/usr/local/cuda";
-  std::string gpuFormat = "fatbin";
   int64_t vectorWidth = 8; // f32 lanes
   int64_t timeTile = 128;
   bool useBlas = true; // projections through OpenBLAS's cblas_sgemm
@@ -49,21 +43,36 @@ struct CpuTargetOptions {
   bool decodeStepIfPossible = false;
 };
 
+/// The CUDA target's code generation (Target::CUDA only). No defaults here:
+/// the compile options (compiler/CompileOptions.h) hold them.
+struct CudaTargetOptions {
+  /// The SM architecture, e.g. "sm_80".
+  std::string arch;
+  /// The toolkit's root (libdevice, ptxas, fatbinary).
+  std::string toolkitPath;
+  /// The device code embedded in the library: "isa" (PTX, JIT-compiled by
+  /// the driver), "bin" (cubin) or "fatbin" (cubin + PTX); configureCudaTarget
+  /// sets it.
+  std::string format = "fatbin";
+};
+
 /// libdevice in the toolkit at `cudaPath` (empty when it is missing).
 std::string findLibdevice(const std::string &cudaPath);
 
-/// Checks the CUDA target of `options` (architecture, toolkit at cudaPath)
-/// and sets its gpuFormat from `binary`: "fatbin", "cubin", "ptx", or empty
-/// for fatbin when the toolkit has ptxas and fatbinary, else ptx. False with
-/// a sentence in `error` when it cannot be done.
-bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
+/// Checks the CUDA target `options` (architecture, toolkit at toolkitPath)
+/// and sets its format from `binary`: "fatbin", "cubin", "ptx", or empty for
+/// fatbin when the toolkit has ptxas and fatbinary, else ptx. False with a
+/// sentence in `error` when it cannot be done.
+bool configureCudaTarget(CudaTargetOptions &options, const std::string &binary,
                          std::string &error);
 
 /// Appends the passes that take IR at stage `from` to stage `to` (at most
-/// LLVM; object and library emission are not passes).
+/// LLVM; object and library emission are not passes). `cuda` is read for
+/// Target::CUDA only.
 llvm::LogicalResult buildPipelineToStage(mlir::OpPassManager &pm, Stage from,
                                          Stage to,
-                                         const CpuTargetOptions &options);
+                                         const CpuTargetOptions &options,
+                                         const CudaTargetOptions &cuda = {});
 
 } // namespace convc
 

@@ -85,24 +85,24 @@ static bool ptxasSupports(const std::string &ptxas, const std::string &arch,
   return it->second.first;
 }
 
-bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
+bool configureCudaTarget(CudaTargetOptions &options, const std::string &binary,
                          std::string &error) {
-  const std::string &root = options.cudaPath;
+  const std::string &root = options.toolkitPath;
   if (findLibdevice(root).empty()) {
     error = "CUDA unavailable: no libdevice at " + root +
             "/nvvm/libdevice/libdevice.10.bc (the CUDA toolkit's root is "
             "--cuda-path, or CompilerOptions::cudaPath)";
     return false;
   }
-  if (!llvm::StringRef(options.gpuArch).starts_with("sm_")) {
+  if (!llvm::StringRef(options.arch).starts_with("sm_")) {
     error = "the GPU architecture must be an SM name such as sm_80 or sm_90, "
-            "got '" + options.gpuArch + "'";
+            "got '" + options.arch + "'";
     return false;
   }
   std::string known;
-  if (!knownNvptxProcessor(options.gpuArch, known)) {
+  if (!knownNvptxProcessor(options.arch, known)) {
     error = "LLVM's NVPTX backend does not know GPU architecture '" +
-            options.gpuArch + "'" + (known.empty() ? "" : " (it knows " + known + ")");
+            options.arch + "'" + (known.empty() ? "" : " (it knows " + known + ")");
     return false;
   }
   auto tool = [&](const char *name) {
@@ -123,15 +123,15 @@ bool configureCudaTarget(CpuTargetOptions &options, const std::string &binary,
   }
   if (kind != "ptx") {
     std::string why;
-    if (!ptxasSupports(root + "/bin/ptxas", options.gpuArch, why)) {
-      error = root + "/bin/ptxas cannot assemble for " + options.gpuArch +
+    if (!ptxasSupports(root + "/bin/ptxas", options.arch, why)) {
+      error = root + "/bin/ptxas cannot assemble for " + options.arch +
               (why.empty() ? "" : " (" + why + ")") +
               ": use a toolkit that supports it, or --gpu-binary=ptx for the "
               "driver to compile the PTX";
       return false;
     }
   }
-  options.gpuFormat = kind == "ptx" ? "isa" : kind == "cubin" ? "bin" : "fatbin";
+  options.format = kind == "ptx" ? "isa" : kind == "cubin" ? "bin" : "fatbin";
   return true;
 }
 
@@ -151,8 +151,8 @@ static constexpr const char *kHostToLLVM =
 /// Device math (exp, rsqrt, sin, ...) becomes libdevice calls, linked and
 /// inlined from the toolkit's libdevice, so no `__nv_` function stays
 /// external in the PTX.
-static std::string cudaPipeline(const CpuTargetOptions &opt) {
-  std::string libdevice = findLibdevice(opt.cudaPath);
+static std::string cudaPipeline(const CudaTargetOptions &cuda) {
+  std::string libdevice = findLibdevice(cuda.toolkitPath);
   return llvm::formatv(
       "convert-bufferization-to-memref,"
       "func.func(convert-linalg-to-parallel-loops),"
@@ -166,10 +166,11 @@ static std::string cudaPipeline(const CpuTargetOptions &opt) {
       "gpu-module-to-binary{{format={2} toolkit={3}},"
       "func.func(gpu-async-region),expand-strided-metadata,lower-affine,"
       "convert-scf-to-cf,gpu-to-llvm,finalize-memref-to-llvm,{4}",
-      opt.gpuArch, libdevice, opt.gpuFormat, opt.cudaPath, kHostToLLVM);
+      cuda.arch, libdevice, cuda.format, cuda.toolkitPath, kHostToLLVM);
 }
 
-static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
+static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
+                                const CudaTargetOptions &cuda) {
   switch (stage) {
   case Stage::Import:
   case Stage::PTX:
@@ -222,7 +223,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
   }
   case Stage::LLVM:
     if (opt.target == Target::CUDA)
-      return cudaPipeline(opt);
+      return cudaPipeline(cuda);
     // Outermost parallel loops go to the runtime's thread pool before
     // vector-to-scf adds loops of its own.
     return "convert-bufferization-to-memref,"
@@ -236,9 +237,10 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt) {
 }
 
 LogicalResult buildPipelineToStage(OpPassManager &pm, Stage from, Stage to,
-                                   const CpuTargetOptions &options) {
+                                   const CpuTargetOptions &options,
+                                   const CudaTargetOptions &cuda) {
   for (int s = int(from) + 1; s <= int(to); ++s) {
-    std::string text = pipelineText(Stage(s), options);
+    std::string text = pipelineText(Stage(s), options, cuda);
     if (!text.empty() && failed(parsePassPipeline(text, pm)))
       return failure();
   }

@@ -27,13 +27,18 @@ namespace convc {
 
 namespace detail {
 struct ModelSource; // what a compile call was given (jit/Compiler.cpp)
+/// The defaults below, as compiler/CompileOptions.h (the one place they are
+/// written) has them.
+int64_t defaultTimeTile();
+std::string defaultGpuArch();
+std::string defaultCudaPath();
 } // namespace detail
 
 struct CompilerOptions {
   std::string mcpu;  ///< LLVM CPU name; empty: the host
   std::string mattr; ///< LLVM features ("+avx2,-avx512f"); added to the host's
   int64_t vectorWidth = 0; ///< f32 lanes; 0: from the CPU features
-  int64_t timeTile = 128;  ///< time steps per parallel work item
+  int64_t timeTile = detail::defaultTimeTile(); ///< time steps per work item
   /// Derive `<F>_init` and `<F>_step` from this full-sequence decoder
   /// function (incremental decoding); empty: none.
   std::string decodeStep;
@@ -43,8 +48,8 @@ struct CompilerOptions {
   /// outputs back. Loading fails with StatusCode::Unavailable ("CUDA
   /// unavailable: ...") where no driver or GPU is present.
   Device device = Device::CPU;
-  std::string gpuArch = "sm_90";
-  std::string cudaPath = "/usr/local/cuda";
+  std::string gpuArch = detail::defaultGpuArch();   ///< default: H100/H200's
+  std::string cudaPath = detail::defaultCudaPath(); ///< the toolkit's root
   /// Where compiled libraries are kept. Empty: $CONVC_CACHE_DIR, else
   /// $XDG_CACHE_HOME/convc, else ~/.cache/convc. "off": no cache (a temporary
   /// directory per compiler).

@@ -1,0 +1,222 @@
+//===- Generate.cpp - `convc generate` -------------------------------------===//
+//
+// Translates token sequences with a compiled Seq2Seq model: greedy or beam
+// search over its incremental decoder (or the full decoder where it has
+// none), printing fairseq-style S-/H- lines.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Subcommands.h"
+
+#include "convc/Generate.h"
+#include "convc/Npy.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+namespace convc::tool {
+
+/// --src: token ids ("5 9 3 2") or a .npy of [B, S] ids, into `batch`.
+static bool readSources(const std::vector<std::string> &sources,
+                        std::vector<std::vector<int64_t>> &batch) {
+  std::string error;
+  for (const std::string &src : sources) {
+    if (llvm::StringRef(src).ends_with(".npy")) {
+      NpyArray array;
+      if (!readNpy(src, array, error)) {
+        llvm::errs() << "convc generate: " << error << "\n";
+        return false;
+      }
+      if (array.shape.size() != 2 || (array.dtype != NpyDType::I64 &&
+                                      array.dtype != NpyDType::I32)) {
+        llvm::errs() << "convc generate: '" << src
+                     << "' must hold a [B, S] int64 (or int32) array\n";
+        return false;
+      }
+      std::vector<double> values = array.toDoubles();
+      for (int64_t b = 0; b < array.shape[0]; ++b)
+        batch.emplace_back(values.begin() + b * array.shape[1],
+                           values.begin() + (b + 1) * array.shape[1]);
+      continue;
+    }
+    std::vector<int64_t> tokens;
+    llvm::SmallVector<llvm::StringRef> words;
+    llvm::StringRef(src).split(words, ' ', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef w : words) {
+      int64_t id;
+      if (w.getAsInteger(10, id)) {
+        llvm::errs() << "convc generate: --src '" << src
+                     << "': '" << w << "' is not a token id\n";
+        return false;
+      }
+      tokens.push_back(id);
+    }
+    batch.push_back(tokens);
+  }
+  if (batch.empty()) {
+    llvm::errs() << "convc generate: give at least one --src\n";
+    return false;
+  }
+  return true;
+}
+
+/// --params DIR: every DIR/<name>.npy as the parameter <name>.
+static bool readParameters(const std::string &params,
+                           GenerationOptions &options) {
+  std::string error;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(params, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    llvm::StringRef path = it->path();
+    if (!path.ends_with(".npy"))
+      continue;
+    NpyArray array;
+    Tensor tensor;
+    if (!readNpy(path.str(), array, error) ||
+        !tensorFromNpy(array, tensor, error)) {
+      llvm::errs() << "convc generate: " << error << "\n";
+      return false;
+    }
+    options.parameters[llvm::sys::path::stem(path).str()] = tensor;
+  }
+  if (ec) {
+    llvm::errs() << "convc generate: cannot read '" << params
+                 << "': " << ec.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// S-<i> (the source) and H-<i> (score, tokens) per sentence; the tokens
+/// generated, end-of-sentence included.
+static size_t printResults(const std::vector<std::vector<int64_t>> &batch,
+                           const std::vector<Hypothesis> &results) {
+  size_t generated = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    llvm::outs() << "S-" << i << "\t";
+    for (size_t j = 0; j < batch[i].size(); ++j)
+      llvm::outs() << (j ? " " : "") << batch[i][j];
+    llvm::outs() << "\nH-" << i << "\t"
+                 << llvm::formatv("{0:f4}", results[i].score) << "\t";
+    for (size_t j = 0; j < results[i].tokens.size(); ++j)
+      llvm::outs() << (j ? " " : "") << results[i].tokens[j];
+    llvm::outs() << "\n";
+    generated += results[i].tokens.size() + 1;
+  }
+  return generated;
+}
+
+int runGenerate(int argc, char **argv) {
+  llvm::cl::SubCommand sub("generate", "");
+  llvm::cl::OptionCategory category("convc generate options");
+  llvm::cl::opt<std::string> model(
+      llvm::cl::Positional,
+      llvm::cl::desc("<Seq2Seq model .so (compiled with --decode-step=decode), "
+                     "or .mlir>"),
+      llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::list<std::string> sources(
+      "src",
+      llvm::cl::desc("A source sentence as token ids, e.g. \"5 9 3 2\" "
+                     "(repeat for a batch), or a .npy of [B, S] int64 ids"),
+      llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> beam("beam", llvm::cl::desc("Beam size (1: greedy)"),
+                          llvm::cl::init(1), llvm::cl::cat(category),
+                          llvm::cl::sub(sub));
+  llvm::cl::opt<int64_t> maxLength(
+      "max-len", llvm::cl::desc("Most tokens to generate"),
+      llvm::cl::init(64), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<double> lengthPenalty(
+      "length-penalty",
+      llvm::cl::desc("Finished beams rank by score / length^penalty"),
+      llvm::cl::init(1.0), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> threads("threads",
+                             llvm::cl::desc("Threads (default: all cores)"),
+                             llvm::cl::init(0), llvm::cl::cat(category),
+                             llvm::cl::sub(sub));
+  llvm::cl::opt<std::string> params(
+      "params",
+      llvm::cl::desc("A directory of <name>.npy weights, for models compiled "
+                     "with weights as inputs"),
+      llvm::cl::value_desc("DIR"), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<std::string> deviceArg(
+      "device",
+      llvm::cl::desc("cpu or cuda: where the model runs (a .so must have "
+                     "been compiled for it; a .mlir is compiled for it)"),
+      llvm::cl::init("cpu"), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::opt<int> warmup(
+      "warmup",
+      llvm::cl::desc("Translate the batch this many times before the timed "
+                     "run (the first run of a process also pages in and "
+                     "caches the weights)"),
+      llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub));
+  llvm::cl::HideUnrelatedOptions(category, sub);
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv, "convc generate: translate with a compiled Seq2Seq model\n");
+  Device device;
+  if (!parseDevice(deviceArg, device, "convc generate"))
+    return 1;
+
+  std::vector<std::vector<int64_t>> batch;
+  if (!readSources(sources, batch))
+    return 1;
+  Invocation inv;
+  llvm::FileRemover removeTemp(inv.tempLibrary);
+  std::string library = model;
+  if (llvm::StringRef(model).ends_with(".mlir")) {
+    if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
+                                           inv.tempLibrary))
+      return 1;
+    library = std::string(inv.tempLibrary);
+    if (!compileForDevice(model, library, device, /*decodeStep=*/"decode"))
+      return 1;
+  }
+  std::string error;
+  auto module = Module::load(library, error);
+  if (!module) {
+    llvm::errs() << "convc generate: " << error << "\n";
+    return 1;
+  }
+  if (!checkDevice(*module, model, device, "convc generate"))
+    return 1;
+  module->setNumThreads(threads);
+  GenerationOptions options;
+  options.beam = beam;
+  options.maxLength = maxLength;
+  options.lengthPenalty = lengthPenalty;
+  if (!params.empty() && !readParameters(params, options))
+    return 1;
+  std::vector<Hypothesis> results;
+  for (int i = 0; i < warmup; ++i)
+    if (Status s = generate(*module, batch, options, results); !s.ok()) {
+      llvm::errs() << "convc generate: " << s.message() << "\n";
+      return 1;
+    }
+  auto t0 = std::chrono::steady_clock::now();
+  Status status = generate(*module, batch, options, results);
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+  if (!status.ok()) {
+    llvm::errs() << "convc generate: " << status.message() << "\n";
+    return 1;
+  }
+  size_t generated = printResults(batch, results);
+  llvm::errs() << llvm::formatv(
+      "convc generate: {0} sentences, beam {1}, {2} tokens in {3:f1} ms "
+      "({4:f0} tokens/s, {5}{6})\n",
+      results.size(), int(beam), generated, ms, generated / (ms / 1000.0),
+      module->find("decode_step")
+          ? "incremental decoder"
+          : "full decoder on the whole prefix at every step",
+      warmup > 0 ? ", after " + std::to_string(int(warmup)) + " warm-up runs"
+                 : std::string());
+  return 0;
+}
+
+} // namespace convc::tool

@@ -1,0 +1,176 @@
+//===- Subcommands.cpp - what the convc commands share --------------------===//
+
+#include "Subcommands.h"
+
+#include "compiler/CompileSession.h"
+#include "convc/Npy.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+namespace convc::tool {
+
+bool compileReported(const CompileOptions &options) {
+  Status status = compile(options);
+  if (status.ok())
+    return true;
+  if (!status.message().empty())
+    llvm::errs() << "convc compile: " << status.message() << "\n";
+  return false;
+}
+
+bool compileForDevice(const std::string &model, const std::string &library,
+                      Device device, const std::string &decodeStep) {
+  CompileOptions options;
+  options.input = model;
+  options.output = library;
+  options.decodeStep = decodeStep;
+  options.target = device == Device::CUDA ? Target::CUDA : Target::CPU;
+  options.quiet = true;
+  return compileReported(options);
+}
+
+bool parseDevice(const std::string &name, Device &device, const char *command) {
+  if (name == "cpu" || name == "cuda") {
+    device = name == "cuda" ? Device::CUDA : Device::CPU;
+    return true;
+  }
+  llvm::errs() << command << ": unknown --device '" << name
+               << "' (expected cpu or cuda)\n";
+  return false;
+}
+
+bool checkDevice(const Module &module, const std::string &model, Device device,
+                 const char *command) {
+  if (module.device() == device)
+    return true;
+  llvm::errs() << command << ": '" << model << "' was compiled for the "
+               << (module.device() == Device::CUDA ? "GPU (--target=cuda)"
+                                                   : "CPU")
+               << " but --device=" << deviceName(device)
+               << " was asked for; compile it with --target="
+               << deviceName(device) << "\n";
+  return false;
+}
+
+/// --input NAME=FILE.npy, in any order, every input of `entry` exactly
+/// once, into `inputs`.
+static bool readInputs(const std::vector<std::string> &inputArgs,
+                       const EntryPoint &entry, std::vector<Tensor> &inputs,
+                       const char *command) {
+  std::map<std::string, std::string> files;
+  for (const std::string &arg : inputArgs) {
+    size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      llvm::errs() << command << ": --input expects NAME=FILE.npy, got '"
+                   << arg << "'\n";
+      return false;
+    }
+    std::string name = arg.substr(0, eq);
+    bool known = false;
+    for (const TensorSpec &spec : entry.inputs)
+      known |= spec.name == name;
+    if (!known) {
+      llvm::errs() << command << ": entry '" << entry.name
+                   << "' has no input named '" << name << "'; its inputs:";
+      for (const TensorSpec &spec : entry.inputs)
+        llvm::errs() << " " << spec.describe() << ";";
+      llvm::errs() << "\n";
+      return false;
+    }
+    if (!files.emplace(name, arg.substr(eq + 1)).second) {
+      llvm::errs() << command << ": input '" << name << "' given twice\n";
+      return false;
+    }
+  }
+  std::string error;
+  for (const TensorSpec &spec : entry.inputs) {
+    auto it = files.find(spec.name);
+    if (it == files.end()) {
+      llvm::errs() << command << ": missing --input " << spec.name
+                   << "=FILE.npy (" << spec.describe() << ")\n";
+      return false;
+    }
+    NpyArray array;
+    Tensor tensor;
+    if (!readNpy(it->second, array, error) ||
+        !tensorFromNpy(array, tensor, error)) {
+      llvm::errs() << command << ": input '" << spec.name << "': " << error
+                   << "\n";
+      return false;
+    }
+    // NumPy has no bf16, and f16 data often comes as f32: an f32 file for
+    // an f16/bf16 input is rounded to it.
+    if (tensor.dtype() == DType::F32 &&
+        (spec.dtype == DType::F16 || spec.dtype == DType::BF16))
+      tensor = convertTensor(tensor, spec.dtype);
+    inputs.push_back(tensor);
+  }
+  return true;
+}
+
+bool prepareInvocation(const std::string &model,
+                       const std::vector<std::string> &inputArgs,
+                       const std::string &entryName, Invocation &inv,
+                       const char *command, const std::string &deviceArg) {
+  std::string error;
+  Device device;
+  if (!parseDevice(deviceArg, device, command))
+    return false;
+  std::string library = model;
+  if (llvm::StringRef(model).ends_with(".mlir") ||
+      llvm::StringRef(model).ends_with(".onnx")) {
+    if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
+                                           inv.tempLibrary)) {
+      llvm::errs() << command << ": cannot create a temporary file\n";
+      return false;
+    }
+    library = std::string(inv.tempLibrary);
+    if (!compileForDevice(model, library, device))
+      return false;
+  }
+  inv.module = Module::load(library, error);
+  if (!inv.module) {
+    llvm::errs() << command << ": " << error << "\n";
+    return false;
+  }
+  if (!checkDevice(*inv.module, model, device, command))
+    return false;
+  if (inv.module->entryPoints().empty()) {
+    llvm::errs() << command << ": '" << model << "' has no entry point\n";
+    return false;
+  }
+  inv.entry = entryName.empty() ? &inv.module->entryPoints().front()
+                                : inv.module->find(entryName);
+  if (!inv.entry) {
+    llvm::errs() << command << ": no entry point '" << entryName << "' in '"
+                 << model << "'\n";
+    return false;
+  }
+  return readInputs(inputArgs, *inv.entry, inv.inputs, command);
+}
+
+ModelOptions::ModelOptions(const char *name)
+    : sub(name, ""), categoryName(std::string("convc ") + name + " options"),
+      category(categoryName),
+      model(llvm::cl::Positional,
+            llvm::cl::desc("<model .so (or .mlir / .onnx)>"),
+            llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub)),
+      inputs("input",
+             llvm::cl::desc("An input: NAME=FILE.npy (repeat per input)"),
+             llvm::cl::value_desc("NAME=FILE.npy"), llvm::cl::cat(category),
+             llvm::cl::sub(sub)),
+      entry("entry", llvm::cl::desc("Entry point (default: the first)"),
+            llvm::cl::cat(category), llvm::cl::sub(sub)),
+      threads("threads", llvm::cl::desc("Threads (default: all cores)"),
+              llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub)),
+      device("device",
+             llvm::cl::desc("cpu or cuda: where the model runs (a .so "
+                            "must have been compiled for it; a .mlir is "
+                            "compiled for it)"),
+             llvm::cl::init("cpu"), llvm::cl::cat(category),
+             llvm::cl::sub(sub)) {}
+
+} // namespace convc::tool
