@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/ConvcDialect.h"
+#include "frontends/onnx/raising/Passes.h"
 #include "lowering/Passes.h"
 #include "passes/Passes.h"
 
@@ -17,6 +18,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   convc::registerConvcPasses();
+  convc::registerConvcONNXRaisingPasses();
   convc::registerConvcLoweringPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/GenericMatchers.h"
-#include "passes/Passes.h"
+#include "frontends/onnx/raising/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -21,7 +21,7 @@
 
 namespace convc {
 #define GEN_PASS_DEF_RAISEGLUPASS
-#include "passes/Passes.h.inc"
+#include "frontends/onnx/raising/Passes.h.inc"
 } // namespace convc
 
 using namespace mlir;

@@ -1,6 +1,7 @@
 //===- RaiseEmbedding.cpp - fairseq's exported embedding to convc.embedding ===//
 //
-// fairseq's input embedding (SEMANTICS.md; frontends/pytorch embed_tokens)
+// fairseq's input embedding (docs/semantics.md, "embedding";
+// frontends/pytorch embed_tokens)
 // exports as
 //
 //   m   = Not(Equal(tokens, pad))                          [B, T] bool
@@ -19,8 +20,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/GenericMatchers.h"
-#include "passes/Passes.h"
+#include "frontends/onnx/raising/ImportedForms.h"
+#include "frontends/onnx/raising/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -37,7 +38,7 @@
 
 namespace convc {
 #define GEN_PASS_DEF_RAISEEMBEDDINGPASS
-#include "passes/Passes.h.inc"
+#include "frontends/onnx/raising/Passes.h.inc"
 } // namespace convc
 
 using namespace mlir;

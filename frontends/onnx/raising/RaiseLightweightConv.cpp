@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Passes.h"
+#include "frontends/onnx/raising/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -16,7 +16,7 @@
 
 namespace convc {
 #define GEN_PASS_DEF_RAISELIGHTWEIGHTCONVPASS
-#include "passes/Passes.h.inc"
+#include "frontends/onnx/raising/Passes.h.inc"
 } // namespace convc
 
 using namespace mlir;

@@ -20,7 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/GenericMatchers.h"
-#include "passes/Passes.h"
+#include "frontends/onnx/raising/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -36,7 +36,7 @@
 
 namespace convc {
 #define GEN_PASS_DEF_RAISEATTENTIONPASS
-#include "passes/Passes.h.inc"
+#include "frontends/onnx/raising/Passes.h.inc"
 } // namespace convc
 
 using namespace mlir;

@@ -18,7 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/GenericMatchers.h"
-#include "passes/Passes.h"
+#include "frontends/onnx/raising/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -28,7 +28,7 @@
 
 namespace convc {
 #define GEN_PASS_DEF_RAISEDEPTHWISECONVPASS
-#include "passes/Passes.h.inc"
+#include "frontends/onnx/raising/Passes.h.inc"
 } // namespace convc
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- RaiseTaLK.cpp - TaLK's exported window sums to convc.window_diff ---===//
 //
-// torch.onnx exports TaLK's window sums (SEMANTICS.md, "TaLK";
+// torch.onnx exports TaLK's window sums (docs/semantics.md, "talk_conv";
 // frontends/pytorch `window_diff`) as
 //
 //   Sp = Concat(zeros [B, 1, C], S, axis 1)          (S = CumSum(x / Kn))
@@ -22,8 +22,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/GenericMatchers.h"
-#include "passes/Passes.h"
+#include "frontends/onnx/raising/ImportedForms.h"
+#include "frontends/onnx/raising/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -39,7 +39,7 @@
 
 namespace convc {
 #define GEN_PASS_DEF_RAISETALKPASS
-#include "passes/Passes.h.inc"
+#include "frontends/onnx/raising/Passes.h.inc"
 } // namespace convc
 
 using namespace mlir;

@@ -18,7 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/GenericMatchers.h"
-#include "passes/Passes.h"
+#include "frontends/onnx/raising/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -33,7 +33,7 @@
 
 namespace convc {
 #define GEN_PASS_DEF_RAISEDYNAMICCONVPASS
-#include "passes/Passes.h.inc"
+#include "frontends/onnx/raising/Passes.h.inc"
 } // namespace convc
 
 using namespace mlir;
@@ -98,6 +98,42 @@ std::optional<std::pair<Value, int64_t>> shiftedRead(Value v) {
   if (!k)
     return std::nullopt;
   return std::make_pair(extract.getTensor(), *k);
+}
+
+/// The padded x whose K time shifts (x[t + k], k = 0 .. K - 1) `stack`
+/// inserts at last index k, each [B, T, C, 1]; null (with `why`) otherwise.
+static Value tapsSource(Value stack, int64_t K, int64_t C, std::string &why) {
+  auto fail = [&](const char *reason) {
+    why = reason;
+    return Value();
+  };
+  Value stacked = stack;
+  SmallVector<Value> shifted(K);
+  Value padded;
+  while (auto insert = stacked.getDefiningOp<tensor::InsertSliceOp>()) {
+    auto offsets = insert.getStaticOffsets();
+    auto sizes = insert.getStaticSizes();
+    if (offsets.size() != 4 || offsets[0] != 0 || offsets[1] != 0 ||
+        offsets[2] != 0 || ShapedType::isDynamic(offsets[3]) ||
+        sizes[2] != C || sizes[3] != 1 || !insert.hasUnitStride())
+      return fail("not a stack along taps");
+    int64_t k = offsets[3];
+    auto column = insert.getSource().getDefiningOp<tensor::ExpandShapeOp>();
+    if (k >= K || shifted[k] || !column)
+      return fail("not a stack along taps");
+    auto read = shiftedRead(column.getSrc());
+    if (!read || read->second != k || (padded && read->first != padded))
+      return fail("tap is not x shifted by k");
+    padded = read->first;
+    shifted[k] = column.getSrc();
+    stacked = insert.getDest();
+  }
+  if (!stacked.getDefiningOp<bufferization::AllocTensorOp>() &&
+      !stacked.getDefiningOp<tensor::EmptyOp>())
+    return fail("stack over live data");
+  if (!padded || llvm::is_contained(shifted, Value()))
+    return fail("not every tap");
+  return padded;
 }
 
 struct RaiseUnfoldedDynamicConv : OpRewritePattern<linalg::GenericOp> {
@@ -186,32 +222,10 @@ struct RaiseUnfoldedDynamicConv : OpRewritePattern<linalg::GenericOp> {
 
     // The windows: K slices, each inserted at last index k, of one padded x
     // read at t + k, k = 0 .. K - 1.
-    Value stacked = windowsView.getSrc();
-    SmallVector<Value> shifted(K);
-    Value padded;
-    while (auto insert = stacked.getDefiningOp<tensor::InsertSliceOp>()) {
-      auto offsets = insert.getStaticOffsets();
-      auto sizes = insert.getStaticSizes();
-      if (offsets.size() != 4 || offsets[0] != 0 || offsets[1] != 0 ||
-          offsets[2] != 0 || ShapedType::isDynamic(offsets[3]) ||
-          sizes[2] != C || sizes[3] != 1 || !insert.hasUnitStride())
-        return rewriter.notifyMatchFailure(sum, "not a stack along taps");
-      int64_t k = offsets[3];
-      auto column = insert.getSource().getDefiningOp<tensor::ExpandShapeOp>();
-      if (k >= K || shifted[k] || !column)
-        return rewriter.notifyMatchFailure(sum, "not a stack along taps");
-      auto read = shiftedRead(column.getSrc());
-      if (!read || read->second != k || (padded && read->first != padded))
-        return rewriter.notifyMatchFailure(sum, "tap is not x shifted by k");
-      padded = read->first;
-      shifted[k] = column.getSrc();
-      stacked = insert.getDest();
-    }
-    if (!stacked.getDefiningOp<bufferization::AllocTensorOp>() &&
-        !stacked.getDefiningOp<tensor::EmptyOp>())
-      return rewriter.notifyMatchFailure(sum, "stack over live data");
-    if (!padded || llvm::is_contained(shifted, Value()))
-      return rewriter.notifyMatchFailure(sum, "not every tap");
+    std::string why;
+    Value padded = tapsSource(windowsView.getSrc(), K, C, why);
+    if (!padded)
+      return rewriter.notifyMatchFailure(sum, why);
 
     // padded = x with zeros: P before and K - 1 - P after, along time only.
     auto pad = padded.getDefiningOp<tensor::PadOp>();

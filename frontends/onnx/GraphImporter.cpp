@@ -1,0 +1,366 @@
+//===- GraphImporter.cpp - one ONNX graph to a func.func -----------------===//
+//
+// One func.func per graph: arguments for the graph inputs that are not
+// initializers, constants for initializers, then every node in order through
+// the op registry. Every op is located at the ONNX node's name.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+#include "frontends/onnx/ONNXImporter.h"
+#include "frontends/onnx/OpRegistry.h"
+
+namespace convc::onnx_import {
+
+/// The values of a compile-time int64 tensor (an initializer, a Constant
+/// node, or folded shape arithmetic).
+std::optional<SmallVector<int64_t>> constantInts(Value v) {
+  DenseIntElementsAttr attr;
+  // Shapes, axes and indices are small; a huge (splat) constant is data.
+  // The element count is taken dim by dim: a product of fuzzed dims can
+  // overflow getNumElements().
+  if (!v || !matchPattern(v, m_Constant(&attr)) ||
+      !attr.getElementType().isInteger(64))
+    return std::nullopt;
+  int64_t count = 1;
+  for (int64_t d : attr.getType().getShape())
+    if (d < 0 || (d > 0 && count > (int64_t(1) << 20) / d))
+      return std::nullopt;
+    else
+      count *= d;
+  return llvm::to_vector(llvm::map_range(
+      attr, [](const APInt &x) { return x.getSExtValue(); }));
+}
+
+/// The error for a shape-like operand that is not a compile-time value.
+InFlightDiagnostic notConstant(Location loc, StringRef what) {
+  return emitError(loc) << what
+                        << " must be a constant (an initializer or a "
+                           "Constant node): convc compiles shapes statically";
+}
+
+const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
+                                     StringRef name) {
+  for (const auto &attr : node.attribute())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
+int64_t intAttr(const onnx::NodeProto &node, StringRef name,
+                int64_t fallback) {
+  const auto *a = findAttr(node, name);
+  return a ? a->i() : fallback;
+}
+
+Type GraphImporter::elementType(int onnxType, Location loc, StringRef what) {
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::INT64:
+    return b.getI64Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  case onnx::TensorProto::DOUBLE:
+    // convc computes in float32: float64 values (exporters' sinusoid tables,
+    // say) are imported as float32, with one warning per model.
+    if (!warnedDouble) {
+      emitWarning(loc) << what
+                       << ": float64 is computed in float32 (convc's float "
+                          "type); results may differ from a float64 run by "
+                          "float32 rounding";
+      warnedDouble = true;
+    }
+    return b.getF32Type();
+  default:
+    emitError(loc) << what << ": ONNX element type "
+                   << onnx::TensorProto::DataType_Name(
+                          static_cast<onnx::TensorProto::DataType>(onnxType))
+                   << " is not supported (float, int64 and, inside the "
+                      "graph, bool are)";
+    return Type();
+  }
+}
+
+RankedTensorType GraphImporter::tensorType(const onnx::ValueInfoProto &info) {
+  Location loc = NameLoc::get(StringAttr::get(ctx, info.name()));
+  if (!info.type().has_tensor_type()) {
+    emitError(loc) << "graph value '" << info.name()
+                   << "' is not a tensor (sequences, maps and optionals are "
+                      "not supported)";
+    return {};
+  }
+  const auto &tt = info.type().tensor_type();
+  if (tt.elem_type() == onnx::TensorProto::BOOL ||
+      tt.elem_type() == onnx::TensorProto::DOUBLE) {
+    emitError(loc) << "graph value '" << info.name() << "': "
+                   << (tt.elem_type() == onnx::TensorProto::BOOL ? "bool"
+                                                                 : "float64")
+                   << " graph inputs and outputs are not supported (the "
+                      "runtime passes float32 and int64 tensors; inside the "
+                      "graph, bool is supported and float64 is computed in "
+                      "float32)";
+    return {};
+  }
+  Type element = elementType(tt.elem_type(), loc, "'" + info.name() + "'");
+  if (!element)
+    return {};
+  if (!tt.has_shape()) {
+    emitError(loc) << "graph value '" << info.name()
+                   << "' has no shape: its rank must be known";
+    return {};
+  }
+  SmallVector<int64_t> shape;
+  for (const auto &dim : tt.shape().dim()) {
+    if (dim.has_dim_value() && dim.dim_value() < 0) {
+      emitError(loc) << "graph value '" << info.name()
+                     << "' has a negative dim " << dim.dim_value();
+      return {};
+    }
+    shape.push_back(dim.has_dim_value() ? dim.dim_value()
+                                        : ShapedType::kDynamic);
+  }
+  return RankedTensorType::get(shape, element);
+}
+
+Value GraphImporter::constant(const onnx::TensorProto &t, Location loc) {
+  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  {
+    // Sizes come from the file: reject negative or absurd ones before
+    // anything is allocated.
+    int64_t total = 1;
+    for (int64_t d : shape)
+      if (d < 0 || d > (int64_t(1) << 32) ||
+          (total *= std::max<int64_t>(d, 1)) > (int64_t(1) << 32)) {
+        emitError(loc) << "'" << t.name() << "': dims are negative or too "
+                       << "large";
+        return {};
+      }
+  }
+  if (t.data_type() == onnx::TensorProto::INT32) {
+    // int32 constants (indices, shape pieces) are widened to int64, the
+    // integer type convc computes with.
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    SmallVector<int64_t> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == 4 * n) {
+      for (int64_t i = 0; i < n; ++i) {
+        int32_t v;
+        std::memcpy(&v, t.raw_data().data() + 4 * i, 4);
+        data[i] = v;
+      }
+    } else if (t.int32_data_size() == n) {
+      for (int64_t i = 0; i < n; ++i)
+        data[i] = t.int32_data(i);
+    } else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " int32 values";
+      return {};
+    }
+    return arith::ConstantOp::create(
+        b, loc,
+        DenseIntElementsAttr::get(RankedTensorType::get(shape, b.getI64Type()),
+                                  data));
+  }
+  Type element = elementType(t.data_type(), loc, "'" + t.name() + "'");
+  if (!element)
+    return {};
+  auto type = RankedTensorType::get(shape, element);
+  int64_t n = type.getNumElements();
+  if (t.has_data_location() &&
+      t.data_location() == onnx::TensorProto::EXTERNAL) {
+    emitError(loc) << "'" << t.name()
+                   << "': external tensor data is not supported";
+    return {};
+  }
+  // Values come either as raw little-endian bytes or in the typed field.
+  auto read = [&](auto typed, StringRef what) -> DenseElementsAttr {
+    using T = typename decltype(typed)::value_type;
+    std::vector<T> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n * int64_t(sizeof(T)))
+      std::memcpy(data.data(), t.raw_data().data(), n * sizeof(T));
+    else if (typed.size() == n)
+      std::copy(typed.begin(), typed.end(), data.begin());
+    else {
+      emitError(loc) << "'" << t.name() << "': expected " << n << " " << what
+                     << " values";
+      return {};
+    }
+    return DenseElementsAttr::get(type, llvm::ArrayRef<T>(data));
+  };
+  if (element.isInteger(1)) { // one byte each, raw or in int32_data
+    SmallVector<bool> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n)
+      for (int64_t i = 0; i < n; ++i)
+        data[i] = t.raw_data()[i] != 0;
+    else if (t.int32_data_size() == n)
+      for (int64_t i = 0; i < n; ++i)
+        data[i] = t.int32_data(i) != 0;
+    else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " bool values";
+      return {};
+    }
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, data));
+  }
+  if (t.data_type() == onnx::TensorProto::DOUBLE) { // demoted (see above)
+    std::vector<double> data(n);
+    if (t.has_raw_data() && int64_t(t.raw_data().size()) == 8 * n)
+      std::memcpy(data.data(), t.raw_data().data(), 8 * n);
+    else if (t.double_data_size() == n)
+      std::copy(t.double_data().begin(), t.double_data().end(), data.begin());
+    else {
+      emitError(loc) << "'" << t.name() << "': expected " << n
+                     << " double values";
+      return {};
+    }
+    SmallVector<float> narrow(data.begin(), data.end());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, ArrayRef<float>(narrow)));
+  }
+  DenseElementsAttr attr = element.isF32() ? read(t.float_data(), "float")
+                                           : read(t.int64_data(), "int64");
+  if (!attr)
+    return {};
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+/// One node: the registry's importer, unless a host folder (weights, or
+/// shape arithmetic) already defined its outputs.
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
+  if (node.output_size() == 0 || node.output(0).empty())
+    return emitError(NameLoc::get(StringAttr::get(ctx, node.name())))
+           << node.op_type() << " node '" << node.name()
+           << "' has no output";
+  Location loc = nodeLoc(node);
+  SmallVector<Value> inputs;
+  for (const std::string &name : node.input()) {
+    if (name.empty()) { // an omitted optional input
+      inputs.push_back(Value());
+      continue;
+    }
+    auto it = values.find(name);
+    if (it == values.end())
+      return emitError(loc) << node.op_type() << " node reads '" << name
+                            << "', which nothing defines";
+    inputs.push_back(it->second);
+  }
+  const OpEntry *entry = lookupOp(node);
+  assert(entry && "run() reports ops without an importer");
+  if (fold::foldOnHost(*this, *entry, node, loc, inputs))
+    return success();
+  return entry->import(*this, node, loc, inputs);
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run() {
+  Location graphLoc = NameLoc::get(StringAttr::get(
+      ctx, graph.name().empty() ? std::string("graph") : graph.name()));
+  // Every unsupported op type, with its nodes, at once.
+  std::map<std::string, std::vector<std::string>> unsupported;
+  for (const auto &node : graph.node())
+    if (!lookupOp(node))
+      unsupported[node.domain().empty() ? node.op_type()
+                                        : node.domain() + "." + node.op_type()]
+          .push_back(node.name().empty() ? "(unnamed)" : node.name());
+  if (!unsupported.empty()) {
+    InFlightDiagnostic diag = emitError(graphLoc)
+                              << "unsupported ONNX ops (supported: ";
+    llvm::interleaveComma(supportedONNXOps(), diag);
+    diag << "; domain convc: ";
+    llvm::interleaveComma(convcDomainOps().names(), diag);
+    diag << "):";
+    for (const auto &[op, nodes] : unsupported) {
+      diag << " " << op << " x" << nodes.size() << " [";
+      for (size_t i = 0; i < nodes.size() && i < 5; ++i)
+        diag << (i ? ", " : "") << nodes[i];
+      diag << (nodes.size() > 5 ? ", ..." : "") << "];";
+    }
+    return nullptr;
+  }
+  // An op newer than the model's opset is not the op the model means.
+  for (const auto &node : graph.node()) {
+    const OpEntry *entry = lookupOp(node);
+    if (node.domain().empty() && opset < entry->sinceOpset) {
+      emitError(nodeLoc(node)) << node.op_type() << " needs opset "
+                               << entry->sinceOpset << " or later; the model "
+                               << "imports opset " << opset;
+      return nullptr;
+    }
+  }
+
+  // Output types the runtime cannot pass fail before any node is imported
+  // (an error about a node would hide the actual limitation).
+  for (const auto &output : graph.output()) {
+    if (!output.type().has_tensor_type())
+      continue;
+    int type = output.type().tensor_type().elem_type();
+    if (type == onnx::TensorProto::DOUBLE && !tensorType(output))
+      return nullptr; // the boundary error
+    if (type != onnx::TensorProto::BOOL && type != onnx::TensorProto::DOUBLE &&
+        !elementType(type, NameLoc::get(StringAttr::get(ctx, output.name())),
+                     "graph output '" + output.name() + "'"))
+      return nullptr;
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(graphLoc);
+  b.setInsertionPointToEnd(module->getBody());
+  llvm::StringMap<const onnx::TensorProto *> initializers;
+  for (const auto &t : graph.initializer())
+    initializers[t.name()] = &t;
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &input : graph.input()) {
+    if (initializers.count(input.name()))
+      continue;
+    RankedTensorType type = tensorType(input);
+    if (!type)
+      return nullptr;
+    argTypes.push_back(type);
+    argNames.push_back(input.name());
+  }
+  auto func = func::FuncOp::create(b, graphLoc, "main",
+                                   b.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToEnd(entry);
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    values[name] = entry->getArgument(i);
+    func.setArgAttr(i, "convc.name", b.getStringAttr(name));
+  }
+  for (const auto &[name, t] : initializers) {
+    Value c = constant(*t, NameLoc::get(StringAttr::get(ctx, name.str())));
+    if (!c)
+      return nullptr;
+    values[name.str()] = c;
+  }
+  for (const auto &node : graph.node())
+    if (failed(importNode(node)))
+      return nullptr;
+  SmallVector<Value> results;
+  for (const auto &output : graph.output()) {
+    auto it = values.find(output.name());
+    if (it == values.end()) {
+      emitError(graphLoc) << "graph output '" << output.name()
+                          << "' is not computed by any node";
+      return nullptr;
+    }
+    if (getElementTypeOrSelf(it->second.getType()).isInteger(1)) {
+      emitError(graphLoc) << "graph output '" << output.name()
+                          << "': bool graph inputs and outputs are not "
+                             "supported (the runtime passes float32 and int64 "
+                             "tensors; Cast the output to int64)";
+      return nullptr;
+    }
+    results.push_back(it->second);
+  }
+  func::ReturnOp::create(b, graphLoc, results);
+  func.setType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "convc.name", b.getStringAttr(output.name()));
+  if (failed(verify(*module)))
+    return nullptr;
+  return module;
+}
+
+} // namespace convc::onnx_import

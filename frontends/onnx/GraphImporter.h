@@ -1,0 +1,233 @@
+//===- GraphImporter.h - one ONNX graph to linalg-on-tensors ----*- C++ -*-===//
+//
+// The importer's state (the builder, the value of every ONNX name, the
+// shape vectors tracked through shape arithmetic) and the builders every op
+// importer shares. Op importers are members so that they read like the
+// code they emit; which one runs for a node is the op registry's choice
+// (OpRegistry.h), never an `op == "..."` chain.
+//
+// Internal to frontends/onnx: the public entry points are in ONNXImporter.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CONVC_FRONTENDS_ONNX_GRAPHIMPORTER_H
+#define CONVC_FRONTENDS_ONNX_GRAPHIMPORTER_H
+
+#include "dialect/ConvcDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <limits>
+#include <map>
+#include <onnx/onnx_pb.h>
+#include <optional>
+
+namespace convc::onnx_import {
+
+using namespace mlir;
+
+/// The default-domain opsets convc imports (docs/onnx.md).
+constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
+/// The exact-import domain (docs/onnx.md, "The convc domain").
+constexpr const char *kConvcDomain = "convc";
+
+/// The attribute `name` of `node`, or null.
+const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
+                                     StringRef name);
+/// An int attribute of `node`, or `fallback` when absent.
+int64_t intAttr(const onnx::NodeProto &node, StringRef name,
+                int64_t fallback);
+/// The values of a compile-time int64 tensor (an initializer, a Constant
+/// node, or folded shape arithmetic).
+std::optional<SmallVector<int64_t>> constantInts(Value v);
+/// The error for a shape-like operand that is not a compile-time value.
+InFlightDiagnostic notConstant(Location loc, StringRef what);
+
+inline bool isFloat(Value v) {
+  return v && getElementTypeOrSelf(v.getType()).isF32();
+}
+inline bool isInt64(Value v) {
+  return v && getElementTypeOrSelf(v.getType()).isInteger(64);
+}
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *ctx, const onnx::GraphProto &graph,
+                int64_t opset)
+      : ctx(ctx), graph(graph), b(ctx), opset(opset) {}
+
+  OwningOpRef<ModuleOp> run();
+
+  // --- Graph boundary and constants (GraphImporter.cpp) -------------------
+  Type elementType(int onnxType, Location loc, StringRef what);
+  RankedTensorType tensorType(const onnx::ValueInfoProto &info);
+  Value constant(const onnx::TensorProto &t, Location loc);
+
+  // --- Shared builders (Builders.cpp) -------------------------------------
+  Value elementwise(Location loc, ValueRange inputs,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+                    Type resultElement = {});
+  /// A shape operand (Reshape, Expand): constant, or built from symbolic
+  /// dims by folded shape arithmetic. Per entry the static value (kDynamic
+  /// when symbolic) and, for symbolic ones, the runtime size.
+  struct ShapeOperand {
+    SmallVector<int64_t> values;
+    SmallVector<Value> symbolicSizes;
+  };
+  std::optional<ShapeOperand> shapeOperand(const onnx::NodeProto &node,
+                                           ArrayRef<Value> inputs,
+                                           unsigned index);
+  /// `x` as `resultType` through expand/collapse_shape; `outputSizes` gives
+  /// the result sizes an expansion needs. Null (after an error) when the
+  /// reshape splits or merges symbolic dims across groups.
+  Value reshape(Location loc, Value x, RankedTensorType resultType,
+                function_ref<SmallVector<OpFoldResult>()> outputSizes);
+  Value matmul(Location loc, Value a, Value b);
+  Value reduceAxis(Location loc, Value x, int64_t axis, double init,
+                   function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
+  Value withReduced(Location loc, Value x, Value reduced, int64_t axis,
+                    function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
+  Value softmax(Location loc, Value x, int64_t axis, bool log);
+  /// Reduces the dims of float `x` marked in `reduced` (kept as size 1 when
+  /// `keepDims`): acc = combine(x, extra..., acc) from `init`. `extra`
+  /// operands have the keepdims result shape (e.g. a mean).
+  Value reduce(Location loc, Value x, const llvm::SmallBitVector &reduced,
+               bool keepDims, double init, ValueRange extra,
+               function_ref<Value(OpBuilder &, Location, ValueRange, Value)>
+                   combine);
+  /// The number of elements of `x` in its `reduced` dims, as f32.
+  Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
+  /// The one element of a rank-0 (or all-ones shape) tensor.
+  Value scalar(Location loc, Value t);
+
+  /// Binds the node's first output to `result`; failure when it is null
+  /// (an error was reported).
+  LogicalResult define(const onnx::NodeProto &node, Value result) {
+    if (!result)
+      return failure();
+    values[node.output(0)] = result;
+    return success();
+  }
+
+  // --- Op importers, by category (ops/*.cpp) ------------------------------
+  // Each has the registry's signature: the node, its location, its inputs
+  // (null for an omitted optional one).
+#define CONVC_ONNX_IMPORTER(name)                                              \
+  LogicalResult name(const onnx::NodeProto &node, Location loc,                \
+                     ArrayRef<Value> inputs);
+  // ops/ElementwiseOps.cpp
+  CONVC_ONNX_IMPORTER(importCompare)
+  CONVC_ONNX_IMPORTER(importLogical)
+  CONVC_ONNX_IMPORTER(importWhere)
+  CONVC_ONNX_IMPORTER(importPow)
+  CONVC_ONNX_IMPORTER(importCast)
+  CONVC_ONNX_IMPORTER(importLeakyRelu)
+  CONVC_ONNX_IMPORTER(importClip)
+  CONVC_ONNX_IMPORTER(importMaxMin)
+  // ops/ShapeOps.cpp
+  CONVC_ONNX_IMPORTER(importSplit)
+  CONVC_ONNX_IMPORTER(importRange)
+  CONVC_ONNX_IMPORTER(importConstantOfShape)
+  CONVC_ONNX_IMPORTER(importSqueezeUnsqueeze)
+  CONVC_ONNX_IMPORTER(importReshape)
+  CONVC_ONNX_IMPORTER(importPad)
+  CONVC_ONNX_IMPORTER(importExpand)
+  CONVC_ONNX_IMPORTER(importTranspose)
+  CONVC_ONNX_IMPORTER(importConcat)
+  CONVC_ONNX_IMPORTER(importIdentity)
+  CONVC_ONNX_IMPORTER(importConstant)
+  // ops/IndexingOps.cpp
+  CONVC_ONNX_IMPORTER(importGather)
+  CONVC_ONNX_IMPORTER(importGatherElements)
+  CONVC_ONNX_IMPORTER(importSlice)
+  CONVC_ONNX_IMPORTER(importScatterND)
+  // ops/ReductionOps.cpp
+  CONVC_ONNX_IMPORTER(importCumSum)
+  CONVC_ONNX_IMPORTER(importSoftmax)
+  CONVC_ONNX_IMPORTER(importReduce)
+  CONVC_ONNX_IMPORTER(importLayerNormalization)
+  // ops/NNOps.cpp
+  CONVC_ONNX_IMPORTER(importMatMul)
+  CONVC_ONNX_IMPORTER(importGemm)
+  CONVC_ONNX_IMPORTER(importConv)
+  // ops/ConvcDomainOps.cpp
+  CONVC_ONNX_IMPORTER(importConvcGLU)
+  CONVC_ONNX_IMPORTER(importConvcLightweightConv)
+  CONVC_ONNX_IMPORTER(importConvcDynamicConv)
+  CONVC_ONNX_IMPORTER(importConvcTaLKConv)
+#undef CONVC_ONNX_IMPORTER
+
+  // The single-result ops above, as the value they build (null after an
+  // error), beside their importers.
+  Value compare(const onnx::NodeProto &node, Location loc,
+                ArrayRef<Value> inputs);
+  Value logical(const onnx::NodeProto &node, Location loc,
+                ArrayRef<Value> inputs);
+  Value where(Location loc, ArrayRef<Value> inputs);
+  Value range(Location loc, ArrayRef<Value> inputs);
+  Value constantOfShape(const onnx::NodeProto &node, Location loc,
+                        ArrayRef<Value> inputs);
+  Value gatherElements(const onnx::NodeProto &node, Location loc,
+                       ArrayRef<Value> inputs);
+  Value scatterND(const onnx::NodeProto &node, Location loc,
+                  ArrayRef<Value> inputs);
+  Value cumSum(const onnx::NodeProto &node, Location loc,
+               ArrayRef<Value> inputs);
+  Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
+
+  // --- Folding on the host (folding/*.cpp) --------------------------------
+  /// A 1-D int64 value from shape arithmetic with symbolic dims: per
+  /// element, the compile-time value or the runtime dim (an index value).
+  struct ShapeEntry {
+    std::optional<int64_t> value;
+    Value dim;
+  };
+  /// Binds the node's output to an int64 constant; false (not folded) when
+  /// `data` does not fill `shape`.
+  bool defineInts(const onnx::NodeProto &node, Location loc,
+                  ArrayRef<int64_t> data, ArrayRef<int64_t> shape);
+  /// A tracked or constant 1-D int64 operand `k`, per element.
+  std::optional<SmallVector<ShapeEntry>>
+  shapeEntries(const onnx::NodeProto &node, ArrayRef<Value> inputs, size_t k);
+  /// The shape vector `node` passes through unchanged (Squeeze of a
+  /// tracked vector, say) stays tracked.
+  void trackThrough(const onnx::NodeProto &node);
+
+  MLIRContext *ctx;
+  const onnx::GraphProto &graph;
+  OpBuilder b;
+  std::map<std::string, Value> values;
+  std::map<std::string, SmallVector<ShapeEntry>> partialShapes;
+  int64_t opset; // of the default domain
+  bool warnedDouble = false;
+
+private:
+  LogicalResult importNode(const onnx::NodeProto &node);
+  Location nodeLoc(const onnx::NodeProto &node) {
+    std::string name = node.name().empty() ? node.op_type() + "(" +
+                                                 node.output(0) + ")"
+                                           : node.name();
+    return NameLoc::get(StringAttr::get(ctx, name));
+  }
+};
+
+} // namespace convc::onnx_import
+
+#endif // CONVC_FRONTENDS_ONNX_GRAPHIMPORTER_H

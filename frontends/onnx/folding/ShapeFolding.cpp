@@ -1,0 +1,672 @@
+//===- ShapeFolding.cpp - shape arithmetic evaluated while importing ------===//
+//
+// What exporters wrap around reshapes and slices (Shape -> Gather -> Div ->
+// Cast -> Unsqueeze) is folded here, so shape operands reach Reshape, Slice
+// and the rest as constants. Shape of a tensor with symbolic dims keeps the
+// static ones known, and the symbolic ones are tracked per element
+// (GraphImporter::partialShapes) as the runtime dims they are. Each folder
+// returns true when it defined the node's outputs; the op is imported as
+// usual otherwise.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+#include "frontends/onnx/OpRegistry.h"
+
+namespace convc::onnx_import {
+
+namespace {
+/// The values and shape of a compile-time int64 tensor.
+bool constInts(Value v, SmallVector<int64_t> &data,
+               SmallVector<int64_t> &shape) {
+  std::optional<SmallVector<int64_t>> values = constantInts(v);
+  if (!values)
+    return false;
+  data = std::move(*values);
+  shape = llvm::to_vector(cast<RankedTensorType>(v.getType()).getShape());
+  return true;
+}
+
+/// Row-major strides of a shape.
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> st(shape.size(), 1);
+  for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+    st[i] = st[i + 1] * shape[i + 1];
+  return st;
+}
+} // namespace
+
+bool GraphImporter::defineInts(const onnx::NodeProto &node, Location loc,
+                               ArrayRef<int64_t> data,
+                               ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, b.getI64Type());
+  // Malformed operands (a fuzzed Gather of an empty vector, say) can leave
+  // the data short of the shape: not folded then, the op imports as is.
+  if (type.getNumElements() != int64_t(data.size()))
+    return false;
+  values[node.output(0)] = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(type, data));
+  return true;
+}
+
+std::optional<SmallVector<GraphImporter::ShapeEntry>>
+GraphImporter::shapeEntries(const onnx::NodeProto &node,
+                            ArrayRef<Value> inputs, size_t k) {
+  if (k >= inputs.size() || !inputs[k])
+    return std::nullopt;
+  if (auto it = partialShapes.find(node.input(k)); it != partialShapes.end())
+    return it->second;
+  SmallVector<int64_t> d, sh;
+  if (!constInts(inputs[k], d, sh) || sh.size() > 1)
+    return std::nullopt;
+  SmallVector<ShapeEntry> entries;
+  for (int64_t x : d)
+    entries.push_back({x, Value()});
+  return entries;
+}
+
+void GraphImporter::trackThrough(const onnx::NodeProto &node) {
+  if (node.input().empty())
+    return;
+  if (auto it = partialShapes.find(node.input(0)); it != partialShapes.end())
+    partialShapes[node.output(0)] = it->second;
+}
+
+namespace fold {
+
+bool foldOnHost(GraphImporter &im, const OpEntry &entry,
+                const onnx::NodeProto &node, Location loc,
+                ArrayRef<Value> inputs) {
+  if (!node.domain().empty())
+    return false;
+  if (entry.foldWeights && foldWeights(im, entry, node, loc, inputs))
+    return true;
+  return entry.foldShape && entry.foldShape(im, node, loc, inputs);
+}
+
+/// Shape: its static dims as constants, its symbolic ones tracked.
+bool shape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+           ArrayRef<Value> inputs) {
+  OpBuilder &b = im.b;
+  auto &values = im.values;
+  auto &partialShapes = im.partialShapes;
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  if (inputs.size() == 1 && inputs[0]) {
+    auto type = cast<RankedTensorType>(inputs[0].getType());
+    int64_t rank = type.getRank();
+    int64_t start = intAttr(node, "start", 0), end = intAttr(node, "end", rank);
+    start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+    end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+    SmallVector<GraphImporter::ShapeEntry> known;
+    SmallVector<int64_t> data;
+    SmallVector<Value> dims;
+    for (int64_t i = start; i < end; ++i) {
+      int64_t d = type.getDimSize(i);
+      Value dim = tensor::DimOp::create(b, loc, inputs[0], i);
+      known.push_back({ShapedType::isDynamic(d) ? std::nullopt
+                                                : std::optional<int64_t>(d),
+                       dim});
+      data.push_back(d);
+      dims.push_back(arith::IndexCastOp::create(b, loc, b.getI64Type(), dim));
+    }
+    int64_t n = int64_t(known.size());
+    if (llvm::all_of(known, [](auto &k) { return k.value.has_value(); }))
+      return define(data, {n});
+    partialShapes[node.output(0)] = known;
+    values[node.output(0)] = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({n}, b.getI64Type()), dims);
+    return true;
+  }
+  return false;
+}
+
+/// Gather (axis 0) of a tracked or constant shape vector.
+bool gather(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+            ArrayRef<Value> inputs) {
+  OpBuilder &b = im.b;
+  auto &values = im.values;
+  auto &partialShapes = im.partialShapes;
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  if (inputs.size() == 2 && intAttr(node, "axis", 0) == 0 &&
+      constInts(inputs[1], c, cShape)) {
+    SmallVector<GraphImporter::ShapeEntry> known;
+    if (auto it = partialShapes.find(node.input(0)); it != partialShapes.end())
+      known = it->second;
+    else if (constInts(inputs[0], a, aShape) && aShape.size() == 1)
+      for (int64_t x : a)
+        known.push_back({x, Value()});
+    else
+      return false;
+    SmallVector<int64_t> out;
+    SmallVector<GraphImporter::ShapeEntry> picked;
+    for (int64_t i : c) {
+      int64_t j = i < 0 ? i + int64_t(known.size()) : i;
+      if (j < 0 || j >= int64_t(known.size()))
+        return false;
+      picked.push_back(known[j]);
+      if (known[j].value)
+        out.push_back(*known[j].value);
+    }
+    if (out.size() == picked.size())
+      return define(out, cShape);
+    // A symbolic dim picked: tracked, and defined from the dims themselves
+    // (T - 1 and arange(T) then read tensor.dim, which the raising passes
+    // can follow, instead of a runtime gather out of the shape vector).
+    partialShapes[node.output(0)] = picked;
+    SmallVector<Value> elements;
+    for (const GraphImporter::ShapeEntry &e : picked)
+      elements.push_back(
+          e.value ? Value(arith::ConstantIntOp::create(b, loc, *e.value, 64))
+                  : Value(arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                                     e.dim)));
+    values[node.output(0)] = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get(cShape, b.getI64Type()), elements);
+    return true;
+  }
+  return false;
+}
+
+/// Squeeze / Unsqueeze: a tracked vector passes through; constants fold.
+bool squeezeUnsqueeze(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+                      ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  im.trackThrough(node);
+  if (!inputs.empty() &&
+      constInts(inputs[0], a, aShape)) {
+    SmallVector<int64_t> axes, axesShape;
+    if (const auto *attr = findAttr(node, "axes"))
+      axes.assign(attr->ints().begin(), attr->ints().end());
+    else if (inputs.size() > 1 && !constInts(inputs[1], axes, axesShape))
+      return false;
+    int64_t outRank = op == "Unsqueeze"
+                          ? int64_t(aShape.size() + axes.size())
+                          : int64_t(aShape.size());
+    llvm::SmallDenseSet<int64_t> set;
+    for (int64_t x : axes) {
+      int64_t v = x < 0 ? x + outRank : x;
+      if (v < 0 || v >= outRank || !set.insert(v).second)
+        return false; // out of range or repeated: the runtime import reports it
+    }
+    SmallVector<int64_t> shape;
+    if (op == "Unsqueeze") {
+      for (int64_t i = 0, j = 0; i < outRank; ++i)
+        shape.push_back(set.contains(i) ? 1 : aShape[j++]);
+    } else {
+      for (int64_t i = 0; i < int64_t(aShape.size()); ++i)
+        if (!(set.empty() ? aShape[i] == 1 : set.contains(i)))
+          shape.push_back(aShape[i]);
+    }
+    return define(a, shape);
+  }
+  return false;
+}
+
+/// Identity: a tracked vector passes through; a constant is itself.
+bool identity(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+              ArrayRef<Value> inputs) {
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  im.trackThrough(node);
+  if (inputs.size() == 1 && constInts(inputs[0], a, aShape))
+    return define(a, aShape);
+  return false;
+}
+
+/// Cast to int64: a tracked vector passes through; a constant is itself.
+bool castToInt64(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+          ArrayRef<Value> inputs) {
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  if (intAttr(node, "to", 0) != onnx::TensorProto::INT64)
+    return false;
+  im.trackThrough(node);
+  if (inputs.size() == 1 && constInts(inputs[0], a, aShape))
+    return define(a, aShape);
+  return false;
+}
+
+/// Reshape: a tracked vector passes a 1-D target; int64 constants fold.
+bool reshape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+             ArrayRef<Value> inputs) {
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  // A 1-D target keeps a tracked vector's elements.
+  std::optional<SmallVector<int64_t>> target =
+      inputs.size() == 2 ? constantInts(inputs[1]) : std::nullopt;
+  if (target && target->size() == 1)
+    im.trackThrough(node);
+  // Layout ops on int64 constants (F.pad's pads are computed this way).
+  if (inputs.size() == 2 &&
+      constInts(inputs[0], a, aShape) && constInts(inputs[1], c, cShape)) {
+    int64_t total = int64_t(a.size()), known = 1, inferred = -1;
+    SmallVector<int64_t> shape;
+    for (auto [i, d] : llvm::enumerate(c)) {
+      if (d == 0 && i < aShape.size())
+        d = aShape[i];
+      if (d == -1)
+        inferred = int64_t(i);
+      else
+        known *= d;
+      shape.push_back(d);
+    }
+    if (inferred >= 0) {
+      if (known == 0 || total % known)
+        return false;
+      shape[inferred] = total / known;
+    }
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if (n != total)
+      return false;
+    return define(a, shape);
+  }
+  return false;
+}
+
+/// Transpose of an int64 constant.
+bool transpose(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+               ArrayRef<Value> inputs) {
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  if (inputs.size() == 1 &&
+      constInts(inputs[0], a, aShape)) {
+    int64_t rank = int64_t(aShape.size());
+    SmallVector<int64_t> perm;
+    if (const auto *attr = findAttr(node, "perm"))
+      perm.assign(attr->ints().begin(), attr->ints().end());
+    else
+      for (int64_t i = rank - 1; i >= 0; --i)
+        perm.push_back(i);
+    llvm::SmallBitVector seen(rank);
+    for (int64_t p : perm) {
+      if (p < 0 || p >= rank || seen[p])
+        return false; // not a permutation: the runtime import reports it
+      seen.set(p);
+    }
+    if (int64_t(perm.size()) != rank)
+      return false;
+    SmallVector<int64_t> shape, inStrides = stridesOf(aShape);
+    for (int64_t p : perm)
+      shape.push_back(aShape[p]);
+    SmallVector<int64_t> out, outStrides = stridesOf(shape);
+    for (int64_t flat = 0; flat < int64_t(a.size()); ++flat) {
+      int64_t src = 0;
+      for (int64_t i = 0; i < rank; ++i)
+        src += (flat / outStrides[i] % shape[i]) * inStrides[perm[i]];
+      out.push_back(a[src]);
+    }
+    return define(out, shape);
+  }
+  return false;
+}
+
+/// Slice: x[a:b] of a tracked vector; any slice of an int64 constant.
+bool slice(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+           ArrayRef<Value> inputs) {
+  auto &partialShapes = im.partialShapes;
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  // x[a:b] of a tracked vector (a shape's trailing dims, say).
+  if (inputs.size() >= 3 &&
+      partialShapes.count(node.input(0))) {
+    const SmallVector<GraphImporter::ShapeEntry> &known = partialShapes[node.input(0)];
+    auto starts = constantInts(inputs[1]), ends = constantInts(inputs[2]);
+    auto axes = inputs.size() > 3 && inputs[3] ? constantInts(inputs[3])
+                                               : std::optional<SmallVector<int64_t>>(
+                                                     SmallVector<int64_t>{0});
+    auto steps = inputs.size() > 4 && inputs[4] ? constantInts(inputs[4])
+                                                : std::optional<SmallVector<int64_t>>(
+                                                      SmallVector<int64_t>{1});
+    if (starts && ends && axes && steps && starts->size() == 1 &&
+        ends->size() == 1 && axes->size() == 1 && (*axes)[0] == 0 &&
+        steps->size() == 1 && (*steps)[0] == 1) {
+      int64_t n = int64_t(known.size());
+      auto clampIndex = [&](int64_t v) {
+        return std::clamp<int64_t>(v < 0 ? v + n : v, 0, n);
+      };
+      SmallVector<GraphImporter::ShapeEntry> picked(known.begin() + clampIndex((*starts)[0]),
+                                     known.begin() +
+                                         std::max(clampIndex((*starts)[0]),
+                                                  clampIndex((*ends)[0])));
+      if (llvm::all_of(picked, [](auto &e) { return e.value.has_value(); })) {
+        SmallVector<int64_t> out;
+        for (auto &e : picked)
+          out.push_back(*e.value);
+        return define(out, {int64_t(out.size())});
+      }
+      partialShapes[node.output(0)] = picked;
+    }
+  }
+  if (inputs.size() >= 3 && constInts(inputs[0], a, aShape)) {
+    SmallVector<int64_t> st, stS, en, enS, ax, axS, sp, spS;
+    if (!constInts(inputs[1], st, stS) || !constInts(inputs[2], en, enS) ||
+        (inputs.size() > 3 && inputs[3] && !constInts(inputs[3], ax, axS)) ||
+        (inputs.size() > 4 && inputs[4] && !constInts(inputs[4], sp, spS)))
+      return false;
+    int64_t rank = int64_t(aShape.size());
+    if (en.size() != st.size() || (!ax.empty() && ax.size() != st.size()) ||
+        (!sp.empty() && sp.size() != st.size()))
+      return false; // the runtime import reports it
+    SmallVector<int64_t> first(rank, 0), step(rank, 1), shape(aShape);
+    for (size_t k = 0; k < st.size(); ++k) {
+      int64_t axis = ax.empty() ? int64_t(k) : ax[k];
+      if (axis < 0)
+        axis += rank;
+      if (axis < 0 || axis >= rank)
+        return false;
+      int64_t n = aShape[axis], s0 = st[k], e0 = en[k],
+              stp = sp.empty() ? 1 : sp[k];
+      if (stp == 0)
+        return false;
+      s0 = s0 < 0 ? s0 + n : s0;
+      e0 = e0 < 0 ? e0 + n : e0;
+      int64_t count;
+      if (stp > 0) {
+        s0 = std::clamp<int64_t>(s0, 0, n);
+        e0 = std::clamp<int64_t>(e0, 0, n);
+        count = std::max<int64_t>(0, (e0 - s0 + stp - 1) / stp);
+      } else {
+        s0 = std::clamp<int64_t>(s0, 0, n - 1);
+        e0 = std::clamp<int64_t>(e0, -1, n - 1);
+        count = std::max<int64_t>(0, (s0 - e0 - stp - 1) / -stp);
+      }
+      first[axis] = s0;
+      step[axis] = stp;
+      shape[axis] = count;
+    }
+    SmallVector<int64_t> out, inStrides = stridesOf(aShape),
+                              outStrides = stridesOf(shape);
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    for (int64_t flat = 0; flat < n; ++flat) {
+      int64_t src = 0;
+      for (int64_t i = 0; i < rank; ++i)
+        src += (first[i] + (flat / outStrides[i] % shape[i]) * step[i]) *
+               inStrides[i];
+      out.push_back(a[src]);
+    }
+    return define(out, shape);
+  }
+  return false;
+}
+
+/// ConstantOfShape of a compile-time shape (the exporter's -1 handling for
+/// Expand).
+bool constantOfShape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+                     ArrayRef<Value> inputs) {
+  OpBuilder &b = im.b;
+  auto &values = im.values;
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  // The exporter's -1 handling for Expand: ConstantOfShape, Equal, Where on
+  // compile-time shape values.
+  auto boundedShape = [](ArrayRef<int64_t> dims) {
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      if (d < 0 || d > (int64_t(1) << 31))
+        return false;
+      n *= d;
+      if (n > (int64_t(1) << 31))
+        return false;
+    }
+    return true;
+  };
+  if (inputs.size() == 1 &&
+      constInts(inputs[0], a, aShape) && boundedShape(a)) {
+    const auto *v = findAttr(node, "value");
+    if (v && v->t().data_type() == onnx::TensorProto::INT64) {
+      Value c = im.constant(v->t(), loc);
+      DenseIntElementsAttr attr;
+      if (!c || !matchPattern(c, m_Constant(&attr)) ||
+          attr.getNumElements() != 1)
+        return false;
+      int64_t n = 1;
+      for (int64_t d : a)
+        n *= d;
+      return define(SmallVector<int64_t>(n, (*attr.begin()).getSExtValue()),
+                    a);
+    }
+    if (!v || v->t().data_type() == onnx::TensorProto::FLOAT) {
+      Value c = v ? im.constant(v->t(), loc) : Value();
+      DenseFPElementsAttr attr;
+      if (v && (!c || !matchPattern(c, m_Constant(&attr)) ||
+                attr.getNumElements() != 1))
+        return false;
+      float fill = v ? (*attr.begin()).convertToFloat() : 0.0f;
+      auto type = RankedTensorType::get(a, b.getF32Type());
+      values[node.output(0)] = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, fill));
+      return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+/// Equal of shape values, tracked or constant.
+bool equal(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+           ArrayRef<Value> inputs) {
+  OpBuilder &b = im.b;
+  auto &values = im.values;
+  auto &partialShapes = im.partialShapes;
+  auto entriesOf = [&](size_t k) { return im.shapeEntries(node, inputs, k); };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  // expand() with symbolic sizes exports Where(Equal(shape, -1), 1, shape):
+  // a runtime dim is never negative, so comparing it with a negative
+  // constant folds to false.
+  if (inputs.size() == 2) {
+    auto x = entriesOf(0), y = entriesOf(1);
+    if (x && y && (x->size() == y->size() || y->size() == 1) &&
+        (partialShapes.count(node.input(0)) ||
+         partialShapes.count(node.input(1)))) {
+      SmallVector<bool> out;
+      for (size_t i = 0; i < x->size(); ++i) {
+        const GraphImporter::ShapeEntry &p = (*x)[i], &q = (*y)[y->size() == 1 ? 0 : i];
+        if (p.value && q.value)
+          out.push_back(*p.value == *q.value);
+        else if ((p.value && *p.value < 0) || (q.value && *q.value < 0))
+          out.push_back(false);
+        else
+          return false;
+      }
+      // Scalars compare to a scalar (Gather with a scalar index of a shape).
+      bool scalars = llvm::all_of(inputs, [](Value v) {
+        return cast<RankedTensorType>(v.getType()).getRank() == 0;
+      });
+      auto type = RankedTensorType::get(
+          scalars ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(out.size())},
+          b.getI1Type());
+      values[node.output(0)] =
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
+      return true;
+    }
+  }
+  if (inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
+      constInts(inputs[1], c, cShape) &&
+      (a.size() == c.size() || c.size() == 1)) {
+    SmallVector<bool> out;
+    for (size_t i = 0; i < a.size(); ++i)
+      out.push_back(a[i] == c[c.size() == 1 ? 0 : i]);
+    auto type = RankedTensorType::get(aShape, b.getI1Type());
+    values[node.output(0)] =
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
+    return true;
+  }
+  return false;
+}
+
+/// Where over shape values with a constant condition.
+bool where(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+           ArrayRef<Value> inputs) {
+  auto &partialShapes = im.partialShapes;
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  auto entriesOf = [&](size_t k) { return im.shapeEntries(node, inputs, k); };
+  SmallVector<int64_t> a, aShape, c, cShape;
+  if (inputs.size() == 3) {
+    DenseElementsAttr cond;
+    auto x = entriesOf(1), y = entriesOf(2);
+    if (inputs[0] && matchPattern(inputs[0], m_Constant(&cond)) &&
+        cond.getElementType().isInteger(1) && x && y &&
+        (partialShapes.count(node.input(1)) ||
+         partialShapes.count(node.input(2)))) {
+      SmallVector<bool> flags(cond.getValues<bool>());
+      size_t n = std::max({flags.size(), x->size(), y->size()});
+      auto ok = [&](size_t size) { return size == n || size == 1; };
+      if (ok(flags.size()) && ok(x->size()) && ok(y->size())) {
+        SmallVector<GraphImporter::ShapeEntry> picked;
+        for (size_t i = 0; i < n; ++i)
+          picked.push_back(flags[flags.size() == 1 ? 0 : i]
+                               ? (*x)[x->size() == 1 ? 0 : i]
+                               : (*y)[y->size() == 1 ? 0 : i]);
+        partialShapes[node.output(0)] = picked;
+      }
+    }
+  }
+  if (inputs.size() == 3) {
+    DenseElementsAttr cond;
+    SmallVector<int64_t> y, yShape;
+    if (!inputs[0] || !matchPattern(inputs[0], m_Constant(&cond)) ||
+        !cond.getElementType().isInteger(1) ||
+        !constInts(inputs[1], a, aShape) || !constInts(inputs[2], y, yShape))
+      return false;
+    SmallVector<bool> flags(cond.getValues<bool>());
+    size_t n = std::max({flags.size(), a.size(), y.size()});
+    auto pick = [&](auto &v, size_t i) { return v[v.size() == 1 ? 0 : i]; };
+    if ((flags.size() != n && flags.size() != 1) ||
+        (a.size() != n && a.size() != 1) || (y.size() != n && y.size() != 1))
+      return false;
+    SmallVector<int64_t> out;
+    for (size_t i = 0; i < n; ++i)
+      out.push_back(pick(flags, i) ? pick(a, i) : pick(y, i));
+    SmallVector<int64_t> shape = flags.size() == n
+                                     ? SmallVector<int64_t>(
+                                           cond.getType().getShape())
+                                 : a.size() == n ? aShape
+                                                 : yShape;
+    return define(out, shape);
+  }
+  return false;
+}
+
+/// Concat (axis 0) of shape vectors: tracked when a dim is symbolic.
+bool concat(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+            ArrayRef<Value> inputs) {
+  auto &partialShapes = im.partialShapes;
+  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
+    return im.defineInts(node, loc, data, shape);
+  };
+  if (intAttr(node, "axis", 0) == 0 && !inputs.empty()) {
+    SmallVector<GraphImporter::ShapeEntry> entries;
+    bool tracked = true;
+    for (auto [k, v] : llvm::enumerate(inputs)) {
+      SmallVector<int64_t> d, sh;
+      if (auto it = partialShapes.find(node.input(k));
+          it != partialShapes.end())
+        entries.append(it->second);
+      else if (constInts(v, d, sh) && sh.size() <= 1)
+        for (int64_t x : d)
+          entries.push_back({x, Value()});
+      else
+        tracked = false;
+    }
+    if (tracked &&
+        llvm::any_of(entries, [](auto &e) { return !e.value.has_value(); })) {
+      partialShapes[node.output(0)] = entries;
+      return false;
+    }
+  }
+  if (intAttr(node, "axis", 0) == 0 && !inputs.empty()) {
+    SmallVector<int64_t> out;
+    for (Value v : inputs) {
+      SmallVector<int64_t> d, sh;
+      if (!constInts(v, d, sh) || sh.size() != 1)
+        return false;
+      out.append(d);
+    }
+    return define(out, {int64_t(out.size())});
+  }
+  return false;
+}
+
+/// Add/Sub/Mul/Div of int64 constants (Div by 0 is left to the runtime op
+/// and its error); a product with a symbolic dim (B * num_heads, T * B) is
+/// tracked, and defined from the index product (no runtime Mul besides).
+ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv,
+                       bool isMul) {
+  return [=](GraphImporter &im, const onnx::NodeProto &node, Location loc,
+             ArrayRef<Value> inputs) {
+    OpBuilder &b = im.b;
+    if (isMul && inputs.size() == 2) {
+      auto x = im.shapeEntries(node, inputs, 0),
+           y = im.shapeEntries(node, inputs, 1);
+      if (x && y && x->size() == 1 && y->size() == 1 &&
+          !((*x)[0].value && (*y)[0].value)) {
+        auto sizeOf = [&](const GraphImporter::ShapeEntry &e) -> Value {
+          return e.value
+                     ? Value(arith::ConstantIndexOp::create(b, loc, *e.value))
+                     : e.dim;
+        };
+        const GraphImporter::ShapeEntry &p = (*x)[0], &q = (*y)[0];
+        if ((p.value || p.dim) && (q.value || q.dim)) {
+          Value product = arith::MulIOp::create(b, loc, sizeOf(p), sizeOf(q));
+          im.partialShapes[node.output(0)] = {
+              GraphImporter::ShapeEntry{std::nullopt, product}};
+          auto type = cast<RankedTensorType>(
+              cast<RankedTensorType>(inputs[0].getType()).getRank() >=
+                      cast<RankedTensorType>(inputs[1].getType()).getRank()
+                  ? inputs[0].getType()
+                  : inputs[1].getType());
+          im.values[node.output(0)] = tensor::FromElementsOp::create(
+              b, loc, type,
+              ValueRange{arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                                    product)});
+          return true;
+        }
+      }
+    }
+    SmallVector<int64_t> a, aShape, c, cShape;
+    if (inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
+        constInts(inputs[1], c, cShape) &&
+        (a.size() == c.size() || a.size() == 1 || c.size() == 1)) {
+      size_t n = std::max(a.size(), c.size());
+      SmallVector<int64_t> out;
+      for (size_t i = 0; i < n; ++i) {
+        int64_t x = a[a.size() == 1 ? 0 : i], y = c[c.size() == 1 ? 0 : i];
+        if (isDiv && y == 0)
+          return false; // left to the runtime op (and its error)
+        out.push_back(fn(x, y));
+      }
+      return im.defineInts(node, loc, out,
+                           a.size() >= c.size() ? aShape : cShape);
+    }
+    return false;
+  };
+}
+
+} // namespace fold
+} // namespace convc::onnx_import

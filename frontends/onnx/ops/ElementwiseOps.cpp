@@ -1,0 +1,423 @@
+//===- ElementwiseOps.cpp - elementwise ONNX ops --------------------------===//
+//
+// Comparisons, logic, Where, Pow, Cast and the clamping activations, each one
+// linalg.generic over the broadcast operands (Builders.cpp, elementwise()). The
+// plain unary and binary float ops are registry entries over elementwise(),
+// their whole import the scalar op they yield (elementwiseOps() below).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+#include "frontends/onnx/OpRegistry.h"
+
+#include <cmath>
+
+namespace convc::onnx_import {
+
+namespace {
+
+using UnaryBuilder = Value (*)(OpBuilder &, Location, Value);
+
+Value f32(OpBuilder &b, Location l, float v) {
+  return arith::ConstantOp::create(b, l, b.getF32FloatAttr(v));
+}
+
+/// A float op on one operand: `build` per element; `host` (when given)
+/// evaluates it on constant weights.
+OpEntry unary(UnaryBuilder build, float (*host)(float) = nullptr,
+              int64_t since = kMinOpset) {
+  OpEntry entry;
+  entry.sinceOpset = since;
+  entry.import = [build](GraphImporter &im, const onnx::NodeProto &node,
+                         Location loc, ArrayRef<Value> inputs) {
+    if (inputs.size() != 1 || !isFloat(inputs[0]))
+      return LogicalResult(emitError(loc)
+                           << node.op_type() << " needs one float input");
+    return im.define(node, im.elementwise(loc, inputs,
+                                          [&](OpBuilder &nb, Location l,
+                                              ValueRange a) {
+                                            return build(nb, l, a[0]);
+                                          }));
+  };
+  if (host)
+    entry.foldWeights = fold::unaryWeights(host);
+  return entry;
+}
+
+/// Add/Sub/Mul/Div: the float op and the int64 one (Div truncates, as
+/// numpy's C semantics do), on broadcast operands; both fold on the host.
+template <typename FloatOp, typename IntOp>
+OpEntry binary(float (*host)(float, float), int64_t (*shape)(int64_t, int64_t),
+               bool isDiv = false, bool isMul = false) {
+  OpEntry entry;
+  entry.import = [](GraphImporter &im, const onnx::NodeProto &node,
+                    Location loc, ArrayRef<Value> inputs) {
+    bool ints = inputs.size() == 2 && isInt64(inputs[0]) && isInt64(inputs[1]);
+    if (inputs.size() != 2 ||
+        !(ints || (isFloat(inputs[0]) && isFloat(inputs[1]))))
+      return LogicalResult(emitError(loc)
+                           << node.op_type()
+                           << " needs two float32 or two int64 inputs");
+    return im.define(
+        node, im.elementwise(loc, inputs,
+                             [&](OpBuilder &nb, Location l, ValueRange a) {
+                               return ints ? Value(IntOp::create(nb, l, a[0],
+                                                                 a[1]))
+                                           : Value(FloatOp::create(nb, l, a[0],
+                                                                   a[1]));
+                             }));
+  };
+  entry.foldShape = fold::arithmetic(shape, isDiv, isMul);
+  entry.foldWeights = fold::binaryWeights(host);
+  return entry;
+}
+
+} // namespace
+
+Value GraphImporter::compare(const onnx::NodeProto &node, Location loc,
+                        ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  if (inputs.size() != 2 || !inputs[0] || !inputs[1] ||
+      getElementTypeOrSelf(inputs[0].getType()) !=
+          getElementTypeOrSelf(inputs[1].getType())) {
+    emitError(loc) << op << " needs two inputs of one element type";
+    return {};
+  }
+  bool isFloat = getElementTypeOrSelf(inputs[0].getType()).isF32();
+  // Ordered float predicates: a NaN compares false, as in ONNX Runtime.
+  auto fp = op == "Equal"         ? arith::CmpFPredicate::OEQ
+            : op == "Less"        ? arith::CmpFPredicate::OLT
+            : op == "Greater"     ? arith::CmpFPredicate::OGT
+            : op == "LessOrEqual" ? arith::CmpFPredicate::OLE
+                                  : arith::CmpFPredicate::OGE;
+  auto ip = op == "Equal"         ? arith::CmpIPredicate::eq
+            : op == "Less"        ? arith::CmpIPredicate::slt
+            : op == "Greater"     ? arith::CmpIPredicate::sgt
+            : op == "LessOrEqual" ? arith::CmpIPredicate::sle
+                                  : arith::CmpIPredicate::sge;
+  return elementwise(
+      loc, inputs,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        if (isFloat)
+          return arith::CmpFOp::create(nb, l, fp, a[0], a[1]);
+        return arith::CmpIOp::create(nb, l, ip, a[0], a[1]);
+      },
+      b.getI1Type());
+}
+
+/// ONNX Equal, Less, Greater, LessOrEqual, GreaterOrEqual.
+LogicalResult GraphImporter::importCompare(const onnx::NodeProto &node,
+                                           Location loc, ArrayRef<Value> inputs) {
+  return define(node, compare(node, loc, inputs));
+}
+
+Value GraphImporter::logical(const onnx::NodeProto &node, Location loc,
+                        ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  size_t arity = op == "Not" ? 1 : 2;
+  if (inputs.size() != arity ||
+      llvm::any_of(inputs, [](Value v) {
+        return !v || !getElementTypeOrSelf(v.getType()).isInteger(1);
+      })) {
+    emitError(loc) << op << " needs " << arity << " bool input"
+                   << (arity > 1 ? "s" : "");
+    return {};
+  }
+  return elementwise(loc, inputs,
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       if (op == "Not")
+                         return arith::XOrIOp::create(
+                             nb, l, a[0],
+                             arith::ConstantIntOp::create(nb, l, 1, 1));
+                       if (op == "And")
+                         return arith::AndIOp::create(nb, l, a[0], a[1]);
+                       if (op == "Or")
+                         return arith::OrIOp::create(nb, l, a[0], a[1]);
+                       return arith::XOrIOp::create(nb, l, a[0], a[1]);
+                     });
+}
+
+/// ONNX Not, And, Or, Xor.
+LogicalResult GraphImporter::importLogical(const onnx::NodeProto &node,
+                                           Location loc, ArrayRef<Value> inputs) {
+  return define(node, logical(node, loc, inputs));
+}
+
+Value GraphImporter::where(Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 3 || llvm::is_contained(inputs, Value()) ||
+      !getElementTypeOrSelf(inputs[0].getType()).isInteger(1) ||
+      getElementTypeOrSelf(inputs[1].getType()) !=
+          getElementTypeOrSelf(inputs[2].getType())) {
+    emitError(loc) << "Where needs a bool condition and two inputs of one "
+                      "element type";
+    return {};
+  }
+  return elementwise(
+      loc, inputs,
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::SelectOp::create(nb, l, a[0], a[1], a[2]);
+      },
+      getElementTypeOrSelf(inputs[1].getType()));
+}
+
+/// ONNX Where.
+LogicalResult GraphImporter::importWhere(const onnx::NodeProto &node,
+                                         Location loc, ArrayRef<Value> inputs) {
+  return define(node, where(loc, inputs));
+}
+
+/// ONNX Pow.
+LogicalResult GraphImporter::importPow(const onnx::NodeProto &node,
+                                       Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  // Float or int64 base and exponent; the result has the base's type.
+  // An int64 base is raised in f64 and truncated: exact while |result|
+  // < 2^53, as numpy's int64 power is for results that fit.
+  auto isInt64 = [](Value v) {
+    return v && getElementTypeOrSelf(v.getType()).isInteger(64);
+  };
+  if (inputs.size() != 2 || !(isFloat(inputs[0]) || isInt64(inputs[0])) ||
+      !(isFloat(inputs[1]) || isInt64(inputs[1])))
+    return emitError(loc) << "Pow needs float32 or int64 inputs";
+  bool intBase = isInt64(inputs[0]);
+  result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                        ValueRange a) -> Value {
+    Type wide = intBase ? nb.getF64Type() : nb.getF32Type();
+    auto toWide = [&](Value v) -> Value {
+      if (v.getType().isInteger(64))
+        return arith::SIToFPOp::create(nb, l, wide, v);
+      if (v.getType() != wide)
+        return arith::ExtFOp::create(nb, l, wide, v);
+      return v;
+    };
+    Value p = math::PowFOp::create(nb, l, toWide(a[0]), toWide(a[1]));
+    return intBase ? Value(arith::FPToSIOp::create(nb, l, nb.getI64Type(), p))
+                   : p;
+  });
+  return define(node, result);
+}
+
+/// ONNX Cast.
+LogicalResult GraphImporter::importCast(const onnx::NodeProto &node,
+                                        Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  // Between float32, int64 and bool; shape-arithmetic casts on constants
+  // are folded before this.
+  int64_t to = findAttr(node, "to") ? findAttr(node, "to")->i() : 0;
+  if (to == onnx::TensorProto::DOUBLE && inputs.size() == 1 &&
+      elementType(to, loc, "Cast"))
+    to = onnx::TensorProto::FLOAT; // float64 is computed in float32
+  if (inputs.size() != 1 || !inputs[0] ||
+      (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::INT64 &&
+       to != onnx::TensorProto::BOOL))
+    return emitError(loc) << "Cast to ONNX type " << to
+                          << " is not supported (float32, float64 as "
+                             "float32, int64 and bool are)";
+  Type target = to == onnx::TensorProto::FLOAT   ? Type(b.getF32Type())
+                : to == onnx::TensorProto::INT64 ? Type(b.getI64Type())
+                                                 : Type(b.getI1Type());
+  Type source = getElementTypeOrSelf(inputs[0].getType());
+  if (source == target)
+    result = inputs[0];
+  else
+    result = elementwise(
+        loc, inputs,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value x = a[0];
+          if (target.isInteger(1)) { // x != 0
+            if (source.isF32())
+              return arith::CmpFOp::create(
+                  nb, l, arith::CmpFPredicate::UNE, x,
+                  arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0)));
+            return arith::CmpIOp::create(
+                nb, l, arith::CmpIPredicate::ne, x,
+                arith::ConstantIntOp::create(nb, l, 0, 64));
+          }
+          if (source.isInteger(1))
+            return target.isF32()
+                       ? Value(arith::UIToFPOp::create(nb, l, target, x))
+                       : Value(arith::ExtUIOp::create(nb, l, target, x));
+          if (target.isF32())
+            return arith::SIToFPOp::create(nb, l, target, x);
+          return arith::FPToSIOp::create(nb, l, target, x);
+        },
+        target);
+  return define(node, result);
+}
+
+/// ONNX LeakyRelu.
+LogicalResult GraphImporter::importLeakyRelu(const onnx::NodeProto &node,
+                                             Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << "LeakyRelu needs one float input";
+  const auto *attr = findAttr(node, "alpha");
+  float alpha = attr ? attr->f() : 0.01f;
+  result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                        ValueRange a) -> Value {
+    Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
+    Value scaled = arith::MulFOp::create(
+        nb, l, a[0], arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(alpha)));
+    Value positive = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
+                                           a[0], zero);
+    return arith::SelectOp::create(nb, l, positive, a[0], scaled);
+  });
+  return define(node, result);
+}
+
+/// ONNX Clip.
+LogicalResult GraphImporter::importClip(const onnx::NodeProto &node,
+                                        Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  if (inputs.empty() || !inputs[0] || !isFloat(inputs[0]))
+    return emitError(loc) << "Clip needs a float input";
+  Value lo = inputs.size() > 1 ? inputs[1] : Value();
+  Value hi = inputs.size() > 2 ? inputs[2] : Value();
+  SmallVector<Value> operands = {inputs[0]};
+  if (lo)
+    operands.push_back(lo);
+  if (hi)
+    operands.push_back(hi);
+  result = elementwise(loc, operands, [&](OpBuilder &nb, Location l,
+                                          ValueRange a) -> Value {
+    Value y = a[0];
+    size_t next = 1;
+    if (lo)
+      y = arith::MaximumFOp::create(nb, l, y, a[next++]);
+    if (hi)
+      y = arith::MinimumFOp::create(nb, l, y, a[next]);
+    return y;
+  });
+  return define(node, result);
+}
+
+/// ONNX Max, Min.
+LogicalResult GraphImporter::importMaxMin(const onnx::NodeProto &node,
+                                          Location loc, ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  Value result;
+  if (inputs.empty())
+    return emitError(loc) << op << " needs inputs";
+  bool max = op == "Max";
+  bool isInt = getElementTypeOrSelf(inputs[0].getType()).isInteger(64);
+  result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                        ValueRange a) -> Value {
+    Value y = a[0];
+    for (Value v : a.drop_front()) {
+      if (isInt)
+        y = max ? Value(arith::MaxSIOp::create(nb, l, y, v))
+                : Value(arith::MinSIOp::create(nb, l, y, v));
+      else
+        y = max ? Value(arith::MaximumFOp::create(nb, l, y, v))
+                : Value(arith::MinimumFOp::create(nb, l, y, v));
+    }
+    return y;
+  });
+  return define(node, result);
+}
+
+/// The elementwise ops: the plain float ones are their scalar op.
+NamedOps elementwiseOps() {
+  using G = GraphImporter;
+  return {
+      {"Abs", unary([](OpBuilder &b, Location l, Value x) -> Value {
+         return math::AbsFOp::create(b, l, x);
+       })},
+      {"Add", binary<arith::AddFOp, arith::AddIOp>(
+                  [](float a, float b) { return a + b; },
+                  [](int64_t a, int64_t b) { return a + b; })},
+      {"And", opEntry(&G::importLogical)},
+      {"Cast", opEntry(&G::importCast, kMinOpset, fold::castToInt64)},
+      {"Ceil", unary([](OpBuilder &b, Location l, Value x) -> Value {
+         return math::CeilOp::create(b, l, x);
+       })},
+      {"Clip", opEntry(&G::importClip)},
+      {"Cos", unary([](OpBuilder &b, Location l, Value x) -> Value {
+         return math::CosOp::create(b, l, x);
+       })},
+      {"Div", binary<arith::DivFOp, arith::DivSIOp>(
+                  [](float a, float b) { return a / b; },
+                  [](int64_t a, int64_t b) { return a / b; },
+                  /*isDiv=*/true)},
+      {"Equal", opEntry(&G::importCompare, kMinOpset, fold::equal)},
+      {"Erf", unary(
+                  [](OpBuilder &b, Location l, Value x) -> Value {
+                    return math::ErfOp::create(b, l, x);
+                  },
+                  nullptr, 9)},
+      {"Exp", unary(
+                  [](OpBuilder &b, Location l, Value x) -> Value {
+                    return math::ExpOp::create(b, l, x);
+                  },
+                  [](float v) { return std::exp(v); })},
+      {"Floor", unary([](OpBuilder &b, Location l, Value x) -> Value {
+         return math::FloorOp::create(b, l, x);
+       })},
+      {"Greater", opEntry(&G::importCompare)},
+      {"GreaterOrEqual", opEntry(&G::importCompare, 12)},
+      {"LeakyRelu", opEntry(&G::importLeakyRelu)},
+      {"Less", opEntry(&G::importCompare)},
+      {"LessOrEqual", opEntry(&G::importCompare, 12)},
+      {"Log", unary(
+                  [](OpBuilder &b, Location l, Value x) -> Value {
+                    return math::LogOp::create(b, l, x);
+                  },
+                  [](float v) { return std::log(v); })},
+      {"Max", opEntry(&G::importMaxMin)},
+      {"Min", opEntry(&G::importMaxMin)},
+      {"Mul", binary<arith::MulFOp, arith::MulIOp>(
+                  [](float a, float b) { return a * b; },
+                  [](int64_t a, int64_t b) { return a * b; },
+                  /*isDiv=*/false, /*isMul=*/true)},
+      {"Neg", unary(
+                  [](OpBuilder &b, Location l, Value x) -> Value {
+                    return arith::NegFOp::create(b, l, x);
+                  },
+                  [](float v) { return -v; })},
+      {"Not", opEntry(&G::importLogical)},
+      {"Or", opEntry(&G::importLogical)},
+      {"Pow", opEntry(&G::importPow)},
+      {"Reciprocal",
+       unary(
+           [](OpBuilder &b, Location l, Value x) -> Value {
+             return arith::DivFOp::create(b, l, f32(b, l, 1), x);
+           },
+           [](float v) { return 1.0f / v; })},
+      {"Relu", unary(
+                   [](OpBuilder &b, Location l, Value x) -> Value {
+                     return arith::MaximumFOp::create(b, l, x, f32(b, l, 0));
+                   },
+                   [](float v) { return std::max(v, 0.0f); })},
+      // 1 / (1 + exp(-x)), the form convc-raise-glu matches.
+      {"Sigmoid",
+       unary(
+           [](OpBuilder &b, Location l, Value x) -> Value {
+             Value one = f32(b, l, 1);
+             Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+             return arith::DivFOp::create(b, l, one,
+                                          arith::AddFOp::create(b, l, one, e));
+           },
+           [](float v) { return 1.0f / (1.0f + std::exp(-v)); })},
+      {"Sin", unary([](OpBuilder &b, Location l, Value x) -> Value {
+         return math::SinOp::create(b, l, x);
+       })},
+      {"Sqrt", unary(
+                   [](OpBuilder &b, Location l, Value x) -> Value {
+                     return math::SqrtOp::create(b, l, x);
+                   },
+                   [](float v) { return std::sqrt(v); })},
+      {"Sub", binary<arith::SubFOp, arith::SubIOp>(
+                  [](float a, float b) { return a - b; },
+                  [](int64_t a, int64_t b) { return a - b; })},
+      {"Tanh", unary(
+                   [](OpBuilder &b, Location l, Value x) -> Value {
+                     return math::TanhOp::create(b, l, x);
+                   },
+                   [](float v) { return std::tanh(v); })},
+      {"Where", opEntry(&G::importWhere, 9, fold::where)},
+      {"Xor", opEntry(&G::importLogical)},
+
+  };
+}
+
+} // namespace convc::onnx_import

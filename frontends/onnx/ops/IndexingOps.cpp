@@ -1,0 +1,484 @@
+//===- IndexingOps.cpp - gathers, slices and scatters ---------------------===//
+//
+// Ops whose addressing depends on index values or runtime bounds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+#include "frontends/onnx/OpRegistry.h"
+
+namespace convc::onnx_import {
+
+/// ONNX Gather.
+LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
+                                          Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  // out[a..., i..., b...] = data[a..., indices[i...], b...]. Negative
+  // indices count from the end; out-of-range ones are clamped to the
+  // valid range (compiled code has no error path; memory stays safe).
+  auto isInt64 = [](Value v) {
+    return v && getElementTypeOrSelf(v.getType()).isInteger(64);
+  };
+  if (inputs.size() != 2 || !(isFloat(inputs[0]) || isInt64(inputs[0])) ||
+      !isInt64(inputs[1]))
+    return emitError(loc) << "Gather needs float32/int64 data and int64 "
+                             "indices";
+  auto dataType = cast<RankedTensorType>(inputs[0].getType());
+  auto indexType = cast<RankedTensorType>(inputs[1].getType());
+  int64_t rank = dataType.getRank(), q = indexType.getRank();
+  int64_t axis = 0;
+  if (const auto *a = findAttr(node, "axis"))
+    axis = a->i();
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return emitError(loc) << "Gather axis out of range for rank " << rank;
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamicSizes;
+  auto addDim = [&](Value from, RankedTensorType t, int64_t i) {
+    shape.push_back(t.getDimSize(i));
+    if (t.isDynamicDim(i))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, from, i));
+  };
+  for (int64_t i = 0; i < axis; ++i)
+    addDim(inputs[0], dataType, i);
+  for (int64_t i = 0; i < q; ++i)
+    addDim(inputs[1], indexType, i);
+  for (int64_t i = axis + 1; i < rank; ++i)
+    addDim(inputs[0], dataType, i);
+  int64_t outRank = int64_t(shape.size());
+  auto outType = RankedTensorType::get(shape, dataType.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
+  SmallVector<AffineExpr> indexExprs;
+  for (int64_t i = 0; i < q; ++i)
+    indexExprs.push_back(getAffineDimExpr(axis + i, ctx));
+  Value data = inputs[0];
+  Value extent = tensor::DimOp::create(b, loc, data, axis);
+  result =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{outType}, ValueRange{inputs[1]},
+          ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::get(outRank, 0, indexExprs, ctx),
+                              AffineMap::getMultiDimIdentityMap(outRank,
+                                                                ctx)},
+          SmallVector<utils::IteratorType>(outRank,
+                                           utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value n = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                                 extent);
+            Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+            Value one = arith::ConstantIntOp::create(nb, l, 1, 64);
+            Value raw = args[0];
+            Value wrapped = arith::SelectOp::create(
+                nb, l,
+                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
+                                      zero),
+                arith::AddIOp::create(nb, l, raw, n), raw);
+            Value clamped = arith::MaxSIOp::create(
+                nb, l, zero,
+                arith::MinSIOp::create(
+                    nb, l, wrapped, arith::SubIOp::create(nb, l, n, one)));
+            SmallVector<Value> at;
+            for (int64_t i = 0; i < axis; ++i)
+              at.push_back(linalg::IndexOp::create(nb, l, i));
+            at.push_back(arith::IndexCastOp::create(nb, l, nb.getIndexType(),
+                                                    clamped));
+            for (int64_t i = axis + 1; i < rank; ++i)
+              at.push_back(linalg::IndexOp::create(nb, l, q + i - 1));
+            linalg::YieldOp::create(
+                nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
+          })
+          .getResult(0);
+  return define(node, result);
+}
+
+Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
+                               ArrayRef<Value> inputs) {
+  if (inputs.size() != 2 || !inputs[0] || !inputs[1] ||
+      !getElementTypeOrSelf(inputs[1].getType()).isInteger(64)) {
+    emitError(loc) << "GatherElements needs data and int64 indices";
+    return {};
+  }
+  Value data = inputs[0], indices = inputs[1];
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(indices.getType());
+  int64_t rank = dataType.getRank();
+  if (indexType.getRank() != rank || rank == 0) {
+    emitError(loc) << "GatherElements needs indices of the data's rank";
+    return {};
+  }
+  int64_t axis = 0;
+  if (const auto *a = findAttr(node, "axis"))
+    axis = a->i();
+  if (axis < -rank || axis >= rank) {
+    emitError(loc) << "GatherElements axis " << axis
+                   << " is out of range for rank " << rank;
+    return {};
+  }
+  if (axis < 0)
+    axis += rank;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!indexType.isDynamicDim(d) && !dataType.isDynamicDim(d) &&
+        (dataType.getDimSize(d) == 0 ||
+         (d != axis && indexType.getDimSize(d) > dataType.getDimSize(d)))) {
+      emitError(loc) << "GatherElements indices dim " << d << " ("
+                     << indexType.getDimSize(d) << ") does not fit the data's ("
+                     << dataType.getDimSize(d) << ")";
+      return {};
+    }
+  // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
+  // from the end, and indices are clamped into range (compiled code has no
+  // error path; memory stays safe).
+  Value axisSize = tensor::DimOp::create(b, loc, data, axis);
+  auto empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, indices),
+      dataType.getElementType());
+  SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, ctx));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{empty.getType()}, ValueRange{indices},
+             ValueRange{empty}, maps, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value size = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                                       axisSize);
+               Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+               Value idx = args[0];
+               Value negative = arith::CmpIOp::create(
+                   nb, l, arith::CmpIPredicate::slt, idx, zero);
+               idx = arith::SelectOp::create(
+                   nb, l, negative, arith::AddIOp::create(nb, l, idx, size),
+                   idx);
+               idx = arith::MaxSIOp::create(nb, l, idx, zero);
+               idx = arith::MinSIOp::create(
+                   nb, l, idx,
+                   arith::SubIOp::create(
+                       nb, l, size, arith::ConstantIntOp::create(nb, l, 1, 64)));
+               // The other dims follow the output position, clamped too
+               // (indices may be larger than data there).
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < rank; ++d) {
+                 if (d == axis) {
+                   at.push_back(arith::IndexCastOp::create(
+                       nb, l, nb.getIndexType(), idx));
+                   continue;
+                 }
+                 Value last = arith::SubIOp::create(
+                     nb, l, tensor::DimOp::create(nb, l, data, d),
+                     arith::ConstantIndexOp::create(nb, l, 1));
+                 at.push_back(arith::MinSIOp::create(
+                     nb, l, linalg::IndexOp::create(nb, l, d), last));
+               }
+               linalg::YieldOp::create(
+                   nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
+             })
+      .getResult(0);
+}
+
+/// ONNX GatherElements.
+LogicalResult GraphImporter::importGatherElements(const onnx::NodeProto &node,
+                                                  Location loc, ArrayRef<Value> inputs) {
+  return define(node, gatherElements(node, loc, inputs));
+}
+
+namespace {
+/// data[first + i * stride] per dim (first null: from 0 with step 1), of
+/// `sizes` elements: Slice once its bounds are clamped.
+Value stridedSlice(GraphImporter &im, Location loc, Value data,
+                   ArrayRef<OpFoldResult> sizes, ArrayRef<Value> first,
+                   ArrayRef<Value> stride) {
+  OpBuilder &b = im.b;
+  MLIRContext *ctx = im.ctx;
+  auto type = cast<RankedTensorType>(data.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamicSizes;
+  for (OpFoldResult size : sizes) {
+    if (auto c = getConstantIntValue(size)) {
+      shape.push_back(*c);
+    } else {
+      shape.push_back(ShapedType::kDynamic);
+      dynamicSizes.push_back(cast<Value>(size));
+    }
+  }
+  auto outType = RankedTensorType::get(shape, type.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
+  return linalg::GenericOp::create(
+               b, loc, TypeRange{outType}, ValueRange{}, ValueRange{init},
+               ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
+               SmallVector<utils::IteratorType>(
+                   rank, utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange) {
+                 SmallVector<Value> at;
+                 for (int64_t i = 0; i < rank; ++i) {
+                   Value j = linalg::IndexOp::create(nb, l, i);
+                   if (first[i])
+                     j = arith::AddIOp::create(
+                         nb, l, first[i],
+                         arith::MulIOp::create(nb, l, j, stride[i]));
+                   at.push_back(j);
+                 }
+                 linalg::YieldOp::create(
+                     nb, l,
+                     ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
+               })
+               .getResult(0);
+}
+} // namespace
+
+/// ONNX Slice.
+LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
+                                         Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  // Opset >= 10: starts, ends, axes, steps are constant inputs. Symbolic
+  // dims are sliced with index arithmetic (what x[..., :C] exports to).
+  auto constInts = [&](size_t i, SmallVector<int64_t> &out) {
+    std::optional<SmallVector<int64_t>> values =
+        i < inputs.size() ? constantInts(inputs[i]) : std::nullopt;
+    if (values)
+      out = std::move(*values);
+    return values.has_value();
+  };
+  if (inputs.size() < 3 || !inputs[0] ||
+      !(isFloat(inputs[0]) ||
+        getElementTypeOrSelf(inputs[0].getType()).isInteger(64)))
+    return emitError(loc) << "Slice needs float32/int64 data, starts and "
+                             "ends (opset >= 10 form)";
+  SmallVector<int64_t> starts, ends, axes, steps;
+  // Starts and ends may be runtime values (x[:, k:k + T] with a symbolic
+  // T); axes and steps must be constant.
+  SmallVector<Value> runtimeStarts, runtimeEnds;
+  auto runtimeBounds = [&](size_t i, SmallVector<int64_t> &known,
+                           SmallVector<Value> &runtime) {
+    if (constInts(i, known))
+      return true;
+    auto t = dyn_cast<RankedTensorType>(inputs[i].getType());
+    if (!t || t.getRank() != 1 || t.isDynamicDim(0) ||
+        !t.getElementType().isInteger(64))
+      return false;
+    for (int64_t j = 0; j < t.getDimSize(0); ++j) {
+      known.push_back(0);
+      runtime.push_back(tensor::ExtractOp::create(
+          b, loc, inputs[i],
+          ValueRange{arith::ConstantIndexOp::create(b, loc, j)}));
+    }
+    return true;
+  };
+  if (!inputs[1] || !inputs[2] ||
+      !runtimeBounds(1, starts, runtimeStarts) ||
+      !runtimeBounds(2, ends, runtimeEnds) ||
+      (inputs.size() > 3 && inputs[3] && !constInts(3, axes)) ||
+      (inputs.size() > 4 && inputs[4] && !constInts(4, steps)))
+    return notConstant(loc, "Slice axes/steps");
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t rank = type.getRank();
+  if (axes.empty())
+    for (int64_t i = 0; i < int64_t(starts.size()); ++i)
+      axes.push_back(i);
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return emitError(loc) << "Slice starts, ends, axes and steps differ in "
+                             "length";
+  // Per dim: first index and step (index values), and the result size.
+  SmallVector<Value> first(rank), stride(rank);
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t i = 0; i < rank; ++i)
+    sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  llvm::SmallDenseSet<int64_t> seen;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    int64_t axis = axes[k] < 0 ? axes[k] + rank : axes[k];
+    if (axis < 0 || axis >= rank || !seen.insert(axis).second)
+      return emitError(loc) << "Slice axis " << axes[k]
+                            << " is out of range or repeated";
+    int64_t step = steps[k];
+    if (step == 0)
+      return emitError(loc) << "Slice step 0 is invalid";
+    Value n = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
+    // Clamp a bound (as i64 arithmetic on index) into [lo, n + hiOff].
+    auto bound = [&](int64_t v, Value runtime, int64_t lo,
+                     int64_t hiOff) -> Value {
+      Value x;
+      if (runtime) {
+        // Saturate to +-2^40 (INT64_MAX means "to the end"), wrap
+        // negatives.
+        Value big = arith::ConstantIntOp::create(b, loc, int64_t(1) << 40, 64);
+        Value v64 = arith::MaxSIOp::create(
+            b, loc,
+            arith::MinSIOp::create(b, loc, runtime, big),
+            arith::ConstantIntOp::create(b, loc, -(int64_t(1) << 40), 64));
+        x = arith::IndexCastOp::create(b, loc, b.getIndexType(), v64);
+        Value negative = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::slt, x, idx(0));
+        x = arith::SelectOp::create(
+            b, loc, negative, arith::AddIOp::create(b, loc, x, n), x);
+      } else {
+        // Out-of-range constants saturate to +-2^40 so index math is safe.
+        v = std::clamp<int64_t>(v, -(int64_t(1) << 40), int64_t(1) << 40);
+        x = idx(v);
+        if (v < 0)
+          x = b.createOrFold<arith::AddIOp>(loc, x, n);
+      }
+      Value hi = b.createOrFold<arith::AddIOp>(loc, n, idx(hiOff));
+      return b.createOrFold<arith::MaxSIOp>(
+          loc, idx(lo), b.createOrFold<arith::MinSIOp>(loc, x, hi));
+    };
+    Value rs = runtimeStarts.empty() ? Value() : runtimeStarts[k];
+    Value re = runtimeEnds.empty() ? Value() : runtimeEnds[k];
+    Value s, e, count;
+    if (step > 0) {
+      s = bound(starts[k], rs, 0, 0);
+      e = bound(ends[k], re, 0, 0);
+      count = b.createOrFold<arith::CeilDivSIOp>(
+          loc, b.createOrFold<arith::SubIOp>(loc, e, s), idx(step));
+    } else {
+      s = bound(starts[k], rs, 0, -1);
+      e = bound(ends[k], re, -1, -1);
+      count = b.createOrFold<arith::CeilDivSIOp>(
+          loc, b.createOrFold<arith::SubIOp>(loc, s, e), idx(-step));
+    }
+    count = b.createOrFold<arith::MaxSIOp>(loc, count, idx(0));
+    first[axis] = s;
+    stride[axis] = idx(step);
+    sizes[axis] = getAsOpFoldResult(count);
+  }
+  result = stridedSlice(*this, loc, inputs[0], sizes, first, stride);
+  return define(node, result);
+}
+
+Value GraphImporter::scatterND(const onnx::NodeProto &node, Location loc,
+                          ArrayRef<Value> inputs) {
+  // Constant indices (what `t[i] = v` exports to): one insert_slice per
+  // index tuple, in order (a later duplicate wins, as in ONNX Runtime).
+  if (inputs.size() != 3 || llvm::is_contained(inputs, Value())) {
+    emitError(loc) << "ScatterND needs data, indices and updates";
+    return {};
+  }
+  std::string reduction = "none";
+  if (const auto *a = findAttr(node, "reduction"))
+    reduction = a->s();
+  if (reduction != "none" && reduction != "add" && reduction != "mul") {
+    emitError(loc) << "ScatterND reduction '" << reduction
+                   << "' is not supported (none, add and mul are)";
+    return {};
+  }
+  std::optional<SmallVector<int64_t>> indices = constantInts(inputs[1]);
+  if (!indices) {
+    notConstant(loc, "ScatterND indices");
+    return {};
+  }
+  Value data = inputs[0], updates = inputs[2];
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(inputs[1].getType());
+  auto updateType = cast<RankedTensorType>(updates.getType());
+  int64_t rank = dataType.getRank(), q = indexType.getRank();
+  int64_t k = q ? indexType.getDimSize(q - 1) : 0;
+  if (q < 1 || k < 1 || k > rank ||
+      updateType.getRank() != q - 1 + rank - k ||
+      updateType.getElementType() != dataType.getElementType()) {
+    emitError(loc) << "ScatterND indices/updates do not fit the data's rank";
+    return {};
+  }
+  int64_t tuples = int64_t(indices->size()) / k;
+  // updates viewed as [tuples, data.shape[k:]...]
+  SmallVector<int64_t> flatShape = {tuples};
+  for (int64_t d = k; d < rank; ++d)
+    flatShape.push_back(dataType.getDimSize(d));
+  auto flatType = RankedTensorType::get(flatShape, dataType.getElementType());
+  Value flat = reshape(loc, updates, flatType, [&] {
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(tuples)};
+    for (int64_t d = k; d < rank; ++d)
+      sizes.push_back(tensor::getMixedSize(b, loc, data, d));
+    return sizes;
+  });
+  if (!flat)
+    return {};
+  Value result = data;
+  for (int64_t t = 0; t < tuples; ++t) {
+    SmallVector<OpFoldResult> offsets, sizes, strides(rank, b.getIndexAttr(1));
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d < k) {
+        int64_t i = (*indices)[t * k + d], n = dataType.getDimSize(d);
+        if (ShapedType::isDynamic(n) ? i < 0 : (i < -n || i >= n)) {
+          emitError(loc) << "ScatterND index " << i
+                         << " is out of range for dim " << d;
+          return {};
+        }
+        if (ShapedType::isDynamic(n)) {
+          // Unknown extent: the index is clamped to it at run time (as
+          // Gather's are), so the write stays inside the data.
+          Value last = arith::SubIOp::create(
+              b, loc, tensor::DimOp::create(b, loc, data, d),
+              arith::ConstantIndexOp::create(b, loc, 1));
+          offsets.push_back(getAsOpFoldResult(arith::MinSIOp::create(
+              b, loc, arith::ConstantIndexOp::create(b, loc, i), last)));
+        } else {
+          offsets.push_back(b.getIndexAttr(i < 0 ? i + n : i));
+        }
+        sizes.push_back(b.getIndexAttr(1));
+      } else {
+        offsets.push_back(b.getIndexAttr(0));
+        sizes.push_back(tensor::getMixedSize(b, loc, data, d));
+      }
+    }
+    // Row t of the updates, shaped [1 x k, data.shape[k:]...].
+    SmallVector<OpFoldResult> rowOffsets(flatShape.size(), b.getIndexAttr(0)),
+        rowSizes, rowStrides(flatShape.size(), b.getIndexAttr(1));
+    rowOffsets[0] = b.getIndexAttr(t);
+    rowSizes.push_back(b.getIndexAttr(1));
+    for (int64_t d = k; d < rank; ++d)
+      rowSizes.push_back(tensor::getMixedSize(b, loc, flat, d - k + 1));
+    Value row = tensor::ExtractSliceOp::create(
+        b, loc, flat, rowOffsets, rowSizes, rowStrides);
+    SmallVector<int64_t> rowShape(k, 1);
+    for (int64_t d = k; d < rank; ++d)
+      rowShape.push_back(flatShape[d - k + 1]);
+    auto rowType = RankedTensorType::get(rowShape, dataType.getElementType());
+    Value shaped = reshape(loc, row, rowType, [&] { return sizes; });
+    if (!shaped)
+      return {};
+    if (reduction != "none") { // combine with what is there
+      Value old = tensor::ExtractSliceOp::create(b, loc, rowType, result,
+                                                 offsets, sizes, strides);
+      bool isFloat = rowType.getElementType().isF32();
+      shaped = elementwise(loc, {old, shaped},
+                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                             if (reduction == "add")
+                               return isFloat ? Value(arith::AddFOp::create(
+                                                    nb, l, a[0], a[1]))
+                                              : Value(arith::AddIOp::create(
+                                                    nb, l, a[0], a[1]));
+                             return isFloat ? Value(arith::MulFOp::create(
+                                                  nb, l, a[0], a[1]))
+                                            : Value(arith::MulIOp::create(
+                                                  nb, l, a[0], a[1]));
+                           });
+    }
+    result = tensor::InsertSliceOp::create(b, loc, shaped, result, offsets,
+                                           sizes, strides);
+  }
+  return result;
+}
+
+/// ONNX ScatterND.
+LogicalResult GraphImporter::importScatterND(const onnx::NodeProto &node,
+                                             Location loc, ArrayRef<Value> inputs) {
+  return define(node, scatterND(node, loc, inputs));
+}
+
+/// Gathers, slices and scatters.
+NamedOps indexingOps() {
+  using G = GraphImporter;
+  return {
+      {"Gather", opEntry(&G::importGather, kMinOpset, fold::gather)},
+      {"GatherElements", opEntry(&G::importGatherElements, 11)},
+      {"ScatterND", opEntry(&G::importScatterND, 11)},
+      {"Slice", opEntry(&G::importSlice, kMinOpset, fold::slice)},
+  };
+}
+
+} // namespace convc::onnx_import

@@ -1,0 +1,720 @@
+//===- ShapeOps.cpp - shape and layout ONNX ops ---------------------------===//
+//
+// Reshapes become expand/collapse_shape where the dims allow; sizes that
+// shape arithmetic computed from symbolic dims arrive as runtime index values
+// (folding/ShapeFolding.cpp tracks them).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+#include "frontends/onnx/OpRegistry.h"
+
+namespace convc::onnx_import {
+
+LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location loc,
+                              ArrayRef<Value> inputs) {
+  if (inputs.empty() || !inputs[0])
+    return emitError(loc) << "Split needs an input";
+  Value x = inputs[0];
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank(), axis = 0;
+  if (const auto *a = findAttr(node, "axis"))
+    axis = a->i();
+  if (axis < -rank || axis >= rank)
+    return emitError(loc) << "Split axis " << axis
+                          << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  // Sizes: the `split` input (opset 13) or attribute, else equal parts.
+  std::optional<SmallVector<int64_t>> parts;
+  if (inputs.size() > 1 && inputs[1]) {
+    parts = constantInts(inputs[1]);
+    if (!parts)
+      return notConstant(loc, "Split sizes");
+  } else if (const auto *a = findAttr(node, "split")) {
+    parts = SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  }
+  int64_t outputs = node.output_size();
+  if (parts && int64_t(parts->size()) != outputs)
+    return emitError(loc) << "Split has " << parts->size() << " sizes for "
+                          << outputs << " outputs";
+  if (parts && llvm::any_of(*parts, [](int64_t p) { return p < 0; }))
+    return emitError(loc) << "Split has a negative size";
+  if (parts && type.isDynamicDim(axis))
+    return emitError(loc) << "Split with explicit sizes of a symbolic dim is "
+                             "not supported (the sizes cannot be checked "
+                             "against it at compile time)";
+  Value total = getValueOrCreateConstantIndexOp(
+      b, loc, tensor::getMixedSize(b, loc, x, axis));
+  if (parts && !type.isDynamicDim(axis)) {
+    int64_t sum = 0;
+    for (int64_t p : *parts)
+      sum += p;
+    if (sum != type.getDimSize(axis))
+      return emitError(loc) << "Split sizes add up to " << sum << ", not "
+                            << type.getDimSize(axis);
+  }
+  if (!parts && !type.isDynamicDim(axis) && type.getDimSize(axis) % outputs)
+    return emitError(loc) << "Split of " << type.getDimSize(axis)
+                          << " into " << outputs
+                          << " equal parts (uneven splits need opset 18)";
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  for (int64_t i = 0; i < outputs; ++i) {
+    OpFoldResult size =
+        parts ? OpFoldResult(b.getIndexAttr((*parts)[i]))
+              : getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
+                    loc, total,
+                    arith::ConstantIndexOp::create(b, loc, outputs)));
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+        sizes = tensor::getMixedSizes(b, loc, x),
+        strides(rank, b.getIndexAttr(1));
+    offsets[axis] = getAsOpFoldResult(offset);
+    sizes[axis] = size;
+    // An empty part is not a slice (offsets must lie inside the source).
+    Value part = isZeroInteger(size)
+                     ? Value(tensor::EmptyOp::create(b, loc, sizes,
+                                                     type.getElementType()))
+                     : Value(tensor::ExtractSliceOp::create(
+                           b, loc, x, offsets, sizes, strides));
+    if (!node.output(i).empty())
+      values[node.output(i)] = part;
+    offset = b.createOrFold<arith::AddIOp>(
+        loc, offset, getValueOrCreateConstantIndexOp(b, loc, size));
+  }
+  return success();
+}
+
+Value GraphImporter::range(Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 3 || llvm::is_contained(inputs, Value())) {
+    emitError(loc) << "Range needs start, limit and delta";
+    return {};
+  }
+  Type element = getElementTypeOrSelf(inputs[0].getType());
+  if ((!element.isF32() && !element.isInteger(64)) ||
+      llvm::any_of(inputs, [&](Value v) {
+        return getElementTypeOrSelf(v.getType()) != element ||
+               cast<RankedTensorType>(v.getType()).getNumElements() != 1;
+      })) {
+    emitError(loc) << "Range needs scalar start, limit and delta of one "
+                      "element type (float32 or int64)";
+    return {};
+  }
+  bool isInt = element.isInteger(64);
+  // Constant int64 operands (arange(K) in exports): fold, the result may
+  // feed shape arithmetic.
+  auto start = constantInts(inputs[0]), limit = constantInts(inputs[1]),
+       delta = constantInts(inputs[2]);
+  if (isInt && start && limit && delta) {
+    if ((*delta)[0] == 0) {
+      emitError(loc) << "Range delta is 0";
+      return {};
+    }
+    // count = max(ceil((limit - start) / delta), 0), in 128 bits.
+    __int128 span = __int128((*limit)[0]) - (*start)[0], d = (*delta)[0];
+    __int128 count = span / d + ((span % d) != 0 && ((span > 0) == (d > 0)));
+    if (count > (int64_t(1) << 24)) {
+      emitError(loc) << "Range of " << int64_t(std::min<__int128>(count, INT64_MAX))
+                     << " elements is too large to fold";
+      return {};
+    }
+    SmallVector<int64_t> data;
+    for (int64_t i = 0; i < int64_t(std::max<__int128>(count, 0)); ++i)
+      data.push_back(int64_t((*start)[0] + __int128(i) * d));
+    auto type = RankedTensorType::get({int64_t(data.size())}, element);
+    return arith::ConstantOp::create(b, loc,
+                                     DenseIntElementsAttr::get(type, data));
+  }
+  Value s = scalar(loc, inputs[0]), e = scalar(loc, inputs[1]),
+        d = scalar(loc, inputs[2]);
+  // n = max(ceil((limit - start) / delta), 0)
+  Value count;
+  if (isInt) {
+    count = arith::CeilDivSIOp::create(b, loc,
+                                       arith::SubIOp::create(b, loc, e, s), d);
+    count = arith::MaxSIOp::create(
+        b, loc, count, arith::ConstantIntOp::create(b, loc, 0, 64));
+  } else {
+    Value q = math::CeilOp::create(
+        b, loc,
+        arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, e, s), d));
+    q = arith::MaximumFOp::create(
+        b, loc, q, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+    count = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
+  }
+  Value n = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
+  auto type = RankedTensorType::get({ShapedType::kDynamic}, element);
+  return tensor::GenerateOp::create(
+      b, loc, type, ValueRange{n},
+      [&](OpBuilder &nb, Location l, ValueRange ivs) {
+        Value i = arith::IndexCastOp::create(nb, l, nb.getI64Type(), ivs[0]);
+        Value v;
+        if (isInt)
+          v = arith::AddIOp::create(nb, l, s,
+                                    arith::MulIOp::create(nb, l, i, d));
+        else
+          v = arith::AddFOp::create(
+              nb, l, s,
+              arith::MulFOp::create(
+                  nb, l, arith::SIToFPOp::create(nb, l, nb.getF32Type(), i),
+                  d));
+        tensor::YieldOp::create(nb, l, v);
+      });
+}
+
+/// ONNX Range.
+LogicalResult GraphImporter::importRange(const onnx::NodeProto &node,
+                                         Location loc, ArrayRef<Value> inputs) {
+  return define(node, range(loc, inputs));
+}
+
+Value GraphImporter::constantOfShape(const onnx::NodeProto &node, Location loc,
+                                ArrayRef<Value> inputs) {
+  std::optional<ShapeOperand> shape = shapeOperand(node, inputs, 0);
+  if (!shape) {
+    notConstant(loc, "ConstantOfShape shape");
+    return {};
+  }
+  Value fill = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  if (const auto *a = findAttr(node, "value"); a && a->has_t()) {
+    Value c = constant(a->t(), loc);
+    if (!c)
+      return {};
+    fill = scalar(loc, c);
+  }
+  SmallVector<Value> dynamicSizes;
+  for (auto [v, size] : llvm::zip_equal(shape->values, shape->symbolicSizes)) {
+    if (!ShapedType::isDynamic(v))
+      continue;
+    dynamicSizes.push_back(size);
+  }
+  int64_t total = 1;
+  for (int64_t v : shape->values) {
+    if (ShapedType::isDynamic(v))
+      continue;
+    if (v < 0 || v > (int64_t(1) << 31) ||
+        (total *= v) > (int64_t(1) << 31)) {
+      emitError(loc) << "ConstantOfShape size " << v
+                     << " is negative or too large";
+      return {};
+    }
+  }
+  auto type = RankedTensorType::get(shape->values, fill.getType());
+  Value empty = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+  return linalg::FillOp::create(b, loc, fill, empty).getResult(0);
+}
+
+/// ONNX ConstantOfShape.
+LogicalResult GraphImporter::importConstantOfShape(const onnx::NodeProto &node,
+                                                   Location loc, ArrayRef<Value> inputs) {
+  return define(node, constantOfShape(node, loc, inputs));
+}
+
+/// ONNX Unsqueeze, Squeeze.
+LogicalResult GraphImporter::importSqueezeUnsqueeze(const onnx::NodeProto &node,
+                                                    Location loc, ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  Value result;
+  // Axes: an attribute before opset 13, a constant input from 13 on.
+  if (inputs.empty() || !inputs[0])
+    return emitError(loc) << op << " needs an input";
+  SmallVector<int64_t> axes;
+  bool haveAxes = false;
+  if (const auto *attr = findAttr(node, "axes")) {
+    axes.assign(attr->ints().begin(), attr->ints().end());
+    haveAxes = true;
+  } else if (inputs.size() > 1 && inputs[1]) {
+    auto values = constantInts(inputs[1]);
+    if (!values)
+      return notConstant(loc, op + " axes");
+    axes = *values;
+    haveAxes = true;
+  }
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t inRank = type.getRank();
+  bool unsqueeze = op == "Unsqueeze";
+  int64_t outRank = unsqueeze ? inRank + int64_t(axes.size())
+                              : inRank - int64_t(axes.size());
+  int64_t axisRank = unsqueeze ? outRank : inRank;
+  llvm::SmallDenseSet<int64_t> axisSet;
+  for (int64_t a : axes) {
+    int64_t n = a < 0 ? a + axisRank : a;
+    if (n < 0 || n >= axisRank || !axisSet.insert(n).second)
+      return emitError(loc) << op << " axis " << a
+                            << " is out of range or repeated for rank "
+                            << axisRank;
+  }
+  if (!unsqueeze) {
+    if (!haveAxes) // every static 1
+      for (int64_t i = 0; i < inRank; ++i)
+        if (type.getDimSize(i) == 1)
+          axisSet.insert(i);
+    for (int64_t i : axisSet)
+      if (type.getDimSize(i) != 1)
+        return emitError(loc) << "Squeeze axis " << i << " has size "
+                              << type.getDimSize(i)
+                              << " (it must be a static 1)";
+  }
+  // The result: unit dims inserted or dropped, the others kept in order.
+  SmallVector<int64_t> shape;
+  SmallVector<OpFoldResult> sizes;
+  int64_t wideRank = unsqueeze ? outRank : inRank;
+  for (int64_t i = 0, j = 0; i < wideRank; ++i) {
+    bool unit = axisSet.contains(i);
+    if (unsqueeze && unit) {
+      shape.push_back(1);
+      sizes.push_back(b.getIndexAttr(1));
+    } else if (!unit) {
+      int64_t d = unsqueeze ? j++ : i;
+      shape.push_back(type.getDimSize(d));
+      sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], d));
+    }
+  }
+  result = reshape(loc, inputs[0],
+                   RankedTensorType::get(shape, type.getElementType()),
+                   [&] { return sizes; });
+  if (!result)
+    return failure();
+  return define(node, result);
+}
+
+/// ONNX Reshape.
+LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
+                                           Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  // The shape must be constant (exports emit it so once shape arithmetic
+  // is folded); 0 copies the input dim (unless allowzero), -1 is inferred.
+  // A shape built from symbolic dims (Shape -> Gather -> Concat) carries
+  // their runtime values.
+  std::optional<ShapeOperand> operand = shapeOperand(node, inputs, 1);
+  if (inputs.size() != 2 || !operand)
+    return emitError(loc) << "Reshape needs data and a shape that is "
+                             "constant or built from the input dims (an "
+                             "initializer, a Constant node, or folded "
+                             "Shape arithmetic): convc compiles shapes "
+                             "statically";
+  const SmallVector<int64_t> &target = operand->values;
+  const SmallVector<Value> &symbolicSizes = operand->symbolicSizes;
+  SmallVector<int64_t> shape;
+  if (!inputs[0])
+    return emitError(loc) << "Reshape needs data";
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  bool allowZero = false;
+  if (const auto *a = findAttr(node, "allowzero"))
+    allowZero = a->i() != 0;
+  int64_t inferred = -1;
+  for (auto [i, d] : llvm::enumerate(target)) {
+    if (ShapedType::isDynamic(d)) {
+      shape.push_back(ShapedType::kDynamic);
+    } else if (d == -1) {
+      if (inferred >= 0)
+        return emitError(loc) << "Reshape shape has more than one -1";
+      inferred = i;
+      shape.push_back(ShapedType::kDynamic);
+    } else if (d == 0 && !allowZero) {
+      if (int64_t(i) >= type.getRank())
+        return emitError(loc) << "Reshape shape entry " << i
+                              << " is 0 but the input has rank "
+                              << type.getRank();
+      shape.push_back(type.getDimSize(i));
+    } else if (d < 0) {
+      return emitError(loc) << "Reshape shape entry " << d << " is invalid";
+    } else {
+      shape.push_back(d);
+    }
+  }
+  // Infer -1 when the input is static.
+  if (inferred >= 0 && type.hasStaticShape()) {
+    int64_t known = 1;
+    for (auto [i, d] : llvm::enumerate(shape))
+      if (int64_t(i) != inferred)
+        known *= d;
+    if (known == 0 || type.getNumElements() % known != 0)
+      return emitError(loc) << "Reshape cannot infer the -1 entry: "
+                            << type.getNumElements()
+                            << " elements do not divide by " << known;
+    shape[inferred] = type.getNumElements() / known;
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  if (resultType.hasStaticShape() && type.hasStaticShape() &&
+      resultType.getNumElements() != type.getNumElements())
+    return emitError(loc) << "Reshape from " << type << " to "
+                          << resultType << " changes the element count";
+  // Sizes of the output, as values where symbolic.
+  auto outputSizes = [&]() {
+    SmallVector<OpFoldResult> sizes;
+    Value numel;
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      Value d = getValueOrCreateConstantIndexOp(
+          b, loc, tensor::getMixedSize(b, loc, inputs[0], i));
+      numel = numel ? arith::MulIOp::create(b, loc, numel, d) : d;
+    }
+    if (!numel)
+      numel = arith::ConstantIndexOp::create(b, loc, 1);
+    Value others = arith::ConstantIndexOp::create(b, loc, 1);
+    for (auto [i, d] : llvm::enumerate(shape)) {
+      if (!ShapedType::isDynamic(d))
+        sizes.push_back(b.getIndexAttr(d));
+      else if (int64_t(i) == inferred)
+        sizes.push_back(OpFoldResult());
+      else if (symbolicSizes[i])
+        sizes.push_back(symbolicSizes[i]);
+      else
+        sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
+      if (int64_t(i) != inferred)
+        others = arith::MulIOp::create(
+            b, loc, others,
+            getValueOrCreateConstantIndexOp(b, loc, sizes.back()));
+    }
+    if (inferred >= 0 && !sizes[inferred])
+      sizes[inferred] = arith::DivUIOp::create(b, loc, numel, others)
+                            .getResult();
+    return sizes;
+  };
+  result = reshape(loc, inputs[0], resultType, outputSizes);
+  if (!result)
+    return failure();
+  return define(node, result);
+}
+
+/// ONNX Pad.
+LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
+                                       Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  // Opset >= 11: constant pads [begin..., end...] (an input); mode
+  // "constant" with an optional scalar value. Symbolic dims stay symbolic.
+  std::string mode = "constant";
+  if (const auto *a = findAttr(node, "mode"))
+    mode = a->s();
+  if (mode != "constant" && mode != "edge" && mode != "reflect")
+    return emitError(loc) << "Pad mode '" << mode
+                          << "' is not supported (constant, edge and "
+                             "reflect are)";
+  std::optional<SmallVector<int64_t>> padsValues =
+      inputs.size() >= 2 ? constantInts(inputs[1]) : std::nullopt;
+  if (!inputs[0])
+    return emitError(loc) << "Pad needs data";
+  if (!padsValues)
+    return notConstant(loc, "Pad pads");
+  if (inputs.size() > 3 && inputs[3])
+    return emitError(loc) << "Pad with an axes input (opset 18) is not "
+                             "supported";
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t rank = type.getRank();
+  const SmallVector<int64_t> &pads = *padsValues;
+  if (int64_t(pads.size()) != 2 * rank)
+    return emitError(loc) << "Pad has " << pads.size()
+                          << " pads for rank " << rank << " (needs "
+                          << 2 * rank << ")";
+  if (llvm::any_of(pads, [](int64_t v) { return v < 0; }))
+    return emitError(loc) << "Pad with negative pads (cropping) is not "
+                             "supported";
+  Type element = type.getElementType();
+  Value padValue;
+  if (inputs.size() > 2 && inputs[2]) {
+    if (getElementTypeOrSelf(inputs[2].getType()) != element)
+      return emitError(loc) << "Pad constant_value type differs from data";
+    padValue = tensor::ExtractOp::create(
+        b, loc, inputs[2],
+        SmallVector<Value>(
+            cast<RankedTensorType>(inputs[2].getType()).getRank(),
+            arith::ConstantIndexOp::create(b, loc, 0)));
+  } else {
+    padValue = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+  }
+  SmallVector<OpFoldResult> low, high;
+  for (int64_t i = 0; i < rank; ++i) {
+    low.push_back(b.getIndexAttr(pads[i]));
+    high.push_back(b.getIndexAttr(pads[i + rank]));
+  }
+  if (mode == "constant") {
+    result = tensor::PadOp::create(b, loc, RankedTensorType(), inputs[0],
+                                   low, high, padValue, /*nofold=*/false);
+  } else {
+    // edge: the nearest element; reflect: mirrored about the edge element
+    // (which is not repeated). Each padded position reads the source at
+    // its mapped index, per dim.
+    for (int64_t i = 0; i < rank; ++i)
+      if ((pads[i] || pads[i + rank]) && type.getDimSize(i) == 0)
+        return emitError(loc) << "Pad " << mode << " of an empty dim";
+    for (int64_t i = 0; i < rank; ++i)
+      if (mode == "reflect" && !type.isDynamicDim(i) &&
+          std::max(pads[i], pads[i + rank]) >= type.getDimSize(i))
+        return emitError(loc) << "Pad reflect of " << pads[i] << " + "
+                              << pads[i + rank] << " on a dim of size "
+                              << type.getDimSize(i)
+                              << " (reflect pads must be shorter than the dim)";
+    Value source = inputs[0];
+    bool reflect = mode == "reflect";
+    auto pad = tensor::PadOp::create(b, loc, RankedTensorType(), source, low,
+                                     high, padValue, /*nofold=*/false);
+    Block &body = pad.getRegion().front();
+    OpBuilder pb = OpBuilder::atBlockBegin(&body);
+    SmallVector<Value> at;
+    Value empty; // a padded symbolic dim of size 0: nothing to read
+    for (int64_t i = 0; i < rank; ++i) {
+      Value index = body.getArgument(i);
+      if (!pads[i] && !pads[i + rank]) {
+        at.push_back(index);
+        continue;
+      }
+      Value n = tensor::DimOp::create(pb, loc, source, i);
+      if (type.isDynamicDim(i)) {
+        Value isEmpty = arith::CmpIOp::create(
+            pb, loc, arith::CmpIPredicate::eq, n,
+            arith::ConstantIndexOp::create(pb, loc, 0));
+        empty = empty ? Value(arith::OrIOp::create(pb, loc, empty, isEmpty))
+                      : isEmpty;
+      }
+      Value zero = arith::ConstantIndexOp::create(pb, loc, 0);
+      Value one = arith::ConstantIndexOp::create(pb, loc, 1);
+      Value last = arith::SubIOp::create(pb, loc, n, one);
+      Value j = arith::SubIOp::create(
+          pb, loc, index, arith::ConstantIndexOp::create(pb, loc, pads[i]));
+      if (reflect) { // -j below, 2 (n - 1) - j above
+        j = arith::MaxSIOp::create(pb, loc, j,
+                                   arith::SubIOp::create(pb, loc, zero, j));
+        Value mirrored = arith::SubIOp::create(
+            pb, loc, arith::AddIOp::create(pb, loc, last, last), j);
+        j = arith::MinSIOp::create(pb, loc, j, mirrored);
+      }
+      // Clamped either way (edge; and reflect on a 1-element dim).
+      j = arith::MinSIOp::create(pb, loc,
+                                 arith::MaxSIOp::create(pb, loc, j, zero),
+                                 last);
+      at.push_back(j);
+    }
+    Value element;
+    if (empty) {
+      auto guard = scf::IfOp::create(pb, loc, TypeRange{type.getElementType()},
+                                     empty, /*withElseRegion=*/true);
+      OpBuilder gb = OpBuilder::atBlockBegin(guard.thenBlock());
+      scf::YieldOp::create(gb, loc, padValue);
+      gb.setInsertionPointToStart(guard.elseBlock());
+      scf::YieldOp::create(
+          gb, loc, ValueRange{tensor::ExtractOp::create(gb, loc, source, at)});
+      element = guard.getResult(0);
+    } else {
+      element = tensor::ExtractOp::create(pb, loc, source, at);
+    }
+    body.getTerminator()->setOperand(0, element);
+    result = pad.getResult();
+  }
+  return define(node, result);
+}
+
+/// ONNX Expand.
+LogicalResult GraphImporter::importExpand(const onnx::NodeProto &node,
+                                          Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  // Numpy (bidirectional) broadcast of data against a constant or folded
+  // target shape.
+  std::optional<ShapeOperand> operand = shapeOperand(node, inputs, 1);
+  if (inputs.size() != 2 || !operand)
+    return emitError(loc) << "Expand needs data and a shape that is "
+                             "constant or built from input dims";
+  const SmallVector<int64_t> &target = operand->values;
+  if (!inputs[0])
+    return emitError(loc) << "Expand needs data";
+  if (llvm::any_of(target, [](int64_t d) {
+        return !ShapedType::isDynamic(d) && d < 0;
+      }))
+    return emitError(loc) << "Expand shape entries must be >= 0";
+  Value shaped = tensor::EmptyOp::create(
+      b, loc, RankedTensorType::get(target, getElementTypeOrSelf(
+                                                inputs[0].getType())),
+      llvm::to_vector(llvm::make_filter_range(
+          operand->symbolicSizes, [](Value v) { return bool(v); })));
+  result = elementwise(loc, {inputs[0], shaped},
+                       [](OpBuilder &, Location, ValueRange a) {
+                         return a[0];
+                       });
+  return define(node, result);
+}
+
+/// ONNX Transpose.
+LogicalResult GraphImporter::importTranspose(const onnx::NodeProto &node,
+                                             Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> perm;
+  if (const auto *attr = findAttr(node, "perm"))
+    perm.assign(attr->ints().begin(), attr->ints().end());
+  else
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+  if (int64_t(perm.size()) != rank)
+    return emitError(loc) << "Transpose perm has " << perm.size()
+                          << " entries for rank " << rank;
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> inExprs(rank);
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (perm[i] < 0 || perm[i] >= rank)
+      return emitError(loc) << "Transpose perm entry " << perm[i]
+                            << " out of range";
+    shape.push_back(type.getDimSize(perm[i]));
+    inExprs[perm[i]] = getAffineDimExpr(i, ctx);
+    if (type.isDynamicDim(perm[i]))
+      dynamicSizes.push_back(
+          tensor::DimOp::create(b, loc, inputs[0], perm[i]));
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
+  // The named op: the raising patterns look for BTC <-> BCT transposes.
+  result = linalg::TransposeOp::create(b, loc, inputs[0], init, perm)
+               .getResult()[0];
+  return define(node, result);
+}
+
+/// ONNX Concat.
+LogicalResult GraphImporter::importConcat(const onnx::NodeProto &node,
+                                          Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  const auto *attr = findAttr(node, "axis");
+  if (!attr || inputs.empty())
+    return emitError(loc) << "Concat needs inputs and an axis";
+  if (llvm::is_contained(inputs, Value()))
+    return emitError(loc) << "Concat has an empty input name";
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t rank = type.getRank(), axis = attr->i();
+  for (Value v : inputs) {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getRank() != rank || t.getElementType() != type.getElementType())
+      return emitError(loc) << "Concat inputs differ in rank or element "
+                               "type";
+    for (int64_t i = 0; i < rank; ++i)
+      if (i != (axis < 0 ? axis + rank : axis) && !t.isDynamicDim(i) &&
+          !type.isDynamicDim(i) && t.getDimSize(i) != type.getDimSize(i))
+        return emitError(loc) << "Concat inputs differ in dim " << i;
+  }
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return emitError(loc) << "Concat axis out of range";
+  // Sizes: per dim the first static one among the inputs, else the first
+  // input's; the concatenated dimension summed (folded when static).
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t i = 0; i < rank; ++i) {
+    OpFoldResult size = tensor::getMixedSize(b, loc, inputs[0], i);
+    for (Value v : inputs)
+      if (auto t = cast<RankedTensorType>(v.getType());
+          t.getRank() == rank && !t.isDynamicDim(i))
+        size = b.getIndexAttr(t.getDimSize(i));
+    sizes.push_back(size);
+  }
+  Value total = arith::ConstantIndexOp::create(b, loc, 0);
+  for (Value v : inputs)
+    total = b.createOrFold<arith::AddIOp>(
+        loc, total,
+        getValueOrCreateConstantIndexOp(
+            b, loc, tensor::getMixedSize(b, loc, v, axis)));
+  sizes[axis] = getAsOpFoldResult(total);
+  Value acc = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  for (Value v : inputs) {
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+    offsets[axis] = offset;
+    SmallVector<OpFoldResult> vsizes;
+    for (int64_t i = 0; i < rank; ++i)
+      vsizes.push_back(tensor::getMixedSize(b, loc, v, i));
+    acc = tensor::InsertSliceOp::create(
+        b, loc, v, acc, offsets, vsizes,
+        SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+    offset = b.createOrFold<arith::AddIOp>(
+        loc, offset,
+        getValueOrCreateConstantIndexOp(
+            b, loc, tensor::getMixedSize(b, loc, v, axis)));
+  }
+  result = acc;
+  return define(node, result);
+}
+
+/// ONNX Identity.
+LogicalResult GraphImporter::importIdentity(const onnx::NodeProto &node,
+                                            Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  if (inputs.size() != 1)
+    return emitError(loc) << "Identity needs one input";
+  // A copy, so that a graph output never aliases a graph input.
+  result = elementwise(loc, inputs, [](OpBuilder &, Location, ValueRange a) {
+    return a[0];
+  });
+  return define(node, result);
+}
+
+/// ONNX Constant.
+LogicalResult GraphImporter::importConstant(const onnx::NodeProto &node,
+                                            Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  for (const auto &attr : node.attribute()) {
+    if (attr.name() == "value" && attr.has_t())
+      result = constant(attr.t(), loc);
+    // Scalar and list forms (opset 12): value_float(s), value_int(s).
+    auto dense = [&](Type element, auto values, bool scalar) -> Value {
+      using T = typename decltype(values)::value_type;
+      SmallVector<T> data(values.begin(), values.end());
+      auto type = RankedTensorType::get(
+          scalar ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(data.size())},
+          element);
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, ArrayRef<T>(data)));
+    };
+    if (attr.name() == "value_float")
+      result = dense(b.getF32Type(), std::vector<float>{attr.f()}, true);
+    else if (attr.name() == "value_floats")
+      result = dense(b.getF32Type(),
+                     std::vector<float>(attr.floats().begin(),
+                                        attr.floats().end()),
+                     false);
+    else if (attr.name() == "value_int")
+      result = dense(b.getI64Type(), std::vector<int64_t>{attr.i()}, true);
+    else if (attr.name() == "value_ints")
+      result = dense(b.getI64Type(),
+                     std::vector<int64_t>(attr.ints().begin(),
+                                          attr.ints().end()),
+                     false);
+  }
+  if (!result)
+    return emitError(loc) << "Constant needs a 'value' tensor (float32, "
+                             "int64, int32 or bool) or value_float(s) / "
+                             "value_int(s)";
+  return define(node, result);
+}
+
+/// Shape and layout ops, constants and Identity.
+NamedOps shapeOps() {
+  using G = GraphImporter;
+  return {
+      {"Concat", opEntry(&G::importConcat, kMinOpset, fold::concat)},
+      {"Constant", opEntry(&G::importConstant)},
+      {"ConstantOfShape",
+       opEntry(&G::importConstantOfShape, 9, fold::constantOfShape)},
+      {"Expand",
+       opEntry(&G::importExpand, 8, {}, fold::expandWeights)},
+      {"Identity", opEntry(&G::importIdentity, kMinOpset, fold::identity,
+                      fold::identityWeights)},
+      {"Pad", opEntry(&G::importPad)},
+      {"Range", opEntry(&G::importRange, 11)},
+      {"Reshape", opEntry(&G::importReshape, kMinOpset, fold::reshape,
+                     fold::reshapeWeights)},
+      // Always folded (to constants, or to tracked symbolic dims) when it
+      // has its input.
+      {"Shape", opEntry(
+                    [](GraphImporter &, const onnx::NodeProto &, Location loc,
+                       ArrayRef<Value>) {
+                      return LogicalResult(emitError(loc)
+                                           << "Shape needs one input");
+                    },
+                    kMinOpset, fold::shape)},
+      {"Split", opEntry(&G::importSplit)},
+      {"Squeeze", opEntry(&G::importSqueezeUnsqueeze, kMinOpset,
+                     fold::squeezeUnsqueeze, fold::squeezeUnsqueezeWeights)},
+      {"Transpose", opEntry(&G::importTranspose, kMinOpset, fold::transpose,
+                       fold::transposeWeights)},
+      {"Unsqueeze", opEntry(&G::importSqueezeUnsqueeze, kMinOpset,
+                       fold::squeezeUnsqueeze, fold::squeezeUnsqueezeWeights)},
+  };
+}
+
+} // namespace convc::onnx_import
