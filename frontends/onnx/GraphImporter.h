@@ -221,9 +221,11 @@ public:
 private:
   LogicalResult importNode(const onnx::NodeProto &node);
   Location nodeLoc(const onnx::NodeProto &node) {
-    std::string name = node.name().empty() ? node.op_type() + "(" +
-                                                 node.output(0) + ")"
-                                           : node.name();
+    // Malformed nodes (no output) are reported by importNode, after this.
+    std::string name =
+        !node.name().empty()     ? node.name()
+        : node.output_size() > 0 ? node.op_type() + "(" + node.output(0) + ")"
+                                 : node.op_type();
     return NameLoc::get(StringAttr::get(ctx, name));
   }
 };

@@ -71,7 +71,7 @@ namespace fold {
 bool foldWeights(GraphImporter &im, const OpEntry &entry,
                  const onnx::NodeProto &node, Location loc,
                  ArrayRef<Value> inputs) {
-  if (inputs.empty() || node.output_size() != 1)
+  if (!entry.foldWeights || inputs.empty() || node.output_size() != 1)
     return false;
   // Every operand a compile-time constant (checked before any is copied to
   // the host: a large weight times a runtime value is not folded).
