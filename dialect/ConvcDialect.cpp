@@ -7,6 +7,8 @@
 
 #include "dialect/ConvcDialect.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -271,6 +273,16 @@ LogicalResult GLUOp::inferReturnTypes(MLIRContext *,
 //===----------------------------------------------------------------------===//
 // Verifiers
 //===----------------------------------------------------------------------===//
+
+LogicalResult CheckOp::verify() {
+  if (getValues().size() > 2)
+    return emitOpError("carries at most two values, got ")
+           << getValues().size();
+  if (!isa_and_nonnull<FunctionOpInterface>(getOperation()->getParentOp()))
+    return emitOpError("must be directly in a function body (the failure "
+                       "returns from it)");
+  return success();
+}
 
 LogicalResult DepthwiseConvOp::verify() {
   if (failed(verifyElementTypes(*this)))

@@ -553,4 +553,35 @@ def Convc_WindowDiffOp : Convc_PureOp<"window_diff"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Run-time checks
+//===----------------------------------------------------------------------===//
+
+def Convc_CheckOp : Convc_Op<"check", [MemoryEffects<[MemWrite]>]> {
+  let summary = "fails the running entry point when a condition is false";
+  let description = [{
+    A check on sizes (or other scalars) that only the run time knows:
+
+    ```mlir
+    convc.check %ok, "Add node 'add': input 1 dim 1 of size {1} does not broadcast to {0}" (%r, %u)
+    ```
+
+    When `%ok` is false the entry point returns at once and the runtime
+    reports `message` with `{0}`, `{1}` replaced by `values`: the call fails
+    (a non-OK Status naming the check's ONNX node), no output is produced,
+    and nothing after the check runs, so the code after it may assume the
+    condition (a broadcast's operands read within their buffers, say).
+
+    It sits in a function body, not in a loop, and carries at most two
+    values. `convc-lower-checks` turns it into a branch to a call of the
+    runtime's `convc_rt_check_failed` and a return.
+  }];
+  let arguments = (ins I1:$condition, Variadic<Index>:$values,
+                       StrAttr:$message);
+  let assemblyFormat = [{
+    $condition `,` $message (`(` $values^ `)`)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // CONVC_OPS_TD

@@ -191,4 +191,21 @@ def MergeGPUModulesPass : Pass<"convc-merge-gpu-modules", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def LowerChecksPass : Pass<"convc-lower-checks", "::mlir::ModuleOp"> {
+  let summary = "Turn convc.check into a runtime call and an early return";
+  let description = [{
+    Runs on bufferized functions (the first step to LLVM, CPU and CUDA host
+    code alike). Each `convc.check %ok, "message" (%a, %b)` splits its block:
+    when `%ok` is false, a call `convc_rt_check_failed(message, a, b)` (the
+    runtime records the first failure of the call) and a return of poison
+    results, which the runtime never reads; otherwise the rest of the
+    function. Buffers allocated before a failed check are not freed.
+  }];
+  let dependentDialects = ["::mlir::cf::ControlFlowDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::ub::UBDialect"];
+}
+
 #endif // CONVC_LOWERING_PASSES_TD

@@ -138,7 +138,8 @@ bool configureCudaTarget(CudaTargetOptions &options, const std::string &binary,
 /// The last conversions of host code to the LLVM dialect, both targets.
 static constexpr const char *kHostToLLVM =
     "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
-    "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
+    "convert-ub-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+    "reconcile-unrealized-casts,"
     "canonicalize";
 
 /// Bufferized loops -> kernels -> NVVM -> device binary; host code -> LLVM.
@@ -164,7 +165,8 @@ static std::string cudaPipeline(const CudaTargetOptions &cuda) {
       "convert-gpu-to-nvvm{{index-bitwidth=64},canonicalize,cse,"
       "reconcile-unrealized-casts),"
       "gpu-module-to-binary{{format={2} toolkit={3}},"
-      "func.func(gpu-async-region),expand-strided-metadata,lower-affine,"
+      "func.func(gpu-async-region),convc-lower-checks,"
+      "expand-strided-metadata,lower-affine,"
       "convert-scf-to-cf,gpu-to-llvm,finalize-memref-to-llvm,{4}",
       cuda.arch, libdevice, cuda.format, cuda.toolkitPath, kHostToLLVM);
 }
@@ -226,7 +228,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
       return cudaPipeline(cuda);
     // Outermost parallel loops go to the runtime's thread pool before
     // vector-to-scf adds loops of its own.
-    return "convert-bufferization-to-memref,"
+    return "convc-lower-checks,convert-bufferization-to-memref,"
            "func.func(convert-linalg-to-loops),convc-approximate-math,"
            "convc-parallel-to-runtime,convert-vector-to-scf,lower-affine,"
            "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"

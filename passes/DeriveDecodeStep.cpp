@@ -106,10 +106,11 @@ struct DeriveDecodeStepPass
           isa<func::ReturnOp, tensor::DimOp, tensor::EmptyOp, tensor::CastOp,
               bufferization::AllocTensorOp, linalg::FillOp>(op))
         continue;
-      // Shape arithmetic on sizes, and elementwise math on tensors.
+      // Shape arithmetic on sizes (and comparisons of sizes, for
+      // convc.check), and elementwise math on tensors.
       if (isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
           llvm::all_of(op->getResultTypes(), [](Type t) {
-            return t.isIndex() || isa<RankedTensorType>(t);
+            return t.isIndex() || t.isInteger(1) || isa<RankedTensorType>(t);
           }))
         continue;
       if (auto generic = dyn_cast<linalg::GenericOp>(op)) {

@@ -8,6 +8,8 @@
 
 #include "frontends/onnx/GraphImporter.h"
 
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
+
 namespace convc::onnx_import {
 
 std::optional<GraphImporter::ShapeOperand>
@@ -97,8 +99,156 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
                                        outputSizes());
 }
 
+namespace {
+/// Where the importer took a dynamic size from: a value's dimension, or an
+/// SSA size. Results of destination-style ops have their init's sizes,
+/// tensor.empty the sizes it was given, tensor.dim the size it reads, and
+/// convc ops the leading dims of their input. Two dims with the same origin
+/// are equal at run time.
+struct SizeOrigin {
+  Value value;
+  int64_t dim; // -1: `value` is the size itself
+  bool operator==(const SizeOrigin &o) const {
+    return value == o.value && dim == o.dim;
+  }
+};
+
+SizeOrigin sizeOrigin(Value v, int64_t d) {
+  for (int depth = 0; depth < 256; ++depth) {
+    if (d < 0) {
+      auto dim = v.getDefiningOp<tensor::DimOp>();
+      std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+      if (!index)
+        break;
+      v = dim.getSource(), d = *index;
+      continue;
+    }
+    Operation *op = v.getDefiningOp();
+    if (!op)
+      break;
+    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op)) {
+      v = dps.getDpsInitOperand(cast<OpResult>(v).getResultNumber())->get();
+    } else if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
+      if (!empty.getType().isDynamicDim(d))
+        break;
+      v = empty.getDynamicSize(d), d = -1;
+    } else if (auto castOp = dyn_cast<tensor::CastOp>(op)) {
+      v = castOp.getSource();
+    } else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      if (slice.getType().getRank() != slice.getSourceType().getRank())
+        break; // rank-reducing: dims renumbered
+      auto size = dyn_cast<Value>(slice.getMixedSizes()[d]);
+      if (!size)
+        break;
+      v = size, d = -1;
+    } else if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      auto size = dyn_cast<Value>(expand.getMixedOutputShape()[d]);
+      if (!size)
+        break;
+      v = size, d = -1;
+    } else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      // A group of one symbolic dim and static 1s keeps that dim's size.
+      ReassociationIndices group = collapse.getReassociationIndices()[d];
+      auto source = collapse.getSrcType();
+      auto symbolicDims = llvm::make_filter_range(group, [&](int64_t j) {
+        return source.getDimSize(j) != 1;
+      });
+      if (llvm::range_size(symbolicDims) != 1)
+        break;
+      v = collapse.getSrc(), d = *symbolicDims.begin();
+    } else if (isa<ConvcDialect>(op->getDialect()) && op->getNumOperands() &&
+               isa<RankedTensorType>(op->getOperand(0).getType()) &&
+               d + 1 < cast<RankedTensorType>(v.getType()).getRank()) {
+      v = op->getOperand(0); // convc ops keep their input's leading dims
+    } else {
+      break;
+    }
+  }
+  return {v, d};
+}
+
+/// The node a location names (the importer locates ops at the node).
+std::string nodeName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  return "?";
+}
+} // namespace
+
+/// The same origin, or equal by upstream's value-bounds analysis (which
+/// follows pads, slices and the arithmetic between them, e.g. a conv's
+/// T + 2P - K + 1 against T when 2P = K - 1), or graph-input dims declared
+/// with one dim_param (the runtime refuses inputs that disagree: the
+/// signature unites them, see ExportEntryPoints.cpp).
+bool GraphImporter::sameSize(Value x, int64_t dx, Value y, int64_t dy) {
+  SizeOrigin ox = sizeOrigin(x, dx), oy = sizeOrigin(y, dy);
+  if (ox == oy)
+    return true;
+  FailureOr<bool> equal = ValueBoundsConstraintSet::areEqual(
+      ValueBoundsConstraintSet::Variable(x, dx),
+      ValueBoundsConstraintSet::Variable(y, dy));
+  if (succeeded(equal) && *equal)
+    return true;
+  if (ox.dim < 0 || oy.dim < 0)
+    return false;
+  auto ix = declaredDims.find({ox.value, ox.dim}),
+       iy = declaredDims.find({oy.value, oy.dim});
+  if (ix == declaredDims.end() || iy == declaredDims.end() ||
+      ix->second.second.param != iy->second.second.param)
+    return false;
+  return true;
+}
+
+/// The result size along dimension `dim`, whose symbolic `operands` (at
+/// their `operandDims`) the run time must reconcile: `staticSize` when an
+/// operand has a static size > 1, else the largest operand size (0 if any
+/// is 0; `staticSize` becomes dynamic). A check per operand requires its
+/// size to be 1 or the result's; `isOne` records whether it is 1.
+Value GraphImporter::broadcastAtRunTime(
+    Location loc, ValueRange inputs, int64_t dim, ArrayRef<unsigned> operands,
+    ArrayRef<int64_t> operandDims, int64_t &staticSize,
+    DenseMap<std::pair<unsigned, int64_t>, Value> &isOne) {
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> sizes;
+  for (auto [k, d] : llvm::zip(operands, operandDims))
+    sizes.push_back(tensor::DimOp::create(b, loc, inputs[k], d));
+  Value size, result;
+  if (staticSize != 1) {
+    size = arith::ConstantIndexOp::create(b, loc, staticSize);
+  } else {
+    Value largest = sizes[0], anyZero;
+    for (Value s : sizes) {
+      largest = arith::MaxUIOp::create(b, loc, largest, s);
+      Value isZero =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, zero);
+      anyZero = anyZero ? arith::OrIOp::create(b, loc, anyZero, isZero)
+                        : isZero;
+    }
+    size = result = arith::SelectOp::create(b, loc, anyZero, zero, largest);
+    staticSize = ShapedType::kDynamic;
+  }
+  for (auto [k, d, s] : llvm::zip(operands, operandDims, sizes)) {
+    Value unit =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, one);
+    Value fits = arith::OrIOp::create(
+        b, loc, unit,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, size));
+    CheckOp::create(b, loc, fits, ValueRange{s, size},
+                    "node '" + nodeName(loc) + "': input " + std::to_string(k) +
+                        " has size {0} in dimension " + std::to_string(d) +
+                        ", which does not broadcast to {1}");
+    isOne[{k, dim}] = unit;
+  }
+  return result;
+}
+
 /// Numpy broadcasting of `inputs` into one linalg.generic (of
-/// `resultElement`, by default the first input's element type).
+/// `body(elements...)`). A dimension is broadcast where an operand has a
+/// static 1. Where operands have symbolic sizes that are not the same size
+/// by construction (sizeOrigin), the run time decides: a convc.check per
+/// such operand requires its size to be 1 or the result's (ONNX's rule), and
+/// the operand is read at index 0 along that dimension when its size is 1.
 Value GraphImporter::elementwise(
     Location loc, ValueRange inputs,
     function_ref<Value(OpBuilder &, Location, ValueRange)> body,
@@ -106,35 +256,84 @@ Value GraphImporter::elementwise(
   int64_t rank = 0;
   for (Value v : inputs)
     rank = std::max(rank, cast<RankedTensorType>(v.getType()).getRank());
-  // Result sizes: a static size > 1 wins; else a dynamic one; else 1.
-  SmallVector<int64_t> shape(rank, 1);
-  SmallVector<Value> source(rank); // operand giving a dynamic size
-  SmallVector<int64_t> sourceDim(rank);
-  for (Value v : inputs) {
+  auto dimOf = [&](Value v, int64_t i) -> std::optional<int64_t> {
     auto t = cast<RankedTensorType>(v.getType());
-    int64_t offset = rank - t.getRank();
-    for (int64_t i = 0; i < t.getRank(); ++i) {
-      int64_t d = t.getDimSize(i), &r = shape[offset + i];
-      if (!ShapedType::isDynamic(d) && d != 1)
-        r = d;
-      else if (ShapedType::isDynamic(d) && r == 1) {
-        r = ShapedType::kDynamic;
-        source[offset + i] = v;
-        sourceDim[offset + i] = i;
+    int64_t j = i - (rank - t.getRank());
+    return j < 0 ? std::nullopt : std::optional<int64_t>(j);
+  };
+  // Per result dim: a static size > 1 (they must agree), and the operands
+  // with a symbolic size there.
+  SmallVector<int64_t> shape(rank, 1);
+  SmallVector<SmallVector<unsigned>> symbolic(rank);
+  for (auto [k, v] : llvm::enumerate(inputs)) {
+    auto t = cast<RankedTensorType>(v.getType());
+    for (int64_t i = 0; i < rank; ++i) {
+      std::optional<int64_t> j = dimOf(v, i);
+      if (!j)
+        continue;
+      int64_t d = t.getDimSize(*j);
+      if (ShapedType::isDynamic(d)) {
+        symbolic[i].push_back(k);
+      } else if (d != 1) {
+        if (shape[i] != 1 && shape[i] != d) {
+          emitError(loc) << "operand sizes " << shape[i] << " and " << d
+                         << " do not broadcast (dimension " << i
+                         << " of the result)";
+          return Value();
+        }
+        shape[i] = d;
       }
     }
   }
+  // A dim is settled when no symbolic operand can be 1 against another
+  // size: none, or one alone, or all of the same origin.
+  SmallVector<bool> decided(rank, true);
+  SmallVector<Value> sizeOf(rank); // the result's symbolic sizes
+  for (int64_t i = 0; i < rank; ++i) {
+    if (symbolic[i].empty())
+      continue;
+    Value first = inputs[symbolic[i][0]];
+    bool same = llvm::all_of(symbolic[i], [&](unsigned k) {
+      return sameSize(inputs[k], *dimOf(inputs[k], i), first,
+                      *dimOf(first, i));
+    });
+    decided[i] = shape[i] == 1 && same;
+    if (decided[i]) {
+      shape[i] = ShapedType::kDynamic;
+      sizeOf[i] = tensor::DimOp::create(b, loc, inputs[symbolic[i][0]],
+                                        *dimOf(inputs[symbolic[i][0]], i));
+    }
+  }
+  // Run-time broadcasting where it is not settled.
+  DenseMap<std::pair<unsigned, int64_t>, Value> isOne;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (decided[i])
+      continue;
+    SmallVector<int64_t> operandDims;
+    for (unsigned k : symbolic[i])
+      operandDims.push_back(*dimOf(inputs[k], i));
+    sizeOf[i] = broadcastAtRunTime(loc, inputs, i, symbolic[i], operandDims,
+                                   shape[i], isOne);
+  }
   SmallVector<Value> dynamicSizes;
-  for (int64_t i = 0; i < rank; ++i)
-    if (ShapedType::isDynamic(shape[i]))
-      dynamicSizes.push_back(
-          tensor::DimOp::create(b, loc, source[i], sourceDim[i]));
+  for (Value size : sizeOf)
+    if (size)
+      dynamicSizes.push_back(size);
   Type element = resultElement ? resultElement
                                : getElementTypeOrSelf(inputs[0].getType());
   auto resultType = RankedTensorType::get(shape, element);
   Value init = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
+  // Operands read through maps, and those read at run-time indices.
+  SmallVector<Value> mapped;
   SmallVector<AffineMap> maps;
-  for (Value v : inputs) {
+  SmallVector<bool> gathered(inputs.size(), false);
+  for (auto [k, v] : llvm::enumerate(inputs))
+    for (int64_t i = 0; i < rank; ++i)
+      if (isOne.count({unsigned(k), i}))
+        gathered[k] = true;
+  for (auto [k, v] : llvm::enumerate(inputs)) {
+    if (gathered[k])
+      continue;
     auto t = cast<RankedTensorType>(v.getType());
     int64_t offset = rank - t.getRank();
     SmallVector<AffineExpr> exprs;
@@ -142,17 +341,43 @@ Value GraphImporter::elementwise(
       exprs.push_back(t.getDimSize(i) == 1 && shape[offset + i] != 1
                           ? getAffineConstantExpr(0, ctx)
                           : getAffineDimExpr(offset + i, ctx));
+    mapped.push_back(v);
     maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   return linalg::GenericOp::create(
-             b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+             b, loc, TypeRange{resultType}, mapped, ValueRange{init}, maps,
              iterators,
              [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               linalg::YieldOp::create(nb, nloc,
-                                       body(nb, nloc, args.drop_back()));
+               SmallVector<Value> elements;
+               unsigned next = 0;
+               for (auto [k, v] : llvm::enumerate(inputs)) {
+                 if (!gathered[k]) {
+                   elements.push_back(args[next++]);
+                   continue;
+                 }
+                 auto t = cast<RankedTensorType>(v.getType());
+                 int64_t offset = rank - t.getRank();
+                 SmallVector<Value> at;
+                 for (int64_t j = 0; j < t.getRank(); ++j) {
+                   int64_t i = offset + j;
+                   Value index = t.getDimSize(j) == 1 && shape[i] != 1
+                                     ? Value(arith::ConstantIndexOp::create(
+                                           nb, nloc, 0))
+                                     : Value(linalg::IndexOp::create(nb, nloc,
+                                                                     i));
+                   if (auto unit = isOne.find({unsigned(k), i});
+                       unit != isOne.end())
+                     index = arith::SelectOp::create(
+                         nb, nloc, unit->second,
+                         arith::ConstantIndexOp::create(nb, nloc, 0), index);
+                   at.push_back(index);
+                 }
+                 elements.push_back(tensor::ExtractOp::create(nb, nloc, v, at));
+               }
+               linalg::YieldOp::create(nb, nloc, body(nb, nloc, elements));
              })
       .getResult(0);
 }

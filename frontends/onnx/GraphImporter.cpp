@@ -311,6 +311,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     initializers[t.name()] = &t;
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<const onnx::ValueInfoProto *> argInfos;
   for (const auto &input : graph.input()) {
     if (initializers.count(input.name()))
       continue;
@@ -319,14 +320,33 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       return nullptr;
     argTypes.push_back(type);
     argNames.push_back(input.name());
+    argInfos.push_back(&input);
   }
   auto func = func::FuncOp::create(b, graphLoc, "main",
                                    b.getFunctionType(argTypes, {}));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToEnd(entry);
+  std::map<std::string, InputDim> firstWithParam;
   for (auto [i, name] : llvm::enumerate(argNames)) {
     values[name] = entry->getArgument(i);
     func.setArgAttr(i, "convc.name", b.getStringAttr(name));
+    // Dims declared with the same dim_param are one size: the importer
+    // relies on it (sameSize), the runtime checks it (the entry point's
+    // signature, from `convc.dim_params`).
+    const auto &shape = argInfos[i]->type().tensor_type().shape();
+    SmallVector<Attribute> params;
+    for (int d = 0; d < shape.dim_size(); ++d) {
+      const std::string &param = shape.dim(d).dim_param();
+      bool symbolic = cast<RankedTensorType>(argTypes[i]).isDynamicDim(d);
+      params.push_back(b.getStringAttr(symbolic ? param : ""));
+      if (param.empty() || !symbolic)
+        continue;
+      InputDim here{entry->getArgument(i), d, name, param};
+      auto it = firstWithParam.try_emplace(param, here).first;
+      declaredDims[{here.value, d}] = {here, it->second};
+    }
+    if (!firstWithParam.empty())
+      func.setArgAttr(i, "convc.dim_params", b.getArrayAttr(params));
   }
   for (const auto &[name, t] : initializers) {
     Value c = constant(*t, NameLoc::get(StringAttr::get(ctx, name.str())));

@@ -36,6 +36,7 @@
 
 #include <limits>
 #include <map>
+#include <set>
 #include <onnx/onnx_pb.h>
 #include <optional>
 
@@ -67,6 +68,15 @@ inline bool isInt64(Value v) {
   return v && getElementTypeOrSelf(v.getType()).isInteger(64);
 }
 
+/// Orders (value, dim) pairs (values by their opaque pointer).
+struct ValueDimLess {
+  bool operator()(const std::pair<Value, int64_t> &a,
+                  const std::pair<Value, int64_t> &b) const {
+    return std::make_pair(a.first.getAsOpaquePointer(), a.second) <
+           std::make_pair(b.first.getAsOpaquePointer(), b.second);
+  }
+};
+
 class GraphImporter {
 public:
   GraphImporter(MLIRContext *ctx, const onnx::GraphProto &graph,
@@ -84,6 +94,10 @@ public:
   Value elementwise(Location loc, ValueRange inputs,
                     function_ref<Value(OpBuilder &, Location, ValueRange)> body,
                     Type resultElement = {});
+  Value broadcastAtRunTime(Location loc, ValueRange inputs, int64_t dim,
+                           ArrayRef<unsigned> operands,
+                           ArrayRef<int64_t> operandDims, int64_t &staticSize,
+                           DenseMap<std::pair<unsigned, int64_t>, Value> &isOne);
   /// A shape operand (Reshape, Expand): constant, or built from symbolic
   /// dims by folded shape arithmetic. Per entry the static value (kDynamic
   /// when symbolic) and, for symbolic ones, the runtime size.
@@ -209,6 +223,25 @@ public:
   /// The shape vector `node` passes through unchanged (Squeeze of a
   /// tracked vector, say) stays tracked.
   void trackThrough(const onnx::NodeProto &node);
+
+  /// Whether dim `da` of `a` and `db` of `b` have one size at run time
+  /// (Builders.cpp): by construction, by value bounds, or by the graph
+  /// inputs' dim_params (which the runtime checks).
+  bool sameSize(Value x, int64_t dx, Value y, int64_t dy);
+  /// Reshape's -1 by cancelling matching dims (ops/ShapeOps.cpp).
+  std::optional<int64_t> cancelledDim(Value input, ArrayRef<OpFoldResult> sizes,
+                                      int64_t inferred);
+  /// A graph input's dim and the dim_param it was declared with.
+  struct InputDim {
+    Value value;
+    int64_t dim;
+    std::string input, param;
+  };
+  /// Graph-input dims with a dim_param -> (that dim, the first dim
+  /// declared with the same dim_param).
+  std::map<std::pair<Value, int64_t>, std::pair<InputDim, InputDim>,
+           ValueDimLess>
+      declaredDims;
 
   MLIRContext *ctx;
   const onnx::GraphProto &graph;

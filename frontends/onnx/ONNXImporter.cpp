@@ -9,6 +9,10 @@
 #include "frontends/onnx/ONNXImporter.h"
 #include "frontends/onnx/GraphImporter.h"
 
+#include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/ValueBoundsOpInterfaceImpl.h"
+
 #include <fstream>
 
 using namespace mlir;
@@ -30,6 +34,12 @@ OwningOpRef<ModuleOp> importModel(MLIRContext *context,
         return nullptr;
       }
     }
+  // Value bounds let the importer prove symbolic sizes equal (Builders.cpp).
+  DialectRegistry registry;
+  arith::registerValueBoundsOpInterfaceExternalModels(registry);
+  tensor::registerValueBoundsOpInterfaceExternalModels(registry);
+  linalg::registerValueBoundsOpInterfaceExternalModels(registry);
+  context->appendDialectRegistry(registry);
   context->loadDialect<ConvcDialect, arith::ArithDialect, func::FuncDialect,
                        linalg::LinalgDialect, math::MathDialect,
                        scf::SCFDialect, tensor::TensorDialect>();

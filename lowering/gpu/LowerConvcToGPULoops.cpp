@@ -63,7 +63,8 @@ struct LowerConvcToGPULoopsPass
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult result = getOperation().walk([&](Operation *op) {
-      if (!isa<ConvcDialect>(op->getDialect()))
+      // convc.check stays until convc-lower-checks, on buffers.
+      if (!isa<ConvcDialect>(op->getDialect()) || isa<CheckOp>(op))
         return WalkResult::advance();
       if (!gpu_lowering::supportedStorage(op))
         op->emitError() << "the GPU lowering stores f32, f16 or bf16; this op "

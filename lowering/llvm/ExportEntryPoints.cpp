@@ -37,8 +37,27 @@ namespace {
 class DimSymbols {
 public:
   explicit DimSymbols(func::FuncOp func) {
+    // Input dims the model declares one size (the ONNX importer's
+    // `convc.dim_params`: ONNX dim_param names) are one symbol, so the
+    // runtime refuses inputs that disagree before the code relies on it.
+    llvm::StringMap<std::pair<Value, int64_t>> declared;
+    for (BlockArgument arg : func.getArguments()) {
+      auto params =
+          func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimParams);
+      for (auto [d, param] : llvm::enumerate(params ? params.getValue()
+                                                    : ArrayRef<Attribute>())) {
+        auto name = dyn_cast<StringAttr>(param);
+        if (!name || name.getValue().empty())
+          continue;
+        auto [it, first] = declared.try_emplace(name.getValue(), arg, d);
+        if (!first)
+          unite(it->second.first, it->second.second, arg, d);
+      }
+    }
     func.walk([&](Operation *op) { visit(op); });
   }
+
+  static constexpr llvm::StringLiteral kDimParams = "convc.dim_params";
 
   /// "s0,s1,512" for `value`.
   std::string describe(Value value) {
@@ -112,7 +131,7 @@ private:
           uniteAll(op->getResult(0), v);
       return;
     }
-    if (!isa<ConvcDialect>(op->getDialect()))
+    if (!isa<ConvcDialect>(op->getDialect()) || isa<CheckOp>(op))
       return;
     Value input = op->getOperand(0), result = op->getResult(0);
     auto inType = cast<RankedTensorType>(input.getType());
@@ -231,9 +250,12 @@ struct ExportEntryPointsPass
       }
       func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                     UnitAttr::get(&getContext()));
-      // The names now live in the table; LLVM has no use for them.
-      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      // The names and dim_params now live in the table; LLVM has no use
+      // for them.
+      for (unsigned i = 0; i < func.getNumArguments(); ++i) {
         func.removeArgAttr(i, "convc.name");
+        func.removeArgAttr(i, DimSymbols::kDimParams);
+      }
       for (unsigned i = 0; i < func.getNumResults(); ++i)
         func.removeResultAttr(i, StringAttr::get(&getContext(), "convc.name"));
     }

@@ -434,7 +434,15 @@ Status Module::run(const std::string &entryName,
   using Entry = void (*)(void **);
   if (device_ == Device::CUDA)
     detail::takeCudaError(); // only this call's errors count
+  detail::takeCheckError();
   reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
+  // A failed check returned at once: the results are not set (and buffers
+  // allocated before it are lost, the price of a refused call).
+  if (std::string checkError = detail::takeCheckError(); !checkError.empty()) {
+    outputs.clear();
+    return Status(StatusCode::InvalidArgument,
+                  "entry '" + entryName + "': " + checkError);
+  }
   if (device_ == Device::CUDA) {
     std::string cudaError = detail::takeCudaError();
     if (!cudaError.empty()) {

@@ -277,6 +277,43 @@ LogicalResult GraphImporter::importSqueezeUnsqueeze(const onnx::NodeProto &node,
   return define(node, result);
 }
 
+/// The input dim a Reshape's -1 must be, when every other symbolic input
+/// dim has an output dim of the same size and the static sizes' products
+/// agree: [B, T, 16] -> [B, -1, 4, 4] is T. The size then stays the input's
+/// (the same at run time by construction) instead of a quotient of
+/// products that no analysis can equate to T.
+std::optional<int64_t>
+GraphImporter::cancelledDim(Value input, ArrayRef<OpFoldResult> sizes,
+                            int64_t inferred) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> unmatched;
+  int64_t inStatic = 1, outStatic = 1;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      unmatched.push_back(i);
+    else
+      inStatic *= type.getDimSize(i);
+  for (auto [j, size] : llvm::enumerate(sizes)) {
+    if (int64_t(j) == inferred)
+      continue;
+    if (std::optional<int64_t> c = getConstantIntValue(size)) {
+      outStatic *= *c;
+      continue;
+    }
+    auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    auto match = llvm::find_if(unmatched, [&](int64_t i) {
+      return index && sameSize(dim.getSource(), *index, input, i);
+    });
+    if (match == unmatched.end())
+      return std::nullopt;
+    unmatched.erase(match);
+  }
+  if (unmatched.size() != 1 || inStatic != outStatic)
+    return std::nullopt;
+  return unmatched[0];
+}
+
 /// ONNX Reshape.
 LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
                                            Location loc, ArrayRef<Value> inputs) {
@@ -365,6 +402,10 @@ LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
             b, loc, others,
             getValueOrCreateConstantIndexOp(b, loc, sizes.back()));
     }
+    if (inferred >= 0 && !sizes[inferred])
+      if (std::optional<int64_t> left =
+              cancelledDim(inputs[0], sizes, inferred))
+        sizes[inferred] = tensor::getMixedSize(b, loc, inputs[0], *left);
     if (inferred >= 0 && !sizes[inferred])
       sizes[inferred] = arith::DivUIOp::create(b, loc, numel, others)
                             .getResult();

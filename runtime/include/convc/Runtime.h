@@ -128,6 +128,9 @@ void cudaForgetResident(const Tensor &t);
 namespace detail {
 /// The first CUDA error recorded since the last call (empty: none).
 std::string takeCudaError();
+/// The first failed run-time check (convc.check) of the calling thread
+/// since the last call (empty: none).
+std::string takeCheckError();
 /// Threads for the parallel loops that modules run on the calling thread
 /// (<= 0: the default).
 void setCallerThreads(int threads);

@@ -498,3 +498,23 @@ func.func @attention_kv(%q: tensor<?x?x32xf32>, %k: tensor<?x5x32xf32>, %v: tens
   %0 = convc.attention %q, %k, %v {heads = 4 : i64} : tensor<?x?x32xf32>, tensor<?x5x32xf32>, tensor<?x6x32xf32>
   return
 }
+
+// -----
+
+func.func @check_in_loop(%ok: i1, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %n step %c1 {
+    // expected-error @+1 {{must be directly in a function body}}
+    convc.check %ok, "in a loop"
+  }
+  return
+}
+
+// -----
+
+func.func @check_three_values(%ok: i1, %a: index) {
+  // expected-error @+1 {{carries at most two values, got 3}}
+  convc.check %ok, "{0} {1}" (%a, %a, %a)
+  return
+}

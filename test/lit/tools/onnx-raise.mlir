@@ -69,9 +69,9 @@
 // PACKAGE: convc.talk_conv {{.*}} {causal, left_max = 2 : i64, right_max = 0 : i64}
 // PACKAGE: convc.attention {{.*}} key_padding {{.*}} {heads = 4 : i64}
 // PACKAGE-LABEL: func.func @decode_init(
-// PACKAGE-SAME: {convc.name = "encoder_out"}
+// PACKAGE-SAME: convc.name = "encoder_out"}
 // PACKAGE-LABEL: func.func @decode_step(
-// PACKAGE-SAME: {convc.name = "prev_tokens"}
+// PACKAGE-SAME: convc.name = "prev_tokens"}
 // PACKAGE: convc.embedding %arg0, %{{.*}} start %arg2
 // PACKAGE: convc.talk_step
 // PACKAGE: convc.attention

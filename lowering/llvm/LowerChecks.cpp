@@ -1,0 +1,98 @@
+//===- LowerChecks.cpp - convc.check to a runtime call and a return -------===//
+//
+// Compiled code has one error path: a failed check calls the runtime, which
+// records the message for the call in progress, and returns from the
+// function at once, so nothing after the check runs on sizes it refused.
+// The runtime then fails the call and never reads the (poison) results.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/ConvcDialect.h"
+#include "lowering/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace convc {
+#define GEN_PASS_DEF_LOWERCHECKSPASS
+#include "lowering/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+using namespace convc;
+
+namespace {
+
+constexpr llvm::StringLiteral kCheckFailed = "convc_rt_check_failed";
+
+/// convc_rt_check_failed(message, a, b), declared once per module.
+func::FuncOp declareCheckFailed(ModuleOp module) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(kCheckFailed))
+    return f;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  Type i64 = b.getI64Type();
+  auto decl = func::FuncOp::create(
+      b, module.getLoc(), kCheckFailed,
+      FunctionType::get(ctx, {LLVM::LLVMPointerType::get(ctx), i64, i64}, {}));
+  decl.setPrivate();
+  return decl;
+}
+
+/// Splits the check's block: the failure branch calls the runtime and
+/// returns poison results; the rest of the block runs when the check holds.
+void lowerCheck(CheckOp check, func::FuncOp callee, int index) {
+  auto func = check->getParentOfType<func::FuncOp>();
+  Location loc = check.getLoc();
+  OpBuilder b(check);
+  Block *before = check->getBlock();
+  Block *rest = before->splitBlock(check->getNextNode());
+  Block *failed = b.createBlock(rest);
+  b.setInsertionPointToStart(failed);
+  Value message = LLVM::createGlobalString(
+      loc, b, ("convc_check_" + Twine(index)).str(),
+      StringRef(check.getMessage().str().c_str(),
+                check.getMessage().size() + 1),
+      LLVM::Linkage::Internal);
+  SmallVector<Value> args = {message};
+  for (size_t i = 0; i < 2; ++i)
+    args.push_back(i < check.getValues().size()
+                       ? Value(arith::IndexCastOp::create(
+                             b, loc, b.getI64Type(), check.getValues()[i]))
+                       : Value(arith::ConstantIntOp::create(b, loc, 0, 64)));
+  func::CallOp::create(b, loc, callee, args);
+  SmallVector<Value> poison;
+  for (Type t : func.getResultTypes())
+    poison.push_back(ub::PoisonOp::create(b, loc, t));
+  func::ReturnOp::create(b, loc, poison);
+  b.setInsertionPoint(check);
+  cf::CondBranchOp::create(b, loc, check.getCondition(), rest, ValueRange(),
+                           failed, ValueRange());
+  check.erase();
+}
+
+struct LowerChecksPass : convc::impl::LowerChecksPassBase<LowerChecksPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<CheckOp> checks;
+    module.walk([&](CheckOp check) { checks.push_back(check); });
+    if (checks.empty())
+      return;
+    for (CheckOp check : checks)
+      if (!check->getParentOfType<func::FuncOp>() ||
+          check->getParentOp() != check->getParentOfType<func::FuncOp>()) {
+        check.emitOpError("must be directly in a func.func body here");
+        return signalPassFailure();
+      }
+    func::FuncOp callee = declareCheckFailed(module);
+    int index = 0;
+    for (CheckOp check : checks)
+      lowerCheck(check, callee, index++);
+  }
+};
+
+} // namespace
