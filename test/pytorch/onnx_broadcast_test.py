@@ -89,6 +89,30 @@ CASES = [
      "where_abc", lambda c, a, b: np.where(c != 0, a, b),
      [({"c": f32(3, 5), "a": f32(3, 1), "b": f32(1, 5)}, True),
       ({"c": f32(3, 5), "a": f32(3, 5), "b": f32(3, 2)}, False)]),
+    # MatMul with numpy's batch broadcasting, vectors, and a contracted size
+    # that must agree.
+    ("matmul_batch", graph("MatMul", [("a", ["P", 3, 4]), ("b", ["Q", 4, 5])],
+                           ["R", 3, 5], "mm_batch"),
+     "mm_batch", lambda a, b: a @ b,
+     [({"a": f32(1, 3, 4), "b": f32(2, 4, 5)}, True),
+      ({"a": f32(3, 3, 4), "b": f32(1, 4, 5)}, True),
+      ({"a": f32(2, 3, 4), "b": f32(2, 4, 5)}, True),
+      ({"a": f32(2, 3, 4), "b": f32(3, 4, 5)}, False)]),
+    # LightConv in fairseq's T, B, C layout: K shifted slices stacked, times
+    # the [H, K, 1] kernel: rank 5 by rank 3.
+    ("matmul_rank5", graph("MatMul", [("a", ["T", "B", 2, 1, 3]), ("b", [2, 3, 1])],
+                           ["T", "B", 2, 1, 1], "mm_rank5"),
+     "mm_rank5", lambda a, b: a @ b,
+     [({"a": f32(5, 2, 2, 1, 3), "b": f32(2, 3, 1)}, True)]),
+    ("matmul_vectors", graph("MatMul", [("a", ["K"]), ("b", ["B", "L", 5])],
+                             ["B", 5], "mm_vec"),
+     "mm_vec", lambda a, b: a @ b,
+     [({"a": f32(4), "b": f32(3, 4, 5)}, True),
+      ({"a": f32(3), "b": f32(3, 4, 5)}, False)]),
+    ("matmul_column", graph("MatMul", [("a", ["B", 3, "K"]), ("b", ["L"])],
+                            ["B", 3], "mm_col"),
+     "mm_col", lambda a, b: a @ b,
+     [({"a": f32(2, 3, 4), "b": f32(4)}, True)]),
     # The operand of another op (Relu) keeps its symbolic size's origin.
     ("relu_plus", relu_plus("add_relu"), "add_relu",
      lambda a, b: a + np.maximum(b, 0),

@@ -10,14 +10,112 @@
 
 namespace convc::onnx_import {
 
-/// ONNX MatMul.
+namespace {
+/// `v`'s batch dims with unit matrix dims, for elementwise() to broadcast
+/// the other operand against: only its sizes matter (the copy's body reads
+/// the other operand alone; a static 0 matrix dim has no such view).
+Value batchOf(OpBuilder &b, Location loc, Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  int64_t rank = t.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      strides(rank, b.getIndexAttr(1)), sizes;
+  for (int64_t i = 0; i < rank; ++i)
+    sizes.push_back(i < rank - 2 ? tensor::getMixedSize(b, loc, v, i)
+                                 : OpFoldResult(b.getIndexAttr(1)));
+  return tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides);
+}
+
+/// A vector as a one-row (`row`) or one-column matrix.
+Value asMatrix(OpBuilder &b, Location loc, Value v, bool row) {
+  auto t = cast<RankedTensorType>(v.getType());
+  int64_t k = t.getDimSize(0);
+  SmallVector<int64_t> shape = row ? SmallVector<int64_t>{1, k}
+                                   : SmallVector<int64_t>{k, 1};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                     tensor::getMixedSize(b, loc, v, 0)};
+  if (!row)
+    std::swap(sizes[0], sizes[1]);
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, t.getElementType()), v,
+      SmallVector<ReassociationIndices>{{0, 1}}, sizes);
+}
+} // namespace
+
+/// ONNX MatMul: numpy's matmul. A vector operand is a one-row (left) or
+/// one-column (right) matrix whose unit dim leaves the result; batch dims
+/// broadcast as elementwise ops do (at run time where symbolic sizes may be
+/// 1), except against one shared right matrix (nn.Linear's form, kept as the
+/// contraction convc-raise-linear reads); the contracted sizes must agree
+/// (a run-time check where they are symbolic).
 LogicalResult GraphImporter::importMatMul(const onnx::NodeProto &node,
                                           Location loc, ArrayRef<Value> inputs) {
-  Value result;
-  if (inputs.size() != 2 || !isFloat(inputs[0]))
+  if (inputs.size() != 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]))
     return emitError(loc) << "MatMul needs two float inputs";
-  result = matmul(loc, inputs[0], inputs[1]);
-  return define(node, result);
+  Value a = inputs[0], bv = inputs[1];
+  int64_t rankA = cast<RankedTensorType>(a.getType()).getRank(),
+          rankB = cast<RankedTensorType>(bv.getType()).getRank();
+  if (rankA == 0 || rankB == 0)
+    return emitError(loc) << "MatMul needs operands of rank >= 1 (numpy's "
+                             "matmul has no scalars)";
+  bool rowVector = rankA == 1, columnVector = rankB == 1;
+  if (rowVector)
+    a = asMatrix(b, loc, a, /*row=*/true), rankA = 2;
+  if (columnVector)
+    bv = asMatrix(b, loc, bv, /*row=*/false), rankB = 2;
+  auto ta = cast<RankedTensorType>(a.getType());
+  auto tb = cast<RankedTensorType>(bv.getType());
+  int64_t ka = ta.getDimSize(rankA - 1), kb = tb.getDimSize(rankB - 2);
+  if (!ShapedType::isDynamic(ka) && !ShapedType::isDynamic(kb)) {
+    if (ka != kb)
+      return emitError(loc) << "MatMul contracts sizes " << ka << " and "
+                            << kb << ", which differ";
+  } else if (!sameSize(a, rankA - 1, bv, rankB - 2)) {
+    Value x = tensor::DimOp::create(b, loc, a, rankA - 1);
+    Value y = tensor::DimOp::create(b, loc, bv, rankB - 2);
+    CheckOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y),
+        ValueRange{x, y},
+        "node '" + cast<NameLoc>(loc).getName().str() +
+            "': MatMul contracts sizes {0} and {1}, which differ");
+  }
+  // Batch dims the contraction can map alike: equal ranks, each dim static
+  // and equal or symbolic and the same size.
+  bool alike = rankA == rankB;
+  for (int64_t i = 0; alike && i < rankA - 2; ++i) {
+    int64_t x = ta.getDimSize(i), y = tb.getDimSize(i);
+    alike = ShapedType::isDynamic(x) || ShapedType::isDynamic(y)
+                ? sameSize(a, i, bv, i)
+                : x == y;
+  }
+  if (rankB > 2 && !alike) {
+    if (llvm::is_contained(ta.getShape().take_back(2), 0) ||
+        llvm::is_contained(tb.getShape().take_back(2), 0))
+      return emitError(loc) << "MatMul with an empty matrix dim and batch "
+                               "broadcasting is not supported";
+    auto first = [](OpBuilder &, Location, ValueRange v) { return v[0]; };
+    Value batchA = batchOf(b, loc, a), batchB = batchOf(b, loc, bv);
+    a = elementwise(loc, {a, batchB}, first);
+    bv = a ? elementwise(loc, {bv, batchA}, first) : Value();
+    if (!a || !bv)
+      return failure();
+  }
+  Value result = matmul(loc, a, bv);
+  if (!result || (!rowVector && !columnVector))
+    return define(node, result);
+  // Drop the vectors' unit dims (the last two when both: a scalar).
+  auto type = cast<RankedTensorType>(result.getType());
+  int64_t rank = type.getRank();
+  SmallVector<ReassociationIndices> groups;
+  SmallVector<int64_t> shape;
+  if (!(rowVector && columnVector)) {
+    for (int64_t i = 0; i < rank - 2; ++i)
+      groups.push_back({i}), shape.push_back(type.getDimSize(i));
+    groups.push_back({rank - 2, rank - 1});
+    shape.push_back(type.getDimSize(rowVector ? rank - 1 : rank - 2));
+  }
+  return define(node, tensor::CollapseShapeOp::create(
+                          b, loc, RankedTensorType::get(shape, type.getElementType()),
+                          result, groups));
 }
 
 /// ONNX Gemm.
