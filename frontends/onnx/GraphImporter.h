@@ -45,7 +45,7 @@ namespace convc::onnx_import {
 using namespace mlir;
 
 /// The default-domain opsets convc imports (docs/onnx.md).
-constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
+constexpr int64_t kMinOpset = 7, kMaxOpset = 21;
 /// The exact-import domain (docs/onnx.md, "The convc domain").
 constexpr const char *kConvcDomain = "convc";
 
@@ -155,6 +155,7 @@ public:
   CONVC_ONNX_IMPORTER(importLeakyRelu)
   CONVC_ONNX_IMPORTER(importClip)
   CONVC_ONNX_IMPORTER(importMaxMin)
+  CONVC_ONNX_IMPORTER(importGelu)
   // ops/ShapeOps.cpp
   CONVC_ONNX_IMPORTER(importSplit)
   CONVC_ONNX_IMPORTER(importRange)

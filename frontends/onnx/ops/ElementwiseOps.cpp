@@ -316,6 +316,44 @@ LogicalResult GraphImporter::importMaxMin(const onnx::NodeProto &node,
   return define(node, result);
 }
 
+/// ONNX Gelu (opset 20): x * Phi(x) with the exact erf form, or the tanh
+/// approximation (`approximate = "tanh"`).
+LogicalResult GraphImporter::importGelu(const onnx::NodeProto &node,
+                                        Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << "Gelu needs one float input";
+  std::string approximate = "none";
+  if (const auto *a = findAttr(node, "approximate"))
+    approximate = a->s();
+  if (approximate != "none" && approximate != "tanh")
+    return emitError(loc) << "Gelu approximate '" << approximate
+                          << "' is not one of none, tanh";
+  bool tanh = approximate == "tanh";
+  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                                  ValueRange a) -> Value {
+    auto c = [&](double v) -> Value {
+      return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(float(v)));
+    };
+    Value x = a[0], inner;
+    if (tanh) { // sqrt(2 / pi) * (x + 0.044715 x^3)
+      Value cube = arith::MulFOp::create(
+          nb, l, x, arith::MulFOp::create(nb, l, x, x));
+      inner = math::TanhOp::create(
+          nb, l,
+          arith::MulFOp::create(
+              nb, l, c(0.7978845608028654),
+              arith::AddFOp::create(
+                  nb, l, x, arith::MulFOp::create(nb, l, c(0.044715), cube))));
+    } else { // erf(x / sqrt(2))
+      inner = math::ErfOp::create(
+          nb, l, arith::MulFOp::create(nb, l, x, c(0.7071067811865476)));
+    }
+    return arith::MulFOp::create(
+        nb, l, arith::MulFOp::create(nb, l, c(0.5), x),
+        arith::AddFOp::create(nb, l, c(1.0), inner));
+  }));
+}
+
 /// The elementwise ops: the plain float ones are their scalar op.
 NamedOps elementwiseOps() {
   using G = GraphImporter;
@@ -353,6 +391,7 @@ NamedOps elementwiseOps() {
       {"Floor", unary([](OpBuilder &b, Location l, Value x) -> Value {
          return math::FloorOp::create(b, l, x);
        })},
+      {"Gelu", opEntry(&G::importGelu, 20)},
       {"Greater", opEntry(&G::importCompare)},
       {"GreaterOrEqual", opEntry(&G::importCompare, 12)},
       {"LeakyRelu", opEntry(&G::importLeakyRelu)},

@@ -148,13 +148,15 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
                                           Location loc, ArrayRef<Value> inputs) {
   const std::string &op = node.op_type();
   Value result;
-  // Axes: an attribute (opsets <= 17; ReduceSum before 13) or, for
-  // ReduceSum from opset 13, a constant input.
-  bool axesInput = op == "ReduceSum" && inputs.size() == 2 && inputs[1];
+  // Axes: an attribute, or a constant input (ReduceSum from opset 13, every
+  // reduction from opset 18).
+  bool takesAxes = op == "ReduceSum" ? opset >= 13 : opset >= 18;
+  bool axesInput = takesAxes && inputs.size() == 2 && inputs[1];
   if (inputs.empty() || !isFloat(inputs[0]) ||
-      (inputs.size() > 1 && !axesInput))
+      (inputs.size() > 1 && inputs[1] && !axesInput))
     return emitError(loc) << op << " needs one float input (axes as an "
-                                   "attribute, or ReduceSum's axes input)";
+                                   "attribute before opset 18, an input from "
+                                   "it; ReduceSum's from opset 13)";
   auto type = cast<RankedTensorType>(inputs[0].getType());
   int64_t rank = type.getRank();
   llvm::SmallBitVector reduced(rank, false);

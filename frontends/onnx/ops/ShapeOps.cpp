@@ -35,6 +35,9 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
     parts = SmallVector<int64_t>(a->ints().begin(), a->ints().end());
   }
   int64_t outputs = node.output_size();
+  if (const auto *a = findAttr(node, "num_outputs"); a && a->i() != outputs)
+    return emitError(loc) << "Split has num_outputs " << a->i() << " but "
+                          << outputs << " outputs";
   if (parts && int64_t(parts->size()) != outputs)
     return emitError(loc) << "Split has " << parts->size() << " sizes for "
                           << outputs << " outputs";
@@ -54,17 +57,32 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
       return emitError(loc) << "Split sizes add up to " << sum << ", not "
                             << type.getDimSize(axis);
   }
-  if (!parts && !type.isDynamicDim(axis) && type.getDimSize(axis) % outputs)
+  // Equal parts; from opset 18 the last may be smaller (ceil-sized parts).
+  bool uneven = opset >= 18;
+  if (!parts && !uneven && !type.isDynamicDim(axis) &&
+      type.getDimSize(axis) % outputs)
     return emitError(loc) << "Split of " << type.getDimSize(axis)
                           << " into " << outputs
                           << " equal parts (uneven splits need opset 18)";
   Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  Value n = arith::ConstantIndexOp::create(b, loc, outputs);
+  Value chunk = uneven ? b.createOrFold<arith::CeilDivUIOp>(loc, total, n)
+                       : b.createOrFold<arith::DivUIOp>(loc, total, n);
   for (int64_t i = 0; i < outputs; ++i) {
+    // Part i of ceil-sized parts: min(chunk, total - min(i * chunk, total)).
     OpFoldResult size =
         parts ? OpFoldResult(b.getIndexAttr((*parts)[i]))
-              : getAsOpFoldResult(b.createOrFold<arith::DivUIOp>(
-                    loc, total,
-                    arith::ConstantIndexOp::create(b, loc, outputs)));
+        : !uneven
+            ? getAsOpFoldResult(chunk)
+            : getAsOpFoldResult(b.createOrFold<arith::MinUIOp>(
+                  loc, chunk,
+                  b.createOrFold<arith::SubIOp>(
+                      loc, total,
+                      b.createOrFold<arith::MinUIOp>(
+                          loc, total,
+                          b.createOrFold<arith::MulIOp>(
+                              loc, chunk,
+                              arith::ConstantIndexOp::create(b, loc, i))))));
     SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
         sizes = tensor::getMixedSizes(b, loc, x),
         strides(rank, b.getIndexAttr(1));
@@ -436,12 +454,32 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
     return emitError(loc) << "Pad needs data";
   if (!padsValues)
     return notConstant(loc, "Pad pads");
-  if (inputs.size() > 3 && inputs[3])
-    return emitError(loc) << "Pad with an axes input (opset 18) is not "
-                             "supported";
   auto type = cast<RankedTensorType>(inputs[0].getType());
   int64_t rank = type.getRank();
-  const SmallVector<int64_t> &pads = *padsValues;
+  SmallVector<int64_t> pads = *padsValues;
+  if (inputs.size() > 3 && inputs[3]) {
+    // Opset 18: pads for the listed axes only; the others are not padded.
+    std::optional<SmallVector<int64_t>> axes = constantInts(inputs[3]);
+    if (!axes)
+      return notConstant(loc, "Pad axes");
+    if (pads.size() != 2 * axes->size())
+      return emitError(loc) << "Pad has " << pads.size() << " pads for "
+                            << axes->size() << " axes (needs "
+                            << 2 * axes->size() << ")";
+    SmallVector<int64_t> full(2 * rank, 0);
+    llvm::SmallBitVector seen(rank);
+    for (auto [k, a] : llvm::enumerate(*axes)) {
+      int64_t axis = a < 0 ? a + rank : a;
+      if (axis < 0 || axis >= rank || seen[axis])
+        return emitError(loc) << "Pad axis " << a
+                              << " is out of range or repeated for rank "
+                              << rank;
+      seen.set(axis);
+      full[axis] = pads[k];
+      full[axis + rank] = pads[k + axes->size()];
+    }
+    pads = std::move(full);
+  }
   if (int64_t(pads.size()) != 2 * rank)
     return emitError(loc) << "Pad has " << pads.size()
                           << " pads for rank " << rank << " (needs "

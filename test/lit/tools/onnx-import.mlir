@@ -68,11 +68,11 @@
 // RUN: convc compile %S/Inputs/export_multihead_attention.onnx --quiet -o %t.mha.so
 
 // Errors the importer and runtime give for bad models and inputs:
-// - an opset above 17;
+// - an opset above 21;
 // - every unsupported op type, with its node count and names, in one message;
 // - an input of the wrong rank, or a wrong static dim, for a compiled ONNX model.
-// RUN: not convc compile %S/Inputs/opset18.onnx --quiet -o %t.o18.so 2>&1 | FileCheck %s --check-prefix=OPSET
-// OPSET: error: '{{.*}}opset18.onnx' uses opset 18; convc imports opsets 7 to 17
+// RUN: not convc compile %S/Inputs/opset22.onnx --quiet -o %t.o22.so 2>&1 | FileCheck %s --check-prefix=OPSET
+// OPSET: error: '{{.*}}opset22.onnx' uses opset 22; convc imports opsets 7 to 21
 // RUN: not convc compile %S/Inputs/two_unsupported_ops.onnx --quiet -o %t.two.so 2>&1 | FileCheck %s --check-prefix=MANY-OPS
 // MANY-OPS: error: loc("g"): unsupported ONNX ops (supported: {{.*}}): Hardmax x2 [hard_a, hard_b]; Softsign x1 [soft]
 // RUN: convc compile %S/Inputs/export_talk.onnx --quiet -o %t.talk.so

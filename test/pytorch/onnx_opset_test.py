@@ -1,0 +1,120 @@
+"""Opsets 18 to 21 on hand-built graphs (the installed onnx package writes
+opset 17 at most, so the models are assembled by hand): the reductions with
+axes as an input, Pad with an axes input, Split with num_outputs and an
+uneven last part, Gelu (opset 20, erf and tanh forms). Each runs in convc
+(CPU and GPU kernel loops) and is compared with numpy and, when
+onnxruntime-node is installed, ONNX Runtime: max |difference| <= 1e-5.
+
+usage: onnx_opset_test.py CONVC_TOOL WORKDIR
+"""
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "bench")
+HAVE_ORT = os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node"))
+rng = np.random.default_rng(1)
+
+
+def model(nodes, inputs, outputs, opset, inits=()):
+    g = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs],
+        initializer=[numpy_helper.from_array(v, n) for n, v in inits])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 9
+    return m
+
+
+def ints(*v):
+    return np.array(v, dtype=np.int64)
+
+
+def erf_gelu(x):
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def tanh_gelu(x):
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+X = rng.standard_normal((2, 7, 6)).astype(np.float32)
+CASES = [
+    ("reduce_mean_axes", 18,
+     [helper.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=1)],
+     [("axes", ints(1))], ["y"], lambda x: [x.mean(axis=1, keepdims=True)]),
+    ("reduce_max_axes", 18,
+     [helper.make_node("ReduceMax", ["x", "axes"], ["y"], keepdims=0)],
+     [("axes", ints(-1, 0))], ["y"], lambda x: [x.max(axis=(0, 2))]),
+    ("reduce_sumsq_all", 18,
+     [helper.make_node("ReduceSumSquare", ["x"], ["y"], keepdims=0)],
+     [], ["y"], lambda x: [np.array((x * x).sum(), np.float32)]),
+    ("pad_axes", 18,
+     [helper.make_node("Pad", ["x", "pads", "", "axes"], ["y"])],
+     [("pads", ints(2, 0, 1, 3)), ("axes", ints(1, -1))], ["y"],
+     lambda x: [np.pad(x, ((0, 0), (2, 1), (0, 3)))]),
+    ("split_uneven", 18,
+     [helper.make_node("Split", ["x"], ["a", "b", "c"], axis=1, num_outputs=3)],
+     [], ["a", "b", "c"], lambda x: [x[:, 0:3], x[:, 3:6], x[:, 6:7]]),
+    ("gelu_erf", 20, [helper.make_node("Gelu", ["x"], ["y"])], [], ["y"],
+     lambda x: [erf_gelu(x)]),
+    ("gelu_tanh", 20,
+     [helper.make_node("Gelu", ["x"], ["y"], approximate="tanh")], [], ["y"],
+     lambda x: [tanh_gelu(x)]),
+    ("opset21_relu", 21, [helper.make_node("Relu", ["x"], ["y"])], [], ["y"],
+     lambda x: [np.maximum(x, 0)]),
+]
+
+
+def main():
+    tool, work = sys.argv[1], sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    failures = 0
+    xf = os.path.join(work, "x.npy")
+    np.save(xf, X)
+    for name, opset, nodes, inits, outs, ref in CASES:
+        path = os.path.join(work, name + ".onnx")
+        with open(path, "wb") as f:
+            f.write(model(nodes, [("x", ["B", "T", 6])], outs, opset,
+                          inits).SerializeToString())
+        want = ref(X.astype(np.float64))
+        if HAVE_ORT:
+            ort_dir = os.path.join(work, name + "_ort")
+            subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path,
+                            ort_dir, "x=" + xf], check=True, cwd=BENCH)
+        for target in ["cpu", "gpu-kernels-on-cpu"]:
+            lib = os.path.join(work, f"{name}_{target}.so")
+            out = os.path.join(work, f"{name}_{target}")
+            built = subprocess.run([tool, "compile", path, "-o", lib, "--quiet",
+                                    "--target=" + target], capture_output=True, text=True)
+            run = built if built.returncode else subprocess.run(
+                [tool, "run", lib, "--input=x=" + xf, "--output-dir=" + out],
+                capture_output=True, text=True)
+            if run.returncode:
+                print(f"{name:18} {target:19} FAILED: {run.stderr.strip()[-300:]}")
+                failures += 1
+                continue
+            worst = 0.0
+            for o, w in zip(outs, want):
+                got = np.load(os.path.join(out, o + ".npy"))
+                refs = [w] + ([np.load(os.path.join(ort_dir, o + ".npy"))] if HAVE_ORT else [])
+                for r in refs:
+                    worst = max(worst, float(np.abs(got - r).max())
+                                if got.shape == r.shape else math.inf)
+            print(f"{name:18} {target:19} opset {opset}: max difference {worst:.1e}"
+                  + (" (numpy and ONNX Runtime)" if HAVE_ORT else " (numpy)"))
+            failures += not worst <= 1e-5
+    print("PASS" if failures == 0 else f"FAIL: {failures}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
