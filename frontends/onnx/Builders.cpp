@@ -167,12 +167,6 @@ SizeOrigin sizeOrigin(Value v, int64_t d) {
   return {v, d};
 }
 
-/// The node a location names (the importer locates ops at the node).
-std::string nodeName(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  return "?";
-}
 } // namespace
 
 /// The same origin, or equal by upstream's value-bounds analysis (which
@@ -184,19 +178,16 @@ bool GraphImporter::sameSize(Value x, int64_t dx, Value y, int64_t dy) {
   SizeOrigin ox = sizeOrigin(x, dx), oy = sizeOrigin(y, dy);
   if (ox == oy)
     return true;
+  // Declared dims before the (costlier) value-bounds analysis.
+  auto px = dimParams.find({ox.value, ox.dim}),
+       py = dimParams.find({oy.value, oy.dim});
+  if (px != dimParams.end() && py != dimParams.end() &&
+      px->second == py->second)
+    return true;
   FailureOr<bool> equal = ValueBoundsConstraintSet::areEqual(
       ValueBoundsConstraintSet::Variable(x, dx),
       ValueBoundsConstraintSet::Variable(y, dy));
-  if (succeeded(equal) && *equal)
-    return true;
-  if (ox.dim < 0 || oy.dim < 0)
-    return false;
-  auto ix = declaredDims.find({ox.value, ox.dim}),
-       iy = declaredDims.find({oy.value, oy.dim});
-  if (ix == declaredDims.end() || iy == declaredDims.end() ||
-      ix->second.second.param != iy->second.second.param)
-    return false;
-  return true;
+  return succeeded(equal) && *equal;
 }
 
 /// The result size along dimension `dim`, whose symbolic `operands` (at

@@ -227,6 +227,45 @@ Value GraphImporter::constant(const onnx::TensorProto &t, Location loc) {
   return arith::ConstantOp::create(b, loc, attr);
 }
 
+/// ONNX Constant.
+LogicalResult GraphImporter::importConstant(const onnx::NodeProto &node,
+                                            Location loc, ArrayRef<Value> inputs) {
+  Value result;
+  for (const auto &attr : node.attribute()) {
+    if (attr.name() == "value" && attr.has_t())
+      result = constant(attr.t(), loc);
+    // Scalar and list forms (opset 12): value_float(s), value_int(s).
+    auto dense = [&](Type element, auto values, bool scalar) -> Value {
+      using T = typename decltype(values)::value_type;
+      SmallVector<T> data(values.begin(), values.end());
+      auto type = RankedTensorType::get(
+          scalar ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(data.size())},
+          element);
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, ArrayRef<T>(data)));
+    };
+    if (attr.name() == "value_float")
+      result = dense(b.getF32Type(), std::vector<float>{attr.f()}, true);
+    else if (attr.name() == "value_floats")
+      result = dense(b.getF32Type(),
+                     std::vector<float>(attr.floats().begin(),
+                                        attr.floats().end()),
+                     false);
+    else if (attr.name() == "value_int")
+      result = dense(b.getI64Type(), std::vector<int64_t>{attr.i()}, true);
+    else if (attr.name() == "value_ints")
+      result = dense(b.getI64Type(),
+                     std::vector<int64_t>(attr.ints().begin(),
+                                          attr.ints().end()),
+                     false);
+  }
+  if (!result)
+    return emitError(loc) << "Constant needs a 'value' tensor (float32, "
+                             "int64, int32 or bool) or value_float(s) / "
+                             "value_int(s)";
+  return define(node, result);
+}
+
 /// One node: the registry's importer, unless a host folder (weights, or
 /// shape arithmetic) already defined its outputs.
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
@@ -326,7 +365,6 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                                    b.getFunctionType(argTypes, {}));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToEnd(entry);
-  std::map<std::string, InputDim> firstWithParam;
   for (auto [i, name] : llvm::enumerate(argNames)) {
     values[name] = entry->getArgument(i);
     func.setArgAttr(i, "convc.name", b.getStringAttr(name));
@@ -335,17 +373,17 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     // signature, from `convc.dim_params`).
     const auto &shape = argInfos[i]->type().tensor_type().shape();
     SmallVector<Attribute> params;
+    bool declared = false;
     for (int d = 0; d < shape.dim_size(); ++d) {
       const std::string &param = shape.dim(d).dim_param();
       bool symbolic = cast<RankedTensorType>(argTypes[i]).isDynamicDim(d);
       params.push_back(b.getStringAttr(symbolic ? param : ""));
       if (param.empty() || !symbolic)
         continue;
-      InputDim here{entry->getArgument(i), d, name, param};
-      auto it = firstWithParam.try_emplace(param, here).first;
-      declaredDims[{here.value, d}] = {here, it->second};
+      dimParams[{entry->getArgument(i), d}] = param;
+      declared = true;
     }
-    if (!firstWithParam.empty())
+    if (declared)
       func.setArgAttr(i, "convc.dim_params", b.getArrayAttr(params));
   }
   for (const auto &[name, t] : initializers) {

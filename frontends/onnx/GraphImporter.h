@@ -36,7 +36,6 @@
 
 #include <limits>
 #include <map>
-#include <set>
 #include <onnx/onnx_pb.h>
 #include <optional>
 
@@ -67,15 +66,6 @@ inline bool isFloat(Value v) {
 inline bool isInt64(Value v) {
   return v && getElementTypeOrSelf(v.getType()).isInteger(64);
 }
-
-/// Orders (value, dim) pairs (values by their opaque pointer).
-struct ValueDimLess {
-  bool operator()(const std::pair<Value, int64_t> &a,
-                  const std::pair<Value, int64_t> &b) const {
-    return std::make_pair(a.first.getAsOpaquePointer(), a.second) <
-           std::make_pair(b.first.getAsOpaquePointer(), b.second);
-  }
-};
 
 class GraphImporter {
 public:
@@ -131,6 +121,12 @@ public:
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
 
+  /// The node an importer location names (nodeLoc).
+  static std::string nodeName(Location loc) {
+    auto name = dyn_cast<NameLoc>(loc);
+    return name ? name.getName().str() : "?";
+  }
+
   /// Binds the node's first output to `result`; failure when it is null
   /// (an error was reported).
   LogicalResult define(const onnx::NodeProto &node, Value result) {
@@ -167,6 +163,7 @@ public:
   CONVC_ONNX_IMPORTER(importTranspose)
   CONVC_ONNX_IMPORTER(importConcat)
   CONVC_ONNX_IMPORTER(importIdentity)
+  // GraphImporter.cpp, beside initializers
   CONVC_ONNX_IMPORTER(importConstant)
   // ops/IndexingOps.cpp
   CONVC_ONNX_IMPORTER(importGather)
@@ -232,17 +229,8 @@ public:
   /// Reshape's -1 by cancelling matching dims (ops/ShapeOps.cpp).
   std::optional<int64_t> cancelledDim(Value input, ArrayRef<OpFoldResult> sizes,
                                       int64_t inferred);
-  /// A graph input's dim and the dim_param it was declared with.
-  struct InputDim {
-    Value value;
-    int64_t dim;
-    std::string input, param;
-  };
-  /// Graph-input dims with a dim_param -> (that dim, the first dim
-  /// declared with the same dim_param).
-  std::map<std::pair<Value, int64_t>, std::pair<InputDim, InputDim>,
-           ValueDimLess>
-      declaredDims;
+  /// The dim_param a graph input's symbolic dim was declared with.
+  DenseMap<std::pair<Value, int64_t>, std::string> dimParams;
 
   MLIRContext *ctx;
   const onnx::GraphProto &graph;

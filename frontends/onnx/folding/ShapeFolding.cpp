@@ -90,9 +90,6 @@ bool shape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
   OpBuilder &b = im.b;
   auto &values = im.values;
   auto &partialShapes = im.partialShapes;
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
   if (inputs.size() == 1 && inputs[0]) {
     auto type = cast<RankedTensorType>(inputs[0].getType());
     int64_t rank = type.getRank();
@@ -113,7 +110,7 @@ bool shape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
     }
     int64_t n = int64_t(known.size());
     if (llvm::all_of(known, [](auto &k) { return k.value.has_value(); }))
-      return define(data, {n});
+      return im.defineInts(node, loc, data, {n});
     partialShapes[node.output(0)] = known;
     values[node.output(0)] = tensor::FromElementsOp::create(
         b, loc, RankedTensorType::get({n}, b.getI64Type()), dims);
@@ -128,9 +125,6 @@ bool gather(GraphImporter &im, const onnx::NodeProto &node, Location loc,
   OpBuilder &b = im.b;
   auto &values = im.values;
   auto &partialShapes = im.partialShapes;
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
   SmallVector<int64_t> a, aShape, c, cShape;
   if (inputs.size() == 2 && intAttr(node, "axis", 0) == 0 &&
       constInts(inputs[1], c, cShape)) {
@@ -153,7 +147,7 @@ bool gather(GraphImporter &im, const onnx::NodeProto &node, Location loc,
         out.push_back(*known[j].value);
     }
     if (out.size() == picked.size())
-      return define(out, cShape);
+      return im.defineInts(node, loc, out, cShape);
     // A symbolic dim picked: tracked, and defined from the dims themselves
     // (T - 1 and arange(T) then read tensor.dim, which the raising passes
     // can follow, instead of a runtime gather out of the shape vector).
@@ -175,10 +169,7 @@ bool gather(GraphImporter &im, const onnx::NodeProto &node, Location loc,
 bool squeezeUnsqueeze(GraphImporter &im, const onnx::NodeProto &node, Location loc,
                       ArrayRef<Value> inputs) {
   const std::string &op = node.op_type();
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
-  SmallVector<int64_t> a, aShape, c, cShape;
+  SmallVector<int64_t> a, aShape;
   im.trackThrough(node);
   if (!inputs.empty() &&
       constInts(inputs[0], a, aShape)) {
@@ -205,7 +196,7 @@ bool squeezeUnsqueeze(GraphImporter &im, const onnx::NodeProto &node, Location l
         if (!(set.empty() ? aShape[i] == 1 : set.contains(i)))
           shape.push_back(aShape[i]);
     }
-    return define(a, shape);
+    return im.defineInts(node, loc, a, shape);
   }
   return false;
 }
@@ -213,37 +204,23 @@ bool squeezeUnsqueeze(GraphImporter &im, const onnx::NodeProto &node, Location l
 /// Identity: a tracked vector passes through; a constant is itself.
 bool identity(GraphImporter &im, const onnx::NodeProto &node, Location loc,
               ArrayRef<Value> inputs) {
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
-  SmallVector<int64_t> a, aShape, c, cShape;
+  SmallVector<int64_t> a, aShape;
   im.trackThrough(node);
   if (inputs.size() == 1 && constInts(inputs[0], a, aShape))
-    return define(a, aShape);
+    return im.defineInts(node, loc, a, aShape);
   return false;
 }
 
-/// Cast to int64: a tracked vector passes through; a constant is itself.
+/// Cast to int64: as Identity (shape values are int64 already).
 bool castToInt64(GraphImporter &im, const onnx::NodeProto &node, Location loc,
-          ArrayRef<Value> inputs) {
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
-  SmallVector<int64_t> a, aShape, c, cShape;
-  if (intAttr(node, "to", 0) != onnx::TensorProto::INT64)
-    return false;
-  im.trackThrough(node);
-  if (inputs.size() == 1 && constInts(inputs[0], a, aShape))
-    return define(a, aShape);
-  return false;
+                 ArrayRef<Value> inputs) {
+  return intAttr(node, "to", 0) == onnx::TensorProto::INT64 &&
+         identity(im, node, loc, inputs);
 }
 
 /// Reshape: a tracked vector passes a 1-D target; int64 constants fold.
 bool reshape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
              ArrayRef<Value> inputs) {
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
   SmallVector<int64_t> a, aShape, c, cShape;
   // A 1-D target keeps a tracked vector's elements.
   std::optional<SmallVector<int64_t>> target =
@@ -274,7 +251,7 @@ bool reshape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
       n *= d;
     if (n != total)
       return false;
-    return define(a, shape);
+    return im.defineInts(node, loc, a, shape);
   }
   return false;
 }
@@ -282,10 +259,7 @@ bool reshape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
 /// Transpose of an int64 constant.
 bool transpose(GraphImporter &im, const onnx::NodeProto &node, Location loc,
                ArrayRef<Value> inputs) {
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
-  SmallVector<int64_t> a, aShape, c, cShape;
+  SmallVector<int64_t> a, aShape;
   if (inputs.size() == 1 &&
       constInts(inputs[0], a, aShape)) {
     int64_t rank = int64_t(aShape.size());
@@ -313,7 +287,7 @@ bool transpose(GraphImporter &im, const onnx::NodeProto &node, Location loc,
         src += (flat / outStrides[i] % shape[i]) * inStrides[perm[i]];
       out.push_back(a[src]);
     }
-    return define(out, shape);
+    return im.defineInts(node, loc, out, shape);
   }
   return false;
 }
@@ -322,10 +296,7 @@ bool transpose(GraphImporter &im, const onnx::NodeProto &node, Location loc,
 bool slice(GraphImporter &im, const onnx::NodeProto &node, Location loc,
            ArrayRef<Value> inputs) {
   auto &partialShapes = im.partialShapes;
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
-  SmallVector<int64_t> a, aShape, c, cShape;
+  SmallVector<int64_t> a, aShape;
   // x[a:b] of a tracked vector (a shape's trailing dims, say).
   if (inputs.size() >= 3 &&
       partialShapes.count(node.input(0))) {
@@ -352,7 +323,7 @@ bool slice(GraphImporter &im, const onnx::NodeProto &node, Location loc,
         SmallVector<int64_t> out;
         for (auto &e : picked)
           out.push_back(*e.value);
-        return define(out, {int64_t(out.size())});
+        return im.defineInts(node, loc, out, {int64_t(out.size())});
       }
       partialShapes[node.output(0)] = picked;
     }
@@ -406,7 +377,7 @@ bool slice(GraphImporter &im, const onnx::NodeProto &node, Location loc,
                inStrides[i];
       out.push_back(a[src]);
     }
-    return define(out, shape);
+    return im.defineInts(node, loc, out, shape);
   }
   return false;
 }
@@ -417,9 +388,6 @@ bool constantOfShape(GraphImporter &im, const onnx::NodeProto &node, Location lo
                      ArrayRef<Value> inputs) {
   OpBuilder &b = im.b;
   auto &values = im.values;
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
   SmallVector<int64_t> a, aShape, c, cShape;
   // The exporter's -1 handling for Expand: ConstantOfShape, Equal, Where on
   // compile-time shape values.
@@ -446,7 +414,7 @@ bool constantOfShape(GraphImporter &im, const onnx::NodeProto &node, Location lo
       int64_t n = 1;
       for (int64_t d : a)
         n *= d;
-      return define(SmallVector<int64_t>(n, (*attr.begin()).getSExtValue()),
+      return im.defineInts(node, loc, SmallVector<int64_t>(n, (*attr.begin()).getSExtValue()),
                     a);
     }
     if (!v || v->t().data_type() == onnx::TensorProto::FLOAT) {
@@ -522,11 +490,8 @@ bool equal(GraphImporter &im, const onnx::NodeProto &node, Location loc,
 bool where(GraphImporter &im, const onnx::NodeProto &node, Location loc,
            ArrayRef<Value> inputs) {
   auto &partialShapes = im.partialShapes;
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
   auto entriesOf = [&](size_t k) { return im.shapeEntries(node, inputs, k); };
-  SmallVector<int64_t> a, aShape, c, cShape;
+  SmallVector<int64_t> a, aShape;
   if (inputs.size() == 3) {
     DenseElementsAttr cond;
     auto x = entriesOf(1), y = entriesOf(2);
@@ -568,7 +533,7 @@ bool where(GraphImporter &im, const onnx::NodeProto &node, Location loc,
                                            cond.getType().getShape())
                                  : a.size() == n ? aShape
                                                  : yShape;
-    return define(out, shape);
+    return im.defineInts(node, loc, out, shape);
   }
   return false;
 }
@@ -577,9 +542,6 @@ bool where(GraphImporter &im, const onnx::NodeProto &node, Location loc,
 bool concat(GraphImporter &im, const onnx::NodeProto &node, Location loc,
             ArrayRef<Value> inputs) {
   auto &partialShapes = im.partialShapes;
-  auto define = [&](ArrayRef<int64_t> data, ArrayRef<int64_t> shape) {
-    return im.defineInts(node, loc, data, shape);
-  };
   if (intAttr(node, "axis", 0) == 0 && !inputs.empty()) {
     SmallVector<GraphImporter::ShapeEntry> entries;
     bool tracked = true;
@@ -608,7 +570,7 @@ bool concat(GraphImporter &im, const onnx::NodeProto &node, Location loc,
         return false;
       out.append(d);
     }
-    return define(out, {int64_t(out.size())});
+    return im.defineInts(node, loc, out, {int64_t(out.size())});
   }
   return false;
 }

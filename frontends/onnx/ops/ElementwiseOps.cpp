@@ -173,9 +173,6 @@ LogicalResult GraphImporter::importPow(const onnx::NodeProto &node,
   // Float or int64 base and exponent; the result has the base's type.
   // An int64 base is raised in f64 and truncated: exact while |result|
   // < 2^53, as numpy's int64 power is for results that fit.
-  auto isInt64 = [](Value v) {
-    return v && getElementTypeOrSelf(v.getType()).isInteger(64);
-  };
   if (inputs.size() != 2 || !(isFloat(inputs[0]) || isInt64(inputs[0])) ||
       !(isFloat(inputs[1]) || isInt64(inputs[1])))
     return emitError(loc) << "Pow needs float32 or int64 inputs";

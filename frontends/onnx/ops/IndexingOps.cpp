@@ -16,9 +16,6 @@ LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
   // out[a..., i..., b...] = data[a..., indices[i...], b...]. Negative
   // indices count from the end; out-of-range ones are clamped to the
   // valid range (compiled code has no error path; memory stays safe).
-  auto isInt64 = [](Value v) {
-    return v && getElementTypeOrSelf(v.getType()).isInteger(64);
-  };
   if (inputs.size() != 2 || !(isFloat(inputs[0]) || isInt64(inputs[0])) ||
       !isInt64(inputs[1]))
     return emitError(loc) << "Gather needs float32/int64 data and int64 "

@@ -75,7 +75,7 @@ LogicalResult GraphImporter::importMatMul(const onnx::NodeProto &node,
     CheckOp::create(
         b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y),
         ValueRange{x, y},
-        "node '" + cast<NameLoc>(loc).getName().str() +
+        "node '" + nodeName(loc) +
             "': MatMul contracts sizes {0} and {1}, which differ");
   }
   // Batch dims the contraction can map alike: equal ranks, each dim static

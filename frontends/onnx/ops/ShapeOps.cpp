@@ -320,8 +320,11 @@ GraphImporter::cancelledDim(Value input, ArrayRef<OpFoldResult> sizes,
     }
     auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
     std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    if (!index)
+      return std::nullopt;
+    int64_t measured = *index;
     auto match = llvm::find_if(unmatched, [&](int64_t i) {
-      return index && sameSize(dim.getSource(), *index, input, i);
+      return sameSize(dim.getSource(), measured, input, i);
     });
     if (match == unmatched.end())
       return std::nullopt;
@@ -719,45 +722,6 @@ LogicalResult GraphImporter::importIdentity(const onnx::NodeProto &node,
   result = elementwise(loc, inputs, [](OpBuilder &, Location, ValueRange a) {
     return a[0];
   });
-  return define(node, result);
-}
-
-/// ONNX Constant.
-LogicalResult GraphImporter::importConstant(const onnx::NodeProto &node,
-                                            Location loc, ArrayRef<Value> inputs) {
-  Value result;
-  for (const auto &attr : node.attribute()) {
-    if (attr.name() == "value" && attr.has_t())
-      result = constant(attr.t(), loc);
-    // Scalar and list forms (opset 12): value_float(s), value_int(s).
-    auto dense = [&](Type element, auto values, bool scalar) -> Value {
-      using T = typename decltype(values)::value_type;
-      SmallVector<T> data(values.begin(), values.end());
-      auto type = RankedTensorType::get(
-          scalar ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(data.size())},
-          element);
-      return arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(type, ArrayRef<T>(data)));
-    };
-    if (attr.name() == "value_float")
-      result = dense(b.getF32Type(), std::vector<float>{attr.f()}, true);
-    else if (attr.name() == "value_floats")
-      result = dense(b.getF32Type(),
-                     std::vector<float>(attr.floats().begin(),
-                                        attr.floats().end()),
-                     false);
-    else if (attr.name() == "value_int")
-      result = dense(b.getI64Type(), std::vector<int64_t>{attr.i()}, true);
-    else if (attr.name() == "value_ints")
-      result = dense(b.getI64Type(),
-                     std::vector<int64_t>(attr.ints().begin(),
-                                          attr.ints().end()),
-                     false);
-  }
-  if (!result)
-    return emitError(loc) << "Constant needs a 'value' tensor (float32, "
-                             "int64, int32 or bool) or value_float(s) / "
-                             "value_int(s)";
   return define(node, result);
 }
 
