@@ -1,9 +1,21 @@
 // Runs an ONNX model once in ONNX Runtime (CPU, onnxruntime-node) on .npy
-// inputs and writes each output as OUTDIR/NAME.npy (float32 or int64).
+// inputs and writes each output as OUTDIR/NAME.npy (float32, int64, int32,
+// float16, int8, uint8 or bool).
 // usage: node ort_run.js MODEL.onnx OUTDIR NAME=FILE.npy ...
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
+
+// .npy descriptors and the ONNX Runtime tensor types they map to.
+const DTYPES = [
+  { descr: '<f4', type: 'float32', Array: Float32Array },
+  { descr: '<i8', type: 'int64', Array: BigInt64Array },
+  { descr: '<i4', type: 'int32', Array: Int32Array },
+  { descr: '<f2', type: 'float16', Array: Uint16Array },
+  { descr: '|i1', type: 'int8', Array: Int8Array },
+  { descr: '|u1', type: 'uint8', Array: Uint8Array },
+  { descr: '|b1', type: 'bool', Array: Uint8Array },
+];
 
 function readNpy(file) {
   const buf = fs.readFileSync(file);
@@ -15,14 +27,17 @@ function readNpy(file) {
   if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: fortran order`);
   const body = buf.subarray(10 + headerLen);
   const copy = new Uint8Array(body).buffer; // aligned
-  if (descr === '<f4') return new ort.Tensor('float32', new Float32Array(copy), shape);
-  if (descr === '<i8') return new ort.Tensor('int64', new BigInt64Array(copy), shape);
-  throw new Error(`${file}: dtype ${descr} (float32 and int64 are read)`);
+  const kind = DTYPES.find((d) => d.descr === descr);
+  if (!kind) throw new Error(`${file}: dtype ${descr} (${DTYPES.map((d) => d.descr).join(', ')} are read)`);
+  if (kind.type === 'bool') return new ort.Tensor('bool', new Uint8Array(copy), shape);
+  if (kind.type === 'float16') return new ort.Tensor('float16', new Uint16Array(copy), shape);
+  return new ort.Tensor(kind.type, new kind.Array(copy), shape);
 }
 
 function writeNpy(file, tensor) {
-  const descr = tensor.type === 'float32' ? '<f4' : tensor.type === 'int64' ? '<i8' : null;
-  if (!descr) throw new Error(`output type ${tensor.type}`);
+  const kind = DTYPES.find((d) => d.type === tensor.type);
+  if (!kind) throw new Error(`output type ${tensor.type}`);
+  const descr = kind.descr;
   const dims = tensor.dims.join(', ') + (tensor.dims.length === 1 ? ',' : '');
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';

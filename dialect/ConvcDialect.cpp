@@ -10,6 +10,8 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -24,6 +26,48 @@ using namespace convc;
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/ConvcAttrs.cpp.inc"
+
+namespace {
+/// A computation whose results nobody uses is dead even when it holds
+/// per-element checks (`convc.check {continues}`, a Gather's index check):
+/// they report on values that are never read. Upstream DCE keeps it,
+/// because the checks write; raising leaves such gathers behind.
+struct EraseDeadCheckedComputation : RewritePattern {
+  EraseDeadCheckedComputation(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (op->getNumResults() == 0 || !op->use_empty() ||
+        op->getNumRegions() == 0 ||
+        !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
+        llvm::any_of(op->getOperandTypes(),
+                     [](Type t) { return isa<BaseMemRefType>(t); }))
+      return failure();
+    bool checks = false;
+    WalkResult walk = op->walk([&](Operation *inner) {
+      if (inner == op ||
+          inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+        return WalkResult::advance();
+      if (auto check = dyn_cast<CheckOp>(inner); check && check.getContinues()) {
+        checks = true;
+        return WalkResult::advance();
+      }
+      return isMemoryEffectFree(inner) ? WalkResult::advance()
+                                       : WalkResult::interrupt();
+    });
+    if (!checks || walk.wasInterrupted())
+      return failure();
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+} // namespace
+
+void ConvcDialect::getCanonicalizationPatterns(
+    RewritePatternSet &results) const {
+  results.add<EraseDeadCheckedComputation>(getContext());
+}
 
 void ConvcDialect::initialize() {
   addAttributes<
@@ -278,9 +322,10 @@ LogicalResult CheckOp::verify() {
   if (getValues().size() > 2)
     return emitOpError("carries at most two values, got ")
            << getValues().size();
-  if (!isa_and_nonnull<FunctionOpInterface>(getOperation()->getParentOp()))
+  if (!getContinues() &&
+      !isa_and_nonnull<FunctionOpInterface>(getOperation()->getParentOp()))
     return emitOpError("must be directly in a function body (the failure "
-                       "returns from it)");
+                       "returns from it), or marked `continues`");
   return success();
 }
 

@@ -18,6 +18,8 @@ def Convc_Dialect : Dialect {
   let cppNamespace = "::convc";
   // Folded constants (e.g. softmaxed kernels) materialise as arith.constant.
   let hasConstantMaterializer = 1;
+  // Dead computations that only hold per-element checks are erased.
+  let hasCanonicalizer = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let useDefaultAttributePrinterParser = 1;
   let summary = "Sequence-mixing ops of convolutional sequence-to-sequence models";

@@ -283,7 +283,9 @@ def Convc_EmbeddingOp : Convc_PureOp<"embedding"> {
                                                           when d is odd)
     ```
 
-    Pad tokens (`padding_idx`) and ids outside `[0, V)` give zero rows.
+    Pad tokens (`padding_idx`) and ids outside `[0, V)` give zero rows;
+    with `check_ids` (an imported Gather's contract) an id outside `[0, V)`
+    also fails the call, naming the node, once the entry point returns.
     `start` (optional, `[B]` i64) counts the non-pad tokens before this
     chunk, for decoding step by step; without it positions start at
     `padding_idx + 1`. Without `sinusoidal`, no positions are added.
@@ -299,7 +301,8 @@ def Convc_EmbeddingOp : Convc_PureOp<"embedding"> {
                        Optional<1DTensorOf<[I64]>>:$start,
                        Convc_IntAttr:$padding_idx,
                        F64Attr:$scale,
-                       UnitAttr:$sinusoidal);
+                       UnitAttr:$sinusoidal,
+                       UnitAttr:$check_ids);
   let results = (outs Convc_SequenceTensor:$result);
   let assemblyFormat = [{
     $tokens `,` $table (`start` $start^)? attr-dict `:` type($tokens) `,`
@@ -572,12 +575,19 @@ def Convc_CheckOp : Convc_Op<"check", [MemoryEffects<[MemWrite]>]> {
     and nothing after the check runs, so the code after it may assume the
     condition (a broadcast's operands read within their buffers, say).
 
-    It sits in a function body, not in a loop, and carries at most two
-    values. `convc-lower-checks` turns it into a branch to a call of the
-    runtime's `convc_rt_check_failed` and a return.
+    It sits in a function body and carries at most two values.
+    `convc-lower-checks` turns it into a branch to a call of the runtime's
+    `convc_rt_check_failed` and a return.
+
+    With `continues`, the check is per element, in a loop body (a Gather's
+    index): a failure calls the runtime, which records the first message of
+    the call, and the loop goes on, so the code after the check must stay
+    in bounds by itself (Gather clamps). The runtime fails the call when the
+    entry point returns, and writes no output. The CUDA target drops such
+    checks (the kernels still clamp); the CPU targets keep them.
   }];
   let arguments = (ins I1:$condition, Variadic<Index>:$values,
-                       StrAttr:$message);
+                       StrAttr:$message, UnitAttr:$continues);
   let assemblyFormat = [{
     $condition `,` $message (`(` $values^ `)`)? attr-dict
   }];

@@ -200,8 +200,13 @@ def LowerChecksPass : Pass<"convc-lower-checks", "::mlir::ModuleOp"> {
     runtime records the first failure of the call) and a return of poison
     results, which the runtime never reads; otherwise the rest of the
     function. Buffers allocated before a failed check are not freed.
+
+    A check marked `continues` (per element, in a loop body: a Gather's
+    index) becomes `scf.if` around the call; the loop goes on and the
+    runtime fails the call once the entry point returns.
   }];
   let dependentDialects = ["::mlir::cf::ControlFlowDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",

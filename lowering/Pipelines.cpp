@@ -196,7 +196,10 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
            "convc-raise-depthwise-conv,convc-raise-lightweight-conv," +
            (opt.decodeStep.empty()
                 ? std::string()
-                : "convc-derive-decode-step{function=" + opt.decodeStep +
+                // Canonicalize first: a gather raising left dead is kept
+                // by the greedy driver while its per-index checks write.
+                : "canonicalize,convc-derive-decode-step{function=" +
+                      opt.decodeStep +
                       (opt.decodeStepIfPossible ? " if-possible=true" : "") +
                       "},") +
            "canonicalize,empty-tensor-to-alloc-tensor,cse";

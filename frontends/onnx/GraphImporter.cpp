@@ -54,14 +54,26 @@ int64_t intAttr(const onnx::NodeProto &node, StringRef name,
 }
 
 Type GraphImporter::elementType(int onnxType, Location loc, StringRef what) {
+  using TP = onnx::TensorProto;
   switch (onnxType) {
-  case onnx::TensorProto::FLOAT:
+  case TP::FLOAT:
+  case TP::FLOAT16:  // computed in float32, rounded where Cast says so
+  case TP::BFLOAT16: // and at the entry point
     return b.getF32Type();
-  case onnx::TensorProto::INT64:
+  case TP::INT64:
+  case TP::INT32:
+  case TP::INT16:
+  case TP::INT8:
+  case TP::UINT64:
+  case TP::UINT32:
+  case TP::UINT16:
+  case TP::UINT8:
+    // Every integer type is computed as int64; Cast wraps values to the
+    // narrower type, and the entry point narrows outputs.
     return b.getI64Type();
-  case onnx::TensorProto::BOOL:
+  case TP::BOOL:
     return b.getI1Type();
-  case onnx::TensorProto::DOUBLE:
+  case TP::DOUBLE:
     // convc computes in float32: float64 values (exporters' sinusoid tables,
     // say) are imported as float32, with one warning per model.
     if (!warnedDouble) {
@@ -74,11 +86,37 @@ Type GraphImporter::elementType(int onnxType, Location loc, StringRef what) {
     return b.getF32Type();
   default:
     emitError(loc) << what << ": ONNX element type "
-                   << onnx::TensorProto::DataType_Name(
-                          static_cast<onnx::TensorProto::DataType>(onnxType))
-                   << " is not supported (float, int64 and, inside the "
-                      "graph, bool are)";
+                   << TP::DataType_Name(static_cast<TP::DataType>(onnxType))
+                   << " is not supported (float, float16, bfloat16, double, "
+                      "the integer types and bool are)";
     return Type();
+  }
+}
+
+std::optional<GraphImporter::BoundaryType>
+GraphImporter::boundaryType(int onnxType) {
+  using TP = onnx::TensorProto;
+  switch (onnxType) {
+  case TP::FLOAT:
+    return BoundaryType{b.getF32Type(), ""};
+  case TP::DOUBLE:
+    return BoundaryType{b.getF64Type(), ""};
+  case TP::FLOAT16:
+    return BoundaryType{b.getF16Type(), ""};
+  case TP::BFLOAT16:
+    return BoundaryType{b.getBF16Type(), ""};
+  case TP::INT64:
+    return BoundaryType{b.getI64Type(), ""};
+  case TP::INT32:
+    return BoundaryType{b.getI32Type(), ""};
+  case TP::INT8:
+    return BoundaryType{b.getIntegerType(8), ""};
+  case TP::UINT8: // signless i8 in MLIR: the signature says u8
+    return BoundaryType{b.getIntegerType(8), "u8"};
+  case TP::BOOL:
+    return BoundaryType{b.getI1Type(), ""};
+  default:
+    return std::nullopt;
   }
 }
 
@@ -91,20 +129,18 @@ RankedTensorType GraphImporter::tensorType(const onnx::ValueInfoProto &info) {
     return {};
   }
   const auto &tt = info.type().tensor_type();
-  if (tt.elem_type() == onnx::TensorProto::BOOL ||
-      tt.elem_type() == onnx::TensorProto::DOUBLE) {
-    emitError(loc) << "graph value '" << info.name() << "': "
-                   << (tt.elem_type() == onnx::TensorProto::BOOL ? "bool"
-                                                                 : "float64")
-                   << " graph inputs and outputs are not supported (the "
-                      "runtime passes float32 and int64 tensors; inside the "
-                      "graph, bool is supported and float64 is computed in "
-                      "float32)";
+  std::optional<BoundaryType> boundary = boundaryType(tt.elem_type());
+  if (!boundary) {
+    emitError(loc) << "graph value '" << info.name() << "': element type "
+                   << onnx::TensorProto::DataType_Name(
+                          static_cast<onnx::TensorProto::DataType>(
+                              tt.elem_type()))
+                   << " cannot cross the entry point (float, double, "
+                      "float16, bfloat16, int64, int32, int8, uint8 and bool "
+                      "can; inside the graph every integer type can)";
     return {};
   }
-  Type element = elementType(tt.elem_type(), loc, "'" + info.name() + "'");
-  if (!element)
-    return {};
+  Type element = boundary->storage;
   if (!tt.has_shape()) {
     emitError(loc) << "graph value '" << info.name()
                    << "' has no shape: its rank must be known";
@@ -123,6 +159,77 @@ RankedTensorType GraphImporter::tensorType(const onnx::ValueInfoProto &info) {
   return RankedTensorType::get(shape, element);
 }
 
+std::optional<Value>
+GraphImporter::widenedConstant(const onnx::TensorProto &t,
+                               ArrayRef<int64_t> shape, Location loc) {
+  using TP = onnx::TensorProto;
+  // Narrow ints (indices, shape pieces, masks) are widened to int64 and
+  // float16/bfloat16 to float32, the types convc computes with. ONNX keeps
+  // them as little-endian raw bytes, or in int32_data (uint64_data for the
+  // unsigned 32- and 64-bit types; half types as their bits).
+  int size = 0;
+  bool isSigned = true, isHalf = false;
+  switch (t.data_type()) {
+  case TP::INT32: size = 4; break;
+  case TP::INT16: size = 2; break;
+  case TP::INT8: size = 1; break;
+  case TP::UINT8: size = 1; isSigned = false; break;
+  case TP::UINT16: size = 2; isSigned = false; break;
+  case TP::UINT32: size = 4; isSigned = false; break;
+  case TP::UINT64: size = 8; isSigned = false; break;
+  case TP::FLOAT16:
+  case TP::BFLOAT16: size = 2; isSigned = false; isHalf = true; break;
+  default: return std::nullopt;
+  }
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  SmallVector<uint64_t> bits(n);
+  if (t.has_raw_data() && int64_t(t.raw_data().size()) == size * n) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint64_t v = 0;
+      std::memcpy(&v, t.raw_data().data() + size * i, size); // little-endian
+      bits[i] = v;
+    }
+  } else if (size <= 4 && t.data_type() != TP::UINT32 &&
+             t.int32_data_size() == n) {
+    for (int64_t i = 0; i < n; ++i)
+      bits[i] = uint64_t(uint32_t(t.int32_data(i))) &
+                (size == 4 ? ~0u : (1u << (8 * size)) - 1);
+  } else if (t.uint64_data_size() == n) {
+    for (int64_t i = 0; i < n; ++i)
+      bits[i] = t.uint64_data(i);
+  } else {
+    emitError(loc) << "'" << t.name() << "': expected " << n << " "
+                   << TP::DataType_Name(static_cast<TP::DataType>(t.data_type()))
+                   << " values";
+    return Value();
+  }
+  if (isHalf) {
+    const llvm::fltSemantics &sem = t.data_type() == TP::FLOAT16
+                                        ? APFloat::IEEEhalf()
+                                        : APFloat::BFloat();
+    SmallVector<float> data;
+    for (uint64_t v : bits)
+      data.push_back(APFloat(sem, APInt(16, v)).convertToFloat());
+    return Value(arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get(shape, b.getF32Type()),
+                               ArrayRef<float>(data))));
+  }
+  SmallVector<int64_t> data;
+  for (uint64_t v : bits) {
+    if (isSigned && size < 8) // sign-extend from 8 * size bits
+      data.push_back(int64_t(v << (64 - 8 * size)) >> (64 - 8 * size));
+    else
+      data.push_back(int64_t(v));
+  }
+  return Value(arith::ConstantOp::create(
+      b, loc,
+      DenseIntElementsAttr::get(RankedTensorType::get(shape, b.getI64Type()),
+                                data)));
+}
+
 Value GraphImporter::constant(const onnx::TensorProto &t, Location loc) {
   SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
   {
@@ -137,32 +244,8 @@ Value GraphImporter::constant(const onnx::TensorProto &t, Location loc) {
         return {};
       }
   }
-  if (t.data_type() == onnx::TensorProto::INT32) {
-    // int32 constants (indices, shape pieces) are widened to int64, the
-    // integer type convc computes with.
-    int64_t n = 1;
-    for (int64_t d : shape)
-      n *= d;
-    SmallVector<int64_t> data(n);
-    if (t.has_raw_data() && int64_t(t.raw_data().size()) == 4 * n) {
-      for (int64_t i = 0; i < n; ++i) {
-        int32_t v;
-        std::memcpy(&v, t.raw_data().data() + 4 * i, 4);
-        data[i] = v;
-      }
-    } else if (t.int32_data_size() == n) {
-      for (int64_t i = 0; i < n; ++i)
-        data[i] = t.int32_data(i);
-    } else {
-      emitError(loc) << "'" << t.name() << "': expected " << n
-                     << " int32 values";
-      return {};
-    }
-    return arith::ConstantOp::create(
-        b, loc,
-        DenseIntElementsAttr::get(RankedTensorType::get(shape, b.getI64Type()),
-                                  data));
-  }
+  if (std::optional<Value> widened = widenedConstant(t, shape, loc))
+    return *widened;
   Type element = elementType(t.data_type(), loc, "'" + t.name() + "'");
   if (!element)
     return {};
@@ -293,6 +376,53 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   return entry->import(*this, node, loc, inputs);
 }
 
+Value GraphImporter::toComputeType(Value arg, int onnxType, Location loc) {
+  Type storage = getElementTypeOrSelf(arg.getType());
+  Type compute = elementType(onnxType, loc, "graph input");
+  if (storage == compute)
+    return arg;
+  bool isUnsigned = onnxType == onnx::TensorProto::UINT8;
+  return elementwise(
+      loc, {arg},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        if (compute.isInteger(64))
+          return isUnsigned ? Value(arith::ExtUIOp::create(nb, l, compute, a[0]))
+                            : Value(arith::ExtSIOp::create(nb, l, compute, a[0]));
+        if (storage.isF64())
+          return arith::TruncFOp::create(nb, l, compute, a[0]);
+        return arith::ExtFOp::create(nb, l, compute, a[0]);
+      },
+      compute);
+}
+
+Value GraphImporter::toStorageType(Value v, int onnxType, Location loc) {
+  std::optional<BoundaryType> boundary = boundaryType(onnxType);
+  Type compute = getElementTypeOrSelf(v.getType());
+  Type declared = elementType(onnxType, loc, "graph output");
+  if (!boundary || !declared)
+    return {};
+  if (declared != compute) {
+    emitError(loc) << "graph output is declared "
+                   << onnx::TensorProto::DataType_Name(
+                          static_cast<onnx::TensorProto::DataType>(onnxType))
+                   << " but computed as " << compute;
+    return {};
+  }
+  Type storage = boundary->storage;
+  if (storage == compute)
+    return v;
+  return elementwise(
+      loc, {v},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        if (compute.isInteger(64))
+          return arith::TruncIOp::create(nb, l, storage, a[0]);
+        if (storage.isF64())
+          return arith::ExtFOp::create(nb, l, storage, a[0]);
+        return arith::TruncFOp::create(nb, l, storage, a[0]);
+      },
+      storage);
+}
+
 OwningOpRef<ModuleOp> GraphImporter::run() {
   Location graphLoc = NameLoc::get(StringAttr::get(
       ctx, graph.name().empty() ? std::string("graph") : graph.name()));
@@ -331,17 +461,11 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
 
   // Output types the runtime cannot pass fail before any node is imported
   // (an error about a node would hide the actual limitation).
-  for (const auto &output : graph.output()) {
-    if (!output.type().has_tensor_type())
-      continue;
-    int type = output.type().tensor_type().elem_type();
-    if (type == onnx::TensorProto::DOUBLE && !tensorType(output))
+  for (const auto &output : graph.output())
+    if (output.type().has_tensor_type() &&
+        !boundaryType(output.type().tensor_type().elem_type()) &&
+        !tensorType(output))
       return nullptr; // the boundary error
-    if (type != onnx::TensorProto::BOOL && type != onnx::TensorProto::DOUBLE &&
-        !elementType(type, NameLoc::get(StringAttr::get(ctx, output.name())),
-                     "graph output '" + output.name() + "'"))
-      return nullptr;
-  }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(graphLoc);
   b.setInsertionPointToEnd(module->getBody());
@@ -366,8 +490,12 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToEnd(entry);
   for (auto [i, name] : llvm::enumerate(argNames)) {
-    values[name] = entry->getArgument(i);
+    int onnxType = argInfos[i]->type().tensor_type().elem_type();
+    values[name] = toComputeType(entry->getArgument(i), onnxType,
+                                 NameLoc::get(StringAttr::get(ctx, name)));
     func.setArgAttr(i, "convc.name", b.getStringAttr(name));
+    if (StringRef dtype = boundaryType(onnxType)->dtype; !dtype.empty())
+      func.setArgAttr(i, "convc.dtype", b.getStringAttr(dtype));
     // Dims declared with the same dim_param are one size: the importer
     // relies on it (sameSize), the runtime checks it (the entry point's
     // signature, from `convc.dim_params`).
@@ -403,19 +531,24 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                           << "' is not computed by any node";
       return nullptr;
     }
-    if (getElementTypeOrSelf(it->second.getType()).isInteger(1)) {
-      emitError(graphLoc) << "graph output '" << output.name()
-                          << "': bool graph inputs and outputs are not "
-                             "supported (the runtime passes float32 and int64 "
-                             "tensors; Cast the output to int64)";
-      return nullptr;
+    Value result = it->second;
+    if (output.type().has_tensor_type()) {
+      result = toStorageType(result, output.type().tensor_type().elem_type(),
+                             NameLoc::get(StringAttr::get(ctx, output.name())));
+      if (!result)
+        return nullptr;
     }
-    results.push_back(it->second);
+    results.push_back(result);
   }
   func::ReturnOp::create(b, graphLoc, results);
   func.setType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
-  for (auto [i, output] : llvm::enumerate(graph.output()))
+  for (auto [i, output] : llvm::enumerate(graph.output())) {
     func.setResultAttr(i, "convc.name", b.getStringAttr(output.name()));
+    if (auto boundary =
+            boundaryType(output.type().tensor_type().elem_type());
+        boundary && !boundary->dtype.empty())
+      func.setResultAttr(i, "convc.dtype", b.getStringAttr(boundary->dtype));
+  }
   if (failed(verify(*module)))
     return nullptr;
   return module;

@@ -76,7 +76,26 @@ public:
   OwningOpRef<ModuleOp> run();
 
   // --- Graph boundary and constants (GraphImporter.cpp) -------------------
+  /// The type convc computes an ONNX element type in: f32 for the float
+  /// types, i64 for the integer types, i1 for bool.
   Type elementType(int onnxType, Location loc, StringRef what);
+  /// How a graph input or output of an ONNX element type crosses the entry
+  /// point: the storage type, and the signature's dtype when the storage
+  /// type does not say it (uint8 is stored as i8).
+  struct BoundaryType {
+    Type storage;
+    StringRef dtype;
+  };
+  std::optional<BoundaryType> boundaryType(int onnxType);
+  /// A graph input widened from its storage type to its compute type, and
+  /// a result narrowed to the storage type of the output's declared type
+  /// (null, after an error, when the kinds differ).
+  Value toComputeType(Value arg, int onnxType, Location loc);
+  Value toStorageType(Value v, int onnxType, Location loc);
+  /// A narrow-int or half-float initializer widened to i64 or f32; nullopt
+  /// for the other types, a null value after an error.
+  std::optional<Value> widenedConstant(const onnx::TensorProto &t,
+                                       ArrayRef<int64_t> shape, Location loc);
   RankedTensorType tensorType(const onnx::ValueInfoProto &info);
   Value constant(const onnx::TensorProto &t, Location loc);
 
@@ -151,6 +170,7 @@ public:
   CONVC_ONNX_IMPORTER(importLeakyRelu)
   CONVC_ONNX_IMPORTER(importClip)
   CONVC_ONNX_IMPORTER(importMaxMin)
+  CONVC_ONNX_IMPORTER(importMod)
   CONVC_ONNX_IMPORTER(importGelu)
   // ops/ShapeOps.cpp
   CONVC_ONNX_IMPORTER(importSplit)
@@ -205,8 +225,9 @@ public:
   Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
 
   // --- Folding on the host (folding/*.cpp) --------------------------------
-  /// A 1-D int64 value from shape arithmetic with symbolic dims: per
-  /// element, the compile-time value or the runtime dim (an index value).
+  /// A 1-D int64 (or bool) value from shape arithmetic with symbolic dims:
+  /// per element, the compile-time value or the host's index value (a dim,
+  /// or arithmetic on dims).
   struct ShapeEntry {
     std::optional<int64_t> value;
     Value dim;
@@ -215,6 +236,12 @@ public:
   /// `data` does not fill `shape`.
   bool defineInts(const onnx::NodeProto &node, Location loc,
                   ArrayRef<int64_t> data, ArrayRef<int64_t> shape);
+  /// Binds the node's output to host-evaluated entries (folding/
+  /// HostArithmetic.cpp): a constant when all are known, else tracked and
+  /// defined from the host values.
+  bool defineTracked(const onnx::NodeProto &node, Location loc,
+                     ArrayRef<ShapeEntry> entries, ArrayRef<int64_t> shape,
+                     bool isBool);
   /// A tracked or constant 1-D int64 operand `k`, per element.
   std::optional<SmallVector<ShapeEntry>>
   shapeEntries(const onnx::NodeProto &node, ArrayRef<Value> inputs, size_t k);

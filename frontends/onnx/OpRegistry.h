@@ -104,10 +104,12 @@ bool transpose(GraphImporter &, const onnx::NodeProto &, Location,
                ArrayRef<Value>);
 bool constantOfShape(GraphImporter &, const onnx::NodeProto &, Location,
                      ArrayRef<Value>);
-/// Add, Sub, Mul, Div of int64 shape values by `fn`; Mul also tracks a
-/// product with a symbolic dim.
-ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv,
-                       bool isMul);
+/// An elementwise int64/bool op (Add ... Where, Cast between ints, Clip) on
+/// small vectors derived from Shape, evaluated as host index arithmetic.
+bool hostArithmetic(GraphImporter &, const onnx::NodeProto &, Location,
+                    ArrayRef<Value>);
+/// Add, Sub, Mul, Div of int64 constants by `fn`.
+ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv);
 
 std::optional<HostTensor> identityWeights(const WeightFold &);
 WeightFoldFn unaryWeights(float (*fn)(float));

@@ -201,6 +201,10 @@ std::string elementName(Type type) {
     return "i64";
   if (element.isInteger(32))
     return "i32";
+  if (element.isInteger(8))
+    return "i8"; // or u8, which `convc.dtype` says
+  if (element.isInteger(1))
+    return "bool";
   return "";
 }
 
@@ -228,25 +232,34 @@ struct ExportEntryPointsPass
             elementName(v.getType()).empty()) {
           func.emitError() << "entry point '" << func.getSymName()
                            << "': every argument and result must be a "
-                              "ranked tensor of f32/f16/bf16/f64/i32/i64, "
+                              "ranked tensor of f32/f16/bf16/f64/i64/i32/i8/"
+                              "i1, "
                               "got "
                            << v.getType();
           return signalPassFailure();
         }
       DimSymbols dims(func);
       table += "entry " + func.getSymName().str() + "\n";
+      // `convc.dtype` names what the element type cannot (u8 as i8).
+      auto dtypeOf = [](StringAttr dtype, Type type) {
+        return dtype ? dtype.str() : elementName(type);
+      };
       for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
         auto name = func.getArgAttrOfType<StringAttr>(i, "convc.name");
         table += "input " +
                  (name ? name.str() : "input" + std::to_string(i)) + " " +
-                 elementName(arg.getType()) + " " + dims.describe(arg) + "\n";
+                 dtypeOf(func.getArgAttrOfType<StringAttr>(i, "convc.dtype"),
+                         arg.getType()) +
+                 " " + dims.describe(arg) + "\n";
       }
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
         auto name = func.getResultAttrOfType<StringAttr>(i, "convc.name");
-        table += "output " +
-                 (name ? name.str() : "output" + std::to_string(i)) + " " +
-                 elementName(value.getType()) + " " + dims.describe(value) +
-                 "\n";
+        table +=
+            "output " + (name ? name.str() : "output" + std::to_string(i)) +
+            " " +
+            dtypeOf(func.getResultAttrOfType<StringAttr>(i, "convc.dtype"),
+                    value.getType()) +
+            " " + dims.describe(value) + "\n";
       }
       func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                     UnitAttr::get(&getContext()));
@@ -254,10 +267,12 @@ struct ExportEntryPointsPass
       // for them.
       for (unsigned i = 0; i < func.getNumArguments(); ++i) {
         func.removeArgAttr(i, "convc.name");
+        func.removeArgAttr(i, "convc.dtype");
         func.removeArgAttr(i, DimSymbols::kDimParams);
       }
       for (unsigned i = 0; i < func.getNumResults(); ++i)
-        func.removeResultAttr(i, StringAttr::get(&getContext(), "convc.name"));
+        for (StringRef attr : {"convc.name", "convc.dtype"})
+          func.removeResultAttr(i, StringAttr::get(&getContext(), attr));
     }
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     table.push_back('\0');

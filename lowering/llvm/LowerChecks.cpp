@@ -4,6 +4,7 @@
 // records the message for the call in progress, and returns from the
 // function at once, so nothing after the check runs on sizes it refused.
 // The runtime then fails the call and never reads the (poison) results.
+// Per-element checks in loops (`continues`) only call the runtime.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -28,31 +30,27 @@ using namespace convc;
 namespace {
 
 constexpr llvm::StringLiteral kCheckFailed = "convc_rt_check_failed";
+constexpr llvm::StringLiteral kCheckFailedContinue =
+    "convc_rt_check_failed_continue";
 
-/// convc_rt_check_failed(message, a, b), declared once per module.
-func::FuncOp declareCheckFailed(ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kCheckFailed))
+/// convc_rt_check_failed[_continue](message, a, b), declared once per module.
+func::FuncOp declareCheckFailed(ModuleOp module, StringRef name) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   MLIRContext *ctx = module.getContext();
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   Type i64 = b.getI64Type();
   auto decl = func::FuncOp::create(
-      b, module.getLoc(), kCheckFailed,
+      b, module.getLoc(), name,
       FunctionType::get(ctx, {LLVM::LLVMPointerType::get(ctx), i64, i64}, {}));
   decl.setPrivate();
   return decl;
 }
 
-/// Splits the check's block: the failure branch calls the runtime and
-/// returns poison results; the rest of the block runs when the check holds.
-void lowerCheck(CheckOp check, func::FuncOp callee, int index) {
-  auto func = check->getParentOfType<func::FuncOp>();
+/// The runtime call for a failed check, at b's insertion point.
+void callCheckFailed(OpBuilder &b, CheckOp check, func::FuncOp callee,
+                     int index) {
   Location loc = check.getLoc();
-  OpBuilder b(check);
-  Block *before = check->getBlock();
-  Block *rest = before->splitBlock(check->getNextNode());
-  Block *failed = b.createBlock(rest);
-  b.setInsertionPointToStart(failed);
   Value message = LLVM::createGlobalString(
       loc, b, ("convc_check_" + Twine(index)).str(),
       StringRef(check.getMessage().str().c_str(),
@@ -65,6 +63,34 @@ void lowerCheck(CheckOp check, func::FuncOp callee, int index) {
                              b, loc, b.getI64Type(), check.getValues()[i]))
                        : Value(arith::ConstantIntOp::create(b, loc, 0, 64)));
   func::CallOp::create(b, loc, callee, args);
+}
+
+/// A per-element check: the runtime records the failure, the loop goes on.
+void lowerContinuingCheck(CheckOp check, func::FuncOp callee, int index) {
+  OpBuilder b(check);
+  Location loc = check.getLoc();
+  Value failed = arith::XOrIOp::create(
+      b, loc, check.getCondition(),
+      arith::ConstantIntOp::create(b, loc, 1, 1));
+  auto ifOp = scf::IfOp::create(b, loc, failed, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  callCheckFailed(b, check, callee, index);
+  check.erase();
+}
+
+/// Splits the check's block: the failure branch calls the runtime and
+/// returns poison results; the rest of the block runs when the check holds.
+void lowerCheck(CheckOp check, func::FuncOp callee, int index) {
+  if (check.getContinues())
+    return lowerContinuingCheck(check, callee, index);
+  auto func = check->getParentOfType<func::FuncOp>();
+  Location loc = check.getLoc();
+  OpBuilder b(check);
+  Block *before = check->getBlock();
+  Block *rest = before->splitBlock(check->getNextNode());
+  Block *failed = b.createBlock(rest);
+  b.setInsertionPointToStart(failed);
+  callCheckFailed(b, check, callee, index);
   SmallVector<Value> poison;
   for (Type t : func.getResultTypes())
     poison.push_back(ub::PoisonOp::create(b, loc, t));
@@ -83,15 +109,19 @@ struct LowerChecksPass : convc::impl::LowerChecksPassBase<LowerChecksPass> {
     if (checks.empty())
       return;
     for (CheckOp check : checks)
-      if (!check->getParentOfType<func::FuncOp>() ||
-          check->getParentOp() != check->getParentOfType<func::FuncOp>()) {
+      if (!check.getContinues() &&
+          (!check->getParentOfType<func::FuncOp>() ||
+           check->getParentOp() != check->getParentOfType<func::FuncOp>())) {
         check.emitOpError("must be directly in a func.func body here");
         return signalPassFailure();
       }
-    func::FuncOp callee = declareCheckFailed(module);
     int index = 0;
     for (CheckOp check : checks)
-      lowerCheck(check, callee, index++);
+      lowerCheck(check,
+                 declareCheckFailed(module, check.getContinues()
+                                                ? kCheckFailedContinue
+                                                : kCheckFailed),
+                 index++);
   }
 };
 

@@ -56,7 +56,7 @@ static convc_status *makeTensor(convc_dtype dtype, const int64_t *shape,
                                 convc_tensor **tensor) {
   if (!tensor || (rank && !shape))
     return makeStatus(CONVC_INVALID_ARGUMENT, "null shape or tensor pointer");
-  if (dtype < CONVC_F32 || dtype > CONVC_I64)
+  if (dtype < CONVC_F32 || dtype > CONVC_BOOL)
     return makeStatus(CONVC_INVALID_ARGUMENT,
                       "unknown dtype " + std::to_string(int(dtype)));
   std::vector<int64_t> dims(shape, shape + rank);

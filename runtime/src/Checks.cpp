@@ -2,40 +2,76 @@
 //
 // A compiled module's convc.check (lowering/llvm/LowerChecks.cpp) calls
 // convc_rt_check_failed and returns from its entry point; Module::run then
-// takes the message and fails the call. Entry points run on the calling
-// thread and checks sit outside parallel loops, so the record is per thread.
+// takes the message and fails the call. A per-element check in a loop (a
+// Gather's index) calls convc_rt_check_failed_continue and the loop goes on:
+// it may run on the thread pool's workers, which record into the record of
+// the thread that made the call (ThreadPool passes it along), under a lock.
 //
 //===----------------------------------------------------------------------===//
 
 #include "convc/Runtime.h"
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace {
-thread_local std::string checkError;
+struct CheckRecord {
+  std::string message;
+  bool continued = false; // the entry point ran to its end
+};
+thread_local CheckRecord ownRecord;
+/// Where this thread records: its own, or, inside a work item of a
+/// parallel loop, the calling thread's.
+thread_local CheckRecord *record = nullptr;
+std::mutex recordLock;
 
 void substitute(std::string &text, const char *placeholder, int64_t value) {
   size_t at = text.find(placeholder);
   if (at != std::string::npos)
     text.replace(at, 3, std::to_string(value));
 }
-} // namespace
 
-extern "C" __attribute__((visibility("default"))) void
-convc_rt_check_failed(const char *message, int64_t a, int64_t b) {
-  if (!checkError.empty())
+void recordFailure(const char *message, int64_t a, int64_t b, bool continued) {
+  CheckRecord &r = record ? *record : ownRecord;
+  std::lock_guard<std::mutex> guard(recordLock);
+  if (!r.message.empty())
     return; // the first failure of the call is the one reported
   std::string text = message ? message : "a run-time check failed";
   substitute(text, "{0}", a);
   substitute(text, "{1}", b);
-  checkError = text;
+  r.message = text;
+  r.continued = continued;
+}
+} // namespace
+
+extern "C" __attribute__((visibility("default"))) void
+convc_rt_check_failed(const char *message, int64_t a, int64_t b) {
+  recordFailure(message, a, b, /*continued=*/false);
+}
+
+extern "C" __attribute__((visibility("default"))) void
+convc_rt_check_failed_continue(const char *message, int64_t a, int64_t b) {
+  recordFailure(message, a, b, /*continued=*/true);
 }
 
 namespace convc::detail {
-std::string takeCheckError() {
+std::string takeCheckError(bool *continued) {
+  std::lock_guard<std::mutex> guard(recordLock);
+  CheckRecord &r = record ? *record : ownRecord;
   std::string error;
-  error.swap(checkError);
+  error.swap(r.message);
+  if (continued)
+    *continued = r.continued;
+  r.continued = false;
   return error;
+}
+
+void *checkRecordOfThisThread() { return record ? record : &ownRecord; }
+
+void *adoptCheckRecord(void *caller) {
+  void *previous = record;
+  record = static_cast<CheckRecord *>(caller);
+  return previous;
 }
 } // namespace convc::detail

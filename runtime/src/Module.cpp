@@ -41,6 +41,12 @@ const char *dtypeName(DType dtype) {
     return "i32";
   case DType::I64:
     return "i64";
+  case DType::I8:
+    return "i8";
+  case DType::U8:
+    return "u8";
+  case DType::Bool:
+    return "bool";
   }
   return "?";
 }
@@ -56,13 +62,17 @@ size_t dtypeSize(DType dtype) {
   case DType::F64:
   case DType::I64:
     return 8;
+  case DType::I8:
+  case DType::U8:
+  case DType::Bool:
+    return 1;
   }
   return 0;
 }
 
 bool parseDType(const std::string &name, DType &dtype) {
   for (DType d : {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I32,
-                  DType::I64})
+                  DType::I64, DType::I8, DType::U8, DType::Bool})
     if (name == dtypeName(d)) {
       dtype = d;
       return true;
@@ -437,8 +447,12 @@ Status Module::run(const std::string &entryName,
   detail::takeCheckError();
   reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
   // A failed check returned at once: the results are not set (and buffers
-  // allocated before it are lost, the price of a refused call).
-  if (std::string checkError = detail::takeCheckError(); !checkError.empty()) {
+  // allocated before it are lost, the price of a refused call). A failed
+  // per-element check let the entry point finish: its results are adopted
+  // below, then dropped.
+  bool continued = false;
+  std::string checkError = detail::takeCheckError(&continued);
+  if (!checkError.empty() && !continued) {
     outputs.clear();
     return Status(StatusCode::InvalidArgument,
                   "entry '" + entryName + "': " + checkError);
@@ -495,6 +509,11 @@ Status Module::run(const std::string &entryName,
                                reinterpret_cast<void *>(allocated), std::free))
                   .first;
     outputs.push_back(Tensor::adopt(spec.dtype, shape, data, found->second));
+  }
+  if (!checkError.empty()) {
+    outputs.clear(); // frees them
+    return Status(StatusCode::InvalidArgument,
+                  "entry '" + entryName + "': " + checkError);
   }
   return Status();
 }

@@ -21,6 +21,10 @@ size_t npyElementSize(NpyDType dtype) {
     return 4;
   case NpyDType::F16:
     return 2;
+  case NpyDType::I8:
+  case NpyDType::U8:
+  case NpyDType::Bool:
+    return 1;
   case NpyDType::F64:
   case NpyDType::I64:
     return 8;
@@ -40,6 +44,12 @@ const char *npyDescriptor(NpyDType dtype) {
     return "<i8";
   case NpyDType::F16:
     return "<f2";
+  case NpyDType::I8:
+    return "|i1";
+  case NpyDType::U8:
+    return "|u1";
+  case NpyDType::Bool:
+    return "|b1";
   }
   return "?";
 }
@@ -84,6 +94,15 @@ std::vector<double> NpyArray::toDoubles() const {
       out[i] = static_cast<double>(v);
       break;
     }
+    case NpyDType::I8:
+      out[i] = static_cast<int8_t>(p[i]);
+      break;
+    case NpyDType::U8:
+      out[i] = p[i];
+      break;
+    case NpyDType::Bool:
+      out[i] = p[i] != 0;
+      break;
     }
   }
   return out;
@@ -122,6 +141,15 @@ NpyArray NpyArray::fromDoubles(NpyDType dtype, std::vector<int64_t> shape,
       std::memcpy(p, &v, 2);
       break;
     }
+    case NpyDType::I8:
+      *p = static_cast<unsigned char>(static_cast<int8_t>(values[i]));
+      break;
+    case NpyDType::U8:
+      *p = static_cast<unsigned char>(values[i]);
+      break;
+    case NpyDType::Bool:
+      *p = values[i] != 0;
+      break;
     }
   }
   return a;
@@ -227,9 +255,15 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
     array.dtype = NpyDType::I64;
   else if (descr == "<f2")
     array.dtype = NpyDType::F16;
+  else if (descr == "|i1")
+    array.dtype = NpyDType::I8;
+  else if (descr == "|u1")
+    array.dtype = NpyDType::U8;
+  else if (descr == "|b1")
+    array.dtype = NpyDType::Bool;
   else {
     error = "'" + path + "': unsupported dtype '" + descr +
-            "' (supported: <f4, <f8, <i4, <i8, <f2)";
+            "' (supported: <f4, <f8, <i4, <i8, <f2, |i1, |u1, |b1)";
     return false;
   }
   array.shape.clear();
@@ -309,6 +343,15 @@ bool tensorFromNpy(const NpyArray &array, Tensor &tensor, std::string &error) {
     break;
   case NpyDType::F16:
     dtype = DType::F16;
+    break;
+  case NpyDType::I8:
+    dtype = DType::I8;
+    break;
+  case NpyDType::U8:
+    dtype = DType::U8;
+    break;
+  case NpyDType::Bool:
+    dtype = DType::Bool;
     break;
   default:
     error = "unsupported .npy dtype";

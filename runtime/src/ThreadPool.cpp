@@ -78,6 +78,8 @@ public:
     body_ = body;
     ctx_ = ctx;
     count_ = count;
+    // Checks that fail in the workers are the caller's (Checks.cpp).
+    checkRecord_ = convc::detail::checkRecordOfThisThread();
     pending_.store(threads - 1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(sleepMutex_);
@@ -103,8 +105,10 @@ private:
 
   void runPart(int part, int parts) {
     int64_t begin = count_ * part / parts, end = count_ * (part + 1) / parts;
+    void *previous = convc::detail::adoptCheckRecord(checkRecord_);
     if (begin < end)
       runItems(body_, ctx_, begin, end);
+    convc::detail::adoptCheckRecord(previous);
   }
 
   void grow(int workers) {
@@ -157,6 +161,7 @@ private:
   // The current loop, published by the generation counter's increment.
   Body body_ = nullptr;
   void *ctx_ = nullptr;
+  void *checkRecord_ = nullptr;
   int64_t count_ = 0;
   std::atomic<int> pending_{0};
   // (loop sequence number << 16) | threads taking part in that loop.

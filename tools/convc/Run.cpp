@@ -46,11 +46,14 @@ int runRun(int argc, char **argv) {
     bool widened = outputs[i].dtype() == DType::BF16;
     Tensor t = widened ? convertTensor(outputs[i], DType::F32) : outputs[i];
     NpyArray array;
-    array.dtype = t.dtype() == DType::F32   ? NpyDType::F32
-                  : t.dtype() == DType::F64 ? NpyDType::F64
-                  : t.dtype() == DType::F16 ? NpyDType::F16
-                  : t.dtype() == DType::I32 ? NpyDType::I32
-                                            : NpyDType::I64;
+    array.dtype = t.dtype() == DType::F32    ? NpyDType::F32
+                  : t.dtype() == DType::F64  ? NpyDType::F64
+                  : t.dtype() == DType::F16  ? NpyDType::F16
+                  : t.dtype() == DType::I32  ? NpyDType::I32
+                  : t.dtype() == DType::I8   ? NpyDType::I8
+                  : t.dtype() == DType::U8   ? NpyDType::U8
+                  : t.dtype() == DType::Bool ? NpyDType::Bool
+                                             : NpyDType::I64;
     array.shape = t.shape();
     array.bytes.assign(static_cast<unsigned char *>(t.data()),
                        static_cast<unsigned char *>(t.data()) + t.numBytes());

@@ -81,6 +81,8 @@ bool foldOnHost(GraphImporter &im, const OpEntry &entry,
     return false;
   if (entry.foldWeights && foldWeights(im, entry, node, loc, inputs))
     return true;
+  if (hostArithmetic(im, node, loc, inputs))
+    return true;
   return entry.foldShape && entry.foldShape(im, node, loc, inputs);
 }
 
@@ -434,44 +436,12 @@ bool constantOfShape(GraphImporter &im, const onnx::NodeProto &node, Location lo
   return false;
 }
 
-/// Equal of shape values, tracked or constant.
+/// Equal of int64 constants (tracked operands are hostArithmetic's).
 bool equal(GraphImporter &im, const onnx::NodeProto &node, Location loc,
            ArrayRef<Value> inputs) {
   OpBuilder &b = im.b;
   auto &values = im.values;
-  auto &partialShapes = im.partialShapes;
-  auto entriesOf = [&](size_t k) { return im.shapeEntries(node, inputs, k); };
   SmallVector<int64_t> a, aShape, c, cShape;
-  // expand() with symbolic sizes exports Where(Equal(shape, -1), 1, shape):
-  // a runtime dim is never negative, so comparing it with a negative
-  // constant folds to false.
-  if (inputs.size() == 2) {
-    auto x = entriesOf(0), y = entriesOf(1);
-    if (x && y && (x->size() == y->size() || y->size() == 1) &&
-        (partialShapes.count(node.input(0)) ||
-         partialShapes.count(node.input(1)))) {
-      SmallVector<bool> out;
-      for (size_t i = 0; i < x->size(); ++i) {
-        const GraphImporter::ShapeEntry &p = (*x)[i], &q = (*y)[y->size() == 1 ? 0 : i];
-        if (p.value && q.value)
-          out.push_back(*p.value == *q.value);
-        else if ((p.value && *p.value < 0) || (q.value && *q.value < 0))
-          out.push_back(false);
-        else
-          return false;
-      }
-      // Scalars compare to a scalar (Gather with a scalar index of a shape).
-      bool scalars = llvm::all_of(inputs, [](Value v) {
-        return cast<RankedTensorType>(v.getType()).getRank() == 0;
-      });
-      auto type = RankedTensorType::get(
-          scalars ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(out.size())},
-          b.getI1Type());
-      values[node.output(0)] =
-          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
-      return true;
-    }
-  }
   if (inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
       constInts(inputs[1], c, cShape) &&
       (a.size() == c.size() || c.size() == 1)) {
@@ -489,29 +459,7 @@ bool equal(GraphImporter &im, const onnx::NodeProto &node, Location loc,
 /// Where over shape values with a constant condition.
 bool where(GraphImporter &im, const onnx::NodeProto &node, Location loc,
            ArrayRef<Value> inputs) {
-  auto &partialShapes = im.partialShapes;
-  auto entriesOf = [&](size_t k) { return im.shapeEntries(node, inputs, k); };
   SmallVector<int64_t> a, aShape;
-  if (inputs.size() == 3) {
-    DenseElementsAttr cond;
-    auto x = entriesOf(1), y = entriesOf(2);
-    if (inputs[0] && matchPattern(inputs[0], m_Constant(&cond)) &&
-        cond.getElementType().isInteger(1) && x && y &&
-        (partialShapes.count(node.input(1)) ||
-         partialShapes.count(node.input(2)))) {
-      SmallVector<bool> flags(cond.getValues<bool>());
-      size_t n = std::max({flags.size(), x->size(), y->size()});
-      auto ok = [&](size_t size) { return size == n || size == 1; };
-      if (ok(flags.size()) && ok(x->size()) && ok(y->size())) {
-        SmallVector<GraphImporter::ShapeEntry> picked;
-        for (size_t i = 0; i < n; ++i)
-          picked.push_back(flags[flags.size() == 1 ? 0 : i]
-                               ? (*x)[x->size() == 1 ? 0 : i]
-                               : (*y)[y->size() == 1 ? 0 : i]);
-        partialShapes[node.output(0)] = picked;
-      }
-    }
-  }
   if (inputs.size() == 3) {
     DenseElementsAttr cond;
     SmallVector<int64_t> y, yShape;
@@ -575,42 +523,11 @@ bool concat(GraphImporter &im, const onnx::NodeProto &node, Location loc,
   return false;
 }
 
-/// Add/Sub/Mul/Div of int64 constants (Div by 0 is left to the runtime op
-/// and its error); a product with a symbolic dim (B * num_heads, T * B) is
-/// tracked, and defined from the index product (no runtime Mul besides).
-ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv,
-                       bool isMul) {
+/// Add/Sub/Mul/Div of int64 constants of any rank (Div by 0 is left to the
+/// runtime op and its error); tracked operands are hostArithmetic's.
+ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv) {
   return [=](GraphImporter &im, const onnx::NodeProto &node, Location loc,
              ArrayRef<Value> inputs) {
-    OpBuilder &b = im.b;
-    if (isMul && inputs.size() == 2) {
-      auto x = im.shapeEntries(node, inputs, 0),
-           y = im.shapeEntries(node, inputs, 1);
-      if (x && y && x->size() == 1 && y->size() == 1 &&
-          !((*x)[0].value && (*y)[0].value)) {
-        auto sizeOf = [&](const GraphImporter::ShapeEntry &e) -> Value {
-          return e.value
-                     ? Value(arith::ConstantIndexOp::create(b, loc, *e.value))
-                     : e.dim;
-        };
-        const GraphImporter::ShapeEntry &p = (*x)[0], &q = (*y)[0];
-        if ((p.value || p.dim) && (q.value || q.dim)) {
-          Value product = arith::MulIOp::create(b, loc, sizeOf(p), sizeOf(q));
-          im.partialShapes[node.output(0)] = {
-              GraphImporter::ShapeEntry{std::nullopt, product}};
-          auto type = cast<RankedTensorType>(
-              cast<RankedTensorType>(inputs[0].getType()).getRank() >=
-                      cast<RankedTensorType>(inputs[1].getType()).getRank()
-                  ? inputs[0].getType()
-                  : inputs[1].getType());
-          im.values[node.output(0)] = tensor::FromElementsOp::create(
-              b, loc, type,
-              ValueRange{arith::IndexCastOp::create(b, loc, b.getI64Type(),
-                                                    product)});
-          return true;
-        }
-      }
-    }
     SmallVector<int64_t> a, aShape, c, cShape;
     if (inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
         constInts(inputs[1], c, cShape) &&

@@ -25,18 +25,22 @@ Value f32(OpBuilder &b, Location l, float v) {
 /// A float op on one operand: `build` per element; `host` (when given)
 /// evaluates it on constant weights.
 OpEntry unary(UnaryBuilder build, float (*host)(float) = nullptr,
-              int64_t since = kMinOpset) {
+              int64_t since = kMinOpset, UnaryBuilder intBuild = nullptr) {
   OpEntry entry;
   entry.sinceOpset = since;
-  entry.import = [build](GraphImporter &im, const onnx::NodeProto &node,
-                         Location loc, ArrayRef<Value> inputs) {
-    if (inputs.size() != 1 || !isFloat(inputs[0]))
+  entry.import = [build, intBuild](GraphImporter &im,
+                                   const onnx::NodeProto &node, Location loc,
+                                   ArrayRef<Value> inputs) {
+    bool isInt = inputs.size() == 1 && intBuild && isInt64(inputs[0]);
+    if (inputs.size() != 1 || !(isFloat(inputs[0]) || isInt))
       return LogicalResult(emitError(loc)
-                           << node.op_type() << " needs one float input");
+                           << node.op_type() << " needs one float"
+                           << (intBuild ? " or int64" : "") << " input");
     return im.define(node, im.elementwise(loc, inputs,
                                           [&](OpBuilder &nb, Location l,
                                               ValueRange a) {
-                                            return build(nb, l, a[0]);
+                                            return isInt ? intBuild(nb, l, a[0])
+                                                         : build(nb, l, a[0]);
                                           }));
   };
   if (host)
@@ -48,7 +52,7 @@ OpEntry unary(UnaryBuilder build, float (*host)(float) = nullptr,
 /// numpy's C semantics do), on broadcast operands; both fold on the host.
 template <typename FloatOp, typename IntOp>
 OpEntry binary(float (*host)(float, float), int64_t (*shape)(int64_t, int64_t),
-               bool isDiv = false, bool isMul = false) {
+               bool isDiv = false) {
   OpEntry entry;
   entry.import = [](GraphImporter &im, const onnx::NodeProto &node,
                     Location loc, ArrayRef<Value> inputs) {
@@ -67,7 +71,7 @@ OpEntry binary(float (*host)(float, float), int64_t (*shape)(int64_t, int64_t),
                                                                    a[1]));
                              }));
   };
-  entry.foldShape = fold::arithmetic(shape, isDiv, isMul);
+  entry.foldShape = fold::arithmetic(shape, isDiv);
   entry.foldWeights = fold::binaryWeights(host);
   return entry;
 }
@@ -194,52 +198,102 @@ LogicalResult GraphImporter::importPow(const onnx::NodeProto &node,
   return define(node, result);
 }
 
-/// ONNX Cast.
+/// ONNX Cast. Values are computed as f32, i64 or i1: a cast to a narrower
+/// type converts to the compute type, then rounds (float16, bfloat16) or
+/// wraps (int8 ... uint32, two's complement as ONNX Runtime does) to the
+/// target's range.
 LogicalResult GraphImporter::importCast(const onnx::NodeProto &node,
                                         Location loc, ArrayRef<Value> inputs) {
-  Value result;
-  // Between float32, int64 and bool; shape-arithmetic casts on constants
-  // are folded before this.
+  using TP = onnx::TensorProto;
   int64_t to = findAttr(node, "to") ? findAttr(node, "to")->i() : 0;
-  if (to == onnx::TensorProto::DOUBLE && inputs.size() == 1 &&
-      elementType(to, loc, "Cast"))
-    to = onnx::TensorProto::FLOAT; // float64 is computed in float32
-  if (inputs.size() != 1 || !inputs[0] ||
-      (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::INT64 &&
-       to != onnx::TensorProto::BOOL))
-    return emitError(loc) << "Cast to ONNX type " << to
-                          << " is not supported (float32, float64 as "
-                             "float32, int64 and bool are)";
-  Type target = to == onnx::TensorProto::FLOAT   ? Type(b.getF32Type())
-                : to == onnx::TensorProto::INT64 ? Type(b.getI64Type())
-                                                 : Type(b.getI1Type());
+  if (inputs.size() != 1 || !inputs[0])
+    return emitError(loc) << "Cast needs one input";
+  Type target = elementType(to, loc, "Cast");
+  if (!target)
+    return failure();
   Type source = getElementTypeOrSelf(inputs[0].getType());
-  if (source == target)
-    result = inputs[0];
-  else
-    result = elementwise(
-        loc, inputs,
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value x = a[0];
-          if (target.isInteger(1)) { // x != 0
-            if (source.isF32())
-              return arith::CmpFOp::create(
-                  nb, l, arith::CmpFPredicate::UNE, x,
-                  arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0)));
-            return arith::CmpIOp::create(
-                nb, l, arith::CmpIPredicate::ne, x,
-                arith::ConstantIntOp::create(nb, l, 0, 64));
-          }
+  Type rounded = to == TP::FLOAT16    ? Type(b.getF16Type())
+                 : to == TP::BFLOAT16 ? Type(b.getBF16Type())
+                                      : Type();
+  int width = to == TP::INT32 || to == TP::UINT32   ? 32
+              : to == TP::INT16 || to == TP::UINT16 ? 16
+              : to == TP::INT8 || to == TP::UINT8   ? 8
+                                                    : 64;
+  bool isUnsigned = to == TP::UINT8 || to == TP::UINT16 || to == TP::UINT32;
+  // Values already in range need no rounding: bool to anything, an int to
+  // a wider int.
+  if (source == target && !rounded && width == 64)
+    return define(node, inputs[0]);
+  Value result = elementwise(
+      loc, inputs,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value x = a[0];
+        if (target.isInteger(1)) { // x != 0
+          if (source.isF32())
+            return arith::CmpFOp::create(
+                nb, l, arith::CmpFPredicate::UNE, x,
+                arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0)));
           if (source.isInteger(1))
-            return target.isF32()
-                       ? Value(arith::UIToFPOp::create(nb, l, target, x))
-                       : Value(arith::ExtUIOp::create(nb, l, target, x));
-          if (target.isF32())
-            return arith::SIToFPOp::create(nb, l, target, x);
-          return arith::FPToSIOp::create(nb, l, target, x);
-        },
-        target);
+            return x;
+          return arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::ne, x,
+              arith::ConstantIntOp::create(nb, l, 0, 64));
+        }
+        if (target.isF32()) {
+          if (source.isInteger(1))
+            x = arith::UIToFPOp::create(nb, l, target, x);
+          else if (source.isInteger(64))
+            x = arith::SIToFPOp::create(nb, l, target, x);
+          if (rounded)
+            x = arith::ExtFOp::create(
+                nb, l, target, Value(arith::TruncFOp::create(nb, l, rounded, x)));
+          return x;
+        }
+        if (source.isInteger(1))
+          return arith::ExtUIOp::create(nb, l, target, x);
+        if (source.isF32())
+          x = arith::FPToSIOp::create(nb, l, target, x);
+        if (width < 64) {
+          Value narrow = arith::TruncIOp::create(
+              nb, l, nb.getIntegerType(width), x);
+          x = isUnsigned ? Value(arith::ExtUIOp::create(nb, l, target, narrow))
+                         : Value(arith::ExtSIOp::create(nb, l, target, narrow));
+        }
+        return x;
+      },
+      target);
   return define(node, result);
+}
+
+/// ONNX Mod: for integers the remainder takes the divisor's sign (fmod 0,
+/// Python's %) or the dividend's (fmod 1, C's %); floats need fmod 1.
+LogicalResult GraphImporter::importMod(const onnx::NodeProto &node,
+                                       Location loc, ArrayRef<Value> inputs) {
+  bool fmod = intAttr(node, "fmod", 0) != 0;
+  bool ints = inputs.size() == 2 && isInt64(inputs[0]) && isInt64(inputs[1]);
+  bool floats = inputs.size() == 2 && isFloat(inputs[0]) && isFloat(inputs[1]);
+  if (!ints && !floats)
+    return emitError(loc) << "Mod needs two integer or two float inputs";
+  if (floats && !fmod)
+    return emitError(loc) << "Mod of floats needs fmod = 1 (ONNX's rule)";
+  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                                  ValueRange a) -> Value {
+    if (floats)
+      return arith::RemFOp::create(nb, l, a[0], a[1]);
+    Value r = arith::RemSIOp::create(nb, l, a[0], a[1]);
+    if (fmod)
+      return r;
+    // r + y where r is nonzero and its sign differs from y's.
+    Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+    using P = arith::CmpIPredicate;
+    Value fix = arith::AndIOp::create(
+        nb, l, arith::CmpIOp::create(nb, l, P::ne, r, zero),
+        arith::CmpIOp::create(
+            nb, l, P::ne, arith::CmpIOp::create(nb, l, P::slt, r, zero),
+            arith::CmpIOp::create(nb, l, P::slt, a[1], zero)));
+    return arith::SelectOp::create(nb, l, fix,
+                                   arith::AddIOp::create(nb, l, r, a[1]), r);
+  }));
 }
 
 /// ONNX LeakyRelu.
@@ -266,10 +320,16 @@ LogicalResult GraphImporter::importLeakyRelu(const onnx::NodeProto &node,
 LogicalResult GraphImporter::importClip(const onnx::NodeProto &node,
                                         Location loc, ArrayRef<Value> inputs) {
   Value result;
-  if (inputs.empty() || !inputs[0] || !isFloat(inputs[0]))
-    return emitError(loc) << "Clip needs a float input";
+  if (inputs.empty() || !inputs[0] ||
+      !(isFloat(inputs[0]) || isInt64(inputs[0])))
+    return emitError(loc) << "Clip needs a float or int64 input";
+  bool isInt = isInt64(inputs[0]);
   Value lo = inputs.size() > 1 ? inputs[1] : Value();
   Value hi = inputs.size() > 2 ? inputs[2] : Value();
+  for (Value bound : {lo, hi})
+    if (bound && getElementTypeOrSelf(bound.getType()) !=
+                     getElementTypeOrSelf(inputs[0].getType()))
+      return emitError(loc) << "Clip bounds must have the input's type";
   SmallVector<Value> operands = {inputs[0]};
   if (lo)
     operands.push_back(lo);
@@ -280,9 +340,11 @@ LogicalResult GraphImporter::importClip(const onnx::NodeProto &node,
     Value y = a[0];
     size_t next = 1;
     if (lo)
-      y = arith::MaximumFOp::create(nb, l, y, a[next++]);
+      y = isInt ? Value(arith::MaxSIOp::create(nb, l, y, a[next++]))
+                : Value(arith::MaximumFOp::create(nb, l, y, a[next++]));
     if (hi)
-      y = arith::MinimumFOp::create(nb, l, y, a[next]);
+      y = isInt ? Value(arith::MinSIOp::create(nb, l, y, a[next]))
+                : Value(arith::MinimumFOp::create(nb, l, y, a[next]));
     return y;
   });
   return define(node, result);
@@ -296,7 +358,11 @@ LogicalResult GraphImporter::importMaxMin(const onnx::NodeProto &node,
   if (inputs.empty())
     return emitError(loc) << op << " needs inputs";
   bool max = op == "Max";
-  bool isInt = getElementTypeOrSelf(inputs[0].getType()).isInteger(64);
+  bool isInt = isInt64(inputs[0]);
+  for (Value v : inputs)
+    if (!v || !(isInt ? isInt64(v) : isFloat(v)))
+      return emitError(loc) << op
+                            << " needs inputs of one type, float32 or int64";
   result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
                                         ValueRange a) -> Value {
     Value y = a[0];
@@ -355,9 +421,14 @@ LogicalResult GraphImporter::importGelu(const onnx::NodeProto &node,
 NamedOps elementwiseOps() {
   using G = GraphImporter;
   return {
-      {"Abs", unary([](OpBuilder &b, Location l, Value x) -> Value {
-         return math::AbsFOp::create(b, l, x);
-       })},
+      {"Abs", unary(
+                  [](OpBuilder &b, Location l, Value x) -> Value {
+                    return math::AbsFOp::create(b, l, x);
+                  },
+                  nullptr, kMinOpset,
+                  [](OpBuilder &b, Location l, Value x) -> Value {
+                    return math::AbsIOp::create(b, l, x);
+                  })},
       {"Add", binary<arith::AddFOp, arith::AddIOp>(
                   [](float a, float b) { return a + b; },
                   [](int64_t a, int64_t b) { return a + b; })},
@@ -401,15 +472,20 @@ NamedOps elementwiseOps() {
                   [](float v) { return std::log(v); })},
       {"Max", opEntry(&G::importMaxMin)},
       {"Min", opEntry(&G::importMaxMin)},
+      {"Mod", opEntry(&G::importMod, 10)},
       {"Mul", binary<arith::MulFOp, arith::MulIOp>(
                   [](float a, float b) { return a * b; },
                   [](int64_t a, int64_t b) { return a * b; },
-                  /*isDiv=*/false, /*isMul=*/true)},
+                  /*isDiv=*/false)},
       {"Neg", unary(
                   [](OpBuilder &b, Location l, Value x) -> Value {
                     return arith::NegFOp::create(b, l, x);
                   },
-                  [](float v) { return -v; })},
+                  [](float v) { return -v; }, kMinOpset,
+                  [](OpBuilder &b, Location l, Value x) -> Value {
+                    return arith::SubIOp::create(
+                        b, l, arith::ConstantIntOp::create(b, l, 0, 64), x);
+                  })},
       {"Not", opEntry(&G::importLogical)},
       {"Or", opEntry(&G::importLogical)},
       {"Pow", opEntry(&G::importPow)},

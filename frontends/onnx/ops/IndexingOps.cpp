@@ -66,6 +66,23 @@ LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
             Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
             Value one = arith::ConstantIntOp::create(nb, l, 1, 64);
             Value raw = args[0];
+            // An index outside [-n, n) fails the call (naming the node)
+            // once the entry point returns; the read stays in bounds.
+            Value inRange = arith::AndIOp::create(
+                nb, l,
+                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, raw,
+                                      arith::SubIOp::create(nb, l, zero, n)),
+                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
+                                      n));
+            CheckOp::create(
+                nb, l, inRange,
+                ValueRange{arith::IndexCastOp::create(nb, l,
+                                                      nb.getIndexType(), raw),
+                           extent},
+                "node '" + nodeName(loc) +
+                    "': Gather index {0} is out of range for a dim of size "
+                    "{1}",
+                /*continues=*/true);
             Value wrapped = arith::SelectOp::create(
                 nb, l,
                 arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
@@ -124,8 +141,8 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
       return {};
     }
   // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
-  // from the end, and indices are clamped into range (compiled code has no
-  // error path; memory stays safe).
+  // from the end; one outside [-n, n) fails the call once the entry point
+  // returns, and the read is clamped into range meanwhile.
   Value axisSize = tensor::DimOp::create(b, loc, data, axis);
   auto empty = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, indices),
@@ -141,6 +158,22 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
                                                        axisSize);
                Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
                Value idx = args[0];
+               CheckOp::create(
+                   nb, l,
+                   arith::AndIOp::create(
+                       nb, l,
+                       arith::CmpIOp::create(
+                           nb, l, arith::CmpIPredicate::sge, idx,
+                           arith::SubIOp::create(nb, l, zero, size)),
+                       arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
+                                             idx, size)),
+                   ValueRange{arith::IndexCastOp::create(
+                                  nb, l, nb.getIndexType(), idx),
+                              axisSize},
+                   "node '" + nodeName(loc) +
+                       "': GatherElements index {0} is out of range for a "
+                       "dim of size {1}",
+                   /*continues=*/true);
                Value negative = arith::CmpIOp::create(
                    nb, l, arith::CmpIPredicate::slt, idx, zero);
                idx = arith::SelectOp::create(
@@ -151,14 +184,28 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
                    nb, l, idx,
                    arith::SubIOp::create(
                        nb, l, size, arith::ConstantIntOp::create(nb, l, 1, 64)));
-               // The other dims follow the output position, clamped too
-               // (indices may be larger than data there).
+               // The other dims follow the output position: past the
+               // data's size (symbolic sizes that differ) it fails the call,
+               // clamped meanwhile.
                SmallVector<Value> at;
                for (int64_t d = 0; d < rank; ++d) {
                  if (d == axis) {
                    at.push_back(arith::IndexCastOp::create(
                        nb, l, nb.getIndexType(), idx));
                    continue;
+                 }
+                 if (indexType.isDynamicDim(d) || dataType.isDynamicDim(d)) {
+                   Value pos = linalg::IndexOp::create(nb, l, d);
+                   Value room = tensor::DimOp::create(nb, l, data, d);
+                   CheckOp::create(
+                       nb, l,
+                       arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult,
+                                             pos, room),
+                       ValueRange{pos, room},
+                       "node '" + nodeName(loc) + "': GatherElements "
+                           "position {0} in dim " + std::to_string(d) +
+                           " is outside the data's size {1}",
+                       /*continues=*/true);
                  }
                  Value last = arith::SubIOp::create(
                      nb, l, tensor::DimOp::create(nb, l, data, d),

@@ -388,8 +388,8 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
   if (rank < 3 || wType.getRank() != rank)
     return fail("needs X [N, C, spatial...] and W [M, C/group, kernel...] of "
                 "equal rank >= 3");
-  if (!wType.hasStaticShape() || xType.isDynamicDim(1))
-    return fail("needs a static W shape and channel count");
+  if (!wType.hasStaticShape())
+    return fail("needs a static W shape");
   auto ints = [&](StringRef name, int64_t size, int64_t fallback) {
     SmallVector<int64_t> v(size, fallback);
     if (const auto *a = findAttr(node, name))
@@ -399,6 +399,22 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
   int64_t group = 1;
   if (const auto *a = findAttr(node, "group"))
     group = a->i();
+  if (xType.isDynamicDim(1)) {
+    // A symbolic channel count is W's: the run time checks X has it.
+    int64_t channels = wType.getDimSize(1) * group;
+    Value size = tensor::DimOp::create(b, loc, x, 1);
+    Value want = arith::ConstantIndexOp::create(b, loc, channels);
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, want),
+        ValueRange{size, want},
+        "node '" + nodeName(loc) +
+            "': Conv input has {0} channels, the weights take {1}");
+    SmallVector<int64_t> shape(xType.getShape());
+    shape[1] = channels;
+    xType = RankedTensorType::get(shape, xType.getElementType());
+    x = tensor::CastOp::create(b, loc, xType, x);
+  }
   SmallVector<int64_t> strides = ints("strides", spatial, 1),
                        dilations = ints("dilations", spatial, 1),
                        pads = ints("pads", 2 * spatial, 0);

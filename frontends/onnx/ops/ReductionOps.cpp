@@ -86,7 +86,14 @@ Value GraphImporter::cumSum(const onnx::NodeProto &node, Location loc,
             return arith::AddFOp::create(nb, nl, a[0], a[1]);
           return arith::AddIOp::create(nb, nl, a[0], a[1]);
         };
-        // acc += slice, in place (the loop carries one buffer).
+        auto insert = [&](Value v) -> Value {
+          return tensor::InsertSliceOp::create(b, l, v, carried[1], offsets,
+                                               sliceSizes, strides);
+        };
+        // Exclusive: the sum so far is written before it is updated, so the
+        // update stays in place (the loop carries one buffer).
+        Value out = exclusive ? insert(carried[0]) : Value();
+        // acc += slice, in place.
         SmallVector<AffineMap> maps(
             2, AffineMap::getMultiDimIdentityMap(rank, ctx));
         Value sum =
@@ -99,10 +106,8 @@ Value GraphImporter::cumSum(const onnx::NodeProto &node, Location loc,
                   linalg::YieldOp::create(nb, nl, ValueRange{add(nb, nl, a)});
                 })
                 .getResult(0);
-        Value written = exclusive ? carried[0] : sum;
-        Value out = tensor::InsertSliceOp::create(b, l, written, carried[1],
-                                                  offsets, sliceSizes,
-                                                  strides);
+        if (!exclusive)
+          out = insert(sum);
         scf::YieldOp::create(b, l, ValueRange{sum, out});
       });
   return loop.getResult(1);

@@ -43,12 +43,22 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
                           << outputs << " outputs";
   if (parts && llvm::any_of(*parts, [](int64_t p) { return p < 0; }))
     return emitError(loc) << "Split has a negative size";
-  if (parts && type.isDynamicDim(axis))
-    return emitError(loc) << "Split with explicit sizes of a symbolic dim is "
-                             "not supported (the sizes cannot be checked "
-                             "against it at compile time)";
   Value total = getValueOrCreateConstantIndexOp(
       b, loc, tensor::getMixedSize(b, loc, x, axis));
+  if (parts && type.isDynamicDim(axis)) {
+    // Explicit sizes of a symbolic dim: the run time checks they add up.
+    int64_t sum = 0;
+    for (int64_t p : *parts)
+      sum += p;
+    Value expected = arith::ConstantIndexOp::create(b, loc, sum);
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, total,
+                              expected),
+        ValueRange{expected, total},
+        "node '" + nodeName(loc) + "': Split sizes add up to {0}, not to "
+                                   "the input's size {1}");
+  }
   if (parts && !type.isDynamicDim(axis)) {
     int64_t sum = 0;
     for (int64_t p : *parts)
@@ -247,7 +257,8 @@ LogicalResult GraphImporter::importSqueezeUnsqueeze(const onnx::NodeProto &node,
     axes = *values;
     haveAxes = true;
   }
-  auto type = cast<RankedTensorType>(inputs[0].getType());
+  Value data = inputs[0];
+  auto type = cast<RankedTensorType>(data.getType());
   int64_t inRank = type.getRank();
   bool unsqueeze = op == "Unsqueeze";
   int64_t outRank = unsqueeze ? inRank + int64_t(axes.size())
@@ -262,15 +273,40 @@ LogicalResult GraphImporter::importSqueezeUnsqueeze(const onnx::NodeProto &node,
                             << axisRank;
   }
   if (!unsqueeze) {
-    if (!haveAxes) // every static 1
+    if (!haveAxes && !type.hasStaticShape())
+      return emitError(loc)
+             << "Squeeze without axes of a tensor with symbolic dims: which "
+                "dims it drops (and the result's rank) would depend on "
+                "run-time sizes; give the axes";
+    if (!haveAxes) // every 1
       for (int64_t i = 0; i < inRank; ++i)
         if (type.getDimSize(i) == 1)
           axisSet.insert(i);
-    for (int64_t i : axisSet)
-      if (type.getDimSize(i) != 1)
-        return emitError(loc) << "Squeeze axis " << i << " has size "
-                              << type.getDimSize(i)
-                              << " (it must be a static 1)";
+    for (int64_t i : axisSet) {
+      if (!type.isDynamicDim(i)) {
+        if (type.getDimSize(i) != 1)
+          return emitError(loc) << "Squeeze axis " << i << " has size "
+                                << type.getDimSize(i) << " (it must be 1)";
+        continue;
+      }
+      // A symbolic dim squeezed: the run time checks it is 1.
+      Value size = tensor::DimOp::create(b, loc, inputs[0], i);
+      CheckOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size,
+                                arith::ConstantIndexOp::create(b, loc, 1)),
+          ValueRange{size},
+          "node '" + nodeName(loc) + "': Squeeze axis " + std::to_string(i) +
+              " has size {0}, not 1");
+    }
+    if (llvm::any_of(axisSet, [&](int64_t i) { return type.isDynamicDim(i); })) {
+      // The checked dims made a static 1.
+      SmallVector<int64_t> unitShape(type.getShape());
+      for (int64_t i : axisSet)
+        unitShape[i] = 1;
+      type = RankedTensorType::get(unitShape, type.getElementType());
+      data = tensor::CastOp::create(b, loc, type, data);
+    }
   }
   // The result: unit dims inserted or dropped, the others kept in order.
   SmallVector<int64_t> shape;
@@ -284,10 +320,10 @@ LogicalResult GraphImporter::importSqueezeUnsqueeze(const onnx::NodeProto &node,
     } else if (!unit) {
       int64_t d = unsqueeze ? j++ : i;
       shape.push_back(type.getDimSize(d));
-      sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], d));
+      sizes.push_back(tensor::getMixedSize(b, loc, data, d));
     }
   }
-  result = reshape(loc, inputs[0],
+  result = reshape(loc, data,
                    RankedTensorType::get(shape, type.getElementType()),
                    [&] { return sizes; });
   if (!result)

@@ -353,7 +353,8 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
       Value embedded = EmbeddingOp::create(
           rewriter, root.getLoc(), yType, tokens, table, Value(),
           rewriter.getI64IntegerAttr(pad), rewriter.getF64FloatAttr(scale),
-          rewriter.getUnitAttr());
+          /*sinusoidal=*/rewriter.getUnitAttr(),
+          /*check_ids=*/rewriter.getUnitAttr()); // Gather's contract
       rewriter.replaceOp(root, embedded);
       return success();
     }

@@ -16,7 +16,7 @@
 
 namespace convc {
 
-enum class NpyDType { F32, F64, I32, I64, F16 };
+enum class NpyDType { F32, F64, I32, I64, F16, I8, U8, Bool };
 
 /// Size in bytes and the NumPy descriptor ("<f4", ...) of a dtype.
 size_t npyElementSize(NpyDType dtype);

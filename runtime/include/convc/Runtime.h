@@ -42,7 +42,9 @@ private:
   std::string message_;
 };
 
-enum class DType { F32, F16, BF16, F64, I32, I64 };
+// I8, U8 and Bool (one byte, 0 or 1) carry ONNX exports' small ints and
+// masks across the entry point; inside, they are computed as i64 and i1.
+enum class DType { F32, F16, BF16, F64, I32, I64, I8, U8, Bool };
 
 const char *dtypeName(DType dtype);
 size_t dtypeSize(DType dtype);
@@ -129,8 +131,13 @@ namespace detail {
 /// The first CUDA error recorded since the last call (empty: none).
 std::string takeCudaError();
 /// The first failed run-time check (convc.check) of the calling thread
-/// since the last call (empty: none).
-std::string takeCheckError();
+/// since the last call (empty: none); `continued` says whether the entry
+/// point ran to its end regardless (a per-element check).
+std::string takeCheckError(bool *continued = nullptr);
+/// The check record of this thread, and a worker's adoption of its
+/// caller's (returns the previous one, to restore).
+void *checkRecordOfThisThread();
+void *adoptCheckRecord(void *caller);
 /// Threads for the parallel loops that modules run on the calling thread
 /// (<= 0: the default).
 void setCallerThreads(int threads);

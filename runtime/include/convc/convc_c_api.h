@@ -42,7 +42,10 @@ typedef enum convc_dtype {
   CONVC_BF16 = 2,
   CONVC_F64 = 3,
   CONVC_I32 = 4,
-  CONVC_I64 = 5
+  CONVC_I64 = 5,
+  CONVC_I8 = 6,
+  CONVC_U8 = 7,
+  CONVC_BOOL = 8 /* one byte, 0 or 1 */
 } convc_dtype;
 
 /* A dense row-major tensor. */

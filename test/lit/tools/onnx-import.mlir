@@ -12,8 +12,8 @@
 // RUN: not convc compile %onnx_data/test_convtranspose_1d/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
 // MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, And, {{.*}}, Xor; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): ConvTranspose x1 [(unnamed)];
 
-// RUN: not convc compile %onnx_data/test_add_uint8/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
-// DTYPE: graph output 'sum': ONNX element type UINT8 is not supported (float, int64 and, inside the graph, bool are)
+// RUN: not convc compile %onnx_data/test_max_int16/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
+// DTYPE: graph value 'result': element type INT16 cannot cross the entry point (float, double, float16, bfloat16, int64, int32, int8, uint8 and bool can; inside the graph every integer type can)
 
 // RUN: not convc compile %S/Inputs/garbage.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=GARBAGE
 // GARBAGE: garbage.onnx' is not an ONNX model (the protobuf does not parse, is truncated, or has no graph)
@@ -85,7 +85,7 @@
 // shape vector emptied) whose shape folding once built a constant with less
 // data than its shape and crashed: now a clean error.
 // RUN: not convc compile %S/Inputs/fuzz_short_shape_fold.onnx --quiet -o %t.fuzz.so 2>&1 | FileCheck %s --check-prefix=FUZZ
-// FUZZ: error: loc("/a/Squeeze"): Squeeze axis 0 has size 0 (it must be a static 1)
+// FUZZ: error: loc("/a/Squeeze"): Squeeze axis 0 has size 0 (it must be 1)
 
 // An op newer than the model's opset is refused, naming the node and both
 // opsets; an unnamed node without outputs (a fuzzer's shape) is named by its
@@ -94,3 +94,12 @@
 // SINCE-OPSET: loc("range10"): Range needs opset 11 or later; the model imports opset 10
 // RUN: not convc compile %S/Inputs/range_no_output.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-OUTPUT
 // NO-OUTPUT: loc("Range"): Range needs opset 11 or later; the model imports opset 10
+
+// Sizes computed from Shape are host index arithmetic (x[:, :T // 2] here):
+// the Div is an arith.divsi on the dim, no tensor op computes a size, so no
+// target reads one back from a buffer (folding/HostArithmetic.cpp).
+// RUN: convc compile %S/Inputs/export_first_half.onnx --emit=import --quiet | FileCheck %s --check-prefix=HOST-SIZE
+// HOST-SIZE: %[[T:.*]] = tensor.dim %arg0, %c1
+// HOST-SIZE: arith.divsi %[[T]], %{{.*}} : index
+// HOST-SIZE-NOT: tensor<{{.*}}xi64>) outs
+// HOST-SIZE: return

@@ -9,7 +9,7 @@
 // zeroed, sqrt(d) * E[tokens] + PE[positions], times the mask. It becomes
 // one convc.embedding.
 // CHECK-LABEL: func.func @main
-// CHECK: %[[Y:.*]] = convc.embedding %arg0, %{{.*}} {padding_idx = 1 : i64, scale = 2.8284270763397217 : f64, sinusoidal} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+// CHECK: %[[Y:.*]] = convc.embedding %arg0, %{{.*}} {check_ids, padding_idx = 1 : i64, scale = 2.8284270763397217 : f64, sinusoidal} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
 // CHECK-NOT: scf.for
 // CHECK: return %[[Y]]
 

@@ -1,0 +1,165 @@
+"""Conv seq2seq blocks written independently of convc_torch, the way papers'
+code and users' models write them: LightweightConv in T,B,C as K shifted
+slices stacked and contracted with torch.matmul (rank 5 by rank 4), and in
+B,T,C through a grouped F.conv1d over heads; DynamicConv from a Linear's
+softmaxed kernels over stacked causal windows; TaLK with prefix sums padded
+by F.pad (not a concatenated zero row), edges from clamp / torch.minimum and
+torch.gather; a T5 v1.1 block (RMSNorm, gated-GELU FFN); a dilated depthwise
+Conv1d. Each is exported with torch.onnx.export (opset 17, symbolic batch
+and time), checked against ONNX Runtime at lengths and batches other than
+the export's (relative error <= 1e-4 of the output scale) on the CPU and on
+the GPU kernel loops (on the CPU), and compiled for --target=cuda where the
+toolkit is. `--report` says, per model, which parts became convc ops and
+what stays on the generic linalg path; the test prints it.
+
+usage: onnx_formulations_test.py CONVC_TOOL WORKDIR
+Skips (exit 77) without onnxruntime-node.
+"""
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "bench")
+CUDA = os.environ.get("CONVC_CUDA_PATH", "/usr/local/cuda")
+HAVE_CUDA = os.path.isfile(os.path.join(CUDA, "nvvm/libdevice/libdevice.10.bc"))
+C, H, K = 16, 4, 5
+
+
+class LightTBCUnfold(torch.nn.Module):
+    """fairseq LightweightConv1dTBC-like: x [T, B, C]; softmaxed [H, K] weights; K shifted
+    slices stacked then weighted (stack + matmul)."""
+    def __init__(self):
+        super().__init__(); self.w = torch.nn.Parameter(torch.randn(H, K))
+    def forward(self, x):
+        T, B, _ = x.shape
+        w = F.softmax(self.w, -1)
+        xp = F.pad(x, (0, 0, 0, 0, K // 2, K // 2))           # pad time
+        win = torch.stack([xp[k:k + T] for k in range(K)], -1)  # T B C K
+        win = win.view(T, B, H, C // H, K)
+        return torch.matmul(win, w.view(1, 1, H, K, 1)).view(T, B, C)
+
+class LightBTCConv(torch.nn.Module):
+    """B,T,C with grouped conv1d (fairseq's lightconv 'conv' path)."""
+    def __init__(self):
+        super().__init__(); self.w = torch.nn.Parameter(torch.randn(H, 1, K))
+    def forward(self, x):
+        B, T, _ = x.shape
+        w = F.softmax(self.w, -1)
+        xr = x.transpose(1, 2).reshape(-1, H, T)   # B*C/H, H, T
+        out = F.conv1d(xr, w, padding=K // 2, groups=H)
+        return out.view(B, C, T).transpose(1, 2)
+
+class DynUnfold(torch.nn.Module):
+    """DynamicConv: position-specific softmaxed kernels from a Linear, unfold by stacking."""
+    def __init__(self):
+        super().__init__(); self.lin = torch.nn.Linear(C, H * K)
+    def forward(self, x):
+        B, T, _ = x.shape
+        w = F.softmax(self.lin(x).view(B, T, H, K), -1)
+        xp = F.pad(x, (0, 0, K - 1, 0))                       # causal
+        win = torch.stack([xp[:, k:k + T] for k in range(K)], -1).view(B, T, H, C // H, K)
+        return (win * w.unsqueeze(3)).sum(-1).reshape(B, T, C)
+
+class TalkCumsumPad(torch.nn.Module):
+    """TaLK: adaptive windows via prefix sums with F.pad (not a zero row cat), clamp via Clip."""
+    def __init__(self, L=3, R=2):
+        super().__init__(); self.off = torch.nn.Linear(C, 2 * H); self.L, self.R = L, R
+    def forward(self, x):
+        B, T, _ = x.shape
+        o = torch.sigmoid(self.off(x)).view(B, T, H, 2)
+        i = torch.arange(T, device=x.device).view(1, T, 1).float()
+        lo = (i - o[..., 0] * self.L).clamp(min=0).floor().long()
+        hi = torch.minimum((i + o[..., 1] * self.R).ceil().long(), torch.full_like(lo, T - 1))
+        cs = F.pad(torch.cumsum(x, 1), (0, 0, 1, 0))                   # [B, T+1, C]
+        cs = cs.view(B, T + 1, H, C // H)
+        g = lambda idx: torch.gather(cs, 1, idx.unsqueeze(-1).expand(B, T, H, C // H))
+        win = g(hi + 1) - g(lo)
+        n = (hi - lo + 1).float().unsqueeze(-1)
+        return (win / n).reshape(B, T, C)
+
+class RMSNormFFN(torch.nn.Module):
+    """T5 v1.1: RMSNorm then gated-GELU FFN, residual."""
+    def __init__(self):
+        super().__init__(); self.w = torch.nn.Parameter(torch.rand(C) + 0.5)
+        self.wi = torch.nn.Linear(C, 32, bias=False); self.wg = torch.nn.Linear(C, 32, bias=False)
+        self.wo = torch.nn.Linear(32, C, bias=False)
+    def forward(self, x):
+        h = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.w
+        return x + self.wo(F.gelu(self.wg(h), approximate="tanh") * self.wi(h))
+
+class DilatedDepthwise(torch.nn.Module):
+    def __init__(self):
+        super().__init__(); self.c = torch.nn.Conv1d(C, C, 3, dilation=2, padding=2, groups=C)
+    def forward(self, x):
+        return self.c(x.transpose(1, 2)).transpose(1, 2)
+
+MODELS = [LightTBCUnfold, LightBTCConv, DynUnfold, TalkCumsumPad, RMSNormFFN, DilatedDepthwise]
+
+
+def main():
+    tool, work = sys.argv[1], sys.argv[2]
+    if not os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node")):
+        print("SKIPPED: onnxruntime-node is not installed (cd bench && npm ci)")
+        return 77
+    os.makedirs(work, exist_ok=True)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    failures = []
+    for cls in MODELS:
+        name = cls.__name__
+        tbc = "TBC" in name
+        path = os.path.join(work, name + ".onnx")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(cls().eval(), (torch.randn(7, 2, C) if tbc else torch.randn(2, 7, C),),
+                              path, input_names=["x"], output_names=["y"],
+                              dynamic_axes={"x": {0: "T", 1: "B"} if tbc else {0: "B", 1: "T"}},
+                              opset_version=17)
+        for target in ["cpu", "gpu-kernels-on-cpu"] + (["cuda"] if HAVE_CUDA else []):
+            lib = os.path.join(work, f"{name}.{target}.so")
+            built = subprocess.run([tool, "compile", path, f"--target={target}", "-o", lib,
+                                    "--report"] + ([f"--cuda-path={CUDA}"] if target == "cuda" else []),
+                                   capture_output=True, text=True)
+            if built.returncode:
+                failures.append(f"{name} [{target}]: compile failed: {built.stderr.strip()[-300:]}")
+                continue
+            if target == "cpu":
+                report = [l for l in built.stderr.splitlines() if "report" in l]
+                print(f"{name}: {report[0].split('convc: ')[-1] if report else '(no report)'}")
+            if target == "cuda":
+                continue
+            for B, T in [(1, 5), (3, 23)]:
+                x = (rng.standard_normal((T, B, C)) if tbc else
+                     rng.standard_normal((B, T, C))).astype(np.float32)
+                xf = os.path.join(work, "x.npy")
+                np.save(xf, x)
+                ort_dir, out_dir = os.path.join(work, "ort"), os.path.join(work, "convc")
+                ort = subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path, ort_dir,
+                                      f"x={xf}"], capture_output=True, text=True, cwd=BENCH)
+                got = subprocess.run([tool, "run", lib, f"--input=x={xf}",
+                                      "--output-dir=" + out_dir], capture_output=True, text=True)
+                if ort.returncode or got.returncode:
+                    failures.append(f"{name} [{target}] B={B} T={T}: ORT rc {ort.returncode}, "
+                                    f"convc rc {got.returncode}: {got.stderr.strip()[-300:]}")
+                    continue
+                want = np.load(os.path.join(ort_dir, "y.npy"))
+                have = np.load(os.path.join(out_dir, "y.npy"))
+                err = (float(np.abs(have - want).max()) / max(1.0, float(np.abs(want).max()))
+                       if have.shape == want.shape else np.inf)
+                print(f"  [{target}] B={B} T={T}: rel. error {err:.1e}")
+                if not err <= 1e-4:
+                    failures.append(f"{name} [{target}] B={B} T={T}: rel. error {err:.2e}")
+    for f in failures:
+        print("FAIL", f)
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Out-of-range indices are errors, not clamped reads: a Gather (any axis,
+negative indices wrapping as ONNX says) whose indices come from a graph
+input runs in convc and in ONNX Runtime; in range, the outputs match; with
+one index out of range, both refuse, and convc's message names the node
+and the index, with a non-zero exit and no output file. The same for token
+ids into a PyTorch nn.Embedding export that convc raises to
+convc.embedding. On the CPU and on the GPU kernel loops (on the CPU); the
+CUDA kernels clamp without reporting (docs/gpu.md).
+
+usage: onnx_index_check_test.py CONVC_TOOL WORKDIR
+"""
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto as TP, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "bench")
+HAVE_ORT = os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node"))
+rng = np.random.default_rng(3)
+
+
+def gather_model(path, axis):
+    data = numpy_helper.from_array(rng.standard_normal((5, 6, 3)).astype(np.float32), "data")
+    g = helper.make_graph([helper.make_node("Gather", ["data", "idx"], ["y"], name="pick",
+                                            axis=axis)],
+                          "g", [helper.make_tensor_value_info("idx", TP.INT64, ["N"])],
+                          [helper.make_tensor_value_info("y", TP.FLOAT, None)], [data])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, path)
+
+
+class Embed(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8, padding_idx=1)
+        self.proj = torch.nn.Linear(8, 8)
+
+    def forward(self, tokens):
+        return self.proj(self.embed(tokens) * 3.0)
+
+
+def main():
+    tool, work = sys.argv[1], sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    failures = []
+    models = []
+    for axis, size in [(0, 5), (1, 6)]:
+        path = os.path.join(work, f"gather_axis{axis}.onnx")
+        gather_model(path, axis)
+        models.append((path, "idx", size, "pick", lambda n, size=size: np.array(
+            [0, size - 1, -1, -size, 2][:n], np.int64)))
+    path = os.path.join(work, "embedding.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Embed(), (torch.tensor([[2, 3, 4]]),), path,
+                          input_names=["tokens"], output_names=["y"],
+                          dynamic_axes={"tokens": {0: "B", 1: "T"}}, opset_version=17)
+    models.append((path, "tokens", 20, "", lambda n: np.array([[2, 19, 0, 1, 7][:n]] * 2,
+                                                                 np.int64)))
+    for path, name, size, node, good in models:
+        base = os.path.basename(path)[:-5]
+        for target in ["cpu", "gpu-kernels-on-cpu"]:
+            lib = os.path.join(work, f"{base}.{target}.so")
+            built = subprocess.run([tool, "compile", path, f"--target={target}", "-o", lib,
+                                    "--quiet"], capture_output=True, text=True)
+            if built.returncode:
+                failures.append(f"{base} [{target}]: compile failed: {built.stderr[-300:]}")
+                continue
+            ok = good(5)
+            bad = ok.copy()
+            bad.flat[3] = size  # one past the end
+            worse = ok.copy()
+            worse.flat[1] = -size - 1
+            for label, feed in [("in range", ok), ("index = size", bad),
+                                ("index below -size", worse)]:
+                fn = os.path.join(work, f"{base}_{name}.npy")
+                np.save(fn, feed)
+                out = os.path.join(work, f"{base}_{target}_out")
+                shutil.rmtree(out, ignore_errors=True)
+                got = subprocess.run([tool, "run", lib, f"--input={name}={fn}",
+                                      "--output-dir=" + out], capture_output=True, text=True)
+                ort = None
+                if HAVE_ORT:
+                    ort = subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path,
+                                          os.path.join(work, "ort"), f"{name}={fn}"],
+                                         capture_output=True, text=True, cwd=BENCH)
+                where = f"{base} [{target}] {label}"
+                if label == "in range":
+                    if got.returncode:
+                        failures.append(f"{where}: failed: {got.stderr[-300:]}")
+                    elif ort is not None:
+                        want = np.load(os.path.join(work, "ort", "y.npy"))
+                        have = np.load(os.path.join(out, "y.npy"))
+                        if have.shape != want.shape or np.abs(have - want).max() > 1e-5:
+                            failures.append(f"{where}: differs from ONNX Runtime")
+                    continue
+                bad_value = int(feed.flat[3] if label == "index = size" else feed.flat[1])
+                if got.returncode == 0 or os.path.exists(os.path.join(out, "y.npy")):
+                    failures.append(f"{where}: convc ran (rc 0 or an output written)")
+                elif str(bad_value) not in got.stderr or (node and node not in got.stderr):
+                    failures.append(f"{where}: message does not name the index "
+                                    f"{bad_value}/node: {got.stderr.strip()[-300:]}")
+                else:
+                    print(f"{where}: refused: {got.stderr.strip().splitlines()[-1]}")
+                if ort is not None and ort.returncode == 0 and name == "idx":
+                    failures.append(f"{where}: ONNX Runtime accepted it (test premise)")
+    # fairseq's embedding (scaled, sinusoidal positions, pad mask), raised to
+    # convc.embedding: a negative id fails the call too.
+    encoder = os.path.join(ROOT, "test/lit/tools/Inputs/export_talk_seq2seq_encoder.onnx")
+    lib = os.path.join(work, "encoder.so")
+    report = subprocess.run([tool, "compile", encoder, "-o", lib, "--report"],
+                            capture_output=True, text=True)
+    if report.returncode or "convc.embedding" not in report.stderr + report.stdout:
+        failures.append(f"encoder: not compiled with a raised embedding: {report.stderr[-300:]}")
+    else:
+        for tokens, says in [([[5, 6, 7, 2]], None), ([[5, -2, 7, 2]], "token id -2")]:
+            fn = os.path.join(work, "src_tokens.npy")
+            np.save(fn, np.array(tokens, np.int64))
+            got = subprocess.run([tool, "run", lib, f"--input=src_tokens={fn}",
+                                  "--output-dir=" + os.path.join(work, "enc_out")],
+                                 capture_output=True, text=True)
+            if says is None and got.returncode:
+                failures.append(f"encoder: valid tokens refused: {got.stderr[-300:]}")
+            if says is not None and (got.returncode == 0 or says not in got.stderr):
+                failures.append(f"encoder {tokens}: not refused with '{says}': "
+                                f"{got.stderr[-300:]}")
+    for f in failures:
+        print("FAIL", f)
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
