@@ -47,6 +47,9 @@ struct CompileOptions {
   /// f32 lanes per vector; 0: from the CPU features.
   int64_t vectorWidth = 0;
   int64_t timeTile = kDefaultTimeTile;
+  /// Check every buffer access of the generated code at run time (CPU
+  /// targets; a failure aborts naming the op and its location).
+  bool boundsChecks = false;
   /// Derive `<F>_init` and `<F>_step` (incremental decoding) from the
   /// full-sequence decoder function F; empty: none.
   std::string decodeStep;

@@ -73,6 +73,7 @@ Status CompileSession::configure() {
   lowering.vectorWidth =
       o.vectorWidth > 0 ? o.vectorWidth : target_.native.vectorWidth();
   lowering.timeTile = o.timeTile;
+  lowering.boundsChecks = o.boundsChecks;
   lowering.decodeStep = o.decodeStep;
   // A packaged encoder.onnx + decoder.onnx gets an incremental decoder when
   // its decoder raised to convc ops that have step forms.
@@ -80,6 +81,10 @@ Status CompileSession::configure() {
     lowering.decodeStep = "decode";
     lowering.decodeStepIfPossible = true;
   }
+  if (o.boundsChecks && o.target == Target::CUDA)
+    return Status(StatusCode::InvalidArgument,
+                  "--bounds-checks is for the CPU targets (cpu, "
+                  "gpu-kernels-on-cpu): device code cannot abort the host");
   if (o.target != Target::CUDA)
     return Status();
   target_.cuda.arch = o.gpuArch;

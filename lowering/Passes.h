@@ -41,6 +41,10 @@ struct CpuTargetOptions {
   /// Derive the step only where the decoder has a step form; otherwise warn
   /// and keep just the full decoder (packaged ONNX decoders).
   bool decodeStepIfPossible = false;
+  /// Check every memref access against its buffer at run time (upstream's
+  /// generate-runtime-verification): a failure aborts with the op and its
+  /// location. For testing generated code; CPU targets only.
+  bool boundsChecks = false;
 };
 
 /// The CUDA target's code generation (Target::CUDA only). No defaults here:

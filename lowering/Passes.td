@@ -204,6 +204,11 @@ def LowerChecksPass : Pass<"convc-lower-checks", "::mlir::ModuleOp"> {
     A check marked `continues` (per element, in a loop body: a Gather's
     index) becomes `scf.if` around the call; the loop goes on and the
     runtime fails the call once the entry point returns.
+
+    The `cf.assert` ops of `--bounds-checks` (upstream's
+    generate-runtime-verification) become `scf.if` around a call of
+    `convc_rt_access_check_failed(message)`, which prints the op and its
+    location to stderr and aborts before the access.
   }];
   let dependentDialects = ["::mlir::cf::ControlFlowDialect",
                            "::mlir::scf::SCFDialect",

@@ -231,8 +231,13 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
       return cudaPipeline(cuda);
     // Outermost parallel loops go to the runtime's thread pool before
     // vector-to-scf adds loops of its own.
-    return "convc-lower-checks,convert-bufferization-to-memref,"
-           "func.func(convert-linalg-to-loops),convc-approximate-math,"
+    // With bounds checks, every memref access gets a cf.assert of its
+    // indices once linalg is loops (the vector ops convc emits are not
+    // covered).
+    return std::string("convert-bufferization-to-memref,"
+                       "func.func(convert-linalg-to-loops),") +
+           (opt.boundsChecks ? "generate-runtime-verification," : "") +
+           "convc-lower-checks,convc-approximate-math,"
            "convc-parallel-to-runtime,convert-vector-to-scf,lower-affine,"
            "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
            "convert-scf-to-cf,convert-vector-to-llvm," +

@@ -32,6 +32,7 @@ namespace {
 constexpr llvm::StringLiteral kCheckFailed = "convc_rt_check_failed";
 constexpr llvm::StringLiteral kCheckFailedContinue =
     "convc_rt_check_failed_continue";
+constexpr llvm::StringLiteral kAccessFailed = "convc_rt_access_check_failed";
 
 /// convc_rt_check_failed[_continue](message, a, b), declared once per module.
 func::FuncOp declareCheckFailed(ModuleOp module, StringRef name) {
@@ -101,9 +102,45 @@ void lowerCheck(CheckOp check, func::FuncOp callee, int index) {
   check.erase();
 }
 
+/// The cf.assert ops of --bounds-checks (generate-runtime-verification):
+/// a failed one calls the runtime, which prints the message (the op and its
+/// location) to stderr and aborts; the access never happens. (Upstream's
+/// lowering prints with buffered puts, which abort loses.)
+void lowerAccessChecks(ModuleOp module) {
+  SmallVector<cf::AssertOp> asserts;
+  module.walk([&](cf::AssertOp a) { asserts.push_back(a); });
+  if (asserts.empty())
+    return;
+  MLIRContext *ctx = module.getContext();
+  func::FuncOp callee = module.lookupSymbol<func::FuncOp>(kAccessFailed);
+  if (!callee) {
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    callee = func::FuncOp::create(
+        b, module.getLoc(), kAccessFailed,
+        FunctionType::get(ctx, {LLVM::LLVMPointerType::get(ctx)}, {}));
+    callee.setPrivate();
+  }
+  int index = 0;
+  for (cf::AssertOp a : asserts) {
+    OpBuilder b(a);
+    Location loc = a.getLoc();
+    Value failed = arith::XOrIOp::create(
+        b, loc, a.getArg(), arith::ConstantIntOp::create(b, loc, 1, 1));
+    auto ifOp = scf::IfOp::create(b, loc, failed, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    std::string text = a.getMsg().str();
+    Value message = LLVM::createGlobalString(
+        loc, b, ("convc_access_check_" + Twine(index++)).str(),
+        StringRef(text.c_str(), text.size() + 1), LLVM::Linkage::Internal);
+    func::CallOp::create(b, loc, callee, ValueRange{message});
+    a.erase();
+  }
+}
+
 struct LowerChecksPass : convc::impl::LowerChecksPassBase<LowerChecksPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    lowerAccessChecks(module);
     SmallVector<CheckOp> checks;
     module.walk([&](CheckOp check) { checks.push_back(check); });
     if (checks.empty())

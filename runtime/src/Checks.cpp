@@ -12,6 +12,8 @@
 #include "convc/Runtime.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -53,6 +55,16 @@ convc_rt_check_failed(const char *message, int64_t a, int64_t b) {
 extern "C" __attribute__((visibility("default"))) void
 convc_rt_check_failed_continue(const char *message, int64_t a, int64_t b) {
   recordFailure(message, a, b, /*continued=*/true);
+}
+
+/// A failed access check of a module compiled with --bounds-checks: the
+/// access would leave its buffer, so nothing may run on.
+extern "C" __attribute__((visibility("default"), noreturn)) void
+convc_rt_access_check_failed(const char *message) {
+  std::fprintf(stderr, "convc: --bounds-checks: %s\n",
+               message ? message : "an access out of bounds");
+  std::fflush(stderr);
+  std::abort();
 }
 
 namespace convc::detail {

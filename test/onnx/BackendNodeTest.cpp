@@ -197,7 +197,10 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
                     (dynamic ? "_dynamic" : "") + ".so";
   std::string log = lib + ".log";
   auto compile = [&](const fs::path &modelPath) {
+    // CONVC_BACKEND_COMPILE_FLAGS: --bounds-checks in the checked variant.
+    const char *flags = std::getenv("CONVC_BACKEND_COMPILE_FLAGS");
     std::string command = std::string(CONVC_TOOL) + " compile --quiet " +
+                          (flags ? std::string(flags) + " " : "") +
                           modelPath.string() + " -o " + lib + " 2> " + log;
     return std::system(command.c_str());
   };

@@ -121,10 +121,11 @@ def main():
                               path, input_names=["x"], output_names=["y"],
                               dynamic_axes={"x": {0: "T", 1: "B"} if tbc else {0: "B", 1: "T"}},
                               opset_version=17)
-        for target in ["cpu", "gpu-kernels-on-cpu"] + (["cuda"] if HAVE_CUDA else []):
+        for target in ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"] + (["cuda"] if HAVE_CUDA else []):
             lib = os.path.join(work, f"{name}.{target}.so")
-            built = subprocess.run([tool, "compile", path, f"--target={target}", "-o", lib,
-                                    "--report"] + ([f"--cuda-path={CUDA}"] if target == "cuda" else []),
+            built = subprocess.run([tool, "compile", path, f"--target={target.split('+')[0]}", "-o", lib,
+                                    "--report"] + ([f"--cuda-path={CUDA}"] if target == "cuda" else [])
+                                   + (["--bounds-checks"] if "bounds" in target else []),
                                    capture_output=True, text=True)
             if built.returncode:
                 failures.append(f"{name} [{target}]: compile failed: {built.stderr.strip()[-300:]}")

@@ -102,11 +102,12 @@ def main():
             torch.onnx.export(cls(), (torch.randn(2, 7, 4),), path, input_names=["x"],
                               output_names=["y"], dynamic_axes={"x": {0: "B", 1: "T"}},
                               opset_version=17)
-        targets = ["cpu", "gpu-kernels-on-cpu"] + (["cuda"] if HAVE_CUDA else [])
+        targets = ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"] + (["cuda"] if HAVE_CUDA else [])
         for target in targets:
             lib = os.path.join(work, f"{name}.{target}.so")
-            built = subprocess.run([tool, "compile", path, f"--target={target}", "-o", lib,
-                                    "--quiet"] + ([f"--cuda-path={CUDA}"] if target == "cuda" else []),
+            built = subprocess.run([tool, "compile", path, f"--target={target.split('+')[0]}", "-o", lib,
+                                    "--quiet"] + ([f"--cuda-path={CUDA}"] if target == "cuda" else [])
+                                   + (["--bounds-checks"] if "bounds" in target else []),
                                    capture_output=True, text=True)
             if built.returncode:
                 failures.append(f"{name} [{target}]: compile failed: {built.stderr.strip()[-300:]}")

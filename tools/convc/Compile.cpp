@@ -83,6 +83,14 @@ int runCompile(int argc, char **argv) {
   llvm::cl::opt<int64_t> timeTile(
       "time-tile", llvm::cl::desc("Time steps per parallel work item"),
       llvm::cl::init(defaults.timeTile), llvm::cl::cat(category));
+  llvm::cl::opt<bool> boundsChecks(
+      "bounds-checks",
+      llvm::cl::desc("Check every load, store and view of the generated code "
+                     "against its buffer at run time (CPU targets; MLIR's "
+                     "generate-runtime-verification): an out-of-bounds "
+                     "access aborts, naming the op and its location. For "
+                     "testing; slower"),
+      llvm::cl::cat(category));
   llvm::cl::opt<std::string> decodeStep(
       "decode-step",
       llvm::cl::desc("Derive <F>_init and <F>_step (incremental decoding) "
@@ -126,6 +134,7 @@ int runCompile(int argc, char **argv) {
   options.mattr = mattr;
   options.vectorWidth = vectorWidth;
   options.timeTile = timeTile;
+  options.boundsChecks = boundsChecks;
   options.decodeStep = decodeStep;
   options.quiet = quiet;
   options.report = report;
