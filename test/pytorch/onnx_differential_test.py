@@ -3,8 +3,11 @@
 Each graph takes x: [B, T, C] and y with its own symbolic sizes ([P, Q, C],
 a rank-2 [Q, C] or a rank-1 [C]), and chains random nodes over them:
 unary math, binary ops with numpy broadcasting, Max/Min, Where over a
-comparison, reductions with keepdims, Softmax and MatMul by a constant
-[C, C] weight. Every value stays broadcastable
+comparison, reductions with keepdims, Softmax, MatMul by a constant [C, C]
+weight, and on rank-3 values shape arithmetic (a time shift by Pad and a
+Slice ending at Shape[1]; a Reshape to [-1, C] and back to Shape), a channel
+Gather (negative indices too), CumSum over time and a depthwise time Conv
+between Transposes. Every value stays broadcastable
 against [B, T, C]. Each graph is compiled once by convc and run at several
 sizes, y's symbolic sizes 1 or equal to x's at random (so broadcasting is
 decided at run time), and compared with ONNX Runtime: max |convc - ort| <=
@@ -55,11 +58,53 @@ class Graph:
     def pick(self):
         return self.values[self.rng.integers(len(self.values))]
 
+    def const(self, array):
+        name = self.name("c")
+        self.inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def ints(self, *values):
+        return self.const(np.array(values, np.int64))
+
+    def shape_step(self, kind, a):
+        """Shape-preserving ops on a rank-3 value [X, Y, C] whose sizes come
+        from Shape at run time: a time shift (Pad, then a Slice ending at
+        Shape[1]), a channel Gather, a Reshape round trip through [-1, C]
+        and back to Shape, CumSum over time, a depthwise time Conv."""
+        C = self.C
+        if kind == "shift":
+            k = int(self.rng.integers(1, 3))
+            padded = self.add("Pad", [a, self.ints(0, k, 0, 0, 0, 0)], 3, float_out=False)
+            shape = self.add("Shape", [a], 1, float_out=False)
+            t = self.add("Gather", [shape, self.ints(1)], 1, float_out=False)
+            return self.add("Slice", [padded, self.ints(0), t, self.ints(1)], 3)
+        if kind == "gather":
+            picks = self.rng.integers(-C, C, size=C).astype(np.int64)
+            return self.add("Gather", [a, self.const(picks)], 3, axis=2)
+        if kind == "reshape":
+            shape = self.add("Shape", [a], 1, float_out=False)
+            flat = self.add("Reshape", [a, self.ints(-1, C)], 2, float_out=False)
+            return self.add("Reshape", [self.add("Relu", [flat], 2, float_out=False), shape], 3)
+        if kind == "cumsum":
+            return self.add("CumSum", [a, self.const(np.array(1, np.int64))], 3,
+                            reverse=int(self.rng.integers(0, 2)))
+        K = int(self.rng.choice([1, 3, 5]))
+        w = self.const((self.rng.standard_normal((C, 1, K)) * 0.5).astype(np.float32))
+        bct = self.add("Transpose", [a], 3, float_out=False, perm=[0, 2, 1])
+        conv = self.add("Conv", [bct, w], 3, float_out=False, group=C,
+                        pads=[K // 2, K // 2])
+        return self.add("Transpose", [conv], 3, perm=[0, 2, 1])
+
     def step(self):
         kind = self.rng.choice(["unary", "binary", "binary", "where", "reduce",
-                                "softmax", "matmul"])
+                                "softmax", "matmul", "shift", "gather", "reshape",
+                                "cumsum", "conv"])
         a, b, c = self.pick(), self.pick(), self.pick()
         r = self.rank[a]
+        if kind in ("shift", "gather", "reshape", "cumsum", "conv"):
+            if r == 3:
+                return self.shape_step(kind, a)
+            kind = "unary"
         if kind == "unary":
             return self.add(str(self.rng.choice(UNARY)), [a], r)
         if kind == "binary":
