@@ -588,6 +588,36 @@ Value GraphImporter::softmax(Location loc, Value x, int64_t axis, bool log) {
                      });
 }
 
+Value floorRemainder(OpBuilder &b, Location loc, Value x, Value y) {
+  using P = arith::CmpIPredicate;
+  Value r = arith::RemSIOp::create(b, loc, x, y);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
+  // r + y where r is nonzero and its sign differs from y's.
+  Value fix = arith::AndIOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, P::ne, r, zero),
+      arith::CmpIOp::create(b, loc, P::ne,
+                            arith::CmpIOp::create(b, loc, P::slt, r, zero),
+                            arith::CmpIOp::create(b, loc, P::slt, y, zero)));
+  return arith::SelectOp::create(b, loc, fix, arith::AddIOp::create(b, loc, r, y),
+                                 r);
+}
+
+void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
+                       Value extent, const std::string &message) {
+  using P = arith::CmpIPredicate;
+  Value zero = arith::ConstantIntOp::create(b, loc, 0, 64);
+  Value inRange = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, P::sge, index,
+                            arith::SubIOp::create(b, loc, zero, n)),
+      arith::CmpIOp::create(b, loc, P::slt, index, n));
+  CheckOp::create(
+      b, loc, inRange,
+      ValueRange{arith::IndexCastOp::create(b, loc, b.getIndexType(), index),
+                 extent},
+      message, /*continues=*/true);
+}
+
 Value GraphImporter::scalar(Location loc, Value t) {
   auto type = cast<RankedTensorType>(t.getType());
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);

@@ -57,6 +57,14 @@ int64_t intAttr(const onnx::NodeProto &node, StringRef name,
 /// The values of a compile-time int64 tensor (an initializer, a Constant
 /// node, or folded shape arithmetic).
 std::optional<SmallVector<int64_t>> constantInts(Value v);
+/// x mod y with the divisor's sign (Python's %, ONNX Mod with fmod 0), for
+/// integers of any width or index values (Builders.cpp).
+Value floorRemainder(OpBuilder &b, Location loc, Value x, Value y);
+/// A per-element check that the i64 `index` lies in [-n, n) (`n` the dim as
+/// i64, `extent` as index): a failure fails the call with `message` ({0}
+/// the index, {1} the extent) once the entry point returns (Builders.cpp).
+void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
+                       Value extent, const std::string &message);
 /// The error for a shape-like operand that is not a compile-time value.
 InFlightDiagnostic notConstant(Location loc, StringRef what);
 

@@ -11,15 +11,13 @@ usage: onnx_dtype_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto as TP, helper, numpy_helper
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "bench")
+import ort_compare as oc
 rng = np.random.default_rng(7)
 vi = helper.make_tensor_value_info
 
@@ -70,9 +68,8 @@ def cases():
 
 def main():
     tool, work = sys.argv[1], sys.argv[2]
-    if not os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node")):
-        print("SKIPPED: onnxruntime-node is not installed (cd bench && npm ci)")
-        return 77
+    if (skip := oc.skip_without_ort()) is not None:
+        return skip
     os.makedirs(work, exist_ok=True)
     failures, runs = [], 0
     for name, nodes, inputs, outputs, feeds, inits in cases():
@@ -82,27 +79,20 @@ def main():
         onnx.checker.check_model(m)
         path = os.path.join(work, name + ".onnx")
         onnx.save(m, path)
-        files = []
-        for k, v in feeds.items():
-            fn = os.path.join(work, f"{name}_{k}.npy")
-            np.save(fn, v)
-            files.append(f"{k}={fn}")
+        files = oc.save_inputs(work, name, feeds)
         ort_dir = os.path.join(work, name + "_ort")
-        ort = subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path, ort_dir, *files],
-                             capture_output=True, text=True, cwd=BENCH)
+        ort = oc.run_ort(path, files, ort_dir)
         if ort.returncode:
             failures.append(f"{name}: ONNX Runtime failed: {ort.stderr.strip()[-300:]}")
             continue
         for target in ["cpu", "gpu-kernels-on-cpu"]:
             lib = os.path.join(work, f"{name}.{target}.so")
             out_dir = os.path.join(work, f"{name}_{target}")
-            built = subprocess.run([tool, "compile", path, f"--target={target}", "-o", lib,
-                                    "--quiet"], capture_output=True, text=True)
+            built = oc.compile_model(tool, path, lib, target, ["--quiet"])
             if built.returncode:
                 failures.append(f"{name} [{target}]: compile failed: {built.stderr.strip()[-300:]}")
                 continue
-            got = subprocess.run([tool, "run", lib, *["--input=" + f for f in files],
-                                  "--output-dir=" + out_dir], capture_output=True, text=True)
+            got = oc.run_convc(tool, lib, files, out_dir)
             if got.returncode:
                 failures.append(f"{name} [{target}]: run failed: {got.stderr.strip()[-300:]}")
                 continue
@@ -114,8 +104,7 @@ def main():
                     failures.append(f"{name} [{target}] {o.name}: {have.dtype}{have.shape} "
                                     f"vs ONNX Runtime's {want.dtype}{want.shape}")
                     continue
-                h, w = have.astype(np.float64), want.astype(np.float64)
-                err = float(np.abs(h - w).max() / max(1.0, np.abs(w).max())) if w.size else 0.0
+                err = oc.rel_error(have, want)
                 if not err <= 1e-6:
                     failures.append(f"{name} [{target}] {o.name}: {have.ravel()[:8]} vs "
                                     f"{want.ravel()[:8]} (rel. error {err:.2e})")

@@ -16,7 +16,6 @@ usage: onnx_formulations_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
 """
 import os
-import subprocess
 import sys
 import warnings
 
@@ -24,10 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "bench")
-CUDA = os.environ.get("CONVC_CUDA_PATH", "/usr/local/cuda")
-HAVE_CUDA = os.path.isfile(os.path.join(CUDA, "nvvm/libdevice/libdevice.10.bc"))
+import ort_compare as oc
 C, H, K = 16, 4, 5
 
 
@@ -104,9 +100,8 @@ MODELS = [LightTBCUnfold, LightBTCConv, DynUnfold, TalkCumsumPad, RMSNormFFN, Di
 
 def main():
     tool, work = sys.argv[1], sys.argv[2]
-    if not os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node")):
-        print("SKIPPED: onnxruntime-node is not installed (cd bench && npm ci)")
-        return 77
+    if (skip := oc.skip_without_ort()) is not None:
+        return skip
     os.makedirs(work, exist_ok=True)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -121,41 +116,14 @@ def main():
                               path, input_names=["x"], output_names=["y"],
                               dynamic_axes={"x": {0: "T", 1: "B"} if tbc else {0: "B", 1: "T"}},
                               opset_version=17)
-        for target in ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"] + (["cuda"] if HAVE_CUDA else []):
-            lib = os.path.join(work, f"{name}.{target}.so")
-            built = subprocess.run([tool, "compile", path, f"--target={target.split('+')[0]}", "-o", lib,
-                                    "--report"] + ([f"--cuda-path={CUDA}"] if target == "cuda" else [])
-                                   + (["--bounds-checks"] if "bounds" in target else []),
-                                   capture_output=True, text=True)
-            if built.returncode:
-                failures.append(f"{name} [{target}]: compile failed: {built.stderr.strip()[-300:]}")
-                continue
-            if target == "cpu":
-                report = [l for l in built.stderr.splitlines() if "report" in l]
-                print(f"{name}: {report[0].split('convc: ')[-1] if report else '(no report)'}")
-            if target == "cuda":
-                continue
-            for B, T in [(1, 5), (3, 23)]:
-                x = (rng.standard_normal((T, B, C)) if tbc else
-                     rng.standard_normal((B, T, C))).astype(np.float32)
-                xf = os.path.join(work, "x.npy")
-                np.save(xf, x)
-                ort_dir, out_dir = os.path.join(work, "ort"), os.path.join(work, "convc")
-                ort = subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path, ort_dir,
-                                      f"x={xf}"], capture_output=True, text=True, cwd=BENCH)
-                got = subprocess.run([tool, "run", lib, f"--input=x={xf}",
-                                      "--output-dir=" + out_dir], capture_output=True, text=True)
-                if ort.returncode or got.returncode:
-                    failures.append(f"{name} [{target}] B={B} T={T}: ORT rc {ort.returncode}, "
-                                    f"convc rc {got.returncode}: {got.stderr.strip()[-300:]}")
-                    continue
-                want = np.load(os.path.join(ort_dir, "y.npy"))
-                have = np.load(os.path.join(out_dir, "y.npy"))
-                err = (float(np.abs(have - want).max()) / max(1.0, float(np.abs(want).max()))
-                       if have.shape == want.shape else np.inf)
-                print(f"  [{target}] B={B} T={T}: rel. error {err:.1e}")
-                if not err <= 1e-4:
-                    failures.append(f"{name} [{target}] B={B} T={T}: rel. error {err:.2e}")
+        inputs = [(rng.standard_normal((T, B, C)) if tbc else
+                   rng.standard_normal((B, T, C))).astype(np.float32)
+                  for B, T in [(1, 5), (3, 23)]]
+        print(name)
+        found, log = oc.check_export(tool, work, name, path, inputs, 1e-4, ["--report"])
+        report = [line for line in log.splitlines() if "report" in line]
+        print(f"  {report[0].split('convc: ')[-1] if report else '(no report)'}")
+        failures += found
     for f in failures:
         print("FAIL", f)
     print(f"{len(failures)} failures")

@@ -11,7 +11,6 @@ usage: onnx_index_check_test.py CONVC_TOOL WORKDIR
 """
 import os
 import shutil
-import subprocess
 import sys
 import warnings
 
@@ -20,9 +19,8 @@ import onnx
 import torch
 from onnx import TensorProto as TP, helper, numpy_helper
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "bench")
-HAVE_ORT = os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node"))
+import ort_compare as oc
+
 rng = np.random.default_rng(3)
 
 
@@ -70,8 +68,7 @@ def main():
         base = os.path.basename(path)[:-5]
         for target in ["cpu", "gpu-kernels-on-cpu"]:
             lib = os.path.join(work, f"{base}.{target}.so")
-            built = subprocess.run([tool, "compile", path, f"--target={target}", "-o", lib,
-                                    "--quiet"], capture_output=True, text=True)
+            built = oc.compile_model(tool, path, lib, target, ["--quiet"])
             if built.returncode:
                 failures.append(f"{base} [{target}]: compile failed: {built.stderr[-300:]}")
                 continue
@@ -82,17 +79,11 @@ def main():
             worse.flat[1] = -size - 1
             for label, feed in [("in range", ok), ("index = size", bad),
                                 ("index below -size", worse)]:
-                fn = os.path.join(work, f"{base}_{name}.npy")
-                np.save(fn, feed)
+                files = oc.save_inputs(work, base, {name: feed})
                 out = os.path.join(work, f"{base}_{target}_out")
                 shutil.rmtree(out, ignore_errors=True)
-                got = subprocess.run([tool, "run", lib, f"--input={name}={fn}",
-                                      "--output-dir=" + out], capture_output=True, text=True)
-                ort = None
-                if HAVE_ORT:
-                    ort = subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path,
-                                          os.path.join(work, "ort"), f"{name}={fn}"],
-                                         capture_output=True, text=True, cwd=BENCH)
+                got = oc.run_convc(tool, lib, files, out)
+                ort = oc.run_ort(path, files, os.path.join(work, "ort")) if oc.HAVE_ORT else None
                 where = f"{base} [{target}] {label}"
                 if label == "in range":
                     if got.returncode:
@@ -100,7 +91,7 @@ def main():
                     elif ort is not None:
                         want = np.load(os.path.join(work, "ort", "y.npy"))
                         have = np.load(os.path.join(out, "y.npy"))
-                        if have.shape != want.shape or np.abs(have - want).max() > 1e-5:
+                        if not oc.rel_error(have, want) <= 1e-5:
                             failures.append(f"{where}: differs from ONNX Runtime")
                     continue
                 bad_value = int(feed.flat[3] if label == "index = size" else feed.flat[1])
@@ -115,19 +106,15 @@ def main():
                     failures.append(f"{where}: ONNX Runtime accepted it (test premise)")
     # fairseq's embedding (scaled, sinusoidal positions, pad mask), raised to
     # convc.embedding: a negative id fails the call too.
-    encoder = os.path.join(ROOT, "test/lit/tools/Inputs/export_talk_seq2seq_encoder.onnx")
+    encoder = os.path.join(oc.ROOT, "test/lit/tools/Inputs/export_talk_seq2seq_encoder.onnx")
     lib = os.path.join(work, "encoder.so")
-    report = subprocess.run([tool, "compile", encoder, "-o", lib, "--report"],
-                            capture_output=True, text=True)
+    report = oc.compile_model(tool, encoder, lib, "cpu", ["--report"])
     if report.returncode or "convc.embedding" not in report.stderr + report.stdout:
         failures.append(f"encoder: not compiled with a raised embedding: {report.stderr[-300:]}")
     else:
         for tokens, says in [([[5, 6, 7, 2]], None), ([[5, -2, 7, 2]], "token id -2")]:
-            fn = os.path.join(work, "src_tokens.npy")
-            np.save(fn, np.array(tokens, np.int64))
-            got = subprocess.run([tool, "run", lib, f"--input=src_tokens={fn}",
-                                  "--output-dir=" + os.path.join(work, "enc_out")],
-                                 capture_output=True, text=True)
+            files = oc.save_inputs(work, "encoder", {"src_tokens": np.array(tokens, np.int64)})
+            got = oc.run_convc(tool, lib, files, os.path.join(work, "enc_out"))
             if says is None and got.returncode:
                 failures.append(f"encoder: valid tokens refused: {got.stderr[-300:]}")
             if says is not None and (got.returncode == 0 or says not in got.stderr):

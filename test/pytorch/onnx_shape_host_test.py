@@ -11,17 +11,13 @@ usage: onnx_shape_host_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
 """
 import os
-import subprocess
 import sys
 import warnings
 
 import numpy as np
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "bench")
-CUDA = os.environ.get("CONVC_CUDA_PATH", "/usr/local/cuda")
-HAVE_CUDA = os.path.isfile(os.path.join(CUDA, "nvvm/libdevice/libdevice.10.bc"))
+import ort_compare as oc
 
 
 class Positions(torch.nn.Module):
@@ -85,15 +81,14 @@ MODULES = [Positions, FirstHalf, EvenPrefix, LastStep, ShiftedSum, WindowMeans, 
 
 def main():
     tool, work = sys.argv[1], sys.argv[2]
-    if not os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node")):
-        print("SKIPPED: onnxruntime-node is not installed (cd bench && npm ci)")
-        return 77
+    if (skip := oc.skip_without_ort()) is not None:
+        return skip
     os.makedirs(work, exist_ok=True)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    failures, runs = [], 0
-    if not HAVE_CUDA:
-        print(f"(no CUDA toolkit at {CUDA}: the --target=cuda compiles are skipped)")
+    if not oc.HAVE_CUDA:
+        print(f"(no CUDA toolkit at {oc.CUDA}: the --target=cuda compiles are skipped)")
+    failures = []
     for cls in MODULES:
         name = cls.__name__
         path = os.path.join(work, name + ".onnx")
@@ -102,43 +97,11 @@ def main():
             torch.onnx.export(cls(), (torch.randn(2, 7, 4),), path, input_names=["x"],
                               output_names=["y"], dynamic_axes={"x": {0: "B", 1: "T"}},
                               opset_version=17)
-        targets = ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"] + (["cuda"] if HAVE_CUDA else [])
-        for target in targets:
-            lib = os.path.join(work, f"{name}.{target}.so")
-            built = subprocess.run([tool, "compile", path, f"--target={target.split('+')[0]}", "-o", lib,
-                                    "--quiet"] + ([f"--cuda-path={CUDA}"] if target == "cuda" else [])
-                                   + (["--bounds-checks"] if "bounds" in target else []),
-                                   capture_output=True, text=True)
-            if built.returncode:
-                failures.append(f"{name} [{target}]: compile failed: {built.stderr.strip()[-300:]}")
-                continue
-            if target == "cuda":
-                continue  # compiled; it runs in scripts/gpu-check
-            for B, T in [(1, 5), (3, 12)]:
-                x = rng.standard_normal((B, T, 4)).astype(np.float32)
-                xf = os.path.join(work, f"{name}_x.npy")
-                np.save(xf, x)
-                ort_dir, out_dir = (os.path.join(work, f"{name}_{w}") for w in ("ort", target))
-                ort = subprocess.run(["node", os.path.join(BENCH, "ort_run.js"), path, ort_dir,
-                                      f"x={xf}"], capture_output=True, text=True, cwd=BENCH)
-                got = subprocess.run([tool, "run", lib, f"--input=x={xf}",
-                                      "--output-dir=" + out_dir], capture_output=True, text=True)
-                if ort.returncode or got.returncode:
-                    failures.append(f"{name} [{target}] B={B} T={T}: ORT rc {ort.returncode}, "
-                                    f"convc rc {got.returncode}: {got.stderr.strip()[-300:]}")
-                    continue
-                runs += 1
-                want = np.load(os.path.join(ort_dir, "y.npy"))
-                have = np.load(os.path.join(out_dir, "y.npy"))
-                err = (float(np.abs(have - want).max()) / max(1.0, float(np.abs(want).max()))
-                       if have.shape == want.shape else np.inf)
-                print(f"{name} [{target}] B={B} T={T}: rel. error {err:.1e}")
-                if not err <= 1e-5:
-                    failures.append(f"{name} [{target}] B={B} T={T}: shapes {have.shape} vs "
-                                    f"{want.shape}, rel. error {err:.2e}")
+        inputs = [rng.standard_normal((B, T, 4)).astype(np.float32) for B, T in [(1, 5), (3, 12)]]
+        failures += oc.check_export(tool, work, name, path, inputs, 1e-5, ["--quiet"])[0]
     for f in failures:
         print("FAIL", f)
-    print(f"{runs} runs, {len(failures)} failures")
+    print(f"{len(failures)} failures")
     return 1 if failures else 0
 
 

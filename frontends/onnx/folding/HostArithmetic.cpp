@@ -105,6 +105,7 @@ std::optional<int64_t> evaluate(StringRef op, ArrayRef<int64_t> a,
   if (op == "Greater") return a[0] > a[1];
   if (op == "GreaterOrEqual") return a[0] >= a[1];
   if (op == "Not") return !a[0];
+  if (op == "Cast") return a[0] != 0; // to bool
   if (op == "And") return a[0] && a[1];
   if (op == "Or") return a[0] || a[1];
   if (op == "Xor") return bool(a[0]) != bool(a[1]);
@@ -127,19 +128,9 @@ Value build(OpBuilder &b, Location loc, StringRef op, ArrayRef<Value> a,
   if (op == "Sub") return arith::SubIOp::create(b, loc, a[0], a[1]);
   if (op == "Mul") return arith::MulIOp::create(b, loc, a[0], a[1]);
   if (op == "Div") return arith::DivSIOp::create(b, loc, a[0], a[1]);
-  if (op == "Mod") {
-    Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);
-    if (fmod)
-      return r;
-    // Python's sign rule: r + y when r and y differ in sign.
-    Value fix = arith::AndIOp::create(
-        b, loc, arith::CmpIOp::create(b, loc, P::ne, r, zero),
-        arith::CmpIOp::create(
-            b, loc, P::ne, arith::CmpIOp::create(b, loc, P::slt, r, zero),
-            arith::CmpIOp::create(b, loc, P::slt, a[1], zero)));
-    return arith::SelectOp::create(
-        b, loc, fix, arith::AddIOp::create(b, loc, r, a[1]), r);
-  }
+  if (op == "Mod")
+    return fmod ? Value(arith::RemSIOp::create(b, loc, a[0], a[1]))
+                : floorRemainder(b, loc, a[0], a[1]);
   if (op == "Min") return arith::MinSIOp::create(b, loc, a[0], a[1]);
   if (op == "Max") return arith::MaxSIOp::create(b, loc, a[0], a[1]);
   if (op == "Neg") return arith::SubIOp::create(b, loc, zero, a[0]);
@@ -152,6 +143,7 @@ Value build(OpBuilder &b, Location loc, StringRef op, ArrayRef<Value> a,
   if (op == "Greater") return cmp(P::sgt, a[0], a[1]);
   if (op == "GreaterOrEqual") return cmp(P::sge, a[0], a[1]);
   if (op == "Not") return cmp(P::eq, a[0], zero);
+  if (op == "Cast") return cmp(P::ne, a[0], zero); // to bool
   if (op == "And") return arith::AndIOp::create(b, loc, a[0], a[1]);
   if (op == "Or") return arith::OrIOp::create(b, loc, a[0], a[1]);
   if (op == "Xor") return arith::XOrIOp::create(b, loc, a[0], a[1]);
@@ -202,6 +194,11 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
                           op))
     return false;
   OpBuilder &b = im.b;
+  // An entry as a host index value.
+  auto indexOf = [&](const ShapeEntry &e) {
+    return e.value ? Value(arith::ConstantIndexOp::create(b, loc, *e.value))
+                   : e.dim;
+  };
   bool isBool = llvm::is_contained(
       {"Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not",
        "And", "Or", "Xor"},
@@ -218,8 +215,6 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
     if (!toInt && to != TP::BOOL)
       return false;
     isBool = to == TP::BOOL;
-    if (isBool) // x != 0, as Not(Not(x)): the second Not after the loop
-      op = "Not";
   }
   if (op == "Clip") {
     // Clip(x, lo, hi) as Max then Min, missing bounds skipped.
@@ -240,11 +235,8 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
           e.value = *evaluate(name, {*e.value, *(*bound)[0].value}, 0);
           continue;
         }
-        auto idx = [&](const ShapeEntry &s) {
-          return s.value ? Value(arith::ConstantIndexOp::create(b, loc, *s.value))
-                         : s.dim;
-        };
-        e = {std::nullopt, build(b, loc, name, {idx(e), idx((*bound)[0])}, 0)};
+        e = {std::nullopt,
+             build(b, loc, name, {indexOf(e), indexOf((*bound)[0])}, 0)};
       }
     }
     auto shape = cast<RankedTensorType>(inputs[0].getType()).getShape();
@@ -272,13 +264,14 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
   if (llvm::any_of(args, [&](auto &a) { return a.size() != n && a.size() != 1; }))
     return false;
   int64_t fmod = intAttr(node, "fmod", 0);
-  bool castOrNot = node.op_type() == "Cast";
+  // A Cast between int types passes values through; to bool it is x != 0.
+  bool intCast = op == "Cast" && !isBool;
   SmallVector<ShapeEntry> out;
   for (size_t i = 0; i < n; ++i) {
     SmallVector<ShapeEntry> at;
     for (auto &a : args)
       at.push_back(a[a.size() == 1 ? 0 : i]);
-    if (castOrNot && !isBool) { // Cast between int types
+    if (intCast) {
       out.push_back(at[0]);
       continue;
     }
@@ -304,19 +297,12 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
       out.push_back(*at[0].value ? at[1] : at[2]);
       continue;
     }
-    SmallVector<Value> idx;
-    for (const ShapeEntry &e : at)
-      idx.push_back(e.value ? Value(arith::ConstantIndexOp::create(b, loc, *e.value))
-                            : e.dim);
+    SmallVector<Value> idx = llvm::map_to_vector(at, indexOf);
     Value v = build(b, loc, op, idx, fmod);
     if (!v)
       return false;
     out.push_back({std::nullopt, v});
   }
-  if (castOrNot && isBool)
-    for (ShapeEntry &e : out) // the second Not
-      e = e.value ? ShapeEntry{int64_t(*e.value == 0), Value()}
-                  : ShapeEntry{std::nullopt, build(b, loc, "Not", {e.dim}, 0)};
   auto shape = cast<RankedTensorType>(widest.getType()).getShape();
   SmallVector<int64_t> outShape(shape.size() == 1 ? 1 : 0, int64_t(n));
   return im.defineTracked(node, loc, out, outShape, isBool);

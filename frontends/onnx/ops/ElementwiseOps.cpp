@@ -280,19 +280,8 @@ LogicalResult GraphImporter::importMod(const onnx::NodeProto &node,
                                                   ValueRange a) -> Value {
     if (floats)
       return arith::RemFOp::create(nb, l, a[0], a[1]);
-    Value r = arith::RemSIOp::create(nb, l, a[0], a[1]);
-    if (fmod)
-      return r;
-    // r + y where r is nonzero and its sign differs from y's.
-    Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
-    using P = arith::CmpIPredicate;
-    Value fix = arith::AndIOp::create(
-        nb, l, arith::CmpIOp::create(nb, l, P::ne, r, zero),
-        arith::CmpIOp::create(
-            nb, l, P::ne, arith::CmpIOp::create(nb, l, P::slt, r, zero),
-            arith::CmpIOp::create(nb, l, P::slt, a[1], zero)));
-    return arith::SelectOp::create(nb, l, fix,
-                                   arith::AddIOp::create(nb, l, r, a[1]), r);
+    return fmod ? Value(arith::RemSIOp::create(nb, l, a[0], a[1]))
+                : floorRemainder(nb, l, a[0], a[1]);
   }));
 }
 

@@ -68,21 +68,10 @@ LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
             Value raw = args[0];
             // An index outside [-n, n) fails the call (naming the node)
             // once the entry point returns; the read stays in bounds.
-            Value inRange = arith::AndIOp::create(
-                nb, l,
-                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, raw,
-                                      arith::SubIOp::create(nb, l, zero, n)),
-                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
-                                      n));
-            CheckOp::create(
-                nb, l, inRange,
-                ValueRange{arith::IndexCastOp::create(nb, l,
-                                                      nb.getIndexType(), raw),
-                           extent},
-                "node '" + nodeName(loc) +
-                    "': Gather index {0} is out of range for a dim of size "
-                    "{1}",
-                /*continues=*/true);
+            checkIndexInRange(nb, l, raw, n, extent,
+                              "node '" + nodeName(loc) +
+                                  "': Gather index {0} is out of range for a "
+                                  "dim of size {1}");
             Value wrapped = arith::SelectOp::create(
                 nb, l,
                 arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
@@ -158,22 +147,10 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
                                                        axisSize);
                Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
                Value idx = args[0];
-               CheckOp::create(
-                   nb, l,
-                   arith::AndIOp::create(
-                       nb, l,
-                       arith::CmpIOp::create(
-                           nb, l, arith::CmpIPredicate::sge, idx,
-                           arith::SubIOp::create(nb, l, zero, size)),
-                       arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
-                                             idx, size)),
-                   ValueRange{arith::IndexCastOp::create(
-                                  nb, l, nb.getIndexType(), idx),
-                              axisSize},
-                   "node '" + nodeName(loc) +
-                       "': GatherElements index {0} is out of range for a "
-                       "dim of size {1}",
-                   /*continues=*/true);
+               checkIndexInRange(nb, l, idx, size, axisSize,
+                                 "node '" + nodeName(loc) +
+                                     "': GatherElements index {0} is out of "
+                                     "range for a dim of size {1}");
                Value negative = arith::CmpIOp::create(
                    nb, l, arith::CmpIPredicate::slt, idx, zero);
                idx = arith::SelectOp::create(
