@@ -135,6 +135,20 @@ def bench_models():
     return {"talk": talk, "lightconv": light, "copy": copy}
 
 
+def write_gather_model(path):
+    """y = Gather(x [B, T, 24], i [K], axis=1), an ONNX model."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["x", "i"], ["y"], name="pick", axis=1)], "gather",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", 24]),
+         helper.make_tensor_value_info("i", TensorProto.INT64, ["K"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -206,6 +220,29 @@ def main():
         _, cpu_so = compile_model(src, model)
         add_check(model, cpu_so, entry, tag, arrays)
 
+    # Gather indices fed at run time: in range (negative too) they give the
+    # CPU build's numbers; one out of range fails the call naming the node
+    # and the index, through the kernels' device flag, as the CPU build does.
+    gather = os.path.join(out, "gather.onnx")
+    write_gather_model(gather)
+    _, cpu_so = compile_model(gather, "gather")
+    table = rng.standard_normal((2, 700, 24)).astype(np.float32)
+    picks = rng.integers(-700, 700, 1500).astype(np.int64)
+    add_check("gather", cpu_so, "main", "in_range", {"x": table, "i": picks})
+    bad = picks.copy()
+    bad[1234] = 700
+    case_dir = os.path.join(out, "check", "gather.main.out_of_range")
+    save_inputs(case_dir, "main", {"x": table, "i": bad})
+    message = "Gather index 700 is out of range"
+    cpu = subprocess.run([a.convc, "run", cpu_so, "--input", f"x={case_dir}/inputs/x.npy",
+                          "--input", f"i={case_dir}/inputs/i.npy", "--output-dir",
+                          os.path.join(out, "refused")], capture_output=True, text=True)
+    if cpu.returncode != 1 or message not in cpu.stderr:
+        sys.exit(f"gpu_check.py: the CPU build did not refuse the bad index: {cpu.stderr}")
+    for fname, text in (("model", "gather"), ("expect_error", message)):
+        with open(os.path.join(case_dir, fname), "w") as f:
+            f.write(text + "\n")
+
     # f16 and bf16 storage: the all-ops model with every float tensor in the
     # storage type but the padding mask, on the B=2 and B=3 cases' inputs
     # rounded to it; the expected outputs are the f32 CPU build's on those
@@ -214,7 +251,7 @@ def main():
     ops = os.path.join(ROOT, "test/lit/tools/Inputs/all_ops.mlir")
     with open(ops) as f:
         ops_text = f.read()
-    extra_cases = 0
+    extra_cases = 2  # the Gather cases
     for dtype, rounding, tolerance in (("f16", to_f16, HALF_TOLERANCE),
                                        ("bf16", to_bf16, BF16_TOLERANCE)):
         text = re.sub(rf"tensor<\?x\?x{dtype}>", "tensor<?x?xf32>",

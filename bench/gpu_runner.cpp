@@ -9,7 +9,8 @@
 //
 // CASE_DIR holds `entry` (the entry point's name), inputs/<input>.npy and,
 // for `check`, expected/<output>.npy (from the CPU target, which the test
-// suite checks against the reference). A benchmark's input may instead be
+// suite checks against the reference) or `expect_error` (text the call's
+// error must contain). A benchmark's input may instead be
 // inputs/<input>.random, "LO HI D0 D1 ...": f32 uniform in [LO, HI) of that
 // shape, made here, so that the artifacts stay small enough to carry to the
 // GPU machine (the largest benchmark inputs are 256 MiB each). `check` prints the worst relative
@@ -125,6 +126,22 @@ int check(const std::string &model, const std::string &dir, double tolerance) {
     return 2;
   std::vector<Tensor> outputs;
   Status status = c.module->run(c.entry->name, c.inputs, outputs);
+  // A case with `expect_error` must fail with a message containing it (an
+  // out-of-range index, say), as the CPU target does.
+  std::string expected;
+  if (std::FILE *f = std::fopen((dir + "/expect_error").c_str(), "r")) {
+    char line[512] = {0};
+    if (std::fgets(line, sizeof line, f))
+      expected = line;
+    std::fclose(f);
+    while (!expected.empty() && expected.back() == '\n')
+      expected.pop_back();
+    bool ok = !status.ok() &&
+              status.message().find(expected) != std::string::npos;
+    std::printf("%s refused: %s\n", ok ? "PASS" : "FAIL",
+                status.ok() ? "(the call succeeded)" : status.message().c_str());
+    return ok ? 0 : 1;
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "%s\n", status.message().c_str());
     return 2;

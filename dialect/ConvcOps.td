@@ -583,8 +583,9 @@ def Convc_CheckOp : Convc_Op<"check", [MemoryEffects<[MemWrite]>]> {
     index): a failure calls the runtime, which records the first message of
     the call, and the loop goes on, so the code after the check must stay
     in bounds by itself (Gather clamps). The runtime fails the call when the
-    entry point returns, and writes no output. The CUDA target drops such
-    checks (the kernels still clamp); the CPU targets keep them.
+    entry point returns, and writes no output. In CUDA kernels such a check
+    writes a device flag the host reads after the kernels
+    (`convc-gpu-device-checks`).
   }];
   let arguments = (ins I1:$condition, Variadic<Index>:$values,
                        StrAttr:$message, UnitAttr:$continues);

@@ -179,6 +179,25 @@ def GPUHostBuffersPass : Pass<"convc-gpu-host-buffers", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def GPUDeviceChecksPass : Pass<"convc-gpu-device-checks", "::mlir::ModuleOp"> {
+  let summary = "Report per-element checks in kernels through a device flag";
+  let description = [{
+    After `convc-gpu-host-buffers`: a kernel cannot call the runtime, so each
+    per-element `convc.check {continues}` inside a `gpu.launch` (a Gather's
+    index in range) becomes a store of `[check id + 1, a, b]` to a 24-byte
+    device buffer when it fails. The function zeroes the buffer on entry
+    (`gpu.memset`), copies it to the host before each return and checks it
+    there with one host `convc.check {continues}` per kernel check, which
+    `convc-lower-checks` turns into runtime calls as on the CPU: the call
+    fails naming the node, the index and the size, and writes no output.
+    Checks outside kernels are left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def MergeGPUModulesPass : Pass<"convc-merge-gpu-modules", "::mlir::ModuleOp"> {
   let summary = "Gather every outlined kernel into one gpu.module";
   let description = [{

@@ -592,12 +592,8 @@ struct ParallelToGPUPass
     }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));
-    // Per-element checks (a Gather's index) would call the host from a
-    // kernel: the GPU code only clamps (docs/gpu.md).
-    module.walk([](convc::CheckOp check) {
-      if (check.getContinues())
-        check.erase();
-    });
+    // Per-element checks (a Gather's index) go into the kernels with their
+    // loops; convc-gpu-device-checks makes them write a device flag.
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;

@@ -38,7 +38,7 @@ TOLERANCE = 1e-4
 class Runner:
     def __init__(self, tool, work):
         self.tool, self.work = tool, work
-        self.mismatches, self.runs, self.refusals = [], 0, 0
+        self.mismatches, self.runs, self.refusals = Reported(), 0, 0
 
     def build(self, name, graphs):
         """Writes and compiles the merged model; (path, {target: lib}) or
@@ -128,8 +128,17 @@ class Runner:
 
     def check_refusal(self, name, path, libs, graphs, rng):
         """One graph's inputs broken the way ONNX forbids; the others valid."""
-        victim = graphs[int(rng.integers(len(graphs)))]
-        bad = "index" if victim.index_inputs and rng.random() < 0.5 else "size"
+        def breakable(g):  # a live index input, or a live y with a Q
+            live = g.live_inputs()
+            return live & g.index_inputs or ("y" in live and g.y_rank > 1)
+        candidates = [g for g in graphs if breakable(g)]
+        if not candidates:
+            return
+        victim = candidates[int(rng.integers(len(candidates)))]
+        live = victim.live_inputs()
+        can_size = "y" in live and victim.y_rank > 1
+        bad = "index" if live & victim.index_inputs and (not can_size or rng.random() < 0.5) \
+            else "size"
         feeds = {}
         for g in graphs:
             feeds.update(g.feed(rng, bad if g is victim else None))
@@ -137,6 +146,14 @@ class Runner:
         label = f"seed {victim.seed} broken ({bad}) {shapes(feeds, victim.p)}"
         if self.agree_on_refusal(label, ort, got) and ort.returncode:
             self.refusals += 1
+
+
+class Reported(list):
+    """The mismatches, each printed when found (long runs)."""
+
+    def append(self, line):
+        print("MISMATCH", line, flush=True)
+        super().append(line)
 
 
 def merged_feeds(graphs, rng):
@@ -177,8 +194,6 @@ def main():
         if done % 500 < a.batch or done == len(seeds):
             print(f"{done} graphs, {runner.runs} runs, {runner.refusals} refused by both, "
                   f"{len(runner.mismatches)} mismatches, {time.time() - start:.0f} s", flush=True)
-    for line in runner.mismatches:
-        print("MISMATCH", line)
     print(f"{a.graphs} graphs (seeds {a.seed}-{a.seed + a.graphs - 1}), {runner.runs} runs on "
           f"{', '.join(TARGETS)}, {runner.refusals} refused by both, "
           f"{len(runner.mismatches)} mismatches")

@@ -142,12 +142,29 @@ class RandomGraph:
         w = self.const((self.rng.standard_normal((self.C, self.C)) * 0.5).astype(np.float32))
         return self.add("MatMul", [a, w], r)
 
+    def live_inputs(self):
+        """The inputs the output depends on. Nodes off that path are dead:
+        convc does not run them (ONNX Runtime does, so it refuses a bad
+        index that only a dead Gather reads)."""
+        producer = {out: n for n in self.nodes for out in n.output}
+        live, todo = set(), [self.output]
+        while todo:
+            v = todo.pop()
+            if v in live:
+                continue
+            live.add(v)
+            if v in producer:
+                todo.extend(producer[v].input)
+        return {v[len(self.p):] for v in live if v.startswith(self.p)} & \
+            ({"x", "y"} | self.index_inputs)
+
     # -- inputs ---------------------------------------------------------------
     def feed(self, rng, bad=None):
         """Random inputs: B in 1..3, T in 1..6 or now and then up to 40, y's
         sizes 1 or equal to x's at random (broadcasting decided at run time),
         indices anywhere in [-n, n). BAD breaks one thing ONNX forbids:
-        "size" (y's Q neither 1 nor T) or "index" (one index at n or -n-1)."""
+        "size" (y's Q neither 1 nor T) or "index" (one index at n or -n-1 in
+        a live index input)."""
         C = self.C
         B = int(rng.integers(1, 4))
         T = int(rng.integers(1, 7)) if rng.random() < 0.8 else int(rng.integers(7, 41))
@@ -163,8 +180,8 @@ class RandomGraph:
         for kind in sorted(self.index_inputs):
             shape, n = sizes[kind]
             f[p + kind] = rng.integers(-n, n, size=shape).astype(np.int64)
-        if bad == "index" and self.index_inputs:
-            kind = sorted(self.index_inputs)[0]
+        if bad == "index":
+            kind = sorted(self.index_inputs & self.live_inputs())[0]
             v = f[p + kind].reshape(-1)
             v[rng.integers(v.size)] = sizes[kind][1] if rng.random() < 0.5 else -sizes[kind][1] - 1
         return f

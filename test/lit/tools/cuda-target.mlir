@@ -16,6 +16,16 @@
 // PTX80: .target sm_80
 // PTX80-NOT: .extern .func __nv_
 // A model smaller than one tile still gets its shared-memory block kernel.
+// A Gather's per-element index check writes the device flag atomically
+// (convc-gpu-device-checks); the host reads it back after the kernels.
+// RUN: convc compile %S/Inputs/gather_fed_indices.onnx --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=GATHER-PTX
+// GATHER-PTX-COUNT-3: atom.global.exch.b64
+// RUN: convc compile %S/Inputs/gather_fed_indices.onnx --target=cuda --cuda-path=%cuda_path --emit=llvm -o - --quiet | FileCheck %s --check-prefix=GATHER-HOST
+// GATHER-HOST: llvm.call @mgpuMemset32
+// GATHER-HOST: gpu.launch_func
+// GATHER-HOST: llvm.call @mgpuMemcpy
+// GATHER-HOST: llvm.call @mgpuStreamSynchronize
+// GATHER-HOST: llvm.call @convc_rt_check_failed_continue
 // RUN: convc compile %S/Inputs/one_tile_talk.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=ONETILE
 // ONETILE-COUNT-1: .visible .entry
 // ONETILE: .shared
