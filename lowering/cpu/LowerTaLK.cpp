@@ -312,6 +312,14 @@ struct LowerTaLKStep : OpRewritePattern<TaLKStepOp> {
       Value bi = ivs[0];
       Value t = arith::IndexCastOp::create(b, b.getIndexType(),
                                            b.loadScalar(step, {bi}));
+      // A negative position (a caller's bad step input) would index the
+      // ring below its start: it fails the call, and reads slot 0 meanwhile.
+      CheckOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
+                                               t, zero),
+                      ValueRange{t},
+                      "TaLK decode step: position {0} is negative",
+                      /*continues=*/true);
+      t = b.max(t, zero);
       Value tSlot = slotOf(t);
       Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t, zero);
       Value prevSlot = slotOf(b.max(b.sub(t, one), zero));

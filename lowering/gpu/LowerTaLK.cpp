@@ -282,6 +282,14 @@ struct LowerTaLKStep : GPULoweringPattern<TaLKStepOp> {
       Value bi = ivs[0], c = ivs[1];
       Value t = arith::IndexCastOp::create(b, b.getIndexType(),
                                            b.loadScalar(step, {bi}));
+      // A negative position (a caller's bad step input) would index the
+      // ring below its start: it fails the call, and reads slot 0 meanwhile.
+      CheckOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
+                                               t, zero),
+                      ValueRange{t},
+                      "TaLK decode step: position {0} is negative",
+                      /*continues=*/true);
+      t = b.max(t, zero);
       b.forLoop(zero, b.index(slots), one, [&](Value sl) {
         b.storeF32(b.loadF32(ring, {bi, sl, c}), next, {bi, sl, c});
       });

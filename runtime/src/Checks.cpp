@@ -20,7 +20,10 @@
 namespace {
 struct CheckRecord {
   std::string message;
-  bool continued = false; // the entry point ran to its end
+  // The entry point ran to its end: every failure was a per-element one.
+  // One that returned at once left the results unset, whichever came first.
+  bool continued = false;
+  bool returned = false;
 };
 thread_local CheckRecord ownRecord;
 /// Where this thread records: its own, or, inside a work item of a
@@ -37,6 +40,7 @@ void substitute(std::string &text, const char *placeholder, int64_t value) {
 void recordFailure(const char *message, int64_t a, int64_t b, bool continued) {
   CheckRecord &r = record ? *record : ownRecord;
   std::lock_guard<std::mutex> guard(recordLock);
+  r.returned |= !continued;
   if (!r.message.empty())
     return; // the first failure of the call is the one reported
   std::string text = message ? message : "a run-time check failed";
@@ -74,8 +78,8 @@ std::string takeCheckError(bool *continued) {
   std::string error;
   error.swap(r.message);
   if (continued)
-    *continued = r.continued;
-  r.continued = false;
+    *continued = r.continued && !r.returned;
+  r.continued = r.returned = false;
   return error;
 }
 

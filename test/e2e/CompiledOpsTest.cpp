@@ -50,9 +50,12 @@ std::unique_ptr<Module> compile(const std::string &mlir,
   std::string stem = dir + "/convc_e2e_" + std::to_string(::getpid()) + "_" +
                      std::to_string(compileCounter++);
   std::ofstream(stem + ".mlir") << mlir;
+  // CONVC_E2E_FLAGS (the bounds_checked.* copies): flags for every compile.
+  const char *always = std::getenv("CONVC_E2E_FLAGS");
   std::string command = std::string(CONVC_TOOL) + " compile --quiet " + stem +
                         ".mlir -o " + stem + ".so --target=" +
-                        targetUnderTest() + " " + flags;
+                        targetUnderTest() + " " + flags + " " +
+                        (always ? always : "");
   if (std::system(command.c_str()) != 0) {
     ADD_FAILURE() << "compilation failed: " << command << "\n" << mlir;
     return nullptr;

@@ -4,13 +4,16 @@ input runs in convc and in ONNX Runtime; in range, the outputs match; with
 one index out of range, both refuse, and convc's message names the node
 and the index, with a non-zero exit and no output file. The same for token
 ids into a PyTorch nn.Embedding export that convc raises to
-convc.embedding. On the CPU and on the GPU kernel loops (on the CPU); the
-CUDA kernels clamp without reporting (docs/gpu.md).
+convc.embedding. On the CPU and on the GPU kernel loops (on the CPU; the
+CUDA kernels report through a device flag, checked by scripts/gpu-check).
+Also two regressions the module fuzzer found: a call failing both a
+per-element and an early-return check, and a negative TaLK decode position.
 
 usage: onnx_index_check_test.py CONVC_TOOL WORKDIR
 """
 import os
 import shutil
+import subprocess
 import sys
 import warnings
 
@@ -43,6 +46,67 @@ class Embed(torch.nn.Module):
 
     def forward(self, tokens):
         return self.proj(self.embed(tokens) * 3.0)
+
+
+def two_failures_in_one_call(tool, work):
+    """An index out of range (a per-element check: the entry point runs on)
+    and then sizes that do not broadcast (a check that returns at once): the
+    call fails with the first message and a clean exit. (In the order the
+    module fuzzer hit, the runtime once adopted the unset results of the
+    early return; test/unit/RuntimeChecksTest.cpp holds that case.)"""
+    path = os.path.join(work, "gather_add.onnx")
+    data = numpy_helper.from_array(rng.standard_normal((5, 6, 3)).astype(np.float32), "data")
+    g = helper.make_graph(
+        [helper.make_node("Gather", ["data", "idx"], ["g"], name="pick", axis=1),
+         helper.make_node("Add", ["g", "b"], ["y"], name="add")], "g",
+        [helper.make_tensor_value_info("idx", TP.INT64, ["N"]),
+         helper.make_tensor_value_info("b", TP.FLOAT, ["M", 3])],
+        [helper.make_tensor_value_info("y", TP.FLOAT, None)], [data])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, path)
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"gather_add.{target}.so")
+        built = oc.compile_model(tool, path, lib, target, ["--quiet"])
+        if built.returncode:
+            failures.append(f"gather_add [{target}]: compile failed: {built.stderr[-300:]}")
+            continue
+        files = oc.save_inputs(work, "gather_add", {
+            "idx": np.array([0, 9, 1, 2, 3], np.int64),
+            "b": np.ones((3, 3), np.float32)})
+        out = os.path.join(work, "gather_add_out")
+        got = oc.run_convc(tool, lib, files, out)
+        if got.returncode != 1 or "index 9" not in got.stderr or \
+                os.path.exists(os.path.join(out, "y.npy")):
+            failures.append(f"gather_add [{target}]: rc {got.returncode}, not refused with "
+                            f"the index: {got.stderr.strip()[-300:]}")
+        else:
+            print(f"gather_add [{target}] two failures: refused: "
+                  f"{got.stderr.strip().splitlines()[-1]}")
+    return failures
+
+
+def negative_decode_position(tool, work):
+    """A TaLK decode step fed a negative position fails the call instead of
+    writing below its ring buffer (the module fuzzer found the write)."""
+    src = os.path.join(oc.ROOT, "test/lit/tools/Inputs/all_ops.mlir")
+    lib = os.path.join(work, "steps.so")
+    built = oc.compile_model(tool, src, lib, "cpu+bounds-checks", ["--quiet"])
+    if built.returncode:
+        return [f"all_ops: compile failed: {built.stderr[-300:]}"]
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    feeds = [f32(2, 1, 64), f32(2, 6, 64), f32(4, 7), f32(28, 64), f32(2, 1, 4),
+             f32(2, 7, 64), np.array([4, -3], np.int64)]
+    files = oc.save_inputs(work, "steps", {f"input{i}": a for i, a in enumerate(feeds)})
+    got = subprocess.run([tool, "run", lib, "--entry", "steps",
+                          *["--input=" + f for f in files],
+                          "--output-dir=" + os.path.join(work, "steps_out")],
+                         capture_output=True, text=True)
+    if got.returncode != 1 or "position -3 is negative" not in got.stderr:
+        return [f"talk_step with position -3: rc {got.returncode}: {got.stderr.strip()[-300:]}"]
+    print(f"talk_step position -3: refused: {got.stderr.strip().splitlines()[-1]}")
+    return []
 
 
 def main():
@@ -120,6 +184,8 @@ def main():
             if says is not None and (got.returncode == 0 or says not in got.stderr):
                 failures.append(f"encoder {tokens}: not refused with '{says}': "
                                 f"{got.stderr[-300:]}")
+    failures += two_failures_in_one_call(tool, work)
+    failures += negative_decode_position(tool, work)
     for f in failures:
         print("FAIL", f)
     print(f"{len(failures)} failures")
