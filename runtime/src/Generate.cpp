@@ -2,11 +2,15 @@
 
 #include "convc/Generate.h"
 
+#include "NextToken.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <numeric>
+#include <random>
 
 namespace convc {
 
@@ -57,25 +61,20 @@ struct Beam {
   double score;
 };
 
-} // namespace
-
-Status generate(const Module &module,
-                const std::vector<std::vector<int64_t>> &sources,
-                const GenerationOptions &options,
-                std::vector<Hypothesis> &results) {
-  if (sources.empty())
-    return Status(StatusCode::InvalidArgument, "no source sentences");
-  if (options.beam < 1 || options.maxLength < 1)
-    return Status(StatusCode::InvalidArgument,
-                  "beam and max length must be >= 1");
+/// One batch: encode, then decode step by step, choosing each row's next
+/// token by beam search, greedily or by sampling. `prefixes[b]` is source
+/// b's forced prefix, or null.
+Status searchBatch(const Module &module,
+                   const std::vector<std::vector<int64_t>> &sources,
+                   const std::vector<const std::vector<int64_t> *> &prefixes,
+                   const GenerationOptions &options, std::mt19937_64 &rng,
+                   std::vector<std::vector<Hypothesis>> &results) {
   const int64_t B = sources.size(), K = options.beam, N = B * K;
+  const int64_t start = options.startToken < 0 ? options.eos : options.startToken;
+  const bool sampling = detail::isSampling(options);
   size_t S = 0;
-  for (const auto &src : sources) {
-    if (src.empty())
-      return Status(StatusCode::InvalidArgument,
-                    "empty source sentence (give at least the eos token)");
+  for (const auto &src : sources)
     S = std::max(S, src.size());
-  }
   // Left-padded sources, as fairseq batches them.
   Tensor src = Tensor::zeros(DType::I64, {B, int64_t(S)});
   for (int64_t b = 0; b < B; ++b) {
@@ -169,6 +168,7 @@ Status generate(const Module &module,
     return h.score / std::pow(double(h.tokens.size() + 1), options.lengthPenalty);
   };
 
+  std::vector<double> logProbs;
   for (int64_t t = 0; t <= options.maxLength; ++t) {
     // The step takes each row's last token at its position; the full
     // decoder the whole prefix, [eos, tokens so far].
@@ -178,10 +178,10 @@ Status generate(const Module &module,
       int64_t *row = tokens.data<int64_t>() + r * T;
       const std::vector<int64_t> &seen = beams[r].tokens;
       if (step) {
-        row[0] = seen.empty() ? options.eos : seen.back();
+        row[0] = seen.empty() ? start : seen.back();
         continue;
       }
-      row[0] = options.eos;
+      row[0] = start;
       for (int64_t i = 0; i < t; ++i)
         row[i + 1] = i < int64_t(seen.size()) ? seen[i] : options.pad;
     }
@@ -221,15 +221,18 @@ Status generate(const Module &module,
         int64_t r = b * K + k;
         if (beams[r].score == negInf)
           continue;
-        const float *row = l + r * rowStride;
-        double m = *std::max_element(row, row + V), sum = 0.0;
+        detail::nextTokenLogProbs(l + r * rowStride, V, beams[r].tokens,
+                                  prefixes[b], options, logProbs);
+        if (sampling) {
+          int64_t v = detail::sampleToken(logProbs, options.samplingTopK,
+                                          options.samplingTopP, rng);
+          if (v >= 0)
+            candidates.push_back({beams[r].score + logProbs[v], r, v});
+          continue;
+        }
         for (int64_t v = 0; v < V; ++v)
-          sum += std::exp(double(row[v]) - m);
-        double logZ = m + std::log(sum);
-        // At the length limit eos is the only continuation.
-        for (int64_t v = 0; v < V; ++v)
-          if (v != options.pad && (t < options.maxLength || v == options.eos))
-            candidates.push_back({beams[r].score + row[v] - logZ, r, v});
+          if (logProbs[v] != negInf)
+            candidates.push_back({beams[r].score + logProbs[v], r, v});
       }
       size_t keep = std::min<size_t>(2 * K, candidates.size());
       std::partial_sort(candidates.begin(), candidates.begin() + keep,
@@ -262,15 +265,126 @@ Status generate(const Module &module,
       if (name.size() > 5 && name.compare(name.size() - 5, 5, ".next") == 0)
         inputs[name.substr(0, name.size() - 5)] = gatherRows(value, sourceRow);
   }
-  results.clear();
+  results.assign(B, {});
   for (int64_t b = 0; b < B; ++b) {
-    auto best = std::max_element(
-        finished[b].begin(), finished[b].end(),
-        [&](const Hypothesis &a, const Hypothesis &c) {
-          return normalized(a) < normalized(c);
-        });
-    results.push_back(best == finished[b].end() ? Hypothesis{} : *best);
+    std::vector<Hypothesis> &found = finished[b];
+    std::stable_sort(found.begin(), found.end(),
+                     [&](const Hypothesis &a, const Hypothesis &c) {
+                       return normalized(a) > normalized(c);
+                     });
+    if (int64_t(found.size()) > options.numHypotheses)
+      found.resize(options.numHypotheses);
+    results[b] = found;
   }
+  return Status();
+}
+
+Status invalid(const std::string &message) {
+  return Status(StatusCode::InvalidArgument, message);
+}
+
+Status checkOptions(const GenerationOptions &o, size_t sources) {
+  if (o.beam < 1 || o.maxLength < 1)
+    return invalid("beam and max length must be >= 1");
+  if (o.numHypotheses < 1 || o.numHypotheses > o.beam)
+    return invalid("num_hypotheses must be in [1, beam] (" +
+                   std::to_string(o.numHypotheses) + " with beam " +
+                   std::to_string(o.beam) + ")");
+  if (o.minLength < 0 || o.minLength > o.maxLength)
+    return invalid("min length must be in [0, max length]");
+  if (detail::isSampling(o) && o.beam != 1)
+    return invalid("random sampling (top-k != 1 or top-p < 1) needs beam 1");
+  if (o.samplingTopK < 0 || !(o.samplingTopP > 0 && o.samplingTopP <= 1) ||
+      !(o.temperature > 0))
+    return invalid("sampling needs top-k >= 0, top-p in (0, 1] and a "
+                   "temperature > 0");
+  if (!(o.repetitionPenalty > 0) || o.noRepeatNgramSize < 0)
+    return invalid("the repetition penalty must be > 0 and the no-repeat "
+                   "n-gram size >= 0");
+  if (o.maxBatchSize < 0)
+    return invalid("max batch size must be >= 0 (0: one batch)");
+  if (!o.prefixes.empty() && o.prefixes.size() != 1 &&
+      o.prefixes.size() != sources)
+    return invalid("give one target prefix per source, or one for all (" +
+                   std::to_string(o.prefixes.size()) + " prefixes for " +
+                   std::to_string(sources) + " sources)");
+  for (const auto &prefix : o.prefixes)
+    if (int64_t(prefix.size()) > o.maxLength)
+      return invalid("a target prefix is longer than the max length");
+  return Status();
+}
+
+} // namespace
+
+Status generateNBest(const Module &module,
+                     const std::vector<std::vector<int64_t>> &sources,
+                     const GenerationOptions &options,
+                     std::vector<std::vector<Hypothesis>> &results) {
+  if (sources.empty())
+    return invalid("no source sentences");
+  for (const auto &src : sources)
+    if (src.empty())
+      return invalid("empty source sentence (give at least the eos token)");
+  if (Status s = checkOptions(options, sources.size()); !s.ok())
+    return s;
+  std::mt19937_64 rng(options.hasSeed ? options.seed
+                                      : uint64_t(std::random_device{}()));
+  auto prefixOf = [&](size_t i) -> const std::vector<int64_t> * {
+    if (options.prefixes.empty())
+      return nullptr;
+    return &options.prefixes[options.prefixes.size() == 1 ? 0 : i];
+  };
+  // Batches of sources of like lengths (longest first), when asked for.
+  std::vector<size_t> order(sources.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (options.maxBatchSize > 0)
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return sources[a].size() > sources[b].size();
+    });
+  results.assign(sources.size(), {});
+  for (size_t first = 0; first < order.size();) {
+    size_t end = first + 1, longest = sources[order[first]].size();
+    while (options.maxBatchSize > 0 && end < order.size()) {
+      size_t count = end - first + 1;
+      int64_t size = options.batchType == BatchType::Examples
+                         ? int64_t(count)
+                         : int64_t(count * std::max(longest, sources[order[end]].size()));
+      if (size > options.maxBatchSize)
+        break;
+      longest = std::max(longest, sources[order[end]].size());
+      ++end;
+    }
+    if (options.maxBatchSize == 0)
+      end = order.size();
+    std::vector<std::vector<int64_t>> batch;
+    std::vector<const std::vector<int64_t> *> prefixes;
+    for (size_t i = first; i < end; ++i) {
+      batch.push_back(sources[order[i]]);
+      prefixes.push_back(prefixOf(order[i]));
+    }
+    std::vector<std::vector<Hypothesis>> found;
+    if (Status s = searchBatch(module, batch, prefixes, options, rng, found);
+        !s.ok())
+      return s;
+    for (size_t i = first; i < end; ++i)
+      results[order[i]] = std::move(found[i - first]);
+    first = end;
+  }
+  return Status();
+}
+
+Status generate(const Module &module,
+                const std::vector<std::vector<int64_t>> &sources,
+                const GenerationOptions &options,
+                std::vector<Hypothesis> &results) {
+  GenerationOptions best = options;
+  best.numHypotheses = 1;
+  std::vector<std::vector<Hypothesis>> nbest;
+  if (Status s = generateNBest(module, sources, best, nbest); !s.ok())
+    return s;
+  results.clear();
+  for (auto &list : nbest)
+    results.push_back(list.empty() ? Hypothesis{} : list.front());
   return Status();
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -139,6 +140,218 @@ TEST(Generate, RejectsBadRequests) {
   options.beam = 0;
   EXPECT_EQ(convc::generate(*module, {{5, 2}}, options, out).code(),
             convc::StatusCode::InvalidArgument);
+}
+
+// --- generation options: each one's defining property ---------------------
+
+namespace {
+
+std::vector<std::vector<int64_t>> sourcesOf(const std::string &kind) {
+  std::vector<std::vector<int64_t>> sources;
+  for (const Case &c : readCases(kind))
+    if (c.beam == 1)
+      sources.push_back(c.source);
+  return sources;
+}
+
+std::vector<std::vector<int64_t>> tokensOf(const std::vector<convc::Hypothesis> &h) {
+  std::vector<std::vector<int64_t>> tokens;
+  for (const auto &x : h)
+    tokens.push_back(x.tokens);
+  return tokens;
+}
+
+std::vector<convc::Hypothesis> run(const convc::Module &module,
+                                   const std::vector<std::vector<int64_t>> &sources,
+                                   const convc::GenerationOptions &options) {
+  std::vector<convc::Hypothesis> out;
+  convc::Status s = convc::generate(module, sources, options, out);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return out;
+}
+
+bool repeatsNgram(const std::vector<int64_t> &t, size_t n) {
+  std::set<std::vector<int64_t>> seen;
+  for (size_t i = 0; i + n <= t.size(); ++i)
+    if (!seen.insert(std::vector<int64_t>(t.begin() + i, t.begin() + i + n)).second)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST(GenerationOptions, TopK1AndTinyTopPAreGreedy) {
+  auto module = compileModel("light");
+  ASSERT_TRUE(module);
+  auto sources = sourcesOf("light");
+  convc::GenerationOptions greedy;
+  greedy.maxLength = 12;
+  auto want = tokensOf(run(*module, sources, greedy));
+  convc::GenerationOptions topk1 = greedy;
+  topk1.samplingTopK = 1;
+  topk1.temperature = 3.0; // no effect without sampling
+  topk1.hasSeed = true, topk1.seed = 5;
+  EXPECT_EQ(tokensOf(run(*module, sources, topk1)), want);
+  convc::GenerationOptions nucleus = greedy;
+  nucleus.samplingTopK = 0;
+  nucleus.samplingTopP = 1e-9; // the most likely token alone
+  EXPECT_EQ(tokensOf(run(*module, sources, nucleus)), want);
+}
+
+TEST(GenerationOptions, TheSameSeedGivesTheSameTokens) {
+  auto module = compileModel("dynamic");
+  ASSERT_TRUE(module);
+  auto sources = sourcesOf("dynamic");
+  convc::GenerationOptions o;
+  o.maxLength = 20;
+  o.samplingTopK = 0;
+  o.temperature = 2.0;
+  o.hasSeed = true, o.seed = 7;
+  auto first = tokensOf(run(*module, sources, o));
+  EXPECT_EQ(tokensOf(run(*module, sources, o)), first);
+  o.seed = 8;
+  EXPECT_NE(tokensOf(run(*module, sources, o)), first);
+  o.hasSeed = false; // a drawn seed: random, not greedy
+  convc::GenerationOptions greedy;
+  greedy.maxLength = 20;
+  EXPECT_NE(tokensOf(run(*module, sources, o)), tokensOf(run(*module, sources, greedy)));
+}
+
+TEST(GenerationOptions, ABlockedNgramNeverRepeats) {
+  for (const char *kind : kKinds) {
+    SCOPED_TRACE(kind);
+    auto module = compileModel(kind);
+    ASSERT_TRUE(module);
+    auto sources = sourcesOf(kind);
+    for (int beam : {1, 4}) {
+      convc::GenerationOptions o;
+      o.beam = beam;
+      o.maxLength = 16;
+      int repeatedBefore = 0;
+      for (const auto &t : tokensOf(run(*module, sources, o)))
+        repeatedBefore += repeatsNgram(t, 2);
+      EXPECT_GT(repeatedBefore, 0) << "the data should repeat bigrams";
+      o.noRepeatNgramSize = 2;
+      for (const auto &t : tokensOf(run(*module, sources, o)))
+        EXPECT_FALSE(repeatsNgram(t, 2)) << "beam " << beam;
+    }
+  }
+}
+
+TEST(GenerationOptions, NBestListsAreSortedAndDistinct) {
+  auto module = compileModel("talk");
+  ASSERT_TRUE(module);
+  auto sources = sourcesOf("talk");
+  convc::GenerationOptions o;
+  o.beam = 4;
+  o.numHypotheses = 4;
+  o.maxLength = 10;
+  std::vector<std::vector<convc::Hypothesis>> nbest;
+  convc::Status s = convc::generateNBest(*module, sources, o, nbest);
+  ASSERT_TRUE(s.ok()) << s.message();
+  o.numHypotheses = 1;
+  auto best = run(*module, sources, o);
+  ASSERT_EQ(nbest.size(), sources.size());
+  for (size_t i = 0; i < nbest.size(); ++i) {
+    ASSERT_EQ(nbest[i].size(), 4u);
+    EXPECT_EQ(nbest[i][0].tokens, best[i].tokens);
+    std::set<std::vector<int64_t>> distinct;
+    for (size_t k = 0; k < nbest[i].size(); ++k) {
+      distinct.insert(nbest[i][k].tokens);
+      if (k > 0) { // length penalty 1: score / (length + 1)
+        auto norm = [](const convc::Hypothesis &h) {
+          return h.score / double(h.tokens.size() + 1);
+        };
+        EXPECT_GE(norm(nbest[i][k - 1]), norm(nbest[i][k]));
+      }
+    }
+    EXPECT_EQ(distinct.size(), 4u);
+  }
+}
+
+TEST(GenerationOptions, MinLengthPrefixAndStartToken) {
+  auto module = compileModel("light");
+  ASSERT_TRUE(module);
+  auto sources = sourcesOf("light");
+  convc::GenerationOptions o;
+  o.maxLength = 12;
+  auto plain = run(*module, sources, o);
+  o.startToken = o.eos; // fairseq's start, spelled out
+  EXPECT_EQ(tokensOf(run(*module, sources, o)), tokensOf(plain));
+  o.minLength = 12;
+  for (const auto &h : run(*module, sources, o))
+    EXPECT_EQ(h.tokens.size(), 12u);
+  o.minLength = 0;
+  o.prefixes = {{7, 8, 9}};
+  for (const auto &h : run(*module, sources, o))
+    EXPECT_EQ(std::vector<int64_t>(h.tokens.begin(), h.tokens.begin() + 3),
+              (std::vector<int64_t>{7, 8, 9}));
+  o.beam = 3;
+  o.prefixes.assign(sources.size(), {});
+  o.prefixes[0] = {4};
+  auto mixed = run(*module, sources, o);
+  EXPECT_EQ(mixed[0].tokens.front(), 4);
+}
+
+TEST(GenerationOptions, RepetitionPenaltyRepeatsLess) {
+  auto module = compileModel("light");
+  ASSERT_TRUE(module);
+  auto sources = sourcesOf("light");
+  auto repeats = [&](double penalty) {
+    convc::GenerationOptions o;
+    o.maxLength = 12;
+    o.repetitionPenalty = penalty;
+    int n = 0;
+    for (const auto &t : tokensOf(run(*module, sources, o)))
+      n += t.size() - std::set<int64_t>(t.begin(), t.end()).size();
+    return n;
+  };
+  EXPECT_LT(repeats(5.0), repeats(1.0));
+}
+
+TEST(GenerationOptions, BatchesByExamplesOrTokensKeepTheOrder) {
+  auto module = compileModel("dynamic");
+  ASSERT_TRUE(module);
+  auto sources = sourcesOf("dynamic");
+  ASSERT_GE(sources.size(), 3u);
+  convc::GenerationOptions o;
+  o.beam = 2;
+  o.maxLength = 10;
+  auto whole = tokensOf(run(*module, sources, o));
+  o.maxBatchSize = 1;
+  EXPECT_EQ(tokensOf(run(*module, sources, o)), whole);
+  o.maxBatchSize = 2;
+  EXPECT_EQ(tokensOf(run(*module, sources, o)), whole);
+  o.batchType = convc::BatchType::Tokens;
+  o.maxBatchSize = 9;
+  EXPECT_EQ(tokensOf(run(*module, sources, o)), whole);
+}
+
+TEST(GenerationOptions, BadOptionsAreErrors) {
+  auto module = compileModel("light");
+  ASSERT_TRUE(module);
+  std::vector<std::vector<convc::Hypothesis>> out;
+  auto code = [&](convc::GenerationOptions o) {
+    return convc::generateNBest(*module, {{5, 2}, {6, 2}}, o, out).code();
+  };
+  auto bad = convc::StatusCode::InvalidArgument;
+  convc::GenerationOptions o;
+  o.numHypotheses = 2; // > beam
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.beam = 4, o.samplingTopK = 5; // sampling with a beam
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.samplingTopK = 0, o.samplingTopP = 0;
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.samplingTopK = 0, o.temperature = 0;
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.minLength = 100;
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.prefixes = {{1}, {2}, {3}}; // 3 prefixes, 2 sources
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.repetitionPenalty = 0;
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.maxBatchSize = -1;
+  EXPECT_EQ(code(o), bad);
 }
 
 int main(int argc, char **argv) {

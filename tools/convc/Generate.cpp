@@ -1,11 +1,12 @@
 //===- Generate.cpp - `convc generate` -------------------------------------===//
 //
 // Translates token sequences with a compiled Seq2Seq model: greedy or beam
-// search over its incremental decoder (or the full decoder where it has
-// none), printing fairseq-style S-/H- lines.
+// search or sampling over its incremental decoder (or the full decoder
+// where it has none), printing fairseq-style S-/H- lines.
 //
 //===----------------------------------------------------------------------===//
 
+#include "GenerationFlags.h"
 #include "Subcommands.h"
 
 #include "convc/Generate.h"
@@ -46,16 +47,10 @@ static bool readSources(const std::vector<std::string> &sources,
       continue;
     }
     std::vector<int64_t> tokens;
-    llvm::SmallVector<llvm::StringRef> words;
-    llvm::StringRef(src).split(words, ' ', -1, /*KeepEmpty=*/false);
-    for (llvm::StringRef w : words) {
-      int64_t id;
-      if (w.getAsInteger(10, id)) {
-        llvm::errs() << "convc generate: --src '" << src
-                     << "': '" << w << "' is not a token id\n";
-        return false;
-      }
-      tokens.push_back(id);
+    if (!parseTokenIds(src, tokens, error)) {
+      llvm::errs() << "convc generate: --src '" << src << "': " << error
+                   << "\n";
+      return false;
     }
     batch.push_back(tokens);
   }
@@ -66,48 +61,25 @@ static bool readSources(const std::vector<std::string> &sources,
   return true;
 }
 
-/// --params DIR: every DIR/<name>.npy as the parameter <name>.
-static bool readParameters(const std::string &params,
-                           GenerationOptions &options) {
-  std::string error;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(params, ec), end;
-       !ec && it != end; it.increment(ec)) {
-    llvm::StringRef path = it->path();
-    if (!path.ends_with(".npy"))
-      continue;
-    NpyArray array;
-    Tensor tensor;
-    if (!readNpy(path.str(), array, error) ||
-        !tensorFromNpy(array, tensor, error)) {
-      llvm::errs() << "convc generate: " << error << "\n";
-      return false;
-    }
-    options.parameters[llvm::sys::path::stem(path).str()] = tensor;
-  }
-  if (ec) {
-    llvm::errs() << "convc generate: cannot read '" << params
-                 << "': " << ec.message() << "\n";
-    return false;
-  }
-  return true;
-}
-
-/// S-<i> (the source) and H-<i> (score, tokens) per sentence; the tokens
-/// generated, end-of-sentence included.
+/// S-<i> (the source) and H-<i> (score, tokens) per sentence, one H line
+/// per hypothesis, best first; the tokens generated, end-of-sentence
+/// included.
 static size_t printResults(const std::vector<std::vector<int64_t>> &batch,
-                           const std::vector<Hypothesis> &results) {
+                           const std::vector<std::vector<Hypothesis>> &results) {
   size_t generated = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     llvm::outs() << "S-" << i << "\t";
     for (size_t j = 0; j < batch[i].size(); ++j)
       llvm::outs() << (j ? " " : "") << batch[i][j];
-    llvm::outs() << "\nH-" << i << "\t"
-                 << llvm::formatv("{0:f4}", results[i].score) << "\t";
-    for (size_t j = 0; j < results[i].tokens.size(); ++j)
-      llvm::outs() << (j ? " " : "") << results[i].tokens[j];
     llvm::outs() << "\n";
-    generated += results[i].tokens.size() + 1;
+    for (const Hypothesis &h : results[i]) {
+      llvm::outs() << "H-" << i << "\t" << llvm::formatv("{0:f4}", h.score)
+                   << "\t";
+      for (size_t j = 0; j < h.tokens.size(); ++j)
+        llvm::outs() << (j ? " " : "") << h.tokens[j];
+      llvm::outs() << "\n";
+      generated += h.tokens.size() + 1;
+    }
   }
   return generated;
 }
@@ -125,25 +97,11 @@ int runGenerate(int argc, char **argv) {
       llvm::cl::desc("A source sentence as token ids, e.g. \"5 9 3 2\" "
                      "(repeat for a batch), or a .npy of [B, S] int64 ids"),
       llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::opt<int> beam("beam", llvm::cl::desc("Beam size (1: greedy)"),
-                          llvm::cl::init(1), llvm::cl::cat(category),
-                          llvm::cl::sub(sub));
-  llvm::cl::opt<int64_t> maxLength(
-      "max-len", llvm::cl::desc("Most tokens to generate"),
-      llvm::cl::init(64), llvm::cl::cat(category), llvm::cl::sub(sub));
-  llvm::cl::opt<double> lengthPenalty(
-      "length-penalty",
-      llvm::cl::desc("Finished beams rank by score / length^penalty"),
-      llvm::cl::init(1.0), llvm::cl::cat(category), llvm::cl::sub(sub));
+  GenerationFlags flags(category, sub);
   llvm::cl::opt<int> threads("threads",
                              llvm::cl::desc("Threads (default: all cores)"),
                              llvm::cl::init(0), llvm::cl::cat(category),
                              llvm::cl::sub(sub));
-  llvm::cl::opt<std::string> params(
-      "params",
-      llvm::cl::desc("A directory of <name>.npy weights, for models compiled "
-                     "with weights as inputs"),
-      llvm::cl::value_desc("DIR"), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::opt<std::string> deviceArg(
       "device",
       llvm::cl::desc("cpu or cuda: where the model runs (a .so must have "
@@ -186,19 +144,16 @@ int runGenerate(int argc, char **argv) {
     return 1;
   module->setNumThreads(threads);
   GenerationOptions options;
-  options.beam = beam;
-  options.maxLength = maxLength;
-  options.lengthPenalty = lengthPenalty;
-  if (!params.empty() && !readParameters(params, options))
+  if (!flags.apply(options, "convc generate"))
     return 1;
-  std::vector<Hypothesis> results;
+  std::vector<std::vector<Hypothesis>> results;
   for (int i = 0; i < warmup; ++i)
-    if (Status s = generate(*module, batch, options, results); !s.ok()) {
+    if (Status s = generateNBest(*module, batch, options, results); !s.ok()) {
       llvm::errs() << "convc generate: " << s.message() << "\n";
       return 1;
     }
   auto t0 = std::chrono::steady_clock::now();
-  Status status = generate(*module, batch, options, results);
+  Status status = generateNBest(*module, batch, options, results);
   double ms = std::chrono::duration<double, std::milli>(
                   std::chrono::steady_clock::now() - t0)
                   .count();
@@ -210,7 +165,7 @@ int runGenerate(int argc, char **argv) {
   llvm::errs() << llvm::formatv(
       "convc generate: {0} sentences, beam {1}, {2} tokens in {3:f1} ms "
       "({4:f0} tokens/s, {5}{6})\n",
-      results.size(), int(beam), generated, ms, generated / (ms / 1000.0),
+      results.size(), int(flags.beam), generated, ms, generated / (ms / 1000.0),
       module->find("decode_step")
           ? "incremental decoder"
           : "full decoder on the whole prefix at every step",

@@ -27,6 +27,7 @@ int runCompile(int argc, char **argv);
 int runRun(int argc, char **argv);
 int runBench(int argc, char **argv);
 int runGenerate(int argc, char **argv);
+int runTranslate(int argc, char **argv);
 
 /// Compiles as `options` say; false once `convc compile: <why>` is on
 /// stderr (or the diagnostics printed said it).

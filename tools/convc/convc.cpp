@@ -43,10 +43,18 @@ COMMANDS:
                     p90_ms= and the method.
   generate MODEL --src "5 9 3 2" ... [--beam N] [--max-len N]
                     Translate with a Seq2Seq model (compiled with
-                    --decode-step=decode): greedy or beam search over the
-                    derived incremental decoder.
+                    --decode-step=decode): greedy or beam search, or
+                    sampling (--sampling-topk/-topp/-temperature, --seed),
+                    over the derived incremental decoder; --num-hypotheses,
+                    --min-len, --repetition-penalty, --no-repeat-ngram-size,
+                    --prefix, --start-token, --max-batch-size.
+  translate MODEL --input FILE --output FILE
+                    Translate a corpus (a line of token ids per source) in
+                    batches of like lengths, with progress; the same
+                    generation options. A bad line is reported with its
+                    number and left empty; the others are translated.
 
-run, bench and generate take --device=cpu|cuda.
+run, bench, generate and translate take --device=cpu|cuda.
 
 OPTIONS:
   --help            This text. `convc <command> --help` lists a command's
@@ -103,8 +111,10 @@ int main(int argc, char **argv) {
     return runBench(argc, argv);
   if (!std::strcmp(command, "generate"))
     return runGenerate(argc, argv);
+  if (!std::strcmp(command, "translate"))
+    return runTranslate(argc, argv);
 
   llvm::errs() << "convc: unknown command '" << command
-               << "'. Commands: compile, run, bench, generate. Run `convc --help`.\n";
+               << "'. Commands: compile, run, bench, generate, translate. Run `convc --help`.\n";
   return 1;
 }

@@ -1,0 +1,50 @@
+// `convc generate`'s generation options and `convc translate` on the
+// bundled model (the file is the model's stand-in; every RUN line uses
+// examples/reverse_digits.mlir).
+// RUN: convc compile %convc_src/examples/reverse_digits.mlir --decode-step=decode -o %t.so --quiet
+
+// n-best: three hypotheses, best first.
+// RUN: convc generate %t.so --src "5 9 3 2" --beam 4 --num-hypotheses 3 2>/dev/null | FileCheck %s --check-prefix=NBEST
+// NBEST: S-0 5 9 3 2
+// NBEST-COUNT-3: H-0
+// NBEST-NOT: H-0
+
+// Sampling with a seed is reproducible.
+// RUN: convc generate %t.so --src "5 9 3 2" --src "4 4 8 2" --sampling-topk 0 --sampling-temperature 3 --seed 11 > %t.a 2>/dev/null
+// RUN: convc generate %t.so --src "5 9 3 2" --src "4 4 8 2" --sampling-topk 0 --sampling-temperature 3 --seed 11 > %t.b 2>/dev/null
+// RUN: diff %t.a %t.b
+
+// A forced prefix and a minimum length.
+// RUN: convc generate %t.so --src "5 9 3 2" --prefix "7 8" --min-len 6 2>/dev/null | FileCheck %s --check-prefix=PREFIX
+// PREFIX: H-0 {{.*}}7 8 {{[0-9]+}} {{[0-9]+}} {{[0-9]+}} {{[0-9]+}}
+
+// Bad options are one-line errors.
+// RUN: not convc generate %t.so --src "5 2" --batch-type words 2>&1 | FileCheck %s --check-prefix=BADTYPE
+// BADTYPE: convc generate: --batch-type is examples or tokens, not 'words'
+// RUN: not convc generate %t.so --src "5 2" --beam 2 --sampling-topk 5 2>&1 | FileCheck %s --check-prefix=BADSAMPLE
+// BADSAMPLE: convc generate: random sampling (top-k != 1 or top-p < 1) needs beam 1
+// RUN: not convc generate %t.so --src "5 2" --num-hypotheses 3 2>&1 | FileCheck %s --check-prefix=BADNBEST
+// BADNBEST: num_hypotheses must be in [1, beam] (3 with beam 1)
+
+// translate: one line out per line in, in order, equal to generate's; a
+// bad line is reported with its number, left empty, and the others are
+// translated (exit 1). Progress lines when stderr is not a terminal.
+// RUN: printf '5 9 3 2\n4 4 8 2\nseven 2\n1 4 2\n' > %t.in
+// RUN: not convc translate %t.so --input %t.in --output %t.out --chunk 2 2> %t.err
+// RUN: FileCheck %s --check-prefix=TRANSLATED < %t.out
+// RUN: FileCheck %s --check-prefix=PROGRESS < %t.err
+// RUN: convc generate %t.so --src "5 9 3 2" --src "4 4 8 2" --src "1 4 2" 2>/dev/null | grep '^H-' | cut -f3 > %t.generated
+// RUN: grep -v '^$' %t.out | diff - %t.generated
+// TRANSLATED: {{^[0-9 ]+$}}
+// TRANSLATED-NEXT: {{^[0-9 ]+$}}
+// TRANSLATED-EMPTY:
+// TRANSLATED-NEXT: {{^[0-9 ]+$}}
+// PROGRESS: convc translate: 2/4 sentences, {{[0-9]+}} tokens, {{[0-9]+}} tokens/s
+// PROGRESS: convc translate: 4/4 sentences
+// PROGRESS: convc translate: line 3: 'seven 2': 'seven' is not a token id
+// PROGRESS: convc translate: 1 of 4 lines not translated (left empty in the output)
+
+// RUN: convc translate --help | FileCheck %s --check-prefix=HELP
+// HELP: --input
+// HELP: --max-batch-size
+// HELP: --sampling-topk
