@@ -252,7 +252,23 @@ std::unique_ptr<Module> Module::load(const std::string &path,
   return module;
 }
 
+/// Compiled modules call the runtime (convc_parallel_for, the check
+/// records) by name, so its symbols must be global. They are when a program
+/// links the runtime, not when a host loads it with RTLD_LOCAL (Python
+/// extension modules are): promote this library, once.
+static void makeRuntimeSymbolsGlobal() {
+  static bool done = [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&makeRuntimeSymbolsGlobal), &info) &&
+        info.dli_fname)
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+    return true;
+  }();
+  (void)done;
+}
+
 Status Module::load(const std::string &path, std::unique_ptr<Module> &result) {
+  makeRuntimeSymbolsGlobal();
   std::string error;
   // A path without a slash would make dlopen search the library path.
   std::string target = path.find('/') == std::string::npos ? "./" + path : path;

@@ -1,0 +1,170 @@
+"""convc from Python: compile conv Seq2Seq models, run them, translate.
+
+    import convc
+    lib = convc.compile("examples/reverse_digits.mlir", decode_step="decode")
+    translator = convc.Translator(lib)
+    translator.translate_batch([[7, 5, 13, 6, 2]], beam_size=4)[0].hypotheses[0]
+
+`compile` goes through the host API's on-disk cache (docs/host-api.md);
+`Module` runs any entry point on numpy arrays; `Translator` is
+CTranslate2's `translate_batch` over the runtime's generator. Errors raise
+ValueError (bad arguments: dtypes, names, shapes, options),
+FileNotFoundError, or convc.Error (a RuntimeError: a module that cannot
+load, such as a CUDA module without a GPU). docs/python.md has more.
+"""
+import os
+import shutil
+
+from . import _convc
+from ._convc import Error
+
+__all__ = ["compile", "Module", "Translator", "TranslationResult", "Error", "cuda_status"]
+
+
+def cuda_status():
+    """'' when CUDA modules can run here, else why not ("CUDA unavailable: ...")."""
+    return _convc.cuda_status()
+
+
+def compile(path, output=None, target="cpu", decoder=None, decode_step=None,
+            gpu_arch="", cuda_path="", cache_dir="", mcpu=""):
+    """Compiles a model (.mlir, or .onnx; with `decoder`, an encoder.onnx +
+    decoder.onnx Seq2Seq package) into a shared library and returns its
+    path: `output` when given (a copy), else the library in the cache.
+    `decode_step="decode"` derives the incremental decoder of an MLIR
+    Seq2Seq (packages get theirs when their decoder allows). `target` is
+    "cpu" or "cuda" (a CUDA library builds without a GPU)."""
+    for p in [path] + ([decoder] if decoder else []):
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"convc.compile: no such model file: '{p}'")
+    library, _cached = _convc.compile(os.fspath(path), os.fspath(decoder or ""),
+                                      decode_step or "", target, gpu_arch,
+                                      cuda_path, cache_dir, mcpu)
+    if output is None:
+        return library
+    shutil.copyfile(library, output)
+    return os.fspath(output)
+
+
+class Module:
+    """A compiled module: `entries` (names, inputs and outputs with dtypes
+    and dims, symbolic ones as names) and `run(entry, **arrays)`."""
+
+    def __init__(self, path, device="cpu", threads=None):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"convc.Module: no such library: '{path}'")
+        self._m = _convc.Module(os.fspath(path), int(threads or 0))
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device is 'cpu' or 'cuda', not '{device}'")
+        if self._m.device != device:
+            raise ValueError(f"'{path}' was compiled for {self._m.device}, not {device} "
+                             f"(convc.compile(..., target='{device}'))")
+        self.path, self.device = os.fspath(path), device
+
+    @property
+    def entries(self):
+        return self._m.entries
+
+    def signature(self, entry="main"):
+        for e in self._m.entries:
+            if e["name"] == entry:
+                return e
+        raise ValueError(f"no entry point '{entry}' (the module has: "
+                         f"{', '.join(e['name'] for e in self._m.entries)})")
+
+    def run(self, entry="main", **arrays):
+        """Runs `entry` on the named arrays; a dict of numpy arrays by output
+        name. C-contiguous inputs of the entry's dtype are not copied;
+        outputs are arrays over the module's own buffers."""
+        return self._m.run(entry, arrays)
+
+
+class TranslationResult:
+    """CTranslate2's result: `hypotheses` (token lists, or strings with a
+    dictionary) best first, and `scores` when asked for."""
+
+    def __init__(self, hypotheses, scores):
+        self.hypotheses, self.scores = hypotheses, scores
+
+    def __repr__(self):
+        return f"TranslationResult(hypotheses={self.hypotheses!r}, scores={self.scores!r})"
+
+
+class Translator:
+    """A compiled Seq2Seq module (entries encode, decode_init, decode_step;
+    or encode and decode) and CTranslate2's `translate_batch` over it.
+
+    With `dictionary` (a fairseq dict.txt: "word count" per line, ids from 4
+    after <s> <pad> </s> <unk>) sources and hypotheses may be strings of
+    words; with `sentencepiece` (a .model file) too, as text."""
+
+    def __init__(self, path, device="cpu", threads=None, dictionary=None, sentencepiece=None):
+        self.module = Module(path, device, threads)
+        self.vocabulary = _read_fairseq_dictionary(dictionary) if dictionary else None
+        self.index = {w: i for i, w in enumerate(self.vocabulary)} if self.vocabulary else None
+        self.sp = None
+        if sentencepiece:
+            import sentencepiece as spm
+            self.sp = spm.SentencePieceProcessor(model_file=os.fspath(sentencepiece))
+
+    def _encode(self, source):
+        if not isinstance(source, str):
+            return [int(t) for t in source]
+        if self.index is None:
+            raise ValueError("string sources need a dictionary: "
+                             "convc.Translator(path, dictionary='dict.txt')")
+        words = self.sp.encode(source, out_type=str) if self.sp else source.split()
+        unk = self.index["<unk>"]
+        return [self.index.get(w, unk) for w in words] + [self.index["</s>"]]
+
+    def _decode(self, tokens, as_text):
+        if not as_text:
+            return list(tokens)
+        words = [self.vocabulary[t] if 0 <= t < len(self.vocabulary) else "<unk>"
+                 for t in tokens]
+        return self.sp.decode(words) if self.sp else " ".join(words)
+
+    def translate_batch(self, sources, beam_size=1, num_hypotheses=1, length_penalty=1.0,
+                        max_decoding_length=256, min_decoding_length=0, sampling_topk=1,
+                        sampling_topp=1.0, sampling_temperature=1.0, seed=None,
+                        repetition_penalty=1.0, no_repeat_ngram_size=0, return_scores=False,
+                        max_batch_size=0, batch_type="examples", target_prefix=None,
+                        start_token=None):
+        """Translates `sources` (token lists, or strings with a dictionary);
+        one TranslationResult per source, in order. The options are
+        CTranslate2's; `target_prefix` (one list per source, or None) forces
+        each hypothesis' start; `start_token` is the decoder's first token
+        (default: eos, as fairseq)."""
+        if isinstance(sources, (str, bytes)) or not hasattr(sources, "__len__"):
+            raise ValueError("sources is a list of token lists or strings")
+        as_text = any(isinstance(s, str) for s in sources)
+        encoded = [self._encode(s) for s in sources]
+        options = dict(beam_size=beam_size, num_hypotheses=num_hypotheses,
+                       length_penalty=length_penalty, max_decoding_length=max_decoding_length,
+                       min_decoding_length=min_decoding_length, sampling_topk=sampling_topk,
+                       sampling_topp=sampling_topp, sampling_temperature=sampling_temperature,
+                       seed=seed, repetition_penalty=repetition_penalty,
+                       no_repeat_ngram_size=no_repeat_ngram_size, max_batch_size=max_batch_size,
+                       batch_type=batch_type, start_token=start_token)
+        if target_prefix is not None:
+            if len(target_prefix) != len(sources):
+                raise ValueError("target_prefix needs one entry per source")
+            prefixes = [self._encode(p)[:-1] if isinstance(p, str) else list(p or [])
+                        for p in target_prefix]
+            options["target_prefix"] = prefixes
+        results = _convc.generate(self.module._m, encoded, options)
+        return [TranslationResult([self._decode(t, as_text) for t, _ in hyps],
+                                  [s for _, s in hyps] if return_scores else None)
+                for hyps in results]
+
+
+def _read_fairseq_dictionary(path):
+    """fairseq's dict.txt: <s> <pad> </s> <unk> are ids 0-3, then a word
+    (and its count) per line."""
+    vocabulary = ["<s>", "<pad>", "</s>", "<unk>"]
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            word = line.rstrip("\n").rsplit(" ", 1)[0]
+            if word:
+                vocabulary.append(word)
+    return vocabulary

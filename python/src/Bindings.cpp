@@ -1,0 +1,290 @@
+//===- Bindings.cpp - the convc Python module's native part (_convc) ------===//
+//
+// pybind11 over the runtime (convc/Runtime.h, convc/Generate.h) and the
+// in-process compiler (convc/Compiler.h). python/convc/__init__.py is the
+// API users see; this file converts between numpy arrays and tensors and
+// turns a failed Status into an exception: ValueError for bad arguments
+// (InvalidArgument), convc.Error (a RuntimeError) otherwise.
+//
+// Inputs that are C-contiguous and of the entry point's dtype are passed
+// to the module without a copy; outputs are numpy arrays over the buffers
+// the module allocated (the array keeps them alive). Runs and generation
+// release the GIL.
+//
+//===----------------------------------------------------------------------===//
+
+#include "convc/Compiler.h"
+#include "convc/Generate.h"
+#include "convc/Runtime.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <filesystem>
+#include <memory>
+
+namespace py = pybind11;
+using namespace convc;
+
+namespace {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void throwIfFailed(const Status &s) {
+  if (s.ok())
+    return;
+  if (s.code() == StatusCode::InvalidArgument)
+    throw py::value_error(s.message());
+  throw Error(s.message());
+}
+
+/// numpy's dtype for a runtime dtype; bf16 has none and travels as uint16.
+py::dtype numpyDType(DType d) {
+  switch (d) {
+  case DType::F32: return py::dtype("float32");
+  case DType::F16: return py::dtype("float16");
+  case DType::BF16: return py::dtype("uint16");
+  case DType::F64: return py::dtype("float64");
+  case DType::I32: return py::dtype("int32");
+  case DType::I64: return py::dtype("int64");
+  case DType::I8: return py::dtype("int8");
+  case DType::U8: return py::dtype("uint8");
+  case DType::Bool: return py::dtype("bool");
+  }
+  return py::dtype("float32");
+}
+
+py::dict describe(const TensorSpec &spec) {
+  py::dict d;
+  d["name"] = spec.name;
+  d["dtype"] = dtypeName(spec.dtype);
+  py::list dims;
+  for (const std::string &dim : spec.dims) {
+    char *end = nullptr;
+    long long v = std::strtoll(dim.c_str(), &end, 10);
+    if (!dim.empty() && *end == 0)
+      dims.append(v);
+    else
+      dims.append(dim); // symbolic
+  }
+  d["dims"] = dims;
+  return d;
+}
+
+/// A loaded module and what Python calls on it.
+class PyModule {
+public:
+  PyModule(const std::string &path, int threads) {
+    std::unique_ptr<Module> m;
+    throwIfFailed(Module::load(path, m));
+    module_ = std::move(m);
+    module_->setNumThreads(threads);
+  }
+
+  std::string device() const { return deviceName(module_->device()); }
+
+  py::list entries() const {
+    py::list out;
+    for (const EntryPoint &e : module_->entryPoints()) {
+      py::dict d;
+      d["name"] = e.name;
+      py::list in, res;
+      for (const TensorSpec &s : e.inputs)
+        in.append(describe(s));
+      for (const TensorSpec &s : e.outputs)
+        res.append(describe(s));
+      d["inputs"] = in;
+      d["outputs"] = res;
+      out.append(d);
+    }
+    return out;
+  }
+
+  py::dict run(const std::string &entryName, const py::dict &arrays) const {
+    const EntryPoint *entry = module_->find(entryName);
+    if (!entry) { // the runtime's message lists the entry points
+      std::vector<Tensor> none;
+      throw py::value_error(module_->run(entryName, {}, none).message());
+    }
+    std::vector<Tensor> inputs;
+    std::vector<py::array> keep; // alive until the run returns
+    size_t used = 0;
+    for (const TensorSpec &spec : entry->inputs) {
+      if (!arrays.contains(spec.name))
+        throw py::value_error("entry '" + entryName + "' needs the input '" +
+                              spec.name + "' (" + spec.describe() + ")");
+      ++used;
+      py::dtype want = numpyDType(spec.dtype);
+      py::array given = py::reinterpret_borrow<py::object>(arrays[spec.name.c_str()]);
+      // Zero copy for C-contiguous arrays of the right dtype; a converted
+      // copy otherwise (numpy's casting rules: "same_kind").
+      py::module_ np = py::module_::import("numpy");
+      py::array a = given;
+      if (!given.dtype().is(want)) {
+        if (!np.attr("can_cast")(given.dtype(), want, "same_kind").cast<bool>())
+          throw py::value_error("input '" + spec.name + "' is " +
+                                py::str(given.dtype()).cast<std::string>() +
+                                "; the entry point takes " +
+                                dtypeName(spec.dtype));
+        a = np.attr("ascontiguousarray")(given, want);
+      } else if (!(given.flags() & py::array::c_style)) {
+        a = np.attr("ascontiguousarray")(given);
+      }
+      std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
+      inputs.push_back(Tensor::borrow(spec.dtype, shape, a.mutable_data()));
+      keep.push_back(a);
+    }
+    if (used != arrays.size())
+      for (auto item : arrays) {
+        std::string name = py::str(item.first);
+        bool known = false;
+        for (const TensorSpec &spec : entry->inputs)
+          known |= spec.name == name;
+        if (!known)
+          throw py::value_error("entry '" + entryName +
+                                "' has no input named '" + name + "'");
+      }
+    std::vector<Tensor> outputs;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = module_->run(entryName, inputs, outputs);
+    }
+    throwIfFailed(status);
+    py::dict result;
+    for (size_t i = 0; i < outputs.size(); ++i)
+      result[py::str(entry->outputs[i].name)] = toNumpy(outputs[i]);
+    return result;
+  }
+
+  const Module &module() const { return *module_; }
+
+private:
+  /// A numpy array over the tensor's buffer; the capsule owns a reference.
+  static py::array toNumpy(const Tensor &t) {
+    auto *owner = new Tensor(t);
+    py::capsule free(owner, [](void *p) { delete static_cast<Tensor *>(p); });
+    std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
+    return py::array(numpyDType(t.dtype()), shape, {}, t.data(), free);
+  }
+
+  std::unique_ptr<Module> module_;
+};
+
+GenerationOptions generationOptions(const py::dict &o) {
+  GenerationOptions g;
+  auto get = [&](const char *key, auto &field) {
+    if (o.contains(key) && !o[key].is_none())
+      field = o[key].cast<std::decay_t<decltype(field)>>();
+  };
+  get("beam_size", g.beam);
+  get("num_hypotheses", g.numHypotheses);
+  get("max_decoding_length", g.maxLength);
+  get("min_decoding_length", g.minLength);
+  get("length_penalty", g.lengthPenalty);
+  get("sampling_topk", g.samplingTopK);
+  get("sampling_topp", g.samplingTopP);
+  get("sampling_temperature", g.temperature);
+  get("repetition_penalty", g.repetitionPenalty);
+  get("no_repeat_ngram_size", g.noRepeatNgramSize);
+  get("start_token", g.startToken);
+  get("eos", g.eos);
+  get("pad", g.pad);
+  get("max_batch_size", g.maxBatchSize);
+  get("target_prefix", g.prefixes);
+  if (o.contains("seed") && !o["seed"].is_none()) {
+    g.hasSeed = true;
+    g.seed = o["seed"].cast<uint64_t>();
+  }
+  if (o.contains("batch_type")) {
+    std::string type = o["batch_type"].cast<std::string>();
+    if (type != "examples" && type != "tokens")
+      throw py::value_error("batch_type is 'examples' or 'tokens', not '" +
+                            type + "'");
+    g.batchType = type == "tokens" ? BatchType::Tokens : BatchType::Examples;
+  }
+  return g;
+}
+
+py::list pyGenerate(const PyModule &module,
+                  const std::vector<std::vector<int64_t>> &sources,
+                  const py::dict &options) {
+  GenerationOptions g = generationOptions(options);
+  std::vector<std::vector<Hypothesis>> results;
+  Status status;
+  {
+    py::gil_scoped_release release;
+    status = generateNBest(module.module(), sources, g, results);
+  }
+  throwIfFailed(status);
+  py::list out;
+  for (const auto &list : results) {
+    py::list hyps;
+    for (const Hypothesis &h : list)
+      hyps.append(py::make_tuple(h.tokens, h.score));
+    out.append(hyps);
+  }
+  return out;
+}
+
+/// Compiles `path` (.mlir or .onnx; with `decoder`, an encoder.onnx +
+/// decoder.onnx package) through the host API's on-disk cache; the cached
+/// library's path and whether the cache served it.
+py::tuple pyCompile(const std::string &path, const std::string &decoder,
+                  const std::string &decodeStep, const std::string &target,
+                  const std::string &gpuArch, const std::string &cudaPath,
+                  const std::string &cacheDir, const std::string &mcpu) {
+  CompilerOptions o;
+  o.decodeStep = decodeStep;
+  o.mcpu = mcpu;
+  o.cacheDir = cacheDir;
+  if (target == "cuda") {
+    o.device = Device::CUDA;
+    if (!gpuArch.empty())
+      o.gpuArch = gpuArch;
+    if (!cudaPath.empty())
+      o.cudaPath = cudaPath;
+  } else if (target != "cpu") {
+    throw py::value_error("target is 'cpu' or 'cuda', not '" + target + "'");
+  }
+  Compiler compiler(o);
+  std::unique_ptr<Module> module;
+  Status status;
+  {
+    py::gil_scoped_release release;
+    status = decoder.empty() ? compiler.compileFile(path, module)
+                             : compiler.compileSeq2SeqFiles(path, decoder, module);
+  }
+  // A CUDA library builds without a GPU; only loading it needs one.
+  bool builtElsewhere = status.code() == StatusCode::Unavailable &&
+                        !compiler.lastLibraryPath().empty() &&
+                        std::filesystem::exists(compiler.lastLibraryPath());
+  if (!builtElsewhere)
+    throwIfFailed(status);
+  return py::make_tuple(compiler.lastLibraryPath(), compiler.lastWasCached());
+}
+
+} // namespace
+
+PYBIND11_MODULE(_convc, m) {
+  m.doc() = "convc's native part: see the convc package";
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+  py::class_<PyModule>(m, "Module")
+      .def(py::init<const std::string &, int>(), py::arg("path"),
+           py::arg("threads") = 0)
+      .def_property_readonly("device", &PyModule::device)
+      .def_property_readonly("entries", &PyModule::entries)
+      .def("run", &PyModule::run, py::arg("entry"), py::arg("arrays"));
+  m.def("generate", &pyGenerate, py::arg("module"), py::arg("sources"),
+        py::arg("options"));
+  m.def("compile", &pyCompile, py::arg("path"), py::arg("decoder"),
+        py::arg("decode_step"), py::arg("target"), py::arg("gpu_arch"),
+        py::arg("cuda_path"), py::arg("cache_dir"), py::arg("mcpu"));
+  m.def("cuda_status", [] {
+    Status s = cudaStatus();
+    return s.ok() ? std::string() : s.message();
+  });
+}

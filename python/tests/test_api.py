@@ -1,0 +1,148 @@
+"""convc's Python API: compile, Module, Translator, errors, no leaks."""
+import os
+import resource  # noqa: F401  (Linux: RSS from /proc below)
+
+import numpy as np
+import pytest
+
+import convc
+from conftest import ROOT
+
+LIGHT_LAYER = os.path.join(ROOT, "test", "lit", "tools", "Inputs", "export_light_layer.onnx")
+CUDA = os.environ.get("CONVC_CUDA_PATH", "/usr/local/cuda")
+
+
+def test_compile_uses_the_cache_and_copies_to_output(tmp_path, cache_dir):
+    src = os.path.join(ROOT, "examples", "reverse_digits.mlir")
+    first = convc.compile(src, cache_dir=cache_dir)
+    again = convc.compile(src, cache_dir=cache_dir)
+    assert first == again and os.path.isfile(first)
+    out = convc.compile(src, output=str(tmp_path / "model.so"), cache_dir=cache_dir)
+    assert out == str(tmp_path / "model.so") and os.path.getsize(out) == os.path.getsize(first)
+
+
+def test_onnx_module_signature_and_run(cache_dir):
+    lib = convc.compile(LIGHT_LAYER, cache_dir=cache_dir)
+    m = convc.Module(lib)
+    sig = m.signature("main")
+    (x,) = sig["inputs"]
+    assert x["dtype"] == "f32" and x["dims"][2] == 16 and isinstance(x["dims"][0], str)
+    a = np.random.default_rng(0).standard_normal((2, 7, 16)).astype(np.float32)
+    out = m.run("main", **{x["name"]: a})
+    y = out[sig["outputs"][0]["name"]]
+    assert y.shape == (2, 7, 16) and y.dtype == np.float32 and np.isfinite(y).all()
+    # Outputs are the module's buffers, not copies; equal on a second run.
+    assert not y.flags.owndata
+    again = m.run("main", **{x["name"]: a})[sig["outputs"][0]["name"]]
+    np.testing.assert_array_equal(y, again)
+    # A Fortran-ordered or float64 input is converted, with the same result.
+    np.testing.assert_allclose(
+        m.run("main", **{x["name"]: np.asfortranarray(a.astype(np.float64))})[
+            sig["outputs"][0]["name"]], y, rtol=0, atol=0)
+
+
+def test_errors_are_exceptions(reverse_digits, tmp_path):
+    m = convc.Module(reverse_digits)
+    with pytest.raises(ValueError, match="float32; the entry point takes i64"):
+        m.run("encode", src_tokens=np.zeros((1, 3), np.float32))
+    with pytest.raises(ValueError, match="needs the input 'src_tokens'"):
+        m.run("encode", tokens=np.zeros((1, 3), np.int64))
+    with pytest.raises(ValueError, match="has no input named 'extra'"):
+        m.run("encode", src_tokens=np.zeros((1, 3), np.int64), extra=np.zeros(1))
+    with pytest.raises(ValueError, match="unknown entry point 'nope'"):
+        m.run("nope")
+    with pytest.raises(ValueError, match="src_tokens"):  # the runtime's rank check
+        m.run("encode", src_tokens=np.zeros((3,), np.int64))
+    with pytest.raises(FileNotFoundError):
+        convc.Module(str(tmp_path / "missing.so"))
+    with pytest.raises(FileNotFoundError):
+        convc.compile(str(tmp_path / "missing.mlir"))
+    bad = tmp_path / "bad.mlir"
+    bad.write_text("func.func @main(%x: tensor<?xf32>) -> tensor<?xf32> { return %y }\n")
+    with pytest.raises(ValueError, match="bad.mlir:1:64: expected"):
+        convc.compile(str(bad), cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="compiled for cpu, not cuda"):
+        convc.Module(reverse_digits, device="cuda")
+    with pytest.raises(ValueError, match="batch_type"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], batch_type="words")
+    with pytest.raises(ValueError, match=r"num_hypotheses must be in \[1, beam\]"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], num_hypotheses=3)
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(CUDA, "nvvm/libdevice/libdevice.10.bc")),
+                    reason="no CUDA toolkit here")
+def test_a_cuda_module_without_a_gpu(tmp_path):
+    lib = convc.compile(os.path.join(ROOT, "examples", "reverse_digits.mlir"), target="cuda",
+                        cache_dir=str(tmp_path), cuda_path=CUDA)
+    assert os.path.isfile(lib)
+    if convc.cuda_status():  # no driver or GPU: loading says why
+        with pytest.raises(convc.Error, match="CUDA unavailable"):
+            convc.Module(lib, device="cuda")
+    else:
+        assert convc.Module(lib, device="cuda").device == "cuda"
+
+
+def rss_kib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def test_no_leak_over_10000_runs(reverse_digits):
+    m = convc.Module(reverse_digits, threads=1)
+    tokens = np.array([[7, 5, 13, 6, 2]], np.int64)
+    for _ in range(1000):  # warm up: allocator pools, the thread pool
+        m.run("encode", src_tokens=tokens)
+    before = rss_kib()
+    for _ in range(10000):
+        m.run("encode", src_tokens=tokens)
+    grown = rss_kib() - before
+    # One call's outputs are 1.3 KiB: a leak of them would be 13 MiB.
+    assert grown < 2048, f"RSS grew by {grown} KiB over 10000 runs"
+
+
+def reversed_digits(translator, sequences, **options):
+    results = translator.translate_batch([[4 + d for d in s] + [2] for s in sequences],
+                                         max_decoding_length=16, **options)
+    return [[t - 4 for t in r.hypotheses[0]] for r in results]
+
+
+def test_the_bundled_model_reverses_digits(reverse_digits):
+    translator = convc.Translator(reverse_digits)
+    greedy = [[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2, 8], [1, 2, 3, 4, 5, 6, 7, 8, 9], [0, 0, 7]]
+    assert reversed_digits(translator, greedy) == [s[::-1] for s in greedy]
+    beam = [[9, 8, 7, 6, 5], [4, 4, 2], [5, 0, 5, 0, 5, 0]]
+    assert reversed_digits(translator, beam, beam_size=4) == [s[::-1] for s in beam]
+
+
+def test_strings_through_a_fairseq_dictionary(reverse_digits, digits_dictionary):
+    translator = convc.Translator(reverse_digits, dictionary=digits_dictionary)
+    (result,) = translator.translate_batch(["3 1 4 1 5"], beam_size=4, return_scores=True)
+    assert result.hypotheses[0] == "5 1 4 1 3"
+    assert result.scores[0] <= 0
+    # Words outside the dictionary are <unk> (id 3), not an error.
+    assert len(translator.translate_batch(["3 x 4"])) == 1
+
+
+def test_options_keep_their_properties(reverse_digits):
+    t = convc.Translator(reverse_digits)
+    sources = [[4 + d for d in s] + [2] for s in ([1, 2, 3], [9, 9, 8, 1], [5, 5, 5, 5, 5])]
+    greedy = [r.hypotheses for r in t.translate_batch(sources)]
+    assert [r.hypotheses for r in t.translate_batch(sources, sampling_topk=1, seed=3)] == greedy
+    sampled = [r.hypotheses for r in t.translate_batch(
+        sources, sampling_topk=0, sampling_temperature=5.0, seed=11)]
+    assert [r.hypotheses for r in t.translate_batch(
+        sources, sampling_topk=0, sampling_temperature=5.0, seed=11)] == sampled
+    for r in t.translate_batch(sources, no_repeat_ngram_size=1):
+        assert len(set(r.hypotheses[0])) == len(r.hypotheses[0])
+    nbest = t.translate_batch(sources, beam_size=4, num_hypotheses=4, return_scores=True)
+    for r in nbest:
+        assert len({tuple(h) for h in r.hypotheses}) == 4
+        norm = [s / (len(h) + 1) for h, s in zip(r.hypotheses, r.scores)]
+        assert norm == sorted(norm, reverse=True)
+    for r in t.translate_batch(sources, min_decoding_length=7, max_decoding_length=7):
+        assert len(r.hypotheses[0]) == 7
+    prefixed = t.translate_batch(sources, target_prefix=[[6], None, [9, 9]])
+    assert prefixed[0].hypotheses[0][:1] == [6] and prefixed[2].hypotheses[0][:2] == [9, 9]
+    by_tokens = t.translate_batch(sources, beam_size=2, max_batch_size=8, batch_type="tokens")
+    assert [r.hypotheses for r in by_tokens] == [
+        r.hypotheses for r in t.translate_batch(sources, beam_size=2)]
