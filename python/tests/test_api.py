@@ -146,3 +146,22 @@ def test_options_keep_their_properties(reverse_digits):
     by_tokens = t.translate_batch(sources, beam_size=2, max_batch_size=8, batch_type="tokens")
     assert [r.hypotheses for r in by_tokens] == [
         r.hypotheses for r in t.translate_batch(sources, beam_size=2)]
+
+
+def test_text_through_sentencepiece(reverse_digits, tmp_path):
+    spm = pytest.importorskip("sentencepiece")
+    rng = __import__("random").Random(2)
+    corpus = tmp_path / "digits.txt"
+    corpus.write_text("".join(" ".join(str(rng.randrange(10)) for _ in range(8)) + "\n"
+                              for _ in range(200)))
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "spm"),
+                                   model_type="word", vocab_size=13, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "spm.model"))
+    # A fairseq dictionary over the pieces, the digit d at id 4 + d.
+    pieces = sp.encode("0 1 2 3 4 5 6 7 8 9", out_type=str)
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_text("".join(f"{p} 1\n" for p in pieces))
+    translator = convc.Translator(reverse_digits, dictionary=str(dictionary),
+                                  sentencepiece=str(tmp_path / "spm.model"))
+    (result,) = translator.translate_batch(["3 1 4 1 5"], beam_size=4)
+    assert result.hypotheses[0] == "5 1 4 1 3"
