@@ -89,7 +89,7 @@ def window_diff(S, offsets, left_max, right_max, causal):
         return o.unsqueeze(-1).expand(B, T, H, R).reshape(B, T, C)
 
     lt = per_channel(offsets[..., :H])
-    t = torch.arange(T, dtype=S.dtype).view(1, T, 1)
+    t = torch.arange(T, dtype=S.dtype, device=S.device).view(1, T, 1)
     a = torch.clamp(t - lt * left_max, 0, T - 1)
     if causal:
         e = t.expand(B, T, C)
@@ -135,7 +135,7 @@ def embed_tokens(tokens, E, padding_idx):
     d = E.shape[1]
     mask = tokens.ne(padding_idx)
     positions = torch.cumsum(mask.long(), dim=1) * mask.long() + padding_idx
-    table = sinusoidal_positions(padding_idx + tokens.shape[1] + 1, d).to(E.dtype)
+    table = sinusoidal_positions(padding_idx + tokens.shape[1] + 1, d).to(E.device, E.dtype)
     table[padding_idx] = 0
     x = math.sqrt(d) * F.embedding(tokens, E) + table[positions]
     return x * mask.unsqueeze(-1).to(x.dtype)

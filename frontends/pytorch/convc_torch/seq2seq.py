@@ -124,8 +124,8 @@ def greedy(model, src, max_len):
     """Reference greedy decoding (full decoder recomputed per step). As in
     fairseq (and runtime/src/Generate.cpp), padding is never generated."""
     enc, pad = model.encode(src)
-    out = torch.full((src.shape[0], 1), EOS, dtype=torch.long)
-    done = torch.zeros(src.shape[0], dtype=torch.bool)
+    out = torch.full((src.shape[0], 1), EOS, dtype=torch.long, device=src.device)
+    done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)
     for _ in range(max_len):
         logits = model.decode(out, enc, pad)[:, -1]
         logits[:, PAD] = float("-inf")
