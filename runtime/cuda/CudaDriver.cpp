@@ -609,10 +609,40 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   }
 }
 
+}
+
+namespace {
+/// Streams the generated code has let go of, for the next to ask: each
+/// call creates and destroys a stream per async region (5 per decode step
+/// of the example model), and cuStreamCreate costs more than a small
+/// kernel. A reused stream orders new work after anything still queued on
+/// it, which is only ever more ordering.
+struct IdleStreams {
+  std::mutex mutex;
+  std::vector<CUstream> streams;
+  static constexpr size_t kKeep = 32;
+};
+IdleStreams &idleStreams() {
+  static IdleStreams *pool = new IdleStreams; // outlives static destructors
+  return *pool;
+}
+} // namespace
+
+extern "C" {
+
 __attribute__((visibility("default"))) void *mgpuStreamCreate() {
   Driver *d = usableDriver();
   if (!d)
     return nullptr;
+  {
+    IdleStreams &idle = idleStreams();
+    std::lock_guard<std::mutex> lock(idle.mutex);
+    if (!idle.streams.empty()) {
+      CUstream stream = idle.streams.back();
+      idle.streams.pop_back();
+      return stream;
+    }
+  }
   CUstream stream = nullptr;
   d->check(d->api().cuStreamCreate(&stream, /*CU_STREAM_NON_BLOCKING=*/1),
            "cuStreamCreate");
@@ -621,8 +651,17 @@ __attribute__((visibility("default"))) void *mgpuStreamCreate() {
 
 __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
   Driver &d = Driver::get();
-  if (stream && d.ok() && d.bind())
-    d.api().cuStreamDestroy(stream); // its queued work still completes
+  if (!stream || !d.ok() || !d.bind())
+    return;
+  {
+    IdleStreams &idle = idleStreams();
+    std::lock_guard<std::mutex> lock(idle.mutex);
+    if (idle.streams.size() < IdleStreams::kKeep) {
+      idle.streams.push_back(static_cast<CUstream>(stream));
+      return;
+    }
+  }
+  d.api().cuStreamDestroy(stream); // its queued work still completes
 }
 
 __attribute__((visibility("default"))) void
