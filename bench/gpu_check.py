@@ -149,6 +149,48 @@ def write_gather_model(path):
     onnx.save(model, path)
 
 
+# Generation: issue 15's model (d = 512, H = 8, 6 + 6 LightConv layers,
+# K = 31, FFN 2048, vocabulary 1000, weights as inputs), 64 tokens, greedy
+# and beam 4 at B = 1, 16, 64; --quick (the CPU dry run): a small model.
+GEN_FULL = dict(vocab=1000, d=512, heads=8, kernel=31, layers=6, ffn=2048, length=64,
+                batches=[(1, 1), (16, 1), (64, 1), (1, 4), (16, 4), (64, 4)])
+GEN_QUICK = dict(vocab=100, d=64, heads=4, kernel=7, layers=2, ffn=128, length=8,
+                 batches=[(1, 1), (4, 1), (1, 2)])
+
+
+def write_generation(out, a, target, compile_model):
+    """The generation model compiled with its derived decode step, its
+    weights as .random specs (uniform with each initialised weight's mean
+    and variance: the artifacts stay small, the GPU machine makes them) and
+    one case per batch and beam; returns the number of cases."""
+    sys.path.insert(0, os.path.join(ROOT, "frontends", "pytorch"))
+    import torch
+    from convc_torch import seq2seq
+    g = GEN_QUICK if a.quick else GEN_FULL
+    torch.manual_seed(0)
+    model = seq2seq.ConvSeq2Seq(g["vocab"], d=g["d"], heads=g["heads"], enc_kernel=g["kernel"],
+                                dec_kernel=g["kernel"], layers=g["layers"], ffn=g["ffn"]).eval()
+    text, weights = seq2seq.to_mlir(model, weights_as_inputs=True)
+    src = os.path.join(out, "generation.mlir")
+    with open(src, "w") as f:
+        f.write(text)
+    gpu_so = os.path.join(out, "models", "generation.so")
+    run([a.convc, "compile", "--quiet", src, "-o", gpu_so, "--decode-step=decode"] + target)
+    params = os.path.join(out, "generation", "params")
+    os.makedirs(params)
+    for name, w in weights.items():
+        w = np.asarray(w, np.float64)
+        half = float(np.sqrt(3.0) * w.std())
+        with open(os.path.join(params, name + ".random"), "w") as f:
+            f.write(" ".join(str(v) for v in (w.mean() - half, w.mean() + half) + w.shape) + "\n")
+    for B, beam in g["batches"]:
+        case = os.path.join(out, "generation", f"B{B}_beam{beam}")
+        os.makedirs(case)
+        with open(os.path.join(case, "batch"), "w") as f:
+            f.write(f"{B} 32 {beam} {g['length']} {g['vocab']}\n")
+    return len(g["batches"])
+
+
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -306,6 +348,7 @@ def main():
             with open(os.path.join(case_dir, "model"), "w") as f:
                 f.write("bench-" + name + "\n")
             n_bench += 1
+    n_gen = write_generation(out, a, target, compile_model)
     for leftover in os.listdir(out):
         if leftover.startswith("cpu-"):
             os.remove(os.path.join(out, leftover))
@@ -326,7 +369,7 @@ def main():
     with open(os.path.join(out, "target"), "w") as f:
         f.write(a.target + "\n")
     print(f"gpu-check artifacts: {out} ({n_check} check cases, {n_bench} benchmark cases, "
-          f"target {a.target})")
+          f"{n_gen} generation cases, target {a.target})")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 //   convc-gpu-runner info
 //   convc-gpu-runner check MODEL.so CASE_DIR TOLERANCE
 //   convc-gpu-runner bench MODEL.so CASE_DIR WARMUP RUNS
+//   convc-gpu-runner generate MODEL.so PARAMS_DIR CASE_DIR RUNS
 //
 // CASE_DIR holds `entry` (the entry point's name), inputs/<input>.npy and,
 // for `check`, expected/<output>.npy (from the CPU target, which the test
@@ -17,9 +18,15 @@
 // error per output (|got - want| / max(1, |want|)) and exits non-zero above
 // TOLERANCE. `bench` prints the median wall time of a call (host copies
 // included) and, with CONVC_CUDA_PROFILE=1, the median kernel time.
+// `generate` translates CASE_DIR/batch ("B S BEAM MAX_LEN VOCAB": B random
+// sources of S tokens, min length = max length so every run decodes every
+// step) with the weights PARAMS_DIR/<name>.random or .npy, after one
+// warm-up translation, and prints the median time, the time per step and
+// tokens per second.
 //
 //===----------------------------------------------------------------------===//
 
+#include "convc/Generate.h"
 #include "convc/Npy.h"
 #include "convc/Runtime.h"
 
@@ -216,6 +223,75 @@ int bench(const std::string &model, const std::string &dir, int warmup,
   return 0;
 }
 
+int generateBench(const std::string &model, const std::string &paramsDir,
+                  const std::string &dir, int runs) {
+  std::string error;
+  auto module = Module::load(model, error);
+  if (!module) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
+  int64_t B = 0, S = 0, beam = 0, maxLength = 0, vocab = 0;
+  std::ifstream(dir + "/batch") >> B >> S >> beam >> maxLength >> vocab;
+  if (B < 1 || S < 1 || beam < 1 || maxLength < 1 || vocab < 5) {
+    std::fprintf(stderr, "%s/batch: expected 'B S BEAM MAX_LEN VOCAB'\n",
+                 dir.c_str());
+    return 2;
+  }
+  GenerationOptions options;
+  options.beam = beam;
+  options.maxLength = options.minLength = maxLength;
+  // Every entry point's weight inputs, from PARAMS_DIR.
+  for (const EntryPoint &e : module->entryPoints())
+    for (const TensorSpec &spec : e.inputs) {
+      if (options.parameters.count(spec.name))
+        continue;
+      Tensor t;
+      std::string base = paramsDir + "/" + spec.name;
+      NpyArray array;
+      error.clear();
+      if (randomInput(base + ".random", t, error)) {
+        if (!error.empty()) {
+          std::fprintf(stderr, "%s.random: %s\n", base.c_str(), error.c_str());
+          return 2;
+        }
+      } else if (!readNpy(base + ".npy", array, error) ||
+                 !tensorFromNpy(array, t, error)) {
+        continue; // not a weight (tokens, states, ...)
+      }
+      options.parameters[spec.name] = t;
+    }
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int64_t> token(4, vocab - 1);
+  std::vector<std::vector<int64_t>> sources(B);
+  for (auto &src : sources) {
+    for (int64_t i = 0; i < S; ++i)
+      src.push_back(token(rng));
+    src.push_back(options.eos);
+  }
+  std::vector<Hypothesis> results;
+  std::vector<double> wall;
+  for (int i = 0; i < 1 + runs; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    Status status = generate(*module, sources, options, results);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!status.ok()) {
+      std::fprintf(stderr, "%s\n", status.message().c_str());
+      return 2;
+    }
+    if (i > 0)
+      wall.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(wall.begin(), wall.end());
+  double ms = wall[wall.size() / 2];
+  int64_t steps = maxLength + 1, tokens = B * steps;
+  std::printf("B=%lld beam=%lld steps=%lld ms=%.2f ms_per_step=%.3f "
+              "tokens_per_s=%.0f runs=%d\n",
+              (long long)B, (long long)beam, (long long)steps, ms, ms / steps,
+              tokens / (ms / 1000.0), runs);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -233,9 +309,13 @@ int main(int argc, char **argv) {
     return check(argv[2], argv[3], std::atof(argv[4]));
   if (cmd == "bench" && argc == 6)
     return bench(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
+  if (cmd == "generate" && argc == 6)
+    return generateBench(argv[2], argv[3], argv[4], std::atoi(argv[5]));
   std::fprintf(stderr,
                "usage: convc-gpu-runner info\n"
                "       convc-gpu-runner check MODEL.so CASE_DIR TOLERANCE\n"
-               "       convc-gpu-runner bench MODEL.so CASE_DIR WARMUP RUNS\n");
+               "       convc-gpu-runner bench MODEL.so CASE_DIR WARMUP RUNS\n"
+               "       convc-gpu-runner generate MODEL.so PARAMS_DIR CASE_DIR "
+               "RUNS\n");
   return 2;
 }

@@ -2,28 +2,32 @@
 # The GPU half of scripts/gpu-check, copied into the artifact directory as
 # run.sh: on a machine with the NVIDIA driver (no LLVM needed), runs every
 # GPU check and benchmark and prints a summary.
-#   ./run.sh [check] [sanitize] [bench]     (default: all three)
+#   ./run.sh [check] [sanitize] [bench] [generate]
+#                                    (default: check bench generate)
 #     check     every compiled model against the CPU target's outputs
 #     sanitize  the multi-tile checks under compute-sanitizer (racecheck,
 #               memcheck), where it is installed
 #     bench     DRAM bandwidth, convc's kernels, PyTorch eager and
 #               torch.compile (CONVC_GPU_CHECK_RUNS=N timed runs, default 20)
+#     generate  Seq2Seq generation (issue 15's model: d 512, 6 + 6 LightConv
+#               layers, vocabulary 1000), greedy and beam 4 at B = 1, 16, 64
 # Each section takes minutes; where one command is limited to 10 minutes,
-# run `run.sh check sanitize` and `run.sh bench` as two.
+# run `run.sh check bench generate` and `run.sh sanitize` as two.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 runner="$here/bin/convc-gpu-runner"
 export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 runs="${CONVC_GPU_CHECK_RUNS:-20}"
 target="$(cat "$here/target")"
-sections="${*:-check sanitize bench}"
+sections="${*:-check bench generate}"
 for s in $sections; do
-  case "$s" in check|sanitize|bench) ;; *) echo "run.sh: unknown section '$s' (check, sanitize, bench)"; exit 2;; esac
+  case "$s" in check|sanitize|bench|generate) ;; *) echo "run.sh: unknown section '$s' (check, sanitize, bench, generate)"; exit 2;; esac
 done
 want() { [[ " $sections " == *" $1 "* ]]; }
 pass=0; fail=0; failed=()
 san_ok=0; san_failed=()
 bench_ok=0; bench_failed=()
+gen_ok=0; gen_failed=()
 bandwidth=n/a
 verdicts=()
 
@@ -151,6 +155,27 @@ fi
 
 fi
 
+if want generate; then
+echo "== generation (min length = max length: every step decoded; median of 3 after a warm-up)"
+declare -A gen_ms
+for case in "$here"/generation/B*/; do
+  name="$(basename "$case")"
+  line="$("$runner" generate "$here/models/generation.so" "$here/generation/params" "$case" 3 2>&1)" || {
+    echo "  $name: $line"; gen_failed+=("$name: $line"); continue; }
+  gen_ok=$((gen_ok + 1))
+  gen_ms[$name]="$(sed -n 's/.* ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+  printf '  %-14s %s\n' "$name" "$line"
+  step="$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' <<<"$line")"
+  tps="$(sed -n 's/.*tokens_per_s=\([0-9.]*\).*/\1/p' <<<"$line")"
+  [ "$name" = B1_beam1 ] && verdicts+=("generation B=1 greedy: $step ms/step (target <= 1) -> $(awk -v s="$step" 'BEGIN { print (s + 0 <= 1) ? "MET" : "MISSED" }')")
+  [ "$name" = B64_beam1 ] && verdicts+=("generation B=64 greedy: $tps tokens/s (target >= 30000) -> $(awk -v t="$tps" 'BEGIN { print (t + 0 >= 30000) ? "MET" : "MISSED" }')")
+done
+for B in 1 16 64; do
+  g="${gen_ms[B${B}_beam1]:-}"; b="${gen_ms[B${B}_beam4]:-}"
+  [ -n "$g" ] && [ -n "$b" ] && verdicts+=("generation B=$B beam 4 / greedy: $(awk -v b="$b" -v g="$g" 'BEGIN { r = b / g; printf "%.2f (target <= 1.5) -> %s", r, (r <= 1.5 ? "MET" : "MISSED") }')")
+done
+fi
+
 echo "== summary ($sections)"
 want check && echo "  correctness: $pass passed, $fail failed"
 for f in "${failed[@]}"; do echo "    FAILED $f"; done
@@ -159,5 +184,7 @@ for f in "${san_failed[@]}"; do echo "    FAILED $f"; done
 want bench && echo "  benchmarks: $bench_ok ran, ${#bench_failed[@]} failed"
 for f in "${bench_failed[@]}"; do echo "    FAILED $f"; done
 want bench && echo "  DRAM bandwidth: ${bandwidth} GB/s (copy kernel)"
+want generate && echo "  generation: $gen_ok ran, ${#gen_failed[@]} failed"
+for f in "${gen_failed[@]}"; do echo "    FAILED $f"; done
 for v in "${verdicts[@]}"; do echo "  $v"; done
-[ "$fail" -eq 0 ] && [ "${#bench_failed[@]}" -eq 0 ] && [ "${#san_failed[@]}" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "${#bench_failed[@]}" -eq 0 ] && [ "${#san_failed[@]}" -eq 0 ] && [ "${#gen_failed[@]}" -eq 0 ]
