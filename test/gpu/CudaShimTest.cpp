@@ -323,3 +323,48 @@ TEST(CudaShim, DriverCallsPerGreedyStep) {
   EXPECT_EQ(streams, 0) << "the runtime reuses idle streams";
   EXPECT_GT(launches, 0);
 }
+
+// `convc bench --device=cuda` reports the wall time with host inputs, with
+// the inputs resident on the GPU, and (with CONVC_CUDA_PROFILE=1) the kernel
+// time; the fake driver stands in for the GPU.
+TEST(CudaShim, BenchReportsResidentAndKernelTimes) {
+  if (!usingFake())
+    GTEST_SKIP() << "needs the fake driver (ctest runs this with it)";
+  std::string model = compileModel();
+  ASSERT_FALSE(model.empty());
+  std::string stem = ::testing::TempDir() + "/convc_cuda_bench_" +
+                     std::to_string(::getpid());
+  std::string npy = stem + "_x.npy";
+  {
+    // A [2, 5, 64] float32 .npy of zeros.
+    std::string header = "{'descr': '<f4', 'fortran_order': False, "
+                         "'shape': (2, 5, 64), }";
+    header.append(63 - (10 + header.size()) % 64, ' ');
+    header += '\n';
+    std::ofstream out(npy, std::ios::binary);
+    out.write("\x93NUMPY\x01\x00", 8);
+    uint16_t len = header.size();
+    out.write(reinterpret_cast<const char *>(&len), 2);
+    out << header << std::string(2 * 5 * 64 * 4, '\0');
+  }
+  for (const char *profile : {"0", "1"}) {
+    std::string log = stem + "_" + profile + ".txt";
+    std::string command = std::string("CONVC_CUDA_PROFILE=") + profile + " " +
+                          CONVC_TOOL + " bench " + model + " --device=cuda " +
+                          "--input=x=" + npy + " --runs 3 --warmup 1 > " +
+                          log + " 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("median_ms="), std::string::npos) << text;
+    EXPECT_NE(text.find("resident_inputs_median_ms="), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("GPU: convc fake GPU (sm_90)"), std::string::npos)
+        << text;
+    if (std::string(profile) == "1")
+      EXPECT_NE(text.find("kernel_median_ms=0."), std::string::npos) << text;
+    else
+      EXPECT_NE(text.find("kernel_median_ms=n/a"), std::string::npos) << text;
+  }
+}

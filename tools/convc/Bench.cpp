@@ -1,7 +1,8 @@
 //===- Bench.cpp - `convc bench` -------------------------------------------===//
 //
 // Times a compiled model's entry point in-process: median, p90 and min of
-// the timed runs, and how they were measured.
+// the timed runs, and how they were measured. For a CUDA module also the
+// wall time with the inputs resident on the GPU and the kernel time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 
 namespace convc::tool {
@@ -47,31 +49,80 @@ int runBench(int argc, char **argv) {
                          device))
     return 1;
   inv.module->setNumThreads(threads);
-  std::vector<Tensor> outputs;
-  std::string error;
-  std::vector<double> ms;
-  for (int i = 0; i < warmup + runs; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (!inv.module->run(inv.entry->name, inv.inputs, outputs, error)) {
-      llvm::errs() << "convc bench: " << error << "\n";
-      return 1;
+  // Median wall time of the timed runs, and on the GPU the median kernel
+  // time (CONVC_CUDA_PROFILE=1); empty after an error.
+  std::vector<double> kernelMs;
+  bool gpu = inv.module->device() == Device::CUDA; // the CPU path never
+                                                   // touches the driver
+  auto timeRuns = [&](std::vector<double> &ms) {
+    std::vector<Tensor> outputs;
+    std::string error;
+    for (int i = 0; i < warmup + runs; ++i) {
+      double kernel = 0;
+      int64_t launches = 0;
+      if (gpu)
+        cudaKernelTime(kernel, launches); // reset
+      auto t0 = std::chrono::steady_clock::now();
+      if (!inv.module->run(inv.entry->name, inv.inputs, outputs, error)) {
+        llvm::errs() << "convc bench: " << error << "\n";
+        return false;
+      }
+      auto t1 = std::chrono::steady_clock::now();
+      if (gpu)
+        cudaKernelTime(kernel, launches);
+      outputs.clear();
+      if (i >= warmup) {
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        kernelMs.push_back(kernel);
+      }
     }
-    auto t1 = std::chrono::steady_clock::now();
-    outputs.clear();
-    if (i >= warmup)
-      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
+    std::sort(ms.begin(), ms.end());
+    return true;
+  };
+  std::vector<double> ms;
+  if (!timeRuns(ms))
+    return 1;
   auto percentile = [&](double p) {
     size_t i = std::min(ms.size() - 1, size_t(p * (ms.size() - 1) + 0.5));
     return ms[i];
   };
   llvm::outs() << llvm::formatv("median_ms={0:f4}\np90_ms={1:f4}\nmin_ms={2:f4}\n",
                                 percentile(0.5), percentile(0.9), ms.front());
+  if (gpu) {
+    // The same with every input kept on the device (cudaKeepResident): what
+    // a caller whose data is already there pays.
+    std::sort(kernelMs.begin(), kernelMs.end());
+    double kernelMedian = kernelMs[kernelMs.size() / 2];
+    bool profiled = std::getenv("CONVC_CUDA_PROFILE") &&
+                    std::string(std::getenv("CONVC_CUDA_PROFILE")) == "1";
+    for (const Tensor &t : inv.inputs)
+      if (Status s = cudaKeepResident(t); !s.ok()) {
+        llvm::errs() << "convc bench: " << s.message() << "\n";
+        return 1;
+      }
+    std::vector<double> resident;
+    bool ok = timeRuns(resident);
+    for (const Tensor &t : inv.inputs)
+      cudaForgetResident(t);
+    if (!ok)
+      return 1;
+    llvm::outs() << llvm::formatv("resident_inputs_median_ms={0:f4}\n",
+                                  resident[resident.size() / 2]);
+    if (profiled)
+      llvm::outs() << llvm::formatv("kernel_median_ms={0:f4}\n", kernelMedian);
+    else
+      llvm::outs() << "kernel_median_ms=n/a (set CONVC_CUDA_PROFILE=1; "
+                      "event timing then adds to the wall times)\n";
+  }
   llvm::outs() << "method: entry " << inv.entry->name << ", " << warmup
                << " warm-up + " << runs << " timed in-process runs, threads="
                << (threads > 0 ? std::to_string(threads) : std::string("all"))
-               << ", wall clock per call incl. output allocation, CPU: "
+               << ", wall clock per call incl. output allocation"
+               << (inv.module->device() == Device::CUDA
+                       ? " and host<->device copies (resident_inputs_: "
+                         "inputs already on the GPU), GPU: " +
+                             cudaDeviceDescription() + ", CPU: "
+                       : std::string(", CPU: "))
                << cpuModelName() << "\n";
   return 0;
 }
