@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/ConvcDialect.h"
+#include "lowering/CheckLowering.h"
 #include "lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -37,6 +38,8 @@ namespace convc {
 
 using namespace mlir;
 using convc::CheckOp;
+using convc::checkValuesAsI64;
+using convc::insertIfFails;
 
 namespace {
 
@@ -72,18 +75,10 @@ DeviceFlag allocateFlag(OpBuilder &b, Location loc) {
 void writeFlagOnFailure(CheckOp check, Value flag, int64_t id) {
   OpBuilder b(check);
   Location loc = check.getLoc();
-  Value failed = arith::XOrIOp::create(
-      b, loc, check.getCondition(),
-      arith::ConstantIntOp::create(b, loc, 1, 1));
-  auto ifOp = scf::IfOp::create(b, loc, failed, /*withElseRegion=*/false);
-  b.setInsertionPointToStart(ifOp.thenBlock());
+  insertIfFails(b, loc, check.getCondition());
   SmallVector<Value> words = {
       arith::ConstantIntOp::create(b, loc, id + 1, 64)};
-  for (size_t i = 0; i < 2; ++i)
-    words.push_back(i < check.getValues().size()
-                        ? Value(arith::IndexCastOp::create(
-                              b, loc, b.getI64Type(), check.getValues()[i]))
-                        : Value(arith::ConstantIntOp::create(b, loc, 0, 64)));
+  words.append(checkValuesAsI64(b, check));
   // Atomic exchanges: a plain i64 store may be split into halves, and
   // halves of two failing elements' values would mix.
   for (auto [i, word] : llvm::enumerate(words))

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/ConvcDialect.h"
+#include "lowering/CheckLowering.h"
 #include "lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -58,23 +59,14 @@ void callCheckFailed(OpBuilder &b, CheckOp check, func::FuncOp callee,
                 check.getMessage().size() + 1),
       LLVM::Linkage::Internal);
   SmallVector<Value> args = {message};
-  for (size_t i = 0; i < 2; ++i)
-    args.push_back(i < check.getValues().size()
-                       ? Value(arith::IndexCastOp::create(
-                             b, loc, b.getI64Type(), check.getValues()[i]))
-                       : Value(arith::ConstantIntOp::create(b, loc, 0, 64)));
+  args.append(checkValuesAsI64(b, check));
   func::CallOp::create(b, loc, callee, args);
 }
 
 /// A per-element check: the runtime records the failure, the loop goes on.
 void lowerContinuingCheck(CheckOp check, func::FuncOp callee, int index) {
   OpBuilder b(check);
-  Location loc = check.getLoc();
-  Value failed = arith::XOrIOp::create(
-      b, loc, check.getCondition(),
-      arith::ConstantIntOp::create(b, loc, 1, 1));
-  auto ifOp = scf::IfOp::create(b, loc, failed, /*withElseRegion=*/false);
-  b.setInsertionPointToStart(ifOp.thenBlock());
+  insertIfFails(b, check.getLoc(), check.getCondition());
   callCheckFailed(b, check, callee, index);
   check.erase();
 }
@@ -124,10 +116,7 @@ void lowerAccessChecks(ModuleOp module) {
   for (cf::AssertOp a : asserts) {
     OpBuilder b(a);
     Location loc = a.getLoc();
-    Value failed = arith::XOrIOp::create(
-        b, loc, a.getArg(), arith::ConstantIntOp::create(b, loc, 1, 1));
-    auto ifOp = scf::IfOp::create(b, loc, failed, /*withElseRegion=*/false);
-    b.setInsertionPointToStart(ifOp.thenBlock());
+    insertIfFails(b, loc, a.getArg());
     std::string text = a.getMsg().str();
     Value message = LLVM::createGlobalString(
         loc, b, ("convc_access_check_" + Twine(index++)).str(),

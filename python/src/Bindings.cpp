@@ -112,6 +112,7 @@ public:
     std::vector<Tensor> inputs;
     std::vector<py::array> keep; // alive until the run returns
     size_t used = 0;
+    py::module_ np = py::module_::import("numpy");
     for (const TensorSpec &spec : entry->inputs) {
       if (!arrays.contains(spec.name))
         throw py::value_error("entry '" + entryName + "' needs the input '" +
@@ -121,7 +122,6 @@ public:
       py::array given = py::reinterpret_borrow<py::object>(arrays[spec.name.c_str()]);
       // Zero copy for C-contiguous arrays of the right dtype; a converted
       // copy otherwise (numpy's casting rules: "same_kind").
-      py::module_ np = py::module_::import("numpy");
       py::array a = given;
       if (!given.dtype().is(want)) {
         if (!np.attr("can_cast")(given.dtype(), want, "same_kind").cast<bool>())

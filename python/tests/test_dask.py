@@ -38,7 +38,7 @@ def test_results_come_back_in_order(cluster, reverse_digits):
 
 
 def test_a_killed_worker_has_its_share_retried(cluster, reverse_digits):
-    sources = corpus(1500)
+    sources = corpus(3000)
     want = [r.hypotheses for r in convc.Translator(reverse_digits).translate_batch(
         sources, beam_size=4)]
     victim = sorted(cluster.run(os.getpid).items())[0]
@@ -50,7 +50,10 @@ def test_a_killed_worker_has_its_share_retried(cluster, reverse_digits):
 
     t = threading.Thread(target=run)
     t.start()
-    time.sleep(1.0)  # batches under way on both workers
+    # Kill the victim as soon as it holds batches of this corpus.
+    deadline = time.time() + 60
+    while not cluster.processing().get(victim[0]) and time.time() < deadline:
+        time.sleep(0.01)
     assert "results" not in done, "the corpus was done before the kill"
     os.kill(victim[1], signal.SIGKILL)
     t.join(timeout=240)

@@ -8,13 +8,11 @@
 
 #include "Subcommands.h"
 
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 
 namespace convc::tool {
@@ -44,7 +42,6 @@ int runBench(int argc, char **argv) {
     return 1;
   }
   Invocation inv;
-  llvm::FileRemover removeTemp(inv.tempLibrary);
   if (!prepareInvocation(model, inputs, entry, inv, "convc bench",
                          device))
     return 1;
@@ -52,6 +49,7 @@ int runBench(int argc, char **argv) {
   // Median wall time of the timed runs, and on the GPU the median kernel
   // time (CONVC_CUDA_PROFILE=1); empty after an error.
   std::vector<double> kernelMs;
+  int64_t timedLaunches = 0; // counted only when the driver profiles
   bool gpu = inv.module->device() == Device::CUDA; // the CPU path never
                                                    // touches the driver
   auto timeRuns = [&](std::vector<double> &ms) {
@@ -70,6 +68,7 @@ int runBench(int argc, char **argv) {
       auto t1 = std::chrono::steady_clock::now();
       if (gpu)
         cudaKernelTime(kernel, launches);
+      timedLaunches += launches;
       outputs.clear();
       if (i >= warmup) {
         ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
@@ -93,8 +92,7 @@ int runBench(int argc, char **argv) {
     // a caller whose data is already there pays.
     std::sort(kernelMs.begin(), kernelMs.end());
     double kernelMedian = kernelMs[kernelMs.size() / 2];
-    bool profiled = std::getenv("CONVC_CUDA_PROFILE") &&
-                    std::string(std::getenv("CONVC_CUDA_PROFILE")) == "1";
+    bool profiled = timedLaunches > 0;
     for (const Tensor &t : inv.inputs)
       if (Status s = cudaKeepResident(t); !s.ok()) {
         llvm::errs() << "convc bench: " << s.message() << "\n";

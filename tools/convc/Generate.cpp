@@ -14,7 +14,6 @@
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -124,24 +123,9 @@ int runGenerate(int argc, char **argv) {
   if (!readSources(sources, batch))
     return 1;
   Invocation inv;
-  llvm::FileRemover removeTemp(inv.tempLibrary);
-  std::string library = model;
-  if (llvm::StringRef(model).ends_with(".mlir")) {
-    if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
-                                           inv.tempLibrary))
-      return 1;
-    library = std::string(inv.tempLibrary);
-    if (!compileForDevice(model, library, device, /*decodeStep=*/"decode"))
-      return 1;
-  }
-  std::string error;
-  auto module = Module::load(library, error);
-  if (!module) {
-    llvm::errs() << "convc generate: " << error << "\n";
+  if (!loadModel(model, device, inv, "convc generate", /*decodeStep=*/"decode"))
     return 1;
-  }
-  if (!checkDevice(*module, model, device, "convc generate"))
-    return 1;
+  Module *module = inv.module.get();
   module->setNumThreads(threads);
   GenerationOptions options;
   if (!flags.apply(options, "convc generate"))

@@ -10,7 +10,6 @@
 #include "convc/Npy.h"
 
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace convc::tool {
@@ -26,7 +25,6 @@ int runRun(int argc, char **argv) {
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "convc run: run a compiled model\n");
   Invocation inv;
-  llvm::FileRemover removeTemp(inv.tempLibrary);
   if (!prepareInvocation(model, inputs, entry, inv, "convc run", device))
     return 1;
   inv.module->setNumThreads(threads);

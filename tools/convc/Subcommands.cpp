@@ -111,14 +111,14 @@ static bool readInputs(const std::vector<std::string> &inputArgs,
   return true;
 }
 
-bool prepareInvocation(const std::string &model,
-                       const std::vector<std::string> &inputArgs,
-                       const std::string &entryName, Invocation &inv,
-                       const char *command, const std::string &deviceArg) {
+Invocation::~Invocation() {
+  if (!tempLibrary.empty())
+    llvm::sys::fs::remove(tempLibrary);
+}
+
+bool loadModel(const std::string &model, Device device, Invocation &inv,
+               const char *command, const std::string &decodeStep) {
   std::string error;
-  Device device;
-  if (!parseDevice(deviceArg, device, command))
-    return false;
   std::string library = model;
   if (llvm::StringRef(model).ends_with(".mlir") ||
       llvm::StringRef(model).ends_with(".onnx")) {
@@ -128,7 +128,7 @@ bool prepareInvocation(const std::string &model,
       return false;
     }
     library = std::string(inv.tempLibrary);
-    if (!compileForDevice(model, library, device))
+    if (!compileForDevice(model, library, device, decodeStep))
       return false;
   }
   inv.module = Module::load(library, error);
@@ -136,7 +136,16 @@ bool prepareInvocation(const std::string &model,
     llvm::errs() << command << ": " << error << "\n";
     return false;
   }
-  if (!checkDevice(*inv.module, model, device, command))
+  return checkDevice(*inv.module, model, device, command);
+}
+
+bool prepareInvocation(const std::string &model,
+                       const std::vector<std::string> &inputArgs,
+                       const std::string &entryName, Invocation &inv,
+                       const char *command, const std::string &deviceArg) {
+  Device device;
+  if (!parseDevice(deviceArg, device, command) ||
+      !loadModel(model, device, inv, command))
     return false;
   if (inv.module->entryPoints().empty()) {
     llvm::errs() << command << ": '" << model << "' has no entry point\n";

@@ -49,11 +49,20 @@ bool checkDevice(const Module &module, const std::string &model, Device device,
 
 /// The model, its inputs and entry point: shared by `run` and `bench`.
 struct Invocation {
+  ~Invocation(); // removes tempLibrary
   std::unique_ptr<Module> module;
   const EntryPoint *entry = nullptr;
   std::vector<Tensor> inputs;
   llvm::SmallString<128> tempLibrary;
 };
+
+/// `model` loaded into `inv.module`: a .so as it is, a .mlir or .onnx
+/// compiled first for `device` (with `decodeStep` derived, if named) into a
+/// temporary library that `inv` removes; checked to run on `device`. False
+/// once `<command>: <why>` is on stderr.
+bool loadModel(const std::string &model, Device device, Invocation &inv,
+               const char *command, const std::string &decodeStep = "");
+
 
 /// Loads `model` (compiling a .mlir or .onnx first), picks the entry point
 /// and reads every input from --input NAME=FILE.npy; false once said why.

@@ -16,7 +16,6 @@
 #include "convc/Generate.h"
 
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
@@ -144,23 +143,9 @@ int runTranslate(int argc, char **argv) {
   }
 
   Invocation inv;
-  llvm::FileRemover removeTemp(inv.tempLibrary);
-  std::string library = model;
-  if (llvm::StringRef(model).ends_with(".mlir")) {
-    if (llvm::sys::fs::createTemporaryFile("convc-model", "so", inv.tempLibrary))
-      return 1;
-    library = std::string(inv.tempLibrary);
-    if (!compileForDevice(model, library, device, /*decodeStep=*/"decode"))
-      return 1;
-  }
-  std::string error;
-  auto module = Module::load(library, error);
-  if (!module) {
-    llvm::errs() << "convc translate: " << error << "\n";
+  if (!loadModel(model, device, inv, "convc translate", /*decodeStep=*/"decode"))
     return 1;
-  }
-  if (!checkDevice(*module, model, device, "convc translate"))
-    return 1;
+  Module *module = inv.module.get();
   module->setNumThreads(threads);
 
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();

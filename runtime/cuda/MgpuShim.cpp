@@ -1,0 +1,316 @@
+//===- MgpuShim.cpp - the mgpu* functions GPU modules call ---------------===//
+//
+// MLIR's gpu-to-llvm lowering emits calls to mgpu* functions (module load,
+// launches, streams, allocation, copies); convc's runtime implements them on
+// the Driver (CudaDriver.h), plus the constant-weight cache
+// convc_cuda_constant_<T> that convc-gpu-host-buffers calls.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaDriver.h"
+
+#include <cstring>
+#include <vector>
+
+using namespace convc::cuda;
+
+
+//===----------------------------------------------------------------------===//
+// The functions MLIR's gpu-to-llvm lowering calls (MLIR 22 signatures).
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+__attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
+                                                            size_t size) {
+  (void)size;
+  Driver *d = usableDriver();
+  if (!d)
+    return nullptr;
+  CUmodule module = nullptr;
+  if (!d->check(d->api().cuModuleLoadData(&module, data),
+                "loading the module's device code (cuModuleLoadData)"))
+    return nullptr;
+  d->noteModule(module, data);
+  return module;
+}
+
+__attribute__((visibility("default"))) void *mgpuModuleLoadJIT(void *data,
+                                                               int optLevel) {
+  (void)optLevel; // the driver's default JIT level (O4) is the best
+  return mgpuModuleLoad(data, 0);
+}
+
+__attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
+  Driver &d = Driver::get();
+  if (module && d.ok() && d.bind()) {
+    // The library is being unloaded: its weights' device copies go too.
+    if (const void *object = d.objectOf(module))
+      d.releaseConstantsOf(object);
+    d.api().cuModuleUnload(module);
+  }
+}
+
+__attribute__((visibility("default"))) void *
+mgpuModuleGetFunction(void *module, const char *name) {
+  if (!module)
+    return nullptr; // the load failure is recorded already
+  Driver *d = usableDriver();
+  if (!d)
+    return nullptr;
+  CUfunction fn = nullptr;
+  if (!d->check(d->api().cuModuleGetFunction(&fn, module, name),
+                "cuModuleGetFunction"))
+    return nullptr;
+  return fn;
+}
+
+__attribute__((visibility("default"))) void
+mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                 intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                 intptr_t blockZ, int32_t smem, void *stream, void **params,
+                 void **extra, size_t paramsCount) {
+  (void)paramsCount;
+  Driver *d = usableDriver();
+  if (!d)
+    return;
+  if (!function) {
+    // Its load failed (reported by Module::load); the call fails too.
+    d->recordError("a kernel of this module is not loaded");
+    return;
+  }
+  // cuLaunchKernel takes unsigned dimensions: a larger grid must not wrap.
+  if (gridX < 0 || gridX > 0x7fffffff || gridY < 0 || gridY > 65535 ||
+      gridZ < 0 || gridZ > 65535 || blockX < 1 || blockX > 1024 ||
+      blockY < 1 || blockY > 1024 || blockZ < 1 || blockZ > 64) {
+    d->recordError("a kernel launch of grid (" + std::to_string(gridX) +
+                   ", " + std::to_string(gridY) + ", " +
+                   std::to_string(gridZ) + ") exceeds the GPU's limits "
+                   "(tensor too large for one launch)");
+    return;
+  }
+  if (gridX == 0 || gridY == 0 || gridZ == 0 || d->failed())
+    return; // an empty tensor, or this call has failed already
+  const DriverAPI &api = d->api();
+  CUevent start = nullptr, stop = nullptr;
+  if (d->profiling()) {
+    api.cuEventCreate(&start, 0);
+    api.cuEventCreate(&stop, 0);
+    api.cuEventRecord(start, stream);
+  }
+  d->check(api.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                              blockZ, smem, stream, params, extra),
+           "cuLaunchKernel");
+  if (d->profiling()) {
+    api.cuEventRecord(stop, stream);
+    api.cuEventSynchronize(stop);
+    float ms = 0;
+    api.cuEventElapsedTime(&ms, start, stop);
+    d->addKernelTime(ms);
+    api.cuEventDestroy(start);
+    api.cuEventDestroy(stop);
+  }
+}
+
+}
+
+namespace {
+/// Streams the generated code has let go of, for the next to ask: each
+/// call creates and destroys a stream per async region (5 per decode step
+/// of the example model), and cuStreamCreate costs more than a small
+/// kernel. A reused stream orders new work after anything still queued on
+/// it, which is only ever more ordering.
+struct IdleStreams {
+  std::mutex mutex;
+  std::vector<CUstream> streams;
+  static constexpr size_t kKeep = 32;
+};
+IdleStreams &idleStreams() {
+  static IdleStreams *pool = new IdleStreams; // outlives static destructors
+  return *pool;
+}
+} // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) void *mgpuStreamCreate() {
+  Driver *d = usableDriver();
+  if (!d)
+    return nullptr;
+  {
+    IdleStreams &idle = idleStreams();
+    std::lock_guard<std::mutex> lock(idle.mutex);
+    if (!idle.streams.empty()) {
+      CUstream stream = idle.streams.back();
+      idle.streams.pop_back();
+      return stream;
+    }
+  }
+  CUstream stream = nullptr;
+  d->check(d->api().cuStreamCreate(&stream, /*CU_STREAM_NON_BLOCKING=*/1),
+           "cuStreamCreate");
+  return stream;
+}
+
+__attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
+  Driver &d = Driver::get();
+  if (!stream || !d.ok() || !d.bind())
+    return;
+  {
+    IdleStreams &idle = idleStreams();
+    std::lock_guard<std::mutex> lock(idle.mutex);
+    if (idle.streams.size() < IdleStreams::kKeep) {
+      idle.streams.push_back(static_cast<CUstream>(stream));
+      return;
+    }
+  }
+  d.api().cuStreamDestroy(stream); // its queued work still completes
+}
+
+__attribute__((visibility("default"))) void
+mgpuStreamSynchronize(void *stream) {
+  Driver *d = usableDriver();
+  if (d)
+    d->check(d->api().cuStreamSynchronize(stream),
+             "running the kernels (cuStreamSynchronize)");
+}
+
+__attribute__((visibility("default"))) void mgpuStreamWaitEvent(void *stream,
+                                                                void *event) {
+  Driver *d = usableDriver();
+  if (d && event)
+    d->check(d->api().cuStreamWaitEvent(stream, event, 0),
+             "cuStreamWaitEvent");
+}
+
+__attribute__((visibility("default"))) void *mgpuEventCreate() {
+  Driver *d = usableDriver();
+  if (!d)
+    return nullptr;
+  CUevent event = nullptr;
+  d->check(d->api().cuEventCreate(&event, /*CU_EVENT_DISABLE_TIMING=*/2),
+           "cuEventCreate");
+  return event;
+}
+
+__attribute__((visibility("default"))) void mgpuEventDestroy(void *event) {
+  Driver &d = Driver::get();
+  if (event && d.ok() && d.bind())
+    d.api().cuEventDestroy(event);
+}
+
+__attribute__((visibility("default"))) void mgpuEventSynchronize(void *event) {
+  Driver *d = usableDriver();
+  if (d && event)
+    d->check(d->api().cuEventSynchronize(event), "cuEventSynchronize");
+}
+
+__attribute__((visibility("default"))) void mgpuEventRecord(void *event,
+                                                            void *stream) {
+  Driver *d = usableDriver();
+  if (d && event)
+    d->check(d->api().cuEventRecord(event, stream), "cuEventRecord");
+}
+
+__attribute__((visibility("default"))) void *
+mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
+  Driver *d = usableDriver();
+  if (!d)
+    return nullptr;
+  if (isHostShared) {
+    d->recordError("host-shared GPU allocations are not supported");
+    return nullptr;
+  }
+  return d->alloc(bytes, stream);
+}
+
+__attribute__((visibility("default"))) void mgpuMemFree(void *ptr,
+                                                        void *stream) {
+  Driver &d = Driver::get();
+  if (!ptr || !d.ok())
+    return;
+  d.release(ptr, stream); // in stream order: queued work may still read it
+}
+
+__attribute__((visibility("default"))) void
+mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
+  Driver *d = usableDriver();
+  if (!d || bytes == 0 || d->failed())
+    return;
+  if (!dst || !src) {
+    d->recordError("a GPU copy met a null buffer (an earlier allocation "
+                   "failed)");
+    return;
+  }
+  // A resident tensor's data comes from its device copy.
+  if (d->copyFromResident(dst, src, bytes, stream))
+    return;
+  d->check(d->api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                  reinterpret_cast<CUdeviceptr>(src), bytes,
+                                  stream),
+           "cuMemcpyAsync");
+}
+
+__attribute__((visibility("default"))) void
+mgpuMemset32(void *dst, unsigned value, size_t count, void *stream) {
+  Driver *d = usableDriver();
+  if (d && dst)
+    d->check(d->api().cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst),
+                                       value, count, stream),
+             "cuMemsetD32Async");
+}
+
+__attribute__((visibility("default"))) void
+mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
+  Driver *d = usableDriver();
+  if (d && dst)
+    d->check(d->api().cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst),
+                                       value, count, stream),
+             "cuMemsetD16Async");
+}
+
+__attribute__((visibility("default"))) void mgpuSetDefaultDevice(int32_t) {}
+
+} // extern "C"
+
+//===----------------------------------------------------------------------===//
+// Constant weights: convc_cuda_constant_<T>(host, elementBytes) -> device,
+// called through MLIR's C interface (1-D memref descriptors by pointer).
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct Descriptor1D {
+  void *allocated, *aligned;
+  int64_t offset, size, stride;
+};
+
+void deviceConstant(Descriptor1D *result, const Descriptor1D *host,
+                    int64_t elementBytes) {
+  *result = {nullptr, nullptr, 0, host->size, 1};
+  Driver *d = usableDriver();
+  if (!d)
+    return;
+  const char *data =
+      static_cast<const char *>(host->aligned) + host->offset * elementBytes;
+  void *device = d->constant(data, size_t(host->size) * elementBytes);
+  result->allocated = result->aligned = device;
+}
+} // namespace
+
+#define CONVC_DEVICE_CONSTANT(T)                                               \
+  extern "C" __attribute__((visibility("default"))) void                      \
+      _mlir_ciface_convc_cuda_constant_##T(Descriptor1D *result,               \
+                                           const Descriptor1D *host,           \
+                                           int64_t elementBytes) {             \
+    deviceConstant(result, host, elementBytes);                                \
+  }
+CONVC_DEVICE_CONSTANT(f16)
+CONVC_DEVICE_CONSTANT(bf16)
+CONVC_DEVICE_CONSTANT(f32)
+CONVC_DEVICE_CONSTANT(f64)
+CONVC_DEVICE_CONSTANT(i1)
+CONVC_DEVICE_CONSTANT(i8)
+CONVC_DEVICE_CONSTANT(i16)
+CONVC_DEVICE_CONSTANT(i32)
+CONVC_DEVICE_CONSTANT(i64)
+#undef CONVC_DEVICE_CONSTANT
