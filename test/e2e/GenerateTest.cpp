@@ -58,15 +58,18 @@ std::vector<Case> readCases(const std::string &kind) {
   return cases;
 }
 
+/// The model of `kind`, compiled once per process and loaded per test.
 std::unique_ptr<convc::Module> compileModel(const std::string &kind) {
+  static std::set<std::string> compiled;
   std::string dir = dataDir + "/" + kind;
   std::string lib = dir + "/model.so";
   std::string command = std::string(CONVC_TOOL) + " compile --quiet " + dir +
                         "/model.mlir --decode-step=decode -o " + lib;
-  if (std::system(command.c_str()) != 0) {
+  if (!compiled.count(kind) && std::system(command.c_str()) != 0) {
     ADD_FAILURE() << "compilation failed: " << command;
     return nullptr;
   }
+  compiled.insert(kind);
   std::string error;
   auto module = convc::Module::load(lib, error);
   EXPECT_TRUE(module) << error;

@@ -124,10 +124,7 @@ def main():
         report = [line for line in log.splitlines() if "report" in line]
         print(f"  {report[0].split('convc: ')[-1] if report else '(no report)'}")
         failures += found
-    for f in failures:
-        print("FAIL", f)
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return oc.report(failures)
 
 
 if __name__ == "__main__":

@@ -186,10 +186,7 @@ def main():
                                 f"{got.stderr[-300:]}")
     failures += two_failures_in_one_call(tool, work)
     failures += negative_decode_position(tool, work)
-    for f in failures:
-        print("FAIL", f)
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return oc.report(failures)
 
 
 if __name__ == "__main__":

@@ -99,10 +99,7 @@ def main():
                               opset_version=17)
         inputs = [rng.standard_normal((B, T, 4)).astype(np.float32) for B, T in [(1, 5), (3, 12)]]
         failures += oc.check_export(tool, work, name, path, inputs, 1e-5, ["--quiet"])[0]
-    for f in failures:
-        print("FAIL", f)
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return oc.report(failures)
 
 
 if __name__ == "__main__":

@@ -99,3 +99,11 @@ def check_export(tool, work, name, model, inputs, tolerance, extra=()):
                 failures.append(f"{where}: shapes {have.shape} vs {want.shape}, "
                                 f"rel. error {err:.2e}")
     return failures, cpu_log
+
+
+def report(failures):
+    """Prints each failure and their count; the exit status (1 if any)."""
+    for f in failures:
+        print("FAIL", f)
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
