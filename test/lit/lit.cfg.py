@@ -37,3 +37,13 @@ if not any(os.path.exists(os.path.join(d, "libcuda.so.1"))
            for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib",
                      "/usr/local/nvidia/lib64"]):
     config.available_features.add("no-cuda-driver")
+
+# A pseudo-terminal through util-linux's script(1), for the progress bars
+# that only a terminal gets.
+import subprocess  # noqa: E402
+try:
+    if subprocess.run(["script", "-qec", "true", "/dev/null"], capture_output=True,
+                      timeout=10).returncode == 0:
+        config.available_features.add("pty")
+except (OSError, subprocess.TimeoutExpired):
+    pass

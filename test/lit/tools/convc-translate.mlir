@@ -44,6 +44,13 @@
 // PROGRESS: convc translate: line 3: 'seven 2': 'seven' is not a token id
 // PROGRESS: convc translate: 1 of 4 lines not translated (left empty in the output)
 
+// On a terminal (script gives it one), a progress bar with tokens/s.
+// RUN: printf '5 9 3 2\n4 4 8 2\n1 4 2\n' > %t.tty.in
+// RUN: %if pty %{ script -qec "convc translate %t.so --input %t.tty.in --output %t.tty.out --chunk 1" /dev/null | tr '\r' '\n' | FileCheck %s --check-prefix=BAR %}
+// BAR: [##########                    ] 1/3 sentences, {{[0-9]+}} tokens/s
+// BAR: [##############################] 3/3 sentences, {{[0-9]+}} tokens/s
+// BAR-NOT: convc translate: 3/3 sentences
+
 // RUN: convc translate --help | FileCheck %s --check-prefix=HELP
 // HELP: --input
 // HELP: --max-batch-size
