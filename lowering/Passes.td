@@ -60,7 +60,9 @@ def ExportEntryPointsPass : Pass<"convc-export-entry-points", "::mlir::ModuleOp"
     symbol, so the runtime rejects inconsistent inputs instead of letting the
     compiled code read out of bounds. Run it on tensor IR, before
     bufferization. Names come from `convc.name` argument and result
-    attributes, else `input<i>` / `output<i>`. With `target=cuda` the table
+    attributes, else `input<i>` / `output<i>`. Arguments are marked
+    `bufferization.writable = false`: the caller's buffers are never
+    overwritten. With `target=cuda` the table
     says so (`target cuda`), and the runtime checks for a usable GPU when it
     loads the module.
   }];

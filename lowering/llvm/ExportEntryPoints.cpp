@@ -266,6 +266,11 @@ struct ExportEntryPointsPass
       // The names and dim_params now live in the table; LLVM has no use
       // for them.
       for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+        // The caller's buffers are inputs only: bufferization must not
+        // compute in place into them (a second call with the same inputs
+        // would read the first call's results).
+        func.setArgAttr(i, "bufferization.writable",
+                        BoolAttr::get(&getContext(), false));
         func.removeArgAttr(i, "convc.name");
         func.removeArgAttr(i, "convc.dtype");
         func.removeArgAttr(i, DimSymbols::kDimParams);

@@ -244,3 +244,37 @@ TEST(Jit, CompilesForTheGPUWhenAsked) {
   EXPECT_NE(status.message().find("'volta'"), std::string::npos)
       << status.message();
 }
+
+// An entry point never writes its caller's buffers: bufferization could
+// compute `exp(x + x)` in place in x (function arguments are writable to
+// it by default), and a second call with the same inputs then read the
+// first call's result (exp(2 exp(2 x))).
+TEST(Jit, EntryPointsLeaveTheirInputsAsGiven) {
+  convc::CompilerOptions options;
+  options.cacheDir = freshCacheDir();
+  convc::Compiler compiler(options);
+  std::unique_ptr<convc::Module> module;
+  convc::Status status = compiler.compile(R"(
+func.func @main(%x: tensor<?x4xf32> {convc.name = "x"}) -> tensor<?x4xf32> {
+  %y = arith.addf %x, %x : tensor<?x4xf32>
+  %z = math.exp %y : tensor<?x4xf32>
+  return %z : tensor<?x4xf32>
+}
+)",
+                                          module);
+  ASSERT_TRUE(status.ok()) << status.message();
+  convc::Tensor x = convc::Tensor::zeros(convc::DType::F32, {2, 4});
+  for (int i = 0; i < 8; ++i)
+    x.data<float>()[i] = 0.25f * float(i) - 1.0f;
+  for (int call = 0; call < 2; ++call) {
+    std::vector<convc::Tensor> outputs;
+    status = module->run("main", {x}, outputs);
+    ASSERT_TRUE(status.ok()) << status.message();
+    for (int i = 0; i < 8; ++i) {
+      float given = 0.25f * float(i) - 1.0f;
+      EXPECT_EQ(x.data<float>()[i], given) << "call " << call << ", x[" << i << "]";
+      EXPECT_NEAR(outputs[0].data<float>()[i], std::exp(2.0f * given), 1e-5)
+          << "call " << call << ", output[" << i << "]";
+    }
+  }
+}
