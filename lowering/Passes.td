@@ -163,13 +163,16 @@ def ParallelToGPUPass : Pass<"convc-parallel-to-gpu", "::mlir::ModuleOp"> {
 def GPUHostBuffersPass : Pass<"convc-gpu-host-buffers", "::mlir::ModuleOp"> {
   let summary = "Move a function's buffers to the GPU around its kernels";
   let description = [{
-    After `convc-parallel-to-gpu`, makes public functions keep their
-    host-memory ABI while all data lives on the device: each argument is
-    copied to a `gpu.alloc` buffer on entry, every `memref.alloc` /
-    `memref.dealloc` (but those marked `convc.gpu_host_buffer`) becomes
-    `gpu.alloc` / `gpu.dealloc`, `memref.copy`
-    becomes `gpu.memcpy`, and each result is copied back to a fresh host
-    buffer (its device buffer freed). Constant globals (weights) come from
+    After `convc-parallel-to-gpu`, makes public functions keep the CPU
+    target's ABI while all data lives on the device: each argument passes
+    through the runtime's `convc_cuda_input_<T>`, which returns the caller's
+    device buffer as it is or stages a host buffer to the device, every
+    `memref.alloc` / `memref.dealloc` (but those marked
+    `convc.gpu_host_buffer`) becomes `gpu.alloc` / `gpu.dealloc`,
+    `memref.copy` becomes `gpu.memcpy`, and each result passes through
+    `convc_cuda_output_<T>`, which hands the device buffer to a caller that
+    wants device outputs or queues its copy to a fresh host buffer (the
+    device buffer is then freed). Constant globals (weights) come from
     the runtime's `convc_cuda_constant_<T>`, which uploads them on first use
     and keeps them while the module is loaded, so neither the device code
     nor each call carries them; a mutable global gets a device copy per
@@ -198,6 +201,20 @@ def GPUDeviceChecksPass : Pass<"convc-gpu-device-checks", "::mlir::ModuleOp"> {
                            "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
+}
+
+def DeferResultSyncPass : Pass<"convc-defer-result-sync", "::mlir::ModuleOp"> {
+  let summary = "Wait for a call's kernels after queueing its result copies";
+  let description = [{
+    After `gpu-async-region`, which synchronises the host before every
+    opaque call: a host `gpu.wait` right before the runtime's result hooks
+    (`convc_cuda_output_<T>`, `convc_cuda_release_<T>`) moves past them and
+    the pure ops among them. The hooks only queue copies and frees on the
+    calling thread's single stream, behind the kernels, so one wait then
+    covers the kernels and the result copies: one synchronisation per call
+    instead of two.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 def MergeGPUModulesPass : Pass<"convc-merge-gpu-modules", "::mlir::ModuleOp"> {

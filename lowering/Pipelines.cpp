@@ -166,7 +166,8 @@ static std::string cudaPipeline(const CudaTargetOptions &cuda) {
       "convert-gpu-to-nvvm{{index-bitwidth=64},canonicalize,cse,"
       "reconcile-unrealized-casts),"
       "gpu-module-to-binary{{format={2} toolkit={3}},"
-      "func.func(gpu-async-region),convc-lower-checks,"
+      "func.func(gpu-async-region),convc-defer-result-sync,"
+      "convc-lower-checks,"
       "expand-strided-metadata,lower-affine,"
       "convert-scf-to-cf,gpu-to-llvm,finalize-memref-to-llvm,{4}",
       cuda.arch, libdevice, cuda.format, cuda.toolkitPath, kHostToLLVM);

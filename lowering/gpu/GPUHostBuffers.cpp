@@ -1,21 +1,27 @@
 //===- GPUHostBuffers.cpp - a function's data on the device --------------===//
 //
-// Public functions keep the CPU target's ABI (host buffers in, fresh host
-// buffers out), so the runtime calls GPU and CPU modules the same way:
+// Public functions keep the CPU target's ABI (buffers in, fresh buffers out),
+// so the runtime calls GPU and CPU modules the same way. Where each buffer
+// lives is the runtime's to decide per call, through two hooks:
 //
 //   func @main(%x: memref<?x?x512xf32>) -> memref<?x?x512xf32> {
-//     %dx = gpu.alloc(...)         gpu.memcpy %dx, %x
+//     %dx = convc_cuda_input_f32(%x)    the caller's device buffer as it is,
+//                                       or a device copy of a host one
 //     ... kernels on %dx, gpu.alloc'd temporaries ...
-//     %hy = memref.alloc(...)      gpu.memcpy %hy, %dy      gpu.dealloc %dy
-//     return %hy
+//     %y = convc_cuda_output_f32(%dy)   %dy itself when the caller wants
+//                                       device outputs, else a host copy
+//     gpu.dealloc %dy                   (the runtime skips a handed-out one)
+//     return %y
 //
 //===----------------------------------------------------------------------===//
 
 #include "lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/Support/raw_ostream.h"
@@ -28,16 +34,6 @@ namespace convc {
 using namespace mlir;
 
 namespace {
-
-/// The dynamic sizes of `buffer`'s type, read from the buffer.
-SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc, Value buffer) {
-  auto type = cast<MemRefType>(buffer.getType());
-  SmallVector<Value> sizes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    if (type.isDynamicDim(i))
-      sizes.push_back(memref::DimOp::create(b, loc, buffer, i));
-  return sizes;
-}
 
 Value gpuAlloc(OpBuilder &b, Location loc, MemRefType type, ValueRange sizes) {
   return gpu::AllocOp::create(b, loc, type, /*asyncToken=*/Type(),
@@ -67,24 +63,72 @@ struct GPUHostBuffersPass
   /// of globals): freed at its returns, after the results are copied out.
   SmallVector<Value> scratch;
 
-  /// `convc_cuda_constant_<T>(host : memref<?xT>, elementBytes) ->
-  /// memref<?xT>`: the runtime's device copy of constant host data,
-  /// uploaded on first use and kept while the module is loaded.
-  func::FuncOp deviceConstantFunction(OpBuilder &b, Type element) {
+  /// `convc_cuda_<kind>_<T>(buffer : memref<?xT>, elementBytes) ->
+  /// memref<?xT>`, a runtime function (MLIR's C interface):
+  ///  - `constant`: the device copy of constant host data, uploaded on first
+  ///    use and kept while the module is loaded;
+  ///  - `input`: an argument's data on the device (runtime/cuda/DeviceCall.h);
+  ///  - `output`: a result where the caller wants it;
+  ///  - `release` (no result): frees a result's device buffer unless it was
+  ///    handed to the caller.
+  func::FuncOp runtimeFunction(OpBuilder &b, StringRef kind, Type element) {
     ModuleOp module = getOperation();
     std::string name;
-    llvm::raw_string_ostream(name) << "convc_cuda_constant_" << element;
+    llvm::raw_string_ostream(name) << "convc_cuda_" << kind << "_" << element;
     if (auto fn = module.lookupSymbol<func::FuncOp>(name))
       return fn;
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
     auto flat = MemRefType::get({ShapedType::kDynamic}, element);
+    SmallVector<Type> results;
+    if (kind != "release")
+      results.push_back(flat);
     auto fn = func::FuncOp::create(
         b, module.getLoc(), name,
-        b.getFunctionType({flat, b.getIndexType()}, {flat}));
+        b.getFunctionType({flat, b.getIndexType()}, results));
     fn.setPrivate();
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     return fn;
+  }
+
+  /// A call of the runtime's `kind` function on `buffer` (identity layout)
+  /// as one run of elements; its result viewed in the buffer's shape.
+  Value callRuntime(OpBuilder &b, Location loc, StringRef kind, Value buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
+    Type element = type.getElementType();
+    SmallVector<OpFoldResult> sizes, strides(type.getRank());
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      sizes.push_back(type.isDynamicDim(i)
+                          ? OpFoldResult(memref::DimOp::create(b, loc, buffer, i)
+                                             .getResult())
+                          : OpFoldResult(b.getIndexAttr(type.getDimSize(i))));
+    auto multiply = [&](OpFoldResult x, OpFoldResult y) -> OpFoldResult {
+      std::optional<int64_t> cx = getConstantIntValue(x),
+                             cy = getConstantIntValue(y);
+      if (cx && cy)
+        return b.getIndexAttr(*cx * *cy);
+      return arith::MulIOp::create(
+                 b, loc, getValueOrCreateConstantIndexOp(b, loc, x),
+                 getValueOrCreateConstantIndexOp(b, loc, y))
+          .getResult();
+    };
+    OpFoldResult count = b.getIndexAttr(1);
+    for (int64_t i = type.getRank() - 1; i >= 0; --i) {
+      strides[i] = count;
+      count = multiply(count, sizes[i]);
+    }
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto flatType = MemRefType::get({ShapedType::kDynamic}, element);
+    Value flat = memref::ReinterpretCastOp::create(b, loc, flatType, buffer,
+                                                   zero, {count}, {one});
+    int64_t bytes = (element.getIntOrFloatBitWidth() + 7) / 8;
+    auto call = func::CallOp::create(
+        b, loc, runtimeFunction(b, kind, element),
+        ValueRange{flat, arith::ConstantIndexOp::create(b, loc, bytes)});
+    if (call.getNumResults() == 0)
+      return Value();
+    return memref::ReinterpretCastOp::create(b, loc, type, call.getResult(0),
+                                             zero, sizes, strides);
   }
 
   LogicalResult moveGlobals(func::FuncOp func) {
@@ -117,7 +161,7 @@ struct GPUHostBuffersPass
         Value dynamic = memref::CastOp::create(
             b, loc, MemRefType::get({ShapedType::kDynamic}, element), flat);
         auto call = func::CallOp::create(
-            b, loc, deviceConstantFunction(b, element),
+            b, loc, runtimeFunction(b, "constant", element),
             ValueRange{dynamic, arith::ConstantIndexOp::create(b, loc, bytes)});
         SmallVector<int64_t> strides(type.getRank(), 1);
         for (int64_t i = type.getRank() - 2; i >= 0; --i)
@@ -187,7 +231,6 @@ struct GPUHostBuffersPass
   LogicalResult bridgeBoundary(func::FuncOp func) {
     Block &entry = func.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
-    SmallVector<Value> argCopies;
     for (BlockArgument arg : entry.getArguments()) {
       auto type = dyn_cast<MemRefType>(arg.getType());
       if (!type)
@@ -196,24 +239,23 @@ struct GPUHostBuffersPass
         return func.emitError() << "GPU entry points take identity-layout "
                                    "buffers (argument #"
                                 << arg.getArgNumber() << ")";
-      Location loc = arg.getLoc();
-      SmallVector<Value> sizes = dynamicSizes(b, loc, arg);
-      Value device = gpuAlloc(b, loc, type, sizes);
-      gpuCopy(b, loc, device, arg);
-      // Everything after the copy reads the device buffer.
-      Operation *copy = device.getDefiningOp()->getNextNode();
-      arg.replaceUsesWithIf(device, [&](OpOperand &use) {
-        Operation *user = use.getOwner();
-        return user != copy && (user->getNumResults() == 0 ||
-                                !llvm::is_contained(sizes, user->getResult(0)));
-      });
-      argCopies.push_back(device);
+      // Everything that used the argument reads its device data.
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : arg.getUses())
+        uses.push_back(&use);
+      Value device = callRuntime(b, arg.getLoc(), "input", arg);
+      for (OpOperand *use : uses)
+        use->set(device);
     }
     SmallVector<func::ReturnOp> returns;
     func.walk([&](func::ReturnOp r) { returns.push_back(r); });
     for (func::ReturnOp ret : returns) {
       OpBuilder rb(ret);
       Location loc = ret.getLoc();
+      // The results, then their frees, all runtime calls: gpu-async-region
+      // synchronises the host once before the first, and the runtime queues
+      // the copies and frees on the call's stream (one synchronisation at
+      // the end, where the host needs the copies).
       llvm::SmallSetVector<Value, 4> toFree;
       for (OpOperand &operand : ret->getOpOperands()) {
         Value device = operand.get();
@@ -224,21 +266,15 @@ struct GPUHostBuffersPass
           return ret.emitError() << "GPU entry points return identity-layout "
                                     "buffers (result #"
                                  << operand.getOperandNumber() << ")";
-        Value host = memref::AllocOp::create(
-            rb, loc, type, dynamicSizes(rb, loc, device),
-            rb.getI64IntegerAttr(64));
-        gpuCopy(rb, loc, host, device);
-        operand.set(host);
+        operand.set(callRuntime(rb, loc, "output", device));
         Value root = rootBuffer(device);
         if (root.getDefiningOp<gpu::AllocOp>() &&
-            !llvm::is_contained(argCopies, root) &&
             !llvm::is_contained(scratch, root))
           toFree.insert(root);
       }
-      SmallVector<Value> freed(toFree.begin(), toFree.end());
-      freed.append(argCopies);
-      freed.append(scratch);
-      for (Value buffer : freed)
+      for (Value buffer : toFree)
+        callRuntime(rb, loc, "release", buffer);
+      for (Value buffer : scratch)
         gpu::DeallocOp::create(rb, loc, Type(), ValueRange(), buffer);
     }
     return success();

@@ -75,6 +75,9 @@ struct DriverAPI {
   CUresult (*cuMemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*cuMemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  // Page-locked host memory for staging copies (optional).
+  CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
+  CUresult (*cuMemFreeHost)(void *);
 };
 
 class Driver {
@@ -239,20 +242,12 @@ public:
     api_.cuMemFree(reinterpret_cast<CUdeviceptr>(it->second.device));
     resident_.erase(it);
   }
-  /// Queues the copy of `bytes` from `src` to `dst` on `stream` from the
-  /// device copy when `src` is exactly a resident tensor's data (under the
-  /// lock, so a concurrent forget cannot free it first). False otherwise.
-  bool copyFromResident(void *dst, const void *src, size_t bytes,
-                        void *stream) {
+  /// The device copy of a resident tensor whose data and size these are,
+  /// else null. The caller must not forget it while a call uses it.
+  void *residentCopy(const void *data, size_t bytes) {
     std::lock_guard<std::mutex> lock(constantMutex_);
-    auto it = resident_.find({src, bytes});
-    if (it == resident_.end())
-      return false;
-    check(api_.cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
-                             reinterpret_cast<CUdeviceptr>(it->second.device),
-                             bytes, stream),
-          "cuMemcpyAsync");
-    return true;
+    auto it = resident_.find({data, bytes});
+    return it == resident_.end() ? nullptr : it->second.device;
   }
 
   void releaseConstantsOf(const void *objectBase) {
@@ -352,6 +347,8 @@ private:
     load(api_.cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", false);
     load(api_.cuMemPoolSetAttribute, "cuMemPoolSetAttribute", false);
     load(api_.cuMemPoolTrimTo, "cuMemPoolTrimTo", false);
+    load(api_.cuMemHostAlloc, "cuMemHostAlloc", false);
+    load(api_.cuMemFreeHost, "cuMemFreeHost", false);
     if (!complete)
       return;
     auto fail = [&](CUresult r, const char *what) {
@@ -441,6 +438,12 @@ private:
     int count;
   };
   std::map<std::pair<const void *, size_t>, Resident> resident_;
+};
+
+/// A 1-D memref descriptor, as MLIR's C interface passes it by pointer.
+struct Descriptor1D {
+  void *allocated, *aligned;
+  int64_t offset, size, stride;
 };
 
 /// The driver when it is usable, else null with the reason recorded.

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CudaDriver.h"
+#include "DeviceCall.h"
 
 #include <cstring>
 #include <vector>
@@ -112,67 +113,31 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   }
 }
 
-}
-
-namespace {
-/// Streams the generated code has let go of, for the next to ask: each
-/// call creates and destroys a stream per async region (5 per decode step
-/// of the example model), and cuStreamCreate costs more than a small
-/// kernel. A reused stream orders new work after anything still queued on
-/// it, which is only ever more ordering.
-struct IdleStreams {
-  std::mutex mutex;
-  std::vector<CUstream> streams;
-  static constexpr size_t kKeep = 32;
-};
-IdleStreams &idleStreams() {
-  static IdleStreams *pool = new IdleStreams; // outlives static destructors
-  return *pool;
-}
-} // namespace
-
-extern "C" {
-
+// The generated code creates and destroys a stream per async region of every
+// call (5 per decode step of the example model). Each thread gets one
+// stream instead (DeviceCall.h): cuStreamCreate costs more than a small
+// kernel, one stream orders a call's work as issued (only ever more
+// ordering than the module asked for), and the runtime's own copies for the
+// call queue on it too.
 __attribute__((visibility("default"))) void *mgpuStreamCreate() {
-  Driver *d = usableDriver();
-  if (!d)
+  if (!usableDriver())
     return nullptr;
-  {
-    IdleStreams &idle = idleStreams();
-    std::lock_guard<std::mutex> lock(idle.mutex);
-    if (!idle.streams.empty()) {
-      CUstream stream = idle.streams.back();
-      idle.streams.pop_back();
-      return stream;
-    }
-  }
-  CUstream stream = nullptr;
-  d->check(d->api().cuStreamCreate(&stream, /*CU_STREAM_NON_BLOCKING=*/1),
-           "cuStreamCreate");
-  return stream;
+  return threadStream();
 }
 
 __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
   Driver &d = Driver::get();
-  if (!stream || !d.ok() || !d.bind())
+  if (!stream || !d.ok() || stream == threadStream() || !d.bind())
     return;
-  {
-    IdleStreams &idle = idleStreams();
-    std::lock_guard<std::mutex> lock(idle.mutex);
-    if (idle.streams.size() < IdleStreams::kKeep) {
-      idle.streams.push_back(static_cast<CUstream>(stream));
-      return;
-    }
-  }
   d.api().cuStreamDestroy(stream); // its queued work still completes
 }
 
 __attribute__((visibility("default"))) void
 mgpuStreamSynchronize(void *stream) {
   Driver *d = usableDriver();
-  if (d)
-    d->check(d->api().cuStreamSynchronize(stream),
-             "running the kernels (cuStreamSynchronize)");
+  if (d && d->check(d->api().cuStreamSynchronize(stream),
+                    "running the kernels (cuStreamSynchronize)"))
+    noteSynchronized(stream);
 }
 
 __attribute__((visibility("default"))) void mgpuStreamWaitEvent(void *stream,
@@ -242,9 +207,6 @@ mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
                    "failed)");
     return;
   }
-  // A resident tensor's data comes from its device copy.
-  if (d->copyFromResident(dst, src, bytes, stream))
-    return;
   d->check(d->api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
                                   reinterpret_cast<CUdeviceptr>(src), bytes,
                                   stream),
@@ -279,11 +241,6 @@ __attribute__((visibility("default"))) void mgpuSetDefaultDevice(int32_t) {}
 //===----------------------------------------------------------------------===//
 
 namespace {
-struct Descriptor1D {
-  void *allocated, *aligned;
-  int64_t offset, size, stride;
-};
-
 void deviceConstant(Descriptor1D *result, const Descriptor1D *host,
                     int64_t elementBytes) {
   *result = {nullptr, nullptr, 0, host->size, 1};

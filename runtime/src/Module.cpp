@@ -13,6 +13,8 @@
 
 #include "convc/Runtime.h"
 
+#include "cuda/DeviceCall.h"
+
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
@@ -178,6 +180,20 @@ Tensor Tensor::adopt(DType dtype, std::vector<int64_t> shape, void *data,
                      std::shared_ptr<void> owner) {
   Tensor t = borrow(dtype, std::move(shape), data);
   t.owner_ = std::move(owner);
+  return t;
+}
+
+Tensor Tensor::borrowDevice(DType dtype, std::vector<int64_t> shape,
+                            void *deviceData) {
+  Tensor t = borrow(dtype, std::move(shape), deviceData);
+  t.device_ = Device::CUDA;
+  return t;
+}
+
+Tensor Tensor::adoptDevice(DType dtype, std::vector<int64_t> shape,
+                           void *deviceData, std::shared_ptr<void> owner) {
+  Tensor t = adopt(dtype, std::move(shape), deviceData, std::move(owner));
+  t.device_ = Device::CUDA;
   return t;
 }
 
@@ -419,7 +435,8 @@ bool Module::run(const std::string &entryName,
 
 Status Module::run(const std::string &entryName,
                    const std::vector<Tensor> &inputs,
-                   std::vector<Tensor> &outputs) const {
+                   std::vector<Tensor> &outputs,
+                   const RunOptions &options) const {
   const EntryPoint *entry = find(entryName);
   if (!entry) {
     std::string error =
@@ -442,7 +459,17 @@ Status Module::run(const std::string &entryName,
                     "input '" + entry->inputs[i].name + "' has no data");
     if (!checkTensor(entry->inputs[i], inputs[i], symbols, boundBy, error))
       return Status(StatusCode::InvalidArgument, error);
+    if (inputs[i].device() == Device::CUDA && device_ != Device::CUDA)
+      return Status(StatusCode::InvalidArgument,
+                    "input '" + entry->inputs[i].name +
+                        "' is a device tensor, but this module runs on the "
+                        "CPU (copy it with cudaToHost, or compile with "
+                        "--target=cuda)");
   }
+  const bool onGpu = device_ == Device::CUDA;
+  std::vector<bool> onDevice(entry->outputs.size());
+  for (size_t i = 0; i < onDevice.size(); ++i)
+    onDevice[i] = onGpu && options.outputDevice(i) == Device::CUDA;
 
   // convc_entry_<name>(args): args[0] -> results, args[1 + i] -> input i.
   std::vector<std::vector<Word>> descriptors;
@@ -458,8 +485,14 @@ Status Module::run(const std::string &entryName,
   // The pool's thread count is per calling thread: set it on this one.
   detail::setCallerThreads(threads_);
   using Entry = void (*)(void **);
-  if (device_ == Device::CUDA)
+  if (onGpu) {
     detail::takeCudaError(); // only this call's errors count
+    std::vector<const void *> deviceInputs;
+    for (const Tensor &t : inputs)
+      if (t.device() == Device::CUDA)
+        deviceInputs.push_back(t.data());
+    cuda::beginCall(std::move(deviceInputs), onDevice);
+  }
   detail::takeCheckError();
   reinterpret_cast<Entry>(functions_[&*entry - &entries_[0]])(args.data());
   // A failed check returned at once: the results are not set (and buffers
@@ -468,40 +501,45 @@ Status Module::run(const std::string &entryName,
   // below, then dropped.
   bool continued = false;
   std::string checkError = detail::takeCheckError(&continued);
-  if (!checkError.empty() && !continued) {
+  bool returnedEarly = !checkError.empty() && !continued;
+  std::string cudaError = onGpu ? cuda::endCall(returnedEarly) : "";
+  if (returnedEarly) {
     outputs.clear();
     return Status(StatusCode::InvalidArgument,
                   "entry '" + entryName + "': " + checkError);
   }
-  if (device_ == Device::CUDA) {
-    std::string cudaError = detail::takeCudaError();
-    if (!cudaError.empty()) {
-      // The outputs may hold garbage: free them and report.
-      size_t at = 0;
-      std::map<Word, bool> freed;
-      for (const Tensor &t : inputs)
-        freed[reinterpret_cast<Word>(t.data())] = true;
-      for (const TensorSpec &spec : entry->outputs) {
-        Word allocated = results[at];
-        at += 3 + 2 * spec.dims.size();
-        if (!freed[allocated])
-          std::free(reinterpret_cast<void *>(allocated));
-        freed[allocated] = true;
-      }
-      outputs.clear();
-      return Status(StatusCode::Internal, "CUDA error in entry '" + entryName +
-                                              "': " + cudaError);
+  if (!cudaError.empty()) {
+    // The outputs may hold garbage: free them (endCall freed device ones)
+    // and report.
+    size_t at = 0;
+    std::map<Word, bool> freed;
+    for (const Tensor &t : inputs)
+      freed[reinterpret_cast<Word>(t.data())] = true;
+    for (size_t i = 0; i < entry->outputs.size(); ++i) {
+      Word allocated = results[at];
+      at += 3 + 2 * entry->outputs[i].dims.size();
+      if (!freed[allocated] && !onDevice[i])
+        std::free(reinterpret_cast<void *>(allocated));
+      freed[allocated] = true;
     }
+    outputs.clear();
+    return Status(StatusCode::Internal,
+                  "CUDA error in entry '" + entryName + "': " + cudaError);
   }
 
-  // Adopt the buffers the module allocated (malloc); a result that is an
-  // input, or repeats an earlier result, shares instead of double-freeing.
+  // Adopt the buffers the module allocated (malloc, or device memory with
+  // device outputs); a result that is an input, or repeats an earlier
+  // result, shares instead of double-freeing. (A CUDA module's results are
+  // never its inputs: the runtime's output hook copied those.)
   outputs.clear();
   std::map<Word, std::shared_ptr<void>> owners;
-  for (const Tensor &t : inputs)
-    owners[reinterpret_cast<Word>(t.data())] = nullptr;
+  if (!onGpu)
+    for (const Tensor &t : inputs)
+      owners[reinterpret_cast<Word>(t.data())] = nullptr;
   size_t at = 0;
-  for (const TensorSpec &spec : entry->outputs) {
+  for (size_t i = 0; i < entry->outputs.size(); ++i) {
+    const TensorSpec &spec = entry->outputs[i];
+    const bool device = onDevice[i];
     size_t rank = spec.dims.size();
     Word allocated = results[at], aligned = results[at + 1],
          offset = results[at + 2];
@@ -518,13 +556,20 @@ Status Module::run(const std::string &entryName,
       outputs.push_back(copy);
       continue;
     }
-    if (found == owners.end())
+    if (found == owners.end()) {
+      void *buffer = reinterpret_cast<void *>(allocated);
       found = owners
-                  .emplace(allocated,
-                           std::shared_ptr<void>(
-                               reinterpret_cast<void *>(allocated), std::free))
+                  .emplace(allocated, device
+                                          ? std::shared_ptr<void>(
+                                                buffer, cuda::releaseDevice)
+                                          : std::shared_ptr<void>(buffer,
+                                                                  std::free))
                   .first;
-    outputs.push_back(Tensor::adopt(spec.dtype, shape, data, found->second));
+    }
+    outputs.push_back(
+        device
+            ? Tensor::adoptDevice(spec.dtype, shape, data, found->second)
+            : Tensor::adopt(spec.dtype, shape, data, found->second));
   }
   if (!checkError.empty()) {
     outputs.clear(); // frees them

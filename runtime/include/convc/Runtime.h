@@ -54,7 +54,15 @@ bool parseDType(const std::string &name, DType &dtype);
 bool checkedNumBytes(DType dtype, const std::vector<int64_t> &shape,
                      size_t &bytes);
 
-/// A dense, row-major tensor that owns (or borrows) its memory.
+/// Where a compiled module's code runs (chosen when it is compiled:
+/// `convc compile --target=cpu|cuda`), and where a tensor's data lives.
+enum class Device { CPU, CUDA };
+const char *deviceName(Device device);
+
+/// A dense, row-major tensor that owns (or borrows) its memory: host memory,
+/// or GPU memory for a device tensor (cudaToDevice, or a CUDA module's
+/// results with RunOptions::outputs = Device::CUDA), whose data() is a
+/// device address the host must not dereference.
 class Tensor {
 public:
   Tensor() = default;
@@ -66,6 +74,17 @@ public:
   /// Adopts memory with its own release function.
   static Tensor adopt(DType dtype, std::vector<int64_t> shape, void *data,
                       std::shared_ptr<void> owner);
+  /// Wraps GPU memory the caller keeps alive: a device address from the CUDA
+  /// driver or runtime in this process's primary context (a PyTorch CUDA
+  /// tensor's data_ptr(), say). CUDA modules read it where it is.
+  static Tensor borrowDevice(DType dtype, std::vector<int64_t> shape,
+                             void *deviceData);
+  /// Adopts GPU memory with its own release function.
+  static Tensor adoptDevice(DType dtype, std::vector<int64_t> shape,
+                            void *deviceData, std::shared_ptr<void> owner);
+
+  /// Where data() lives.
+  Device device() const { return device_; }
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t> &shape() const { return shape_; }
@@ -79,6 +98,7 @@ private:
   std::vector<int64_t> shape_;
   void *data_ = nullptr;
   std::shared_ptr<void> owner_;
+  Device device_ = Device::CPU;
 };
 
 /// `t` as `dtype`: f32 to f16 or bf16 rounds to nearest even, f16 or bf16
@@ -99,11 +119,6 @@ struct EntryPoint {
   std::string name;
   std::vector<TensorSpec> inputs, outputs;
 };
-
-/// Where a compiled module's code runs (chosen when it is compiled:
-/// `convc compile --target=cpu|cuda`).
-enum class Device { CPU, CUDA };
-const char *deviceName(Device device);
 
 /// Whether modules compiled for CUDA can run in this process: Ok, or
 /// Unavailable with a message that starts "CUDA unavailable: " and says why
@@ -126,6 +141,13 @@ void cudaKernelTime(double &milliseconds, int64_t &launches);
 /// Unavailable without CUDA.
 Status cudaKeepResident(const Tensor &t);
 void cudaForgetResident(const Tensor &t);
+/// A copy of host tensor `t` in GPU memory (freed with the last copy of
+/// `device`), complete on return. A device tensor is returned as it is.
+/// Unavailable without CUDA.
+Status cudaToDevice(const Tensor &t, Tensor &device);
+/// A host copy of device tensor `t`, complete on return. A host tensor is
+/// returned as it is.
+Status cudaToHost(const Tensor &t, Tensor &host);
 
 namespace detail {
 /// The first CUDA error recorded since the last call (empty: none).
@@ -143,6 +165,22 @@ void *adoptCheckRecord(void *caller);
 void setCallerThreads(int threads);
 } // namespace detail
 
+/// How Module::run returns its results.
+struct RunOptions {
+  /// Where a CUDA module's outputs go: host tensors (copied back through
+  /// pinned memory), or device tensors, handed over without a copy, that can
+  /// be given to the next call as they are (ONNX Runtime's IO binding). CPU
+  /// modules always return host tensors.
+  Device outputs = Device::CPU;
+  /// Per output, by position, overriding `outputs` (shorter: the rest
+  /// follow `outputs`). A decoder step, say, returns its logits to the host
+  /// and keeps its states on the device.
+  std::vector<Device> outputDevices;
+  Device outputDevice(size_t i) const {
+    return i < outputDevices.size() ? outputDevices[i] : outputs;
+  }
+};
+
 class Module {
 public:
   /// Loads a compiled module.
@@ -155,8 +193,10 @@ public:
   Module &operator=(const Module &) = delete;
 
   const std::vector<EntryPoint> &entryPoints() const { return entries_; }
-  /// CPU, or CUDA for modules compiled with --target=cuda (inputs and
-  /// outputs stay host tensors; the module copies them to the GPU and back).
+  /// CPU, or CUDA for modules compiled with --target=cuda. A CUDA module
+  /// takes host tensors (staged to the GPU through pinned memory) and device
+  /// tensors (read where they are), and returns host tensors unless asked
+  /// for device ones (RunOptions).
   Device device() const { return device_; }
 
   /// Threads for this module's parallel loops (the runtime's thread pool),
@@ -169,7 +209,8 @@ public:
   /// input, the expected and the given shape or dtype (InvalidArgument), or
   /// the unknown entry point (NotFound).
   Status run(const std::string &entry, const std::vector<Tensor> &inputs,
-             std::vector<Tensor> &outputs) const;
+             std::vector<Tensor> &outputs,
+             const RunOptions &options = RunOptions()) const;
   /// The same, false with `error` set on failure.
   bool run(const std::string &entry, const std::vector<Tensor> &inputs,
            std::vector<Tensor> &outputs, std::string &error) const;

@@ -1,17 +1,25 @@
 // RUN: convc-opt %s -convc-gpu-host-buffers | FileCheck %s
 
-// The entry point keeps its host ABI: the argument goes to a device copy,
-// temporaries and the result are device buffers, the result comes back in a
-// fresh host buffer, and every device buffer the call made is freed before
-// it returns. The constant global (weights) comes from the runtime's upload
-// cache, flattened to 1-D for the C interface; the mutable one gets a
-// device copy per call.
-// CHECK: func.func private @convc_cuda_constant_f32(memref<?xf32>, index) -> memref<?xf32> attributes {llvm.emit_c_interface}
+// The entry point keeps the CPU target's ABI: the argument passes through
+// the runtime's input hook (the caller's device buffer, or a device copy of
+// a host one), temporaries and the result are device buffers, the result
+// passes through the output hook (to the caller on the device, or copied to
+// a host buffer) and then the release hook, and every other device buffer
+// the call made is freed before it returns. Buffers reach the hooks as one
+// run of elements (1-D, for the C interface) and come back in their shape.
+// The constant global (weights) comes from the runtime's upload cache; the
+// mutable one gets a device copy per call.
+// CHECK-DAG: func.func private @convc_cuda_release_f32(memref<?xf32>, index) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @convc_cuda_output_f32(memref<?xf32>, index) -> memref<?xf32> attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @convc_cuda_input_f32(memref<?xf32>, index) -> memref<?xf32> attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @convc_cuda_constant_f32(memref<?xf32>, index) -> memref<?xf32> attributes {llvm.emit_c_interface}
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[X:.*]]: memref<?x4xf32>) -> memref<?x4xf32>
 // CHECK: %[[N:.*]] = memref.dim %[[X]]
-// CHECK: %[[DX:.*]] = gpu.alloc  (%[[N]]) : memref<?x4xf32>
-// CHECK: gpu.memcpy  %[[DX]], %[[X]]
+// CHECK: %[[COUNT:.*]] = arith.muli %{{.*}}, %[[N]]
+// CHECK: %[[XFLAT:.*]] = memref.reinterpret_cast %[[X]] to offset: [0], sizes: [%[[COUNT]]], strides: [1] : memref<?x4xf32> to memref<?xf32>
+// CHECK: %[[DXFLAT:.*]] = call @convc_cuda_input_f32(%[[XFLAT]], %c4{{.*}})
+// CHECK: %[[DX:.*]] = memref.reinterpret_cast %[[DXFLAT]] to offset: [0], sizes: [%[[N]], 4], strides: [4, 1] : memref<?xf32> to memref<?x4xf32>
 // CHECK: %[[W:.*]] = memref.get_global @w : memref<2x2xf32>
 // CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[W]] to offset: [0], sizes: [4], strides: [1]
 // CHECK: %[[DYN:.*]] = memref.cast %[[FLAT]] : memref<4xf32> to memref<?xf32>
@@ -29,12 +37,13 @@
 // CHECK: memref.load %[[DT]]
 // CHECK: memref.store %{{.*}}, %[[DY]]
 // CHECK: gpu.dealloc  %[[DT]]
-// CHECK: %[[HY:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64}
-// CHECK: gpu.memcpy  %[[HY]], %[[DY]]
-// CHECK-DAG: gpu.dealloc  %[[DY]]
-// CHECK-DAG: gpu.dealloc  %[[DX]]
-// CHECK-DAG: gpu.dealloc  %[[DS]]
-// CHECK-NOT: gpu.dealloc  %[[DW2]]
+// CHECK: %[[YFLAT:.*]] = memref.reinterpret_cast %[[DY]] to offset: [0]
+// CHECK: %[[HYFLAT:.*]] = call @convc_cuda_output_f32(%[[YFLAT]], %c4{{.*}})
+// CHECK: %[[HY:.*]] = memref.reinterpret_cast %[[HYFLAT]] to offset: [0], sizes: [%{{.*}}, 4], strides: [4, 1]
+// CHECK: %[[RFLAT:.*]] = memref.reinterpret_cast %[[DY]] to offset: [0]
+// CHECK: call @convc_cuda_release_f32(%[[RFLAT]], %c4{{.*}})
+// CHECK: gpu.dealloc  %[[DS]]
+// CHECK-NOT: gpu.dealloc
 // CHECK: return %[[HY]]
 memref.global "private" constant @w : memref<2x2xf32> = dense<[[1.0, 2.0], [3.0, 4.0]]>
 memref.global "private" @s : memref<4xf32> = dense<0.5>
@@ -66,11 +75,11 @@ func.func @main(%x: memref<?x4xf32>) -> memref<?x4xf32> {
 // A shape buffer marked by convc-parallel-to-gpu stays in host memory (the
 // host reads it); the reshaped buffer is a device buffer.
 // CHECK-LABEL: func.func @reshape_sizes
-// CHECK: %[[DA:.*]] = gpu.alloc
+// CHECK: %[[DA:.*]] = memref.reinterpret_cast %{{.*}} : memref<?xf32> to memref<?x16xf32>
 // CHECK: %[[SHAPE:.*]] = memref.alloc() {convc.gpu_host_buffer} : memref<2xi64>
 // CHECK: memref.reshape %[[DA]](%[[SHAPE]])
 // CHECK: memref.dealloc %[[SHAPE]]
-// CHECK: gpu.dealloc  %[[DA]]
+// CHECK-NOT: gpu.dealloc
 func.func @reshape_sizes(%a: memref<?x16xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

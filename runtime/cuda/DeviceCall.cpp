@@ -1,0 +1,410 @@
+//===- DeviceCall.cpp - where a CUDA module's inputs and results live ----===//
+//
+// The call state and the hooks of DeviceCall.h, the per-thread stream, and
+// the public device-tensor functions (cudaToDevice, cudaToHost).
+//
+//===----------------------------------------------------------------------===//
+
+#include "DeviceCall.h"
+#include "CudaDriver.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+using namespace convc::cuda;
+
+namespace {
+
+/// Page-locked host memory that a thread's copies are staged through: the
+/// driver copies pageable memory through a bounce buffer of its own and, for
+/// device-to-host copies, synchronously. A call takes regions; its end (after
+/// the synchronisation) makes them free again.
+class Staging {
+public:
+  ~Staging() {
+    for (Chunk &c : chunks_)
+      freeChunk(c);
+  }
+  /// `bytes` of pinned memory, null where the driver has none to give or
+  /// the copy is too large to stage (the driver then copies it directly).
+  void *take(size_t bytes) {
+    if (bytes > kMaximum)
+      return nullptr;
+    bytes = (bytes + 63) & ~size_t(63);
+    if (chunks_.empty() || chunks_.back().used + bytes > chunks_.back().size) {
+      Driver &d = Driver::get();
+      if (!d.api().cuMemHostAlloc)
+        return nullptr;
+      size_t size = std::max<size_t>({bytes, kMinimum, 2 * total_});
+      void *p = nullptr;
+      if (d.api().cuMemHostAlloc(&p, size, 0) != CUDA_SUCCESS || !p)
+        return nullptr;
+      chunks_.push_back({p, size, 0});
+      total_ += size;
+    }
+    Chunk &c = chunks_.back();
+    void *p = static_cast<char *>(c.p) + c.used;
+    c.used += bytes;
+    return p;
+  }
+  /// Once the call's copies are done: every region is free; several chunks
+  /// become one (the largest is kept, the others go).
+  void reset() {
+    if (chunks_.size() > 1) {
+      auto largest = std::max_element(
+          chunks_.begin(), chunks_.end(),
+          [](const Chunk &a, const Chunk &b) { return a.size < b.size; });
+      Chunk keep = *largest;
+      for (auto it = chunks_.begin(); it != chunks_.end(); ++it)
+        if (it != largest)
+          freeChunk(*it);
+      chunks_ = {keep};
+      total_ = keep.size;
+    }
+    for (Chunk &c : chunks_)
+      c.used = 0;
+  }
+
+private:
+  struct Chunk {
+    void *p;
+    size_t size, used;
+  };
+  static constexpr size_t kMinimum = size_t(1) << 20,
+                          kMaximum = size_t(64) << 20;
+  static void freeChunk(Chunk &c) {
+    Driver &d = Driver::get();
+    if (d.api().cuMemFreeHost)
+      d.api().cuMemFreeHost(c.p);
+  }
+  std::vector<Chunk> chunks_;
+  size_t total_ = 0;
+};
+
+/// A copy to a host buffer, staged: done once the call synchronises.
+struct PendingCopy {
+  void *host;
+  const void *pinned;
+  size_t bytes;
+};
+
+struct ThreadState {
+  void *stream = nullptr;
+  Staging staging;
+  // The call in progress.
+  std::vector<bool> deviceOutputs; // by result position
+  size_t nextOutput = 0;
+  std::vector<const void *> borrowed; // device buffers the call does not own
+  std::vector<void *> staged;         // device copies of host inputs
+  std::vector<void *> handedOut;      // device results for the caller
+  std::vector<PendingCopy> pending;
+  // Copies from pinned memory queued since the stream last synchronised.
+  int unsynchronised = 0;
+
+  ~ThreadState() {
+    Driver &d = Driver::get();
+    if (stream && d.ok())
+      d.api().cuStreamDestroy(stream); // queued work still completes
+  }
+};
+
+ThreadState &threadState() {
+  thread_local ThreadState state;
+  return state;
+}
+
+bool contains(const std::vector<const void *> &list, const void *p) {
+  return std::find(list.begin(), list.end(), p) != list.end();
+}
+
+/// Queues `bytes` from host `src` to device `dst` on the thread's stream,
+/// through pinned memory where there is some.
+void copyToDevice(Driver &d, void *dst, const void *src, size_t bytes) {
+  ThreadState &s = threadState();
+  if (void *pinned = s.staging.take(bytes)) {
+    std::memcpy(pinned, src, bytes);
+    src = pinned;
+    ++s.unsynchronised;
+  }
+  d.check(d.api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                reinterpret_cast<CUdeviceptr>(src), bytes,
+                                s.stream),
+          "copying an input to the GPU (cuMemcpyAsync)");
+}
+
+/// Queues `bytes` from device `src` to host `dst`; complete (in `dst`) once
+/// endCall has run.
+void copyToHost(Driver &d, void *dst, const void *src, size_t bytes) {
+  ThreadState &s = threadState();
+  void *pinned = s.staging.take(bytes);
+  void *target = pinned ? pinned : dst;
+  if (d.check(d.api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(target),
+                                    reinterpret_cast<CUdeviceptr>(src), bytes,
+                                    s.stream),
+              "copying a result from the GPU (cuMemcpyAsync)") &&
+      pinned) {
+    s.pending.push_back({dst, pinned, bytes});
+    ++s.unsynchronised;
+  }
+}
+
+void *hostBuffer(size_t bytes) {
+  return std::aligned_alloc(64, std::max<size_t>((bytes + 63) & ~size_t(63), 64));
+}
+
+void setFlat(Descriptor1D *d, void *data, int64_t size) {
+  *d = {data, data, 0, size, 1};
+}
+
+// The hooks convc-gpu-host-buffers calls.
+
+void input(Descriptor1D *result, const Descriptor1D *arg, int64_t elementBytes) {
+  setFlat(result, nullptr, arg->size);
+  Driver *d = usableDriver();
+  if (!d || d->failed())
+    return;
+  ThreadState &s = threadState();
+  void *data = static_cast<char *>(arg->aligned) + arg->offset * elementBytes;
+  size_t bytes = size_t(arg->size) * elementBytes;
+  if (contains(s.borrowed, data)) { // the caller's device tensor
+    setFlat(result, data, arg->size);
+    return;
+  }
+  if (void *resident = d->residentCopy(data, bytes)) {
+    s.borrowed.push_back(resident);
+    setFlat(result, resident, arg->size);
+    return;
+  }
+  void *device = d->alloc(bytes, threadStream());
+  if (!device)
+    return;
+  s.staged.push_back(device);
+  if (bytes)
+    copyToDevice(*d, device, data, bytes);
+  setFlat(result, device, arg->size);
+}
+
+void output(Descriptor1D *result, const Descriptor1D *dev, int64_t elementBytes) {
+  setFlat(result, nullptr, dev->size);
+  Driver *d = usableDriver();
+  if (!d || d->failed())
+    return;
+  ThreadState &s = threadState();
+  const char *data =
+      static_cast<const char *>(dev->aligned) + dev->offset * elementBytes;
+  size_t bytes = size_t(dev->size) * elementBytes;
+  size_t index = s.nextOutput++;
+  if (index < s.deviceOutputs.size() && s.deviceOutputs[index]) {
+    bool input = contains(s.borrowed, dev->allocated) ||
+                 std::find(s.staged.begin(), s.staged.end(), dev->allocated) !=
+                     s.staged.end();
+    if (!input) {
+      *result = *dev;
+      s.handedOut.push_back(dev->allocated);
+      return;
+    }
+    // An input passed through: the caller gets a buffer of its own.
+    void *copy = d->alloc(bytes, s.stream);
+    if (!copy)
+      return;
+    if (bytes)
+      d->check(d->api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(copy),
+                                      reinterpret_cast<CUdeviceptr>(data),
+                                      bytes, s.stream),
+               "copying a result on the GPU (cuMemcpyAsync)");
+    s.handedOut.push_back(copy);
+    setFlat(result, copy, dev->size);
+    return;
+  }
+  void *host = hostBuffer(bytes);
+  if (!host) {
+    d->recordError("out of host memory for a result");
+    return;
+  }
+  if (bytes)
+    copyToHost(*d, host, data, bytes);
+  setFlat(result, host, dev->size);
+}
+
+void release(const Descriptor1D *buffer) {
+  ThreadState &s = threadState();
+  void *p = buffer->allocated;
+  if (!p || std::find(s.handedOut.begin(), s.handedOut.end(), p) !=
+                s.handedOut.end())
+    return;
+  Driver &d = Driver::get();
+  if (d.ok())
+    d.release(p, s.stream);
+}
+
+} // namespace
+
+namespace convc::cuda {
+
+void *threadStream() {
+  ThreadState &s = threadState();
+  Driver &d = Driver::get();
+  if (!s.stream && d.ok() && d.bind()) {
+    d.check(d.api().cuStreamCreate(&s.stream, /*CU_STREAM_NON_BLOCKING=*/1),
+            "cuStreamCreate");
+  }
+  return s.stream;
+}
+
+void beginCall(std::vector<const void *> deviceInputs,
+               std::vector<bool> deviceOutputs) {
+  ThreadState &s = threadState();
+  s.borrowed = std::move(deviceInputs);
+  s.deviceOutputs = std::move(deviceOutputs);
+  s.nextOutput = 0;
+  s.staged.clear();
+  s.handedOut.clear();
+  s.pending.clear();
+  if (usableDriver())
+    threadStream();
+}
+
+void noteSynchronized(void *stream) {
+  ThreadState &s = threadState();
+  if (stream == s.stream)
+    s.unsynchronised = 0;
+}
+
+std::string endCall(bool failed) {
+  ThreadState &s = threadState();
+  Driver &d = Driver::get();
+  if (d.ok() && s.stream) {
+    // The module synchronises after queueing its results' copies
+    // (convc-defer-result-sync); a call that returned early has not, and
+    // its staged inputs' pinned regions are reused by the next call.
+    if (s.unsynchronised > 0 &&
+        d.check(d.api().cuStreamSynchronize(s.stream),
+                "copying results from the GPU (cuStreamSynchronize)"))
+      s.unsynchronised = 0;
+    failed = failed || d.failed();
+    if (!failed)
+      for (const PendingCopy &c : s.pending)
+        std::memcpy(c.host, c.pinned, c.bytes);
+    for (void *p : s.staged)
+      d.release(p, s.stream);
+    if (failed)
+      for (void *p : s.handedOut)
+        d.release(p, s.stream);
+    if (s.unsynchronised == 0)
+      s.staging.reset();
+  }
+  s.staged.clear();
+  s.handedOut.clear();
+  s.pending.clear();
+  s.borrowed.clear();
+  return d.takeError();
+}
+
+/// Waits for the thread's stream and completes its staged host copies.
+bool synchronize(Driver &d, const char *what) {
+  ThreadState &s = threadState();
+  bool ok = d.check(d.api().cuStreamSynchronize(s.stream), what);
+  if (ok)
+    for (const PendingCopy &c : s.pending)
+      std::memcpy(c.host, c.pinned, c.bytes);
+  s.pending.clear();
+  s.unsynchronised = 0;
+  s.staging.reset();
+  return ok;
+}
+
+void releaseDevice(void *data) {
+  Driver &d = Driver::get();
+  if (data && d.ok() && d.bind())
+    d.release(data, threadStream());
+}
+
+} // namespace convc::cuda
+
+#define CONVC_CALL_HOOKS(T)                                                    \
+  extern "C" __attribute__((visibility("default"))) void                      \
+      _mlir_ciface_convc_cuda_input_##T(Descriptor1D *result,                  \
+                                        const Descriptor1D *arg,               \
+                                        int64_t elementBytes) {                \
+    input(result, arg, elementBytes);                                          \
+  }                                                                            \
+  extern "C" __attribute__((visibility("default"))) void                      \
+      _mlir_ciface_convc_cuda_output_##T(Descriptor1D *result,                 \
+                                         const Descriptor1D *dev,              \
+                                         int64_t elementBytes) {               \
+    output(result, dev, elementBytes);                                         \
+  }                                                                            \
+  extern "C" __attribute__((visibility("default"))) void                      \
+      _mlir_ciface_convc_cuda_release_##T(const Descriptor1D *buffer,          \
+                                          int64_t) {                           \
+    release(buffer);                                                           \
+  }
+CONVC_CALL_HOOKS(f16)
+CONVC_CALL_HOOKS(bf16)
+CONVC_CALL_HOOKS(f32)
+CONVC_CALL_HOOKS(f64)
+CONVC_CALL_HOOKS(i1)
+CONVC_CALL_HOOKS(i8)
+CONVC_CALL_HOOKS(i16)
+CONVC_CALL_HOOKS(i32)
+CONVC_CALL_HOOKS(i64)
+#undef CONVC_CALL_HOOKS
+
+namespace convc {
+
+namespace {
+Status unavailable(Driver &d) {
+  return Status(StatusCode::Unavailable, d.unavailableReason());
+}
+} // namespace
+
+Status cudaToDevice(const Tensor &t, Tensor &device) {
+  if (t.device() == Device::CUDA) {
+    device = t;
+    return Status();
+  }
+  Driver &d = Driver::get();
+  if (!d.ok())
+    return unavailable(d);
+  if (!t.data() && t.numElements() > 0)
+    return Status(StatusCode::InvalidArgument, "a tensor without data");
+  d.takeError();
+  void *data = d.bind() ? d.alloc(t.numBytes(), threadStream()) : nullptr;
+  if (data && t.numBytes())
+    copyToDevice(d, data, t.data(), t.numBytes());
+  if (!data || !synchronize(d, "copying a tensor to the GPU")) {
+    if (data)
+      releaseDevice(data);
+    return Status(StatusCode::Internal, d.takeError());
+  }
+  device = Tensor::adoptDevice(t.dtype(), t.shape(), data,
+                               std::shared_ptr<void>(data, releaseDevice));
+  return Status();
+}
+
+Status cudaToHost(const Tensor &t, Tensor &host) {
+  if (t.device() == Device::CPU) {
+    host = t;
+    return Status();
+  }
+  Driver &d = Driver::get();
+  if (!d.ok())
+    return unavailable(d);
+  Tensor copy = Tensor::zeros(t.dtype(), t.shape());
+  if (!copy.data() && t.numElements() > 0)
+    return Status(StatusCode::InvalidArgument,
+                  "out of host memory for a tensor of " +
+                      std::to_string(t.numBytes()) + " bytes");
+  d.takeError();
+  if (!d.bind() || !threadStream())
+    return Status(StatusCode::Internal, d.takeError());
+  if (t.numBytes())
+    copyToHost(d, copy.data(), t.data(), t.numBytes());
+  if (!synchronize(d, "copying a tensor from the GPU"))
+    return Status(StatusCode::Internal, d.takeError());
+  host = copy;
+  return Status();
+}
+
+} // namespace convc

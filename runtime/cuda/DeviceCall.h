@@ -1,0 +1,52 @@
+//===- DeviceCall.h - one Module::run of a CUDA module ---------*- C++ -*-===//
+//
+// Internal to the runtime. A CUDA module's entry point passes each argument
+// through `convc_cuda_input_<T>` and each result through
+// `convc_cuda_output_<T>` (convc-gpu-host-buffers); what those do depends on
+// the call in progress on the calling thread, which Module::run opens with
+// beginCall and closes with endCall:
+//
+//  - an input the caller gave as a device tensor is used where it is; a
+//    host input is staged through pinned memory into a device buffer that
+//    the call frees at its end; a resident host tensor (cudaKeepResident)
+//    is read from its device copy;
+//  - a result asked for on the device goes to the caller as it is (the
+//    module's own free of it is skipped); any other is copied to a fresh
+//    host buffer through pinned memory.
+//
+// All of a thread's GPU work (the module's kernels, copies, allocations and
+// frees) goes to one stream per thread, so it runs in the order it was
+// issued and one synchronisation covers a call.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CONVC_RUNTIME_CUDA_DEVICECALL_H
+#define CONVC_RUNTIME_CUDA_DEVICECALL_H
+
+#include <string>
+#include <vector>
+
+namespace convc::cuda {
+
+/// The calling thread's stream, created on first use.
+void *threadStream();
+
+/// The module synchronised `stream` (mgpuStreamSynchronize).
+void noteSynchronized(void *stream);
+
+/// Opens a call: `deviceInputs` are the data of the inputs given as device
+/// tensors; `deviceOutputs[i]` asks for result i on the device (the module
+/// passes its results through the output hook in order).
+void beginCall(std::vector<const void *> deviceInputs,
+               std::vector<bool> deviceOutputs);
+/// Closes it: waits for the queued host copies of the results and finishes
+/// them, frees the staged inputs; on `failed`, frees the device results
+/// too. Returns the CUDA error of the call (empty: none).
+std::string endCall(bool failed);
+
+/// Frees device memory the runtime allocated (a device tensor's owner).
+void releaseDevice(void *data);
+
+} // namespace convc::cuda
+
+#endif // CONVC_RUNTIME_CUDA_DEVICECALL_H
