@@ -314,6 +314,39 @@ bool synchronize(Driver &d, const char *what) {
   return ok;
 }
 
+Status gatherRows(const Tensor &t, const std::vector<int64_t> &rows,
+                  Tensor &out) {
+  Driver *d = usableDriver();
+  if (!d)
+    return Status(StatusCode::Unavailable, Driver::get().takeError());
+  std::vector<int64_t> shape = t.shape();
+  size_t rowBytes = t.numBytes() / std::max<int64_t>(shape[0], 1);
+  shape[0] = rows.size();
+  void *stream = threadStream();
+  char *data = static_cast<char *>(d->alloc(rows.size() * rowBytes, stream));
+  auto src = reinterpret_cast<CUdeviceptr>(t.data());
+  auto dst = reinterpret_cast<CUdeviceptr>(data);
+  // Runs of consecutive source rows are one copy each.
+  for (size_t i = 0; data && i < rows.size();) {
+    size_t n = 1;
+    while (i + n < rows.size() && rows[i + n] == rows[i] + int64_t(n))
+      ++n;
+    if (!d->check(d->api().cuMemcpyAsync(dst + i * rowBytes,
+                                         src + rows[i] * rowBytes,
+                                         n * rowBytes, stream),
+                  "reordering rows on the GPU (cuMemcpyAsync)"))
+      break;
+    i += n;
+  }
+  if (!data || d->failed()) {
+    releaseDevice(data);
+    return Status(StatusCode::Internal, d->takeError());
+  }
+  out = Tensor::adoptDevice(t.dtype(), shape, data,
+                            std::shared_ptr<void>(data, releaseDevice));
+  return Status();
+}
+
 void releaseDevice(void *data) {
   Driver &d = Driver::get();
   if (data && d.ok() && d.bind())

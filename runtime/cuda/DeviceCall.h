@@ -23,6 +23,8 @@
 #ifndef CONVC_RUNTIME_CUDA_DEVICECALL_H
 #define CONVC_RUNTIME_CUDA_DEVICECALL_H
 
+#include "convc/Runtime.h"
+
 #include <string>
 #include <vector>
 
@@ -43,6 +45,12 @@ void beginCall(std::vector<const void *> deviceInputs,
 /// them, frees the staged inputs; on `failed`, frees the device results
 /// too. Returns the CUDA error of the call (empty: none).
 std::string endCall(bool failed);
+
+/// Rows `rows` of device tensor `t` (along dimension 0), in that order, in
+/// a new device tensor; queued on the thread's stream (the next call on
+/// this thread sees them), runs of consecutive rows one copy each.
+Status gatherRows(const Tensor &t, const std::vector<int64_t> &rows,
+                  Tensor &out);
 
 /// Frees device memory the runtime allocated (a device tensor's owner).
 void releaseDevice(void *data);

@@ -3,6 +3,7 @@
 #include "convc/Generate.h"
 
 #include "NextToken.h"
+#include "cuda/DeviceCall.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,7 +21,8 @@ using Named = std::map<std::string, Tensor>;
 
 /// Runs `entry` with inputs looked up by name; outputs by name.
 Status runNamed(const Module &module, const std::string &entry,
-                const Named &inputs, Named &outputs) {
+                const Named &inputs, Named &outputs,
+                const RunOptions &options = RunOptions()) {
   const EntryPoint *e = module.find(entry);
   if (!e)
     return Status(StatusCode::NotFound,
@@ -36,24 +38,44 @@ Status runNamed(const Module &module, const std::string &entry,
                         "' that the generator does not provide");
     in.push_back(it->second);
   }
-  if (Status s = module.run(entry, in, out); !s.ok())
+  if (Status s = module.run(entry, in, out, options); !s.ok())
     return s;
   for (size_t i = 0; i < out.size(); ++i)
     outputs[e->outputs[i].name] = out[i];
   return Status();
 }
 
-/// Rows `rows` of `t` (along dimension 0), in that order.
-Tensor gatherRows(const Tensor &t, const std::vector<int64_t> &rows) {
+/// Rows `rows` of `t` (along dimension 0), in that order, where `t` is:
+/// on the host or on the GPU. All rows in order is `t` itself.
+Status gatherRows(const Tensor &t, const std::vector<int64_t> &rows,
+                  Tensor &out) {
+  bool identity = int64_t(rows.size()) == t.shape()[0];
+  for (size_t i = 0; identity && i < rows.size(); ++i)
+    identity = rows[i] == int64_t(i);
+  if (identity) {
+    out = t;
+    return Status();
+  }
+  if (t.device() == Device::CUDA)
+    return cuda::gatherRows(t, rows, out);
   std::vector<int64_t> shape = t.shape();
   size_t rowBytes = t.numBytes() / std::max<int64_t>(shape[0], 1);
   shape[0] = rows.size();
-  Tensor out = Tensor::zeros(t.dtype(), shape);
+  out = Tensor::zeros(t.dtype(), shape);
   for (size_t i = 0; i < rows.size(); ++i)
     std::memcpy(static_cast<char *>(out.data()) + i * rowBytes,
                 static_cast<const char *>(t.data()) + rows[i] * rowBytes,
                 rowBytes);
-  return out;
+  return Status();
+}
+
+/// `t` on the GPU when `gpu`, else as it is.
+Status place(const Tensor &t, bool gpu, Tensor &out) {
+  if (!gpu) {
+    out = t;
+    return Status();
+  }
+  return cudaToDevice(t, out);
 }
 
 struct Beam {
@@ -83,10 +105,17 @@ Status searchBatch(const Module &module,
     std::copy(sources[b].begin(), sources[b].end(),
               row + S - sources[b].size());
   }
+  // On the GPU, what the decoder reads stays there from the encoder on:
+  // the encoder's outputs, the caches, the states (the parameters are
+  // uploaded by generateNBest). Only the logits come back every step.
+  const bool gpu = module.device() == Device::CUDA;
+  RunOptions onDevice;
+  onDevice.outputs = gpu ? Device::CUDA : Device::CPU;
   Named encodeInputs = options.parameters;
   encodeInputs["src_tokens"] = src;
   Named encoded;
-  if (Status s = runNamed(module, "encode", encodeInputs, encoded); !s.ok())
+  if (Status s = runNamed(module, "encode", encodeInputs, encoded, onDevice);
+      !s.ok())
     return s;
   // Every beam row of a sentence shares its encoder output (batch-major).
   for (auto &[name, value] : encoded)
@@ -101,7 +130,8 @@ Status searchBatch(const Module &module,
       expand.push_back(b);
   Named inputs = options.parameters;
   for (auto &[name, value] : encoded)
-    inputs[name] = gatherRows(value, expand);
+    if (Status s = gatherRows(value, expand, inputs[name]); !s.ok())
+      return s;
   // Incremental decoding (decode_init + decode_step, derived by the
   // compiler), or, for a module packaged from encoder.onnx + decoder.onnx,
   // the full decoder `decode(prev_tokens [N, t], encoder outputs...)` run on
@@ -124,7 +154,8 @@ Status searchBatch(const Module &module,
                   "(i64 [N, T]) first and return logits [N, T, V] first");
   if (step) {
     Named cached;
-    if (Status s = runNamed(module, "decode_init", inputs, cached); !s.ok())
+    if (Status s = runNamed(module, "decode_init", inputs, cached, onDevice);
+        !s.ok())
       return s;
     for (auto &[name, value] : cached)
       inputs[name] = value;
@@ -133,30 +164,26 @@ Status searchBatch(const Module &module,
         std::vector<int64_t> shape = {N};
         for (size_t i = 1; i < spec.dims.size(); ++i)
           shape.push_back(std::stoll(spec.dims[i]));
-        inputs[spec.name] = Tensor::zeros(spec.dtype, shape);
+        if (Status s = place(Tensor::zeros(spec.dtype, shape), gpu,
+                             inputs[spec.name]);
+            !s.ok())
+          return s;
       }
   }
-
-  // On the GPU, the decoder's inputs that stay the same every step
-  // (encoder caches or outputs, masks, parameters) are kept on the device
-  // while decoding: each step then copies only its tokens and states over
-  // PCIe.
-  std::vector<Tensor> resident;
-  if (module.device() == Device::CUDA)
-    for (const TensorSpec &spec : decoder->inputs) {
-      auto it = inputs.find(spec.name);
-      if (it != inputs.end() && spec.name != decoder->inputs[0].name &&
-          spec.name != "step" && spec.name.rfind("state", 0) != 0 &&
-          cudaKeepResident(it->second).ok())
-        resident.push_back(it->second);
-    }
-  struct ForgetResident {
-    std::vector<Tensor> &tensors;
-    ~ForgetResident() {
-      for (const Tensor &t : tensors)
-        cudaForgetResident(t);
-    }
-  } forget{resident};
+  // Every step's positions, [steps, N], uploaded at once; step t reads row
+  // t where it is.
+  Tensor positions;
+  if (step) {
+    Tensor all = Tensor::zeros(DType::I64, {options.maxLength + 1, N});
+    for (int64_t t = 0; t <= options.maxLength; ++t)
+      std::fill(all.data<int64_t>() + t * N, all.data<int64_t>() + (t + 1) * N,
+                t);
+    if (Status s = place(all, gpu, positions); !s.ok())
+      return s;
+  }
+  // The step returns its logits to the host, its states where they were.
+  RunOptions logitsToHost = onDevice;
+  logitsToHost.outputDevices = {Device::CPU};
 
   const double negInf = -std::numeric_limits<double>::infinity();
   std::vector<Beam> beams(N, Beam{{}, negInf});
@@ -187,12 +214,13 @@ Status searchBatch(const Module &module,
     }
     inputs[decoder->inputs[0].name] = tokens;
     if (step) {
-      Tensor position = Tensor::zeros(DType::I64, {N});
-      std::fill(position.data<int64_t>(), position.data<int64_t>() + N, t);
-      inputs["step"] = position;
+      int64_t *row = positions.data<int64_t>() + t * N;
+      inputs["step"] = gpu ? Tensor::borrowDevice(DType::I64, {N}, row)
+                           : Tensor::borrow(DType::I64, {N}, row);
     }
     Named out;
-    if (Status s = runNamed(module, decoder->name, inputs, out); !s.ok())
+    if (Status s = runNamed(module, decoder->name, inputs, out, logitsToHost);
+        !s.ok())
       return s;
     const Tensor &logits = out[decoder->outputs[0].name];
     if (logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
@@ -263,7 +291,10 @@ Status searchBatch(const Module &module,
     // Every state follows its beam.
     for (auto &[name, value] : out)
       if (name.size() > 5 && name.compare(name.size() - 5, 5, ".next") == 0)
-        inputs[name.substr(0, name.size() - 5)] = gatherRows(value, sourceRow);
+        if (Status s = gatherRows(value, sourceRow,
+                                  inputs[name.substr(0, name.size() - 5)]);
+            !s.ok())
+          return s;
   }
   results.assign(B, {});
   for (int64_t b = 0; b < B; ++b) {
@@ -327,6 +358,13 @@ Status generateNBest(const Module &module,
       return invalid("empty source sentence (give at least the eos token)");
   if (Status s = checkOptions(options, sources.size()); !s.ok())
     return s;
+  // On the GPU, the parameters go there once for all batches (device
+  // tensors given stay where they are).
+  GenerationOptions placed = options;
+  if (module.device() == Device::CUDA)
+    for (auto &[name, value] : placed.parameters)
+      if (Status s = cudaToDevice(value, value); !s.ok())
+        return s;
   std::mt19937_64 rng(options.hasSeed ? options.seed
                                       : uint64_t(std::random_device{}()));
   auto prefixOf = [&](size_t i) -> const std::vector<int64_t> * {
@@ -363,7 +401,7 @@ Status generateNBest(const Module &module,
       prefixes.push_back(prefixOf(order[i]));
     }
     std::vector<std::vector<Hypothesis>> found;
-    if (Status s = searchBatch(module, batch, prefixes, options, rng, found);
+    if (Status s = searchBatch(module, batch, prefixes, placed, rng, found);
         !s.ok())
       return s;
     for (size_t i = first; i < end; ++i)

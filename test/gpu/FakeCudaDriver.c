@@ -11,16 +11,44 @@
 typedef int CUresult;
 static int allocs, frees, launches, modules, copies, syncs, streams;
 static int pool_allocs, pool_frees, trims;
-/* Copies whose source is the watched pointer: where data came from. */
-static const void *watched;
-static int watched_copies;
 
 #define API __attribute__((visibility("default")))
 
+/* Copies by direction: the fake's device memory is host memory, so it
+ * tracks which allocations are device buffers. */
+static int h2d, d2h, d2d, host_allocs;
+struct range { uintptr_t start; size_t size; };
+static struct range *device_ranges;
+static size_t num_ranges, cap_ranges;
+static void note_device(uint64_t p, size_t bytes) {
+  if (num_ranges == cap_ranges) {
+    cap_ranges = cap_ranges ? 2 * cap_ranges : 64;
+    device_ranges = realloc(device_ranges, cap_ranges * sizeof *device_ranges);
+  }
+  device_ranges[num_ranges++] = (struct range){(uintptr_t)p, bytes};
+}
+static void forget_device(uint64_t p) {
+  for (size_t i = 0; i < num_ranges; ++i)
+    if (device_ranges[i].start == (uintptr_t)p) {
+      device_ranges[i] = device_ranges[--num_ranges];
+      return;
+    }
+}
+static int on_device(uint64_t p) {
+  for (size_t i = 0; i < num_ranges; ++i)
+    if ((uintptr_t)p >= device_ranges[i].start &&
+        (uintptr_t)p < device_ranges[i].start + device_ranges[i].size)
+      return 1;
+  return 0;
+}
+API void fake_cuda_copy_kinds(int *to_device, int *to_host, int *on_gpu,
+                              int *pinned) {
+  *to_device = h2d, *to_host = d2h, *on_gpu = d2d, *pinned = host_allocs;
+}
+
+
 /* How often the pool was trimmed (after a failed allocation). */
 API int fake_cuda_trims(void) { return trims; }
-API void fake_cuda_watch(const void *p) { watched = p, watched_copies = 0; }
-API int fake_cuda_watched_copies(void) { return watched_copies; }
 
 API void fake_cuda_counts(int *a, int *f, int *l, int *m, int *c, int *s,
                           int *st, int *pa, int *pf) {
@@ -103,10 +131,13 @@ API CUresult cuEventElapsedTime(float *ms, void *a, void *b) {
 API CUresult cuMemAlloc_v2(uint64_t *p, size_t bytes) {
   ++allocs;
   *p = (uint64_t)(uintptr_t)calloc(1, bytes);
+  if (*p)
+    note_device(*p, bytes);
   return *p ? 0 : 2 /* OUT_OF_MEMORY */;
 }
 API CUresult cuMemFree_v2(uint64_t p) {
   ++frees;
+  forget_device(p);
   free((void *)(uintptr_t)p);
   return 0;
 }
@@ -135,19 +166,27 @@ API CUresult cuMemAllocAsync(uint64_t *p, size_t bytes, void *s) {
   }
   ++pool_allocs;
   *p = (uint64_t)(uintptr_t)calloc(1, bytes);
+  if (*p)
+    note_device(*p, bytes);
   return *p ? 0 : 2 /* OUT_OF_MEMORY */;
 }
 API CUresult cuMemFreeAsync(uint64_t p, void *s) {
   (void)s;
   ++pool_frees;
+  forget_device(p);
   free((void *)(uintptr_t)p);
   return 0;
 }
 API CUresult cuMemcpyAsync(uint64_t dst, uint64_t src, size_t bytes, void *s) {
   (void)s;
   ++copies;
-  if ((const void *)(uintptr_t)src == watched)
-    ++watched_copies;
+  int from = on_device(src), to = on_device(dst);
+  if (from && to)
+    ++d2d;
+  else if (to)
+    ++h2d;
+  else if (from)
+    ++d2h;
   memcpy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, bytes);
   return 0;
 }
@@ -162,6 +201,19 @@ API CUresult cuMemsetD16Async(uint64_t dst, unsigned short v, size_t n,
   (void)s;
   for (size_t i = 0; i < n; ++i)
     ((unsigned short *)(uintptr_t)dst)[i] = v;
+  return 0;
+}
+/* Page-locked host memory: host memory here (FAKE_CUDA_NO_PINNED: none). */
+API CUresult cuMemHostAlloc(void **p, size_t bytes, unsigned flags) {
+  (void)flags;
+  if (getenv("FAKE_CUDA_NO_PINNED"))
+    return 2; /* OUT_OF_MEMORY */
+  ++host_allocs;
+  *p = malloc(bytes);
+  return *p ? 0 : 2;
+}
+API CUresult cuMemFreeHost(void *p) {
+  free(p);
   return 0;
 }
 API CUresult cuGetErrorString(CUresult r, const char **text) {
