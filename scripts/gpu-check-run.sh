@@ -104,8 +104,8 @@ bw_bytes="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$bw_line")"
 bandwidth="$(awk -v b="$bw_bytes" -v ms="$bw_kernel_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / ms / 1e6; else print "n/a" }')"
 echo "  $bw_line  => ${bandwidth} GB/s"
 
-echo "== benchmarks: convc (kernel time; wall includes host<->device copies)"
-printf '  %-22s %12s %12s %10s\n' case kernel_ms wall_ms "% of DRAM"
+echo "== benchmarks: convc (kernel time; wall: host tensors, copies included; device: device tensors in and out)"
+printf '  %-22s %12s %12s %12s %10s\n' case kernel_ms wall_ms device_ms "% of DRAM"
 declare -A convc_ms convc_pct
 for case in "$here"/bench/*/; do
   name="$(basename "$case")"
@@ -115,12 +115,13 @@ for case in "$here"/bench/*/; do
     echo "  $name: $line"; bench_failed+=("$name: $line"); continue; }
   bench_ok=$((bench_ok + 1))
   k="$(sed -n 's/.*kernel_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
-  w="$(sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+  w="$(sed -n 's/^wall_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+  dw="$(sed -n 's/.*device_wall_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
   b="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$line")"
   pct="$(awk -v b="$b" -v ms="$k" -v bw="$bandwidth" 'BEGIN { if (ms > 0 && bw > 0) printf "%.0f%%", 100 * b / ms / 1e6 / bw; else print "n/a" }')"
   convc_ms[$name]="$k"
   convc_pct[$name]="$pct"
-  printf '  %-22s %12s %12s %10s\n' "$name" "$k" "$w" "$pct"
+  printf '  %-22s %12s %12s %12s %10s\n' "$name" "$k" "$w" "$dw" "$pct"
 done
 
 echo "== PyTorch eager CUDA and torch.compile on the same shapes"
@@ -143,12 +144,13 @@ if [ -n "$torch_out" ]; then
       printf "%s %s", (c > 0 ? sprintf("%.2f", e / c) : "n/a"),
                       (c > 0 && k + 0 > 0 ? sprintf("%.2f", k / c) : "n/a") }')"
     printf '  %-22s %10s %10s %10s %9s %9s %9s\n' "$name" "$c" "$eager" "$compiled" "$xe" "$xc" "${convc_pct[$name]}"
-    # The issue's targets, at the large size: 70% of DRAM bandwidth and
-    # faster than torch.compile.
+    # The issue's targets, at the large size: at most 1.25x the time of a
+    # copy of the same bytes (80% of the copy's bandwidth) and faster than
+    # torch.compile.
     if [[ "$name" == *.B32_T4096 ]]; then
       pct="${convc_pct[$name]%\%}"
-      ok=$(awk -v p="$pct" -v x="$xc" 'BEGIN { print (p + 0 >= 70 && x + 0 > 1) ? "MET" : "MISSED" }')
-      verdicts+=("$name: ${convc_pct[$name]} of DRAM bandwidth, ${xc}x torch.compile -> target $ok")
+      ok=$(awk -v p="$pct" -v x="$xc" 'BEGIN { print (p + 0 >= 80 && x + 0 > 1) ? "MET" : "MISSED" }')
+      verdicts+=("$name: ${convc_pct[$name]} of the copy kernel's bandwidth (target >= 80%), ${xc}x torch.compile -> target $ok")
     fi
   done < <(grep -E '^  [a-z]+\.B' <<<"$torch_out")
 fi

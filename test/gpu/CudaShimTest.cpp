@@ -441,10 +441,10 @@ TEST(CudaShim, DriverCallsPerGreedyStep) {
   EXPECT_EQ(perStep(&Counts::poolAllocs), perStep(&Counts::poolFrees));
 }
 
-// `convc bench --device=cuda` reports the wall time with host inputs, with
-// the inputs resident on the GPU, and (with CONVC_CUDA_PROFILE=1) the kernel
+// `convc bench --device=cuda` reports the wall time with host tensors, with
+// device tensors in and out, and (with CONVC_CUDA_PROFILE=1) the kernel
 // time; the fake driver stands in for the GPU.
-TEST(CudaShim, BenchReportsResidentAndKernelTimes) {
+TEST(CudaShim, BenchReportsDeviceAndKernelTimes) {
   if (!usingFake())
     GTEST_SKIP() << "needs the fake driver (ctest runs this with it)";
   std::string model = compileModel();
@@ -475,7 +475,7 @@ TEST(CudaShim, BenchReportsResidentAndKernelTimes) {
     std::string text((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("median_ms="), std::string::npos) << text;
-    EXPECT_NE(text.find("resident_inputs_median_ms="), std::string::npos)
+    EXPECT_NE(text.find("device_tensors_median_ms="), std::string::npos)
         << text;
     EXPECT_NE(text.find("GPU: convc fake GPU (sm_90)"), std::string::npos)
         << text;

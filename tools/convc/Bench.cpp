@@ -2,7 +2,8 @@
 //
 // Times a compiled model's entry point in-process: median, p90 and min of
 // the timed runs, and how they were measured. For a CUDA module also the
-// wall time with the inputs resident on the GPU and the kernel time.
+// wall time with device tensors in and out (no host copies) and the kernel
+// time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,17 +53,19 @@ int runBench(int argc, char **argv) {
   int64_t timedLaunches = 0; // counted only when the driver profiles
   bool gpu = inv.module->device() == Device::CUDA; // the CPU path never
                                                    // touches the driver
-  auto timeRuns = [&](std::vector<double> &ms) {
+  auto timeRuns = [&](std::vector<double> &ms,
+                      const std::vector<Tensor> &inputs,
+                      const RunOptions &options) {
     std::vector<Tensor> outputs;
-    std::string error;
     for (int i = 0; i < warmup + runs; ++i) {
       double kernel = 0;
       int64_t launches = 0;
       if (gpu)
         cudaKernelTime(kernel, launches); // reset
       auto t0 = std::chrono::steady_clock::now();
-      if (!inv.module->run(inv.entry->name, inv.inputs, outputs, error)) {
-        llvm::errs() << "convc bench: " << error << "\n";
+      if (Status s = inv.module->run(inv.entry->name, inputs, outputs, options);
+          !s.ok()) {
+        llvm::errs() << "convc bench: " << s.message() << "\n";
         return false;
       }
       auto t1 = std::chrono::steady_clock::now();
@@ -79,7 +82,7 @@ int runBench(int argc, char **argv) {
     return true;
   };
   std::vector<double> ms;
-  if (!timeRuns(ms))
+  if (!timeRuns(ms, inv.inputs, RunOptions()))
     return 1;
   auto percentile = [&](double p) {
     size_t i = std::min(ms.size() - 1, size_t(p * (ms.size() - 1) + 0.5));
@@ -88,24 +91,24 @@ int runBench(int argc, char **argv) {
   llvm::outs() << llvm::formatv("median_ms={0:f4}\np90_ms={1:f4}\nmin_ms={2:f4}\n",
                                 percentile(0.5), percentile(0.9), ms.front());
   if (gpu) {
-    // The same with every input kept on the device (cudaKeepResident): what
-    // a caller whose data is already there pays.
+    // The same with device tensors in and out (what a caller whose data is
+    // already on the GPU and stays there pays): no host copies.
     std::sort(kernelMs.begin(), kernelMs.end());
     double kernelMedian = kernelMs[kernelMs.size() / 2];
     bool profiled = timedLaunches > 0;
-    for (const Tensor &t : inv.inputs)
-      if (Status s = cudaKeepResident(t); !s.ok()) {
+    std::vector<Tensor> onDevice(inv.inputs.size());
+    for (size_t i = 0; i < inv.inputs.size(); ++i)
+      if (Status s = cudaToDevice(inv.inputs[i], onDevice[i]); !s.ok()) {
         llvm::errs() << "convc bench: " << s.message() << "\n";
         return 1;
       }
-    std::vector<double> resident;
-    bool ok = timeRuns(resident);
-    for (const Tensor &t : inv.inputs)
-      cudaForgetResident(t);
-    if (!ok)
+    RunOptions keep;
+    keep.outputs = Device::CUDA;
+    std::vector<double> device;
+    if (!timeRuns(device, onDevice, keep))
       return 1;
-    llvm::outs() << llvm::formatv("resident_inputs_median_ms={0:f4}\n",
-                                  resident[resident.size() / 2]);
+    llvm::outs() << llvm::formatv("device_tensors_median_ms={0:f4}\n",
+                                  device[device.size() / 2]);
     if (profiled)
       llvm::outs() << llvm::formatv("kernel_median_ms={0:f4}\n", kernelMedian);
     else
@@ -117,8 +120,9 @@ int runBench(int argc, char **argv) {
                << (threads > 0 ? std::to_string(threads) : std::string("all"))
                << ", wall clock per call incl. output allocation"
                << (inv.module->device() == Device::CUDA
-                       ? " and host<->device copies (resident_inputs_: "
-                         "inputs already on the GPU), GPU: " +
+                       ? " and host<->device copies through pinned memory "
+                         "(device_tensors_: inputs and outputs on the GPU), "
+                         "GPU: " +
                              cudaDeviceDescription() + ", CPU: "
                        : std::string(", CPU: "))
                << cpuModelName() << "\n";
