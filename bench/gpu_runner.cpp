@@ -219,7 +219,14 @@ int bench(const std::string &model, const std::string &dir, int warmup,
     bytes += t.numBytes();
   for (const Tensor &t : outputs)
     bytes += t.numBytes();
-  // The same calls with device tensors in and out: no host copies.
+  // The same calls with device tensors in and out: no host copies (a dry
+  // run's CPU-compiled kernels have no device).
+  if (c.module->device() != Device::CUDA) {
+    std::printf("wall_ms=%.4f device_wall_ms=n/a kernel_ms=%.4f io_bytes=%zu "
+                "runs=%d warmup=%d\n",
+                median(wall), median(kernel), bytes, runs, warmup);
+    return 0;
+  }
   std::vector<Tensor> onDevice(c.inputs.size());
   for (size_t i = 0; i < c.inputs.size(); ++i)
     if (Status s = cudaToDevice(c.inputs[i], onDevice[i]); !s.ok()) {

@@ -51,6 +51,31 @@ def FuseEpiloguesPass : Pass<"convc-fuse-epilogues"> {
   let dependentDialects = ["::convc::ConvcDialect"];
 }
 
+def AddGreedyStepPass : Pass<"convc-add-greedy-step", "::mlir::ModuleOp"> {
+  let summary = "Add a decode step that chooses its greedy token itself";
+  let description = [{
+    After `convc-derive-decode-step`: clones `@F_step` as
+    `@F_step_greedy`, which takes one more input, `select` ([3] i64: pad,
+    eos, and 0 / 1 / 2 for eos allowed / banned / forced), and instead of
+    the logits returns `next_tokens` ([N, 1] i64, the next step's tokens)
+    and `picked` ([N, 2] f64: the chosen token and its log-prob). The token
+    is the best allowed one of the last position (the first on ties), its
+    log-prob the logit minus the log-sum-exp of all logits in f64. The
+    runtime's greedy search then copies N pairs to the host per step
+    instead of N x V logits, and feeds the tokens to the next step where
+    they are. Without `@F_step`, or when its first result is not [N, T, V]
+    float logits, nothing is added (a warning in the latter case).
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"decode\"",
+           "the full-sequence decoder whose step gets a greedy form">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def DeriveDecodeStepPass : Pass<"convc-derive-decode-step", "::mlir::ModuleOp"> {
   let summary = "Derive an incremental decoding step from a full decoder";
   let description = [{

@@ -116,7 +116,7 @@ for case in "$here"/bench/*/; do
   bench_ok=$((bench_ok + 1))
   k="$(sed -n 's/.*kernel_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
   w="$(sed -n 's/^wall_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
-  dw="$(sed -n 's/.*device_wall_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+  dw="$(sed -n 's/.*device_wall_ms=\([0-9.na/]*\).*/\1/p' <<<"$line")"
   b="$(sed -n 's/.*io_bytes=\([0-9]*\).*/\1/p' <<<"$line")"
   pct="$(awk -v b="$b" -v ms="$k" -v bw="$bandwidth" 'BEGIN { if (ms > 0 && bw > 0) printf "%.0f%%", 100 * b / ms / 1e6 / bw; else print "n/a" }')"
   convc_ms[$name]="$k"

@@ -110,6 +110,46 @@ void *convc_tensor_get_data(const convc_tensor *tensor) {
 size_t convc_tensor_get_num_bytes(const convc_tensor *tensor) {
   return tensor->tensor.numBytes();
 }
+convc_device convc_tensor_get_device(const convc_tensor *tensor) {
+  return tensor->tensor.device() == Device::CUDA ? CONVC_CUDA : CONVC_CPU;
+}
+
+convc_status *convc_tensor_wrap_device(convc_dtype dtype, const int64_t *shape,
+                                       size_t rank, void *device_data,
+                                       convc_tensor **tensor) {
+  if (!device_data)
+    return makeStatus(CONVC_INVALID_ARGUMENT,
+                      "convc_tensor_wrap_device: null data");
+  // The shape checks of a host tensor, without touching the data.
+  if (convc_status *s = makeTensor(dtype, shape, rank, device_data, tensor))
+    return s;
+  Tensor &t = (*tensor)->tensor;
+  t = Tensor::borrowDevice(t.dtype(), t.shape(), device_data);
+  return nullptr;
+}
+
+static convc_status *copyTensor(const convc_tensor *tensor, convc_tensor **out,
+                                bool toDevice) {
+  if (!tensor || !out)
+    return makeStatus(CONVC_INVALID_ARGUMENT, "null tensor pointer");
+  Tensor copy;
+  Status status = toDevice ? cudaToDevice(tensor->tensor, copy)
+                           : cudaToHost(tensor->tensor, copy);
+  if (!status.ok())
+    return fromStatus(status);
+  *out = new (std::nothrow) convc_tensor{copy};
+  return *out ? nullptr : makeStatus(CONVC_INTERNAL, "out of memory");
+}
+
+convc_status *convc_tensor_to_device(const convc_tensor *tensor,
+                                     convc_tensor **device) {
+  return copyTensor(tensor, device, true);
+}
+
+convc_status *convc_tensor_to_host(const convc_tensor *tensor,
+                                   convc_tensor **host) {
+  return copyTensor(tensor, host, false);
+}
 
 convc_status *convc_module_load(const char *path, convc_module **module) {
   if (!path || !module)
@@ -193,6 +233,15 @@ convc_status *convc_module_run(const convc_module *module, const char *entry,
                                const convc_tensor *const *inputs,
                                size_t num_inputs, convc_tensor **outputs,
                                size_t num_outputs) {
+  return convc_module_run_on(module, entry, inputs, num_inputs, outputs,
+                             num_outputs, CONVC_CPU);
+}
+
+convc_status *convc_module_run_on(const convc_module *module,
+                                  const char *entry,
+                                  const convc_tensor *const *inputs,
+                                  size_t num_inputs, convc_tensor **outputs,
+                                  size_t num_outputs, convc_device outputs_on) {
   if (!module || !entry || (num_inputs && !inputs) ||
       (num_outputs && !outputs))
     return makeStatus(CONVC_INVALID_ARGUMENT, "null argument");
@@ -212,7 +261,10 @@ convc_status *convc_module_run(const convc_module *module, const char *entry,
                           " outputs, room for " + std::to_string(num_outputs) +
                           " given");
   std::vector<Tensor> out;
-  if (Status status = module->module->run(entry, in, out); !status.ok())
+  RunOptions options;
+  options.outputs = outputs_on == CONVC_CUDA ? Device::CUDA : Device::CPU;
+  if (Status status = module->module->run(entry, in, out, options);
+      !status.ok())
     return fromStatus(status);
   for (size_t i = 0; i < out.size(); ++i) {
     outputs[i] = new (std::nothrow) convc_tensor{out[i]};

@@ -83,6 +83,89 @@ struct Beam {
   double score;
 };
 
+/// Each sentence's finished hypotheses, best first by length-normalised
+/// score, as many as asked for.
+void collect(std::vector<std::vector<Hypothesis>> &finished,
+             const GenerationOptions &options,
+             std::vector<std::vector<Hypothesis>> &results) {
+  auto normalized = [&](const Hypothesis &h) {
+    return h.score /
+           std::pow(double(h.tokens.size() + 1), options.lengthPenalty);
+  };
+  results.assign(finished.size(), {});
+  for (size_t b = 0; b < finished.size(); ++b) {
+    std::vector<Hypothesis> &found = finished[b];
+    std::stable_sort(found.begin(), found.end(),
+                     [&](const Hypothesis &a, const Hypothesis &c) {
+                       return normalized(a) > normalized(c);
+                     });
+    if (int64_t(found.size()) > options.numHypotheses)
+      found.resize(options.numHypotheses);
+    results[b] = found;
+  }
+}
+
+/// Greedy search where each step chooses its tokens itself
+/// (`decode_step_greedy`, convc-add-greedy-step): per step only the chosen
+/// (token, log-prob) pairs come to the host, and on the GPU the tokens and
+/// states stay there for the next step. The rules of the host search for
+/// beam 1 without penalties: pad never, eos not before the minimum length
+/// and only eos at the maximum. `positions` [steps, N] and `rules`
+/// [steps, 3] are the per-step inputs, where the tokens are.
+Status greedySteps(const Module &module, const EntryPoint &entry,
+                   Named &inputs, int64_t N, const GenerationOptions &options,
+                   bool gpu, const Tensor &positions, const Tensor &rules,
+                   std::vector<std::vector<Hypothesis>> &results) {
+  RunOptions where;
+  where.outputs = gpu ? Device::CUDA : Device::CPU;
+  where.outputDevices = {where.outputs, Device::CPU}; // picked to the host
+  auto row = [&](const Tensor &t, int64_t i, std::vector<int64_t> shape) {
+    int64_t *data = t.data<int64_t>() + i * t.shape()[1];
+    return gpu ? Tensor::borrowDevice(DType::I64, shape, data)
+               : Tensor::borrow(DType::I64, shape, data);
+  };
+  std::vector<std::vector<int64_t>> tokens(N);
+  std::vector<double> scores(N, 0.0);
+  std::vector<std::vector<Hypothesis>> finished(N);
+  std::vector<bool> done(N, false);
+  int64_t live = N;
+  for (int64_t t = 0; t <= options.maxLength && live > 0; ++t) {
+    inputs["step"] = row(positions, t, {N});
+    inputs["select"] = row(rules, t, {3});
+    Named out;
+    if (Status s = runNamed(module, entry.name, inputs, out, where); !s.ok())
+      return s;
+    const Tensor &picked = out["picked"];
+    if (picked.dtype() != DType::F64 ||
+        picked.shape() != std::vector<int64_t>{N, 2})
+      return Status(StatusCode::InvalidArgument,
+                    "'" + entry.name + "' must return picked f64 [N, 2]");
+    for (int64_t r = 0; r < N; ++r) {
+      if (done[r])
+        continue;
+      double token = picked.data<double>()[2 * r],
+             logProb = picked.data<double>()[2 * r + 1];
+      if (token < 0 || std::isinf(logProb)) { // no token allowed
+        done[r] = true, --live;
+        continue;
+      }
+      scores[r] += logProb;
+      if (int64_t(token) == options.eos) {
+        finished[r].push_back(Hypothesis{tokens[r], scores[r]});
+        done[r] = true, --live;
+        continue;
+      }
+      tokens[r].push_back(int64_t(token));
+    }
+    inputs[entry.inputs[0].name] = out["next_tokens"];
+    for (auto &[name, value] : out)
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".next") == 0)
+        inputs[name.substr(0, name.size() - 5)] = value;
+  }
+  collect(finished, options, results);
+  return Status();
+}
+
 /// One batch: encode, then decode step by step, choosing each row's next
 /// token by beam search, greedily or by sampling. `prefixes[b]` is source
 /// b's forced prefix, or null.
@@ -181,6 +264,30 @@ Status searchBatch(const Module &module,
     if (Status s = place(all, gpu, positions); !s.ok())
       return s;
   }
+  // Greedy search without penalties or forced prefixes: the step chooses
+  // its tokens itself where the model compiled that form.
+  const EntryPoint *greedy = step ? module.find("decode_step_greedy") : nullptr;
+  if (greedy && K == 1 && !sampling && options.repetitionPenalty == 1.0 &&
+      options.noRepeatNgramSize == 0 &&
+      std::all_of(prefixes.begin(), prefixes.end(),
+                  [](const std::vector<int64_t> *p) { return !p; })) {
+    Tensor starts = Tensor::zeros(DType::I64, {N, 1});
+    std::fill(starts.data<int64_t>(), starts.data<int64_t>() + N, start);
+    Tensor rules = Tensor::zeros(DType::I64, {options.maxLength + 1, 3});
+    for (int64_t t = 0; t <= options.maxLength; ++t) {
+      int64_t *rule = rules.data<int64_t>() + 3 * t;
+      rule[0] = options.pad;
+      rule[1] = options.eos;
+      rule[2] = t >= options.maxLength ? 2 : t < options.minLength ? 1 : 0;
+    }
+    Tensor placedRules;
+    if (Status s = place(starts, gpu, inputs[greedy->inputs[0].name]); !s.ok())
+      return s;
+    if (Status s = place(rules, gpu, placedRules); !s.ok())
+      return s;
+    return greedySteps(module, *greedy, inputs, N, options, gpu, positions,
+                       placedRules, results);
+  }
   // The step returns its logits to the host, its states where they were.
   RunOptions logitsToHost = onDevice;
   logitsToHost.outputDevices = {Device::CPU};
@@ -191,9 +298,6 @@ Status searchBatch(const Module &module,
     beams[b * K].score = 0.0; // one live hypothesis per sentence at first
   std::vector<std::vector<Hypothesis>> finished(B);
   std::vector<bool> done(B, false);
-  auto normalized = [&](const Hypothesis &h) {
-    return h.score / std::pow(double(h.tokens.size() + 1), options.lengthPenalty);
-  };
 
   std::vector<double> logProbs;
   for (int64_t t = 0; t <= options.maxLength; ++t) {
@@ -296,17 +400,7 @@ Status searchBatch(const Module &module,
             !s.ok())
           return s;
   }
-  results.assign(B, {});
-  for (int64_t b = 0; b < B; ++b) {
-    std::vector<Hypothesis> &found = finished[b];
-    std::stable_sort(found.begin(), found.end(),
-                     [&](const Hypothesis &a, const Hypothesis &c) {
-                       return normalized(a) > normalized(c);
-                     });
-    if (int64_t(found.size()) > options.numHypotheses)
-      found.resize(options.numHypotheses);
-    results[b] = found;
-  }
+  collect(finished, options, results);
   return Status();
 }
 

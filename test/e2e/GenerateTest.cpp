@@ -105,6 +105,45 @@ TEST(Generate, MatchesPyTorchGreedyAndBeamSearch) {
   EXPECT_GT(beamsDifferFromGreedy, 0);
 }
 
+// Greedy search through the step that chooses its own tokens
+// (decode_step_greedy, issue 15's decode loop on the device) gives the
+// tokens and scores of the host search over the step's logits: a
+// no-repeat n-gram size longer than any output keeps the host path without
+// changing what it chooses. Batched, with minimum lengths that ban and a
+// maximum that forces eos.
+TEST(Generate, GreedyStepChoosesAsTheHostSearch) {
+  for (const char *kind : kKinds) {
+    SCOPED_TRACE(kind);
+    auto module = compileModel(kind);
+    ASSERT_TRUE(module);
+    ASSERT_TRUE(module->find("decode_step_greedy"));
+    std::vector<std::vector<int64_t>> sources;
+    for (const Case &c : readCases(kind))
+      sources.push_back(c.source);
+    for (int64_t minLength : {0, 3, 7}) {
+      for (int64_t maxLength : {7, 16}) {
+        convc::GenerationOptions fast;
+        fast.maxLength = maxLength;
+        fast.minLength = std::min(minLength, maxLength);
+        convc::GenerationOptions host = fast;
+        host.noRepeatNgramSize = 1000;
+        std::vector<convc::Hypothesis> a, b;
+        ASSERT_TRUE(convc::generate(*module, sources, fast, a).ok());
+        ASSERT_TRUE(convc::generate(*module, sources, host, b).ok());
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+          EXPECT_EQ(a[i].tokens, b[i].tokens)
+              << "source " << i << ", min " << minLength << ", max "
+              << maxLength;
+          EXPECT_NEAR(a[i].score, b[i].score, 1e-9 * (1 + std::abs(b[i].score)));
+          EXPECT_GE(int64_t(a[i].tokens.size()), fast.minLength);
+          EXPECT_LE(int64_t(a[i].tokens.size()), maxLength);
+        }
+      }
+    }
+  }
+}
+
 // A batch of left-padded sources gives each sentence its own result.
 TEST(Generate, BatchEqualsOneByOne) {
   for (const char *kind : kKinds) {

@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
 
   /* CUDA: either usable, or a clear "CUDA unavailable" status. */
   convc_status *cuda = convc_cuda_status();
+  int cudaMissing = cuda != NULL;
   if (cuda) {
     CHECK(expect(cuda, CONVC_UNAVAILABLE, "CUDA unavailable: "));
   }
@@ -80,6 +81,33 @@ int main(int argc, char **argv) {
         CHECK(fabsf(out[r * 4 + c] - a / (1.0f + expf(-g))) < 1e-6f);
       }
     convc_tensor_free(y);
+  }
+
+  /* Device tensors: a CPU module returns host tensors whatever is asked,
+   * refuses a device tensor, and without CUDA nothing goes to the GPU. */
+  CHECK(convc_tensor_get_device(x) == CONVC_CPU);
+  y = NULL;
+  CHECK(convc_module_run_on(module, "main", inputs, 1, &y, 1, CONVC_CUDA) ==
+        NULL);
+  if (y) {
+    CHECK(convc_tensor_get_device(y) == CONVC_CPU);
+    convc_tensor_free(y);
+  }
+  convc_tensor *onGpu = NULL;
+  CHECK(convc_tensor_wrap_device(CONVC_F32, shape, 3, data, &onGpu) == NULL);
+  if (onGpu) {
+    CHECK(convc_tensor_get_device(onGpu) == CONVC_CUDA);
+    const convc_tensor *gpuInputs[1] = {onGpu};
+    CHECK(expect(convc_module_run(module, "main", gpuInputs, 1, &y, 1),
+                 CONVC_INVALID_ARGUMENT,
+                 "input 'x' is a device tensor, but this module runs on the "
+                 "CPU"));
+    convc_tensor_free(onGpu);
+  }
+  if (cudaMissing) {
+    convc_tensor *copy = NULL;
+    CHECK(expect(convc_tensor_to_device(x, &copy), CONVC_UNAVAILABLE,
+                 "CUDA unavailable: "));
   }
 
   /* Bad calls are errors, not crashes. */

@@ -48,7 +48,10 @@ typedef enum convc_dtype {
   CONVC_BOOL = 8 /* one byte, 0 or 1 */
 } convc_dtype;
 
-/* A dense row-major tensor. */
+/* Where a module runs and where a tensor's data lives. */
+typedef enum convc_device { CONVC_CPU = 0, CONVC_CUDA = 1 } convc_device;
+
+/* A dense row-major tensor, in host memory or (a device tensor) on the GPU. */
 typedef struct convc_tensor convc_tensor;
 /* Zero-filled, owned by the tensor. */
 convc_status *convc_tensor_create(convc_dtype dtype, const int64_t *shape,
@@ -62,12 +65,25 @@ size_t convc_tensor_get_rank(const convc_tensor *tensor);
 const int64_t *convc_tensor_get_shape(const convc_tensor *tensor);
 void *convc_tensor_get_data(const convc_tensor *tensor);
 size_t convc_tensor_get_num_bytes(const convc_tensor *tensor);
+/* CONVC_CPU, or CONVC_CUDA for a device tensor (its data is a device
+ * address). */
+convc_device convc_tensor_get_device(const convc_tensor *tensor);
+/* Wraps GPU memory of this process's CUDA context that the caller keeps
+ * alive and frees (another library's device buffer, say). */
+convc_status *convc_tensor_wrap_device(convc_dtype dtype, const int64_t *shape,
+                                       size_t rank, void *device_data,
+                                       convc_tensor **tensor);
+/* A new copy of `tensor` on the GPU, or on the host; complete on return.
+ * CONVC_UNAVAILABLE without CUDA. */
+convc_status *convc_tensor_to_device(const convc_tensor *tensor,
+                                     convc_tensor **device);
+convc_status *convc_tensor_to_host(const convc_tensor *tensor,
+                                   convc_tensor **host);
 
 typedef struct convc_module convc_module;
 convc_status *convc_module_load(const char *path, convc_module **module);
-/* CONVC_CPU, or CONVC_CUDA for modules compiled with --target=cuda (their
- * inputs and outputs are host tensors too). */
-typedef enum convc_device { CONVC_CPU = 0, CONVC_CUDA = 1 } convc_device;
+/* CONVC_CPU, or CONVC_CUDA for modules compiled with --target=cuda (they
+ * take host and device tensors). */
 convc_device convc_module_get_device(const convc_module *module);
 /* NULL when modules compiled for CUDA can run in this process, else a
  * CONVC_UNAVAILABLE status whose message starts "CUDA unavailable: " and
@@ -94,6 +110,14 @@ convc_status *convc_module_run(const convc_module *module, const char *entry,
                                const convc_tensor *const *inputs,
                                size_t num_inputs, convc_tensor **outputs,
                                size_t num_outputs);
+/* The same with the outputs on `outputs_on`: CONVC_CUDA hands a CUDA
+ * module's results over as device tensors, without copying them back (the
+ * next call can take them as they are). CPU modules return host tensors. */
+convc_status *convc_module_run_on(const convc_module *module,
+                                  const char *entry,
+                                  const convc_tensor *const *inputs,
+                                  size_t num_inputs, convc_tensor **outputs,
+                                  size_t num_outputs, convc_device outputs_on);
 
 #ifdef __cplusplus
 } /* extern "C" */
