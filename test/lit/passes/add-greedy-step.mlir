@@ -1,0 +1,33 @@
+// RUN: convc-opt %s -convc-add-greedy-step | FileCheck %s
+// RUN: convc-opt %s -convc-add-greedy-step=function=other 2>&1 | FileCheck %s --check-prefix=NONE
+
+// @decode_step gets a greedy twin: one more input (`select`), and instead
+// of the logits the chosen tokens for the next step and (token, log-prob)
+// pairs; the states still follow. The step itself is left as it was.
+// CHECK-LABEL: func.func @decode_step(
+// CHECK-SAME: -> (tensor<?x?x5xf32> {convc.name = "logits"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
+// CHECK-LABEL: func.func @decode_step_greedy(
+// CHECK-SAME: %[[SELECT:arg[0-9]+]]: tensor<3xi64> {convc.name = "select"})
+// CHECK-SAME: -> (tensor<?x1xi64> {convc.name = "next_tokens"}, tensor<?x2xf64> {convc.name = "picked"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
+// The last position's row of logits.
+// CHECK: %[[ROWS:[a-z_0-9]+]] = tensor.extract_slice %{{.*}}[0, %{{.*}}, 0] [%{{.*}}, 1, 5] [1, 1, 1] : tensor<?x?x5xf32> to tensor<?x5xf32>
+// One reduction over the vocabulary: the max of all logits and the best
+// allowed token, reading pad, eos and the eos rule from `select`.
+// CHECK: %[[BEST:[0-9]+]]:3 = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: ins(%[[ROWS]], %[[SELECT]], %[[SELECT]], %[[SELECT]] :
+// CHECK: linalg.index 1
+// CHECK: arith.cmpf ogt
+// Then the sum of exp(x - max), and the pairs.
+// CHECK: %[[SUM:[0-9]+]] = linalg.generic
+// CHECK: math.exp
+// CHECK: %[[PICKED:[0-9]+]] = linalg.generic
+// CHECK: math.log
+// CHECK: %[[NEXT:[a-z_0-9]+]] = tensor.expand_shape %[[BEST]]#2 {{\[\[}}0, 1]]
+// CHECK: return %[[NEXT]], %[[PICKED]], %{{.*}} : tensor<?x1xi64>, tensor<?x2xf64>, tensor<?x2x4xf32>
+
+// Without @other_step there is nothing to add.
+// NONE-NOT: greedy
+func.func @decode_step(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %step: tensor<?xi64> {convc.name = "step"}, %state: tensor<?x2x4xf32> {convc.name = "state0"}, %logits: tensor<?x?x5xf32> {convc.name = "cache0"}) -> (tensor<?x?x5xf32> {convc.name = "logits"}, tensor<?x2x4xf32> {convc.name = "state0.next"}) {
+  return %logits, %state : tensor<?x?x5xf32>, tensor<?x2x4xf32>
+}
