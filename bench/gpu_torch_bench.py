@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """PyTorch baselines for scripts/gpu-check on a GPU: TaLK and LightConv
 (C = 512, H = 8, K = Lmax = Rmax = 31), eager CUDA and torch.compile, at the
-shapes of the convc GPU benchmark. Median of CUDA-event-timed runs after
-warm-up; inputs already on the device."""
+shapes of the convc GPU benchmark, and y = x + x over --copy-elements f32
+(the bandwidth convc's copy kernel is held against). Median of
+CUDA-event-timed runs after warm-up; inputs already on the device."""
 import argparse
 
 import torch
@@ -32,6 +33,7 @@ def time_cuda(fn, args, warmup, runs):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=20)
+    p.add_argument("--copy-elements", type=int, default=0)
     a = p.parse_args()
     dev = torch.device("cuda")
     talk = lambda x, o: ops.talk_conv(x, o, L, L, False)  # noqa: E731
@@ -40,6 +42,11 @@ def main():
     eager = {"talk": talk, "lightconv": light}
     print(f"  {'case':22s} {'eager_ms':>12s} {'compile_ms':>12s}")
     with torch.no_grad():
+        if a.copy_elements > 0:
+            x = torch.randn(a.copy_elements, device=dev)
+            e = time_cuda(lambda x: x + x, (x,), 3, a.runs)
+            print(f"  {'copy.B1_T' + str(a.copy_elements):22s} {e:12.4f} {'n/a':>12s}")
+            del x
         for op in ["lightconv", "talk"]:
             for B, T in SHAPES:
                 x = torch.randn(B, T, C, device=dev)

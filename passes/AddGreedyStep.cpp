@@ -5,14 +5,17 @@
 // inside, where the logits are (on the GPU: no logits cross to the host):
 //
 //   @F_step_greedy(tokens, step, select, caches..., states...)
-//       -> (next_tokens [N, 1] i64, picked [N, 2] f64, states.next...)
+//       -> (next_tokens [N, 1] i64, picked [N, 2] f64, next_step [N] i64,
+//           states.next...)
 //
-// `select` = [pad, eos, eos_rule]: pad is never chosen; eos_rule 0 allows
-// eos, 1 bans it (before the minimum length), 2 forces it (at the maximum
-// length). picked[n] = (token, log-prob): the best allowed token of the
-// last position (the first on ties) and its logit minus the log-sum-exp of
-// all logits, in f64 as the host generator computes it. `next_tokens` is
-// the same token, shaped to be the next step's input.
+// `select` = [pad, eos, min_length, max_length]: pad is never chosen; at
+// position step[n] < min_length eos is banned, at step[n] >= max_length it
+// is the only choice. picked[n] = (token, log-prob): the best allowed token
+// of the last position (the first on ties) and its logit minus the
+// log-sum-exp of all logits, in f64 as the host generator computes it.
+// `next_tokens` and `next_step` (step + 1) are the next step's inputs, so a
+// step's inputs all come from the one before: the runtime can replay it as
+// a CUDA graph that copies them back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,35 +68,68 @@ struct AddGreedyStepPass
     Type i64 = IntegerType::get(ctx, 64);
     unsigned selectIndex = greedy.getNumArguments();
     if (failed(greedy.insertArgument(
-            selectIndex, RankedTensorType::get({3}, i64),
+            selectIndex, RankedTensorType::get({4}, i64),
             DictionaryAttr::get(ctx, {NamedAttribute(
                                          StringAttr::get(ctx, "convc.name"),
                                          StringAttr::get(ctx, "select"))}),
             greedy.getLoc())))
       return signalPassFailure();
     Value select = greedy.getArgument(selectIndex);
+    Value position;
+    for (unsigned i = 0; i < greedy.getNumArguments(); ++i)
+      if (auto name = greedy.getArgAttrOfType<StringAttr>(i, "convc.name");
+          name && name.getValue() == "step")
+        position = greedy.getArgument(i);
+    if (!position) {
+      step.emitWarning() << "no greedy step: @" << step.getSymName()
+                         << " has no 'step' input";
+      greedy.erase();
+      return;
+    }
 
     ret = cast<func::ReturnOp>(greedy.getBody().back().getTerminator());
     OpBuilder b(ret);
     Location loc = ret.getLoc();
-    auto [nextTokens, picked] = choose(b, loc, ret.getOperand(0), select);
+    auto [nextTokens, picked] =
+        choose(b, loc, ret.getOperand(0), select, position);
     ret->setOperand(0, nextTokens);
-    ret->insertOperands(1, picked);
+    ret->insertOperands(1, ValueRange{picked, nextStep(b, loc, position)});
     SmallVector<Type> results(ret.getOperandTypes());
     SmallVector<DictionaryAttr> resultAttrs;
     greedy.getAllResultAttrs(resultAttrs);
-    resultAttrs.insert(resultAttrs.begin() + 1, DictionaryAttr::get(ctx));
+    resultAttrs.insert(resultAttrs.begin() + 1, 2, DictionaryAttr::get(ctx));
     greedy.setType(
         FunctionType::get(ctx, greedy.getArgumentTypes(), results));
     greedy.setAllResultAttrs(resultAttrs);
     greedy.setResultAttr(0, "convc.name", StringAttr::get(ctx, "next_tokens"));
     greedy.setResultAttr(1, "convc.name", StringAttr::get(ctx, "picked"));
+    greedy.setResultAttr(2, "convc.name", StringAttr::get(ctx, "next_step"));
+  }
+
+  /// step + 1.
+  Value nextStep(OpBuilder &b, Location loc, Value position) {
+    auto type = cast<RankedTensorType>(position.getType());
+    SmallVector<Value> dynamic;
+    if (type.isDynamicDim(0))
+      dynamic.push_back(tensor::DimOp::create(b, loc, position, 0));
+    Value empty = tensor::EmptyOp::create(b, loc, type, dynamic);
+    auto map = AffineMap::getMultiDimIdentityMap(1, b.getContext());
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{type}, ValueRange{position}, ValueRange{empty},
+               ArrayRef<AffineMap>{map, map},
+               ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value one = arith::ConstantIntOp::create(nb, l, 1, 64);
+                 linalg::YieldOp::create(
+                     nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], one)});
+               })
+        .getResult(0);
   }
 
   /// The next tokens [N, 1] and (token, log-prob) pairs [N, 2] of `logits`'
   /// last position under `select`.
   std::pair<Value, Value> choose(OpBuilder &b, Location loc, Value logits,
-                                 Value select) {
+                                 Value select, Value position) {
     auto type = cast<RankedTensorType>(logits.getType());
     Type f64 = b.getF64Type(), i64 = b.getI64Type();
     int64_t V = type.getDimSize(2);
@@ -139,31 +175,34 @@ struct AddGreedyStepPass
         TypeRange{RankedTensorType::get({N}, f64),
                   RankedTensorType::get({N}, f64),
                   RankedTensorType::get({N}, i64)},
-        ValueRange{rows, select, select, select},
+        ValueRange{rows, select, select, select, select, position},
         ValueRange{filled(f64, b.getF64FloatAttr(-inf)),
                    filled(f64, b.getF64FloatAttr(-inf)),
                    filled(i64, b.getI64IntegerAttr(-1))},
-        ArrayRef<AffineMap>{rowsMap, at(0), at(1), at(2), rowMap, rowMap,
-                            rowMap},
+        ArrayRef<AffineMap>{rowsMap, at(0), at(1), at(2), at(3), rowMap,
+                            rowMap, rowMap, rowMap},
         reduce, [&](OpBuilder &nb, Location l, ValueRange args) {
           Value x = toF64(nb, l, args[0]);
-          Value pad = args[1], eos = args[2], rule = args[3];
+          Value pad = args[1], eos = args[2], minLength = args[3],
+                maxLength = args[4], t = args[5];
+          Value cur = args[6], curBest = args[7], curToken = args[8];
           Value v = arith::IndexCastOp::create(
               nb, l, i64, linalg::IndexOp::create(nb, l, 1));
           auto eq = [&](Value a, Value c) {
             return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a, c)
                 .getResult();
           };
-          auto i64c = [&](int64_t c) {
-            return arith::ConstantIntOp::create(nb, l, c, 64).getResult();
-          };
           Value isEos = eq(v, eos);
           Value notPad = arith::XOrIOp::create(
               nb, l, eq(v, pad), arith::ConstantIntOp::create(nb, l, 1, 1));
-          // rule 1: not eos; rule 2: only eos.
-          Value banned = arith::AndIOp::create(nb, l, eq(rule, i64c(1)), isEos);
+          // Before the minimum length not eos; at the maximum only eos.
+          Value early = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
+                                              t, minLength);
+          Value last = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
+                                             t, maxLength);
+          Value banned = arith::AndIOp::create(nb, l, early, isEos);
           Value forcedOut = arith::AndIOp::create(
-              nb, l, eq(rule, i64c(2)),
+              nb, l, last,
               arith::XOrIOp::create(nb, l, isEos,
                                     arith::ConstantIntOp::create(nb, l, 1, 1)));
           Value allowed = arith::AndIOp::create(
@@ -171,16 +210,16 @@ struct AddGreedyStepPass
               arith::XOrIOp::create(
                   nb, l, arith::OrIOp::create(nb, l, banned, forcedOut),
                   arith::ConstantIntOp::create(nb, l, 1, 1)));
-          Value max = arith::MaximumFOp::create(nb, l, args[4], x);
+          Value max = arith::MaximumFOp::create(nb, l, cur, x);
           Value better = arith::AndIOp::create(
               nb, l, allowed,
               arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x,
-                                    args[5]));
+                                    curBest));
           linalg::YieldOp::create(
               nb, l,
               ValueRange{max,
-                         arith::SelectOp::create(nb, l, better, x, args[5]),
-                         arith::SelectOp::create(nb, l, better, v, args[6])});
+                         arith::SelectOp::create(nb, l, better, x, curBest),
+                         arith::SelectOp::create(nb, l, better, v, curToken)});
         });
     Value max = best.getResult(0), bestLogit = best.getResult(1),
           bestToken = best.getResult(2);

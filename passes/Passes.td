@@ -55,15 +55,17 @@ def AddGreedyStepPass : Pass<"convc-add-greedy-step", "::mlir::ModuleOp"> {
   let summary = "Add a decode step that chooses its greedy token itself";
   let description = [{
     After `convc-derive-decode-step`: clones `@F_step` as
-    `@F_step_greedy`, which takes one more input, `select` ([3] i64: pad,
-    eos, and 0 / 1 / 2 for eos allowed / banned / forced), and instead of
-    the logits returns `next_tokens` ([N, 1] i64, the next step's tokens)
-    and `picked` ([N, 2] f64: the chosen token and its log-prob). The token
-    is the best allowed one of the last position (the first on ties), its
-    log-prob the logit minus the log-sum-exp of all logits in f64. The
-    runtime's greedy search then copies N pairs to the host per step
-    instead of N x V logits, and feeds the tokens to the next step where
-    they are. Without `@F_step`, or when its first result is not [N, T, V]
+    `@F_step_greedy`, which takes one more input, `select` ([4] i64: pad,
+    eos, minimum and maximum length), and instead of the logits returns
+    `next_tokens` ([N, 1] i64), `picked` ([N, 2] f64: the chosen token and
+    its log-prob) and `next_step` (step + 1). The token is the best allowed
+    one of the last position (the first on ties): never pad, not eos while
+    step < min length, only eos once step >= max length; its log-prob is the
+    logit minus the log-sum-exp of all logits, in f64. The runtime's greedy
+    search then copies N pairs to the host per step instead of N x V
+    logits, and every input of a step comes from the step before (or stays
+    the same), so the step can be replayed as a CUDA graph. Without
+    `@F_step` or a `step` input, or when its first result is not [N, T, V]
     float logits, nothing is added (a warning in the latter case).
   }];
   let options = [

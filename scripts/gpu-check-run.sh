@@ -127,9 +127,18 @@ done
 echo "== PyTorch eager CUDA and torch.compile on the same shapes"
 torch_out=""
 if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-  torch_out="$(PYTHONPATH="$here" python3 "$here/gpu_torch_bench.py" --runs "$runs")" \
+  copy_elements="$(basename "$bw_case")"
+  copy_elements="${copy_elements##*_T}"
+  torch_out="$(PYTHONPATH="$here" python3 "$here/gpu_torch_bench.py" --runs "$runs" --copy-elements "$copy_elements")" \
     || echo "  (torch benchmark failed)"
   echo "$torch_out"
+  # The copy kernel against PyTorch's x + x over the same bytes (8 per
+  # element: one read, one write): the issue asks for at least 95%.
+  torch_copy_ms="$(awk '$1 ~ /^copy\./ { print $2 }' <<<"$torch_out")"
+  if [ -n "$torch_copy_ms" ] && [ "$bandwidth" != n/a ]; then
+    torch_bw="$(awk -v n="$copy_elements" -v ms="$torch_copy_ms" 'BEGIN { printf "%.1f", 8 * n / ms / 1e6 }')"
+    verdicts+=("copy kernel: ${bandwidth} GB/s, PyTorch ${torch_bw} GB/s -> $(awk -v c="$bandwidth" -v t="$torch_bw" 'BEGIN { r = c / t; printf "%.0f%% (target >= 95%%) -> %s", 100 * r, (r >= 0.95 ? "MET" : "MISSED") }')")
+  fi
 else
   echo "  skipped: no PyTorch with CUDA here"
 fi

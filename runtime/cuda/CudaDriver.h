@@ -39,6 +39,11 @@ constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115;
 constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 using CUmemoryPool = void *;
+using CUgraph = void *;
+using CUgraphExec = void *;
+constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+constexpr int CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2;
+constexpr unsigned CU_MEMORYTYPE_DEVICE = 2;
 
 struct DriverAPI {
   CUresult (*cuInit)(unsigned);
@@ -78,6 +83,15 @@ struct DriverAPI {
   // Page-locked host memory for staging copies (optional).
   CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
   CUresult (*cuMemFreeHost)(void *);
+  // Stream capture and graphs (optional; CUDA 11.4+).
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph,
+                                          unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuPointerGetAttribute)(void *, int, CUdeviceptr);
 };
 
 class Driver {
@@ -93,6 +107,24 @@ public:
   const std::string &unavailableReason() const { return unavailable_; }
   const DriverAPI &api() const { return api_; }
   const std::string &deviceName() const { return deviceName_; }
+  /// Whether calls can be captured as CUDA graphs: the driver has the entry
+  /// points, allocations are stream-ordered (pool), and launches are not
+  /// timed one by one.
+  bool canCapture() const {
+    return pool_ && !profiling_ && api_.cuStreamBeginCapture &&
+           api_.cuStreamEndCapture && api_.cuGraphInstantiateWithFlags &&
+           api_.cuGraphLaunch && api_.cuGraphExecDestroy &&
+           api_.cuGraphDestroy && api_.cuPointerGetAttribute;
+  }
+  /// Whether `p` is device memory of this context.
+  bool isDeviceMemory(const void *p) {
+    unsigned type = 0;
+    return api_.cuPointerGetAttribute &&
+           api_.cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                      reinterpret_cast<CUdeviceptr>(p)) ==
+               CUDA_SUCCESS &&
+           type == CU_MEMORYTYPE_DEVICE;
+  }
   int computeCapability() const { return capability_; }
 
   /// Makes the device's primary context current on this thread.
@@ -349,6 +381,14 @@ private:
     load(api_.cuMemPoolTrimTo, "cuMemPoolTrimTo", false);
     load(api_.cuMemHostAlloc, "cuMemHostAlloc", false);
     load(api_.cuMemFreeHost, "cuMemFreeHost", false);
+    load(api_.cuStreamBeginCapture, "cuStreamBeginCapture_v2", false);
+    load(api_.cuStreamEndCapture, "cuStreamEndCapture", false);
+    load(api_.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags",
+         false);
+    load(api_.cuGraphLaunch, "cuGraphLaunch", false);
+    load(api_.cuGraphExecDestroy, "cuGraphExecDestroy", false);
+    load(api_.cuGraphDestroy, "cuGraphDestroy", false);
+    load(api_.cuPointerGetAttribute, "cuPointerGetAttribute", false);
     if (!complete)
       return;
     auto fail = [&](CUresult r, const char *what) {

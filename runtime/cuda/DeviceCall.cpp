@@ -22,9 +22,16 @@ namespace {
 /// the synchronisation) makes them free again.
 class Staging {
 public:
+  Staging() = default;
+  Staging(const Staging &) = delete;
+  Staging &operator=(const Staging &) = delete;
   ~Staging() {
     for (Chunk &c : chunks_)
       freeChunk(c);
+  }
+  void swap(Staging &other) {
+    chunks_.swap(other.chunks_);
+    std::swap(total_, other.total_);
   }
   /// `bytes` of pinned memory, null where the driver has none to give or
   /// the copy is too large to stage (the driver then copies it directly).
@@ -101,6 +108,10 @@ struct ThreadState {
   std::vector<PendingCopy> pending;
   // Copies from pinned memory queued since the stream last synchronised.
   int unsynchronised = 0;
+  // Capturing a call (captureCall): the pending host copies are the
+  // capture's, done at each replay.
+  bool capturing = false, captureBroken = false;
+  std::vector<PendingCopy> captured;
 
   ~ThreadState() {
     Driver &d = Driver::get();
@@ -138,6 +149,11 @@ void copyToDevice(Driver &d, void *dst, const void *src, size_t bytes) {
 void copyToHost(Driver &d, void *dst, const void *src, size_t bytes) {
   ThreadState &s = threadState();
   void *pinned = s.staging.take(bytes);
+  if (!pinned && s.capturing) {
+    // A replay would write to a host buffer that is gone by then.
+    s.captureBroken = true;
+    return;
+  }
   void *target = pinned ? pinned : dst;
   if (d.check(d.api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(target),
                                     reinterpret_cast<CUdeviceptr>(src), bytes,
@@ -274,6 +290,15 @@ void noteSynchronized(void *stream) {
 std::string endCall(bool failed) {
   ThreadState &s = threadState();
   Driver &d = Driver::get();
+  if (s.capturing) {
+    // Nothing ran: the copies to the host happen at each replay.
+    s.captured = std::move(s.pending);
+    s.pending.clear();
+    s.staged.clear();
+    s.handedOut.clear();
+    s.borrowed.clear();
+    return d.takeError();
+  }
   if (d.ok() && s.stream) {
     // The module synchronises after queueing its results' copies
     // (convc-defer-result-sync); a call that returned early has not, and
@@ -441,3 +466,139 @@ Status cudaToHost(const Tensor &t, Tensor &host) {
 }
 
 } // namespace convc
+
+//===----------------------------------------------------------------------===//
+// Calls captured as CUDA graphs.
+//===----------------------------------------------------------------------===//
+
+namespace convc::cuda {
+
+bool capturing() { return threadState().capturing; }
+
+bool allowCopyInCapture(const void *dst, const void *src) {
+  Driver &d = Driver::get();
+  if (d.isDeviceMemory(dst) && d.isDeviceMemory(src))
+    return true;
+  threadState().captureBroken = true;
+  return false;
+}
+
+struct CapturedCall::State {
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  std::vector<Tensor> inputs; // at the addresses the graph reads
+  Staging staging;            // where the graph leaves the host results
+  struct HostResult {
+    DType dtype;
+    std::vector<int64_t> shape;
+    const void *pinned;
+  };
+  std::vector<HostResult> results;
+};
+
+CapturedCall::CapturedCall() : state_(std::make_unique<State>()) {}
+
+CapturedCall::~CapturedCall() {
+  Driver &d = Driver::get();
+  if (!d.ok() || !d.bind())
+    return;
+  if (state_->exec || state_->graph)
+    d.api().cuStreamSynchronize(threadStream()); // a replay may still run
+  if (state_->exec)
+    d.api().cuGraphExecDestroy(state_->exec);
+  if (state_->graph)
+    d.api().cuGraphDestroy(state_->graph);
+}
+
+Status CapturedCall::replay(std::vector<Tensor> &hostOutputs) {
+  Driver *d = usableDriver();
+  if (!d)
+    return Status(StatusCode::Unavailable, Driver::get().takeError());
+  d->takeError();
+  void *stream = threadStream();
+  if (!d->check(d->api().cuGraphLaunch(state_->exec, stream),
+                "replaying a captured call (cuGraphLaunch)") ||
+      !d->check(d->api().cuStreamSynchronize(stream),
+                "running a captured call (cuStreamSynchronize)"))
+    return Status(StatusCode::Internal, d->takeError());
+  hostOutputs.clear();
+  for (const State::HostResult &r : state_->results) {
+    Tensor t = Tensor::zeros(r.dtype, r.shape);
+    std::memcpy(t.data(), r.pinned, t.numBytes());
+    hostOutputs.push_back(t);
+  }
+  return Status();
+}
+
+std::unique_ptr<CapturedCall>
+captureCall(const Module &module, const std::string &entry,
+            const std::vector<Tensor> &inputs, const RunOptions &options,
+            const std::vector<std::pair<size_t, size_t>> &feedback,
+            size_t hostBytes) {
+  Driver *d = usableDriver();
+  const EntryPoint *e = module.find(entry);
+  if (!d || !d->canCapture() || module.device() != Device::CUDA || !e) {
+    Driver::get().takeError();
+    return nullptr;
+  }
+  for (const Tensor &t : inputs)
+    if (t.device() != Device::CUDA)
+      return nullptr; // its staging would be replayed stale
+  std::unique_ptr<CapturedCall> call(new CapturedCall());
+  CapturedCall::State &c = *call->state_;
+  c.inputs = inputs;
+  // The graph's host copies go to pinned memory of its own, taken now:
+  // allocating page-locked memory is not allowed while capturing.
+  if (!c.staging.take(std::max<size_t>(hostBytes, 1)))
+    return nullptr;
+  c.staging.reset();
+  ThreadState &s = threadState();
+  void *stream = threadStream();
+  s.staging.swap(c.staging);
+  s.capturing = true;
+  s.captureBroken = false;
+  s.captured.clear();
+  bool ok = d->check(d->api().cuStreamBeginCapture(
+                         stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                     "cuStreamBeginCapture");
+  std::vector<Tensor> outputs;
+  if (ok)
+    ok = module.run(entry, inputs, outputs, options).ok();
+  // The results that feed the next call go back into its inputs, and the
+  // device results are freed, inside the graph: every buffer it allocates
+  // it frees, so it can be launched again.
+  for (auto [from, to] : feedback)
+    if (ok && from < outputs.size() && to < inputs.size() &&
+        outputs[from].device() == Device::CUDA &&
+        outputs[from].numBytes() == inputs[to].numBytes())
+      ok = d->check(d->api().cuMemcpyAsync(
+                        reinterpret_cast<CUdeviceptr>(inputs[to].data()),
+                        reinterpret_cast<CUdeviceptr>(outputs[from].data()),
+                        inputs[to].numBytes(), stream),
+                    "cuMemcpyAsync");
+    else
+      ok = false;
+  std::vector<CapturedCall::State::HostResult> results;
+  size_t pending = 0;
+  for (const Tensor &t : outputs)
+    if (t.device() == Device::CPU && pending < s.captured.size())
+      results.push_back({t.dtype(), t.shape(), s.captured[pending++].pinned});
+  ok = ok && pending == s.captured.size();
+  outputs.clear();
+  CUgraph graph = nullptr;
+  CUresult end = d->api().cuStreamEndCapture(stream, &graph);
+  s.capturing = false;
+  s.staging.swap(c.staging);
+  ok = ok && end == CUDA_SUCCESS && graph && !s.captureBroken && !d->failed();
+  c.graph = graph;
+  if (ok)
+    ok = d->api().cuGraphInstantiateWithFlags(&c.exec, graph, 0) ==
+         CUDA_SUCCESS;
+  d->takeError(); // a failed capture is not the caller's error
+  if (!ok)
+    return nullptr; // the destructor drops what was made
+  c.results = std::move(results);
+  return call;
+}
+
+} // namespace convc::cuda

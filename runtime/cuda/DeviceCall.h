@@ -25,7 +25,9 @@
 
 #include "convc/Runtime.h"
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace convc::cuda {
@@ -54,6 +56,47 @@ Status gatherRows(const Tensor &t, const std::vector<int64_t> &rows,
 
 /// Frees device memory the runtime allocated (a device tensor's owner).
 void releaseDevice(void *data);
+
+/// Whether the calling thread is capturing a call (captureCall): the
+/// module's synchronisations are skipped and its copies checked.
+bool capturing();
+/// A copy the module issued while capturing: one that touches host memory
+/// (a per-element check's flag read by host code) cannot be replayed, so
+/// the capture is abandoned. False: do not issue it.
+bool allowCopyInCapture(const void *dst, const void *src);
+
+/// A call captured as a CUDA graph, with copies of some of its device
+/// results back into its device inputs: replayed, it runs the next call of
+/// a loop in one launch (a decode step whose tokens, positions and states
+/// come from the step before).
+class CapturedCall {
+public:
+  ~CapturedCall();
+  /// One launch and one synchronisation; the host results in output order.
+  Status replay(std::vector<Tensor> &hostOutputs);
+
+private:
+  friend std::unique_ptr<CapturedCall>
+  captureCall(const Module &, const std::string &, const std::vector<Tensor> &,
+              const RunOptions &, const std::vector<std::pair<size_t, size_t>> &,
+              size_t);
+  CapturedCall();
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+/// Captures `module.run(entry, inputs, options)` followed by copying output
+/// `feedback[i].first` into input `feedback[i].second` and freeing the
+/// device outputs. Every input must be a device tensor (kept alive and at
+/// the same address by the capture); `hostBytes` bounds the host results.
+/// Null where graphs are unavailable (no stream-ordered pool, profiling, an
+/// old driver) or the call cannot be replayed (a host input, a copy to or
+/// from host memory by the module itself): the caller runs calls as usual.
+std::unique_ptr<CapturedCall>
+captureCall(const Module &module, const std::string &entry,
+            const std::vector<Tensor> &inputs, const RunOptions &options,
+            const std::vector<std::pair<size_t, size_t>> &feedback,
+            size_t hostBytes);
 
 } // namespace convc::cuda
 

@@ -135,6 +135,8 @@ __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
 __attribute__((visibility("default"))) void
 mgpuStreamSynchronize(void *stream) {
   Driver *d = usableDriver();
+  if (capturing()) // nothing runs until the graph is launched
+    return;
   if (d && d->check(d->api().cuStreamSynchronize(stream),
                     "running the kernels (cuStreamSynchronize)"))
     noteSynchronized(stream);
@@ -207,6 +209,8 @@ mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
                    "failed)");
     return;
   }
+  if (capturing() && !allowCopyInCapture(dst, src))
+    return;
   d->check(d->api().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
                                   reinterpret_cast<CUdeviceptr>(src), bytes,
                                   stream),

@@ -107,35 +107,67 @@ void collect(std::vector<std::vector<Hypothesis>> &finished,
 
 /// Greedy search where each step chooses its tokens itself
 /// (`decode_step_greedy`, convc-add-greedy-step): per step only the chosen
-/// (token, log-prob) pairs come to the host, and on the GPU the tokens and
-/// states stay there for the next step. The rules of the host search for
-/// beam 1 without penalties: pad never, eos not before the minimum length
-/// and only eos at the maximum. `positions` [steps, N] and `rules`
-/// [steps, 3] are the per-step inputs, where the tokens are.
+/// (token, log-prob) pairs come to the host; the next tokens, positions and
+/// states are the step's own results. On the GPU they stay there, and from
+/// the second step on the step is a CUDA graph that copies them back into
+/// its inputs: one launch and one synchronisation per step. The rules are
+/// the host search's for beam 1 without penalties: pad never, eos not
+/// before the minimum length and only eos at the maximum.
 Status greedySteps(const Module &module, const EntryPoint &entry,
                    Named &inputs, int64_t N, const GenerationOptions &options,
-                   bool gpu, const Tensor &positions, const Tensor &rules,
-                   std::vector<std::vector<Hypothesis>> &results) {
+                   bool gpu, std::vector<std::vector<Hypothesis>> &results) {
   RunOptions where;
   where.outputs = gpu ? Device::CUDA : Device::CPU;
   where.outputDevices = {where.outputs, Device::CPU}; // picked to the host
-  auto row = [&](const Tensor &t, int64_t i, std::vector<int64_t> shape) {
-    int64_t *data = t.data<int64_t>() + i * t.shape()[1];
-    return gpu ? Tensor::borrowDevice(DType::I64, shape, data)
-               : Tensor::borrow(DType::I64, shape, data);
-  };
+  Tensor select = Tensor::zeros(DType::I64, {4});
+  int64_t *rule = select.data<int64_t>();
+  rule[0] = options.pad, rule[1] = options.eos;
+  rule[2] = options.minLength, rule[3] = options.maxLength;
+  if (Status s = place(select, gpu, inputs["select"]); !s.ok())
+    return s;
+  if (Status s = place(Tensor::zeros(DType::I64, {N}), gpu, inputs["step"]);
+      !s.ok())
+    return s;
+  // Which result feeds which input: by name, "x.next" or "next_x" to "x".
+  std::vector<std::pair<size_t, size_t>> feedback;
+  for (size_t o = 0; o < entry.outputs.size(); ++o)
+    for (size_t i = 0; i < entry.inputs.size(); ++i) {
+      const std::string &out = entry.outputs[o].name, &in = entry.inputs[i].name;
+      if (out == in + ".next" || out == "next_" + in ||
+          (o == 0 && i == 0 && out == "next_tokens"))
+        feedback.push_back({o, i});
+    }
+  std::unique_ptr<cuda::CapturedCall> graph;
   std::vector<std::vector<int64_t>> tokens(N);
   std::vector<double> scores(N, 0.0);
   std::vector<std::vector<Hypothesis>> finished(N);
   std::vector<bool> done(N, false);
   int64_t live = N;
   for (int64_t t = 0; t <= options.maxLength && live > 0; ++t) {
-    inputs["step"] = row(positions, t, {N});
-    inputs["select"] = row(rules, t, {3});
-    Named out;
-    if (Status s = runNamed(module, entry.name, inputs, out, where); !s.ok())
-      return s;
-    const Tensor &picked = out["picked"];
+    Tensor picked;
+    if (graph) {
+      std::vector<Tensor> host;
+      if (Status s = graph->replay(host); !s.ok())
+        return s;
+      picked = host.empty() ? Tensor() : host[0];
+    } else {
+      std::vector<Tensor> in, out;
+      for (const TensorSpec &spec : entry.inputs)
+        in.push_back(inputs[spec.name]);
+      if (Status s = module.run(entry.name, in, out, where); !s.ok())
+        return s;
+      picked = out[1];
+      for (auto [o, i] : feedback)
+        inputs[entry.inputs[i].name] = out[o];
+      // The step as a graph from now on, its inputs where they are now.
+      if (gpu && t == 0 && options.maxLength > 1) {
+        in.clear();
+        for (const TensorSpec &spec : entry.inputs)
+          in.push_back(inputs[spec.name]);
+        graph = cuda::captureCall(module, entry.name, in, where, feedback,
+                                  picked.numBytes());
+      }
+    }
     if (picked.dtype() != DType::F64 ||
         picked.shape() != std::vector<int64_t>{N, 2})
       return Status(StatusCode::InvalidArgument,
@@ -157,10 +189,6 @@ Status greedySteps(const Module &module, const EntryPoint &entry,
       }
       tokens[r].push_back(int64_t(token));
     }
-    inputs[entry.inputs[0].name] = out["next_tokens"];
-    for (auto &[name, value] : out)
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".next") == 0)
-        inputs[name.substr(0, name.size() - 5)] = value;
   }
   collect(finished, options, results);
   return Status();
@@ -267,26 +295,16 @@ Status searchBatch(const Module &module,
   // Greedy search without penalties or forced prefixes: the step chooses
   // its tokens itself where the model compiled that form.
   const EntryPoint *greedy = step ? module.find("decode_step_greedy") : nullptr;
-  if (greedy && K == 1 && !sampling && options.repetitionPenalty == 1.0 &&
+  if (greedy && greedy->outputs.size() >= 3 &&
+      greedy->outputs[1].name == "picked" && K == 1 && !sampling && options.repetitionPenalty == 1.0 &&
       options.noRepeatNgramSize == 0 &&
       std::all_of(prefixes.begin(), prefixes.end(),
                   [](const std::vector<int64_t> *p) { return !p; })) {
     Tensor starts = Tensor::zeros(DType::I64, {N, 1});
     std::fill(starts.data<int64_t>(), starts.data<int64_t>() + N, start);
-    Tensor rules = Tensor::zeros(DType::I64, {options.maxLength + 1, 3});
-    for (int64_t t = 0; t <= options.maxLength; ++t) {
-      int64_t *rule = rules.data<int64_t>() + 3 * t;
-      rule[0] = options.pad;
-      rule[1] = options.eos;
-      rule[2] = t >= options.maxLength ? 2 : t < options.minLength ? 1 : 0;
-    }
-    Tensor placedRules;
     if (Status s = place(starts, gpu, inputs[greedy->inputs[0].name]); !s.ok())
       return s;
-    if (Status s = place(rules, gpu, placedRules); !s.ok())
-      return s;
-    return greedySteps(module, *greedy, inputs, N, options, gpu, positions,
-                       placedRules, results);
+    return greedySteps(module, *greedy, inputs, N, options, gpu, results);
   }
   // The step returns its logits to the host, its states where they were.
   RunOptions logitsToHost = onDevice;

@@ -11,6 +11,8 @@
 typedef int CUresult;
 static int allocs, frees, launches, modules, copies, syncs, streams;
 static int pool_allocs, pool_frees, trims;
+/* Capturing a stream: what CUDA forbids then fails here too. */
+static int capturing;
 
 #define API __attribute__((visibility("default")))
 
@@ -108,6 +110,8 @@ API CUresult cuStreamCreate(void **s, unsigned flags) {
 API CUresult cuStreamDestroy_v2(void *s) { free(s); return 0; }
 API CUresult cuStreamSynchronize(void *s) {
   (void)s;
+  if (capturing)
+    return 900; /* STREAM_CAPTURE_UNSUPPORTED, as CUDA */
   ++syncs;
   return 0;
 }
@@ -129,6 +133,8 @@ API CUresult cuEventElapsedTime(float *ms, void *a, void *b) {
   return 0;
 }
 API CUresult cuMemAlloc_v2(uint64_t *p, size_t bytes) {
+  if (capturing)
+    return 900; /* STREAM_CAPTURE_UNSUPPORTED */
   ++allocs;
   *p = (uint64_t)(uintptr_t)calloc(1, bytes);
   if (*p)
@@ -203,9 +209,52 @@ API CUresult cuMemsetD16Async(uint64_t dst, unsigned short v, size_t n,
     ((unsigned short *)(uintptr_t)dst)[i] = v;
   return 0;
 }
+/* Stream capture and graphs (FAKE_CUDA_NO_GRAPHS: a driver without them,
+ * as far as the runtime can tell: capture fails). Work issued while
+ * capturing runs at once here, as everything does; a launch of the graph
+ * is counted and does nothing. */
+static int graph_launches;
+API int fake_cuda_graph_launches(void) { return graph_launches; }
+API CUresult cuStreamBeginCapture_v2(void *s, int mode) {
+  (void)s, (void)mode;
+  if (getenv("FAKE_CUDA_NO_GRAPHS"))
+    return 801; /* NOT_SUPPORTED */
+  capturing = 1;
+  return 0;
+}
+API CUresult cuStreamEndCapture(void *s, void **graph) {
+  (void)s;
+  capturing = 0;
+  *graph = malloc(1);
+  return 0;
+}
+API CUresult cuGraphInstantiateWithFlags(void **exec, void *graph,
+                                         unsigned long long flags) {
+  (void)graph, (void)flags;
+  *exec = malloc(1);
+  return 0;
+}
+API CUresult cuGraphLaunch(void *exec, void *s) {
+  (void)exec, (void)s;
+  ++graph_launches;
+  return 0;
+}
+API CUresult cuGraphExecDestroy(void *exec) { free(exec); return 0; }
+API CUresult cuGraphDestroy(void *graph) { free(graph); return 0; }
+/* Only CU_POINTER_ATTRIBUTE_MEMORY_TYPE: device for the fake's device
+ * buffers, an error (unregistered) for any other address. */
+API CUresult cuPointerGetAttribute(void *value, int attr, uint64_t p) {
+  if (attr != 2 || !on_device(p))
+    return 1; /* INVALID_VALUE */
+  *(unsigned *)value = 2; /* CU_MEMORYTYPE_DEVICE */
+  return 0;
+}
+
 /* Page-locked host memory: host memory here (FAKE_CUDA_NO_PINNED: none). */
 API CUresult cuMemHostAlloc(void **p, size_t bytes, unsigned flags) {
   (void)flags;
+  if (capturing)
+    return 900; /* STREAM_CAPTURE_UNSUPPORTED */
   if (getenv("FAKE_CUDA_NO_PINNED"))
     return 2; /* OUT_OF_MEMORY */
   ++host_allocs;

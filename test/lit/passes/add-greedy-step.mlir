@@ -1,22 +1,27 @@
 // RUN: convc-opt %s -convc-add-greedy-step | FileCheck %s
 // RUN: convc-opt %s -convc-add-greedy-step=function=other 2>&1 | FileCheck %s --check-prefix=NONE
 
-// @decode_step gets a greedy twin: one more input (`select`), and instead
-// of the logits the chosen tokens for the next step and (token, log-prob)
-// pairs; the states still follow. The step itself is left as it was.
+// @decode_step gets a greedy twin: one more input (`select`: pad, eos, min
+// and max length), and instead of the logits the chosen tokens for the
+// next step, (token, log-prob) pairs and the next positions; the states
+// still follow. The step itself is left as it was.
 // CHECK-LABEL: func.func @decode_step(
 // CHECK-SAME: -> (tensor<?x?x5xf32> {convc.name = "logits"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
 // CHECK-LABEL: func.func @decode_step_greedy(
-// CHECK-SAME: %[[SELECT:arg[0-9]+]]: tensor<3xi64> {convc.name = "select"})
-// CHECK-SAME: -> (tensor<?x1xi64> {convc.name = "next_tokens"}, tensor<?x2xf64> {convc.name = "picked"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
+// CHECK-SAME: %[[STEP:arg[0-9]+]]: tensor<?xi64> {convc.name = "step"}
+// CHECK-SAME: %[[SELECT:arg[0-9]+]]: tensor<4xi64> {convc.name = "select"})
+// CHECK-SAME: -> (tensor<?x1xi64> {convc.name = "next_tokens"}, tensor<?x2xf64> {convc.name = "picked"}, tensor<?xi64> {convc.name = "next_step"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
 // The last position's row of logits.
 // CHECK: %[[ROWS:[a-z_0-9]+]] = tensor.extract_slice %{{.*}}[0, %{{.*}}, 0] [%{{.*}}, 1, 5] [1, 1, 1] : tensor<?x?x5xf32> to tensor<?x5xf32>
 // One reduction over the vocabulary: the max of all logits and the best
-// allowed token, reading pad, eos and the eos rule from `select`.
+// allowed token, reading pad, eos and the lengths from `select` and each
+// row's position from `step`.
 // CHECK: %[[BEST:[0-9]+]]:3 = linalg.generic
 // CHECK-SAME: iterator_types = ["parallel", "reduction"]
-// CHECK-SAME: ins(%[[ROWS]], %[[SELECT]], %[[SELECT]], %[[SELECT]] :
+// CHECK-SAME: ins(%[[ROWS]], %[[SELECT]], %[[SELECT]], %[[SELECT]], %[[SELECT]], %[[STEP]] :
 // CHECK: linalg.index 1
+// CHECK: arith.cmpi slt
+// CHECK: arith.cmpi sge
 // CHECK: arith.cmpf ogt
 // Then the sum of exp(x - max), and the pairs.
 // CHECK: %[[SUM:[0-9]+]] = linalg.generic
@@ -24,7 +29,9 @@
 // CHECK: %[[PICKED:[0-9]+]] = linalg.generic
 // CHECK: math.log
 // CHECK: %[[NEXT:[a-z_0-9]+]] = tensor.expand_shape %[[BEST]]#2 {{\[\[}}0, 1]]
-// CHECK: return %[[NEXT]], %[[PICKED]], %{{.*}} : tensor<?x1xi64>, tensor<?x2xf64>, tensor<?x2x4xf32>
+// CHECK: %[[NEXTSTEP:[0-9]+]] = linalg.generic {{.*}} ins(%[[STEP]] :
+// CHECK: arith.addi
+// CHECK: return %[[NEXT]], %[[PICKED]], %[[NEXTSTEP]], %{{.*}} : tensor<?x1xi64>, tensor<?x2xf64>, tensor<?xi64>, tensor<?x2x4xf32>
 
 // Without @other_step there is nothing to add.
 // NONE-NOT: greedy
