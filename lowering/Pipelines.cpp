@@ -203,7 +203,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
                 : "canonicalize,convc-derive-decode-step{function=" +
                       opt.decodeStep +
                       (opt.decodeStepIfPossible ? " if-possible=true" : "") +
-                      "},convc-add-greedy-step{function=" + opt.decodeStep +
+                      "},convc-add-token-choice{function=" + opt.decodeStep +
                       "},") +
            "canonicalize,empty-tensor-to-alloc-tensor,cse";
   case Stage::Fused:

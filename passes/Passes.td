@@ -51,26 +51,34 @@ def FuseEpiloguesPass : Pass<"convc-fuse-epilogues"> {
   let dependentDialects = ["::convc::ConvcDialect"];
 }
 
-def AddGreedyStepPass : Pass<"convc-add-greedy-step", "::mlir::ModuleOp"> {
-  let summary = "Add a decode step that chooses its greedy token itself";
+def AddTokenChoicePass : Pass<"convc-add-token-choice", "::mlir::ModuleOp"> {
+  let summary = "Add decode steps that choose their tokens themselves";
   let description = [{
-    After `convc-derive-decode-step`: clones `@F_step` as
-    `@F_step_greedy`, which takes one more input, `select` ([4] i64: pad,
-    eos, minimum and maximum length), and instead of the logits returns
-    `next_tokens` ([N, 1] i64), `picked` ([N, 2] f64: the chosen token and
-    its log-prob) and `next_step` (step + 1). The token is the best allowed
-    one of the last position (the first on ties): never pad, not eos while
-    step < min length, only eos once step >= max length; its log-prob is the
-    logit minus the log-sum-exp of all logits, in f64. The runtime's greedy
-    search then copies N pairs to the host per step instead of N x V
-    logits, and every input of a step comes from the step before (or stays
-    the same), so the step can be replayed as a CUDA graph. Without
-    `@F_step` or a `step` input, or when its first result is not [N, T, V]
-    float logits, nothing is added (a warning in the latter case).
+    After `convc-derive-decode-step`: clones `@F_step` twice, each taking one
+    more input, `select` ([4] i64: pad, eos, minimum and maximum length), and
+    choosing among the last position's logits inside the step. A token is
+    allowed unless it is pad, it is eos while step < min length, or it is
+    not eos once step >= max length; log-probs are the logit minus the
+    log-sum-exp of all logits, in f64.
+    - `@F_step_greedy` returns `next_tokens` ([N, 1] i64, the best allowed
+      token, the first on ties), `picked` ([N, 2] f64: that token and its
+      log-prob) and `next_step` (step + 1) instead of the logits. Every
+      input of a step then comes from the step before (or stays the same),
+      so the runtime replays it as a CUDA graph.
+    - `@F_step_top<k>` returns `candidates` ([N, k, 2] f64: the k best
+      allowed (token, log-prob) pairs, best first; token -1 and -inf where
+      fewer are allowed) instead of the logits: beam search over up to
+      k / 2 beams.
+    The runtime's searches then copy N x k pairs to the host per step
+    instead of N x V logits. Without `@F_step` or a `step` input, or when its
+    first result is not [N, T, V] float logits, nothing is added (a warning
+    in the latter cases).
   }];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"decode\"",
-           "the full-sequence decoder whose step gets a greedy form">,
+           "the full-sequence decoder whose step gets choosing forms">,
+    Option<"topK", "top-k", "int64_t", /*default=*/"8",
+           "k of @F_step_top<k> (beam search up to k / 2 beams; 1: none)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

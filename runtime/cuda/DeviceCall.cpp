@@ -9,6 +9,7 @@
 #include "CudaDriver.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -473,6 +474,10 @@ Status cudaToHost(const Tensor &t, Tensor &host) {
 
 namespace convc::cuda {
 
+namespace {
+std::atomic<int64_t> capturedCalls{0}, graphReplays{0};
+} // namespace
+
 bool capturing() { return threadState().capturing; }
 
 bool allowCopyInCapture(const void *dst, const void *src) {
@@ -516,6 +521,7 @@ Status CapturedCall::replay(std::vector<Tensor> &hostOutputs) {
     return Status(StatusCode::Unavailable, Driver::get().takeError());
   d->takeError();
   void *stream = threadStream();
+  ++graphReplays;
   if (!d->check(d->api().cuGraphLaunch(state_->exec, stream),
                 "replaying a captured call (cuGraphLaunch)") ||
       !d->check(d->api().cuStreamSynchronize(stream),
@@ -598,7 +604,13 @@ captureCall(const Module &module, const std::string &entry,
   if (!ok)
     return nullptr; // the destructor drops what was made
   c.results = std::move(results);
+  ++capturedCalls;
   return call;
 }
 
 } // namespace convc::cuda
+
+void convc::cudaGraphCounts(int64_t &captured, int64_t &replays) {
+  captured = cuda::capturedCalls.exchange(0);
+  replays = cuda::graphReplays.exchange(0);
+}

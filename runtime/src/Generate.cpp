@@ -106,7 +106,7 @@ void collect(std::vector<std::vector<Hypothesis>> &finished,
 }
 
 /// Greedy search where each step chooses its tokens itself
-/// (`decode_step_greedy`, convc-add-greedy-step): per step only the chosen
+/// (`decode_step_greedy`, convc-add-token-choice): per step only the chosen
 /// (token, log-prob) pairs come to the host; the next tokens, positions and
 /// states are the step's own results. On the GPU they stay there, and from
 /// the second step on the step is a CUDA graph that copies them back into
@@ -309,6 +309,29 @@ Status searchBatch(const Module &module,
   // The step returns its logits to the host, its states where they were.
   RunOptions logitsToHost = onDevice;
   logitsToHost.outputDevices = {Device::CPU};
+  // Beam search without penalties or prefixes over up to k / 2 beams: a
+  // step that returns each row's k best (token, log-prob) pairs instead of
+  // its logits (convc-add-token-choice).
+  const bool plain = step && !sampling && options.repetitionPenalty == 1.0 &&
+                     options.noRepeatNgramSize == 0 &&
+                     std::all_of(prefixes.begin(), prefixes.end(),
+                                 [](const std::vector<int64_t> *p) { return !p; });
+  int64_t topK = 0;
+  for (const EntryPoint &e : module.entryPoints())
+    if (plain && e.name.rfind("decode_step_top", 0) == 0 &&
+        !e.outputs.empty() && e.outputs[0].name == "candidates") {
+      int64_t k = std::atoll(e.name.c_str() + 15);
+      if (k >= 2 * K && (!topK || k < topK))
+        topK = k, decoder = &e;
+    }
+  if (topK) {
+    Tensor select = Tensor::zeros(DType::I64, {4});
+    int64_t *rule = select.data<int64_t>();
+    rule[0] = options.pad, rule[1] = options.eos;
+    rule[2] = options.minLength, rule[3] = options.maxLength;
+    if (Status s = place(select, gpu, inputs["select"]); !s.ok())
+      return s;
+  }
 
   const double negInf = -std::numeric_limits<double>::infinity();
   std::vector<Beam> beams(N, Beam{{}, negInf});
@@ -345,14 +368,18 @@ Status searchBatch(const Module &module,
         !s.ok())
       return s;
     const Tensor &logits = out[decoder->outputs[0].name];
-    if (logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
-        logits.shape()[0] != N || logits.shape()[1] != T)
+    if (topK ? logits.dtype() != DType::F64 ||
+                   logits.shape() != std::vector<int64_t>{N, topK, 2}
+             : logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
+                   logits.shape()[0] != N || logits.shape()[1] != T)
       return Status(StatusCode::InvalidArgument,
-                    "'" + decoder->name + "' must return f32 logits [N, " +
-                        std::to_string(T) + ", V]");
-    // Each row's logits at its last position.
-    int64_t V = logits.shape()[2], rowStride = T * V;
-    const float *l = logits.data<float>() + (T - 1) * V;
+                    "'" + decoder->name + "' must return " +
+                        (topK ? "f64 candidates [N, k, 2]"
+                              : "f32 logits [N, " + std::to_string(T) +
+                                    ", V]"));
+    // Each row's logits at its last position (or its k best pairs).
+    int64_t V = topK ? 0 : logits.shape()[2], rowStride = T * V;
+    const float *l = topK ? nullptr : logits.data<float>() + (T - 1) * V;
 
     std::vector<int64_t> sourceRow(N);
     std::vector<Beam> next(N, Beam{{}, negInf});
@@ -371,6 +398,14 @@ Status searchBatch(const Module &module,
         int64_t r = b * K + k;
         if (beams[r].score == negInf)
           continue;
+        if (topK) {
+          const double *pair = logits.data<double>() + r * topK * 2;
+          for (int64_t j = 0; j < topK; ++j, pair += 2)
+            if (pair[0] >= 0 && pair[1] != negInf)
+              candidates.push_back(
+                  {beams[r].score + pair[1], r, int64_t(pair[0])});
+          continue;
+        }
         detail::nextTokenLogProbs(l + r * rowStride, V, beams[r].tokens,
                                   prefixes[b], options, logProbs);
         if (sampling) {

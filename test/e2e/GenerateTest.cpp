@@ -144,6 +144,45 @@ TEST(Generate, GreedyStepChoosesAsTheHostSearch) {
   }
 }
 
+// Beam search through the step that returns each row's 8 best (token,
+// log-prob) pairs (decode_step_top8) gives the n-best lists of the host
+// search over the logits, for 2 and 4 beams; 5 beams need more pairs than
+// the step gives and take the host path.
+TEST(Generate, TopKStepBeamsAsTheHostSearch) {
+  for (const char *kind : kKinds) {
+    SCOPED_TRACE(kind);
+    auto module = compileModel(kind);
+    ASSERT_TRUE(module);
+    ASSERT_TRUE(module->find("decode_step_top8"));
+    std::vector<std::vector<int64_t>> sources;
+    for (const Case &c : readCases(kind))
+      sources.push_back(c.source);
+    for (int beam : {2, 4, 5}) {
+      for (int64_t minLength : {0, 4}) {
+        convc::GenerationOptions fast;
+        fast.beam = fast.numHypotheses = beam;
+        fast.maxLength = 12;
+        fast.minLength = minLength;
+        convc::GenerationOptions host = fast;
+        host.noRepeatNgramSize = 1000;
+        std::vector<std::vector<convc::Hypothesis>> a, b;
+        ASSERT_TRUE(convc::generateNBest(*module, sources, fast, a).ok());
+        ASSERT_TRUE(convc::generateNBest(*module, sources, host, b).ok());
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+          ASSERT_EQ(a[i].size(), b[i].size()) << "source " << i;
+          for (size_t h = 0; h < a[i].size(); ++h) {
+            EXPECT_EQ(a[i][h].tokens, b[i][h].tokens)
+                << "source " << i << ", hypothesis " << h << ", beam " << beam;
+            EXPECT_NEAR(a[i][h].score, b[i][h].score,
+                        1e-9 * (1 + std::abs(b[i][h].score)));
+          }
+        }
+      }
+    }
+  }
+}
+
 // A batch of left-padded sources gives each sentence its own result.
 TEST(Generate, BatchEqualsOneByOne) {
   for (const char *kind : kKinds) {

@@ -355,9 +355,10 @@ TEST(CudaShim, DeviceTensorsStayOnTheDevice) {
 }
 
 // Generation on the GPU keeps what the decoder reads there: the encoder's
-// outputs, the caches, the states and the positions. Per step, only the
-// tokens go to the device and the logits come back; the states follow
-// their beams on the device. (Kernels do not run on the fake, whose memory
+// outputs, the caches, the states and the positions. Per beam step, only
+// the tokens go to the device and each row's 8 best (token, log-prob)
+// pairs come back (decode_step_top8); the states follow their beams on the
+// device. (Kernels do not run on the fake, whose memory
 // is zeros: the tokens are meaningless; the plumbing is what is checked.)
 TEST(CudaShim, GenerationKeepsItsDataOnTheDevice) {
   if (!usingFake())
@@ -381,7 +382,7 @@ TEST(CudaShim, GenerationKeepsItsDataOnTheDevice) {
   Counts shortRun = countsFor(4), longRun = countsFor(12);
   Counts steps = longRun - shortRun; // 8 beam steps
   EXPECT_EQ(steps.toDevice, 8) << "the tokens";
-  EXPECT_EQ(steps.toHost, 8) << "the logits";
+  EXPECT_EQ(steps.toHost, 8) << "the candidates";
   EXPECT_GT(steps.onDevice, 0) << "states reordered between beams";
   if (!std::getenv("FAKE_CUDA_NO_POOLS")) {
     EXPECT_EQ(steps.syncs, 8);
@@ -421,8 +422,11 @@ TEST(CudaShim, DriverCallsPerGreedyStep) {
     EXPECT_TRUE(s.ok()) << s.message();
     return fakeCounts() - before;
   };
+  int64_t captured = 0, replays = 0;
+  cudaGraphCounts(captured, replays); // reset
   countsFor(2); // uploads the weights
   Counts shortRun = countsFor(4), longRun = countsFor(12);
+  cudaGraphCounts(captured, replays);
   auto perStep = [&](int Counts::*field) {
     return double(longRun.*field - shortRun.*field) / 8.0;
   };
@@ -448,8 +452,14 @@ TEST(CudaShim, DriverCallsPerGreedyStep) {
     EXPECT_EQ(launches, 0) << "no kernel launched outside the graph";
     EXPECT_EQ(allocs, 0) << "the graph allocates and frees its own";
     EXPECT_EQ(toHost, 0) << "the pairs' copy is a node of the graph";
+    // One capture per translation, replayed for every step but the first:
+    // lengths 2, 4 and 12 decode 3, 5 and 13 steps.
+    EXPECT_EQ(captured, 3);
+    EXPECT_EQ(replays, 2 + 4 + 12);
   } else {
     EXPECT_EQ(graphs, 0);
+    EXPECT_EQ(captured, 0);
+    EXPECT_EQ(replays, 0);
     EXPECT_EQ(toHost, 1) << "the chosen tokens and log-probs, not the logits";
     EXPECT_LE(launches, kStepLaunches);
     EXPECT_LE(allocs, kStepAllocs);

@@ -131,6 +131,10 @@ std::string cudaDeviceDescription();
 /// timed with CUDA events: the milliseconds and launches since the last
 /// call (then reset). Zero without profiling.
 void cudaKernelTime(double &milliseconds, int64_t &launches);
+/// Calls captured as CUDA graphs and graph launches since the last call
+/// (then reset): whether a decode loop ran as graphs (convc::generate's
+/// greedy search on the GPU does where it can).
+void cudaGraphCounts(int64_t &captured, int64_t &replays);
 /// Keeps a copy of `t`'s data on the GPU until cudaForgetResident(t): a
 /// CUDA module given exactly this tensor as an input (the same data and
 /// size) then copies it from there, device to device, instead of over

@@ -1,0 +1,335 @@
+//===- AddTokenChoice.cpp - decode steps that choose their own tokens -----===//
+//
+// A search needs from each step only the best tokens and their log-probs,
+// not the [N, T, V] logits. @F_step_greedy and @F_step_top<k> are @F_step
+// with the choice made inside, where the logits are (on the GPU: no logits
+// cross to the host):
+//
+//   @F_step_greedy(tokens, step, select, caches..., states...)
+//       -> (next_tokens [N, 1] i64, picked [N, 2] f64, next_step [N] i64,
+//           states.next...)
+//
+// `select` = [pad, eos, min_length, max_length]: pad is never chosen; at
+// position step[n] < min_length eos is banned, at step[n] >= max_length it
+// is the only choice. picked[n] = (token, log-prob): the best allowed token
+// of the last position (the first on ties) and its logit minus the
+// log-sum-exp of all logits, in f64 as the host generator computes it.
+// `next_tokens` and `next_step` (step + 1) are the next step's inputs, so a
+// step's inputs all come from the one before: the runtime can replay it as
+// a CUDA graph that copies them back.
+//
+//   @F_step_top<k>(tokens, step, select, caches..., states...)
+//       -> (candidates [N, k, 2] f64, states.next...)
+//
+// gives each row's k best (token, log-prob) pairs, best first, under the
+// same rules (token -1 and log-prob -inf where fewer are allowed): beam
+// search over K <= k / 2 beams needs no more.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+#include <limits>
+
+namespace convc {
+#define GEN_PASS_DEF_ADDTOKENCHOICEPASS
+#include "passes/Passes.h.inc"
+} // namespace convc
+
+using namespace mlir;
+
+namespace {
+
+struct AddTokenChoicePass
+    : convc::impl::AddTokenChoicePassBase<AddTokenChoicePass> {
+  using AddTokenChoicePassBase::AddTokenChoicePassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto step = module.lookupSymbol<func::FuncOp>(function + "_step");
+    if (!step)
+      return; // no step derived: nothing to add
+    auto ret = cast<func::ReturnOp>(step.getBody().back().getTerminator());
+    auto logitsType = ret.getNumOperands()
+                          ? dyn_cast<RankedTensorType>(ret.getOperand(0).getType())
+                          : RankedTensorType();
+    if (!logitsType || logitsType.getRank() != 3 ||
+        !isa<FloatType>(logitsType.getElementType()) ||
+        logitsType.isDynamicDim(2)) {
+      // The generator then chooses on the host from @F_step's logits.
+      step.emitWarning() << "no choosing steps: @" << step.getSymName()
+                         << " does not return [N, T, V] float logits first";
+      return;
+    }
+    if (failed(addChoosingStep(step, 1)) ||
+        (topK > 1 && failed(addChoosingStep(step, topK))))
+      return signalPassFailure();
+  }
+
+  /// @F_step_greedy (k = 1) or @F_step_top<k>: @F_step with a `select`
+  /// input, its logits replaced by the chosen tokens.
+  LogicalResult addChoosingStep(func::FuncOp step, int64_t k) {
+    MLIRContext *ctx = &getContext();
+    OpBuilder top(ctx);
+    top.setInsertionPointAfter(step);
+    auto chooser = cast<func::FuncOp>(top.clone(*step));
+    chooser.setSymName(function + "_step_" +
+                       (k == 1 ? std::string("greedy")
+                               : "top" + std::to_string(k)));
+    Type i64 = IntegerType::get(ctx, 64);
+    unsigned selectIndex = chooser.getNumArguments();
+    if (failed(chooser.insertArgument(
+            selectIndex, RankedTensorType::get({4}, i64),
+            DictionaryAttr::get(ctx, {NamedAttribute(
+                                         StringAttr::get(ctx, "convc.name"),
+                                         StringAttr::get(ctx, "select"))}),
+            chooser.getLoc())))
+      return failure();
+    Value select = chooser.getArgument(selectIndex);
+    Value position;
+    for (unsigned i = 0; i < chooser.getNumArguments(); ++i)
+      if (auto name = chooser.getArgAttrOfType<StringAttr>(i, "convc.name");
+          name && name.getValue() == "step")
+        position = chooser.getArgument(i);
+    if (!position) {
+      step.emitWarning() << "no choosing steps: @" << step.getSymName()
+                         << " has no 'step' input";
+      chooser.erase();
+      return success();
+    }
+    auto ret = cast<func::ReturnOp>(chooser.getBody().back().getTerminator());
+    OpBuilder b(ret);
+    Location loc = ret.getLoc();
+    auto [bestTokens, pairs] =
+        choose(b, loc, ret.getOperand(0), select, position, k);
+    SmallVector<DictionaryAttr> resultAttrs;
+    chooser.getAllResultAttrs(resultAttrs);
+    SmallVector<std::string> names;
+    if (k == 1) {
+      // [N, 1, 2] -> [N, 2]; the tokens and positions of the next step.
+      auto type = cast<RankedTensorType>(pairs.getType());
+      Value picked = tensor::CollapseShapeOp::create(
+          b, loc,
+          RankedTensorType::get({type.getDimSize(0), 2}, b.getF64Type()),
+          pairs, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+      auto tokensType = cast<RankedTensorType>(bestTokens.getType());
+      Value nextTokens = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get({tokensType.getDimSize(0), 1}, i64),
+          bestTokens, ArrayRef<ReassociationIndices>{{0, 1}});
+      ret->setOperand(0, nextTokens);
+      ret->insertOperands(1, ValueRange{picked, nextStep(b, loc, position)});
+      resultAttrs.insert(resultAttrs.begin() + 1, 2, DictionaryAttr::get(ctx));
+      names = {"next_tokens", "picked", "next_step"};
+    } else {
+      ret->setOperand(0, pairs);
+      names = {"candidates"};
+    }
+    SmallVector<Type> results(ret.getOperandTypes());
+    chooser.setType(
+        FunctionType::get(ctx, chooser.getArgumentTypes(), results));
+    chooser.setAllResultAttrs(resultAttrs);
+    for (auto [i, name] : llvm::enumerate(names))
+      chooser.setResultAttr(i, "convc.name", StringAttr::get(ctx, name));
+    return success();
+  }
+
+  /// step + 1.
+  Value nextStep(OpBuilder &b, Location loc, Value position) {
+    auto type = cast<RankedTensorType>(position.getType());
+    SmallVector<Value> dynamic;
+    if (type.isDynamicDim(0))
+      dynamic.push_back(tensor::DimOp::create(b, loc, position, 0));
+    Value empty = tensor::EmptyOp::create(b, loc, type, dynamic);
+    auto map = AffineMap::getMultiDimIdentityMap(1, b.getContext());
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{type}, ValueRange{position}, ValueRange{empty},
+               ArrayRef<AffineMap>{map, map},
+               ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value one = arith::ConstantIntOp::create(nb, l, 1, 64);
+                 linalg::YieldOp::create(
+                     nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], one)});
+               })
+        .getResult(0);
+  }
+
+  /// The best allowed tokens [N] and the `k` best (token, log-prob) pairs
+  /// [N, k, 2], best first, of `logits`' last position under `select`
+  /// (missing ones: token -1, log-prob -inf).
+  std::pair<Value, Value> choose(OpBuilder &b, Location loc, Value logits,
+                                 Value select, Value position, int64_t k) {
+    auto type = cast<RankedTensorType>(logits.getType());
+    Type f64 = b.getF64Type(), i64 = b.getI64Type();
+    int64_t V = type.getDimSize(2);
+    // [N, V]: the last position.
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value n = tensor::DimOp::create(b, loc, logits, 0);
+    Value t = tensor::DimOp::create(b, loc, logits, 1);
+    Value last = arith::SubIOp::create(b, loc, t, one);
+    int64_t N = type.getDimSize(0);
+    auto rowsType = RankedTensorType::get({N, V}, type.getElementType());
+    OpFoldResult rowsSize =
+        N == ShapedType::kDynamic ? OpFoldResult(n) : b.getIndexAttr(N);
+    Value rows = tensor::ExtractSliceOp::create(
+        b, loc, rowsType, logits,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), last, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{rowsSize, b.getIndexAttr(1), b.getIndexAttr(V)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+    auto toF64 = [&](OpBuilder &nb, Location l, Value x) -> Value {
+      return x.getType() == f64 ? x : arith::ExtFOp::create(nb, l, f64, x);
+    };
+    SmallVector<Value> dynamicN;
+    if (N == ShapedType::kDynamic)
+      dynamicN.push_back(n);
+    auto filled = [&](Type element, TypedAttr value) {
+      Value empty = tensor::EmptyOp::create(
+          b, loc, RankedTensorType::get({N}, element), dynamicN);
+      Value init = arith::ConstantOp::create(b, loc, value);
+      return linalg::FillOp::create(b, loc, init, empty).getResult(0);
+    };
+    double inf = std::numeric_limits<double>::infinity();
+    auto rowsMap = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+    auto rowMap = AffineMap::get(2, 0, b.getAffineDimExpr(0));
+    auto at = [&](int64_t i) {
+      return AffineMap::get(2, 0, b.getAffineConstantExpr(i));
+    };
+    SmallVector<utils::IteratorType> reduce = {utils::IteratorType::parallel,
+                                               utils::IteratorType::reduction};
+    // One pass: the max of all logits (for the log-sum-exp) and the k best
+    // allowed tokens with their logits, kept sorted (an insertion per
+    // token: a later token never passes an equal one).
+    SmallVector<Type> bestTypes = {RankedTensorType::get({N}, f64)};
+    SmallVector<Value> bestInits = {filled(f64, b.getF64FloatAttr(-inf))};
+    for (int64_t i = 0; i < k; ++i) {
+      bestTypes.push_back(RankedTensorType::get({N}, f64));
+      bestInits.push_back(filled(f64, b.getF64FloatAttr(-inf)));
+    }
+    for (int64_t i = 0; i < k; ++i) {
+      bestTypes.push_back(RankedTensorType::get({N}, i64));
+      bestInits.push_back(filled(i64, b.getI64IntegerAttr(-1)));
+    }
+    SmallVector<AffineMap> bestMaps = {rowsMap, at(0), at(1), at(2), at(3),
+                                       rowMap};
+    bestMaps.append(1 + 2 * k, rowMap);
+    auto best = linalg::GenericOp::create(
+        b, loc, bestTypes,
+        ValueRange{rows, select, select, select, select, position}, bestInits,
+        bestMaps, reduce, [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value x = toF64(nb, l, args[0]);
+          Value pad = args[1], eos = args[2], minLength = args[3],
+                maxLength = args[4], t = args[5];
+          ValueRange cur = args.drop_front(6);
+          Value v = arith::IndexCastOp::create(
+              nb, l, i64, linalg::IndexOp::create(nb, l, 1));
+          auto eq = [&](Value a, Value c) {
+            return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a, c)
+                .getResult();
+          };
+          Value yes = arith::ConstantIntOp::create(nb, l, 1, 1);
+          auto no = [&](Value c) {
+            return arith::XOrIOp::create(nb, l, c, yes).getResult();
+          };
+          Value isEos = eq(v, eos);
+          // Never pad; before the minimum length not eos; at the maximum
+          // only eos.
+          Value early = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
+                                              t, minLength);
+          Value late = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
+                                             t, maxLength);
+          Value banned = arith::OrIOp::create(
+              nb, l, arith::AndIOp::create(nb, l, early, isEos),
+              arith::AndIOp::create(nb, l, late, no(isEos)));
+          Value allowed =
+              arith::AndIOp::create(nb, l, no(eq(v, pad)), no(banned));
+          SmallVector<Value> next = {
+              arith::MaximumFOp::create(nb, l, cur[0], x)};
+          SmallVector<Value> above(k);
+          for (int64_t i = 0; i < k; ++i)
+            above[i] = arith::AndIOp::create(
+                nb, l, allowed,
+                arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x,
+                                      cur[1 + i]));
+          // Slot i takes x where x passes it but not slot i - 1, slot
+          // i - 1's entry where x passes both, else keeps its own.
+          for (int kind = 0; kind < 2; ++kind) {
+            ValueRange slots = cur.slice(1 + kind * k, k);
+            Value mine = kind == 0 ? x : v;
+            for (int64_t i = 0; i < k; ++i) {
+              Value shifted =
+                  i == 0 ? mine
+                         : arith::SelectOp::create(nb, l, above[i - 1],
+                                                   slots[i - 1], mine)
+                               .getResult();
+              next.push_back(
+                  arith::SelectOp::create(nb, l, above[i], shifted, slots[i]));
+            }
+          }
+          linalg::YieldOp::create(nb, l, next);
+        });
+    Value max = best.getResult(0);
+    // Sum of exp(x - max) over the row.
+    auto sum = linalg::GenericOp::create(
+        b, loc, TypeRange{RankedTensorType::get({N}, f64)},
+        ValueRange{rows, max}, ValueRange{filled(f64, b.getF64FloatAttr(0))},
+        ArrayRef<AffineMap>{rowsMap, rowMap, rowMap}, reduce,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value x = toF64(nb, l, args[0]);
+          Value e = math::ExpOp::create(
+              nb, l, arith::SubFOp::create(nb, l, x, args[1]));
+          linalg::YieldOp::create(nb, l,
+                                  ValueRange{arith::AddFOp::create(
+                                      nb, l, args[2], e)});
+        });
+    // pairs[n, i] = (token i, its logit - (max + log(sum))).
+    SmallVector<Value> pairInputs = {max, sum.getResult(0)};
+    for (int64_t i = 0; i < 2 * k; ++i)
+      pairInputs.push_back(best.getResult(1 + i));
+    auto pairsMap = AffineMap::get(3, 0, {b.getAffineDimExpr(0),
+                                          b.getAffineDimExpr(1),
+                                          b.getAffineDimExpr(2)},
+                                   b.getContext());
+    SmallVector<AffineMap> pairMaps(pairInputs.size(),
+                                    AffineMap::get(3, 0, b.getAffineDimExpr(0)));
+    pairMaps.push_back(pairsMap);
+    Value pairs = tensor::EmptyOp::create(
+        b, loc, RankedTensorType::get({N, k, 2}, f64), dynamicN);
+    auto pick = linalg::GenericOp::create(
+        b, loc, TypeRange{pairs.getType()}, pairInputs, ValueRange{pairs},
+        pairMaps,
+        SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value logZ = arith::AddFOp::create(
+              nb, l, args[0], math::LogOp::create(nb, l, args[1]));
+          Value slot = linalg::IndexOp::create(nb, l, 1);
+          Value logit = args[2], token = args[2 + k];
+          for (int64_t i = 1; i < k; ++i) {
+            Value here = arith::CmpIOp::create(
+                nb, l, arith::CmpIPredicate::eq, slot,
+                arith::ConstantIndexOp::create(nb, l, i));
+            logit = arith::SelectOp::create(nb, l, here, args[2 + i], logit);
+            token = arith::SelectOp::create(nb, l, here, args[2 + k + i], token);
+          }
+          Value first = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::eq,
+              linalg::IndexOp::create(nb, l, 2),
+              arith::ConstantIndexOp::create(nb, l, 0));
+          Value logProb = arith::SubFOp::create(nb, l, logit, logZ);
+          linalg::YieldOp::create(
+              nb, l,
+              ValueRange{arith::SelectOp::create(
+                  nb, l, first, arith::SIToFPOp::create(nb, l, f64, token),
+                  logProb)});
+        });
+    return {best.getResult(1 + k), pick.getResult(0)};
+  }
+};
+
+} // namespace
