@@ -160,6 +160,52 @@ struct AddTokenChoicePass
         .getResult(0);
   }
 
+  /// pairs[n, i] = (token i, its logit - (max + log(sum))): `ranked` holds
+  /// the k best logits, then the k best tokens, per row.
+  Value pairsOf(OpBuilder &b, Location loc, int64_t N, ValueRange dynamicN,
+                int64_t k, Value max, Value sum, ValueRange ranked) {
+    Type f64 = b.getF64Type();
+    SmallVector<Value> pairInputs = {max, sum};
+    llvm::append_range(pairInputs, ranked);
+    auto pairsMap = AffineMap::get(3, 0, {b.getAffineDimExpr(0),
+                                          b.getAffineDimExpr(1),
+                                          b.getAffineDimExpr(2)},
+                                   b.getContext());
+    SmallVector<AffineMap> pairMaps(pairInputs.size(),
+                                    AffineMap::get(3, 0, b.getAffineDimExpr(0)));
+    pairMaps.push_back(pairsMap);
+    Value pairs = tensor::EmptyOp::create(
+        b, loc, RankedTensorType::get({N, k, 2}, f64), dynamicN);
+    auto pick = linalg::GenericOp::create(
+        b, loc, TypeRange{pairs.getType()}, pairInputs, ValueRange{pairs},
+        pairMaps,
+        SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value logZ = arith::AddFOp::create(
+              nb, l, args[0], math::LogOp::create(nb, l, args[1]));
+          Value slot = linalg::IndexOp::create(nb, l, 1);
+          Value logit = args[2], token = args[2 + k];
+          for (int64_t i = 1; i < k; ++i) {
+            Value here = arith::CmpIOp::create(
+                nb, l, arith::CmpIPredicate::eq, slot,
+                arith::ConstantIndexOp::create(nb, l, i));
+            logit = arith::SelectOp::create(nb, l, here, args[2 + i], logit);
+            token = arith::SelectOp::create(nb, l, here, args[2 + k + i], token);
+          }
+          Value first = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::eq,
+              linalg::IndexOp::create(nb, l, 2),
+              arith::ConstantIndexOp::create(nb, l, 0));
+          Value logProb = arith::SubFOp::create(nb, l, logit, logZ);
+          linalg::YieldOp::create(
+              nb, l,
+              ValueRange{arith::SelectOp::create(
+                  nb, l, first, arith::SIToFPOp::create(nb, l, f64, token),
+                  logProb)});
+        });
+    return pick.getResult(0);
+  }
+
   /// The best allowed tokens [N] and the `k` best (token, log-prob) pairs
   /// [N, k, 2], best first, of `logits`' last position under `select`
   /// (missing ones: token -1, log-prob -inf).
@@ -288,47 +334,12 @@ struct AddTokenChoicePass
                                   ValueRange{arith::AddFOp::create(
                                       nb, l, args[2], e)});
         });
-    // pairs[n, i] = (token i, its logit - (max + log(sum))).
-    SmallVector<Value> pairInputs = {max, sum.getResult(0)};
+    SmallVector<Value> ranked;
     for (int64_t i = 0; i < 2 * k; ++i)
-      pairInputs.push_back(best.getResult(1 + i));
-    auto pairsMap = AffineMap::get(3, 0, {b.getAffineDimExpr(0),
-                                          b.getAffineDimExpr(1),
-                                          b.getAffineDimExpr(2)},
-                                   b.getContext());
-    SmallVector<AffineMap> pairMaps(pairInputs.size(),
-                                    AffineMap::get(3, 0, b.getAffineDimExpr(0)));
-    pairMaps.push_back(pairsMap);
-    Value pairs = tensor::EmptyOp::create(
-        b, loc, RankedTensorType::get({N, k, 2}, f64), dynamicN);
-    auto pick = linalg::GenericOp::create(
-        b, loc, TypeRange{pairs.getType()}, pairInputs, ValueRange{pairs},
-        pairMaps,
-        SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value logZ = arith::AddFOp::create(
-              nb, l, args[0], math::LogOp::create(nb, l, args[1]));
-          Value slot = linalg::IndexOp::create(nb, l, 1);
-          Value logit = args[2], token = args[2 + k];
-          for (int64_t i = 1; i < k; ++i) {
-            Value here = arith::CmpIOp::create(
-                nb, l, arith::CmpIPredicate::eq, slot,
-                arith::ConstantIndexOp::create(nb, l, i));
-            logit = arith::SelectOp::create(nb, l, here, args[2 + i], logit);
-            token = arith::SelectOp::create(nb, l, here, args[2 + k + i], token);
-          }
-          Value first = arith::CmpIOp::create(
-              nb, l, arith::CmpIPredicate::eq,
-              linalg::IndexOp::create(nb, l, 2),
-              arith::ConstantIndexOp::create(nb, l, 0));
-          Value logProb = arith::SubFOp::create(nb, l, logit, logZ);
-          linalg::YieldOp::create(
-              nb, l,
-              ValueRange{arith::SelectOp::create(
-                  nb, l, first, arith::SIToFPOp::create(nb, l, f64, token),
-                  logProb)});
-        });
-    return {best.getResult(1 + k), pick.getResult(0)};
+      ranked.push_back(best.getResult(1 + i));
+    Value pairs = pairsOf(b, loc, type.getDimSize(0), dynamicN, k, max,
+                          sum.getResult(0), ranked);
+    return {best.getResult(1 + k), pairs};
   }
 };
 

@@ -16,7 +16,13 @@ import os
 import shutil
 
 from . import _convc
-from ._convc import Error
+from ._convc import DeviceArray, Error
+
+
+def to_device(array):
+    """A copy of a numpy array in GPU memory (a DeviceArray) for CUDA
+    modules; convc.Error when CUDA is unavailable."""
+    return _convc.to_device(array)
 
 __all__ = ["compile", "Module", "Translator", "TranslationResult", "Error", "cuda_status"]
 
@@ -72,11 +78,15 @@ class Module:
         raise ValueError(f"no entry point '{entry}' (the module has: "
                          f"{', '.join(e['name'] for e in self._m.entries)})")
 
-    def run(self, entry="main", **arrays):
-        """Runs `entry` on the named arrays; a dict of numpy arrays by output
-        name. C-contiguous inputs of the entry's dtype are not copied;
-        outputs are arrays over the module's own buffers."""
-        return self._m.run(entry, arrays)
+    def run(self, entry="main", outputs_on="cpu", **arrays):
+        """Runs `entry` on the named arrays; a dict of outputs by name.
+        C-contiguous numpy inputs of the entry's dtype are not copied, and
+        numpy outputs are arrays over the module's own buffers. On a CUDA
+        module an input may be GPU memory (a DeviceArray, a PyTorch CUDA
+        tensor, anything with __cuda_array_interface__), read where it is;
+        with outputs_on="cuda" the outputs stay on the GPU as DeviceArrays
+        (torch.as_tensor(a, device="cuda") shares them; a.numpy() copies)."""
+        return self._m.run(entry, arrays, outputs_on)
 
 
 class TranslationResult:

@@ -8,7 +8,10 @@
 //
 // Inputs that are C-contiguous and of the entry point's dtype are passed
 // to the module without a copy; outputs are numpy arrays over the buffers
-// the module allocated (the array keeps them alive). Runs and generation
+// the module allocated (the array keeps them alive). On a CUDA module, an
+// input may also be GPU memory (any object with __cuda_array_interface__:
+// a DeviceArray, a PyTorch CUDA tensor, a CuPy array), read where it is,
+// and outputs may stay on the GPU as DeviceArrays. Runs and generation
 // release the GIL.
 //
 //===----------------------------------------------------------------------===//
@@ -74,6 +77,74 @@ py::dict describe(const TensorSpec &spec) {
   return d;
 }
 
+/// numpy's array-interface type string of a runtime dtype ("<f4").
+std::string typeString(DType d) {
+  return py::str(numpyDType(d).attr("str")).cast<std::string>();
+}
+
+/// A tensor in GPU memory, for Python: it exposes
+/// __cuda_array_interface__ (version 3), so PyTorch, CuPy or Numba can
+/// read it without a copy, and `numpy()` copies it to the host.
+struct DeviceArray {
+  Tensor tensor;
+
+  py::tuple shape() const {
+    py::tuple t(tensor.shape().size());
+    for (size_t i = 0; i < tensor.shape().size(); ++i)
+      t[i] = tensor.shape()[i];
+    return t;
+  }
+  std::string dtype() const { return dtypeName(tensor.dtype()); }
+  py::dict interface() const {
+    py::dict d;
+    d["shape"] = shape();
+    d["typestr"] = typeString(tensor.dtype());
+    d["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(tensor.data()),
+                               false);
+    d["strides"] = py::none();
+    d["version"] = 3;
+    return d;
+  }
+  py::array numpy() const;
+};
+
+/// The tensor of an input given as GPU memory (__cuda_array_interface__),
+/// after checking its dtype and layout against `spec`.
+Tensor deviceInput(const TensorSpec &spec, const py::object &given) {
+  if (py::isinstance<DeviceArray>(given)) {
+    const Tensor &t = given.cast<const DeviceArray &>().tensor;
+    if (t.dtype() != spec.dtype)
+      throw py::value_error("input '" + spec.name + "' is " +
+                            dtypeName(t.dtype()) +
+                            "; the entry point takes " + dtypeName(spec.dtype));
+    return t;
+  }
+  py::dict face = given.attr("__cuda_array_interface__");
+  std::string type = face["typestr"].cast<std::string>();
+  if (type != typeString(spec.dtype))
+    throw py::value_error("input '" + spec.name + "' is GPU memory of type '" +
+                          type + "'; the entry point takes " +
+                          dtypeName(spec.dtype) + " ('" +
+                          typeString(spec.dtype) + "')");
+  std::vector<int64_t> shape;
+  for (auto d : face["shape"].cast<py::tuple>())
+    shape.push_back(d.cast<int64_t>());
+  if (face.contains("strides") && !face["strides"].is_none()) {
+    // Only C-contiguous memory: the strides of a dense row-major layout.
+    py::tuple strides = face["strides"];
+    int64_t expect = int64_t(dtypeSize(spec.dtype));
+    for (size_t i = shape.size(); i-- > 0;) {
+      if (shape[i] > 1 && strides[i].cast<int64_t>() != expect)
+        throw py::value_error("input '" + spec.name +
+                              "' is GPU memory that is not C-contiguous "
+                              "(make it contiguous first)");
+      expect *= shape[i];
+    }
+  }
+  auto data = face["data"].cast<py::tuple>()[0].cast<uintptr_t>();
+  return Tensor::borrowDevice(spec.dtype, shape, reinterpret_cast<void *>(data));
+}
+
 /// A loaded module and what Python calls on it.
 class PyModule {
 public:
@@ -103,7 +174,11 @@ public:
     return out;
   }
 
-  py::dict run(const std::string &entryName, const py::dict &arrays) const {
+  py::dict run(const std::string &entryName, const py::dict &arrays,
+               const std::string &outputsOn) const {
+    if (outputsOn != "cpu" && outputsOn != "cuda")
+      throw py::value_error("outputs_on is 'cpu' or 'cuda', not '" +
+                            outputsOn + "'");
     const EntryPoint *entry = module_->find(entryName);
     if (!entry) { // the runtime's message lists the entry points
       std::vector<Tensor> none;
@@ -111,6 +186,7 @@ public:
     }
     std::vector<Tensor> inputs;
     std::vector<py::array> keep; // alive until the run returns
+    std::vector<py::object> keepObjects;
     size_t used = 0;
     py::module_ np = py::module_::import("numpy");
     for (const TensorSpec &spec : entry->inputs) {
@@ -118,8 +194,14 @@ public:
         throw py::value_error("entry '" + entryName + "' needs the input '" +
                               spec.name + "' (" + spec.describe() + ")");
       ++used;
+      py::object object = arrays[spec.name.c_str()];
+      if (py::hasattr(object, "__cuda_array_interface__")) {
+        inputs.push_back(deviceInput(spec, object));
+        keepObjects.push_back(object);
+        continue;
+      }
       py::dtype want = numpyDType(spec.dtype);
-      py::array given = py::reinterpret_borrow<py::object>(arrays[spec.name.c_str()]);
+      py::array given = py::reinterpret_borrow<py::object>(object);
       // Zero copy for C-contiguous arrays of the right dtype; a converted
       // copy otherwise (numpy's casting rules: "same_kind").
       py::array a = given;
@@ -151,18 +233,22 @@ public:
     Status status;
     {
       py::gil_scoped_release release;
-      status = module_->run(entryName, inputs, outputs);
+      RunOptions options;
+      options.outputs = outputsOn == "cuda" ? Device::CUDA : Device::CPU;
+      status = module_->run(entryName, inputs, outputs, options);
     }
     throwIfFailed(status);
     py::dict result;
     for (size_t i = 0; i < outputs.size(); ++i)
-      result[py::str(entry->outputs[i].name)] = toNumpy(outputs[i]);
+      result[py::str(entry->outputs[i].name)] =
+          outputs[i].device() == Device::CUDA
+              ? py::cast(DeviceArray{outputs[i]})
+              : py::object(toNumpy(outputs[i]));
     return result;
   }
 
   const Module &module() const { return *module_; }
 
-private:
   /// A numpy array over the tensor's buffer; the capsule owns a reference.
   static py::array toNumpy(const Tensor &t) {
     auto *owner = new Tensor(t);
@@ -171,8 +257,20 @@ private:
     return py::array(numpyDType(t.dtype()), shape, {}, t.data(), free);
   }
 
+private:
   std::unique_ptr<Module> module_;
 };
+
+py::array DeviceArray::numpy() const {
+  Tensor host;
+  Status status;
+  {
+    py::gil_scoped_release release;
+    status = cudaToHost(tensor, host);
+  }
+  throwIfFailed(status);
+  return PyModule::toNumpy(host);
+}
 
 GenerationOptions generationOptions(const py::dict &o) {
   GenerationOptions g;
@@ -277,7 +375,43 @@ PYBIND11_MODULE(_convc, m) {
            py::arg("threads") = 0)
       .def_property_readonly("device", &PyModule::device)
       .def_property_readonly("entries", &PyModule::entries)
-      .def("run", &PyModule::run, py::arg("entry"), py::arg("arrays"));
+      .def("run", &PyModule::run, py::arg("entry"), py::arg("arrays"),
+           py::arg("outputs_on") = "cpu");
+  py::class_<DeviceArray>(m, "DeviceArray")
+      .def_property_readonly("shape", &DeviceArray::shape)
+      .def_property_readonly("dtype", &DeviceArray::dtype)
+      .def_property_readonly("__cuda_array_interface__",
+                             &DeviceArray::interface)
+      .def("numpy", &DeviceArray::numpy)
+      .def("__repr__", [](const DeviceArray &a) {
+        return "DeviceArray(" + a.dtype() + ", " +
+               py::str(a.shape()).cast<std::string>() + ")";
+      });
+  m.def(
+      "to_device",
+      [](const py::array &a) {
+        py::module_ np = py::module_::import("numpy");
+        py::array c = np.attr("ascontiguousarray")(a);
+        DType dtype;
+        std::string name = py::str(c.dtype()).cast<std::string>();
+        static const std::pair<const char *, DType> known[] = {
+            {"float32", DType::F32}, {"float16", DType::F16},
+            {"float64", DType::F64}, {"int32", DType::I32},
+            {"int64", DType::I64},   {"int8", DType::I8},
+            {"uint8", DType::U8},    {"bool", DType::Bool}};
+        bool found = false;
+        for (auto [n, d] : known)
+          if (name == n)
+            dtype = d, found = true;
+        if (!found)
+          throw py::value_error("no device tensor of dtype " + name);
+        std::vector<int64_t> shape(c.shape(), c.shape() + c.ndim());
+        Tensor device;
+        throwIfFailed(cudaToDevice(
+            Tensor::borrow(dtype, shape, const_cast<void *>(c.data())), device));
+        return DeviceArray{device};
+      },
+      py::arg("array"));
   m.def("generate", &pyGenerate, py::arg("module"), py::arg("sources"),
         py::arg("options"));
   m.def("compile", &pyCompile, py::arg("path"), py::arg("decoder"),
