@@ -106,6 +106,10 @@ struct ThreadState {
   std::vector<const void *> borrowed; // device buffers the call does not own
   std::vector<void *> staged;         // device copies of host inputs
   std::vector<void *> handedOut;      // device results for the caller
+  // What the module allocated during the call, and the device ranges of
+  // its inputs: only the former may be handed out; both are device memory
+  // whatever cuPointerGetAttribute says of a buffer made while capturing.
+  std::vector<std::pair<const char *, size_t>> allocated, inputRanges;
   std::vector<PendingCopy> pending;
   // Copies from pinned memory queued since the stream last synchronised.
   int unsynchronised = 0;
@@ -185,11 +189,13 @@ void input(Descriptor1D *result, const Descriptor1D *arg, int64_t elementBytes) 
   void *data = static_cast<char *>(arg->aligned) + arg->offset * elementBytes;
   size_t bytes = size_t(arg->size) * elementBytes;
   if (contains(s.borrowed, data)) { // the caller's device tensor
+    s.inputRanges.push_back({static_cast<const char *>(data), bytes});
     setFlat(result, data, arg->size);
     return;
   }
   if (void *resident = d->residentCopy(data, bytes)) {
     s.borrowed.push_back(resident);
+    s.inputRanges.push_back({static_cast<const char *>(resident), bytes});
     setFlat(result, resident, arg->size);
     return;
   }
@@ -197,6 +203,7 @@ void input(Descriptor1D *result, const Descriptor1D *arg, int64_t elementBytes) 
   if (!device)
     return;
   s.staged.push_back(device);
+  s.inputRanges.push_back({static_cast<const char *>(device), bytes});
   if (bytes)
     copyToDevice(*d, device, data, bytes);
   setFlat(result, device, arg->size);
@@ -213,15 +220,22 @@ void output(Descriptor1D *result, const Descriptor1D *dev, int64_t elementBytes)
   size_t bytes = size_t(dev->size) * elementBytes;
   size_t index = s.nextOutput++;
   if (index < s.deviceOutputs.size() && s.deviceOutputs[index]) {
-    bool input = contains(s.borrowed, dev->allocated) ||
-                 std::find(s.staged.begin(), s.staged.end(), dev->allocated) !=
-                     s.staged.end();
-    if (!input) {
+    // Only a buffer the module allocated in this call is handed over (once:
+    // a result repeated shares it). Anything else (an input passed through,
+    // a weight, a staged input) is copied into a buffer of the caller's own.
+    bool ours = std::any_of(s.allocated.begin(), s.allocated.end(),
+                            [&](const auto &a) {
+                              return a.first == dev->allocated;
+                            }) &&
+                std::find(s.staged.begin(), s.staged.end(), dev->allocated) ==
+                    s.staged.end();
+    if (ours) {
       *result = *dev;
-      s.handedOut.push_back(dev->allocated);
+      if (std::find(s.handedOut.begin(), s.handedOut.end(), dev->allocated) ==
+          s.handedOut.end())
+        s.handedOut.push_back(dev->allocated);
       return;
     }
-    // An input passed through: the caller gets a buffer of its own.
     void *copy = d->alloc(bytes, s.stream);
     if (!copy)
       return;
@@ -247,8 +261,7 @@ void output(Descriptor1D *result, const Descriptor1D *dev, int64_t elementBytes)
 void release(const Descriptor1D *buffer) {
   ThreadState &s = threadState();
   void *p = buffer->allocated;
-  if (!p || std::find(s.handedOut.begin(), s.handedOut.end(), p) !=
-                s.handedOut.end())
+  if (!p || convc::cuda::isHandedOut(p))
     return;
   Driver &d = Driver::get();
   if (d.ok())
@@ -262,11 +275,27 @@ namespace convc::cuda {
 void *threadStream() {
   ThreadState &s = threadState();
   Driver &d = Driver::get();
+  // A blocking stream: its work waits for work queued before on the legacy
+  // default stream (and that stream's for it), which is where PyTorch and
+  // CuPy compute by default, so GPU memory they hand over is complete when
+  // the module reads it, and a buffer they still read is not freed under
+  // them.
   if (!s.stream && d.ok() && d.bind()) {
-    d.check(d.api().cuStreamCreate(&s.stream, /*CU_STREAM_NON_BLOCKING=*/1),
+    d.check(d.api().cuStreamCreate(&s.stream, /*CU_STREAM_DEFAULT=*/0),
             "cuStreamCreate");
   }
   return s.stream;
+}
+
+void noteAllocated(void *p, size_t bytes) {
+  if (p)
+    threadState().allocated.push_back({static_cast<const char *>(p), bytes});
+}
+
+bool isHandedOut(const void *p) {
+  ThreadState &s = threadState();
+  return std::find(s.handedOut.begin(), s.handedOut.end(), p) !=
+         s.handedOut.end();
 }
 
 void beginCall(std::vector<const void *> deviceInputs,
@@ -278,6 +307,8 @@ void beginCall(std::vector<const void *> deviceInputs,
   s.staged.clear();
   s.handedOut.clear();
   s.pending.clear();
+  s.allocated.clear();
+  s.inputRanges.clear();
   if (usableDriver())
     threadStream();
 }
@@ -481,8 +512,19 @@ std::atomic<int64_t> capturedCalls{0}, graphReplays{0};
 bool capturing() { return threadState().capturing; }
 
 bool allowCopyInCapture(const void *dst, const void *src) {
-  Driver &d = Driver::get();
-  if (d.isDeviceMemory(dst) && d.isDeviceMemory(src))
+  // Buffers allocated while capturing are mapped only when the graph runs,
+  // so the driver cannot be asked about them: the call's own records say.
+  ThreadState &s = threadState();
+  auto known = [&](const void *p) {
+    auto *c = static_cast<const char *>(p);
+    auto inside = [&](const std::pair<const char *, size_t> &r) {
+      return c >= r.first && c < r.first + std::max<size_t>(r.second, 1);
+    };
+    return std::any_of(s.allocated.begin(), s.allocated.end(), inside) ||
+           std::any_of(s.inputRanges.begin(), s.inputRanges.end(), inside) ||
+           Driver::get().isDeviceMemory(p);
+  };
+  if (known(dst) && known(src))
     return true;
   threadState().captureBroken = true;
   return false;
@@ -530,7 +572,8 @@ Status CapturedCall::replay(std::vector<Tensor> &hostOutputs) {
   hostOutputs.clear();
   for (const State::HostResult &r : state_->results) {
     Tensor t = Tensor::zeros(r.dtype, r.shape);
-    std::memcpy(t.data(), r.pinned, t.numBytes());
+    if (r.pinned)
+      std::memcpy(t.data(), r.pinned, t.numBytes());
     hostOutputs.push_back(t);
   }
   return Status();
@@ -584,11 +627,19 @@ captureCall(const Module &module, const std::string &entry,
                     "cuMemcpyAsync");
     else
       ok = false;
+  // The host results in order; an empty one has no copy.
   std::vector<CapturedCall::State::HostResult> results;
   size_t pending = 0;
-  for (const Tensor &t : outputs)
-    if (t.device() == Device::CPU && pending < s.captured.size())
+  for (const Tensor &t : outputs) {
+    if (t.device() != Device::CPU)
+      continue;
+    if (t.numBytes() == 0)
+      results.push_back({t.dtype(), t.shape(), nullptr});
+    else if (pending < s.captured.size())
       results.push_back({t.dtype(), t.shape(), s.captured[pending++].pinned});
+    else
+      ok = false;
+  }
   ok = ok && pending == s.captured.size();
   outputs.clear();
   CUgraph graph = nullptr;

@@ -35,6 +35,12 @@ namespace convc::cuda {
 /// The calling thread's stream, created on first use.
 void *threadStream();
 
+/// The module allocated `bytes` at `p` (mgpuMemAlloc) in this call.
+void noteAllocated(void *p, size_t bytes);
+/// Whether `p` went to the caller as a device result of this call (the
+/// module's own free of it is then skipped).
+bool isHandedOut(const void *p);
+
 /// The module synchronised `stream` (mgpuStreamSynchronize).
 void noteSynchronized(void *stream);
 

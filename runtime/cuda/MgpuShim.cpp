@@ -188,13 +188,15 @@ mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
     d->recordError("host-shared GPU allocations are not supported");
     return nullptr;
   }
-  return d->alloc(bytes, stream);
+  void *p = d->alloc(bytes, stream);
+  noteAllocated(p, bytes);
+  return p;
 }
 
 __attribute__((visibility("default"))) void mgpuMemFree(void *ptr,
                                                         void *stream) {
   Driver &d = Driver::get();
-  if (!ptr || !d.ok())
+  if (!ptr || !d.ok() || isHandedOut(ptr)) // a result now the caller's
     return;
   d.release(ptr, stream); // in stream order: queued work may still read it
 }

@@ -146,11 +146,18 @@ Status greedySteps(const Module &module, const EntryPoint &entry,
   for (int64_t t = 0; t <= options.maxLength && live > 0; ++t) {
     Tensor picked;
     if (graph) {
+      // A graph that cannot be launched (out of memory for its own pool,
+      // say) gives way to calls; a failure while it ran is the step's.
       std::vector<Tensor> host;
-      if (Status s = graph->replay(host); !s.ok())
+      Status s = graph->replay(host);
+      if (s.ok())
+        picked = host.empty() ? Tensor() : host[0];
+      else if (s.message().find("cuGraphLaunch") != std::string::npos)
+        graph.reset();
+      else
         return s;
-      picked = host.empty() ? Tensor() : host[0];
-    } else {
+    }
+    if (!graph) {
       std::vector<Tensor> in, out;
       for (const TensorSpec &spec : entry.inputs)
         in.push_back(inputs[spec.name]);

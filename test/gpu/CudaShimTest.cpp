@@ -354,6 +354,49 @@ TEST(CudaShim, DeviceTensorsStayOnTheDevice) {
   }
 }
 
+// A device result is always a buffer of the caller's own: a weight returned
+// as it is, or one result returned twice, must not hand the runtime's
+// cached weight or one buffer twice to the caller (freeing them would break
+// later calls or free twice).
+TEST(CudaShim, DeviceResultsAreTheCallersOwn) {
+  if (!usingFake())
+    GTEST_SKIP() << "needs the fake driver (ctest runs this with it)";
+  if (std::getenv("FAKE_CUDA_NO_POOLS"))
+    GTEST_SKIP() << "counts pool buffers";
+  std::string stem = ::testing::TempDir() + "/convc_cuda_results_" +
+                     std::to_string(::getpid());
+  std::ofstream(stem + ".mlir") <<
+      "func.func @main(%x: tensor<4xf32> {convc.name = \"x\"}) -> "
+      "(tensor<4xf32>, tensor<4xf32>, tensor<2xf32>) {\n"
+      "  %w = arith.constant dense<[1.5, 2.5]> : tensor<2xf32>\n"
+      "  %y = arith.addf %x, %x : tensor<4xf32>\n"
+      "  return %y, %y, %w : tensor<4xf32>, tensor<4xf32>, tensor<2xf32>\n}\n";
+  std::string command = std::string(CONVC_TOOL) + " compile --quiet " + stem +
+                        ".mlir --target=cuda --gpu-binary=ptx -o " + stem + ".so";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::unique_ptr<Module> module;
+  ASSERT_TRUE(Module::load(stem + ".so", module).ok());
+  Tensor x = Tensor::zeros(DType::F32, {4});
+  RunOptions keep;
+  keep.outputs = Device::CUDA;
+  Counts before = fakeCounts();
+  for (int call = 0; call < 3; ++call) {
+    std::vector<Tensor> outputs;
+    Status run = module->run("main", {x}, outputs, keep);
+    ASSERT_TRUE(run.ok()) << run.message();
+    ASSERT_EQ(outputs.size(), 3u);
+    EXPECT_EQ(outputs[0].data(), outputs[1].data()) << "one buffer, shared";
+    EXPECT_EQ(outputs[2].device(), Device::CUDA);
+    Tensor w;
+    ASSERT_TRUE(cudaToHost(outputs[2], w).ok());
+    EXPECT_EQ(w.data<float>()[0], 1.5f) << "the weight, copied";
+    EXPECT_EQ(w.data<float>()[1], 2.5f);
+  } // the outputs go here, each buffer once
+  Counts after = fakeCounts() - before;
+  EXPECT_EQ(after.poolAllocs, after.poolFrees) << "every result freed once";
+  EXPECT_EQ(after.frees, 0) << "the cached weight stays until unload";
+}
+
 // Generation on the GPU keeps what the decoder reads there: the encoder's
 // outputs, the caches, the states and the positions. Per beam step, only
 // the tokens go to the device and each row's 8 best (token, log-prob)
