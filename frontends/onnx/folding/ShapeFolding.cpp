@@ -13,6 +13,8 @@
 #include "frontends/onnx/GraphImporter.h"
 #include "frontends/onnx/OpRegistry.h"
 
+#include "llvm/Support/MathExtras.h"
+
 namespace convc::onnx_import {
 
 namespace {
@@ -237,10 +239,11 @@ bool reshape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
     for (auto [i, d] : llvm::enumerate(c)) {
       if (d == 0 && i < aShape.size())
         d = aShape[i];
+      // Sizes below -1 or whose product overflows are no shape to fold.
+      if (d < -1 || (d != -1 && llvm::MulOverflow(known, d, known)))
+        return false;
       if (d == -1)
         inferred = int64_t(i);
-      else
-        known *= d;
       shape.push_back(d);
     }
     if (inferred >= 0) {
@@ -250,7 +253,8 @@ bool reshape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
     }
     int64_t n = 1;
     for (int64_t d : shape)
-      n *= d;
+      if (llvm::MulOverflow(n, d, n))
+        return false;
     if (n != total)
       return false;
     return im.defineInts(node, loc, a, shape);

@@ -10,6 +10,8 @@
 #include "frontends/onnx/GraphImporter.h"
 #include "frontends/onnx/OpRegistry.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <cmath>
 
 namespace convc::onnx_import {
@@ -181,10 +183,12 @@ std::optional<HostTensor> reshapeWeights(const WeightFold &w) {
     int64_t v = d == 0 && !intAttr(w.node, "allowzero", 0) && int64_t(i) < rank
                     ? x->shape[i]
                     : d;
+    // A size below -1, or a product that overflows, is no shape to fold
+    // to: the Reshape is imported as it is and refused with its node.
+    if (v < -1 || (v != -1 && llvm::MulOverflow(known, v, known)))
+      return std::nullopt;
     if (v == -1)
       infer = int64_t(i);
-    else
-      known *= v;
     shape.push_back(v);
   }
   if (infer >= 0)

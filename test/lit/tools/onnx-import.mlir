@@ -50,6 +50,13 @@
 // RUN: not convc compile %onnx_data/test_reshape_zero_dim/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=COMPUTED-SHAPE
 // COMPUTED-SHAPE: Reshape needs data and a shape that is constant or built from the input dims (an initializer, a Constant node, or folded Shape arithmetic): convc compiles shapes statically
 
+// A weight reshaped to sizes whose product overflows int64 (found by the
+// sanitized fuzzer, where the folding multiplied them) is refused with its
+// node, not folded. The file also seeds scripts/fuzz, which checks the
+// folding under UBSan.
+// RUN: not convc compile %S/Inputs/reshape_overflowing_shape.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=RESHAPE-OVERFLOW
+// RESHAPE-OVERFLOW: loc("huge_reshape"): Reshape from 'tensor<2x3xf32>' to 'tensor<7020037596210266113x8317707896149403001x3xf32>' changes the element count
+
 // Conv: a group count that does not fit the weights is an error naming the node.
 // RUN: not convc compile %S/Inputs/conv_bad_group.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=CONV-GROUP
 // CONV-GROUP: loc("bad_groups"): Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
