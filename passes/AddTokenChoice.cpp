@@ -6,7 +6,7 @@
 // cross to the host):
 //
 //   @F_step_greedy(tokens, step, select, caches..., states...)
-//       -> (next_tokens [N, 1] i64, picked [N, 2] f64, next_step [N] i64,
+//       -> (tokens.next [N, 1] i64, picked [N, 2] f64, step.next [N] i64,
 //           states.next...)
 //
 // `select` = [pad, eos, min_length, max_length]: pad is never chosen; at
@@ -14,9 +14,11 @@
 // is the only choice. picked[n] = (token, log-prob): the best allowed token
 // of the last position (the first on ties) and its logit minus the
 // log-sum-exp of all logits, in f64 as the host generator computes it.
-// `next_tokens` and `next_step` (step + 1) are the next step's inputs, so a
-// step's inputs all come from the one before: the runtime can replay it as
-// a CUDA graph that copies them back.
+// `tokens.next` and `step.next` (step + 1) are the next step's inputs,
+// named as the states' `state<i>.next` are (after the tokens input, however
+// the decoder calls it), so a step's inputs all come from the one before:
+// the runtime can replay it as a CUDA graph that copies each `x.next` back
+// into `x`.
 //
 //   @F_step_top<k>(tokens, step, select, caches..., states...)
 //       -> (candidates [N, k, 2] f64, states.next...)
@@ -126,7 +128,10 @@ struct AddTokenChoicePass
       ret->setOperand(0, nextTokens);
       ret->insertOperands(1, ValueRange{picked, nextStep(b, loc, position)});
       resultAttrs.insert(resultAttrs.begin() + 1, 2, DictionaryAttr::get(ctx));
-      names = {"next_tokens", "picked", "next_step"};
+      auto tokensName =
+          chooser.getArgAttrOfType<StringAttr>(0, "convc.name");
+      names = {(tokensName ? tokensName.str() : "input0") + ".next", "picked",
+               "step.next"};
     } else {
       ret->setOperand(0, pairs);
       names = {"candidates"};

@@ -60,9 +60,10 @@ def AddTokenChoicePass : Pass<"convc-add-token-choice", "::mlir::ModuleOp"> {
     allowed unless it is pad, it is eos while step < min length, or it is
     not eos once step >= max length; log-probs are the logit minus the
     log-sum-exp of all logits, in f64.
-    - `@F_step_greedy` returns `next_tokens` ([N, 1] i64, the best allowed
+    - `@F_step_greedy` returns `<tokens>.next` ([N, 1] i64, the best allowed
       token, the first on ties), `picked` ([N, 2] f64: that token and its
-      log-prob) and `next_step` (step + 1) instead of the logits. Every
+      log-prob) and `step.next` (step + 1) instead of the logits, named
+      after the inputs they feed as the states' `state<i>.next` are. Every
       input of a step then comes from the step before (or stays the same),
       so the runtime replays it as a CUDA graph.
     - `@F_step_top<k>` returns `candidates` ([N, k, 2] f64: the k best

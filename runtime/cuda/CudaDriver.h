@@ -480,6 +480,11 @@ private:
   std::map<std::pair<const void *, size_t>, Resident> resident_;
 };
 
+/// The element types of the runtime functions convc-gpu-host-buffers calls
+/// (`convc_cuda_<kind>_<T>`), for defining one per type.
+#define CONVC_FOR_EACH_ELEMENT_TYPE(X)                                         \
+  X(f16) X(bf16) X(f32) X(f64) X(i1) X(i8) X(i16) X(i32) X(i64)
+
 /// A 1-D memref descriptor, as MLIR's C interface passes it by pointer.
 struct Descriptor1D {
   void *allocated, *aligned;

@@ -430,15 +430,7 @@ void releaseDevice(void *data) {
                                           int64_t) {                           \
     release(buffer);                                                           \
   }
-CONVC_CALL_HOOKS(f16)
-CONVC_CALL_HOOKS(bf16)
-CONVC_CALL_HOOKS(f32)
-CONVC_CALL_HOOKS(f64)
-CONVC_CALL_HOOKS(i1)
-CONVC_CALL_HOOKS(i8)
-CONVC_CALL_HOOKS(i16)
-CONVC_CALL_HOOKS(i32)
-CONVC_CALL_HOOKS(i64)
+CONVC_FOR_EACH_ELEMENT_TYPE(CONVC_CALL_HOOKS)
 #undef CONVC_CALL_HOOKS
 
 namespace convc {

@@ -267,13 +267,5 @@ void deviceConstant(Descriptor1D *result, const Descriptor1D *host,
                                            int64_t elementBytes) {             \
     deviceConstant(result, host, elementBytes);                                \
   }
-CONVC_DEVICE_CONSTANT(f16)
-CONVC_DEVICE_CONSTANT(bf16)
-CONVC_DEVICE_CONSTANT(f32)
-CONVC_DEVICE_CONSTANT(f64)
-CONVC_DEVICE_CONSTANT(i1)
-CONVC_DEVICE_CONSTANT(i8)
-CONVC_DEVICE_CONSTANT(i16)
-CONVC_DEVICE_CONSTANT(i32)
-CONVC_DEVICE_CONSTANT(i64)
+CONVC_FOR_EACH_ELEMENT_TYPE(CONVC_DEVICE_CONSTANT)
 #undef CONVC_DEVICE_CONSTANT

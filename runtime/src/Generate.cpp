@@ -83,6 +83,15 @@ struct Beam {
   double score;
 };
 
+/// The choosing steps' `select` input: [pad, eos, min length, max length].
+Status placeSelect(const GenerationOptions &options, bool gpu, Tensor &out) {
+  Tensor select = Tensor::zeros(DType::I64, {4});
+  int64_t *rule = select.data<int64_t>();
+  rule[0] = options.pad, rule[1] = options.eos;
+  rule[2] = options.minLength, rule[3] = options.maxLength;
+  return place(select, gpu, out);
+}
+
 /// Each sentence's finished hypotheses, best first by length-normalised
 /// score, as many as asked for.
 void collect(std::vector<std::vector<Hypothesis>> &finished,
@@ -119,22 +128,17 @@ Status greedySteps(const Module &module, const EntryPoint &entry,
   RunOptions where;
   where.outputs = gpu ? Device::CUDA : Device::CPU;
   where.outputDevices = {where.outputs, Device::CPU}; // picked to the host
-  Tensor select = Tensor::zeros(DType::I64, {4});
-  int64_t *rule = select.data<int64_t>();
-  rule[0] = options.pad, rule[1] = options.eos;
-  rule[2] = options.minLength, rule[3] = options.maxLength;
-  if (Status s = place(select, gpu, inputs["select"]); !s.ok())
+  if (Status s = placeSelect(options, gpu, inputs["select"]); !s.ok())
     return s;
   if (Status s = place(Tensor::zeros(DType::I64, {N}), gpu, inputs["step"]);
       !s.ok())
     return s;
-  // Which result feeds which input: by name, "x.next" or "next_x" to "x".
+  // Which result feeds which input: "x.next" feeds "x".
   std::vector<std::pair<size_t, size_t>> feedback;
   for (size_t o = 0; o < entry.outputs.size(); ++o)
     for (size_t i = 0; i < entry.inputs.size(); ++i) {
       const std::string &out = entry.outputs[o].name, &in = entry.inputs[i].name;
-      if (out == in + ".next" || out == "next_" + in ||
-          (o == 0 && i == 0 && out == "next_tokens"))
+      if (out == in + ".next")
         feedback.push_back({o, i});
     }
   std::unique_ptr<cuda::CapturedCall> graph;
@@ -288,6 +292,23 @@ Status searchBatch(const Module &module,
           return s;
       }
   }
+  // Without sampling, penalties or forced prefixes, a step that chooses its
+  // tokens itself (convc-add-token-choice) does for greedy search, and for
+  // beam search over up to k / 2 beams one that returns each row's k best
+  // (token, log-prob) pairs instead of its logits.
+  const bool plain = step && !sampling && options.repetitionPenalty == 1.0 &&
+                     options.noRepeatNgramSize == 0 &&
+                     std::all_of(prefixes.begin(), prefixes.end(),
+                                 [](const std::vector<int64_t> *p) { return !p; });
+  const EntryPoint *greedy = plain ? module.find("decode_step_greedy") : nullptr;
+  if (greedy && K == 1 && greedy->outputs.size() >= 3 &&
+      greedy->outputs[1].name == "picked") {
+    Tensor starts = Tensor::zeros(DType::I64, {N, 1});
+    std::fill(starts.data<int64_t>(), starts.data<int64_t>() + N, start);
+    if (Status s = place(starts, gpu, inputs[greedy->inputs[0].name]); !s.ok())
+      return s;
+    return greedySteps(module, *greedy, inputs, N, options, gpu, results);
+  }
   // Every step's positions, [steps, N], uploaded at once; step t reads row
   // t where it is.
   Tensor positions;
@@ -299,30 +320,10 @@ Status searchBatch(const Module &module,
     if (Status s = place(all, gpu, positions); !s.ok())
       return s;
   }
-  // Greedy search without penalties or forced prefixes: the step chooses
-  // its tokens itself where the model compiled that form.
-  const EntryPoint *greedy = step ? module.find("decode_step_greedy") : nullptr;
-  if (greedy && greedy->outputs.size() >= 3 &&
-      greedy->outputs[1].name == "picked" && K == 1 && !sampling && options.repetitionPenalty == 1.0 &&
-      options.noRepeatNgramSize == 0 &&
-      std::all_of(prefixes.begin(), prefixes.end(),
-                  [](const std::vector<int64_t> *p) { return !p; })) {
-    Tensor starts = Tensor::zeros(DType::I64, {N, 1});
-    std::fill(starts.data<int64_t>(), starts.data<int64_t>() + N, start);
-    if (Status s = place(starts, gpu, inputs[greedy->inputs[0].name]); !s.ok())
-      return s;
-    return greedySteps(module, *greedy, inputs, N, options, gpu, results);
-  }
-  // The step returns its logits to the host, its states where they were.
+  // The step returns its logits (or pairs) to the host, its states where
+  // they were.
   RunOptions logitsToHost = onDevice;
   logitsToHost.outputDevices = {Device::CPU};
-  // Beam search without penalties or prefixes over up to k / 2 beams: a
-  // step that returns each row's k best (token, log-prob) pairs instead of
-  // its logits (convc-add-token-choice).
-  const bool plain = step && !sampling && options.repetitionPenalty == 1.0 &&
-                     options.noRepeatNgramSize == 0 &&
-                     std::all_of(prefixes.begin(), prefixes.end(),
-                                 [](const std::vector<int64_t> *p) { return !p; });
   int64_t topK = 0;
   for (const EntryPoint &e : module.entryPoints())
     if (plain && e.name.rfind("decode_step_top", 0) == 0 &&
@@ -331,14 +332,9 @@ Status searchBatch(const Module &module,
       if (k >= 2 * K && (!topK || k < topK))
         topK = k, decoder = &e;
     }
-  if (topK) {
-    Tensor select = Tensor::zeros(DType::I64, {4});
-    int64_t *rule = select.data<int64_t>();
-    rule[0] = options.pad, rule[1] = options.eos;
-    rule[2] = options.minLength, rule[3] = options.maxLength;
-    if (Status s = place(select, gpu, inputs["select"]); !s.ok())
+  if (topK)
+    if (Status s = placeSelect(options, gpu, inputs["select"]); !s.ok())
       return s;
-  }
 
   const double negInf = -std::numeric_limits<double>::infinity();
   std::vector<Beam> beams(N, Beam{{}, negInf});

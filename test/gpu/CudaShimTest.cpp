@@ -25,27 +25,35 @@ namespace {
 
 bool usingFake() { return std::getenv("CONVC_TEST_FAKE_CUDA") != nullptr; }
 
-/// A CUDA module with a constant weight, compiled with the convc tool.
-std::string compileModel() {
-  static std::string path;
-  if (!path.empty())
-    return path;
-  std::string stem = ::testing::TempDir() + "/convc_cuda_shim_" +
+/// `text` (MLIR) compiled with the convc tool as NAME.so (with `flags`)
+/// in the test's temporary directory; "" when the compile fails.
+std::string compileText(const std::string &name, const std::string &text,
+                        const std::string &flags) {
+  std::string stem = ::testing::TempDir() + "/convc_cuda_" + name + "_" +
                      std::to_string(::getpid());
-  std::ofstream(stem + ".mlir") <<
-      "func.func @main(%x: tensor<?x?x64xf32> {convc.name = \"x\"}) -> "
-      "tensor<?x?x64xf32> {\n"
-      "  %w = arith.constant dense<[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, "
-      "0.8, 0.9], [1.0, 1.1, 1.2]]> : tensor<4x3xf32>\n"
-      "  %y = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 1 : "
-      "i64} : tensor<?x?x64xf32>, tensor<4x3xf32>\n"
-      "  return %y : tensor<?x?x64xf32>\n}\n";
+  std::ofstream(stem + ".mlir") << text;
   std::string command = std::string(CONVC_TOOL) + " compile --quiet " + stem +
-                        ".mlir --target=cuda --gpu-binary=ptx -o " + stem +
-                        ".so";
-  if (std::system(command.c_str()) != 0)
-    return "";
-  return path = stem + ".so";
+                        ".mlir " + flags + " -o " + stem + ".so";
+  return std::system(command.c_str()) == 0 ? stem + ".so" : "";
+}
+
+/// A model with a constant weight, for CUDA or for the CPU, once each.
+const char *kWeightModel =
+    "func.func @main(%x: tensor<?x?x64xf32> {convc.name = \"x\"}) -> "
+    "tensor<?x?x64xf32> {\n"
+    "  %w = arith.constant dense<[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, "
+    "0.8, 0.9], [1.0, 1.1, 1.2]]> : tensor<4x3xf32>\n"
+    "  %y = convc.lightweight_conv %x, %w {heads = 4 : i64, padding = 1 : "
+    "i64} : tensor<?x?x64xf32>, tensor<4x3xf32>\n"
+    "  return %y : tensor<?x?x64xf32>\n}\n";
+std::string compileModel() {
+  static std::string path =
+      compileText("shim", kWeightModel, "--target=cuda --gpu-binary=ptx");
+  return path;
+}
+std::string compileCpuModel() {
+  static std::string path = compileText("shim_cpu", kWeightModel, "");
+  return path;
 }
 
 /// The example Seq2Seq compiled for CUDA with its decode step, once.
@@ -62,20 +70,6 @@ std::string compileExampleSeq2Seq() {
   if (std::system(command.c_str()) != 0)
     return "";
   return path = so;
-}
-
-/// The same model compiled for the CPU, once.
-std::string compileCpuModel() {
-  static std::string path;
-  if (!path.empty() || compileModel().empty())
-    return path;
-  std::string stem = ::testing::TempDir() + "/convc_cuda_shim_" +
-                     std::to_string(::getpid());
-  std::string command = std::string(CONVC_TOOL) + " compile --quiet " + stem +
-                        ".mlir -o " + stem + "_cpu.so";
-  if (std::system(command.c_str()) != 0)
-    return "";
-  return path = stem + "_cpu.so";
 }
 
 struct Counts {
@@ -104,6 +98,22 @@ Counts fakeCounts() {
   if (graphs)
     c.graphs = graphs();
   return c;
+}
+
+Counts operator-(const Counts &a, const Counts &b);
+
+/// What translating the example's source with `beam` beams for exactly
+/// `length` tokens (min length = max length) asks of the driver.
+Counts translationCounts(const Module &module, int beam, int64_t length) {
+  GenerationOptions o;
+  o.beam = beam;
+  o.maxLength = o.minLength = length;
+  std::vector<Hypothesis> results;
+  Counts before = fakeCounts();
+  Status s = generate(module, {{5, 9, 3, 2}}, o, results);
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(results.size(), 1u);
+  return fakeCounts() - before;
 }
 
 Counts operator-(const Counts &a, const Counts &b) {
@@ -307,8 +317,9 @@ TEST(CudaShim, DeviceTensorsStayOnTheDevice) {
     EXPECT_EQ(chained.toDevice, 0) << "device inputs are read where they are";
     EXPECT_EQ(chained.toHost, 0) << "device outputs are handed over";
     EXPECT_EQ(chained.onDevice, 0);
-    if (!std::getenv("FAKE_CUDA_NO_POOLS"))
+    if (!std::getenv("FAKE_CUDA_NO_POOLS")) {
       EXPECT_EQ(chained.syncs, 2) << "one synchronisation per call";
+    }
     EXPECT_GT(chained.launches, 0);
 
     // Host outputs from device inputs: one copy back, staged through the
@@ -321,8 +332,9 @@ TEST(CudaShim, DeviceTensorsStayOnTheDevice) {
     EXPECT_EQ(toHost.toDevice, 0);
     EXPECT_EQ(toHost.toHost, 2);
     // (Without pools every free waits for its stream.)
-    if (!std::getenv("FAKE_CUDA_NO_POOLS"))
+    if (!std::getenv("FAKE_CUDA_NO_POOLS")) {
       EXPECT_EQ(toHost.syncs, 2) << "still one per call";
+    }
     EXPECT_EQ(toHost.pinned, 0) << "the pinned staging buffer is reused";
 
     // Per output: here the one output to the host.
@@ -363,19 +375,17 @@ TEST(CudaShim, DeviceResultsAreTheCallersOwn) {
     GTEST_SKIP() << "needs the fake driver (ctest runs this with it)";
   if (std::getenv("FAKE_CUDA_NO_POOLS"))
     GTEST_SKIP() << "counts pool buffers";
-  std::string stem = ::testing::TempDir() + "/convc_cuda_results_" +
-                     std::to_string(::getpid());
-  std::ofstream(stem + ".mlir") <<
+  std::string path = compileText(
+      "results",
       "func.func @main(%x: tensor<4xf32> {convc.name = \"x\"}) -> "
       "(tensor<4xf32>, tensor<4xf32>, tensor<2xf32>) {\n"
       "  %w = arith.constant dense<[1.5, 2.5]> : tensor<2xf32>\n"
       "  %y = arith.addf %x, %x : tensor<4xf32>\n"
-      "  return %y, %y, %w : tensor<4xf32>, tensor<4xf32>, tensor<2xf32>\n}\n";
-  std::string command = std::string(CONVC_TOOL) + " compile --quiet " + stem +
-                        ".mlir --target=cuda --gpu-binary=ptx -o " + stem + ".so";
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+      "  return %y, %y, %w : tensor<4xf32>, tensor<4xf32>, tensor<2xf32>\n}\n",
+      "--target=cuda --gpu-binary=ptx");
+  ASSERT_FALSE(path.empty());
   std::unique_ptr<Module> module;
-  ASSERT_TRUE(Module::load(stem + ".so", module).ok());
+  ASSERT_TRUE(Module::load(path, module).ok());
   Tensor x = Tensor::zeros(DType::F32, {4});
   RunOptions keep;
   keep.outputs = Device::CUDA;
@@ -410,19 +420,9 @@ TEST(CudaShim, GenerationKeepsItsDataOnTheDevice) {
   ASSERT_FALSE(path.empty());
   std::unique_ptr<Module> module;
   ASSERT_TRUE(Module::load(path, module).ok());
-  auto countsFor = [&](int64_t length) {
-    GenerationOptions o;
-    o.beam = 2;
-    o.maxLength = o.minLength = length;
-    std::vector<Hypothesis> results;
-    Counts before = fakeCounts();
-    Status s = generate(*module, {{5, 9, 3, 2}}, o, results);
-    EXPECT_TRUE(s.ok()) << s.message();
-    EXPECT_EQ(results.size(), 1u);
-    return fakeCounts() - before;
-  };
-  countsFor(2); // uploads the weights
-  Counts shortRun = countsFor(4), longRun = countsFor(12);
+  translationCounts(*module, 2, 2); // uploads the weights
+  Counts shortRun = translationCounts(*module, 2, 4),
+         longRun = translationCounts(*module, 2, 12);
   Counts steps = longRun - shortRun; // 8 beam steps
   EXPECT_EQ(steps.toDevice, 8) << "the tokens";
   EXPECT_EQ(steps.toHost, 8) << "the candidates";
@@ -456,19 +456,11 @@ TEST(CudaShim, DriverCallsPerGreedyStep) {
   ASSERT_FALSE(path.empty());
   std::unique_ptr<Module> module;
   ASSERT_TRUE(Module::load(path, module).ok());
-  auto countsFor = [&](int64_t length) {
-    GenerationOptions o;
-    o.maxLength = o.minLength = length;
-    std::vector<Hypothesis> results;
-    Counts before = fakeCounts();
-    Status s = generate(*module, {{5, 9, 3, 2}}, o, results);
-    EXPECT_TRUE(s.ok()) << s.message();
-    return fakeCounts() - before;
-  };
   int64_t captured = 0, replays = 0;
   cudaGraphCounts(captured, replays); // reset
-  countsFor(2); // uploads the weights
-  Counts shortRun = countsFor(4), longRun = countsFor(12);
+  translationCounts(*module, 1, 2); // uploads the weights
+  Counts shortRun = translationCounts(*module, 1, 4),
+         longRun = translationCounts(*module, 1, 12);
   cudaGraphCounts(captured, replays);
   auto perStep = [&](int Counts::*field) {
     return double(longRun.*field - shortRun.*field) / 8.0;

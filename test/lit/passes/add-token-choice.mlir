@@ -30,7 +30,7 @@
 // CHECK-LABEL: func.func @decode_step_greedy(
 // CHECK-SAME: %[[STEP:arg[0-9]+]]: tensor<?xi64> {convc.name = "step"}
 // CHECK-SAME: %[[SELECT:arg[0-9]+]]: tensor<4xi64> {convc.name = "select"})
-// CHECK-SAME: -> (tensor<?x1xi64> {convc.name = "next_tokens"}, tensor<?x2xf64> {convc.name = "picked"}, tensor<?xi64> {convc.name = "next_step"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
+// CHECK-SAME: -> (tensor<?x1xi64> {convc.name = "tokens.next"}, tensor<?x2xf64> {convc.name = "picked"}, tensor<?xi64> {convc.name = "step.next"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
 // The last position's row of logits.
 // CHECK: %[[ROWS:[a-z_0-9]+]] = tensor.extract_slice %{{.*}}[0, %{{.*}}, 0] [%{{.*}}, 1, 5] [1, 1, 1] : tensor<?x?x5xf32> to tensor<?x5xf32>
 // The max of all logits and the best allowed token, reading pad, eos and
