@@ -112,8 +112,9 @@ def to_bf16(a):
 
 
 # Benchmarks: the CPU benchmarks' TaLK and LightConv (C = 512, H = 8,
-# K = Lmax = Rmax = 31) at their shapes plus B = 32, T = 4096, and a copy
-# kernel for the device's DRAM bandwidth.
+# K = Lmax = Rmax = 31) and DynamicConv's conv (its kernels given) at their
+# shapes plus B = 32, T = 4096, and a copy kernel for the device's DRAM
+# bandwidth.
 BC, BH, BK, BL = 512, 8, 31, 31
 BENCH_SHAPES = [(1, 10), (1, 100), (1, 1000), (1, 10000), (16, 256), (32, 4096)]
 
@@ -128,11 +129,17 @@ def bench_models():
              f'{{convc.name = "w"}}) -> {x} {{\n'
              f"  %y = convc.lightweight_conv %x, %w {{heads = 8 : i64, padding = 15 : i64}}"
              f" : {x}, tensor<8x31xf32>\n  return %y : {x}\n}}\n")
+    # DynamicConv's conv: position-specific kernels [B, T, H, K], given.
+    z = "tensor<?x?x8x31xf32>"
+    dynamic = (f'func.func @main(%x: {x} {{convc.name = "x"}}, %z: {z} '
+               f'{{convc.name = "z"}}) -> {x} {{\n'
+               f"  %y = convc.dynamic_kernel_conv %x, %z {{padding = 15 : i64}}"
+               f" : {x}, {z}\n  return %y : {x}\n}}\n")
     # y = x + x: one read and one write per element.
     copy = ('func.func @main(%x: tensor<?xf32> {convc.name = "x"}) -> tensor<?xf32> {\n'
             "  %y = arith.addf %x, %x : tensor<?xf32>\n"
             "  return %y : tensor<?xf32>\n}\n")
-    return {"talk": talk, "lightconv": light, "copy": copy}
+    return {"talk": talk, "lightconv": light, "dynamic": dynamic, "copy": copy}
 
 
 def write_gather_model(path):
@@ -339,6 +346,8 @@ def main():
                 specs = {"x": (-1, 1, (T,))}
             elif name == "talk":
                 specs = {"x": (-1, 1, (B, T, BC)), "o": (0, 1, (B, T, 2 * BH))}
+            elif name == "dynamic":
+                specs = {"x": (-1, 1, (B, T, BC)), "z": (0, 2 / BK, (B, T, BH, BK))}
             else:
                 specs = {"x": (-1, 1, (B, T, BC)), "w": (-1, 1, (BH, BK))}
             save_inputs(case_dir, "main", [])

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""PyTorch baselines for scripts/gpu-check on a GPU: TaLK and LightConv
-(C = 512, H = 8, K = Lmax = Rmax = 31), eager CUDA and torch.compile, at the
+"""PyTorch baselines for scripts/gpu-check on a GPU: TaLK, LightConv and
+DynamicConv's conv with given kernels (C = 512, H = 8, K = Lmax = Rmax = 31),
+eager CUDA and torch.compile, at the
 shapes of the convc GPU benchmark, and y = x + x over --copy-elements f32
 (the bandwidth convc's copy kernel is held against). Median of
 CUDA-event-timed runs after warm-up; inputs already on the device."""
@@ -38,8 +39,14 @@ def main():
     dev = torch.device("cuda")
     talk = lambda x, o: ops.talk_conv(x, o, L, L, False)  # noqa: E731
     light = lambda x, w: ops.lightweight_conv(x, w, K // 2)  # noqa: E731
-    compiled = {"talk": torch.compile(talk), "lightconv": torch.compile(light)}
-    eager = {"talk": talk, "lightconv": light}
+    dynamic = lambda x, z: ops.dynamic_kernel_conv(x, z, K // 2)  # noqa: E731
+    eager = {"talk": talk, "lightconv": light, "dynamic": dynamic}
+    compiled = {op: torch.compile(fn) for op, fn in eager.items()}
+    second_input = {
+        "talk": lambda B, T: torch.rand(B, T, 2 * H, device=dev),
+        "lightconv": lambda B, T: torch.randn(H, K, device=dev),
+        "dynamic": lambda B, T: torch.rand(B, T, H, K, device=dev) * (2 / K),
+    }
     print(f"  {'case':22s} {'eager_ms':>12s} {'compile_ms':>12s}")
     with torch.no_grad():
         if a.copy_elements > 0:
@@ -47,11 +54,10 @@ def main():
             e = time_cuda(lambda x: x + x, (x,), 3, a.runs)
             print(f"  {'copy.B1_T' + str(a.copy_elements):22s} {e:12.4f} {'n/a':>12s}")
             del x
-        for op in ["lightconv", "talk"]:
+        for op in ["lightconv", "talk", "dynamic"]:
             for B, T in SHAPES:
                 x = torch.randn(B, T, C, device=dev)
-                second = (torch.rand(B, T, 2 * H, device=dev) if op == "talk"
-                          else torch.randn(H, K, device=dev))
+                second = second_input[op](B, T)
                 e = time_cuda(eager[op], (x, second), 3, a.runs)
                 try:
                     c = time_cuda(compiled[op], (x, second), 3, a.runs)

@@ -20,12 +20,15 @@
 // the runtime can replay it as a CUDA graph that copies each `x.next` back
 // into `x`.
 //
-//   @F_step_top<k>(tokens, step, select, caches..., states...)
-//       -> (candidates [N, k, 2] f64, states.next...)
+//   @F_step_top<k>(tokens, step, select, reorder, caches..., states...)
+//       -> (candidates [N, k, 2] f64, step.next [N] i64, states.next...)
 //
 // gives each row's k best (token, log-prob) pairs, best first, under the
 // same rules (token -1 and log-prob -inf where fewer are allowed): beam
-// search over K <= k / 2 beams needs no more.
+// search over K <= k / 2 beams needs no more. Row n first takes the states
+// of row reorder[n] (the beam it extends, which the host chose from the
+// step before): the host feeds only the tokens and `reorder`, so the step
+// too replays as a CUDA graph.
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,6 +98,8 @@ struct AddTokenChoicePass
             chooser.getLoc())))
       return failure();
     Value select = chooser.getArgument(selectIndex);
+    if (k > 1 && failed(reorderStates(chooser)))
+      return failure();
     Value position;
     for (unsigned i = 0; i < chooser.getNumArguments(); ++i)
       if (auto name = chooser.getArgAttrOfType<StringAttr>(i, "convc.name");
@@ -134,7 +139,9 @@ struct AddTokenChoicePass
                "step.next"};
     } else {
       ret->setOperand(0, pairs);
-      names = {"candidates"};
+      ret->insertOperands(1, ValueRange{nextStep(b, loc, position)});
+      resultAttrs.insert(resultAttrs.begin() + 1, DictionaryAttr::get(ctx));
+      names = {"candidates", "step.next"};
     }
     SmallVector<Type> results(ret.getOperandTypes());
     chooser.setType(
@@ -143,6 +150,79 @@ struct AddTokenChoicePass
     for (auto [i, name] : llvm::enumerate(names))
       chooser.setResultAttr(i, "convc.name", StringAttr::get(ctx, name));
     return success();
+  }
+
+  /// Adds the `reorder` input ([N] i64, after `select`) and makes every
+  /// use of a state input (`state<i>`) read its gathered rows:
+  /// state'[n, ...] = state[reorder[n], ...], the index clamped to [0, N).
+  LogicalResult reorderStates(func::FuncOp chooser) {
+    MLIRContext *ctx = &getContext();
+    Type i64 = IntegerType::get(ctx, 64);
+    auto tokensType = dyn_cast<RankedTensorType>(chooser.getArgument(0).getType());
+    if (!tokensType || tokensType.getRank() < 1)
+      return chooser.emitError("the step's first input (the tokens) must be "
+                               "a ranked tensor [N, ...]");
+    unsigned index = chooser.getNumArguments();
+    if (failed(chooser.insertArgument(
+            index, RankedTensorType::get({tokensType.getDimSize(0)}, i64),
+            DictionaryAttr::get(ctx, {NamedAttribute(
+                                         StringAttr::get(ctx, "convc.name"),
+                                         StringAttr::get(ctx, "reorder"))}),
+            chooser.getLoc())))
+      return failure();
+    Value reorder = chooser.getArgument(index);
+    OpBuilder b = OpBuilder::atBlockBegin(&chooser.getBody().front());
+    for (unsigned i = 0; i < index; ++i) {
+      auto name = chooser.getArgAttrOfType<StringAttr>(i, "convc.name");
+      auto type = dyn_cast<RankedTensorType>(chooser.getArgument(i).getType());
+      if (!name || !name.getValue().starts_with("state") || !type ||
+          type.getRank() < 1)
+        continue;
+      Value state = chooser.getArgument(i);
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : state.getUses())
+        uses.push_back(&use);
+      Value gathered = gatherRows(b, chooser.getLoc(), state, reorder);
+      for (OpOperand *use : uses)
+        use->set(gathered);
+    }
+    return success();
+  }
+
+  /// out[n, ...] = data[clamp(rows[n], 0, N - 1), ...].
+  Value gatherRows(OpBuilder &b, Location loc, Value data, Value rows) {
+    auto type = cast<RankedTensorType>(data.getType());
+    int64_t rank = type.getRank();
+    SmallVector<Value> dynamic;
+    for (int64_t d = 0; d < rank; ++d)
+      if (type.isDynamicDim(d))
+        dynamic.push_back(tensor::DimOp::create(b, loc, data, d));
+    Value init = tensor::EmptyOp::create(b, loc, type, dynamic);
+    Value last = arith::SubIOp::create(
+        b, loc,
+        arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                   tensor::DimOp::create(b, loc, data, 0)),
+        arith::ConstantIntOp::create(b, loc, 1, 64));
+    MLIRContext *ctx = b.getContext();
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{type}, ValueRange{rows}, ValueRange{init},
+               ArrayRef<AffineMap>{
+                   AffineMap::get(rank, 0, b.getAffineDimExpr(0), ctx),
+                   AffineMap::getMultiDimIdentityMap(rank, ctx)},
+               SmallVector<utils::IteratorType>(rank,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+                 Value row = arith::MaxSIOp::create(
+                     nb, l, zero, arith::MinSIOp::create(nb, l, args[0], last));
+                 SmallVector<Value> at = {arith::IndexCastOp::create(
+                     nb, l, nb.getIndexType(), row)};
+                 for (int64_t d = 1; d < rank; ++d)
+                   at.push_back(linalg::IndexOp::create(nb, l, d));
+                 linalg::YieldOp::create(
+                     nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
+               })
+        .getResult(0);
   }
 
   /// step + 1.
@@ -163,6 +243,29 @@ struct AddTokenChoicePass
                      nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], one)});
                })
         .getResult(0);
+  }
+
+  /// [N] tensors, the i-th filled with values[i], by one linalg.generic.
+  SmallVector<Value> filledRows(OpBuilder &b, Location loc, int64_t N,
+                                ValueRange dynamicN, ArrayRef<TypedAttr> values) {
+    SmallVector<Value> empties;
+    SmallVector<Type> types;
+    for (TypedAttr value : values) {
+      types.push_back(RankedTensorType::get({N}, value.getType()));
+      empties.push_back(tensor::EmptyOp::create(b, loc, types.back(), dynamicN));
+    }
+    SmallVector<AffineMap> maps(
+        values.size(), AffineMap::getMultiDimIdentityMap(1, b.getContext()));
+    auto fill = linalg::GenericOp::create(
+        b, loc, types, ValueRange{}, empties, maps,
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location l, ValueRange) {
+          SmallVector<Value> constants;
+          for (TypedAttr value : values)
+            constants.push_back(arith::ConstantOp::create(nb, l, value));
+          linalg::YieldOp::create(nb, l, constants);
+        });
+    return SmallVector<Value>(fill.getResults());
   }
 
   /// pairs[n, i] = (token i, its logit - (max + log(sum))): `ranked` holds
@@ -240,13 +343,14 @@ struct AddTokenChoicePass
     SmallVector<Value> dynamicN;
     if (N == ShapedType::kDynamic)
       dynamicN.push_back(n);
-    auto filled = [&](Type element, TypedAttr value) {
-      Value empty = tensor::EmptyOp::create(
-          b, loc, RankedTensorType::get({N}, element), dynamicN);
-      Value init = arith::ConstantOp::create(b, loc, value);
-      return linalg::FillOp::create(b, loc, init, empty).getResult(0);
-    };
     double inf = std::numeric_limits<double>::infinity();
+    // The reductions' starting values, [N] each, made by one kernel rather
+    // than a fill each: the max and the k best logits -inf, the k best
+    // tokens -1, the sum 0.
+    SmallVector<TypedAttr> starts(1 + k, b.getF64FloatAttr(-inf));
+    starts.append(k, b.getI64IntegerAttr(-1));
+    starts.push_back(b.getF64FloatAttr(0));
+    SmallVector<Value> inits = filledRows(b, loc, N, dynamicN, starts);
     auto rowsMap = AffineMap::getMultiDimIdentityMap(2, b.getContext());
     auto rowMap = AffineMap::get(2, 0, b.getAffineDimExpr(0));
     auto at = [&](int64_t i) {
@@ -257,16 +361,8 @@ struct AddTokenChoicePass
     // One pass: the max of all logits (for the log-sum-exp) and the k best
     // allowed tokens with their logits, kept sorted (an insertion per
     // token: a later token never passes an equal one).
-    SmallVector<Type> bestTypes = {RankedTensorType::get({N}, f64)};
-    SmallVector<Value> bestInits = {filled(f64, b.getF64FloatAttr(-inf))};
-    for (int64_t i = 0; i < k; ++i) {
-      bestTypes.push_back(RankedTensorType::get({N}, f64));
-      bestInits.push_back(filled(f64, b.getF64FloatAttr(-inf)));
-    }
-    for (int64_t i = 0; i < k; ++i) {
-      bestTypes.push_back(RankedTensorType::get({N}, i64));
-      bestInits.push_back(filled(i64, b.getI64IntegerAttr(-1)));
-    }
+    SmallVector<Value> bestInits(inits.begin(), inits.begin() + 1 + 2 * k);
+    SmallVector<Type> bestTypes(ValueRange(bestInits).getTypes());
     SmallVector<AffineMap> bestMaps = {rowsMap, at(0), at(1), at(2), at(3),
                                        rowMap};
     bestMaps.append(1 + 2 * k, rowMap);
@@ -329,7 +425,7 @@ struct AddTokenChoicePass
     // Sum of exp(x - max) over the row.
     auto sum = linalg::GenericOp::create(
         b, loc, TypeRange{RankedTensorType::get({N}, f64)},
-        ValueRange{rows, max}, ValueRange{filled(f64, b.getF64FloatAttr(0))},
+        ValueRange{rows, max}, ValueRange{inits.back()},
         ArrayRef<AffineMap>{rowsMap, rowMap, rowMap}, reduce,
         [&](OpBuilder &nb, Location l, ValueRange args) {
           Value x = toF64(nb, l, args[0]);

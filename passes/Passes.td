@@ -68,8 +68,11 @@ def AddTokenChoicePass : Pass<"convc-add-token-choice", "::mlir::ModuleOp"> {
       so the runtime replays it as a CUDA graph.
     - `@F_step_top<k>` returns `candidates` ([N, k, 2] f64: the k best
       allowed (token, log-prob) pairs, best first; token -1 and -inf where
-      fewer are allowed) instead of the logits: beam search over up to
-      k / 2 beams.
+      fewer are allowed) and `step.next` instead of the logits: beam search
+      over up to k / 2 beams. It takes one more input, `reorder` ([N] i64):
+      row n first takes the states of row reorder[n] (the beam it extends),
+      so between steps the host feeds only the tokens and `reorder`, and
+      the step too replays as a CUDA graph.
     The runtime's searches then copy N x k pairs to the host per step
     instead of N x V logits. Without `@F_step` or a `step` input, or when its
     first result is not [N, T, V] float logits, nothing is added (a warning

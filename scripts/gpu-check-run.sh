@@ -169,6 +169,7 @@ fi
 if want generate; then
 echo "== generation (min length = max length: every step decoded; median of 3 after a warm-up)"
 declare -A gen_ms
+no_graphs=()
 for case in "$here"/generation/B*/; do
   name="$(basename "$case")"
   line="$("$runner" generate "$here/models/generation.so" "$here/generation/params" "$case" 3 2>&1)" || {
@@ -178,9 +179,16 @@ for case in "$here"/generation/B*/; do
   printf '  %-14s %s\n' "$name" "$line"
   step="$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' <<<"$line")"
   tps="$(sed -n 's/.*tokens_per_s=\([0-9.]*\).*/\1/p' <<<"$line")"
+  # Point 2: every step after the first is a CUDA graph replay.
+  replays="$(sed -n 's/.*graph_replays=\([0-9]*\).*/\1/p' <<<"$line")"
+  [ "$target" = cuda ] && [ "${replays:-0}" -eq 0 ] && no_graphs+=("$name")
   [ "$name" = B1_beam1 ] && verdicts+=("generation B=1 greedy: $step ms/step (target <= 1) -> $(awk -v s="$step" 'BEGIN { print (s + 0 <= 1) ? "MET" : "MISSED" }')")
   [ "$name" = B64_beam1 ] && verdicts+=("generation B=64 greedy: $tps tokens/s (target >= 30000) -> $(awk -v t="$tps" 'BEGIN { print (t + 0 >= 30000) ? "MET" : "MISSED" }')")
 done
+if [ "$target" = cuda ]; then
+  if [ "${#no_graphs[@]}" -eq 0 ]; then verdicts+=("generation: every case's steps replayed as CUDA graphs -> MET")
+  else verdicts+=("generation: no CUDA graph replays in ${no_graphs[*]} -> MISSED"); fi
+fi
 for B in 1 16 64; do
   g="${gen_ms[B${B}_beam1]:-}"; b="${gen_ms[B${B}_beam4]:-}"
   [ -n "$g" ] && [ -n "$b" ] && verdicts+=("generation B=$B beam 4 / greedy: $(awk -v b="$b" -v g="$g" 'BEGIN { r = b / g; printf "%.2f (target <= 1.5) -> %s", r, (r <= 1.5 ? "MET" : "MISSED") }')")

@@ -527,6 +527,12 @@ struct CapturedCall::State {
   CUgraphExec exec = nullptr;
   std::vector<Tensor> inputs; // at the addresses the graph reads
   Staging staging;            // where the graph leaves the host results
+  Staging fedStaging;         // where it reads the fed inputs from
+  struct FedInput {
+    size_t input;
+    void *pinned;
+  };
+  std::vector<FedInput> fed;
   struct HostResult {
     DType dtype;
     std::vector<int64_t> shape;
@@ -549,10 +555,27 @@ CapturedCall::~CapturedCall() {
     d.api().cuGraphDestroy(state_->graph);
 }
 
-Status CapturedCall::replay(std::vector<Tensor> &hostOutputs) {
+Status CapturedCall::replay(std::vector<Tensor> &hostOutputs,
+                            const std::vector<Tensor> &fed) {
   Driver *d = usableDriver();
   if (!d)
     return Status(StatusCode::Unavailable, Driver::get().takeError());
+  if (fed.size() != state_->fed.size())
+    return Status(StatusCode::InvalidArgument,
+                  "a captured call takes " +
+                      std::to_string(state_->fed.size()) + " fed inputs, not " +
+                      std::to_string(fed.size()));
+  for (size_t i = 0; i < fed.size(); ++i) {
+    const Tensor &to = state_->inputs[state_->fed[i].input];
+    if (fed[i].device() != Device::CPU || fed[i].dtype() != to.dtype() ||
+        fed[i].numBytes() != to.numBytes())
+      return Status(StatusCode::InvalidArgument,
+                    "fed input " + std::to_string(i) +
+                        " of a captured call differs from the captured one "
+                        "in place, type or size");
+    // The previous replay has finished (it synchronised).
+    std::memcpy(state_->fed[i].pinned, fed[i].data(), fed[i].numBytes());
+  }
   d->takeError();
   void *stream = threadStream();
   ++graphReplays;
@@ -575,7 +598,7 @@ std::unique_ptr<CapturedCall>
 captureCall(const Module &module, const std::string &entry,
             const std::vector<Tensor> &inputs, const RunOptions &options,
             const std::vector<std::pair<size_t, size_t>> &feedback,
-            size_t hostBytes) {
+            size_t hostBytes, const std::vector<size_t> &fed) {
   Driver *d = usableDriver();
   const EntryPoint *e = module.find(entry);
   if (!d || !d->canCapture() || module.device() != Device::CUDA || !e) {
@@ -593,6 +616,15 @@ captureCall(const Module &module, const std::string &entry,
   if (!c.staging.take(std::max<size_t>(hostBytes, 1)))
     return nullptr;
   c.staging.reset();
+  for (size_t i : fed) {
+    void *pinned = i < inputs.size()
+                       ? c.fedStaging.take(std::max<size_t>(inputs[i].numBytes(), 1))
+                       : nullptr;
+    if (!pinned)
+      return nullptr;
+    std::memset(pinned, 0, inputs[i].numBytes()); // until the first replay
+    c.fed.push_back({i, pinned});
+  }
   ThreadState &s = threadState();
   void *stream = threadStream();
   s.staging.swap(c.staging);
@@ -602,6 +634,14 @@ captureCall(const Module &module, const std::string &entry,
   bool ok = d->check(d->api().cuStreamBeginCapture(
                          stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
                      "cuStreamBeginCapture");
+  // The fed inputs' values come first, from the graph's pinned memory.
+  for (const CapturedCall::State::FedInput &f : c.fed)
+    if (ok && inputs[f.input].numBytes())
+      ok = d->check(d->api().cuMemcpyAsync(
+                        reinterpret_cast<CUdeviceptr>(inputs[f.input].data()),
+                        reinterpret_cast<CUdeviceptr>(f.pinned),
+                        inputs[f.input].numBytes(), stream),
+                    "cuMemcpyAsync");
   std::vector<Tensor> outputs;
   if (ok)
     ok = module.run(entry, inputs, outputs, options).ok();

@@ -79,13 +79,16 @@ class CapturedCall {
 public:
   ~CapturedCall();
   /// One launch and one synchronisation; the host results in output order.
-  Status replay(std::vector<Tensor> &hostOutputs);
+  /// `fed[i]`: the host values of the capture's i-th fed input (same size),
+  /// copied by the graph before the call.
+  Status replay(std::vector<Tensor> &hostOutputs,
+                const std::vector<Tensor> &fed = {});
 
 private:
   friend std::unique_ptr<CapturedCall>
   captureCall(const Module &, const std::string &, const std::vector<Tensor> &,
               const RunOptions &, const std::vector<std::pair<size_t, size_t>> &,
-              size_t);
+              size_t, const std::vector<size_t> &);
   CapturedCall();
   struct State;
   std::unique_ptr<State> state_;
@@ -95,6 +98,9 @@ private:
 /// `feedback[i].first` into input `feedback[i].second` and freeing the
 /// device outputs. Every input must be a device tensor (kept alive and at
 /// the same address by the capture); `hostBytes` bounds the host results.
+/// The inputs at `fed` take new values from the host at every replay: the
+/// graph first copies them from pinned memory of its own (a beam step's
+/// tokens and reordering).
 /// Null where graphs are unavailable (no stream-ordered pool, profiling, an
 /// old driver) or the call cannot be replayed (a host input, a copy to or
 /// from host memory by the module itself): the caller runs calls as usual.
@@ -102,7 +108,7 @@ std::unique_ptr<CapturedCall>
 captureCall(const Module &module, const std::string &entry,
             const std::vector<Tensor> &inputs, const RunOptions &options,
             const std::vector<std::pair<size_t, size_t>> &feedback,
-            size_t hostBytes);
+            size_t hostBytes, const std::vector<size_t> &fed = {});
 
 } // namespace convc::cuda
 

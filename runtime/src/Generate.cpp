@@ -2,6 +2,8 @@
 
 #include "convc/Generate.h"
 
+#include "BeamSearch.h"
+#include "ChoosingSteps.h"
 #include "NextToken.h"
 #include "cuda/DeviceCall.h"
 
@@ -17,7 +19,11 @@ namespace convc {
 
 namespace {
 
-using Named = std::map<std::string, Tensor>;
+using Named = detail::NamedTensors;
+using detail::BeamSearch;
+using detail::place;
+using detail::greedySteps;
+using detail::topKBeamSteps;
 
 /// Runs `entry` with inputs looked up by name; outputs by name.
 Status runNamed(const Module &module, const std::string &entry,
@@ -69,139 +75,102 @@ Status gatherRows(const Tensor &t, const std::vector<int64_t> &rows,
   return Status();
 }
 
-/// `t` on the GPU when `gpu`, else as it is.
-Status place(const Tensor &t, bool gpu, Tensor &out) {
-  if (!gpu) {
-    out = t;
-    return Status();
-  }
-  return cudaToDevice(t, out);
-}
-
-struct Beam {
-  std::vector<int64_t> tokens;
-  double score;
-};
-
-/// The choosing steps' `select` input: [pad, eos, min length, max length].
-Status placeSelect(const GenerationOptions &options, bool gpu, Tensor &out) {
-  Tensor select = Tensor::zeros(DType::I64, {4});
-  int64_t *rule = select.data<int64_t>();
-  rule[0] = options.pad, rule[1] = options.eos;
-  rule[2] = options.minLength, rule[3] = options.maxLength;
-  return place(select, gpu, out);
-}
-
-/// Each sentence's finished hypotheses, best first by length-normalised
-/// score, as many as asked for.
-void collect(std::vector<std::vector<Hypothesis>> &finished,
-             const GenerationOptions &options,
-             std::vector<std::vector<Hypothesis>> &results) {
-  auto normalized = [&](const Hypothesis &h) {
-    return h.score /
-           std::pow(double(h.tokens.size() + 1), options.lengthPenalty);
-  };
-  results.assign(finished.size(), {});
-  for (size_t b = 0; b < finished.size(); ++b) {
-    std::vector<Hypothesis> &found = finished[b];
-    std::stable_sort(found.begin(), found.end(),
-                     [&](const Hypothesis &a, const Hypothesis &c) {
-                       return normalized(a) > normalized(c);
-                     });
-    if (int64_t(found.size()) > options.numHypotheses)
-      found.resize(options.numHypotheses);
-    results[b] = found;
-  }
-}
-
-/// Greedy search where each step chooses its tokens itself
-/// (`decode_step_greedy`, convc-add-token-choice): per step only the chosen
-/// (token, log-prob) pairs come to the host; the next tokens, positions and
-/// states are the step's own results. On the GPU they stay there, and from
-/// the second step on the step is a CUDA graph that copies them back into
-/// its inputs: one launch and one synchronisation per step. The rules are
-/// the host search's for beam 1 without penalties: pad never, eos not
-/// before the minimum length and only eos at the maximum.
-Status greedySteps(const Module &module, const EntryPoint &entry,
-                   Named &inputs, int64_t N, const GenerationOptions &options,
+/// Search from the logits: beam search, greedy or sampling over
+/// `decoder`'s [N, T, V] logits, the rules applied on the host. An
+/// incremental `step` takes each row's last token, its position and the
+/// states (which follow their beams); a full decoder the whole prefix.
+Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
+                   Named &inputs, int64_t B, int64_t K, int64_t start,
+                   const std::vector<const std::vector<int64_t> *> &prefixes,
+                   const GenerationOptions &options, std::mt19937_64 &rng,
                    bool gpu, std::vector<std::vector<Hypothesis>> &results) {
-  RunOptions where;
-  where.outputs = gpu ? Device::CUDA : Device::CPU;
-  where.outputDevices = {where.outputs, Device::CPU}; // picked to the host
-  if (Status s = placeSelect(options, gpu, inputs["select"]); !s.ok())
-    return s;
-  if (Status s = place(Tensor::zeros(DType::I64, {N}), gpu, inputs["step"]);
-      !s.ok())
-    return s;
-  // Which result feeds which input: "x.next" feeds "x".
-  std::vector<std::pair<size_t, size_t>> feedback;
-  for (size_t o = 0; o < entry.outputs.size(); ++o)
-    for (size_t i = 0; i < entry.inputs.size(); ++i) {
-      const std::string &out = entry.outputs[o].name, &in = entry.inputs[i].name;
-      if (out == in + ".next")
-        feedback.push_back({o, i});
-    }
-  std::unique_ptr<cuda::CapturedCall> graph;
-  std::vector<std::vector<int64_t>> tokens(N);
-  std::vector<double> scores(N, 0.0);
-  std::vector<std::vector<Hypothesis>> finished(N);
-  std::vector<bool> done(N, false);
-  int64_t live = N;
-  for (int64_t t = 0; t <= options.maxLength && live > 0; ++t) {
-    Tensor picked;
-    if (graph) {
-      // A graph that cannot be launched (out of memory for its own pool,
-      // say) gives way to calls; a failure while it ran is the step's.
-      std::vector<Tensor> host;
-      Status s = graph->replay(host);
-      if (s.ok())
-        picked = host.empty() ? Tensor() : host[0];
-      else if (s.message().find("cuGraphLaunch") != std::string::npos)
-        graph.reset();
-      else
-        return s;
-    }
-    if (!graph) {
-      std::vector<Tensor> in, out;
-      for (const TensorSpec &spec : entry.inputs)
-        in.push_back(inputs[spec.name]);
-      if (Status s = module.run(entry.name, in, out, where); !s.ok())
-        return s;
-      picked = out[1];
-      for (auto [o, i] : feedback)
-        inputs[entry.inputs[i].name] = out[o];
-      // The step as a graph from now on, its inputs where they are now.
-      if (gpu && t == 0 && options.maxLength > 1) {
-        in.clear();
-        for (const TensorSpec &spec : entry.inputs)
-          in.push_back(inputs[spec.name]);
-        graph = cuda::captureCall(module, entry.name, in, where, feedback,
-                                  picked.numBytes());
-      }
-    }
-    if (picked.dtype() != DType::F64 ||
-        picked.shape() != std::vector<int64_t>{N, 2})
-      return Status(StatusCode::InvalidArgument,
-                    "'" + entry.name + "' must return picked f64 [N, 2]");
-    for (int64_t r = 0; r < N; ++r) {
-      if (done[r])
-        continue;
-      double token = picked.data<double>()[2 * r],
-             logProb = picked.data<double>()[2 * r + 1];
-      if (token < 0 || std::isinf(logProb)) { // no token allowed
-        done[r] = true, --live;
-        continue;
-      }
-      scores[r] += logProb;
-      if (int64_t(token) == options.eos) {
-        finished[r].push_back(Hypothesis{tokens[r], scores[r]});
-        done[r] = true, --live;
-        continue;
-      }
-      tokens[r].push_back(int64_t(token));
-    }
+  const int64_t N = B * K;
+  const bool sampling = detail::isSampling(options);
+  // Every step's positions, [steps, N], uploaded at once; step t reads row
+  // t where it is.
+  Tensor positions;
+  if (step) {
+    Tensor all = Tensor::zeros(DType::I64, {options.maxLength + 1, N});
+    for (int64_t t = 0; t <= options.maxLength; ++t)
+      std::fill(all.data<int64_t>() + t * N, all.data<int64_t>() + (t + 1) * N,
+                t);
+    if (Status s = place(all, gpu, positions); !s.ok())
+      return s;
   }
-  collect(finished, options, results);
+  // The step returns its logits to the host, its states where they were.
+  RunOptions logitsToHost;
+  logitsToHost.outputs = gpu ? Device::CUDA : Device::CPU;
+  logitsToHost.outputDevices = {Device::CPU};
+  BeamSearch search(B, K, options);
+  std::vector<double> logProbs;
+  std::vector<BeamSearch::Candidate> candidates;
+  for (int64_t t = 0; t <= options.maxLength; ++t) {
+    // The step takes each row's last token at its position; the full
+    // decoder the whole prefix, [start, tokens so far].
+    int64_t T = step ? 1 : t + 1;
+    Tensor tokens = Tensor::zeros(DType::I64, {N, T});
+    for (int64_t r = 0; r < N; ++r) {
+      int64_t *row = tokens.data<int64_t>() + r * T;
+      const std::vector<int64_t> &seen = search.beam(r).tokens;
+      row[0] = step ? search.lastToken(r, start) : start;
+      for (int64_t i = 0; !step && i < t; ++i)
+        row[i + 1] = i < int64_t(seen.size()) ? seen[i] : options.pad;
+    }
+    inputs[decoder.inputs[0].name] = tokens;
+    if (step) {
+      int64_t *row = positions.data<int64_t>() + t * N;
+      inputs["step"] = gpu ? Tensor::borrowDevice(DType::I64, {N}, row)
+                           : Tensor::borrow(DType::I64, {N}, row);
+    }
+    Named out;
+    if (Status s = runNamed(module, decoder.name, inputs, out, logitsToHost);
+        !s.ok())
+      return s;
+    const Tensor &logits = out[decoder.outputs[0].name];
+    if (logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
+        logits.shape()[0] != N || logits.shape()[1] != T)
+      return Status(StatusCode::InvalidArgument,
+                    "'" + decoder.name + "' must return f32 logits [N, " +
+                        std::to_string(T) + ", V]");
+    // Each row's logits at its last position.
+    int64_t V = logits.shape()[2], rowStride = T * V;
+    const float *l = logits.data<float>() + (T - 1) * V;
+    search.begin();
+    for (int64_t b = 0; b < B; ++b) {
+      if (search.done(b))
+        continue;
+      // Candidates: every live beam extended by every token.
+      candidates.clear();
+      for (int64_t r = b * K; r < (b + 1) * K; ++r) {
+        if (!search.live(r))
+          continue;
+        double score = search.beam(r).score;
+        detail::nextTokenLogProbs(l + r * rowStride, V, search.beam(r).tokens,
+                                  prefixes[b], options, logProbs);
+        if (sampling) {
+          int64_t v = detail::sampleToken(logProbs, options.samplingTopK,
+                                          options.samplingTopP, rng);
+          if (v >= 0)
+            candidates.push_back({score + logProbs[v], r, v});
+          continue;
+        }
+        for (int64_t v = 0; v < V; ++v)
+          if (logProbs[v] != BeamSearch::kNegInf)
+            candidates.push_back({score + logProbs[v], r, v});
+      }
+      search.extend(b, candidates);
+    }
+    if (!search.end())
+      break;
+    // Every state follows its beam.
+    for (auto &[name, value] : out)
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".next") == 0)
+        if (Status s = gatherRows(value, search.sourceRows(),
+                                  inputs[name.substr(0, name.size() - 5)]);
+            !s.ok())
+          return s;
+  }
+  search.results(results);
   return Status();
 }
 
@@ -301,6 +270,7 @@ Status searchBatch(const Module &module,
                      std::all_of(prefixes.begin(), prefixes.end(),
                                  [](const std::vector<int64_t> *p) { return !p; });
   const EntryPoint *greedy = plain ? module.find("decode_step_greedy") : nullptr;
+  int64_t topK = 0;
   if (greedy && K == 1 && greedy->outputs.size() >= 3 &&
       greedy->outputs[1].name == "picked") {
     Tensor starts = Tensor::zeros(DType::I64, {N, 1});
@@ -309,155 +279,19 @@ Status searchBatch(const Module &module,
       return s;
     return greedySteps(module, *greedy, inputs, N, options, gpu, results);
   }
-  // Every step's positions, [steps, N], uploaded at once; step t reads row
-  // t where it is.
-  Tensor positions;
-  if (step) {
-    Tensor all = Tensor::zeros(DType::I64, {options.maxLength + 1, N});
-    for (int64_t t = 0; t <= options.maxLength; ++t)
-      std::fill(all.data<int64_t>() + t * N, all.data<int64_t>() + (t + 1) * N,
-                t);
-    if (Status s = place(all, gpu, positions); !s.ok())
-      return s;
-  }
-  // The step returns its logits (or pairs) to the host, its states where
-  // they were.
-  RunOptions logitsToHost = onDevice;
-  logitsToHost.outputDevices = {Device::CPU};
-  int64_t topK = 0;
   for (const EntryPoint &e : module.entryPoints())
     if (plain && e.name.rfind("decode_step_top", 0) == 0 &&
-        !e.outputs.empty() && e.outputs[0].name == "candidates") {
+        e.outputs.size() >= 2 && e.outputs[0].name == "candidates" &&
+        e.outputs[1].name == "step.next") {
       int64_t k = std::atoll(e.name.c_str() + 15);
       if (k >= 2 * K && (!topK || k < topK))
         topK = k, decoder = &e;
     }
   if (topK)
-    if (Status s = placeSelect(options, gpu, inputs["select"]); !s.ok())
-      return s;
-
-  const double negInf = -std::numeric_limits<double>::infinity();
-  std::vector<Beam> beams(N, Beam{{}, negInf});
-  for (int64_t b = 0; b < B; ++b)
-    beams[b * K].score = 0.0; // one live hypothesis per sentence at first
-  std::vector<std::vector<Hypothesis>> finished(B);
-  std::vector<bool> done(B, false);
-
-  std::vector<double> logProbs;
-  for (int64_t t = 0; t <= options.maxLength; ++t) {
-    // The step takes each row's last token at its position; the full
-    // decoder the whole prefix, [eos, tokens so far].
-    int64_t T = step ? 1 : t + 1;
-    Tensor tokens = Tensor::zeros(DType::I64, {N, T});
-    for (int64_t r = 0; r < N; ++r) {
-      int64_t *row = tokens.data<int64_t>() + r * T;
-      const std::vector<int64_t> &seen = beams[r].tokens;
-      if (step) {
-        row[0] = seen.empty() ? start : seen.back();
-        continue;
-      }
-      row[0] = start;
-      for (int64_t i = 0; i < t; ++i)
-        row[i + 1] = i < int64_t(seen.size()) ? seen[i] : options.pad;
-    }
-    inputs[decoder->inputs[0].name] = tokens;
-    if (step) {
-      int64_t *row = positions.data<int64_t>() + t * N;
-      inputs["step"] = gpu ? Tensor::borrowDevice(DType::I64, {N}, row)
-                           : Tensor::borrow(DType::I64, {N}, row);
-    }
-    Named out;
-    if (Status s = runNamed(module, decoder->name, inputs, out, logitsToHost);
-        !s.ok())
-      return s;
-    const Tensor &logits = out[decoder->outputs[0].name];
-    if (topK ? logits.dtype() != DType::F64 ||
-                   logits.shape() != std::vector<int64_t>{N, topK, 2}
-             : logits.dtype() != DType::F32 || logits.shape().size() != 3 ||
-                   logits.shape()[0] != N || logits.shape()[1] != T)
-      return Status(StatusCode::InvalidArgument,
-                    "'" + decoder->name + "' must return " +
-                        (topK ? "f64 candidates [N, k, 2]"
-                              : "f32 logits [N, " + std::to_string(T) +
-                                    ", V]"));
-    // Each row's logits at its last position (or its k best pairs).
-    int64_t V = topK ? 0 : logits.shape()[2], rowStride = T * V;
-    const float *l = topK ? nullptr : logits.data<float>() + (T - 1) * V;
-
-    std::vector<int64_t> sourceRow(N);
-    std::vector<Beam> next(N, Beam{{}, negInf});
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t k = 0; k < K; ++k)
-        sourceRow[b * K + k] = b * K; // finished sentences keep any row
-      if (done[b])
-        continue;
-      // Candidates: every live beam extended by every token.
-      struct Candidate {
-        double score;
-        int64_t row, token;
-      };
-      std::vector<Candidate> candidates;
-      for (int64_t k = 0; k < K; ++k) {
-        int64_t r = b * K + k;
-        if (beams[r].score == negInf)
-          continue;
-        if (topK) {
-          const double *pair = logits.data<double>() + r * topK * 2;
-          for (int64_t j = 0; j < topK; ++j, pair += 2)
-            if (pair[0] >= 0 && pair[1] != negInf)
-              candidates.push_back(
-                  {beams[r].score + pair[1], r, int64_t(pair[0])});
-          continue;
-        }
-        detail::nextTokenLogProbs(l + r * rowStride, V, beams[r].tokens,
-                                  prefixes[b], options, logProbs);
-        if (sampling) {
-          int64_t v = detail::sampleToken(logProbs, options.samplingTopK,
-                                          options.samplingTopP, rng);
-          if (v >= 0)
-            candidates.push_back({beams[r].score + logProbs[v], r, v});
-          continue;
-        }
-        for (int64_t v = 0; v < V; ++v)
-          if (logProbs[v] != negInf)
-            candidates.push_back({beams[r].score + logProbs[v], r, v});
-      }
-      size_t keep = std::min<size_t>(2 * K, candidates.size());
-      std::partial_sort(candidates.begin(), candidates.begin() + keep,
-                        candidates.end(),
-                        [](const Candidate &a, const Candidate &c) {
-                          return a.score > c.score;
-                        });
-      int64_t filled = 0;
-      for (size_t i = 0; i < keep && filled < K; ++i) {
-        const Candidate &c = candidates[i];
-        if (c.token == options.eos) {
-          if (int64_t(finished[b].size()) < K)
-            finished[b].push_back(Hypothesis{beams[c.row].tokens, c.score});
-          continue;
-        }
-        Beam nb{beams[c.row].tokens, c.score};
-        nb.tokens.push_back(c.token);
-        next[b * K + filled] = nb;
-        sourceRow[b * K + filled] = c.row;
-        ++filled;
-      }
-      if (int64_t(finished[b].size()) >= K || filled == 0)
-        done[b] = true;
-    }
-    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; }))
-      break;
-    beams = next;
-    // Every state follows its beam.
-    for (auto &[name, value] : out)
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".next") == 0)
-        if (Status s = gatherRows(value, sourceRow,
-                                  inputs[name.substr(0, name.size() - 5)]);
-            !s.ok())
-          return s;
-  }
-  collect(finished, options, results);
-  return Status();
+    return topKBeamSteps(module, *decoder, inputs, B, K, start, options, gpu,
+                         results);
+  return logitsSteps(module, *decoder, step != nullptr, inputs, B, K, start,
+                     prefixes, options, rng, gpu, results);
 }
 
 Status invalid(const std::string &message) {

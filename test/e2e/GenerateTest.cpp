@@ -58,18 +58,21 @@ std::vector<Case> readCases(const std::string &kind) {
   return cases;
 }
 
-/// The model of `kind`, compiled once per process and loaded per test.
-std::unique_ptr<convc::Module> compileModel(const std::string &kind) {
+/// The model of `kind`, compiled once per process (for `target`) and loaded
+/// per test.
+std::unique_ptr<convc::Module> compileModel(const std::string &kind,
+                                            const std::string &target = "cpu") {
   static std::set<std::string> compiled;
   std::string dir = dataDir + "/" + kind;
-  std::string lib = dir + "/model.so";
+  std::string lib = dir + "/model" + (target == "cpu" ? "" : "." + target) + ".so";
   std::string command = std::string(CONVC_TOOL) + " compile --quiet " + dir +
-                        "/model.mlir --decode-step=decode -o " + lib;
-  if (!compiled.count(kind) && std::system(command.c_str()) != 0) {
+                        "/model.mlir --decode-step=decode --target=" + target +
+                        " -o " + lib;
+  if (!compiled.count(lib) && std::system(command.c_str()) != 0) {
     ADD_FAILURE() << "compilation failed: " << command;
     return nullptr;
   }
-  compiled.insert(kind);
+  compiled.insert(lib);
   std::string error;
   auto module = convc::Module::load(lib, error);
   EXPECT_TRUE(module) << error;
@@ -177,6 +180,44 @@ TEST(Generate, TopKStepBeamsAsTheHostSearch) {
             EXPECT_NEAR(a[i][h].score, b[i][h].score,
                         1e-9 * (1 + std::abs(b[i][h].score)));
           }
+        }
+      }
+    }
+  }
+}
+
+// The choosing steps compiled as GPU kernels (run on the CPU here): greedy
+// and beam search (whose step gathers its states by `reorder`, one kernel
+// per state) give the CPU target's host search's n-best lists. The kernels
+// sum in another order than the CPU target's: scores agree to 1e-4.
+TEST(Generate, GpuKernelStepsSearchAsTheHost) {
+  for (const char *kind : kKinds) {
+    SCOPED_TRACE(kind);
+    auto gpu = compileModel(kind, "gpu-kernels-on-cpu");
+    auto cpu = compileModel(kind);
+    ASSERT_TRUE(gpu && cpu);
+    ASSERT_TRUE(gpu->find("decode_step_top8") && gpu->find("decode_step_greedy"));
+    std::vector<std::vector<int64_t>> sources;
+    for (const Case &c : readCases(kind))
+      sources.push_back(c.source);
+    for (int beam : {1, 2, 4}) {
+      convc::GenerationOptions fast;
+      fast.beam = fast.numHypotheses = beam;
+      fast.maxLength = 10;
+      fast.minLength = 2;
+      convc::GenerationOptions host = fast;
+      host.noRepeatNgramSize = 1000;
+      std::vector<std::vector<convc::Hypothesis>> a, b;
+      ASSERT_TRUE(convc::generateNBest(*gpu, sources, fast, a).ok());
+      ASSERT_TRUE(convc::generateNBest(*cpu, sources, host, b).ok());
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        ASSERT_EQ(a[i].size(), b[i].size()) << "source " << i;
+        for (size_t h = 0; h < a[i].size(); ++h) {
+          EXPECT_EQ(a[i][h].tokens, b[i][h].tokens)
+              << "source " << i << ", hypothesis " << h << ", beam " << beam;
+          EXPECT_NEAR(a[i][h].score, b[i][h].score,
+                      1e-4 * (1 + std::abs(b[i][h].score)));
         }
       }
     }

@@ -6,13 +6,24 @@
 // CHECK-LABEL: func.func @decode_step(
 // CHECK-SAME: -> (tensor<?x?x5xf32> {convc.name = "logits"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
 
-// @decode_step_top8: one more input (`select`: pad, eos, min and max
-// length); instead of the logits each row's 8 best (token, log-prob)
-// pairs; the states still follow.
+// @decode_step_top8: two more inputs (`select`: pad, eos, min and max
+// length; `reorder`: the row whose states each row takes); instead of the
+// logits each row's 8 best (token, log-prob) pairs and the next positions;
+// the states still follow.
 // CHECK-LABEL: func.func @decode_step_top8(
 // CHECK-SAME: %[[TSTEP:arg[0-9]+]]: tensor<?xi64> {convc.name = "step"}
-// CHECK-SAME: %[[TSELECT:arg[0-9]+]]: tensor<4xi64> {convc.name = "select"})
-// CHECK-SAME: -> (tensor<?x8x2xf64> {convc.name = "candidates"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
+// CHECK-SAME: %[[TSTATE:arg[0-9]+]]: tensor<?x2x4xf32> {convc.name = "state0"}
+// CHECK-SAME: %[[TSELECT:arg[0-9]+]]: tensor<4xi64> {convc.name = "select"}
+// CHECK-SAME: %[[REORDER:arg[0-9]+]]: tensor<?xi64> {convc.name = "reorder"})
+// CHECK-SAME: -> (tensor<?x8x2xf64> {convc.name = "candidates"}, tensor<?xi64> {convc.name = "step.next"}, tensor<?x2x4xf32> {convc.name = "state0.next"})
+// First the states' rows in `reorder`'s order (the index clamped to the
+// rows there are); every use of the state reads them.
+// CHECK: %[[LAST:[0-9]+]] = arith.subi
+// CHECK: %[[GATHERED:[0-9]+]] = linalg.generic
+// CHECK-SAME: ins(%[[REORDER]] : tensor<?xi64>) outs(%{{.*}} : tensor<?x2x4xf32>)
+// CHECK: arith.minsi %{{.*}}, %[[LAST]]
+// CHECK: arith.maxsi
+// CHECK: tensor.extract %[[TSTATE]]
 // One reduction over the vocabulary: the max of all logits, 8 best logits
 // and 8 best tokens (17 results).
 // CHECK: %[[TOP:[0-9]+]]:17 = linalg.generic
@@ -23,7 +34,9 @@
 // CHECK: %[[PAIRS:[0-9]+]] = linalg.generic
 // CHECK-SAME: outs(%{{.*}} : tensor<?x8x2xf64>)
 // CHECK: math.log
-// CHECK: return %[[PAIRS]], %{{.*}} : tensor<?x8x2xf64>, tensor<?x2x4xf32>
+// CHECK: %[[TNEXTSTEP:[0-9]+]] = linalg.generic {{.*}} ins(%[[TSTEP]] :
+// CHECK: arith.addi
+// CHECK: return %[[PAIRS]], %[[TNEXTSTEP]], %[[GATHERED]] : tensor<?x8x2xf64>, tensor<?xi64>, tensor<?x2x4xf32>
 
 // @decode_step_greedy: instead of the logits the chosen tokens for the
 // next step, (token, log-prob) pairs and the next positions.
