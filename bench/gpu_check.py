@@ -117,6 +117,9 @@ def to_bf16(a):
 # bandwidth.
 BC, BH, BK, BL = 512, 8, 31, 31
 BENCH_SHAPES = [(1, 10), (1, 100), (1, 1000), (1, 10000), (16, 256), (32, 4096)]
+# The projections: decoding rows (B = 1, 16, 64) and an encoder batch.
+PROJ_SHAPES = [(1, 1), (16, 1), (64, 1), (32, 512)]
+PROJ_QUICK_SHAPES = [(1, 1), (4, 16)]
 
 
 def bench_models():
@@ -135,11 +138,23 @@ def bench_models():
                f'{{convc.name = "z"}}) -> {x} {{\n'
                f"  %y = convc.dynamic_kernel_conv %x, %z {{padding = 15 : i64}}"
                f" : {x}, {z}\n  return %y : {x}\n}}\n")
+    # A projection (d 512 -> FFN 2048, bias, ReLU) in f32 and in bf16: the
+    # bf16 one takes cuBLASLt's tensor cores where the machine has them.
+    proj = {}
+    for e in ["f32", "bf16"]:
+        px, pw, pb, py = (f"tensor<?x?x512x{e}>", f"tensor<2048x512x{e}>",
+                          f"tensor<2048x{e}>", f"tensor<?x?x2048x{e}>")
+        proj["proj_" + e] = (
+            f'func.func @main(%x: {px} {{convc.name = "x"}}, %w: {pw} '
+            f'{{convc.name = "w"}}, %b: {pb} {{convc.name = "b"}}) -> {py} {{\n'
+            f"  %y = convc.linear %x, %w bias %b {{activation = "
+            f"#convc<activation relu>}} : {px}, {pw}, {pb} -> {py}\n"
+            f"  return %y : {py}\n}}\n")
     # y = x + x: one read and one write per element.
     copy = ('func.func @main(%x: tensor<?xf32> {convc.name = "x"}) -> tensor<?xf32> {\n'
             "  %y = arith.addf %x, %x : tensor<?xf32>\n"
             "  return %y : tensor<?xf32>\n}\n")
-    return {"talk": talk, "lightconv": light, "dynamic": dynamic, "copy": copy}
+    return {"talk": talk, "lightconv": light, "dynamic": dynamic, **proj, "copy": copy}
 
 
 def write_gather_model(path):
@@ -335,7 +350,8 @@ def main():
             f.write(text)
         compile_model(src, "bench-" + name, cpu_too=False)
         shapes = ([(1, (1 << 22) if a.quick else (1 << 26))] if name == "copy"
-                  else BENCH_SHAPES)
+                  else (PROJ_QUICK_SHAPES if a.quick else PROJ_SHAPES)
+                  if name.startswith("proj") else BENCH_SHAPES)
         for B, T in shapes:
             if a.quick and B * T * (1 if name == "copy" else BC) * 4 > (64 << 20):
                 continue
@@ -346,6 +362,9 @@ def main():
                 specs = {"x": (-1, 1, (T,))}
             elif name == "talk":
                 specs = {"x": (-1, 1, (B, T, BC)), "o": (0, 1, (B, T, 2 * BH))}
+            elif name.startswith("proj"):
+                specs = {"x": (-1, 1, (B, T, BC)), "w": (-0.05, 0.05, (2048, BC)),
+                         "b": (-0.1, 0.1, (2048,))}
             elif name == "dynamic":
                 specs = {"x": (-1, 1, (B, T, BC)), "z": (0, 2 / BK, (B, T, BH, BK))}
             else:

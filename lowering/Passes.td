@@ -118,14 +118,28 @@ def LowerConvcToGPULoopsPass : Pass<"convc-lower-to-gpu-loops", "::mlir::ModuleO
     storage load into f32 and accumulate in f32. The loops run on a CPU
     too, the phases one after another, which lets CPU-only machines test
     the GPU kernels' math.
+
+    With `gemm-library=cuda`, an f16 / bf16 projection (linear, and
+    dynamic_conv's kernel projection) first calls the runtime's
+    `convc_cuda_gemm_lowp` for its product x W^T in f32 (cuBLASLt, tensor
+    cores), then applies bias, activation and residual in a kernel; where
+    the call returns nonzero (no cuBLASLt, a refused shape) the
+    shared-memory GEMM runs instead. `gemm-library=host` calls the host
+    twin `convc_host_gemm_lowp`, so the same structure runs on a CPU.
   }];
   let options = [
     Option<"timeTile", "time-tile", "int64_t", /*default=*/"32",
            "time steps per work item of TaLK's per-thread form (windows "
            "too wide for a shared tile)">,
+    Option<"gemmLibrary", "gemm-library", "std::string", /*default=*/"\"none\"",
+           "where f16 / bf16 projections get their product: none (the "
+           "shared-memory GEMM), cuda (cuBLASLt through the runtime, the "
+           "GEMM kernel as fallback) or host (its host twin, for "
+           "gpu-kernels-on-cpu)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }

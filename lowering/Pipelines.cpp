@@ -219,7 +219,8 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
                             opt.vectorWidth, opt.timeTile,
                             opt.useBlas ? "true" : "false")
                   .str()
-            : "convc-lower-to-gpu-loops";
+            : std::string("convc-lower-to-gpu-loops{gemm-library=") +
+                  (opt.target == Target::CUDA ? "cuda" : "host") + "}";
     return std::string(opt.target == Target::CUDA
                            ? "convc-export-entry-points{target=cuda},"
                            : "convc-export-entry-points,") +

@@ -30,6 +30,10 @@ bench_ok=0; bench_failed=()
 gen_ok=0; gen_failed=()
 bandwidth=n/a
 verdicts=()
+# Seconds per section: the default run (check bench generate) must fit a
+# device allowance (issue 15: under 6 minutes on an H200).
+section_times=(); section_start=$SECONDS
+mark() { section_times+=("$1 $((SECONDS - section_start)) s"); section_start=$SECONDS; }
 
 echo "== device"
 if ! "$runner" info; then
@@ -58,6 +62,7 @@ for case in "$here"/check/*/; do
 done
 
 fi
+want check && mark check
 
 # Races on shared memory and out-of-bounds accesses do not show on the CPU
 # (phases run one after another there): the multi-tile checks run again
@@ -90,6 +95,7 @@ else
 fi
 
 fi
+want sanitize && mark sanitize
 
 if want bench; then
 echo "== DRAM bandwidth (y = x + x, kernel time)"
@@ -122,6 +128,14 @@ for case in "$here"/bench/*/; do
   convc_ms[$name]="$k"
   convc_pct[$name]="$pct"
   printf '  %-22s %12s %12s %12s %10s\n' "$name" "$k" "$w" "$dw" "$pct"
+done
+
+# Point 4: bf16 projections (tensor cores through cuBLASLt) against f32.
+for case in "$here"/bench/proj_bf16.*/; do
+  [ -d "$case" ] || continue
+  shape="$(basename "$case")"; shape="${shape#proj_bf16.}"
+  f="${convc_ms[proj_f32.$shape]:-}"; h="${convc_ms[proj_bf16.$shape]:-}"
+  [ -n "$f" ] && [ -n "$h" ] && verdicts+=("projection $shape: f32 $f ms, bf16 $h ms -> $(awk -v f="$f" -v h="$h" 'BEGIN { r = (h > 0 ? f / h : 0); printf "%.2fx (target >= 3 at B32_T512) -> %s", r, (r >= 3 ? "MET" : "MISSED") }')")
 done
 
 echo "== PyTorch eager CUDA and torch.compile on the same shapes"
@@ -165,6 +179,7 @@ if [ -n "$torch_out" ]; then
 fi
 
 fi
+want bench && mark bench
 
 if want generate; then
 echo "== generation (min length = max length: every step decoded; median of 3 after a warm-up)"
@@ -194,8 +209,13 @@ for B in 1 16 64; do
   [ -n "$g" ] && [ -n "$b" ] && verdicts+=("generation B=$B beam 4 / greedy: $(awk -v b="$b" -v g="$g" 'BEGIN { r = b / g; printf "%.2f (target <= 1.5) -> %s", r, (r <= 1.5 ? "MET" : "MISSED") }')")
 done
 fi
+want generate && mark generate
 
 echo "== summary ($sections)"
+echo "  time: ${SECONDS} s in all ($(IFS=,; echo "${section_times[*]}" | sed 's/,/, /g'))"
+if [ "$sections" = "check bench generate" ] && [ "$target" = cuda ]; then
+  verdicts+=("default run: ${SECONDS} s (target < 360) -> $([ "$SECONDS" -lt 360 ] && echo MET || echo MISSED)")
+fi
 want check && echo "  correctness: $pass passed, $fail failed"
 for f in "${failed[@]}"; do echo "    FAILED $f"; done
 want sanitize && echo "  compute-sanitizer: $san_ok clean, ${#san_failed[@]} failed"

@@ -160,13 +160,20 @@ public:
   }
 };
 
+/// Where an f16 / bf16 projection's product comes from, besides the
+/// shared-memory GEMM: the runtime's cuBLASLt call (`cuda`), its host twin
+/// (`host`, for gpu-kernels-on-cpu), or nowhere (`none`).
+enum class GemmLibrary { none, cuda, host };
+
 /// Ops whose float operands and results share one storage type.
 bool supportedStorage(Operation *op);
 
 template <typename OpTy>
 struct GPULoweringPattern : OpRewritePattern<OpTy> {
-  GPULoweringPattern(MLIRContext *ctx, int64_t timeTile)
-      : OpRewritePattern<OpTy>(ctx), timeTile(timeTile) {}
+  GPULoweringPattern(MLIRContext *ctx, int64_t timeTile,
+                     GemmLibrary gemmLibrary = GemmLibrary::none)
+      : OpRewritePattern<OpTy>(ctx), timeTile(timeTile),
+        gemmLibrary(gemmLibrary) {}
 
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
@@ -183,6 +190,7 @@ struct GPULoweringPattern : OpRewritePattern<OpTy> {
   virtual SmallVector<Value> lower(OpTy op, GPUKernelBuilder &b) const = 0;
 
   int64_t timeTile;
+  GemmLibrary gemmLibrary;
 };
 
 /// Channels and time steps per block of the tiled kernels, and their
@@ -204,6 +212,13 @@ void stageTimeTile(GPUKernelBuilder &b, Value x, Value bi, Value first,
 void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
               Activation act, Value res, Value out);
 
+/// The same projection; for f16 / bf16 operands with a `library`, the
+/// product x2 w^T comes from the library (tensor cores) into f32 scratch
+/// and a kernel applies bias, activation and residual; where the library
+/// declines at run time, emitGemm's kernel runs instead.
+void emitProjection(GPUKernelBuilder &b, Value x2, Value w, Value bias,
+                    Activation act, Value res, Value out, GemmLibrary library);
+
 /// LayerNorm of rows of `a` (f32 or storage type) into `y`, a warp per row:
 /// the kernel of LowerNorms.cpp (also linear's fused LayerNorm).
 void emitLayerNormRows(GPUKernelBuilder &b, Value a, Value y, Value gamma,
@@ -213,13 +228,14 @@ void emitLayerNormRows(GPUKernelBuilder &b, Value a, Value y, Value gamma,
 /// LowerConvs.cpp: depthwise, lightweight, dynamic (kernel) convs,
 /// kernel_softmax, conv_window_step.
 void populateConvLoweringPatterns(RewritePatternSet &patterns,
-                                  int64_t timeTile);
+                                  int64_t timeTile, GemmLibrary gemmLibrary);
 /// LowerTaLK.cpp: talk_conv, prefix_sum, window_diff, talk_step.
 void populateTaLKLoweringPatterns(RewritePatternSet &patterns,
                                   int64_t timeTile);
 /// LowerProjections.cpp: linear, glu.
 void populateProjectionLoweringPatterns(RewritePatternSet &patterns,
-                                        int64_t timeTile);
+                                        int64_t timeTile,
+                                        GemmLibrary gemmLibrary);
 /// LowerNorms.cpp: layer_norm.
 void populateNormLoweringPatterns(RewritePatternSet &patterns,
                                   int64_t timeTile);

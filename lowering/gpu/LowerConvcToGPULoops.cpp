@@ -26,6 +26,7 @@
 // The dialects the pass depends on (Passes.td), for its registration.
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -53,11 +54,24 @@ struct LowerConvcToGPULoopsPass
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     int64_t tile = std::max<int64_t>(1, timeTile);
+    gpu_lowering::GemmLibrary library;
+    if (gemmLibrary == "none")
+      library = gpu_lowering::GemmLibrary::none;
+    else if (gemmLibrary == "cuda")
+      library = gpu_lowering::GemmLibrary::cuda;
+    else if (gemmLibrary == "host")
+      library = gpu_lowering::GemmLibrary::host;
+    else {
+      getOperation().emitError() << "convc-lower-to-gpu-loops: gemm-library "
+                                    "must be none, cuda or host, got '"
+                                 << gemmLibrary << "'";
+      return signalPassFailure();
+    }
     // Every pattern has its own root op, so the order the families add
     // them in does not change which pattern an op meets.
-    gpu_lowering::populateConvLoweringPatterns(patterns, tile);
+    gpu_lowering::populateConvLoweringPatterns(patterns, tile, library);
     gpu_lowering::populateTaLKLoweringPatterns(patterns, tile);
-    gpu_lowering::populateProjectionLoweringPatterns(patterns, tile);
+    gpu_lowering::populateProjectionLoweringPatterns(patterns, tile, library);
     gpu_lowering::populateNormLoweringPatterns(patterns, tile);
     gpu_lowering::populateAttentionEmbeddingLoweringPatterns(patterns, tile);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -339,7 +339,7 @@ struct LowerDynamicConv : GPULoweringPattern<DynamicConvOp> {
     Value x2 = b.rows(x), T = b.dim(x, 1);
     // z [B * T, H * K]: the logits of (b, t) in row b T + t.
     Value z = b.allocF32({ShapedType::kDynamic, H * K}, {b.dim(x2, 0)});
-    emitGemm(b, x2, w, bias, Activation::none, Value(), z);
+    emitProjection(b, x2, w, bias, Activation::none, Value(), z, gemmLibrary);
     Value y = b.allocLike(x);
     emitDynamicKernelConv(
         b, x,
@@ -441,11 +441,11 @@ struct LowerConvWindowStep : GPULoweringPattern<ConvWindowStepOp> {
 } // namespace
 
 void populateConvLoweringPatterns(RewritePatternSet &patterns,
-                                  int64_t timeTile) {
+                                  int64_t timeTile, GemmLibrary gemmLibrary) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<LowerDepthwiseConv, LowerLightweightConv, LowerDynamicConv,
                LowerDynamicKernelConv, LowerKernelSoftmax, LowerConvWindowStep>(
-      ctx, timeTile);
+      ctx, timeTile, gemmLibrary);
 }
 
 } // namespace convc::gpu_lowering

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
@@ -32,7 +33,115 @@ static_assert(kGemmRows == kGemmCols, "staging pairs input and weight rows");
 static_assert(kGemmThreadsPerSide * kGemmThreadsPerSide == kTileThreads,
               "one compute item per thread");
 
+/// act(z) from `biased(h)`, half h's biased product (GLU: z(0) sigmoid(z(1))).
+Value activate(GPUKernelBuilder &b, Activation act,
+               function_ref<Value(int64_t)> biased) {
+  Value z = biased(0);
+  switch (act) {
+  case Activation::none:
+    return z;
+  case Activation::relu:
+    return b.fmax(z, b.f32(0.0));
+  case Activation::swish:
+    return b.fmul(z, b.sigmoid(z));
+  case Activation::sigmoid:
+    return b.sigmoid(z);
+  case Activation::glu:
+    return b.fmul(z, b.sigmoid(biased(1)));
+  }
+  return z;
+}
+
+/// Whether `buffer` is a row-major [M, D] memref with rows D apart.
+bool denseRows(Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return type.getRank() == 2 && !type.isDynamicDim(1) &&
+         succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides[1] == 1 && strides[0] == type.getDimSize(1);
+}
+
+/// The address of `buffer`'s first element, as an i64.
+Value address(GPUKernelBuilder &b, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  auto meta = memref::ExtractStridedMetadataOp::create(b, buffer);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, buffer);
+  Value bytes = b.mul(meta.getOffset(),
+                      b.index(type.getElementTypeBitWidth() / 8));
+  return arith::IndexCastOp::create(b, b.getI64Type(), b.add(base, bytes));
+}
+
+/// `func.func private @name(i32, i64 x 6) -> i32`: the runtime's
+/// convc_{cuda,host}_gemm_lowp(type, M, N, K, x, w, z).
+func::FuncOp declareGemm(GPUKernelBuilder &b, ModuleOp module,
+                         StringRef name) {
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto fn = func::FuncOp::create(
+      b, name, b.getFunctionType({i32, i64, i64, i64, i64, i64, i64}, {i32}));
+  fn.setPrivate();
+  return fn;
+}
+
 } // namespace
+
+void emitProjection(GPUKernelBuilder &b, Value x2, Value w, Value bias,
+                    Activation act, Value res, Value out,
+                    GemmLibrary library) {
+  Type element = cast<MemRefType>(x2.getType()).getElementType();
+  bool lowPrecision =
+      (element.isF16() || element.isBF16()) &&
+      cast<MemRefType>(w.getType()).getElementType() == element;
+  auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  if (library == GemmLibrary::none || !lowPrecision || !denseRows(x2) ||
+      !denseRows(w) || !module)
+    return emitGemm(b, x2, w, bias, act, res, out);
+  int64_t D = cast<MemRefType>(x2.getType()).getDimSize(1);
+  int64_t W = cast<MemRefType>(out.getType()).getDimSize(1);
+  int64_t N = cast<MemRefType>(w.getType()).getDimSize(0); // halves x W
+  Value M = b.dim(x2, 0);
+  Value z = b.allocF32({ShapedType::kDynamic, N}, {M});
+  auto i64 = [&](Value v) {
+    return arith::IndexCastOp::create(b, b.getI64Type(), v).getResult();
+  };
+  func::FuncOp gemm = declareGemm(
+      b, module,
+      library == GemmLibrary::cuda ? "convc_cuda_gemm_lowp"
+                                   : "convc_host_gemm_lowp");
+  Value status =
+      func::CallOp::create(
+          b, gemm,
+          ValueRange{arith::ConstantIntOp::create(b, element.isF16() ? 0 : 1, 32),
+                     i64(M), i64(b.index(N)), i64(b.index(D)), address(b, x2),
+                     address(b, w), address(b, z)})
+          .getResult(0);
+  Value done = b.cmpI(arith::CmpIPredicate::eq, status,
+                      arith::ConstantIntOp::create(b, 0, 32));
+  auto branch = scf::IfOp::create(b, done, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(branch.thenBlock()->getTerminator());
+    // The epilogue, a work item per output.
+    b.parallel({M, b.index(W)}, [&](ValueRange ivs) {
+      Value m = ivs[0], n = ivs[1];
+      auto biased = [&](int64_t h) {
+        Value col = b.add(n, b.index(h * W));
+        Value v = b.loadScalar(z, {m, col});
+        return bias ? b.fadd(v, b.loadF32(bias, {col})) : v;
+      };
+      Value v = activate(b, act, biased);
+      if (res)
+        v = b.fadd(v, b.loadF32(res, {m, n}));
+      b.storeF32(v, out, {m, n});
+    });
+    b.setInsertionPoint(branch.elseBlock()->getTerminator());
+    emitGemm(b, x2, w, bias, act, res, out);
+  }
+}
 
 /// out[M, W] = act(x2 W^T + bias) (+ res), x2 [M, D] and w [halves W, D].
 ///
@@ -136,24 +245,7 @@ void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
             return z;
           return b.fadd(z, b.loadF32(bias, {b.add(n, b.index(h * W))}));
         };
-        Value z = biased(0), v;
-        switch (act) {
-        case Activation::none:
-          v = z;
-          break;
-        case Activation::relu:
-          v = b.fmax(z, b.f32(0.0));
-          break;
-        case Activation::swish:
-          v = b.fmul(z, b.sigmoid(z));
-          break;
-        case Activation::sigmoid:
-          v = b.sigmoid(z);
-          break;
-        case Activation::glu:
-          v = b.fmul(z, b.sigmoid(biased(1)));
-          break;
-        }
+        Value v = activate(b, act, biased);
         if (res)
           v = b.fadd(v, b.loadF32(res, {m, n}));
         b.storeF32(v, out, {m, n});
@@ -197,7 +289,7 @@ struct LowerLinear : GPULoweringPattern<LinearOp> {
     Value out = op.getLnGamma()
                     ? b.allocF32({ShapedType::kDynamic, W}, {b.dim(x2, 0)})
                     : y2;
-    emitGemm(b, x2, w, bias, op.getActivation(), res, out);
+    emitProjection(b, x2, w, bias, op.getActivation(), res, out, gemmLibrary);
     if (op.getLnGamma())
       emitLayerNormRows(b, out, y2, b.toBuffer(op.getLnGamma()),
                         b.toBuffer(op.getLnBeta()),
@@ -209,9 +301,10 @@ struct LowerLinear : GPULoweringPattern<LinearOp> {
 } // namespace
 
 void populateProjectionLoweringPatterns(RewritePatternSet &patterns,
-                                        int64_t timeTile) {
+                                        int64_t timeTile,
+                                        GemmLibrary gemmLibrary) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<LowerGLU, LowerLinear>(ctx, timeTile);
+  patterns.add<LowerGLU, LowerLinear>(ctx, timeTile, gemmLibrary);
 }
 
 } // namespace convc::gpu_lowering

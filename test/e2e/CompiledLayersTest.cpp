@@ -610,3 +610,66 @@ TEST(CompiledOps, HalfPrecisionStorageAccumulatesInF32) {
     }
   }
 }
+
+// f16 / bf16 projections through the gemm library (on gpu-kernels-on-cpu
+// the runtime's host twin of the cuBLASLt call, then the epilogue kernel)
+// and, with CONVC_TENSOR_CORES=0, through the shared-memory GEMM the
+// library falls back to: both give the reference's linear with bias, ReLU
+// and residual, and DynamicConv (whose kernel projection takes the same
+// path). Tolerances as above.
+TEST(CompiledOps, HalfPrecisionProjectionsWithAndWithoutTheGemmLibrary) {
+  SKIP_UNLESS_CPU_TARGET("this test compiles for gpu-kernels-on-cpu itself");
+  std::mt19937 rng(41);
+  const int64_t C = 40, W = 72, H = 4, K = 5;
+  for (DType dtype : {DType::F16, DType::BF16}) {
+    std::string e = dtype == DType::F16 ? "f16" : "bf16";
+    auto type = [&](std::vector<int64_t> shape) {
+      std::string s = "tensor<";
+      for (int64_t d : shape)
+        s += (d < 0 ? std::string("?") : std::to_string(d)) + "x";
+      return s + e + ">";
+    };
+    std::string x = type({-1, -1, C}), y = type({-1, -1, W}),
+                w = type({W, C}), b = type({W}), q = type({H * K, C});
+    std::string mlir =
+        "func.func @main(%x: " + x + ", %w: " + w + ", %b: " + b + ", %r: " +
+        y + ", %q: " + q + ") -> (" + y + ", " + x + ") {\n"
+        "  %p = convc.linear %x, %w bias %b residual %r {activation = "
+        "#convc<activation relu>} : " + x + ", " + w + ", " + b + ", " + y +
+        " -> " + y + "\n"
+        "  %d = convc.dynamic_conv %x, %q {heads = 4 : i64, kernel_size = 5 "
+        ": i64, padding = 4 : i64} : " + x + ", " + q + "\n"
+        "  return %p, %d : " + y + ", " + x + "\n}\n";
+    auto module = compile(mlir, "--target=gpu-kernels-on-cpu");
+    ASSERT_TRUE(module);
+    double tolerance = dtype == DType::F16 ? 1e-3 : 8e-3;
+    for (const char *library : {"1", "0"}) {
+      ::setenv("CONVC_TENSOR_CORES", library, 1);
+      for (auto [B, T] : kShapes) {
+        ref::Tensor xs = random({B, T, C}, rng),
+                    ws = random({W, C}, rng, -0.3, 0.3), bs = random({W}, rng),
+                    rs = random({B, T, W}, rng),
+                    qs = random({H * K, C}, rng, -0.3, 0.3);
+        std::vector<Tensor> in = {toStorage(xs, dtype), toStorage(ws, dtype),
+                                  toStorage(bs, dtype), toStorage(rs, dtype),
+                                  toStorage(qs, dtype)};
+        std::vector<Tensor> out;
+        std::string error;
+        ASSERT_TRUE(module->run("main", in, out, error)) << error;
+        ASSERT_EQ(out.size(), 2u);
+        std::vector<ref::Tensor> want = {
+            ref::add(ref::relu(ref::linear(xs, ws, &bs)), rs),
+            ref::dynamicConv(xs, qs, nullptr, H, K, 4)};
+        for (size_t i = 0; i < 2; ++i) {
+          ref::Tensor got(out[i].shape());
+          for (int64_t j = 0; j < got.numel(); ++j)
+            got.data[j] = widen(out[i].data<uint16_t>()[j], dtype);
+          expectClose(got, want[i], tolerance,
+                      e + " output " + std::to_string(i) + " library " +
+                          library + " T=" + std::to_string(T));
+        }
+      }
+    }
+    ::unsetenv("CONVC_TENSOR_CORES");
+  }
+}

@@ -493,6 +493,100 @@ TEST(CudaShim, DriverCallsPerGreedyStep) { expectStepBudget(1); }
 
 TEST(CudaShim, DriverCallsPerBeamStep) { expectStepBudget(2); }
 
+extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
+                                        int64_t K, const void *x,
+                                        const void *w, float *z);
+
+namespace {
+/// `v` rounded to f16 (type 0) or bf16 (type 1) bits, by truncation (exact
+/// for the small integers and halves the test uses).
+uint16_t lowBits(float v, int type) {
+  uint32_t word;
+  std::memcpy(&word, &v, 4);
+  if (type == 1)
+    return uint16_t(word >> 16);
+  uint32_t sign = (word >> 16) & 0x8000, exponent = (word >> 23) & 255;
+  if (exponent == 0)
+    return uint16_t(sign);
+  return uint16_t(sign | ((exponent - 112) << 10) | ((word >> 13) & 1023));
+}
+int fakeMatmuls() {
+  void *lib = dlopen("libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL);
+  auto fn = reinterpret_cast<int (*)()>(
+      lib ? dlsym(lib, "fake_cublaslt_matmuls") : nullptr);
+  return fn ? fn() : -1;
+}
+} // namespace
+
+// Issue 15, point 4: f16 / bf16 projections on tensor cores through
+// cuBLASLt, opened at run time. The fake cuBLASLt computes on the fake's
+// host-memory buffers, so the runtime's call (operand order, transposes,
+// leading dimensions) is checked by its numbers: z = x w^T for x [3, 5],
+// w [4, 5], exact in both types. Refused (or CONVC_TENSOR_CORES=0), the
+// call returns nonzero and the compiled code runs its own GEMM. A compiled
+// bf16 projection calls it once per run and frees its scratch.
+TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
+  if (!usingFake())
+    GTEST_SKIP() << "needs the fake driver (ctest runs this with it)";
+  const int64_t M = 3, N = 4, K = 5;
+  for (int type : {0, 1}) {
+    SCOPED_TRACE(type == 0 ? "f16" : "bf16");
+    DType dtype = type == 0 ? DType::F16 : DType::BF16;
+    Tensor x = Tensor::zeros(dtype, {M, K}), w = Tensor::zeros(dtype, {N, K});
+    std::vector<float> xs(M * K), ws(N * K);
+    for (int64_t i = 0; i < M * K; ++i)
+      xs[i] = float(i % 7) - 3.0f, x.data<uint16_t>()[i] = lowBits(xs[i], type);
+    for (int64_t i = 0; i < N * K; ++i)
+      ws[i] = 0.5f * float(i % 5) - 1.0f, w.data<uint16_t>()[i] = lowBits(ws[i], type);
+    Tensor dx, dw, dz, z;
+    ASSERT_TRUE(cudaToDevice(x, dx).ok());
+    ASSERT_TRUE(cudaToDevice(w, dw).ok());
+    ASSERT_TRUE(cudaToDevice(Tensor::zeros(DType::F32, {M, N}), dz).ok());
+    int before = fakeMatmuls();
+    ASSERT_EQ(convc_cuda_gemm_lowp(type, M, N, K, dx.data(), dw.data(),
+                                   dz.data<float>()),
+              0);
+    EXPECT_EQ(fakeMatmuls(), before + 1);
+    ASSERT_TRUE(cudaToHost(dz, z).ok());
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double want = 0;
+        for (int64_t k = 0; k < K; ++k)
+          want += double(xs[m * K + k]) * ws[n * K + k];
+        EXPECT_EQ(z.data<float>()[m * N + n], float(want)) << m << ", " << n;
+      }
+    ::setenv("FAKE_CUBLASLT_REFUSE", "1", 1);
+    EXPECT_NE(convc_cuda_gemm_lowp(type, M, N, K, dx.data(), dw.data(),
+                                   dz.data<float>()), 0);
+    ::unsetenv("FAKE_CUBLASLT_REFUSE");
+    ::setenv("CONVC_TENSOR_CORES", "0", 1);
+    EXPECT_NE(convc_cuda_gemm_lowp(type, M, N, K, dx.data(), dw.data(),
+                                   dz.data<float>()), 0);
+    ::unsetenv("CONVC_TENSOR_CORES");
+  }
+  std::string path = compileText(
+      "bf16_linear",
+      "func.func @main(%x: tensor<?x?x64xbf16> {convc.name = \"x\"}, %w: "
+      "tensor<96x64xbf16> {convc.name = \"w\"}) -> tensor<?x?x96xbf16> {\n"
+      "  %y = convc.linear %x, %w : tensor<?x?x64xbf16>, tensor<96x64xbf16> "
+      "-> tensor<?x?x96xbf16>\n  return %y : tensor<?x?x96xbf16>\n}\n",
+      "--target=cuda --gpu-binary=ptx");
+  ASSERT_FALSE(path.empty());
+  std::unique_ptr<Module> module;
+  ASSERT_TRUE(Module::load(path, module).ok());
+  int before = fakeMatmuls();
+  Counts counts = fakeCounts();
+  std::vector<Tensor> out;
+  Status run = module->run("main", {Tensor::zeros(DType::BF16, {2, 7, 64}),
+                                    Tensor::zeros(DType::BF16, {96, 64})},
+                           out);
+  ASSERT_TRUE(run.ok()) << run.message();
+  EXPECT_EQ(fakeMatmuls(), before + 1) << "the product through cuBLASLt";
+  counts = fakeCounts() - counts;
+  EXPECT_EQ(counts.poolAllocs + counts.allocs, counts.poolFrees + counts.frees)
+      << "the f32 scratch is freed";
+}
+
 // `convc bench --device=cuda` reports the wall time with host tensors, with
 // device tensors in and out, and (with CONVC_CUDA_PROFILE=1) the kernel
 // time; the fake driver stands in for the GPU.

@@ -1,0 +1,185 @@
+//===- TensorCoreGemm.cpp - f16 / bf16 projections through cuBLASLt ------===//
+//
+// A CUDA module's f16 / bf16 projection first asks the runtime for
+//
+//   z[M, N] (f32) = x[M, K] w[N, K]^T        (x, w row-major, f16 or bf16)
+//
+// with `convc_cuda_gemm_lowp` (convc-lower-to-gpu-loops{gemm-library=cuda}),
+// then applies its bias, activation and residual in a kernel of its own.
+// The runtime opens cuBLASLt at run time as it opens the driver
+// (libcublasLt.so.13, .12, or unversioned), so no CUDA library is linked,
+// and queues one cublasLtMatmul on the thread's stream: tensor cores, f32
+// accumulation. A nonzero return (no cuBLASLt, a shape or alignment it
+// refuses, CONVC_TENSOR_CORES=0) sends the module to its own SIMT GEMM.
+//
+// `convc_host_gemm_lowp` is the same contract on host memory, for
+// `--target=gpu-kernels-on-cpu`: the lowering around the call (the
+// epilogue kernel, the fallback) is then checked on machines without a
+// GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CublasLtApi.h"
+#include "CudaDriver.h"
+#include "DeviceCall.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <type_traits>
+
+using namespace convc::cuda;
+
+namespace {
+
+/// The element types the compiled code names (its `type` argument).
+enum LowPrecision : int32_t { kF16 = 0, kBF16 = 1 };
+
+bool tensorCoresOff() {
+  const char *flag = std::getenv("CONVC_TENSOR_CORES");
+  return flag && std::strcmp(flag, "0") == 0;
+}
+
+float widen(uint16_t bits, int32_t type) {
+  uint32_t word;
+  if (type == kBF16) {
+    word = uint32_t(bits) << 16;
+  } else {
+    // IEEE half: sign, 5 exponent bits (bias 15), 10 mantissa bits.
+    uint32_t sign = uint32_t(bits & 0x8000) << 16, exponent = (bits >> 10) & 31,
+             mantissa = bits & 1023;
+    if (exponent == 31) {
+      word = sign | 0x7F800000u | (mantissa << 13);
+    } else if (exponent == 0) {
+      float v = float(mantissa) * (1.0f / 16777216.0f); // 2^-24
+      return sign ? -v : v;
+    } else {
+      word = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    }
+  }
+  float v;
+  std::memcpy(&v, &word, 4);
+  return v;
+}
+
+// The subset of cuBLASLt used here (constants: CublasLtApi.h).
+using LtStatus = int;
+using namespace convc::cuda::lt;
+
+struct CublasLt {
+  LtStatus (*create)(void **);
+  LtStatus (*descCreate)(void **, int, int);
+  LtStatus (*descSetAttribute)(void *, int, const void *, size_t);
+  LtStatus (*descDestroy)(void *);
+  LtStatus (*layoutCreate)(void **, int, uint64_t, uint64_t, int64_t);
+  LtStatus (*layoutDestroy)(void *);
+  LtStatus (*matmul)(void *, void *, const void *, const void *, void *,
+                   const void *, void *, const void *, const void *, void *,
+                   void *, void *, const void *, void *, size_t, void *);
+  bool ok = false;
+
+  static const CublasLt &get() {
+    static const CublasLt api = open();
+    return api;
+  }
+
+private:
+  static CublasLt open() {
+    CublasLt api{};
+    void *lib = nullptr;
+    for (const char *name :
+         {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"})
+      if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
+        break;
+    if (!lib)
+      return api;
+    auto load = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(lib, name));
+      return fn != nullptr;
+    };
+    api.ok = load(api.create, "cublasLtCreate") &&
+             load(api.descCreate, "cublasLtMatmulDescCreate") &&
+             load(api.descSetAttribute, "cublasLtMatmulDescSetAttribute") &&
+             load(api.descDestroy, "cublasLtMatmulDescDestroy") &&
+             load(api.layoutCreate, "cublasLtMatrixLayoutCreate") &&
+             load(api.layoutDestroy, "cublasLtMatrixLayoutDestroy") &&
+             load(api.matmul, "cublasLtMatmul");
+    return api;
+  }
+};
+
+/// The calling thread's cuBLASLt handle, made on first use outside a
+/// capture (making one may allocate); null without cuBLASLt.
+void *threadHandle(const CublasLt &lt) {
+  thread_local void *handle = nullptr;
+  thread_local bool tried = false;
+  if (!tried && !capturing()) {
+    tried = true;
+    if (lt.create(&handle) != 0)
+      handle = nullptr;
+  }
+  return handle;
+}
+
+} // namespace
+
+/// Queues z = x w^T (column-major for cuBLASLt: z^T [N, M] = w^T^T x^T,
+/// i.e. A = w [K x N] transposed, B = x [K x M]); 0 when queued.
+extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
+                                        int64_t K, const void *x,
+                                        const void *w, float *z) {
+  if (tensorCoresOff() || (type != kF16 && type != kBF16) || M <= 0 ||
+      N <= 0 || K <= 0)
+    return 1;
+  if (!usableDriver()) {
+    Driver::get().takeError(); // the module's own launches will report it
+    return 1;
+  }
+  const CublasLt &lt = CublasLt::get();
+  if (!lt.ok)
+    return 1;
+  void *handle = threadHandle(lt);
+  if (!handle)
+    return 1;
+  int element = type == kF16 ? kRealF16 : kRealBF16;
+  void *desc = nullptr, *a = nullptr, *b = nullptr, *c = nullptr;
+  bool ok = lt.descCreate(&desc, kComputeF32, kRealF32) == 0 &&
+            lt.descSetAttribute(desc, kTransA, &kOpT, sizeof kOpT) == 0 &&
+            lt.descSetAttribute(desc, kTransB, &kOpN, sizeof kOpN) == 0 &&
+            lt.layoutCreate(&a, element, K, N, K) == 0 &&
+            lt.layoutCreate(&b, element, K, M, K) == 0 &&
+            lt.layoutCreate(&c, kRealF32, N, M, N) == 0;
+  const float one = 1.0f, zero = 0.0f;
+  // No workspace: nothing to allocate, so the call can be captured too.
+  ok = ok && lt.matmul(handle, desc, &one, w, a, x, b, &zero, z, c, z, c,
+                       nullptr, nullptr, 0, threadStream()) == 0;
+  if (c)
+    lt.layoutDestroy(c);
+  if (b)
+    lt.layoutDestroy(b);
+  if (a)
+    lt.layoutDestroy(a);
+  if (desc)
+    lt.descDestroy(desc);
+  return ok ? 0 : 1;
+}
+
+/// The same product on host memory, in f32 in ascending k (the
+/// gpu-kernels-on-cpu target's stand-in for cuBLASLt).
+extern "C" int32_t convc_host_gemm_lowp(int32_t type, int64_t M, int64_t N,
+                                        int64_t K, const void *x,
+                                        const void *w, float *z) {
+  if (tensorCoresOff() || (type != kF16 && type != kBF16))
+    return 1;
+  auto *xs = static_cast<const uint16_t *>(x);
+  auto *ws = static_cast<const uint16_t *>(w);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; ++k)
+        acc += widen(xs[m * K + k], type) * widen(ws[n * K + k], type);
+      z[m * N + n] = acc;
+    }
+  return 0;
+}
