@@ -14,12 +14,20 @@
 // host needs the results. What the wait moves past is only hook calls and
 // index arithmetic and views of descriptors.
 //
+// For the same reason two more kinds of host wait go: one right before the
+// runtime's stream-ordered GEMM (convc_cuda_gemm_lowp, which queues its
+// matmul behind the kernels), and one that ends the region of an scf.if or
+// scf.for around kernels (the kernels after it queue behind those in it),
+// as long as the work it waits for copies nothing to the host (a per-element
+// check's flag, a host buffer): the only device data the host reads.
+//
 //===----------------------------------------------------------------------===//
 
 #include "lowering/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace convc {
@@ -30,6 +38,42 @@ namespace convc {
 using namespace mlir;
 
 namespace {
+
+/// Runtime calls that only queue work on the thread's stream.
+bool isStreamOrderedCall(Operation *op) {
+  auto call = dyn_cast<func::CallOp>(op);
+  return call && call.getCallee() == "convc_cuda_gemm_lowp";
+}
+
+/// Whether the async work `wait` waits for (its dependencies, transitively)
+/// includes a copy.
+bool waitsForACopy(gpu::WaitOp wait) {
+  SmallVector<Value> tokens(wait.getAsyncDependencies());
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!tokens.empty()) {
+    Operation *op = tokens.pop_back_val().getDefiningOp();
+    if (!op)
+      return true; // a token from elsewhere: assume the worst
+    if (!seen.insert(op).second)
+      continue;
+    if (isa<gpu::MemcpyOp>(op))
+      return true;
+    auto async = dyn_cast<gpu::AsyncOpInterface>(op);
+    if (!async)
+      return true;
+    llvm::append_range(tokens, async.getAsyncDependencies());
+  }
+  return false;
+}
+
+/// The next op after `op` in its block that has memory effects, or its
+/// block's terminator.
+Operation *nextEffect(Operation *op) {
+  for (op = op->getNextNode(); op; op = op->getNextNode())
+    if (!isMemoryEffectFree(op) || op->hasTrait<OpTrait::IsTerminator>())
+      return op;
+  return nullptr;
+}
 
 bool isResultHook(Operation *op) {
   auto call = dyn_cast<func::CallOp>(op);
@@ -60,6 +104,18 @@ struct DeferResultSyncPass
       }
       wait->moveAfter(last);
     }
+    SmallVector<gpu::WaitOp> needless;
+    getOperation().walk([&](gpu::WaitOp wait) {
+      if (wait.getAsyncToken() || waitsForACopy(wait))
+        return;
+      Operation *next = nextEffect(wait);
+      bool endsRegion = next && next->hasTrait<OpTrait::IsTerminator>() &&
+                        isa<scf::IfOp, scf::ForOp>(next->getParentOp());
+      if ((next && isStreamOrderedCall(next)) || endsRegion)
+        needless.push_back(wait);
+    });
+    for (gpu::WaitOp wait : needless)
+      wait.erase();
   }
 };
 

@@ -585,6 +585,9 @@ TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
   counts = fakeCounts() - counts;
   EXPECT_EQ(counts.poolAllocs + counts.allocs, counts.poolFrees + counts.frees)
       << "the f32 scratch is freed";
+  if (!std::getenv("FAKE_CUDA_NO_POOLS")) // plain frees wait for the device
+    EXPECT_EQ(counts.syncs, 1) << "the matmul queues behind the kernels: no "
+                                  "wait before it or after its branch";
 }
 
 // `convc bench --device=cuda` reports the wall time with host tensors, with
