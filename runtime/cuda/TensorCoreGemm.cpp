@@ -132,7 +132,8 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
   if (tensorCoresOff() || (type != kF16 && type != kBF16) || M <= 0 ||
       N <= 0 || K <= 0)
     return 1;
-  if (!usableDriver()) {
+  Driver *d = usableDriver();
+  if (!d) {
     Driver::get().takeError(); // the module's own launches will report it
     return 1;
   }
@@ -151,9 +152,29 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
             lt.layoutCreate(&b, element, K, M, K) == 0 &&
             lt.layoutCreate(&c, kRealF32, N, M, N) == 0;
   const float one = 1.0f, zero = 0.0f;
+  // With CONVC_CUDA_PROFILE=1 the matmul counts as kernel time, bracketed
+  // by events as the module's launches are (MgpuShim.cpp).
+  void *stream = threadStream();
+  const DriverAPI &api = d->api();
+  CUevent start = nullptr, stop = nullptr;
+  if (ok && d->profiling()) {
+    api.cuEventCreate(&start, 0);
+    api.cuEventCreate(&stop, 0);
+    api.cuEventRecord(start, stream);
+  }
   // No workspace: nothing to allocate, so the call can be captured too.
   ok = ok && lt.matmul(handle, desc, &one, w, a, x, b, &zero, z, c, z, c,
-                       nullptr, nullptr, 0, threadStream()) == 0;
+                       nullptr, nullptr, 0, stream) == 0;
+  if (start) {
+    api.cuEventRecord(stop, stream);
+    api.cuEventSynchronize(stop);
+    float ms = 0;
+    api.cuEventElapsedTime(&ms, start, stop);
+    if (ok)
+      d->addKernelTime(ms);
+    api.cuEventDestroy(start);
+    api.cuEventDestroy(stop);
+  }
   if (c)
     lt.layoutDestroy(c);
   if (b)

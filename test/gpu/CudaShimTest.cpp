@@ -37,6 +37,34 @@ std::string compileText(const std::string &name, const std::string &text,
   return std::system(command.c_str()) == 0 ? stem + ".so" : "";
 }
 
+/// A float32 .npy of zeros of `shape` at `path`.
+void writeZerosNpy(const std::string &path, const std::vector<int64_t> &shape) {
+  std::string dims;
+  int64_t count = 1;
+  for (int64_t d : shape)
+    dims += std::to_string(d) + ", ", count *= d;
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out.write("\x93NUMPY\x01\x00", 8);
+  uint16_t len = header.size();
+  out.write(reinterpret_cast<const char *>(&len), 2);
+  out << header << std::string(count * 4, '\0');
+}
+
+/// What `command` printed (stdout and stderr); "" if it failed.
+std::string output(const std::string &command) {
+  std::string log = ::testing::TempDir() + "/convc_cuda_output_" +
+                    std::to_string(::getpid()) + ".txt";
+  if (std::system((command + " > " + log + " 2>&1").c_str()) != 0)
+    return "";
+  std::ifstream in(log);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
 /// A model with a constant weight, for CUDA or for the CPU, once each.
 const char *kWeightModel =
     "func.func @main(%x: tensor<?x?x64xf32> {convc.name = \"x\"}) -> "
@@ -588,6 +616,22 @@ TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
   if (!std::getenv("FAKE_CUDA_NO_POOLS")) // plain frees wait for the device
     EXPECT_EQ(counts.syncs, 1) << "the matmul queues behind the kernels: no "
                                   "wait before it or after its branch";
+  // Profiled, the matmul is kernel time as the launches are (the fake's
+  // events say 0.25 ms each): the epilogue and the matmul, or the GEMM
+  // kernel alone without tensor cores.
+  std::string x = path + "_x.npy", w = path + "_w.npy";
+  writeZerosNpy(x, {2, 7, 64});
+  writeZerosNpy(w, {96, 64});
+  for (const char *cores : {"1", "0"}) {
+    std::string text = output(
+        std::string("CONVC_CUDA_PROFILE=1 CONVC_TENSOR_CORES=") + cores + " " +
+        CONVC_TOOL + " bench " + path + " --device=cuda --input=x=" + x +
+        " --input=w=" + w + " --runs 3 --warmup 1");
+    EXPECT_NE(text.find(std::string("kernel_median_ms=") +
+                        (cores[0] == '1' ? "0.5000" : "0.2500")),
+              std::string::npos)
+        << text;
+  }
 }
 
 // `convc bench --device=cuda` reports the wall time with host tensors, with
@@ -601,18 +645,7 @@ TEST(CudaShim, BenchReportsDeviceAndKernelTimes) {
   std::string stem = ::testing::TempDir() + "/convc_cuda_bench_" +
                      std::to_string(::getpid());
   std::string npy = stem + "_x.npy";
-  {
-    // A [2, 5, 64] float32 .npy of zeros.
-    std::string header = "{'descr': '<f4', 'fortran_order': False, "
-                         "'shape': (2, 5, 64), }";
-    header.append(63 - (10 + header.size()) % 64, ' ');
-    header += '\n';
-    std::ofstream out(npy, std::ios::binary);
-    out.write("\x93NUMPY\x01\x00", 8);
-    uint16_t len = header.size();
-    out.write(reinterpret_cast<const char *>(&len), 2);
-    out << header << std::string(2 * 5 * 64 * 4, '\0');
-  }
+  writeZerosNpy(npy, {2, 5, 64});
   for (const char *profile : {"0", "1"}) {
     std::string log = stem + "_" + profile + ".txt";
     std::string command = std::string("CONVC_CUDA_PROFILE=") + profile + " " +
