@@ -227,9 +227,8 @@ def DeferResultSyncPass : Pass<"convc-defer-result-sync", "::mlir::ModuleOp"> {
     calling thread's single stream, behind the kernels, so one wait then
     covers the kernels and the result copies: one synchronisation per call
     instead of two. For the same reason a host wait right before the
-    stream-ordered `convc_cuda_gemm_lowp`, or at the end of an `scf.if` /
-    `scf.for` region around kernels, is dropped when the work it waits for
-    copies nothing (a copy is how the host reads device data).
+    stream-ordered `convc_cuda_gemm_lowp` is dropped when the work it waits
+    for copies nothing (a copy is how the host reads device data).
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }

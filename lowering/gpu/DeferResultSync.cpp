@@ -14,12 +14,12 @@
 // host needs the results. What the wait moves past is only hook calls and
 // index arithmetic and views of descriptors.
 //
-// For the same reason two more kinds of host wait go: one right before the
-// runtime's stream-ordered GEMM (convc_cuda_gemm_lowp, which queues its
-// matmul behind the kernels), and one that ends the region of an scf.if or
-// scf.for around kernels (the kernels after it queue behind those in it),
-// as long as the work it waits for copies nothing to the host (a per-element
-// check's flag, a host buffer): the only device data the host reads.
+// For the same reason a host wait right before the runtime's stream-ordered
+// GEMM (convc_cuda_gemm_lowp, which queues its matmul behind the kernels)
+// goes, as long as the work it waits for copies nothing to the host (a
+// per-element check's flag, a host buffer): the only device data the host
+// reads. (A wait that ends an scf.if region stays: it may be the call's
+// last, which its results need.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,7 +27,6 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace convc {
@@ -109,9 +108,7 @@ struct DeferResultSyncPass
       if (wait.getAsyncToken() || waitsForACopy(wait))
         return;
       Operation *next = nextEffect(wait);
-      bool endsRegion = next && next->hasTrait<OpTrait::IsTerminator>() &&
-                        isa<scf::IfOp, scf::ForOp>(next->getParentOp());
-      if ((next && isStreamOrderedCall(next)) || endsRegion)
+      if (next && isStreamOrderedCall(next))
         needless.push_back(wait);
     });
     for (gpu::WaitOp wait : needless)

@@ -68,6 +68,7 @@ using namespace convc::cuda::lt;
 
 struct CublasLt {
   LtStatus (*create)(void **);
+  LtStatus (*destroy)(void *);
   LtStatus (*descCreate)(void **, int, int);
   LtStatus (*descSetAttribute)(void *, int, const void *, size_t);
   LtStatus (*descDestroy)(void *);
@@ -99,6 +100,7 @@ private:
       return fn != nullptr;
     };
     api.ok = load(api.create, "cublasLtCreate") &&
+             load(api.destroy, "cublasLtDestroy") &&
              load(api.descCreate, "cublasLtMatmulDescCreate") &&
              load(api.descSetAttribute, "cublasLtMatmulDescSetAttribute") &&
              load(api.descDestroy, "cublasLtMatmulDescDestroy") &&
@@ -110,16 +112,24 @@ private:
 };
 
 /// The calling thread's cuBLASLt handle, made on first use outside a
-/// capture (making one may allocate); null without cuBLASLt.
+/// capture (making one may allocate) and destroyed with the thread; null
+/// without cuBLASLt.
 void *threadHandle(const CublasLt &lt) {
-  thread_local void *handle = nullptr;
-  thread_local bool tried = false;
-  if (!tried && !capturing()) {
-    tried = true;
-    if (lt.create(&handle) != 0)
-      handle = nullptr;
+  struct Handle {
+    void *handle = nullptr;
+    bool tried = false;
+    ~Handle() {
+      if (handle && CublasLt::get().destroy && Driver::get().ok())
+        CublasLt::get().destroy(handle);
+    }
+  };
+  thread_local Handle h;
+  if (!h.tried && !capturing()) {
+    h.tried = true;
+    if (lt.create(&h.handle) != 0)
+      h.handle = nullptr;
   }
-  return handle;
+  return h.handle;
 }
 
 } // namespace
@@ -137,6 +147,11 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
     Driver::get().takeError(); // the module's own launches will report it
     return 1;
   }
+  // A call that failed already (a scratch buffer out of memory: null)
+  // queues nothing more; the fallback's launches are skipped too and the
+  // recorded error is the call's.
+  if (d->failed() || !x || !w || !z)
+    return 1;
   const CublasLt &lt = CublasLt::get();
   if (!lt.ok)
     return 1;
