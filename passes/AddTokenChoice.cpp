@@ -89,15 +89,10 @@ struct AddTokenChoicePass
                        (k == 1 ? std::string("greedy")
                                : "top" + std::to_string(k)));
     Type i64 = IntegerType::get(ctx, 64);
-    unsigned selectIndex = chooser.getNumArguments();
-    if (failed(chooser.insertArgument(
-            selectIndex, RankedTensorType::get({4}, i64),
-            DictionaryAttr::get(ctx, {NamedAttribute(
-                                         StringAttr::get(ctx, "convc.name"),
-                                         StringAttr::get(ctx, "select"))}),
-            chooser.getLoc())))
+    Value select =
+        appendInput(chooser, RankedTensorType::get({4}, i64), "select");
+    if (!select)
       return failure();
-    Value select = chooser.getArgument(selectIndex);
     if (k > 1 && failed(reorderStates(chooser)))
       return failure();
     Value position;
@@ -152,6 +147,18 @@ struct AddTokenChoicePass
     return success();
   }
 
+  /// A new last input of `fn` named `name` (convc.name); null on failure.
+  Value appendInput(func::FuncOp fn, Type type, StringRef name) {
+    MLIRContext *ctx = &getContext();
+    unsigned index = fn.getNumArguments();
+    auto attrs = DictionaryAttr::get(
+        ctx, {NamedAttribute(StringAttr::get(ctx, "convc.name"),
+                             StringAttr::get(ctx, name))});
+    if (failed(fn.insertArgument(index, type, attrs, fn.getLoc())))
+      return Value();
+    return fn.getArgument(index);
+  }
+
   /// Adds the `reorder` input ([N] i64, after `select`) and makes every
   /// use of a state input (`state<i>`) read its gathered rows:
   /// state'[n, ...] = state[reorder[n], ...], the index clamped to [0, N).
@@ -163,14 +170,11 @@ struct AddTokenChoicePass
       return chooser.emitError("the step's first input (the tokens) must be "
                                "a ranked tensor [N, ...]");
     unsigned index = chooser.getNumArguments();
-    if (failed(chooser.insertArgument(
-            index, RankedTensorType::get({tokensType.getDimSize(0)}, i64),
-            DictionaryAttr::get(ctx, {NamedAttribute(
-                                         StringAttr::get(ctx, "convc.name"),
-                                         StringAttr::get(ctx, "reorder"))}),
-            chooser.getLoc())))
+    Value reorder = appendInput(
+        chooser, RankedTensorType::get({tokensType.getDimSize(0)}, i64),
+        "reorder");
+    if (!reorder)
       return failure();
-    Value reorder = chooser.getArgument(index);
     OpBuilder b = OpBuilder::atBlockBegin(&chooser.getBody().front());
     for (unsigned i = 0; i < index; ++i) {
       auto name = chooser.getArgAttrOfType<StringAttr>(i, "convc.name");

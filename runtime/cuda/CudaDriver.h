@@ -315,6 +315,27 @@ public:
     kernelMs_ += ms;
     ++launches_;
   }
+  /// Queues GPU work on `stream` with `enqueue` (true: queued); profiling,
+  /// waits for it between two events and adds the time (a launch, or a
+  /// library call such as cuBLASLt's matmul).
+  template <typename Enqueue> bool timed(CUstream stream, Enqueue enqueue) {
+    if (!profiling_)
+      return enqueue();
+    CUevent start = nullptr, stop = nullptr;
+    api_.cuEventCreate(&start, 0);
+    api_.cuEventCreate(&stop, 0);
+    api_.cuEventRecord(start, stream);
+    bool queued = enqueue();
+    api_.cuEventRecord(stop, stream);
+    api_.cuEventSynchronize(stop);
+    float ms = 0;
+    api_.cuEventElapsedTime(&ms, start, stop);
+    if (queued)
+      addKernelTime(ms);
+    api_.cuEventDestroy(start);
+    api_.cuEventDestroy(stop);
+    return queued;
+  }
   void kernelTime(double &ms, int64_t &launches) {
     std::lock_guard<std::mutex> lock(errorMutex_);
     ms = kernelMs_;

@@ -92,25 +92,12 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   }
   if (gridX == 0 || gridY == 0 || gridZ == 0 || d->failed())
     return; // an empty tensor, or this call has failed already
-  const DriverAPI &api = d->api();
-  CUevent start = nullptr, stop = nullptr;
-  if (d->profiling()) {
-    api.cuEventCreate(&start, 0);
-    api.cuEventCreate(&stop, 0);
-    api.cuEventRecord(start, stream);
-  }
-  d->check(api.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
-                              blockZ, smem, stream, params, extra),
-           "cuLaunchKernel");
-  if (d->profiling()) {
-    api.cuEventRecord(stop, stream);
-    api.cuEventSynchronize(stop);
-    float ms = 0;
-    api.cuEventElapsedTime(&ms, start, stop);
-    d->addKernelTime(ms);
-    api.cuEventDestroy(start);
-    api.cuEventDestroy(stop);
-  }
+  d->timed(stream, [&] {
+    return d->check(d->api().cuLaunchKernel(function, gridX, gridY, gridZ,
+                                            blockX, blockY, blockZ, smem,
+                                            stream, params, extra),
+                    "cuLaunchKernel");
+  });
 }
 
 // The generated code creates and destroys a stream per async region of every

@@ -28,6 +28,7 @@
 #include <dlfcn.h>
 #include <type_traits>
 
+using namespace convc;
 using namespace convc::cuda;
 
 namespace {
@@ -38,28 +39,6 @@ enum LowPrecision : int32_t { kF16 = 0, kBF16 = 1 };
 bool tensorCoresOff() {
   const char *flag = std::getenv("CONVC_TENSOR_CORES");
   return flag && std::strcmp(flag, "0") == 0;
-}
-
-float widen(uint16_t bits, int32_t type) {
-  uint32_t word;
-  if (type == kBF16) {
-    word = uint32_t(bits) << 16;
-  } else {
-    // IEEE half: sign, 5 exponent bits (bias 15), 10 mantissa bits.
-    uint32_t sign = uint32_t(bits & 0x8000) << 16, exponent = (bits >> 10) & 31,
-             mantissa = bits & 1023;
-    if (exponent == 31) {
-      word = sign | 0x7F800000u | (mantissa << 13);
-    } else if (exponent == 0) {
-      float v = float(mantissa) * (1.0f / 16777216.0f); // 2^-24
-      return sign ? -v : v;
-    } else {
-      word = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    }
-  }
-  float v;
-  std::memcpy(&v, &word, 4);
-  return v;
 }
 
 // The subset of cuBLASLt used here (constants: CublasLtApi.h).
@@ -167,29 +146,12 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
             lt.layoutCreate(&b, element, K, M, K) == 0 &&
             lt.layoutCreate(&c, kRealF32, N, M, N) == 0;
   const float one = 1.0f, zero = 0.0f;
-  // With CONVC_CUDA_PROFILE=1 the matmul counts as kernel time, bracketed
-  // by events as the module's launches are (MgpuShim.cpp).
-  void *stream = threadStream();
-  const DriverAPI &api = d->api();
-  CUevent start = nullptr, stop = nullptr;
-  if (ok && d->profiling()) {
-    api.cuEventCreate(&start, 0);
-    api.cuEventCreate(&stop, 0);
-    api.cuEventRecord(start, stream);
-  }
   // No workspace: nothing to allocate, so the call can be captured too.
-  ok = ok && lt.matmul(handle, desc, &one, w, a, x, b, &zero, z, c, z, c,
-                       nullptr, nullptr, 0, stream) == 0;
-  if (start) {
-    api.cuEventRecord(stop, stream);
-    api.cuEventSynchronize(stop);
-    float ms = 0;
-    api.cuEventElapsedTime(&ms, start, stop);
-    if (ok)
-      d->addKernelTime(ms);
-    api.cuEventDestroy(start);
-    api.cuEventDestroy(stop);
-  }
+  // Profiled, the matmul counts as kernel time, as launches do.
+  ok = ok && d->timed(threadStream(), [&] {
+    return lt.matmul(handle, desc, &one, w, a, x, b, &zero, z, c, z, c,
+                     nullptr, nullptr, 0, threadStream()) == 0;
+  });
   if (c)
     lt.layoutDestroy(c);
   if (b)
@@ -208,13 +170,20 @@ extern "C" int32_t convc_host_gemm_lowp(int32_t type, int64_t M, int64_t N,
                                         const void *w, float *z) {
   if (tensorCoresOff() || (type != kF16 && type != kBF16))
     return 1;
-  auto *xs = static_cast<const uint16_t *>(x);
-  auto *ws = static_cast<const uint16_t *>(w);
+  // Widened as the runtime widens any f16 / bf16 tensor.
+  DType dtype = type == kF16 ? DType::F16 : DType::BF16;
+  auto widened = [&](const void *data, int64_t rows) {
+    return convertTensor(
+        Tensor::borrow(dtype, {rows, K}, const_cast<void *>(data)), DType::F32);
+  };
+  Tensor xs = widened(x, M), ws = widened(w, N);
+  if (!xs.data() || !ws.data())
+    return 1;
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
       float acc = 0.0f;
       for (int64_t k = 0; k < K; ++k)
-        acc += widen(xs[m * K + k], type) * widen(ws[n * K + k], type);
+        acc += xs.data<float>()[m * K + k] * ws.data<float>()[n * K + k];
       z[m * N + n] = acc;
     }
   return 0;

@@ -50,7 +50,6 @@ public:
   int64_t rows() const { return int64_t(beams_.size()); }
   const Beam &beam(int64_t r) const { return beams_[r]; }
   bool live(int64_t r) const { return beams_[r].score != kNegInf; }
-  bool done(int64_t b) const { return done_[b]; }
   /// The token row r's next step reads: its last, or `start`.
   int64_t lastToken(int64_t r, int64_t start) const {
     return beams_[r].tokens.empty() ? start : beams_[r].tokens.back();
@@ -58,17 +57,21 @@ public:
   /// The row whose states each row continues in the next step.
   const std::vector<int64_t> &sourceRows() const { return source_; }
 
-  /// Starts a step: until chosen, a row continues its sentence's first.
-  void begin() {
-    next_.assign(beams_.size(), Beam{{}, kNegInf});
-    source_.resize(beams_.size());
-    for (int64_t r = 0; r < rows(); ++r)
-      source_[r] = r / K_ * K_;
+  /// One step: `extendRow(r, candidates)` appends the extensions of live
+  /// row r (scores included) for every sentence not yet done; each such
+  /// sentence then keeps its best (`extend`).
+  template <typename ExtendRow> void step(ExtendRow extendRow) {
+    begin();
+    for (int64_t b = 0; b < int64_t(done_.size()); ++b) {
+      if (done_[b])
+        continue;
+      candidates_.clear();
+      for (int64_t r = b * K_; r < (b + 1) * K_; ++r)
+        if (live(r))
+          extendRow(r, candidates_);
+      extend(b, candidates_);
+    }
   }
-
-  /// Sentence b's next beams: of its 2K best candidates (any order given),
-  /// those ending in eos finish (up to K), the others fill its K rows.
-  void extend(int64_t b, std::vector<Candidate> &candidates);
 
   /// Ends the step; false once every sentence is done.
   bool end() {
@@ -85,10 +88,23 @@ public:
   static constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 private:
+  /// Starts a step: until chosen, a row continues its sentence's first.
+  void begin() {
+    next_.assign(beams_.size(), Beam{{}, kNegInf});
+    source_.resize(beams_.size());
+    for (int64_t r = 0; r < rows(); ++r)
+      source_[r] = r / K_ * K_;
+  }
+
+  /// Sentence b's next beams: of its 2K best candidates (any order given),
+  /// those ending in eos finish (up to K), the others fill its K rows.
+  void extend(int64_t b, std::vector<Candidate> &candidates);
+
   int64_t K_;
   const GenerationOptions &options_;
   std::vector<Beam> beams_, next_;
   std::vector<int64_t> source_;
+  std::vector<Candidate> candidates_;
   std::vector<std::vector<Hypothesis>> finished_;
   std::vector<bool> done_;
 };

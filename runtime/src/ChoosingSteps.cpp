@@ -21,80 +21,99 @@ Status place(const Tensor &t, bool gpu, Tensor &out) {
 
 namespace {
 
-/// The choosing steps' `select` input: [pad, eos, min length, max length].
-Status placeSelect(const GenerationOptions &options, bool gpu, Tensor &out) {
-  Tensor select = Tensor::zeros(DType::I64, {4});
-  int64_t *rule = select.data<int64_t>();
-  rule[0] = options.pad, rule[1] = options.eos;
-  rule[2] = options.minLength, rule[3] = options.maxLength;
-  return place(select, gpu, out);
-}
-
-/// Which result of `entry` feeds which of its inputs: "x.next" feeds "x".
-std::vector<std::pair<size_t, size_t>> feedbackOf(const EntryPoint &entry) {
-  std::vector<std::pair<size_t, size_t>> feedback;
-  for (size_t o = 0; o < entry.outputs.size(); ++o)
-    for (size_t i = 0; i < entry.inputs.size(); ++i)
-      if (entry.outputs[o].name == entry.inputs[i].name + ".next")
-        feedback.push_back({o, i});
-  return feedback;
-}
-
-/// Runs a choosing step: as `graph` where there is one (dropped, and the
-/// step run as a call, when it cannot be launched), else as a call whose
-/// results feed its inputs, captured as `graph` after the first step on
-/// the GPU. `fed` names the inputs the host gives every step, `fedValues`
-/// their values; `chosen` gets result `wanted`, the only one `where` sends
-/// to the host on the GPU.
-Status runChoosingStep(const Module &module, const EntryPoint &entry,
-                       NamedTensors &inputs, const RunOptions &where, int64_t t,
-                       const GenerationOptions &options, bool gpu,
-                       const std::vector<size_t> &fed,
-                       const std::vector<Tensor> &fedValues, size_t wanted,
-                       std::unique_ptr<cuda::CapturedCall> &graph,
-                       Tensor &chosen) {
-  if (graph) {
-    // A failure while the graph ran is the step's.
-    std::vector<Tensor> host;
-    Status s = graph->replay(host, fedValues);
-    if (s.ok()) {
-      chosen = host.empty() ? Tensor() : host[0];
-      return s;
-    }
-    if (s.message().find("cuGraphLaunch") == std::string::npos)
-      return s;
-    graph.reset();
+/// A decode step that chooses its tokens itself, run step after step: its
+/// results `x.next` feed its inputs `x`, result `chosen` comes to the host,
+/// and the inputs at `fed` come from the host at every step. On the GPU the
+/// rest stays there and, from the second step on, the step is a CUDA graph.
+class ChoosingStep {
+public:
+  ChoosingStep(const Module &module, const EntryPoint &entry, bool gpu,
+               size_t chosen, std::vector<size_t> fed)
+      : module_(module), entry_(entry), gpu_(gpu), chosen_(chosen),
+        fed_(std::move(fed)) {
+    where_.outputs = gpu ? Device::CUDA : Device::CPU;
+    where_.outputDevices.assign(chosen + 1, where_.outputs);
+    where_.outputDevices[chosen] = Device::CPU;
+    for (size_t o = 0; o < entry.outputs.size(); ++o)
+      for (size_t i = 0; i < entry.inputs.size(); ++i)
+        if (entry.outputs[o].name == entry.inputs[i].name + ".next")
+          feedback_.push_back({o, i});
   }
-  for (size_t i = 0; i < fed.size(); ++i)
-    inputs[entry.inputs[fed[i]].name] = fedValues[i];
-  std::vector<Tensor> in, out;
-  for (const TensorSpec &spec : entry.inputs)
-    in.push_back(inputs[spec.name]);
-  if (Status s = module.run(entry.name, in, out, where); !s.ok())
-    return s;
-  std::vector<std::pair<size_t, size_t>> feedback = feedbackOf(entry);
-  for (auto [o, i] : feedback)
-    inputs[entry.inputs[i].name] = out[o];
-  if (wanted >= out.size())
-    return Status(StatusCode::InvalidArgument,
-                  "'" + entry.name + "' returns too few results");
-  chosen = out[wanted];
-  // The step as a graph from now on, its inputs where they are now (the
-  // fed ones in device buffers of their own, filled at every replay).
-  if (gpu && t == 0 && options.maxLength > 1) {
-    for (size_t i : fed)
-      if (Status s = cudaToDevice(inputs[entry.inputs[i].name],
-                                  inputs[entry.inputs[i].name]);
-          !s.ok())
+
+  /// The step's `select` ([pad, eos, min length, max length]) and first
+  /// positions (0) for N rows, into `inputs`.
+  Status start(NamedTensors &inputs, int64_t N,
+               const GenerationOptions &options) {
+    Tensor select = Tensor::zeros(DType::I64, {4});
+    int64_t *rule = select.data<int64_t>();
+    rule[0] = options.pad, rule[1] = options.eos;
+    rule[2] = options.minLength, rule[3] = options.maxLength;
+    if (Status s = place(select, gpu_, inputs["select"]); !s.ok())
+      return s;
+    return place(Tensor::zeros(DType::I64, {N}), gpu_, inputs["step"]);
+  }
+
+  /// Step t (of at most `steps`) with the fed inputs' `values`: as the
+  /// graph where there is one (dropped, and the step run as a call, when it
+  /// cannot be launched), else as a call, captured after the first step on
+  /// the GPU. `chosen` gets the chosen result.
+  Status run(NamedTensors &inputs, int64_t t, int64_t steps,
+             const std::vector<Tensor> &values, Tensor &chosen) {
+    if (graph_) {
+      // A failure while the graph ran is the step's.
+      std::vector<Tensor> host;
+      Status s = graph_->replay(host, values);
+      if (s.ok()) {
+        chosen = host.empty() ? Tensor() : host[0];
         return s;
-    in.clear();
-    for (const TensorSpec &spec : entry.inputs)
-      in.push_back(inputs[spec.name]);
-    graph = cuda::captureCall(module, entry.name, in, where, feedback,
-                              chosen.numBytes(), fed);
+      }
+      if (s.message().find("cuGraphLaunch") == std::string::npos)
+        return s;
+      graph_.reset();
+    }
+    for (size_t i = 0; i < fed_.size(); ++i)
+      inputs[entry_.inputs[fed_[i]].name] = values[i];
+    std::vector<Tensor> out;
+    if (Status s = module_.run(entry_.name, gather(inputs), out, where_);
+        !s.ok())
+      return s;
+    if (chosen_ >= out.size())
+      return Status(StatusCode::InvalidArgument,
+                    "'" + entry_.name + "' returns too few results");
+    for (auto [o, i] : feedback_)
+      inputs[entry_.inputs[i].name] = out[o];
+    chosen = out[chosen_];
+    // The step as a graph from now on, its inputs where they are now (the
+    // fed ones in device buffers of their own, filled at every replay).
+    if (gpu_ && t == 0 && steps > 1) {
+      for (size_t i : fed_)
+        if (Status s = cudaToDevice(inputs[entry_.inputs[i].name],
+                                    inputs[entry_.inputs[i].name]);
+            !s.ok())
+          return s;
+      graph_ = cuda::captureCall(module_, entry_.name, gather(inputs), where_,
+                                 feedback_, chosen.numBytes(), fed_);
+    }
+    return Status();
   }
-  return Status();
-}
+
+private:
+  std::vector<Tensor> gather(NamedTensors &inputs) const {
+    std::vector<Tensor> in;
+    for (const TensorSpec &spec : entry_.inputs)
+      in.push_back(inputs[spec.name]);
+    return in;
+  }
+
+  const Module &module_;
+  const EntryPoint &entry_;
+  bool gpu_;
+  size_t chosen_;
+  std::vector<size_t> fed_;
+  RunOptions where_;
+  std::vector<std::pair<size_t, size_t>> feedback_;
+  std::unique_ptr<cuda::CapturedCall> graph_;
+};
 
 } // namespace
 
@@ -109,15 +128,9 @@ Status runChoosingStep(const Module &module, const EntryPoint &entry,
 Status greedySteps(const Module &module, const EntryPoint &entry,
                    NamedTensors &inputs, int64_t N, const GenerationOptions &options,
                    bool gpu, std::vector<std::vector<Hypothesis>> &results) {
-  RunOptions where;
-  where.outputs = gpu ? Device::CUDA : Device::CPU;
-  where.outputDevices = {where.outputs, Device::CPU}; // picked to the host
-  if (Status s = placeSelect(options, gpu, inputs["select"]); !s.ok())
+  ChoosingStep step(module, entry, gpu, /*chosen=*/1, /*fed=*/{}); // picked
+  if (Status s = step.start(inputs, N, options); !s.ok())
     return s;
-  if (Status s = place(Tensor::zeros(DType::I64, {N}), gpu, inputs["step"]);
-      !s.ok())
-    return s;
-  std::unique_ptr<cuda::CapturedCall> graph;
   std::vector<std::vector<int64_t>> tokens(N);
   std::vector<double> scores(N, 0.0);
   std::vector<std::vector<Hypothesis>> finished(N);
@@ -125,9 +138,7 @@ Status greedySteps(const Module &module, const EntryPoint &entry,
   int64_t live = N;
   for (int64_t t = 0; t <= options.maxLength && live > 0; ++t) {
     Tensor picked;
-    if (Status s = runChoosingStep(module, entry, inputs, where, t, options,
-                                   gpu, {}, {}, /*wanted=*/1, graph, picked);
-        !s.ok())
+    if (Status s = step.run(inputs, t, options.maxLength, {}, picked); !s.ok())
       return s;
     if (picked.dtype() != DType::F64 ||
         picked.shape() != std::vector<int64_t>{N, 2})
@@ -167,23 +178,17 @@ Status topKBeamSteps(const Module &module, const EntryPoint &entry,
                      const GenerationOptions &options, bool gpu,
                      std::vector<std::vector<Hypothesis>> &results) {
   const int64_t N = B * K;
-  RunOptions where;
-  where.outputs = gpu ? Device::CUDA : Device::CPU;
-  where.outputDevices = {Device::CPU}; // the candidates
-  if (Status s = placeSelect(options, gpu, inputs["select"]); !s.ok())
-    return s;
-  if (Status s = place(Tensor::zeros(DType::I64, {N}), gpu, inputs["step"]);
-      !s.ok())
-    return s;
-  std::vector<size_t> fed = {0};
+  std::vector<size_t> fed = {0}; // the tokens and `reorder`
   for (size_t i = 0; i < entry.inputs.size(); ++i)
     if (entry.inputs[i].name == "reorder")
       fed.push_back(i);
   if (fed.size() != 2)
     return Status(StatusCode::InvalidArgument,
                   "'" + entry.name + "' has no 'reorder' input");
+  ChoosingStep step(module, entry, gpu, /*chosen=*/0, fed); // candidates
+  if (Status s = step.start(inputs, N, options); !s.ok())
+    return s;
   BeamSearch search(B, K, options);
-  std::unique_ptr<cuda::CapturedCall> graph;
   for (int64_t t = 0; t <= options.maxLength; ++t) {
     Tensor tokens = Tensor::zeros(DType::I64, {N, 1}),
            reorder = Tensor::zeros(DType::I64, {N});
@@ -192,9 +197,8 @@ Status topKBeamSteps(const Module &module, const EntryPoint &entry,
       reorder.data<int64_t>()[r] = t == 0 ? r : search.sourceRows()[r];
     }
     Tensor pairs;
-    if (Status s = runChoosingStep(module, entry, inputs, where, t, options,
-                                   gpu, fed, {tokens, reorder}, /*wanted=*/0,
-                                   graph, pairs);
+    if (Status s = step.run(inputs, t, options.maxLength, {tokens, reorder},
+                            pairs);
         !s.ok())
       return s;
     const int64_t k = pairs.shape().size() == 3 ? pairs.shape()[1] : 0;
@@ -203,23 +207,12 @@ Status topKBeamSteps(const Module &module, const EntryPoint &entry,
       return Status(StatusCode::InvalidArgument,
                     "'" + entry.name + "' must return f64 candidates [N, " +
                         std::to_string(2 * K) + " or more, 2]");
-    search.begin();
-    std::vector<BeamSearch::Candidate> candidates;
-    for (int64_t b = 0; b < B; ++b) {
-      if (search.done(b))
-        continue;
-      candidates.clear();
-      for (int64_t r = b * K; r < (b + 1) * K; ++r) {
-        if (!search.live(r))
-          continue;
-        const double *pair = pairs.data<double>() + r * k * 2;
-        for (int64_t j = 0; j < k; ++j, pair += 2)
-          if (pair[0] >= 0 && pair[1] != BeamSearch::kNegInf)
-            candidates.push_back(
-                {search.beam(r).score + pair[1], r, int64_t(pair[0])});
-      }
-      search.extend(b, candidates);
-    }
+    search.step([&](int64_t r, std::vector<BeamSearch::Candidate> &out) {
+      const double *pair = pairs.data<double>() + r * k * 2;
+      for (int64_t j = 0; j < k; ++j, pair += 2)
+        if (pair[0] >= 0 && pair[1] != BeamSearch::kNegInf)
+          out.push_back({search.beam(r).score + pair[1], r, int64_t(pair[0])});
+    });
     if (!search.end())
       break;
   }

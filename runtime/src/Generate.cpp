@@ -103,7 +103,6 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
   logitsToHost.outputDevices = {Device::CPU};
   BeamSearch search(B, K, options);
   std::vector<double> logProbs;
-  std::vector<BeamSearch::Candidate> candidates;
   for (int64_t t = 0; t <= options.maxLength; ++t) {
     // The step takes each row's last token at its position; the full
     // decoder the whole prefix, [start, tokens so far].
@@ -135,31 +134,23 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
     // Each row's logits at its last position.
     int64_t V = logits.shape()[2], rowStride = T * V;
     const float *l = logits.data<float>() + (T - 1) * V;
-    search.begin();
-    for (int64_t b = 0; b < B; ++b) {
-      if (search.done(b))
-        continue;
-      // Candidates: every live beam extended by every token.
-      candidates.clear();
-      for (int64_t r = b * K; r < (b + 1) * K; ++r) {
-        if (!search.live(r))
-          continue;
-        double score = search.beam(r).score;
-        detail::nextTokenLogProbs(l + r * rowStride, V, search.beam(r).tokens,
-                                  prefixes[b], options, logProbs);
-        if (sampling) {
-          int64_t v = detail::sampleToken(logProbs, options.samplingTopK,
-                                          options.samplingTopP, rng);
-          if (v >= 0)
-            candidates.push_back({score + logProbs[v], r, v});
-          continue;
-        }
-        for (int64_t v = 0; v < V; ++v)
-          if (logProbs[v] != BeamSearch::kNegInf)
-            candidates.push_back({score + logProbs[v], r, v});
+    // Candidates: every live beam extended by every allowed token (or by
+    // one sampled token).
+    search.step([&](int64_t r, std::vector<BeamSearch::Candidate> &out) {
+      double score = search.beam(r).score;
+      detail::nextTokenLogProbs(l + r * rowStride, V, search.beam(r).tokens,
+                                prefixes[r / K], options, logProbs);
+      if (sampling) {
+        int64_t v = detail::sampleToken(logProbs, options.samplingTopK,
+                                        options.samplingTopP, rng);
+        if (v >= 0)
+          out.push_back({score + logProbs[v], r, v});
+        return;
       }
-      search.extend(b, candidates);
-    }
+      for (int64_t v = 0; v < V; ++v)
+        if (logProbs[v] != BeamSearch::kNegInf)
+          out.push_back({score + logProbs[v], r, v});
+    });
     if (!search.end())
       break;
     // Every state follows its beam.

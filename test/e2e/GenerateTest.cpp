@@ -79,6 +79,23 @@ std::unique_ptr<convc::Module> compileModel(const std::string &kind,
   return module;
 }
 
+/// Equal n-best lists: the same tokens, scores within `tolerance`
+/// (relative, plus as much absolute).
+void expectSameNBest(const std::vector<std::vector<convc::Hypothesis>> &a,
+                     const std::vector<std::vector<convc::Hypothesis>> &b,
+                     double tolerance, int beam) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].size(), b[i].size()) << "source " << i;
+    for (size_t h = 0; h < a[i].size(); ++h) {
+      EXPECT_EQ(a[i][h].tokens, b[i][h].tokens)
+          << "source " << i << ", hypothesis " << h << ", beam " << beam;
+      EXPECT_NEAR(a[i][h].score, b[i][h].score,
+                  tolerance * (1 + std::abs(b[i][h].score)));
+    }
+  }
+}
+
 } // namespace
 
 TEST(Generate, MatchesPyTorchGreedyAndBeamSearch) {
@@ -171,16 +188,7 @@ TEST(Generate, TopKStepBeamsAsTheHostSearch) {
         std::vector<std::vector<convc::Hypothesis>> a, b;
         ASSERT_TRUE(convc::generateNBest(*module, sources, fast, a).ok());
         ASSERT_TRUE(convc::generateNBest(*module, sources, host, b).ok());
-        ASSERT_EQ(a.size(), b.size());
-        for (size_t i = 0; i < a.size(); ++i) {
-          ASSERT_EQ(a[i].size(), b[i].size()) << "source " << i;
-          for (size_t h = 0; h < a[i].size(); ++h) {
-            EXPECT_EQ(a[i][h].tokens, b[i][h].tokens)
-                << "source " << i << ", hypothesis " << h << ", beam " << beam;
-            EXPECT_NEAR(a[i][h].score, b[i][h].score,
-                        1e-9 * (1 + std::abs(b[i][h].score)));
-          }
-        }
+        expectSameNBest(a, b, 1e-9, beam);
       }
     }
   }
@@ -210,16 +218,7 @@ TEST(Generate, GpuKernelStepsSearchAsTheHost) {
       std::vector<std::vector<convc::Hypothesis>> a, b;
       ASSERT_TRUE(convc::generateNBest(*gpu, sources, fast, a).ok());
       ASSERT_TRUE(convc::generateNBest(*cpu, sources, host, b).ok());
-      ASSERT_EQ(a.size(), b.size());
-      for (size_t i = 0; i < a.size(); ++i) {
-        ASSERT_EQ(a[i].size(), b[i].size()) << "source " << i;
-        for (size_t h = 0; h < a[i].size(); ++h) {
-          EXPECT_EQ(a[i][h].tokens, b[i][h].tokens)
-              << "source " << i << ", hypothesis " << h << ", beam " << beam;
-          EXPECT_NEAR(a[i][h].score, b[i][h].score,
-                      1e-4 * (1 + std::abs(b[i][h].score)));
-        }
-      }
+      expectSameNBest(a, b, 1e-4, beam);
     }
   }
 }

@@ -526,18 +526,6 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
                                         const void *w, float *z);
 
 namespace {
-/// `v` rounded to f16 (type 0) or bf16 (type 1) bits, by truncation (exact
-/// for the small integers and halves the test uses).
-uint16_t lowBits(float v, int type) {
-  uint32_t word;
-  std::memcpy(&word, &v, 4);
-  if (type == 1)
-    return uint16_t(word >> 16);
-  uint32_t sign = (word >> 16) & 0x8000, exponent = (word >> 23) & 255;
-  if (exponent == 0)
-    return uint16_t(sign);
-  return uint16_t(sign | ((exponent - 112) << 10) | ((word >> 13) & 1023));
-}
 int fakeMatmuls() {
   void *lib = dlopen("libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL);
   auto fn = reinterpret_cast<int (*)()>(
@@ -560,12 +548,14 @@ TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
   for (int type : {0, 1}) {
     SCOPED_TRACE(type == 0 ? "f16" : "bf16");
     DType dtype = type == 0 ? DType::F16 : DType::BF16;
-    Tensor x = Tensor::zeros(dtype, {M, K}), w = Tensor::zeros(dtype, {N, K});
+    // Small integers and halves: exact in both types.
     std::vector<float> xs(M * K), ws(N * K);
     for (int64_t i = 0; i < M * K; ++i)
-      xs[i] = float(i % 7) - 3.0f, x.data<uint16_t>()[i] = lowBits(xs[i], type);
+      xs[i] = float(i % 7) - 3.0f;
     for (int64_t i = 0; i < N * K; ++i)
-      ws[i] = 0.5f * float(i % 5) - 1.0f, w.data<uint16_t>()[i] = lowBits(ws[i], type);
+      ws[i] = 0.5f * float(i % 5) - 1.0f;
+    Tensor x = convertTensor(Tensor::borrow(DType::F32, {M, K}, xs.data()), dtype),
+           w = convertTensor(Tensor::borrow(DType::F32, {N, K}, ws.data()), dtype);
     Tensor dx, dw, dz, z;
     ASSERT_TRUE(cudaToDevice(x, dx).ok());
     ASSERT_TRUE(cudaToDevice(w, dw).ok());
@@ -613,10 +603,11 @@ TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
   counts = fakeCounts() - counts;
   EXPECT_EQ(counts.poolAllocs + counts.allocs, counts.poolFrees + counts.frees)
       << "the f32 scratch is freed";
-  if (!std::getenv("FAKE_CUDA_NO_POOLS")) // plain frees wait for the device
+  if (!std::getenv("FAKE_CUDA_NO_POOLS")) { // plain frees wait for the device
     EXPECT_EQ(counts.syncs, 2) << "the matmul queues behind the kernels: no "
                                   "wait before it; one after its branch and "
                                   "one for the results";
+  }
   // Profiled, the matmul is kernel time as the launches are (the fake's
   // events say 0.25 ms each): the epilogue and the matmul, or the GEMM
   // kernel alone without tensor cores.
