@@ -159,6 +159,7 @@ static std::string cudaPipeline(const CudaTargetOptions &cuda) {
       "func.func(convert-linalg-to-parallel-loops),"
       "convc-parallel-to-gpu,convc-gpu-host-buffers,convc-gpu-device-checks,"
       "canonicalize,cse,"
+      "gpu-launch-sink-index-computations,"
       "gpu-kernel-outlining,convc-merge-gpu-modules,"
       "nvvm-attach-target{{chip={0} features= O=3 l={1}},"
       "gpu.module(scf-parallel-for-to-nested-fors,expand-strided-metadata,"

@@ -82,24 +82,38 @@ bool emitTiledWindowConv(GPUKernelBuilder &b, Value x, Value y, Value bias,
         auto [group, col] = b.divRem(i, kTileChannels);
         Value row0 = b.mul(group, b.index(U)), c = b.add(c0, col);
         b.ifThen(b.cmpI(arith::CmpIPredicate::slt, c, C), [&] {
-          SmallVector<Value> taps;
-          for (int64_t k = 0; k < K; ++k)
-            taps.push_back(weight(c, b.index(k)));
           SmallVector<Value> acc(U, bias ? b.loadF32(bias, {c}) : b.f32(0.0));
-          // Row j of this thread's window is tap k = (j - u) / r of output
-          // u: taps in ascending order for each output, as the reference.
-          for (int64_t j = 0; j < rowsPerThread; ++j) {
-            Value v = b.loadScalar(tile, {b.add(row0, b.index(j)), col});
+          // Tap by tap, in ascending order for each output as the
+          // reference: tap k of output u reads row u + k r, each row loaded
+          // where first read. Only the rows of the next few taps are live,
+          // where a row-by-row order keeps all K taps in registers.
+          SmallVector<Value> rows(rowsPerThread);
+          for (int64_t k = 0; k < K; ++k) {
+            Value tap = weight(c, b.index(k));
             for (int64_t u = 0; u < U; ++u) {
-              int64_t d = j - u;
-              if (d >= 0 && d % r == 0 && d / r < K)
-                acc[u] = b.fma(taps[d / r], v, acc[u]);
+              Value &v = rows[u + k * r];
+              if (!v)
+                v = b.loadScalar(tile, {b.add(row0, b.index(u + k * r)), col});
+              acc[u] = b.fma(tap, v, acc[u]);
             }
           }
+          // All U steps inside the sequence (every group but the last
+          // tile's) store unguarded: with only guarded stores LLVM sinks
+          // each output's FMAs into its store's branch, which hoists every
+          // load above them and keeps all taps and rows live at once.
+          Value t = b.add(t0, row0);
+          auto whole = scf::IfOp::create(
+              b, b.cmpI(arith::CmpIPredicate::sle, b.add(t, b.index(U)), T),
+              /*withElseRegion=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(whole.thenBlock()->getTerminator());
+          for (int64_t u = 0; u < U; ++u)
+            b.storeF32(acc[u], y, {bi, b.add(t, b.index(u)), c});
+          b.setInsertionPoint(whole.elseBlock()->getTerminator());
           for (int64_t u = 0; u < U; ++u) {
-            Value t = b.add(t0, b.add(row0, b.index(u)));
-            b.ifThen(b.cmpI(arith::CmpIPredicate::slt, t, T),
-                     [&] { b.storeF32(acc[u], y, {bi, t, c}); });
+            Value tu = b.add(t, b.index(u));
+            b.ifThen(b.cmpI(arith::CmpIPredicate::slt, tu, T),
+                     [&] { b.storeF32(acc[u], y, {bi, tu, c}); });
           }
         });
       });

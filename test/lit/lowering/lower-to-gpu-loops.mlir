@@ -11,7 +11,20 @@
 // CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c128
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]], %[[CT:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %[[TILES]], %c2)
 // CHECK: %[[S:.*]] = memref.alloca() {convc.gpu_shared} : memref<138x32xf32>
-// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c4416)
+// Staging: each thread loads 5 rounds (138 rows of 8 vectors), all its
+// loads before its stores; vectors of 4 where the buffer is aligned (tested
+// at run time), scalars otherwise.
+// CHECK: %[[PTR:.*]] = memref.extract_aligned_pointer_as_index
+// CHECK: %[[REM:.*]] = arith.remui %[[PTR]], %c8
+// CHECK: %[[ALIGNED:.*]] = arith.cmpi eq, %[[REM]], %c0
+// CHECK: scf.if %[[ALIGNED]] {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
+// CHECK-COUNT-5: vector.load %{{.*}} {alignment = 8 : i64} : memref<?x?x64xf16>, vector<4xf16>
+// CHECK-NOT: vector.load
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: } else {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
 // CHECK: arith.extf %{{.*}} : f16 to f32
 // CHECK: memref.store %{{.*}}, %[[S]]
 // CHECK: } {convc.gpu_threads = 256 : i64}
@@ -40,7 +53,8 @@ func.func @talk(%x: tensor<?x?x64xf16>, %o: tensor<?x?x8xf16>) -> tensor<?x?x64x
 // head), then a block per (batch, time tile, channel tile) that stages the
 // tile and its K - 1 halo rows in shared memory. Each of the 512 items
 // (128 steps / 8 x 32 channels) loads its head's 3 taps and the 8 + 2 tile
-// rows its 8 outputs read, once each, and stores the 8 outputs.
+// rows its 8 outputs read, once each, tap by tap, and stores the 8 outputs:
+// unguarded where all 8 steps are inside the sequence.
 // CHECK-LABEL: func.func @light
 // CHECK: %[[TAPS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x3xf32>
 // CHECK: scf.parallel (%[[H:.*]]) = (%c0) to (%c4)
@@ -50,10 +64,12 @@ func.func @talk(%x: tensor<?x?x64xf16>, %o: tensor<?x?x8xf16>) -> tensor<?x?x64x
 // CHECK: } {convc.gpu_threads = 256 : i64}
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c512)
 // CHECK: %[[HEAD:.*]] = arith.floordivsi %{{.*}}, %c4
-// CHECK-COUNT-3: memref.load %[[TAPS]][%[[HEAD]], %{{.*}}]
-// CHECK-NOT: memref.load %[[TAPS]]
-// CHECK-COUNT-10: memref.load %[[TILE]]
+// CHECK: memref.load %[[TAPS]][%[[HEAD]], %c0]
+// CHECK-COUNT-12: memref.load
 // CHECK-NOT: memref.load
+// CHECK: scf.if
+// CHECK-COUNT-8: memref.store
+// CHECK: } else {
 // CHECK-COUNT-8: memref.store
 // CHECK: } {convc.gpu_threads = 256 : i64}
 func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf32> {
@@ -129,7 +145,12 @@ func.func @step(%x: tensor<?x1x16xf32>, %s: tensor<?x2x16xf32>, %w: tensor<4x3xf
 // CHECK: memref.alloca() {convc.gpu_shared} : memref<64x80xf32>
 // CHECK: %[[TILE:.*]] = memref.alloca() {convc.gpu_shared} : memref<68x32xf32>
 // CHECK: %[[TAPS:.*]] = memref.alloca() {convc.gpu_shared} : memref<64x5xf32>
-// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2176)
+// CHECK: scf.if
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
+// CHECK-COUNT-3: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x?x64xf32>, vector<4xf32>
+// CHECK: memref.store %{{.*}}, %[[TILE]]
+// CHECK: } else {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256)
 // CHECK: memref.store %{{.*}}, %[[TILE]]
 // CHECK: scf.parallel (%[[ROW:.*]]) = (%c0) to (%c64)
 // CHECK: memref.load %[[Z]]
