@@ -233,6 +233,28 @@ def DeferResultSyncPass : Pass<"convc-defer-result-sync", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def VectorizeElementwiseLoopsPass
+    : Pass<"convc-vectorize-elementwise-loops", "::mlir::func::FuncOp"> {
+  let summary = "Four elements per work item in elementwise parallel loops";
+  let description = [{
+    For the GPU target, after `convert-linalg-to-parallel-loops`: an
+    outermost `scf.parallel` whose body is provably elementwise along its
+    innermost dimension (loads, stores, constants and elementwise-mappable
+    ops; the innermost induction variable only as the last index) becomes
+    a loop in which each iteration handles 4 consecutive elements with
+    `vector.load` / `vector.store` (16 bytes of f32). An iteration runs the
+    original body lane by lane instead when its vector is partial, or when
+    a buffer it accesses as vectors is not aligned to the vector or (ranks
+    above 1) its rows do not hold whole vectors, which only the running
+    kernel knows.
+    A thread then has 16 bytes of each operand in flight instead of 4.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def MergeGPUModulesPass : Pass<"convc-merge-gpu-modules", "::mlir::ModuleOp"> {
   let summary = "Gather every outlined kernel into one gpu.module";
   let description = [{

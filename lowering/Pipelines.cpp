@@ -156,7 +156,8 @@ static std::string cudaPipeline(const CudaTargetOptions &cuda) {
   std::string libdevice = findLibdevice(cuda.toolkitPath);
   return llvm::formatv(
       "convert-bufferization-to-memref,"
-      "func.func(convert-linalg-to-parallel-loops),"
+      "func.func(convert-linalg-to-parallel-loops,"
+      "convc-vectorize-elementwise-loops),"
       "convc-parallel-to-gpu,convc-gpu-host-buffers,convc-gpu-device-checks,"
       "canonicalize,cse,"
       "gpu-launch-sink-index-computations,"
@@ -239,8 +240,13 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
     // With bounds checks, every memref access gets a cf.assert of its
     // indices once linalg is loops (the vector ops convc emits are not
     // covered).
-    return std::string("convert-bufferization-to-memref,"
-                       "func.func(convert-linalg-to-loops),") +
+    // gpu-kernels-on-cpu runs linalg's loops as the CUDA target makes them,
+    // elementwise ones 4 lanes per item.
+    return std::string("convert-bufferization-to-memref,") +
+           (opt.target == Target::GPUKernelsOnCPU
+                ? "func.func(convert-linalg-to-parallel-loops,"
+                  "convc-vectorize-elementwise-loops),"
+                : "func.func(convert-linalg-to-loops),") +
            (opt.boundsChecks ? "generate-runtime-verification," : "") +
            "convc-lower-checks,convc-approximate-math,"
            "convc-parallel-to-runtime,convert-vector-to-scf,lower-affine,"

@@ -403,3 +403,72 @@ TEST(CompiledOps, RuntimeRejectsBadInputs) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{2, 5, 16}));
 }
+
+// Elementwise ops (linalg loops: the GPU target gives each work item 4
+// consecutive elements as vectors where the buffers are aligned and rows
+// hold whole vectors, lane by lane for a last partial vector, and keeps the
+// scalar loop otherwise) at every length mod 4, with x starting 0 to 3
+// floats past an aligned address: rows with a broadcast column vector, and
+// a flat sequence (the only place a partial vector occurs).
+TEST(CompiledOps, ElementwiseAtEveryLengthAndAlignment) {
+  // y = (x + b) * x, b broadcast along rows.
+  const char *rowsModel = R"(
+#x = affine_map<(i, j) -> (i, j)>
+#b = affine_map<(i, j) -> (j)>
+func.func @main(%x: tensor<?x?xf32>, %b: tensor<?xf32>) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n0 = tensor.dim %x, %c0 : tensor<?x?xf32>
+  %n1 = tensor.dim %x, %c1 : tensor<?x?xf32>
+  %e = tensor.empty(%n0, %n1) : tensor<?x?xf32>
+  %y = linalg.generic {indexing_maps = [#x, #b, #x],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x, %b : tensor<?x?xf32>, tensor<?xf32>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    %p = arith.mulf %s, %a : f32
+    linalg.yield %p : f32
+  } -> tensor<?x?xf32>
+  return %y : tensor<?x?xf32>
+}
+)";
+  const char *flatModel = R"(
+func.func @main(%x: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?xf32> {
+  %s = arith.addf %x, %b : tensor<?xf32>
+  %p = arith.mulf %s, %x : tensor<?xf32>
+  return %p : tensor<?xf32>
+}
+)";
+  std::mt19937 rng(31);
+  for (bool flat : {false, true}) {
+    auto module = compile(flat ? flatModel : rowsModel);
+    ASSERT_TRUE(module);
+    for (int64_t rows : flat ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 3})
+      for (int64_t cols : {1, 3, 4, 5, 8, 13, 18})
+        for (int64_t shift : {0, 1, 2, 3}) {
+          std::vector<int64_t> shape = flat ? std::vector<int64_t>{cols}
+                                            : std::vector<int64_t>{rows, cols};
+          ref::Tensor xs = random(shape, rng), bs = random({cols}, rng);
+          // x borrowed from `shift` floats into a 64-byte-aligned buffer.
+          std::vector<float> storage(rows * cols + 32);
+          float *base = reinterpret_cast<float *>(
+              (reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~uintptr_t(63));
+          for (int64_t i = 0; i < rows * cols; ++i)
+            base[shift + i] = static_cast<float>(xs.data[i]);
+          std::vector<Tensor> in = {
+              Tensor::borrow(DType::F32, shape, base + shift), toRuntime(bs)};
+          std::vector<Tensor> out;
+          std::string error;
+          ASSERT_TRUE(module->run("main", in, out, error)) << error;
+          ref::Tensor want(shape);
+          for (int64_t i = 0; i < rows * cols; ++i) {
+            float a = xs.data[i], c = bs.data[i % cols];
+            want.data[i] = (a + c) * a;
+          }
+          expectClose(fromRuntime(out.at(0)), want, 1e-6,
+                      std::string(flat ? "flat" : "rows") + " rows=" +
+                          std::to_string(rows) + " cols=" + std::to_string(cols) +
+                          " shift=" + std::to_string(shift));
+        }
+  }
+}
