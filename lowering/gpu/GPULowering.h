@@ -199,6 +199,40 @@ constexpr int64_t kTileChannels = 32, kTileSteps = 128, kTileThreads = 256;
 /// Static shared memory a block may use (the default limit).
 constexpr int64_t kSharedBytes = 48 * 1024;
 
+/// One source of a staging phase: `items` items; load(item) reads one (an
+/// f32 or a vector of them) and must be in bounds for every item below
+/// `items`; store(item, value) writes it to shared memory.
+struct StagedCopy {
+  int64_t items;
+  function_ref<Value(Value)> load;
+  function_ref<void(Value, Value)> store;
+};
+
+/// One phase running `copies` over the block's threads, item tid + 256 k
+/// in round k. Each thread issues the loads of all its rounds before it
+/// stores any: a store waits for its load, so a thread storing after each
+/// load would have one load in flight, far from the bytes in flight DRAM
+/// bandwidth needs (Little's law). Only a partial last round is guarded.
+void stageInRounds(GPUKernelBuilder &b, ArrayRef<StagedCopy> copies);
+
+/// Elements per vector load of staged rows: 16 bytes of f32, 8 of f16.
+constexpr int64_t kStageLanes = 4;
+
+/// stage(kStageLanes) where every buffer's rows hold whole vectors
+/// (identity layout, static last dimension a multiple of the lanes) and
+/// its address is aligned to a vector, which is tested when the kernel
+/// runs (a device tensor the caller passes may start anywhere), in a
+/// block-uniform branch; stage(1) otherwise.
+void ifVectorLoads(GPUKernelBuilder &b, ValueRange buffers,
+                   function_ref<void(int64_t lanes)> stage);
+
+/// buffer[indices...] and the next lanes - 1 elements of the last
+/// dimension, widened to f32: a vector<lanes x f32>, or f32 for 1 lane.
+Value loadLanesF32(GPUKernelBuilder &b, Value buffer, ValueRange indices,
+                   int64_t lanes);
+/// Lane `l` of what loadLanesF32 returned.
+Value lane(GPUKernelBuilder &b, Value v, int64_t l);
+
 /// A phase staging x[bi, first + row, c0 + col] (times `scale`, if given)
 /// into tile[row][col] for `span` rows of 32 channels: coalesced 128-byte
 /// rows, zeros outside the sequence; channels past C read the last one,

@@ -182,21 +182,50 @@ void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
       b.storeScalar(b.f32(0.0), acc, {r, c});
     });
     b.forLoop(b.index(0), b.index(D), b.index(kGemmDepth), [&](Value k0) {
-      // Stage the slab: item (r, k) loads input row r and weight row r
-      // (columns past W or D read a clamped row, or zero).
-      b.threadPhase(kGemmRows * kGemmDepth, [&](Value i) {
-        auto [r, k] = b.divRem(i, kGemmDepth);
-        Value kk = b.add(k0, k);
-        Value inD = b.cmpI(arith::CmpIPredicate::slt, kk, b.index(D));
-        Value kc = b.min(kk, b.index(D - 1));
-        Value m = b.min(b.add(m0, r), lastRow);
-        b.storeScalar(b.select(inD, b.loadF32(x2, {m, kc}), b.f32(0.0)), xs,
-                      {k, r});
-        auto [h, j] = b.divRem(r, tileCols);
-        Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
-                        b.mul(h, b.index(W)));
-        b.storeScalar(b.select(inD, b.loadF32(w, {n, kc}), b.f32(0.0)), ws,
-                      {b.add(b.mul(h, b.index(kGemmDepth)), k), j});
+      // Stage the slab: item (r, k) loads `lanes` depths from k of input
+      // row r, or of weight row r (columns past W or D read a clamped row,
+      // or zero).
+      ifVectorLoads(b, {x2, w}, [&](int64_t lanes) {
+        int64_t slots = kGemmDepth / lanes;
+        auto rowDepth = [&](Value item) {
+          auto [r, q] = b.divRem(item, slots);
+          return std::make_pair(r, b.mul(q, b.index(lanes)));
+        };
+        // The lanes at depth k0 + k of `row`, zero past D (D and k are
+        // multiples of the lanes).
+        auto slab = [&](Value buffer, Value row, Value k) {
+          Value kk = b.add(k0, k);
+          Value inD = b.lt(kk, b.index(D));
+          Value kc = b.min(kk, b.index(D - lanes));
+          Value zero = lanes == 1 ? b.f32(0.0) : b.splat(b.f32(0.0), lanes);
+          return b.select(inD, loadLanesF32(b, buffer, {row, kc}, lanes),
+                          zero);
+        };
+        auto loadX = [&](Value item) {
+          auto [r, k] = rowDepth(item);
+          return slab(x2, b.min(b.add(m0, r), lastRow), k);
+        };
+        auto storeX = [&](Value item, Value v) {
+          auto [r, k] = rowDepth(item);
+          for (int64_t l = 0; l < lanes; ++l)
+            b.storeScalar(lane(b, v, l), xs, {b.add(k, b.index(l)), r});
+        };
+        auto loadW = [&](Value item) {
+          auto [r, k] = rowDepth(item);
+          auto [h, j] = b.divRem(r, tileCols);
+          Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
+                          b.mul(h, b.index(W)));
+          return slab(w, n, k);
+        };
+        auto storeW = [&](Value item, Value v) {
+          auto [r, k] = rowDepth(item);
+          auto [h, j] = b.divRem(r, tileCols);
+          Value k1 = b.add(b.mul(h, b.index(kGemmDepth)), k);
+          for (int64_t l = 0; l < lanes; ++l)
+            b.storeScalar(lane(b, v, l), ws, {b.add(k1, b.index(l)), j});
+        };
+        stageInRounds(b, {{kGemmRows * slots, loadX, storeX},
+                          {kGemmRows * slots, loadW, storeW}});
       });
       b.threadPhase(kTileThreads, [&](Value i) {
         auto [ty, tx] = b.divRem(i, kGemmThreadsPerSide);

@@ -95,10 +95,24 @@ func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf
 // CHECK: memref.store %cst{{.*}}, %[[ACC]]
 // CHECK: } {convc.gpu_threads = 256 : i64}
 // CHECK: scf.for %{{.*}} = %c0 to %c40 step %c32 {
-// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2048) step (%c1) {
+// Staging, when x and w are 16-byte aligned: each thread loads 2 vectors
+// of x and 2 of w (64 rows of 8 vectors each), then stores them; 8 + 8
+// scalars otherwise.
+// CHECK: scf.if
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK-COUNT-4: vector.load
+// CHECK-NOT: vector.load
 // CHECK: memref.store %{{.*}}, %[[XS]]
 // CHECK: memref.store %{{.*}}, %[[WS]]
 // CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: } else {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK-COUNT-16: tensor.extract
+// CHECK-NOT: tensor.extract
+// CHECK: memref.store %{{.*}}, %[[XS]]
+// CHECK: memref.store %{{.*}}, %[[WS]]
+// CHECK: } {convc.gpu_threads = 256 : i64}
+// CHECK: }
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
 // CHECK-COUNT-16: memref.load %[[ACC]]
 // CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)

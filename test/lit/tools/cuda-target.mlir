@@ -34,10 +34,9 @@
 // RUN: convc compile %S/Inputs/one_tile_linear.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=ONETILE-GEMM
 // ONETILE-GEMM-COUNT-1: .visible .entry
 // ONETILE-GEMM: .shared
-// Its two slabs are unrolled (the bounds are constants in the kernel):
-// a barrier after the accumulators' fill, 2 per slab, 1 after the epilogue.
-// ONETILE-GEMM-COUNT-6: bar.sync
-// ONETILE-GEMM-NOT: bar.sync
+// Its barriers: after the accumulators' fill, after each slab's staging
+// and compute phases (the slab loop is in the kernel), after the epilogue.
+// ONETILE-GEMM-COUNT-3: bar.sync
 // Several one-tile kernels in a row stay separate kernels.
 // RUN: convc compile %S/Inputs/static_one_tile_kernels.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=STATIC
 // STATIC-COUNT-4: .visible .entry
