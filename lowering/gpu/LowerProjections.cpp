@@ -143,144 +143,226 @@ void emitProjection(GPUKernelBuilder &b, Value x2, Value w, Value bias,
   }
 }
 
+namespace {
+
+/// Blocks a projection's grid should have at least: two per SM of an H100
+/// or H200 (132 SMs). A projection of few rows (a decoding step's) has few
+/// 64 x 64 tiles, W / 64 for one row, and each block's slab loop is a
+/// chain of DRAM round trips (64 for D = 2048): it then splits D instead.
+constexpr int64_t kGemmTargetBlocks = 264;
+
+/// The shared-memory GEMM of emitGemm, its pieces.
+struct SharedMemoryGemm {
+  GPUKernelBuilder &b;
+  Value x2, w, bias, res, out;
+  Activation act;
+  int64_t D, W, halves, tileCols, threadCols;
+  Value M, lastRow;
+
+  SharedMemoryGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
+                   Activation act, Value res, Value out)
+      : b(b), x2(x2), w(w), bias(bias), res(res), out(out), act(act) {
+    D = cast<MemRefType>(x2.getType()).getDimSize(1);
+    W = cast<MemRefType>(out.getType()).getDimSize(1);
+    halves = act == Activation::glu ? 2 : 1;
+    tileCols = kGemmCols / halves; // output columns per tile
+    threadCols = tileCols / kGemmThreadsPerSide;
+    M = b.dim(x2, 0);
+    lastRow = b.sub(M, b.index(1));
+  }
+
+  /// Stages the slab at depth k0 of the tile at (m0, n0): xs[k][r] =
+  /// x[m0 + r][k0 + k], ws[h * 32 + k][j] = w[h W + n0 + j][k0 + k]; item
+  /// (r, k) loads `lanes` depths from k of input row r, or of weight row r
+  /// (columns past W or D read a clamped row, or zero).
+  void stageSlab(Value m0, Value n0, Value k0, Value xs, Value ws) {
+    ifVectorLoads(b, {x2, w}, [&](int64_t lanes) {
+      int64_t slots = kGemmDepth / lanes;
+      auto rowDepth = [&](Value item) {
+        auto [r, q] = b.divRem(item, slots);
+        return std::make_pair(r, b.mul(q, b.index(lanes)));
+      };
+      // The lanes at depth k0 + k of `row`, zero past D (D and k are
+      // multiples of the lanes).
+      auto slab = [&](Value buffer, Value row, Value k) {
+        Value kk = b.add(k0, k);
+        Value kc = b.min(kk, b.index(D - lanes));
+        Value zero = lanes == 1 ? b.f32(0.0) : b.splat(b.f32(0.0), lanes);
+        return b.select(b.lt(kk, b.index(D)),
+                        loadLanesF32(b, buffer, {row, kc}, lanes), zero);
+      };
+      auto weightRow = [&](Value r) {
+        auto [h, j] = b.divRem(r, tileCols);
+        return std::make_pair(b.add(b.min(b.add(n0, j), b.index(W - 1)),
+                                    b.mul(h, b.index(W))),
+                              std::make_pair(h, j));
+      };
+      auto loadX = [&](Value item) {
+        auto [r, k] = rowDepth(item);
+        return slab(x2, b.min(b.add(m0, r), lastRow), k);
+      };
+      auto storeX = [&](Value item, Value v) {
+        auto [r, k] = rowDepth(item);
+        for (int64_t l = 0; l < lanes; ++l)
+          b.storeScalar(lane(b, v, l), xs, {b.add(k, b.index(l)), r});
+      };
+      auto loadW = [&](Value item) {
+        auto [r, k] = rowDepth(item);
+        return slab(w, weightRow(r).first, k);
+      };
+      auto storeW = [&](Value item, Value v) {
+        auto [r, k] = rowDepth(item);
+        auto [h, j] = weightRow(r).second;
+        Value k1 = b.add(b.mul(h, b.index(kGemmDepth)), k);
+        for (int64_t l = 0; l < lanes; ++l)
+          b.storeScalar(lane(b, v, l), ws, {b.add(k1, b.index(l)), j});
+      };
+      stageInRounds(b, {{kGemmRows * slots, loadX, storeX},
+                        {kGemmRows * slots, loadW, storeW}});
+    });
+  }
+
+  /// Each thread adds the staged slab to its 4 x 4 outputs in `acc`.
+  void accumulateSlab(Value xs, Value ws, Value acc) {
+    b.threadPhase(kTileThreads, [&](Value i) {
+      auto [ty, tx] = b.divRem(i, kGemmThreadsPerSide);
+      SmallVector<Value> rows, cols, init;
+      for (int64_t r = 0; r < kGemmThreadRows; ++r)
+        rows.push_back(b.add(ty, b.index(r * kGemmThreadsPerSide)));
+      for (int64_t h = 0; h < halves; ++h)
+        for (int64_t j = 0; j < threadCols; ++j)
+          cols.push_back(
+              b.add(tx, b.index(h * tileCols + j * kGemmThreadsPerSide)));
+      for (Value r : rows)
+        for (Value c : cols)
+          init.push_back(b.loadScalar(acc, {r, c}));
+      ValueRange sums = b.forLoop(
+          b.index(0), b.index(kGemmDepth), b.index(1), init,
+          [&](Value k, ValueRange partial) {
+            SmallVector<Value> in, wt, next;
+            for (Value r : rows)
+              in.push_back(b.loadScalar(xs, {k, r}));
+            for (int64_t h = 0; h < halves; ++h)
+              for (int64_t j = 0; j < threadCols; ++j)
+                wt.push_back(b.loadScalar(
+                    ws, {b.add(k, b.index(h * kGemmDepth)),
+                         b.add(tx, b.index(j * kGemmThreadsPerSide))}));
+            for (size_t r = 0; r < in.size(); ++r)
+              for (size_t c = 0; c < wt.size(); ++c)
+                next.push_back(b.fma(in[r], wt[c], partial[r * wt.size() + c]));
+            return next;
+          });
+      for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t c = 0; c < cols.size(); ++c)
+          b.storeScalar(sums[r * cols.size() + c], acc, {rows[r], cols[c]});
+    });
+  }
+
+  /// out[m, n] from the products of its halves, z(h): bias, activation,
+  /// residual.
+  void storeOutput(Value m, Value n, function_ref<Value(int64_t)> z) {
+    auto biased = [&](int64_t h) {
+      Value v = z(h);
+      return bias ? b.fadd(v, b.loadF32(bias, {b.add(n, b.index(h * W))}))
+                  : v;
+    };
+    Value v = activate(b, act, biased);
+    if (res)
+      v = b.fadd(v, b.loadF32(res, {m, n}));
+    b.storeF32(v, out, {m, n});
+  }
+
+  void emit() {
+    Value rowTiles = b.ceilDiv(M, b.index(kGemmRows));
+    Value colTiles = b.index((W + tileCols - 1) / tileCols);
+    // Splits of D: enough blocks for the GPU, at least a slab each, none
+    // empty. Split, the blocks write their raw sums to `partial` and a
+    // second kernel adds them up with the epilogue.
+    Value slabs = b.index((D + kGemmDepth - 1) / kGemmDepth);
+    Value want = b.ceilDiv(b.index(kGemmTargetBlocks),
+                           b.mul(rowTiles, colTiles));
+    Value perSplit =
+        b.ceilDiv(slabs, b.max(b.min(want, slabs), b.index(1)));
+    Value splits = b.ceilDiv(slabs, perSplit);
+    Value split = b.cmpI(arith::CmpIPredicate::sgt, splits, b.index(1));
+    // [splits, M, halves W]; one element when D is not split.
+    Value partial = b.allocF32(
+        {ShapedType::kDynamic, ShapedType::kDynamic, halves * W},
+        {b.select(split, splits, b.index(1)), b.select(split, M, b.index(1))});
+    b.blocks({rowTiles, colTiles, splits}, kTileThreads, [&](ValueRange ivs) {
+      Value m0 = b.mul(ivs[0], b.index(kGemmRows));
+      Value n0 = b.mul(ivs[1], b.index(tileCols));
+      Value kBegin = b.mul(ivs[2], b.mul(perSplit, b.index(kGemmDepth)));
+      Value kEnd =
+          b.min(b.add(kBegin, b.mul(perSplit, b.index(kGemmDepth))),
+                b.index(D));
+      // acc[r][h * tileCols + j], rows 80 apart (16 banks).
+      Value xs = b.shared({kGemmDepth, kGemmRows + 1});
+      Value ws = b.shared({halves * kGemmDepth, tileCols + 1});
+      Value acc = b.shared({kGemmRows, kGemmCols + 16});
+      b.threadPhase(kGemmRows * kGemmCols, [&](Value i) {
+        auto [r, c] = b.divRem(i, kGemmCols);
+        b.storeScalar(b.f32(0.0), acc, {r, c});
+      });
+      b.forLoop(kBegin, kEnd, b.index(kGemmDepth), [&](Value k0) {
+        stageSlab(m0, n0, k0, xs, ws);
+        accumulateSlab(xs, ws, acc);
+      });
+      b.threadPhase(kGemmRows * tileCols, [&](Value i) {
+        auto [r, j] = b.divRem(i, tileCols);
+        Value m = b.add(m0, r), n = b.add(n0, j);
+        Value inside = b.andI(b.lt(m, M), b.lt(n, b.index(W)));
+        b.ifThen(inside, [&] {
+          auto tileSum = [&](int64_t h) {
+            return b.loadScalar(acc, {r, b.add(j, b.index(h * tileCols))});
+          };
+          auto whole = scf::IfOp::create(b, split, /*withElseRegion=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(whole.thenBlock()->getTerminator());
+          for (int64_t h = 0; h < halves; ++h)
+            b.storeScalar(tileSum(h), partial,
+                          {ivs[2], m, b.add(n, b.index(h * W))});
+          b.setInsertionPoint(whole.elseBlock()->getTerminator());
+          storeOutput(m, n, tileSum);
+        });
+      });
+    });
+    // The splits' sum, in split order; one idle row when D is not split.
+    b.parallel({b.select(split, M, b.index(1)), b.index(W)},
+               [&](ValueRange ivs) {
+                 b.ifThen(split, [&] {
+                   storeOutput(ivs[0], ivs[1], [&](int64_t h) {
+                     Value col = b.add(ivs[1], b.index(h * W));
+                     return b.sum(splits, [&](Value s) {
+                       return b.loadScalar(partial, {s, ivs[0], col});
+                     });
+                   });
+                 });
+               });
+  }
+};
+
+} // namespace
+
 /// out[M, W] = act(x2 W^T + bias) (+ res), x2 [M, D] and w [halves W, D].
 ///
 /// A block per 64 x 64 output tile, the classic shared-memory GEMM: for
 /// each 32-deep slab of D, the threads stage the slab's 64 input rows and
-/// 64 weight rows in shared memory (coalesced 128-byte reads along D, both
-/// operands as stored, so no transpose), then each thread adds the slab to
-/// its 4 x 4 outputs: 8 shared loads for 16 FMAs, where a flat kernel reads
-/// every operand from global memory. The register tile lives across phases
-/// in a shared accumulator (on a CPU phases run one after the other, so a
-/// thread's registers cannot outlive one); reloading it costs one load and
-/// store per output per slab, 1/32 of the FMAs. Rows are padded so that
-/// neither the staging stores (consecutive k) nor the tile reads
-/// (consecutive columns, rows 16 apart) meet bank conflicts. The epilogue
-/// (bias, activation, residual) reads the accumulator along columns and
-/// stores coalesced.
+/// 64 weight rows in shared memory (coalesced reads along D, 16 bytes where
+/// aligned, both operands as stored, so no transpose), then each thread
+/// adds the slab to its 4 x 4 outputs: 8 shared loads for 16 FMAs, where a
+/// flat kernel reads every operand from global memory. The register tile
+/// lives across phases in a shared accumulator (on a CPU phases run one
+/// after the other, so a thread's registers cannot outlive one); reloading
+/// it costs one load and store per output per slab, 1/32 of the FMAs. Rows
+/// are padded so that neither the staging stores (consecutive k) nor the
+/// tile reads (consecutive columns, rows 16 apart) meet bank conflicts. The
+/// epilogue (bias, activation, residual) reads the accumulator along
+/// columns and stores coalesced. With fewer tiles than kGemmTargetBlocks,
+/// D is split among blocks and a second kernel sums the splits.
 void emitGemm(GPUKernelBuilder &b, Value x2, Value w, Value bias,
               Activation act, Value res, Value out) {
-  int64_t D = cast<MemRefType>(x2.getType()).getDimSize(1);
-  int64_t W = cast<MemRefType>(out.getType()).getDimSize(1);
-  int64_t halves = act == Activation::glu ? 2 : 1;
-  int64_t tileCols = kGemmCols / halves; // output columns per tile
-  int64_t threadCols = tileCols / kGemmThreadsPerSide;
-  Value M = b.dim(x2, 0);
-  Value lastRow = b.sub(M, b.index(1));
-  Value rowTiles = b.ceilDiv(M, b.index(kGemmRows));
-  Value colTiles = b.index((W + tileCols - 1) / tileCols);
-  b.blocks({rowTiles, colTiles}, kTileThreads, [&](ValueRange ivs) {
-    Value m0 = b.mul(ivs[0], b.index(kGemmRows));
-    Value n0 = b.mul(ivs[1], b.index(tileCols));
-    // xs[k][r] = x[m0 + r][k0 + k]; ws[h * 32 + k][j] = w[h W + n0 + j][k0
-    // + k]; acc[r][h * tileCols + j], rows 80 apart (16 banks).
-    Value xs = b.shared({kGemmDepth, kGemmRows + 1});
-    Value ws = b.shared({halves * kGemmDepth, tileCols + 1});
-    Value acc = b.shared({kGemmRows, kGemmCols + 16});
-    b.threadPhase(kGemmRows * kGemmCols, [&](Value i) {
-      auto [r, c] = b.divRem(i, kGemmCols);
-      b.storeScalar(b.f32(0.0), acc, {r, c});
-    });
-    b.forLoop(b.index(0), b.index(D), b.index(kGemmDepth), [&](Value k0) {
-      // Stage the slab: item (r, k) loads `lanes` depths from k of input
-      // row r, or of weight row r (columns past W or D read a clamped row,
-      // or zero).
-      ifVectorLoads(b, {x2, w}, [&](int64_t lanes) {
-        int64_t slots = kGemmDepth / lanes;
-        auto rowDepth = [&](Value item) {
-          auto [r, q] = b.divRem(item, slots);
-          return std::make_pair(r, b.mul(q, b.index(lanes)));
-        };
-        // The lanes at depth k0 + k of `row`, zero past D (D and k are
-        // multiples of the lanes).
-        auto slab = [&](Value buffer, Value row, Value k) {
-          Value kk = b.add(k0, k);
-          Value inD = b.lt(kk, b.index(D));
-          Value kc = b.min(kk, b.index(D - lanes));
-          Value zero = lanes == 1 ? b.f32(0.0) : b.splat(b.f32(0.0), lanes);
-          return b.select(inD, loadLanesF32(b, buffer, {row, kc}, lanes),
-                          zero);
-        };
-        auto loadX = [&](Value item) {
-          auto [r, k] = rowDepth(item);
-          return slab(x2, b.min(b.add(m0, r), lastRow), k);
-        };
-        auto storeX = [&](Value item, Value v) {
-          auto [r, k] = rowDepth(item);
-          for (int64_t l = 0; l < lanes; ++l)
-            b.storeScalar(lane(b, v, l), xs, {b.add(k, b.index(l)), r});
-        };
-        auto loadW = [&](Value item) {
-          auto [r, k] = rowDepth(item);
-          auto [h, j] = b.divRem(r, tileCols);
-          Value n = b.add(b.min(b.add(n0, j), b.index(W - 1)),
-                          b.mul(h, b.index(W)));
-          return slab(w, n, k);
-        };
-        auto storeW = [&](Value item, Value v) {
-          auto [r, k] = rowDepth(item);
-          auto [h, j] = b.divRem(r, tileCols);
-          Value k1 = b.add(b.mul(h, b.index(kGemmDepth)), k);
-          for (int64_t l = 0; l < lanes; ++l)
-            b.storeScalar(lane(b, v, l), ws, {b.add(k1, b.index(l)), j});
-        };
-        stageInRounds(b, {{kGemmRows * slots, loadX, storeX},
-                          {kGemmRows * slots, loadW, storeW}});
-      });
-      b.threadPhase(kTileThreads, [&](Value i) {
-        auto [ty, tx] = b.divRem(i, kGemmThreadsPerSide);
-        SmallVector<Value> rows, cols, init;
-        for (int64_t r = 0; r < kGemmThreadRows; ++r)
-          rows.push_back(b.add(ty, b.index(r * kGemmThreadsPerSide)));
-        for (int64_t h = 0; h < halves; ++h)
-          for (int64_t j = 0; j < threadCols; ++j)
-            cols.push_back(b.add(tx, b.index(h * tileCols +
-                                              j * kGemmThreadsPerSide)));
-        for (Value r : rows)
-          for (Value c : cols)
-            init.push_back(b.loadScalar(acc, {r, c}));
-        ValueRange sums = b.forLoop(
-            b.index(0), b.index(kGemmDepth), b.index(1), init,
-            [&](Value k, ValueRange partial) {
-              SmallVector<Value> in, wt, next;
-              for (Value r : rows)
-                in.push_back(b.loadScalar(xs, {k, r}));
-              for (int64_t h = 0; h < halves; ++h)
-                for (int64_t j = 0; j < threadCols; ++j)
-                  wt.push_back(b.loadScalar(
-                      ws, {b.add(k, b.index(h * kGemmDepth)),
-                           b.add(tx, b.index(j * kGemmThreadsPerSide))}));
-              for (size_t r = 0; r < in.size(); ++r)
-                for (size_t c = 0; c < wt.size(); ++c)
-                  next.push_back(
-                      b.fma(in[r], wt[c], partial[r * wt.size() + c]));
-              return next;
-            });
-        for (size_t r = 0; r < rows.size(); ++r)
-          for (size_t c = 0; c < cols.size(); ++c)
-            b.storeScalar(sums[r * cols.size() + c], acc, {rows[r], cols[c]});
-      });
-    });
-    b.threadPhase(kGemmRows * tileCols, [&](Value i) {
-      auto [r, j] = b.divRem(i, tileCols);
-      Value m = b.add(m0, r), n = b.add(n0, j);
-      Value inside = b.andI(b.cmpI(arith::CmpIPredicate::slt, m, M),
-                            b.cmpI(arith::CmpIPredicate::slt, n,
-                                   b.index(W)));
-      b.ifThen(inside, [&] {
-        auto biased = [&](int64_t h) {
-          Value z = b.loadScalar(acc, {r, b.add(j, b.index(h * tileCols))});
-          if (!bias)
-            return z;
-          return b.fadd(z, b.loadF32(bias, {b.add(n, b.index(h * W))}));
-        };
-        Value v = activate(b, act, biased);
-        if (res)
-          v = b.fadd(v, b.loadF32(res, {m, n}));
-        b.storeF32(v, out, {m, n});
-      });
-    });
-  });
+  SharedMemoryGemm(b, x2, w, bias, act, res, out).emit();
 }
 
 namespace {

@@ -85,6 +85,31 @@ TEST(CompiledOps, LinearEpilogues) {
   }
 }
 
+// The GPU GEMM splits D among blocks when the output has fewer 64 x 64
+// tiles than the GPU wants blocks (264), and a second kernel sums the
+// splits: one row (decoding) and 100 rows split 4 slabs of D = 100 (the
+// last one partial); 1088 rows x 1024 columns (272 tiles), and GLU's 600
+// rows x 32 column tiles, do not split.
+TEST(CompiledOps, LinearSplitsDepthOnlyForFewTiles) {
+  std::mt19937 rng(16);
+  for (auto [N, act] : {std::pair<int64_t, std::string>{1024, "relu"},
+                        {2048, "glu"}}) {
+    int64_t D = 100, W = act == "glu" ? N / 2 : N;
+    auto module = compile(linearMlir(D, N, act, true, true, false));
+    ASSERT_TRUE(module);
+    for (int64_t M : {int64_t(1), int64_t(100), act == "glu" ? int64_t(600)
+                                                              : int64_t(1088)}) {
+      ref::Tensor xs = random({1, M, D}, rng),
+                  ws = random({N, D}, rng, -0.3, 0.3), bs = random({N}, rng),
+                  rs = random({1, M, W}, rng);
+      ref::Tensor want =
+          ref::add(activate(ref::linear(xs, ws, &bs), act), rs);
+      expectClose(run(*module, {xs, ws, bs, rs}), want, kTolerance,
+                  "linear " + act + " M=" + std::to_string(M));
+    }
+  }
+}
+
 // Static shapes: a projection within one GEMM tile whose D spans several
 // slabs (the GPU kernels' one-tile grid is inlined, its slab loop stays),
 // and one of several tiles with D not a multiple of the slab.

@@ -451,11 +451,12 @@ TEST(CudaShim, DeviceResultsAreTheCallersOwn) {
 // launches and pool allocations, the latter two held as ceilings. (Kernels
 // do not run on the fake, whose memory is zeros: the tokens are
 // meaningless; the plumbing is what is checked.) The ceilings are what the
-// example's steps take now (greedy 32 launches and 35 pool allocations,
-// beam 34 and 53: the top-8 reduction's 17 accumulators), with room for
-// small changes.
-constexpr double kStepLaunches = 36, kGreedyStepAllocs = 36,
-                 kBeamStepAllocs = 55;
+// example's steps take now (greedy 45 launches and 48 pool allocations,
+// beam 47 and 66: the top-8 reduction's 17 accumulators; each of the 13
+// projections a GEMM kernel, a kernel summing its splits of D and their
+// buffer, since one row's few tiles split D), with room for small changes.
+constexpr double kStepLaunches = 48, kGreedyStepAllocs = 50,
+                 kBeamStepAllocs = 68;
 
 void expectStepBudget(int beam) {
   if (!usingFake())
@@ -609,8 +610,9 @@ TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
                                   "one for the results";
   }
   // Profiled, the matmul is kernel time as the launches are (the fake's
-  // events say 0.25 ms each): the epilogue and the matmul, or the GEMM
-  // kernel alone without tensor cores.
+  // events say 0.25 ms each): the epilogue and the matmul; without tensor
+  // cores the GEMM kernel and the kernel summing its splits of D (14 rows
+  // make 2 tiles, too few blocks for the GPU, so D's 2 slabs split).
   std::string x = path + "_x.npy", w = path + "_w.npy";
   writeZerosNpy(x, {2, 7, 64});
   writeZerosNpy(w, {96, 64});
@@ -619,9 +621,7 @@ TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
         std::string("CONVC_CUDA_PROFILE=1 CONVC_TENSOR_CORES=") + cores + " " +
         CONVC_TOOL + " bench " + path + " --device=cuda --input=x=" + x +
         " --input=w=" + w + " --runs 3 --warmup 1");
-    EXPECT_NE(text.find(std::string("kernel_median_ms=") +
-                        (cores[0] == '1' ? "0.5000" : "0.2500")),
-              std::string::npos)
+    EXPECT_NE(text.find("kernel_median_ms=0.5000"), std::string::npos)
         << text;
   }
 }

@@ -87,14 +87,23 @@ func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf
 // reads the accumulator along columns.
 // CHECK-LABEL: func.func @glu_projection
 // CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c64
-// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%[[TILES]])
+// Too few tiles for the GPU (264 blocks): D's 2 slabs split, the splits'
+// raw sums go to a [splits, M, 6] buffer (one element unsplit).
+// CHECK: %[[WANT:.*]] = arith.ceildivsi %c264, %[[TILES]]
+// CHECK: %[[PER:.*]] = arith.ceildivsi %c2,
+// CHECK: %[[SPLITS:.*]] = arith.ceildivsi %c2, %[[PER]]
+// CHECK: %[[SPLIT:.*]] = arith.cmpi sgt, %[[SPLITS]], %c1
+// CHECK: %[[PARTIAL:.*]] = memref.alloc(%{{.*}}, %{{.*}}) {alignment = 64 : i64} : memref<?x?x6xf32>
+// CHECK: scf.parallel (%{{.*}}, %[[S:.*]]) = (%c0, %c0) to (%[[TILES]], %[[SPLITS]])
+// The split's slabs: from S x (slabs per split) x 32, to at most D = 40.
+// CHECK: %[[KEND:.*]] = arith.minsi %{{.*}}, %c40
 // CHECK-DAG: %[[XS:.*]] = memref.alloca() {convc.gpu_shared} : memref<32x65xf32>
 // CHECK-DAG: %[[WS:.*]] = memref.alloca() {convc.gpu_shared} : memref<64x33xf32>
 // CHECK-DAG: %[[ACC:.*]] = memref.alloca() {convc.gpu_shared} : memref<64x80xf32>
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c4096) step (%c1) {
 // CHECK: memref.store %cst{{.*}}, %[[ACC]]
 // CHECK: } {convc.gpu_threads = 256 : i64}
-// CHECK: scf.for %{{.*}} = %c0 to %c40 step %c32 {
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[KEND]] step %c32 {
 // Staging, when x and w are 16-byte aligned: each thread loads 2 vectors
 // of x and 2 of w (64 rows of 8 vectors each), then stores them; 8 + 8
 // scalars otherwise.
@@ -124,9 +133,19 @@ func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf
 // CHECK: }
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2048) step (%c1) {
 // CHECK: scf.if
+// CHECK: scf.if %[[SPLIT]] {
+// CHECK: memref.load %[[ACC]]
+// CHECK: memref.store %{{.*}}, %[[PARTIAL]][%[[S]],
+// CHECK: } else {
 // CHECK: memref.load %[[ACC]]
 // CHECK: math.exp
 // CHECK: } {convc.gpu_threads = 256 : i64}
+// The sum of the splits, in order, then the epilogue.
+// CHECK: scf.parallel
+// CHECK: scf.if %[[SPLIT]] {
+// CHECK: scf.for %{{.*}} = %c0 to %[[SPLITS]]
+// CHECK: memref.load %[[PARTIAL]]
+// CHECK: math.exp
 func.func @glu_projection(%x: tensor<?x40xf32>, %w: tensor<6x40xf32>) -> tensor<?x3xf32> {
   %y = convc.linear %x, %w {activation = #convc<activation glu>} : tensor<?x40xf32>, tensor<6x40xf32> -> tensor<?x3xf32>
   return %y : tensor<?x3xf32>

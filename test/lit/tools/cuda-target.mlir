@@ -37,9 +37,10 @@
 // Its barriers: after the accumulators' fill, after each slab's staging
 // and compute phases (the slab loop is in the kernel), after the epilogue.
 // ONETILE-GEMM-COUNT-3: bar.sync
-// Several one-tile kernels in a row stay separate kernels.
+// Several one-tile kernels in a row stay separate kernels: each projection
+// a GEMM kernel and the kernel summing its splits of D, TaLK, LayerNorm.
 // RUN: convc compile %S/Inputs/static_one_tile_kernels.mlir --target=cuda --cuda-path=%cuda_path --emit=ptx -o - --quiet | FileCheck %s --check-prefix=STATIC
-// STATIC-COUNT-4: .visible .entry
+// STATIC-COUNT-6: .visible .entry
 // STATIC-NOT: .visible .entry
 // And ptxas assembles the all-ops PTX for both architectures.
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin %}
