@@ -91,11 +91,22 @@ public:
     return loop.getResults();
   }
 
+  /// What the GPU target names the kernels of the loops built here (the
+  /// op being lowered), kept in the loops' locations: rebuilt loops keep
+  /// their location, not their attributes.
+  StringAttr kernelName;
+  Location loopLocation() {
+    return kernelName ? Location(NameLoc::get(kernelName, getLoc()))
+                      : getLoc();
+  }
+
   /// scf.parallel over [0, ub_i), one work item per point.
   void parallel(ValueRange upperBounds, function_ref<void(ValueRange)> body) {
     SmallVector<Value> zeros(upperBounds.size(), index(0));
     SmallVector<Value> ones(upperBounds.size(), index(1));
-    auto loop = scf::ParallelOp::create(*this, zeros, upperBounds, ones);
+    auto loop = scf::ParallelOp::create(static_cast<OpBuilder &>(*this),
+                                        loopLocation(), zeros, upperBounds,
+                                        ones);
     InsertionGuard guard(*this);
     setInsertionPoint(loop.getBody()->getTerminator());
     body(loop.getInductionVars());

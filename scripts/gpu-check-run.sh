@@ -204,6 +204,14 @@ if [ "$target" = cuda ]; then
   if [ "${#no_graphs[@]}" -eq 0 ]; then verdicts+=("generation: every case's steps replayed as CUDA graphs -> MET")
   else verdicts+=("generation: no CUDA graph replays in ${no_graphs[*]} -> MISSED"); fi
 fi
+# Where a B=1 greedy step's time goes: every launch timed by events (no
+# graphs then), summed per kernel; kernels are named function_op.
+if [ "$target" = cuda ] && [ -d "$here/generation/B1_beam1" ]; then
+  echo "  B=1 greedy, kernel time per kernel (CONVC_CUDA_PROFILE=kernels, top 12):"
+  CONVC_CUDA_PROFILE=kernels "$runner" generate "$here/models/generation.so" \
+    "$here/generation/params" "$here/generation/B1_beam1" 1 2>&1 |
+    sed -n '/convc kernel profile/,$p' | head -14 | sed 's/^/    /'
+fi
 for B in 1 16 64; do
   g="${gen_ms[B${B}_beam1]:-}"; b="${gen_ms[B${B}_beam4]:-}"
   [ -n "$g" ] && [ -n "$b" ] && verdicts+=("generation B=$B beam 4 / greedy: $(awk -v b="$b" -v g="$g" 'BEGIN { r = b / g; printf "%.2f (target <= 1.5) -> %s", r, (r <= 1.5 ? "MET" : "MISSED") }')")

@@ -119,7 +119,8 @@ public:
               function_ref<void(ValueRange)> body) {
     SmallVector<Value> zeros(grid.size(), index(0));
     SmallVector<Value> ones(grid.size(), index(1));
-    auto loop = scf::ParallelOp::create(*this, zeros, grid, ones);
+    auto loop = scf::ParallelOp::create(static_cast<OpBuilder &>(*this),
+                                        loopLocation(), zeros, grid, ones);
     // The phases carry the thread count: canonicalization may rebuild this
     // loop (dropping unit dimensions) and its attributes with it.
     blockThreads = threads;
@@ -180,6 +181,7 @@ struct GPULoweringPattern : OpRewritePattern<OpTy> {
     if (!supportedStorage(op))
       return rewriter.notifyMatchFailure(op, "unsupported element type");
     GPUKernelBuilder b(op.getLoc(), rewriter);
+    b.kernelName = rewriter.getStringAttr(op->getName().stripDialect());
     SmallVector<Value> results = lower(op, b);
     if (results.empty())
       return failure();

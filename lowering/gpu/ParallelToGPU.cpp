@@ -39,12 +39,15 @@
 #include "lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <cctype>
 
 namespace convc {
 #define GEN_PASS_DEF_PARALLELTOGPUPASS
@@ -217,19 +220,55 @@ bool accessesHostBuffer(Operation &op) {
   return alloc && alloc->hasAttr("convc.gpu_host_buffer");
 }
 
+/// The name a loop's kernel gets: its function's, then what it computes,
+/// from the loop's location: the convc op it was lowered from
+/// (KernelBuilder::loopLocation) or an imported node's name, else
+/// `fallback`. Profiles and ncu then say which op a kernel is; outlining
+/// and convc-merge-gpu-modules make the names unique.
+std::string kernelName(Operation *at, Location loc, StringRef fallback) {
+  std::string what = fallback.str();
+  SmallVector<Location> pending = {loc};
+  while (!pending.empty()) {
+    Location l = pending.pop_back_val();
+    if (auto named = dyn_cast<NameLoc>(l)) {
+      what = named.getName().str();
+      break;
+    }
+    if (auto fused = dyn_cast<FusedLoc>(l))
+      pending.append(fused.getLocations().rbegin(), fused.getLocations().rend());
+  }
+  std::string name;
+  if (auto func = at->getParentOfType<func::FuncOp>())
+    name = func.getName().str() + "_";
+  for (char c : what) {
+    bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    if (name.size() >= 64)
+      break;
+    if (word)
+      name += c;
+    else if (!name.empty() && name.back() != '_')
+      name += '_';
+  }
+  while (!name.empty() && name.back() == '_')
+    name.pop_back();
+  return name.empty() ? fallback.str() : name;
+}
+
 struct ParallelToGPUPass
     : convc::impl::ParallelToGPUPassBase<ParallelToGPUPass> {
   using ParallelToGPUPassBase::ParallelToGPUPassBase;
 
   /// gpu.launch of `count` work items; body(linearIndex) fills the guarded
   /// region.
-  void launch(OpBuilder &b, Location loc, Value count,
+  void launch(OpBuilder &b, Location loc, Value count, StringRef what,
               function_ref<void(OpBuilder &, Value)> body) {
     int64_t blockSize = this->blockSize;
     Value bs = arith::ConstantIndexOp::create(b, loc, blockSize);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value grid = arith::CeilDivUIOp::create(b, loc, count, bs);
     auto launchOp = gpu::LaunchOp::create(b, loc, grid, one, one, bs, one, one);
+    launchOp.setFunctionAttr(FlatSymbolRefAttr::get(
+        b.getContext(), kernelName(launchOp, loc, what)));
     OpBuilder kb = OpBuilder::atBlockBegin(&launchOp.getBody().front());
     Value kbs = arith::ConstantIndexOp::create(kb, loc, blockSize);
     Value lin = arith::AddIOp::create(
@@ -404,6 +443,8 @@ struct ParallelToGPUPass
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value n = arith::ConstantIndexOp::create(b, loc, threads);
     auto launchOp = gpu::LaunchOp::create(b, loc, count, one, one, n, one, one);
+    launchOp.setFunctionAttr(FlatSymbolRefAttr::get(
+        b.getContext(), kernelName(launchOp, loc, "blocks")));
     Block &body = launchOp.getBody().front();
     OpBuilder kb = OpBuilder::atBlockBegin(&body);
     IRMapping map;
@@ -500,7 +541,7 @@ struct ParallelToGPUPass
     OpBuilder b(loop);
     SmallVector<Value> trips;
     Value count = tripCounts(b, loop, trips);
-    launch(b, loop.getLoc(), count, [&](OpBuilder &gb, Value lin) {
+    launch(b, loop.getLoc(), count, "kernel", [&](OpBuilder &gb, Value lin) {
       IRMapping map;
       delinearize(gb, loop, trips, lin, map);
       for (Operation &op : loop.getBody()->without_terminator())
@@ -537,7 +578,7 @@ struct ParallelToGPUPass
     Operation *first = group.front();
     OpBuilder b(first);
     Location loc = first->getLoc();
-    launch(b, loc, arith::ConstantIndexOp::create(b, loc, 1),
+    launch(b, loc, arith::ConstantIndexOp::create(b, loc, 1), "serial",
            [&](OpBuilder &gb, Value) {
              IRMapping map;
              for (Operation *op : group)

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
+#include <cstdio>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -309,16 +311,54 @@ public:
   }
 
   // Kernel time (CONVC_CUDA_PROFILE=1): each launch is bracketed by events.
+  // CONVC_CUDA_PROFILE=kernels also adds it up per kernel and prints the
+  // table at exit (kernels are named after their function and convc op).
   bool profiling() const { return profiling_; }
-  void addKernelTime(double ms) {
+  void addKernelTime(double ms, const std::string &what) {
     std::lock_guard<std::mutex> lock(errorMutex_);
     kernelMs_ += ms;
     ++launches_;
+    if (profileKernels_) {
+      auto &[count, total] = perKernel_[what];
+      ++count;
+      total += ms;
+    }
+  }
+  /// Remembers a kernel's name for the per-kernel profile.
+  void nameFunction(CUfunction function, const char *name) {
+    std::lock_guard<std::mutex> lock(errorMutex_);
+    functionNames_[function] = name;
+  }
+  std::string functionName(CUfunction function) {
+    std::lock_guard<std::mutex> lock(errorMutex_);
+    auto it = functionNames_.find(function);
+    return it == functionNames_.end() ? "?" : it->second;
+  }
+  /// The per-kernel table, most time first.
+  void printKernelProfile(FILE *out) {
+    std::lock_guard<std::mutex> lock(errorMutex_);
+    std::vector<std::pair<std::string, std::pair<int64_t, double>>> rows(
+        perKernel_.begin(), perKernel_.end());
+    std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+      return a.second.second > b.second.second;
+    });
+    double all = 0;
+    for (const auto &row : rows)
+      all += row.second.second;
+    std::fprintf(out, "convc kernel profile (CONVC_CUDA_PROFILE=kernels): "
+                      "%.3f ms in all\n%10s %10s %10s %6s  %s\n",
+                 all, "total_ms", "launches", "mean_us", "share", "kernel");
+    for (const auto &[name, stat] : rows)
+      std::fprintf(out, "%10.3f %10lld %10.2f %5.1f%%  %s\n", stat.second,
+                   static_cast<long long>(stat.first),
+                   1000.0 * stat.second / std::max<int64_t>(stat.first, 1),
+                   all > 0 ? 100.0 * stat.second / all : 0.0, name.c_str());
   }
   /// Queues GPU work on `stream` with `enqueue` (true: queued); profiling,
-  /// waits for it between two events and adds the time (a launch, or a
-  /// library call such as cuBLASLt's matmul).
-  template <typename Enqueue> bool timed(CUstream stream, Enqueue enqueue) {
+  /// waits for it between two events and adds the time to `what` (a
+  /// kernel, or a library call such as cuBLASLt's matmul).
+  template <typename Enqueue>
+  bool timed(CUstream stream, Enqueue enqueue, const std::string &what) {
     if (!profiling_)
       return enqueue();
     CUevent start = nullptr, stop = nullptr;
@@ -331,7 +371,7 @@ public:
     float ms = 0;
     api_.cuEventElapsedTime(&ms, start, stop);
     if (queued)
-      addKernelTime(ms);
+      addKernelTime(ms, what);
     api_.cuEventDestroy(start);
     api_.cuEventDestroy(stop);
     return queued;
@@ -348,6 +388,9 @@ private:
   Driver() {
     const char *profile = std::getenv("CONVC_CUDA_PROFILE");
     profiling_ = profile && *profile && std::string(profile) != "0";
+    profileKernels_ = profile && std::string(profile) == "kernels";
+    if (profileKernels_)
+      std::atexit([] { Driver::get().printKernelProfile(stderr); });
     void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char *why = dlerror();
@@ -480,11 +523,13 @@ private:
   CUcontext context_ = nullptr;
   CUmemoryPool pool_ = nullptr; // null: plain cuMemAlloc / cuMemFree
   int capability_ = 0;
-  bool profiling_ = false;
+  bool profiling_ = false, profileKernels_ = false;
 
   std::mutex errorMutex_; // guards the kernel timing
   double kernelMs_ = 0;
   int64_t launches_ = 0;
+  std::map<std::string, std::pair<int64_t, double>> perKernel_;
+  std::map<CUfunction, std::string> functionNames_;
 
   struct Constant {
     void *device;

@@ -63,6 +63,8 @@ mgpuModuleGetFunction(void *module, const char *name) {
   if (!d->check(d->api().cuModuleGetFunction(&fn, module, name),
                 "cuModuleGetFunction"))
     return nullptr;
+  if (d->profiling())
+    d->nameFunction(fn, name);
   return fn;
 }
 
@@ -92,12 +94,16 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   }
   if (gridX == 0 || gridY == 0 || gridZ == 0 || d->failed())
     return; // an empty tensor, or this call has failed already
-  d->timed(stream, [&] {
-    return d->check(d->api().cuLaunchKernel(function, gridX, gridY, gridZ,
-                                            blockX, blockY, blockZ, smem,
-                                            stream, params, extra),
-                    "cuLaunchKernel");
-  });
+  auto fn = static_cast<CUfunction>(function);
+  d->timed(
+      stream,
+      [&] {
+        return d->check(d->api().cuLaunchKernel(fn, gridX, gridY, gridZ,
+                                                blockX, blockY, blockZ, smem,
+                                                stream, params, extra),
+                        "cuLaunchKernel");
+      },
+      d->profiling() ? d->functionName(fn) : std::string());
 }
 
 // The generated code creates and destroys a stream per async region of every

@@ -148,10 +148,14 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
   const float one = 1.0f, zero = 0.0f;
   // No workspace: nothing to allocate, so the call can be captured too.
   // Profiled, the matmul counts as kernel time, as launches do.
-  ok = ok && d->timed(threadStream(), [&] {
-    return lt.matmul(handle, desc, &one, w, a, x, b, &zero, z, c, z, c,
-                     nullptr, nullptr, 0, threadStream()) == 0;
-  });
+  ok = ok && d->timed(
+                threadStream(),
+                [&] {
+                  return lt.matmul(handle, desc, &one, w, a, x, b, &zero, z,
+                                   c, z, c, nullptr, nullptr, 0,
+                                   threadStream()) == 0;
+                },
+                "cublasLtMatmul");
   if (c)
     lt.layoutDestroy(c);
   if (b)

@@ -658,4 +658,16 @@ TEST(CudaShim, BenchReportsDeviceAndKernelTimes) {
     else
       EXPECT_NE(text.find("kernel_median_ms=n/a"), std::string::npos) << text;
   }
+  // Per kernel, named after the function and the convc op: the LightConv
+  // kernel (4 timed runs + warm-up x 0.25 ms on the fake's events).
+  std::string table = output(std::string("CONVC_CUDA_PROFILE=kernels ") +
+                             CONVC_TOOL + " bench " + model +
+                             " --device=cuda --input=x=" + npy +
+                             " --runs 3 --warmup 1");
+  EXPECT_NE(table.find("convc kernel profile (CONVC_CUDA_PROFILE=kernels)"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("main_lightweight_conv"), std::string::npos) << table;
+  EXPECT_EQ(table.find(" ?\n"), std::string::npos) << "an unnamed kernel\n"
+                                                   << table;
 }

@@ -448,3 +448,32 @@ func.func @strided_copy(%a: memref<4x8xf32>) -> memref<6x8xf32> {
   memref.copy %a, %view : memref<4x8xf32> to memref<4x8xf32, strided<[8, 1], offset: 8>>
   return %out : memref<6x8xf32>
 }
+
+// -----
+
+// Kernels are named after their function and what the loop computes: the
+// convc op it was lowered from (a NameLoc, KernelBuilder::loopLocation) or
+// an imported node's name, made an identifier; "kernel" otherwise.
+// CHECK-LABEL: func.func @named
+// CHECK: gpu.launch {{.*}} function(@named_linear)
+// CHECK: gpu.launch {{.*}} function(@named_decoder_layers_0_Add_1)
+// CHECK: gpu.launch {{.*}} function(@named_kernel)
+func.func @named(%a: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %v = memref.load %a[%i] : memref<?xf32>
+    memref.store %v, %a[%i] : memref<?xf32>
+  } loc(#loc_named)
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %v = memref.load %a[%i] : memref<?xf32>
+    memref.store %v, %a[%i] : memref<?xf32>
+  } loc(#loc_onnx)
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %v = memref.load %a[%i] : memref<?xf32>
+    memref.store %v, %a[%i] : memref<?xf32>
+  }
+  return
+}
+#loc_named = loc("linear"("model.mlir":3:7))
+#loc_onnx = loc(fused["/decoder/layers.0/Add_1"("model.onnx":0:0)])

@@ -10,7 +10,7 @@
 // index a 64-bit division and every staging loop a loop.)
 // CHECK-NOT: div.u64
 // CHECK-NOT: rem.u64
-// CHECK-LABEL: .entry main_kernel_0(
+// CHECK-LABEL: .entry main_lightweight_conv_0(
 // CHECK-NOT: div.u64
 // CHECK-NOT: rem.u64
 //
@@ -37,7 +37,7 @@
 // (102 per thread when each output's sums were sunk into its guarded
 // store, 2 blocks of 256 threads per SM; 48 now, 5 blocks).
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=REGS %}
-// REGS: Compiling entry function 'main_kernel_0' for 'sm_90'
-// REGS-NEXT: Function properties for main_kernel_0
+// REGS: Compiling entry function 'main_lightweight_conv_0' for 'sm_90'
+// REGS-NEXT: Function properties for main_lightweight_conv_0
 // REGS-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // REGS-NEXT: Used {{[1-5][0-9]|[0-9]}} registers
