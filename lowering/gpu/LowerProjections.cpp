@@ -278,9 +278,11 @@ struct SharedMemoryGemm {
     // Splits of D: enough blocks for the GPU, at least a slab each, none
     // empty. Split, the blocks write their raw sums to `partial` and a
     // second kernel adds them up with the epilogue.
-    Value slabs = b.index((D + kGemmDepth - 1) / kGemmDepth);
+    // (No division by zero where a tensor inside the model has no rows.)
+    Value slabs =
+        b.index(std::max<int64_t>((D + kGemmDepth - 1) / kGemmDepth, 1));
     Value want = b.ceilDiv(b.index(kGemmTargetBlocks),
-                           b.mul(rowTiles, colTiles));
+                           b.max(b.mul(rowTiles, colTiles), b.index(1)));
     Value perSplit =
         b.ceilDiv(slabs, b.max(b.min(want, slabs), b.index(1)));
     Value splits = b.ceilDiv(slabs, perSplit);
