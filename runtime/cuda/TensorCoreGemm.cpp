@@ -23,9 +23,12 @@
 #include "CudaDriver.h"
 #include "DeviceCall.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
+#include <optional>
 #include <type_traits>
 
 using namespace convc;
@@ -56,6 +59,12 @@ struct CublasLt {
   LtStatus (*matmul)(void *, void *, const void *, const void *, void *,
                    const void *, void *, const void *, const void *, void *,
                    void *, void *, const void *, void *, size_t, void *);
+  // Optional: without them every matmul chooses its own algorithm.
+  LtStatus (*prefCreate)(void **);
+  LtStatus (*prefSetAttribute)(void *, int, const void *, size_t);
+  LtStatus (*prefDestroy)(void *);
+  LtStatus (*heuristic)(void *, void *, void *, void *, void *, void *,
+                        void *, int, HeuristicResult *, int *);
   bool ok = false;
 
   static const CublasLt &get() {
@@ -86,6 +95,11 @@ private:
              load(api.layoutCreate, "cublasLtMatrixLayoutCreate") &&
              load(api.layoutDestroy, "cublasLtMatrixLayoutDestroy") &&
              load(api.matmul, "cublasLtMatmul");
+    if (!(load(api.prefCreate, "cublasLtMatmulPreferenceCreate") &&
+          load(api.prefSetAttribute, "cublasLtMatmulPreferenceSetAttribute") &&
+          load(api.prefDestroy, "cublasLtMatmulPreferenceDestroy") &&
+          load(api.heuristic, "cublasLtMatmulAlgoGetHeuristic")))
+      api.heuristic = nullptr;
     return api;
   }
 };
@@ -109,6 +123,32 @@ void *threadHandle(const CublasLt &lt) {
       h.handle = nullptr;
   }
   return h.handle;
+}
+
+/// The algorithm for this thread's matmuls of (type, M, N, K), chosen by
+/// cuBLASLt's heuristic once per shape (with no workspace): a matmul given
+/// no algorithm runs that heuristic on the host at every call. Null where
+/// there is none (the matmul then chooses, as before).
+const Algo *cachedAlgo(const CublasLt &lt, void *handle, void *desc, void *a,
+                       void *b, void *c, int type, int64_t M, int64_t N,
+                       int64_t K) {
+  thread_local std::map<std::array<int64_t, 4>, std::optional<Algo>> algos;
+  auto [it, fresh] = algos.try_emplace({type, M, N, K});
+  if (!fresh || !lt.heuristic)
+    return it->second ? &*it->second : nullptr;
+  void *pref = nullptr;
+  uint64_t noWorkspace = 0;
+  HeuristicResult result{};
+  int found = 0;
+  if (lt.prefCreate(&pref) == 0 &&
+      lt.prefSetAttribute(pref, kPrefMaxWorkspace, &noWorkspace,
+                          sizeof noWorkspace) == 0 &&
+      lt.heuristic(handle, desc, a, b, c, c, pref, 1, &result, &found) == 0 &&
+      found > 0 && result.state == 0 && result.workspaceSize == 0)
+    it->second = result.algo;
+  if (pref)
+    lt.prefDestroy(pref);
+  return it->second ? &*it->second : nullptr;
 }
 
 } // namespace
@@ -146,13 +186,15 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
             lt.layoutCreate(&b, element, K, M, K) == 0 &&
             lt.layoutCreate(&c, kRealF32, N, M, N) == 0;
   const float one = 1.0f, zero = 0.0f;
+  const Algo *algo =
+      ok ? cachedAlgo(lt, handle, desc, a, b, c, type, M, N, K) : nullptr;
   // No workspace: nothing to allocate, so the call can be captured too.
   // Profiled, the matmul counts as kernel time, as launches do.
   ok = ok && d->timed(
                 threadStream(),
                 [&] {
                   return lt.matmul(handle, desc, &one, w, a, x, b, &zero, z,
-                                   c, z, c, nullptr, nullptr, 0,
+                                   c, z, c, algo, nullptr, 0,
                                    threadStream()) == 0;
                 },
                 "cublasLtMatmul");

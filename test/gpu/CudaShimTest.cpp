@@ -527,12 +527,14 @@ extern "C" int32_t convc_cuda_gemm_lowp(int32_t type, int64_t M, int64_t N,
                                         const void *w, float *z);
 
 namespace {
-int fakeMatmuls() {
+/// A counter of the fake cuBLASLt (-1 without it).
+int fakeLt(const char *counter) {
   void *lib = dlopen("libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL);
-  auto fn = reinterpret_cast<int (*)()>(
-      lib ? dlsym(lib, "fake_cublaslt_matmuls") : nullptr);
+  auto fn =
+      reinterpret_cast<int (*)()>(lib ? dlsym(lib, counter) : nullptr);
   return fn ? fn() : -1;
 }
+int fakeMatmuls() { return fakeLt("fake_cublaslt_matmuls"); }
 } // namespace
 
 // Issue 15, point 4: f16 / bf16 projections on tensor cores through
@@ -574,6 +576,21 @@ TEST(CudaShim, LowPrecisionProjectionsGoThroughCublasLt) {
           want += double(xs[m * K + k]) * ws[n * K + k];
         EXPECT_EQ(z.data<float>()[m * N + n], float(want)) << m << ", " << n;
       }
+    // The heuristic chooses the algorithm once per shape and thread; every
+    // matmul gets it. (A matmul given no algorithm would run the heuristic
+    // on the host itself.)
+    int heuristics = fakeLt("fake_cublaslt_heuristics"),
+        withAlgo = fakeLt("fake_cublaslt_matmuls_with_algo");
+    for (int again = 0; again < 2; ++again)
+      ASSERT_EQ(convc_cuda_gemm_lowp(type, M, N, K, dx.data(), dw.data(),
+                                     dz.data<float>()),
+                0);
+    ASSERT_EQ(convc_cuda_gemm_lowp(type, M, N - 1, K, dx.data(), dw.data(),
+                                   dz.data<float>()),
+              0);
+    EXPECT_EQ(fakeLt("fake_cublaslt_heuristics"), heuristics + 1)
+        << "the same shape again: the cached algorithm; N - 1: one more";
+    EXPECT_EQ(fakeLt("fake_cublaslt_matmuls_with_algo"), withAlgo + 3);
     ::setenv("FAKE_CUBLASLT_REFUSE", "1", 1);
     EXPECT_NE(convc_cuda_gemm_lowp(type, M, N, K, dx.data(), dw.data(),
                                    dz.data<float>()), 0);

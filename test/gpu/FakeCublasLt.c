@@ -14,9 +14,48 @@
 enum { F32 = 0, F16 = 2, BF16 = 14 };
 struct desc { int32_t trans_a, trans_b; };
 struct layout { int type; uint64_t rows, cols; int64_t ld; };
-static int matmuls;
+static int matmuls, heuristics, matmuls_with_algo;
 
 API int fake_cublaslt_matmuls(void) { return matmuls; }
+API int fake_cublaslt_heuristics(void) { return heuristics; }
+API int fake_cublaslt_matmuls_with_algo(void) { return matmuls_with_algo; }
+
+/* The heuristic: one algorithm (its data a marker the matmul checks), no
+ * workspace. */
+struct heuristic_result {
+  uint64_t algo[8];
+  size_t workspace_size;
+  int state;
+  float waves;
+  int reserved[4];
+};
+static const uint64_t kAlgoMarker = 0xC0DEC0DEu;
+API int cublasLtMatmulPreferenceCreate(void **p) {
+  *p = calloc(1, sizeof(uint64_t));
+  return 0;
+}
+API int cublasLtMatmulPreferenceDestroy(void *p) { free(p); return 0; }
+API int cublasLtMatmulPreferenceSetAttribute(void *p, int attr,
+                                             const void *buf, size_t size) {
+  if (attr != 1 /* MAX_WORKSPACE_BYTES */ || size != sizeof(uint64_t))
+    return 7;
+  memcpy(p, buf, size);
+  return 0;
+}
+API int cublasLtMatmulAlgoGetHeuristic(void *handle, void *desc, void *a,
+                                       void *b, void *c, void *d, void *pref,
+                                       int requested,
+                                       struct heuristic_result *results,
+                                       int *found) {
+  (void)handle, (void)desc, (void)a, (void)b, (void)c, (void)d;
+  ++heuristics;
+  if (requested < 1 || *(const uint64_t *)pref != 0)
+    return 7; /* the runtime asks for no workspace */
+  memset(results, 0, sizeof *results);
+  results->algo[0] = kAlgoMarker;
+  *found = 1;
+  return 0;
+}
 
 API int cublasLtCreate(void **handle) { *handle = malloc(1); return 0; }
 API int cublasLtDestroy(void *handle) { free(handle); return 0; }
@@ -82,7 +121,9 @@ API int cublasLtMatmul(void *handle, void *desc, const void *alpha,
                        const void *beta, const void *C, void *Cdesc, void *D,
                        void *Ddesc, const void *algo, void *workspace,
                        size_t workspace_size, void *stream) {
-  (void)handle, (void)algo, (void)workspace, (void)workspace_size;
+  (void)handle, (void)workspace, (void)workspace_size;
+  if (algo && *(const uint64_t *)algo != kAlgoMarker)
+    return 7; /* not an algorithm the heuristic gave */
   (void)stream;
   const struct desc *m = desc;
   const struct layout *a = Adesc, *b = Bdesc, *c = Cdesc, *d = Ddesc;
@@ -105,5 +146,6 @@ API int cublasLtMatmul(void *handle, void *desc, const void *alpha,
       *out = al * acc + be * prior;
     }
   ++matmuls;
+  matmuls_with_algo += algo != NULL;
   return 0;
 }
