@@ -89,7 +89,8 @@ func.func @light(%x: tensor<?x?x16xf32>, %w: tensor<4x3xf32>) -> tensor<?x?x16xf
 // CHECK: %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c64
 // Too few tiles for the GPU (264 blocks): D's 2 slabs split, the splits'
 // raw sums go to a [splits, M, 6] buffer (one element unsplit).
-// CHECK: %[[WANT:.*]] = arith.ceildivsi %c264, %[[TILES]]
+// CHECK: %[[SOME:.*]] = arith.maxsi %[[TILES]], %c1
+// CHECK: %[[WANT:.*]] = arith.ceildivsi %c264, %[[SOME]]
 // CHECK: %[[PER:.*]] = arith.ceildivsi %c2,
 // CHECK: %[[SPLITS:.*]] = arith.ceildivsi %c2, %[[PER]]
 // CHECK: %[[SPLIT:.*]] = arith.cmpi sgt, %[[SPLITS]], %c1
