@@ -38,6 +38,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
@@ -51,6 +52,10 @@ namespace convc {
 using namespace mlir;
 
 namespace {
+
+/// The choosing steps reduce a row's logits in chunks of at least kChunk
+/// and at most kMaxChunks chunks per row.
+constexpr int64_t kChunk = 32, kMaxChunks = 128;
 
 struct AddTokenChoicePass
     : convc::impl::AddTokenChoicePassBase<AddTokenChoicePass> {
@@ -318,6 +323,78 @@ struct AddTokenChoicePass
     return pick.getResult(0);
   }
 
+  /// Whether token v may be chosen at position t: never pad; before the
+  /// minimum length not eos; at the maximum only eos.
+  static Value allowedToken(OpBuilder &nb, Location l, Value v, Value pad,
+                            Value eos, Value minLength, Value maxLength,
+                            Value t) {
+    auto eq = [&](Value a, Value c) {
+      return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a, c)
+          .getResult();
+    };
+    Value yes = arith::ConstantIntOp::create(nb, l, 1, 1);
+    auto no = [&](Value c) {
+      return arith::XOrIOp::create(nb, l, c, yes).getResult();
+    };
+    Value isEos = eq(v, eos);
+    Value early =
+        arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, t, minLength);
+    Value late =
+        arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, t, maxLength);
+    Value banned = arith::OrIOp::create(
+        nb, l, arith::AndIOp::create(nb, l, early, isEos),
+        arith::AndIOp::create(nb, l, late, no(isEos)));
+    return arith::AndIOp::create(nb, l, no(eq(v, pad)), no(banned));
+  }
+
+  /// The k best logits, then their k tokens (`slots`, sorted, best first)
+  /// with (x, v) inserted where `allowed` and x passes a slot's logit: a
+  /// later token never passes an equal one.
+  static SmallVector<Value> insertBest(OpBuilder &nb, Location l,
+                                       ValueRange slots, int64_t k, Value x,
+                                       Value v, Value allowed) {
+    SmallVector<Value> above(k), next;
+    for (int64_t i = 0; i < k; ++i)
+      above[i] = arith::AndIOp::create(
+          nb, l, allowed,
+          arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x,
+                                slots[i]));
+    // Slot i takes x where x passes it but not slot i - 1, slot i - 1's
+    // entry where x passes both, else keeps its own.
+    for (int kind = 0; kind < 2; ++kind) {
+      ValueRange kindSlots = slots.slice(kind * k, k);
+      Value mine = kind == 0 ? x : v;
+      for (int64_t i = 0; i < k; ++i) {
+        Value shifted =
+            i == 0 ? mine
+                   : arith::SelectOp::create(nb, l, above[i - 1],
+                                             kindSlots[i - 1], mine)
+                         .getResult();
+        next.push_back(
+            arith::SelectOp::create(nb, l, above[i], shifted, kindSlots[i]));
+      }
+    }
+    return next;
+  }
+
+  /// logits[:, T - 1, :], [N, V] (n: N).
+  static Value lastPosition(OpBuilder &b, Location loc, Value logits,
+                            Value n) {
+    auto type = cast<RankedTensorType>(logits.getType());
+    int64_t N = type.getDimSize(0), V = type.getDimSize(2);
+    Value t = tensor::DimOp::create(b, loc, logits, 1);
+    Value last = arith::SubIOp::create(
+        b, loc, t, arith::ConstantIndexOp::create(b, loc, 1));
+    OpFoldResult rowsSize =
+        N == ShapedType::kDynamic ? OpFoldResult(n) : b.getIndexAttr(N);
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({N, V}, type.getElementType()), logits,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), last, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{rowsSize, b.getIndexAttr(1), b.getIndexAttr(V)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+  }
+
   /// The best allowed tokens [N] and the `k` best (token, log-prob) pairs
   /// [N, k, 2], best first, of `logits`' last position under `select`
   /// (missing ones: token -1, log-prob -inf).
@@ -325,22 +402,9 @@ struct AddTokenChoicePass
                                  Value select, Value position, int64_t k) {
     auto type = cast<RankedTensorType>(logits.getType());
     Type f64 = b.getF64Type(), i64 = b.getI64Type();
-    int64_t V = type.getDimSize(2);
-    // [N, V]: the last position.
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    int64_t V = type.getDimSize(2), N = type.getDimSize(0);
     Value n = tensor::DimOp::create(b, loc, logits, 0);
-    Value t = tensor::DimOp::create(b, loc, logits, 1);
-    Value last = arith::SubIOp::create(b, loc, t, one);
-    int64_t N = type.getDimSize(0);
-    auto rowsType = RankedTensorType::get({N, V}, type.getElementType());
-    OpFoldResult rowsSize =
-        N == ShapedType::kDynamic ? OpFoldResult(n) : b.getIndexAttr(N);
-    Value rows = tensor::ExtractSliceOp::create(
-        b, loc, rowsType, logits,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(0), last, b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{rowsSize, b.getIndexAttr(1), b.getIndexAttr(V)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                               b.getIndexAttr(1)});
+    Value rows = lastPosition(b, loc, logits, n);
     auto toF64 = [&](OpBuilder &nb, Location l, Value x) -> Value {
       return x.getType() == f64 ? x : arith::ExtFOp::create(nb, l, f64, x);
     };
@@ -355,96 +419,131 @@ struct AddTokenChoicePass
     starts.append(k, b.getI64IntegerAttr(-1));
     starts.push_back(b.getF64FloatAttr(0));
     SmallVector<Value> inits = filledRows(b, loc, N, dynamicN, starts);
-    auto rowsMap = AffineMap::getMultiDimIdentityMap(2, b.getContext());
     auto rowMap = AffineMap::get(2, 0, b.getAffineDimExpr(0));
     auto at = [&](int64_t i) {
       return AffineMap::get(2, 0, b.getAffineConstantExpr(i));
     };
     SmallVector<utils::IteratorType> reduce = {utils::IteratorType::parallel,
                                                utils::IteratorType::reduction};
+    SmallVector<utils::IteratorType> both(2, utils::IteratorType::parallel);
+    // The row splits into P chunks of C logits, one work item each (a row
+    // alone would be one thread's loop over V on the GPU), and the chunks'
+    // results merge in chunk order.
+    int64_t C = std::max<int64_t>(kChunk, (V + kMaxChunks - 1) / kMaxChunks);
+    int64_t P = (V + C - 1) / C;
+    SmallVector<Value> chunkSizes = dynamicN;
+    auto chunkType = [&](Type e) { return RankedTensorType::get({N, P}, e); };
+    auto chunkMap = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+    // Over chunk p of row n: body(v, x, state) for v in the chunk, from
+    // `start` (x: logit v in f64).
+    auto overChunk = [&](OpBuilder &nb, Location l, ValueRange start,
+                         function_ref<SmallVector<Value>(
+                             OpBuilder &, Location, Value, Value, ValueRange)>
+                             body) {
+      Value n = linalg::IndexOp::create(nb, l, 0);
+      Value lo = arith::MulIOp::create(nb, l, linalg::IndexOp::create(nb, l, 1),
+                                       arith::ConstantIndexOp::create(nb, l, C));
+      Value hi = arith::MinSIOp::create(
+          nb, l, arith::AddIOp::create(nb, l, lo,
+                                       arith::ConstantIndexOp::create(nb, l, C)),
+          arith::ConstantIndexOp::create(nb, l, V));
+      auto loop = scf::ForOp::create(
+          nb, l, lo, hi, arith::ConstantIndexOp::create(nb, l, 1), start,
+          [&](OpBuilder &fb, Location fl, Value c, ValueRange state) {
+            Value x = toF64(fb, fl, tensor::ExtractOp::create(
+                                        fb, fl, rows, ValueRange{n, c}));
+            Value v = arith::IndexCastOp::create(fb, fl, i64, c);
+            scf::YieldOp::create(fb, fl, body(fb, fl, v, x, state));
+          });
+      return SmallVector<Value>(loop.getResults());
+    };
     // One pass: the max of all logits (for the log-sum-exp) and the k best
     // allowed tokens with their logits, kept sorted (an insertion per
-    // token: a later token never passes an equal one).
-    SmallVector<Value> bestInits(inits.begin(), inits.begin() + 1 + 2 * k);
-    SmallVector<Type> bestTypes(ValueRange(bestInits).getTypes());
-    SmallVector<AffineMap> bestMaps = {rowsMap, at(0), at(1), at(2), at(3),
+    // token: a later token never passes an equal one), per chunk.
+    SmallVector<Type> bestTypes(1 + k, chunkType(f64));
+    bestTypes.append(k, chunkType(i64));
+    SmallVector<Value> bestOuts;
+    for (Type t : bestTypes)
+      bestOuts.push_back(tensor::EmptyOp::create(b, loc, t, chunkSizes));
+    SmallVector<AffineMap> bestMaps = {at(0), at(1), at(2), at(3),
                                        rowMap};
-    bestMaps.append(1 + 2 * k, rowMap);
+    bestMaps.append(1 + 2 * k, chunkMap);
     auto best = linalg::GenericOp::create(
-        b, loc, bestTypes,
-        ValueRange{rows, select, select, select, select, position}, bestInits,
-        bestMaps, reduce, [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value x = toF64(nb, l, args[0]);
-          Value pad = args[1], eos = args[2], minLength = args[3],
-                maxLength = args[4], t = args[5];
-          ValueRange cur = args.drop_front(6);
-          Value v = arith::IndexCastOp::create(
-              nb, l, i64, linalg::IndexOp::create(nb, l, 1));
-          auto eq = [&](Value a, Value c) {
-            return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a, c)
-                .getResult();
-          };
+        b, loc, bestTypes, ValueRange{select, select, select, select, position},
+        bestOuts, bestMaps, both,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value pad = args[0], eos = args[1], minLength = args[2],
+                maxLength = args[3], t = args[4];
+          SmallVector<Value> start;
+          for (TypedAttr a : ArrayRef<TypedAttr>(starts).take_front(1 + 2 * k))
+            start.push_back(arith::ConstantOp::create(nb, l, a));
+          linalg::YieldOp::create(
+              nb, l,
+              overChunk(nb, l, start,
+                        [&](OpBuilder &fb, Location fl, Value v, Value x,
+                            ValueRange cur) {
+                          Value allowed = allowedToken(fb, fl, v, pad, eos,
+                                                       minLength, maxLength, t);
+                          SmallVector<Value> next = {
+                              arith::MaximumFOp::create(fb, fl, cur[0], x)};
+                          llvm::append_range(
+                              next, insertBest(fb, fl, cur.drop_front(), k, x,
+                                               v, allowed));
+                          return next;
+                        }));
+        });
+    // The chunks merged in order: their maxima, and each chunk's k best
+    // inserted best first (an equal logit from a later chunk never passes).
+    SmallVector<Value> bestInits(inits.begin(), inits.begin() + 1 + 2 * k);
+    SmallVector<AffineMap> mergeMaps(1 + 2 * k, chunkMap);
+    mergeMaps.append(1 + 2 * k, rowMap);
+    auto merged = linalg::GenericOp::create(
+        b, loc, ValueRange(bestInits).getTypes(), best.getResults(), bestInits,
+        mergeMaps, reduce, [&](OpBuilder &nb, Location l, ValueRange args) {
+          ValueRange in = args.take_front(1 + 2 * k),
+                     cur = args.drop_front(1 + 2 * k);
+          Value max = arith::MaximumFOp::create(nb, l, cur[0], in[0]);
+          SmallVector<Value> slots(cur.drop_front());
           Value yes = arith::ConstantIntOp::create(nb, l, 1, 1);
-          auto no = [&](Value c) {
-            return arith::XOrIOp::create(nb, l, c, yes).getResult();
-          };
-          Value isEos = eq(v, eos);
-          // Never pad; before the minimum length not eos; at the maximum
-          // only eos.
-          Value early = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
-                                              t, minLength);
-          Value late = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
-                                             t, maxLength);
-          Value banned = arith::OrIOp::create(
-              nb, l, arith::AndIOp::create(nb, l, early, isEos),
-              arith::AndIOp::create(nb, l, late, no(isEos)));
-          Value allowed =
-              arith::AndIOp::create(nb, l, no(eq(v, pad)), no(banned));
-          SmallVector<Value> next = {
-              arith::MaximumFOp::create(nb, l, cur[0], x)};
-          SmallVector<Value> above(k);
-          for (int64_t i = 0; i < k; ++i)
-            above[i] = arith::AndIOp::create(
-                nb, l, allowed,
-                arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x,
-                                      cur[1 + i]));
-          // Slot i takes x where x passes it but not slot i - 1, slot
-          // i - 1's entry where x passes both, else keeps its own.
-          for (int kind = 0; kind < 2; ++kind) {
-            ValueRange slots = cur.slice(1 + kind * k, k);
-            Value mine = kind == 0 ? x : v;
-            for (int64_t i = 0; i < k; ++i) {
-              Value shifted =
-                  i == 0 ? mine
-                         : arith::SelectOp::create(nb, l, above[i - 1],
-                                                   slots[i - 1], mine)
-                               .getResult();
-              next.push_back(
-                  arith::SelectOp::create(nb, l, above[i], shifted, slots[i]));
-            }
-          }
+          for (int64_t j = 0; j < k; ++j)
+            slots = insertBest(nb, l, slots, k, in[1 + j], in[1 + k + j], yes);
+          SmallVector<Value> next = {max};
+          llvm::append_range(next, slots);
           linalg::YieldOp::create(nb, l, next);
         });
-    Value max = best.getResult(0);
-    // Sum of exp(x - max) over the row.
+    Value max = merged.getResult(0);
+    // Sum of exp(x - max) over the row: per chunk, then in chunk order.
+    auto chunkSums = linalg::GenericOp::create(
+        b, loc, TypeRange{chunkType(f64)}, ValueRange{max},
+        ValueRange{tensor::EmptyOp::create(b, loc, chunkType(f64), chunkSizes)},
+        ArrayRef<AffineMap>{rowMap, chunkMap}, both,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value zero = arith::ConstantOp::create(nb, l, starts.back());
+          linalg::YieldOp::create(
+              nb, l,
+              overChunk(nb, l, zero,
+                        [&](OpBuilder &fb, Location fl, Value, Value x,
+                            ValueRange acc) {
+                          Value e = math::ExpOp::create(
+                              fb, fl, arith::SubFOp::create(fb, fl, x, args[0]));
+                          return SmallVector<Value>{
+                              arith::AddFOp::create(fb, fl, acc[0], e)};
+                        }));
+        });
     auto sum = linalg::GenericOp::create(
         b, loc, TypeRange{RankedTensorType::get({N}, f64)},
-        ValueRange{rows, max}, ValueRange{inits.back()},
-        ArrayRef<AffineMap>{rowsMap, rowMap, rowMap}, reduce,
+        chunkSums.getResults(), ValueRange{inits.back()},
+        ArrayRef<AffineMap>{chunkMap, rowMap}, reduce,
         [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value x = toF64(nb, l, args[0]);
-          Value e = math::ExpOp::create(
-              nb, l, arith::SubFOp::create(nb, l, x, args[1]));
-          linalg::YieldOp::create(nb, l,
-                                  ValueRange{arith::AddFOp::create(
-                                      nb, l, args[2], e)});
+          linalg::YieldOp::create(
+              nb, l, ValueRange{arith::AddFOp::create(nb, l, args[1], args[0])});
         });
     SmallVector<Value> ranked;
     for (int64_t i = 0; i < 2 * k; ++i)
-      ranked.push_back(best.getResult(1 + i));
+      ranked.push_back(merged.getResult(1 + i));
     Value pairs = pairsOf(b, loc, type.getDimSize(0), dynamicN, k, max,
                           sum.getResult(0), ranked);
-    return {best.getResult(1 + k), pairs};
+    return {merged.getResult(1 + k), pairs};
   }
 };
 

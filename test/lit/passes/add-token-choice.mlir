@@ -24,13 +24,23 @@
 // CHECK: arith.minsi %{{.*}}, %[[LAST]]
 // CHECK: arith.maxsi
 // CHECK: tensor.extract %[[TSTATE]]
-// One reduction over the vocabulary: the max of all logits, 8 best logits
-// and 8 best tokens (17 results).
+// One reduction over the vocabulary, per chunk of the row (one chunk of
+// 5 here; chunks of 32 logits, at most 128 per row): the max of all
+// logits, 8 best logits and 8 best tokens (17 results), then the chunks'
+// merged in order.
+// CHECK: %[[CHUNKS:[0-9]+]]:17 = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel"]
+// CHECK-SAME: ins(%[[TSELECT]], %[[TSELECT]], %[[TSELECT]], %[[TSELECT]], %[[TSTEP]] :
+// CHECK: scf.for
+// CHECK: tensor.extract
 // CHECK: %[[TOP:[0-9]+]]:17 = linalg.generic
 // CHECK-SAME: iterator_types = ["parallel", "reduction"]
-// CHECK-SAME: ins(%{{.*}}, %[[TSELECT]], %[[TSELECT]], %[[TSELECT]], %[[TSELECT]], %[[TSTEP]] :
-// CHECK: %[[TSUM:[0-9]+]] = linalg.generic
+// CHECK-SAME: ins(%[[CHUNKS]]#0,
+// CHECK: linalg.generic
+// CHECK: scf.for
 // CHECK: math.exp
+// CHECK: %[[TSUM:[0-9]+]] = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
 // CHECK: %[[PAIRS:[0-9]+]] = linalg.generic
 // CHECK-SAME: outs(%{{.*}} : tensor<?x8x2xf64>)
 // CHECK: math.log
@@ -48,16 +58,23 @@
 // CHECK: %[[ROWS:[a-z_0-9]+]] = tensor.extract_slice %{{.*}}[0, %{{.*}}, 0] [%{{.*}}, 1, 5] [1, 1, 1] : tensor<?x?x5xf32> to tensor<?x5xf32>
 // The max of all logits and the best allowed token, reading pad, eos and
 // the lengths from `select` and each row's position from `step`.
-// CHECK: %[[BEST:[0-9]+]]:3 = linalg.generic
-// CHECK-SAME: iterator_types = ["parallel", "reduction"]
-// CHECK-SAME: ins(%[[ROWS]], %[[SELECT]], %[[SELECT]], %[[SELECT]], %[[SELECT]], %[[STEP]] :
+// CHECK: %[[CHUNK:[0-9]+]]:3 = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel"]
+// CHECK-SAME: ins(%[[SELECT]], %[[SELECT]], %[[SELECT]], %[[SELECT]], %[[STEP]] :
 // CHECK: linalg.index 1
+// CHECK: scf.for
+// CHECK: tensor.extract %[[ROWS]]
 // CHECK: arith.cmpi slt
 // CHECK: arith.cmpi sge
 // CHECK: arith.cmpf ogt
-// Then the sum of exp(x - max), and the pair.
+// CHECK: %[[BEST:[0-9]+]]:3 = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: ins(%[[CHUNK]]#0, %[[CHUNK]]#1, %[[CHUNK]]#2 :
+// Then the sum of exp(x - max), per chunk and merged, and the pair.
 // CHECK: linalg.generic
 // CHECK: math.exp
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
 // CHECK: %[[PAIR:[0-9]+]] = linalg.generic
 // CHECK: math.log
 // CHECK: %[[PICKED:[a-z_0-9]+]] = tensor.collapse_shape %[[PAIR]] {{\[\[}}0, 1], [2]] : tensor<?x1x2xf64> into tensor<?x2xf64>
