@@ -73,6 +73,9 @@ def AddTokenChoicePass : Pass<"convc-add-token-choice", "::mlir::ModuleOp"> {
       row n first takes the states of row reorder[n] (the beam it extends),
       so between steps the host feeds only the tokens and `reorder`, and
       the step too replays as a CUDA graph.
+    Both reduce a row's logits in chunks (at least 32 logits, at most 128
+    chunks a row), a parallel work item each, and merge the chunks in
+    order, so an equal logit of a later chunk never passes an earlier one.
     The runtime's searches then copy N x k pairs to the host per step
     instead of N x V logits. Without `@F_step` or a `step` input, or when its
     first result is not [N, T, V] float logits, nothing is added (a warning
