@@ -100,6 +100,15 @@ public:
                       : getLoc();
   }
 
+  /// Whether `buffer`'s aligned pointer is a multiple of `bytes` (an
+  /// identity-layout buffer starts there): tested when the code runs.
+  Value alignedTo(Value buffer, int64_t bytes) {
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(*this, buffer);
+    return arith::CmpIOp::create(
+        *this, arith::CmpIPredicate::eq,
+        arith::RemUIOp::create(*this, base, index(bytes)), index(0));
+  }
+
   /// scf.parallel over [0, ub_i), one work item per point.
   void parallel(ValueRange upperBounds, function_ref<void(ValueRange)> body) {
     SmallVector<Value> zeros(upperBounds.size(), index(0));

@@ -84,10 +84,7 @@ void ifVectorLoads(GPUKernelBuilder &b, ValueRange buffers,
   for (Value buffer : buffers) {
     auto type = cast<MemRefType>(buffer.getType());
     unsigned bytes = kStageLanes * type.getElementTypeBitWidth() / 8;
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, buffer);
-    Value ok = b.cmpI(arith::CmpIPredicate::eq,
-                      arith::RemUIOp::create(b, base, b.index(bytes)),
-                      b.index(0));
+    Value ok = b.alignedTo(buffer, bytes);
     aligned = aligned ? b.andI(aligned, ok) : ok;
   }
   auto branch = scf::IfOp::create(b, aligned, /*withElseRegion=*/true);

@@ -52,6 +52,22 @@ Value activate(GPUKernelBuilder &b, Activation act,
   return z;
 }
 
+/// out[m, n] = act(z(h) + bias[h W + n]) (+ res[m, n]) from the products of
+/// its halves, z(h): every projection kernel's epilogue.
+void storeProjected(GPUKernelBuilder &b, Activation act, Value bias, Value res,
+                    Value out, Value m, Value n,
+                    function_ref<Value(int64_t)> z) {
+  int64_t W = cast<MemRefType>(out.getType()).getDimSize(1);
+  auto biased = [&](int64_t h) {
+    Value v = z(h);
+    return bias ? b.fadd(v, b.loadF32(bias, {b.add(n, b.index(h * W))})) : v;
+  };
+  Value v = activate(b, act, biased);
+  if (res)
+    v = b.fadd(v, b.loadF32(res, {m, n}));
+  b.storeF32(v, out, {m, n});
+}
+
 /// Whether `buffer` is a row-major [M, D] memref with rows D apart.
 bool denseRows(Value buffer) {
   auto type = cast<MemRefType>(buffer.getType());
@@ -128,15 +144,9 @@ void emitProjection(GPUKernelBuilder &b, Value x2, Value w, Value bias,
     // The epilogue, a work item per output.
     b.parallel({M, b.index(W)}, [&](ValueRange ivs) {
       Value m = ivs[0], n = ivs[1];
-      auto biased = [&](int64_t h) {
-        Value col = b.add(n, b.index(h * W));
-        Value v = b.loadScalar(z, {m, col});
-        return bias ? b.fadd(v, b.loadF32(bias, {col})) : v;
-      };
-      Value v = activate(b, act, biased);
-      if (res)
-        v = b.fadd(v, b.loadF32(res, {m, n}));
-      b.storeF32(v, out, {m, n});
+      storeProjected(b, act, bias, res, out, m, n, [&](int64_t h) {
+        return b.loadScalar(z, {m, b.add(n, b.index(h * W))});
+      });
     });
     b.setInsertionPoint(branch.elseBlock()->getTerminator());
     emitGemm(b, x2, w, bias, act, res, out);
@@ -258,18 +268,8 @@ struct SharedMemoryGemm {
     });
   }
 
-  /// out[m, n] from the products of its halves, z(h): bias, activation,
-  /// residual.
   void storeOutput(Value m, Value n, function_ref<Value(int64_t)> z) {
-    auto biased = [&](int64_t h) {
-      Value v = z(h);
-      return bias ? b.fadd(v, b.loadF32(bias, {b.add(n, b.index(h * W))}))
-                  : v;
-    };
-    Value v = activate(b, act, biased);
-    if (res)
-      v = b.fadd(v, b.loadF32(res, {m, n}));
-    b.storeF32(v, out, {m, n});
+    storeProjected(b, act, bias, res, out, m, n, z);
   }
 
   void emit() {

@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lowering/KernelBuilder.h"
 #include "lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -191,10 +192,7 @@ void vectorize(scf::ParallelOp loop, ArrayRef<Value> vectorBuffers) {
   for (Value buffer : vectorBuffers) {
     auto type = cast<MemRefType>(buffer.getType());
     int64_t bytes = kLanes * type.getElementTypeBitWidth() / 8;
-    Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    Value rem = arith::RemUIOp::create(b, loc, ptr, idx(bytes));
-    Value aligned =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rem, zero);
+    Value aligned = convc::KernelBuilder(loc, b).alignedTo(buffer, bytes);
     ok = arith::AndIOp::create(b, loc, ok, aligned);
     if (type.getRank() > 1) {
       Value row = memref::DimOp::create(b, loc, buffer, type.getRank() - 1);
