@@ -42,7 +42,9 @@ def ApproximateMathPass : Pass<"convc-approximate-math"> {
     Applies upstream's polynomial approximations to `math.exp`, `math.tanh`,
     `math.erf`, ... so that vector math stays in vector registers instead of
     becoming one libm call per lane. Upstream exposes these only as pattern
-    sets; this pass applies them.
+    sets; this pass applies them. `math.sin` and `math.cos` stay libm calls:
+    upstream's polynomials reduce the argument in f32 through an i32, which
+    loses digits from |x| ~ 1e3 and gives 0 past 2^31.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",

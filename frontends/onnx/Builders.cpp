@@ -8,6 +8,7 @@
 
 #include "frontends/onnx/GraphImporter.h"
 
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 namespace convc::onnx_import {
@@ -33,71 +34,6 @@ GraphImporter::shapeOperand(const onnx::NodeProto &node, ArrayRef<Value> inputs,
   return shape;
 }
 
-Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
-                        function_ref<SmallVector<OpFoldResult>()> outputSizes) {
-  auto type = cast<RankedTensorType>(x.getType());
-  // An expansion may split off at most one dynamic size per group: LLVM
-  // 22's expand-strided-metadata crashes on more (llvm/llvm-project#186830,
-  // fixed for LLVM 23 by #187844).
-  auto oneDynamicPerGroup = [&](ArrayRef<ReassociationIndices> groups) {
-    return llvm::all_of(groups, [&](const ReassociationIndices &group) {
-      return llvm::count_if(group, [&](int64_t d) {
-               return resultType.isDynamicDim(d);
-             }) <= 1;
-    });
-  };
-  if (auto groups = getReassociationIndicesForReshape(type, resultType)) {
-    if (resultType.getRank() < type.getRank())
-      return tensor::CollapseShapeOp::create(b, loc, resultType, x, *groups);
-    if (resultType.getRank() > type.getRank() && oneDynamicPerGroup(*groups))
-      return tensor::ExpandShapeOp::create(b, loc, resultType, x, *groups,
-                                           outputSizes());
-    if (resultType.getRank() == type.getRank())
-      return x;
-  }
-  if (type.getRank() == 1 && resultType.getRank() == 1)
-    return tensor::CastOp::create(b, loc, resultType, x);
-  // Symbolic dims split or merged across groups ([T, B, H * R] ->
-  // [T, B * H, R], [T, B * H, R] -> [T * B, d]): a tensor.reshape to the
-  // result's sizes, symbolic ones from the shape operand's arithmetic.
-  // (An expand_shape group with several dynamic sizes would do too, but
-  // LLVM 22's expand-strided-metadata crashes on those: #186830.)
-  if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
-    SmallVector<Value> sizes;
-    for (OpFoldResult size : outputSizes())
-      sizes.push_back(arith::IndexCastOp::create(
-          b, loc, b.getI64Type(), getValueOrCreateConstantIndexOp(b, loc, size)));
-    Value shape = tensor::FromElementsOp::create(
-        b, loc, RankedTensorType::get({resultType.getRank()}, b.getI64Type()),
-        sizes);
-    return tensor::ReshapeOp::create(b, loc, resultType, x, shape);
-  }
-  // Static shapes: through one flat dimension.
-  auto flatType =
-      RankedTensorType::get({type.getNumElements()}, type.getElementType());
-  auto allDims = [](int64_t rank) {
-    SmallVector<ReassociationIndices> groups;
-    if (rank > 0)
-      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, rank)));
-    return groups;
-  };
-  Value flat = x;
-  if (type.getRank() == 0)
-    flat = tensor::ExpandShapeOp::create(b, loc, flatType, x, allDims(0),
-                                         ArrayRef<OpFoldResult>{
-                                             b.getIndexAttr(1)});
-  else if (type.getRank() > 1)
-    flat = tensor::CollapseShapeOp::create(b, loc, flatType, x,
-                                           allDims(type.getRank()));
-  if (resultType.getRank() == 0)
-    return tensor::CollapseShapeOp::create(b, loc, resultType, flat,
-                                           allDims(0));
-  if (resultType.getRank() == 1)
-    return flat;
-  return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
-                                       allDims(resultType.getRank()),
-                                       outputSizes());
-}
 
 namespace {
 /// Where the importer took a dynamic size from: a value's dimension, or an
@@ -188,6 +124,44 @@ bool GraphImporter::sameSize(Value x, int64_t dx, Value y, int64_t dy) {
       ValueBoundsConstraintSet::Variable(x, dx),
       ValueBoundsConstraintSet::Variable(y, dy));
   return succeeded(equal) && *equal;
+}
+
+Value GraphImporter::sizeValue(Location loc, Value x, int64_t d) {
+  for (int depth = 0; depth < 256; ++depth) {
+    auto type = cast<RankedTensorType>(x.getType());
+    if (!type.isDynamicDim(d))
+      return arith::ConstantIndexOp::create(b, loc, type.getDimSize(d));
+    // The size the op producing `x` computes it with (a pad's source dim
+    // plus its pads, a slice's length, an empty tensor's operand).
+    auto result = dyn_cast<OpResult>(x);
+    auto reify = result ? dyn_cast<ReifyRankedShapedTypeOpInterface>(
+                              result.getOwner())
+                        : nullptr;
+    ReifiedRankedShapedTypeDims shapes;
+    if (!reify || failed(reify.reifyResultShapes(b, shapes)))
+      break;
+    OpFoldResult size = shapes[result.getResultNumber()][d];
+    if (std::optional<int64_t> c = getConstantIntValue(size))
+      return arith::ConstantIndexOp::create(b, loc, *c);
+    auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    if (!index)
+      return cast<Value>(size);
+    x = dim.getSource(), d = *index;
+  }
+  return tensor::DimOp::create(b, loc, x, d);
+}
+
+bool GraphImporter::distinctInputDims(Value x, int64_t dx, Value y,
+                                      int64_t dy) {
+  SizeOrigin ox = sizeOrigin(x, dx), oy = sizeOrigin(y, dy);
+  if (ox == oy || ox.dim < 0 || oy.dim < 0 || !isa<BlockArgument>(ox.value) ||
+      !isa<BlockArgument>(oy.value))
+    return false;
+  auto px = dimParams.find({ox.value, ox.dim}),
+       py = dimParams.find({oy.value, oy.dim});
+  return px == dimParams.end() || py == dimParams.end() ||
+         px->second != py->second;
 }
 
 /// The result size along dimension `dim`, whose symbolic `operands` (at
@@ -399,8 +373,17 @@ Value GraphImporter::reduce(
     if (type.isDynamicDim(i))
       dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, i));
   }
-  auto outType = RankedTensorType::get(shape, b.getF32Type());
-  Value start = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(init));
+  // f32, or int64 (the integers' sums, maxima and minima; +-inf as the
+  // extremes).
+  Type element = type.getElementType();
+  auto outType = RankedTensorType::get(shape, element);
+  TypedAttr startValue = b.getF32FloatAttr(init);
+  if (isa<IntegerType>(element))
+    startValue = b.getIntegerAttr(
+        element, init == INFINITY    ? std::numeric_limits<int64_t>::max()
+                 : init == -INFINITY ? std::numeric_limits<int64_t>::min()
+                                     : int64_t(init));
+  Value start = arith::ConstantOp::create(b, loc, startValue);
   Value acc =
       linalg::FillOp::create(
           b, loc, start,

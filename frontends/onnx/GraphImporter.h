@@ -125,11 +125,34 @@ public:
   std::optional<ShapeOperand> shapeOperand(const onnx::NodeProto &node,
                                            ArrayRef<Value> inputs,
                                            unsigned index);
-  /// `x` as `resultType` through expand/collapse_shape; `outputSizes` gives
-  /// the result sizes an expansion needs. Null (after an error) when the
-  /// reshape splits or merges symbolic dims across groups.
+  /// `x` as `resultType` (sizes `outputSizes`, dim `inferred` the one an
+  /// ONNX -1 leaves): expand/collapse_shape where the sizes provably keep
+  /// each group's elements, else a tensor.reshape behind a run-time check
+  /// of the element count.
   Value reshape(Location loc, Value x, RankedTensorType resultType,
-                function_ref<SmallVector<OpFoldResult>()> outputSizes);
+                function_ref<SmallVector<OpFoldResult>()> outputSizes,
+                int64_t inferred = -1);
+  /// A size as a constant times a product of symbolic dims (value, dim).
+  struct SizeProduct {
+    int64_t constant = 1;
+    SmallVector<std::pair<Value, int64_t>> dims;
+  };
+  bool sameProduct(const SizeProduct &a, const SizeProduct &b);
+  void checkReflectPads(Location loc, Value x, ArrayRef<int64_t> pads);
+  Value padValue(const onnx::NodeProto &node, Location loc,
+                 ArrayRef<Value> inputs, Type element);
+  bool groupsKeepSizes(Value x, ArrayRef<ReassociationIndices> groups,
+                       ArrayRef<OpFoldResult> sizes, int64_t inferred,
+                       SmallVectorImpl<int64_t> &unproven);
+  /// Dim `d` of `x` as the size it was made with (a tensor.empty's
+  /// operand, a graph input's dim), so that a check of it keeps no
+  /// intermediate tensor alive.
+  Value sizeValue(Location loc, Value x, int64_t d);
+  /// Whether two sizes are dims of graph inputs that the graph declares
+  /// independent (different dims, no shared dim_param).
+  bool distinctInputDims(Value x, int64_t dx, Value y, int64_t dy);
+  std::optional<SmallVector<ReassociationIndices>>
+  symbolicGroups(Value x, ArrayRef<OpFoldResult> sizes, int64_t inferred);
   Value matmul(Location loc, Value a, Value b);
   Value reduceAxis(Location loc, Value x, int64_t axis, double init,
                    function_ref<Value(OpBuilder &, Location, Value, Value)> fn);

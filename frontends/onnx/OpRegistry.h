@@ -100,6 +100,10 @@ bool where(GraphImporter &, const onnx::NodeProto &, Location,
            ArrayRef<Value>);
 bool concat(GraphImporter &, const onnx::NodeProto &, Location,
             ArrayRef<Value>);
+bool expand(GraphImporter &, const onnx::NodeProto &, Location,
+            ArrayRef<Value>);
+bool split(GraphImporter &, const onnx::NodeProto &, Location,
+           ArrayRef<Value>);
 bool transpose(GraphImporter &, const onnx::NodeProto &, Location,
                ArrayRef<Value>);
 bool constantOfShape(GraphImporter &, const onnx::NodeProto &, Location,

@@ -20,7 +20,15 @@ struct ApproximateMathPass
     : convc::impl::ApproximateMathPassBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns);
+    // Not sin and cos: upstream's reduce the argument by pi / 2 in f32 and
+    // through an i32, which loses digits from |x| ~ 1e3 (positions times
+    // frequencies) and wraps past 2^31; libm's sinf and cosf reduce exactly.
+    auto approximated = [](StringRef name) {
+      return name != math::SinOp::getOperationName() &&
+             name != math::CosOp::getOperationName();
+    };
+    populateMathF32ExpansionPatterns(patterns, approximated);
+    populateMathPolynomialApproximationPatterns(patterns, approximated);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -527,6 +527,82 @@ bool concat(GraphImporter &im, const onnx::NodeProto &node, Location loc,
   return false;
 }
 
+/// Expand of an int64 constant to a constant shape (repeat_interleave's
+/// repeat counts, exported as Expand -> Split -> Concat into a shape).
+bool expand(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+            ArrayRef<Value> inputs) {
+  SmallVector<int64_t> x, xShape, target, targetShape;
+  if (inputs.size() != 2 || !constInts(inputs[0], x, xShape) ||
+      !constInts(inputs[1], target, targetShape) || targetShape.size() != 1)
+    return false;
+  // numpy broadcasting of the two shapes, right-aligned.
+  size_t rank = std::max(xShape.size(), target.size());
+  SmallVector<int64_t> shape(rank, 1);
+  int64_t count = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t a = i + xShape.size() >= rank ? xShape[i + xShape.size() - rank] : 1;
+    int64_t t = i + target.size() >= rank ? target[i + target.size() - rank] : 1;
+    if (t < 0 || (a != t && a != 1 && t != 1))
+      return false; // left to the runtime import and its error
+    shape[i] = std::max(a, t);
+    if ((count *= shape[i]) > (int64_t(1) << 16))
+      return false; // shape values are small; bigger data stays a tensor op
+  }
+  SmallVector<int64_t> xStrides = stridesOf(xShape), out(count);
+  SmallVector<int64_t> outStrides = stridesOf(shape);
+  for (int64_t flat = 0; flat < count; ++flat) {
+    int64_t from = 0;
+    for (size_t i = 0; i < rank; ++i) {
+      int64_t j = i + xShape.size() - rank; // x's dim, when i + |x| >= rank
+      if (i + xShape.size() >= rank && xShape[j] != 1)
+        from += (flat / outStrides[i] % shape[i]) * xStrides[j];
+    }
+    out[flat] = x[from];
+  }
+  return im.defineInts(node, loc, out, shape);
+}
+
+/// Split (axis 0) of a 1-D int64 constant, with sizes that are constant:
+/// an input (opset 13), the `split` attribute, or equal parts.
+bool split(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+           ArrayRef<Value> inputs) {
+  SmallVector<int64_t> x, xShape;
+  if (inputs.empty() || !constInts(inputs[0], x, xShape) ||
+      xShape.size() != 1 ||
+      (intAttr(node, "axis", 0) != 0 && intAttr(node, "axis", 0) != -1))
+    return false;
+  int64_t parts = node.output_size();
+  SmallVector<int64_t> sizes;
+  if (inputs.size() > 1 && inputs[1]) {
+    std::optional<SmallVector<int64_t>> given = constantInts(inputs[1]);
+    if (!given)
+      return false;
+    sizes = *given;
+  } else if (const auto *a = findAttr(node, "split")) {
+    sizes.assign(a->ints().begin(), a->ints().end());
+  } else {
+    int64_t n = int64_t(x.size()), chunk = parts ? (n + parts - 1) / parts : 0;
+    for (int64_t k = 0; k < parts; ++k)
+      sizes.push_back(std::clamp<int64_t>(n - k * chunk, 0, chunk));
+  }
+  int64_t total = 0;
+  for (int64_t sz : sizes)
+    total += sz;
+  if (int64_t(sizes.size()) != parts || total != int64_t(x.size()) ||
+      llvm::any_of(sizes, [](int64_t sz) { return sz < 0; }))
+    return false; // left to the import and its error
+  int64_t offset = 0;
+  for (int64_t k = 0; k < parts; ++k) {
+    auto type = RankedTensorType::get({sizes[k]}, im.b.getI64Type());
+    im.values[node.output(k)] = arith::ConstantOp::create(
+        im.b, loc,
+        DenseIntElementsAttr::get(
+            type, ArrayRef<int64_t>(x).slice(offset, sizes[k])));
+    offset += sizes[k];
+  }
+  return true;
+}
+
 /// Add/Sub/Mul/Div of int64 constants of any rank (Div by 0 is left to the
 /// runtime op and its error); tracked operands are hostArithmetic's.
 ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv) {

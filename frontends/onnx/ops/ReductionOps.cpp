@@ -126,18 +126,29 @@ LogicalResult GraphImporter::importSoftmax(const onnx::NodeProto &node,
   Value result;
   if (inputs.size() != 1 || !isFloat(inputs[0]))
     return emitError(loc) << op << " needs one float input";
-  if (opset < 13)
-    return emitError(loc) << op << " before opset 13 (flattening to 2-D) "
-                          << "is not supported; this model uses opset "
-                          << opset;
   int64_t rank = cast<RankedTensorType>(inputs[0].getType()).getRank();
   const auto *attr = findAttr(node, "axis");
-  int64_t axis = attr ? attr->i() : -1;
+  // Before opset 13 the axis defaults to 1 and splits the input into 2-D
+  // rows: dims [axis, rank) are normalised together.
+  int64_t axis = attr ? attr->i() : opset < 13 ? 1 : -1;
   if (axis < 0)
     axis += rank;
   if (axis < 0 || axis >= rank)
     return emitError(loc) << op << " axis out of range for rank " << rank;
   auto type = cast<RankedTensorType>(inputs[0].getType());
+  if (opset < 13 && axis < rank - 1) {
+    // Over the trailing dims as one: collapsed, normalised, expanded back.
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < axis; ++d)
+      groups.push_back({d});
+    groups.push_back(llvm::to_vector(llvm::seq<int64_t>(axis, rank)));
+    Value rows = tensor::CollapseShapeOp::create(b, loc, inputs[0], groups);
+    Value normalised = softmax(loc, rows, axis, op == "LogSoftmax");
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(b, loc, inputs[0]);
+    result = reshape(loc, normalised, type, [&] { return sizes; });
+    return result ? define(node, result) : failure();
+  }
   if (op == "Softmax" && axis == rank - 1 && !type.isDynamicDim(axis) &&
       type.getElementType().isF32())
     // Over a static last axis (kernel taps, DynamicConv's logits): the
@@ -157,23 +168,38 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
   // reduction from opset 18).
   bool takesAxes = op == "ReduceSum" ? opset >= 13 : opset >= 18;
   bool axesInput = takesAxes && inputs.size() == 2 && inputs[1];
-  if (inputs.empty() || !isFloat(inputs[0]) ||
+  if (inputs.empty() || !inputs[0] ||
       (inputs.size() > 1 && inputs[1] && !axesInput))
-    return emitError(loc) << op << " needs one float input (axes as an "
-                                   "attribute before opset 18, an input from "
-                                   "it; ReduceSum's from opset 13)";
+    return emitError(loc) << op << " takes its axes as an attribute before "
+                          << (op == "ReduceSum" ? "opset 13" : "opset 18")
+                          << " and as an input from it; this model uses opset "
+                          << opset;
+  // Integers (token counts: mask.long().sum(-1)) sum, take max and min in
+  // int64; a mean of integers would round, which ONNX leaves unsaid.
+  bool integer = isa<IntegerType>(getElementTypeOrSelf(inputs[0].getType())) &&
+                 !getElementTypeOrSelf(inputs[0].getType()).isInteger(1);
+  if (!isFloat(inputs[0]) && !(integer && op != "ReduceMean"))
+    return emitError(loc) << op << " needs a float input"
+                          << (op == "ReduceMean" ? "" : " or an integer one")
+                          << " (this one is "
+                          << getElementTypeOrSelf(inputs[0].getType()) << ")";
   auto type = cast<RankedTensorType>(inputs[0].getType());
   int64_t rank = type.getRank();
   llvm::SmallBitVector reduced(rank, false);
   SmallVector<int64_t> axes;
   bool haveAxes = false;
+  const auto *noop = findAttr(node, "noop_with_empty_axes");
+  if (takesAxes && !axesInput && noop && noop->i() != 0) {
+    // No axes and noop_with_empty_axes: the input as it is.
+    values[node.output(0)] = inputs[0];
+    return success();
+  }
   if (axesInput) {
     std::optional<SmallVector<int64_t>> axesValues = constantInts(inputs[1]);
     if (!axesValues)
       return notConstant(loc, op + " axes");
     axes = *axesValues;
     haveAxes = !axes.empty();
-    const auto *noop = findAttr(node, "noop_with_empty_axes");
     if (axes.empty() && noop && noop->i() != 0) {
       values[node.output(0)] = inputs[0];
       return success();
@@ -201,6 +227,15 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
   result = reduce(
       loc, inputs[0], reduced, keep, start, {},
       [&](OpBuilder &nb, Location l, ValueRange a, Value acc) -> Value {
+        if (integer && op == "ReduceSumSquare")
+          return arith::AddIOp::create(
+              nb, l, arith::MulIOp::create(nb, l, a[0], a[0]), acc);
+        if (integer && sum)
+          return arith::AddIOp::create(nb, l, a[0], acc);
+        if (integer)
+          return op == "ReduceMax"
+                     ? arith::MaxSIOp::create(nb, l, a[0], acc).getResult()
+                     : arith::MinSIOp::create(nb, l, a[0], acc).getResult();
         if (op == "ReduceSumSquare")
           return arith::AddFOp::create(
               nb, l, arith::MulFOp::create(nb, l, a[0], a[0]), acc);

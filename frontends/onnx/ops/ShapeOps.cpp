@@ -464,159 +464,17 @@ LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
               cancelledDim(inputs[0], sizes, inferred))
         sizes[inferred] = tensor::getMixedSize(b, loc, inputs[0], *left);
     if (inferred >= 0 && !sizes[inferred])
-      sizes[inferred] = arith::DivUIOp::create(b, loc, numel, others)
-                            .getResult();
+      sizes[inferred] =
+          arith::DivUIOp::create(
+              b, loc, numel,
+              arith::MaxUIOp::create(
+                  b, loc, others, arith::ConstantIndexOp::create(b, loc, 1)))
+              .getResult(); // a 0 among the others fails the element check
     return sizes;
   };
-  result = reshape(loc, inputs[0], resultType, outputSizes);
+  result = reshape(loc, inputs[0], resultType, outputSizes, inferred);
   if (!result)
     return failure();
-  return define(node, result);
-}
-
-/// ONNX Pad.
-LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
-                                       Location loc, ArrayRef<Value> inputs) {
-  Value result;
-  // Opset >= 11: constant pads [begin..., end...] (an input); mode
-  // "constant" with an optional scalar value. Symbolic dims stay symbolic.
-  std::string mode = "constant";
-  if (const auto *a = findAttr(node, "mode"))
-    mode = a->s();
-  if (mode != "constant" && mode != "edge" && mode != "reflect")
-    return emitError(loc) << "Pad mode '" << mode
-                          << "' is not supported (constant, edge and "
-                             "reflect are)";
-  std::optional<SmallVector<int64_t>> padsValues =
-      inputs.size() >= 2 ? constantInts(inputs[1]) : std::nullopt;
-  if (!inputs[0])
-    return emitError(loc) << "Pad needs data";
-  if (!padsValues)
-    return notConstant(loc, "Pad pads");
-  auto type = cast<RankedTensorType>(inputs[0].getType());
-  int64_t rank = type.getRank();
-  SmallVector<int64_t> pads = *padsValues;
-  if (inputs.size() > 3 && inputs[3]) {
-    // Opset 18: pads for the listed axes only; the others are not padded.
-    std::optional<SmallVector<int64_t>> axes = constantInts(inputs[3]);
-    if (!axes)
-      return notConstant(loc, "Pad axes");
-    if (pads.size() != 2 * axes->size())
-      return emitError(loc) << "Pad has " << pads.size() << " pads for "
-                            << axes->size() << " axes (needs "
-                            << 2 * axes->size() << ")";
-    SmallVector<int64_t> full(2 * rank, 0);
-    llvm::SmallBitVector seen(rank);
-    for (auto [k, a] : llvm::enumerate(*axes)) {
-      int64_t axis = a < 0 ? a + rank : a;
-      if (axis < 0 || axis >= rank || seen[axis])
-        return emitError(loc) << "Pad axis " << a
-                              << " is out of range or repeated for rank "
-                              << rank;
-      seen.set(axis);
-      full[axis] = pads[k];
-      full[axis + rank] = pads[k + axes->size()];
-    }
-    pads = std::move(full);
-  }
-  if (int64_t(pads.size()) != 2 * rank)
-    return emitError(loc) << "Pad has " << pads.size()
-                          << " pads for rank " << rank << " (needs "
-                          << 2 * rank << ")";
-  if (llvm::any_of(pads, [](int64_t v) { return v < 0; }))
-    return emitError(loc) << "Pad with negative pads (cropping) is not "
-                             "supported";
-  Type element = type.getElementType();
-  Value padValue;
-  if (inputs.size() > 2 && inputs[2]) {
-    if (getElementTypeOrSelf(inputs[2].getType()) != element)
-      return emitError(loc) << "Pad constant_value type differs from data";
-    padValue = tensor::ExtractOp::create(
-        b, loc, inputs[2],
-        SmallVector<Value>(
-            cast<RankedTensorType>(inputs[2].getType()).getRank(),
-            arith::ConstantIndexOp::create(b, loc, 0)));
-  } else {
-    padValue = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
-  }
-  SmallVector<OpFoldResult> low, high;
-  for (int64_t i = 0; i < rank; ++i) {
-    low.push_back(b.getIndexAttr(pads[i]));
-    high.push_back(b.getIndexAttr(pads[i + rank]));
-  }
-  if (mode == "constant") {
-    result = tensor::PadOp::create(b, loc, RankedTensorType(), inputs[0],
-                                   low, high, padValue, /*nofold=*/false);
-  } else {
-    // edge: the nearest element; reflect: mirrored about the edge element
-    // (which is not repeated). Each padded position reads the source at
-    // its mapped index, per dim.
-    for (int64_t i = 0; i < rank; ++i)
-      if ((pads[i] || pads[i + rank]) && type.getDimSize(i) == 0)
-        return emitError(loc) << "Pad " << mode << " of an empty dim";
-    for (int64_t i = 0; i < rank; ++i)
-      if (mode == "reflect" && !type.isDynamicDim(i) &&
-          std::max(pads[i], pads[i + rank]) >= type.getDimSize(i))
-        return emitError(loc) << "Pad reflect of " << pads[i] << " + "
-                              << pads[i + rank] << " on a dim of size "
-                              << type.getDimSize(i)
-                              << " (reflect pads must be shorter than the dim)";
-    Value source = inputs[0];
-    bool reflect = mode == "reflect";
-    auto pad = tensor::PadOp::create(b, loc, RankedTensorType(), source, low,
-                                     high, padValue, /*nofold=*/false);
-    Block &body = pad.getRegion().front();
-    OpBuilder pb = OpBuilder::atBlockBegin(&body);
-    SmallVector<Value> at;
-    Value empty; // a padded symbolic dim of size 0: nothing to read
-    for (int64_t i = 0; i < rank; ++i) {
-      Value index = body.getArgument(i);
-      if (!pads[i] && !pads[i + rank]) {
-        at.push_back(index);
-        continue;
-      }
-      Value n = tensor::DimOp::create(pb, loc, source, i);
-      if (type.isDynamicDim(i)) {
-        Value isEmpty = arith::CmpIOp::create(
-            pb, loc, arith::CmpIPredicate::eq, n,
-            arith::ConstantIndexOp::create(pb, loc, 0));
-        empty = empty ? Value(arith::OrIOp::create(pb, loc, empty, isEmpty))
-                      : isEmpty;
-      }
-      Value zero = arith::ConstantIndexOp::create(pb, loc, 0);
-      Value one = arith::ConstantIndexOp::create(pb, loc, 1);
-      Value last = arith::SubIOp::create(pb, loc, n, one);
-      Value j = arith::SubIOp::create(
-          pb, loc, index, arith::ConstantIndexOp::create(pb, loc, pads[i]));
-      if (reflect) { // -j below, 2 (n - 1) - j above
-        j = arith::MaxSIOp::create(pb, loc, j,
-                                   arith::SubIOp::create(pb, loc, zero, j));
-        Value mirrored = arith::SubIOp::create(
-            pb, loc, arith::AddIOp::create(pb, loc, last, last), j);
-        j = arith::MinSIOp::create(pb, loc, j, mirrored);
-      }
-      // Clamped either way (edge; and reflect on a 1-element dim).
-      j = arith::MinSIOp::create(pb, loc,
-                                 arith::MaxSIOp::create(pb, loc, j, zero),
-                                 last);
-      at.push_back(j);
-    }
-    Value element;
-    if (empty) {
-      auto guard = scf::IfOp::create(pb, loc, TypeRange{type.getElementType()},
-                                     empty, /*withElseRegion=*/true);
-      OpBuilder gb = OpBuilder::atBlockBegin(guard.thenBlock());
-      scf::YieldOp::create(gb, loc, padValue);
-      gb.setInsertionPointToStart(guard.elseBlock());
-      scf::YieldOp::create(
-          gb, loc, ValueRange{tensor::ExtractOp::create(gb, loc, source, at)});
-      element = guard.getResult(0);
-    } else {
-      element = tensor::ExtractOp::create(pb, loc, source, at);
-    }
-    body.getTerminator()->setOperand(0, element);
-    result = pad.getResult();
-  }
   return define(node, result);
 }
 
@@ -770,10 +628,9 @@ NamedOps shapeOps() {
       {"ConstantOfShape",
        opEntry(&G::importConstantOfShape, 9, fold::constantOfShape)},
       {"Expand",
-       opEntry(&G::importExpand, 8, {}, fold::expandWeights)},
+       opEntry(&G::importExpand, 8, fold::expand, fold::expandWeights)},
       {"Identity", opEntry(&G::importIdentity, kMinOpset, fold::identity,
                       fold::identityWeights)},
-      {"Pad", opEntry(&G::importPad)},
       {"Range", opEntry(&G::importRange, 11)},
       {"Reshape", opEntry(&G::importReshape, kMinOpset, fold::reshape,
                      fold::reshapeWeights)},
@@ -786,7 +643,7 @@ NamedOps shapeOps() {
                                            << "Shape needs one input");
                     },
                     kMinOpset, fold::shape)},
-      {"Split", opEntry(&G::importSplit)},
+      {"Split", opEntry(&G::importSplit, kMinOpset, fold::split)},
       {"Squeeze", opEntry(&G::importSqueezeUnsqueeze, kMinOpset,
                      fold::squeezeUnsqueeze, fold::squeezeUnsqueezeWeights)},
       {"Transpose", opEntry(&G::importTranspose, kMinOpset, fold::transpose,

@@ -1,0 +1,361 @@
+//===- Reshape.cpp - reshapes with symbolic sizes -------------------------===//
+//
+// A Reshape (and Squeeze, Unsqueeze, ScatterND's views) becomes
+// collapse/expand_shape only where the sizes provably keep each group's
+// elements; the types alone cannot tell [T, B, 12] -> [T * B, 12] from
+// [T, B * 12] (both ?x?x12 -> ?x?). Sizes are compared as products of
+// constants and symbolic dims. Anything else is a tensor.reshape behind a
+// run-time check of the element count.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+
+namespace convc::onnx_import {
+
+namespace {
+using SizeProduct = GraphImporter::SizeProduct;
+
+void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth = 0);
+
+/// Adds the factors of `size` to `p`: constants, tensor.dim (followed to
+/// the size it was made with), and the muli / index_cast between them (how
+/// Shape arithmetic builds T * B). False for any other size (T - 1,
+/// T / 2): its factors are unknown.
+bool addFactors(OpFoldResult size, SizeProduct &p, int depth = 0) {
+  if (std::optional<int64_t> c = getConstantIntValue(size)) {
+    p.constant *= *c;
+    return true;
+  }
+  Value v = cast<Value>(size);
+  if (auto castOp = v.getDefiningOp<arith::IndexCastOp>())
+    return addFactors(castOp.getIn(), p, depth);
+  if (auto mul = v.getDefiningOp<arith::MulIOp>())
+    return addFactors(mul.getLhs(), p, depth) &&
+           addFactors(mul.getRhs(), p, depth);
+  auto dim = v.getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+  if (!index)
+    return false;
+  addDimFactors(dim.getSource(), *index, p, depth + 1);
+  return true;
+}
+
+/// Dim `d` of `x` as factors: followed through the ops that keep a size
+/// (elementwise and other destination-style ops, tensor.empty) to the
+/// tensor.reshape that set it, whose shape operand says what it is made
+/// of; else the dim itself.
+void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
+  for (; depth < 64; ++depth) {
+    auto type = cast<RankedTensorType>(x.getType());
+    if (!type.isDynamicDim(d)) {
+      p.constant *= type.getDimSize(d);
+      return;
+    }
+    Operation *op = x.getDefiningOp();
+    if (auto reshaped = dyn_cast_or_null<tensor::ReshapeOp>(op)) {
+      if (auto shape =
+              reshaped.getShape().getDefiningOp<tensor::FromElementsOp>()) {
+        SizeProduct q;
+        if (addFactors(shape.getElements()[d], q, depth + 1)) {
+          p.constant *= q.constant;
+          p.dims.append(q.dims);
+          return;
+        }
+      }
+      break;
+    }
+    if (auto dps = dyn_cast_or_null<DestinationStyleOpInterface>(op)) {
+      x = dps.getDpsInitOperand(cast<OpResult>(x).getResultNumber())->get();
+      continue;
+    }
+    if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(op)) {
+      SizeProduct q;
+      if (addFactors(empty.getDynamicSize(d), q, depth + 1)) {
+        p.constant *= q.constant;
+        p.dims.append(q.dims);
+        return;
+      }
+    }
+    break;
+  }
+  p.dims.push_back({x, d});
+}
+} // namespace
+
+/// Whether `a` and `b` are the same product (dims compared by sameSize).
+bool GraphImporter::sameProduct(const SizeProduct &a, const SizeProduct &b) {
+  if (a.constant != b.constant || a.dims.size() != b.dims.size())
+    return false;
+  SmallVector<std::pair<Value, int64_t>> left(b.dims);
+  for (auto [value, dim] : a.dims) {
+    auto match = llvm::find_if(left, [&](const auto &o) {
+      return sameSize(value, dim, o.first, o.second);
+    });
+    if (match == left.end())
+      return false;
+    left.erase(match);
+  }
+  return true;
+}
+
+/// Groups for a collapse (`sizes` shorter than x's rank) or an expansion
+/// found from the sizes' factors, where the types' own grouping does not
+/// hold: [T, B, 12] -> [T * B, 12] is [[0, 1], [2]]. Each dim of the
+/// shorter side takes the next dims of the longer until their products
+/// agree; the -1 dim, when last, takes the rest; trailing 1s join the last
+/// group. None when the factors do not line up.
+std::optional<SmallVector<ReassociationIndices>>
+GraphImporter::symbolicGroups(Value x, ArrayRef<OpFoldResult> sizes,
+                              int64_t inferred) {
+  int64_t inRank = cast<RankedTensorType>(x.getType()).getRank();
+  int64_t outRank = sizes.size();
+  bool collapse = outRank < inRank;
+  int64_t shortRank = collapse ? outRank : inRank;
+  int64_t longRank = collapse ? inRank : outRank;
+  if (shortRank == 0 || (!collapse && inferred >= 0) ||
+      (collapse && inferred >= 0 && inferred != outRank - 1))
+    return std::nullopt;
+  // The factors of dim i of the shorter or the longer side.
+  auto factors = [&](bool shortSide, int64_t i, SizeProduct &p) {
+    if (shortSide == collapse)
+      return addFactors(sizes[i], p);
+    addDimFactors(x, i, p);
+    return true;
+  };
+  SmallVector<ReassociationIndices> groups;
+  int64_t next = 0;
+  for (int64_t s = 0; s < shortRank; ++s) {
+    ReassociationIndices group;
+    if (s == inferred) { // the last: what is left
+      while (next < longRank)
+        group.push_back(next++);
+      if (group.empty())
+        return std::nullopt;
+      groups.push_back(group);
+      break;
+    }
+    SizeProduct want, have;
+    if (!factors(true, s, want))
+      return std::nullopt;
+    do {
+      if (next == longRank || !factors(false, next, have))
+        return std::nullopt;
+      group.push_back(next++);
+    } while (!sameProduct(want, have));
+    groups.push_back(group);
+  }
+  for (; next < longRank; ++next) { // trailing 1s
+    SizeProduct one;
+    if (!factors(false, next, one) || !one.dims.empty() || one.constant != 1)
+      return std::nullopt;
+    groups.back().push_back(next);
+  }
+  return groups;
+}
+
+/// Whether a reshape of `x` by `groups` (the types' grouping) to `sizes`
+/// keeps each group's element count. The types alone cannot tell
+/// [T, B, 12] -> [T * B, 12] from [T, B * 12] (both ?x?x12 -> ?x?), so a
+/// group fails where its sizes' factors provably differ: after the equal
+/// dims pair off, a different number of symbolic dims is left, or two
+/// distinct graph-input dims, or unequal constants with no dim. Groups whose
+/// sizes no analysis relates (a slice's length against T) are taken on the
+/// types' word and listed in `unproven` (a run-time check there would pin
+/// the slices the raising passes replace). A group holding the `inferred`
+/// (-1) dim needs no proof: its size is what the others leave.
+bool GraphImporter::groupsKeepSizes(Value x,
+                                    ArrayRef<ReassociationIndices> groups,
+                                    ArrayRef<OpFoldResult> sizes,
+                                    int64_t inferred,
+                                    SmallVectorImpl<int64_t> &unproven) {
+  auto type = cast<RankedTensorType>(x.getType());
+  bool collapse = sizes.size() < size_t(type.getRank());
+  for (auto [g, group] : llvm::enumerate(groups)) {
+    SizeProduct in, out;
+    bool factored = true;
+    // The group's dims in the larger rank; the other side has dim g.
+    if (collapse) {
+      if (int64_t(g) == inferred)
+        continue;
+      for (int64_t d : group)
+        addDimFactors(x, d, in);
+      factored = addFactors(sizes[g], out);
+    } else {
+      if (llvm::is_contained(group, inferred))
+        continue;
+      addDimFactors(x, g, in);
+      for (int64_t d : group)
+        factored = addFactors(sizes[d], out) && factored;
+    }
+    if (factored && sameProduct(in, out))
+      continue;
+    if (factored) {
+      // Pair off the equal dims; what is left decides.
+      for (auto it = in.dims.begin(); it != in.dims.end();) {
+        auto match = llvm::find_if(out.dims, [&](const auto &o) {
+          return sameSize(it->first, it->second, o.first, o.second);
+        });
+        if (match == out.dims.end()) {
+          ++it;
+          continue;
+        }
+        out.dims.erase(match);
+        it = in.dims.erase(it);
+      }
+      if (in.dims.size() != out.dims.size() ||
+          (in.dims.empty() && in.constant != out.constant))
+        return false;
+      for (auto [a, o] : llvm::zip_equal(in.dims, out.dims))
+        if (distinctInputDims(a.first, a.second, o.first, o.second))
+          return false;
+    }
+    unproven.push_back(g);
+  }
+  return true;
+}
+
+/// `resultType` with each group's static sizes completed from the input's
+/// (12 -> [3, ?] is [3, 4]), as expand_shape requires; none when a group
+/// cannot be so (a static input dim split into several dynamic ones).
+static std::optional<RankedTensorType>
+expandedType(RankedTensorType type, RankedTensorType resultType,
+             ArrayRef<ReassociationIndices> groups) {
+  if (resultType.getRank() <= type.getRank())
+    return std::nullopt;
+  SmallVector<int64_t> shape(resultType.getShape());
+  for (auto [i, group] : llvm::enumerate(groups)) {
+    int64_t known = 1;
+    SmallVector<int64_t> open;
+    for (int64_t d : group)
+      if (ShapedType::isDynamic(shape[d]))
+        open.push_back(d);
+      else
+        known *= shape[d];
+    if (type.isDynamicDim(i)) {
+      if (open.empty())
+        return std::nullopt;
+      continue;
+    }
+    if (open.size() > 1 || known == 0 ||
+        type.getDimSize(i) % known != 0 ||
+        (open.empty() && known != type.getDimSize(i)))
+      return std::nullopt;
+    if (!open.empty())
+      shape[open[0]] = type.getDimSize(i) / known;
+  }
+  return RankedTensorType::get(shape, resultType.getElementType());
+}
+
+Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
+                        function_ref<SmallVector<OpFoldResult>()> outputSizes,
+                        int64_t inferred) {
+  auto type = cast<RankedTensorType>(x.getType());
+  // An expansion may split off at most one dynamic size per group: LLVM
+  // 22's expand-strided-metadata crashes on more (llvm/llvm-project#186830,
+  // fixed for LLVM 23 by #187844).
+  auto oneDynamicPerGroup = [&](RankedTensorType expanded,
+                                ArrayRef<ReassociationIndices> groups) {
+    return llvm::all_of(groups, [&](const ReassociationIndices &group) {
+      return llvm::count_if(group, [&](int64_t d) {
+               return expanded.isDynamicDim(d);
+             }) <= 1;
+    });
+  };
+  auto groups = getReassociationIndicesForReshape(type, resultType);
+  SmallVector<int64_t> unproven;
+  if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
+    SmallVector<OpFoldResult> sizes = outputSizes();
+    if (groups && !groupsKeepSizes(x, *groups, sizes, inferred, unproven))
+      groups.reset();
+    if (!groups && type.getRank() != resultType.getRank()) {
+      unproven.clear();
+      groups = symbolicGroups(x, sizes, inferred);
+    }
+  }
+  // The result as the groups give it, then cast to the type asked for
+  // (the -1 dim is dynamic there but may be static here).
+  auto castTo = [&](Value v) -> Value {
+    return v.getType() == resultType
+               ? v
+               : tensor::CastOp::create(b, loc, resultType, v).getResult();
+  };
+  if (groups) {
+    if (resultType.getRank() < type.getRank())
+      return castTo(tensor::CollapseShapeOp::create(b, loc, x, *groups));
+    if (std::optional<RankedTensorType> expanded =
+            expandedType(type, resultType, *groups);
+        expanded && oneDynamicPerGroup(*expanded, *groups)) {
+      SmallVector<OpFoldResult> sizes = outputSizes();
+      for (auto [d, size] : llvm::enumerate(sizes))
+        if (!expanded->isDynamicDim(d))
+          size = b.getIndexAttr(expanded->getDimSize(d));
+      return castTo(tensor::ExpandShapeOp::create(b, loc, *expanded, x,
+                                                  *groups, sizes));
+    }
+    if (resultType.getRank() == type.getRank())
+      return type == resultType
+                 ? x
+                 : tensor::CastOp::create(b, loc, resultType, x).getResult();
+  }
+  if (type.getRank() == 1 && resultType.getRank() == 1)
+    return tensor::CastOp::create(b, loc, resultType, x);
+  // Symbolic dims split or merged across groups ([T, B, H * R] ->
+  // [T, B * H, R], [T, B * H, R] -> [T * B, d]), or sizes no analysis
+  // equates with the input's: a tensor.reshape to the result's sizes,
+  // symbolic ones from the shape operand's arithmetic, after a run-time
+  // check that they hold the input's elements.
+  // (An expand_shape group with several dynamic sizes would do too, but
+  // LLVM 22's expand-strided-metadata crashes on those: #186830.)
+  if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
+    SmallVector<Value> sizes;
+    Value have = arith::ConstantIndexOp::create(b, loc, 1);
+    Value want = have;
+    for (OpFoldResult size : outputSizes()) {
+      Value s = getValueOrCreateConstantIndexOp(b, loc, size);
+      want = arith::MulIOp::create(b, loc, want, s);
+      sizes.push_back(arith::IndexCastOp::create(b, loc, b.getI64Type(), s));
+    }
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      have = arith::MulIOp::create(
+          b, loc, have, getValueOrCreateConstantIndexOp(
+                            b, loc, tensor::getMixedSize(b, loc, x, d)));
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, have, want),
+        ValueRange{have, want},
+        "node '" + nodeName(loc) +
+            "': a tensor of {0} elements cannot be reshaped to {1}");
+    Value shape = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({resultType.getRank()}, b.getI64Type()),
+        sizes);
+    return tensor::ReshapeOp::create(b, loc, resultType, x, shape);
+  }
+  // Static shapes: through one flat dimension.
+  auto flatType =
+      RankedTensorType::get({type.getNumElements()}, type.getElementType());
+  auto allDims = [](int64_t rank) {
+    SmallVector<ReassociationIndices> groups;
+    if (rank > 0)
+      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, rank)));
+    return groups;
+  };
+  Value flat = x;
+  if (type.getRank() == 0)
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, x, allDims(0),
+                                         ArrayRef<OpFoldResult>{
+                                             b.getIndexAttr(1)});
+  else if (type.getRank() > 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, x,
+                                           allDims(type.getRank()));
+  if (resultType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, flat,
+                                           allDims(0));
+  if (resultType.getRank() == 1)
+    return flat;
+  return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
+                                       allDims(resultType.getRank()),
+                                       outputSizes());
+}
+
+} // namespace convc::onnx_import
