@@ -508,9 +508,9 @@ Status Module::run(const std::string &entryName,
     return Status(StatusCode::InvalidArgument,
                   "entry '" + entryName + "': " + checkError);
   }
-  if (!cudaError.empty()) {
-    // The outputs may hold garbage: free them (endCall freed device ones)
-    // and report.
+  // The outputs may hold garbage after an error: free them (endCall freed
+  // device ones) before reporting.
+  auto freeResults = [&] {
     size_t at = 0;
     std::map<Word, bool> freed;
     for (const Tensor &t : inputs)
@@ -523,8 +523,29 @@ Status Module::run(const std::string &entryName,
       freed[allocated] = true;
     }
     outputs.clear();
+  };
+  if (!cudaError.empty()) {
+    freeResults();
     return Status(StatusCode::Internal,
                   "CUDA error in entry '" + entryName + "': " + cudaError);
+  }
+  // A size the model computed below zero (a Conv kernel longer than its
+  // padded input when the length is symbolic) is an invalid input, never
+  // an output.
+  for (size_t i = 0, at = 0; i < entry->outputs.size(); ++i) {
+    size_t rank = entry->outputs[i].dims.size();
+    for (size_t d = 0; d < rank; ++d)
+      if (int64_t size = static_cast<int64_t>(results[at + 3 + d]); size < 0) {
+        freeResults();
+        return Status(StatusCode::InvalidArgument,
+                      "entry '" + entryName + "': output '" +
+                          entry->outputs[i].name + "' came out with size " +
+                          std::to_string(size) + " in dimension " +
+                          std::to_string(d) +
+                          ": a size computed from the inputs went below "
+                          "zero (a kernel longer than its padded input?)");
+      }
+    at += 3 + 2 * rank;
   }
 
   // Adopt the buffers the module allocated (malloc, or device memory with

@@ -1,7 +1,10 @@
-"""Opsets 18 to 21 on hand-built graphs (the installed onnx package writes
+"""Opsets 7 to 21 on hand-built graphs (the installed onnx package writes
 opset 17 at most, so the models are assembled by hand): the reductions with
-axes as an input, Pad with an axes input, Split with num_outputs and an
-uneven last part, Gelu (opset 20, erf and tanh forms). Each runs in convc
+axes as an input (and none, with noop_with_empty_axes), integer reductions,
+Pad with an axes input and (opset 7) with attributes, Split with
+num_outputs and an uneven last part, Gelu (opset 20, erf and tanh forms),
+Softmax's 2-D rows before opset 13, sines of large arguments, a Reshape
+shape made of Expand and Split of constants. Each runs in convc
 (CPU and GPU kernel loops) and is compared with numpy and, when
 onnxruntime-node is installed, ONNX Runtime: max |difference| <= 1e-5.
 
@@ -70,6 +73,49 @@ CASES = [
      lambda x: [tanh_gelu(x)]),
     ("opset21_relu", 21, [helper.make_node("Relu", ["x"], ["y"])], [], ["y"],
      lambda x: [np.maximum(x, 0)]),
+    # No axes input with noop_with_empty_axes: the input as it is.
+    ("reduce_noop", 18,
+     [helper.make_node("ReduceSum", ["x"], ["y"], keepdims=0, noop_with_empty_axes=1)],
+     [], ["y"], lambda x: [x]),
+    # Integers summed (token counts: mask.long().sum(-1)) and maximised.
+    ("reduce_int", 13,
+     [helper.make_node("Greater", ["x", "zero"], ["pos"]),
+      helper.make_node("Cast", ["pos"], ["n"], to=TensorProto.INT64),
+      helper.make_node("ReduceSum", ["n", "axes"], ["count"], keepdims=0),
+      helper.make_node("ReduceMax", ["n"], ["most"], axes=[-1], keepdims=0),
+      helper.make_node("Mul", ["count", "most"], ["c"]),
+      helper.make_node("Cast", ["c"], ["y"], to=TensorProto.FLOAT)],
+     [("zero", np.array(0.0, np.float32)), ("axes", ints(-1))], ["y"],
+     lambda x: [((x > 0).sum(-1) * (x > 0).max(-1)).astype(np.float32)]),
+    # Before opset 13 Softmax normalises 2-D rows: dims [axis, rank) as one.
+    ("softmax_2d_rows", 11, [helper.make_node("Softmax", ["x"], ["y"], axis=1)], [], ["y"],
+     lambda x: [np.exp(x - x.max((1, 2), keepdims=True)) /
+                np.exp(x - x.max((1, 2), keepdims=True)).sum((1, 2), keepdims=True)]),
+    ("log_softmax_default_axis", 11, [helper.make_node("LogSoftmax", ["x"], ["y"])], [], ["y"],
+     lambda x: [x - x.max((1, 2), keepdims=True) -
+                np.log(np.exp(x - x.max((1, 2), keepdims=True)).sum((1, 2), keepdims=True))]),
+    # Before opset 11 Pad's pads and value are attributes.
+    ("pad_attributes", 7,
+     [helper.make_node("Pad", ["x"], ["y"], pads=[0, 1, 0, 0, 2, 3], value=0.5)], [], ["y"],
+     lambda x: [np.pad(x, ((0, 0), (1, 2), (0, 3)), constant_values=0.5)]),
+    # Sines of large arguments (positions times frequencies): exact
+    # argument reduction; 0 past 2^31 and 1e-3 errors at 1e5 before.
+    ("sin_cos_large", 17,
+     [helper.make_node("Mul", ["x", "big"], ["a"]), helper.make_node("Sin", ["a"], ["s"]),
+      helper.make_node("Mul", ["x", "huge"], ["b"]), helper.make_node("Cos", ["b"], ["c"]),
+      helper.make_node("Add", ["s", "c"], ["y"])],
+     [("big", np.array(3e4, np.float32)), ("huge", np.array(2e9, np.float32))], ["y"],
+     lambda x: [np.sin((x.astype(np.float32) * np.float32(3e4)).astype(np.float64)) +
+                np.cos((x.astype(np.float32) * np.float32(2e9)).astype(np.float64))]),
+    # A shape made of Expand and Split of int64 constants (how
+    # repeat_interleave's counts export), folded for the Reshape.
+    ("shape_from_expand_split", 13,
+     [helper.make_node("Expand", ["six", "two"], ["sixes"]),
+      helper.make_node("Split", ["sixes"], ["a", "b"], axis=0),
+      helper.make_node("Concat", ["minus_one", "a"], ["shape"], axis=0),
+      helper.make_node("Reshape", ["x", "shape"], ["y"])],
+     [("six", ints(6)), ("two", ints(2)), ("minus_one", ints(-1))], ["y"],
+     lambda x: [x.reshape(-1, 6)]),
 ]
 
 

@@ -5,7 +5,10 @@ torch.onnx.export (opset 17, symbolic batch and time), checked against ONNX
 Runtime at two other shapes on the CPU and on the GPU kernel loops (on the
 CPU), and compiled for --target=cuda when the CUDA toolkit is installed: the
 shape arithmetic runs on the host, so the GPU target has no size to read
-back from device memory.
+back from device memory. Reshapes that merge or split symbolic dims
+(view(B * T, -1), view(T, B, C) of [B, T, C] data) are among them; a
+reshape whose sizes do not hold its data's elements, and reflect pads as
+long as a symbolic dim, fail the call naming the node.
 
 usage: onnx_shape_host_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
@@ -107,6 +110,86 @@ MODULES = [Positions, FirstHalf, EvenPrefix, LastStep, ShiftedSum, WindowMeans, 
            FlatRows, MergedRowsInferred, HeadsSoftmax, SwappedView, SplitInferred]
 
 
+def check_reflect_pads(tool, work):
+    """Pad reflect on a symbolic dim: pads as long as the dim fail the call
+    (ONNX's rule, which ONNX Runtime enforces); shorter ones match numpy."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    graph = helper.make_graph(
+        [helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect", name="mirror")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.array([0, 2, 0, 0, 1, 0], np.int64), "pads")])
+    path = os.path.join(work, "reflect.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"reflect.{target}.so")
+        built = oc.compile_model(tool, path, lib, target)
+        if built.returncode:
+            failures.append(f"reflect [{target}]: compile failed: {built.stderr[-300:]}")
+            continue
+        for T in [5, 3, 2]:
+            x = np.arange(2 * T * 4, dtype=np.float32).reshape(2, T, 4)
+            files = oc.save_inputs(work, "reflect", {"x": x})
+            out = os.path.join(work, f"reflect_{target}_{T}")
+            run = oc.run_convc(tool, lib, files, out)
+            if T > 2:
+                good = run.returncode == 0 and np.array_equal(
+                    np.load(os.path.join(out, "y.npy")),
+                    np.pad(x, ((0, 0), (2, 1), (0, 0)), mode="reflect"))
+            else:
+                good = (run.returncode != 0 and "'mirror'" in run.stderr and
+                        "reflect pads must be shorter than the dim" in run.stderr and
+                        not os.path.exists(os.path.join(out, "y.npy")))
+            print(f"  reflect [{target}] T={T}: rc {run.returncode}")
+            if not good:
+                failures.append(f"reflect [{target}] T={T}: rc {run.returncode} {run.stderr[-200:]}")
+    return failures
+
+
+def check_short_conv(tool, work):
+    """A dilated Conv over a symbolic length: inputs shorter than the
+    kernel's span (7) fail the call, writing nothing (ONNX Runtime refuses
+    them too); longer ones match ONNX Runtime."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = np.random.default_rng(3).standard_normal((3, 2, 4)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], dilations=[2], name="dilated")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 2, "T"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(w, "w")])
+    path = os.path.join(work, "short_conv.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"short_conv.{target}.so")
+        built = oc.compile_model(tool, path, lib, target)
+        if built.returncode:
+            failures.append(f"short_conv [{target}]: compile failed: {built.stderr[-300:]}")
+            continue
+        for T in [9, 7, 5, 1]:
+            x = np.random.default_rng(T).standard_normal((1, 2, T)).astype(np.float32)
+            files = oc.save_inputs(work, "short_conv", {"x": x})
+            out = os.path.join(work, f"short_conv_{target}_{T}")
+            run = oc.run_convc(tool, lib, files, out)
+            if T >= 7:
+                ort_dir = os.path.join(work, f"short_conv_ort_{T}")
+                oc.run_ort(path, files, ort_dir)
+                good = run.returncode == 0 and oc.rel_error(
+                    np.load(os.path.join(out, "y.npy")),
+                    np.load(os.path.join(ort_dir, "y.npy"))) <= 1e-5
+            else:
+                good = (run.returncode != 0 and "went below zero" in run.stderr and
+                        not os.path.exists(os.path.join(out, "y.npy")))
+            print(f"  short_conv [{target}] T={T}: rc {run.returncode}")
+            if not good:
+                failures.append(f"short_conv [{target}] T={T}: rc {run.returncode} "
+                                f"{run.stderr[-200:]}")
+    return failures
+
+
 def check_element_count(tool, work):
     """A Reshape whose sizes come from another input's Shape: when they do not
     hold the data's elements, the call fails naming the node, writing nothing."""
@@ -176,6 +259,8 @@ def main():
         inputs = [rng.standard_normal((B, T, 4)).astype(np.float32) for B, T in [(1, 5), (3, 12)]]
         failures += oc.check_export(tool, work, name, path, inputs, 1e-5, ["--quiet"])[0]
     failures += check_element_count(tool, work)
+    failures += check_reflect_pads(tool, work)
+    failures += check_short_conv(tool, work)
     return oc.report(failures)
 
 

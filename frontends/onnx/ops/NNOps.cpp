@@ -469,9 +469,12 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
       padEnd = idx(valid ? 0 : pads[i + spatial]);
       Value padded = b.createOrFold<arith::AddIOp>(
           loc, in, b.createOrFold<arith::AddIOp>(loc, padBegin, padEnd));
+      // Signed: an input shorter than the span (a symbolic length) gives a
+      // negative size, which the runtime reports, where unsigned division
+      // would wrap to a huge one.
       out = b.createOrFold<arith::AddIOp>(
           loc,
-          b.createOrFold<arith::DivUIOp>(
+          b.createOrFold<arith::FloorDivSIOp>(
               loc, b.createOrFold<arith::SubIOp>(loc, padded, idx(span)),
               idx(strides[i])),
           idx(1));
