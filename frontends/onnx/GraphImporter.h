@@ -214,6 +214,7 @@ public:
   CONVC_ONNX_IMPORTER(importTranspose)
   CONVC_ONNX_IMPORTER(importConcat)
   CONVC_ONNX_IMPORTER(importIdentity)
+  CONVC_ONNX_IMPORTER(importFlatten)
   // GraphImporter.cpp, beside initializers
   CONVC_ONNX_IMPORTER(importConstant)
   // ops/IndexingOps.cpp

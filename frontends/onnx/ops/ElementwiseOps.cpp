@@ -285,19 +285,25 @@ LogicalResult GraphImporter::importMod(const onnx::NodeProto &node,
   }));
 }
 
-/// ONNX LeakyRelu.
+/// ONNX LeakyRelu (alpha x below 0) and Elu (alpha (e^x - 1) below 0).
 LogicalResult GraphImporter::importLeakyRelu(const onnx::NodeProto &node,
                                              Location loc, ArrayRef<Value> inputs) {
   Value result;
+  bool elu = node.op_type() == "Elu";
   if (inputs.size() != 1 || !isFloat(inputs[0]))
-    return emitError(loc) << "LeakyRelu needs one float input";
+    return emitError(loc) << node.op_type() << " needs one float input";
   const auto *attr = findAttr(node, "alpha");
-  float alpha = attr ? attr->f() : 0.01f;
+  float alpha = attr ? attr->f() : elu ? 1.0f : 0.01f;
   result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
                                         ValueRange a) -> Value {
     Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
+    Value below = a[0];
+    if (elu)
+      below = arith::SubFOp::create(
+          nb, l, math::ExpOp::create(nb, l, a[0]),
+          arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1)));
     Value scaled = arith::MulFOp::create(
-        nb, l, a[0], arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(alpha)));
+        nb, l, below, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(alpha)));
     Value positive = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
                                            a[0], zero);
     return arith::SelectOp::create(nb, l, positive, a[0], scaled);
@@ -440,6 +446,7 @@ NamedOps elementwiseOps() {
                     return math::ErfOp::create(b, l, x);
                   },
                   nullptr, 9)},
+      {"Elu", opEntry(&G::importLeakyRelu)},
       {"Exp", unary(
                   [](OpBuilder &b, Location l, Value x) -> Value {
                     return math::ExpOp::create(b, l, x);

@@ -159,7 +159,7 @@ LogicalResult GraphImporter::importSoftmax(const onnx::NodeProto &node,
   return define(node, result);
 }
 
-/// ONNX ReduceMean, ReduceMax, ReduceMin, ReduceSum, ReduceSumSquare.
+/// ONNX ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceSum, ReduceSumSquare.
 LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
                                           Location loc, ArrayRef<Value> inputs) {
   const std::string &op = node.op_type();
@@ -223,7 +223,11 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
   bool keep = kd ? kd->i() != 0 : true;
   bool sum = op == "ReduceMean" || op == "ReduceSum" ||
              op == "ReduceSumSquare";
-  double start = sum ? 0.0 : op == "ReduceMax" ? -INFINITY : INFINITY;
+  bool product = op == "ReduceProd";
+  double start = sum       ? 0.0
+                 : product ? 1.0
+                 : op == "ReduceMax" ? -INFINITY
+                                     : INFINITY;
   result = reduce(
       loc, inputs[0], reduced, keep, start, {},
       [&](OpBuilder &nb, Location l, ValueRange a, Value acc) -> Value {
@@ -232,6 +236,9 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
               nb, l, arith::MulIOp::create(nb, l, a[0], a[0]), acc);
         if (integer && sum)
           return arith::AddIOp::create(nb, l, a[0], acc);
+        if (product)
+          return integer ? Value(arith::MulIOp::create(nb, l, a[0], acc))
+                         : Value(arith::MulFOp::create(nb, l, a[0], acc));
         if (integer)
           return op == "ReduceMax"
                      ? arith::MaxSIOp::create(nb, l, a[0], acc).getResult()
@@ -361,6 +368,7 @@ NamedOps reductionOps() {
       {"ReduceMax", opEntry(&G::importReduce)},
       {"ReduceMean", opEntry(&G::importReduce)},
       {"ReduceMin", opEntry(&G::importReduce)},
+      {"ReduceProd", opEntry(&G::importReduce)},
       {"ReduceSum", opEntry(&G::importReduce)},
       {"ReduceSumSquare", opEntry(&G::importReduce)},
       {"Softmax", opEntry(&G::importSoftmax, kMinOpset, {}, fold::softmaxWeights)},

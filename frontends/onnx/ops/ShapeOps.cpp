@@ -619,6 +619,55 @@ LogicalResult GraphImporter::importIdentity(const onnx::NodeProto &node,
   return define(node, result);
 }
 
+/// ONNX Flatten: dims [0, axis) and [axis, rank) each become one.
+LogicalResult GraphImporter::importFlatten(const onnx::NodeProto &node,
+                                           Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 1 || !inputs[0])
+    return emitError(loc) << "Flatten needs one input";
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t rank = type.getRank();
+  int64_t axis = intAttr(node, "axis", 1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis > rank)
+    return emitError(loc) << "Flatten axis " << intAttr(node, "axis", 1)
+                          << " is out of range for rank " << rank;
+  // Both groups when neither is empty; else all dims into one, then a
+  // unit dim in front (axis 0) or behind (axis = rank).
+  SmallVector<ReassociationIndices> groups;
+  if (axis > 0 && axis < rank) {
+    groups = {llvm::to_vector(llvm::seq<int64_t>(0, axis)),
+              llvm::to_vector(llvm::seq<int64_t>(axis, rank))};
+    return define(node,
+                  tensor::CollapseShapeOp::create(b, loc, inputs[0], groups));
+  }
+  Value flat = inputs[0];
+  if (rank > 1)
+    flat = tensor::CollapseShapeOp::create(
+        b, loc, inputs[0],
+        SmallVector<ReassociationIndices>{
+            llvm::to_vector(llvm::seq<int64_t>(0, rank))});
+  auto flatType = cast<RankedTensorType>(flat.getType());
+  if (rank == 0) { // a scalar: [1, 1]
+    auto unit = RankedTensorType::get({1, 1}, type.getElementType());
+    return define(node, tensor::ExpandShapeOp::create(
+                            b, loc, unit, flat, ArrayRef<ReassociationIndices>{},
+                            ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                                   b.getIndexAttr(1)}));
+  }
+  SmallVector<int64_t> shape = {1, flatType.getDimSize(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                     tensor::getMixedSize(b, loc, flat, 0)};
+  if (axis == rank) {
+    std::swap(shape[0], shape[1]);
+    std::swap(sizes[0], sizes[1]);
+  }
+  return define(node,
+                tensor::ExpandShapeOp::create(
+                    b, loc, RankedTensorType::get(shape, type.getElementType()),
+                    flat, SmallVector<ReassociationIndices>{{0, 1}}, sizes));
+}
+
 /// Shape and layout ops, constants and Identity.
 NamedOps shapeOps() {
   using G = GraphImporter;
@@ -629,6 +678,7 @@ NamedOps shapeOps() {
        opEntry(&G::importConstantOfShape, 9, fold::constantOfShape)},
       {"Expand",
        opEntry(&G::importExpand, 8, fold::expand, fold::expandWeights)},
+      {"Flatten", opEntry(&G::importFlatten)},
       {"Identity", opEntry(&G::importIdentity, kMinOpset, fold::identity,
                       fold::identityWeights)},
       {"Range", opEntry(&G::importRange, 11)},
