@@ -8,7 +8,6 @@
 
 #include "frontends/onnx/GraphImporter.h"
 
-#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 namespace convc::onnx_import {
@@ -124,32 +123,6 @@ bool GraphImporter::sameSize(Value x, int64_t dx, Value y, int64_t dy) {
       ValueBoundsConstraintSet::Variable(x, dx),
       ValueBoundsConstraintSet::Variable(y, dy));
   return succeeded(equal) && *equal;
-}
-
-Value GraphImporter::sizeValue(Location loc, Value x, int64_t d) {
-  for (int depth = 0; depth < 256; ++depth) {
-    auto type = cast<RankedTensorType>(x.getType());
-    if (!type.isDynamicDim(d))
-      return arith::ConstantIndexOp::create(b, loc, type.getDimSize(d));
-    // The size the op producing `x` computes it with (a pad's source dim
-    // plus its pads, a slice's length, an empty tensor's operand).
-    auto result = dyn_cast<OpResult>(x);
-    auto reify = result ? dyn_cast<ReifyRankedShapedTypeOpInterface>(
-                              result.getOwner())
-                        : nullptr;
-    ReifiedRankedShapedTypeDims shapes;
-    if (!reify || failed(reify.reifyResultShapes(b, shapes)))
-      break;
-    OpFoldResult size = shapes[result.getResultNumber()][d];
-    if (std::optional<int64_t> c = getConstantIntValue(size))
-      return arith::ConstantIndexOp::create(b, loc, *c);
-    auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
-    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-    if (!index)
-      return cast<Value>(size);
-    x = dim.getSource(), d = *index;
-  }
-  return tensor::DimOp::create(b, loc, x, d);
 }
 
 bool GraphImporter::distinctInputDims(Value x, int64_t dx, Value y,

@@ -137,17 +137,13 @@ public:
     int64_t constant = 1;
     SmallVector<std::pair<Value, int64_t>> dims;
   };
-  bool sameProduct(const SizeProduct &a, const SizeProduct &b);
+  void pairOff(SizeProduct &a, SizeProduct &b);
+  bool sameProduct(SizeProduct a, SizeProduct b);
   void checkReflectPads(Location loc, Value x, ArrayRef<int64_t> pads);
   Value padValue(const onnx::NodeProto &node, Location loc,
                  ArrayRef<Value> inputs, Type element);
   bool groupsKeepSizes(Value x, ArrayRef<ReassociationIndices> groups,
-                       ArrayRef<OpFoldResult> sizes, int64_t inferred,
-                       SmallVectorImpl<int64_t> &unproven);
-  /// Dim `d` of `x` as the size it was made with (a tensor.empty's
-  /// operand, a graph input's dim), so that a check of it keeps no
-  /// intermediate tensor alive.
-  Value sizeValue(Location loc, Value x, int64_t d);
+                       ArrayRef<OpFoldResult> sizes, int64_t inferred);
   /// Whether two sizes are dims of graph inputs that the graph declares
   /// independent (different dims, no shared dim_param).
   bool distinctInputDims(Value x, int64_t dx, Value y, int64_t dy);

@@ -83,20 +83,25 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
 }
 } // namespace
 
-/// Whether `a` and `b` are the same product (dims compared by sameSize).
-bool GraphImporter::sameProduct(const SizeProduct &a, const SizeProduct &b) {
-  if (a.constant != b.constant || a.dims.size() != b.dims.size())
-    return false;
-  SmallVector<std::pair<Value, int64_t>> left(b.dims);
-  for (auto [value, dim] : a.dims) {
-    auto match = llvm::find_if(left, [&](const auto &o) {
-      return sameSize(value, dim, o.first, o.second);
+/// Removes the dims `a` and `b` share (compared by sameSize) from both.
+void GraphImporter::pairOff(SizeProduct &a, SizeProduct &b) {
+  for (auto it = a.dims.begin(); it != a.dims.end();) {
+    auto match = llvm::find_if(b.dims, [&](const auto &o) {
+      return sameSize(it->first, it->second, o.first, o.second);
     });
-    if (match == left.end())
-      return false;
-    left.erase(match);
+    if (match == b.dims.end()) {
+      ++it;
+      continue;
+    }
+    b.dims.erase(match);
+    it = a.dims.erase(it);
   }
-  return true;
+}
+
+/// Whether `a` and `b` are the same product.
+bool GraphImporter::sameProduct(SizeProduct a, SizeProduct b) {
+  pairOff(a, b);
+  return a.constant == b.constant && a.dims.empty() && b.dims.empty();
 }
 
 /// Groups for a collapse (`sizes` shorter than x's rank) or an expansion
@@ -161,14 +166,13 @@ GraphImporter::symbolicGroups(Value x, ArrayRef<OpFoldResult> sizes,
 /// dims pair off, a different number of symbolic dims is left, or two
 /// distinct graph-input dims, or unequal constants with no dim. Groups whose
 /// sizes no analysis relates (a slice's length against T) are taken on the
-/// types' word and listed in `unproven` (a run-time check there would pin
-/// the slices the raising passes replace). A group holding the `inferred`
-/// (-1) dim needs no proof: its size is what the others leave.
+/// types' word (a run-time check there would pin the slices the raising
+/// passes replace). A group holding the `inferred` (-1) dim needs no proof:
+/// its size is what the others leave.
 bool GraphImporter::groupsKeepSizes(Value x,
                                     ArrayRef<ReassociationIndices> groups,
                                     ArrayRef<OpFoldResult> sizes,
-                                    int64_t inferred,
-                                    SmallVectorImpl<int64_t> &unproven) {
+                                    int64_t inferred) {
   auto type = cast<RankedTensorType>(x.getType());
   bool collapse = sizes.size() < size_t(type.getRank());
   for (auto [g, group] : llvm::enumerate(groups)) {
@@ -188,29 +192,15 @@ bool GraphImporter::groupsKeepSizes(Value x,
       for (int64_t d : group)
         factored = addFactors(sizes[d], out) && factored;
     }
-    if (factored && sameProduct(in, out))
-      continue;
-    if (factored) {
-      // Pair off the equal dims; what is left decides.
-      for (auto it = in.dims.begin(); it != in.dims.end();) {
-        auto match = llvm::find_if(out.dims, [&](const auto &o) {
-          return sameSize(it->first, it->second, o.first, o.second);
-        });
-        if (match == out.dims.end()) {
-          ++it;
-          continue;
-        }
-        out.dims.erase(match);
-        it = in.dims.erase(it);
-      }
-      if (in.dims.size() != out.dims.size() ||
-          (in.dims.empty() && in.constant != out.constant))
+    if (!factored)
+      continue; // sizes no analysis relates: taken on the types' word
+    pairOff(in, out);
+    if (in.dims.size() != out.dims.size() ||
+        (in.dims.empty() && in.constant != out.constant))
+      return false;
+    for (auto [a, o] : llvm::zip_equal(in.dims, out.dims))
+      if (distinctInputDims(a.first, a.second, o.first, o.second))
         return false;
-      for (auto [a, o] : llvm::zip_equal(in.dims, out.dims))
-        if (distinctInputDims(a.first, a.second, o.first, o.second))
-          return false;
-    }
-    unproven.push_back(g);
   }
   return true;
 }
@@ -263,15 +253,12 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
     });
   };
   auto groups = getReassociationIndicesForReshape(type, resultType);
-  SmallVector<int64_t> unproven;
   if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
     SmallVector<OpFoldResult> sizes = outputSizes();
-    if (groups && !groupsKeepSizes(x, *groups, sizes, inferred, unproven))
+    if (groups && !groupsKeepSizes(x, *groups, sizes, inferred))
       groups.reset();
-    if (!groups && type.getRank() != resultType.getRank()) {
-      unproven.clear();
+    if (!groups && type.getRank() != resultType.getRank())
       groups = symbolicGroups(x, sizes, inferred);
-    }
   }
   // The result as the groups give it, then cast to the type asked for
   // (the -1 dim is dynamic there but may be static here).

@@ -110,49 +110,72 @@ MODULES = [Positions, FirstHalf, EvenPrefix, LastStep, ShiftedSum, WindowMeans, 
            FlatRows, MergedRowsInferred, HeadsSoftmax, SwappedView, SplitInferred]
 
 
+def run_cases(tool, work, name, graph, opset, cases):
+    """Saves GRAPH as NAME.onnx, compiles it for the CPU and the GPU kernel
+    loops, and runs each case (label, inputs, expected): `expected` is a
+    function of the outputs' directory that checks the results, or the
+    texts the refusal must contain (no output may be written then).
+    Returns the failures."""
+    import onnx
+    from onnx import helper
+    path = os.path.join(work, name + ".onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), path)
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"{name}.{target}.so")
+        built = oc.compile_model(tool, path, lib, target)
+        if built.returncode:
+            failures.append(f"{name} [{target}]: compile failed: {built.stderr[-300:]}")
+            continue
+        for label, feeds, expected in cases:
+            files = oc.save_inputs(work, name, feeds)
+            out = os.path.join(work, f"{name}_{target}_{label}")
+            run = oc.run_convc(tool, lib, files, out)
+            if callable(expected):
+                good = run.returncode == 0 and expected(out, path, files)
+            else:
+                good = (run.returncode != 0 and all(t in run.stderr for t in expected) and
+                        not os.path.exists(os.path.join(out, "y.npy")))
+            last = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
+            print(f"  {name} [{target}] {label}: rc {run.returncode} {last}")
+            if not good:
+                failures.append(f"{name} [{target}] {label}: rc {run.returncode} {last}")
+    return failures
+
+
+def equals(want):
+    """A case's check: y equals WANT exactly."""
+    return lambda out, path, files: np.array_equal(np.load(os.path.join(out, "y.npy")), want)
+
+
+def matches_ort(out, path, files):
+    """A case's check: y within 1e-5 of ONNX Runtime's."""
+    ort_dir = out + "_ort"
+    oc.run_ort(path, files, ort_dir)
+    return oc.rel_error(np.load(os.path.join(out, "y.npy")),
+                        np.load(os.path.join(ort_dir, "y.npy"))) <= 1e-5
+
+
 def check_reflect_pads(tool, work):
     """Pad reflect on a symbolic dim: pads as long as the dim fail the call
     (ONNX's rule, which ONNX Runtime enforces); shorter ones match numpy."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
     graph = helper.make_graph(
         [helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect", name="mirror")], "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         initializer=[numpy_helper.from_array(np.array([0, 2, 0, 0, 1, 0], np.int64), "pads")])
-    path = os.path.join(work, "reflect.onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    failures = []
-    for target in ["cpu", "gpu-kernels-on-cpu"]:
-        lib = os.path.join(work, f"reflect.{target}.so")
-        built = oc.compile_model(tool, path, lib, target)
-        if built.returncode:
-            failures.append(f"reflect [{target}]: compile failed: {built.stderr[-300:]}")
-            continue
-        for T in [5, 3, 2]:
-            x = np.arange(2 * T * 4, dtype=np.float32).reshape(2, T, 4)
-            files = oc.save_inputs(work, "reflect", {"x": x})
-            out = os.path.join(work, f"reflect_{target}_{T}")
-            run = oc.run_convc(tool, lib, files, out)
-            if T > 2:
-                good = run.returncode == 0 and np.array_equal(
-                    np.load(os.path.join(out, "y.npy")),
-                    np.pad(x, ((0, 0), (2, 1), (0, 0)), mode="reflect"))
-            else:
-                good = (run.returncode != 0 and "'mirror'" in run.stderr and
-                        "reflect pads must be shorter than the dim" in run.stderr and
-                        not os.path.exists(os.path.join(out, "y.npy")))
-            print(f"  reflect [{target}] T={T}: rc {run.returncode}")
-            if not good:
-                failures.append(f"reflect [{target}] T={T}: rc {run.returncode} {run.stderr[-200:]}")
-    return failures
+    x = {T: np.arange(2 * T * 4, dtype=np.float32).reshape(2, T, 4) for T in [5, 3, 2]}
+    return run_cases(tool, work, "reflect", graph, 17, [
+        *[(f"T={T}", {"x": x[T]}, equals(np.pad(x[T], ((0, 0), (2, 1), (0, 0)), mode="reflect")))
+          for T in [5, 3]],
+        ("T=2", {"x": x[2]}, ("'mirror'", "reflect pads must be shorter than the dim"))])
 
 
 def check_short_conv(tool, work):
     """A dilated Conv over a symbolic length: inputs shorter than the
     kernel's span (7) fail the call, writing nothing (ONNX Runtime refuses
     them too); longer ones match ONNX Runtime."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
     w = np.random.default_rng(3).standard_normal((3, 2, 4)).astype(np.float32)
     graph = helper.make_graph(
@@ -160,40 +183,16 @@ def check_short_conv(tool, work):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 2, "T"])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         initializer=[numpy_helper.from_array(w, "w")])
-    path = os.path.join(work, "short_conv.onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-    failures = []
-    for target in ["cpu", "gpu-kernels-on-cpu"]:
-        lib = os.path.join(work, f"short_conv.{target}.so")
-        built = oc.compile_model(tool, path, lib, target)
-        if built.returncode:
-            failures.append(f"short_conv [{target}]: compile failed: {built.stderr[-300:]}")
-            continue
-        for T in [9, 7, 5, 1]:
-            x = np.random.default_rng(T).standard_normal((1, 2, T)).astype(np.float32)
-            files = oc.save_inputs(work, "short_conv", {"x": x})
-            out = os.path.join(work, f"short_conv_{target}_{T}")
-            run = oc.run_convc(tool, lib, files, out)
-            if T >= 7:
-                ort_dir = os.path.join(work, f"short_conv_ort_{T}")
-                oc.run_ort(path, files, ort_dir)
-                good = run.returncode == 0 and oc.rel_error(
-                    np.load(os.path.join(out, "y.npy")),
-                    np.load(os.path.join(ort_dir, "y.npy"))) <= 1e-5
-            else:
-                good = (run.returncode != 0 and "went below zero" in run.stderr and
-                        not os.path.exists(os.path.join(out, "y.npy")))
-            print(f"  short_conv [{target}] T={T}: rc {run.returncode}")
-            if not good:
-                failures.append(f"short_conv [{target}] T={T}: rc {run.returncode} "
-                                f"{run.stderr[-200:]}")
-    return failures
+    x = {T: np.random.default_rng(T).standard_normal((1, 2, T)).astype(np.float32)
+         for T in [9, 7, 5, 1]}
+    return run_cases(tool, work, "short_conv", graph, 13, [
+        (f"T={T}", {"x": x[T]}, matches_ort if T >= 7 else ("went below zero",))
+        for T in [9, 7, 5, 1]])
 
 
 def check_element_count(tool, work):
     """A Reshape whose sizes come from another input's Shape: when they do not
     hold the data's elements, the call fails naming the node, writing nothing."""
-    import onnx
     from onnx import TensorProto, helper
     i64 = lambda n, v: helper.make_node("Constant", [], [n], value=helper.make_tensor(
         n, TensorProto.INT64, [len(v)], v))
@@ -210,33 +209,11 @@ def check_element_count(tool, work):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", 4]),
          helper.make_tensor_value_info("s", TensorProto.FLOAT, ["U", "V", 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
-    path = os.path.join(work, "element_count.onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    failures = []
-    for target in ["cpu", "gpu-kernels-on-cpu"]:
-        lib = os.path.join(work, f"element_count.{target}.so")
-        built = oc.compile_model(tool, path, lib, target)
-        if built.returncode:
-            failures.append(f"element_count [{target}]: compile failed: {built.stderr[-300:]}")
-            continue
-        x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
-        for s_shape, ok in [((3, 2, 4), True), ((2, 5, 4), False)]:
-            files = oc.save_inputs(work, "element_count", {"x": x, "s": np.zeros(s_shape, np.float32)})
-            out = os.path.join(work, f"element_count_{target}_{ok}")
-            run = oc.run_convc(tool, lib, files, out)
-            if ok:
-                good = (run.returncode == 0 and
-                        np.array_equal(np.load(os.path.join(out, "y.npy")), x.reshape(6, 4)))
-            else:
-                good = (run.returncode != 0 and "'flatten_rows'" in run.stderr and
-                        "24 elements cannot be reshaped to 40" in run.stderr and
-                        not os.path.exists(os.path.join(out, "y.npy")))
-            print(f"  element_count [{target}] s{list(s_shape)}: rc {run.returncode} "
-                  f"{run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ''}")
-            if not good:
-                failures.append(f"element_count [{target}] s{list(s_shape)}: rc {run.returncode}")
-    return failures
-
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    return run_cases(tool, work, "element_count", graph, 17, [
+        ("s[3,2,4]", {"x": x, "s": np.zeros((3, 2, 4), np.float32)}, equals(x.reshape(6, 4))),
+        ("s[2,5,4]", {"x": x, "s": np.zeros((2, 5, 4), np.float32)},
+         ("'flatten_rows'", "24 elements cannot be reshaped to 40"))])
 
 def main():
     tool, work = sys.argv[1], sys.argv[2]
