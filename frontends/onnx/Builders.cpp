@@ -574,6 +574,27 @@ void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
       message, /*continues=*/true);
 }
 
+Value GraphImporter::oneInt(Location loc, Value v, StringRef what) {
+  auto type = dyn_cast<RankedTensorType>(v ? v.getType() : Type());
+  if (!type || !isInt64(v) || type.getRank() > 1 ||
+      (type.hasStaticShape() && type.getNumElements() != 1)) {
+    emitError(loc) << what << " must be one int64";
+    return {};
+  }
+  if (auto values = constantInts(v))
+    return arith::ConstantIntOp::create(b, loc, (*values)[0], 64);
+  if (!type.hasStaticShape()) {
+    Value n = tensor::DimOp::create(b, loc, v, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    CheckOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n, one),
+        ValueRange{n},
+        "node '" + nodeName(loc) + "': " + what.str() +
+            " has {0} elements, not one");
+  }
+  return scalar(loc, v);
+}
+
 Value GraphImporter::scalar(Location loc, Value t) {
   auto type = cast<RankedTensorType>(t.getType());
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);

@@ -155,6 +155,15 @@ public:
   Value withReduced(Location loc, Value x, Value reduced, int64_t axis,
                     function_ref<Value(OpBuilder &, Location, Value, Value)> fn);
   Value softmax(Location loc, Value x, int64_t axis, bool log);
+  Value logSumExp(Location loc, Value x, const llvm::SmallBitVector &reduced,
+                  bool keep);
+  // Batch and instance normalisation (ops/ReductionOps.cpp).
+  LogicalResult checkChannelParams(const onnx::NodeProto &node, Location loc,
+                                   Value x, ValueRange params);
+  std::pair<Value, Value> meanAndVariance(Location loc, Value x,
+                                          const llvm::SmallBitVector &reduced);
+  Value normalized(Location loc, Value x, Value mean, Value var,
+                   AffineMap statsMap, Value scale, Value bias, float epsilon);
   /// Reduces the dims of float `x` marked in `reduced` (kept as size 1 when
   /// `keepDims`): acc = combine(x, extra..., acc) from `init`. `extra`
   /// operands have the keepdims result shape (e.g. a mean).
@@ -166,6 +175,10 @@ public:
   Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
+  /// The one int64 of a scalar or one-element vector input (TopK's k,
+  /// Trilu's k): a constant when it is one, else read at run time (a
+  /// symbolic length checked to be 1); null after an error.
+  Value oneInt(Location loc, Value v, StringRef what);
 
   /// The node an importer location names (nodeLoc).
   static std::string nodeName(Location loc) {
@@ -199,6 +212,13 @@ public:
   CONVC_ONNX_IMPORTER(importMaxMin)
   CONVC_ONNX_IMPORTER(importMod)
   CONVC_ONNX_IMPORTER(importGelu)
+  CONVC_ONNX_IMPORTER(importTrilu)
+  // ops/ActivationOps.cpp
+  CONVC_ONNX_IMPORTER(importActivation)
+  CONVC_ONNX_IMPORTER(importPRelu)
+  CONVC_ONNX_IMPORTER(importSignRound)
+  CONVC_ONNX_IMPORTER(importFloatClass)
+  CONVC_ONNX_IMPORTER(importSumMean)
   // ops/ShapeOps.cpp
   CONVC_ONNX_IMPORTER(importSplit)
   CONVC_ONNX_IMPORTER(importRange)
@@ -218,13 +238,20 @@ public:
   CONVC_ONNX_IMPORTER(importGatherElements)
   CONVC_ONNX_IMPORTER(importSlice)
   CONVC_ONNX_IMPORTER(importScatterND)
+  CONVC_ONNX_IMPORTER(importTile)
   // ops/ReductionOps.cpp
   CONVC_ONNX_IMPORTER(importCumSum)
   CONVC_ONNX_IMPORTER(importSoftmax)
   CONVC_ONNX_IMPORTER(importReduce)
+  CONVC_ONNX_IMPORTER(importArgExtreme)
+  CONVC_ONNX_IMPORTER(importTopK)
   CONVC_ONNX_IMPORTER(importLayerNormalization)
+  CONVC_ONNX_IMPORTER(importBatchNormalization)
+  CONVC_ONNX_IMPORTER(importInstanceNormalization)
+  CONVC_ONNX_IMPORTER(importGlobalPool)
   // ops/NNOps.cpp
   CONVC_ONNX_IMPORTER(importMatMul)
+  CONVC_ONNX_IMPORTER(importEinsum)
   CONVC_ONNX_IMPORTER(importGemm)
   CONVC_ONNX_IMPORTER(importConv)
   // ops/ConvcDomainOps.cpp

@@ -33,7 +33,8 @@ const OpTable &defaultDomainOps() {
   static const OpTable table([] {
     NamedOps ops;
     for (NamedOps (*category)() :
-         {elementwiseOps, shapeOps, indexingOps, reductionOps, nnOps})
+         {elementwiseOps, activationOps, shapeOps, indexingOps, reductionOps,
+          selectionOps, nnOps})
       for (auto &named : category())
         ops.push_back(std::move(named));
     llvm::sort(ops, [](const auto &a, const auto &b) { return a.first < b.first; });

@@ -53,9 +53,11 @@ inline OpEntry opEntry(ImportFn import, int64_t sinceOpset = kMinOpset,
 using NamedOps = std::vector<std::pair<std::string, OpEntry>>;
 // Each category's ops, registered beside their importers (ops/*.cpp).
 NamedOps elementwiseOps();
+NamedOps activationOps();
 NamedOps shapeOps();
 NamedOps indexingOps();
 NamedOps reductionOps();
+NamedOps selectionOps();
 NamedOps nnOps();
 NamedOps convcOps();
 

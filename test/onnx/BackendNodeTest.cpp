@@ -9,9 +9,8 @@
 //
 // Inputs that convc requires to be constant (Squeeze/Unsqueeze/ReduceSum
 // axes, the Reshape/Expand/ConstantOfShape shape, Slice's
-// starts/ends/axes/steps, Pad's pads, Split's sizes, ScatterND's indices:
-// it compiles shapes
-// statically, as exporters emit them) are graph inputs in these tests; the
+// starts/ends/axes/steps, Pad's pads, Split's sizes, ScatterND's indices,
+// Tile's repeats: it compiles shapes statically, as exporters emit them) are graph inputs in these tests; the
 // test bakes each data set's value into the model as an initializer before
 // compiling, and feeds the remaining inputs.
 //
@@ -234,7 +233,7 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
                         op == "ReduceSum" || op == "Slice" || op == "Pad" ||
                         op == "CumSum" ||
                         op == "Expand" || op == "Split" ||
-                        op == "ScatterND"
+                        op == "ScatterND" || op == "Tile"
                     ? 1
                     : -1;
     for (int k = first; k >= 0 && k < node.input_size(); ++k)

@@ -1,7 +1,8 @@
 //===- ElementwiseOps.cpp - elementwise ONNX ops --------------------------===//
 //
-// Comparisons, logic, Where, Pow, Cast and the clamping activations, each one
-// linalg.generic over the broadcast operands (Builders.cpp, elementwise()). The
+// Comparisons, logic, Where, Pow, Cast and the clamping activations, each
+// one linalg.generic over the broadcast operands (Builders.cpp,
+// elementwise()); Trilu, a mask by position. The
 // plain unary and binary float ops are registry entries over elementwise(),
 // their whole import the scalar op they yield (elementwiseOps() below).
 //
@@ -413,6 +414,59 @@ LogicalResult GraphImporter::importGelu(const onnx::NodeProto &node,
 }
 
 /// The elementwise ops: the plain float ones are their scalar op.
+/// ONNX Trilu: the elements on and above (upper) or on and below the k-th
+/// diagonal of the last two dims; zeros elsewhere. k may be a run-time
+/// value.
+LogicalResult GraphImporter::importTrilu(const onnx::NodeProto &node,
+                                         Location loc, ArrayRef<Value> inputs) {
+  if (inputs.empty() || !inputs[0])
+    return emitError(loc) << "Trilu needs an input";
+  Value x = inputs[0];
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (rank < 2)
+    return emitError(loc) << "Trilu needs a tensor of rank >= 2 (this one "
+                             "has rank "
+                          << rank << ")";
+  Value k = inputs.size() > 1 && inputs[1]
+                ? oneInt(loc, inputs[1], "Trilu's k")
+                : Value(arith::ConstantIntOp::create(b, loc, 0, 64));
+  if (!k)
+    return failure();
+  bool upper = intAttr(node, "upper", 1) != 0;
+  Type element = type.getElementType();
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i)
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, i));
+  Value init = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+  SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, ctx));
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{type}, ValueRange{x}, ValueRange{init}, maps,
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            auto position = [&](int64_t d) -> Value {
+              return arith::IndexCastOp::create(
+                  nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, d));
+            };
+            // j - i against k: the diagonal offset of (i, j).
+            Value offset = arith::SubIOp::create(nb, l, position(rank - 1),
+                                                 position(rank - 2));
+            Value kept = arith::CmpIOp::create(
+                nb, l,
+                upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+                offset, k);
+            Value zero =
+                arith::ConstantOp::create(nb, l, nb.getZeroAttr(element));
+            linalg::YieldOp::create(
+                nb, l,
+                ValueRange{arith::SelectOp::create(nb, l, kept, a[0], zero)});
+          })
+          .getResult(0);
+  return define(node, result);
+}
+
 NamedOps elementwiseOps() {
   using G = GraphImporter;
   return {
@@ -522,6 +576,7 @@ NamedOps elementwiseOps() {
                      return math::TanhOp::create(b, l, x);
                    },
                    [](float v) { return std::tanh(v); })},
+      {"Trilu", opEntry(&G::importTrilu, 14)},
       {"Where", opEntry(&G::importWhere, 9, fold::where)},
       {"Xor", opEntry(&G::importLogical)},
 

@@ -1,7 +1,7 @@
 //===- IndexingOps.cpp - gathers, slices, scatters and pads ---------------===//
 //
 // Ops whose addressing depends on index values or runtime bounds (Pad's
-// edge and reflect modes read mapped indices).
+// edge and reflect modes and Tile read mapped indices).
 //
 //===----------------------------------------------------------------------===//
 
@@ -688,6 +688,55 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
 }
 
 /// Gathers, slices and scatters.
+/// ONNX Tile: constant repeats; output position i reads i mod the input's
+/// size in each repeated dim.
+LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
+                                        Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 2 || !inputs[0] || !inputs[1])
+    return emitError(loc) << "Tile needs input and repeats";
+  Value x = inputs[0];
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  auto repeats = constantInts(inputs[1]);
+  if (!repeats)
+    return notConstant(loc, "Tile repeats");
+  if (int64_t(repeats->size()) != rank ||
+      llvm::any_of(*repeats, [](int64_t r) { return r < 0; }))
+    return emitError(loc) << "Tile needs " << rank
+                          << " repeats of at least 0";
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t r = (*repeats)[i], d = type.getDimSize(i);
+    shape.push_back(ShapedType::isDynamic(d) ? d : d * r);
+    if (ShapedType::isDynamic(d))
+      dynamicSizes.push_back(arith::MulIOp::create(
+          b, loc, tensor::DimOp::create(b, loc, x, i),
+          arith::ConstantIndexOp::create(b, loc, r)));
+  }
+  auto outType = RankedTensorType::get(shape, type.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{outType}, ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            SmallVector<Value> at;
+            for (int64_t i = 0; i < rank; ++i) {
+              Value j = linalg::IndexOp::create(nb, l, i);
+              if ((*repeats)[i] != 1)
+                j = arith::RemUIOp::create(
+                    nb, l, j, tensor::DimOp::create(nb, l, x, i));
+              at.push_back(j);
+            }
+            linalg::YieldOp::create(
+                nb, l, ValueRange{tensor::ExtractOp::create(nb, l, x, at)});
+          })
+          .getResult(0);
+  return define(node, result);
+}
+
 NamedOps indexingOps() {
   using G = GraphImporter;
   return {
@@ -696,6 +745,7 @@ NamedOps indexingOps() {
       {"Pad", opEntry(&G::importPad)},
       {"ScatterND", opEntry(&G::importScatterND, 11)},
       {"Slice", opEntry(&G::importSlice, kMinOpset, fold::slice)},
+      {"Tile", opEntry(&G::importTile)},
   };
 }
 

@@ -39,6 +39,7 @@ Value asMatrix(OpBuilder &b, Location loc, Value v, bool row) {
       b, loc, RankedTensorType::get(shape, t.getElementType()), v,
       SmallVector<ReassociationIndices>{{0, 1}}, sizes);
 }
+
 } // namespace
 
 /// ONNX MatMul: numpy's matmul. A vector operand is a one-row (left) or
@@ -515,6 +516,7 @@ NamedOps nnOps() {
   return {
       {"Conv", opEntry(&G::importConv)},
       {"Gemm", opEntry(&G::importGemm)},
+      {"Einsum", opEntry(&G::importEinsum, 12)},
       {"MatMul", opEntry(&G::importMatMul)},
   };
 }

@@ -1,7 +1,8 @@
 //===- ReductionOps.cpp - reductions and normalisation --------------------===//
 //
-// Reductions, (Log)Softmax, CumSum and LayerNormalization; a LayerNorm over
-// the last axis becomes the fused convc.layer_norm directly.
+// Reductions, global pooling, (Log)Softmax, CumSum, and the normalisations
+// (Layer, Batch, Instance); a LayerNorm over the last axis becomes the
+// fused convc.layer_norm directly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -159,7 +160,58 @@ LogicalResult GraphImporter::importSoftmax(const onnx::NodeProto &node,
   return define(node, result);
 }
 
-/// ONNX ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceSum, ReduceSumSquare.
+/// log(sum(exp(x))) over the `reduced` dims, the maximum subtracted first
+/// (torch.logsumexp of large logits stays finite), dropped unless `keep`.
+Value GraphImporter::logSumExp(Location loc, Value x,
+                               const llvm::SmallBitVector &reduced, bool keep) {
+  Value max = reduce(loc, x, reduced, /*keepDims=*/true, -INFINITY, {},
+                     [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+                       return Value(arith::MaximumFOp::create(nb, l, a[0], acc));
+                     });
+  // An all -inf (or inf) slice keeps its max, as exp(x - max) would be NaN.
+  Value shift = elementwise(loc, {max}, [](OpBuilder &nb, Location l,
+                                           ValueRange a) -> Value {
+    Value finite = arith::CmpFOp::create(
+        nb, l, arith::CmpFPredicate::OLT, math::AbsFOp::create(nb, l, a[0]),
+        arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(INFINITY)));
+    return arith::SelectOp::create(
+        nb, l, finite, a[0],
+        arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0)));
+  });
+  Value sum = reduce(loc, x, reduced, /*keepDims=*/true, 0.0, {shift},
+                     [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+                       Value e = math::ExpOp::create(
+                           nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                       return Value(arith::AddFOp::create(nb, l, e, acc));
+                     });
+  Value result = elementwise(loc, {sum, shift}, [](OpBuilder &nb, Location l,
+                                                   ValueRange a) -> Value {
+    return arith::AddFOp::create(nb, l, math::LogOp::create(nb, l, a[0]), a[1]);
+  });
+  if (keep)
+    return result;
+  // The reduced dims (all 1 now) merged into a kept neighbour.
+  SmallVector<ReassociationIndices> groups;
+  int64_t rank = reduced.size();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!reduced[d] || groups.empty())
+      groups.push_back({d});
+    else
+      groups.back().push_back(d);
+  }
+  // The leading reduced dims (group 0) join the first kept dim's group.
+  int64_t firstKept = reduced.find_first_unset();
+  if (firstKept < 0)
+    groups.clear(); // every dim reduced: a scalar
+  else if (firstKept > 0) {
+    groups[1].insert(groups[1].begin(), groups[0].begin(), groups[0].end());
+    groups.erase(groups.begin());
+  }
+  return tensor::CollapseShapeOp::create(b, loc, result, groups);
+}
+
+/// ONNX ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceSum,
+/// ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp.
 LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
                                           Location loc, ArrayRef<Value> inputs) {
   const std::string &op = node.op_type();
@@ -178,9 +230,11 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
   // int64; a mean of integers would round, which ONNX leaves unsaid.
   bool integer = isa<IntegerType>(getElementTypeOrSelf(inputs[0].getType())) &&
                  !getElementTypeOrSelf(inputs[0].getType()).isInteger(1);
-  if (!isFloat(inputs[0]) && !(integer && op != "ReduceMean"))
+  bool floatOnly = op == "ReduceMean" || op == "ReduceL2" ||
+                   op == "ReduceLogSum" || op == "ReduceLogSumExp";
+  if (!isFloat(inputs[0]) && !(integer && !floatOnly))
     return emitError(loc) << op << " needs a float input"
-                          << (op == "ReduceMean" ? "" : " or an integer one")
+                          << (floatOnly ? "" : " or an integer one")
                           << " (this one is "
                           << getElementTypeOrSelf(inputs[0].getType()) << ")";
   auto type = cast<RankedTensorType>(inputs[0].getType());
@@ -221,8 +275,11 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
   }
   const auto *kd = findAttr(node, "keepdims");
   bool keep = kd ? kd->i() != 0 : true;
+  if (op == "ReduceLogSumExp")
+    return define(node, logSumExp(loc, inputs[0], reduced, keep));
   bool sum = op == "ReduceMean" || op == "ReduceSum" ||
-             op == "ReduceSumSquare";
+             op == "ReduceSumSquare" || op == "ReduceL1" || op == "ReduceL2" ||
+             op == "ReduceLogSum";
   bool product = op == "ReduceProd";
   double start = sum       ? 0.0
                  : product ? 1.0
@@ -234,6 +291,11 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
         if (integer && op == "ReduceSumSquare")
           return arith::AddIOp::create(
               nb, l, arith::MulIOp::create(nb, l, a[0], a[0]), acc);
+        if (op == "ReduceL1")
+          return integer ? Value(arith::AddIOp::create(
+                               nb, l, math::AbsIOp::create(nb, l, a[0]), acc))
+                         : Value(arith::AddFOp::create(
+                               nb, l, math::AbsFOp::create(nb, l, a[0]), acc));
         if (integer && sum)
           return arith::AddIOp::create(nb, l, a[0], acc);
         if (product)
@@ -243,7 +305,7 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
           return op == "ReduceMax"
                      ? arith::MaxSIOp::create(nb, l, a[0], acc).getResult()
                      : arith::MinSIOp::create(nb, l, a[0], acc).getResult();
-        if (op == "ReduceSumSquare")
+        if (op == "ReduceSumSquare" || op == "ReduceL2")
           return arith::AddFOp::create(
               nb, l, arith::MulFOp::create(nb, l, a[0], a[0]), acc);
         if (sum)
@@ -252,6 +314,13 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
           return arith::MaximumFOp::create(nb, l, a[0], acc);
         return arith::MinimumFOp::create(nb, l, a[0], acc);
       });
+  if (op == "ReduceL2" || op == "ReduceLogSum")
+    result = elementwise(loc, {result}, [&](OpBuilder &nb, Location l,
+                                            ValueRange a) -> Value {
+      if (op == "ReduceL2")
+        return math::SqrtOp::create(nb, l, a[0]);
+      return math::LogOp::create(nb, l, a[0]);
+    });
   if (op == "ReduceMean") {
     Value count = reducedCount(loc, inputs[0], reduced);
     result = elementwise(loc, {result}, [&](OpBuilder &nb, Location l,
@@ -358,13 +427,229 @@ LogicalResult GraphImporter::importLayerNormalization(const onnx::NodeProto &nod
   return define(node, result);
 }
 
+/// Each of `params` is [C], C the data's dim 1 (checked at run time where
+/// symbolic).
+LogicalResult GraphImporter::checkChannelParams(const onnx::NodeProto &node,
+                                                Location loc, Value x,
+                                                ValueRange params) {
+  const std::string &op = node.op_type();
+  int64_t want = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  for (Value v : params) {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getRank() != 1)
+      return emitError(loc) << op << "'s parameters must be [C]";
+    int64_t c = t.getDimSize(0);
+    if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(want)) {
+      if (c != want)
+        return emitError(loc) << op << " has " << want
+                              << " channels and parameters of " << c;
+      continue;
+    }
+    Value have = tensor::DimOp::create(b, loc, v, 0);
+    Value channels = tensor::DimOp::create(b, loc, x, 1);
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, have, channels),
+        ValueRange{have, channels},
+        "node '" + nodeName(loc) + "': " + op +
+            " parameters of {0} for {1} channels");
+  }
+  return success();
+}
+
+/// The mean and population variance of `x` over its `reduced` dims, kept
+/// as 1 (two passes: the mean first, so large offsets do not cancel).
+std::pair<Value, Value>
+GraphImporter::meanAndVariance(Location loc, Value x,
+                               const llvm::SmallBitVector &reduced) {
+  Value count = reducedCount(loc, x, reduced);
+  auto divided = [&](Value v) {
+    return elementwise(loc, {v}, [&](OpBuilder &nb, Location l,
+                                     ValueRange a) -> Value {
+      return arith::DivFOp::create(nb, l, a[0], count);
+    });
+  };
+  Value mean = divided(
+      reduce(loc, x, reduced, true, 0.0, {},
+             [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+               return Value(arith::AddFOp::create(nb, l, a[0], acc));
+             }));
+  Value var = divided(reduce(
+      loc, x, reduced, true, 0.0, {mean},
+      [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+        Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
+        return Value(arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, d, d), acc));
+      }));
+  return {mean, var};
+}
+
+/// (x - mean) / sqrt(var + epsilon) * scale + bias, the statistics read
+/// through `statsMap`, scale and bias per channel (dim 1).
+Value GraphImporter::normalized(Location loc, Value x, Value mean, Value var,
+                                AffineMap statsMap, Value scale, Value bias,
+                                float epsilon) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0; i < rank; ++i)
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, i));
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap channel = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{x, mean, var, scale, bias},
+             ValueRange{tensor::EmptyOp::create(b, loc, type, dynamicSizes)},
+             ArrayRef<AffineMap>{identity, statsMap, statsMap, channel,
+                                 channel, identity},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value eps =
+                   arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(epsilon));
+               Value invStd = math::RsqrtOp::create(
+                   nb, l, arith::AddFOp::create(nb, l, a[2], eps));
+               Value y = arith::MulFOp::create(
+                   nb, l, arith::SubFOp::create(nb, l, a[0], a[1]), invStd);
+               y = arith::AddFOp::create(
+                   nb, l, arith::MulFOp::create(nb, l, y, a[3]), a[4]);
+               linalg::YieldOp::create(nb, l, ValueRange{y});
+             })
+      .getResult(0);
+}
+
+/// ONNX BatchNormalization: per channel (dim 1), (x - mean) / sqrt(var +
+/// epsilon) * scale + B, with the given statistics; in training mode
+/// (opset 14+) with the batch's own (population variance), whose blend
+/// with the given ones by momentum are the running outputs.
+LogicalResult GraphImporter::importBatchNormalization(
+    const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 5 ||
+      llvm::any_of(inputs, [](Value v) { return !isFloat(v); }))
+    return emitError(loc) << "BatchNormalization needs float X, scale, B, "
+                             "mean and var";
+  Value x = inputs[0];
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  bool training = intAttr(node, "training_mode", 0) != 0;
+  bool moreOutputs = llvm::any_of(llvm::drop_begin(node.output()),
+                                  [](const std::string &o) { return !o.empty(); });
+  if (rank < 2)
+    return emitError(loc) << "BatchNormalization needs [N, C, ...] data";
+  if (moreOutputs && (opset < 14 || !training))
+    return emitError(loc) << "BatchNormalization's statistics outputs exist "
+                             "in training mode, imported from opset 14";
+  if (failed(checkChannelParams(node, loc, x, inputs.drop_front())))
+    return failure();
+  float epsilon = 1e-5f, momentum = 0.9f;
+  if (const auto *a = findAttr(node, "epsilon"))
+    epsilon = a->f();
+  if (const auto *a = findAttr(node, "momentum"))
+    momentum = a->f();
+  Value mean = inputs[3], var = inputs[4];
+  if (training) {
+    llvm::SmallBitVector reduced(rank, true);
+    reduced.reset(1);
+    auto [batchMean, batchVar] = meanAndVariance(loc, x, reduced);
+    SmallVector<ReassociationIndices> all = {
+        llvm::to_vector(llvm::seq<int64_t>(0, rank))};
+    mean = tensor::CollapseShapeOp::create(b, loc, batchMean, all);
+    var = tensor::CollapseShapeOp::create(b, loc, batchVar, all);
+    auto blend = [&](Value given, Value batch) {
+      return elementwise(loc, {given, batch}, [&](OpBuilder &nb, Location l,
+                                                  ValueRange a) -> Value {
+        auto c = [&](float v) -> Value {
+          return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+        };
+        return arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, a[0], c(momentum)),
+            arith::MulFOp::create(nb, l, a[1], c(1 - momentum)));
+      });
+    };
+    if (node.output_size() > 1 && !node.output(1).empty())
+      values[node.output(1)] = blend(inputs[3], mean);
+    if (node.output_size() > 2 && !node.output(2).empty())
+      values[node.output(2)] = blend(inputs[4], var);
+  }
+  AffineMap channel = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  return define(node, normalized(loc, x, mean, var, channel, inputs[1],
+                                 inputs[2], epsilon));
+}
+
+/// ONNX InstanceNormalization: per (n, c) over the dims after them (what
+/// F.group_norm exports through, on [N, groups, rest] views).
+LogicalResult GraphImporter::importInstanceNormalization(
+    const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 3 ||
+      llvm::any_of(inputs, [](Value v) { return !isFloat(v); }))
+    return emitError(loc) << "InstanceNormalization needs float input, scale "
+                             "and B";
+  Value x = inputs[0];
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  if (rank < 3)
+    return emitError(loc) << "InstanceNormalization needs [N, C, D1, ...] "
+                             "data";
+  if (failed(checkChannelParams(node, loc, x, inputs.drop_front())))
+    return failure();
+  float epsilon = 1e-5f;
+  if (const auto *a = findAttr(node, "epsilon"))
+    epsilon = a->f();
+  llvm::SmallBitVector reduced(rank, true);
+  reduced.reset(0, 2);
+  auto [mean, var] = meanAndVariance(loc, x, reduced);
+  SmallVector<AffineExpr> kept = {getAffineDimExpr(0, ctx),
+                                  getAffineDimExpr(1, ctx)};
+  kept.append(rank - 2, getAffineConstantExpr(0, ctx));
+  return define(node, normalized(loc, x, mean, var,
+                                 AffineMap::get(rank, 0, kept, ctx), inputs[1],
+                                 inputs[2], epsilon));
+}
+
+/// ONNX GlobalAveragePool, GlobalMaxPool: over every dim after [N, C],
+/// kept as 1.
+LogicalResult GraphImporter::importGlobalPool(const onnx::NodeProto &node,
+                                              Location loc,
+                                              ArrayRef<Value> inputs) {
+  bool average = node.op_type() == "GlobalAveragePool";
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << node.op_type() << " needs one float input";
+  int64_t rank = cast<RankedTensorType>(inputs[0].getType()).getRank();
+  if (rank < 3)
+    return emitError(loc) << node.op_type() << " needs [N, C, D1, ...] data";
+  llvm::SmallBitVector reduced(rank, true);
+  reduced.reset(0, 2);
+  Value result = reduce(
+      loc, inputs[0], reduced, /*keepDims=*/true, average ? 0.0 : -INFINITY,
+      {}, [&](OpBuilder &nb, Location l, ValueRange a, Value acc) -> Value {
+        if (average)
+          return arith::AddFOp::create(nb, l, a[0], acc);
+        return arith::MaximumFOp::create(nb, l, a[0], acc);
+      });
+  if (average) {
+    Value count = reducedCount(loc, inputs[0], reduced);
+    result = elementwise(loc, {result}, [&](OpBuilder &nb, Location l,
+                                            ValueRange a) -> Value {
+      return arith::DivFOp::create(nb, l, a[0], count);
+    });
+  }
+  return define(node, result);
+}
+
 /// Reductions and normalisation.
 NamedOps reductionOps() {
   using G = GraphImporter;
   return {
+      {"BatchNormalization", opEntry(&G::importBatchNormalization)},
       {"CumSum", opEntry(&G::importCumSum, 11)},
+      {"GlobalAveragePool", opEntry(&G::importGlobalPool)},
+      {"GlobalMaxPool", opEntry(&G::importGlobalPool)},
+      {"InstanceNormalization", opEntry(&G::importInstanceNormalization)},
       {"LayerNormalization", opEntry(&G::importLayerNormalization, 17)},
       {"LogSoftmax", opEntry(&G::importSoftmax)},
+      {"ReduceL1", opEntry(&G::importReduce)},
+      {"ReduceL2", opEntry(&G::importReduce)},
+      {"ReduceLogSum", opEntry(&G::importReduce)},
+      {"ReduceLogSumExp", opEntry(&G::importReduce)},
       {"ReduceMax", opEntry(&G::importReduce)},
       {"ReduceMean", opEntry(&G::importReduce)},
       {"ReduceMin", opEntry(&G::importReduce)},

@@ -1,0 +1,216 @@
+//===- ActivationOps.cpp - activations with attributes, and tests ---------===//
+//
+// The activations whose formula takes attributes or several steps
+// (HardSigmoid, HardSwish, Selu, Celu, ThresholdedRelu, Softplus, Softsign,
+// Mish, PRelu), Sign and Round, IsNaN and IsInf, and the variadic Sum and
+// Mean: each one elementwise() over its (broadcast) operands.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+#include "frontends/onnx/OpRegistry.h"
+
+#include <cmath>
+
+namespace convc::onnx_import {
+
+namespace {
+/// log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+Value softplus(OpBuilder &b, Location l, Value x) {
+  Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
+  Value negAbs = arith::NegFOp::create(b, l, math::AbsFOp::create(b, l, x));
+  return arith::AddFOp::create(
+      b, l, arith::MaximumFOp::create(b, l, x, zero),
+      math::Log1pOp::create(b, l, math::ExpOp::create(b, l, negAbs)));
+}
+} // namespace
+
+/// ONNX HardSigmoid, HardSwish, Selu, Celu, ThresholdedRelu, Softplus,
+/// Softsign, Mish (defaults as the ONNX operator docs give them).
+LogicalResult GraphImporter::importActivation(const onnx::NodeProto &node,
+                                              Location loc,
+                                              ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << op << " needs one float input";
+  auto attr = [&](StringRef name, float fallback) {
+    const auto *a = findAttr(node, name);
+    return a ? a->f() : fallback;
+  };
+  bool hardSwish = op == "HardSwish";
+  float alpha = attr("alpha", op == "HardSigmoid" ? 0.2f
+                              : hardSwish         ? 1.0f / 6
+                              : op == "Selu"      ? 1.67326319217681884765625f
+                                                  : 1.0f);
+  float beta = attr("beta", 0.5f);
+  float gamma = attr("gamma", 1.05070102214813232421875f);
+  Value result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                              ValueRange a) -> Value {
+    auto c = [&](float v) -> Value {
+      return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+    };
+    Value x = a[0];
+    if (op == "HardSigmoid" || hardSwish) {
+      Value y = arith::AddFOp::create(
+          nb, l, arith::MulFOp::create(nb, l, x, c(alpha)), c(beta));
+      y = arith::MinimumFOp::create(
+          nb, l, arith::MaximumFOp::create(nb, l, y, c(0)), c(1));
+      return hardSwish ? Value(arith::MulFOp::create(nb, l, x, y)) : y;
+    }
+    if (op == "Selu" || op == "Celu") {
+      // Selu: gamma (x or alpha (e^x - 1)); Celu: alpha (e^(x/alpha) - 1).
+      bool selu = op == "Selu";
+      Value e = math::ExpOp::create(
+          nb, l, selu ? x : Value(arith::DivFOp::create(nb, l, x, c(alpha))));
+      Value below = arith::MulFOp::create(
+          nb, l, c(alpha), arith::SubFOp::create(nb, l, e, c(1)));
+      Value positive =
+          arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x, c(0));
+      Value y = arith::SelectOp::create(nb, l, positive, x, below);
+      return selu ? Value(arith::MulFOp::create(nb, l, y, c(gamma))) : y;
+    }
+    if (op == "ThresholdedRelu")
+      return arith::SelectOp::create(
+          nb, l, arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x,
+                                       c(alpha)),
+          x, c(0));
+    if (op == "Softplus")
+      return softplus(nb, l, x);
+    if (op == "Softsign")
+      return arith::DivFOp::create(
+          nb, l, x, arith::AddFOp::create(nb, l, c(1), math::AbsFOp::create(nb, l, x)));
+    // Mish: x tanh(softplus(x)).
+    return arith::MulFOp::create(nb, l, x,
+                                 math::TanhOp::create(nb, l, softplus(nb, l, x)));
+  });
+  return define(node, result);
+}
+
+/// ONNX PRelu: x, or slope * x below 0 (the slope broadcast to x).
+LogicalResult GraphImporter::importPRelu(const onnx::NodeProto &node,
+                                         Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]))
+    return emitError(loc) << "PRelu needs float x and slope";
+  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                                   ValueRange a) -> Value {
+    Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
+    Value negative =
+        arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, a[0], zero);
+    return arith::SelectOp::create(
+        nb, l, negative, arith::MulFOp::create(nb, l, a[0], a[1]), a[0]);
+  }));
+}
+
+/// ONNX Sign (float or int64; NaN stays NaN) and Round (halves to even).
+LogicalResult GraphImporter::importSignRound(const onnx::NodeProto &node,
+                                             Location loc,
+                                             ArrayRef<Value> inputs) {
+  bool sign = node.op_type() == "Sign";
+  bool integer = inputs.size() == 1 && sign && isInt64(inputs[0]);
+  if (inputs.size() != 1 || !(isFloat(inputs[0]) || integer))
+    return emitError(loc) << node.op_type() << " needs one float"
+                          << (sign ? " or int64" : "") << " input";
+  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                                   ValueRange a) -> Value {
+    Value x = a[0];
+    if (!sign)
+      return math::RoundEvenOp::create(nb, l, x);
+    if (integer) {
+      Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+      auto ext = [&](arith::CmpIPredicate p) -> Value {
+        return arith::ExtUIOp::create(nb, l, nb.getI64Type(),
+                                      arith::CmpIOp::create(nb, l, p, x, zero));
+      };
+      return arith::SubIOp::create(nb, l, ext(arith::CmpIPredicate::sgt),
+                                   ext(arith::CmpIPredicate::slt));
+    }
+    auto c = [&](float v) -> Value {
+      return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+    };
+    Value y = arith::SelectOp::create(
+        nb, l, arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, x, c(0)),
+        c(-1), x);
+    return arith::SelectOp::create(
+        nb, l, arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x, c(0)),
+        c(1), y);
+  }));
+}
+
+/// ONNX IsNaN, IsInf (detect_negative, detect_positive): bool results.
+LogicalResult GraphImporter::importFloatClass(const onnx::NodeProto &node,
+                                              Location loc,
+                                              ArrayRef<Value> inputs) {
+  bool nan = node.op_type() == "IsNaN";
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << node.op_type() << " needs one float input";
+  bool negative = intAttr(node, "detect_negative", 1) != 0;
+  bool positive = intAttr(node, "detect_positive", 1) != 0;
+  return define(
+      node,
+      elementwise(
+          loc, inputs,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            if (nan)
+              return arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO,
+                                           a[0], a[0]);
+            auto is = [&](float v) -> Value {
+              return arith::CmpFOp::create(
+                  nb, l, arith::CmpFPredicate::OEQ, a[0],
+                  arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v)));
+            };
+            Value none = arith::ConstantIntOp::create(nb, l, 0, 1);
+            return arith::OrIOp::create(nb, l,
+                                        positive ? is(INFINITY) : none,
+                                        negative ? is(-INFINITY) : none);
+          },
+          b.getI1Type()));
+}
+
+/// ONNX Sum and Mean: variadic, broadcasting (float; Sum also int64).
+LogicalResult GraphImporter::importSumMean(const onnx::NodeProto &node,
+                                           Location loc,
+                                           ArrayRef<Value> inputs) {
+  bool mean = node.op_type() == "Mean";
+  bool integer = !inputs.empty() && !mean && isInt64(inputs[0]);
+  if (inputs.empty() || llvm::any_of(inputs, [&](Value v) {
+        return !(integer ? isInt64(v) : isFloat(v));
+      }))
+    return emitError(loc) << node.op_type() << " needs float inputs"
+                          << (mean ? "" : " or int64 ones");
+  float count = inputs.size();
+  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                                   ValueRange a) -> Value {
+    Value y = a[0];
+    for (Value v : a.drop_front())
+      y = integer ? Value(arith::AddIOp::create(nb, l, y, v))
+                  : Value(arith::AddFOp::create(nb, l, y, v));
+    if (mean)
+      y = arith::DivFOp::create(
+          nb, l, y, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(count)));
+    return y;
+  }));
+}
+
+/// The activations, Sign/Round, IsNaN/IsInf, Sum/Mean.
+NamedOps activationOps() {
+  using G = GraphImporter;
+  return {
+      {"Celu", opEntry(&G::importActivation, 12)},
+      {"HardSigmoid", opEntry(&G::importActivation)},
+      {"HardSwish", opEntry(&G::importActivation, 14)},
+      {"IsInf", opEntry(&G::importFloatClass, 10)},
+      {"IsNaN", opEntry(&G::importFloatClass, 9)},
+      {"Mean", opEntry(&G::importSumMean)},
+      {"Mish", opEntry(&G::importActivation, 18)},
+      {"PRelu", opEntry(&G::importPRelu)},
+      {"Round", opEntry(&G::importSignRound, 11)},
+      {"Selu", opEntry(&G::importActivation)},
+      {"Sign", opEntry(&G::importSignRound, 9)},
+      {"Softplus", opEntry(&G::importActivation)},
+      {"Softsign", opEntry(&G::importActivation)},
+      {"Sum", opEntry(&G::importSumMean)},
+      {"ThresholdedRelu", opEntry(&G::importActivation, 10)},
+  };
+}
+
+} // namespace convc::onnx_import

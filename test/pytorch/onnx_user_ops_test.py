@@ -1,0 +1,200 @@
+"""Ops that model code reaches for outside convc_torch's blocks, exported the
+way users write them (torch.onnx.export, opset 14-17, symbolic batch and
+time): a causal mask from torch.triu / torch.tril (Trilu), greedy tokens
+from argmax / argmin (ArgMax, ArgMin: int64 outputs), attention scores and
+contexts through torch.einsum (batched, with heads, with an ellipsis, a
+diagonal, a sum over a label), top-k scores and positions (TopK), a
+speech-style conv block (BatchNorm1d, Hardswish, PReLU, GroupNorm, a
+global average, Mish) and logsumexp, F.normalize, repeat and the other activations. Each is
+checked against ONNX Runtime at two shapes (one with a batch of 1) on the
+CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
+CUDA where the toolkit is. An Einsum whose label has two different symbolic
+sizes fails the call naming the node.
+
+usage: onnx_user_ops_test.py CONVC_TOOL WORKDIR
+Skips (exit 77) without onnxruntime-node.
+"""
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+import ort_compare as oc
+
+C = 4
+
+
+class CausalAttention(torch.nn.Module):
+    """Scores by einsum, future positions masked with a triu mask."""
+    def forward(self, x):
+        T = x.shape[1]
+        scores = torch.einsum("btc,bsc->bts", x, x) / math.sqrt(C)
+        future = torch.triu(torch.ones(T, T, dtype=torch.bool, device=x.device), diagonal=1)
+        weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+        return torch.einsum("bts,bsc->btc", weights, x)
+
+
+class BandedTril(torch.nn.Module):
+    """tril with a negative and triu with a positive diagonal on a Gram
+    matrix of the time steps."""
+    def forward(self, x):
+        gram = x @ x.transpose(1, 2)
+        return torch.tril(gram, diagonal=-1) + 2 * torch.triu(gram, diagonal=2)
+
+
+class GreedyTokens(torch.nn.Module):
+    """The argmax of a vocabulary projection: int64 token ids."""
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(C, 11)
+
+    def forward(self, x):
+        return self.proj(x).argmax(dim=-1)
+
+
+class QuietestStep(torch.nn.Module):
+    """argmin over time, kept as a dim, used as an index."""
+    def forward(self, x):
+        at = x.abs().sum(-1).argmin(dim=1, keepdim=True)
+        return torch.gather(x, 1, at.unsqueeze(-1).expand(-1, -1, C))
+
+
+class HeadScores(torch.nn.Module):
+    """Per-head scores and contexts with einsum over [B, T, H, D] views."""
+    def forward(self, x):
+        B, T, _ = x.shape
+        q = x.view(B, T, 2, C // 2)
+        w = torch.softmax(torch.einsum("bthd,bshd->bhts", q, q), dim=-1)
+        return torch.einsum("bhts,bshd->bthd", w, q).reshape(B, T, C)
+
+
+class EllipsisProjection(torch.nn.Module):
+    """einsum('...c,cd->...d') with a weight, and a trace per batch."""
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(C, C))
+
+    def forward(self, x):
+        y = torch.einsum("...c,cd->...d", x, self.w)
+        gram = torch.einsum("btc,btd->bcd", y, x)
+        trace = torch.einsum("bii->b", gram)
+        return y + trace[:, None, None] + torch.einsum("btc->bc", x)[:, None, :]
+
+
+class TopScores(torch.nn.Module):
+    """The 3 largest projections per step and their positions, as floats."""
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(C, 9)
+
+    def forward(self, x):
+        values, indices = torch.topk(self.proj(x), 3, dim=-1)
+        smallest, _ = torch.topk(x, 2, dim=1, largest=False)
+        return torch.cat([values, indices.float()], -1).sum(1, keepdim=True) + \
+            smallest.sum(1, keepdim=True).sum(-1, keepdim=True)
+
+
+class ConvBatchNormBlock(torch.nn.Module):
+    """A speech-style conv block: Conv1d, BatchNorm1d (eval), Hardswish,
+    PReLU, GroupNorm (InstanceNormalization on a [N, groups, rest] view), a
+    squeeze-excite gate from a global average, Mish."""
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(C, C, 3, padding=1)
+        self.norm = torch.nn.BatchNorm1d(C)
+        self.norm.running_mean.uniform_(-1, 1)
+        self.norm.running_var.uniform_(0.5, 2)
+        self.prelu = torch.nn.PReLU(C)
+        self.group = torch.nn.GroupNorm(2, C)
+        torch.nn.init.uniform_(self.group.weight, 0.5, 1.5)
+        torch.nn.init.uniform_(self.group.bias, -0.5, 0.5)
+        self.gate = torch.nn.Linear(C, C)
+        self.eval()
+
+    def forward(self, x):
+        h = self.prelu(torch.nn.functional.hardswish(self.norm(self.conv(x.transpose(1, 2)))))
+        h = self.group(h)
+        s = torch.sigmoid(self.gate(torch.nn.functional.adaptive_avg_pool1d(h, 1).squeeze(-1)))
+        return torch.nn.functional.mish(h * s.unsqueeze(-1)).transpose(1, 2)
+
+
+class ScoresAndNorms(torch.nn.Module):
+    """logsumexp of large logits, F.normalize (ReduceL2), repeat (Tile),
+    softplus, selu, celu, softsign, hardsigmoid, sign and round."""
+    def forward(self, x):
+        big = 40 * x
+        lse = torch.logsumexp(big, dim=-1, keepdim=True) + torch.logsumexp(big, dim=1)[:, None, :]
+        unit = torch.nn.functional.normalize(x, dim=-1)
+        tiled = x.repeat(1, 1, 2)[..., 1:C + 1]
+        act = (torch.nn.functional.softplus(x) + torch.nn.functional.selu(x) +
+               torch.nn.functional.celu(x, 0.5) + torch.nn.functional.softsign(x) +
+               torch.nn.functional.hardsigmoid(x))
+        return lse + unit + tiled + act + torch.sign(x) + torch.round(3 * x)
+
+
+MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
+           (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
+           (TopScores, 13), (ConvBatchNormBlock, 14), (ScoresAndNorms, 14)]
+
+
+def check_label_sizes(tool, work):
+    """'btc,btc->bc' of x and x[:, 1:]: t is T in one and T - 1 in the other."""
+    from onnx import TensorProto, helper, numpy_helper
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["x", "one", "end", "axis"], ["later"]),
+         helper.make_node("Einsum", ["x", "later"], ["y"], equation="btc,btc->bc")],
+        "mismatched",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", C])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.array([v], np.int64), n)
+                     for n, v in [("one", 1), ("end", 2 ** 62), ("axis", 1)]])
+    path = os.path.join(work, "mismatched.onnx")
+    with open(path, "wb") as f:
+        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+                .SerializeToString())
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"mismatched.{target}.so")
+        built = oc.compile_model(tool, path, lib, target, ["--quiet"])
+        if built.returncode:
+            failures.append(f"mismatched [{target}]: compile failed: {built.stderr[-300:]}")
+            continue
+        files = oc.save_inputs(work, "mismatched", {"x": np.ones((2, 5, C), np.float32)})
+        got = oc.run_convc(tool, lib, files, os.path.join(work, "mismatched_out"))
+        said = got.stderr.strip().splitlines()[-1:] or [""]
+        print(f"  mismatched [{target}]: rc {got.returncode}: {said[0]}")
+        if got.returncode == 0 or "has size 4 in input 1 and 5 in input 0" not in got.stderr or \
+                "Einsum" not in got.stderr:
+            failures.append(f"mismatched [{target}]: not refused with the sizes")
+    return failures
+
+
+def main():
+    tool, work = sys.argv[1], sys.argv[2]
+    if (skip := oc.skip_without_ort()) is not None:
+        return skip
+    os.makedirs(work, exist_ok=True)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    if not oc.HAVE_CUDA:
+        print(f"(no CUDA toolkit at {oc.CUDA}: the --target=cuda compiles are skipped)")
+    failures = []
+    for cls, opset in MODULES:
+        name = cls.__name__
+        path = os.path.join(work, name + ".onnx")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(cls(), (torch.randn(2, 7, C),), path, input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": {0: "B", 1: "T"}},
+                              opset_version=opset)
+        inputs = [rng.standard_normal((B, T, C)).astype(np.float32) for B, T in [(1, 5), (3, 12)]]
+        failures += oc.check_export(tool, work, name, path, inputs, 1e-5, ["--quiet"])[0]
+    failures += check_label_sizes(tool, work)
+    return oc.report(failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
