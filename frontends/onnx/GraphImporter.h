@@ -252,6 +252,8 @@ public:
   // ops/NNOps.cpp
   CONVC_ONNX_IMPORTER(importMatMul)
   CONVC_ONNX_IMPORTER(importEinsum)
+  // ops/PoolingOps.cpp
+  CONVC_ONNX_IMPORTER(importPool)
   CONVC_ONNX_IMPORTER(importGemm)
   CONVC_ONNX_IMPORTER(importConv)
   // ops/ConvcDomainOps.cpp

@@ -5,7 +5,9 @@ from argmax / argmin (ArgMax, ArgMin: int64 outputs), attention scores and
 contexts through torch.einsum (batched, with heads, with an ellipsis, a
 diagonal, a sum over a label), top-k scores and positions (TopK), a
 speech-style conv block (BatchNorm1d, Hardswish, PReLU, GroupNorm, a
-global average, Mish) and logsumexp, F.normalize, repeat and the other activations. Each is
+global average, Mish), logsumexp, F.normalize, repeat and the other
+activations, and pooling over time (MaxPool with indices, AveragePool with
+ceil_mode). Each is
 checked against ONNX Runtime at two shapes (one with a batch of 1) on the
 CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
 CUDA where the toolkit is. An Einsum whose label has two different symbolic
@@ -135,9 +137,25 @@ class ScoresAndNorms(torch.nn.Module):
         return lse + unit + tiled + act + torch.sign(x) + torch.round(3 * x)
 
 
+class PooledEncoder(torch.nn.Module):
+    """Subsampling by pooling over time: MaxPool1d with padding and stride,
+    AvgPool1d with ceil_mode (with and without the padding counted), a
+    dilated MaxPool1d that also returns its indices."""
+    def forward(self, x):
+        h = x.transpose(1, 2)
+        a = torch.nn.functional.max_pool1d(h, 3, stride=2, padding=1)
+        b = torch.nn.functional.avg_pool1d(h, 3, stride=2, padding=1, ceil_mode=True)
+        c = torch.nn.functional.avg_pool1d(h, 3, stride=2, padding=1, ceil_mode=True,
+                                           count_include_pad=False)
+        d, at = torch.nn.functional.max_pool1d(h, 2, stride=1, padding=1, dilation=2,
+                                               return_indices=True)
+        return torch.cat([a, b, c, d, at.float() / 10], dim=-1).transpose(1, 2)
+
+
 MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
-           (TopScores, 13), (ConvBatchNormBlock, 14), (ScoresAndNorms, 14)]
+           (TopScores, 13), (ConvBatchNormBlock, 14), (ScoresAndNorms, 14),
+           (PooledEncoder, 13)]
 
 
 def check_label_sizes(tool, work):

@@ -39,7 +39,6 @@ Value asMatrix(OpBuilder &b, Location loc, Value v, bool row) {
       b, loc, RankedTensorType::get(shape, t.getElementType()), v,
       SmallVector<ReassociationIndices>{{0, 1}}, sizes);
 }
-
 } // namespace
 
 /// ONNX MatMul: numpy's matmul. A vector operand is a one-row (left) or
@@ -515,9 +514,11 @@ NamedOps nnOps() {
   using G = GraphImporter;
   return {
       {"Conv", opEntry(&G::importConv)},
+      {"AveragePool", opEntry(&G::importPool)},
       {"Gemm", opEntry(&G::importGemm)},
       {"Einsum", opEntry(&G::importEinsum, 12)},
       {"MatMul", opEntry(&G::importMatMul)},
+      {"MaxPool", opEntry(&G::importPool)},
   };
 }
 
