@@ -75,6 +75,20 @@ def ExportEntryPointsPass : Pass<"convc-export-entry-points", "::mlir::ModuleOp"
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def DenseResultsPass : Pass<"convc-dense-results", "::mlir::ModuleOp"> {
+  let summary = "Copy results returned as strided views into dense buffers";
+  let description = [{
+    Runs after one-shot bufferization with identity-layout function
+    boundaries. That bufferization returns a view whose layout has dynamic
+    strides and offset 0 (the first part of a Split of a result with
+    symbolic sizes, say) through a `memref.cast` to the identity layout,
+    which is wrong unless the view spans whole rows; the runtime reads
+    results as dense. Each such returned value is copied into a fresh
+    dense buffer. Casts from layouts that are provably dense stay.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def ParallelToRuntimePass : Pass<"convc-parallel-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Run outermost scf.parallel loops on the runtime's thread pool";
   let description = [{

@@ -230,7 +230,7 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
            ",canonicalize,empty-tensor-to-alloc-tensor,cse,"
            "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
-           "buffer-deallocation-pipeline,canonicalize";
+           "convc-dense-results,buffer-deallocation-pipeline,canonicalize";
   }
   case Stage::LLVM:
     if (opt.target == Target::CUDA)

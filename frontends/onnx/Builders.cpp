@@ -323,7 +323,8 @@ Value GraphImporter::elementwise(
 Value GraphImporter::reduce(
     Location loc, Value x, const llvm::SmallBitVector &reduced, bool keepDims,
     double init, ValueRange extra,
-    function_ref<Value(OpBuilder &, Location, ValueRange, Value)> combine) {
+    function_ref<Value(OpBuilder &, Location, ValueRange, Value)> combine,
+    Type accumulator) {
   assert((keepDims || extra.empty()) && "extra operands need keepdims");
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
@@ -348,9 +349,9 @@ Value GraphImporter::reduce(
   }
   // f32, or int64 (the integers' sums, maxima and minima; +-inf as the
   // extremes).
-  Type element = type.getElementType();
+  Type element = accumulator ? accumulator : type.getElementType();
   auto outType = RankedTensorType::get(shape, element);
-  TypedAttr startValue = b.getF32FloatAttr(init);
+  TypedAttr startValue = b.getFloatAttr(element.isF64() ? element : b.getF32Type(), init);
   if (isa<IntegerType>(element))
     startValue = b.getIntegerAttr(
         element, init == INFINITY    ? std::numeric_limits<int64_t>::max()

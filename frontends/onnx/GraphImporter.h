@@ -166,11 +166,13 @@ public:
                    AffineMap statsMap, Value scale, Value bias, float epsilon);
   /// Reduces the dims of float `x` marked in `reduced` (kept as size 1 when
   /// `keepDims`): acc = combine(x, extra..., acc) from `init`. `extra`
-  /// operands have the keepdims result shape (e.g. a mean).
+  /// operands have the keepdims result shape (e.g. a mean). `accumulator`:
+  /// the result's element type when not x's (f64 sums of f32 data).
   Value reduce(Location loc, Value x, const llvm::SmallBitVector &reduced,
                bool keepDims, double init, ValueRange extra,
                function_ref<Value(OpBuilder &, Location, ValueRange, Value)>
-                   combine);
+                   combine,
+               Type accumulator = {});
   /// The number of elements of `x` in its `reduced` dims, as f32.
   Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
   /// The one element of a rank-0 (or all-ones shape) tensor.

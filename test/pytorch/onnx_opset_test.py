@@ -3,7 +3,8 @@ opset 17 at most, so the models are assembled by hand): the reductions with
 axes as an input (and none, with noop_with_empty_axes), integer reductions,
 Pad with an axes input and (opset 7) with attributes, Split with
 num_outputs and an uneven last part, Gelu (opset 20, erf and tanh forms),
-Softmax's 2-D rows before opset 13, sines of large arguments, a Reshape
+Softmax's 2-D rows before opset 13, noop_with_empty_axes on ReduceL1 and
+ReduceSumSquare (|x|, x^2), Split parts of a computed tensor as outputs, sines of large arguments, a Reshape
 shape made of Expand and Split of constants. Each runs in convc
 (CPU and GPU kernel loops) and is compared with numpy and, when
 onnxruntime-node is installed, ONNX Runtime: max |difference| <= 1e-5.
@@ -77,6 +78,18 @@ CASES = [
     ("reduce_noop", 18,
      [helper.make_node("ReduceSum", ["x"], ["y"], keepdims=0, noop_with_empty_axes=1)],
      [], ["y"], lambda x: [x]),
+    # Nothing reduced, the per-element step still applied (onnx/onnx#7137).
+    ("reduce_l1_noop", 18,
+     [helper.make_node("ReduceL1", ["x"], ["a"], noop_with_empty_axes=1),
+      helper.make_node("ReduceSumSquare", ["x"], ["b"], noop_with_empty_axes=1),
+      helper.make_node("Add", ["a", "b"], ["y"])],
+     [], ["y"], lambda x: [np.abs(x) + x * x]),
+    # Parts of a computed tensor returned as outputs: the first part's view
+    # (strided, offset 0) came back read as if dense.
+    ("split_of_result", 18,
+     [helper.make_node("Relu", ["x"], ["r"]),
+      helper.make_node("Split", ["r"], ["a", "b"], axis=1, num_outputs=2)],
+     [], ["a", "b"], lambda x: [np.maximum(x, 0)[:, :4], np.maximum(x, 0)[:, 4:]]),
     # Integers summed (token counts: mask.long().sum(-1)) and maximised.
     ("reduce_int", 13,
      [helper.make_node("Greater", ["x", "zero"], ["pos"]),

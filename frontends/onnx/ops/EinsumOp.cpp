@@ -122,6 +122,10 @@ parseEinsum(StringRef equation, ArrayRef<int64_t> ranks) {
   std::string error = parseTerm(rhs, before, after, ellipsis);
   if (!error.empty())
     return error;
+  if (!ellipsis && labels.ellipsisDims > 0)
+    return "the operands' ellipsis covers " +
+           std::to_string(labels.ellipsisDims) +
+           " dims, which the output must keep ('...' in it), as numpy does";
   labels.output = before;
   if (ellipsis)
     llvm::append_range(labels.output, ellipsisLabels(labels.ellipsisDims));
@@ -142,8 +146,8 @@ parseEinsum(StringRef equation, ArrayRef<int64_t> ranks) {
 
 /// ONNX Einsum: one linalg.generic over every label (the output's
 /// parallel, the others summed) accumulating the operands' product. A label
-/// has one size in every operand (checked at run time where symbolic);
-/// within the ellipsis an operand's static 1 broadcasts.
+/// has one size in every operand (checked at run time where symbolic), or
+/// a static 1 there, which broadcasts.
 LogicalResult GraphImporter::importEinsum(const onnx::NodeProto &node,
                                           Location loc, ArrayRef<Value> inputs) {
   const auto *attr = findAttr(node, "equation");
@@ -197,8 +201,10 @@ LogicalResult GraphImporter::importEinsum(const onnx::NodeProto &node,
       auto [sk, sd] = source[label];
       int64_t size = sizeOf(k, d), want = sizeOf(sk, sd);
       std::string name(1, labelName(label));
-      if (label >= 52 && size == 1 && want != 1) {
-        exprs.push_back(getAffineConstantExpr(0, ctx)); // broadcast
+      if (size == 1 && want != 1) {
+        // A static 1 broadcasts, in the ellipsis and (as torch and ONNX
+        // Runtime have it) in a named label.
+        exprs.push_back(getAffineConstantExpr(0, ctx));
         continue;
       }
       exprs.push_back(getAffineDimExpr(loopOf(label), ctx));

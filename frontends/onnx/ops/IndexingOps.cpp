@@ -688,8 +688,9 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
 }
 
 /// Gathers, slices and scatters.
-/// ONNX Tile: constant repeats; output position i reads i mod the input's
-/// size in each repeated dim.
+/// ONNX Tile: repeats constant or from shape arithmetic (repeat(1, T, 1)
+/// on a symbolic T); output position i reads i mod the input's size in each
+/// repeated dim.
 LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
                                         Location loc, ArrayRef<Value> inputs) {
   if (inputs.size() != 2 || !inputs[0] || !inputs[1])
@@ -697,22 +698,45 @@ LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
   Value x = inputs[0];
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
-  auto repeats = constantInts(inputs[1]);
+  std::optional<ShapeOperand> repeats = shapeOperand(node, inputs, 1);
   if (!repeats)
     return notConstant(loc, "Tile repeats");
-  if (int64_t(repeats->size()) != rank ||
-      llvm::any_of(*repeats, [](int64_t r) { return r < 0; }))
+  if (int64_t(repeats->values.size()) != rank ||
+      llvm::any_of(repeats->values, [](int64_t r) {
+        return r < 0 && !ShapedType::isDynamic(r);
+      }))
     return emitError(loc) << "Tile needs " << rank
                           << " repeats of at least 0";
   SmallVector<int64_t> shape;
   SmallVector<Value> dynamicSizes;
   for (int64_t i = 0; i < rank; ++i) {
-    int64_t r = (*repeats)[i], d = type.getDimSize(i);
-    shape.push_back(ShapedType::isDynamic(d) ? d : d * r);
-    if (ShapedType::isDynamic(d))
-      dynamicSizes.push_back(arith::MulIOp::create(
-          b, loc, tensor::DimOp::create(b, loc, x, i),
-          arith::ConstantIndexOp::create(b, loc, r)));
+    int64_t r = repeats->values[i], d = type.getDimSize(i);
+    if (!ShapedType::isDynamic(r) && !ShapedType::isDynamic(d)) {
+      int64_t size;
+      if (llvm::MulOverflow(d, r, size) || size >= (int64_t(1) << 48))
+        return emitError(loc) << "Tile of a dim of " << d << " " << r
+                              << " times is too large";
+      shape.push_back(size);
+      continue;
+    }
+    Value count = repeats->symbolicSizes[i];
+    if (count) {
+      // A run-time count: at least 0, as a constant one must be.
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      CheckOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, count, zero),
+          ValueRange{count},
+          "node '" + nodeName(loc) + "': Tile repeats {0} times");
+    } else {
+      count = arith::ConstantIndexOp::create(b, loc, r);
+    }
+    shape.push_back(ShapedType::kDynamic);
+    dynamicSizes.push_back(b.createOrFold<arith::MulIOp>(
+        loc,
+        getValueOrCreateConstantIndexOp(b, loc,
+                                        tensor::getMixedSize(b, loc, x, i)),
+        count));
   }
   auto outType = RankedTensorType::get(shape, type.getElementType());
   Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
@@ -725,7 +749,7 @@ LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
             SmallVector<Value> at;
             for (int64_t i = 0; i < rank; ++i) {
               Value j = linalg::IndexOp::create(nb, l, i);
-              if ((*repeats)[i] != 1)
+              if (repeats->values[i] != 1)
                 j = arith::RemUIOp::create(
                     nb, l, j, tensor::DimOp::create(nb, l, x, i));
               at.push_back(j);

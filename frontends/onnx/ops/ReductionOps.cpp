@@ -242,22 +242,18 @@ LogicalResult GraphImporter::importReduce(const onnx::NodeProto &node,
   llvm::SmallBitVector reduced(rank, false);
   SmallVector<int64_t> axes;
   bool haveAxes = false;
-  const auto *noop = findAttr(node, "noop_with_empty_axes");
-  if (takesAxes && !axesInput && noop && noop->i() != 0) {
-    // No axes and noop_with_empty_axes: the input as it is.
-    values[node.output(0)] = inputs[0];
-    return success();
-  }
+  // No axes with noop_with_empty_axes: nothing reduced, the per-element
+  // step still applied (|x| for ReduceL1, x^2 for ReduceSumSquare), as
+  // onnx/onnx#7137 settles and ONNX Runtime does.
+  bool noop = takesAxes && intAttr(node, "noop_with_empty_axes", 0) != 0;
   if (axesInput) {
     std::optional<SmallVector<int64_t>> axesValues = constantInts(inputs[1]);
     if (!axesValues)
       return notConstant(loc, op + " axes");
     axes = *axesValues;
-    haveAxes = !axes.empty();
-    if (axes.empty() && noop && noop->i() != 0) {
-      values[node.output(0)] = inputs[0];
-      return success();
-    }
+    haveAxes = !axes.empty() || noop;
+  } else if (noop) {
+    haveAxes = true;
   } else if (const auto *attr = findAttr(node, "axes")) {
     axes.assign(attr->ints().begin(), attr->ints().end());
     haveAxes = true;
@@ -458,30 +454,51 @@ LogicalResult GraphImporter::checkChannelParams(const onnx::NodeProto &node,
 }
 
 /// The mean and population variance of `x` over its `reduced` dims, kept
-/// as 1 (two passes: the mean first, so large offsets do not cancel).
+/// as 1: two passes (the mean first, so large offsets do not cancel),
+/// summed in f64 (an f32 running sum over 1e5 frames loses about 1e-4).
 std::pair<Value, Value>
 GraphImporter::meanAndVariance(Location loc, Value x,
                                const llvm::SmallBitVector &reduced) {
-  Value count = reducedCount(loc, x, reduced);
-  auto divided = [&](Value v) {
-    return elementwise(loc, {v}, [&](OpBuilder &nb, Location l,
-                                     ValueRange a) -> Value {
-      return arith::DivFOp::create(nb, l, a[0], count);
-    });
+  Type f64 = b.getF64Type(), f32 = b.getF32Type();
+  Value count = arith::ExtFOp::create(b, loc, f64,
+                                      reducedCount(loc, x, reduced));
+  auto wide = [&](OpBuilder &nb, Location l, Value v) -> Value {
+    return arith::ExtFOp::create(nb, l, f64, v);
+  };
+  auto divided = [&](Value v, Type to) {
+    return elementwise(
+        loc, {v},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value q = arith::DivFOp::create(nb, l, a[0], count);
+          return to == f64 ? q : Value(arith::TruncFOp::create(nb, l, to, q));
+        },
+        to);
   };
   Value mean = divided(
-      reduce(loc, x, reduced, true, 0.0, {},
-             [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
-               return Value(arith::AddFOp::create(nb, l, a[0], acc));
-             }));
-  Value var = divided(reduce(
-      loc, x, reduced, true, 0.0, {mean},
-      [](OpBuilder &nb, Location l, ValueRange a, Value acc) {
-        Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
-        return Value(arith::AddFOp::create(
-            nb, l, arith::MulFOp::create(nb, l, d, d), acc));
-      }));
-  return {mean, var};
+      reduce(
+          loc, x, reduced, true, 0.0, {},
+          [&](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+            return Value(arith::AddFOp::create(nb, l, wide(nb, l, a[0]), acc));
+          },
+          f64),
+      f64);
+  Value var = divided(
+      reduce(
+          loc, x, reduced, true, 0.0, {mean},
+          [&](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+            Value d = arith::SubFOp::create(nb, l, wide(nb, l, a[0]), a[1]);
+            return Value(arith::AddFOp::create(
+                nb, l, arith::MulFOp::create(nb, l, d, d), acc));
+          },
+          f64),
+      f32);
+  Value meanF32 = elementwise(
+      loc, {mean},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::TruncFOp::create(nb, l, f32, a[0]);
+      },
+      f32);
+  return {meanF32, var};
 }
 
 /// (x - mean) / sqrt(var + epsilon) * scale + bias, the statistics read

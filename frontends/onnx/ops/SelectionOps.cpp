@@ -13,6 +13,10 @@
 namespace convc::onnx_import {
 
 namespace {
+/// Up to this constant k TopK takes k passes; beyond, or for a run-time
+/// k, it sorts (docs/onnx.md).
+constexpr int64_t kTopKPassesUpTo = 32;
+
 /// The order TopK ranks by: the value (NaN above every number and equal to
 /// itself), then the lower position first.
 struct ValueOrder {
@@ -108,6 +112,232 @@ Value position(OpBuilder &b, Location l, int64_t axis) {
   return arith::IndexCastOp::create(b, l, b.getI64Type(),
                                     linalg::IndexOp::create(b, l, axis));
 }
+/// TopK's k largest (or smallest) by k passes over the axis, each taking
+/// the best element that ranks after the previous pass's: its value by one
+/// reduction, its position by another. O(k n).
+std::pair<Value, Value> topKByPasses(OpBuilder &b, Location loc, Value x,
+                                     int64_t axis, Value k,
+                                     const ValueOrder &order,
+                                     ArrayRef<int64_t> outShape,
+                                     ValueRange outSizes) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  Type element = type.getElementType(), i64 = b.getI64Type();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  // The loop carries the outputs only (updated in place); each pass reads
+  // the previous pass's value and position back from them.
+  auto loop = scf::ForOp::create(
+      b, loc, c0, k, c1,
+      ValueRange{tensor::EmptyOp::create(b, loc, outShape, element, outSizes),
+                 tensor::EmptyOp::create(b, loc, outShape, i64, outSizes)},
+      [&](OpBuilder &lb, Location l, Value j, ValueRange carried) {
+        Value first =
+            arith::CmpIOp::create(lb, l, arith::CmpIPredicate::eq, j, c0);
+        Value previous = arith::SelectOp::create(
+            lb, l, first, c0, arith::SubIOp::create(lb, l, j, c1));
+        SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(lb, l, x);
+        sizes[axis] = lb.getIndexAttr(1);
+        SmallVector<OpFoldResult> offsets(rank, lb.getIndexAttr(0)),
+            strides(rank, lb.getIndexAttr(1));
+        auto sliceAt = [&](Value from, Value at) -> Value {
+          offsets[axis] = at;
+          return tensor::ExtractSliceOp::create(lb, l, from, offsets, sizes,
+                                                strides);
+        };
+        Value prevValue = sliceAt(carried[0], previous);
+        Value prevIndex = sliceAt(carried[1], previous);
+        Value bestValue = reduceOverAxis(
+            lb, l, x, axis, {prevValue, prevIndex},
+            filledKept(lb, l, x, axis, element, order.worst(lb)),
+            [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+              Value take = arith::AndIOp::create(
+                  nb, nl,
+                  order.after(nb, nl, a[0], position(nb, nl, axis), a[1], a[2],
+                              first),
+                  order.better(nb, nl, a[0], a[3]));
+              return arith::SelectOp::create(nb, nl, take, a[0], a[3]);
+            });
+        Value bestIndex = reduceOverAxis(
+            lb, l, x, axis, {prevValue, prevIndex, bestValue},
+            filledKept(lb, l, x, axis, i64,
+                       lb.getI64IntegerAttr(std::numeric_limits<int64_t>::max())),
+            [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+              Value i = position(nb, nl, axis);
+              Value take = arith::AndIOp::create(
+                  nb, nl, order.after(nb, nl, a[0], i, a[1], a[2], first),
+                  order.same(nb, nl, a[0], a[3]));
+              return arith::SelectOp::create(
+                  nb, nl, take, arith::MinSIOp::create(nb, nl, i, a[4]), a[4]);
+            });
+        offsets[axis] = j;
+        auto insert = [&](Value v, Value into) -> Value {
+          return tensor::InsertSliceOp::create(lb, l, v, into, offsets, sizes,
+                                               strides);
+        };
+        scf::YieldOp::create(lb, l,
+                             ValueRange{insert(bestValue, carried[0]),
+                                        insert(bestIndex, carried[1])});
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
+
+/// Whether (av, ai) ranks before (cv, ci): the value, then the position.
+Value before(const ValueOrder &order, OpBuilder &b, Location l, Value av,
+             Value ai, Value cv, Value ci) {
+  Value tieFirst = arith::AndIOp::create(
+      b, l, order.same(b, l, av, cv),
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, ai, ci));
+  return arith::OrIOp::create(b, l, order.better(b, l, av, cv), tieFirst);
+}
+
+/// A tensor like `x` with `axis` of size `m`, each element from `body`
+/// (given the position on the axis and the other dims' indices).
+Value alongAxis(OpBuilder &b, Location loc, Value x, int64_t axis, Value m,
+                Type element,
+                function_ref<Value(OpBuilder &, Location, Value,
+                                   SmallVector<Value> &)>
+                    body,
+                Value into = {}) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (!into) {
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+    sizes[axis] = m;
+    into = tensor::EmptyOp::create(b, loc, sizes, element);
+  }
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{into.getType()}, ValueRange{}, ValueRange{into},
+             ArrayRef<AffineMap>{
+                 AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < rank; ++d)
+                 at.push_back(linalg::IndexOp::create(nb, l, d));
+               Value i = at[axis];
+               linalg::YieldOp::create(nb, l, ValueRange{body(nb, l, i, at)});
+             })
+      .getResult(0);
+}
+
+/// TopK's k by a bitonic sort of (value, position) pairs along the axis,
+/// padded to a power of two m with elements that rank last: log2(m) (log2(m)
+/// + 1) / 2 compare-exchange passes over the data, O(n log^2 n). Each pass
+/// reads a copy and writes the carried tensors in place.
+std::pair<Value, Value> topKBySorting(OpBuilder &b, Location loc, Value x,
+                                      int64_t axis, Value k,
+                                      const ValueOrder &order,
+                                      ArrayRef<int64_t> outShape) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  Type element = type.getElementType(), i64 = b.getI64Type();
+  Type index = b.getIndexType();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value n = tensor::DimOp::create(b, loc, x, axis);
+  // log2(m) = 64 - clz(n - 1): 0 for n = 1.
+  Value below = arith::IndexCastOp::create(
+      b, loc, i64, arith::SubIOp::create(b, loc, n, c1));
+  Value log2m = arith::IndexCastOp::create(
+      b, loc, index,
+      arith::SubIOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 64, 64),
+                            math::CountLeadingZerosOp::create(b, loc, below)));
+  Value m = arith::ShLIOp::create(b, loc, c1, log2m);
+  Value last = arith::SubIOp::create(b, loc, n, c1);
+  Value worst = arith::ConstantOp::create(b, loc, order.worst(b));
+  Value value0 = alongAxis(
+      b, loc, x, axis, m, element,
+      [&](OpBuilder &nb, Location l, Value i, SmallVector<Value> &at) -> Value {
+        Value inside =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, i, n);
+        at[axis] = arith::MinUIOp::create(nb, l, i, last);
+        return arith::SelectOp::create(
+            nb, l, inside, tensor::ExtractOp::create(nb, l, x, at), worst);
+      });
+  Value position0 = alongAxis(
+      b, loc, x, axis, m, i64,
+      [&](OpBuilder &nb, Location l, Value i, SmallVector<Value> &) -> Value {
+        return arith::IndexCastOp::create(nb, l, i64, i);
+      });
+  // for size = 2, 4, .., m: for j = size / 2, .., 1: compare-exchange i
+  // with i ^ j, ascending where (i & size) == 0.
+  auto stages = scf::ForOp::create(
+      b, loc, c1, arith::AddIOp::create(b, loc, log2m, c1), c1,
+      ValueRange{value0, position0},
+      [&](OpBuilder &sb, Location l, Value p, ValueRange sorted) {
+        Value size = arith::ShLIOp::create(sb, l, c1, p);
+        auto steps = scf::ForOp::create(
+            sb, l, c0, p, c1, sorted,
+            [&](OpBuilder &jb, Location jl, Value q, ValueRange pairs) {
+              Value j = arith::ShRUIOp::create(
+                  jb, jl, size, arith::AddIOp::create(jb, jl, q, c1));
+              auto copied = [&](Value t) -> Value {
+                Value empty = tensor::EmptyOp::create(
+                    jb, jl, tensor::getMixedSizes(jb, jl, t),
+                    getElementTypeOrSelf(t.getType()));
+                return linalg::CopyOp::create(jb, jl, t, empty).getResult(0);
+              };
+              Value values = copied(pairs[0]), positions = copied(pairs[1]);
+              auto exchanged = [&](Value into, bool wantValue) {
+                return alongAxis(
+                    jb, jl, x, axis, m, getElementTypeOrSelf(into.getType()),
+                    [&](OpBuilder &nb, Location el, Value i,
+                        SmallVector<Value> &at) -> Value {
+                      Value partner = arith::XOrIOp::create(nb, el, i, j);
+                      Value lo = arith::MinUIOp::create(nb, el, i, partner);
+                      Value hi = arith::MaxUIOp::create(nb, el, i, partner);
+                      auto read = [&](Value t, Value pos) -> Value {
+                        at[axis] = pos;
+                        return tensor::ExtractOp::create(nb, el, t, at);
+                      };
+                      Value av = read(values, lo), ai = read(positions, lo);
+                      Value cv = read(values, hi), ci = read(positions, hi);
+                      Value ascending = arith::CmpIOp::create(
+                          nb, el, arith::CmpIPredicate::eq,
+                          arith::AndIOp::create(nb, el, lo, size), c0);
+                      // Ascending: the earlier-ranked pair goes to lo.
+                      Value swap = arith::XOrIOp::create(
+                          nb, el, before(order, nb, el, cv, ci, av, ai),
+                          arith::XOrIOp::create(
+                              nb, el, ascending,
+                              arith::ConstantIntOp::create(nb, el, 1, 1)));
+                      // At lo: hi's pair when swapped; at hi: hi's own
+                      // unless swapped.
+                      Value atLo = arith::CmpIOp::create(
+                          nb, el, arith::CmpIPredicate::eq, i, lo);
+                      Value fromHi = arith::XOrIOp::create(
+                          nb, el, arith::XOrIOp::create(nb, el, atLo, swap),
+                          arith::ConstantIntOp::create(nb, el, 1, 1));
+                      return wantValue
+                                 ? Value(arith::SelectOp::create(nb, el, fromHi,
+                                                                 cv, av))
+                                 : Value(arith::SelectOp::create(nb, el, fromHi,
+                                                                 ci, ai));
+                    },
+                    into);
+              };
+              scf::YieldOp::create(jb, jl,
+                                   ValueRange{exchanged(pairs[0], true),
+                                              exchanged(pairs[1], false)});
+            });
+        scf::YieldOp::create(sb, l, steps.getResults());
+      });
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      strides(rank, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+  sizes[axis] = k;
+  // Copied out of the padded tensor: a strided view returned as a graph
+  // output came back read as if dense.
+  auto first = [&](Value t, Type e) -> Value {
+    Value slice = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(outShape, e), t, offsets, sizes, strides);
+    Value dense = tensor::EmptyOp::create(b, loc, sizes, e);
+    return linalg::CopyOp::create(b, loc, slice, dense).getResult(0);
+  };
+  return {first(stages.getResult(0), element), first(stages.getResult(1), i64)};
+}
 } // namespace
 
 /// ONNX ArgMax, ArgMin: the extreme first, then the first (or, with
@@ -195,6 +425,8 @@ LogicalResult GraphImporter::importTopK(const onnx::NodeProto &node,
   std::optional<int64_t> kConstant;
   Value k;
   if (opset < 10) {
+    if (!findAttr(node, "k"))
+      return emitError(loc) << "TopK needs its k attribute before opset 10";
     kConstant = intAttr(node, "k", -1);
   } else if (auto values = constantInts(inputs.size() > 1 ? inputs[1]
                                                            : Value())) {
@@ -209,88 +441,44 @@ LogicalResult GraphImporter::importTopK(const onnx::NodeProto &node,
     k = arith::IndexCastOp::create(b, loc, b.getIndexType(), kValue);
   }
   if (kConstant) {
-    if (*kConstant < 0 || (!type.isDynamicDim(axis) &&
-                           *kConstant > type.getDimSize(axis)))
+    if (*kConstant < 0)
+      return emitError(loc) << "TopK k = " << *kConstant << " is negative";
+    if (!type.isDynamicDim(axis) && *kConstant > type.getDimSize(axis))
       return emitError(loc) << "TopK k = " << *kConstant
-                            << " is not within the axis' "
+                            << " is more than the axis' "
                             << type.getDimSize(axis) << " elements";
     k = arith::ConstantIndexOp::create(b, loc, *kConstant);
+  }
+  if (!kConstant) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    CheckOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, k, zero),
+        ValueRange{k},
+        "node '" + nodeName(loc) + "': TopK k = {0} is negative");
   }
   if (!kConstant || type.isDynamicDim(axis)) {
     Value n = tensor::DimOp::create(b, loc, x, axis);
     CheckOp::create(
-        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, k, n),
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, k, n),
         ValueRange{k, n},
         "node '" + nodeName(loc) +
             "': TopK k = {0} is more than the axis' {1} elements");
   }
   ValueOrder order{isInt64(x), intAttr(node, "largest", 1) != 0};
-  Type element = type.getElementType(), i64 = b.getI64Type();
   SmallVector<int64_t> outShape(type.getShape());
   outShape[axis] = kConstant ? *kConstant : ShapedType::kDynamic;
   SmallVector<Value> outSizes;
   for (int64_t i = 0; i < rank; ++i)
     if (ShapedType::isDynamic(outShape[i]))
       outSizes.push_back(i == axis ? k : tensor::DimOp::create(b, loc, x, i));
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  // The loop carries the outputs only (updated in place); each pass reads
-  // the previous pass's value and position back from them.
-  auto loop = scf::ForOp::create(
-      b, loc, c0, k, c1,
-      ValueRange{tensor::EmptyOp::create(b, loc, outShape, element, outSizes),
-                 tensor::EmptyOp::create(b, loc, outShape, i64, outSizes)},
-      [&](OpBuilder &lb, Location l, Value j, ValueRange carried) {
-        Value first =
-            arith::CmpIOp::create(lb, l, arith::CmpIPredicate::eq, j, c0);
-        Value previous = arith::SelectOp::create(
-            lb, l, first, c0, arith::SubIOp::create(lb, l, j, c1));
-        SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(lb, l, x);
-        sizes[axis] = lb.getIndexAttr(1);
-        SmallVector<OpFoldResult> offsets(rank, lb.getIndexAttr(0)),
-            strides(rank, lb.getIndexAttr(1));
-        auto sliceAt = [&](Value from, Value at) -> Value {
-          offsets[axis] = at;
-          return tensor::ExtractSliceOp::create(lb, l, from, offsets, sizes,
-                                                strides);
-        };
-        Value prevValue = sliceAt(carried[0], previous);
-        Value prevIndex = sliceAt(carried[1], previous);
-        Value bestValue = reduceOverAxis(
-            lb, l, x, axis, {prevValue, prevIndex},
-            filledKept(lb, l, x, axis, element, order.worst(lb)),
-            [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-              Value take = arith::AndIOp::create(
-                  nb, nl,
-                  order.after(nb, nl, a[0], position(nb, nl, axis), a[1], a[2],
-                              first),
-                  order.better(nb, nl, a[0], a[3]));
-              return arith::SelectOp::create(nb, nl, take, a[0], a[3]);
-            });
-        Value bestIndex = reduceOverAxis(
-            lb, l, x, axis, {prevValue, prevIndex, bestValue},
-            filledKept(lb, l, x, axis, i64,
-                       lb.getI64IntegerAttr(std::numeric_limits<int64_t>::max())),
-            [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-              Value i = position(nb, nl, axis);
-              Value take = arith::AndIOp::create(
-                  nb, nl, order.after(nb, nl, a[0], i, a[1], a[2], first),
-                  order.same(nb, nl, a[0], a[3]));
-              return arith::SelectOp::create(
-                  nb, nl, take, arith::MinSIOp::create(nb, nl, i, a[4]), a[4]);
-            });
-        offsets[axis] = j;
-        auto insert = [&](Value v, Value into) -> Value {
-          return tensor::InsertSliceOp::create(lb, l, v, into, offsets, sizes,
-                                               strides);
-        };
-        scf::YieldOp::create(lb, l,
-                             ValueRange{insert(bestValue, carried[0]),
-                                        insert(bestIndex, carried[1])});
-      });
-  values[node.output(0)] = loop.getResult(0);
+  // A few passes for a beam or a candidate list; a sort beyond.
+  auto [values_, indices] =
+      kConstant && *kConstant <= kTopKPassesUpTo
+          ? topKByPasses(b, loc, x, axis, k, order, outShape, outSizes)
+          : topKBySorting(b, loc, x, axis, k, order, outShape);
+  values[node.output(0)] = values_;
   if (node.output_size() > 1 && !node.output(1).empty())
-    values[node.output(1)] = loop.getResult(1);
+    values[node.output(1)] = indices;
   return success();
 }
 

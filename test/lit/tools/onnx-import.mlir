@@ -81,7 +81,7 @@
 // RUN: not convc compile %S/Inputs/opset22.onnx --quiet -o %t.o22.so 2>&1 | FileCheck %s --check-prefix=OPSET
 // OPSET: error: '{{.*}}opset22.onnx' uses opset 22; convc imports opsets 7 to 21
 // RUN: not convc compile %S/Inputs/two_unsupported_ops.onnx --quiet -o %t.two.so 2>&1 | FileCheck %s --check-prefix=MANY-OPS
-// MANY-OPS: error: loc("g"): unsupported ONNX ops (supported: {{.*}}): Hardmax x2 [hard_a, hard_b]; Softsign x1 [soft]
+// MANY-OPS: error: loc("g"): unsupported ONNX ops (supported: {{.*}}): Hardmax x2 [hard_a, hard_b]; Shrink x1 [shrink]
 // RUN: convc compile %S/Inputs/export_talk.onnx --quiet -o %t.talk.so
 // RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_rank_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=RANK
 // RANK: convc run: input 'x': expected rank 3 x: f32[s0, s1, 16], given [3, 16]
