@@ -3,7 +3,8 @@ way users write them (torch.onnx.export, opset 14-17, symbolic batch and
 time): a causal mask from torch.triu / torch.tril (Trilu), greedy tokens
 from argmax / argmin (ArgMax, ArgMin: int64 outputs), attention scores and
 contexts through torch.einsum (batched, with heads, with an ellipsis, a
-diagonal, a sum over a label), top-k scores and positions (TopK), a
+diagonal, a sum over a label), top-k scores and positions and torch.sort
+(TopK by passes and by sorting), a
 speech-style conv block (BatchNorm1d, Hardswish, PReLU, GroupNorm, a
 global average, Mish), logsumexp, F.normalize, repeat and the other
 activations, and pooling over time (MaxPool with indices, AveragePool with
@@ -99,6 +100,20 @@ class TopScores(torch.nn.Module):
             smallest.sum(1, keepdim=True).sum(-1, keepdim=True)
 
 
+class SortedScores(torch.nn.Module):
+    """torch.sort over a projection (TopK with k = n: the sort path) and a
+    top-40 (a constant k beyond the passes' 32), positions as floats."""
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(C, 48)
+
+    def forward(self, x):
+        scores = self.proj(x)
+        ranked, order = torch.sort(scores, dim=-1, descending=True)
+        best, at = torch.topk(scores, 40, dim=-1)
+        return torch.cat([ranked, order.float(), best, at.float()], -1)
+
+
 class ConvBatchNormBlock(torch.nn.Module):
     """A speech-style conv block: Conv1d, BatchNorm1d (eval), Hardswish,
     PReLU, GroupNorm (InstanceNormalization on a [N, groups, rest] view), a
@@ -154,8 +169,8 @@ class PooledEncoder(torch.nn.Module):
 
 MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
-           (TopScores, 13), (ConvBatchNormBlock, 14), (ScoresAndNorms, 14),
-           (PooledEncoder, 13)]
+           (TopScores, 13), (SortedScores, 13), (ConvBatchNormBlock, 14),
+           (ScoresAndNorms, 14), (PooledEncoder, 13)]
 
 
 def check_label_sizes(tool, work):

@@ -327,7 +327,7 @@ std::pair<Value, Value> topKBySorting(OpBuilder &b, Location loc, Value x,
   SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
       strides(rank, b.getIndexAttr(1));
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
-  sizes[axis] = k;
+  sizes[axis] = getAsOpFoldResult(k);
   // Copied out of the padded tensor: a strided view returned as a graph
   // output came back read as if dense.
   auto first = [&](Value t, Type e) -> Value {
