@@ -89,6 +89,22 @@ def DenseResultsPass : Pass<"convc-dense-results", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def CheckAllocationsPass : Pass<"convc-check-allocations", "::mlir::ModuleOp"> {
+  let summary = "Fail the call when a buffer cannot be allocated";
+  let description = [{
+    Runs on the CPU targets after bufferization. Sizes known only at run
+    time can ask for more memory than there is (a Tile or Expand to 2^34
+    rows); malloc then returns null, and the first write crashed. Every
+    `memref.alloc` in a function's body gets a `convc.check` that its
+    pointer is not null, naming the element count and the buffer's type, so
+    the call fails with that message. Allocations inside loops are not
+    checked (a check cannot stop the loop's writes there).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::convc::ConvcDialect"];
+}
+
 def ParallelToRuntimePass : Pass<"convc-parallel-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Run outermost scf.parallel loops on the runtime's thread pool";
   let description = [{

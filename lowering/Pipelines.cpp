@@ -242,7 +242,10 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
     // covered).
     // gpu-kernels-on-cpu runs linalg's loops as the CUDA target makes them,
     // elementwise ones 4 lanes per item.
-    return std::string("convert-bufferization-to-memref,") +
+    // A null allocation fails the call (convc-check-allocations) before the
+    // checks are lowered.
+    return std::string("convert-bufferization-to-memref,"
+                       "convc-check-allocations,") +
            (opt.target == Target::GPUKernelsOnCPU
                 ? "func.func(convert-linalg-to-parallel-loops,"
                   "convc-vectorize-elementwise-loops),"

@@ -12,7 +12,8 @@ ceil_mode). Each is
 checked against ONNX Runtime at two shapes (one with a batch of 1) on the
 CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
 CUDA where the toolkit is. An Einsum whose label has two different symbolic
-sizes fails the call naming the node.
+sizes, and a Tile to more memory than any machine has, fail the call naming
+the node.
 
 usage: onnx_user_ops_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
@@ -205,6 +206,35 @@ def check_label_sizes(tool, work):
     return failures
 
 
+def check_huge_allocation(tool, work):
+    """Tile of a symbolic [A, B] 2^44 times: 4e14 bytes, beyond any address
+    space; the call fails naming the node (a null buffer crashed before)."""
+    from onnx import TensorProto, helper, numpy_helper
+    graph = helper.make_graph(
+        [helper.make_node("Tile", ["x", "repeats"], ["y"], name="tile_rows")], "huge",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["A", "B"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.array([2 ** 44, 1], np.int64), "repeats")])
+    path = os.path.join(work, "huge.onnx")
+    with open(path, "wb") as f:
+        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+                .SerializeToString())
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"huge.{target}.so")
+        built = oc.compile_model(tool, path, lib, target, ["--quiet"])
+        if built.returncode:
+            failures.append(f"huge [{target}]: compile failed: {built.stderr[-300:]}")
+            continue
+        files = oc.save_inputs(work, "huge", {"x": np.ones((2, 3), np.float32)})
+        got = oc.run_convc(tool, lib, files, os.path.join(work, "huge_out"))
+        said = got.stderr.strip().splitlines()[-1:] or [""]
+        print(f"  huge [{target}]: rc {got.returncode}: {said[0]}")
+        if got.returncode != 1 or "node 'tile_rows': could not allocate" not in got.stderr:
+            failures.append(f"huge [{target}]: not refused naming the node")
+    return failures
+
+
 def main():
     tool, work = sys.argv[1], sys.argv[2]
     if (skip := oc.skip_without_ort()) is not None:
@@ -226,6 +256,7 @@ def main():
         inputs = [rng.standard_normal((B, T, C)).astype(np.float32) for B, T in [(1, 5), (3, 12)]]
         failures += oc.check_export(tool, work, name, path, inputs, 1e-5, ["--quiet"])[0]
     failures += check_label_sizes(tool, work)
+    failures += check_huge_allocation(tool, work)
     return oc.report(failures)
 
 
