@@ -239,7 +239,9 @@ public:
   CONVC_ONNX_IMPORTER(importGather)
   CONVC_ONNX_IMPORTER(importGatherElements)
   CONVC_ONNX_IMPORTER(importSlice)
+  // ops/ScatterOps.cpp
   CONVC_ONNX_IMPORTER(importScatterND)
+  CONVC_ONNX_IMPORTER(importScatterElements)
   CONVC_ONNX_IMPORTER(importTile)
   // ops/ReductionOps.cpp
   CONVC_ONNX_IMPORTER(importCumSum)

@@ -7,8 +7,8 @@ diagonal, a sum over a label), top-k scores and positions and torch.sort
 (TopK by passes and by sorting), a
 speech-style conv block (BatchNorm1d, Hardswish, PReLU, GroupNorm, a
 global average, Mish), logsumexp, F.normalize, repeat and the other
-activations, and pooling over time (MaxPool with indices, AveragePool with
-ceil_mode). Each is
+activations, pooling over time (MaxPool with indices, AveragePool with
+ceil_mode), and scatter / scatter_add at token ids (ScatterElements). Each is
 checked against ONNX Runtime at two shapes (one with a batch of 1) on the
 CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
 CUDA where the toolkit is. An Einsum whose label has two different symbolic
@@ -115,6 +115,26 @@ class SortedScores(torch.nn.Module):
         return torch.cat([ranked, order.float(), best, at.float()], -1)
 
 
+class BannedTokens(torch.nn.Module):
+    """scatter_ of -100 at each step's best token (a repetition penalty),
+    a one-hot by scatter, and scatter_add of steps into 3 buckets by
+    position (duplicate indices summed)."""
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(C, 11)
+
+    def forward(self, x):
+        scores = self.proj(x)
+        best = scores.argmax(-1, keepdim=True)
+        banned = scores.scatter(-1, best, -100.0)
+        one_hot = torch.zeros_like(scores).scatter(-1, best, 1.0)
+        B, T, _ = x.shape
+        bucket = (torch.arange(T, device=x.device) % 3).view(1, T, 1) + \
+            torch.zeros_like(x, dtype=torch.long)
+        sums = torch.zeros(B, 3, C, device=x.device).scatter_add(1, bucket, x)
+        return torch.cat([banned + one_hot, sums.sum(1, keepdim=True).expand(B, T, C)], -1)
+
+
 class ConvBatchNormBlock(torch.nn.Module):
     """A speech-style conv block: Conv1d, BatchNorm1d (eval), Hardswish,
     PReLU, GroupNorm (InstanceNormalization on a [N, groups, rest] view), a
@@ -171,7 +191,7 @@ class PooledEncoder(torch.nn.Module):
 MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
            (TopScores, 13), (SortedScores, 13), (ConvBatchNormBlock, 14),
-           (ScoresAndNorms, 14), (PooledEncoder, 13)]
+           (ScoresAndNorms, 14), (PooledEncoder, 13), (BannedTokens, 16)]
 
 
 def check_label_sizes(tool, work):

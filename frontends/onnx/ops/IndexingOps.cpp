@@ -1,7 +1,8 @@
 //===- IndexingOps.cpp - gathers, slices, scatters and pads ---------------===//
 //
 // Ops whose addressing depends on index values or runtime bounds (Pad's
-// edge and reflect modes and Tile read mapped indices).
+// edge and reflect modes and Tile read mapped indices); the scatters are in
+// ScatterOps.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -372,126 +373,6 @@ LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
   return define(node, result);
 }
 
-Value GraphImporter::scatterND(const onnx::NodeProto &node, Location loc,
-                          ArrayRef<Value> inputs) {
-  // Constant indices (what `t[i] = v` exports to): one insert_slice per
-  // index tuple, in order (a later duplicate wins, as in ONNX Runtime).
-  if (inputs.size() != 3 || llvm::is_contained(inputs, Value())) {
-    emitError(loc) << "ScatterND needs data, indices and updates";
-    return {};
-  }
-  std::string reduction = "none";
-  if (const auto *a = findAttr(node, "reduction"))
-    reduction = a->s();
-  if (reduction != "none" && reduction != "add" && reduction != "mul") {
-    emitError(loc) << "ScatterND reduction '" << reduction
-                   << "' is not supported (none, add and mul are)";
-    return {};
-  }
-  std::optional<SmallVector<int64_t>> indices = constantInts(inputs[1]);
-  if (!indices) {
-    notConstant(loc, "ScatterND indices");
-    return {};
-  }
-  Value data = inputs[0], updates = inputs[2];
-  auto dataType = cast<RankedTensorType>(data.getType());
-  auto indexType = cast<RankedTensorType>(inputs[1].getType());
-  auto updateType = cast<RankedTensorType>(updates.getType());
-  int64_t rank = dataType.getRank(), q = indexType.getRank();
-  int64_t k = q ? indexType.getDimSize(q - 1) : 0;
-  if (q < 1 || k < 1 || k > rank ||
-      updateType.getRank() != q - 1 + rank - k ||
-      updateType.getElementType() != dataType.getElementType()) {
-    emitError(loc) << "ScatterND indices/updates do not fit the data's rank";
-    return {};
-  }
-  int64_t tuples = int64_t(indices->size()) / k;
-  // updates viewed as [tuples, data.shape[k:]...]
-  SmallVector<int64_t> flatShape = {tuples};
-  for (int64_t d = k; d < rank; ++d)
-    flatShape.push_back(dataType.getDimSize(d));
-  auto flatType = RankedTensorType::get(flatShape, dataType.getElementType());
-  Value flat = reshape(loc, updates, flatType, [&] {
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(tuples)};
-    for (int64_t d = k; d < rank; ++d)
-      sizes.push_back(tensor::getMixedSize(b, loc, data, d));
-    return sizes;
-  });
-  if (!flat)
-    return {};
-  Value result = data;
-  for (int64_t t = 0; t < tuples; ++t) {
-    SmallVector<OpFoldResult> offsets, sizes, strides(rank, b.getIndexAttr(1));
-    for (int64_t d = 0; d < rank; ++d) {
-      if (d < k) {
-        int64_t i = (*indices)[t * k + d], n = dataType.getDimSize(d);
-        if (ShapedType::isDynamic(n) ? i < 0 : (i < -n || i >= n)) {
-          emitError(loc) << "ScatterND index " << i
-                         << " is out of range for dim " << d;
-          return {};
-        }
-        if (ShapedType::isDynamic(n)) {
-          // Unknown extent: the index is clamped to it at run time (as
-          // Gather's are), so the write stays inside the data.
-          Value last = arith::SubIOp::create(
-              b, loc, tensor::DimOp::create(b, loc, data, d),
-              arith::ConstantIndexOp::create(b, loc, 1));
-          offsets.push_back(getAsOpFoldResult(arith::MinSIOp::create(
-              b, loc, arith::ConstantIndexOp::create(b, loc, i), last)));
-        } else {
-          offsets.push_back(b.getIndexAttr(i < 0 ? i + n : i));
-        }
-        sizes.push_back(b.getIndexAttr(1));
-      } else {
-        offsets.push_back(b.getIndexAttr(0));
-        sizes.push_back(tensor::getMixedSize(b, loc, data, d));
-      }
-    }
-    // Row t of the updates, shaped [1 x k, data.shape[k:]...].
-    SmallVector<OpFoldResult> rowOffsets(flatShape.size(), b.getIndexAttr(0)),
-        rowSizes, rowStrides(flatShape.size(), b.getIndexAttr(1));
-    rowOffsets[0] = b.getIndexAttr(t);
-    rowSizes.push_back(b.getIndexAttr(1));
-    for (int64_t d = k; d < rank; ++d)
-      rowSizes.push_back(tensor::getMixedSize(b, loc, flat, d - k + 1));
-    Value row = tensor::ExtractSliceOp::create(
-        b, loc, flat, rowOffsets, rowSizes, rowStrides);
-    SmallVector<int64_t> rowShape(k, 1);
-    for (int64_t d = k; d < rank; ++d)
-      rowShape.push_back(flatShape[d - k + 1]);
-    auto rowType = RankedTensorType::get(rowShape, dataType.getElementType());
-    Value shaped = reshape(loc, row, rowType, [&] { return sizes; });
-    if (!shaped)
-      return {};
-    if (reduction != "none") { // combine with what is there
-      Value old = tensor::ExtractSliceOp::create(b, loc, rowType, result,
-                                                 offsets, sizes, strides);
-      bool isFloat = rowType.getElementType().isF32();
-      shaped = elementwise(loc, {old, shaped},
-                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                             if (reduction == "add")
-                               return isFloat ? Value(arith::AddFOp::create(
-                                                    nb, l, a[0], a[1]))
-                                              : Value(arith::AddIOp::create(
-                                                    nb, l, a[0], a[1]));
-                             return isFloat ? Value(arith::MulFOp::create(
-                                                  nb, l, a[0], a[1]))
-                                            : Value(arith::MulIOp::create(
-                                                  nb, l, a[0], a[1]));
-                           });
-    }
-    result = tensor::InsertSliceOp::create(b, loc, shaped, result, offsets,
-                                           sizes, strides);
-  }
-  return result;
-}
-
-/// ONNX ScatterND.
-LogicalResult GraphImporter::importScatterND(const onnx::NodeProto &node,
-                                             Location loc, ArrayRef<Value> inputs) {
-  return define(node, scatterND(node, loc, inputs));
-}
-
 /// For each symbolic dim of `x` that Pad reflects, a run-time check that
 /// its pads are shorter than it (ONNX's rule; checked at compile time for
 /// static dims).
@@ -767,6 +648,8 @@ NamedOps indexingOps() {
       {"Gather", opEntry(&G::importGather, kMinOpset, fold::gather)},
       {"GatherElements", opEntry(&G::importGatherElements, 11)},
       {"Pad", opEntry(&G::importPad)},
+      {"Scatter", opEntry(&G::importScatterElements, 9)},
+      {"ScatterElements", opEntry(&G::importScatterElements, 11)},
       {"ScatterND", opEntry(&G::importScatterND, 11)},
       {"Slice", opEntry(&G::importSlice, kMinOpset, fold::slice)},
       {"Tile", opEntry(&G::importTile)},
