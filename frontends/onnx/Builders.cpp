@@ -379,6 +379,28 @@ Value GraphImporter::reduce(
       .getResult(0);
 }
 
+Value GraphImporter::droppedDims(Location loc, Value x,
+                                 const llvm::SmallBitVector &reduced) {
+  // Each reduced dim joins the kept dim before it; leading ones join the
+  // first kept dim; with every dim reduced, a scalar.
+  SmallVector<ReassociationIndices> groups;
+  int64_t rank = reduced.size();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!reduced[d] || groups.empty())
+      groups.push_back({d});
+    else
+      groups.back().push_back(d);
+  }
+  int64_t firstKept = reduced.find_first_unset();
+  if (firstKept < 0) {
+    groups.clear();
+  } else if (firstKept > 0) {
+    groups[1].insert(groups[1].begin(), groups[0].begin(), groups[0].end());
+    groups.erase(groups.begin());
+  }
+  return tensor::CollapseShapeOp::create(b, loc, x, groups);
+}
+
 Value GraphImporter::reducedCount(Location loc, Value x,
                              const llvm::SmallBitVector &reduced) {
   Value count = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));

@@ -173,6 +173,8 @@ public:
                function_ref<Value(OpBuilder &, Location, ValueRange, Value)>
                    combine,
                Type accumulator = {});
+  /// `x` without its `reduced` dims, which are 1 (keepdims = 0).
+  Value droppedDims(Location loc, Value x, const llvm::SmallBitVector &reduced);
   /// The number of elements of `x` in its `reduced` dims, as f32.
   Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
   /// The one element of a rank-0 (or all-ones shape) tensor.
@@ -239,27 +241,29 @@ public:
   CONVC_ONNX_IMPORTER(importGather)
   CONVC_ONNX_IMPORTER(importGatherElements)
   CONVC_ONNX_IMPORTER(importSlice)
+  CONVC_ONNX_IMPORTER(importTile)
   // ops/ScatterOps.cpp
   CONVC_ONNX_IMPORTER(importScatterND)
   CONVC_ONNX_IMPORTER(importScatterElements)
-  CONVC_ONNX_IMPORTER(importTile)
+  // ops/SelectionOps.cpp
+  CONVC_ONNX_IMPORTER(importArgExtreme)
+  CONVC_ONNX_IMPORTER(importTopK)
   // ops/ReductionOps.cpp
   CONVC_ONNX_IMPORTER(importCumSum)
   CONVC_ONNX_IMPORTER(importSoftmax)
   CONVC_ONNX_IMPORTER(importReduce)
-  CONVC_ONNX_IMPORTER(importArgExtreme)
-  CONVC_ONNX_IMPORTER(importTopK)
   CONVC_ONNX_IMPORTER(importLayerNormalization)
   CONVC_ONNX_IMPORTER(importBatchNormalization)
   CONVC_ONNX_IMPORTER(importInstanceNormalization)
   CONVC_ONNX_IMPORTER(importGlobalPool)
-  // ops/NNOps.cpp
+  // ops/NNOps.cpp (which also registers Einsum and the pools)
   CONVC_ONNX_IMPORTER(importMatMul)
+  CONVC_ONNX_IMPORTER(importGemm)
+  CONVC_ONNX_IMPORTER(importConv)
+  // ops/EinsumOp.cpp
   CONVC_ONNX_IMPORTER(importEinsum)
   // ops/PoolingOps.cpp
   CONVC_ONNX_IMPORTER(importPool)
-  CONVC_ONNX_IMPORTER(importGemm)
-  CONVC_ONNX_IMPORTER(importConv)
   // ops/ConvcDomainOps.cpp
   CONVC_ONNX_IMPORTER(importConvcGLU)
   CONVC_ONNX_IMPORTER(importConvcLightweightConv)

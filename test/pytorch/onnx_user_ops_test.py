@@ -255,6 +255,45 @@ def check_huge_allocation(tool, work):
     return failures
 
 
+def check_pool_nan(tool, work):
+    """MaxPool with Indices over windows holding NaN: the maximum is NaN and
+    its index the NaN's, as torch's max_pool1d(return_indices=True) has it
+    (the index stayed INT64_MAX before)."""
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[3], strides=[2])],
+        "pool_nan", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "C", "T"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("i", TensorProto.INT64, None)])
+    path = os.path.join(work, "pool_nan.onnx")
+    with open(path, "wb") as f:
+        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)])
+                .SerializeToString())
+    x = np.arange(2 * 3 * 9, dtype=np.float32).reshape(2, 3, 9)
+    x[0, 1, 4] = x[1, 2, 0] = np.nan
+    want_y, want_i = torch.nn.functional.max_pool1d(torch.from_numpy(x), 3, 2,
+                                                     return_indices=True)
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"pool_nan.{target}.so")
+        built = oc.compile_model(tool, path, lib, target, ["--quiet"])
+        out = os.path.join(work, "pool_nan_out")
+        got = built if built.returncode else oc.run_convc(
+            tool, lib, oc.save_inputs(work, "pool_nan", {"x": x}), out)
+        if got.returncode:
+            failures.append(f"pool_nan [{target}]: {got.stderr[-300:]}")
+            continue
+        y, i = np.load(os.path.join(out, "y.npy")), np.load(os.path.join(out, "i.npy"))
+        # torch's indices count within each (n, c) row; ONNX's flatten all.
+        rows = np.arange(6).reshape(2, 3, 1) * 9
+        same = np.array_equal(y, want_y.numpy(), equal_nan=True) and \
+            np.array_equal(i, want_i.numpy() + rows)
+        print(f"  pool_nan [{target}]: {'matches torch' if same else 'differs'}")
+        if not same:
+            failures.append(f"pool_nan [{target}]: {y.tolist()} {i.tolist()}")
+    return failures
+
+
 def main():
     tool, work = sys.argv[1], sys.argv[2]
     if (skip := oc.skip_without_ort()) is not None:
@@ -277,6 +316,7 @@ def main():
         failures += oc.check_export(tool, work, name, path, inputs, 1e-5, ["--quiet"])[0]
     failures += check_label_sizes(tool, work)
     failures += check_huge_allocation(tool, work)
+    failures += check_pool_nan(tool, work)
     return oc.report(failures)
 
 

@@ -42,7 +42,10 @@ LogicalResult GraphImporter::importActivation(const onnx::NodeProto &node,
                               : hardSwish         ? 1.0f / 6
                               : op == "Selu"      ? 1.67326319217681884765625f
                                                   : 1.0f);
-  float beta = attr("beta", 0.5f);
+  // HardSwish has no attributes: alpha 1/6 and beta 0.5.
+  if (hardSwish)
+    alpha = 1.0f / 6;
+  float beta = hardSwish ? 0.5f : attr("beta", 0.5f);
   float gamma = attr("gamma", 1.05070102214813232421875f);
   Value result = elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
                                               ValueRange a) -> Value {
@@ -91,6 +94,19 @@ LogicalResult GraphImporter::importPRelu(const onnx::NodeProto &node,
                                          Location loc, ArrayRef<Value> inputs) {
   if (inputs.size() != 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]))
     return emitError(loc) << "PRelu needs float x and slope";
+  // The slope broadcasts to x, not x to the slope.
+  auto xType = cast<RankedTensorType>(inputs[0].getType());
+  auto slopeType = cast<RankedTensorType>(inputs[1].getType());
+  int64_t extra = xType.getRank() - slopeType.getRank();
+  bool fits = extra >= 0;
+  for (int64_t d = 0; fits && d < slopeType.getRank(); ++d) {
+    int64_t s = slopeType.getDimSize(d), n = xType.getDimSize(d + extra);
+    fits = s == 1 || ShapedType::isDynamic(s) || ShapedType::isDynamic(n) ||
+           s == n;
+  }
+  if (!fits)
+    return emitError(loc) << "PRelu's slope " << slopeType
+                          << " does not broadcast to x " << xType;
   return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
                                                    ValueRange a) -> Value {
     Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));

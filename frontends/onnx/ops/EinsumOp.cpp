@@ -201,9 +201,10 @@ LogicalResult GraphImporter::importEinsum(const onnx::NodeProto &node,
       auto [sk, sd] = source[label];
       int64_t size = sizeOf(k, d), want = sizeOf(sk, sd);
       std::string name(1, labelName(label));
-      if (size == 1 && want != 1) {
-        // A static 1 broadcasts, in the ellipsis and (as torch and ONNX
-        // Runtime have it) in a named label.
+      if (size == 1 && want != 1 && sk != k) {
+        // A static 1 broadcasts against another operand, in the ellipsis
+        // and (as torch and ONNX Runtime have it) in a named label; within
+        // one operand (a diagonal) the sizes must agree.
         exprs.push_back(getAffineConstantExpr(0, ctx));
         continue;
       }

@@ -413,7 +413,6 @@ LogicalResult GraphImporter::importGelu(const onnx::NodeProto &node,
   }));
 }
 
-/// The elementwise ops: the plain float ones are their scalar op.
 /// ONNX Trilu: the elements on and above (upper) or on and below the k-th
 /// diagonal of the last two dims; zeros elsewhere. k may be a run-time
 /// value.
@@ -467,6 +466,7 @@ LogicalResult GraphImporter::importTrilu(const onnx::NodeProto &node,
   return define(node, result);
 }
 
+/// The elementwise ops: the plain float ones are their scalar op.
 NamedOps elementwiseOps() {
   using G = GraphImporter;
   return {

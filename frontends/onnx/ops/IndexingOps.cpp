@@ -568,7 +568,6 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
   return define(node, result);
 }
 
-/// Gathers, slices and scatters.
 /// ONNX Tile: repeats constant or from shape arithmetic (repeat(1, T, 1)
 /// on a symbolic T); output position i reads i mod the input's size in each
 /// repeated dim.
@@ -612,12 +611,21 @@ LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
     } else {
       count = arith::ConstantIndexOp::create(b, loc, r);
     }
+    // The product stays below 2^48 (no index overflow, no wrapped size).
+    Value size = getValueOrCreateConstantIndexOp(
+        b, loc, tensor::getMixedSize(b, loc, x, i));
+    Value limit = arith::DivUIOp::create(
+        b, loc, arith::ConstantIndexOp::create(b, loc, int64_t(1) << 48),
+        arith::MaxUIOp::create(b, loc, size,
+                               arith::ConstantIndexOp::create(b, loc, 1)));
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, count, limit),
+        ValueRange{size, count},
+        "node '" + nodeName(loc) + "': Tile of a dim of {0} {1} times is too "
+        "large");
     shape.push_back(ShapedType::kDynamic);
-    dynamicSizes.push_back(b.createOrFold<arith::MulIOp>(
-        loc,
-        getValueOrCreateConstantIndexOp(b, loc,
-                                        tensor::getMixedSize(b, loc, x, i)),
-        count));
+    dynamicSizes.push_back(b.createOrFold<arith::MulIOp>(loc, size, count));
   }
   auto outType = RankedTensorType::get(shape, type.getElementType());
   Value init = tensor::EmptyOp::create(b, loc, outType, dynamicSizes);
@@ -642,6 +650,7 @@ LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
   return define(node, result);
 }
 
+/// Gathers, slices, pads and tiles; the scatters (ScatterOps.cpp).
 NamedOps indexingOps() {
   using G = GraphImporter;
   return {

@@ -198,10 +198,7 @@ Value poolReduce(OpBuilder &b, Location loc, Value x, const PoolGeometry &g,
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   PoolLoops loops{rank, rank - 2, b.getContext()};
   // The window's extent as an operand (its values unused).
-  Value window = arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::get(RankedTensorType::get(g.kernel, b.getF32Type()),
-                             0.0f));
+  Value window = tensor::EmptyOp::create(b, loc, g.kernel, b.getF32Type());
   SmallVector<Value> ins = {window};
   llvm::append_range(ins, extra);
   SmallVector<AffineMap> maps = {loops.windowMap()};
@@ -256,12 +253,24 @@ Value maxPoolIndices(OpBuilder &b, Location loc, Value x, Value max,
         for (int64_t i : order)
           flat = arith::AddIOp::create(
               nb, l, arith::MulIOp::create(nb, l, flat, g.in[i]), at[i]);
-        Value same =
-            isa<IntegerType>(v.getType())
-                ? Value(arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                              v, extra[0]))
-                : Value(arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
-                                              v, extra[0]));
+        // The maximum propagates NaN (as torch's max_pool does): a NaN
+        // tap matches a NaN maximum.
+        Value same;
+        if (isa<IntegerType>(v.getType())) {
+          same = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, v,
+                                       extra[0]);
+        } else {
+          Value bothNaN = arith::AndIOp::create(
+              nb, l,
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, v, v),
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO,
+                                    extra[0], extra[0]));
+          same = arith::OrIOp::create(
+              nb, l,
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, v,
+                                    extra[0]),
+              bothNaN);
+        }
         Value hit = arith::AndIOp::create(nb, l, valid, same);
         Value candidate = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
                                                      flat);
@@ -286,6 +295,8 @@ LogicalResult GraphImporter::importPool(const onnx::NodeProto &node,
   int64_t rank = type.getRank();
   if (rank < 3)
     return emitError(loc) << op << " needs [N, C, D1, ...] data";
+  if (llvm::is_contained(type.getShape().drop_front(2), 0))
+    return emitError(loc) << op << " over an empty spatial dim";
   auto parsed = poolGeometry(b, loc, node, x);
   if (auto *error = std::get_if<std::string>(&parsed))
     return emitError(loc) << op << ": " << *error;

@@ -188,26 +188,7 @@ Value GraphImporter::logSumExp(Location loc, Value x,
                                                    ValueRange a) -> Value {
     return arith::AddFOp::create(nb, l, math::LogOp::create(nb, l, a[0]), a[1]);
   });
-  if (keep)
-    return result;
-  // The reduced dims (all 1 now) merged into a kept neighbour.
-  SmallVector<ReassociationIndices> groups;
-  int64_t rank = reduced.size();
-  for (int64_t d = 0; d < rank; ++d) {
-    if (!reduced[d] || groups.empty())
-      groups.push_back({d});
-    else
-      groups.back().push_back(d);
-  }
-  // The leading reduced dims (group 0) join the first kept dim's group.
-  int64_t firstKept = reduced.find_first_unset();
-  if (firstKept < 0)
-    groups.clear(); // every dim reduced: a scalar
-  else if (firstKept > 0) {
-    groups[1].insert(groups[1].begin(), groups[0].begin(), groups[0].end());
-    groups.erase(groups.begin());
-  }
-  return tensor::CollapseShapeOp::create(b, loc, result, groups);
+  return keep ? result : droppedDims(loc, result, reduced);
 }
 
 /// ONNX ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceSum,

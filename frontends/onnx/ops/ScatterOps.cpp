@@ -164,25 +164,38 @@ LogicalResult GraphImporter::importScatterElements(const onnx::NodeProto &node,
   if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction))
     return emitError(loc) << op << " reduction '" << reduction
                           << "' is not one of none, add, mul, max, min";
-  // Indices and updates have one shape (checked where symbolic).
+  // Indices and updates have one shape, which reaches no further than the
+  // data's in the other dims (ONNX Runtime's rule); checked where symbolic.
+  auto check = [&](Value x, Value y, int64_t d, arith::CmpIPredicate p,
+                   const std::string &what) {
+    Value sx = tensor::DimOp::create(b, loc, x, d);
+    Value sy = tensor::DimOp::create(b, loc, y, d);
+    CheckOp::create(b, loc, arith::CmpIOp::create(b, loc, p, sx, sy),
+                    ValueRange{sx, sy},
+                    "node '" + nodeName(loc) + "': " + op + " " + what +
+                        " in dim " + std::to_string(d));
+  };
   for (int64_t d = 0; d < rank; ++d) {
-    int64_t i = indexType.getDimSize(d), u = updateType.getDimSize(d);
-    if (!ShapedType::isDynamic(i) && !ShapedType::isDynamic(u)) {
-      if (i != u)
-        return emitError(loc) << op << " indices and updates differ in dim "
-                              << d;
+    int64_t i = indexType.getDimSize(d), u = updateType.getDimSize(d),
+            n = dataType.getDimSize(d);
+    if (!ShapedType::isDynamic(i) && !ShapedType::isDynamic(u) && i != u)
+      return emitError(loc) << op << " indices and updates differ in dim "
+                            << d;
+    if (!sameSize(indices, d, updates, d))
+      check(indices, updates, d, arith::CmpIPredicate::eq,
+            "indices of size {0} and updates of size {1}");
+    if (d == axis)
       continue;
-    }
-    if (sameSize(indices, d, updates, d))
-      continue;
-    Value x = tensor::DimOp::create(b, loc, indices, d);
-    Value y = tensor::DimOp::create(b, loc, updates, d);
-    CheckOp::create(
-        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y),
-        ValueRange{x, y},
-        "node '" + nodeName(loc) + "': " + op + " indices of size {0} and "
-            "updates of size {1} in dim " + std::to_string(d));
+    if (!ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) && i > n)
+      return emitError(loc) << op << " indices of size " << i << " in dim "
+                            << d << " exceed the data's " << n;
+    if (ShapedType::isDynamic(i) || ShapedType::isDynamic(n))
+      check(indices, data, d, arith::CmpIPredicate::ule,
+            "indices of size {0} exceed the data's {1}");
   }
+  // No updates: the data as it is.
+  if (llvm::is_contained(indexType.getShape(), 0))
+    return define(node, data);
   bool integer = isa<IntegerType>(dataType.getElementType());
   // Loops: the data's dims, then u along the updates' axis (a reduction).
   SmallVector<AffineExpr> dataExprs;

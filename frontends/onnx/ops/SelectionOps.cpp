@@ -1,8 +1,9 @@
 //===- SelectionOps.cpp - ArgMax, ArgMin and TopK --------------------------===//
 //
-// Positions of the largest or smallest elements along an axis. Each is
-// reductions over the axis: the extreme value first, then the position
-// holding it (the lowest, as ONNX and numpy break ties). NaN counts as above
+// Positions of the largest or smallest elements along an axis. ArgMax,
+// ArgMin and TopK's passes are reductions over the axis: the extreme value
+// first, then the position holding it (the lowest, as ONNX and numpy break
+// ties); TopK with a large or run-time k sorts instead. NaN counts as above
 // every number, as numpy's argmax and sort have it.
 //
 //===----------------------------------------------------------------------===//
@@ -51,8 +52,10 @@ struct ValueOrder {
     Value tieLater = arith::AndIOp::create(
         b, l, same(b, l, v, pv),
         arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, i, pi));
-    return arith::OrIOp::create(
-        b, l, first, arith::OrIOp::create(b, l, better(b, l, pv, v), tieLater));
+    // A select, not an or: on the first pass pv and pi are not written yet.
+    return arith::SelectOp::create(
+        b, l, first, arith::ConstantIntOp::create(b, l, 1, 1),
+        arith::OrIOp::create(b, l, better(b, l, pv, v), tieLater));
   }
   /// A value every element ranks before or equals: below every number, or
   /// NaN when the smallest rank first.
@@ -237,9 +240,11 @@ std::pair<Value, Value> topKBySorting(OpBuilder &b, Location loc, Value x,
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value n = tensor::DimOp::create(b, loc, x, axis);
-  // log2(m) = 64 - clz(n - 1): 0 for n = 1.
+  // log2(m) = 64 - clz(n - 1): 0 for n = 1 (and for an empty axis).
   Value below = arith::IndexCastOp::create(
-      b, loc, i64, arith::SubIOp::create(b, loc, n, c1));
+      b, loc, i64,
+      arith::SubIOp::create(b, loc, arith::MaxUIOp::create(b, loc, n, c1),
+                            c1));
   Value log2m = arith::IndexCastOp::create(
       b, loc, index,
       arith::SubIOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 64, 64),
@@ -328,13 +333,9 @@ std::pair<Value, Value> topKBySorting(OpBuilder &b, Location loc, Value x,
       strides(rank, b.getIndexAttr(1));
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
   sizes[axis] = getAsOpFoldResult(k);
-  // Copied out of the padded tensor: a strided view returned as a graph
-  // output came back read as if dense.
   auto first = [&](Value t, Type e) -> Value {
-    Value slice = tensor::ExtractSliceOp::create(
+    return tensor::ExtractSliceOp::create(
         b, loc, RankedTensorType::get(outShape, e), t, offsets, sizes, strides);
-    Value dense = tensor::EmptyOp::create(b, loc, sizes, e);
-    return linalg::CopyOp::create(b, loc, slice, dense).getResult(0);
   };
   return {first(stages.getResult(0), element), first(stages.getResult(1), i64)};
 }
@@ -389,26 +390,15 @@ LogicalResult GraphImporter::importArgExtreme(const onnx::NodeProto &node,
                                        next, a[2]);
       });
   if (intAttr(node, "keepdims", 1) == 0) {
-    // The axis (now 1) merged into a neighbour, or a scalar from a vector.
-    SmallVector<ReassociationIndices> groups;
-    for (int64_t d = 0; d < rank; ++d) {
-      bool joinsPrevious = d == axis ? d > 0 : d == axis + 1 && axis == 0;
-      if (joinsPrevious)
-        groups.back().push_back(d);
-      else
-        groups.push_back({d});
-    }
-    if (rank == 1)
-      groups.clear();
-    result = tensor::CollapseShapeOp::create(b, loc, result, groups);
+    llvm::SmallBitVector reduced(rank, false);
+    reduced.set(axis);
+    result = droppedDims(loc, result, reduced);
   }
   return define(node, result);
 }
 
-/// ONNX TopK: k passes over the axis, each taking the best element that
-/// ranks after the previous pass's (ValueOrder): its value by one
-/// reduction, its position by another. O(k n): k is a beam or a handful of
-/// candidates.
+/// ONNX TopK: k passes (topKByPasses) for a constant k up to
+/// kTopKPassesUpTo, a sort (topKBySorting) beyond it or for a run-time k.
 LogicalResult GraphImporter::importTopK(const onnx::NodeProto &node,
                                         Location loc, ArrayRef<Value> inputs) {
   if (inputs.empty() || !(isFloat(inputs[0]) || isInt64(inputs[0])))
@@ -421,6 +411,8 @@ LogicalResult GraphImporter::importTopK(const onnx::NodeProto &node,
                           << " is out of range for rank " << rank;
   if (axis < 0)
     axis += rank;
+  if (type.getDimSize(axis) == 0)
+    return emitError(loc) << "TopK over an empty axis";
   // k: an attribute before opset 10, then a one-element input.
   std::optional<int64_t> kConstant;
   Value k;
