@@ -194,6 +194,35 @@ MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (ScoresAndNorms, 14), (PooledEncoder, 13), (BannedTokens, 16)]
 
 
+def save_model(work, name, graph, opset):
+    """GRAPH as WORK/NAME.onnx at OPSET; its path."""
+    from onnx import helper
+    path = os.path.join(work, name + ".onnx")
+    with open(path, "wb") as f:
+        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+                .SerializeToString())
+    return path
+
+
+def expect_refused(tool, work, name, path, x, messages):
+    """Compiles PATH for the CPU and the GPU kernel loops and runs it on X:
+    the call must fail (rc 1) with every one of MESSAGES in its error."""
+    failures = []
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"{name}.{target}.so")
+        built = oc.compile_model(tool, path, lib, target, ["--quiet"])
+        if built.returncode:
+            failures.append(f"{name} [{target}]: compile failed: {built.stderr[-300:]}")
+            continue
+        files = oc.save_inputs(work, name, {"x": x})
+        got = oc.run_convc(tool, lib, files, os.path.join(work, name + "_out"))
+        said = got.stderr.strip().splitlines()[-1:] or [""]
+        print(f"  {name} [{target}]: rc {got.returncode}: {said[0]}")
+        if got.returncode != 1 or not all(m in got.stderr for m in messages):
+            failures.append(f"{name} [{target}]: not refused with {messages}")
+    return failures
+
+
 def check_label_sizes(tool, work):
     """'btc,btc->bc' of x and x[:, 1:]: t is T in one and T - 1 in the other."""
     from onnx import TensorProto, helper, numpy_helper
@@ -205,25 +234,9 @@ def check_label_sizes(tool, work):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         initializer=[numpy_helper.from_array(np.array([v], np.int64), n)
                      for n, v in [("one", 1), ("end", 2 ** 62), ("axis", 1)]])
-    path = os.path.join(work, "mismatched.onnx")
-    with open(path, "wb") as f:
-        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-                .SerializeToString())
-    failures = []
-    for target in ["cpu", "gpu-kernels-on-cpu"]:
-        lib = os.path.join(work, f"mismatched.{target}.so")
-        built = oc.compile_model(tool, path, lib, target, ["--quiet"])
-        if built.returncode:
-            failures.append(f"mismatched [{target}]: compile failed: {built.stderr[-300:]}")
-            continue
-        files = oc.save_inputs(work, "mismatched", {"x": np.ones((2, 5, C), np.float32)})
-        got = oc.run_convc(tool, lib, files, os.path.join(work, "mismatched_out"))
-        said = got.stderr.strip().splitlines()[-1:] or [""]
-        print(f"  mismatched [{target}]: rc {got.returncode}: {said[0]}")
-        if got.returncode == 0 or "has size 4 in input 1 and 5 in input 0" not in got.stderr or \
-                "Einsum" not in got.stderr:
-            failures.append(f"mismatched [{target}]: not refused with the sizes")
-    return failures
+    path = save_model(work, "mismatched", graph, 13)
+    return expect_refused(tool, work, "mismatched", path, np.ones((2, 5, C), np.float32),
+                          ["Einsum's 't' has size 4 in input 1 and 5 in input 0"])
 
 
 def check_huge_allocation(tool, work):
@@ -235,24 +248,9 @@ def check_huge_allocation(tool, work):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["A", "B"])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         initializer=[numpy_helper.from_array(np.array([2 ** 44, 1], np.int64), "repeats")])
-    path = os.path.join(work, "huge.onnx")
-    with open(path, "wb") as f:
-        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-                .SerializeToString())
-    failures = []
-    for target in ["cpu", "gpu-kernels-on-cpu"]:
-        lib = os.path.join(work, f"huge.{target}.so")
-        built = oc.compile_model(tool, path, lib, target, ["--quiet"])
-        if built.returncode:
-            failures.append(f"huge [{target}]: compile failed: {built.stderr[-300:]}")
-            continue
-        files = oc.save_inputs(work, "huge", {"x": np.ones((2, 3), np.float32)})
-        got = oc.run_convc(tool, lib, files, os.path.join(work, "huge_out"))
-        said = got.stderr.strip().splitlines()[-1:] or [""]
-        print(f"  huge [{target}]: rc {got.returncode}: {said[0]}")
-        if got.returncode != 1 or "node 'tile_rows': could not allocate" not in got.stderr:
-            failures.append(f"huge [{target}]: not refused naming the node")
-    return failures
+    path = save_model(work, "huge", graph, 13)
+    return expect_refused(tool, work, "huge", path, np.ones((2, 3), np.float32),
+                          ["node 'tile_rows': could not allocate"])
 
 
 def check_pool_nan(tool, work):
@@ -265,10 +263,7 @@ def check_pool_nan(tool, work):
         "pool_nan", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "C", "T"])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
          helper.make_tensor_value_info("i", TensorProto.INT64, None)])
-    path = os.path.join(work, "pool_nan.onnx")
-    with open(path, "wb") as f:
-        f.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)])
-                .SerializeToString())
+    path = save_model(work, "pool_nan", graph, 12)
     x = np.arange(2 * 3 * 9, dtype=np.float32).reshape(2, 3, 9)
     x[0, 1, 4] = x[1, 2, 0] = np.nan
     want_y, want_i = torch.nn.functional.max_pool1d(torch.from_numpy(x), 3, 2,
