@@ -376,6 +376,32 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   return entry->import(*this, node, loc, inputs);
 }
 
+LogicalResult GraphImporter::importSubgraph(const onnx::GraphProto &subgraph,
+                                            Location loc) {
+  for (const auto &node : subgraph.node()) {
+    const OpEntry *entry = lookupOp(node);
+    if (!entry)
+      return emitError(nodeLoc(node))
+             << "unsupported ONNX op " << node.op_type()
+             << " in a subgraph of node '" << nodeName(loc) << "'";
+    if (node.domain().empty() && opset < entry->sinceOpset)
+      return emitError(nodeLoc(node)) << node.op_type() << " needs opset "
+                                      << entry->sinceOpset
+                                      << " or later; the model imports opset "
+                                      << opset;
+  }
+  for (const auto &t : subgraph.initializer()) {
+    Value c = constant(t, NameLoc::get(StringAttr::get(ctx, t.name())));
+    if (!c)
+      return failure();
+    values[t.name()] = c;
+  }
+  for (const auto &node : subgraph.node())
+    if (failed(importNode(node)))
+      return failure();
+  return success();
+}
+
 Value GraphImporter::toComputeType(Value arg, int onnxType, Location loc) {
   Type storage = getElementTypeOrSelf(arg.getType());
   Type compute = elementType(onnxType, loc, "graph input");
@@ -461,11 +487,16 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
 
   // Output types the runtime cannot pass fail before any node is imported
   // (an error about a node would hide the actual limitation).
-  for (const auto &output : graph.output())
-    if (output.type().has_tensor_type() &&
-        !boundaryType(output.type().tensor_type().elem_type()) &&
+  for (const auto &output : graph.output()) {
+    bool sequenceOrMap = output.type().value_case() !=
+                             onnx::TypeProto::VALUE_NOT_SET &&
+                         !output.type().has_tensor_type();
+    if ((sequenceOrMap ||
+         (output.type().has_tensor_type() &&
+          !boundaryType(output.type().tensor_type().elem_type()))) &&
         !tensorType(output))
       return nullptr; // the boundary error
+  }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(graphLoc);
   b.setInsertionPointToEnd(module->getBody());

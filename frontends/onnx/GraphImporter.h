@@ -264,6 +264,8 @@ public:
   CONVC_ONNX_IMPORTER(importEinsum)
   // ops/PoolingOps.cpp
   CONVC_ONNX_IMPORTER(importPool)
+  // ops/ControlFlowOps.cpp
+  CONVC_ONNX_IMPORTER(importIf)
   // ops/ConvcDomainOps.cpp
   CONVC_ONNX_IMPORTER(importConvcGLU)
   CONVC_ONNX_IMPORTER(importConvcLightweightConv)
@@ -331,6 +333,10 @@ public:
   std::map<std::string, SmallVector<ShapeEntry>> partialShapes;
   int64_t opset; // of the default domain
   bool warnedDouble = false;
+
+  /// A branch's initializers and nodes, imported in place (If, whose
+  /// branch reads the outer graph's values by name).
+  LogicalResult importSubgraph(const onnx::GraphProto &subgraph, Location loc);
 
 private:
   LogicalResult importNode(const onnx::NodeProto &node);

@@ -59,6 +59,7 @@ NamedOps indexingOps();
 NamedOps reductionOps();
 NamedOps selectionOps();
 NamedOps nnOps();
+NamedOps controlFlowOps();
 NamedOps convcOps();
 
 /// One domain's ops in the order they are listed (and reported).

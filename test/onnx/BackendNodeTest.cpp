@@ -252,6 +252,14 @@ TEST_P(BackendNode, MatchesExpectedOutputs) {
         << message;
     return;
   }
+  if (name == "test_if") {
+    // Its condition is a graph input: convc compiles the one branch a
+    // constant or size condition takes, and refuses a data condition.
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(logText().find("computed from tensor data"), std::string::npos)
+        << logText();
+    return;
+  }
   ASSERT_EQ(rc, 0) << "compiling " << (dir / "model.onnx") << "\n"
                    << logText();
   std::string error;

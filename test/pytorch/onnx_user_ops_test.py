@@ -8,12 +8,15 @@ diagonal, a sum over a label), top-k scores and positions and torch.sort
 speech-style conv block (BatchNorm1d, Hardswish, PReLU, GroupNorm, a
 global average, Mish), logsumexp, F.normalize, repeat and the other
 activations, pooling over time (MaxPool with indices, AveragePool with
-ceil_mode), and scatter / scatter_add at token ids (ScatterElements). Each is
+ceil_mode), scatter / scatter_add at token ids (ScatterElements), and the
+last step and a mean over time squeezed (torch exports squeeze of a
+symbolic dim as an If on its size). Each is
 checked against ONNX Runtime at two shapes (one with a batch of 1) on the
 CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
 CUDA where the toolkit is. An Einsum whose label has two different symbolic
 sizes, and a Tile to more memory than any machine has, fail the call naming
-the node.
+the node, and so does a squeeze of the symbolic time dim run at T = 1
+(compiled for the If branch every other size takes).
 
 usage: onnx_user_ops_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
@@ -188,10 +191,18 @@ class PooledEncoder(torch.nn.Module):
         return torch.cat([a, b, c, d, at.float() / 10], dim=-1).transpose(1, 2)
 
 
+class LastStepSqueezed(torch.nn.Module):
+    """The last time step and the mean over time, each squeezed: If nodes
+    on Shape(...)[1] == 1 with Squeeze and Identity branches."""
+    def forward(self, x):
+        return x[:, -1:].squeeze(1) * 2 + x.mean(1, keepdim=True).squeeze(1)
+
+
 MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
            (TopScores, 13), (SortedScores, 13), (ConvBatchNormBlock, 14),
-           (ScoresAndNorms, 14), (PooledEncoder, 13), (BannedTokens, 16)]
+           (ScoresAndNorms, 14), (PooledEncoder, 13), (BannedTokens, 16),
+           (LastStepSqueezed, 13)]
 
 
 def save_model(work, name, graph, opset):
@@ -253,6 +264,26 @@ def check_huge_allocation(tool, work):
                           ["node 'tile_rows': could not allocate"])
 
 
+class SqueezeTime(torch.nn.Module):
+    def forward(self, x):
+        return x.squeeze(1) * 3
+
+
+def check_squeeze_branch(tool, work):
+    """x.squeeze(1) with T symbolic: If(T == 1, Squeeze, Identity). Every
+    size but 1 takes Identity, which convc compiles; T = 1 fails the call
+    naming the If (it would otherwise return [B, 1, C] for ONNX Runtime's
+    [B, C])."""
+    path = os.path.join(work, "squeeze_time.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(SqueezeTime(), (torch.randn(2, 7, C),), path, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "B", 1: "T"}},
+                          opset_version=13)
+    return expect_refused(tool, work, "squeeze_time", path, np.ones((2, 1, C), np.float32),
+                          ["If was compiled for its else branch"])
+
+
 def check_pool_nan(tool, work):
     """MaxPool with Indices over windows holding NaN: the maximum is NaN and
     its index the NaN's, as torch's max_pool1d(return_indices=True) has it
@@ -312,6 +343,7 @@ def main():
     failures += check_label_sizes(tool, work)
     failures += check_huge_allocation(tool, work)
     failures += check_pool_nan(tool, work)
+    failures += check_squeeze_branch(tool, work)
     return oc.report(failures)
 
 
