@@ -211,6 +211,7 @@ public:
   CONVC_ONNX_IMPORTER(importWhere)
   CONVC_ONNX_IMPORTER(importPow)
   CONVC_ONNX_IMPORTER(importCast)
+  CONVC_ONNX_IMPORTER(importCastLike)
   CONVC_ONNX_IMPORTER(importLeakyRelu)
   CONVC_ONNX_IMPORTER(importClip)
   CONVC_ONNX_IMPORTER(importMaxMin)
@@ -223,6 +224,8 @@ public:
   CONVC_ONNX_IMPORTER(importSignRound)
   CONVC_ONNX_IMPORTER(importFloatClass)
   CONVC_ONNX_IMPORTER(importSumMean)
+  CONVC_ONNX_IMPORTER(importShrink)
+  CONVC_ONNX_IMPORTER(importDropout)
   // ops/ShapeOps.cpp
   CONVC_ONNX_IMPORTER(importSplit)
   CONVC_ONNX_IMPORTER(importRange)
@@ -247,6 +250,7 @@ public:
   CONVC_ONNX_IMPORTER(importScatterElements)
   // ops/SelectionOps.cpp
   CONVC_ONNX_IMPORTER(importArgExtreme)
+  CONVC_ONNX_IMPORTER(importHardmax)
   CONVC_ONNX_IMPORTER(importTopK)
   // ops/ReductionOps.cpp
   CONVC_ONNX_IMPORTER(importCumSum)
@@ -255,6 +259,7 @@ public:
   CONVC_ONNX_IMPORTER(importLayerNormalization)
   CONVC_ONNX_IMPORTER(importBatchNormalization)
   CONVC_ONNX_IMPORTER(importInstanceNormalization)
+  CONVC_ONNX_IMPORTER(importMeanVarianceNormalization)
   CONVC_ONNX_IMPORTER(importGlobalPool)
   // ops/NNOps.cpp (which also registers Einsum and the pools)
   CONVC_ONNX_IMPORTER(importMatMul)
@@ -266,6 +271,9 @@ public:
   CONVC_ONNX_IMPORTER(importPool)
   // ops/ControlFlowOps.cpp
   CONVC_ONNX_IMPORTER(importIf)
+  // ops/OneHotOps.cpp
+  CONVC_ONNX_IMPORTER(importOneHot)
+  CONVC_ONNX_IMPORTER(importEyeLike)
   // ops/ConvcDomainOps.cpp
   CONVC_ONNX_IMPORTER(importConvcGLU)
   CONVC_ONNX_IMPORTER(importConvcLightweightConv)
@@ -290,6 +298,12 @@ public:
   Value cumSum(const onnx::NodeProto &node, Location loc,
                ArrayRef<Value> inputs);
   Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
+  /// `x` cast to the ONNX element type `to` (rounded to half types, wrapped
+  /// to narrow ints); null after an error.
+  Value castTo(Location loc, Value x, int64_t to);
+  /// The ONNX element type the graph declares `name` with (an input,
+  /// value_info, output, initializer or Constant).
+  std::optional<int> declaredElementType(const std::string &name);
 
   // --- Folding on the host (folding/*.cpp) --------------------------------
   /// A 1-D int64 (or bool) value from shape arithmetic with symbolic dims:

@@ -34,7 +34,7 @@ const OpTable &defaultDomainOps() {
     NamedOps ops;
     for (NamedOps (*category)() :
          {elementwiseOps, activationOps, shapeOps, indexingOps, reductionOps,
-          selectionOps, nnOps, controlFlowOps})
+          selectionOps, nnOps, controlFlowOps, oneHotOps})
       for (auto &named : category())
         ops.push_back(std::move(named));
     llvm::sort(ops, [](const auto &a, const auto &b) { return a.first < b.first; });

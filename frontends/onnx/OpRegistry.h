@@ -60,6 +60,7 @@ NamedOps reductionOps();
 NamedOps selectionOps();
 NamedOps nnOps();
 NamedOps controlFlowOps();
+NamedOps oneHotOps();
 NamedOps convcOps();
 
 /// One domain's ops in the order they are listed (and reported).
@@ -85,6 +86,8 @@ const OpEntry *lookupOp(const onnx::NodeProto &node);
 namespace fold {
 bool shape(GraphImporter &, const onnx::NodeProto &, Location,
            ArrayRef<Value>);
+bool size(GraphImporter &, const onnx::NodeProto &, Location,
+          ArrayRef<Value>);
 bool gather(GraphImporter &, const onnx::NodeProto &, Location,
             ArrayRef<Value>);
 bool squeezeUnsqueeze(GraphImporter &, const onnx::NodeProto &, Location,

@@ -10,7 +10,8 @@ global average, Mish), logsumexp, F.normalize, repeat and the other
 activations, pooling over time (MaxPool with indices, AveragePool with
 ceil_mode), scatter / scatter_add at token ids (ScatterElements), and the
 last step and a mean over time squeezed (torch exports squeeze of a
-symbolic dim as an If on its size). Each is
+symbolic dim as an If on its size), one_hot and the inverse trigonometric
+functions. Each is
 checked against ONNX Runtime at two shapes (one with a batch of 1) on the
 CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
 CUDA where the toolkit is. An Einsum whose label has two different symbolic
@@ -198,11 +199,24 @@ class LastStepSqueezed(torch.nn.Module):
         return x[:, -1:].squeeze(1) * 2 + x.mean(1, keepdim=True).squeeze(1)
 
 
+class OneHotAndTrig(torch.nn.Module):
+    """one_hot of clamped ids (OneHot), numel (Shape, ReduceProd),
+    softshrink and hardshrink, and atan, tan, asin, acos."""
+    def forward(self, x):
+        ids = x.abs().mul(3).long().clamp(max=5)
+        hot = torch.nn.functional.one_hot(ids[..., 0], 6).float()
+        n = x.numel() / x.shape[0]
+        shrunk = torch.nn.functional.softshrink(x, 0.3) + torch.nn.functional.hardshrink(x, 0.2)
+        trig = torch.atan(x) + torch.tan(x * 0.2) + torch.asin(torch.tanh(x)) + \
+            torch.acos(torch.tanh(x) * 0.9)
+        return torch.cat([hot, shrunk * n, trig], dim=-1)
+
+
 MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
            (TopScores, 13), (SortedScores, 13), (ConvBatchNormBlock, 14),
            (ScoresAndNorms, 14), (PooledEncoder, 13), (BannedTokens, 16),
-           (LastStepSqueezed, 13)]
+           (LastStepSqueezed, 13), (OneHotAndTrig, 15)]
 
 
 def save_model(work, name, graph, opset):

@@ -123,6 +123,32 @@ bool shape(GraphImporter &im, const onnx::NodeProto &node, Location loc,
   return false;
 }
 
+/// Size: the product of the dims, a constant when they are static, else
+/// tracked like Shape's entries.
+bool size(GraphImporter &im, const onnx::NodeProto &node, Location loc,
+          ArrayRef<Value> inputs) {
+  if (inputs.size() != 1 || !inputs[0])
+    return false;
+  OpBuilder &b = im.b;
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t known = 1;
+  Value product;
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    if (type.isDynamicDim(i)) {
+      Value dim = tensor::DimOp::create(b, loc, inputs[0], i);
+      product = product ? arith::MulIOp::create(b, loc, product, dim) : dim;
+    } else if (llvm::MulOverflow(known, type.getDimSize(i), known)) {
+      return false;
+    }
+  }
+  if (!product)
+    return im.defineInts(node, loc, {known}, {});
+  if (known != 1)
+    product = arith::MulIOp::create(
+        b, loc, product, arith::ConstantIndexOp::create(b, loc, known));
+  return im.defineTracked(node, loc, {{std::nullopt, product}}, {}, false);
+}
+
 /// Gather (axis 0) of a tracked or constant shape vector.
 bool gather(GraphImporter &im, const onnx::NodeProto &node, Location loc,
             ArrayRef<Value> inputs) {

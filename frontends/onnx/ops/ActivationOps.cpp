@@ -2,8 +2,9 @@
 //
 // The activations whose formula takes attributes or several steps
 // (HardSigmoid, HardSwish, Selu, Celu, ThresholdedRelu, Softplus, Softsign,
-// Mish, PRelu), Sign and Round, IsNaN and IsInf, and the variadic Sum and
-// Mean: each one elementwise() over its (broadcast) operands.
+// Mish, PRelu, Shrink), Sign and Round, IsNaN and IsInf, and the variadic
+// Sum and Mean: each one elementwise() over its (broadcast) operands. And
+// Dropout, which inference passes through.
 //
 //===----------------------------------------------------------------------===//
 
@@ -208,10 +209,81 @@ LogicalResult GraphImporter::importSumMean(const onnx::NodeProto &node,
 }
 
 /// The activations, Sign/Round, IsNaN/IsInf, Sum/Mean.
+/// ONNX Shrink: x + bias below -lambd, x - bias above lambd, else 0.
+LogicalResult GraphImporter::importShrink(const onnx::NodeProto &node,
+                                          Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << "Shrink needs one float input";
+  const auto *lambdAttr = findAttr(node, "lambd");
+  const auto *biasAttr = findAttr(node, "bias");
+  float lambd = lambdAttr ? lambdAttr->f() : 0.5f;
+  float bias = biasAttr ? biasAttr->f() : 0.0f;
+  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
+                                                   ValueRange a) -> Value {
+    auto f = [&](float v) -> Value {
+      return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+    };
+    using P = arith::CmpFPredicate;
+    Value x = a[0];
+    Value low = arith::CmpFOp::create(nb, l, P::OLT, x, f(-lambd));
+    Value high = arith::CmpFOp::create(nb, l, P::OGT, x, f(lambd));
+    Value shrunk = arith::SelectOp::create(
+        nb, l, high, arith::SubFOp::create(nb, l, x, f(bias)), f(0));
+    return arith::SelectOp::create(
+        nb, l, low, arith::AddFOp::create(nb, l, x, f(bias)), shrunk);
+  }));
+}
+
+/// ONNX Dropout at inference: the data passes through and the mask is all
+/// true (1 before opset 10, where it has the data's type). Training mode
+/// (a constant true training_mode, opset 12+) draws a random mask, which
+/// convc refuses, unless the ratio is 0.
+LogicalResult GraphImporter::importDropout(const onnx::NodeProto &node,
+                                           Location loc, ArrayRef<Value> inputs) {
+  if (inputs.empty() || !inputs[0])
+    return emitError(loc) << "Dropout needs data";
+  if (inputs.size() > 2 && inputs[2]) {
+    DenseElementsAttr training;
+    if (!matchPattern(inputs[2], m_Constant(&training)))
+      return emitError(loc) << "Dropout's training_mode is computed at run "
+                               "time: convc compiles inference, where Dropout "
+                               "passes the data through";
+    if (*training.getValues<bool>().begin()) {
+      DenseElementsAttr ratio;
+      bool zero = inputs.size() > 1 && inputs[1] &&
+                  matchPattern(inputs[1], m_Constant(&ratio)) &&
+                  (*ratio.getValues<APFloat>().begin()).isZero();
+      if (!zero)
+        return emitError(loc)
+               << "Dropout in training mode draws a random mask; convc "
+                  "compiles inference (export with model.eval(), or "
+                  "training_mode false)";
+    }
+  }
+  Value x = inputs[0];
+  if (failed(define(node, elementwise(loc, {x}, [](OpBuilder &, Location,
+                                                   ValueRange a) {
+        return a[0]; // a copy: a graph output never aliases an input
+      }))))
+    return failure();
+  if (node.output_size() > 1 && !node.output(1).empty()) {
+    Type element = opset < 10 ? getElementTypeOrSelf(x.getType())
+                              : Type(b.getI1Type());
+    values[node.output(1)] = elementwise(
+        loc, {x},
+        [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+          return arith::ConstantOp::create(nb, l, nb.getOneAttr(element));
+        },
+        element);
+  }
+  return success();
+}
+
 NamedOps activationOps() {
   using G = GraphImporter;
   return {
       {"Celu", opEntry(&G::importActivation, 12)},
+      {"Dropout", opEntry(&G::importDropout)},
       {"HardSigmoid", opEntry(&G::importActivation)},
       {"HardSwish", opEntry(&G::importActivation, 14)},
       {"IsInf", opEntry(&G::importFloatClass, 10)},
@@ -221,6 +293,7 @@ NamedOps activationOps() {
       {"PRelu", opEntry(&G::importPRelu)},
       {"Round", opEntry(&G::importSignRound, 11)},
       {"Selu", opEntry(&G::importActivation)},
+      {"Shrink", opEntry(&G::importShrink, 9)},
       {"Sign", opEntry(&G::importSignRound, 9)},
       {"Softplus", opEntry(&G::importActivation)},
       {"Softsign", opEntry(&G::importActivation)},

@@ -49,6 +49,69 @@ OpEntry unary(UnaryBuilder build, float (*host)(float) = nullptr,
   return entry;
 }
 
+/// A float op that is one math dialect op.
+template <typename MathOp>
+OpEntry mathUnary(int64_t since) {
+  return unary(
+      [](OpBuilder &b, Location l, Value x) -> Value {
+        return MathOp::create(b, l, x);
+      },
+      nullptr, since);
+}
+
+/// asinh, acosh and atanh through log1p, in forms exact near 0 (and acosh
+/// near 1), with log(2|x|) where squares would overflow. (Upstream's
+/// expansions lose the low digits there; the CPU has no LLVM intrinsic.)
+enum InverseHyperbolic { Asinh, Acosh, Atanh };
+template <InverseHyperbolic fn>
+Value inverseHyperbolic(OpBuilder &b, Location l, Value x) {
+  auto f = [&](float v) { return f32(b, l, v); };
+  Value one = f(1);
+  if (fn == Atanh) // (log1p(x) - log1p(-x)) / 2
+    return arith::MulFOp::create(
+        b, l, f(0.5f),
+        arith::SubFOp::create(
+            b, l, math::Log1pOp::create(b, l, x),
+            math::Log1pOp::create(b, l, arith::NegFOp::create(b, l, x))));
+  // asinh |x| = log1p(a + a^2 / (1 + sqrt(1 + a^2))), a = |x|;
+  // acosh x = log1p(t + sqrt(2t + t^2)), t = x - 1.
+  Value a = fn == Asinh ? Value(math::AbsFOp::create(b, l, x))
+                        : Value(arith::SubFOp::create(b, l, x, one));
+  Value square = arith::MulFOp::create(b, l, a, a);
+  Value near =
+      fn == Asinh
+          ? math::Log1pOp::create(
+                b, l,
+                arith::AddFOp::create(
+                    b, l, a,
+                    arith::DivFOp::create(
+                        b, l, square,
+                        arith::AddFOp::create(
+                            b, l, one,
+                            math::SqrtOp::create(
+                                b, l, arith::AddFOp::create(b, l, one, square))))))
+          : math::Log1pOp::create(
+                b, l,
+                arith::AddFOp::create(
+                    b, l, a,
+                    math::SqrtOp::create(
+                        b, l,
+                        arith::AddFOp::create(
+                            b, l, arith::AddFOp::create(b, l, a, a), square))));
+  Value big = fn == Asinh ? a : x;
+  Value far = arith::AddFOp::create(b, l, math::LogOp::create(b, l, big),
+                                    f(float(M_LN2)));
+  Value huge = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, big,
+                                     f(float(1 << 28)));
+  Value y = arith::SelectOp::create(b, l, huge, far, near);
+  if (fn == Asinh)
+    return math::CopySignOp::create(b, l, y, x);
+  // Below 1 (where -x^2 would overflow to a finite log) acosh is NaN.
+  Value inDomain =
+      arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, x, one);
+  return arith::SelectOp::create(b, l, inDomain, y, f(NAN));
+}
+
 /// Add/Sub/Mul/Div: the float op and the int64 one (Div truncates, as
 /// numpy's C semantics do), on broadcast operands; both fold on the host.
 template <typename FloatOp, typename IntOp>
@@ -205,14 +268,53 @@ LogicalResult GraphImporter::importPow(const onnx::NodeProto &node,
 /// target's range.
 LogicalResult GraphImporter::importCast(const onnx::NodeProto &node,
                                         Location loc, ArrayRef<Value> inputs) {
-  using TP = onnx::TensorProto;
   int64_t to = findAttr(node, "to") ? findAttr(node, "to")->i() : 0;
   if (inputs.size() != 1 || !inputs[0])
     return emitError(loc) << "Cast needs one input";
+  return define(node, castTo(loc, inputs[0], to));
+}
+
+/// ONNX CastLike: Cast to the element type `target_type` is declared with
+/// (convc computes every float type in float32, so the declared type, not
+/// the computed one, says how to round).
+LogicalResult GraphImporter::importCastLike(const onnx::NodeProto &node,
+                                            Location loc,
+                                            ArrayRef<Value> inputs) {
+  if (inputs.size() != 2 || !inputs[0] || !inputs[1])
+    return emitError(loc) << "CastLike needs input and target_type";
+  std::optional<int> to = declaredElementType(node.input(1));
+  if (!to && getElementTypeOrSelf(inputs[1].getType()).isInteger(1))
+    to = onnx::TensorProto::BOOL;
+  if (!to)
+    return emitError(loc) << "CastLike's target_type '" << node.input(1)
+                          << "' has no declared element type (a graph input, "
+                             "initializer, Constant or value_info gives one)";
+  return define(node, castTo(loc, inputs[0], *to));
+}
+
+std::optional<int> GraphImporter::declaredElementType(const std::string &name) {
+  for (const auto *infos : {&graph.input(), &graph.value_info(), &graph.output()})
+    for (const auto &info : *infos)
+      if (info.name() == name && info.type().has_tensor_type() &&
+          info.type().tensor_type().elem_type() != 0)
+        return info.type().tensor_type().elem_type();
+  for (const auto &t : graph.initializer())
+    if (t.name() == name)
+      return t.data_type();
+  for (const auto &node : graph.node())
+    if (node.op_type() == "Constant" && node.output_size() == 1 &&
+        node.output(0) == name)
+      if (const auto *value = findAttr(node, "value"); value && value->has_t())
+        return value->t().data_type();
+  return std::nullopt;
+}
+
+Value GraphImporter::castTo(Location loc, Value input, int64_t to) {
+  using TP = onnx::TensorProto;
   Type target = elementType(to, loc, "Cast");
   if (!target)
-    return failure();
-  Type source = getElementTypeOrSelf(inputs[0].getType());
+    return {};
+  Type source = getElementTypeOrSelf(input.getType());
   Type rounded = to == TP::FLOAT16    ? Type(b.getF16Type())
                  : to == TP::BFLOAT16 ? Type(b.getBF16Type())
                                       : Type();
@@ -224,9 +326,9 @@ LogicalResult GraphImporter::importCast(const onnx::NodeProto &node,
   // Values already in range need no rounding: bool to anything, an int to
   // a wider int.
   if (source == target && !rounded && width == 64)
-    return define(node, inputs[0]);
-  Value result = elementwise(
-      loc, inputs,
+    return input;
+  return elementwise(
+      loc, {input},
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value x = a[0];
         if (target.isInteger(1)) { // x != 0
@@ -263,7 +365,6 @@ LogicalResult GraphImporter::importCast(const onnx::NodeProto &node,
         return x;
       },
       target);
-  return define(node, result);
 }
 
 /// ONNX Mod: for integers the remainder takes the divisor's sign (fmod 0,
@@ -481,8 +582,15 @@ NamedOps elementwiseOps() {
       {"Add", binary<arith::AddFOp, arith::AddIOp>(
                   [](float a, float b) { return a + b; },
                   [](int64_t a, int64_t b) { return a + b; })},
+      {"Acos", mathUnary<math::AcosOp>(7)},
+      {"Acosh", unary(&inverseHyperbolic<Acosh>, nullptr, 9)},
       {"And", opEntry(&G::importLogical)},
+      {"Asin", mathUnary<math::AsinOp>(7)},
+      {"Asinh", unary(&inverseHyperbolic<Asinh>, nullptr, 9)},
+      {"Atan", mathUnary<math::AtanOp>(7)},
+      {"Atanh", unary(&inverseHyperbolic<Atanh>, nullptr, 9)},
       {"Cast", opEntry(&G::importCast, kMinOpset, fold::castToInt64)},
+      {"CastLike", opEntry(&G::importCastLike, 15)},
       {"Ceil", unary([](OpBuilder &b, Location l, Value x) -> Value {
          return math::CeilOp::create(b, l, x);
        })},
@@ -490,6 +598,7 @@ NamedOps elementwiseOps() {
       {"Cos", unary([](OpBuilder &b, Location l, Value x) -> Value {
          return math::CosOp::create(b, l, x);
        })},
+      {"Cosh", mathUnary<math::CoshOp>(9)},
       {"Div", binary<arith::DivFOp, arith::DivSIOp>(
                   [](float a, float b) { return a / b; },
                   [](int64_t a, int64_t b) { return a / b; },
@@ -563,6 +672,7 @@ NamedOps elementwiseOps() {
       {"Sin", unary([](OpBuilder &b, Location l, Value x) -> Value {
          return math::SinOp::create(b, l, x);
        })},
+      {"Sinh", mathUnary<math::SinhOp>(9)},
       {"Sqrt", unary(
                    [](OpBuilder &b, Location l, Value x) -> Value {
                      return math::SqrtOp::create(b, l, x);
@@ -571,6 +681,7 @@ NamedOps elementwiseOps() {
       {"Sub", binary<arith::SubFOp, arith::SubIOp>(
                   [](float a, float b) { return a - b; },
                   [](int64_t a, int64_t b) { return a - b; })},
+      {"Tan", mathUnary<math::TanOp>(7)},
       {"Tanh", unary(
                    [](OpBuilder &b, Location l, Value x) -> Value {
                      return math::TanhOp::create(b, l, x);

@@ -1,7 +1,7 @@
 //===- ReductionOps.cpp - reductions and normalisation --------------------===//
 //
 // Reductions, global pooling, (Log)Softmax, CumSum, and the normalisations
-// (Layer, Batch, Instance); a LayerNorm over the last axis becomes the
+// (Layer, Batch, Instance, MeanVariance); a LayerNorm over the last axis becomes the
 // fused convc.layer_norm directly.
 //
 //===----------------------------------------------------------------------===//
@@ -603,6 +603,50 @@ LogicalResult GraphImporter::importInstanceNormalization(
                                  inputs[2], epsilon));
 }
 
+/// ONNX MeanVarianceNormalization: (x - mean) / (sqrt(variance) + 1e-9)
+/// over `axes` (default [0, 2, 3]), the statistics in f64.
+LogicalResult GraphImporter::importMeanVarianceNormalization(
+    const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << "MeanVarianceNormalization needs one float input";
+  Value x = inputs[0];
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  SmallVector<int64_t> axes = {0, 2, 3};
+  if (const auto *a = findAttr(node, "axes"))
+    axes.assign(a->ints().begin(), a->ints().end());
+  llvm::SmallBitVector reduced(rank, false);
+  for (int64_t axis : axes) {
+    if (axis < -rank || axis >= rank)
+      return emitError(loc) << "MeanVarianceNormalization axis " << axis
+                            << " is out of range for rank " << rank;
+    reduced.set(axis < 0 ? axis + rank : axis);
+  }
+  auto [mean, var] = meanAndVariance(loc, x, reduced);
+  SmallVector<AffineExpr> kept;
+  for (int64_t i = 0; i < rank; ++i)
+    kept.push_back(reduced[i] ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(i, ctx));
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap stats = AffineMap::get(rank, 0, kept, ctx);
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       b.getF32Type());
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, ValueRange{x, mean, var},
+          ValueRange{init}, ArrayRef<AffineMap>{identity, stats, stats, identity},
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value eps = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1e-9f));
+            Value std = arith::AddFOp::create(
+                nb, l, math::SqrtOp::create(nb, l, a[2]), eps);
+            Value y = arith::DivFOp::create(
+                nb, l, arith::SubFOp::create(nb, l, a[0], a[1]), std);
+            linalg::YieldOp::create(nb, l, ValueRange{y});
+          })
+          .getResult(0);
+  return define(node, result);
+}
+
 /// ONNX GlobalAveragePool, GlobalMaxPool: over every dim after [N, C],
 /// kept as 1.
 LogicalResult GraphImporter::importGlobalPool(const onnx::NodeProto &node,
@@ -644,6 +688,8 @@ NamedOps reductionOps() {
       {"InstanceNormalization", opEntry(&G::importInstanceNormalization)},
       {"LayerNormalization", opEntry(&G::importLayerNormalization, 17)},
       {"LogSoftmax", opEntry(&G::importSoftmax)},
+      {"MeanVarianceNormalization",
+       opEntry(&G::importMeanVarianceNormalization, 9)},
       {"ReduceL1", opEntry(&G::importReduce)},
       {"ReduceL2", opEntry(&G::importReduce)},
       {"ReduceLogSum", opEntry(&G::importReduce)},

@@ -339,30 +339,15 @@ std::pair<Value, Value> topKBySorting(OpBuilder &b, Location loc, Value x,
   };
   return {first(stages.getResult(0), element), first(stages.getResult(1), i64)};
 }
-} // namespace
 
-/// ONNX ArgMax, ArgMin: the extreme first, then the first (or, with
-/// select_last_index, the last) position holding it. A NaN is the extreme
-/// either way, as in numpy.
-LogicalResult GraphImporter::importArgExtreme(const onnx::NodeProto &node,
-                                              Location loc,
-                                              ArrayRef<Value> inputs) {
-  const std::string &op = node.op_type();
-  if (inputs.size() != 1 || !(isFloat(inputs[0]) || isInt64(inputs[0])))
-    return emitError(loc) << op << " needs one float or integer input";
-  Value x = inputs[0];
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank(), axis = intAttr(node, "axis", 0);
-  if (axis < -rank || axis >= rank)
-    return emitError(loc) << op << " axis " << axis
-                          << " is out of range for rank " << rank;
-  if (axis < 0)
-    axis += rank;
-  if (type.getDimSize(axis) == 0)
-    return emitError(loc) << op << " over an empty axis has no answer";
-  bool isMax = op == "ArgMax", integer = isInt64(x);
-  bool last = intAttr(node, "select_last_index", 0) != 0;
-  Type element = type.getElementType(), i64 = b.getI64Type();
+/// The first (or, with `last`, the last) position of `x`'s largest (or
+/// smallest) element along `axis`, which is kept as size 1: the extreme by
+/// one reduction, its position by another. A NaN is the extreme either way,
+/// as in numpy.
+Value argExtreme(OpBuilder &b, Location loc, Value x, int64_t axis, bool isMax,
+                 bool last) {
+  bool integer = isInt64(x);
+  Type element = getElementTypeOrSelf(x.getType()), i64 = b.getI64Type();
   TypedAttr start =
       integer ? TypedAttr(b.getI64IntegerAttr(
                     isMax ? std::numeric_limits<int64_t>::min()
@@ -378,7 +363,7 @@ LogicalResult GraphImporter::importArgExtreme(const onnx::NodeProto &node,
                      : Value(arith::MinimumFOp::create(nb, l, a[0], a[1]));
       });
   int64_t none = last ? -1 : std::numeric_limits<int64_t>::max();
-  Value result = reduceOverAxis(
+  return reduceOverAxis(
       b, loc, x, axis, {extreme},
       filledKept(b, loc, x, axis, i64, b.getI64IntegerAttr(none)),
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -389,11 +374,91 @@ LogicalResult GraphImporter::importArgExtreme(const onnx::NodeProto &node,
         return arith::SelectOp::create(nb, l, order.same(nb, l, a[0], a[1]),
                                        next, a[2]);
       });
+}
+
+/// The axis attribute of `op` on `x`, made non-negative; nullopt (after an
+/// error) when out of range or empty.
+std::optional<int64_t> selectionAxis(const onnx::NodeProto &node, Location loc,
+                                     Value x, int64_t fallback) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank(), axis = intAttr(node, "axis", fallback);
+  if (axis < -rank || axis >= rank) {
+    emitError(loc) << node.op_type() << " axis " << axis
+                   << " is out of range for rank " << rank;
+    return std::nullopt;
+  }
+  if (axis < 0)
+    axis += rank;
+  if (type.getDimSize(axis) == 0) {
+    emitError(loc) << node.op_type() << " over an empty axis has no answer";
+    return std::nullopt;
+  }
+  return axis;
+}
+
+} // namespace
+
+/// ONNX ArgMax, ArgMin (argExtreme).
+LogicalResult GraphImporter::importArgExtreme(const onnx::NodeProto &node,
+                                              Location loc,
+                                              ArrayRef<Value> inputs) {
+  const std::string &op = node.op_type();
+  if (inputs.size() != 1 || !(isFloat(inputs[0]) || isInt64(inputs[0])))
+    return emitError(loc) << op << " needs one float or integer input";
+  std::optional<int64_t> axis = selectionAxis(node, loc, inputs[0], 0);
+  if (!axis)
+    return failure();
+  Value result = argExtreme(b, loc, inputs[0], *axis, op == "ArgMax",
+                            intAttr(node, "select_last_index", 0) != 0);
   if (intAttr(node, "keepdims", 1) == 0) {
-    llvm::SmallBitVector reduced(rank, false);
-    reduced.set(axis);
+    llvm::SmallBitVector reduced(
+        cast<RankedTensorType>(inputs[0].getType()).getRank(), false);
+    reduced.set(*axis);
     result = droppedDims(loc, result, reduced);
   }
+  return define(node, result);
+}
+
+/// ONNX Hardmax: 1 at the first largest element along the axis, else 0.
+/// Before opset 13 the input is seen as 2-D rows of dims [axis, rank): that
+/// is the same only for the last axis, the one convc takes there.
+LogicalResult GraphImporter::importHardmax(const onnx::NodeProto &node,
+                                           Location loc,
+                                           ArrayRef<Value> inputs) {
+  if (inputs.size() != 1 || !isFloat(inputs[0]))
+    return emitError(loc) << "Hardmax needs one float input";
+  Value x = inputs[0];
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  std::optional<int64_t> axis =
+      selectionAxis(node, loc, x, opset < 13 ? 1 : -1);
+  if (!axis)
+    return failure();
+  if (opset < 13 && *axis != rank - 1)
+    return emitError(loc) << "Hardmax before opset 13 over dims [" << *axis
+                          << ", " << rank
+                          << ") as one row: only the last axis is supported";
+  Value at = argExtreme(b, loc, x, *axis, /*isMax=*/true, /*last=*/false);
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> kept;
+  for (int64_t i = 0; i < rank; ++i)
+    kept.push_back(i == *axis ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(i, ctx));
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  Value init = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, x), b.getF32Type());
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, ValueRange{at}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::get(rank, 0, kept, ctx), identity},
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                              position(nb, l, *axis), a[0]);
+            linalg::YieldOp::create(
+                nb, l, ValueRange{arith::UIToFPOp::create(
+                           nb, l, nb.getF32Type(), hit)});
+          })
+          .getResult(0);
   return define(node, result);
 }
 
@@ -474,12 +539,13 @@ LogicalResult GraphImporter::importTopK(const onnx::NodeProto &node,
   return success();
 }
 
-/// ArgMax, ArgMin and TopK.
+/// ArgMax, ArgMin, Hardmax and TopK.
 NamedOps selectionOps() {
   using G = GraphImporter;
   return {
       {"ArgMax", opEntry(&G::importArgExtreme)},
       {"ArgMin", opEntry(&G::importArgExtreme)},
+      {"Hardmax", opEntry(&G::importHardmax)},
       {"TopK", opEntry(&G::importTopK)},
   };
 }

@@ -684,8 +684,8 @@ NamedOps shapeOps() {
       {"Range", opEntry(&G::importRange, 11)},
       {"Reshape", opEntry(&G::importReshape, kMinOpset, fold::reshape,
                      fold::reshapeWeights)},
-      // Always folded (to constants, or to tracked symbolic dims) when it
-      // has its input.
+      // Shape and Size are always folded (to constants, or to tracked
+      // symbolic dims) when they have their input.
       {"Shape", opEntry(
                     [](GraphImporter &, const onnx::NodeProto &, Location loc,
                        ArrayRef<Value>) {
@@ -693,6 +693,13 @@ NamedOps shapeOps() {
                                            << "Shape needs one input");
                     },
                     kMinOpset, fold::shape)},
+      {"Size", opEntry(
+                   [](GraphImporter &, const onnx::NodeProto &, Location loc,
+                      ArrayRef<Value>) {
+                     return LogicalResult(emitError(loc)
+                                          << "Size needs one input");
+                   },
+                   kMinOpset, fold::size)},
       {"Split", opEntry(&G::importSplit, kMinOpset, fold::split)},
       {"Squeeze", opEntry(&G::importSqueezeUnsqueeze, kMinOpset,
                      fold::squeezeUnsqueeze, fold::squeezeUnsqueezeWeights)},
