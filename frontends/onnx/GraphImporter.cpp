@@ -460,18 +460,19 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                                         : node.domain() + "." + node.op_type()]
           .push_back(node.name().empty() ? "(unnamed)" : node.name());
   if (!unsupported.empty()) {
-    InFlightDiagnostic diag = emitError(graphLoc)
-                              << "unsupported ONNX ops (supported: ";
-    llvm::interleaveComma(supportedONNXOps(), diag);
-    diag << "; domain convc: ";
-    llvm::interleaveComma(convcDomainOps().names(), diag);
-    diag << "):";
+    // The ops first: the supported list that follows is long.
+    InFlightDiagnostic diag = emitError(graphLoc) << "unsupported ONNX ops:";
     for (const auto &[op, nodes] : unsupported) {
       diag << " " << op << " x" << nodes.size() << " [";
       for (size_t i = 0; i < nodes.size() && i < 5; ++i)
         diag << (i ? ", " : "") << nodes[i];
       diag << (nodes.size() > 5 ? ", ..." : "") << "];";
     }
+    diag << " (convc imports: ";
+    llvm::interleaveComma(supportedONNXOps(), diag);
+    diag << "; domain convc: ";
+    llvm::interleaveComma(convcDomainOps().names(), diag);
+    diag << ")";
     return nullptr;
   }
   // An op newer than the model's opset is not the op the model means.

@@ -142,6 +142,8 @@ public:
   void checkReflectPads(Location loc, Value x, ArrayRef<int64_t> pads);
   Value padValue(const onnx::NodeProto &node, Location loc,
                  ArrayRef<Value> inputs, Type element);
+  LogicalResult padBySizes(const onnx::NodeProto &node, Location loc,
+                           ArrayRef<Value> inputs, StringRef mode);
   bool groupsKeepSizes(Value x, ArrayRef<ReassociationIndices> groups,
                        ArrayRef<OpFoldResult> sizes, int64_t inferred);
   /// Whether two sizes are dims of graph inputs that the graph declares
@@ -246,6 +248,7 @@ public:
   CONVC_ONNX_IMPORTER(importSlice)
   CONVC_ONNX_IMPORTER(importTile)
   // ops/ScatterOps.cpp
+  CONVC_ONNX_IMPORTER(importGatherND)
   CONVC_ONNX_IMPORTER(importScatterND)
   CONVC_ONNX_IMPORTER(importScatterElements)
   // ops/SelectionOps.cpp
@@ -295,6 +298,8 @@ public:
                        ArrayRef<Value> inputs);
   Value scatterND(const onnx::NodeProto &node, Location loc,
                   ArrayRef<Value> inputs);
+  Value scatterNDAtRunTime(Location loc, Value data, Value indices,
+                           Value updates, StringRef reduction);
   Value cumSum(const onnx::NodeProto &node, Location loc,
                ArrayRef<Value> inputs);
   Value conv(const onnx::NodeProto &node, Location loc, ArrayRef<Value> inputs);
@@ -304,6 +309,9 @@ public:
   /// The ONNX element type the graph declares `name` with (an input,
   /// value_info, output, initializer or Constant).
   std::optional<int> declaredElementType(const std::string &name);
+  /// The rank the graph declares `name` with (input, value_info, output).
+  std::optional<int64_t> declaredRank(const std::string &name);
+  const onnx::ValueInfoProto *declaredInfo(const std::string &name);
 
   // --- Folding on the host (folding/*.cpp) --------------------------------
   /// A 1-D int64 (or bool) value from shape arithmetic with symbolic dims:

@@ -11,13 +11,15 @@ activations, pooling over time (MaxPool with indices, AveragePool with
 ceil_mode), scatter / scatter_add at token ids (ScatterElements), and the
 last step and a mean over time squeezed (torch exports squeeze of a
 symbolic dim as an If on its size), one_hot and the inverse trigonometric
-functions. Each is
+functions, F.pad by an amount computed from the length, and in-place writes
+with run-time indices (ScatterND). Each is
 checked against ONNX Runtime at two shapes (one with a batch of 1) on the
 CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
 CUDA where the toolkit is. An Einsum whose label has two different symbolic
 sizes, and a Tile to more memory than any machine has, fail the call naming
-the node, and so does a squeeze of the symbolic time dim run at T = 1
-(compiled for the If branch every other size takes).
+the node, and so does a squeeze of the symbolic time dim run at T = 5
+(compiled for the If branch of T = 1, the size it was written for), and a
+ScatterND at a row past the end.
 
 usage: onnx_user_ops_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
@@ -212,11 +214,39 @@ class OneHotAndTrig(torch.nn.Module):
         return torch.cat([hot, shrunk * n, trig], dim=-1)
 
 
+class PaddedToBlocks(torch.nn.Module):
+    """Time padded to a multiple of 4 computed from its length (Pad with
+    pads from sizes, through torch's [n, 2] reordering of them), then
+    blocks of 4 averaged."""
+    def forward(self, x):
+        B, T, _ = x.shape
+        h = torch.nn.functional.pad(x, (0, 0, 0, (4 - T % 4) % 4))
+        return h.view(B, -1, 4, C).mean(2)
+
+
+class AssignedInForward(torch.nn.Module):
+    """In-place writes whose indices only the run time knows (ScatterND):
+    a column zeroed with a symbolic batch, a table built in forward with a
+    row zeroed, and values added at token positions with duplicates
+    (index_put with accumulate: reduction add)."""
+    def forward(self, x):
+        y = x.clone()
+        y[:, 0] = 0.0
+        table = torch.arange(2 * C, dtype=torch.float).view(2, C).repeat(2, 1)
+        table[1, :] = 0
+        B, T, _ = x.shape
+        pos = (x[..., 0].abs() * 2).long().clamp(max=T - 1)
+        rows = torch.arange(B).unsqueeze(1).expand(B, T)
+        acc = torch.zeros(B, T).index_put((rows, pos), x[..., 1], accumulate=True)
+        return y + table[1:2] + table[3:4] + acc.unsqueeze(-1)
+
+
 MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
            (TopScores, 13), (SortedScores, 13), (ConvBatchNormBlock, 14),
            (ScoresAndNorms, 14), (PooledEncoder, 13), (BannedTokens, 16),
-           (LastStepSqueezed, 13), (OneHotAndTrig, 15)]
+           (LastStepSqueezed, 13), (OneHotAndTrig, 15), (PaddedToBlocks, 14),
+           (AssignedInForward, 16)]
 
 
 def save_model(work, name, graph, opset):
@@ -284,18 +314,41 @@ class SqueezeTime(torch.nn.Module):
 
 
 def check_squeeze_branch(tool, work):
-    """x.squeeze(1) with T symbolic: If(T == 1, Squeeze, Identity). Every
-    size but 1 takes Identity, which convc compiles; T = 1 fails the call
-    naming the If (it would otherwise return [B, 1, C] for ONNX Runtime's
-    [B, C])."""
+    """x.squeeze(1) with T symbolic: If(T == 1, Squeeze, Identity). convc
+    compiles the branch the squeeze was written for (T = 1), which matches
+    ONNX Runtime; T = 5 fails the call naming the If (its rank-3 result
+    would not fit the compiled graph)."""
     path = os.path.join(work, "squeeze_time.onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(SqueezeTime(), (torch.randn(2, 7, C),), path, input_names=["x"],
+        torch.onnx.export(SqueezeTime(), (torch.randn(2, 1, C),), path, input_names=["x"],
                           output_names=["y"], dynamic_axes={"x": {0: "B", 1: "T"}},
                           opset_version=13)
-    return expect_refused(tool, work, "squeeze_time", path, np.ones((2, 1, C), np.float32),
-                          ["If was compiled for its else branch"])
+    rng = np.random.default_rng(1)
+    at_one = [rng.standard_normal((B, 1, C)).astype(np.float32) for B in (1, 3)]
+    failures = oc.check_export(tool, work, "squeeze_time", path, at_one, 1e-6, ["--quiet"])[0]
+    return failures + expect_refused(tool, work, "squeeze_time", path,
+                                     np.ones((2, 5, C), np.float32),
+                                     ["If was compiled for its then branch"])
+
+
+def check_scatter_past_end(tool, work):
+    """ScatterND at row B of [B, C] data (the index computed from the size):
+    the call fails naming the node, nothing is written past the end."""
+    from onnx import TensorProto, helper, numpy_helper
+    graph = helper.make_graph(
+        [helper.make_node("Shape", ["x"], ["shape"]),
+         helper.make_node("Slice", ["shape", "zero", "one"], ["rows"]),
+         helper.make_node("Unsqueeze", ["rows", "zero"], ["at"]),
+         helper.make_node("Slice", ["x", "zero", "one"], ["first"]),
+         helper.make_node("ScatterND", ["x", "at", "first"], ["y"], name="write_past_end")],
+        "past_end", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", C])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.array([v], np.int64), n)
+                     for n, v in [("zero", 0), ("one", 1)]])
+    path = save_model(work, "past_end", graph, 13)
+    return expect_refused(tool, work, "past_end", path, np.ones((2, C), np.float32),
+                          ["node 'write_past_end': ScatterND index 2 is out of range"])
 
 
 def check_pool_nan(tool, work):
@@ -358,6 +411,7 @@ def main():
     failures += check_huge_allocation(tool, work)
     failures += check_pool_nan(tool, work)
     failures += check_squeeze_branch(tool, work)
+    failures += check_scatter_past_end(tool, work)
     return oc.report(failures)
 
 

@@ -259,8 +259,11 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
       widest = inputs[k];
     args.push_back(std::move(*e));
   }
-  if (!tracked)
-    return false; // all constant: the op's constant folders
+  // All constant: evaluated here too (Neg, Min, Less, ... have no other
+  // folder, and ConstantOfShape or Reshape may need the result), but for
+  // Cast, whose narrowing castToInt64 folds.
+  if (!tracked && op == "Cast")
+    return false;
   if (llvm::any_of(args, [&](auto &a) { return a.size() != n && a.size() != 1; }))
     return false;
   int64_t fmod = intAttr(node, "fmod", 0);

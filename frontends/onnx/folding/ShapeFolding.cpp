@@ -15,6 +15,8 @@
 
 #include "llvm/Support/MathExtras.h"
 
+#include <numeric>
+
 namespace convc::onnx_import {
 
 namespace {
@@ -74,6 +76,60 @@ void GraphImporter::trackThrough(const onnx::NodeProto &node) {
     partialShapes[node.output(0)] = it->second;
 }
 
+namespace {
+
+/// A layout op (Reshape, Transpose, Slice, Flatten, Squeeze, Unsqueeze) of
+/// a small tracked tensor that its own fold does not track (a 2-D one:
+/// torch's F.pad reorders its pads through [n, 2] views): the op's fold on
+/// the entries' positions 0..n-1 says which entry lands where.
+bool layoutOfTracked(GraphImporter &im, const OpEntry &entry,
+                     const onnx::NodeProto &node, Location loc,
+                     ArrayRef<Value> inputs) {
+  if (!entry.foldShape || inputs.empty() || !inputs[0] ||
+      !llvm::is_contained({"Reshape", "Transpose", "Slice", "Flatten",
+                           "Squeeze", "Unsqueeze"},
+                          node.op_type()) ||
+      im.partialShapes.count(node.output(0)))
+    return false;
+  auto it = im.partialShapes.find(node.input(0));
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  if (it == im.partialShapes.end() || !type.hasStaticShape() ||
+      type.getNumElements() != int64_t(it->second.size()))
+    return false;
+  SmallVector<GraphImporter::ShapeEntry> entries = it->second;
+  // The same node on a constant of positions, under names nothing else
+  // uses.
+  onnx::NodeProto probe = node;
+  probe.set_input(0, node.input(0) + "\x01positions");
+  probe.set_output(0, node.output(0) + "\x01positions");
+  SmallVector<int64_t> iota(entries.size());
+  std::iota(iota.begin(), iota.end(), 0);
+  SmallVector<Value> probeInputs(inputs);
+  probeInputs[0] = arith::ConstantOp::create(
+      im.b, loc,
+      DenseIntElementsAttr::get(
+          RankedTensorType::get(type.getShape(), im.b.getI64Type()),
+          ArrayRef<int64_t>(iota)));
+  bool folded = entry.foldShape(im, probe, loc, probeInputs);
+  Value positions = folded ? im.values[probe.output(0)] : Value();
+  im.values.erase(probe.output(0));
+  im.partialShapes.erase(probe.output(0));
+  std::optional<SmallVector<int64_t>> order = constantInts(positions);
+  if (!order)
+    return false;
+  SmallVector<GraphImporter::ShapeEntry> out;
+  for (int64_t p : *order) {
+    if (p < 0 || p >= int64_t(entries.size()))
+      return false;
+    out.push_back(entries[p]);
+  }
+  return im.defineTracked(
+      node, loc, out, cast<RankedTensorType>(positions.getType()).getShape(),
+      type.getElementType().isInteger(1));
+}
+
+} // namespace
+
 namespace fold {
 
 bool foldOnHost(GraphImporter &im, const OpEntry &entry,
@@ -85,7 +141,9 @@ bool foldOnHost(GraphImporter &im, const OpEntry &entry,
     return true;
   if (hostArithmetic(im, node, loc, inputs))
     return true;
-  return entry.foldShape && entry.foldShape(im, node, loc, inputs);
+  if (entry.foldShape && entry.foldShape(im, node, loc, inputs))
+    return true;
+  return layoutOfTracked(im, entry, node, loc, inputs);
 }
 
 /// Shape: its static dims as constants, its symbolic ones tracked.

@@ -7,11 +7,12 @@
 // branch inline:
 //  - a constant condition names it;
 //  - a condition computed from sizes (shape arithmetic the host tracks) is
-//    evaluated at several probes of the symbolic dims (all 2, all 5,
-//    pairwise distinct in both orders); when every probe takes the same
-//    branch that branch is compiled, behind a run-time check that the
-//    condition takes it (other sizes fail the call with a message naming
-//    the node, never run the wrong branch);
+//    evaluated at probes of the symbolic dims: all 1, all 2, all 5,
+//    pairwise distinct in both orders. The probes above 1 must agree; the
+//    branch taken at 1 is compiled (for the squeeze, the one the user
+//    wrote it for), behind a run-time check that the condition takes it
+//    (other sizes fail the call with a message naming the node, never run
+//    the wrong branch);
 //  - a condition read from tensor data is refused.
 //
 //===----------------------------------------------------------------------===//
@@ -134,8 +135,8 @@ private:
   SmallVector<Operation *> created;
 };
 
-/// The probes: every symbolic dim 2; every one 5; pairwise distinct in
-/// both orders (dims sharing a dim_param share a size).
+/// The probes: every symbolic dim 1; every one 2; every one 5; pairwise
+/// distinct in both orders (dims sharing a dim_param share a size).
 SmallVector<DimProbe> sizeProbes(GraphImporter &im) {
   Operation *parent = im.b.getInsertionBlock()->getParentOp();
   auto func = isa<func::FuncOp>(parent) ? cast<func::FuncOp>(parent)
@@ -161,7 +162,8 @@ SmallVector<DimProbe> sizeProbes(GraphImporter &im) {
       return 3 + 2 * (reversed ? n - 1 - k : k);
     };
   };
-  return {[](BlockArgument, int64_t) { return int64_t(2); },
+  return {[](BlockArgument, int64_t) { return int64_t(1); },
+          [](BlockArgument, int64_t) { return int64_t(2); },
           [](BlockArgument, int64_t) { return int64_t(5); }, distinct(false),
           distinct(true)};
 }
@@ -208,29 +210,40 @@ LogicalResult GraphImporter::importIf(const onnx::NodeProto &node,
               "torch's squeeze of a symbolic dim); compute both branches and "
               "select with Where instead";
   if (!taken) {
+    // The branch taken when the symbolic dims are 1; the other probes must
+    // agree among themselves (a condition that tells sizes above 1 apart is
+    // not one a single branch serves).
     SizeEvaluator evaluator;
-    std::optional<int64_t> first;
+    SmallVector<int64_t> results;
     for (const DimProbe &probe : sizeProbes(*this)) {
       std::optional<int64_t> value = evaluator.evaluate(condSize, probe);
-      if (!value || (first && *first != *value))
-        return emitError(loc)
-               << "If's condition depends on the run-time sizes (it differs "
-                  "between sizes convc tried, or could not be evaluated); "
-                  "convc compiles one branch, so only size conditions that "
-                  "hold for every size above 1 are supported";
-      first = value;
+      if (!value)
+        return emitError(loc) << "If's size condition could not be evaluated "
+                                 "for a probe of the symbolic dims";
+      results.push_back(*value);
     }
-    taken = *first != 0;
+    if (!llvm::all_equal(ArrayRef(results).drop_front()))
+      return emitError(loc)
+             << "If's condition depends on the run-time sizes (it differs "
+                "between sizes convc tried above 1); convc compiles one "
+                "branch, so only conditions that tell size 1 from the others "
+                "are supported";
+    taken = results[0] != 0;
+    bool atOne = results[0] != results[1];
     Value holds = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq, condSize,
         arith::ConstantIndexOp::create(b, loc, *taken ? 1 : 0));
     CheckOp::create(
         b, loc, holds, ValueRange{},
         "node '" + nodeName(loc) + "': If was compiled for its " +
-            (*taken ? "then" : "else") +
-            " branch, which its size condition takes at every size convc "
-            "tried (each symbolic dim 2, 5, or all distinct); these run-time "
-            "sizes take the other branch, which is not compiled");
+            (*taken ? "then" : "else") + " branch, " +
+            (atOne ? "the one its size condition takes when the symbolic "
+                     "dims are 1 (as torch's squeeze of a symbolic dim "
+                     "expects)"
+                   : "which its size condition takes at every size convc "
+                     "tried") +
+            "; these run-time sizes take the other branch, which is not "
+            "compiled");
   }
   const onnx::GraphProto &branch = *taken ? thenAttr->g() : elseAttr->g();
   if (failed(importSubgraph(branch, loc)))

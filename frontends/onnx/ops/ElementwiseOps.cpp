@@ -292,12 +292,26 @@ LogicalResult GraphImporter::importCastLike(const onnx::NodeProto &node,
   return define(node, castTo(loc, inputs[0], *to));
 }
 
-std::optional<int> GraphImporter::declaredElementType(const std::string &name) {
+const onnx::ValueInfoProto *
+GraphImporter::declaredInfo(const std::string &name) {
   for (const auto *infos : {&graph.input(), &graph.value_info(), &graph.output()})
     for (const auto &info : *infos)
-      if (info.name() == name && info.type().has_tensor_type() &&
-          info.type().tensor_type().elem_type() != 0)
-        return info.type().tensor_type().elem_type();
+      if (info.name() == name && info.type().has_tensor_type())
+        return &info;
+  return nullptr;
+}
+
+std::optional<int64_t> GraphImporter::declaredRank(const std::string &name) {
+  const onnx::ValueInfoProto *info = declaredInfo(name);
+  if (!info || !info->type().tensor_type().has_shape())
+    return std::nullopt;
+  return info->type().tensor_type().shape().dim_size();
+}
+
+std::optional<int> GraphImporter::declaredElementType(const std::string &name) {
+  if (const onnx::ValueInfoProto *info = declaredInfo(name);
+      info && info->type().tensor_type().elem_type() != 0)
+    return info->type().tensor_type().elem_type();
   for (const auto &t : graph.initializer())
     if (t.name() == name)
       return t.data_type();

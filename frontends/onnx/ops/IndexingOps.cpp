@@ -423,6 +423,48 @@ Value GraphImporter::padValue(const onnx::NodeProto &node, Location loc,
 }
 
 /// ONNX Pad.
+/// Pad (constant mode) with pads computed from sizes (F.pad(x, (0, 0, 0,
+/// (K - T % K) % K))): host values, each checked not to be negative.
+LogicalResult GraphImporter::padBySizes(const onnx::NodeProto &node,
+                                        Location loc, ArrayRef<Value> inputs,
+                                        StringRef mode) {
+  const SmallVector<ShapeEntry> &pads = partialShapes[node.input(1)];
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  int64_t rank = type.getRank();
+  if (mode != "constant" || (inputs.size() > 3 && inputs[3]) ||
+      int64_t(pads.size()) != 2 * rank)
+    return emitError(loc) << "Pad with pads computed from sizes needs mode "
+                             "constant, no axes input and 2 * rank pads (has "
+                          << pads.size() << " for rank " << rank << ")";
+  Value padValue = this->padValue(node, loc, inputs, type.getElementType());
+  if (!padValue)
+    return failure();
+  auto size = [&](const ShapeEntry &e) -> OpFoldResult {
+    if (e.value)
+      return b.getIndexAttr(*e.value);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    CheckOp::create(b, loc,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                          e.dim, zero),
+                    ValueRange{e.dim},
+                    "node '" + nodeName(loc) + "': Pad by {0}: negative pads "
+                    "(cropping) are not supported");
+    return e.dim;
+  };
+  SmallVector<OpFoldResult> low, high;
+  for (int64_t i = 0; i < rank; ++i) {
+    if ((pads[i].value && *pads[i].value < 0) ||
+        (pads[i + rank].value && *pads[i + rank].value < 0))
+      return emitError(loc) << "Pad with negative pads (cropping) is not "
+                               "supported";
+    low.push_back(size(pads[i]));
+    high.push_back(size(pads[i + rank]));
+  }
+  return define(node, tensor::PadOp::create(b, loc, RankedTensorType(),
+                                            inputs[0], low, high, padValue,
+                                            /*nofold=*/false));
+}
+
 LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
                                        Location loc, ArrayRef<Value> inputs) {
   Value result;
@@ -446,6 +488,9 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
     return emitError(loc) << "Pad needs data";
   if (!padsValues && opset < 11)
     return emitError(loc) << "Pad needs a pads attribute (before opset 11)";
+  if (!padsValues && opset >= 11 && inputs.size() >= 2 &&
+      partialShapes.count(node.input(1)))
+    return padBySizes(node, loc, inputs, mode);
   if (!padsValues)
     return notConstant(loc, "Pad pads");
   auto type = cast<RankedTensorType>(inputs[0].getType());
@@ -650,12 +695,14 @@ LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
   return define(node, result);
 }
 
-/// Gathers, slices, pads and tiles; the scatters (ScatterOps.cpp).
+/// Gathers, slices, pads and tiles; GatherND and the scatters
+/// (ScatterOps.cpp).
 NamedOps indexingOps() {
   using G = GraphImporter;
   return {
       {"Gather", opEntry(&G::importGather, kMinOpset, fold::gather)},
       {"GatherElements", opEntry(&G::importGatherElements, 11)},
+      {"GatherND", opEntry(&G::importGatherND, 11)},
       {"Pad", opEntry(&G::importPad)},
       {"Scatter", opEntry(&G::importScatterElements, 9)},
       {"ScatterElements", opEntry(&G::importScatterElements, 11)},

@@ -1,6 +1,7 @@
-//===- ScatterOps.cpp - ScatterND and ScatterElements ---------------------===//
+//===- ScatterOps.cpp - GatherND, ScatterND and ScatterElements -----------===//
 //
-// Writes at index values: ScatterND with constant indices (what `t[i] = v`
+// Reads at index tuples: GatherND, one linalg.generic over the output
+// reading the tuple, then the data. Writes at index values: ScatterND with constant indices (what `t[i] = v`
 // exports to) as insert_slices in order; ScatterElements (`scatter_`) as a
 // gather-style reduction: each output element looks for the updates aimed
 // at it, in order, so duplicates resolve as in ONNX Runtime (the last one
@@ -11,6 +12,169 @@
 #include "frontends/onnx/GraphImporter.h"
 
 namespace convc::onnx_import {
+
+/// ScatterND with indices known only at run time (`y[:, 0] = v` with a
+/// symbolic batch, tables built in forward): an scf.for over the index
+/// tuples in order, each inserting (or combining) its update slice, so a
+/// later duplicate wins as in ONNX Runtime. Each index is checked in range
+/// (failing the call naming the node) and clamped meanwhile; the updates'
+/// sizes are checked against the indices' and the data's.
+Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
+                                        Value indices, Value updates,
+                                        StringRef reduction) {
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(indices.getType());
+  auto updateType = cast<RankedTensorType>(updates.getType());
+  int64_t rank = dataType.getRank(), q = indexType.getRank();
+  int64_t k = q ? indexType.getDimSize(q - 1) : 0;
+  if (!isInt64(indices) || q < 1 || ShapedType::isDynamic(k) || k < 1 ||
+      k > rank || updateType.getRank() != q - 1 + rank - k ||
+      updateType.getElementType() != dataType.getElementType()) {
+    emitError(loc) << "ScatterND indices/updates do not fit the data's rank "
+                      "(run-time indices need a static last dim)";
+    return {};
+  }
+  std::string node = "node '" + nodeName(loc) + "': ";
+  // The updates' dims: the indices' leading ones, then the data's after k.
+  auto sameDim = [&](Value a, int64_t da, Value c, int64_t dc,
+                     const std::string &what) -> bool {
+    int64_t sa = cast<RankedTensorType>(a.getType()).getDimSize(da);
+    int64_t sc = cast<RankedTensorType>(c.getType()).getDimSize(dc);
+    if (!ShapedType::isDynamic(sa) && !ShapedType::isDynamic(sc)) {
+      if (sa != sc)
+        emitError(loc) << "ScatterND updates dim " << dc << " has size " << sc
+                       << " where " << what << " has " << sa;
+      return sa == sc;
+    }
+    Value va = tensor::DimOp::create(b, loc, a, da);
+    Value vc = tensor::DimOp::create(b, loc, c, dc);
+    CheckOp::create(b, loc,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, va,
+                                          vc),
+                    ValueRange{vc, va},
+                    node + "ScatterND updates dim " + std::to_string(dc) +
+                        " has size {0} where " + what + " has {1}");
+    return true;
+  };
+  for (int64_t d = 0; d + 1 < q; ++d)
+    if (!sameDim(indices, d, updates, d, "the indices"))
+      return {};
+  for (int64_t d = k; d < rank; ++d)
+    if (!sameDim(data, d, updates, q - 1 + d - k, "the data"))
+      return {};
+  // indices as [N, k], updates as [N, data.shape[k:]...].
+  SmallVector<ReassociationIndices> indexGroups(2), updateGroups(1);
+  for (int64_t d = 0; d + 1 < q; ++d) {
+    indexGroups[0].push_back(d);
+    updateGroups[0].push_back(d);
+  }
+  if (q == 1) {
+    indices = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, k}, b.getI64Type()), indices,
+        SmallVector<ReassociationIndices>{{0, 1}});
+    SmallVector<int64_t> shape = {1};
+    llvm::append_range(shape, updateType.getShape());
+    auto leadingOne = [&](Value v) {
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+      llvm::append_range(sizes, tensor::getMixedSizes(b, loc, v));
+      return sizes;
+    };
+    SmallVector<ReassociationIndices> groups = {{0}};
+    if (rank > k)
+      groups = {{0, 1}};
+    for (int64_t d = 1; d < rank - k; ++d)
+      groups.push_back({d + 1});
+    updates = rank > k ? Value(tensor::ExpandShapeOp::create(
+                             b, loc,
+                             RankedTensorType::get(shape,
+                                                   updateType.getElementType()),
+                             updates, groups, leadingOne(updates)))
+                       : Value(tensor::ExpandShapeOp::create(
+                             b, loc,
+                             RankedTensorType::get({1},
+                                                   updateType.getElementType()),
+                             updates, SmallVector<ReassociationIndices>{}));
+  } else {
+    indexGroups[1].push_back(q - 1);
+    indices = tensor::CollapseShapeOp::create(b, loc, indices, indexGroups);
+    for (int64_t d = q - 1; d < updateType.getRank(); ++d)
+      updateGroups.push_back({d});
+    updates = tensor::CollapseShapeOp::create(b, loc, updates, updateGroups);
+  }
+  // A slice of the data's dims after k; one element as [1], not rank 0
+  // (which the GPU loops cannot take).
+  SmallVector<int64_t> restShape(dataType.getShape().drop_front(k));
+  if (restShape.empty())
+    restShape.push_back(1);
+  auto restType = RankedTensorType::get(restShape, dataType.getElementType());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> extents;
+  for (int64_t d = 0; d < k; ++d)
+    extents.push_back(tensor::DimOp::create(b, loc, data, d));
+  bool isFloat = restType.getElementType().isF32();
+  auto loop = scf::ForOp::create(
+      b, loc, zero, tensor::DimOp::create(b, loc, indices, 0), one,
+      ValueRange{data},
+      [&](OpBuilder &nb, Location l, Value t, ValueRange acc) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        SmallVector<OpFoldResult> offsets, sizes,
+            strides(rank, b.getIndexAttr(1));
+        Value zero64 = arith::ConstantIntOp::create(b, l, 0, 64);
+        Value one64 = arith::ConstantIntOp::create(b, l, 1, 64);
+        for (int64_t d = 0; d < k; ++d) {
+          Value raw = tensor::ExtractOp::create(
+              b, l, indices,
+              ValueRange{t, arith::ConstantIndexOp::create(b, l, d)});
+          Value n = arith::IndexCastOp::create(b, l, b.getI64Type(), extents[d]);
+          checkIndexInRange(b, l, raw, n, extents[d],
+                            node + "ScatterND index {0} is out of range for "
+                                   "a dim of size {1}");
+          Value wrapped = arith::SelectOp::create(
+              b, l,
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, raw,
+                                    zero64),
+              arith::AddIOp::create(b, l, raw, n), raw);
+          Value clamped = arith::MaxSIOp::create(
+              b, l, zero64,
+              arith::MinSIOp::create(b, l, wrapped,
+                                     arith::SubIOp::create(b, l, n, one64)));
+          offsets.push_back(
+              arith::IndexCastOp::create(b, l, b.getIndexType(), clamped)
+                  .getResult());
+          sizes.push_back(b.getIndexAttr(1));
+        }
+        for (int64_t d = k; d < rank; ++d) {
+          offsets.push_back(b.getIndexAttr(0));
+          sizes.push_back(tensor::getMixedSize(b, l, data, d));
+        }
+        // Row t of the updates: [1, rest...], as rest (or [1]).
+        SmallVector<OpFoldResult> rowOffsets = {t}, rowSizes = {
+                                                        b.getIndexAttr(1)};
+        rowOffsets.append(rank - k, b.getIndexAttr(0));
+        rowSizes.append(sizes.begin() + k, sizes.end());
+        Value row = tensor::ExtractSliceOp::create(
+            b, l, restType, updates, rowOffsets, rowSizes,
+            SmallVector<OpFoldResult>(rank - k + 1, b.getIndexAttr(1)));
+        if (reduction != "none") {
+          Value old = tensor::ExtractSliceOp::create(b, l, restType, acc[0],
+                                                     offsets, sizes, strides);
+          row = elementwise(
+              l, {old, row}, [&](OpBuilder &eb, Location el, ValueRange a) -> Value {
+                if (reduction == "add")
+                  return isFloat ? Value(arith::AddFOp::create(eb, el, a[0], a[1]))
+                                 : Value(arith::AddIOp::create(eb, el, a[0], a[1]));
+                return isFloat ? Value(arith::MulFOp::create(eb, el, a[0], a[1]))
+                               : Value(arith::MulIOp::create(eb, el, a[0], a[1]));
+              });
+        }
+        Value next = tensor::InsertSliceOp::create(b, l, row, acc[0], offsets,
+                                                   sizes, strides);
+        scf::YieldOp::create(b, l, next);
+      });
+  return loop.getResult(0);
+}
 
 Value GraphImporter::scatterND(const onnx::NodeProto &node, Location loc,
                           ArrayRef<Value> inputs) {
@@ -29,10 +193,8 @@ Value GraphImporter::scatterND(const onnx::NodeProto &node, Location loc,
     return {};
   }
   std::optional<SmallVector<int64_t>> indices = constantInts(inputs[1]);
-  if (!indices) {
-    notConstant(loc, "ScatterND indices");
-    return {};
-  }
+  if (!indices)
+    return scatterNDAtRunTime(loc, inputs[0], inputs[1], inputs[2], reduction);
   Value data = inputs[0], updates = inputs[2];
   auto dataType = cast<RankedTensorType>(data.getType());
   auto indexType = cast<RankedTensorType>(inputs[1].getType());
@@ -276,6 +438,117 @@ LogicalResult GraphImporter::importScatterElements(const onnx::NodeProto &node,
                          : Value(arith::MinimumFOp::create(nb, l, acc, update));
             linalg::YieldOp::create(
                 nb, l, ValueRange{arith::SelectOp::create(nb, l, hit, next, acc)});
+          })
+          .getResult(0);
+  return define(node, result);
+}
+
+/// ONNX GatherND: out[b.., i.., r..] = data[b.., t(b.., i..), r..], where
+/// the tuple t is the last dim of `indices` (k entries, static) after the
+/// batch_dims leading dims data and indices share. Run-time indices, each
+/// checked in range like Gather's (negative ones wrap).
+LogicalResult GraphImporter::importGatherND(const onnx::NodeProto &node,
+                                            Location loc,
+                                            ArrayRef<Value> inputs) {
+  if (inputs.size() != 2 || !inputs[0] || !isInt64(inputs[1]))
+    return emitError(loc) << "GatherND needs data and int64 indices";
+  Value data = inputs[0], indices = inputs[1];
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(indices.getType());
+  int64_t r = dataType.getRank(), q = indexType.getRank();
+  int64_t batch = intAttr(node, "batch_dims", 0);
+  int64_t k = q > 0 ? indexType.getDimSize(q - 1) : 0;
+  // A symbolic tuple length: the output's declared rank gives it, and the
+  // run time checks it.
+  std::optional<int64_t> outRank = declaredRank(node.output(0));
+  bool checkK = ShapedType::isDynamic(k) && outRank;
+  if (checkK)
+    k = q - 1 + r - batch - *outRank;
+  if (q < 1 || batch < 0 || batch >= std::min(q, r) ||
+      ShapedType::isDynamic(k) || k < 1 || batch + k > r)
+    return emitError(loc) << "GatherND needs indices whose last dim (static, "
+                             "or given by the output's declared rank) "
+                             "indexes 1 to "
+                          << r - batch << " data dims after batch_dims "
+                          << batch;
+  // The batch dims: the output takes the indices' sizes; the data's must
+  // be the same (checked at run time where symbolic).
+  for (int64_t d = 0; d < batch; ++d) {
+    int64_t a = dataType.getDimSize(d), c = indexType.getDimSize(d);
+    if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(c)) {
+      if (a != c)
+        return emitError(loc) << "GatherND batch dim " << d << " has size "
+                              << a << " in data and " << c << " in indices";
+      continue;
+    }
+    Value da = tensor::DimOp::create(b, loc, data, d);
+    Value dc = tensor::DimOp::create(b, loc, indices, d);
+    CheckOp::create(b, loc,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          da, dc),
+                    ValueRange{da, dc},
+                    "node '" + nodeName(loc) + "': GatherND batch dim " +
+                        std::to_string(d) + " has size {0} in data and {1} "
+                        "in indices");
+  }
+  if (checkK) {
+    Value n = tensor::DimOp::create(b, loc, indices, q - 1);
+    CheckOp::create(b, loc,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n,
+                                          arith::ConstantIndexOp::create(b, loc, k)),
+                    ValueRange{n},
+                    "node '" + nodeName(loc) + "': GatherND tuples have {0} "
+                    "entries where the output's declared rank needs " +
+                        std::to_string(k));
+  }
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, indices);
+  sizes.pop_back();
+  SmallVector<OpFoldResult> dataSizes = tensor::getMixedSizes(b, loc, data);
+  sizes.append(dataSizes.begin() + batch + k, dataSizes.end());
+  int64_t m = int64_t(sizes.size());
+  SmallVector<Value> extents;
+  for (int64_t j = 0; j < k; ++j)
+    extents.push_back(
+        getValueOrCreateConstantIndexOp(b, loc, dataSizes[batch + j]));
+  Value init = tensor::EmptyOp::create(b, loc, sizes, dataType.getElementType());
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(m, ctx)},
+          SmallVector<utils::IteratorType>(m, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            SmallVector<Value> out;
+            for (int64_t i = 0; i < m; ++i)
+              out.push_back(linalg::IndexOp::create(nb, l, i));
+            SmallVector<Value> at(out.begin(), out.begin() + batch);
+            SmallVector<Value> tuple(out.begin(), out.begin() + q - 1);
+            tuple.push_back(Value());
+            Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+            Value one = arith::ConstantIntOp::create(nb, l, 1, 64);
+            for (int64_t j = 0; j < k; ++j) {
+              tuple.back() = arith::ConstantIndexOp::create(nb, l, j);
+              Value raw = tensor::ExtractOp::create(nb, l, indices, tuple);
+              Value n = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                                   extents[j]);
+              checkIndexInRange(nb, l, raw, n, extents[j],
+                                "node '" + nodeName(loc) +
+                                    "': GatherND index {0} is out of range "
+                                    "for a dim of size {1}");
+              Value wrapped = arith::SelectOp::create(
+                  nb, l,
+                  arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
+                                        zero),
+                  arith::AddIOp::create(nb, l, raw, n), raw);
+              Value clamped = arith::MaxSIOp::create(
+                  nb, l, zero,
+                  arith::MinSIOp::create(nb, l, wrapped,
+                                         arith::SubIOp::create(nb, l, n, one)));
+              at.push_back(arith::IndexCastOp::create(nb, l, nb.getIndexType(),
+                                                      clamped));
+            }
+            at.append(out.begin() + q - 1, out.end());
+            linalg::YieldOp::create(
+                nb, l, ValueRange{tensor::ExtractOp::create(nb, l, data, at)});
           })
           .getResult(0);
   return define(node, result);

@@ -10,7 +10,7 @@
 
 // Every unsupported op type is listed with its nodes, and the supported ones.
 // RUN: not convc compile %onnx_data/test_convtranspose_1d/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
-// MISSING-OPS: unsupported ONNX ops (supported: Abs, Add, And, {{.*}}, Xor; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): ConvTranspose x1 [(unnamed)];
+// MISSING-OPS: unsupported ONNX ops: ConvTranspose x1 [(unnamed)]; (convc imports: Abs, Acos, {{.*}}, Xor; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv)
 
 // RUN: not convc compile %onnx_data/test_max_int16/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
 // DTYPE: graph value 'result': element type INT16 cannot cross the entry point (float, double, float16, bfloat16, int64, int32, int8, uint8 and bool can; inside the graph every integer type can)
@@ -32,7 +32,7 @@
 // RUN: not convc compile %S/Inputs/convc_talk_no_attr.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-ATTR
 // NO-ATTR: loc("talk_noattr"): convc.TaLKConv needs the attribute 'left_max'
 // RUN: not convc compile %S/Inputs/convc_unknown.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN
-// UNKNOWN: domain convc: GLU, LightweightConv, DynamicConv, TaLKConv): convc.Frobnicate x1 [frob];
+// UNKNOWN: unsupported ONNX ops: convc.Frobnicate x1 [frob]; (convc imports: {{.*}}; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv)
 
 // Unsqueeze/Squeeze with constant axes keep symbolic dims symbolic; computed
 // axes are an error naming the node.
@@ -81,7 +81,7 @@
 // RUN: not convc compile %S/Inputs/opset22.onnx --quiet -o %t.o22.so 2>&1 | FileCheck %s --check-prefix=OPSET
 // OPSET: error: '{{.*}}opset22.onnx' uses opset 22; convc imports opsets 7 to 21
 // RUN: not convc compile %S/Inputs/two_unsupported_ops.onnx --quiet -o %t.two.so 2>&1 | FileCheck %s --check-prefix=MANY-OPS
-// MANY-OPS: error: loc("g"): unsupported ONNX ops (supported: {{.*}}): Hardmax x2 [hard_a, hard_b]; Shrink x1 [shrink]
+// MANY-OPS: error: loc("g"): unsupported ONNX ops: Det x2 [det_a, det_b]; NonZero x1 [nonzero]; (convc imports: {{.*}})
 // RUN: convc compile %S/Inputs/export_talk.onnx --quiet -o %t.talk.so
 // RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_rank_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=RANK
 // RANK: convc run: input 'x': expected rank 3 x: f32[s0, s1, 16], given [3, 16]
