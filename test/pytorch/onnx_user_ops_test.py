@@ -351,6 +351,44 @@ def check_scatter_past_end(tool, work):
                           ["node 'write_past_end': ScatterND index 2 is out of range"])
 
 
+def check_scatter_one_tuple(tool, work):
+    """ScatterND with 1-D indices [k] computed from the size (the tuple loop's
+    reshape of a single tuple): row B - 1 of [B, 3] plus row 0 (reduction
+    add), and element B - 1 of [B] set to element 0; against numpy."""
+    from onnx import TensorProto, helper, numpy_helper
+    failures = []
+    for name, shape, reduction in [("one_tuple_rows", ["B", 3], "add"),
+                                   ("one_tuple_elements", ["B"], "none")]:
+        graph = helper.make_graph(
+            [helper.make_node("Shape", ["x"], ["shape"]),
+             helper.make_node("Slice", ["shape", "zero", "one"], ["rows"]),
+             helper.make_node("Sub", ["rows", "one"], ["last"]),
+             helper.make_node("Gather", ["x", "zero"], ["first"], axis=0),
+             helper.make_node("Squeeze", ["first", "zero"], ["update"]),
+             helper.make_node("ScatterND", ["x", "last", "update"], ["y"],
+                              reduction=reduction)],
+            name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+            initializer=[numpy_helper.from_array(np.array([v], np.int64), n)
+                         for n, v in [("zero", 0), ("one", 1)]])
+        path = save_model(work, name, graph, 16)
+        x = np.arange(12 if len(shape) == 2 else 5, dtype=np.float32).reshape(
+            (4, 3) if len(shape) == 2 else (5,)) + 1
+        want = x.copy()
+        want[-1] = want[-1] + x[0] if reduction == "add" else x[0]
+        for target in ["cpu+bounds-checks", "gpu-kernels-on-cpu"]:
+            lib = os.path.join(work, f"{name}.{target}.so")
+            out = os.path.join(work, f"{name}_{target}")
+            built = oc.compile_model(tool, path, lib, target, ["--quiet"])
+            got = built if built.returncode else oc.run_convc(
+                tool, lib, oc.save_inputs(work, name, {"x": x}), out)
+            same = not got.returncode and np.array_equal(np.load(os.path.join(out, "y.npy")), want)
+            print(f"  {name} [{target}]: {'matches numpy' if same else 'differs'}")
+            if not same:
+                failures.append(f"{name} [{target}]: {got.stderr[-300:]}")
+    return failures
+
+
 def check_pool_nan(tool, work):
     """MaxPool with Indices over windows holding NaN: the maximum is NaN and
     its index the NaN's, as torch's max_pool1d(return_indices=True) has it
@@ -412,6 +450,7 @@ def main():
     failures += check_pool_nan(tool, work)
     failures += check_squeeze_branch(tool, work)
     failures += check_scatter_past_end(tool, work)
+    failures += check_scatter_one_tuple(tool, work)
     return oc.report(failures)
 
 

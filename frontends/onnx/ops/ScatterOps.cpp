@@ -13,6 +13,50 @@
 
 namespace convc::onnx_import {
 
+namespace {
+
+/// ScatterND's indices [..., k] as [N, k] and updates [..., rest...] as
+/// [N, rest...] (N = 1 for 1-D indices).
+void flattenTuples(OpBuilder &b, Location loc, Value &indices, Value &updates,
+                   int64_t k) {
+  auto updateType = cast<RankedTensorType>(updates.getType());
+  int64_t q = cast<RankedTensorType>(indices.getType()).getRank();
+  if (q == 1) {
+    indices = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, k}, b.getI64Type()), indices,
+        SmallVector<ReassociationIndices>{{0, 1}});
+    SmallVector<int64_t> shape = {1};
+    llvm::append_range(shape, updateType.getShape());
+    if (updateType.getRank() == 0) {
+      updates = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get({1}, updateType.getElementType()),
+          updates, SmallVector<ReassociationIndices>{});
+      return;
+    }
+    SmallVector<ReassociationIndices> groups = {{0, 1}};
+    for (int64_t d = 1; d < updateType.getRank(); ++d)
+      groups.push_back({d + 1});
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+    llvm::append_range(sizes, tensor::getMixedSizes(b, loc, updates));
+    updates = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, updateType.getElementType()),
+        updates, groups, sizes);
+    return;
+  }
+  SmallVector<ReassociationIndices> indexGroups(2), updateGroups(1);
+  for (int64_t d = 0; d + 1 < q; ++d) {
+    indexGroups[0].push_back(d);
+    updateGroups[0].push_back(d);
+  }
+  indexGroups[1].push_back(q - 1);
+  indices = tensor::CollapseShapeOp::create(b, loc, indices, indexGroups);
+  for (int64_t d = q - 1; d < updateType.getRank(); ++d)
+    updateGroups.push_back({d});
+  updates = tensor::CollapseShapeOp::create(b, loc, updates, updateGroups);
+}
+
+} // namespace
+
 /// ScatterND with indices known only at run time (`y[:, 0] = v` with a
 /// symbolic batch, tables built in forward): an scf.for over the index
 /// tuples in order, each inserting (or combining) its update slice, so a
@@ -62,45 +106,7 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
   for (int64_t d = k; d < rank; ++d)
     if (!sameDim(data, d, updates, q - 1 + d - k, "the data"))
       return {};
-  // indices as [N, k], updates as [N, data.shape[k:]...].
-  SmallVector<ReassociationIndices> indexGroups(2), updateGroups(1);
-  for (int64_t d = 0; d + 1 < q; ++d) {
-    indexGroups[0].push_back(d);
-    updateGroups[0].push_back(d);
-  }
-  if (q == 1) {
-    indices = tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get({1, k}, b.getI64Type()), indices,
-        SmallVector<ReassociationIndices>{{0, 1}});
-    SmallVector<int64_t> shape = {1};
-    llvm::append_range(shape, updateType.getShape());
-    auto leadingOne = [&](Value v) {
-      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
-      llvm::append_range(sizes, tensor::getMixedSizes(b, loc, v));
-      return sizes;
-    };
-    SmallVector<ReassociationIndices> groups = {{0}};
-    if (rank > k)
-      groups = {{0, 1}};
-    for (int64_t d = 1; d < rank - k; ++d)
-      groups.push_back({d + 1});
-    updates = rank > k ? Value(tensor::ExpandShapeOp::create(
-                             b, loc,
-                             RankedTensorType::get(shape,
-                                                   updateType.getElementType()),
-                             updates, groups, leadingOne(updates)))
-                       : Value(tensor::ExpandShapeOp::create(
-                             b, loc,
-                             RankedTensorType::get({1},
-                                                   updateType.getElementType()),
-                             updates, SmallVector<ReassociationIndices>{}));
-  } else {
-    indexGroups[1].push_back(q - 1);
-    indices = tensor::CollapseShapeOp::create(b, loc, indices, indexGroups);
-    for (int64_t d = q - 1; d < updateType.getRank(); ++d)
-      updateGroups.push_back({d});
-    updates = tensor::CollapseShapeOp::create(b, loc, updates, updateGroups);
-  }
+  flattenTuples(b, loc, indices, updates, k);
   // A slice of the data's dims after k; one element as [1], not rank 0
   // (which the GPU loops cannot take).
   SmallVector<int64_t> restShape(dataType.getShape().drop_front(k));
