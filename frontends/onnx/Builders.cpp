@@ -597,6 +597,22 @@ void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
       message, /*continues=*/true);
 }
 
+Value checkedIndex(OpBuilder &b, Location loc, Value index, Value extent,
+                   const std::string &message) {
+  Value n = arith::IndexCastOp::create(b, loc, b.getI64Type(), extent);
+  checkIndexInRange(b, loc, index, n, extent, message);
+  Value zero = arith::ConstantIntOp::create(b, loc, 0, 64);
+  Value wrapped = arith::SelectOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, zero),
+      arith::AddIOp::create(b, loc, index, n), index);
+  Value last = arith::SubIOp::create(
+      b, loc, n, arith::ConstantIntOp::create(b, loc, 1, 64));
+  Value clamped = arith::MaxSIOp::create(
+      b, loc, zero, arith::MinSIOp::create(b, loc, wrapped, last));
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), clamped);
+}
+
 Value GraphImporter::oneInt(Location loc, Value v, StringRef what) {
   auto type = dyn_cast<RankedTensorType>(v ? v.getType() : Type());
   if (!type || !isInt64(v) || type.getRank() > 1 ||

@@ -385,10 +385,9 @@ LogicalResult GraphImporter::importSubgraph(const onnx::GraphProto &subgraph,
              << "unsupported ONNX op " << node.op_type()
              << " in a subgraph of node '" << nodeName(loc) << "'";
     if (node.domain().empty() && opset < entry->sinceOpset)
-      return emitError(nodeLoc(node)) << node.op_type() << " needs opset "
-                                      << entry->sinceOpset
-                                      << " or later; the model imports opset "
-                                      << opset;
+      return emitError(nodeLoc(node))
+             << node.op_type() << " needs opset " << entry->sinceOpset
+             << " or later; the model imports opset " << opset;
   }
   for (const auto &t : subgraph.initializer()) {
     Value c = constant(t, NameLoc::get(StringAttr::get(ctx, t.name())));
@@ -489,9 +488,9 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   // Output types the runtime cannot pass fail before any node is imported
   // (an error about a node would hide the actual limitation).
   for (const auto &output : graph.output()) {
-    bool sequenceOrMap = output.type().value_case() !=
-                             onnx::TypeProto::VALUE_NOT_SET &&
-                         !output.type().has_tensor_type();
+    bool sequenceOrMap =
+        output.type().value_case() != onnx::TypeProto::VALUE_NOT_SET &&
+        !output.type().has_tensor_type();
     if ((sequenceOrMap ||
          (output.type().has_tensor_type() &&
           !boundaryType(output.type().tensor_type().elem_type()))) &&

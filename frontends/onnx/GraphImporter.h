@@ -65,6 +65,11 @@ Value floorRemainder(OpBuilder &b, Location loc, Value x, Value y);
 /// the index, {1} the extent) once the entry point returns (Builders.cpp).
 void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
                        Value extent, const std::string &message);
+/// The i64 `index` into a dim of `extent` (index) checked in range as by
+/// checkIndexInRange, negative ones wrapped, clamped so that the read stays
+/// in bounds after a failed check: an index value (Builders.cpp).
+Value checkedIndex(OpBuilder &b, Location loc, Value index, Value extent,
+                   const std::string &message);
 /// The error for a shape-like operand that is not a compile-time value.
 InFlightDiagnostic notConstant(Location loc, StringRef what);
 

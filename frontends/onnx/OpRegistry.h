@@ -86,8 +86,7 @@ const OpEntry *lookupOp(const onnx::NodeProto &node);
 namespace fold {
 bool shape(GraphImporter &, const onnx::NodeProto &, Location,
            ArrayRef<Value>);
-bool size(GraphImporter &, const onnx::NodeProto &, Location,
-          ArrayRef<Value>);
+bool size(GraphImporter &, const onnx::NodeProto &, Location, ArrayRef<Value>);
 bool gather(GraphImporter &, const onnx::NodeProto &, Location,
             ArrayRef<Value>);
 bool squeezeUnsqueeze(GraphImporter &, const onnx::NodeProto &, Location,

@@ -14,6 +14,8 @@
 #include "frontends/onnx/GraphImporter.h"
 #include "frontends/onnx/OpRegistry.h"
 
+#include <limits>
+
 namespace convc::onnx_import {
 
 using ShapeEntry = GraphImporter::ShapeEntry;
@@ -86,19 +88,27 @@ std::optional<int64_t> evaluate(StringRef op, ArrayRef<int64_t> a,
     int64_t r = x % y;
     return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
   };
-  if (op == "Add") return a[0] + a[1];
-  if (op == "Sub") return a[0] - a[1];
-  if (op == "Mul") return a[0] * a[1];
+  // Wrapping, as the int64 ops at run time (and no undefined behaviour).
+  auto wrap = [](uint64_t v) { return int64_t(v); };
+  if (op == "Add")
+    return wrap(uint64_t(a[0]) + uint64_t(a[1]));
+  if (op == "Sub")
+    return wrap(uint64_t(a[0]) - uint64_t(a[1]));
+  if (op == "Mul")
+    return wrap(uint64_t(a[0]) * uint64_t(a[1]));
   if (op == "Div" || op == "Mod") {
-    if (a[1] == 0)
+    if (a[1] == 0 ||
+        (a[1] == -1 && a[0] == std::numeric_limits<int64_t>::min()))
       return std::nullopt;
     if (op == "Div") return a[0] / a[1];
     return fmod ? a[0] % a[1] : floorMod(a[0], a[1]);
   }
   if (op == "Min") return std::min(a[0], a[1]);
   if (op == "Max") return std::max(a[0], a[1]);
-  if (op == "Neg") return -a[0];
-  if (op == "Abs") return std::abs(a[0]);
+  if (op == "Neg")
+    return wrap(0 - uint64_t(a[0]));
+  if (op == "Abs")
+    return a[0] < 0 ? wrap(0 - uint64_t(a[0])) : a[0];
   if (op == "Equal") return a[0] == a[1];
   if (op == "Less") return a[0] < a[1];
   if (op == "LessOrEqual") return a[0] <= a[1];
@@ -203,6 +213,17 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
       {"Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not",
        "And", "Or", "Xor"},
       op);
+  // Where picks between its branches' type (bool or int64).
+  if (op == "Where" && inputs.size() == 3 && inputs[1] &&
+      getElementTypeOrSelf(inputs[1].getType()).isInteger(1))
+    isBool = true;
+  // The operand count each op takes here (variadic Min/Max only as two).
+  size_t arity = llvm::is_contained({"Neg", "Abs", "Not", "Cast"}, op) ? 1
+                 : op == "Where"                                       ? 3
+                 : op == "Clip" ? inputs.size()
+                                : 2;
+  if (inputs.size() != arity)
+    return false;
   SmallVector<Value> operands(inputs);
   if (op == "Cast") {
     // Between integer types and bool; shape values fit every int type.

@@ -86,9 +86,9 @@ bool layoutOfTracked(GraphImporter &im, const OpEntry &entry,
                      const onnx::NodeProto &node, Location loc,
                      ArrayRef<Value> inputs) {
   if (!entry.foldShape || inputs.empty() || !inputs[0] ||
-      !llvm::is_contained({"Reshape", "Transpose", "Slice", "Flatten",
-                           "Squeeze", "Unsqueeze"},
-                          node.op_type()) ||
+      !llvm::is_contained(
+          {"Reshape", "Transpose", "Slice", "Flatten", "Squeeze", "Unsqueeze"},
+          node.op_type()) ||
       im.partialShapes.count(node.output(0)))
     return false;
   auto it = im.partialShapes.find(node.input(0));

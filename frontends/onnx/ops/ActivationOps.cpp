@@ -208,43 +208,48 @@ LogicalResult GraphImporter::importSumMean(const onnx::NodeProto &node,
   }));
 }
 
-/// The activations, Sign/Round, IsNaN/IsInf, Sum/Mean.
 /// ONNX Shrink: x + bias below -lambd, x - bias above lambd, else 0.
 LogicalResult GraphImporter::importShrink(const onnx::NodeProto &node,
-                                          Location loc, ArrayRef<Value> inputs) {
+                                          Location loc,
+                                          ArrayRef<Value> inputs) {
   if (inputs.size() != 1 || !isFloat(inputs[0]))
     return emitError(loc) << "Shrink needs one float input";
   const auto *lambdAttr = findAttr(node, "lambd");
   const auto *biasAttr = findAttr(node, "bias");
   float lambd = lambdAttr ? lambdAttr->f() : 0.5f;
   float bias = biasAttr ? biasAttr->f() : 0.0f;
-  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
-                                                   ValueRange a) -> Value {
-    auto f = [&](float v) -> Value {
-      return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
-    };
-    using P = arith::CmpFPredicate;
-    Value x = a[0];
-    Value low = arith::CmpFOp::create(nb, l, P::OLT, x, f(-lambd));
-    Value high = arith::CmpFOp::create(nb, l, P::OGT, x, f(lambd));
-    Value shrunk = arith::SelectOp::create(
-        nb, l, high, arith::SubFOp::create(nb, l, x, f(bias)), f(0));
-    return arith::SelectOp::create(
-        nb, l, low, arith::AddFOp::create(nb, l, x, f(bias)), shrunk);
-  }));
+  return define(
+      node,
+      elementwise(
+          loc, inputs, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            auto f = [&](float v) -> Value {
+              return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+            };
+            using P = arith::CmpFPredicate;
+            Value x = a[0];
+            Value low = arith::CmpFOp::create(nb, l, P::OLT, x, f(-lambd));
+            Value high = arith::CmpFOp::create(nb, l, P::OGT, x, f(lambd));
+            Value shrunk = arith::SelectOp::create(
+                nb, l, high, arith::SubFOp::create(nb, l, x, f(bias)), f(0));
+            return arith::SelectOp::create(
+                nb, l, low, arith::AddFOp::create(nb, l, x, f(bias)), shrunk);
+          }));
 }
 
 /// ONNX Dropout at inference: the data passes through and the mask is all
-/// true (1 before opset 10, where it has the data's type). Training mode
-/// (a constant true training_mode, opset 12+) draws a random mask, which
-/// convc refuses, unless the ratio is 0.
+/// true (from opset 12; zeros before, as ONNX Runtime gives them, in the
+/// data's type before opset 10). Training mode (a constant true
+/// training_mode, opset 12+) draws a random mask, which convc refuses,
+/// unless the ratio is 0.
 LogicalResult GraphImporter::importDropout(const onnx::NodeProto &node,
-                                           Location loc, ArrayRef<Value> inputs) {
+                                           Location loc,
+                                           ArrayRef<Value> inputs) {
   if (inputs.empty() || !inputs[0])
     return emitError(loc) << "Dropout needs data";
   if (inputs.size() > 2 && inputs[2]) {
     DenseElementsAttr training;
-    if (!matchPattern(inputs[2], m_Constant(&training)))
+    if (!matchPattern(inputs[2], m_Constant(&training)) ||
+        training.getNumElements() != 1)
       return emitError(loc) << "Dropout's training_mode is computed at run "
                                "time: convc compiles inference, where Dropout "
                                "passes the data through";
@@ -252,6 +257,7 @@ LogicalResult GraphImporter::importDropout(const onnx::NodeProto &node,
       DenseElementsAttr ratio;
       bool zero = inputs.size() > 1 && inputs[1] &&
                   matchPattern(inputs[1], m_Constant(&ratio)) &&
+                  ratio.getNumElements() == 1 &&
                   (*ratio.getValues<APFloat>().begin()).isZero();
       if (!zero)
         return emitError(loc)
@@ -261,24 +267,29 @@ LogicalResult GraphImporter::importDropout(const onnx::NodeProto &node,
     }
   }
   Value x = inputs[0];
-  if (failed(define(node, elementwise(loc, {x}, [](OpBuilder &, Location,
-                                                   ValueRange a) {
-        return a[0]; // a copy: a graph output never aliases an input
-      }))))
+  if (failed(define(
+          node, elementwise(loc, {x}, [](OpBuilder &, Location, ValueRange a) {
+            return a[0]; // a copy: a graph output never aliases an input
+          }))))
     return failure();
   if (node.output_size() > 1 && !node.output(1).empty()) {
-    Type element = opset < 10 ? getElementTypeOrSelf(x.getType())
-                              : Type(b.getI1Type());
+    // Opset 12 defines the inference mask as all true; before, it is left
+    // unfilled, and ONNX Runtime gives zeros (float before opset 10).
+    Type element =
+        opset < 10 ? getElementTypeOrSelf(x.getType()) : Type(b.getI1Type());
     values[node.output(1)] = elementwise(
         loc, {x},
         [&](OpBuilder &nb, Location l, ValueRange) -> Value {
-          return arith::ConstantOp::create(nb, l, nb.getOneAttr(element));
+          return arith::ConstantOp::create(nb, l,
+                                           opset < 12 ? nb.getZeroAttr(element)
+                                                      : nb.getOneAttr(element));
         },
         element);
   }
   return success();
 }
 
+/// The activations, Shrink, Sign/Round, IsNaN/IsInf, Sum/Mean, Dropout.
 NamedOps activationOps() {
   using G = GraphImporter;
   return {

@@ -68,8 +68,7 @@ private:
     if (!v || !v.getType().isIntOrIndex())
       return std::nullopt;
     if (auto dim = v.getDefiningOp<tensor::DimOp>()) {
-      std::optional<int64_t> index =
-          eval(dim.getIndex(), probe, memo, depth);
+      std::optional<int64_t> index = eval(dim.getIndex(), probe, memo, depth);
       if (!index)
         return std::nullopt;
       return dimSize(dim.getSource(), *index, probe, memo, depth);
@@ -130,8 +129,7 @@ private:
     return eval(cast<Value>(size), probe, memo, depth);
   }
 
-  DenseMap<std::pair<Operation *, unsigned>, SmallVector<OpFoldResult>>
-      reified;
+  DenseMap<std::pair<Operation *, unsigned>, SmallVector<OpFoldResult>> reified;
   SmallVector<Operation *> created;
 };
 
@@ -139,8 +137,9 @@ private:
 /// distinct in both orders (dims sharing a dim_param share a size).
 SmallVector<DimProbe> sizeProbes(GraphImporter &im) {
   Operation *parent = im.b.getInsertionBlock()->getParentOp();
-  auto func = isa<func::FuncOp>(parent) ? cast<func::FuncOp>(parent)
-                                        : parent->getParentOfType<func::FuncOp>();
+  auto func = isa<func::FuncOp>(parent)
+                  ? cast<func::FuncOp>(parent)
+                  : parent->getParentOfType<func::FuncOp>();
   // Each symbolic dim's class: its dim_param, else itself.
   std::map<std::string, int64_t> classes;
   std::map<std::pair<unsigned, int64_t>, int64_t> classOf;
@@ -148,10 +147,10 @@ SmallVector<DimProbe> sizeProbes(GraphImporter &im) {
     for (int64_t d = 0; d < cast<RankedTensorType>(arg.getType()).getRank();
          ++d) {
       auto it = im.dimParams.find({arg, d});
-      std::string key = it != im.dimParams.end()
-                            ? "param " + it->second
-                            : std::to_string(arg.getArgNumber()) + ":" +
-                                  std::to_string(d);
+      std::string key =
+          it != im.dimParams.end()
+              ? "param " + it->second
+              : std::to_string(arg.getArgNumber()) + ":" + std::to_string(d);
       classOf[{arg.getArgNumber(), d}] =
           classes.try_emplace(key, int64_t(classes.size())).first->second;
     }
@@ -170,8 +169,8 @@ SmallVector<DimProbe> sizeProbes(GraphImporter &im) {
 
 } // namespace
 
-LogicalResult GraphImporter::importIf(const onnx::NodeProto &node,
-                                      Location loc, ArrayRef<Value> inputs) {
+LogicalResult GraphImporter::importIf(const onnx::NodeProto &node, Location loc,
+                                      ArrayRef<Value> inputs) {
   const auto *thenAttr = findAttr(node, "then_branch");
   const auto *elseAttr = findAttr(node, "else_branch");
   if (!thenAttr || !elseAttr || !thenAttr->has_g() || !elseAttr->has_g())
@@ -187,8 +186,7 @@ LogicalResult GraphImporter::importIf(const onnx::NodeProto &node,
     if (branch->g().output_size() != node.output_size())
       return emitError(loc) << "If's " << branch->name() << " has "
                             << branch->g().output_size()
-                            << " outputs; the node has "
-                            << node.output_size();
+                            << " outputs; the node has " << node.output_size();
 
   // The branch: constant, or the one every size probe takes.
   std::optional<bool> taken;

@@ -89,7 +89,8 @@ Value inverseHyperbolic(OpBuilder &b, Location l, Value x) {
                         arith::AddFOp::create(
                             b, l, one,
                             math::SqrtOp::create(
-                                b, l, arith::AddFOp::create(b, l, one, square))))))
+                                b, l,
+                                arith::AddFOp::create(b, l, one, square))))))
           : math::Log1pOp::create(
                 b, l,
                 arith::AddFOp::create(
@@ -294,7 +295,8 @@ LogicalResult GraphImporter::importCastLike(const onnx::NodeProto &node,
 
 const onnx::ValueInfoProto *
 GraphImporter::declaredInfo(const std::string &name) {
-  for (const auto *infos : {&graph.input(), &graph.value_info(), &graph.output()})
+  for (const auto *infos :
+       {&graph.input(), &graph.value_info(), &graph.output()})
     for (const auto &info : *infos)
       if (info.name() == name && info.type().has_tensor_type())
         return &info;

@@ -422,7 +422,6 @@ Value GraphImporter::padValue(const onnx::NodeProto &node, Location loc,
   return padValue;
 }
 
-/// ONNX Pad.
 /// Pad (constant mode) with pads computed from sizes (F.pad(x, (0, 0, 0,
 /// (K - T % K) % K))): host values, each checked not to be negative.
 LogicalResult GraphImporter::padBySizes(const onnx::NodeProto &node,
@@ -443,12 +442,13 @@ LogicalResult GraphImporter::padBySizes(const onnx::NodeProto &node,
     if (e.value)
       return b.getIndexAttr(*e.value);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    CheckOp::create(b, loc,
-                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                          e.dim, zero),
-                    ValueRange{e.dim},
-                    "node '" + nodeName(loc) + "': Pad by {0}: negative pads "
-                    "(cropping) are not supported");
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, e.dim, zero),
+        ValueRange{e.dim},
+        "node '" + nodeName(loc) +
+            "': Pad by {0}: negative pads "
+            "(cropping) are not supported");
     return e.dim;
   };
   SmallVector<OpFoldResult> low, high;
@@ -465,6 +465,7 @@ LogicalResult GraphImporter::padBySizes(const onnx::NodeProto &node,
                                             /*nofold=*/false));
 }
 
+/// ONNX Pad.
 LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
                                        Location loc, ArrayRef<Value> inputs) {
   Value result;

@@ -1,8 +1,8 @@
 //===- ReductionOps.cpp - reductions and normalisation --------------------===//
 //
 // Reductions, global pooling, (Log)Softmax, CumSum, and the normalisations
-// (Layer, Batch, Instance, MeanVariance); a LayerNorm over the last axis becomes the
-// fused convc.layer_norm directly.
+// (Layer, Batch, Instance, MeanVariance); a LayerNorm over the last axis
+// becomes the fused convc.layer_norm directly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -633,10 +633,12 @@ LogicalResult GraphImporter::importMeanVarianceNormalization(
   Value result =
       linalg::GenericOp::create(
           b, loc, TypeRange{init.getType()}, ValueRange{x, mean, var},
-          ValueRange{init}, ArrayRef<AffineMap>{identity, stats, stats, identity},
+          ValueRange{init},
+          ArrayRef<AffineMap>{identity, stats, stats, identity},
           SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
           [&](OpBuilder &nb, Location l, ValueRange a) {
-            Value eps = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1e-9f));
+            Value eps =
+                arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1e-9f));
             Value std = arith::AddFOp::create(
                 nb, l, math::SqrtOp::create(nb, l, a[2]), eps);
             Value y = arith::DivFOp::create(
@@ -700,7 +702,8 @@ NamedOps reductionOps() {
       {"ReduceProd", opEntry(&G::importReduce)},
       {"ReduceSum", opEntry(&G::importReduce)},
       {"ReduceSumSquare", opEntry(&G::importReduce)},
-      {"Softmax", opEntry(&G::importSoftmax, kMinOpset, {}, fold::softmaxWeights)},
+      {"Softmax",
+       opEntry(&G::importSoftmax, kMinOpset, {}, fold::softmaxWeights)},
   };
 }
 

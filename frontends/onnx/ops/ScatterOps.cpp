@@ -1,11 +1,13 @@
 //===- ScatterOps.cpp - GatherND, ScatterND and ScatterElements -----------===//
 //
 // Reads at index tuples: GatherND, one linalg.generic over the output
-// reading the tuple, then the data. Writes at index values: ScatterND with constant indices (what `t[i] = v`
-// exports to) as insert_slices in order; ScatterElements (`scatter_`) as a
-// gather-style reduction: each output element looks for the updates aimed
-// at it, in order, so duplicates resolve as in ONNX Runtime (the last one
-// for `none`, all of them for add/mul/max/min).
+// reading the tuple, then the data. Writes at index values: ScatterND with
+// constant indices (what `t[i] = v` exports to) as insert_slices in order,
+// with run-time indices as an in-order loop over the tuples;
+// ScatterElements (`scatter_`) as a gather-style reduction: each output
+// element looks for the updates aimed at it, in order, so duplicates
+// resolve as in ONNX Runtime (the last one for `none`, all of them for
+// add/mul/max/min).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +16,17 @@
 namespace convc::onnx_import {
 
 namespace {
+
+/// ScatterND's reduction add or mul of what is there (`old`) and an update.
+Value combined(OpBuilder &b, Location l, StringRef reduction, Value old,
+               Value update) {
+  bool isFloat = old.getType().isF32();
+  if (reduction == "add")
+    return isFloat ? Value(arith::AddFOp::create(b, l, old, update))
+                   : Value(arith::AddIOp::create(b, l, old, update));
+  return isFloat ? Value(arith::MulFOp::create(b, l, old, update))
+                 : Value(arith::MulIOp::create(b, l, old, update));
+}
 
 /// ScatterND's indices [..., k] as [N, k] and updates [..., rest...] as
 /// [N, rest...] (N = 1 for 1-D indices).
@@ -63,9 +76,8 @@ void flattenTuples(OpBuilder &b, Location loc, Value &indices, Value &updates,
 /// later duplicate wins as in ONNX Runtime. Each index is checked in range
 /// (failing the call naming the node) and clamped meanwhile; the updates'
 /// sizes are checked against the indices' and the data's.
-Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
-                                        Value indices, Value updates,
-                                        StringRef reduction) {
+Value GraphImporter::scatterNDAtRunTime(Location loc, Value data, Value indices,
+                                        Value updates, StringRef reduction) {
   auto dataType = cast<RankedTensorType>(data.getType());
   auto indexType = cast<RankedTensorType>(indices.getType());
   auto updateType = cast<RankedTensorType>(updates.getType());
@@ -92,12 +104,11 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
     }
     Value va = tensor::DimOp::create(b, loc, a, da);
     Value vc = tensor::DimOp::create(b, loc, c, dc);
-    CheckOp::create(b, loc,
-                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, va,
-                                          vc),
-                    ValueRange{vc, va},
-                    node + "ScatterND updates dim " + std::to_string(dc) +
-                        " has size {0} where " + what + " has {1}");
+    CheckOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, va, vc),
+        ValueRange{vc, va},
+        node + "ScatterND updates dim " + std::to_string(dc) +
+            " has size {0} where " + what + " has {1}");
     return true;
   };
   for (int64_t d = 0; d + 1 < q; ++d)
@@ -118,7 +129,6 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
   SmallVector<Value> extents;
   for (int64_t d = 0; d < k; ++d)
     extents.push_back(tensor::DimOp::create(b, loc, data, d));
-  bool isFloat = restType.getElementType().isF32();
   auto loop = scf::ForOp::create(
       b, loc, zero, tensor::DimOp::create(b, loc, indices, 0), one,
       ValueRange{data},
@@ -127,28 +137,14 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
         SmallVector<OpFoldResult> offsets, sizes,
             strides(rank, b.getIndexAttr(1));
-        Value zero64 = arith::ConstantIntOp::create(b, l, 0, 64);
-        Value one64 = arith::ConstantIntOp::create(b, l, 1, 64);
         for (int64_t d = 0; d < k; ++d) {
           Value raw = tensor::ExtractOp::create(
               b, l, indices,
               ValueRange{t, arith::ConstantIndexOp::create(b, l, d)});
-          Value n = arith::IndexCastOp::create(b, l, b.getI64Type(), extents[d]);
-          checkIndexInRange(b, l, raw, n, extents[d],
-                            node + "ScatterND index {0} is out of range for "
-                                   "a dim of size {1}");
-          Value wrapped = arith::SelectOp::create(
-              b, l,
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, raw,
-                                    zero64),
-              arith::AddIOp::create(b, l, raw, n), raw);
-          Value clamped = arith::MaxSIOp::create(
-              b, l, zero64,
-              arith::MinSIOp::create(b, l, wrapped,
-                                     arith::SubIOp::create(b, l, n, one64)));
-          offsets.push_back(
-              arith::IndexCastOp::create(b, l, b.getIndexType(), clamped)
-                  .getResult());
+          offsets.push_back(checkedIndex(b, l, raw, extents[d],
+                                         node + "ScatterND index {0} is out "
+                                                "of range for a dim of size "
+                                                "{1}"));
           sizes.push_back(b.getIndexAttr(1));
         }
         for (int64_t d = k; d < rank; ++d) {
@@ -156,8 +152,8 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
           sizes.push_back(tensor::getMixedSize(b, l, data, d));
         }
         // Row t of the updates: [1, rest...], as rest (or [1]).
-        SmallVector<OpFoldResult> rowOffsets = {t}, rowSizes = {
-                                                        b.getIndexAttr(1)};
+        SmallVector<OpFoldResult> rowOffsets = {t},
+                                  rowSizes = {b.getIndexAttr(1)};
         rowOffsets.append(rank - k, b.getIndexAttr(0));
         rowSizes.append(sizes.begin() + k, sizes.end());
         Value row = tensor::ExtractSliceOp::create(
@@ -166,14 +162,10 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data,
         if (reduction != "none") {
           Value old = tensor::ExtractSliceOp::create(b, l, restType, acc[0],
                                                      offsets, sizes, strides);
-          row = elementwise(
-              l, {old, row}, [&](OpBuilder &eb, Location el, ValueRange a) -> Value {
-                if (reduction == "add")
-                  return isFloat ? Value(arith::AddFOp::create(eb, el, a[0], a[1]))
-                                 : Value(arith::AddIOp::create(eb, el, a[0], a[1]));
-                return isFloat ? Value(arith::MulFOp::create(eb, el, a[0], a[1]))
-                               : Value(arith::MulIOp::create(eb, el, a[0], a[1]));
-              });
+          row = elementwise(l, {old, row},
+                            [&](OpBuilder &eb, Location el, ValueRange a) {
+                              return combined(eb, el, reduction, a[0], a[1]);
+                            });
         }
         Value next = tensor::InsertSliceOp::create(b, l, row, acc[0], offsets,
                                                    sizes, strides);
@@ -274,18 +266,9 @@ Value GraphImporter::scatterND(const onnx::NodeProto &node, Location loc,
     if (reduction != "none") { // combine with what is there
       Value old = tensor::ExtractSliceOp::create(b, loc, rowType, result,
                                                  offsets, sizes, strides);
-      bool isFloat = rowType.getElementType().isF32();
       shaped = elementwise(loc, {old, shaped},
-                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                             if (reduction == "add")
-                               return isFloat ? Value(arith::AddFOp::create(
-                                                    nb, l, a[0], a[1]))
-                                              : Value(arith::AddIOp::create(
-                                                    nb, l, a[0], a[1]));
-                             return isFloat ? Value(arith::MulFOp::create(
-                                                  nb, l, a[0], a[1]))
-                                            : Value(arith::MulIOp::create(
-                                                  nb, l, a[0], a[1]));
+                           [&](OpBuilder &nb, Location l, ValueRange a) {
+                             return combined(nb, l, reduction, a[0], a[1]);
                            });
     }
     result = tensor::InsertSliceOp::create(b, loc, shaped, result, offsets,
@@ -483,29 +466,31 @@ LogicalResult GraphImporter::importGatherND(const onnx::NodeProto &node,
     int64_t a = dataType.getDimSize(d), c = indexType.getDimSize(d);
     if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(c)) {
       if (a != c)
-        return emitError(loc) << "GatherND batch dim " << d << " has size "
-                              << a << " in data and " << c << " in indices";
+        return emitError(loc) << "GatherND batch dim " << d << " has size " << a
+                              << " in data and " << c << " in indices";
       continue;
     }
     Value da = tensor::DimOp::create(b, loc, data, d);
     Value dc = tensor::DimOp::create(b, loc, indices, d);
-    CheckOp::create(b, loc,
-                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          da, dc),
-                    ValueRange{da, dc},
-                    "node '" + nodeName(loc) + "': GatherND batch dim " +
-                        std::to_string(d) + " has size {0} in data and {1} "
-                        "in indices");
+    CheckOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, da, dc),
+        ValueRange{da, dc},
+        "node '" + nodeName(loc) + "': GatherND batch dim " +
+            std::to_string(d) +
+            " has size {0} in data and {1} "
+            "in indices");
   }
   if (checkK) {
     Value n = tensor::DimOp::create(b, loc, indices, q - 1);
-    CheckOp::create(b, loc,
-                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n,
-                                          arith::ConstantIndexOp::create(b, loc, k)),
-                    ValueRange{n},
-                    "node '" + nodeName(loc) + "': GatherND tuples have {0} "
-                    "entries where the output's declared rank needs " +
-                        std::to_string(k));
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n,
+                              arith::ConstantIndexOp::create(b, loc, k)),
+        ValueRange{n},
+        "node '" + nodeName(loc) +
+            "': GatherND tuples have {0} "
+            "entries where the output's declared rank needs " +
+            std::to_string(k));
   }
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, indices);
   sizes.pop_back();
@@ -516,7 +501,8 @@ LogicalResult GraphImporter::importGatherND(const onnx::NodeProto &node,
   for (int64_t j = 0; j < k; ++j)
     extents.push_back(
         getValueOrCreateConstantIndexOp(b, loc, dataSizes[batch + j]));
-  Value init = tensor::EmptyOp::create(b, loc, sizes, dataType.getElementType());
+  Value init =
+      tensor::EmptyOp::create(b, loc, sizes, dataType.getElementType());
   Value result =
       linalg::GenericOp::create(
           b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
@@ -529,28 +515,13 @@ LogicalResult GraphImporter::importGatherND(const onnx::NodeProto &node,
             SmallVector<Value> at(out.begin(), out.begin() + batch);
             SmallVector<Value> tuple(out.begin(), out.begin() + q - 1);
             tuple.push_back(Value());
-            Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
-            Value one = arith::ConstantIntOp::create(nb, l, 1, 64);
             for (int64_t j = 0; j < k; ++j) {
               tuple.back() = arith::ConstantIndexOp::create(nb, l, j);
               Value raw = tensor::ExtractOp::create(nb, l, indices, tuple);
-              Value n = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
-                                                   extents[j]);
-              checkIndexInRange(nb, l, raw, n, extents[j],
-                                "node '" + nodeName(loc) +
-                                    "': GatherND index {0} is out of range "
-                                    "for a dim of size {1}");
-              Value wrapped = arith::SelectOp::create(
-                  nb, l,
-                  arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw,
-                                        zero),
-                  arith::AddIOp::create(nb, l, raw, n), raw);
-              Value clamped = arith::MaxSIOp::create(
-                  nb, l, zero,
-                  arith::MinSIOp::create(nb, l, wrapped,
-                                         arith::SubIOp::create(nb, l, n, one)));
-              at.push_back(arith::IndexCastOp::create(nb, l, nb.getIndexType(),
-                                                      clamped));
+              at.push_back(checkedIndex(nb, l, raw, extents[j],
+                                        "node '" + nodeName(loc) +
+                                            "': GatherND index {0} is out of "
+                                            "range for a dim of size {1}"));
             }
             at.append(out.begin() + q - 1, out.end());
             linalg::YieldOp::create(

@@ -444,8 +444,8 @@ LogicalResult GraphImporter::importHardmax(const onnx::NodeProto &node,
     kept.push_back(i == *axis ? getAffineConstantExpr(0, ctx)
                               : getAffineDimExpr(i, ctx));
   AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  Value init = tensor::EmptyOp::create(
-      b, loc, tensor::getMixedSizes(b, loc, x), b.getF32Type());
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       b.getF32Type());
   Value result =
       linalg::GenericOp::create(
           b, loc, TypeRange{init.getType()}, ValueRange{at}, ValueRange{init},
@@ -454,9 +454,9 @@ LogicalResult GraphImporter::importHardmax(const onnx::NodeProto &node,
           [&](OpBuilder &nb, Location l, ValueRange a) {
             Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
                                               position(nb, l, *axis), a[0]);
-            linalg::YieldOp::create(
-                nb, l, ValueRange{arith::UIToFPOp::create(
-                           nb, l, nb.getF32Type(), hit)});
+            linalg::YieldOp::create(nb, l,
+                                    ValueRange{arith::UIToFPOp::create(
+                                        nb, l, nb.getF32Type(), hit)});
           })
           .getResult(0);
   return define(node, result);

@@ -680,10 +680,10 @@ NamedOps shapeOps() {
        opEntry(&G::importExpand, 8, fold::expand, fold::expandWeights)},
       {"Flatten", opEntry(&G::importFlatten)},
       {"Identity", opEntry(&G::importIdentity, kMinOpset, fold::identity,
-                      fold::identityWeights)},
+                           fold::identityWeights)},
       {"Range", opEntry(&G::importRange, 11)},
       {"Reshape", opEntry(&G::importReshape, kMinOpset, fold::reshape,
-                     fold::reshapeWeights)},
+                          fold::reshapeWeights)},
       // Shape and Size are always folded (to constants, or to tracked
       // symbolic dims) when they have their input.
       {"Shape", opEntry(
@@ -697,16 +697,19 @@ NamedOps shapeOps() {
                    [](GraphImporter &, const onnx::NodeProto &, Location loc,
                       ArrayRef<Value>) {
                      return LogicalResult(emitError(loc)
-                                          << "Size needs one input");
+                                          << "Size needs one input whose "
+                                             "element count fits int64");
                    },
                    kMinOpset, fold::size)},
       {"Split", opEntry(&G::importSplit, kMinOpset, fold::split)},
-      {"Squeeze", opEntry(&G::importSqueezeUnsqueeze, kMinOpset,
-                     fold::squeezeUnsqueeze, fold::squeezeUnsqueezeWeights)},
+      {"Squeeze",
+       opEntry(&G::importSqueezeUnsqueeze, kMinOpset, fold::squeezeUnsqueeze,
+               fold::squeezeUnsqueezeWeights)},
       {"Transpose", opEntry(&G::importTranspose, kMinOpset, fold::transpose,
-                       fold::transposeWeights)},
-      {"Unsqueeze", opEntry(&G::importSqueezeUnsqueeze, kMinOpset,
-                       fold::squeezeUnsqueeze, fold::squeezeUnsqueezeWeights)},
+                            fold::transposeWeights)},
+      {"Unsqueeze",
+       opEntry(&G::importSqueezeUnsqueeze, kMinOpset, fold::squeezeUnsqueeze,
+               fold::squeezeUnsqueezeWeights)},
   };
 }
 
