@@ -85,6 +85,10 @@ private:
         return std::nullopt;
       operands.push_back(IntegerAttr::get(operand.getType(), *x));
     }
+    // With every operand a constant, the folders of the ops met here
+    // (arith, affine.apply) return a constant; an in-place fold (no
+    // results: at most an equivalent reordering of operands) counts as
+    // not evaluated.
     SmallVector<OpFoldResult> results;
     if (failed(def->fold(operands, results)) || results.empty())
       return std::nullopt;
