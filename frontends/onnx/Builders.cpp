@@ -597,15 +597,28 @@ void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
       message, /*continues=*/true);
 }
 
+Value wrapNegative(OpBuilder &b, Location loc, Value index, Value n) {
+  Value negative = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::slt, index,
+      arith::ConstantIntOp::create(b, loc, 0, 64));
+  return arith::SelectOp::create(
+      b, loc, negative, arith::AddIOp::create(b, loc, index, n), index);
+}
+
+void GraphImporter::checkSizes(Location loc, arith::CmpIPredicate pred,
+                               Value lhs, Value rhs,
+                               const std::string &message) {
+  CheckOp::create(b, loc, arith::CmpIOp::create(b, loc, pred, lhs, rhs),
+                  ValueRange{lhs, rhs},
+                  "node '" + nodeName(loc) + "': " + message);
+}
+
 Value checkedIndex(OpBuilder &b, Location loc, Value index, Value extent,
                    const std::string &message) {
   Value n = arith::IndexCastOp::create(b, loc, b.getI64Type(), extent);
   checkIndexInRange(b, loc, index, n, extent, message);
   Value zero = arith::ConstantIntOp::create(b, loc, 0, 64);
-  Value wrapped = arith::SelectOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, zero),
-      arith::AddIOp::create(b, loc, index, n), index);
+  Value wrapped = wrapNegative(b, loc, index, n);
   Value last = arith::SubIOp::create(
       b, loc, n, arith::ConstantIntOp::create(b, loc, 1, 64));
   Value clamped = arith::MaxSIOp::create(

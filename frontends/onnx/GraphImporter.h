@@ -65,6 +65,9 @@ Value floorRemainder(OpBuilder &b, Location loc, Value x, Value y);
 /// the index, {1} the extent) once the entry point returns (Builders.cpp).
 void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
                        Value extent, const std::string &message);
+/// `index` + n where the i64 index is negative (ONNX's from-the-end
+/// indices; n an i64 size) (Builders.cpp).
+Value wrapNegative(OpBuilder &b, Location loc, Value index, Value n);
 /// The i64 `index` into a dim of `extent` (index) checked in range as by
 /// checkIndexInRange, negative ones wrapped, clamped so that the read stays
 /// in bounds after a failed check: an index value (Builders.cpp).
@@ -184,6 +187,10 @@ public:
   Value droppedDims(Location loc, Value x, const llvm::SmallBitVector &reduced);
   /// The number of elements of `x` in its `reduced` dims, as f32.
   Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
+  /// A run-time check that index values `lhs` `pred` `rhs`: a failure fails
+  /// the call with "node 'NAME': " + `message` ({0} lhs, {1} rhs).
+  void checkSizes(Location loc, arith::CmpIPredicate pred, Value lhs,
+                  Value rhs, const std::string &message);
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
   /// The one int64 of a scalar or one-element vector input (TopK's k,

@@ -441,14 +441,9 @@ LogicalResult GraphImporter::padBySizes(const onnx::NodeProto &node,
   auto size = [&](const ShapeEntry &e) -> OpFoldResult {
     if (e.value)
       return b.getIndexAttr(*e.value);
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    CheckOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, e.dim, zero),
-        ValueRange{e.dim},
-        "node '" + nodeName(loc) +
-            "': Pad by {0}: negative pads "
-            "(cropping) are not supported");
+    checkSizes(loc, arith::CmpIPredicate::sge, e.dim,
+               arith::ConstantIndexOp::create(b, loc, 0),
+               "Pad by {0}: negative pads (cropping) are not supported");
     return e.dim;
   };
   SmallVector<OpFoldResult> low, high;

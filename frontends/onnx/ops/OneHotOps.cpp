@@ -47,15 +47,10 @@ LogicalResult GraphImporter::importOneHot(const onnx::NodeProto &node,
                              "[off, on], not "
                           << depthType << " and " << valuesType;
   if (valuesType.isDynamicDim(0)) {
-    Value n = tensor::DimOp::create(b, loc, onOff, 0);
-    CheckOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n,
-                              arith::ConstantIndexOp::create(b, loc, 2)),
-        ValueRange{n},
-        "node '" + nodeName(loc) +
-            "': OneHot has {0} values, not "
-            "two [off, on]");
+    checkSizes(loc, arith::CmpIPredicate::eq,
+               tensor::DimOp::create(b, loc, onOff, 0),
+               arith::ConstantIndexOp::create(b, loc, 2),
+               "OneHot has {0} values, not {1} [off, on]");
   }
   int64_t rank = indexType.getRank() + 1;
   int64_t axis = intAttr(node, "axis", -1);
@@ -85,14 +80,9 @@ LogicalResult GraphImporter::importOneHot(const onnx::NodeProto &node,
     return emitError(loc) << "OneHot depth " << *constDepth
                           << " must be at least 1";
   if (!constDepth)
-    CheckOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, depthIndex,
-                              arith::ConstantIndexOp::create(b, loc, 0)),
-        ValueRange{depthIndex},
-        "node '" + nodeName(loc) +
-            "': OneHot depth {0} must be "
-            "at least 1");
+    checkSizes(loc, arith::CmpIPredicate::sgt, depthIndex,
+               arith::ConstantIndexOp::create(b, loc, 0),
+               "OneHot depth {0} must be at least 1");
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value off = tensor::ExtractOp::create(b, loc, onOff, ValueRange{zero});
   Value on = tensor::ExtractOp::create(
@@ -115,13 +105,7 @@ LogicalResult GraphImporter::importOneHot(const onnx::NodeProto &node,
                               AffineMap::getMultiDimIdentityMap(rank, ctx)},
           SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
           [&](OpBuilder &nb, Location l, ValueRange a) {
-            Value index = asInt64(nb, l, a[0]);
-            Value negative = arith::CmpIOp::create(
-                nb, l, arith::CmpIPredicate::slt, index,
-                arith::ConstantIntOp::create(nb, l, 0, 64));
-            index = arith::SelectOp::create(
-                nb, l, negative, arith::AddIOp::create(nb, l, index, depth),
-                index);
+            Value index = wrapNegative(nb, l, asInt64(nb, l, a[0]), depth);
             Value at = arith::IndexCastOp::create(
                 nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, axis));
             Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,

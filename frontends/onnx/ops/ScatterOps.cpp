@@ -102,13 +102,11 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data, Value indices,
                        << " where " << what << " has " << sa;
       return sa == sc;
     }
-    Value va = tensor::DimOp::create(b, loc, a, da);
-    Value vc = tensor::DimOp::create(b, loc, c, dc);
-    CheckOp::create(
-        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, va, vc),
-        ValueRange{vc, va},
-        node + "ScatterND updates dim " + std::to_string(dc) +
-            " has size {0} where " + what + " has {1}");
+    checkSizes(loc, arith::CmpIPredicate::eq,
+               tensor::DimOp::create(b, loc, c, dc),
+               tensor::DimOp::create(b, loc, a, da),
+               "ScatterND updates dim " + std::to_string(dc) +
+                   " has size {0} where " + what + " has {1}");
     return true;
   };
   for (int64_t d = 0; d + 1 < q; ++d)
@@ -397,12 +395,7 @@ LogicalResult GraphImporter::importScatterElements(const onnx::NodeProto &node,
             }
             Value index = tensor::ExtractOp::create(nb, l, indices, at);
             checkIndexInRange(nb, l, index, n64, axisSize, message);
-            Value negative = arith::CmpIOp::create(
-                nb, l, arith::CmpIPredicate::slt, index,
-                arith::ConstantIntOp::create(nb, l, 0, 64));
-            index = arith::SelectOp::create(
-                nb, l, negative, arith::AddIOp::create(nb, l, index, n64),
-                index);
+            index = wrapNegative(nb, l, index, n64);
             Value here = arith::IndexCastOp::create(
                 nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, axis));
             Value hit = arith::AndIOp::create(
@@ -470,27 +463,18 @@ LogicalResult GraphImporter::importGatherND(const onnx::NodeProto &node,
                               << " in data and " << c << " in indices";
       continue;
     }
-    Value da = tensor::DimOp::create(b, loc, data, d);
-    Value dc = tensor::DimOp::create(b, loc, indices, d);
-    CheckOp::create(
-        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, da, dc),
-        ValueRange{da, dc},
-        "node '" + nodeName(loc) + "': GatherND batch dim " +
-            std::to_string(d) +
-            " has size {0} in data and {1} "
-            "in indices");
+    checkSizes(loc, arith::CmpIPredicate::eq,
+               tensor::DimOp::create(b, loc, data, d),
+               tensor::DimOp::create(b, loc, indices, d),
+               "GatherND batch dim " + std::to_string(d) +
+                   " has size {0} in data and {1} in indices");
   }
   if (checkK) {
-    Value n = tensor::DimOp::create(b, loc, indices, q - 1);
-    CheckOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n,
-                              arith::ConstantIndexOp::create(b, loc, k)),
-        ValueRange{n},
-        "node '" + nodeName(loc) +
-            "': GatherND tuples have {0} "
-            "entries where the output's declared rank needs " +
-            std::to_string(k));
+    checkSizes(loc, arith::CmpIPredicate::eq,
+               tensor::DimOp::create(b, loc, indices, q - 1),
+               arith::ConstantIndexOp::create(b, loc, k),
+               "GatherND tuples have {0} entries where the output's "
+               "declared rank needs {1}");
   }
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, indices);
   sizes.pop_back();
