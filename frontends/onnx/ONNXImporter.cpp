@@ -8,6 +8,7 @@
 
 #include "frontends/onnx/ONNXImporter.h"
 #include "frontends/onnx/GraphImporter.h"
+#include "frontends/onnx/ModelRewrites.h"
 
 #include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/IR/ValueBoundsOpInterfaceImpl.h"
@@ -20,9 +21,11 @@ using namespace mlir;
 namespace convc {
 
 namespace {
-OwningOpRef<ModuleOp> importModel(MLIRContext *context,
-                                  const onnx::ModelProto &model,
-                                  const std::string &path, Location fileLoc) {
+/// `path` names the model in errors; `modelPath` locates its external data
+/// (empty for a model given as bytes).
+OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
+                                  const std::string &path, StringRef modelPath,
+                                  Location fileLoc) {
   int64_t version = onnx_import::kMaxOpset;
   for (const auto &opset : model.opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx") {
@@ -34,6 +37,9 @@ OwningOpRef<ModuleOp> importModel(MLIRContext *context,
         return nullptr;
       }
     }
+  if (failed(onnx_import::inlineLocalFunctions(model, version, fileLoc)) ||
+      failed(onnx_import::loadExternalData(model, modelPath, fileLoc)))
+    return nullptr;
   // Value bounds let the importer prove symbolic sizes equal (Builders.cpp).
   DialectRegistry registry;
   arith::registerValueBoundsOpInterfaceExternalModels(registry);
@@ -68,7 +74,7 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
     notAModel(context, path);
     return nullptr;
   }
-  return importModel(context, model, path, fileLoc);
+  return importModel(context, model, path, path, fileLoc);
 }
 
 namespace {
@@ -173,7 +179,7 @@ OwningOpRef<ModuleOp> importONNXBytes(MLIRContext *context, const void *data,
     notAModel(context, name);
     return nullptr;
   }
-  return importModel(context, model, name,
+  return importModel(context, model, name, /*modelPath=*/"",
                      FileLineColLoc::get(context, name, 0, 0));
 }
 

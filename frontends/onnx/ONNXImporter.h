@@ -17,7 +17,9 @@ const std::vector<std::string> &supportedONNXOps();
 /// Reads an ONNX model and builds `func.func @main` from its graph: inputs
 /// (minus initializers) become arguments named after them, outputs results,
 /// initializers constants, nodes upstream tensor ops (linalg on tensors)
-/// located at NameLoc(node name). Problems are reported as diagnostics: an
+/// located at NameLoc(node name). Calls of the model's local functions are
+/// inlined first, and tensors in external data files read from beside the
+/// model (ModelRewrites.h). Problems are reported as diagnostics: an
 /// unreadable or non-ONNX file, an opset outside 7..17, and every
 /// unsupported op type with the names of its nodes, all at once.
 mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(mlir::MLIRContext *context,
@@ -43,6 +45,7 @@ mlir::OwningOpRef<mlir::ModuleOp> importONNXSeq2SeqBytes(
     const std::string &decoderName);
 
 /// The same for a serialized ModelProto in memory; `name` locates errors.
+/// External tensor data is refused: there is no directory to find it in.
 mlir::OwningOpRef<mlir::ModuleOp> importONNXBytes(mlir::MLIRContext *context,
                                                   const void *data,
                                                   size_t size,

@@ -110,3 +110,12 @@
 // HOST-SIZE: arith.divsi %[[T]], %{{.*}} : index
 // HOST-SIZE-NOT: tensor<{{.*}}xi64>) outs
 // HOST-SIZE: return
+
+// Calls of model-local functions become the functions' bodies: the call's
+// alpha reaches the body's LeakyRelu through ref_attr_name, a call without
+// one gets LeakyRelu's default, and the body's nodes are named after the call.
+// RUN: convc compile %S/Inputs/local_functions.onnx --emit=import --quiet --mlir-print-debuginfo | FileCheck %s --check-prefix=FUNCTIONS
+// FUNCTIONS-DAG: [[A:#loc[0-9]+]] = loc("call_a/LeakyRelu")
+// FUNCTIONS-DAG: [[B:#loc[0-9]+]] = loc("call_b/LeakyRelu")
+// FUNCTIONS: arith.constant 2.500000e-01 : f32 loc([[A]])
+// FUNCTIONS: arith.constant 0.00999999977 : f32 loc([[B]])

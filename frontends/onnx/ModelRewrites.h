@@ -1,0 +1,42 @@
+//===- ModelRewrites.h - ModelProto rewrites before import ------*- C++ -*-===//
+//
+// What a model may hold that the graph importer does not read: calls of
+// model-local functions and tensors stored in files beside the model. Both
+// are rewritten away on the ModelProto, so that the importer sees one plain
+// graph.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CONVC_FRONTENDS_ONNX_MODELREWRITES_H
+#define CONVC_FRONTENDS_ONNX_MODELREWRITES_H
+
+#include "mlir/IR/Location.h"
+#include "mlir/Support/LLVM.h"
+
+#include <onnx/onnx_pb.h>
+
+namespace convc::onnx_import {
+
+/// Replaces every node that calls one of the model's local functions
+/// (ModelProto.functions, e.g. torch's export_modules_as_functions) by the
+/// function's body, in the main graph and in subgraphs, calls inside bodies
+/// included. Values inside a body are renamed apart per call; attribute
+/// references take the call's attributes. Fails, reporting at `loc`, on
+/// recursion, on a body that would grow the graph past a bound, and on a
+/// function that imports another version of the default opset than the model.
+mlir::LogicalResult inlineLocalFunctions(onnx::ModelProto &model,
+                                         int64_t opsetVersion,
+                                         mlir::Location loc);
+
+/// Reads every tensor stored outside the model (data_location EXTERNAL:
+/// `location`, `offset`, `length`) from its file, found relative to the
+/// directory of `modelPath`, into raw_data. The location must stay inside
+/// that directory, and the slice inside the file. `modelPath` empty (a model
+/// given as bytes) refuses external data, naming the tensor.
+mlir::LogicalResult loadExternalData(onnx::ModelProto &model,
+                                     llvm::StringRef modelPath,
+                                     mlir::Location loc);
+
+} // namespace convc::onnx_import
+
+#endif // CONVC_FRONTENDS_ONNX_MODELREWRITES_H
