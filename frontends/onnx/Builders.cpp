@@ -597,6 +597,30 @@ void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
       message, /*continues=*/true);
 }
 
+void GraphImporter::checkIndexedDimNotEmpty(Location loc, Value x, int64_t dim,
+                                            ArrayRef<OpFoldResult> trips,
+                                            StringRef what) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (!type.isDynamicDim(dim) && type.getDimSize(dim) != 0)
+    return;
+  using P = arith::CmpIPredicate;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value fine = arith::CmpIOp::create(
+      b, loc, P::ne, tensor::DimOp::create(b, loc, x, dim), zero);
+  for (OpFoldResult trip : trips) {
+    if (std::optional<int64_t> size = getConstantIntValue(trip)) {
+      if (*size == 0)
+        return; // the loop never runs
+      continue;
+    }
+    fine = arith::OrIOp::create(
+        b, loc, fine,
+        arith::CmpIOp::create(b, loc, P::eq, cast<Value>(trip), zero));
+  }
+  CheckOp::create(b, loc, fine, ValueRange{},
+                  "node '" + nodeName(loc) + "': " + what.str());
+}
+
 Value wrapNegative(OpBuilder &b, Location loc, Value index, Value n) {
   Value negative = arith::CmpIOp::create(
       b, loc, arith::CmpIPredicate::slt, index,

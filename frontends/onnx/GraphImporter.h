@@ -191,6 +191,13 @@ public:
   /// the call with "node 'NAME': " + `message` ({0} lhs, {1} rhs).
   void checkSizes(Location loc, arith::CmpIPredicate pred, Value lhs,
                   Value rhs, const std::string &message);
+  /// A run-time check, before a loop that reads or writes `x` at clamped,
+  /// checked indices along `dim`, that the dim is not empty while the loop
+  /// runs (`trips`: its sizes). Clamping keeps an index in bounds only in a
+  /// dim of at least one element. Fails the call with "node 'NAME': " +
+  /// `what`. Nothing where the sizes are static.
+  void checkIndexedDimNotEmpty(Location loc, Value x, int64_t dim,
+                               ArrayRef<OpFoldResult> trips, StringRef what);
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
   /// The one int64 of a scalar or one-element vector input (TopK's k,

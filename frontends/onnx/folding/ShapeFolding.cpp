@@ -447,8 +447,9 @@ bool slice(GraphImporter &im, const onnx::NodeProto &node, Location loc,
         e0 = std::clamp<int64_t>(e0, 0, n);
         count = std::max<int64_t>(0, (e0 - s0 + stp - 1) / stp);
       } else {
-        s0 = std::clamp<int64_t>(s0, 0, n - 1);
-        e0 = std::clamp<int64_t>(e0, -1, n - 1);
+        // Not std::clamp: an empty dim gives bounds [0, -1].
+        s0 = std::min<int64_t>(std::max<int64_t>(s0, 0), n - 1);
+        e0 = std::min<int64_t>(std::max<int64_t>(e0, -1), n - 1);
         count = std::max<int64_t>(0, (s0 - e0 - stp - 1) / -stp);
       }
       first[axis] = s0;

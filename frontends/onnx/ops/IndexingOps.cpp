@@ -52,6 +52,8 @@ LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
   for (int64_t i = 0; i < q; ++i)
     indexExprs.push_back(getAffineDimExpr(axis + i, ctx));
   Value data = inputs[0];
+  checkIndexedDimNotEmpty(loc, data, axis, tensor::getMixedSizes(b, loc, init),
+                          "Gather indexes a dim of size 0");
   Value extent = tensor::DimOp::create(b, loc, data, axis);
   result =
       linalg::GenericOp::create(
@@ -134,6 +136,9 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
   // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
   // from the end; one outside [-n, n) fails the call once the entry point
   // returns, and the read is clamped into range meanwhile.
+  checkIndexedDimNotEmpty(loc, data, axis,
+                          tensor::getMixedSizes(b, loc, indices),
+                          "GatherElements indexes a dim of size 0");
   Value axisSize = tensor::DimOp::create(b, loc, data, axis);
   auto empty = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, indices),
@@ -346,9 +351,11 @@ LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
         if (v < 0)
           x = b.createOrFold<arith::AddIOp>(loc, x, n);
       }
+      // The upper bound wins: with a negative step over an empty dim both
+      // bounds clamp to -1 (ONNX's clamp to [0, n - 1]), an empty slice.
       Value hi = b.createOrFold<arith::AddIOp>(loc, n, idx(hiOff));
-      return b.createOrFold<arith::MaxSIOp>(
-          loc, idx(lo), b.createOrFold<arith::MinSIOp>(loc, x, hi));
+      return b.createOrFold<arith::MinSIOp>(
+          loc, b.createOrFold<arith::MaxSIOp>(loc, x, idx(lo)), hi);
     };
     Value rs = runtimeStarts.empty() ? Value() : runtimeStarts[k];
     Value re = runtimeEnds.empty() ? Value() : runtimeEnds[k];

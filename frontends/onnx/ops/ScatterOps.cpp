@@ -125,8 +125,12 @@ Value GraphImporter::scatterNDAtRunTime(Location loc, Value data, Value indices,
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   SmallVector<Value> extents;
-  for (int64_t d = 0; d < k; ++d)
+  for (int64_t d = 0; d < k; ++d) {
+    checkIndexedDimNotEmpty(loc, data, d,
+                            tensor::getMixedSize(b, loc, indices, 0),
+                            "ScatterND indexes a dim of size 0");
     extents.push_back(tensor::DimOp::create(b, loc, data, d));
+  }
   auto loop = scf::ForOp::create(
       b, loc, zero, tensor::DimOp::create(b, loc, indices, 0), one,
       ValueRange{data},
@@ -364,6 +368,9 @@ LogicalResult GraphImporter::importScatterElements(const onnx::NodeProto &node,
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   iterators.push_back(utils::IteratorType::reduction);
+  checkIndexedDimNotEmpty(loc, data, axis,
+                          tensor::getMixedSizes(b, loc, indices),
+                          op + " indexes a dim of size 0");
   Value n64 = arith::IndexCastOp::create(
       b, loc, b.getI64Type(), tensor::DimOp::create(b, loc, data, axis));
   Value axisSize = tensor::DimOp::create(b, loc, data, axis);
@@ -482,9 +489,12 @@ LogicalResult GraphImporter::importGatherND(const onnx::NodeProto &node,
   sizes.append(dataSizes.begin() + batch + k, dataSizes.end());
   int64_t m = int64_t(sizes.size());
   SmallVector<Value> extents;
-  for (int64_t j = 0; j < k; ++j)
+  for (int64_t j = 0; j < k; ++j) {
+    checkIndexedDimNotEmpty(loc, data, batch + j, sizes,
+                            "GatherND indexes a dim of size 0");
     extents.push_back(
         getValueOrCreateConstantIndexOp(b, loc, dataSizes[batch + j]));
+  }
   Value init =
       tensor::EmptyOp::create(b, loc, sizes, dataType.getElementType());
   Value result =

@@ -408,6 +408,11 @@ LogicalResult GraphImporter::importArgExtreme(const onnx::NodeProto &node,
   std::optional<int64_t> axis = selectionAxis(node, loc, inputs[0], 0);
   if (!axis)
     return failure();
+  // Over an empty axis there is no position to give (ONNX Runtime fails too).
+  SmallVector<OpFoldResult> others = tensor::getMixedSizes(b, loc, inputs[0]);
+  others.erase(others.begin() + *axis);
+  checkIndexedDimNotEmpty(loc, inputs[0], *axis, others,
+                          op + " over a dim of size 0");
   Value result = argExtreme(b, loc, inputs[0], *axis, op == "ArgMax",
                             intAttr(node, "select_last_index", 0) != 0);
   if (intAttr(node, "keepdims", 1) == 0) {
