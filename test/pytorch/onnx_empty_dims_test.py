@@ -6,7 +6,8 @@ at checked indices (Gather, GatherElements, ScatterElements, ScatterND,
 ArgMax) fail the call before their loop, naming the node: clamping an index
 keeps it in bounds only in a dim that has elements, and --bounds-checks
 builds aborted on the read before. A flip (Slice with step -1) of an empty
-dim is empty: it gave one garbage row. Each module is exported by PyTorch
+dim is empty: it gave one garbage row. ScatterElements with updates empty
+in another dim than the axis changes nothing (it read the empty indices). Each module is exported by PyTorch
 and run at T = 1, 3 and 5 on the CPU, the CPU with bounds checks and the
 GPU kernel loops. A mean over nothing is NaN, as in PyTorch (ONNX Runtime
 gives 0).
@@ -59,7 +60,16 @@ class MeanOfTail(torch.nn.Module):
         return x[:, 3:].mean(1)
 
 
-MATCHING = [FlipTail, ReducedTail, AttentionOverTail, BlockOnTail]
+class EmptyUpdates(torch.nn.Module):
+    """scatter_add along C of updates that are empty in T: nothing changes
+    (the loop read the empty indices before)."""
+
+    def forward(self, x):
+        idx = torch.zeros_like(x[:, 3:, :1]).long()
+        return x.scatter_add(2, idx, x[:, 3:, :1]).scatter(2, idx, 5.0)
+
+
+MATCHING = [FlipTail, ReducedTail, AttentionOverTail, BlockOnTail, EmptyUpdates]
 
 
 class LastOfHalf(torch.nn.Module):

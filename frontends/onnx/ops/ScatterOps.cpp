@@ -354,13 +354,24 @@ LogicalResult GraphImporter::importScatterElements(const onnx::NodeProto &node,
   SmallVector<AffineExpr> dataExprs;
   for (int64_t d = 0; d < rank; ++d)
     dataExprs.push_back(getAffineDimExpr(d, ctx));
-  // The updates' extent along the axis, as an operand: a [1, .., m, .., 1]
-  // slice of the indices.
-  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
-      strides(rank, b.getIndexAttr(1)), sizes(rank, b.getIndexAttr(1));
-  sizes[axis] = tensor::getMixedSize(b, loc, indices, axis);
-  Value extent = tensor::ExtractSliceOp::create(b, loc, indices, offsets, sizes,
-                                                strides);
+  // The updates' extent along the axis, as an operand of shape
+  // [1, .., m, .., 1] (only its shape is used). Where the updates are empty
+  // in another dim at run time, m is 0: nothing is updated, and the loop
+  // does not read the empty indices.
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value m = tensor::DimOp::create(b, loc, indices, axis);
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis && indexType.isDynamicDim(d))
+      m = arith::SelectOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                tensor::DimOp::create(b, loc, indices, d),
+                                zero),
+          zero, m);
+  SmallVector<OpFoldResult> sizes(rank, b.getIndexAttr(1));
+  sizes[axis] = getAsOpFoldResult(m);
+  Value extent =
+      tensor::EmptyOp::create(b, loc, sizes, indexType.getElementType());
   SmallVector<AffineExpr> extentExprs(rank, getAffineConstantExpr(0, ctx));
   extentExprs[axis] = getAffineDimExpr(rank, ctx);
   SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, extentExprs, ctx),
