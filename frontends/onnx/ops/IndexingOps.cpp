@@ -136,9 +136,12 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
   // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
   // from the end; one outside [-n, n) fails the call once the entry point
   // returns, and the read is clamped into range meanwhile.
-  checkIndexedDimNotEmpty(loc, data, axis,
-                          tensor::getMixedSizes(b, loc, indices),
-                          "GatherElements indexes a dim of size 0");
+  // Every dim is read at a clamped position: the axis at the index, the
+  // others at the output's position (checked not past the data's size).
+  SmallVector<OpFoldResult> trips = tensor::getMixedSizes(b, loc, indices);
+  for (int64_t d = 0; d < rank; ++d)
+    checkIndexedDimNotEmpty(loc, data, d, trips,
+                            "GatherElements indexes a dim of size 0");
   Value axisSize = tensor::DimOp::create(b, loc, data, axis);
   auto empty = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, indices),
