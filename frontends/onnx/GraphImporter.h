@@ -147,7 +147,8 @@ public:
   };
   void pairOff(SizeProduct &a, SizeProduct &b);
   bool sameProduct(SizeProduct a, SizeProduct b);
-  void checkReflectPads(Location loc, Value x, ArrayRef<int64_t> pads);
+  void checkPadsFit(Location loc, Value x, ArrayRef<int64_t> pads,
+                    bool reflect);
   Value padValue(const onnx::NodeProto &node, Location loc,
                  ArrayRef<Value> inputs, Type element);
   LogicalResult padBySizes(const onnx::NodeProto &node, Location loc,

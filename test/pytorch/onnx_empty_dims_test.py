@@ -7,7 +7,8 @@ ArgMax) fail the call before their loop, naming the node: clamping an index
 keeps it in bounds only in a dim that has elements, and --bounds-checks
 builds aborted on the read before. A flip (Slice with step -1) of an empty
 dim is empty: it gave one garbage row. ScatterElements with updates empty
-in another dim than the axis changes nothing (it read the empty indices). Each module is exported by PyTorch
+in another dim than the axis changes nothing (it read the empty indices).
+Edge padding of an empty dim is refused (it gave zeros). Each module is exported by PyTorch
 and run at T = 1, 3 and 5 on the CPU, the CPU with bounds checks and the
 GPU kernel loops. A mean over nothing is NaN, as in PyTorch (ONNX Runtime
 gives 0).
@@ -101,12 +102,19 @@ class AssignIntoTail(torch.nn.Module):
         return t
 
 
+class EdgePaddedTail(torch.nn.Module):
+    def forward(self, x):
+        return F.pad(x[:, 3:].transpose(1, 2), (2, 1), mode="replicate").transpose(1, 2)
+
+
 # Refused at T = 1 and 3 (as ONNX Runtime refuses them), with these words.
 REFUSED = [(LastOfHalf, "'/Gather_1': Gather indexes a dim of size 0"),
            (ArgmaxOfTail, "'/ArgMax': ArgMax over a dim of size 0"),
            (GatherElementsOfTail, "'/GatherElements': GatherElements indexes a dim of size 0"),
            (ScatterIntoTail, "'/ScatterElements': ScatterElements indexes a dim of size 0"),
-           (AssignIntoTail, "'/ScatterND': ScatterND indexes a dim of size 0")]
+           (AssignIntoTail, "'/ScatterND': ScatterND indexes a dim of size 0"),
+           (EdgePaddedTail, "'/Pad': Pad edge of 2 + 1 in dim 2 of size 0 (edge pads need "
+                            "an element to repeat)")]
 
 TARGETS = ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"]
 

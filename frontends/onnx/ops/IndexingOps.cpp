@@ -383,11 +383,12 @@ LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
   return define(node, result);
 }
 
-/// For each symbolic dim of `x` that Pad reflects, a run-time check that
-/// its pads are shorter than it (ONNX's rule; checked at compile time for
-/// static dims).
-void GraphImporter::checkReflectPads(Location loc, Value x,
-                                     ArrayRef<int64_t> pads) {
+/// For each symbolic dim of `x` that Pad reflects or extends by its edge,
+/// a run-time check that its pads fit (ONNX's rule; checked at compile time
+/// for static dims): reflect pads shorter than the dim, edge pads on a dim
+/// with an element to repeat.
+void GraphImporter::checkPadsFit(Location loc, Value x, ArrayRef<int64_t> pads,
+                                 bool reflect) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
   for (int64_t i = 0; i < rank; ++i) {
@@ -395,15 +396,19 @@ void GraphImporter::checkReflectPads(Location loc, Value x,
     if (!type.isDynamicDim(i) || widest == 0)
       continue;
     Value n = tensor::DimOp::create(b, loc, x, i);
+    std::string what = "node '" + nodeName(loc) + "': Pad " +
+                       (reflect ? "reflect" : "edge") + " of " +
+                       std::to_string(pads[i]) + " + " +
+                       std::to_string(pads[i + rank]) + " in dim " +
+                       std::to_string(i) + " of size {0} ";
     CheckOp::create(
         b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, n,
-                              arith::ConstantIndexOp::create(b, loc, widest)),
+        arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::sgt, n,
+            arith::ConstantIndexOp::create(b, loc, reflect ? widest : 0)),
         ValueRange{n},
-        "node '" + nodeName(loc) + "': Pad reflect of " +
-            std::to_string(pads[i]) + " + " + std::to_string(pads[i + rank]) +
-            " in dim " + std::to_string(i) +
-            " of size {0} (reflect pads must be shorter than the dim)");
+        what + (reflect ? "(reflect pads must be shorter than the dim)"
+                        : "(edge pads need an element to repeat)"));
   }
 }
 
@@ -558,8 +563,7 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
                               << pads[i + rank] << " on a dim of size "
                               << type.getDimSize(i)
                               << " (reflect pads must be shorter than the dim)";
-    if (mode == "reflect")
-      checkReflectPads(loc, inputs[0], pads);
+    checkPadsFit(loc, inputs[0], pads, mode == "reflect");
     Value source = inputs[0];
     bool reflect = mode == "reflect";
     auto pad = tensor::PadOp::create(b, loc, RankedTensorType(), source, low,
@@ -567,21 +571,14 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
     Block &body = pad.getRegion().front();
     OpBuilder pb = OpBuilder::atBlockBegin(&body);
     SmallVector<Value> at;
-    Value empty; // a padded symbolic dim of size 0: nothing to read
     for (int64_t i = 0; i < rank; ++i) {
       Value index = body.getArgument(i);
       if (!pads[i] && !pads[i + rank]) {
         at.push_back(index);
         continue;
       }
+      // Not empty: checkPadsFit fails the call before the loop otherwise.
       Value n = tensor::DimOp::create(pb, loc, source, i);
-      if (type.isDynamicDim(i)) {
-        Value isEmpty = arith::CmpIOp::create(
-            pb, loc, arith::CmpIPredicate::eq, n,
-            arith::ConstantIndexOp::create(pb, loc, 0));
-        empty = empty ? Value(arith::OrIOp::create(pb, loc, empty, isEmpty))
-                      : isEmpty;
-      }
       Value zero = arith::ConstantIndexOp::create(pb, loc, 0);
       Value one = arith::ConstantIndexOp::create(pb, loc, 1);
       Value last = arith::SubIOp::create(pb, loc, n, one);
@@ -600,20 +597,8 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
                                  last);
       at.push_back(j);
     }
-    Value element;
-    if (empty) {
-      auto guard = scf::IfOp::create(pb, loc, TypeRange{type.getElementType()},
-                                     empty, /*withElseRegion=*/true);
-      OpBuilder gb = OpBuilder::atBlockBegin(guard.thenBlock());
-      scf::YieldOp::create(gb, loc, padValue);
-      gb.setInsertionPointToStart(guard.elseBlock());
-      scf::YieldOp::create(
-          gb, loc, ValueRange{tensor::ExtractOp::create(gb, loc, source, at)});
-      element = guard.getResult(0);
-    } else {
-      element = tensor::ExtractOp::create(pb, loc, source, at);
-    }
-    body.getTerminator()->setOperand(0, element);
+    body.getTerminator()->setOperand(
+        0, tensor::ExtractOp::create(pb, loc, source, at));
     result = pad.getResult();
   }
   return define(node, result);
