@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <map>
+#include <set>
 #include <string>
 
 using namespace mlir;
@@ -237,6 +238,14 @@ LogicalResult inlineLocalFunctions(onnx::ModelProto &model,
                                    int64_t opsetVersion, Location loc) {
   if (model.functions_size() == 0)
     return success();
+  // IR version 10 tells same-named functions apart by an `overload` field
+  // that libonnx 1.12's protobuf does not know: refuse rather than guess.
+  std::set<std::pair<std::string, std::string>> names;
+  for (const auto &f : model.functions())
+    if (!names.insert({f.domain(), f.name()}).second)
+      return emitError(loc)
+             << "the model defines function '" << f.domain() << "." << f.name()
+             << "' more than once (overloads are not supported)";
   if (failed(Inliner(model, opsetVersion, loc)
                  .inlineGraph(*model.mutable_graph(), /*depth=*/0)))
     return failure();

@@ -7,8 +7,8 @@ not load that)) and tensors stored outside the
 model (onnx.save_model with save_as_external_data, in a subdirectory).
 Each is checked against ONNX Runtime at two shapes on the CPU, the CPU with
 bounds checks and the GPU kernel loops, and compiled for CUDA where the
-toolkit is. A function that calls itself, calls that double 40 times, one that
-imports another opset,
+toolkit is. A function that calls itself, calls that double 40 times, a
+function defined twice (IR 10 overloads), one that imports another opset,
 one that never computes an output, external data outside the model's
 directory, missing or cut short: each fails to compile, saying why.
 
@@ -203,6 +203,13 @@ def check_function_refusals(tool, work):
     failures += expect_compile_refused(tool, work, "doubling_functions", path,
                                        "inlining the model's functions makes more than "
                                        "1048576 nodes and calls")
+    twice = [function("Twice", ["a"], ["b"], [helper.make_node(op, ["a"], ["b"])])
+             for op in ("Relu", "Neg")]
+    path = functions_model(work, "function_twice",
+                           [helper.make_node("Twice", ["x"], ["y"], domain="local")], twice)
+    failures += expect_compile_refused(tool, work, "function_twice", path,
+                                       "the model defines function 'local.Twice' more than "
+                                       "once (overloads are not supported)")
     older = function("Older", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])], opset=13)
     path = functions_model(work, "function_opset",
                            [helper.make_node("Older", ["x"], ["y"], domain="local", name="n")],
