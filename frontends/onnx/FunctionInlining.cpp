@@ -14,9 +14,11 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include <map>
-#include <set>
 #include <string>
+#include <vector>
 
 using namespace mlir;
 
@@ -127,10 +129,24 @@ void renameGraph(onnx::GraphProto &graph, const CallScope &scope) {
 
 class Inliner {
 public:
-  Inliner(const onnx::ModelProto &model, int64_t opsetVersion, Location loc)
-      : opsetVersion(opsetVersion), loc(loc) {
-    for (const auto &f : model.functions())
-      functions[{f.domain(), f.name()}] = &f;
+  Inliner(int64_t opsetVersion, Location loc)
+      : opsetVersion(opsetVersion), loc(loc) {}
+
+  /// The model's functions by domain and name, with their attribute
+  /// defaults.
+  LogicalResult readFunctions(const onnx::ModelProto &model) {
+    for (const auto &f : model.functions()) {
+      // IR version 10 tells same-named functions apart by an `overload`
+      // field that libonnx 1.12's protobuf does not know: refuse rather than
+      // guess.
+      if (!functions.insert({{f.domain(), f.name()}, &f}).second)
+        return emitError(loc)
+               << "the model defines function '" << f.domain() << "."
+               << f.name() << "' more than once (overloads are not supported)";
+      if (failed(readAttributeDefaults(f)))
+        return failure();
+    }
+    return success();
   }
 
   /// Expands the calls among `graph`'s nodes and in its subgraphs.
@@ -201,6 +217,8 @@ private:
       scope.inputs[f.input(i)] = i < call.input_size() ? call.input(i) : "";
     for (int i = 0; i < call.output_size(); ++i)
       scope.outputs[f.output(i)] = call.output(i);
+    for (const auto &attr : defaults[&f])
+      scope.attributes[attr.name()] = &attr;
     for (const auto &attr : call.attribute())
       scope.attributes[attr.name()] = &attr;
     collectProduced(f.node(), scope.produced);
@@ -226,8 +244,31 @@ private:
     return success();
   }
 
+  /// IR version 9's default attribute values (FunctionProto field 11,
+  /// `attribute_proto`), which libonnx 1.12's protobuf keeps as an unknown
+  /// field. Without them a call that sets no value would get the op's
+  /// default instead of the function's.
+  LogicalResult readAttributeDefaults(const onnx::FunctionProto &f) {
+    const google::protobuf::UnknownFieldSet &unknown = f.unknown_fields();
+    for (int i = 0; i < unknown.field_count(); ++i) {
+      const google::protobuf::UnknownField &field = unknown.field(i);
+      if (field.number() != 11)
+        continue;
+      onnx::AttributeProto attr;
+      if (field.type() !=
+              google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED ||
+          !attr.ParseFromString(field.length_delimited()))
+        return emitError(loc) << "function '" << f.domain() << "." << f.name()
+                              << "' has a malformed attribute default";
+      defaults[&f].push_back(std::move(attr));
+    }
+    return success();
+  }
+
   std::map<std::pair<std::string, std::string>, const onnx::FunctionProto *>
       functions;
+  std::map<const onnx::FunctionProto *, std::vector<onnx::AttributeProto>>
+      defaults;
   int64_t opsetVersion;
   Location loc;
   int64_t nodeCount = 0, callCount = 0;
@@ -238,16 +279,9 @@ LogicalResult inlineLocalFunctions(onnx::ModelProto &model,
                                    int64_t opsetVersion, Location loc) {
   if (model.functions_size() == 0)
     return success();
-  // IR version 10 tells same-named functions apart by an `overload` field
-  // that libonnx 1.12's protobuf does not know: refuse rather than guess.
-  std::set<std::pair<std::string, std::string>> names;
-  for (const auto &f : model.functions())
-    if (!names.insert({f.domain(), f.name()}).second)
-      return emitError(loc)
-             << "the model defines function '" << f.domain() << "." << f.name()
-             << "' more than once (overloads are not supported)";
-  if (failed(Inliner(model, opsetVersion, loc)
-                 .inlineGraph(*model.mutable_graph(), /*depth=*/0)))
+  Inliner inliner(opsetVersion, loc);
+  if (failed(inliner.readFunctions(model)) ||
+      failed(inliner.inlineGraph(*model.mutable_graph(), /*depth=*/0)))
     return failure();
   model.clear_functions();
   return success();

@@ -1,8 +1,8 @@
 """What a model file may hold besides one plain graph, the way exporters
 write it: model-local functions (torch.onnx.export with
 export_modules_as_functions, and hand-built functions that call functions,
-reference attributes, leave an optional input out, hold an If reading the
-body's values, and pass an input through (against numpy: ONNX Runtime does
+reference attributes (with IR 9 attribute defaults), leave an optional
+input out, hold an If reading the body's values, and pass an input through (against numpy: ONNX Runtime does
 not load that)) and tensors stored outside the
 model (onnx.save_model with save_as_external_data, in a subdirectory).
 Each is checked against ONNX Runtime at two shapes on the CPU, the CPU with
@@ -158,6 +158,34 @@ def check_hand_built_functions(tool, work, rng):
                            [3 * x for x in inputs(rng)], 1e-6, ["--quiet"])[0]
 
 
+def varint(n):
+    out = b""
+    while True:
+        low, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([low])
+        out += bytes([low | 0x80])
+
+
+def check_attribute_defaults(tool, work, rng):
+    """Leaky with alpha defaulting to 0.3 (IR 9's FunctionProto field 11,
+    attribute_proto, which onnx 1.12 does not know and keeps as an unknown
+    field): a call that sets no alpha takes 0.3, not LeakyRelu's 0.01."""
+    alpha = helper.make_attribute("alpha", 0.3).SerializeToString()
+    with_default = onnx.FunctionProto()
+    with_default.ParseFromString(leaky().SerializeToString() + b"\x5a" +
+                                 varint(len(alpha)) + alpha)
+    nodes = [helper.make_node("Leaky", ["x"], ["h"], domain="local", alpha=0.25),
+             helper.make_node("Leaky", ["x"], ["g"], domain="local"),
+             helper.make_node("Sub", ["h", "g"], ["y"])]
+    path = functions_model(work, "attribute_defaults", nodes, [with_default])
+    model = onnx.load(path)
+    model.ir_version = 9
+    onnx.save(model, path)
+    return oc.check_export(tool, work, "attribute_defaults", path, inputs(rng), 1e-6,
+                           ["--quiet"])[0]
+
+
 def check_pass_through(tool, work, rng):
     """Pass(a, b) -> (s, a): an output that is an input, which ONNX Runtime
     does not load; numpy is the reference."""
@@ -277,6 +305,7 @@ def main():
     rng = np.random.default_rng(0)
     failures = check_torch_functions(tool, work, rng)
     failures += check_hand_built_functions(tool, work, rng)
+    failures += check_attribute_defaults(tool, work, rng)
     failures += check_pass_through(tool, work, rng)
     failures += check_function_refusals(tool, work)
     failures += check_external_data(tool, work, rng)
