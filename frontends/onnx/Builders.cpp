@@ -597,6 +597,16 @@ void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
       message, /*continues=*/true);
 }
 
+void GraphImporter::checkNotNegative(Location loc, const ShapeOperand &shape,
+                                     StringRef what) {
+  for (auto [d, size] : llvm::enumerate(shape.symbolicSizes))
+    if (size && !size.getDefiningOp<tensor::DimOp>())
+      checkSizes(loc, arith::CmpIPredicate::sge, size,
+                 arith::ConstantIndexOp::create(b, loc, 0),
+                 what.str() + " {0} in dim " + std::to_string(d) +
+                     " is negative");
+}
+
 void GraphImporter::checkIndexedDimNotEmpty(Location loc, Value x, int64_t dim,
                                             ArrayRef<OpFoldResult> trips,
                                             StringRef what) {
@@ -619,6 +629,26 @@ void GraphImporter::checkIndexedDimNotEmpty(Location loc, Value x, int64_t dim,
   }
   CheckOp::create(b, loc, fine, ValueRange{},
                   "node '" + nodeName(loc) + "': " + what.str());
+}
+
+int64_t padsBefore(Value x, int64_t dim) {
+  int64_t total = 0;
+  while (x) {
+    if (auto pad = x.getDefiningOp<tensor::PadOp>()) {
+      std::optional<int64_t> low =
+          getConstantIntValue(pad.getMixedLowPad()[dim]);
+      std::optional<int64_t> high =
+          getConstantIntValue(pad.getMixedHighPad()[dim]);
+      total += low.value_or(0) + high.value_or(0);
+      x = pad.getSource();
+    } else if (auto transpose = x.getDefiningOp<linalg::TransposeOp>()) {
+      dim = transpose.getPermutation()[dim];
+      x = transpose.getInput();
+    } else {
+      break;
+    }
+  }
+  return total;
 }
 
 Value wrapNegative(OpBuilder &b, Location loc, Value index, Value n) {

@@ -68,6 +68,10 @@ void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
 /// `index` + n where the i64 index is negative (ONNX's from-the-end
 /// indices; n an i64 size) (Builders.cpp).
 Value wrapNegative(OpBuilder &b, Location loc, Value index, Value n);
+
+/// The static padding that tensor.pad ops add to dim `dim` of `x`, followed
+/// back through pads and transposes: a lower bound of the dim's size.
+int64_t padsBefore(Value x, int64_t dim);
 /// The i64 `index` into a dim of `extent` (index) checked in range as by
 /// checkIndexInRange, negative ones wrapped, clamped so that the read stays
 /// in bounds after a failed check: an index value (Builders.cpp).
@@ -133,6 +137,11 @@ public:
   std::optional<ShapeOperand> shapeOperand(const onnx::NodeProto &node,
                                            ArrayRef<Value> inputs,
                                            unsigned index);
+  /// Run-time checks that the symbolic entries of `shape` (sizes computed on
+  /// the host, T - 3 say) are not negative: "node 'NAME': " + `what` +
+  /// " {0} in dim D is negative". A dim read off a tensor needs none.
+  void checkNotNegative(Location loc, const ShapeOperand &shape,
+                        StringRef what);
   /// `x` as `resultType` (sizes `outputSizes`, dim `inferred` the one an
   /// ONNX -1 leaves): expand/collapse_shape where the sizes provably keep
   /// each group's elements, else a tensor.reshape behind a run-time check
@@ -149,6 +158,7 @@ public:
   bool sameProduct(SizeProduct a, SizeProduct b);
   void checkPadsFit(Location loc, Value x, ArrayRef<int64_t> pads,
                     bool reflect);
+  Value cropped(Location loc, Value x, ArrayRef<int64_t> pads);
   Value padValue(const onnx::NodeProto &node, Location loc,
                  ArrayRef<Value> inputs, Type element);
   LogicalResult padBySizes(const onnx::NodeProto &node, Location loc,

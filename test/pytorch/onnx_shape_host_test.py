@@ -186,7 +186,8 @@ def check_short_conv(tool, work):
     x = {T: np.random.default_rng(T).standard_normal((1, 2, T)).astype(np.float32)
          for T in [9, 7, 5, 1]}
     return run_cases(tool, work, "short_conv", graph, 13, [
-        (f"T={T}", {"x": x[T]}, matches_ort if T >= 7 else ("went below zero",))
+        (f"T={T}", {"x": x[T]}, matches_ort if T >= 7 else
+         ("node 'dilated': Conv input padded to", "shorter than the kernel's span 7"))
         for T in [9, 7, 5, 1]])
 
 

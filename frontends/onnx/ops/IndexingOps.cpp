@@ -52,8 +52,8 @@ LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
   for (int64_t i = 0; i < q; ++i)
     indexExprs.push_back(getAffineDimExpr(axis + i, ctx));
   Value data = inputs[0];
-  checkIndexedDimNotEmpty(loc, data, axis, tensor::getMixedSizes(b, loc, init),
-                          "Gather indexes a dim of size 0");
+  // Like GatherElements', without a check before the loop for an empty dim:
+  // it would stop the embedding and position-table raisings.
   Value extent = tensor::DimOp::create(b, loc, data, axis);
   result =
       linalg::GenericOp::create(
@@ -136,12 +136,10 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
   // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
   // from the end; one outside [-n, n) fails the call once the entry point
   // returns, and the read is clamped into range meanwhile.
-  // Every dim is read at a clamped position: the axis at the index, the
-  // others at the output's position (checked not past the data's size).
-  SmallVector<OpFoldResult> trips = tensor::getMixedSizes(b, loc, indices);
-  for (int64_t d = 0; d < rank; ++d)
-    checkIndexedDimNotEmpty(loc, data, d, trips,
-                            "GatherElements indexes a dim of size 0");
+  // No check before the loop that the axis is not empty (as the scatters
+  // have): it would stop the TaLK and position-table raisings. An index into
+  // an empty dim fails the call through the per-element check, after a
+  // read of one element past the empty dim's end (--bounds-checks aborts).
   Value axisSize = tensor::DimOp::create(b, loc, data, axis);
   auto empty = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, indices),
@@ -354,9 +352,12 @@ LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
         if (v < 0)
           x = b.createOrFold<arith::AddIOp>(loc, x, n);
       }
-      // The upper bound wins: with a negative step over an empty dim both
-      // bounds clamp to -1 (ONNX's clamp to [0, n - 1]), an empty slice.
       Value hi = b.createOrFold<arith::AddIOp>(loc, n, idx(hiOff));
+      if (hiOff == 0) // lo <= hi: the form the raising patterns match
+        return b.createOrFold<arith::MaxSIOp>(
+            loc, idx(lo), b.createOrFold<arith::MinSIOp>(loc, x, hi));
+      // A negative step: over an empty dim both bounds clamp to -1 (ONNX's
+      // clamp to [0, n - 1], the upper bound winning), an empty slice.
       return b.createOrFold<arith::MinSIOp>(
           loc, b.createOrFold<arith::MaxSIOp>(loc, x, idx(lo)), hi);
     };
@@ -410,6 +411,37 @@ void GraphImporter::checkPadsFit(Location loc, Value x, ArrayRef<int64_t> pads,
         what + (reflect ? "(reflect pads must be shorter than the dim)"
                         : "(edge pads need an element to repeat)"));
   }
+}
+
+/// `x` without the elements that Pad's negative `pads` remove from either
+/// end of each dim; a dim too short for them fails (at compile time, or at
+/// run time for a symbolic one). Null after an error.
+Value GraphImporter::cropped(Location loc, Value x, ArrayRef<int64_t> pads) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets, sizes, strides(rank, b.getIndexAttr(1));
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t front = std::max<int64_t>(-pads[i], 0);
+    int64_t crop = front + std::max<int64_t>(-pads[i + rank], 0);
+    offsets.push_back(b.getIndexAttr(front));
+    if (!type.isDynamicDim(i)) {
+      if (crop > type.getDimSize(i)) {
+        emitError(loc) << "Pad crops " << crop << " from dim " << i
+                       << " of size " << type.getDimSize(i);
+        return {};
+      }
+      sizes.push_back(b.getIndexAttr(type.getDimSize(i) - crop));
+      continue;
+    }
+    Value n = tensor::DimOp::create(b, loc, x, i);
+    Value c = arith::ConstantIndexOp::create(b, loc, crop);
+    if (crop)
+      checkSizes(loc, arith::CmpIPredicate::sge, n, c,
+                 "Pad crops {1} from dim " + std::to_string(i) +
+                     " of size {0}");
+    sizes.push_back(b.createOrFold<arith::SubIOp>(loc, n, c));
+  }
+  return tensor::ExtractSliceOp::create(b, loc, x, offsets, sizes, strides);
 }
 
 /// Pad's fill: the constant_value input, the `value` attribute (before
@@ -534,9 +566,22 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
     return emitError(loc) << "Pad has " << pads.size()
                           << " pads for rank " << rank << " (needs "
                           << 2 * rank << ")";
-  if (llvm::any_of(pads, [](int64_t v) { return v < 0; }))
-    return emitError(loc) << "Pad with negative pads (cropping) is not "
-                             "supported";
+  SmallVector<Value> operands; // the inputs, data cropped
+  if (llvm::any_of(pads, [](int64_t v) { return v < 0; })) {
+    // Negative pads crop. In constant mode cropping and padding commute;
+    // edge and reflect would read the cropped-away elements.
+    if (mode != "constant")
+      return emitError(loc) << "Pad " << mode
+                            << " with negative pads (cropping) is not "
+                               "supported";
+    operands.assign(inputs.begin(), inputs.end());
+    operands[0] = cropped(loc, inputs[0], pads);
+    if (!operands[0])
+      return failure();
+    inputs = operands;
+    for (int64_t &v : pads)
+      v = std::max<int64_t>(v, 0);
+  }
   Type element = type.getElementType();
   Value padValue = this->padValue(node, loc, inputs, element);
   if (!padValue)
@@ -623,6 +668,7 @@ LogicalResult GraphImporter::importTile(const onnx::NodeProto &node,
       }))
     return emitError(loc) << "Tile needs " << rank
                           << " repeats of at least 0";
+  checkNotNegative(loc, *repeats, "Tile repeat");
   SmallVector<int64_t> shape;
   SmallVector<Value> dynamicSizes;
   for (int64_t i = 0; i < rank; ++i) {

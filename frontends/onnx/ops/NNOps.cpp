@@ -469,9 +469,18 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
       padEnd = idx(valid ? 0 : pads[i + spatial]);
       Value padded = b.createOrFold<arith::AddIOp>(
           loc, in, b.createOrFold<arith::AddIOp>(loc, padBegin, padEnd));
-      // Signed: an input shorter than the span (a symbolic length) gives a
-      // negative size, which the runtime reports, where unsigned division
-      // would wrap to a huge one.
+      // An input shorter than the kernel's span (a negative output size)
+      // fails the call, as ONNX Runtime and PyTorch refuse it. Pads (of the
+      // Conv, or of Pad nodes before it) of span - 1 or more cover any
+      // input of one element or more: the conv blocks need no check.
+      int64_t padTotal =
+          (valid ? 0 : pads[i] + pads[i + spatial]) + padsBefore(x, i + 2);
+      if (!getConstantIntValue(padded) && padTotal < span - 1)
+        checkSizes(loc, arith::CmpIPredicate::sge, padded, idx(span),
+                   "Conv input padded to {0} in spatial dim " +
+                       std::to_string(i) +
+                       " is shorter than the kernel's "
+                       "span {1}");
       out = b.createOrFold<arith::AddIOp>(
           loc,
           b.createOrFold<arith::FloorDivSIOp>(

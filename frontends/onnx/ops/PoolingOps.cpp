@@ -91,8 +91,22 @@ poolGeometry(OpBuilder &b, Location loc, const onnx::NodeProto &node,
           b.createOrFold<arith::AddIOp>(
               loc, in, b.createOrFold<arith::AddIOp>(loc, begin, end)),
           idx(span));
-      // Signed: a window longer than the padded input gives a negative
-      // size, which the runtime refuses.
+      // An input shorter than the window (a negative output size) fails
+      // the call, as ONNX Runtime and PyTorch refuse it; pads of span - 1
+      // or more cover any input of one element or more.
+      int64_t padTotal =
+          (valid ? 0 : pads[i] + pads[i + spatial]) + padsBefore(x, i + 2);
+      if (!getConstantIntValue(room) && padTotal < span - 1) {
+        Value padded = b.createOrFold<arith::AddIOp>(loc, room, idx(span));
+        CheckOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, room,
+                                  idx(0)),
+            ValueRange{padded, idx(span)},
+            "node '" + GraphImporter::nodeName(loc) + "': " + node.op_type() +
+                " input padded to {0} in spatial dim " + std::to_string(i) +
+                " is shorter than the window {1}");
+      }
       out = b.createOrFold<arith::AddIOp>(
           loc,
           ceil ? b.createOrFold<arith::CeilDivSIOp>(loc, room, s)

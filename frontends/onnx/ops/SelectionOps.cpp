@@ -249,7 +249,10 @@ std::pair<Value, Value> topKBySorting(OpBuilder &b, Location loc, Value x,
       b, loc, index,
       arith::SubIOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 64, 64),
                             math::CountLeadingZerosOp::create(b, loc, below)));
-  Value m = arith::ShLIOp::create(b, loc, c1, log2m);
+  // An empty axis sorts nothing: m = 0, so that no element is read.
+  Value m = arith::SelectOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n, c0),
+      c0, arith::ShLIOp::create(b, loc, c1, log2m));
   Value last = arith::SubIOp::create(b, loc, n, c1);
   Value worst = arith::ConstantOp::create(b, loc, order.worst(b));
   Value value0 = alongAxis(

@@ -226,6 +226,7 @@ Value GraphImporter::constantOfShape(const onnx::NodeProto &node, Location loc,
       return {};
     }
   }
+  checkNotNegative(loc, *shape, "ConstantOfShape size");
   auto type = RankedTensorType::get(shape->values, fill.getType());
   Value empty = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
   return linalg::FillOp::create(b, loc, fill, empty).getResult(0);
