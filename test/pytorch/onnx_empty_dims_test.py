@@ -13,7 +13,8 @@ Edge padding of an empty dim is refused (it gave zeros). Sizes that come
 out negative at run time fail naming the node: a Conv or MaxPool input
 shorter than the kernel (a following sum gave zeros; a second conv
 corrupted the heap) and torch.ones(B, T - 4, C) (a Concat gave a wrong
-shape). A sort of an empty dim reads nothing (it read one element). Each module is exported by PyTorch
+shape). A sort of an empty dim reads nothing (it read one element). Negative pads
+crop (constant mode), and a crop longer than the dim is refused. Each module is exported by PyTorch
 and run at T = 1, 3 and 5 on the CPU, the CPU with bounds checks and the
 GPU kernel loops. A mean over nothing is NaN, as in PyTorch (ONNX Runtime
 gives 0).
@@ -80,7 +81,16 @@ class SortedTail(torch.nn.Module):
         return x[:, 3:].sort(1, descending=True)[0]
 
 
-MATCHING = [FlipTail, ReducedTail, AttentionOverTail, BlockOnTail, EmptyUpdates, SortedTail]
+class Cropped(torch.nn.Module):
+    """Negative pads crop: one step off the front (all of it at T = 1), two
+    channels off the end."""
+
+    def forward(self, x):
+        return F.pad(x, (1, -2, -1, 1), value=3.0)
+
+
+MATCHING = [FlipTail, ReducedTail, AttentionOverTail, BlockOnTail, EmptyUpdates, SortedTail,
+            Cropped]
 
 
 class LastOfHalf(torch.nn.Module):
@@ -136,6 +146,11 @@ class NegativeOnes(torch.nn.Module):
         return torch.cat([x, torch.ones(x.shape[0], x.shape[1] - 4, C)], 1)
 
 
+class CroppedShort(torch.nn.Module):
+    def forward(self, x):
+        return F.pad(x, (0, 0, -2, -2))
+
+
 # Refused at T = 1 and 3 (as ONNX Runtime refuses them), with these words.
 REFUSED = [(LastOfHalf, "'/Gather_1': Gather index -1 is out of range for a dim of size 0"),
            (ArgmaxOfTail, "'/ArgMax': ArgMax over a dim of size 0"),
@@ -147,7 +162,8 @@ REFUSED = [(LastOfHalf, "'/Gather_1': Gather index -1 is out of range for a dim 
                             "an element to repeat)"),
            (ConvOverShort, "is shorter than the kernel's span 5"),
            (PoolOverShort, "is shorter than the window 5"),
-           (NegativeOnes, "'/ConstantOfShape': ConstantOfShape size")]
+           (NegativeOnes, "'/ConstantOfShape': ConstantOfShape size"),
+           (CroppedShort, "'/Pad': Pad crops 4 from dim 1 of size")]
 
 TARGETS = ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"]
 
