@@ -32,12 +32,20 @@ using NodeList = google::protobuf::RepeatedPtrField<onnx::NodeProto>;
 constexpr int kMaxDepth = 64;
 constexpr int64_t kMaxNodes = int64_t(1) << 20;
 
+/// What the calls of one function share: read once per function.
+struct FunctionInfo {
+  const onnx::FunctionProto *proto;
+  std::vector<onnx::AttributeProto> defaults; // IR 9's attribute_proto
+  llvm::StringSet<> produced; // the names its body (and subgraphs) define
+};
+
 /// How the names inside one call's body map to the caller's.
 struct CallScope {
+  explicit CallScope(const llvm::StringSet<> &produced) : produced(produced) {}
   std::string prefix;   // makes the body's own values unique per call
   std::string callName; // prefixes the body's node names (error locations)
   llvm::StringMap<std::string> inputs, outputs; // formal name -> actual
-  llvm::StringSet<> produced;                   // names the body defines
+  const llvm::StringSet<> &produced;
   llvm::StringMap<const onnx::AttributeProto *> attributes;
 
   std::string resolve(const std::string &name) const {
@@ -80,38 +88,34 @@ void collectProduced(const onnx::GraphProto &graph, llvm::StringSet<> &names) {
 
 void renameGraph(onnx::GraphProto &graph, const CallScope &scope);
 
-/// A body node in the caller's names, its attribute references resolved.
-onnx::NodeProto renameNode(const onnx::NodeProto &node,
-                           const CallScope &scope) {
-  onnx::NodeProto renamed = node;
-  renamed.set_name(scope.callName + "/" +
-                   (node.name().empty() ? node.op_type() : node.name()));
-  renamed.clear_input();
-  renamed.clear_output();
-  renamed.clear_attribute();
-  for (const auto &input : node.input())
-    renamed.add_input(scope.resolve(input));
-  for (const auto &output : node.output())
-    renamed.add_output(scope.resolve(output));
-  for (const auto &attr : node.attribute()) {
-    if (!attr.ref_attr_name().empty()) {
-      // An attribute the call does not set takes the op's default.
-      auto it = scope.attributes.find(attr.ref_attr_name());
-      if (it == scope.attributes.end())
-        continue;
-      onnx::AttributeProto *copy = renamed.add_attribute();
-      *copy = *it->second;
-      copy->set_name(attr.name());
+/// A (copied) body node in the caller's names, in place, its attribute
+/// references resolved.
+void renameNode(onnx::NodeProto &node, const CallScope &scope) {
+  node.set_name(scope.callName + "/" +
+                (node.name().empty() ? node.op_type() : node.name()));
+  for (std::string &input : *node.mutable_input())
+    input = scope.resolve(input);
+  for (std::string &output : *node.mutable_output())
+    output = scope.resolve(output);
+  auto *attributes = node.mutable_attribute();
+  for (int i = 0; i < attributes->size();) {
+    onnx::AttributeProto &attr = *attributes->Mutable(i);
+    if (attr.ref_attr_name().empty()) {
+      if (attr.has_g())
+        renameGraph(*attr.mutable_g(), scope);
+      for (auto &g : *attr.mutable_graphs())
+        renameGraph(g, scope);
+    } else if (auto it = scope.attributes.find(attr.ref_attr_name());
+               it != scope.attributes.end()) {
+      std::string name = attr.name();
+      attr = *it->second;
+      attr.set_name(name);
+    } else { // the call sets none: the op's default
+      attributes->DeleteSubrange(i, 1);
       continue;
     }
-    onnx::AttributeProto *copy = renamed.add_attribute();
-    *copy = attr;
-    if (copy->has_g())
-      renameGraph(*copy->mutable_g(), scope);
-    for (auto &g : *copy->mutable_graphs())
-      renameGraph(g, scope);
+    ++i;
   }
-  return renamed;
 }
 
 void renameGraph(onnx::GraphProto &graph, const CallScope &scope) {
@@ -124,7 +128,7 @@ void renameGraph(onnx::GraphProto &graph, const CallScope &scope) {
   for (auto &t : *graph.mutable_initializer())
     t.set_name(scope.resolve(t.name()));
   for (auto &node : *graph.mutable_node())
-    node = renameNode(node, scope);
+    renameNode(node, scope);
 }
 
 class Inliner {
@@ -139,11 +143,14 @@ public:
       // IR version 10 tells same-named functions apart by an `overload`
       // field that libonnx 1.12's protobuf does not know: refuse rather than
       // guess.
-      if (!functions.insert({{f.domain(), f.name()}, &f}).second)
+      auto [it, inserted] = functions.try_emplace({f.domain(), f.name()});
+      if (!inserted)
         return emitError(loc)
                << "the model defines function '" << f.domain() << "."
                << f.name() << "' more than once (overloads are not supported)";
-      if (failed(readAttributeDefaults(f)))
+      it->second.proto = &f;
+      collectProduced(f.node(), it->second.produced);
+      if (failed(readAttributeDefaults(f, it->second.defaults)))
         return failure();
     }
     return success();
@@ -152,8 +159,8 @@ public:
   /// Expands the calls among `graph`'s nodes and in its subgraphs.
   LogicalResult inlineGraph(onnx::GraphProto &graph, int depth) {
     NodeList nodes;
-    for (const auto &node : graph.node())
-      if (failed(emit(node, nodes, depth)))
+    for (auto &node : *graph.mutable_node()) // replaced below: moved from
+      if (failed(emit(std::move(node), nodes, depth)))
         return failure();
     graph.mutable_node()->Swap(&nodes);
     return success();
@@ -162,15 +169,15 @@ public:
 private:
   /// `node` into `out`: the body if it calls a local function, else itself
   /// with its subgraphs inlined.
-  LogicalResult emit(const onnx::NodeProto &node, NodeList &out, int depth) {
+  LogicalResult emit(onnx::NodeProto node, NodeList &out, int depth) {
     auto it = functions.find({node.domain(), node.op_type()});
     if (it != functions.end())
-      return expand(node, *it->second, out, depth + 1);
+      return expand(node, it->second, out, depth + 1);
     if (failed(count()))
       return failure();
-    onnx::NodeProto *copy = out.Add();
-    *copy = node;
-    for (auto &attr : *copy->mutable_attribute()) {
+    onnx::NodeProto *added = out.Add();
+    *added = std::move(node);
+    for (auto &attr : *added->mutable_attribute()) {
       if (attr.has_g() && failed(inlineGraph(*attr.mutable_g(), depth)))
         return failure();
       for (auto &g : *attr.mutable_graphs())
@@ -188,43 +195,45 @@ private:
                           << kMaxNodes << " nodes and calls";
   }
 
-  LogicalResult expand(const onnx::NodeProto &call,
-                       const onnx::FunctionProto &f, NodeList &out, int depth) {
-    std::string what = "node '" + call.name() + "' calls function '" +
-                       f.domain() + "." + f.name() + "'";
+  LogicalResult expand(const onnx::NodeProto &call, const FunctionInfo &info,
+                       NodeList &out, int depth) {
+    const onnx::FunctionProto &f = *info.proto;
+    auto error = [&] {
+      return emitError(loc) << "node '" << call.name() << "' calls function '"
+                            << f.domain() << "." << f.name() << "'";
+    };
     if (failed(count()))
       return failure();
-    if (depth > kMaxDepth) // `what` would name a node 64 calls deep
+    if (depth > kMaxDepth) // error() would name a node 64 calls deep
       return emitError(loc)
              << "calls of function '" << f.domain() << "." << f.name()
              << "' nest deeper than " << kMaxDepth << " (does it call itself?)";
     for (const auto &opset : f.opset_import())
       if ((opset.domain().empty() || opset.domain() == "ai.onnx") &&
           opset.version() != opsetVersion)
-        return emitError(loc)
-               << what << ", which imports opset " << opset.version()
-               << " where the model imports " << opsetVersion;
+        return error() << ", which imports opset " << opset.version()
+                       << " where the model imports " << opsetVersion;
     if (call.input_size() > f.input_size() ||
         call.output_size() > f.output_size())
-      return emitError(loc)
-             << what << " with " << call.input_size() << " inputs and "
-             << call.output_size() << " outputs; it takes " << f.input_size()
-             << " and gives " << f.output_size();
-    CallScope scope;
+      return error() << " with " << call.input_size() << " inputs and "
+                     << call.output_size() << " outputs; it takes "
+                     << f.input_size() << " and gives " << f.output_size();
+    CallScope scope(info.produced);
     scope.callName = call.name().empty() ? f.name() : call.name();
     scope.prefix = scope.callName + "#" + std::to_string(++callCount) + "/";
     for (int i = 0; i < f.input_size(); ++i)
       scope.inputs[f.input(i)] = i < call.input_size() ? call.input(i) : "";
     for (int i = 0; i < call.output_size(); ++i)
       scope.outputs[f.output(i)] = call.output(i);
-    for (const auto &attr : defaults[&f])
+    for (const auto &attr : info.defaults)
       scope.attributes[attr.name()] = &attr;
     for (const auto &attr : call.attribute())
       scope.attributes[attr.name()] = &attr;
-    collectProduced(f.node(), scope.produced);
-    for (const auto &node : f.node())
-      if (failed(emit(renameNode(node, scope), out, depth)))
+    for (onnx::NodeProto node : f.node()) { // a copy, renamed in place
+      renameNode(node, scope);
+      if (failed(emit(std::move(node), out, depth)))
         return failure();
+    }
     // An output the body does not compute must be one of its inputs,
     // passed through.
     for (int i = 0; i < call.output_size(); ++i) {
@@ -233,8 +242,8 @@ private:
         continue;
       std::string passed = scope.resolve(formal);
       if (!scope.inputs.contains(formal) || passed.empty())
-        return emitError(loc) << what << ", which never computes its output '"
-                              << formal << "'";
+        return error() << ", which never computes its output '" << formal
+                       << "'";
       onnx::NodeProto *identity = out.Add();
       identity->set_op_type("Identity");
       identity->set_name(scope.callName + "/" + formal);
@@ -248,7 +257,8 @@ private:
   /// `attribute_proto`), which libonnx 1.12's protobuf keeps as an unknown
   /// field. Without them a call that sets no value would get the op's
   /// default instead of the function's.
-  LogicalResult readAttributeDefaults(const onnx::FunctionProto &f) {
+  LogicalResult readAttributeDefaults(const onnx::FunctionProto &f,
+                                      std::vector<onnx::AttributeProto> &out) {
     const google::protobuf::UnknownFieldSet &unknown = f.unknown_fields();
     for (int i = 0; i < unknown.field_count(); ++i) {
       const google::protobuf::UnknownField &field = unknown.field(i);
@@ -260,15 +270,12 @@ private:
           !attr.ParseFromString(field.length_delimited()))
         return emitError(loc) << "function '" << f.domain() << "." << f.name()
                               << "' has a malformed attribute default";
-      defaults[&f].push_back(std::move(attr));
+      out.push_back(std::move(attr));
     }
     return success();
   }
 
-  std::map<std::pair<std::string, std::string>, const onnx::FunctionProto *>
-      functions;
-  std::map<const onnx::FunctionProto *, std::vector<onnx::AttributeProto>>
-      defaults;
+  std::map<std::pair<std::string, std::string>, FunctionInfo> functions;
   int64_t opsetVersion;
   Location loc;
   int64_t nodeCount = 0, callCount = 0;
