@@ -146,6 +146,11 @@ class NegativeOnes(torch.nn.Module):
         return torch.cat([x, torch.ones(x.shape[0], x.shape[1] - 4, C)], 1)
 
 
+class ExpandedNegative(torch.nn.Module):
+    def forward(self, x):  # T - 5 is -1 ("keep the dim") nowhere in T = 1, 3, 5
+        return torch.cat([x[:, :1].expand(x.shape[0], x.shape[1] - 5, C), x], 1)
+
+
 class CroppedShort(torch.nn.Module):
     def forward(self, x):
         return F.pad(x, (0, 0, -2, -2))
@@ -163,6 +168,7 @@ REFUSED = [(LastOfHalf, "'/Gather_1': Gather index -1 is out of range for a dim 
            (ConvOverShort, "is shorter than the kernel's span 5"),
            (PoolOverShort, "is shorter than the window 5"),
            (NegativeOnes, "'/ConstantOfShape': ConstantOfShape size"),
+           (ExpandedNegative, "'/Expand': Expand size -"),
            (CroppedShort, "'/Pad': Pad crops 4 from dim 1 of size")]
 
 TARGETS = ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"]

@@ -496,6 +496,7 @@ LogicalResult GraphImporter::importExpand(const onnx::NodeProto &node,
         return !ShapedType::isDynamic(d) && d < 0;
       }))
     return emitError(loc) << "Expand shape entries must be >= 0";
+  checkNotNegative(loc, *operand, "Expand size");
   Value shaped = tensor::EmptyOp::create(
       b, loc, RankedTensorType::get(target, getElementTypeOrSelf(
                                                 inputs[0].getType())),
