@@ -8,6 +8,8 @@
 
 #include "frontends/onnx/GraphImporter.h"
 
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 namespace convc::onnx_import {
@@ -706,6 +708,31 @@ Value GraphImporter::scalar(Location loc, Value t) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   return tensor::ExtractOp::create(
       b, loc, t, SmallVector<Value>(type.getRank(), zero));
+}
+
+Value GraphImporter::hostScalar(Location loc, Value t, int depth) {
+  auto generic = t.getDefiningOp<linalg::GenericOp>();
+  auto oneElement = [](Value v) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    return type && type.hasStaticShape() && type.getNumElements() == 1;
+  };
+  if (!generic || depth > 16 || generic.getNumResults() != 1 ||
+      !llvm::all_of(generic->getOperands(), oneElement))
+    return scalar(loc, t);
+  Block &body = generic.getRegion().front();
+  for (BlockArgument out : generic.getRegionOutputArgs())
+    if (!out.use_empty())
+      return scalar(loc, t);
+  for (Operation &op : body.without_terminator())
+    if (isa<linalg::IndexOp>(op) || !isPure(&op) || op.getNumRegions())
+      return scalar(loc, t);
+  IRMapping map;
+  for (auto [arg, input] :
+       llvm::zip(generic.getRegionInputArgs(), generic.getDpsInputs()))
+    map.map(arg, hostScalar(loc, input, depth + 1));
+  for (Operation &op : body.without_terminator())
+    b.clone(op, map);
+  return map.lookupOrDefault(body.getTerminator()->getOperand(0));
 }
 
 } // namespace convc::onnx_import

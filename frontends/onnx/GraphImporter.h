@@ -211,6 +211,11 @@ public:
                                ArrayRef<OpFoldResult> trips, StringRef what);
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
+  /// Like scalar(), but an elementwise op over one-element tensors (a Cast
+  /// of a size to float, arithmetic on it) is recomputed on the scalars, so
+  /// a value derived from sizes stays host arithmetic: a Range's float
+  /// bounds need no read back from a device buffer.
+  Value hostScalar(Location loc, Value t, int depth = 0);
   /// The one int64 of a scalar or one-element vector input (TopK's k,
   /// Trilu's k): a constant when it is one, else read at run time (a
   /// symbolic length checked to be 1); null after an error.

@@ -5,7 +5,8 @@ B,T,C through a grouped F.conv1d over heads; DynamicConv from a Linear's
 softmaxed kernels over stacked causal windows; TaLK with prefix sums padded
 by F.pad (not a concatenated zero row), edges from clamp / torch.minimum and
 torch.gather; a T5 v1.1 block (RMSNorm, gated-GELU FFN); a dilated depthwise
-Conv1d. Each is exported with torch.onnx.export (opset 17, symbolic batch
+Conv1d; fairseq's sinusoidal table computed in the forward with its padding
+row zeroed. Each is exported with torch.onnx.export (opset 17, symbolic batch
 and time), checked against ONNX Runtime at lengths and batches other than
 the export's (relative error <= 1e-4 of the output scale) on the CPU and on
 the GPU kernel loops (on the CPU), and compiled for --target=cuda where the
@@ -15,6 +16,7 @@ what stays on the generic linalg path; the test prints it.
 usage: onnx_formulations_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
 """
+import math
 import os
 import sys
 import warnings
@@ -95,7 +97,21 @@ class DilatedDepthwise(torch.nn.Module):
     def forward(self, x):
         return self.c(x.transpose(1, 2)).transpose(1, 2)
 
-MODELS = [LightTBCUnfold, LightBTCConv, DynUnfold, TalkCumsumPad, RMSNormFFN, DilatedDepthwise]
+class SinusoidalPadRow(torch.nn.Module):
+    """fairseq's SinusoidalPositionalEmbedding.get_embedding over T + padding_idx + 1
+    positions, computed in the forward, with `emb[padding_idx, :] = 0`: a ScatterND whose
+    indices the exporter builds from an Add of a [[1]] constant and a Range."""
+    def forward(self, x):
+        T, half, pad = x.shape[1], C // 2, 1
+        freq = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000.0) / (half - 1)))
+        angle = torch.arange(T + pad + 1, dtype=torch.float).unsqueeze(1) * freq.unsqueeze(0)
+        emb = torch.cat([torch.sin(angle), torch.cos(angle)], 1)
+        emb[pad, :] = 0
+        return x + emb[pad + 1:].unsqueeze(0)
+
+
+MODELS = [LightTBCUnfold, LightBTCConv, DynUnfold, TalkCumsumPad, RMSNormFFN, DilatedDepthwise,
+          SinusoidalPadRow]
 
 
 def main():

@@ -1,7 +1,8 @@
 """Opsets 7 to 21 on hand-built graphs (the installed onnx package writes
 opset 17 at most, so the models are assembled by hand): the reductions with
 axes as an input (and none, with noop_with_empty_axes), integer reductions,
-Pad with an axes input and (opset 7) with attributes, Split with
+Pad with an axes input and (opset 7) with attributes, Clip's attribute
+bounds (opset 7), Split with
 num_outputs and an uneven last part, Gelu (opset 20, erf and tanh forms),
 Softmax's 2-D rows before opset 13, noop_with_empty_axes on ReduceL1 and
 ReduceSumSquare (|x|, x^2), Split parts of a computed tensor as outputs, sines of large arguments, a Reshape
@@ -113,6 +114,14 @@ CASES = [
     ("pad_attributes", 7,
      [helper.make_node("Pad", ["x"], ["y"], pads=[0, 1, 0, 0, 2, 3], value=0.5)], [], ["y"],
      lambda x: [np.pad(x, ((0, 0), (1, 2), (0, 3)), constant_values=0.5)]),
+    # Before opset 11 Clip's bounds are attributes (they were ignored:
+    # the input came back unclipped); one left out does not bound.
+    ("clip_attributes", 7,
+     [helper.make_node("Clip", ["x"], ["a"], min=-0.5, max=1.0),
+      helper.make_node("Clip", ["x"], ["b"], min=0.25),
+      helper.make_node("Clip", ["x"], ["c"], max=-0.25),
+      helper.make_node("Sum", ["a", "b", "c"], ["y"])], [], ["y"],
+     lambda x: [np.clip(x, -0.5, 1.0) + np.maximum(x, 0.25) + np.minimum(x, -0.25)]),
     # Sines of large arguments (positions times frequencies): exact
     # argument reduction; 0 past 2^31 and 1e-3 errors at 1e5 before.
     ("sin_cos_large", 17,

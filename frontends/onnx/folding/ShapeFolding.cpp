@@ -38,6 +38,49 @@ SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
     st[i] = st[i + 1] * shape[i + 1];
   return st;
 }
+
+/// numpy broadcasting of small constant operands, right-aligned ([[1]]
+/// and a [4] vector give [1, 4]): the result's shape and, per operand, the
+/// flat index each result element reads. None where the shapes do not
+/// broadcast (left to the runtime import and its error) or the result is
+/// not small.
+struct Broadcast {
+  SmallVector<int64_t> shape;
+  SmallVector<SmallVector<int64_t>> from;
+};
+std::optional<Broadcast> broadcast(ArrayRef<SmallVector<int64_t>> shapes) {
+  size_t rank = 0;
+  for (const auto &s : shapes)
+    rank = std::max(rank, s.size());
+  Broadcast out;
+  out.shape.assign(rank, 1);
+  int64_t count = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    for (const auto &s : shapes) {
+      int64_t n = d + s.size() >= rank ? s[d + s.size() - rank] : 1;
+      if (n != 1 && out.shape[d] != 1 && n != out.shape[d])
+        return std::nullopt;
+      if (n != 1)
+        out.shape[d] = n;
+    }
+    if ((count *= out.shape[d]) > (int64_t(1) << 16))
+      return std::nullopt;
+  }
+  SmallVector<int64_t> outStrides = stridesOf(out.shape);
+  for (const auto &s : shapes) {
+    SmallVector<int64_t> strides = stridesOf(s),
+                         &from = out.from.emplace_back();
+    for (int64_t flat = 0; flat < count; ++flat) {
+      int64_t i = 0;
+      for (size_t d = 0; d < rank; ++d)
+        if (d + s.size() >= rank && s[d + s.size() - rank] != 1)
+          i += flat / outStrides[d] % out.shape[d] *
+               strides[d + s.size() - rank];
+      from.push_back(i);
+    }
+  }
+  return out;
+}
 } // namespace
 
 bool GraphImporter::defineInts(const onnx::NodeProto &node, Location loc,
@@ -531,18 +574,19 @@ bool equal(GraphImporter &im, const onnx::NodeProto &node, Location loc,
   OpBuilder &b = im.b;
   auto &values = im.values;
   SmallVector<int64_t> a, aShape, c, cShape;
-  if (inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
-      constInts(inputs[1], c, cShape) &&
-      (a.size() == c.size() || c.size() == 1)) {
-    SmallVector<bool> out;
-    for (size_t i = 0; i < a.size(); ++i)
-      out.push_back(a[i] == c[c.size() == 1 ? 0 : i]);
-    auto type = RankedTensorType::get(aShape, b.getI1Type());
-    values[node.output(0)] =
-        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
-    return true;
-  }
-  return false;
+  if (inputs.size() != 2 || !constInts(inputs[0], a, aShape) ||
+      !constInts(inputs[1], c, cShape))
+    return false;
+  std::optional<Broadcast> bc = broadcast({aShape, cShape});
+  if (!bc)
+    return false;
+  SmallVector<bool> out;
+  for (auto [i, j] : llvm::zip(bc->from[0], bc->from[1]))
+    out.push_back(a[i] == c[j]);
+  auto type = RankedTensorType::get(bc->shape, b.getI1Type());
+  values[node.output(0)] =
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
+  return true;
 }
 
 /// Where over shape values with a constant condition.
@@ -557,19 +601,14 @@ bool where(GraphImporter &im, const onnx::NodeProto &node, Location loc,
         !constInts(inputs[1], a, aShape) || !constInts(inputs[2], y, yShape))
       return false;
     SmallVector<bool> flags(cond.getValues<bool>());
-    size_t n = std::max({flags.size(), a.size(), y.size()});
-    auto pick = [&](auto &v, size_t i) { return v[v.size() == 1 ? 0 : i]; };
-    if ((flags.size() != n && flags.size() != 1) ||
-        (a.size() != n && a.size() != 1) || (y.size() != n && y.size() != 1))
+    std::optional<Broadcast> bc =
+        broadcast({llvm::to_vector(cond.getType().getShape()), aShape, yShape});
+    if (!bc)
       return false;
     SmallVector<int64_t> out;
-    for (size_t i = 0; i < n; ++i)
-      out.push_back(pick(flags, i) ? pick(a, i) : pick(y, i));
-    SmallVector<int64_t> shape = flags.size() == n
-                                     ? SmallVector<int64_t>(
-                                           cond.getType().getShape())
-                                 : a.size() == n ? aShape
-                                                 : yShape;
+    for (auto [f, i, j] : llvm::zip(bc->from[0], bc->from[1], bc->from[2]))
+      out.push_back(flags[f] ? a[i] : y[j]);
+    SmallVector<int64_t> shape = bc->shape;
     return im.defineInts(node, loc, out, shape);
   }
   return false;
@@ -694,21 +733,19 @@ ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv) {
   return [=](GraphImporter &im, const onnx::NodeProto &node, Location loc,
              ArrayRef<Value> inputs) {
     SmallVector<int64_t> a, aShape, c, cShape;
-    if (inputs.size() == 2 && constInts(inputs[0], a, aShape) &&
-        constInts(inputs[1], c, cShape) &&
-        (a.size() == c.size() || a.size() == 1 || c.size() == 1)) {
-      size_t n = std::max(a.size(), c.size());
-      SmallVector<int64_t> out;
-      for (size_t i = 0; i < n; ++i) {
-        int64_t x = a[a.size() == 1 ? 0 : i], y = c[c.size() == 1 ? 0 : i];
-        if (isDiv && y == 0)
-          return false; // left to the runtime op (and its error)
-        out.push_back(fn(x, y));
-      }
-      return im.defineInts(node, loc, out,
-                           a.size() >= c.size() ? aShape : cShape);
+    if (inputs.size() != 2 || !constInts(inputs[0], a, aShape) ||
+        !constInts(inputs[1], c, cShape))
+      return false;
+    std::optional<Broadcast> bc = broadcast({aShape, cShape});
+    if (!bc)
+      return false;
+    SmallVector<int64_t> out, shape = bc->shape;
+    for (auto [i, j] : llvm::zip(bc->from[0], bc->from[1])) {
+      if (isDiv && c[j] == 0)
+        return false; // left to the runtime op (and its error)
+      out.push_back(fn(a[i], c[j]));
     }
-    return false;
+    return im.defineInts(node, loc, out, shape);
   };
 }
 

@@ -439,6 +439,20 @@ LogicalResult GraphImporter::importClip(const onnx::NodeProto &node,
   bool isInt = isInt64(inputs[0]);
   Value lo = inputs.size() > 1 ? inputs[1] : Value();
   Value hi = inputs.size() > 2 ? inputs[2] : Value();
+  // Before opset 11 the bounds are the `min` and `max` attributes (float
+  // data only; one left out does not bound).
+  if (opset < 11) {
+    Type type = getElementTypeOrSelf(inputs[0].getType());
+    auto attrBound = [&](StringRef name) -> Value {
+      const auto *a = findAttr(node, name);
+      if (!a || isInt)
+        return Value();
+      auto scalar = RankedTensorType::get({}, type);
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(scalar, FloatAttr::get(type, a->f())));
+    };
+    lo = attrBound("min"), hi = attrBound("max");
+  }
   for (Value bound : {lo, hi})
     if (bound && getElementTypeOrSelf(bound.getType()) !=
                      getElementTypeOrSelf(inputs[0].getType()))

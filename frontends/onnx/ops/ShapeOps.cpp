@@ -152,8 +152,8 @@ Value GraphImporter::range(Location loc, ArrayRef<Value> inputs) {
     return arith::ConstantOp::create(b, loc,
                                      DenseIntElementsAttr::get(type, data));
   }
-  Value s = scalar(loc, inputs[0]), e = scalar(loc, inputs[1]),
-        d = scalar(loc, inputs[2]);
+  Value s = hostScalar(loc, inputs[0]), e = hostScalar(loc, inputs[1]),
+        d = hostScalar(loc, inputs[2]);
   // n = max(ceil((limit - start) / delta), 0)
   Value count;
   if (isInt) {
@@ -556,11 +556,13 @@ LogicalResult GraphImporter::importConcat(const onnx::NodeProto &node,
     return emitError(loc) << "Concat has an empty input name";
   auto type = cast<RankedTensorType>(inputs[0].getType());
   int64_t rank = type.getRank(), axis = attr->i();
-  for (Value v : inputs) {
+  for (auto [i, v] : llvm::enumerate(inputs)) {
     auto t = cast<RankedTensorType>(v.getType());
     if (t.getRank() != rank || t.getElementType() != type.getElementType())
-      return emitError(loc) << "Concat inputs differ in rank or element "
-                               "type";
+      return emitError(loc)
+             << "Concat input " << i << " ('" << node.input(i) << "') is " << t
+             << " where input 0 ('" << node.input(0) << "') is " << type
+             << ": the inputs must have one rank and element type";
     for (int64_t i = 0; i < rank; ++i)
       if (i != (axis < 0 ? axis + rank : axis) && !t.isDynamicDim(i) &&
           !type.isDynamicDim(i) && t.getDimSize(i) != type.getDimSize(i))

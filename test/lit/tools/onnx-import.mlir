@@ -119,3 +119,13 @@
 // FUNCTIONS-DAG: [[B:#loc[0-9]+]] = loc("call_b/LeakyRelu")
 // FUNCTIONS: arith.constant 2.500000e-01 : f32 loc([[A]])
 // FUNCTIONS: arith.constant 0.00999999977 : f32 loc([[B]])
+
+// Integer Add, Equal and Where on constants fold with numpy's broadcasting,
+// ranks right-aligned: [[1]] + a [4] vector is [1, 4] (fairseq's
+// `emb[padding_idx, :] = 0` builds its ScatterND indices so), [2, 1]
+// against [2] is [2, 2].
+// RUN: convc compile %S/Inputs/folded_broadcast.onnx --emit=import --quiet | FileCheck %s --check-prefix=FOLDED
+// FOLDED: dense<{{\[\[}}1, 2, 3, 4]]> : tensor<1x4xi64>
+// FOLDED: dense<{{\[\[}}true, false], [false, true]]> : tensor<2x2xi1>
+// FOLDED: dense<{{\[\[}}10, 6], [5, 20]]> : tensor<2x2xi64>
+// FOLDED: return {{.*}} : tensor<1x4xi64>, tensor<2x2xi1>, tensor<2x2xi64>
