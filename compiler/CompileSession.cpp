@@ -68,6 +68,9 @@ CompileSession::~CompileSession() = default;
 Status CompileSession::configure() {
   const CompileOptions &o = options_;
   target_.native = NativeTarget::host(o.mcpu, o.mattr);
+  if (!o.mcpu.empty())
+    if (std::string why = target_.native.checkCpu(); !why.empty())
+      return Status(StatusCode::InvalidArgument, why);
   CpuTargetOptions &lowering = target_.lowering;
   lowering.target = o.target;
   lowering.vectorWidth =

@@ -10,6 +10,7 @@
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
@@ -82,6 +83,22 @@ NativeTarget::createTargetMachine(std::string &error) const {
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
       tt, cpu, features, options, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
+}
+
+std::string NativeTarget::checkCpu() const {
+  initializeNativeTarget();
+  std::string error;
+  llvm::Triple tt(triple);
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(tt, error);
+  if (!target)
+    return error;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(tt, "", ""));
+  if (info && info->isCPUStringValid(cpu))
+    return "";
+  return "unknown CPU '" + cpu + "' for " + triple +
+         " (`llc -march=x86-64 -mcpu=help` lists the known ones; leave "
+         "--mcpu out for the host's)";
 }
 
 /// For each `_mlir_ciface_<f>(ptr, ptr, ...)` adds `convc_entry_<f>(ptr

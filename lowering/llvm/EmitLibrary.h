@@ -28,6 +28,10 @@ struct NativeTarget {
   /// f32 lanes of the widest vector unit the features enable (16, 8 or 4).
   int64_t vectorWidth() const;
   std::unique_ptr<llvm::TargetMachine> createTargetMachine(std::string &error) const;
+  /// Empty when LLVM knows `cpu` for `triple`, else why not: LLVM would
+  /// stop the process on an unknown one ("64-bit code requested on a
+  /// subtarget that doesn't support it").
+  std::string checkCpu() const;
 };
 
 /// LLVM dialect -> optimised (O3) LLVM IR for `target`.

@@ -24,6 +24,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -189,10 +190,23 @@ public:
     std::vector<py::object> keepObjects;
     size_t used = 0;
     py::module_ np = py::module_::import("numpy");
+    // Names the entry point does not take, named in the error for a missing
+    // one (a misspelling, most likely).
+    std::string unknown;
+    for (auto item : arrays) {
+      std::string name = py::str(item.first);
+      if (std::none_of(
+              entry->inputs.begin(), entry->inputs.end(),
+              [&](const TensorSpec &spec) { return spec.name == name; }))
+        unknown += (unknown.empty() ? "'" : ", '") + name + "'";
+    }
     for (const TensorSpec &spec : entry->inputs) {
       if (!arrays.contains(spec.name))
         throw py::value_error("entry '" + entryName + "' needs the input '" +
-                              spec.name + "' (" + spec.describe() + ")");
+                              spec.name + "' (" + spec.describe() + ")" +
+                              (unknown.empty()
+                                   ? std::string()
+                                   : "; it takes no input named " + unknown));
       ++used;
       py::object object = arrays[spec.name.c_str()];
       if (py::hasattr(object, "__cuda_array_interface__")) {
@@ -212,11 +226,24 @@ public:
                                 "; the entry point takes " +
                                 dtypeName(spec.dtype));
         a = np.attr("ascontiguousarray")(given, want);
+        // Integers narrowed (int64 ids to an int32 input) must keep their
+        // values: numpy's cast wraps 2^32 + 5 to 5, a wrong index.
+        if (!np.attr("can_cast")(given.dtype(), want, "safe").cast<bool>() &&
+            given.dtype().kind() != 'f' && given.dtype().kind() != 'c' &&
+            !np.attr("array_equal")(a.attr("astype")(given.dtype()), given)
+                 .cast<bool>())
+          throw py::value_error("input '" + spec.name + "' holds " +
+                                py::str(given.dtype()).cast<std::string>() +
+                                " values that " + dtypeName(spec.dtype) +
+                                ", the entry point's type, cannot hold");
       } else if (!(given.flags() & py::array::c_style)) {
         a = np.attr("ascontiguousarray")(given);
       }
       std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
-      inputs.push_back(Tensor::borrow(spec.dtype, shape, a.mutable_data()));
+      // Inputs are only read: read-only arrays (np.load(mmap_mode='r'),
+      // np.frombuffer) are borrowed too.
+      inputs.push_back(
+          Tensor::borrow(spec.dtype, shape, const_cast<void *>(a.data())));
       keep.push_back(a);
     }
     if (used != arrays.size())
@@ -274,9 +301,20 @@ py::array DeviceArray::numpy() const {
 
 GenerationOptions generationOptions(const py::dict &o) {
   GenerationOptions g;
+  // A value of the wrong type (beam_size=2.0, seed=-1) is a ValueError
+  // naming the option, not pybind11's "Unable to cast".
   auto get = [&](const char *key, auto &field) {
-    if (o.contains(key) && !o[key].is_none())
+    if (!o.contains(key) || o[key].is_none())
+      return;
+    try {
       field = o[key].cast<std::decay_t<decltype(field)>>();
+    } catch (const py::cast_error &) {
+      throw py::value_error(
+          std::string(key) + " cannot be " +
+          py::repr(o[key]).cast<std::string>().substr(0, 80) + " (" +
+          py::str(py::type::of(o[key]).attr("__name__")).cast<std::string>() +
+          ")");
+    }
   };
   get("beam_size", g.beam);
   get("num_hypotheses", g.numHypotheses);
@@ -295,10 +333,11 @@ GenerationOptions generationOptions(const py::dict &o) {
   get("target_prefix", g.prefixes);
   if (o.contains("seed") && !o["seed"].is_none()) {
     g.hasSeed = true;
-    g.seed = o["seed"].cast<uint64_t>();
+    get("seed", g.seed);
   }
   if (o.contains("batch_type")) {
-    std::string type = o["batch_type"].cast<std::string>();
+    std::string type;
+    get("batch_type", type);
     if (type != "examples" && type != "tokens")
       throw py::value_error("batch_type is 'examples' or 'tokens', not '" +
                             type + "'");

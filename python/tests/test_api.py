@@ -67,6 +67,45 @@ def test_errors_are_exceptions(reverse_digits, tmp_path):
         convc.Translator(reverse_digits).translate_batch([[5, 2]], batch_type="words")
     with pytest.raises(ValueError, match=r"num_hypotheses must be in \[1, beam\]"):
         convc.Translator(reverse_digits).translate_batch([[5, 2]], num_hypotheses=3)
+    # A misspelt input is named beside the missing one.
+    with pytest.raises(ValueError, match="it takes no input named 'src_Tokens'"):
+        m.run("encode", src_Tokens=np.zeros((1, 3), np.int64))
+    # A forced token outside the vocabulary (gave no hypothesis, no error),
+    # a beam of millions (ran out of memory), an unknown CPU (LLVM ended the
+    # interpreter).
+    with pytest.raises(ValueError, match=r"target prefix token 99 is outside the vocabulary"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], target_prefix=[[99]])
+    with pytest.raises(ValueError, match=r"beam_size cannot be 2.0 \(float\)"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], beam_size=2.0)
+    with pytest.raises(ValueError, match=r"seed cannot be -1"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], seed=-1)
+    with pytest.raises(ValueError, match="beam 2147483647 is over 1024"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], beam_size=2**31 - 1)
+    with pytest.raises(ValueError, match="unknown CPU 'bogus'"):
+        convc.compile(os.path.join(ROOT, "examples", "reverse_digits.mlir"), mcpu="bogus",
+                      cache_dir=str(tmp_path))
+
+
+def test_integer_inputs_narrow_only_when_values_fit(reverse_digits, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    table = numpy_helper.from_array(np.arange(10, dtype=np.float32) * 10, "table")
+    graph = helper.make_graph([helper.make_node("Gather", ["table", "idx"], ["y"])], "g",
+                              [helper.make_tensor_value_info("idx", TensorProto.INT32, ["N"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])],
+                              [table])
+    path = str(tmp_path / "gather_i32.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    m = convc.Module(convc.compile(path, cache_dir=str(tmp_path)))
+    # int64 ids that fit int32 are converted; read-only arrays are borrowed.
+    ids = np.array([3, 2, 9], np.int64)
+    ids.setflags(write=False)
+    np.testing.assert_array_equal(m.run("main", idx=ids)["y"], [30, 20, 90])
+    # 2^32 + 5 would wrap to 5 (index 5, a wrong row) in numpy's cast.
+    with pytest.raises(ValueError, match="int64 values that i32"):
+        m.run("main", idx=np.array([3, 2**32 + 5], np.int64))
+    with pytest.raises(ValueError, match="uint64 values that i32"):
+        m.run("main", idx=np.array([2**40], np.uint64))
 
 
 @pytest.mark.skipif(not os.path.isfile(os.path.join(CUDA, "nvvm/libdevice/libdevice.10.bc")),

@@ -133,6 +133,14 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
                         std::to_string(T) + ", V]");
     // Each row's logits at its last position.
     int64_t V = logits.shape()[2], rowStride = T * V;
+    // A forced token outside the vocabulary would leave no hypothesis.
+    for (const std::vector<int64_t> *prefix : prefixes)
+      for (int64_t token : prefix ? *prefix : std::vector<int64_t>())
+        if (t == 0 && (token < 0 || token >= V))
+          return Status(StatusCode::InvalidArgument,
+                        "target prefix token " + std::to_string(token) +
+                            " is outside the vocabulary [0, " +
+                            std::to_string(V) + ")");
     const float *l = logits.data<float>() + (T - 1) * V;
     // Candidates: every live beam extended by every allowed token (or by
     // one sampled token).
@@ -285,6 +293,8 @@ Status searchBatch(const Module &module,
                      prefixes, options, rng, gpu, results);
 }
 
+constexpr int64_t kMaxBeam = 1024;
+
 Status invalid(const std::string &message) {
   return Status(StatusCode::InvalidArgument, message);
 }
@@ -292,6 +302,10 @@ Status invalid(const std::string &message) {
 Status checkOptions(const GenerationOptions &o, size_t sources) {
   if (o.beam < 1 || o.maxLength < 1)
     return invalid("beam and max length must be >= 1");
+  // Every beam is a decoder row: a beam of millions is memory, not search.
+  if (o.beam > kMaxBeam)
+    return invalid("beam " + std::to_string(o.beam) + " is over " +
+                   std::to_string(kMaxBeam));
   if (o.numHypotheses < 1 || o.numHypotheses > o.beam)
     return invalid("num_hypotheses must be in [1, beam] (" +
                    std::to_string(o.numHypotheses) + " with beam " +

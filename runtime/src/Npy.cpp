@@ -281,8 +281,24 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
     }
     array.shape.push_back(d);
   }
-  size_t bytes = static_cast<size_t>(array.numElements()) *
-                 npyElementSize(array.dtype);
+  // The header's sizes are checked against the file before allocating: a
+  // product that overflows, or one past the file's end, is an error.
+  uint64_t bytes = npyElementSize(array.dtype);
+  for (int64_t d : array.shape)
+    if (__builtin_mul_overflow(bytes, uint64_t(d), &bytes)) {
+      error = "'" + path + "': shape (" + shapeText +
+              ") holds more bytes than a file can";
+      return false;
+    }
+  std::streampos start = in.tellg();
+  in.seekg(0, std::ios::end);
+  uint64_t available = uint64_t(in.tellg() - start);
+  in.seekg(start);
+  if (bytes > available) {
+    error = "'" + path + "': file ends before its " + std::to_string(bytes) +
+            " data bytes";
+    return false;
+  }
   array.bytes.resize(bytes);
   if (bytes && !in.read(reinterpret_cast<char *>(array.bytes.data()), bytes)) {
     error = "'" + path + "': file ends before its " + std::to_string(bytes) +

@@ -66,6 +66,26 @@ TEST(Npy, ReportsMissingAndMalformedFiles) {
   std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() - 8);
   EXPECT_FALSE(readNpy(path, a, error));
   EXPECT_NE(error.find("file ends before"), std::string::npos) << error;
+
+  // Header shapes whose byte count overflows 64 bits, or is far past the
+  // file's end, fail before anything is allocated (they crashed).
+  for (const char *shape :
+       {"(2, 4611686018427387904, 32)", "(4294967296, 4294967296, 1024)",
+        "(1000000000000,)"}) {
+    std::string header = std::string("{'descr': '<f4', 'fortran_order': "
+                                     "False, 'shape': ") +
+                         shape + ", }";
+    header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+    std::string huge = tempPath("huge.npy");
+    std::ofstream out(huge, std::ios::binary);
+    out << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 255)
+        << char(header.size() >> 8) << header << "0123";
+    out.close();
+    EXPECT_FALSE(readNpy(huge, a, error)) << shape;
+    EXPECT_TRUE(error.find("more bytes than") != std::string::npos ||
+                error.find("file ends before") != std::string::npos)
+        << error;
+  }
 }
 
 // f16 files hold NumPy's float16 ('<f2'): read as an F16 tensor, bits kept.

@@ -41,9 +41,10 @@ GenerationFlags::GenerationFlags(cl::OptionCategory &cat, cl::SubCommand &sub)
                             "this many at a time (examples or tokens, see "
                             "--batch-type; 0: all at once)"),
                    cl::init(0), cl::cat(cat), cl::sub(sub)),
-      lengthPenalty("length-penalty",
-                    cl::desc("Finished beams rank by score / length^penalty"),
-                    cl::init(1.0), cl::cat(cat), cl::sub(sub)),
+      lengthPenalty(
+          "length-penalty",
+          cl::desc("Finished beams rank by score / (length + 1)^penalty"),
+          cl::init(1.0), cl::cat(cat), cl::sub(sub)),
       samplingTopP("sampling-topp",
                    cl::desc("Sample within the smallest set of most likely "
                             "tokens whose probability reaches P"),

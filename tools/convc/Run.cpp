@@ -11,6 +11,7 @@
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
 
 namespace convc::tool {
 
@@ -55,8 +56,11 @@ int runRun(int argc, char **argv) {
     array.shape = t.shape();
     array.bytes.assign(static_cast<unsigned char *>(t.data()),
                        static_cast<unsigned char *>(t.data()) + t.numBytes());
-    std::string path =
-        outputDir + "/" + inv.entry->outputs[i].name + ".npy";
+    // The file is named after the output, with '/' as '_': a name such
+    // as "../x" stays inside the output directory.
+    std::string file = inv.entry->outputs[i].name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    std::string path = outputDir + "/" + file + ".npy";
     if (!writeNpy(path, array, error)) {
       llvm::errs() << "convc run: " << error << "\n";
       return 1;

@@ -100,3 +100,11 @@ func.func @block(%x: tensor<?x?x64xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x64xf
 // An f16 file for a bf16 input is an error that names both types.
 // RUN: not convc run %t.bf16.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w.npy --output-dir %t.bf16.out 2>&1 | FileCheck %s --check-prefix=BF16-WRONG
 // BF16-WRONG: input 'w': expected dtype bf16, given f16
+
+// An output's file is named after it with '/' as '_': "../../up" stays in
+// the output directory.
+// RUN: rm -rf %t.names && mkdir -p %t.names/a/b
+// RUN: convc run %S/Inputs/slash_named_output.mlir --input x=%S/Inputs/x4.npy --output-dir %t.names/a/b | FileCheck %s --check-prefix=SLASH
+// SLASH: wrote {{.*}}/a/b/.._.._up.npy ../../up: f32[4]
+// RUN: ls %t.names | FileCheck %s --check-prefix=SLASH-LS
+// SLASH-LS-NOT: up.npy
