@@ -2,7 +2,7 @@
 opset 17 at most, so the models are assembled by hand): the reductions with
 axes as an input (and none, with noop_with_empty_axes), integer reductions,
 Pad with an axes input and (opset 7) with attributes, Clip's attribute
-bounds (opset 7), Split with
+bounds (opset 7), Slice's attributes (opset 9), Split with
 num_outputs and an uneven last part, Gelu (opset 20, erf and tanh forms),
 Softmax's 2-D rows before opset 13, noop_with_empty_axes on ReduceL1 and
 ReduceSumSquare (|x|, x^2), Split parts of a computed tensor as outputs, sines of large arguments, a Reshape
@@ -122,6 +122,16 @@ CASES = [
       helper.make_node("Clip", ["x"], ["c"], max=-0.25),
       helper.make_node("Sum", ["a", "b", "c"], ["y"])], [], ["y"],
      lambda x: [np.clip(x, -0.5, 1.0) + np.maximum(x, 0.25) + np.minimum(x, -0.25)]),
+    # Before opset 10 Slice's starts, ends and axes are attributes (it was
+    # refused); a slice of Shape still folds into a Reshape's shape.
+    ("slice_attributes", 9,
+     [helper.make_node("Slice", ["x"], ["a"], starts=[1, 0], ends=[1000, -1], axes=[1, 2]),
+      helper.make_node("Shape", ["x"], ["s"]),
+      helper.make_node("Slice", ["s"], ["b"], starts=[0], ends=[1]),
+      helper.make_node("Concat", ["b", "minus_one"], ["shape"], axis=0),
+      helper.make_node("Reshape", ["x", "shape"], ["r"])],
+     [("minus_one", ints(-1))], ["a", "r"],
+     lambda x: [x[:, 1:, :-1], x.reshape(x.shape[0], -1)]),
     # Sines of large arguments (positions times frequencies): exact
     # argument reduction; 0 past 2^31 and 1e-3 errors at 1e5 before.
     ("sin_cos_large", 17,

@@ -268,11 +268,12 @@ LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
       out = std::move(*values);
     return values.has_value();
   };
-  if (inputs.size() < 3 || !inputs[0] ||
-      !(isFloat(inputs[0]) ||
+  if (inputs.size() < 3 || !inputs[0] || !inputs[1] || !inputs[2])
+    return emitError(loc) << "Slice needs data, starts and ends";
+  if (!(isFloat(inputs[0]) ||
         getElementTypeOrSelf(inputs[0].getType()).isInteger(64)))
-    return emitError(loc) << "Slice needs float32/int64 data, starts and "
-                             "ends (opset >= 10 form)";
+    return emitError(loc) << "Slice needs float or int64 data, not "
+                          << getElementTypeOrSelf(inputs[0].getType());
   SmallVector<int64_t> starts, ends, axes, steps;
   // Starts and ends may be runtime values (x[:, k:k + T] with a symbolic
   // T); axes and steps must be constant.

@@ -413,8 +413,15 @@ LogicalResult GraphImporter::checkChannelParams(const onnx::NodeProto &node,
   int64_t want = cast<RankedTensorType>(x.getType()).getDimSize(1);
   for (Value v : params) {
     auto t = cast<RankedTensorType>(v.getType());
-    if (t.getRank() != 1)
-      return emitError(loc) << op << "'s parameters must be [C]";
+    if (t.getRank() != 1) {
+      const auto *spatial = findAttr(node, "spatial");
+      return emitError(loc)
+             << op << "'s parameters must be [C], not " << t
+             << (spatial && spatial->i() == 0
+                     ? " (spatial = 0, statistics per element, is not "
+                       "supported)"
+                     : "");
+    }
     int64_t c = t.getDimSize(0);
     if (!ShapedType::isDynamic(c) && !ShapedType::isDynamic(want)) {
       if (c != want)

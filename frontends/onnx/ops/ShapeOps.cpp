@@ -528,9 +528,11 @@ LogicalResult GraphImporter::importTranspose(const onnx::NodeProto &node,
   SmallVector<AffineExpr> inExprs(rank);
   SmallVector<Value> dynamicSizes;
   for (int64_t i = 0; i < rank; ++i) {
-    if (perm[i] < 0 || perm[i] >= rank)
+    if (perm[i] < 0 || perm[i] >= rank || llvm::count(perm, perm[i]) != 1)
       return emitError(loc) << "Transpose perm entry " << perm[i]
-                            << " out of range";
+                            << " is out of range or repeated (perm must "
+                               "order the "
+                            << rank << " dims)";
     shape.push_back(type.getDimSize(perm[i]));
     inExprs[perm[i]] = getAffineDimExpr(i, ctx);
     if (type.isDynamicDim(perm[i]))
