@@ -197,6 +197,15 @@ Status CompileSession::loadFile() {
   return Status();
 }
 
+std::string CompileSession::externalDataDigest(const ModelText &source) {
+#ifdef CONVC_HAVE_ONNX
+  if (source.kind != ModelText::Kind::MLIR)
+    return convc::externalDataDigest(source.text, source.path) +
+           convc::externalDataDigest(source.decoderText, source.decoderPath);
+#endif
+  return "";
+}
+
 Status CompileSession::loadSource(const ModelText &source) {
   name_ = source.name;
   createContext();
@@ -211,12 +220,13 @@ Status CompileSession::loadSource(const ModelText &source) {
     TimingScope parseTiming = rootTiming_.nest("Parse and verify");
     if (source.kind != ModelText::Kind::MLIR) {
 #ifdef CONVC_HAVE_ONNX
-      module_ = source.kind == ModelText::Kind::ONNX
-                    ? importONNXBytes(context_.get(), source.text.data(),
-                                      source.text.size(), source.name)
-                    : importONNXSeq2SeqBytes(context_.get(), source.text,
-                                             source.name, source.decoderText,
-                                             source.decoderName);
+      module_ =
+          source.kind == ModelText::Kind::ONNX
+              ? importONNXBytes(context_.get(), source.text.data(),
+                                source.text.size(), source.name, source.path)
+              : importONNXSeq2SeqBytes(context_.get(), source.text, source.name,
+                                       source.decoderText, source.decoderName,
+                                       source.path, source.decoderPath);
 #else
       return fail(StatusCode::Unavailable, kNoONNX, Says::Named);
 #endif

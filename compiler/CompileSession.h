@@ -60,6 +60,9 @@ struct ModelText {
   std::string name;
   const std::string &decoderText; // ONNXSeq2Seq
   std::string decoderName;
+  /// The files an ONNX model's bytes were read from (empty for bytes given
+  /// in memory): external tensor data is found beside them.
+  std::string path = "", decoderPath = "";
 };
 
 class CompileSession {
@@ -95,6 +98,9 @@ public:
   Status loadFile();
   /// Loads a model in memory instead.
   Status loadSource(const ModelText &source);
+  /// What `source` depends on besides its bytes: a digest of the external
+  /// data files its ONNX models name (empty when none).
+  static std::string externalDataDigest(const ModelText &source);
 
   /// Runs the passes from the stage the module is at to `to` (at most
   /// LLVM); nothing when it is there already.

@@ -84,18 +84,6 @@ const std::string &Compiler::lastLibraryPath() const {
   return impl_->lastLibrary;
 }
 
-Status Compiler::compileFile(const std::string &path,
-                             std::unique_ptr<Module> &module) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    return Status(StatusCode::NotFound, "cannot read '" + path +
-                                            "': " + buffer.getError().message());
-  std::string text = (*buffer)->getBuffer().str();
-  if (llvm::StringRef(path).ends_with(".onnx"))
-    return compileONNX(text, module, path);
-  return compile(text, module, path);
-}
-
 /// What a compile call was given: MLIR text, an ONNX ModelProto, or two of
 /// them (a Seq2Seq's encoder and full-sequence decoder).
 struct detail::ModelSource : ModelText {};
@@ -134,6 +122,18 @@ static Status buildLibrary(CompileSession &session, const ModelText &source,
 
 static const std::string kNoText;
 
+Status Compiler::compileFile(const std::string &path,
+                             std::unique_ptr<Module> &module) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return Status(StatusCode::NotFound,
+                  "cannot read '" + path + "': " + buffer.getError().message());
+  std::string text = (*buffer)->getBuffer().str();
+  if (llvm::StringRef(path).ends_with(".onnx"))
+    return compileSource({{Kind::ONNX, text, path, kNoText, "", path}}, module);
+  return compile(text, module, path);
+}
+
 Status Compiler::compile(const std::string &mlir,
                          std::unique_ptr<Module> &module,
                          const std::string &sourceName) {
@@ -169,8 +169,9 @@ Status Compiler::compileSeq2SeqFiles(const std::string &encoderPath,
                         "': " + buffer.getError().message());
     texts[i] = (*buffer)->getBuffer().str();
   }
-  return compileONNXSeq2Seq(texts[0], texts[1], module, encoderPath,
-                            decoderPath);
+  return compileSource({{Kind::ONNXSeq2Seq, texts[0], encoderPath, texts[1],
+                         decoderPath, encoderPath, decoderPath}},
+                       module);
 }
 
 Status Compiler::compileSource(const detail::ModelSource &source,
@@ -194,7 +195,8 @@ Status Compiler::compileSource(const detail::ModelSource &source,
         std::to_string(cpu.vectorWidth), std::to_string(cpu.timeTile),
         std::string(cpu.useBlas ? "blas" : "noblas"), cpu.decodeStep,
         std::string(deviceName(o.device)), cuda.arch, cuda.format,
-        std::to_string(int(source.kind)), source.text, source.decoderText}) {
+        std::to_string(int(source.kind)), source.text, source.decoderText,
+        CompileSession::externalDataDigest(source)}) {
     sha.update(part);
     sha.update(llvm::StringRef("\0", 1));
   }

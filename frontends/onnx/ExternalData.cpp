@@ -26,8 +26,8 @@ namespace convc::onnx_import {
 namespace {
 class ExternalDataLoader {
 public:
-  ExternalDataLoader(StringRef modelPath, Location loc)
-      : fromBytes(modelPath.empty()), loc(loc) {
+  ExternalDataLoader(StringRef modelPath, Location loc, llvm::SHA256 *contents)
+      : fromBytes(modelPath.empty()), loc(loc), contents(contents) {
     directory = llvm::sys::path::parent_path(modelPath).str();
     if (directory.empty())
       directory = ".";
@@ -99,6 +99,10 @@ private:
         return error(t) << "cannot read its external data file '" << path
                         << "': " << mapped.getError().message();
       file = std::move(*mapped);
+      if (contents) {
+        contents->update(path);
+        contents->update(file->getBuffer());
+      }
     }
     uint64_t size = file->getBufferSize(), start = offset.value_or(0);
     if (start > size || length.value_or(0) > size - start)
@@ -120,13 +124,15 @@ private:
   std::string directory;
   bool fromBytes;
   Location loc;
+  llvm::SHA256 *contents;
   llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> files;
 };
 } // namespace
 
 LogicalResult loadExternalData(onnx::ModelProto &model, StringRef modelPath,
-                               Location loc) {
-  return ExternalDataLoader(modelPath, loc).loadGraph(*model.mutable_graph());
+                               Location loc, llvm::SHA256 *contents) {
+  return ExternalDataLoader(modelPath, loc, contents)
+      .loadGraph(*model.mutable_graph());
 }
 
 } // namespace convc::onnx_import

@@ -12,6 +12,7 @@
 
 #include "mlir/IR/Location.h"
 #include "mlir/Support/LLVM.h"
+#include "llvm/Support/SHA256.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -32,10 +33,13 @@ mlir::LogicalResult inlineLocalFunctions(onnx::ModelProto &model,
 /// `location`, `offset`, `length`) from its file, found relative to the
 /// directory of `modelPath`, into raw_data. The location must stay inside
 /// that directory, and the slice inside the file. `modelPath` empty (a model
-/// given as bytes) refuses external data, naming the tensor.
+/// given as bytes) refuses external data, naming the tensor. `contents`,
+/// when given, takes each file read (its path and bytes): what a cache key
+/// needs beside the model's own bytes.
 mlir::LogicalResult loadExternalData(onnx::ModelProto &model,
                                      llvm::StringRef modelPath,
-                                     mlir::Location loc);
+                                     mlir::Location loc,
+                                     llvm::SHA256 *contents = nullptr);
 
 } // namespace convc::onnx_import
 

@@ -157,29 +157,53 @@ OwningOpRef<ModuleOp> importONNXSeq2Seq(MLIRContext *context,
                         decoderPath);
 }
 
-OwningOpRef<ModuleOp> importONNXSeq2SeqBytes(
-    MLIRContext *context, const std::string &encoderBytes,
-    const std::string &encoderName, const std::string &decoderBytes,
-    const std::string &decoderName) {
-  OwningOpRef<ModuleOp> encoder = importONNXBytes(
-      context, encoderBytes.data(), encoderBytes.size(), encoderName);
+OwningOpRef<ModuleOp> importONNXSeq2SeqBytes(MLIRContext *context,
+                                             const std::string &encoderBytes,
+                                             const std::string &encoderName,
+                                             const std::string &decoderBytes,
+                                             const std::string &decoderName,
+                                             const std::string &encoderPath,
+                                             const std::string &decoderPath) {
+  OwningOpRef<ModuleOp> encoder =
+      importONNXBytes(context, encoderBytes.data(), encoderBytes.size(),
+                      encoderName, encoderPath);
   if (!encoder)
     return nullptr;
   return packageSeq2Seq(context, std::move(encoder),
                         importONNXBytes(context, decoderBytes.data(),
-                                        decoderBytes.size(), decoderName),
+                                        decoderBytes.size(), decoderName,
+                                        decoderPath),
                         encoderName, decoderName);
 }
 
+std::string externalDataDigest(const std::string &bytes,
+                               const std::string &modelPath) {
+  onnx::ModelProto model;
+  if (modelPath.empty() ||
+      bytes.size() > size_t(std::numeric_limits<int>::max()) ||
+      !model.ParseFromArray(bytes.data(), int(bytes.size())))
+    return "";
+  MLIRContext context;
+  ScopedDiagnosticHandler quiet(&context,
+                                [](Diagnostic &) { return success(); });
+  llvm::SHA256 contents;
+  contents.update(modelPath);
+  if (failed(onnx_import::loadExternalData(
+          model, modelPath, UnknownLoc::get(&context), &contents)))
+    return "";
+  return llvm::toHex(contents.final(), /*LowerCase=*/true);
+}
+
 OwningOpRef<ModuleOp> importONNXBytes(MLIRContext *context, const void *data,
-                                      size_t size, const std::string &name) {
+                                      size_t size, const std::string &name,
+                                      const std::string &modelPath) {
   onnx::ModelProto model;
   if (size > size_t(std::numeric_limits<int>::max()) ||
       !model.ParseFromArray(data, int(size)) || !model.has_graph()) {
     notAModel(context, name);
     return nullptr;
   }
-  return importModel(context, model, name, /*modelPath=*/"",
+  return importModel(context, model, name, modelPath,
                      FileLineColLoc::get(context, name, 0, 0));
 }
 

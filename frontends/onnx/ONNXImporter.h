@@ -42,14 +42,22 @@ importONNXSeq2Seq(mlir::MLIRContext *context, const std::string &encoderPath,
 mlir::OwningOpRef<mlir::ModuleOp> importONNXSeq2SeqBytes(
     mlir::MLIRContext *context, const std::string &encoderBytes,
     const std::string &encoderName, const std::string &decoderBytes,
-    const std::string &decoderName);
+    const std::string &decoderName, const std::string &encoderPath = "",
+    const std::string &decoderPath = "");
 
 /// The same for a serialized ModelProto in memory; `name` locates errors.
-/// External tensor data is refused: there is no directory to find it in.
-mlir::OwningOpRef<mlir::ModuleOp> importONNXBytes(mlir::MLIRContext *context,
-                                                  const void *data,
-                                                  size_t size,
-                                                  const std::string &name);
+/// External tensor data is read beside `modelPath`, the file the bytes came
+/// from; without one it is refused: there is no directory to find it in.
+mlir::OwningOpRef<mlir::ModuleOp>
+importONNXBytes(mlir::MLIRContext *context, const void *data, size_t size,
+                const std::string &name, const std::string &modelPath = "");
+
+/// A digest of the external data files that the model in `bytes`, read
+/// from `modelPath`, refers to; empty when it refers to none (or they
+/// cannot be read: the import reports that). Cache keys add it to the
+/// model's bytes.
+std::string externalDataDigest(const std::string &bytes,
+                               const std::string &modelPath);
 
 } // namespace convc
 

@@ -204,3 +204,25 @@ def test_text_through_sentencepiece(reverse_digits, tmp_path):
                                   sentencepiece=str(tmp_path / "spm.model"))
     (result,) = translator.translate_batch(["3 1 4 1 5"], beam_size=4)
     assert result.hypotheses[0] == "5 1 4 1 3"
+
+
+def test_external_data_beside_the_model_and_in_the_cache_key(tmp_path):
+    """Weights saved beside the model (save_as_external_data: every model over
+    2 GiB) are read from the model's directory; changing them compiles anew
+    (the cache key covers the files the model names)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    x = np.ones((1, 8), np.float32)
+    got = []
+    for value in (1.0, 2.0):
+        graph = helper.make_graph(
+            [helper.make_node("MatMul", ["x", "W"], ["y"])], "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 8])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 8])],
+            [numpy_helper.from_array(np.full((8, 8), value, np.float32), "W")])
+        onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                        str(tmp_path / "m.onnx"), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location="m.data", size_threshold=0)
+        lib = convc.compile(str(tmp_path / "m.onnx"), cache_dir=str(tmp_path / "cache"))
+        got.append((lib, convc.Module(lib).run("main", x=x)["y"][0, 0]))
+    assert got[0][1] == 8.0 and got[1][1] == 16.0 and got[0][0] != got[1][0]
