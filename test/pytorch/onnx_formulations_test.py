@@ -6,7 +6,7 @@ softmaxed kernels over stacked causal windows; TaLK with prefix sums padded
 by F.pad (not a concatenated zero row), edges from clamp / torch.minimum and
 torch.gather; a T5 v1.1 block (RMSNorm, gated-GELU FFN); a dilated depthwise
 Conv1d; fairseq's sinusoidal table computed in the forward with its padding
-row zeroed. Each is exported with torch.onnx.export (opset 17, symbolic batch
+row zeroed; fairseq's attention with q scaled before the product. Each is exported with torch.onnx.export (opset 17, symbolic batch
 and time), checked against ONNX Runtime at lengths and batches other than
 the export's (relative error <= 1e-4 of the output scale) on the CPU and on
 the GPU kernel loops (on the CPU), and compiled for --target=cuda where the
@@ -110,8 +110,24 @@ class SinusoidalPadRow(torch.nn.Module):
         return x + emb[pad + 1:].unsqueeze(0)
 
 
+class FairseqScaledQAttention(torch.nn.Module):
+    """fairseq MultiheadAttention's order: q scaled by head_dim ** -0.5 after its
+    projection, not the scores (raised to convc.attention all the same)."""
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v = (torch.nn.Linear(C, C) for _ in range(3))
+    def forward(self, x):
+        B, T, _ = x.shape
+        q = self.q(x) * (C // H) ** -0.5
+        q = q.view(B, T, H, C // H).transpose(1, 2)
+        k = self.k(x).view(B, T, H, C // H).permute(0, 2, 3, 1)
+        v = self.v(x).view(B, T, H, C // H).transpose(1, 2)
+        p = F.softmax(torch.matmul(q, k), -1)
+        return torch.matmul(p, v).transpose(1, 2).reshape(B, T, C)
+
+
 MODELS = [LightTBCUnfold, LightBTCConv, DynUnfold, TalkCumsumPad, RMSNormFFN, DilatedDepthwise,
-          SinusoidalPadRow]
+          SinusoidalPadRow, FairseqScaledQAttention]
 
 
 def main():

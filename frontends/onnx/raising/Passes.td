@@ -18,7 +18,9 @@ def RaiseAttentionPass : Pass<"convc-raise-attention"> {
     Attention over projected `q [B, Tq, d]`, `k`, `v [B, S, d]` exports as:
     - heads split: `Reshape` to [B, T, H, R], `Transpose` to [B, H, T, R]
       (k straight to [B, H, R, S], its transpose composed);
-    - `MatMul(qh, kT) / sqrt(R)` (or times 1 / sqrt(R));
+    - `MatMul(qh, kT) / sqrt(R)` (or times 1 / sqrt(R)), or q scaled
+      before the product, split into heads or not (fairseq's
+      `q_proj(x) * scaling`): the scales multiply;
     - optionally `Where(pad[:, None, None, :], -inf, scores)`;
     - `Softmax` over the keys, `MatMul` with vh;
     - heads merged: `Transpose` back, `Reshape` to [B, Tq, d].

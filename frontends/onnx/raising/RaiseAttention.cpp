@@ -8,6 +8,7 @@
 //   kT = Transpose(Reshape(k, [B, S, H, R]), [0, 2, 3, 1])   (kh^T, composed)
 //   vh = Transpose(Reshape(v, [B, S, H, R]), [0, 2, 1, 3])
 //   Z  = Where(pad[:, None, None, :], -inf, MatMul(qh, kT) / sqrt(R))
+//        (or q scaled by 1 / sqrt(R) before the product, as fairseq does)
 //   y  = Reshape(Transpose(MatMul(Softmax(Z, -1), vh), [0, 2, 1, 3]),
 //                [B, Tq, d])
 //
@@ -220,12 +221,20 @@ struct RaiseMultiHeadAttention : OpRewritePattern<tensor::CollapseShapeOp> {
     Value scores = maskedScores(z, mask);
     if (!scores)
       scores = z;
-    // scores = q k^T / c or times c'.
-    auto scaled = scaledByConstant(scores);
+    // scores = q k^T / c or times c', or q scaled before the product
+    // (fairseq's `q = q_proj(x) * scaling`, before or after the heads are
+    // split): the scales multiply.
+    double scale = 1.0;
+    if (auto scaled = scaledByConstant(scores))
+      scores = scaled->first, scale = scaled->second;
     Value qh, kT;
-    if (!scaled || !isBatchedMatmul(scaled->first, qh, kT))
-      return rewriter.notifyMatchFailure(root, "scores are not q k^T scaled");
+    if (!isBatchedMatmul(scores, qh, kT))
+      return rewriter.notifyMatchFailure(root, "scores are not q k^T");
+    if (auto scaled = scaledByConstant(qh))
+      qh = scaled->first, scale *= scaled->second;
     Value q = headsOf(qh, {0, 2, 1, 3}, heads);
+    if (auto scaled = q ? scaledByConstant(q) : std::nullopt)
+      q = scaled->first, scale *= scaled->second;
     Value k = headsOf(kT, {0, 2, 3, 1}, kHeads);
     if (!q || !k || heads != kHeads || heads != vHeads)
       return rewriter.notifyMatchFailure(root, "q, k, v heads differ");
@@ -237,7 +246,7 @@ struct RaiseMultiHeadAttention : OpRewritePattern<tensor::CollapseShapeOp> {
         !qType.getElementType().isF32() || root.getResultType() != qType)
       return rewriter.notifyMatchFailure(root, "needs f32 q, k, v of one width");
     double want = 1.0 / std::sqrt(double(d / heads));
-    if (std::abs(scaled->second - want) > 1e-6 * want)
+    if (std::abs(scale - want) > 1e-6 * want)
       return rewriter.notifyMatchFailure(root, "scale is not 1 / sqrt(R)");
 
     Location loc = root.getLoc();

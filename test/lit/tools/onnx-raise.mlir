@@ -88,3 +88,8 @@
 // TBC-IR: linalg.transpose ins(%arg0 : tensor<?x?x16xf32>) {{.*}} permutation = [1, 0, 2]
 // TBC-IR: convc.lightweight_conv {{.*}} {heads = 4 : i64, padding = 2 : i64, weight_softmax = false}
 // TBC-IR: linalg.transpose {{.*}} permutation = [1, 0, 2]
+
+// fairseq's MultiheadAttention scales q after its projection (q_proj(x) *
+// scaling), not the scores: the scales multiply, and it still raises.
+// RUN: convc compile %S/Inputs/export_fairseq_attention.onnx --emit=fused --report -o %t.fairseq-attn.mlir 2>&1 | FileCheck %s --check-prefix=SCALED-Q
+// SCALED-Q: report (fused IR): 1 x convc.attention, 3 x convc.linear; 0 ops on the generic linalg path
