@@ -6,7 +6,8 @@ softmaxed kernels over stacked causal windows; TaLK with prefix sums padded
 by F.pad (not a concatenated zero row), edges from clamp / torch.minimum and
 torch.gather; a T5 v1.1 block (RMSNorm, gated-GELU FFN); a dilated depthwise
 Conv1d; fairseq's sinusoidal table computed in the forward with its padding
-row zeroed; fairseq's attention with q scaled before the product. Each is exported with torch.onnx.export (opset 17, symbolic batch
+row zeroed; fairseq's attention with q scaled before the product; TaLK
+with its sizes read from the input rather than the prefix sums. Each is exported with torch.onnx.export (opset 17, symbolic batch
 and time), checked against ONNX Runtime at lengths and batches other than
 the export's (relative error <= 1e-4 of the output scale) on the CPU and on
 the GPU kernel loops (on the CPU), and compiled for --target=cuda where the
@@ -110,6 +111,29 @@ class SinusoidalPadRow(torch.nn.Module):
         return x + emb[pad + 1:].unsqueeze(0)
 
 
+class TalkShapesFromInput(torch.nn.Module):
+    """TaLK's prefix-sum windows (scaled cumsum, a zero row concatenated,
+    interpolated gathers) with B, T, C read from x.shape, not from the prefix sums
+    (correct numbers; not yet raised to convc.talk_conv)."""
+    def __init__(self, L=3, R=2):
+        super().__init__(); self.off = torch.nn.Linear(C, 2 * H); self.L, self.R = L, R
+    def forward(self, x):
+        o = torch.sigmoid(self.off(x))
+        S = torch.cumsum(x * (1.0 / (self.L + self.R + 1)), dim=1)
+        B, T, Cx = x.shape
+        per_channel = lambda v: v.unsqueeze(-1).expand(B, T, H, Cx // H).reshape(B, T, Cx)
+        t = torch.arange(T, dtype=S.dtype).view(1, T, 1)
+        a = torch.clamp(t - per_channel(o[..., :H]) * self.L, 0, T - 1)
+        e = torch.clamp(t + per_channel(o[..., H:]) * self.R, 0, T - 1)
+        Sp = torch.cat([torch.zeros_like(S[:, :1]), S], dim=1)
+        def interp(u):
+            lo, hi = torch.floor(u), torch.ceil(u)
+            frac = u - lo
+            return (1 - frac) * torch.gather(Sp, 1, (lo + 1).long()) + \
+                frac * torch.gather(Sp, 1, (hi + 1).long())
+        return interp(e) - interp(a - 1)
+
+
 class FairseqScaledQAttention(torch.nn.Module):
     """fairseq MultiheadAttention's order: q scaled by head_dim ** -0.5 after its
     projection, not the scores (raised to convc.attention all the same)."""
@@ -127,7 +151,7 @@ class FairseqScaledQAttention(torch.nn.Module):
 
 
 MODELS = [LightTBCUnfold, LightBTCConv, DynUnfold, TalkCumsumPad, RMSNormFFN, DilatedDepthwise,
-          SinusoidalPadRow, FairseqScaledQAttention]
+          SinusoidalPadRow, FairseqScaledQAttention, TalkShapesFromInput]
 
 
 def main():

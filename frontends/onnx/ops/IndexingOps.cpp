@@ -140,6 +140,14 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
   // have): it would stop the TaLK and position-table raisings. An index into
   // an empty dim fails the call through the per-element check, after a
   // read of one element past the empty dim's end (--bounds-checks aborts).
+  // The dims besides the axis whose symbolic sizes may differ between the
+  // indices and the data get a per-position check; none where they are the
+  // same size by construction (a check in the body stops the TaLK raising).
+  SmallVector<bool> mayExceed(rank, false);
+  for (int64_t d = 0; d < rank; ++d)
+    mayExceed[d] = d != axis &&
+                   (indexType.isDynamicDim(d) || dataType.isDynamicDim(d)) &&
+                   !sameSize(indices, d, data, d);
   Value axisSize = tensor::DimOp::create(b, loc, data, axis);
   auto empty = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, indices),
@@ -179,7 +187,7 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
                        nb, l, nb.getIndexType(), idx));
                    continue;
                  }
-                 if (indexType.isDynamicDim(d) || dataType.isDynamicDim(d)) {
+                 if (mayExceed[d]) {
                    Value pos = linalg::IndexOp::create(nb, l, d);
                    Value room = tensor::DimOp::create(nb, l, data, d);
                    CheckOp::create(

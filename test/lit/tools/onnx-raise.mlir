@@ -93,3 +93,10 @@
 // scaling), not the scores: the scales multiply, and it still raises.
 // RUN: convc compile %S/Inputs/export_fairseq_attention.onnx --emit=fused --report -o %t.fairseq-attn.mlir 2>&1 | FileCheck %s --check-prefix=SCALED-Q
 // SCALED-Q: report (fused IR): 1 x convc.attention, 3 x convc.linear; 0 ops on the generic linalg path
+
+// TaLK exported with symbolic output dims of its own (B, T_out0): its
+// gathers' indices and prefix sums take their batch size from different
+// ops, the same size by construction, so the gathers carry no per-position
+// check (it was one per dim) and the window sums raise.
+// RUN: convc compile %S/Inputs/export_talk_output_dims.onnx --emit=fused --report -o %t.talk-out-dims.mlir 2>&1 | FileCheck %s --check-prefix=TALK-OUT-DIMS
+// TALK-OUT-DIMS: report (fused IR): 1 x convc.linear (1 with fused epilogues), 1 x convc.talk_conv; 0 ops on the generic linalg path
