@@ -190,23 +190,29 @@ public:
     std::vector<py::object> keepObjects;
     size_t used = 0;
     py::module_ np = py::module_::import("numpy");
-    // Names the entry point does not take, named in the error for a missing
-    // one (a misspelling, most likely).
-    std::string unknown;
-    for (auto item : arrays) {
-      std::string name = py::str(item.first);
-      if (std::none_of(
-              entry->inputs.begin(), entry->inputs.end(),
-              [&](const TensorSpec &spec) { return spec.name == name; }))
-        unknown += (unknown.empty() ? "'" : ", '") + name + "'";
-    }
+    // The names given that the entry point does not take ("'a', 'b'"),
+    // for the errors only.
+    auto unknownNames = [&] {
+      std::string unknown;
+      for (auto item : arrays) {
+        std::string name = py::str(item.first);
+        if (std::none_of(
+                entry->inputs.begin(), entry->inputs.end(),
+                [&](const TensorSpec &spec) { return spec.name == name; }))
+          unknown += (unknown.empty() ? "'" : ", '") + name + "'";
+      }
+      return unknown;
+    };
     for (const TensorSpec &spec : entry->inputs) {
-      if (!arrays.contains(spec.name))
+      if (!arrays.contains(spec.name)) {
+        // A misspelling, most likely: the unknown names are said too.
+        std::string unknown = unknownNames();
         throw py::value_error("entry '" + entryName + "' needs the input '" +
                               spec.name + "' (" + spec.describe() + ")" +
                               (unknown.empty()
                                    ? std::string()
                                    : "; it takes no input named " + unknown));
+      }
       ++used;
       py::object object = arrays[spec.name.c_str()];
       if (py::hasattr(object, "__cuda_array_interface__")) {
@@ -247,15 +253,8 @@ public:
       keep.push_back(a);
     }
     if (used != arrays.size())
-      for (auto item : arrays) {
-        std::string name = py::str(item.first);
-        bool known = false;
-        for (const TensorSpec &spec : entry->inputs)
-          known |= spec.name == name;
-        if (!known)
-          throw py::value_error("entry '" + entryName +
-                                "' has no input named '" + name + "'");
-      }
+      throw py::value_error("entry '" + entryName + "' has no input named " +
+                            unknownNames());
     std::vector<Tensor> outputs;
     Status status;
     {

@@ -75,6 +75,20 @@ Status gatherRows(const Tensor &t, const std::vector<int64_t> &rows,
   return Status();
 }
 
+/// A forced token outside the vocabulary [0, V) would leave no hypothesis.
+Status
+checkPrefixTokens(const std::vector<const std::vector<int64_t> *> &prefixes,
+                  int64_t V) {
+  for (const std::vector<int64_t> *prefix : prefixes)
+    for (size_t i = 0; prefix && i < prefix->size(); ++i)
+      if (int64_t token = (*prefix)[i]; token < 0 || token >= V)
+        return Status(StatusCode::InvalidArgument,
+                      "target prefix token " + std::to_string(token) +
+                          " is outside the vocabulary [0, " +
+                          std::to_string(V) + ")");
+  return Status();
+}
+
 /// Search from the logits: beam search, greedy or sampling over
 /// `decoder`'s [N, T, V] logits, the rules applied on the host. An
 /// incremental `step` takes each row's last token, its position and the
@@ -133,14 +147,10 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
                         std::to_string(T) + ", V]");
     // Each row's logits at its last position.
     int64_t V = logits.shape()[2], rowStride = T * V;
-    // A forced token outside the vocabulary would leave no hypothesis.
-    for (const std::vector<int64_t> *prefix : prefixes)
-      for (int64_t token : prefix ? *prefix : std::vector<int64_t>())
-        if (t == 0 && (token < 0 || token >= V))
-          return Status(StatusCode::InvalidArgument,
-                        "target prefix token " + std::to_string(token) +
-                            " is outside the vocabulary [0, " +
-                            std::to_string(V) + ")");
+    // V is known from the first step's logits.
+    if (t == 0)
+      if (Status s = checkPrefixTokens(prefixes, V); !s.ok())
+        return s;
     const float *l = logits.data<float>() + (T - 1) * V;
     // Candidates: every live beam extended by every allowed token (or by
     // one sampled token).
