@@ -33,9 +33,10 @@ mlir::LogicalResult inlineLocalFunctions(onnx::ModelProto &model,
 /// `location`, `offset`, `length`) from its file, found relative to the
 /// directory of `modelPath`, into raw_data. The location must stay inside
 /// that directory, and the slice inside the file. `modelPath` empty (a model
-/// given as bytes) refuses external data, naming the tensor. `contents`,
-/// when given, takes each file read (its path and bytes): what a cache key
-/// needs beside the model's own bytes.
+/// given as bytes) refuses external data, naming the tensor. With
+/// `contents`, the files are checked and hashed (each one's path and bytes,
+/// what a cache key needs beside the model's own) and the tensors are left
+/// external: nothing is copied.
 mlir::LogicalResult loadExternalData(onnx::ModelProto &model,
                                      llvm::StringRef modelPath,
                                      mlir::Location loc,
