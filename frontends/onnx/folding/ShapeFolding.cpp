@@ -81,6 +81,24 @@ std::optional<Broadcast> broadcast(ArrayRef<SmallVector<int64_t>> shapes) {
   }
   return out;
 }
+
+/// Two int64 constant operands and their broadcast; none otherwise.
+struct ConstantPair {
+  SmallVector<int64_t> a, c;
+  Broadcast bc;
+};
+std::optional<ConstantPair> broadcastConstants(ArrayRef<Value> inputs) {
+  ConstantPair pair;
+  SmallVector<int64_t> aShape, cShape;
+  if (inputs.size() != 2 || !constInts(inputs[0], pair.a, aShape) ||
+      !constInts(inputs[1], pair.c, cShape))
+    return std::nullopt;
+  std::optional<Broadcast> bc = broadcast({aShape, cShape});
+  if (!bc)
+    return std::nullopt;
+  pair.bc = std::move(*bc);
+  return pair;
+}
 } // namespace
 
 bool GraphImporter::defineInts(const onnx::NodeProto &node, Location loc,
@@ -573,17 +591,13 @@ bool equal(GraphImporter &im, const onnx::NodeProto &node, Location loc,
            ArrayRef<Value> inputs) {
   OpBuilder &b = im.b;
   auto &values = im.values;
-  SmallVector<int64_t> a, aShape, c, cShape;
-  if (inputs.size() != 2 || !constInts(inputs[0], a, aShape) ||
-      !constInts(inputs[1], c, cShape))
-    return false;
-  std::optional<Broadcast> bc = broadcast({aShape, cShape});
-  if (!bc)
+  std::optional<ConstantPair> pair = broadcastConstants(inputs);
+  if (!pair)
     return false;
   SmallVector<bool> out;
-  for (auto [i, j] : llvm::zip(bc->from[0], bc->from[1]))
-    out.push_back(a[i] == c[j]);
-  auto type = RankedTensorType::get(bc->shape, b.getI1Type());
+  for (auto [i, j] : llvm::zip(pair->bc.from[0], pair->bc.from[1]))
+    out.push_back(pair->a[i] == pair->c[j]);
+  auto type = RankedTensorType::get(pair->bc.shape, b.getI1Type());
   values[node.output(0)] =
       arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, out));
   return true;
@@ -732,20 +746,16 @@ bool split(GraphImporter &im, const onnx::NodeProto &node, Location loc,
 ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv) {
   return [=](GraphImporter &im, const onnx::NodeProto &node, Location loc,
              ArrayRef<Value> inputs) {
-    SmallVector<int64_t> a, aShape, c, cShape;
-    if (inputs.size() != 2 || !constInts(inputs[0], a, aShape) ||
-        !constInts(inputs[1], c, cShape))
+    std::optional<ConstantPair> pair = broadcastConstants(inputs);
+    if (!pair)
       return false;
-    std::optional<Broadcast> bc = broadcast({aShape, cShape});
-    if (!bc)
-      return false;
-    SmallVector<int64_t> out, shape = bc->shape;
-    for (auto [i, j] : llvm::zip(bc->from[0], bc->from[1])) {
-      if (isDiv && c[j] == 0)
+    SmallVector<int64_t> out;
+    for (auto [i, j] : llvm::zip(pair->bc.from[0], pair->bc.from[1])) {
+      if (isDiv && pair->c[j] == 0)
         return false; // left to the runtime op (and its error)
-      out.push_back(fn(a[i], c[j]));
+      out.push_back(fn(pair->a[i], pair->c[j]));
     }
-    return im.defineInts(node, loc, out, shape);
+    return im.defineInts(node, loc, out, pair->bc.shape);
   };
 }
 
