@@ -6,11 +6,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "lowering/Passes.h"
+#include "lowering/llvm/EmitLibrary.h"
 
 #include "mlir/Pass/PassRegistry.h"
 
-#include "llvm/MC/MCSubtargetInfo.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -30,30 +29,6 @@ namespace convc {
 std::string findLibdevice(const std::string &cudaPath) {
   std::string path = cudaPath + "/nvvm/libdevice/libdevice.10.bc";
   return llvm::sys::fs::exists(path) ? path : std::string();
-}
-
-/// Whether LLVM's NVPTX backend knows `arch`; if not, `known` lists the
-/// SM names it does.
-static bool knownNvptxProcessor(const std::string &arch, std::string &known) {
-  LLVMInitializeNVPTXTargetInfo();
-  LLVMInitializeNVPTXTargetMC();
-  llvm::Triple triple("nvptx64-nvidia-cuda");
-  std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return false;
-  // Created for a known processor: an unknown one would be reported on
-  // stderr.
-  std::unique_ptr<llvm::MCSubtargetInfo> info(
-      target->createMCSubtargetInfo(triple, "sm_90", ""));
-  if (info && info->isCPUStringValid(arch))
-    return true;
-  if (info)
-    for (const llvm::SubtargetSubTypeKV &cpu :
-         info->getAllProcessorDescriptions())
-      if (llvm::StringRef(cpu.Key).starts_with("sm_"))
-        known += (known.empty() ? "" : ", ") + std::string(cpu.Key);
-  return false;
 }
 
 /// Whether `ptxas` accepts `arch` (ptxas -arch=ARCH --version), asked once
@@ -100,7 +75,10 @@ bool configureCudaTarget(CudaTargetOptions &options, const std::string &binary,
     return false;
   }
   std::string known;
-  if (!knownNvptxProcessor(options.arch, known)) {
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTargetMC();
+  if (!knownProcessor(llvm::Triple("nvptx64-nvidia-cuda"), options.arch,
+                      "sm_90", &known, "sm_")) {
     error = "LLVM's NVPTX backend does not know GPU architecture '" +
             options.arch + "'" + (known.empty() ? "" : " (it knows " + known + ")");
     return false;

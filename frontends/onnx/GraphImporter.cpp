@@ -371,33 +371,9 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   }
   const OpEntry *entry = lookupOp(node);
   assert(entry && "run() reports ops without an importer");
-  // Slice before opset 10 took starts, ends and axes as attributes: they
-  // become constant inputs named after the node, so the shape folders and
-  // the importer see the opset 10 form.
-  onnx::NodeProto upgraded;
-  const onnx::NodeProto *given = &node;
-  if (node.domain().empty() && node.op_type() == "Slice" && opset < 10 &&
-      node.input_size() == 1) {
-    upgraded = node;
-    for (StringRef name : {"starts", "ends", "axes"}) {
-      const auto *attr = findAttr(node, name);
-      if (!attr)
-        break; // starts and ends are required: the importer says so
-      std::string input = node.output(0) + "\x01" + name.str();
-      SmallVector<int64_t> ints(attr->ints().begin(), attr->ints().end());
-      values[input] = arith::ConstantOp::create(
-          b, loc,
-          DenseIntElementsAttr::get(
-              RankedTensorType::get({int64_t(ints.size())}, b.getI64Type()),
-              ArrayRef<int64_t>(ints)));
-      upgraded.add_input(input);
-      inputs.push_back(values[input]);
-    }
-    given = &upgraded;
-  }
-  if (fold::foldOnHost(*this, *entry, *given, loc, inputs))
+  if (fold::foldOnHost(*this, *entry, node, loc, inputs))
     return success();
-  return entry->import(*this, *given, loc, inputs);
+  return entry->import(*this, node, loc, inputs);
 }
 
 LogicalResult GraphImporter::importSubgraph(const onnx::GraphProto &subgraph,

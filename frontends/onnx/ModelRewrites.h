@@ -1,8 +1,9 @@
 //===- ModelRewrites.h - ModelProto rewrites before import ------*- C++ -*-===//
 //
 // What a model may hold that the graph importer does not read: calls of
-// model-local functions and tensors stored in files beside the model. Both
-// are rewritten away on the ModelProto, so that the importer sees one plain
+// model-local functions, tensors stored in files beside the model, and old
+// opsets' attribute forms of what later opsets take as inputs. All are
+// rewritten away on the ModelProto, so that the importer sees one plain
 // graph.
 //
 //===----------------------------------------------------------------------===//
@@ -41,6 +42,11 @@ mlir::LogicalResult loadExternalData(onnx::ModelProto &model,
                                      llvm::StringRef modelPath,
                                      mlir::Location loc,
                                      llvm::SHA256 *contents = nullptr);
+
+/// Rewrites old opsets' forms into the later opsets' ones the importer and
+/// the shape folders read: Slice before opset 10 (`starts`, `ends`, `axes`
+/// attributes) reads them as int64 initializers, in subgraphs too.
+void upgradeLegacyForms(onnx::ModelProto &model, int64_t opsetVersion);
 
 } // namespace convc::onnx_import
 

@@ -40,6 +40,7 @@ OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
   if (failed(onnx_import::inlineLocalFunctions(model, version, fileLoc)) ||
       failed(onnx_import::loadExternalData(model, modelPath, fileLoc)))
     return nullptr;
+  onnx_import::upgradeLegacyForms(model, version);
   // Value bounds let the importer prove symbolic sizes equal (Builders.cpp).
   DialectRegistry registry;
   arith::registerValueBoundsOpInterfaceExternalModels(registry);

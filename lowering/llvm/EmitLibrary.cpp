@@ -85,16 +85,31 @@ NativeTarget::createTargetMachine(std::string &error) const {
       llvm::CodeGenOptLevel::Aggressive));
 }
 
+bool knownProcessor(const llvm::Triple &triple, llvm::StringRef cpu,
+                    llvm::StringRef probe, std::string *known,
+                    llvm::StringRef knownPrefix) {
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, probe, ""));
+  if (!info)
+    return false;
+  if (info->isCPUStringValid(cpu))
+    return true;
+  if (known)
+    for (const llvm::SubtargetSubTypeKV &kv :
+         info->getAllProcessorDescriptions())
+      if (llvm::StringRef(kv.Key).starts_with(knownPrefix))
+        *known += (known->empty() ? "" : ", ") + std::string(kv.Key);
+  return false;
+}
+
 std::string NativeTarget::checkCpu() const {
   initializeNativeTarget();
-  std::string error;
-  llvm::Triple tt(triple);
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(tt, error);
-  if (!target)
-    return error;
-  std::unique_ptr<llvm::MCSubtargetInfo> info(
-      target->createMCSubtargetInfo(tt, "", ""));
-  if (info && info->isCPUStringValid(cpu))
+  if (knownProcessor(llvm::Triple(triple), cpu, ""))
     return "";
   return "unknown CPU '" + cpu + "' for " + triple +
          " (`llc -march=x86-64 -mcpu=help` lists the known ones; leave "

@@ -7,6 +7,7 @@
 
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/TargetParser/Triple.h"
 
 #include <memory>
 #include <string>
@@ -33,6 +34,16 @@ struct NativeTarget {
   /// subtarget that doesn't support it").
   std::string checkCpu() const;
 };
+
+/// Whether the LLVM backend for `triple` (initialised by the caller) knows
+/// the processor `cpu`. If not, `known` (when given) lists, comma-separated,
+/// the processors it does know whose names start with `knownPrefix`. The
+/// backend is asked through a subtarget made for `probe`, a processor it
+/// has ("" for its default): one made for an unknown processor is reported
+/// on stderr, and some backends stop the process on it.
+bool knownProcessor(const llvm::Triple &triple, llvm::StringRef cpu,
+                    llvm::StringRef probe, std::string *known = nullptr,
+                    llvm::StringRef knownPrefix = "");
 
 /// LLVM dialect -> optimised (O3) LLVM IR for `target`.
 std::unique_ptr<llvm::Module> translateToOptimizedLLVMIR(

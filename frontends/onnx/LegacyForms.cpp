@@ -1,0 +1,65 @@
+//===- LegacyForms.cpp - old opsets' attribute forms as inputs ------------===//
+//
+// Slice before opset 10 took `starts`, `ends` and `axes` as attributes; from
+// opset 10 on they are inputs. The attributes become int64 initializers the
+// node reads, so that the shape folders and the importer see one form.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ModelRewrites.h"
+
+#include <string>
+
+namespace convc::onnx_import {
+
+namespace {
+const onnx::AttributeProto *attribute(const onnx::NodeProto &node,
+                                      const std::string &name) {
+  for (const auto &attr : node.attribute())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
+void upgradeGraph(onnx::GraphProto &graph) {
+  for (auto &node : *graph.mutable_node()) {
+    for (auto &attr : *node.mutable_attribute()) {
+      if (attr.has_g())
+        upgradeGraph(*attr.mutable_g());
+      for (auto &g : *attr.mutable_graphs())
+        upgradeGraph(g);
+    }
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      continue;
+    if (node.op_type() != "Slice" || node.input_size() != 1 ||
+        node.output_size() == 0)
+      continue;
+    for (const char *name : {"starts", "ends", "axes"}) {
+      const onnx::AttributeProto *attr = attribute(node, name);
+      if (!attr)
+        break; // starts and ends are required: the importer says so
+      // Named after the node's output, which is unique in the model.
+      std::string input = node.output(0) + "/convc.slice." + name;
+      onnx::TensorProto *t = graph.add_initializer();
+      t->set_name(input);
+      t->set_data_type(onnx::TensorProto::INT64);
+      t->add_dims(attr->ints_size());
+      for (int64_t v : attr->ints())
+        t->add_int64_data(v);
+      node.add_input(input);
+    }
+    auto *attrs = node.mutable_attribute();
+    for (int i = attrs->size() - 1; i >= 0; --i)
+      if (attrs->Get(i).name() == "starts" || attrs->Get(i).name() == "ends" ||
+          attrs->Get(i).name() == "axes")
+        attrs->DeleteSubrange(i, 1);
+  }
+}
+} // namespace
+
+void upgradeLegacyForms(onnx::ModelProto &model, int64_t opsetVersion) {
+  if (opsetVersion < 10)
+    upgradeGraph(*model.mutable_graph());
+}
+
+} // namespace convc::onnx_import
