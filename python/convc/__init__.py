@@ -12,6 +12,7 @@ ValueError (bad arguments: dtypes, names, shapes, options),
 FileNotFoundError, or convc.Error (a RuntimeError: a module that cannot
 load, such as a CUDA module without a GPU). docs/python.md has more.
 """
+import operator
 import os
 import shutil
 
@@ -117,9 +118,9 @@ class Translator:
             import sentencepiece as spm
             self.sp = spm.SentencePieceProcessor(model_file=os.fspath(sentencepiece))
 
-    def _encode(self, source):
+    def _encode(self, source, what="source"):
         if not isinstance(source, str):
-            return [int(t) for t in source]
+            return _token_ids(source, what)
         if self.index is None:
             raise ValueError("string sources need a dictionary: "
                              "convc.Translator(path, dictionary='dict.txt')")
@@ -148,7 +149,7 @@ class Translator:
         if isinstance(sources, (str, bytes)) or not hasattr(sources, "__len__"):
             raise ValueError("sources is a list of token lists or strings")
         as_text = any(isinstance(s, str) for s in sources)
-        encoded = [self._encode(s) for s in sources]
+        encoded = [self._encode(s, f"source {i}") for i, s in enumerate(sources)]
         options = dict(beam_size=beam_size, num_hypotheses=num_hypotheses,
                        length_penalty=length_penalty, max_decoding_length=max_decoding_length,
                        min_decoding_length=min_decoding_length, sampling_topk=sampling_topk,
@@ -159,13 +160,32 @@ class Translator:
         if target_prefix is not None:
             if len(target_prefix) != len(sources):
                 raise ValueError("target_prefix needs one entry per source")
-            prefixes = [self._encode(p)[:-1] if isinstance(p, str) else list(p or [])
-                        for p in target_prefix]
+            prefixes = [self._encode(p)[:-1] if isinstance(p, str)
+                        else _token_ids(p or [], f"target_prefix {i}")
+                        for i, p in enumerate(target_prefix)]
             options["target_prefix"] = prefixes
         results = _convc.generate(self.module._m, encoded, options)
         return [TranslationResult([self._decode(t, as_text) for t, _ in hyps],
                                   [s for _, s in hyps] if return_scores else None)
                 for hyps in results]
+
+
+def _token_ids(tokens, what):
+    """`tokens` as a list of Python ints: each an integer (Python's or
+    numpy's; not a float, which would be truncated) that fits int64."""
+    if isinstance(tokens, (bytes, dict)) or not hasattr(tokens, "__iter__"):
+        raise ValueError(f"{what} is not a list of token ids: {tokens!r}")
+    ids = []
+    for position, t in enumerate(tokens):
+        try:
+            v = operator.index(t)
+        except TypeError:
+            raise ValueError(f"{what}, position {position}: {t!r} is not a token id "
+                             f"(an integer)") from None
+        if not -2**63 <= v < 2**63:
+            raise ValueError(f"{what}, position {position}: token id {v} does not fit int64")
+        ids.append(v)
+    return ids
 
 
 def _read_fairseq_dictionary(path):

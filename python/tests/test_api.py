@@ -81,6 +81,17 @@ def test_errors_are_exceptions(reverse_digits, tmp_path):
         convc.Translator(reverse_digits).translate_batch([[5, 2]], seed=-1)
     with pytest.raises(ValueError, match="beam 2147483647 is over 1024"):
         convc.Translator(reverse_digits).translate_batch([[5, 2]], beam_size=2**31 - 1)
+    # Token ids: a float was truncated (3.7 -> 3), an id over int64 gave
+    # pybind11's overload listing.
+    translator = convc.Translator(reverse_digits)
+    with pytest.raises(ValueError, match=r"source 1, position 1: 3.7 is not a token id"):
+        translator.translate_batch([[5, 2], [5, 3.7]])
+    with pytest.raises(ValueError, match=r"source 0, position 0: token id \d+ does not fit int64"):
+        translator.translate_batch([[2**70, 2]])
+    with pytest.raises(ValueError, match=r"target_prefix 0, position 0: 'a' is not a token id"):
+        translator.translate_batch([[5, 2]], target_prefix=[["a"]])
+    assert translator.translate_batch([np.array([7, 5, 13, 6, 2])])[0].hypotheses[0] == \
+        [6, 13, 5, 7]
     with pytest.raises(ValueError, match="unknown CPU 'bogus'"):
         convc.compile(os.path.join(ROOT, "examples", "reverse_digits.mlir"), mcpu="bogus",
                       cache_dir=str(tmp_path))
