@@ -11,6 +11,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -53,6 +54,44 @@ BlockArgument addArgument(func::FuncOp func, Type type, StringRef name) {
 
 RankedTensorType withDims(RankedTensorType like, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, like.getElementType());
+}
+
+/// `count` plus, per row, the tokens of `embed` that are valid: not its
+/// padding_idx, and inside its table (convc.embedding's rule for advancing
+/// positions).
+Value countValidTokens(OpBuilder &b, EmbeddingOp embed, Value count) {
+  Location loc = embed.getLoc();
+  MLIRContext *ctx = b.getContext();
+  int64_t rows =
+      cast<RankedTensorType>(embed.getTable().getType()).getDimSize(0);
+  int64_t pad = embed.getPaddingIdx();
+  AffineMap tokensMap = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap countMap = AffineMap::get(2, 0, getAffineDimExpr(0, ctx), ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{count.getType()}, ValueRange{embed.getTokens()},
+             ValueRange{count}, ArrayRef<AffineMap>{tokensMap, countMap},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction},
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               using P = arith::CmpIPredicate;
+               auto i64 = [&](int64_t v) {
+                 return arith::ConstantIntOp::create(nb, l, v, 64);
+               };
+               Value token = args[0];
+               Value valid = arith::AndIOp::create(
+                   nb, l,
+                   arith::AndIOp::create(
+                       nb, l,
+                       arith::CmpIOp::create(nb, l, P::ne, token, i64(pad)),
+                       arith::CmpIOp::create(nb, l, P::sge, token, i64(0))),
+                   arith::CmpIOp::create(nb, l, P::slt, token, i64(rows)));
+               Value one =
+                   arith::ExtUIOp::create(nb, l, nb.getI64Type(), valid);
+               linalg::YieldOp::create(
+                   nb, l,
+                   ValueRange{arith::AddIOp::create(nb, l, args[1], one)});
+             })
+      .getResult(0);
 }
 
 struct DeriveDecodeStepPass
@@ -107,10 +146,16 @@ struct DeriveDecodeStepPass
               bufferization::AllocTensorOp, linalg::FillOp>(op))
         continue;
       // Shape arithmetic on sizes (and comparisons of sizes, for
-      // convc.check), and elementwise math on tensors.
+      // convc.check; integer scalars, a size's clamp in i64), and
+      // elementwise math on tensors. What builds a tensor from a size
+      // (tensor.generate, from_elements) is not among these.
+      if (isa<affine::AffineApplyOp, affine::AffineMinOp, affine::AffineMaxOp>(
+              op))
+        continue; // sizes resolved from a pad's or a slice's
       if (isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
           llvm::all_of(op->getResultTypes(), [](Type t) {
-            return t.isIndex() || t.isInteger(1) || isa<RankedTensorType>(t);
+            return t.isIndex() || t.isSignlessInteger() ||
+                   isa<RankedTensorType>(t);
           }))
         continue;
       if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
@@ -175,8 +220,22 @@ struct DeriveDecodeStepPass
         return "state" + std::to_string(stateIndex++);
       };
       if (auto embed = dyn_cast<EmbeddingOp>(op)) {
-        if (!embed.getStart())
+        if (embed.getStart())
+          continue;
+        if (!embed.getSinusoidal()) { // no positions: any start serves
           embed.getStartMutable().assign(position);
+          continue;
+        }
+        // Positions count the valid tokens before, not the steps: a pad
+        // start token, or pads in a forced prefix, do not advance them in
+        // the full decoder. A per-row counter state follows them.
+        BlockArgument count = addArgument(
+            step, RankedTensorType::get({batch}, IntegerType::get(ctx, 64)),
+            stateName());
+        stepInputs.push_back(count);
+        embed.getStartMutable().assign(count);
+        b.setInsertionPointAfter(embed);
+        newStates.push_back(countValidTokens(b, embed, count));
         continue;
       }
       // LightConv and DynamicConv: a window of the last K - 1 inputs.

@@ -12,6 +12,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
+#include <cmath>
+
 namespace convc::onnx_import {
 
 std::optional<GraphImporter::ShapeOperand>
@@ -33,110 +35,6 @@ GraphImporter::shapeOperand(const onnx::NodeProto &node, ArrayRef<Value> inputs,
     shape.symbolicSizes.push_back(e.value ? Value() : e.dim);
   }
   return shape;
-}
-
-
-namespace {
-/// Where the importer took a dynamic size from: a value's dimension, or an
-/// SSA size. Results of destination-style ops have their init's sizes,
-/// tensor.empty the sizes it was given, tensor.dim the size it reads, and
-/// convc ops the leading dims of their input. Two dims with the same origin
-/// are equal at run time.
-struct SizeOrigin {
-  Value value;
-  int64_t dim; // -1: `value` is the size itself
-  bool operator==(const SizeOrigin &o) const {
-    return value == o.value && dim == o.dim;
-  }
-};
-
-SizeOrigin sizeOrigin(Value v, int64_t d) {
-  for (int depth = 0; depth < 256; ++depth) {
-    if (d < 0) {
-      auto dim = v.getDefiningOp<tensor::DimOp>();
-      std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-      if (!index)
-        break;
-      v = dim.getSource(), d = *index;
-      continue;
-    }
-    Operation *op = v.getDefiningOp();
-    if (!op)
-      break;
-    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op)) {
-      v = dps.getDpsInitOperand(cast<OpResult>(v).getResultNumber())->get();
-    } else if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
-      if (!empty.getType().isDynamicDim(d))
-        break;
-      v = empty.getDynamicSize(d), d = -1;
-    } else if (auto castOp = dyn_cast<tensor::CastOp>(op)) {
-      v = castOp.getSource();
-    } else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
-      if (slice.getType().getRank() != slice.getSourceType().getRank())
-        break; // rank-reducing: dims renumbered
-      auto size = dyn_cast<Value>(slice.getMixedSizes()[d]);
-      if (!size)
-        break;
-      v = size, d = -1;
-    } else if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
-      auto size = dyn_cast<Value>(expand.getMixedOutputShape()[d]);
-      if (!size)
-        break;
-      v = size, d = -1;
-    } else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
-      // A group of one symbolic dim and static 1s keeps that dim's size.
-      ReassociationIndices group = collapse.getReassociationIndices()[d];
-      auto source = collapse.getSrcType();
-      auto symbolicDims = llvm::make_filter_range(group, [&](int64_t j) {
-        return source.getDimSize(j) != 1;
-      });
-      if (llvm::range_size(symbolicDims) != 1)
-        break;
-      v = collapse.getSrc(), d = *symbolicDims.begin();
-    } else if (isa<ConvcDialect>(op->getDialect()) && op->getNumOperands() &&
-               isa<RankedTensorType>(op->getOperand(0).getType()) &&
-               d + 1 < cast<RankedTensorType>(v.getType()).getRank()) {
-      v = op->getOperand(0); // convc ops keep their input's leading dims
-    } else {
-      break;
-    }
-  }
-  return {v, d};
-}
-
-} // namespace
-
-/// The same origin, or equal by upstream's value-bounds analysis (which
-/// follows pads, slices and the arithmetic between them, e.g. a conv's
-/// T + 2P - K + 1 against T when 2P = K - 1), or graph-input dims declared
-/// with one dim_param (the runtime refuses inputs that disagree: the
-/// signature unites them, see ExportEntryPoints.cpp).
-bool GraphImporter::sameSize(Value x, int64_t dx, Value y, int64_t dy) {
-  SizeOrigin ox = sizeOrigin(x, dx), oy = sizeOrigin(y, dy);
-  if (ox == oy)
-    return true;
-  // Declared dims before the (costlier) value-bounds analysis.
-  auto px = dimParams.find({ox.value, ox.dim}),
-       py = dimParams.find({oy.value, oy.dim});
-  if (px != dimParams.end() && py != dimParams.end() &&
-      px->second == py->second)
-    return true;
-  FailureOr<bool> equal = ValueBoundsConstraintSet::areEqual(
-      ValueBoundsConstraintSet::Variable(x, dx),
-      ValueBoundsConstraintSet::Variable(y, dy));
-  return succeeded(equal) && *equal;
-}
-
-bool GraphImporter::distinctInputDims(Value x, int64_t dx, Value y,
-                                      int64_t dy) {
-  SizeOrigin ox = sizeOrigin(x, dx), oy = sizeOrigin(y, dy);
-  if (ox == oy || ox.dim < 0 || oy.dim < 0 || !isa<BlockArgument>(ox.value) ||
-      !isa<BlockArgument>(oy.value))
-    return false;
-  auto px = dimParams.find({ox.value, ox.dim}),
-       py = dimParams.find({oy.value, oy.dim});
-  return px == dimParams.end() || py == dimParams.end() ||
-         px->second != py->second;
 }
 
 /// The result size along dimension `dim`, whose symbolic `operands` (at
@@ -567,6 +465,36 @@ Value GraphImporter::softmax(Location loc, Value x, int64_t axis, bool log) {
                        return arith::DivFOp::create(
                            nb, l, math::ExpOp::create(nb, l, v), z);
                      });
+}
+
+Value checkedDivisor(OpBuilder &b, Location loc, Value x, Value y,
+                     const std::string &message) {
+  using P = arith::CmpIPredicate;
+  Type type = x.getType(); // an integer or index
+  auto constant = [&](const APInt &v) {
+    return arith::ConstantOp::create(b, loc, IntegerAttr::get(type, v));
+  };
+  unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  Value zero = constant(APInt(width, 0));
+  Value overflow = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, P::eq, x,
+                            constant(APInt::getSignedMinValue(width))),
+      arith::CmpIOp::create(b, loc, P::eq, y,
+                            constant(APInt::getAllOnes(width))));
+  Value bad = arith::OrIOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, P::eq, y, zero), overflow);
+  auto asIndex = [&](Value v) -> Value {
+    if (v.getType().isIndex())
+      return v;
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  };
+  CheckOp::create(b, loc,
+                  arith::XOrIOp::create(
+                      b, loc, bad, arith::ConstantIntOp::create(b, loc, 1, 1)),
+                  ValueRange{asIndex(x), asIndex(y)}, message,
+                  /*continues=*/true);
+  return arith::SelectOp::create(b, loc, bad, constant(APInt(width, 1)), y);
 }
 
 Value floorRemainder(OpBuilder &b, Location loc, Value x, Value y) {

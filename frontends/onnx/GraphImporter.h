@@ -60,6 +60,14 @@ std::optional<SmallVector<int64_t>> constantInts(Value v);
 /// x mod y with the divisor's sign (Python's %, ONNX Mod with fmod 0), for
 /// integers of any width or index values (Builders.cpp).
 Value floorRemainder(OpBuilder &b, Location loc, Value x, Value y);
+/// A bound on |v| for a host scalar computed from sizes and constants (a
+/// dim is at most 2^48: no buffer is larger), or none (SizeReasoning.cpp).
+std::optional<double> magnitudeBound(Value v, int depth = 0);
+/// `y` as an integer divisor of `x` that cannot trap: where it is 0, or -1
+/// under the type's minimum, the element fails the call (`message`, {0}
+/// the dividend, {1} the divisor) and 1 divides meanwhile.
+Value checkedDivisor(OpBuilder &b, Location loc, Value x, Value y,
+                     const std::string &message);
 /// A per-element check that the i64 `index` lies in [-n, n) (`n` the dim as
 /// i64, `extent` as index): a failure fails the call with `message` ({0}
 /// the index, {1} the extent) once the entry point returns (Builders.cpp).
@@ -209,6 +217,13 @@ public:
   /// `what`. Nothing where the sizes are static.
   void checkIndexedDimNotEmpty(Location loc, Value x, int64_t dim,
                                ArrayRef<OpFoldResult> trips, StringRef what);
+  /// Whether `x` has an element along `dim` in every run: a static size
+  /// >= 1, a graph input's dim (the runtime refuses empty inputs), or a dim
+  /// that ops keeping sizes, and pads adding to them, take from one.
+  bool knownNonEmpty(Value x, int64_t dim);
+  /// A lower bound on a scalar size computation (Builders.cpp says which
+  /// ops it reads), or none.
+  std::optional<double> sizeLowerBound(Value size, int depth = 0);
   /// The one element of a rank-0 (or all-ones shape) tensor.
   Value scalar(Location loc, Value t);
   /// Like scalar(), but an elementwise op over one-element tensors (a Cast

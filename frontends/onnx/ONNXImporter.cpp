@@ -11,6 +11,7 @@
 #include "frontends/onnx/ModelRewrites.h"
 
 #include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/ValueBoundsOpInterfaceImpl.h"
 
@@ -79,6 +80,73 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context,
 }
 
 namespace {
+/// `x` with its first two dims swapped.
+Value swapLeadingDims(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> perm =
+      llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+  std::swap(perm[0], perm[1]);
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d : perm)
+    sizes.push_back(tensor::getMixedSize(b, loc, x, d));
+  Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
+}
+
+/// The generator gathers the encoder's outputs by beam along dim 0. An
+/// output the decoder reads time-major ([S, B, ...], fairseq's encoder_out:
+/// its dim 1 is named as the batch of the previous tokens, its dim 0 not)
+/// is returned batch-major by the encoder and transposed back in the
+/// decoder (once per sequence, in decode_init, when a step is derived).
+void makeBatchMajor(func::FuncOp encode, func::FuncOp decode) {
+  auto dimNames = [&](unsigned arg) {
+    SmallVector<StringRef> names;
+    if (auto params =
+            decode.getArgAttrOfType<ArrayAttr>(arg, "convc.dim_params"))
+      for (Attribute a : params)
+        names.push_back(cast<StringAttr>(a).getValue());
+    return names;
+  };
+  SmallVector<StringRef> tokenDims = dimNames(0);
+  if (tokenDims.empty() || tokenDims[0].empty())
+    return;
+  StringRef batch = tokenDims[0];
+  auto ret = cast<func::ReturnOp>(encode.getBody().back().getTerminator());
+  for (unsigned i = 1; i < decode.getNumArguments(); ++i) {
+    SmallVector<StringRef> dims = dimNames(i);
+    if (dims.size() < 2 || dims[1] != batch || dims[0] == batch)
+      continue;
+    auto name = decode.getArgAttrOfType<StringAttr>(i, "convc.name");
+    std::optional<unsigned> result;
+    for (unsigned r = 0; r < encode.getNumResults(); ++r)
+      if (auto n = encode.getResultAttrOfType<StringAttr>(r, "convc.name");
+          n && name && n == name)
+        result = r;
+    if (!result)
+      continue;
+    OpBuilder b(ret);
+    Value swapped = swapLeadingDims(b, ret.getLoc(), ret.getOperand(*result));
+    ret.setOperand(*result, swapped);
+    BlockArgument arg = decode.getArgument(i);
+    auto argType = cast<RankedTensorType>(arg.getType());
+    SmallVector<int64_t> shape(argType.getShape());
+    std::swap(shape[0], shape[1]);
+    arg.setType(RankedTensorType::get(shape, argType.getElementType()));
+    b.setInsertionPointToStart(&decode.getBody().front());
+    Value back = swapLeadingDims(b, decode.getLoc(), arg);
+    arg.replaceAllUsesExcept(back, back.getDefiningOp());
+    SmallVector<Attribute> params(
+        decode.getArgAttrOfType<ArrayAttr>(i, "convc.dim_params").getValue());
+    std::swap(params[0], params[1]);
+    decode.setArgAttr(i, "convc.dim_params", b.getArrayAttr(params));
+  }
+  encode.setType(FunctionType::get(
+      encode.getContext(), encode.getArgumentTypes(), ret.getOperandTypes()));
+  decode.setType(FunctionType::get(decode.getContext(),
+                                   decode.getBody().getArgumentTypes(),
+                                   decode.getResultTypes()));
+}
+
 /// One module from an imported encoder and full-sequence decoder (see
 /// importONNXSeq2Seq).
 OwningOpRef<ModuleOp> packageSeq2Seq(MLIRContext *context,
@@ -133,6 +201,7 @@ OwningOpRef<ModuleOp> packageSeq2Seq(MLIRContext *context,
       decode.setArgAttr(i, "convc.name",
                         StringAttr::get(context, name(encode, true, i - 1)));
   }
+  makeBatchMajor(encode, decode);
   Builder b(context);
   encode.setSymName("encode");
   encode.setArgAttr(0, "convc.name", b.getStringAttr("src_tokens"));

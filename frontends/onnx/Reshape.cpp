@@ -252,6 +252,26 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
              }) <= 1;
     });
   };
+  // To a scalar from symbolic dims: a collapse to rank 0 needs static ones,
+  // so the one element is checked and read.
+  if (resultType.getRank() == 0 && !type.hasStaticShape()) {
+    Value count = arith::ConstantIndexOp::create(b, loc, 1);
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      count = arith::MulIOp::create(b, loc, count,
+                                    tensor::DimOp::create(b, loc, x, d));
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, count, one),
+        ValueRange{count, one},
+        "node '" + nodeName(loc) +
+            "': a tensor of {0} elements cannot be reshaped to {1}");
+    SmallVector<Value> origin(type.getRank(),
+                              arith::ConstantIndexOp::create(b, loc, 0));
+    return tensor::FromElementsOp::create(
+        b, loc, resultType,
+        ValueRange{tensor::ExtractOp::create(b, loc, x, origin)});
+  }
   auto groups = getReassociationIndicesForReshape(type, resultType);
   if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
     SmallVector<OpFoldResult> sizes = outputSizes();

@@ -296,11 +296,15 @@ struct LowerAttention : ConvcLoweringPattern<AttentionOp> {
             next.append(weighted.begin(), weighted.end());
             return next;
           });
-      // All keys masked: l = 0, the output is zero.
+      // l = 0: every key masked, where softmax over -inf is NaN (as in
+      // ONNX and PyTorch), or no keys, where the sum is empty (zero).
       Value l = state[1];
+      Value none = arith::SelectOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, Tk, zero),
+          b.f32(std::numeric_limits<float>::quiet_NaN()), b.f32(0.0));
       Value inv = arith::SelectOp::create(
           b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, b.f32(0.0)),
-          b.fdiv(b.f32(1.0), l), b.f32(0.0));
+          b.fdiv(b.f32(1.0), l), none);
       Value invV = b.splat(inv, lanes);
       for (int64_t i = 0; i < nvec; ++i)
         vector::StoreOp::create(b, b.fmul(state[2 + i], invV), y,

@@ -162,10 +162,14 @@ struct LowerAttention : GPULoweringPattern<AttentionOp> {
               next[i] = b.select(padded, st[i], next[i]);
             return next;
           });
-      // All keys masked: l = 0, the output is zero.
+      // l = 0: every key masked, where softmax over -inf is NaN (as in
+      // ONNX and PyTorch), or no keys, where the sum is empty (zero).
       Value l = state[1];
+      Value none = b.select(
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, Tk, b.index(0)),
+          b.f32(std::numeric_limits<float>::quiet_NaN()), b.f32(0.0));
       Value out = b.select(b.cmpF(arith::CmpFPredicate::OGT, l, b.f32(0.0)),
-                           b.fdiv(state[2], l), b.f32(0.0));
+                           b.fdiv(state[2], l), none);
       b.storeF32(out, y, ivs);
     });
     return {b.toTensorOf(y, op.getResult())};

@@ -128,6 +128,13 @@ class Translator:
         unk = self.index["<unk>"]
         return [self.index.get(w, unk) for w in words] + [self.index["</s>"]]
 
+    def _special(self, given, word, name):
+        """An eos or pad id: the one given, else the dictionary's, else
+        None (the runtime's fairseq defaults, 2 and 1)."""
+        if given is not None:
+            return _token_ids([given], name)[0]
+        return self.index.get(word) if self.index else None
+
     def _decode(self, tokens, as_text):
         if not as_text:
             return list(tokens)
@@ -140,7 +147,7 @@ class Translator:
                         sampling_topp=1.0, sampling_temperature=1.0, seed=None,
                         repetition_penalty=1.0, no_repeat_ngram_size=0, return_scores=False,
                         max_batch_size=0, batch_type="examples", target_prefix=None,
-                        start_token=None):
+                        start_token=None, end_token=None, pad_token=None):
         """Translates `sources` (token lists, or strings with a dictionary);
         one TranslationResult per source, in order. The options are
         CTranslate2's; `target_prefix` (one list per source, or None) forces
@@ -156,7 +163,9 @@ class Translator:
                        sampling_topp=sampling_topp, sampling_temperature=sampling_temperature,
                        seed=seed, repetition_penalty=repetition_penalty,
                        no_repeat_ngram_size=no_repeat_ngram_size, max_batch_size=max_batch_size,
-                       batch_type=batch_type, start_token=start_token)
+                       batch_type=batch_type, start_token=start_token,
+                       eos=self._special(end_token, "</s>", "end_token"),
+                       pad=self._special(pad_token, "<pad>", "pad_token"))
         if target_prefix is not None:
             if len(target_prefix) != len(sources):
                 raise ValueError("target_prefix needs one entry per source")

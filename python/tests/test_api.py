@@ -92,6 +92,13 @@ def test_errors_are_exceptions(reverse_digits, tmp_path):
         translator.translate_batch([[5, 2]], target_prefix=[["a"]])
     assert translator.translate_batch([np.array([7, 5, 13, 6, 2])])[0].hypotheses[0] == \
         [6, 13, 5, 7]
+    # fairseq's eos and pad, spelled out; then two ids that cannot both be.
+    assert translator.translate_batch([[7, 5, 13, 6, 2]], end_token=2, pad_token=1)[0] \
+        .hypotheses[0] == [6, 13, 5, 7]
+    with pytest.raises(ValueError, match="the eos and pad ids must be distinct"):
+        translator.translate_batch([[7, 2]], end_token=2, pad_token=2)
+    with pytest.raises(ValueError, match=r"target prefix token 1 \(position 0\) is the pad id"):
+        translator.translate_batch([[7, 2]], target_prefix=[[1]])
     with pytest.raises(ValueError, match="unknown CPU 'bogus'"):
         convc.compile(os.path.join(ROOT, "examples", "reverse_digits.mlir"), mcpu="bogus",
                       cache_dir=str(tmp_path))

@@ -148,9 +148,15 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
     // Each row's logits at its last position.
     int64_t V = logits.shape()[2], rowStride = T * V;
     // V is known from the first step's logits.
-    if (t == 0)
+    if (t == 0) {
       if (Status s = checkPrefixTokens(prefixes, V); !s.ok())
         return s;
+      if (options.eos >= V)
+        return Status(StatusCode::InvalidArgument,
+                      "the eos id " + std::to_string(options.eos) +
+                          " is outside the vocabulary [0, " +
+                          std::to_string(V) + ")");
+    }
     const float *l = logits.data<float>() + (T - 1) * V;
     // Candidates: every live beam extended by every allowed token (or by
     // one sampled token).
@@ -221,9 +227,12 @@ Status searchBatch(const Module &module,
   for (auto &[name, value] : encoded)
     if (value.shape().empty() || value.shape()[0] != B)
       return Status(StatusCode::InvalidArgument,
-                    "encoder output '" + name +
-                        "' must be batch-major ([" + std::to_string(B) +
-                        ", ...]), as the generator gathers its rows per beam");
+                    "encoder output '" + name + "' must be batch-major ([" +
+                        std::to_string(B) +
+                        ", ...]), as the generator gathers its rows per "
+                        "beam; a time-major [S, B, ...] output is transposed "
+                        "by the package when the decoder's export names its "
+                        "dim 1 as prev_tokens' dim 0 (dynamic_axes)");
   std::vector<int64_t> expand;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t k = 0; k < K; ++k)
@@ -252,6 +261,15 @@ Status searchBatch(const Module &module,
     return Status(StatusCode::InvalidArgument,
                   "'" + decoder->name + "' must take the previous tokens "
                   "(i64 [N, T]) first and return logits [N, T, V] first");
+  // A static vocabulary bounds the eos id now (else the first logits do).
+  if (const auto &dims = decoder->outputs[0].dims; !dims.empty()) {
+    const std::string &V = dims.back();
+    if (!V.empty() && std::all_of(V.begin(), V.end(), ::isdigit) &&
+        options.eos >= std::stoll(V))
+      return Status(StatusCode::InvalidArgument,
+                    "the eos id " + std::to_string(options.eos) +
+                        " is outside the vocabulary [0, " + V + ")");
+  }
   if (step) {
     Named cached;
     if (Status s = runNamed(module, "decode_init", inputs, cached, onDevice);
@@ -320,6 +338,15 @@ Status checkOptions(const GenerationOptions &o, size_t sources) {
     return invalid("num_hypotheses must be in [1, beam] (" +
                    std::to_string(o.numHypotheses) + " with beam " +
                    std::to_string(o.beam) + ")");
+  if (o.eos < 0 || o.pad < 0 || o.eos == o.pad)
+    return invalid("the eos and pad ids must be distinct token ids >= 0 (eos " +
+                   std::to_string(o.eos) + ", pad " + std::to_string(o.pad) +
+                   ")");
+  if (o.startToken < -1)
+    return invalid("start token " + std::to_string(o.startToken) +
+                   " is not a token id (-1: eos)");
+  if (!std::isfinite(o.lengthPenalty))
+    return invalid("the length penalty must be a finite number");
   if (o.minLength < 0 || o.minLength > o.maxLength)
     return invalid("min length must be in [0, max length]");
   if (detail::isSampling(o) && o.beam != 1)
@@ -338,9 +365,17 @@ Status checkOptions(const GenerationOptions &o, size_t sources) {
     return invalid("give one target prefix per source, or one for all (" +
                    std::to_string(o.prefixes.size()) + " prefixes for " +
                    std::to_string(sources) + " sources)");
-  for (const auto &prefix : o.prefixes)
+  for (const auto &prefix : o.prefixes) {
     if (int64_t(prefix.size()) > o.maxLength)
       return invalid("a target prefix is longer than the max length");
+    // The pad id is never chosen (sources are padded with it), so forcing
+    // it would leave no hypothesis.
+    for (size_t i = 0; i < prefix.size(); ++i)
+      if (prefix[i] == o.pad)
+        return invalid("target prefix token " + std::to_string(prefix[i]) +
+                       " (position " + std::to_string(i) +
+                       ") is the pad id, which is never generated");
+  }
   return Status();
 }
 
@@ -352,9 +387,17 @@ Status generateNBest(const Module &module,
                      std::vector<std::vector<Hypothesis>> &results) {
   if (sources.empty())
     return invalid("no source sentences");
-  for (const auto &src : sources)
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const std::vector<int64_t> &src = sources[i];
     if (src.empty())
       return invalid("empty source sentence (give at least the eos token)");
+    // Attention over it would have no key: NaN, as in PyTorch.
+    if (std::all_of(src.begin(), src.end(),
+                    [&](int64_t t) { return t == options.pad; }))
+      return invalid("source " + std::to_string(i) +
+                     " is all padding (the pad id " +
+                     std::to_string(options.pad) + ")");
+  }
   if (Status s = checkOptions(options, sources.size()); !s.ok())
     return s;
   // On the GPU, the parameters go there once for all batches (device

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -414,6 +415,38 @@ TEST(GenerationOptions, MinLengthPrefixAndStartToken) {
   EXPECT_EQ(mixed[0].tokens.front(), 4);
 }
 
+// A pad start token is masked in the full decoder: it does not advance
+// the sinusoidal positions, so the incremental step counts valid tokens
+// in a state rather than taking its position from the step. (It took the
+// step: every logit after the first was off.) The full decoder is the
+// reference: the module compiled without --decode-step.
+TEST(GenerationOptions, PadStartTokenAsTheFullDecoder) {
+  for (const char *kind : kKinds) {
+    SCOPED_TRACE(kind);
+    auto module = compileModel(kind);
+    ASSERT_TRUE(module);
+    std::string dir = dataDir + "/" + kind, lib = dir + "/model.full.so";
+    std::string command = std::string(CONVC_TOOL) + " compile --quiet " + dir +
+                          "/model.mlir -o " + lib;
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    std::string error;
+    auto full = convc::Module::load(lib, error);
+    ASSERT_TRUE(full) << error;
+    ASSERT_FALSE(full->find("decode_step"));
+    auto sources = sourcesOf(kind);
+    for (int beam : {1, 3}) {
+      convc::GenerationOptions o;
+      o.maxLength = 10;
+      o.beam = beam;
+      o.startToken = o.pad;
+      std::vector<std::vector<convc::Hypothesis>> a, b;
+      ASSERT_TRUE(convc::generateNBest(*module, sources, o, a).ok());
+      ASSERT_TRUE(convc::generateNBest(*full, sources, o, b).ok());
+      expectSameNBest(a, b, 1e-4, beam);
+    }
+  }
+}
+
 TEST(GenerationOptions, RepetitionPenaltyRepeatsLess) {
   auto module = compileModel("light");
   ASSERT_TRUE(module);
@@ -472,6 +505,19 @@ TEST(GenerationOptions, BadOptionsAreErrors) {
   o = {}, o.repetitionPenalty = 0;
   EXPECT_EQ(code(o), bad);
   o = {}, o.maxBatchSize = -1;
+  EXPECT_EQ(code(o), bad);
+  // A forced pad (never generated: it left no hypothesis and exit 0), a
+  // start token below -1 (was taken as eos), a NaN length penalty, eos =
+  // pad, an eos outside the vocabulary.
+  o = {}, o.prefixes = {{o.pad, 5}};
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.startToken = -5;
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.lengthPenalty = std::nan("");
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.eos = o.pad;
+  EXPECT_EQ(code(o), bad);
+  o = {}, o.eos = 1 << 20;
   EXPECT_EQ(code(o), bad);
 }
 

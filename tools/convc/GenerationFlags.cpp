@@ -36,6 +36,15 @@ GenerationFlags::GenerationFlags(cl::OptionCategory &cat, cl::SubCommand &sub)
                  cl::desc("The decoder's first token (default: eos, as "
                           "fairseq; others start from bos or pad)"),
                  cl::init(-1), cl::cat(cat), cl::sub(sub)),
+      eosToken("eos-token",
+               cl::desc("The end-of-sentence id: ends hypotheses, and the "
+                        "default start token (fairseq's dictionary: 2)"),
+               cl::init(2), cl::cat(cat), cl::sub(sub)),
+      padToken("pad-token",
+               cl::desc("The padding id: batches of sources are left-padded "
+                        "with it, and it is never generated (fairseq's "
+                        "dictionary: 1; the model must mask it)"),
+               cl::init(1), cl::cat(cat), cl::sub(sub)),
       maxBatchSize("max-batch-size",
                    cl::desc("Sort sources by length and translate at most "
                             "this many at a time (examples or tokens, see "
@@ -120,6 +129,8 @@ bool GenerationFlags::apply(GenerationOptions &o, const char *command) const {
   o.maxLength = maxLength;
   o.minLength = minLength;
   o.startToken = startToken;
+  o.eos = eosToken;
+  o.pad = padToken;
   o.lengthPenalty = lengthPenalty;
   o.samplingTopK = samplingTopK;
   o.samplingTopP = samplingTopP;

@@ -23,7 +23,8 @@ struct GenerationFlags {
   bool apply(GenerationOptions &options, const char *command) const;
 
   llvm::cl::opt<int> beam, numHypotheses, samplingTopK, noRepeatNgram;
-  llvm::cl::opt<int64_t> maxLength, minLength, startToken, maxBatchSize;
+  llvm::cl::opt<int64_t> maxLength, minLength, startToken, eosToken, padToken,
+      maxBatchSize;
   llvm::cl::opt<double> lengthPenalty, samplingTopP, temperature,
       repetitionPenalty;
   llvm::cl::opt<std::string> seed, prefix, batchType, params;

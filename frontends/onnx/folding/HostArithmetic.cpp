@@ -137,10 +137,21 @@ Value build(OpBuilder &b, Location loc, StringRef op, ArrayRef<Value> a,
   if (op == "Add") return arith::AddIOp::create(b, loc, a[0], a[1]);
   if (op == "Sub") return arith::SubIOp::create(b, loc, a[0], a[1]);
   if (op == "Mul") return arith::MulIOp::create(b, loc, a[0], a[1]);
-  if (op == "Div") return arith::DivSIOp::create(b, loc, a[0], a[1]);
-  if (op == "Mod")
-    return fmod ? Value(arith::RemSIOp::create(b, loc, a[0], a[1]))
-                : floorRemainder(b, loc, a[0], a[1]);
+  if (op == "Div" || op == "Mod") {
+    // A divisor known at run time only (a size): 0 fails the call.
+    Value y = a[1];
+    if (std::optional<int64_t> c = getConstantIntValue(y);
+        !c || *c == 0 || *c == -1)
+      y = checkedDivisor(b, loc, a[0], y,
+                         "node '" + GraphImporter::nodeName(loc) +
+                             "': integer " + op.str() +
+                             " of {0} by {1} (a division by 0, or an "
+                             "overflow)");
+    if (op == "Div")
+      return arith::DivSIOp::create(b, loc, a[0], y);
+    return fmod ? Value(arith::RemSIOp::create(b, loc, a[0], y))
+                : floorRemainder(b, loc, a[0], y);
+  }
   if (op == "Min") return arith::MinSIOp::create(b, loc, a[0], a[1]);
   if (op == "Max") return arith::MaxSIOp::create(b, loc, a[0], a[1]);
   if (op == "Neg") return arith::SubIOp::create(b, loc, zero, a[0]);

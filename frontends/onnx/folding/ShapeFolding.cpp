@@ -751,7 +751,8 @@ ShapeFoldFn arithmetic(int64_t (*fn)(int64_t, int64_t), bool isDiv) {
       return false;
     SmallVector<int64_t> out;
     for (auto [i, j] : llvm::zip(pair->bc.from[0], pair->bc.from[1])) {
-      if (isDiv && pair->c[j] == 0)
+      if (isDiv &&
+          (pair->c[j] == 0 || (pair->c[j] == -1 && pair->a[i] == INT64_MIN)))
         return false; // left to the runtime op (and its error)
       out.push_back(fn(pair->a[i], pair->c[j]));
     }

@@ -119,22 +119,27 @@ template <typename FloatOp, typename IntOp>
 OpEntry binary(float (*host)(float, float), int64_t (*shape)(int64_t, int64_t),
                bool isDiv = false) {
   OpEntry entry;
-  entry.import = [](GraphImporter &im, const onnx::NodeProto &node,
-                    Location loc, ArrayRef<Value> inputs) {
+  entry.import = [isDiv](GraphImporter &im, const onnx::NodeProto &node,
+                         Location loc, ArrayRef<Value> inputs) {
     bool ints = inputs.size() == 2 && isInt64(inputs[0]) && isInt64(inputs[1]);
     if (inputs.size() != 2 ||
         !(ints || (isFloat(inputs[0]) && isFloat(inputs[1]))))
       return LogicalResult(emitError(loc)
                            << node.op_type()
                            << " needs two float32 or two int64 inputs");
+    std::string divByZero = "node '" + im.nodeName(loc) +
+                            "': integer Div of {0} by {1} (a division by 0, "
+                            "or an overflow)";
     return im.define(
-        node, im.elementwise(loc, inputs,
-                             [&](OpBuilder &nb, Location l, ValueRange a) {
-                               return ints ? Value(IntOp::create(nb, l, a[0],
-                                                                 a[1]))
-                                           : Value(FloatOp::create(nb, l, a[0],
-                                                                   a[1]));
-                             }));
+        node, im.elementwise(
+                  loc, inputs, [&](OpBuilder &nb, Location l, ValueRange a) {
+                    if (!ints)
+                      return Value(FloatOp::create(nb, l, a[0], a[1]));
+                    Value y = a[1];
+                    if (isDiv)
+                      y = checkedDivisor(nb, l, a[0], y, divByZero);
+                    return Value(IntOp::create(nb, l, a[0], y));
+                  }));
   };
   entry.foldShape = fold::arithmetic(shape, isDiv);
   entry.foldWeights = fold::binaryWeights(host);
@@ -398,8 +403,12 @@ LogicalResult GraphImporter::importMod(const onnx::NodeProto &node,
                                                   ValueRange a) -> Value {
     if (floats)
       return arith::RemFOp::create(nb, l, a[0], a[1]);
-    return fmod ? Value(arith::RemSIOp::create(nb, l, a[0], a[1]))
-                : floorRemainder(nb, l, a[0], a[1]);
+    Value y = checkedDivisor(nb, l, a[0], a[1],
+                             "node '" + nodeName(loc) +
+                                 "': integer Mod of {0} by {1} (a division "
+                                 "by 0, or an overflow)");
+    return fmod ? Value(arith::RemSIOp::create(nb, l, a[0], y))
+                : floorRemainder(nb, l, a[0], y);
   }));
 }
 

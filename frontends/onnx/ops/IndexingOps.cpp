@@ -18,10 +18,12 @@ LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
   // out[a..., i..., b...] = data[a..., indices[i...], b...]. Negative
   // indices count from the end; out-of-range ones are clamped to the
   // valid range (compiled code has no error path; memory stays safe).
-  if (inputs.size() != 2 || !(isFloat(inputs[0]) || isInt64(inputs[0])) ||
+  if (inputs.size() != 2 ||
+      !(isFloat(inputs[0]) || isInt64(inputs[0]) ||
+        getElementTypeOrSelf(inputs[0].getType()).isInteger(1)) ||
       !isInt64(inputs[1]))
-    return emitError(loc) << "Gather needs float32/int64 data and int64 "
-                             "indices";
+    return emitError(loc) << "Gather needs float, int or bool data and "
+                             "integer indices";
   auto dataType = cast<RankedTensorType>(inputs[0].getType());
   auto indexType = cast<RankedTensorType>(inputs[1].getType());
   int64_t rank = dataType.getRank(), q = indexType.getRank();
@@ -52,8 +54,13 @@ LogicalResult GraphImporter::importGather(const onnx::NodeProto &node,
   for (int64_t i = 0; i < q; ++i)
     indexExprs.push_back(getAffineDimExpr(axis + i, ctx));
   Value data = inputs[0];
-  // Like GatherElements', without a check before the loop for an empty dim:
-  // it would stop the embedding and position-table raisings.
+  // The clamped read needs an element: a dim that may be empty at run time
+  // (a slice's) is checked before the loop. None where the dim is known to
+  // hold one, which keeps the embedding and position-table raisings' forms.
+  if (!knownNonEmpty(data, axis))
+    checkIndexedDimNotEmpty(loc, data, axis,
+                            tensor::getMixedSizes(b, loc, init),
+                            "Gather indexes a dim of size 0");
   Value extent = tensor::DimOp::create(b, loc, data, axis);
   result =
       linalg::GenericOp::create(
@@ -136,10 +143,10 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
   // out[i] = data[i with i[axis] = indices[i]]; a negative index counts
   // from the end; one outside [-n, n) fails the call once the entry point
   // returns, and the read is clamped into range meanwhile.
-  // No check before the loop that the axis is not empty (as the scatters
-  // have): it would stop the TaLK and position-table raisings. An index into
-  // an empty dim fails the call through the per-element check, after a
-  // read of one element past the empty dim's end (--bounds-checks aborts).
+  // Every dim is read at a clamped position: the axis at the index, the
+  // others at the output's position. A dim that may be empty at run time is
+  // checked before the loop; none where it is known to hold an element (the
+  // TaLK and position raisings' forms).
   // The dims besides the axis whose symbolic sizes may differ between the
   // indices and the data get a per-position check; none where they are the
   // same size by construction (a check in the body stops the TaLK raising).
@@ -148,6 +155,11 @@ Value GraphImporter::gatherElements(const onnx::NodeProto &node, Location loc,
     mayExceed[d] = d != axis &&
                    (indexType.isDynamicDim(d) || dataType.isDynamicDim(d)) &&
                    !sameSize(indices, d, data, d);
+  for (int64_t d = 0; d < rank; ++d)
+    if (!knownNonEmpty(data, d))
+      checkIndexedDimNotEmpty(loc, data, d,
+                              tensor::getMixedSizes(b, loc, indices),
+                              "GatherElements indexes a dim of size 0");
   Value axisSize = tensor::DimOp::create(b, loc, data, axis);
   auto empty = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, indices),
@@ -278,9 +290,11 @@ LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
   };
   if (inputs.size() < 3 || !inputs[0] || !inputs[1] || !inputs[2])
     return emitError(loc) << "Slice needs data, starts and ends";
+  // Bool too: exports slice padding masks.
   if (!(isFloat(inputs[0]) ||
-        getElementTypeOrSelf(inputs[0].getType()).isInteger(64)))
-    return emitError(loc) << "Slice needs float or int64 data, not "
+        getElementTypeOrSelf(inputs[0].getType()).isInteger(64) ||
+        getElementTypeOrSelf(inputs[0].getType()).isInteger(1)))
+    return emitError(loc) << "Slice needs float, int or bool data, not "
                           << getElementTypeOrSelf(inputs[0].getType());
   SmallVector<int64_t> starts, ends, axes, steps;
   // Starts and ends may be runtime values (x[:, k:k + T] with a symbolic

@@ -140,6 +140,20 @@ LogicalResult GraphImporter::importGemm(const onnx::NodeProto &node,
   auto tb = cast<RankedTensorType>(Bm.getType());
   if (ta.getRank() != 2 || tb.getRank() != 2)
     return emitError(loc) << "Gemm needs 2-D A and B";
+  // The contracted sizes must agree: the loop runs over A's.
+  int64_t kA = transA ? 0 : 1, kB = transB ? 1 : 0;
+  if (!ta.isDynamicDim(kA) && !tb.isDynamicDim(kB) &&
+      ta.getDimSize(kA) != tb.getDimSize(kB))
+    return emitError(loc) << "Gemm contracts A's dim " << kA << " ("
+                          << ta.getDimSize(kA) << ") with B's dim " << kB
+                          << " (" << tb.getDimSize(kB) << "): they differ";
+  if ((ta.isDynamicDim(kA) || tb.isDynamicDim(kB)) && !sameSize(A, kA, Bm, kB))
+    checkSizes(loc, arith::CmpIPredicate::eq,
+               tensor::DimOp::create(b, loc, A, kA),
+               tensor::DimOp::create(b, loc, Bm, kB),
+               "Gemm contracts A's dim " + std::to_string(kA) +
+                   " ({0}) with B's dim " + std::to_string(kB) +
+                   " ({1}): they differ");
   AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
              k = getAffineDimExpr(2, ctx);
   int64_t M = ta.getDimSize(transA ? 1 : 0), N = tb.getDimSize(transB ? 0 : 1);

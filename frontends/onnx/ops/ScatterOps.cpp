@@ -227,19 +227,40 @@ Value GraphImporter::scatterND(const onnx::NodeProto &node, Location loc,
     for (int64_t d = 0; d < rank; ++d) {
       if (d < k) {
         int64_t i = (*indices)[t * k + d], n = dataType.getDimSize(d);
-        if (ShapedType::isDynamic(n) ? i < 0 : (i < -n || i >= n)) {
+        if (!ShapedType::isDynamic(n) && (i < -n || i >= n)) {
           emitError(loc) << "ScatterND index " << i
-                         << " is out of range for dim " << d;
+                         << " is out of range for dim " << d << " of size "
+                         << n;
           return {};
         }
         if (ShapedType::isDynamic(n)) {
-          // Unknown extent: the index is clamped to it at run time (as
-          // Gather's are), so the write stays inside the data.
-          Value last = arith::SubIOp::create(
-              b, loc, tensor::DimOp::create(b, loc, data, d),
-              arith::ConstantIndexOp::create(b, loc, 1));
-          offsets.push_back(getAsOpFoldResult(arith::MinSIOp::create(
-              b, loc, arith::ConstantIndexOp::create(b, loc, i), last)));
+          // Unknown extent: an index outside [-n, n) fails the call before
+          // the write. A negative one counts from the end.
+          Value extent = tensor::DimOp::create(b, loc, data, d);
+          std::string message = "ScatterND index " + std::to_string(i) +
+                                " is out of range for a dim of size {1}";
+          std::optional<double> atLeast = sizeLowerBound(extent);
+          if (i < 0 && !(atLeast && *atLeast >= double(-i))) {
+            checkSizes(loc, arith::CmpIPredicate::sle,
+                       arith::ConstantIndexOp::create(b, loc, -i), extent,
+                       message);
+          }
+          if (i < 0) {
+            offsets.push_back(getAsOpFoldResult(arith::AddIOp::create(
+                b, loc, extent, arith::ConstantIndexOp::create(b, loc, i))));
+          } else {
+            // The clamped form (min(i, n - 1)) is what the position
+            // table raising reads.
+            Value at = arith::ConstantIndexOp::create(b, loc, i);
+            // None where the size is known to exceed it (fairseq's position
+            // table, computed from T, zeroed at padding_idx).
+            if (!(atLeast && *atLeast > double(i)))
+              checkSizes(loc, arith::CmpIPredicate::slt, at, extent, message);
+            Value last = arith::SubIOp::create(
+                b, loc, extent, arith::ConstantIndexOp::create(b, loc, 1));
+            offsets.push_back(
+                getAsOpFoldResult(arith::MinSIOp::create(b, loc, at, last)));
+          }
         } else {
           offsets.push_back(b.getIndexAttr(i < 0 ? i + n : i));
         }

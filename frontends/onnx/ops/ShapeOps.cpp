@@ -155,18 +155,62 @@ Value GraphImporter::range(Location loc, ArrayRef<Value> inputs) {
   Value s = hostScalar(loc, inputs[0]), e = hostScalar(loc, inputs[1]),
         d = hostScalar(loc, inputs[2]);
   // n = max(ceil((limit - start) / delta), 0)
+  // A delta of 0 (a division by zero), a span past int64 (it would wrap),
+  // and a float count that is not finite fail the call.
   Value count;
   if (isInt) {
-    count = arith::CeilDivSIOp::create(b, loc,
-                                       arith::SubIOp::create(b, loc, e, s), d);
-    count = arith::MaxSIOp::create(
-        b, loc, count, arith::ConstantIntOp::create(b, loc, 0, 64));
+    Value zero = arith::ConstantIntOp::create(b, loc, 0, 64);
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, d, zero),
+        ValueRange{}, "node '" + nodeName(loc) + "': Range delta is 0");
+    Value span = arith::SubIOp::create(b, loc, e, s);
+    // limit - start overflows where the signs of limit and start differ
+    // and the result's sign is not limit's.
+    Value wrapped =
+        arith::AndIOp::create(b, loc, arith::XOrIOp::create(b, loc, e, s),
+                              arith::XOrIOp::create(b, loc, e, span));
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, wrapped, zero),
+        ValueRange{arith::IndexCastOp::create(b, loc, b.getIndexType(), s),
+                   arith::IndexCastOp::create(b, loc, b.getIndexType(), e)},
+        "node '" + nodeName(loc) +
+            "': Range from {0} to {1}: limit - start does not fit int64");
+    count = arith::CeilDivSIOp::create(b, loc, span, d);
+    count = arith::MaxSIOp::create(b, loc, count, zero);
   } else {
     Value q = math::CeilOp::create(
         b, loc,
         arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, e, s), d));
     q = arith::MaximumFOp::create(
         b, loc, q, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+    // Ordered: false for NaN (0 / 0, inf - inf), and for infinity. None
+    // where sizes and a constant delta bound the count (arange(T)): the
+    // check would keep what raising replaces alive.
+    std::optional<double> span = magnitudeBound(e), from = magnitudeBound(s);
+    std::optional<double> step;
+    FloatAttr stepAttr;
+    DenseElementsAttr stepDense;
+    if (matchPattern(d, m_Constant(&stepAttr)))
+      step = stepAttr.getValueAsDouble();
+    else if (auto extract = d.getDefiningOp<tensor::ExtractOp>();
+             extract &&
+             matchPattern(extract.getTensor(), m_Constant(&stepDense)) &&
+             stepDense.isSplat())
+      step = stepDense.getSplatValue<APFloat>().convertToDouble();
+    bool bounded = span && from && step && *step != 0 &&
+                   (*span + *from) / std::abs(*step) + 1 < 0x1p62;
+    if (!bounded)
+      CheckOp::create(
+          b, loc,
+          arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OLE, q,
+              arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0x1p62f))),
+          ValueRange{},
+          "node '" + nodeName(loc) +
+              "': Range's element count ceil((limit - start) / delta) is not "
+              "finite or is over 2^62");
     count = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
   }
   Value n = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
@@ -575,15 +619,36 @@ LogicalResult GraphImporter::importConcat(const onnx::NodeProto &node,
   if (axis < 0 || axis >= rank)
     return emitError(loc) << "Concat axis out of range";
   // Sizes: per dim the first static one among the inputs, else the first
-  // input's; the concatenated dimension summed (folded when static).
+  // input's; the concatenated dimension summed (folded when static). Every
+  // other input must have that size in the dims but the axis: checked at
+  // run time where a symbolic size is not the same by construction (the
+  // copies would write past the result's rows, or read past the input's).
   SmallVector<OpFoldResult> sizes;
   for (int64_t i = 0; i < rank; ++i) {
-    OpFoldResult size = tensor::getMixedSize(b, loc, inputs[0], i);
-    for (Value v : inputs)
-      if (auto t = cast<RankedTensorType>(v.getType());
-          t.getRank() == rank && !t.isDynamicDim(i))
-        size = b.getIndexAttr(t.getDimSize(i));
-    sizes.push_back(size);
+    unsigned from = 0;
+    for (auto [k, v] : llvm::enumerate(inputs))
+      if (!cast<RankedTensorType>(v.getType()).isDynamicDim(i)) {
+        from = k;
+        break;
+      }
+    sizes.push_back(tensor::getMixedSize(b, loc, inputs[from], i));
+    if (i == axis)
+      continue;
+    for (auto [k, v] : llvm::enumerate(inputs)) {
+      bool dynamic =
+          cast<RankedTensorType>(v.getType()).isDynamicDim(i) ||
+          cast<RankedTensorType>(inputs[from].getType()).isDynamicDim(i);
+      if (k == from || !dynamic || sameSize(v, i, inputs[from], i))
+        continue;
+      checkSizes(
+          loc, arith::CmpIPredicate::eq, tensor::DimOp::create(b, loc, v, i),
+          getValueOrCreateConstantIndexOp(b, loc, sizes.back()),
+          "Concat input " + std::to_string(k) + " ('" + node.input(k) +
+              "') has {0} in dim " + std::to_string(i) + " where input " +
+              std::to_string(from) + " ('" + node.input(from) +
+              "') has {1}: the inputs must agree in every dim but "
+              "the axis");
+    }
   }
   Value total = arith::ConstantIndexOp::create(b, loc, 0);
   for (Value v : inputs)

@@ -13,14 +13,20 @@
 // CHECK-LABEL: func.func @decode_step(
 // CHECK-SAME: {convc.name = "tokens"}
 // CHECK-SAME: %[[STEP:[^:]*]]: tensor<?xi64> {convc.name = "step"}
-// CHECK-SAME: %[[STATE:[^:]*]]: tensor<?x2x8xf32> {convc.name = "state0"}
+// CHECK-SAME: %[[COUNT:[^:]*]]: tensor<?xi64> {convc.name = "state0"}
+// CHECK-SAME: %[[STATE:[^:]*]]: tensor<?x2x8xf32> {convc.name = "state1"}
 // CHECK-SAME: %[[CACHE:[^:]*]]: tensor<?x?x8xf32> {convc.name = "cache0"}
-// CHECK-SAME: -> (tensor<?x?x8xf32> {convc.name = "y"}, tensor<?x2x8xf32> {convc.name = "state0.next"})
-// CHECK: convc.embedding %{{.*}}, %{{.*}} start %[[STEP]]
-// CHECK: %[[Y:.*]], %[[NEXT:.*]] = convc.conv_window_step %{{.*}}, %[[STATE]], %{{.*}} {heads = 2 : i64, kind = "lightweight"}
+// CHECK-SAME: -> (tensor<?x?x8xf32> {convc.name = "y"}, tensor<?xi64> {convc.name = "state0.next"}, tensor<?x2x8xf32> {convc.name = "state1.next"})
+// The sinusoidal positions count the valid tokens before (state0), not the
+// steps: a pad start token does not advance them.
+// CHECK: %[[X:.*]] = convc.embedding %[[TOKENS:[^,]*]], %{{.*}} start %[[COUNT]]
+// CHECK: %[[COUNTED:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[TOKENS]] : tensor<?x?xi64>) outs(%[[COUNT]] : tensor<?xi64>)
+// CHECK-DAG: arith.cmpi ne, %{{.*}}, %c1_i64
+// CHECK-DAG: arith.cmpi slt, %{{.*}}, %c10_i64
+// CHECK: %[[Y:.*]], %[[NEXT:.*]] = convc.conv_window_step %[[X]], %[[STATE]], %{{.*}} {heads = 2 : i64, kind = "lightweight"}
 // CHECK-NOT: convc.linear %{{.*}}, %{{.*}}wk
 // CHECK: convc.attention %{{.*}}, %[[CACHE]], %[[CACHE]]
-// CHECK: return %{{.*}}, %[[NEXT]]
+// CHECK: return %{{.*}}, %[[COUNTED]], %[[NEXT]]
 func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %enc: tensor<?x?x8xf32> {convc.name = "enc"},
                   %emb: tensor<10x8xf32> {convc.name = "emb"}, %cw: tensor<2x3xf32> {convc.name = "cw"},
                   %wk: tensor<8x8xf32> {convc.name = "wk"}) -> (tensor<?x?x8xf32> {convc.name = "y"}) {

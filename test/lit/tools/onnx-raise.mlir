@@ -18,7 +18,7 @@
 // convc.dynamic_conv (the kernel projection of its own input folded in),
 // nothing generic.
 // RUN: convc compile %S/Inputs/export_dynamic_conv.onnx --emit=fused --report -o %t.dyn.mlir 2>&1 | FileCheck %s --check-prefix=DYNAMIC
-// DYNAMIC: convc: report (fused IR): 1 x convc.dynamic_conv; 0 ops on the generic linalg path
+// DYNAMIC: convc: report (fused IR): 4 x convc.check, 1 x convc.dynamic_conv; 0 ops on the generic linalg path
 // RUN: FileCheck %s --check-prefix=DYNAMIC-IR < %t.dyn.mlir
 // DYNAMIC-IR: convc.dynamic_conv %arg0, %{{.*}}, %{{.*}} {heads = 4 : i64, kernel_size = 5 : i64, padding = 2 : i64} : tensor<?x?x16xf32>, tensor<20x16xf32>, tensor<20xf32>
 
@@ -31,7 +31,7 @@
 // input stacked, times the softmaxed [H, K] kernel viewed [1, 1, H, 1, K],
 // ReduceSum): one convc.lightweight_conv with the kernel folded at import.
 // RUN: convc compile %S/Inputs/export_light_slices.onnx --emit=fused --report -o %t.slices.mlir 2>&1 | FileCheck %s --check-prefix=SLICES
-// SLICES: report (fused IR): 1 x convc.lightweight_conv; 0 ops on the generic linalg path
+// SLICES: report (fused IR): 2 x convc.check, 1 x convc.lightweight_conv; 0 ops on the generic linalg path
 // RUN: FileCheck %s --check-prefix=SLICES-IR < %t.slices.mlir
 // SLICES-IR: convc.lightweight_conv %arg0, %{{.*}} {heads = 2 : i64, padding = 1 : i64, weight_softmax = false}
 
@@ -59,7 +59,9 @@
 // taking the previous tokens and the encoder outputs, HF Optimum's layout):
 // the embeddings, convs and attention raise to convc ops, so the package
 // gets an incremental decoder: @decode_init projects the encoder outputs
-// once, @decode_step embeds one token at its position and steps each causal
+// once, @decode_step embeds one token at its position (state0 counts the
+// real tokens before it: a pad start token does not advance positions)
+// and steps each causal
 // TaLK on its ring of prefix sums.
 // RUN: convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/export_talk_seq2seq_decoder.onnx --emit=convc -o - | FileCheck %s --check-prefix=PACKAGE
 // PACKAGE-LABEL: func.func @encode(
@@ -72,7 +74,7 @@
 // PACKAGE-SAME: convc.name = "encoder_out"}
 // PACKAGE-LABEL: func.func @decode_step(
 // PACKAGE-SAME: convc.name = "prev_tokens"}
-// PACKAGE: convc.embedding %arg0, %{{.*}} start %arg2
+// PACKAGE: convc.embedding %arg0, %{{.*}} start %arg3
 // PACKAGE: convc.talk_step
 // PACKAGE: convc.attention
 // PACKAGE: convc.talk_step

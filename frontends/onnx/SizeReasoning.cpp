@@ -1,0 +1,294 @@
+//===- SizeReasoning.cpp - what the importer knows of symbolic sizes -----===//
+//
+// Checks at run time cost little, but one on sizes that are equal (or
+// large enough) by construction keeps ops alive that raising replaces, and
+// keeps a decoder from stepping. So the importer asks first: do two dims
+// have one origin (sameSize), may a dim be empty (knownNonEmpty), how small
+// can a scalar size be (sizeLowerBound).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/GraphImporter.h"
+
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace convc::onnx_import {
+
+namespace {
+/// Where the importer took a dynamic size from: a value's dimension, or an
+/// SSA size. Results of destination-style ops have their init's sizes,
+/// tensor.empty the sizes it was given, tensor.dim the size it reads, and
+/// convc ops the leading dims of their input. Two dims with the same origin
+/// are equal at run time.
+struct SizeOrigin {
+  Value value;
+  int64_t dim; // -1: `value` is the size itself
+  bool operator==(const SizeOrigin &o) const {
+    return value == o.value && dim == o.dim;
+  }
+};
+
+SizeOrigin sizeOrigin(Value v, int64_t d) {
+  for (int depth = 0; depth < 256; ++depth) {
+    if (d < 0) {
+      auto dim = v.getDefiningOp<tensor::DimOp>();
+      std::optional<int64_t> index =
+          dim ? dim.getConstantIndex() : std::nullopt;
+      if (!index)
+        break;
+      v = dim.getSource(), d = *index;
+      continue;
+    }
+    Operation *op = v.getDefiningOp();
+    if (!op)
+      break;
+    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op)) {
+      v = dps.getDpsInitOperand(cast<OpResult>(v).getResultNumber())->get();
+    } else if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
+      if (!empty.getType().isDynamicDim(d))
+        break;
+      v = empty.getDynamicSize(d), d = -1;
+    } else if (auto castOp = dyn_cast<tensor::CastOp>(op)) {
+      v = castOp.getSource();
+    } else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      if (slice.getType().getRank() != slice.getSourceType().getRank())
+        break; // rank-reducing: dims renumbered
+      auto size = dyn_cast<Value>(slice.getMixedSizes()[d]);
+      if (!size)
+        break;
+      v = size, d = -1;
+    } else if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      auto size = dyn_cast<Value>(expand.getMixedOutputShape()[d]);
+      if (!size)
+        break;
+      v = size, d = -1;
+    } else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      // A group of one symbolic dim and static 1s keeps that dim's size.
+      ReassociationIndices group = collapse.getReassociationIndices()[d];
+      auto source = collapse.getSrcType();
+      auto symbolicDims = llvm::make_filter_range(
+          group, [&](int64_t j) { return source.getDimSize(j) != 1; });
+      if (llvm::range_size(symbolicDims) != 1)
+        break;
+      v = collapse.getSrc(), d = *symbolicDims.begin();
+    } else if (isa<ConvcDialect>(op->getDialect()) && op->getNumOperands() &&
+               isa<RankedTensorType>(op->getOperand(0).getType()) &&
+               d + 1 < cast<RankedTensorType>(v.getType()).getRank()) {
+      v = op->getOperand(0); // convc ops keep their input's leading dims
+    } else {
+      break;
+    }
+  }
+  return {v, d};
+}
+
+} // namespace
+
+/// The same origin, or equal by upstream's value-bounds analysis (which
+/// follows pads, slices and the arithmetic between them, e.g. a conv's
+/// T + 2P - K + 1 against T when 2P = K - 1), or graph-input dims declared
+/// with one dim_param (the runtime refuses inputs that disagree: the
+/// signature unites them, see ExportEntryPoints.cpp).
+bool GraphImporter::sameSize(Value x, int64_t dx, Value y, int64_t dy) {
+  SizeOrigin ox = sizeOrigin(x, dx), oy = sizeOrigin(y, dy);
+  if (ox == oy)
+    return true;
+  // Declared dims before the (costlier) value-bounds analysis.
+  auto px = dimParams.find({ox.value, ox.dim}),
+       py = dimParams.find({oy.value, oy.dim});
+  if (px != dimParams.end() && py != dimParams.end() &&
+      px->second == py->second)
+    return true;
+  FailureOr<bool> equal = ValueBoundsConstraintSet::areEqual(
+      ValueBoundsConstraintSet::Variable(x, dx),
+      ValueBoundsConstraintSet::Variable(y, dy));
+  return succeeded(equal) && *equal;
+}
+
+/// A lower bound on a scalar size computation, in double: constants, dims
+/// (0, or 1 where known not empty), casts, ceil and floor, sums, products
+/// of non-negative bounds, differences and quotients by constants, and
+/// maxima and minima (a concat's size; a float Range's, max(ceil((limit -
+/// start) / delta), 0)). None for anything else.
+static std::optional<double> scalarConstant(Value v) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return double(*c);
+  FloatAttr f;
+  if (matchPattern(v, m_Constant(&f)))
+    return f.getValueAsDouble();
+  // One element of a splat constant tensor (a host scalar's operand).
+  DenseElementsAttr dense;
+  if (auto extract = v.getDefiningOp<tensor::ExtractOp>();
+      extract && matchPattern(extract.getTensor(), m_Constant(&dense)) &&
+      dense.isSplat())
+    return dense.getElementType().isIntOrIndex()
+               ? double(dense.getSplatValue<APInt>().getSExtValue())
+               : dense.getSplatValue<APFloat>().convertToDouble();
+  return std::nullopt;
+}
+
+std::optional<double> GraphImporter::sizeLowerBound(Value size, int depth) {
+  if (std::optional<double> c = scalarConstant(size))
+    return c;
+  Operation *op = size.getDefiningOp();
+  if (!op || depth > 64)
+    return std::nullopt;
+  if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    if (!index)
+      return 0.0;
+    // A size computed by scalar arithmetic bounds by that; other dims are
+    // 1 where known not empty.
+    SizeOrigin origin = sizeOrigin(dim.getSource(), *index);
+    if (origin.dim < 0)
+      return sizeLowerBound(origin.value, depth + 1);
+    return knownNonEmpty(dim.getSource(), *index) ? 1.0 : 0.0;
+  }
+  if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+    auto elements = extract.getTensor().getDefiningOp<tensor::FromElementsOp>();
+    if (!elements || elements.getElements().size() != 1)
+      return std::nullopt;
+    return sizeLowerBound(elements.getElements()[0], depth + 1);
+  }
+  auto operand = [&](unsigned i) {
+    return sizeLowerBound(op->getOperand(i), depth + 1);
+  };
+  auto constant = [&](unsigned i) { return scalarConstant(op->getOperand(i)); };
+  if (isa<arith::IndexCastOp, arith::SIToFPOp, arith::ExtSIOp, arith::ExtFOp>(
+          op))
+    return operand(0);
+  if (isa<arith::FPToSIOp, math::FloorOp>(op)) {
+    std::optional<double> x = operand(0);
+    return x ? std::optional<double>(std::floor(*x)) : std::nullopt;
+  }
+  if (isa<math::CeilOp>(op)) {
+    std::optional<double> x = operand(0);
+    return x ? std::optional<double>(std::ceil(*x)) : std::nullopt;
+  }
+  if (isa<arith::MaxSIOp, arith::MaximumFOp, arith::MaxNumFOp>(op)) {
+    std::optional<double> lhs = operand(0), rhs = operand(1);
+    if (!lhs || !rhs)
+      return lhs ? lhs : rhs; // max(a, b) >= a
+    return std::max(*lhs, *rhs);
+  }
+  if (op->getNumOperands() != 2)
+    return std::nullopt;
+  std::optional<double> lhs = operand(0);
+  if (!lhs)
+    return std::nullopt;
+  if (isa<arith::SubIOp, arith::SubFOp>(op)) {
+    std::optional<double> c = constant(1);
+    return c ? std::optional<double>(*lhs - *c) : std::nullopt;
+  }
+  if (isa<arith::DivFOp>(op)) {
+    std::optional<double> c = constant(1);
+    return c && *c > 0 ? std::optional<double>(*lhs / *c) : std::nullopt;
+  }
+  std::optional<double> rhs = operand(1);
+  if (!rhs)
+    return std::nullopt;
+  if (isa<arith::AddIOp, arith::AddFOp>(op))
+    return *lhs + *rhs;
+  if (isa<arith::MulIOp, arith::MulFOp>(op) && *lhs >= 0 && *rhs >= 0)
+    return *lhs * *rhs;
+  if (isa<arith::MinSIOp, arith::MinimumFOp, arith::MinNumFOp>(op))
+    return std::min(*lhs, *rhs);
+  return std::nullopt;
+}
+
+bool GraphImporter::knownNonEmpty(Value x, int64_t dim) {
+  for (int depth = 0; depth < 256; ++depth) {
+    auto type = cast<RankedTensorType>(x.getType());
+    if (!type.isDynamicDim(dim))
+      return type.getDimSize(dim) > 0;
+    SizeOrigin origin = sizeOrigin(x, dim);
+    if (origin.dim < 0) {
+      std::optional<double> bound = sizeLowerBound(origin.value, depth);
+      return bound && *bound >= 1.0;
+    }
+    if (auto arg = dyn_cast<BlockArgument>(origin.value))
+      return isa<func::FuncOp>(arg.getOwner()->getParentOp());
+    auto pad = origin.value.getDefiningOp<tensor::PadOp>();
+    if (!pad)
+      return false;
+    std::optional<int64_t> low =
+        getConstantIntValue(pad.getMixedLowPad()[origin.dim]);
+    std::optional<int64_t> high =
+        getConstantIntValue(pad.getMixedHighPad()[origin.dim]);
+    if (low && high && *low >= 0 && *high >= 0 && *low + *high > 0)
+      return true;
+    if (!low || !high || *low < 0 || *high < 0)
+      return false;
+    x = pad.getSource(), dim = origin.dim;
+  }
+  return false;
+}
+
+bool GraphImporter::distinctInputDims(Value x, int64_t dx, Value y,
+                                      int64_t dy) {
+  SizeOrigin ox = sizeOrigin(x, dx), oy = sizeOrigin(y, dy);
+  if (ox == oy || ox.dim < 0 || oy.dim < 0 || !isa<BlockArgument>(ox.value) ||
+      !isa<BlockArgument>(oy.value))
+    return false;
+  auto px = dimParams.find({ox.value, ox.dim}),
+       py = dimParams.find({oy.value, oy.dim});
+  return px == dimParams.end() || py == dimParams.end() ||
+         px->second != py->second;
+}
+
+/// A bound on |v| for a host scalar computed from sizes and constants (a
+/// dim is at most 2^48: no buffer is larger), or none.
+std::optional<double> magnitudeBound(Value v, int depth) {
+  if (depth > 32)
+    return std::nullopt;
+  FloatAttr f;
+  if (matchPattern(v, m_Constant(&f)))
+    return std::abs(f.getValueAsDouble());
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return std::abs(double(*c));
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  auto operand = [&](unsigned i) {
+    return magnitudeBound(op->getOperand(i), depth + 1);
+  };
+  if (isa<tensor::DimOp>(op))
+    return 0x1p48;
+  if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+    DenseElementsAttr dense;
+    if (matchPattern(extract.getTensor(), m_Constant(&dense)) &&
+        dense.isSplat())
+      return dense.getElementType().isIntOrIndex()
+                 ? std::abs(double(dense.getSplatValue<APInt>().getSExtValue()))
+                 : std::abs(dense.getSplatValue<APFloat>().convertToDouble());
+    auto elements = extract.getTensor().getDefiningOp<tensor::FromElementsOp>();
+    if (elements && elements.getElements().size() == 1)
+      return magnitudeBound(elements.getElements()[0], depth + 1);
+    return std::nullopt;
+  }
+  if (isa<arith::IndexCastOp, arith::SIToFPOp, arith::NegFOp>(op))
+    return operand(0);
+  if (isa<math::CeilOp, math::FloorOp>(op)) {
+    std::optional<double> x = operand(0);
+    return x ? std::optional<double>(*x + 1) : std::nullopt;
+  }
+  if (op->getNumOperands() != 2)
+    return std::nullopt;
+  std::optional<double> a = operand(0), b = operand(1);
+  if (!a || !b)
+    return std::nullopt;
+  if (isa<arith::AddIOp, arith::SubIOp, arith::AddFOp, arith::SubFOp>(op))
+    return *a + *b;
+  if (isa<arith::MulIOp, arith::MulFOp>(op))
+    return *a * *b;
+  if (isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxSIOp, arith::MinSIOp>(
+          op))
+    return std::max(*a, *b);
+  return std::nullopt;
+}
+
+} // namespace convc::onnx_import

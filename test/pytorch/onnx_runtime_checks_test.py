@@ -1,0 +1,202 @@
+"""Hand-built graphs whose sizes or values only go wrong at run time, each
+run by convc and by ONNX Runtime: valid inputs give ONNX Runtime's numbers;
+invalid ones fail the call (non-zero exit, no output file) with a message
+naming the node, where before they read or wrote out of bounds, trapped
+(SIGFPE) or gave wrong numbers with exit code 0:
+
+- Concat of inputs whose symbolic non-axis sizes differ (wrote past the
+  result), Gemm whose contracted symbolic sizes differ (read past A's rows);
+- Range with a run-time delta of 0 (SIGFPE), a span past int64 (an empty
+  result), a float count that is infinite; integer Div and Mod by 0 and
+  INT64_MIN / -1 (SIGFPE); an Expand to 2^63 elements (heap corruption: a
+  compile error now);
+- ScatterND at a constant index outside a symbolic dim (was clamped into
+  it), a negative one (was refused, though valid);
+- Slice and Gather of a bool mask (were refused), a Reshape of symbolic
+  dims to a scalar (failed in the memref lowering).
+
+On the CPU, the CPU with bounds checks and the GPU kernel loops.
+
+usage: onnx_runtime_checks_test.py CONVC_TOOL WORKDIR
+Skips (exit 77) without onnxruntime-node.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as TP, helper, numpy_helper
+
+import ort_compare as oc
+
+I64, F32, BOOL = TP.INT64, TP.FLOAT, TP.BOOL
+TARGETS = ["cpu", "cpu+bounds-checks", "gpu-kernels-on-cpu"]
+
+
+def model(nodes, inputs, outputs, inits=(), opset=17):
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(*i) for i in inputs],
+                              [helper.make_tensor_value_info(*o) for o in outputs],
+                              [numpy_helper.from_array(v, n) for n, v in inits])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+    return m
+
+
+def concat():
+    return model([helper.make_node("Concat", ["x", "z"], ["y"], axis=1, name="cat")],
+                 [("x", F32, ["B", "T", 4]), ("z", F32, ["C", "U", 4])],
+                 [("y", F32, None)])
+
+
+def gemm():
+    return model([helper.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="gemm")],
+                 [("x", F32, ["M", "K"]), ("w", F32, ["N", "L"])], [("y", F32, None)])
+
+
+def int_range():
+    return model([helper.make_node("Range", ["s", "e", "d"], ["y"], name="range")],
+                 [("s", I64, []), ("e", I64, []), ("d", I64, [])], [("y", I64, None)])
+
+
+def float_range():
+    return model([helper.make_node("Range", ["s", "e", "d"], ["y"], name="frange")],
+                 [("s", F32, []), ("e", F32, []), ("d", F32, [])], [("y", F32, None)])
+
+
+def div_mod():
+    return model([helper.make_node("Div", ["a", "b"], ["q"], name="div"),
+                  helper.make_node("Mod", ["a", "b"], ["r"], name="mod")],
+                 [("a", I64, ["N"]), ("b", I64, ["N"])], [("q", I64, None), ("r", I64, None)])
+
+
+def scatter_nd(index):
+    idx = np.array([[0, index]], np.int64)
+    upd = np.full((1, 4), 7.0, np.float32)
+    return model([helper.make_node("ScatterND", ["x", "i", "u"], ["y"], name="scatter")],
+                 [("x", F32, ["B", "T", 4])], [("y", F32, None)], [("i", idx), ("u", upd)])
+
+
+def bool_mask():
+    """A padding mask sliced to the last 3 positions and gathered at 1,
+    returned as float."""
+    s = [("st", np.array([-3], np.int64)), ("en", np.array([2**62], np.int64)),
+         ("ax", np.array([1], np.int64)), ("at", np.array([1], np.int64))]
+    return model([helper.make_node("Equal", ["t", "pad"], ["m"]),
+                  helper.make_node("Slice", ["m", "st", "en", "ax"], ["ms"], name="slice"),
+                  helper.make_node("Gather", ["ms", "at"], ["mg"], axis=1, name="gather"),
+                  helper.make_node("Cast", ["ms"], ["y"], to=F32),
+                  helper.make_node("Cast", ["mg"], ["g"], to=F32)],
+                 [("t", I64, ["B", "T"])], [("y", F32, None), ("g", F32, None)],
+                 s + [("pad", np.array(1, np.int64))])
+
+
+def to_scalar():
+    return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="scalar")],
+                 [("x", F32, ["B", "T"])], [("y", F32, None)],
+                 [("shape", np.zeros((0,), np.int64))])
+
+
+def huge_expand():
+    return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="huge")],
+                 [("x", F32, [1, 1])], [("y", F32, None)],
+                 [("shape", np.array([2, 2**62], np.int64))])
+
+
+rng = np.random.default_rng(5)
+f = lambda *s: rng.standard_normal(s).astype(np.float32)
+i64 = lambda *v: np.array(v, np.int64)
+s64 = lambda v: np.array(v, np.int64)  # rank 0
+# name, model, feeds, the words convc's error must hold (None: match ORT).
+CASES = [
+    ("concat_ok", concat, {"x": f(2, 3, 4), "z": f(2, 2, 4)}, None),
+    ("concat_short", concat, {"x": f(2, 3, 4), "z": f(1, 2, 4)},
+     "node 'cat': Concat input 1 ('z') has 1 in dim 0 where input 0 ('x') has 2"),
+    ("concat_long", concat, {"x": f(2, 3, 4), "z": f(3, 2, 4)}, "('z') has 3 in dim 0"),
+    ("gemm_ok", gemm, {"x": f(2, 3), "w": f(5, 3)}, None),
+    ("gemm_k", gemm, {"x": f(2, 50), "w": f(5, 3)},
+     "node 'gemm': Gemm contracts A's dim 1 (50) with B's dim 1 (3)"),
+    ("range_ok", int_range, {"s": s64(-3), "e": s64(9), "d": s64(4)}, None),
+    ("range_zero", int_range, {"s": s64(0), "e": s64(5), "d": s64(0)},
+     "node 'range': Range delta is 0"),
+    ("range_span", int_range, {"s": s64(-2**62), "e": s64(2**62), "d": s64(2**61)},
+     "does not fit int64"),
+    ("frange_ok", float_range, {"s": np.array(0.5, np.float32), "e": np.array(3, np.float32),
+                                "d": np.array(0.5, np.float32)}, None),
+    ("frange_inf", float_range, {"s": np.array(0, np.float32),
+                                 "e": np.array(np.inf, np.float32),
+                                 "d": np.array(1, np.float32)}, "node 'frange': Range's element"),
+    ("divmod_ok", div_mod, {"a": i64(7, -7, 9), "b": i64(2, 2, -4)}, None),
+    ("div_zero", div_mod, {"a": i64(7, 1), "b": i64(2, 0)}, "integer Div of 1 by 0"),
+    ("div_min", div_mod, {"a": i64(-2**63), "b": i64(-1)}, "by -1"),
+    ("scatter_last", lambda: scatter_nd(-1), {"x": f(2, 3, 4)}, None),
+    ("scatter_first", lambda: scatter_nd(0), {"x": f(1, 2, 4)}, None),
+    ("scatter_past", lambda: scatter_nd(5), {"x": f(2, 3, 4)},
+     "node 'scatter': ScatterND index 5 is out of range for a dim of size 3"),
+    ("scatter_before", lambda: scatter_nd(-4), {"x": f(2, 3, 4)}, "ScatterND index -4"),
+    ("bool_mask", bool_mask, {"t": i64([5, 1, 1, 7], [1, 3, 4, 1])}, None),
+    ("to_scalar", to_scalar, {"x": f(1, 1)}, None),
+    ("to_scalar_2", to_scalar, {"x": f(2, 1)}, "node 'scalar': a tensor of 2 elements"),
+]
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 2
+    tool, work = sys.argv[1], sys.argv[2]
+    skip = oc.skip_without_ort()
+    if skip is not None:
+        return skip
+    os.makedirs(work, exist_ok=True)
+    failures = []
+    for name, build, feeds, says in CASES:
+        path = os.path.join(work, f"{name}.onnx")
+        onnx.save(build(), path)
+        files = oc.save_inputs(work, name, feeds)
+        ort_dir = os.path.join(work, f"{name}_ort")
+        ort = oc.run_ort(path, files, ort_dir)
+        if says is None and ort.returncode:
+            failures.append(f"{name}: ONNX Runtime refused it: {ort.stderr[-300:]}")
+            continue
+        for target in TARGETS:
+            lib = os.path.join(work, f"{name}.{target}.so")
+            built = oc.compile_model(tool, path, lib, target)
+            where = f"{name} [{target}]"
+            if built.returncode:
+                failures.append(f"{where}: compile failed: {built.stderr.strip()[-300:]}")
+                continue
+            out = os.path.join(work, f"{name}_{target}")
+            got = oc.run_convc(tool, lib, files, out)
+            if says is not None:
+                wrote = os.path.isdir(out) and os.listdir(out)
+                if got.returncode <= 0 or got.returncode > 1 or wrote or says not in got.stderr:
+                    failures.append(f"{where}: rc {got.returncode}, outputs {wrote}, not "
+                                    f"refused with '{says}': {got.stderr.strip()[-300:]}")
+                else:
+                    print(f"  {where}: refused: {got.stderr.strip().splitlines()[-1]}")
+                continue
+            if got.returncode:
+                failures.append(f"{where}: rc {got.returncode}: {got.stderr.strip()[-300:]}")
+                continue
+            for output in sorted(os.listdir(ort_dir)):
+                have = np.load(os.path.join(out, output))
+                want = np.load(os.path.join(ort_dir, output))
+                err = oc.rel_error(have, want)
+                print(f"  {where} {output}: rel. error {err:.1e}")
+                if not err <= 1e-6:
+                    failures.append(f"{where} {output}: {have.shape} vs {want.shape}, "
+                                    f"rel. error {err:.2e}")
+    # Sizes no machine holds are a compile error naming the node.
+    path = os.path.join(work, "huge.onnx")
+    onnx.save(huge_expand(), path)
+    built = oc.compile_model(tool, path, os.path.join(work, "huge.so"))
+    if built.returncode == 0 or "node 'huge'" not in built.stderr or \
+            "2^47 bytes" not in built.stderr:
+        failures.append(f"huge: not refused at compile time: {built.stderr.strip()[-300:]}")
+    else:
+        print(f"  huge: {built.stderr.strip().splitlines()[-1]}")
+    return oc.report(failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
