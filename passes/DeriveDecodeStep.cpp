@@ -58,7 +58,9 @@ RankedTensorType withDims(RankedTensorType like, ArrayRef<int64_t> shape) {
 
 /// `count` plus, per row, the tokens of `embed` that are valid: not its
 /// padding_idx, and inside its table (convc.embedding's rule for advancing
-/// positions).
+/// positions). Into a new tensor, the first token adding to `count` (the
+/// step's input is not writable: accumulating into it took a copy per
+/// step). A step has one token or more.
 Value countValidTokens(OpBuilder &b, EmbeddingOp embed, Value count) {
   Location loc = embed.getLoc();
   MLIRContext *ctx = b.getContext();
@@ -67,9 +69,15 @@ Value countValidTokens(OpBuilder &b, EmbeddingOp embed, Value count) {
   int64_t pad = embed.getPaddingIdx();
   AffineMap tokensMap = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap countMap = AffineMap::get(2, 0, getAffineDimExpr(0, ctx), ctx);
+  auto countType = cast<RankedTensorType>(count.getType());
+  SmallVector<Value> sizes;
+  if (countType.isDynamicDim(0))
+    sizes.push_back(tensor::DimOp::create(b, loc, count, 0));
+  Value init = tensor::EmptyOp::create(b, loc, countType, sizes);
   return linalg::GenericOp::create(
-             b, loc, TypeRange{count.getType()}, ValueRange{embed.getTokens()},
-             ValueRange{count}, ArrayRef<AffineMap>{tokensMap, countMap},
+             b, loc, TypeRange{count.getType()},
+             ValueRange{embed.getTokens(), count}, ValueRange{init},
+             ArrayRef<AffineMap>{tokensMap, countMap, countMap},
              ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
                                            utils::IteratorType::reduction},
              [&](OpBuilder &nb, Location l, ValueRange args) {
@@ -87,9 +95,14 @@ Value countValidTokens(OpBuilder &b, EmbeddingOp embed, Value count) {
                    arith::CmpIOp::create(nb, l, P::slt, token, i64(rows)));
                Value one =
                    arith::ExtUIOp::create(nb, l, nb.getI64Type(), valid);
+               Value first = arith::CmpIOp::create(
+                   nb, l, P::eq, linalg::IndexOp::create(nb, l, 1),
+                   arith::ConstantIndexOp::create(nb, l, 0));
+               Value before =
+                   arith::SelectOp::create(nb, l, first, args[1], args[2]);
                linalg::YieldOp::create(
                    nb, l,
-                   ValueRange{arith::AddIOp::create(nb, l, args[1], one)});
+                   ValueRange{arith::AddIOp::create(nb, l, before, one)});
              })
       .getResult(0);
 }

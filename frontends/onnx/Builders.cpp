@@ -561,7 +561,7 @@ void GraphImporter::checkIndexedDimNotEmpty(Location loc, Value x, int64_t dim,
                   "node '" + nodeName(loc) + "': " + what.str());
 }
 
-int64_t padsBefore(Value x, int64_t dim) {
+int64_t padsBefore(Value x, int64_t dim, Value *source, int64_t *sourceDim) {
   int64_t total = 0;
   while (x) {
     if (auto pad = x.getDefiningOp<tensor::PadOp>()) {
@@ -578,6 +578,8 @@ int64_t padsBefore(Value x, int64_t dim) {
       break;
     }
   }
+  if (source)
+    *source = x, *sourceDim = dim;
   return total;
 }
 

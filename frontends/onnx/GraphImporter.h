@@ -78,8 +78,10 @@ void checkIndexInRange(OpBuilder &b, Location loc, Value index, Value n,
 Value wrapNegative(OpBuilder &b, Location loc, Value index, Value n);
 
 /// The static padding that tensor.pad ops add to dim `dim` of `x`, followed
-/// back through pads and transposes: a lower bound of the dim's size.
-int64_t padsBefore(Value x, int64_t dim);
+/// back through pads and transposes: a lower bound of the dim's size. The
+/// value and dim the walk stopped at go to `source` and `sourceDim`.
+int64_t padsBefore(Value x, int64_t dim, Value *source = nullptr,
+                   int64_t *sourceDim = nullptr);
 /// The i64 `index` into a dim of `extent` (index) checked in range as by
 /// checkIndexInRange, negative ones wrapped, clamped so that the read stays
 /// in bounds after a failed check: an index value (Builders.cpp).

@@ -128,13 +128,17 @@ void makeBatchMajor(func::FuncOp encode, func::FuncOp decode) {
     Value swapped = swapLeadingDims(b, ret.getLoc(), ret.getOperand(*result));
     ret.setOperand(*result, swapped);
     BlockArgument arg = decode.getArgument(i);
+    // The uses before the transpose back (whose own sizes read the arg).
+    SmallVector<OpOperand *> uses =
+        llvm::map_to_vector(arg.getUses(), [](OpOperand &u) { return &u; });
     auto argType = cast<RankedTensorType>(arg.getType());
     SmallVector<int64_t> shape(argType.getShape());
     std::swap(shape[0], shape[1]);
     arg.setType(RankedTensorType::get(shape, argType.getElementType()));
     b.setInsertionPointToStart(&decode.getBody().front());
     Value back = swapLeadingDims(b, decode.getLoc(), arg);
-    arg.replaceAllUsesExcept(back, back.getDefiningOp());
+    for (OpOperand *use : uses)
+      use->set(back);
     SmallVector<Attribute> params(
         decode.getArgAttrOfType<ArrayAttr>(i, "convc.dim_params").getValue());
     std::swap(params[0], params[1]);

@@ -13,7 +13,9 @@ naming the node, where before they read or wrote out of bounds, trapped
 - ScatterND at a constant index outside a symbolic dim (was clamped into
   it), a negative one (was refused, though valid);
 - Slice and Gather of a bool mask (were refused), a Reshape of symbolic
-  dims to a scalar (failed in the memref lowering).
+  dims to a scalar (failed in the memref lowering);
+- a Conv after a Pad that crops as it pads, run on an input too short for
+  the kernel (an empty output with exit code 0).
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -21,6 +23,7 @@ usage: onnx_runtime_checks_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
 """
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -96,6 +99,16 @@ def to_scalar():
                  [("shape", np.zeros((0,), np.int64))])
 
 
+def cropped_conv():
+    """Pad by +2 before and -1 (a crop) after the time, then a depthwise
+    K = 3 conv: at T = 1 the padded input holds 2 < 3 positions."""
+    w = rng.standard_normal((4, 1, 3)).astype(np.float32)
+    return model([helper.make_node("Pad", ["x", "pads"], ["p"], name="crop"),
+                  helper.make_node("Conv", ["p", "w"], ["y"], group=4, name="dw_conv")],
+                 [("x", F32, ["B", 4, "T"])], [("y", F32, None)],
+                 [("pads", np.array([0, 0, 2, 0, 0, -1], np.int64)), ("w", w)])
+
+
 def huge_expand():
     return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="huge")],
                  [("x", F32, [1, 1])], [("y", F32, None)],
@@ -134,6 +147,9 @@ CASES = [
      "node 'scatter': ScatterND index 5 is out of range for a dim of size 3"),
     ("scatter_before", lambda: scatter_nd(-4), {"x": f(2, 3, 4)}, "ScatterND index -4"),
     ("bool_mask", bool_mask, {"t": i64([5, 1, 1, 7], [1, 3, 4, 1])}, None),
+    ("crop_conv_ok", cropped_conv, {"x": f(2, 4, 5)}, None),
+    ("crop_conv_short", cropped_conv, {"x": f(2, 4, 1)},
+     "node 'dw_conv': Conv input padded to 2 in spatial dim 0 is shorter than the kernel's span 3"),
     ("to_scalar", to_scalar, {"x": f(1, 1)}, None),
     ("to_scalar_2", to_scalar, {"x": f(2, 1)}, "node 'scalar': a tensor of 2 elements"),
 ]
@@ -166,6 +182,7 @@ def main():
                 failures.append(f"{where}: compile failed: {built.stderr.strip()[-300:]}")
                 continue
             out = os.path.join(work, f"{name}_{target}")
+            shutil.rmtree(out, ignore_errors=True)
             got = oc.run_convc(tool, lib, files, out)
             if says is not None:
                 wrote = os.path.isdir(out) and os.listdir(out)

@@ -50,6 +50,10 @@ def main():
               dec_kernel=4)),
         ("talk_noglu_k7", dict(d=16, heads=2, layers=1, conv="talk", glu=False,
                                dec_kernel=7)),
+        # encoder_out time-major ([S, B, d], fairseq's layout): the package
+        # returns it batch-major and transposes it back in the decoder (the
+        # generator failed on it, or at S = B gathered the wrong rows).
+        ("lightweight_time_major", dict(d=16, heads=4, layers=2, conv="lightweight")),
     ]
     for conv, config in variants:
         torch.manual_seed(2)
@@ -59,7 +63,7 @@ def main():
                 p.mul_(3.0)
             model.embed[seq2seq.PAD].zero_()
         enc, dec = (os.path.join(work, f"{conv}_{p}.onnx") for p in ("encoder", "decoder"))
-        onnx_export.export_seq2seq(model, enc, dec)
+        onnx_export.export_seq2seq(model, enc, dec, time_major=conv.endswith("time_major"))
         lib = os.path.join(work, f"{conv}.so")
         subprocess.run([tool, "compile", "--quiet", enc, "--decoder", dec, "-o", lib],
                        check=True)

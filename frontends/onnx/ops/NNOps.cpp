@@ -486,9 +486,13 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
       // An input shorter than the kernel's span (a negative output size)
       // fails the call, as ONNX Runtime and PyTorch refuse it. Pads (of the
       // Conv, or of Pad nodes before it) of span - 1 or more cover any
-      // input of one element or more: the conv blocks need no check.
-      int64_t padTotal =
-          (valid ? 0 : pads[i] + pads[i + spatial]) + padsBefore(x, i + 2);
+      // input of one element or more: the conv blocks need no check. An
+      // input that may be empty (a cropped one) needs span of them.
+      Value source;
+      int64_t sourceDim;
+      int64_t padTotal = (valid ? 0 : pads[i] + pads[i + spatial]) +
+                         padsBefore(x, i + 2, &source, &sourceDim) -
+                         (knownNonEmpty(source, sourceDim) ? 0 : 1);
       if (!getConstantIntValue(padded) && padTotal < span - 1)
         checkSizes(loc, arith::CmpIPredicate::sge, padded, idx(span),
                    "Conv input padded to {0} in spatial dim " +

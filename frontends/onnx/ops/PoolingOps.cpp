@@ -25,8 +25,9 @@ struct PoolGeometry {
 
 /// The geometry of `node` over `x`, or an error message.
 std::variant<PoolGeometry, std::string>
-poolGeometry(OpBuilder &b, Location loc, const onnx::NodeProto &node,
+poolGeometry(GraphImporter &im, Location loc, const onnx::NodeProto &node,
              Value x) {
+  OpBuilder &b = im.b;
   int64_t spatial = cast<RankedTensorType>(x.getType()).getRank() - 2;
   auto ints = [&](StringRef name, int64_t n, int64_t fallback) {
     SmallVector<int64_t> v(n, fallback);
@@ -93,9 +94,13 @@ poolGeometry(OpBuilder &b, Location loc, const onnx::NodeProto &node,
           idx(span));
       // An input shorter than the window (a negative output size) fails
       // the call, as ONNX Runtime and PyTorch refuse it; pads of span - 1
-      // or more cover any input of one element or more.
-      int64_t padTotal =
-          (valid ? 0 : pads[i] + pads[i + spatial]) + padsBefore(x, i + 2);
+      // or more cover any input of one element or more (span of them one
+      // that may be empty, a cropped one).
+      Value source;
+      int64_t sourceDim;
+      int64_t padTotal = (valid ? 0 : pads[i] + pads[i + spatial]) +
+                         padsBefore(x, i + 2, &source, &sourceDim) -
+                         (im.knownNonEmpty(source, sourceDim) ? 0 : 1);
       if (!getConstantIntValue(room) && padTotal < span - 1) {
         Value padded = b.createOrFold<arith::AddIOp>(loc, room, idx(span));
         CheckOp::create(
@@ -311,7 +316,7 @@ LogicalResult GraphImporter::importPool(const onnx::NodeProto &node,
     return emitError(loc) << op << " needs [N, C, D1, ...] data";
   if (llvm::is_contained(type.getShape().drop_front(2), 0))
     return emitError(loc) << op << " over an empty spatial dim";
-  auto parsed = poolGeometry(b, loc, node, x);
+  auto parsed = poolGeometry(*this, loc, node, x);
   if (auto *error = std::get_if<std::string>(&parsed))
     return emitError(loc) << op << ": " << *error;
   const PoolGeometry &g = std::get<PoolGeometry>(parsed);

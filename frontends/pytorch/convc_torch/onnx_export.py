@@ -95,14 +95,15 @@ def talk_conv(x, offsets, left_max, right_max, causal=False):
     return ops.talk_conv(x, offsets, left_max, right_max, causal)
 
 
-def export_seq2seq(model, encoder_path, decoder_path, opset=17):
+def export_seq2seq(model, encoder_path, decoder_path, opset=17, time_major=False):
     """Exports a convc_torch.seq2seq.ConvSeq2Seq as encoder.onnx (src_tokens
     [B, S] -> encoder_out [B, S, d], encoder_padding_mask [B, S] int64) and a
     full-sequence decoder.onnx (prev_tokens [B, T], encoder_out,
     encoder_padding_mask -> logits [B, T, V]), standard ONNX ops, symbolic
     batch and lengths. `convc compile encoder.onnx --decoder decoder.onnx`
     packages them into one module for `convc generate`. The mask crosses as
-    int64 (convc passes float32 and int64 tensors)."""
+    int64 (convc passes float32 and int64 tensors). `time_major`: encoder_out
+    crosses as [S, B, d], fairseq's layout (the package transposes it)."""
     import torch
 
     class Encoder(torch.nn.Module):
@@ -112,7 +113,7 @@ def export_seq2seq(model, encoder_path, decoder_path, opset=17):
 
         def forward(self, src_tokens):
             enc, pad = self.model.encode(src_tokens)
-            return enc, pad.to(torch.int64)
+            return enc.transpose(0, 1) if time_major else enc, pad.to(torch.int64)
 
     class Decoder(torch.nn.Module):
         def __init__(self):
@@ -120,19 +121,24 @@ def export_seq2seq(model, encoder_path, decoder_path, opset=17):
             self.model = model
 
         def forward(self, prev_tokens, encoder_out, encoder_padding_mask):
+            if time_major:
+                encoder_out = encoder_out.transpose(0, 1)
             return self.model.decode(prev_tokens, encoder_out,
                                      encoder_padding_mask.bool())
 
     src = torch.tensor([[5, 6, 7, 2], [1, 8, 9, 2]])
     prev = torch.tensor([[2, 9, 8], [2, 7, 6]])
+    enc_axes = {1: "B", 0: "S"} if time_major else {0: "B", 1: "S"}
     with torch.no_grad():
         enc, pad = model.encode(src)
+        if time_major:
+            enc = enc.transpose(0, 1)
         torch.onnx.export(Encoder().eval(), (src,), encoder_path,
                           input_names=["src_tokens"],
                           output_names=["encoder_out", "encoder_padding_mask"],
                           opset_version=opset,
                           dynamic_axes={"src_tokens": {0: "B", 1: "S"},
-                                        "encoder_out": {0: "B", 1: "S"},
+                                        "encoder_out": enc_axes,
                                         "encoder_padding_mask": {0: "B", 1: "S"}})
         torch.onnx.export(Decoder().eval(), (prev, enc, pad.to(torch.int64)),
                           decoder_path,
@@ -140,6 +146,6 @@ def export_seq2seq(model, encoder_path, decoder_path, opset=17):
                                        "encoder_padding_mask"],
                           output_names=["logits"], opset_version=opset,
                           dynamic_axes={"prev_tokens": {0: "B", 1: "T"},
-                                        "encoder_out": {0: "B", 1: "S"},
+                                        "encoder_out": enc_axes,
                                         "encoder_padding_mask": {0: "B", 1: "S"},
                                         "logits": {0: "B", 1: "T"}})

@@ -20,7 +20,7 @@
 // The sinusoidal positions count the valid tokens before (state0), not the
 // steps: a pad start token does not advance them.
 // CHECK: %[[X:.*]] = convc.embedding %[[TOKENS:[^,]*]], %{{.*}} start %[[COUNT]]
-// CHECK: %[[COUNTED:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[TOKENS]] : tensor<?x?xi64>) outs(%[[COUNT]] : tensor<?xi64>)
+// CHECK: %[[COUNTED:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[TOKENS]], %[[COUNT]] : tensor<?x?xi64>, tensor<?xi64>) outs(%{{.*}} : tensor<?xi64>)
 // CHECK-DAG: arith.cmpi ne, %{{.*}}, %c1_i64
 // CHECK-DAG: arith.cmpi slt, %{{.*}}, %c10_i64
 // CHECK: %[[Y:.*]], %[[NEXT:.*]] = convc.conv_window_step %[[X]], %[[STATE]], %{{.*}} {heads = 2 : i64, kind = "lightweight"}
