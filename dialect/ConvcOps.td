@@ -323,7 +323,8 @@ def Convc_AttentionOp : Convc_PureOp<"attention"> {
     ```
 
     `key_padding : [B, Tk]` (optional, f32, nonzero = padding) masks keys;
-    a query whose keys are all masked gives zeros. The output projection is
+    a query whose keys are all masked gives NaN (as softmax over -inf does
+    in ONNX and PyTorch; no keys at all give zeros). The output projection is
     a separate `convc.linear`.
 
     ```mlir
