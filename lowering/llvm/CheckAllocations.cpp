@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 
 #include <algorithm>
 
@@ -55,7 +56,10 @@ constexpr uint64_t kMaxBytes = uint64_t(1) << 47;
 /// False where even those pass it.
 bool checkSizeLimit(memref::AllocOp alloc, uint64_t staticCount) {
   MemRefType type = alloc.getType();
-  uint64_t bytes = std::max<uint64_t>(1, type.getElementTypeBitWidth() / 8);
+  // Any element type (index and vectors too) has a size in the layout.
+  uint64_t bytes = std::max<uint64_t>(1, DataLayout::closest(alloc)
+                                             .getTypeSize(type.getElementType())
+                                             .getKnownMinValue());
   if (staticCount > kMaxBytes / bytes)
     return false;
   if (alloc.getDynamicSizes().empty())

@@ -500,10 +500,15 @@ TEST(CompiledOps, DecodeStepEqualsFullDecoder) {
 
     for (auto &[name, value] : runNamed(*module, "decode_init", in))
       in[name] = value;
+    // Zero states of each one's type: conv windows [B, K - 1, C] (f32), and
+    // the embedding's count of real tokens [B] (i64).
     for (const convc::TensorSpec &spec : module->find("decode_step")->inputs)
-      if (spec.name.rfind("state", 0) == 0)
-        in[spec.name] = Tensor::zeros(
-            DType::F32, {B, std::stoll(spec.dims[1]), std::stoll(spec.dims[2])});
+      if (spec.name.rfind("state", 0) == 0) {
+        std::vector<int64_t> shape = {B};
+        for (size_t d = 1; d < spec.dims.size(); ++d)
+          shape.push_back(std::stoll(spec.dims[d]));
+        in[spec.name] = Tensor::zeros(spec.dtype, shape);
+      }
     for (int64_t t = 0; t < T; ++t) {
       std::vector<std::vector<int64_t>> column(B);
       for (int64_t b = 0; b < B; ++b)
