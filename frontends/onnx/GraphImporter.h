@@ -60,6 +60,10 @@ std::optional<SmallVector<int64_t>> constantInts(Value v);
 /// x mod y with the divisor's sign (Python's %, ONNX Mod with fmod 0), for
 /// integers of any width or index values (Builders.cpp).
 Value floorRemainder(OpBuilder &b, Location loc, Value x, Value y);
+/// The value of a constant int, index or float scalar, or of the one
+/// element of a splat constant tensor read by tensor.extract (a host
+/// scalar's operand) (SizeReasoning.cpp).
+std::optional<double> scalarConstant(Value v);
 /// A bound on |v| for a host scalar computed from sizes and constants (a
 /// dim is at most 2^48: no buffer is larger), or none (SizeReasoning.cpp).
 std::optional<double> magnitudeBound(Value v, int depth = 0);

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontends/onnx/GraphImporter.h"
 #include "frontends/onnx/ModelRewrites.h"
 
 #include <string>
@@ -13,14 +14,6 @@
 namespace convc::onnx_import {
 
 namespace {
-const onnx::AttributeProto *attribute(const onnx::NodeProto &node,
-                                      const std::string &name) {
-  for (const auto &attr : node.attribute())
-    if (attr.name() == name)
-      return &attr;
-  return nullptr;
-}
-
 void upgradeGraph(onnx::GraphProto &graph) {
   for (auto &node : *graph.mutable_node()) {
     for (auto &attr : *node.mutable_attribute()) {
@@ -35,7 +28,7 @@ void upgradeGraph(onnx::GraphProto &graph) {
         node.output_size() == 0)
       continue;
     for (const char *name : {"starts", "ends", "axes"}) {
-      const onnx::AttributeProto *attr = attribute(node, name);
+      const onnx::AttributeProto *attr = findAttr(node, name);
       if (!attr)
         break; // starts and ends are required: the importer says so
       // Named after the node's output, which is unique in the model.

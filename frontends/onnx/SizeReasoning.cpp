@@ -109,12 +109,7 @@ bool GraphImporter::sameSize(Value x, int64_t dx, Value y, int64_t dy) {
   return succeeded(equal) && *equal;
 }
 
-/// A lower bound on a scalar size computation, in double: constants, dims
-/// (0, or 1 where known not empty), casts, ceil and floor, sums, products
-/// of non-negative bounds, differences and quotients by constants, and
-/// maxima and minima (a concat's size; a float Range's, max(ceil((limit -
-/// start) / delta), 0)). None for anything else.
-static std::optional<double> scalarConstant(Value v) {
+std::optional<double> scalarConstant(Value v) {
   if (std::optional<int64_t> c = getConstantIntValue(v))
     return double(*c);
   FloatAttr f;
@@ -131,6 +126,11 @@ static std::optional<double> scalarConstant(Value v) {
   return std::nullopt;
 }
 
+/// A lower bound on a scalar size computation, in double: constants, dims
+/// (0, or 1 where known not empty), casts, ceil and floor, sums, products
+/// of non-negative bounds, differences and quotients by constants, and
+/// maxima and minima (a concat's size; a float Range's, max(ceil((limit -
+/// start) / delta), 0)). None for anything else.
 std::optional<double> GraphImporter::sizeLowerBound(Value size, int depth) {
   if (std::optional<double> c = scalarConstant(size))
     return c;
@@ -245,11 +245,8 @@ bool GraphImporter::distinctInputDims(Value x, int64_t dx, Value y,
 std::optional<double> magnitudeBound(Value v, int depth) {
   if (depth > 32)
     return std::nullopt;
-  FloatAttr f;
-  if (matchPattern(v, m_Constant(&f)))
-    return std::abs(f.getValueAsDouble());
-  if (std::optional<int64_t> c = getConstantIntValue(v))
-    return std::abs(double(*c));
+  if (std::optional<double> c = scalarConstant(v))
+    return std::abs(*c);
   Operation *op = v.getDefiningOp();
   if (!op)
     return std::nullopt;
@@ -259,12 +256,6 @@ std::optional<double> magnitudeBound(Value v, int depth) {
   if (isa<tensor::DimOp>(op))
     return 0x1p48;
   if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
-    DenseElementsAttr dense;
-    if (matchPattern(extract.getTensor(), m_Constant(&dense)) &&
-        dense.isSplat())
-      return dense.getElementType().isIntOrIndex()
-                 ? std::abs(double(dense.getSplatValue<APInt>().getSExtValue()))
-                 : std::abs(dense.getSplatValue<APFloat>().convertToDouble());
     auto elements = extract.getTensor().getDefiningOp<tensor::FromElementsOp>();
     if (elements && elements.getElements().size() == 1)
       return magnitudeBound(elements.getElements()[0], depth + 1);

@@ -51,30 +51,46 @@ std::string nodePrefix(Location loc) {
 
 constexpr uint64_t kMaxBytes = uint64_t(1) << 47;
 
-/// Before `alloc`: a check that its dynamic sizes keep its byte count under
-/// kMaxBytes, given `staticCount` elements from its static dims (>= 1).
-/// False where even those pass it.
-bool checkSizeLimit(memref::AllocOp alloc, uint64_t staticCount) {
+std::string typeText(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  type.print(os);
+  return text;
+}
+
+/// The element count of `alloc`, built before it, after a check that its
+/// dynamic sizes keep its byte count under kMaxBytes; null (and an error)
+/// where its static dims alone pass that.
+Value checkedElementCount(memref::AllocOp alloc) {
   MemRefType type = alloc.getType();
+  Location loc = alloc.getLoc();
+  OpBuilder b(alloc);
+  uint64_t staticCount = 1;
+  bool overflow = false;
+  for (int64_t size : type.getShape())
+    if (!ShapedType::isDynamic(size))
+      overflow |=
+          __builtin_mul_overflow(staticCount, uint64_t(size), &staticCount);
   // Any element type (index and vectors too) has a size in the layout.
   uint64_t bytes = std::max<uint64_t>(1, DataLayout::closest(alloc)
                                              .getTypeSize(type.getElementType())
                                              .getKnownMinValue());
-  if (staticCount > kMaxBytes / bytes)
-    return false;
-  if (alloc.getDynamicSizes().empty())
-    return true;
-  OpBuilder b(alloc);
-  Location loc = alloc.getLoc();
+  if (overflow || staticCount > kMaxBytes / bytes) {
+    emitError(loc) << nodePrefix(loc) << "a buffer of " << typeText(type)
+                   << " would pass 2^47 bytes";
+    return {};
+  }
+  Value count = arith::ConstantIndexOp::create(b, loc, int64_t(staticCount));
+  if (alloc.getDynamicSizes().empty() || staticCount == 0)
+    return count;
   using P = arith::CmpIPredicate;
-  uint64_t most = kMaxBytes / bytes / staticCount;
-  Value limit = arith::ConstantIndexOp::create(b, loc, int64_t(most));
+  Value limit =
+      arith::ConstantIndexOp::create(b, loc, int64_t(kMaxBytes / bytes));
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value count = one;
   Value fits = arith::ConstantIntOp::create(b, loc, 1, 1);
-  SmallVector<Value> sizes;
   for (Value size : alloc.getDynamicSizes()) {
-    // count * size <= most, without the product: count <= most / size.
+    // count * size <= limit without the product, which may wrap: size <=
+    // limit and count <= limit / size.
     Value room = arith::DivUIOp::create(
         b, loc, limit, arith::MaxUIOp::create(b, loc, size, one));
     fits = arith::AndIOp::create(
@@ -83,19 +99,14 @@ bool checkSizeLimit(memref::AllocOp alloc, uint64_t staticCount) {
             b, loc, arith::CmpIOp::create(b, loc, P::ule, size, limit),
             arith::CmpIOp::create(b, loc, P::ule, count, room)));
     count = arith::MulIOp::create(b, loc, count, size);
-    sizes.push_back(size);
   }
-  std::string typeText, sizeText;
-  llvm::raw_string_ostream os(typeText);
-  type.print(os);
-  for (size_t i = 0; i < sizes.size() && i < 2; ++i)
-    sizeText += (i ? ", {" : "{") + std::to_string(i) + "}";
-  CheckOp::create(
-      b, loc, fits,
-      ValueRange(sizes).take_front(std::min<size_t>(sizes.size(), 2)),
-      nodePrefix(loc) + "a buffer of " + typeText + " with sizes " + sizeText +
-          " would pass 2^47 bytes (sizes computed too large)");
-  return true;
+  ValueRange sizes = alloc.getDynamicSizes();
+  std::string sizeText = sizes.size() > 1 ? "{0}, {1}" : "{0}";
+  CheckOp::create(b, loc, fits, sizes.take_front(2),
+                  nodePrefix(loc) + "a buffer of " + typeText(type) +
+                      " with sizes " + sizeText +
+                      " would pass 2^47 bytes (sizes computed too large)");
+  return count;
 }
 
 struct CheckAllocationsPass
@@ -109,47 +120,21 @@ struct CheckAllocationsPass
         if (auto alloc = dyn_cast<memref::AllocOp>(op))
           allocs.push_back(alloc);
       for (memref::AllocOp alloc : allocs) {
-        Location loc = alloc.getLoc();
-        MemRefType type = alloc.getType();
-        uint64_t staticCount = 1;
-        bool empty = false, overflow = false;
-        for (int64_t size : type.getShape())
-          if (!ShapedType::isDynamic(size)) {
-            empty |= size == 0;
-            overflow |= __builtin_mul_overflow(staticCount, uint64_t(size),
-                                               &staticCount);
-          }
-        if (!empty && (overflow || !checkSizeLimit(alloc, staticCount))) {
-          std::string typeText;
-          llvm::raw_string_ostream os(typeText);
-          type.print(os);
-          emitError(loc) << nodePrefix(loc) << "a buffer of " << typeText
-                         << " would pass 2^47 bytes";
+        Value count = checkedElementCount(alloc);
+        if (!count)
           return WalkResult::interrupt();
-        }
         OpBuilder b(alloc->getContext());
         b.setInsertionPointAfter(alloc);
-        // The element count, for the message.
-        Value count = arith::ConstantIndexOp::create(b, loc, 1);
-        unsigned dynamic = 0;
-        for (int64_t size : type.getShape())
-          count = arith::MulIOp::create(
-              b, loc, count,
-              ShapedType::isDynamic(size)
-                  ? alloc.getDynamicSizes()[dynamic++]
-                  : Value(arith::ConstantIndexOp::create(b, loc, size)));
+        Location loc = alloc.getLoc();
         Value pointer =
             memref::ExtractAlignedPointerAsIndexOp::create(b, loc, alloc);
-        Value allocated = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::ne, pointer,
-            arith::ConstantIndexOp::create(b, loc, 0));
-        std::string typeText;
-        llvm::raw_string_ostream os(typeText);
-        type.print(os);
+        Value allocated =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, pointer,
+                                  arith::ConstantIndexOp::create(b, loc, 0));
         CheckOp::create(b, loc, allocated, ValueRange{count},
                         nodePrefix(loc) +
                             "could not allocate a buffer of {0} elements (" +
-                            typeText + ")");
+                            typeText(alloc.getType()) + ")");
       }
       return WalkResult::advance();
     });

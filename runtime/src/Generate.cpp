@@ -89,6 +89,16 @@ checkPrefixTokens(const std::vector<const std::vector<int64_t> *> &prefixes,
   return Status();
 }
 
+/// An eos id the decoder can never give would let no hypothesis end.
+Status checkEosInVocabulary(int64_t eos, int64_t V) {
+  if (eos < V)
+    return Status();
+  return Status(StatusCode::InvalidArgument,
+                "the eos id " + std::to_string(eos) +
+                    " is outside the vocabulary [0, " + std::to_string(V) +
+                    ")");
+}
+
 /// Search from the logits: beam search, greedy or sampling over
 /// `decoder`'s [N, T, V] logits, the rules applied on the host. An
 /// incremental `step` takes each row's last token, its position and the
@@ -151,11 +161,8 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
     if (t == 0) {
       if (Status s = checkPrefixTokens(prefixes, V); !s.ok())
         return s;
-      if (options.eos >= V)
-        return Status(StatusCode::InvalidArgument,
-                      "the eos id " + std::to_string(options.eos) +
-                          " is outside the vocabulary [0, " +
-                          std::to_string(V) + ")");
+      if (Status s = checkEosInVocabulary(options.eos, V); !s.ok())
+        return s;
     }
     const float *l = logits.data<float>() + (T - 1) * V;
     // Candidates: every live beam extended by every allowed token (or by
@@ -264,11 +271,9 @@ Status searchBatch(const Module &module,
   // A static vocabulary bounds the eos id now (else the first logits do).
   if (const auto &dims = decoder->outputs[0].dims; !dims.empty()) {
     const std::string &V = dims.back();
-    if (!V.empty() && std::all_of(V.begin(), V.end(), ::isdigit) &&
-        options.eos >= std::stoll(V))
-      return Status(StatusCode::InvalidArgument,
-                    "the eos id " + std::to_string(options.eos) +
-                        " is outside the vocabulary [0, " + V + ")");
+    if (!V.empty() && std::all_of(V.begin(), V.end(), ::isdigit))
+      if (Status s = checkEosInVocabulary(options.eos, std::stoll(V)); !s.ok())
+        return s;
   }
   if (step) {
     Named cached;

@@ -240,12 +240,11 @@ Value GraphImporter::scatterND(const onnx::NodeProto &node, Location loc,
           std::string message = "ScatterND index " + std::to_string(i) +
                                 " is out of range for a dim of size {1}";
           std::optional<double> atLeast = sizeLowerBound(extent);
-          if (i < 0 && !(atLeast && *atLeast >= double(-i))) {
-            checkSizes(loc, arith::CmpIPredicate::sle,
-                       arith::ConstantIndexOp::create(b, loc, -i), extent,
-                       message);
-          }
           if (i < 0) {
+            if (!(atLeast && *atLeast >= double(-i)))
+              checkSizes(loc, arith::CmpIPredicate::sle,
+                         arith::ConstantIndexOp::create(b, loc, -i), extent,
+                         message);
             offsets.push_back(getAsOpFoldResult(arith::AddIOp::create(
                 b, loc, extent, arith::ConstantIndexOp::create(b, loc, i))));
           } else {

@@ -188,17 +188,8 @@ Value GraphImporter::range(Location loc, ArrayRef<Value> inputs) {
     // Ordered: false for NaN (0 / 0, inf - inf), and for infinity. None
     // where sizes and a constant delta bound the count (arange(T)): the
     // check would keep what raising replaces alive.
-    std::optional<double> span = magnitudeBound(e), from = magnitudeBound(s);
-    std::optional<double> step;
-    FloatAttr stepAttr;
-    DenseElementsAttr stepDense;
-    if (matchPattern(d, m_Constant(&stepAttr)))
-      step = stepAttr.getValueAsDouble();
-    else if (auto extract = d.getDefiningOp<tensor::ExtractOp>();
-             extract &&
-             matchPattern(extract.getTensor(), m_Constant(&stepDense)) &&
-             stepDense.isSplat())
-      step = stepDense.getSplatValue<APFloat>().convertToDouble();
+    std::optional<double> span = magnitudeBound(e), from = magnitudeBound(s),
+                          step = scalarConstant(d);
     bool bounded = span && from && step && *step != 0 &&
                    (*span + *from) / std::abs(*step) + 1 < 0x1p62;
     if (!bounded)

@@ -350,16 +350,6 @@ struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
       if (widenedMask<arith::ExtUIOp>(widened) != m ||
           !isCumSumAlongTime(counts, widened, tokens))
         continue;
-      // The importer's check before the position gather's loop (that the
-      // table, computed from T, is not empty) goes with that loop:
-      // convc.embedding computes the rows it reads.
-      Location peGather = positionSide.getDefiningOp()->getLoc();
-      SmallVector<CheckOp> guards;
-      for (auto check : root->getBlock()->getOps<CheckOp>())
-        if (!check.getContinues() && check.getLoc() == peGather)
-          guards.push_back(check);
-      for (CheckOp guard : guards)
-        rewriter.eraseOp(guard);
       Value embedded = EmbeddingOp::create(
           rewriter, root.getLoc(), yType, tokens, table, Value(),
           rewriter.getI64IntegerAttr(pad), rewriter.getF64FloatAttr(scale),
