@@ -214,6 +214,13 @@ LogicalResult verifyTaLK(Operation *op, RankedTensorType input,
   if (leftMax < 0 || rightMax < 0)
     return op->emitOpError() << "left_max and right_max must be >= 0, got "
                              << leftMax << " and " << rightMax;
+  // Kn = Lmax + Rmax + 1 must not overflow; a window of 2^30 tokens is
+  // longer than any sequence already.
+  constexpr int64_t kMaxReach = int64_t(1) << 30;
+  if (leftMax > kMaxReach || rightMax > kMaxReach)
+    return op->emitOpError() << "left_max and right_max must be at most 2^30, "
+                                "got "
+                             << leftMax << " and " << rightMax;
   if (causal && rightMax != 0)
     return op->emitOpError()
            << "causal TaLK looks at no future token: right_max must be 0, got "

@@ -218,6 +218,14 @@ func.func @talk_negative_max(%x: tensor<?x?x64xf32>, %o: tensor<?x?x16xf32>) {
 
 // -----
 
+func.func @talk_window_overflows(%x: tensor<?x?x64xf32>, %o: tensor<?x?x16xf32>) {
+  // expected-error @+1 {{left_max and right_max must be at most 2^30, got 9223372036854775807 and 3}}
+  %0 = convc.talk_conv %x, %o {left_max = 9223372036854775807 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x16xf32>
+  return
+}
+
+// -----
+
 func.func @talk_odd_offsets(%x: tensor<?x?x64xf32>, %o: tensor<?x?x5xf32>) {
   // expected-error @+1 {{non-causal offsets hold a left and a right offset per head ([B, T, 2H]): the last dimension must be even, got 5}}
   %0 = convc.talk_conv %x, %o {left_max = 3 : i64, right_max = 3 : i64} : tensor<?x?x64xf32>, tensor<?x?x5xf32>
