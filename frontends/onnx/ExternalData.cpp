@@ -13,6 +13,7 @@
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -90,6 +91,14 @@ private:
                          "directory";
     llvm::SmallString<256> path(directory);
     llvm::sys::path::append(path, location);
+    // Nor through a symbolic link that leads out of it.
+    llvm::SmallString<256> realDir, realFile;
+    if (!llvm::sys::fs::real_path(directory, realDir) &&
+        !llvm::sys::fs::real_path(path, realFile) &&
+        !StringRef(realFile).starts_with((realDir + "/").str()))
+      return error(t) << "external data location '" << location
+                      << "' leads out of the model's directory (to '"
+                      << realFile << "')";
     auto &file = files[path];
     if (!file) {
       auto mapped =
@@ -105,6 +114,10 @@ private:
       }
     }
     uint64_t size = file->getBufferSize(), start = offset.value_or(0);
+    // Without a length the tensor takes the bytes its type and dims need,
+    // as ONNX Runtime reads it, not the rest of the file.
+    if (!length)
+      length = byteSize(t);
     if (start > size || length.value_or(0) > size - start)
       return error(t) << "external data (offset " << start << ", length "
                       << length.value_or(size - start)
@@ -117,6 +130,29 @@ private:
     t.clear_external_data();
     t.set_data_location(onnx::TensorProto::DEFAULT);
     return success();
+  }
+
+  /// The bytes `t`'s type and dims take, when its elements have a size.
+  static std::optional<uint64_t> byteSize(const onnx::TensorProto &t) {
+    using TP = onnx::TensorProto;
+    uint64_t element = 0;
+    switch (t.data_type()) {
+    case TP::UINT8: case TP::INT8: case TP::BOOL: element = 1; break;
+    case TP::UINT16: case TP::INT16: case TP::FLOAT16: case TP::BFLOAT16:
+      element = 2; break;
+    case TP::FLOAT: case TP::INT32: case TP::UINT32: element = 4; break;
+    case TP::INT64: case TP::UINT64: case TP::DOUBLE: case TP::COMPLEX64:
+      element = 8; break;
+    case TP::COMPLEX128: element = 16; break;
+    default: return std::nullopt;
+    }
+    uint64_t bytes = element;
+    for (int64_t d : t.dims()) {
+      if (d < 0 || (d && bytes > UINT64_MAX / uint64_t(d)))
+        return std::nullopt; // the importer names the bad dims
+      bytes *= uint64_t(d);
+    }
+    return bytes;
   }
 
   InFlightDiagnostic error(const onnx::TensorProto &t) {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/ModelRewrites.h"
+#include "frontends/onnx/OpRegistry.h"
 
 #include "mlir/IR/Diagnostics.h"
 
@@ -140,6 +141,11 @@ public:
   /// defaults.
   LogicalResult readFunctions(const onnx::ModelProto &model) {
     for (const auto &f : model.functions()) {
+      // A function in the default domain named as an ONNX op does not
+      // replace it: ONNX Runtime runs the standard op, and so does convc.
+      if ((f.domain().empty() || f.domain() == "ai.onnx") &&
+          defaultDomainOps().lookup(f.name()))
+        continue;
       // IR version 10 tells same-named functions apart by an `overload`
       // field that libonnx 1.12's protobuf does not know: refuse rather than
       // guess.

@@ -148,13 +148,15 @@ RankedTensorType GraphImporter::tensorType(const onnx::ValueInfoProto &info) {
   }
   SmallVector<int64_t> shape;
   for (const auto &dim : tt.shape().dim()) {
-    if (dim.has_dim_value() && dim.dim_value() < 0) {
+    // -1 is how some exporters write an unknown dim, as ONNX Runtime reads it.
+    if (dim.has_dim_value() && dim.dim_value() < -1) {
       emitError(loc) << "graph value '" << info.name()
                      << "' has a negative dim " << dim.dim_value();
       return {};
     }
-    shape.push_back(dim.has_dim_value() ? dim.dim_value()
-                                        : ShapedType::kDynamic);
+    shape.push_back(dim.has_dim_value() && dim.dim_value() >= 0
+                        ? dim.dim_value()
+                        : ShapedType::kDynamic);
   }
   return RankedTensorType::get(shape, element);
 }
@@ -342,6 +344,9 @@ LogicalResult GraphImporter::importConstant(const onnx::NodeProto &node,
                                           attr.ints().end()),
                      false);
   }
+  if (!result && findAttr(node, "sparse_value"))
+    return emitError(loc) << "Constant's sparse_value is not supported: give "
+                             "it a dense 'value' tensor";
   if (!result)
     return emitError(loc) << "Constant needs a 'value' tensor (float32, "
                              "int64, int32 or bool) or value_float(s) / "

@@ -2,7 +2,8 @@
 //
 // Slice before opset 10 took `starts`, `ends` and `axes` as attributes; from
 // opset 10 on they are inputs. The attributes become int64 initializers the
-// node reads, so that the shape folders and the importer see one form.
+// node reads, so that the shape folders and the importer see one form. And
+// nodes in "ai.onnx", the default domain's other name, move to "".
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,6 +50,29 @@ void upgradeGraph(onnx::GraphProto &graph) {
   }
 }
 } // namespace
+
+namespace {
+void normalizeGraph(onnx::GraphProto &graph) {
+  for (auto &node : *graph.mutable_node()) {
+    if (node.domain() == "ai.onnx")
+      node.clear_domain();
+    for (auto &attr : *node.mutable_attribute()) {
+      if (attr.has_g())
+        normalizeGraph(*attr.mutable_g());
+      for (auto &g : *attr.mutable_graphs())
+        normalizeGraph(g);
+    }
+  }
+}
+} // namespace
+
+void normalizeDomains(onnx::ModelProto &model) {
+  normalizeGraph(*model.mutable_graph());
+  for (auto &f : *model.mutable_functions())
+    for (auto &node : *f.mutable_node())
+      if (node.domain() == "ai.onnx")
+        node.clear_domain();
+}
 
 void upgradeLegacyForms(onnx::ModelProto &model, int64_t opsetVersion) {
   if (opsetVersion < 10)

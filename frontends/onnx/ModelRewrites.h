@@ -48,6 +48,15 @@ mlir::LogicalResult loadExternalData(onnx::ModelProto &model,
 /// attributes) reads them as int64 initializers, in subgraphs too.
 void upgradeLegacyForms(onnx::ModelProto &model, int64_t opsetVersion);
 
+/// Refuses a value defined twice (in a graph, or in a subgraph under a name
+/// its outer scopes define), a node reading a name nothing defines, a cycle
+/// and sparse initializers, naming the node or value; puts the nodes of
+/// every graph in topological order (nodes already in order keep it).
+mlir::LogicalResult orderGraphs(onnx::ModelProto &model, mlir::Location loc);
+
+/// The default domain's alias "ai.onnx" on nodes becomes "".
+void normalizeDomains(onnx::ModelProto &model);
+
 } // namespace convc::onnx_import
 
 #endif // CONVC_FRONTENDS_ONNX_MODELREWRITES_H

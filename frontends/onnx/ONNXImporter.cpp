@@ -27,7 +27,7 @@ namespace {
 OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
                                   const std::string &path, StringRef modelPath,
                                   Location fileLoc) {
-  int64_t version = onnx_import::kMaxOpset;
+  int64_t version = 0;
   for (const auto &opset : model.opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx") {
       version = opset.version();
@@ -38,7 +38,16 @@ OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
         return nullptr;
       }
     }
+  if (!version) {
+    // ONNX Runtime refuses it too: the ops' meaning depends on the opset.
+    emitError(fileLoc) << "'" << path
+                       << "' imports no version of the default ONNX opset "
+                          "(opset_import lacks the domain \"\")";
+    return nullptr;
+  }
+  onnx_import::normalizeDomains(model);
   if (failed(onnx_import::inlineLocalFunctions(model, version, fileLoc)) ||
+      failed(onnx_import::orderGraphs(model, fileLoc)) ||
       failed(onnx_import::loadExternalData(model, modelPath, fileLoc)))
     return nullptr;
   onnx_import::upgradeLegacyForms(model, version);

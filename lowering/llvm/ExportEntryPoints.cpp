@@ -2,13 +2,16 @@
 //
 // The signature table is plain text, one line per item:
 //
-//   convc-signature 1
+//   convc-signature 2
 //   entry main
 //   input x f32 s0,s1,512
 //   input offsets f32 s0,s1,16
 //   output y f32 s0,s1,512
 //
-// The runtime parses it with no MLIR at hand (runtime/src/Module.cpp).
+// Names are percent-encoded (whitespace, control bytes and '%' as %XX, the
+// empty name as a lone %): an ONNX name may hold spaces or newlines, which
+// would otherwise read back as other fields or lines. The runtime parses it
+// with no MLIR at hand (runtime/src/Module.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -208,6 +211,22 @@ std::string elementName(Type type) {
   return "";
 }
 
+/// A name as one whitespace-free field of the table.
+std::string encodeName(StringRef name) {
+  if (name.empty())
+    return "%";
+  std::string text;
+  for (unsigned char c : name) {
+    if (c > ' ' && c != '%' && c != 0x7f) {
+      text.push_back(c);
+      continue;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    text += {'%', hex[c >> 4], hex[c & 15]};
+  }
+  return text;
+}
+
 struct ExportEntryPointsPass
     : convc::impl::ExportEntryPointsPassBase<ExportEntryPointsPass> {
   using ExportEntryPointsPassBase::ExportEntryPointsPassBase;
@@ -218,7 +237,7 @@ struct ExportEntryPointsPass
                          << target << "' (cpu or cuda)";
       return signalPassFailure();
     }
-    std::string table = "convc-signature 1\n";
+    std::string table = "convc-signature 2\n";
     if (target == "cuda")
       table += "target cuda\n";
     for (auto func : module.getOps<func::FuncOp>()) {
@@ -239,7 +258,7 @@ struct ExportEntryPointsPass
           return signalPassFailure();
         }
       DimSymbols dims(func);
-      table += "entry " + func.getSymName().str() + "\n";
+      table += "entry " + encodeName(func.getSymName()) + "\n";
       // `convc.dtype` names what the element type cannot (u8 as i8).
       auto dtypeOf = [](StringAttr dtype, Type type) {
         return dtype ? dtype.str() : elementName(type);
@@ -247,7 +266,8 @@ struct ExportEntryPointsPass
       for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
         auto name = func.getArgAttrOfType<StringAttr>(i, "convc.name");
         table += "input " +
-                 (name ? name.str() : "input" + std::to_string(i)) + " " +
+                 encodeName(name ? name.str() : "input" + std::to_string(i)) +
+                 " " +
                  dtypeOf(func.getArgAttrOfType<StringAttr>(i, "convc.dtype"),
                          arg.getType()) +
                  " " + dims.describe(arg) + "\n";
@@ -255,7 +275,8 @@ struct ExportEntryPointsPass
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
         auto name = func.getResultAttrOfType<StringAttr>(i, "convc.name");
         table +=
-            "output " + (name ? name.str() : "output" + std::to_string(i)) +
+            "output " +
+            encodeName(name ? name.str() : "output" + std::to_string(i)) +
             " " +
             dtypeOf(func.getResultAttrOfType<StringAttr>(i, "convc.dtype"),
                     value.getType()) +

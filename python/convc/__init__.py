@@ -49,8 +49,17 @@ def compile(path, output=None, target="cpu", decoder=None, decode_step=None,
                                       cuda_path, cache_dir, mcpu)
     if output is None:
         return library
-    shutil.copyfile(library, output)
-    return os.fspath(output)
+    # A new file renamed over `output`: writing into the old one would
+    # change a library a Module may have loaded (and crash it).
+    output = os.fspath(output)
+    partial = f"{output}.partial-{os.getpid()}"
+    try:
+        shutil.copyfile(library, partial)
+        os.replace(partial, output)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return output
 
 
 class Module:
@@ -60,6 +69,8 @@ class Module:
     def __init__(self, path, device="cpu", threads=None):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"convc.Module: no such library: '{path}'")
+        if threads is not None and int(threads) < 0:
+            raise ValueError(f"threads is a count of threads (or None for all cores), not {threads}")
         self._m = _convc.Module(os.fspath(path), int(threads or 0))
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device is 'cpu' or 'cuda', not '{device}'")
@@ -79,14 +90,23 @@ class Module:
         raise ValueError(f"no entry point '{entry}' (the module has: "
                          f"{', '.join(e['name'] for e in self._m.entries)})")
 
-    def run(self, entry="main", outputs_on="cpu", **arrays):
-        """Runs `entry` on the named arrays; a dict of outputs by name.
+    def run(self, entry="main", inputs=None, /, outputs_on="cpu", **arrays):
+        """Runs `entry` on the named arrays (keywords, or a dict `inputs`
+        for names that are not Python identifiers or clash with these
+        parameters); a dict of outputs by name.
         C-contiguous numpy inputs of the entry's dtype are not copied, and
         numpy outputs are arrays over the module's own buffers. On a CUDA
         module an input may be GPU memory (a DeviceArray, a PyTorch CUDA
         tensor, anything with __cuda_array_interface__), read where it is;
         with outputs_on="cuda" the outputs stay on the GPU as DeviceArrays
         (torch.as_tensor(a, device="cuda") shares them; a.numpy() copies)."""
+        if inputs is not None:
+            if not isinstance(inputs, dict):
+                raise ValueError(f"inputs is a dict of arrays by name, not {type(inputs).__name__}")
+            both = inputs.keys() & arrays.keys()
+            if both:
+                raise ValueError(f"input '{sorted(both)[0]}' is given twice")
+            arrays = {**inputs, **arrays}
         return self._m.run(entry, arrays, outputs_on)
 
 

@@ -31,8 +31,10 @@ thread_local CheckRecord ownRecord;
 thread_local CheckRecord *record = nullptr;
 std::mutex recordLock;
 
+/// The last `placeholder`: the messages name the node (whose name may hold
+/// "{0}") before the values.
 void substitute(std::string &text, const char *placeholder, int64_t value) {
-  size_t at = text.find(placeholder);
+  size_t at = text.rfind(placeholder);
   if (at != std::string::npos)
     text.replace(at, 3, std::to_string(value));
 }

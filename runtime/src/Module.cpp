@@ -15,10 +15,13 @@
 
 #include "cuda/DeviceCall.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
+#include <climits>
 #include <dlfcn.h>
+#include <unistd.h>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -211,19 +214,48 @@ static std::string formatShape(const std::vector<int64_t> &shape) {
   return text + "]";
 }
 
-/// Parses the table written by convc-export-entry-points.
+/// Undoes the table's percent-encoding of a name (version 2); false on a
+/// malformed escape.
+static bool decodeName(const std::string &field, std::string &name) {
+  name.clear();
+  if (field == "%")
+    return true; // the empty name
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '%') {
+      name.push_back(field[i]);
+      continue;
+    }
+    if (i + 2 >= field.size() || !std::isxdigit((unsigned char)field[i + 1]) ||
+        !std::isxdigit((unsigned char)field[i + 2]))
+      return false;
+    name.push_back(char(std::stoi(field.substr(i + 1, 2), nullptr, 16)));
+    i += 2;
+  }
+  return true;
+}
+
+/// Parses the table written by convc-export-entry-points. Version 1 (before
+/// names were encoded) is read as it was written.
 static bool parseSignature(const char *text, std::vector<EntryPoint> &entries,
                            Device &device, std::string &error) {
   std::istringstream lines(text);
   std::string line;
-  if (!std::getline(lines, line) || line != "convc-signature 1") {
+  if (!std::getline(lines, line) ||
+      (line != "convc-signature 1" && line != "convc-signature 2")) {
     error = "unknown signature table version ('" + line + "')";
     return false;
   }
+  const bool encoded = line == "convc-signature 2";
   while (std::getline(lines, line)) {
     std::istringstream words(line);
-    std::string kind, name, dtype, dims;
-    words >> kind >> name;
+    std::string kind, field, name, dtype, dims;
+    words >> kind >> field;
+    if (!encoded || kind == "target")
+      name = field;
+    else if (!decodeName(field, name)) {
+      error = "malformed name '" + field + "' in the signature";
+      return false;
+    }
     if (kind == "target") {
       if (name != "cpu" && name != "cuda") {
         error = "the module targets '" + name +
@@ -283,19 +315,52 @@ static void makeRuntimeSymbolsGlobal() {
   (void)done;
 }
 
+/// dlopen of `path` as the file it names now. dlopen returns the library
+/// already loaded under the same name, so a module replaced at its path (a
+/// recompile while the old one is still loaded) would run the old code:
+/// the file is opened through a link of a name of its own, and the loader
+/// still shares one that is the same file (it compares device and inode).
+static void *openLibrary(const std::string &path, std::string &why) {
+  // A path without a slash would make dlopen search the library path.
+  std::string target = path.find('/') == std::string::npos ? "./" + path : path;
+  char absolute[PATH_MAX];
+  const char *tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/convc-XXXXXX";
+  void *handle = nullptr;
+  if (realpath(target.c_str(), absolute) && mkdtemp(dir.data())) {
+    std::string link = dir + "/module.so";
+    if (symlink(absolute, link.c_str()) == 0) {
+      handle = dlopen(link.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!handle) {
+        // The loader's message names the link; the user knows the path.
+        why = dlerror();
+        for (size_t at; (at = why.find(link)) != std::string::npos;)
+          why.replace(at, link.size(), path);
+      }
+      unlink(link.c_str());
+    }
+    rmdir(dir.c_str());
+    if (handle || !why.empty())
+      return handle;
+  }
+  handle = dlopen(target.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *text = dlerror();
+    why = text ? text : "unknown error";
+  }
+  return handle;
+}
+
 Status Module::load(const std::string &path, std::unique_ptr<Module> &result) {
   makeRuntimeSymbolsGlobal();
   std::string error;
-  // A path without a slash would make dlopen search the library path.
-  std::string target = path.find('/') == std::string::npos ? "./" + path : path;
-  void *handle = dlopen(target.c_str(), RTLD_NOW | RTLD_LOCAL);
+  void *handle = openLibrary(path, error);
   if (!handle) {
-    const char *why = dlerror();
     bool missing = !std::ifstream(path).good();
     return Status(missing ? StatusCode::NotFound : StatusCode::LoadFailed,
-                  "cannot load compiled module '" + path + "': " +
-                      (why ? why : "unknown error"));
+                  "cannot load compiled module '" + path + "': " + error);
   }
+  error.clear();
   std::unique_ptr<Module> module(new Module());
   module->handle_ = handle;
   auto *table = static_cast<const char *>(dlsym(handle, "convc_signature"));

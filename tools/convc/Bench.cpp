@@ -46,7 +46,8 @@ int runBench(int argc, char **argv) {
   if (!prepareInvocation(model, inputs, entry, inv, "convc bench",
                          device))
     return 1;
-  inv.module->setNumThreads(threads);
+  if (!setThreads(*inv.module, threads, "convc bench"))
+    return 1;
   // Median wall time of the timed runs, and on the GPU the median kernel
   // time (CONVC_CUDA_PROFILE=1); empty after an error.
   std::vector<double> kernelMs;

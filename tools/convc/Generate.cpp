@@ -126,7 +126,8 @@ int runGenerate(int argc, char **argv) {
   if (!loadModel(model, device, inv, "convc generate", /*decodeStep=*/"decode"))
     return 1;
   Module *module = inv.module.get();
-  module->setNumThreads(threads);
+  if (!setThreads(*module, threads, "convc generate"))
+    return 1;
   GenerationOptions options;
   if (!flags.apply(options, "convc generate"))
     return 1;

@@ -12,6 +12,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
+#include <set>
 
 namespace convc::tool {
 
@@ -28,7 +29,8 @@ int runRun(int argc, char **argv) {
   Invocation inv;
   if (!prepareInvocation(model, inputs, entry, inv, "convc run", device))
     return 1;
-  inv.module->setNumThreads(threads);
+  if (!setThreads(*inv.module, threads, "convc run"))
+    return 1;
   std::vector<Tensor> outputs;
   std::string error;
   if (!inv.module->run(inv.entry->name, inv.inputs, outputs, error)) {
@@ -40,6 +42,7 @@ int runRun(int argc, char **argv) {
                  << "': " << ec.message() << "\n";
     return 1;
   }
+  std::set<std::string> files;
   for (size_t i = 0; i < outputs.size(); ++i) {
     // NumPy has no bf16: such an output is written widened to f32.
     bool widened = outputs[i].dtype() == DType::BF16;
@@ -57,9 +60,15 @@ int runRun(int argc, char **argv) {
     array.bytes.assign(static_cast<unsigned char *>(t.data()),
                        static_cast<unsigned char *>(t.data()) + t.numBytes());
     // The file is named after the output, with '/' as '_': a name such
-    // as "../x" stays inside the output directory.
+    // as "../x" stays inside the output directory. Two names that come out
+    // the same ("a/b", "a_b") must not write one file: the later one gets
+    // its output index.
     std::string file = inv.entry->outputs[i].name;
     std::replace(file.begin(), file.end(), '/', '_');
+    if (file.empty())
+      file = "output" + std::to_string(i);
+    while (!files.insert(file).second)
+      file += "." + std::to_string(i);
     std::string path = outputDir + "/" + file + ".npy";
     if (!writeNpy(path, array, error)) {
       llvm::errs() << "convc run: " << error << "\n";

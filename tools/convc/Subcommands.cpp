@@ -139,6 +139,16 @@ bool loadModel(const std::string &model, Device device, Invocation &inv,
   return checkDevice(*inv.module, model, device, command);
 }
 
+bool setThreads(Module &module, int threads, const char *command) {
+  if (threads < 0) {
+    llvm::errs() << command << ": --threads takes a count of threads, or 0 "
+                 << "for all cores; got " << threads << "\n";
+    return false;
+  }
+  module.setNumThreads(threads);
+  return true;
+}
+
 bool prepareInvocation(const std::string &model,
                        const std::vector<std::string> &inputArgs,
                        const std::string &entryName, Invocation &inv,

@@ -71,6 +71,10 @@ bool prepareInvocation(const std::string &model,
                        const std::string &entryName, Invocation &inv,
                        const char *command, const std::string &deviceArg);
 
+/// Gives `module` --threads N (0: all cores); false once it said a negative
+/// count is an error.
+bool setThreads(Module &module, int threads, const char *command);
+
 /// The options `run` and `bench` share, in their own subcommand (LLVM
 /// already owns a top-level --threads).
 struct ModelOptions {

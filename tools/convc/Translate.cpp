@@ -146,7 +146,8 @@ int runTranslate(int argc, char **argv) {
   if (!loadModel(model, device, inv, "convc translate", /*decodeStep=*/"decode"))
     return 1;
   Module *module = inv.module.get();
-  module->setNumThreads(threads);
+  if (!setThreads(*module, threads, "convc translate"))
+    return 1;
 
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
   auto t0 = std::chrono::steady_clock::now();
