@@ -392,7 +392,9 @@ Status compile(const CompileOptions &options) {
       return status;
     // A package: say which decoder `convc generate` will run.
     if (options.isPackage() && !options.quiet && irStage >= Stage::Convc)
-      llvm::errs() << (session.module().lookupSymbol("decode_step")
+      llvm::errs() << (session.module().lookupSymbol("decode_step") ||
+                               session.module().lookupSymbol(
+                                   (kEntrySymbolPrefix + "decode_step").str())
                            ? "convc: decoder: incremental (decode_init + "
                              "decode_step derived from the raised decoder)\n"
                            : "convc: decoder: full, re-run on the whole "

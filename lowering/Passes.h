@@ -15,6 +15,11 @@ namespace convc {
 #define GEN_PASS_REGISTRATION
 #include "lowering/Passes.h.inc"
 
+/// convc-export-entry-points renames entry point `f` to this prefix + `f`,
+/// so that no entry's symbol is a host, libc or libm function's; the
+/// library exports `convc_entry_f` for it.
+inline constexpr llvm::StringLiteral kEntrySymbolPrefix = "convc_fn_";
+
 /// Named stages of `convc compile --emit`, in pipeline order. PTX is the
 /// CUDA target's device code (the LLVM stage's pipeline, then the PTX text
 /// the device module became).

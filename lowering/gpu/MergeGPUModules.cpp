@@ -37,9 +37,13 @@ struct MergeGPUModulesPass
         }
         StringAttr oldName = symbol.getNameAttr();
         // Outlining names every kernel after its function, in modules with
-        // unique names: the kernel takes its module's name.
-        if (isa<gpu::GPUFuncOp>(op))
-          symbol.setName(source.getNameAttr());
+        // unique names: the kernel takes its module's name, less the entry
+        // points' symbol prefix (profiles show `main_lightweight_conv_0`).
+        if (isa<gpu::GPUFuncOp>(op)) {
+          StringRef name = source.getName();
+          name.consume_front(convc::kEntrySymbolPrefix);
+          symbol.setName(StringAttr::get(op.getContext(), name));
+        }
         Operation *existing = mergedSymbols.lookup(symbol.getNameAttr());
         if (existing && !isa<gpu::GPUFuncOp>(op) &&
             OperationEquivalence::isEquivalentTo(

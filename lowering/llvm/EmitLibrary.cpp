@@ -1,6 +1,7 @@
 //===- EmitLibrary.cpp - LLVM IR, object files, shared libraries ---------===//
 
 #include "lowering/llvm/EmitLibrary.h"
+#include "lowering/Passes.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -116,23 +117,33 @@ std::string NativeTarget::checkCpu() const {
          "--mcpu out for the host's)";
 }
 
-/// For each `_mlir_ciface_<f>(ptr, ptr, ...)` adds `convc_entry_<f>(ptr
-/// args)`, where args[0] is the results pointer and args[1..] the argument
-/// descriptors: one calling convention for every signature, so the runtime
-/// needs no per-arity call sites.
+/// For each `_mlir_ciface_convc_fn_<f>(ptr, ptr, ...)` adds
+/// `convc_entry_<f>(ptr args)`, where args[0] is the results pointer and
+/// args[1..] the argument descriptors: one calling convention for every
+/// signature, so the runtime needs no per-arity call sites. Everything else
+/// the module defines becomes internal: a library loaded before it (or the
+/// host, linked -rdynamic) must not stand in for its functions, nor its for
+/// theirs.
 static void addPackedEntryPoints(llvm::Module &module) {
+  const std::string prefix = ("_mlir_ciface_" + kEntrySymbolPrefix).str();
   llvm::SmallVector<llvm::Function *> cifaces;
   for (llvm::Function &f : module)
-    if (!f.isDeclaration() && f.getName().starts_with("_mlir_ciface_"))
+    if (!f.isDeclaration() && f.getName().starts_with(prefix))
       cifaces.push_back(&f);
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration())
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : module.globals())
+    if (!g.isDeclaration() && g.getName() != "convc_signature" &&
+        !g.getName().starts_with("llvm."))
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::get(ctx, 0);
   auto *type =
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false);
   for (llvm::Function *ciface : cifaces) {
     std::string name =
-        "convc_entry_" +
-        ciface->getName().drop_front(strlen("_mlir_ciface_")).str();
+        "convc_entry_" + ciface->getName().drop_front(prefix.size()).str();
     auto *wrapper = llvm::Function::Create(
         type, llvm::GlobalValue::ExternalLinkage, name, module);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));

@@ -240,6 +240,7 @@ struct ExportEntryPointsPass
     std::string table = "convc-signature 2\n";
     if (target == "cuda")
       table += "target cuda\n";
+    SmallVector<func::FuncOp> entries;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isPrivate() || func.isExternal())
         continue;
@@ -299,7 +300,18 @@ struct ExportEntryPointsPass
       for (unsigned i = 0; i < func.getNumResults(); ++i)
         for (StringRef attr : {"convc.name", "convc.dtype"})
           func.removeResultAttr(i, StringAttr::get(&getContext(), attr));
+      entries.push_back(func);
     }
+    // An entry keeps its name in the table only: as a symbol, `main`,
+    // `exp` or `malloc` would be the host's, libm's or libc's.
+    SymbolTable symbols(module);
+    for (func::FuncOp func : entries)
+      if (failed(symbols.rename(
+              func, (kEntrySymbolPrefix + func.getSymName()).str()))) {
+        func.emitError() << "cannot rename entry point '" << func.getSymName()
+                         << "'";
+        return signalPassFailure();
+      }
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     table.push_back('\0');
     auto type = LLVM::LLVMArrayType::get(b.getI8Type(), table.size());

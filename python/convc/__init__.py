@@ -16,6 +16,8 @@ import operator
 import os
 import shutil
 
+import numpy as np
+
 from . import _convc
 from ._convc import DeviceArray, Error
 
@@ -177,6 +179,13 @@ class Translator:
             raise ValueError("sources is a list of token lists or strings")
         as_text = any(isinstance(s, str) for s in sources)
         encoded = [self._encode(s, f"source {i}") for i, s in enumerate(sources)]
+        for name, value in (("beam_size", beam_size), ("num_hypotheses", num_hypotheses),
+                            ("sampling_topk", sampling_topk), ("max_batch_size", max_batch_size),
+                            ("max_decoding_length", max_decoding_length),
+                            ("min_decoding_length", min_decoding_length),
+                            ("no_repeat_ngram_size", no_repeat_ngram_size)):
+            if isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} is a count, not {value!r}")
         options = dict(beam_size=beam_size, num_hypotheses=num_hypotheses,
                        length_penalty=length_penalty, max_decoding_length=max_decoding_length,
                        min_decoding_length=min_decoding_length, sampling_topk=sampling_topk,
@@ -207,6 +216,8 @@ def _token_ids(tokens, what):
     ids = []
     for position, t in enumerate(tokens):
         try:
+            if isinstance(t, (bool, np.bool_)):
+                raise TypeError  # True is 1 to operator.index: the pad id
             v = operator.index(t)
         except TypeError:
             raise ValueError(f"{what}, position {position}: {t!r} is not a token id "

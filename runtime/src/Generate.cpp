@@ -89,14 +89,18 @@ checkPrefixTokens(const std::vector<const std::vector<int64_t> *> &prefixes,
   return Status();
 }
 
-/// An eos id the decoder can never give would let no hypothesis end.
-Status checkEosInVocabulary(int64_t eos, int64_t V) {
-  if (eos < V)
-    return Status();
-  return Status(StatusCode::InvalidArgument,
-                "the eos id " + std::to_string(eos) +
-                    " is outside the vocabulary [0, " + std::to_string(V) +
-                    ")");
+/// An eos id the decoder can never give would let no hypothesis end; a
+/// pad id outside the vocabulary would pad batches with a token the model
+/// cannot read (and leave its own pad id choosable).
+Status checkIdsInVocabulary(const GenerationOptions &options, int64_t V) {
+  for (auto [what, id] : {std::pair<const char *, int64_t>{"eos", options.eos},
+                          {"pad", options.pad}})
+    if (id >= V)
+      return Status(StatusCode::InvalidArgument,
+                    std::string("the ") + what + " id " + std::to_string(id) +
+                        " is outside the vocabulary [0, " + std::to_string(V) +
+                        ")");
+  return Status();
 }
 
 /// Search from the logits: beam search, greedy or sampling over
@@ -161,7 +165,7 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
     if (t == 0) {
       if (Status s = checkPrefixTokens(prefixes, V); !s.ok())
         return s;
-      if (Status s = checkEosInVocabulary(options.eos, V); !s.ok())
+      if (Status s = checkIdsInVocabulary(options, V); !s.ok())
         return s;
     }
     const float *l = logits.data<float>() + (T - 1) * V;
@@ -272,7 +276,7 @@ Status searchBatch(const Module &module,
   if (const auto &dims = decoder->outputs[0].dims; !dims.empty()) {
     const std::string &V = dims.back();
     if (!V.empty() && std::all_of(V.begin(), V.end(), ::isdigit))
-      if (Status s = checkEosInVocabulary(options.eos, std::stoll(V)); !s.ok())
+      if (Status s = checkIdsInVocabulary(options, std::stoll(V)); !s.ok())
         return s;
   }
   if (step) {
@@ -375,11 +379,14 @@ Status checkOptions(const GenerationOptions &o, size_t sources) {
       return invalid("a target prefix is longer than the max length");
     // The pad id is never chosen (sources are padded with it), so forcing
     // it would leave no hypothesis.
+    // Nor eos: a hypothesis ends there, so the rest could not follow.
     for (size_t i = 0; i < prefix.size(); ++i)
-      if (prefix[i] == o.pad)
+      if (prefix[i] == o.pad || prefix[i] == o.eos)
         return invalid("target prefix token " + std::to_string(prefix[i]) +
-                       " (position " + std::to_string(i) +
-                       ") is the pad id, which is never generated");
+                       " (position " + std::to_string(i) + ") is the " +
+                       (prefix[i] == o.pad
+                            ? "pad id, which is never generated"
+                            : "eos id, which ends a hypothesis"));
   }
   return Status();
 }
@@ -451,8 +458,18 @@ Status generateNBest(const Module &module,
     if (Status s = searchBatch(module, batch, prefixes, placed, rng, found);
         !s.ok())
       return s;
-    for (size_t i = first; i < end; ++i)
+    for (size_t i = first; i < end; ++i) {
+      // Every beam can die when the rules leave no token (--min-len past
+      // what --no-repeat-ngram-size allows): say so, not an empty answer.
+      if (found[i - first].empty())
+        return invalid("source " + std::to_string(order[i]) +
+                       ": no hypothesis meets the options (at some step "
+                       "they ruled out every token: min length " +
+                       std::to_string(options.minLength) +
+                       ", no-repeat n-gram size " +
+                       std::to_string(options.noRepeatNgramSize) + ")");
       results[order[i]] = std::move(found[i - first]);
+    }
     first = end;
   }
   return Status();

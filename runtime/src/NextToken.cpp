@@ -95,10 +95,13 @@ int64_t sampleToken(const std::vector<double> &logProbs, int topK, double topP,
   });
   if (topK > 0 && int64_t(order.size()) > topK)
     order.resize(topK);
+  // Weights relative to the likeliest allowed token: a token ruled out
+  // (the pad id, eos before min-len) may hold nearly all the probability,
+  // and at a low temperature every allowed one's would underflow to 0.
   std::vector<double> p(order.size());
   double kept = 0.0;
   for (size_t i = 0; i < order.size(); ++i)
-    kept += p[i] = std::exp(logProbs[order[i]]);
+    kept += p[i] = std::exp(logProbs[order[i]] - logProbs[order[0]]);
   if (topP < 1.0) {
     // The smallest head whose share of what top-k kept reaches top-p.
     double cumulative = 0.0;

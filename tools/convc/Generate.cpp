@@ -131,6 +131,10 @@ int runGenerate(int argc, char **argv) {
   GenerationOptions options;
   if (!flags.apply(options, "convc generate"))
     return 1;
+  if (warmup < 0) {
+    llvm::errs() << "convc generate: --warmup must be >= 0\n";
+    return 1;
+  }
   std::vector<std::vector<Hypothesis>> results;
   for (int i = 0; i < warmup; ++i)
     if (Status s = generateNBest(*module, batch, options, results); !s.ok()) {

@@ -118,6 +118,14 @@ int runTranslate(int argc, char **argv) {
   GenerationOptions options;
   if (!flags.apply(options, "convc translate"))
     return 1;
+  if (options.numHypotheses != 1 || chunk < 1) {
+    llvm::errs() << "convc translate: "
+                 << (chunk < 1 ? "--chunk must be >= 1"
+                               : "writes the best hypothesis of each line; "
+                                 "--num-hypotheses is for convc generate")
+                 << "\n";
+    return 1;
+  }
   if (options.maxBatchSize == 0) { // by default, batches of like lengths
     options.maxBatchSize = 4096;
     options.batchType = BatchType::Tokens;
@@ -154,7 +162,7 @@ int runTranslate(int argc, char **argv) {
   size_t generated = 0, done = 0;
   for (size_t first = 0; first < lines.size();) {
     std::vector<Line *> batch;
-    size_t end = std::min(lines.size(), first + size_t(std::max(1, int(chunk))));
+    size_t end = std::min(lines.size(), first + size_t(int(chunk)));
     for (size_t i = first; i < end; ++i)
       if (lines[i].error.empty())
         batch.push_back(&lines[i]);

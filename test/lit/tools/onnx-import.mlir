@@ -90,9 +90,10 @@
 
 // A fuzzed model (libFuzzer found it; the multi-head attention export with a
 // shape vector emptied) whose shape folding once built a constant with less
-// data than its shape and crashed: now a clean error.
+// data than its shape and crashed: now a clean error (the first one, before
+// import: a node reads a value nothing defines).
 // RUN: not convc compile %S/Inputs/fuzz_short_shape_fold.onnx --quiet -o %t.fuzz.so 2>&1 | FileCheck %s --check-prefix=FUZZ
-// FUZZ: error: loc("/a/Squeeze"): Squeeze axis 0 has size 0 (it must be 1)
+// FUZZ: error: node '/a/Unsqueeze_8' (Unsqueeze) reads '/a/Mul_3_output_5', which nothing defines
 
 // An op newer than the model's opset is refused, naming the node and both
 // opsets; an unnamed node without outputs (a fuzzer's shape) is named by its
