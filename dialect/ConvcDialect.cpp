@@ -445,8 +445,10 @@ LogicalResult LinearOp::verify() {
   if (failed(verifyRowVector(*this, getLnGamma(), outWidth, "ln_gamma")) ||
       failed(verifyRowVector(*this, getLnBeta(), outWidth, "ln_beta")))
     return failure();
-  if (getEps().convertToDouble() <= 0.0)
-    return emitOpError() << "eps must be positive";
+  // eps = 0 is allowed, as ONNX and PyTorch allow it (a constant row is 0/0).
+  if (!(getEps().convertToDouble() >= 0.0))
+    return emitOpError() << "eps must be >= 0, got "
+                         << getEps().convertToDouble();
   return success();
 }
 
@@ -466,8 +468,10 @@ LogicalResult LayerNormOp::verify() {
   if (failed(verifyRowVector(*this, getGamma(), width, "gamma")) ||
       failed(verifyRowVector(*this, getBeta(), width, "beta")))
     return failure();
-  if (getEps().convertToDouble() <= 0.0)
-    return emitOpError() << "eps must be positive";
+  // eps = 0 is allowed, as ONNX and PyTorch allow it (a constant row is 0/0).
+  if (!(getEps().convertToDouble() >= 0.0))
+    return emitOpError() << "eps must be >= 0, got "
+                         << getEps().convertToDouble();
   return success();
 }
 

@@ -16,15 +16,16 @@
 #include "cuda/DeviceCall.h"
 
 #include <cctype>
-#include <cstdlib>
-#include <cmath>
-#include <cstring>
 #include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
-#include <unistd.h>
+#include <elf.h>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <unistd.h>
 
 namespace convc {
 
@@ -315,12 +316,46 @@ static void makeRuntimeSymbolsGlobal() {
   (void)done;
 }
 
+/// Whether `path` is a whole 64-bit ELF file: every segment the loader maps
+/// lies inside it. dlopen of a cut-short library (an interrupted copy, a
+/// truncated cache entry) maps pages past its end, and the first touch of
+/// one kills the process with SIGBUS instead of failing.
+static bool wholeElfFile(const std::string &path, std::string &why) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in)
+    return true; // dlopen says why it cannot open it
+  uint64_t size = uint64_t(in.tellg());
+  Elf64_Ehdr header;
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char *>(&header), sizeof(header)) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
+      header.e_ident[EI_CLASS] != ELFCLASS64) {
+    why = "not a 64-bit ELF shared library";
+    return false;
+  }
+  for (unsigned i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    in.seekg(header.e_phoff + uint64_t(i) * header.e_phentsize);
+    if (!in.read(reinterpret_cast<char *>(&segment), sizeof(segment)) ||
+        (segment.p_type == PT_LOAD &&
+         (segment.p_offset > size ||
+          segment.p_filesz > size - segment.p_offset))) {
+      why = "the file is cut short (" + std::to_string(size) +
+            " bytes; its segments need more): recompile it";
+      return false;
+    }
+  }
+  return true;
+}
+
 /// dlopen of `path` as the file it names now. dlopen returns the library
 /// already loaded under the same name, so a module replaced at its path (a
 /// recompile while the old one is still loaded) would run the old code:
 /// the file is opened through a link of a name of its own, and the loader
 /// still shares one that is the same file (it compares device and inode).
 static void *openLibrary(const std::string &path, std::string &why) {
+  if (!wholeElfFile(path, why))
+    return nullptr;
   // A path without a slash would make dlopen search the library path.
   std::string target = path.find('/') == std::string::npos ? "./" + path : path;
   char absolute[PATH_MAX];

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -29,6 +30,10 @@
 using Body = void (*)(void *ctx, int64_t begin, int64_t end);
 
 namespace {
+
+/// More threads than this are never started: beyond a few per core they
+/// only cost (a request for 100000 once exhausted the process's threads).
+constexpr int64_t kMaxThreads = 256;
 
 /// One step of a spin-wait. Every 64th step yields the core: with more
 /// runnable threads than cores (other processes, a thread that shares our
@@ -46,11 +51,16 @@ void relax(unsigned step) {
 
 /// CONVC_NUM_THREADS, else OMP_NUM_THREADS (what users of the OpenMP builds
 /// set), else one thread per core.
+/// A value that is not a whole positive count ("2x", "1e9", "-1") is
+/// ignored, not read up to its first odd character.
 int defaultThreads() {
   for (const char *name : {"CONVC_NUM_THREADS", "OMP_NUM_THREADS"})
-    if (const char *value = std::getenv(name))
-      if (int n = std::atoi(value); n > 0)
-        return n;
+    if (const char *value = std::getenv(name)) {
+      char *end = nullptr;
+      long n = std::strtol(value, &end, 10);
+      if (end != value && *end == '\0' && n > 0)
+        return int(std::min<long>(n, kMaxThreads));
+    }
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -62,12 +72,17 @@ thread_local bool insideWorkItem = false;
 class ThreadPool {
 public:
   static ThreadPool &instance() {
-    static ThreadPool *pool = new ThreadPool(); // never joined: exit-safe
+    static ThreadPool *pool = [] {
+      // A forked child has this pool's memory but none of its threads (and
+      // perhaps a mutex some thread held): it starts a pool of its own.
+      pthread_atfork(nullptr, nullptr, [] { pool = new ThreadPool(); });
+      return new ThreadPool(); // never joined: exit-safe
+    }();
     return *pool;
   }
 
   void parallelFor(Body body, void *ctx, int64_t count, int threads) {
-    threads = int(std::min<int64_t>({threads, count, 0xffff}));
+    threads = int(std::min<int64_t>({threads, count, kMaxThreads}));
     if (threads <= 1 || insideWorkItem) {
       runItems(body, ctx, 0, count);
       return;

@@ -15,7 +15,9 @@ naming the node, where before they read or wrote out of bounds, trapped
 - Slice and Gather of a bool mask (were refused), a Reshape of symbolic
   dims to a scalar (failed in the memref lowering);
 - a Conv after a Pad that crops as it pads, run on an input too short for
-  the kernel (an empty output with exit code 0).
+  the kernel (an empty output with exit code 0);
+- Log of subnormal inputs (-87.3 for all: the polynomial clamped them to
+  FLT_MIN) and LayerNormalization with epsilon 0 (was refused).
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -109,6 +111,19 @@ def cropped_conv():
                  [("pads", np.array([0, 0, 2, 0, 0, -1], np.int64)), ("w", w)])
 
 
+def log():
+    return model([helper.make_node("Log", ["x"], ["y"], name="log")],
+                 [("x", F32, ["N"])], [("y", F32, None)])
+
+
+def layer_norm_eps0():
+    """eps = 0, as torch.nn.LayerNorm(eps=0) exports it (was refused)."""
+    return model([helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], epsilon=0.0,
+                                   axis=-1, name="ln")],
+                 [("x", F32, ["B", 8])], [("y", F32, None)],
+                 [("g", f(8)), ("b", f(8))])
+
+
 def huge_expand():
     return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="huge")],
                  [("x", F32, [1, 1])], [("y", F32, None)],
@@ -151,6 +166,10 @@ CASES = [
     ("crop_conv_short", cropped_conv, {"x": f(2, 4, 1)},
      "node 'dw_conv': Conv input padded to 2 in spatial dim 0 is shorter than the kernel's span 3"),
     ("to_scalar", to_scalar, {"x": f(1, 1)}, None),
+    # Subnormal inputs: the log polynomial clamped them to FLT_MIN (-87.3).
+    ("log_subnormal", log, {"x": np.array([1e-45, 1e-42, 1e-40, 5e-39, 1.1e-38, 0.5, 3.0],
+                                          np.float32)}, None),
+    ("layer_norm_eps0", layer_norm_eps0, {"x": f(3, 8)}, None),
     ("to_scalar_2", to_scalar, {"x": f(2, 1)}, "node 'scalar': a tensor of 2 elements"),
 ]
 

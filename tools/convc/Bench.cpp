@@ -58,7 +58,7 @@ int runBench(int argc, char **argv) {
                       const std::vector<Tensor> &inputs,
                       const RunOptions &options) {
     std::vector<Tensor> outputs;
-    for (int i = 0; i < warmup + runs; ++i) {
+    for (int64_t i = 0; i < int64_t(warmup) + int64_t(runs); ++i) {
       double kernel = 0;
       int64_t launches = 0;
       if (gpu)

@@ -438,8 +438,8 @@ func.func @layer_norm_gamma(%x: tensor<?x?x64xf32>, %g: tensor<32xf32>, %b: tens
 // -----
 
 func.func @layer_norm_eps(%x: tensor<?x?x64xf32>, %g: tensor<64xf32>) {
-  // expected-error @+1 {{eps must be positive}}
-  %0 = convc.layer_norm %x, %g, %g {eps = 0.0 : f64} : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>
+  // expected-error @+1 {{eps must be >= 0, got -1.000000e-05}}
+  %0 = convc.layer_norm %x, %g, %g {eps = -1.0e-5 : f64} : tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>
   return
 }
 

@@ -28,3 +28,16 @@ func.func @trigonometry(%x: vector<8xf32>) -> (vector<8xf32>, vector<8xf32>, vec
   %a = math.atan %x : vector<8xf32>
   return %s, %c, %a : vector<8xf32>, vector<8xf32>, vector<8xf32>
 }
+
+// A subnormal input is scaled into the normal range before the log
+// polynomial (which clamps to FLT_MIN), and the scale's log subtracted.
+// CHECK-LABEL: func.func @subnormal_log
+// CHECK: %[[TINY:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: arith.select %[[TINY]]
+// CHECK-NOT: math.log
+// CHECK: arith.subf
+// CHECK: return
+func.func @subnormal_log(%x: vector<8xf32>) -> vector<8xf32> {
+  %l = math.log %x : vector<8xf32>
+  return %l : vector<8xf32>
+}
