@@ -95,23 +95,26 @@ convc_status *convc_tensor_wrap(convc_dtype dtype, const int64_t *shape,
 
 void convc_tensor_free(convc_tensor *tensor) { delete tensor; }
 
+// The getters give a neutral value for a null handle (0, NULL, F32, CPU)
+// rather than crash.
 convc_dtype convc_tensor_get_dtype(const convc_tensor *tensor) {
-  return convc_dtype(tensor->tensor.dtype());
+  return tensor ? convc_dtype(tensor->tensor.dtype()) : CONVC_F32;
 }
 size_t convc_tensor_get_rank(const convc_tensor *tensor) {
-  return tensor->tensor.shape().size();
+  return tensor ? tensor->tensor.shape().size() : 0;
 }
 const int64_t *convc_tensor_get_shape(const convc_tensor *tensor) {
-  return tensor->tensor.shape().data();
+  return tensor ? tensor->tensor.shape().data() : nullptr;
 }
 void *convc_tensor_get_data(const convc_tensor *tensor) {
-  return tensor->tensor.data();
+  return tensor ? tensor->tensor.data() : nullptr;
 }
 size_t convc_tensor_get_num_bytes(const convc_tensor *tensor) {
-  return tensor->tensor.numBytes();
+  return tensor ? tensor->tensor.numBytes() : 0;
 }
 convc_device convc_tensor_get_device(const convc_tensor *tensor) {
-  return tensor->tensor.device() == Device::CUDA ? CONVC_CUDA : CONVC_CPU;
+  return tensor && tensor->tensor.device() == Device::CUDA ? CONVC_CUDA
+                                                           : CONVC_CPU;
 }
 
 convc_status *convc_tensor_wrap_device(convc_dtype dtype, const int64_t *shape,
@@ -176,7 +179,8 @@ convc_status *convc_module_load(const char *path, convc_module **module) {
 void convc_module_free(convc_module *module) { delete module; }
 
 convc_device convc_module_get_device(const convc_module *module) {
-  return module->module->device() == Device::CUDA ? CONVC_CUDA : CONVC_CPU;
+  return module && module->module->device() == Device::CUDA ? CONVC_CUDA
+                                                            : CONVC_CPU;
 }
 
 convc_status *convc_cuda_status(void) {
@@ -185,17 +189,21 @@ convc_status *convc_cuda_status(void) {
 }
 
 size_t convc_module_get_num_entries(const convc_module *module) {
-  return module->module->entryPoints().size();
+  return module ? module->module->entryPoints().size() : 0;
 }
 
 const char *convc_module_get_entry_name(const convc_module *module,
                                         size_t index) {
+  if (!module)
+    return nullptr;
   const auto &entries = module->module->entryPoints();
   return index < entries.size() ? entries[index].name.c_str() : nullptr;
 }
 
 static const EntryPoint *findEntry(const convc_module *module,
                                    const char *entry, size_t &index) {
+  if (!module)
+    return nullptr;
   const auto &entries = module->module->entryPoints();
   for (index = 0; entry && index < entries.size(); ++index)
     if (entries[index].name == entry)
@@ -206,6 +214,8 @@ static const EntryPoint *findEntry(const convc_module *module,
 convc_status *convc_module_get_num_args(const convc_module *module,
                                         const char *entry, int is_output,
                                         size_t *count) {
+  if (!module || !entry || !count)
+    return makeStatus(CONVC_INVALID_ARGUMENT, "null argument");
   size_t index;
   const EntryPoint *e = findEntry(module, entry, index);
   if (!e)
@@ -226,7 +236,8 @@ const char *convc_module_describe_arg(const convc_module *module,
 }
 
 void convc_module_set_num_threads(convc_module *module, int threads) {
-  module->module->setNumThreads(threads);
+  if (module)
+    module->module->setNumThreads(threads);
 }
 
 convc_status *convc_module_run(const convc_module *module, const char *entry,
@@ -245,6 +256,12 @@ convc_status *convc_module_run_on(const convc_module *module,
   if (!module || !entry || (num_inputs && !inputs) ||
       (num_outputs && !outputs))
     return makeStatus(CONVC_INVALID_ARGUMENT, "null argument");
+  if (outputs_on != CONVC_CPU && outputs_on != CONVC_CUDA)
+    return makeStatus(CONVC_INVALID_ARGUMENT,
+                      "unknown device " + std::to_string(int(outputs_on)));
+  // A failed run leaves no stale pointers in the caller's array.
+  for (size_t i = 0; i < num_outputs; ++i)
+    outputs[i] = nullptr;
   std::vector<Tensor> in;
   for (size_t i = 0; i < num_inputs; ++i) {
     if (!inputs[i])

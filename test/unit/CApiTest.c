@@ -135,6 +135,30 @@ int main(int argc, char **argv) {
   CHECK(expect(convc_tensor_create(CONVC_F32, negative, 1, &wrong),
                CONVC_INVALID_ARGUMENT, "negative dimension"));
 
+  /* NULL handles and out-pointers are errors or neutral values, not
+   * crashes; a failed run leaves no stale output pointer. */
+  size_t count = 7;
+  CHECK(expect(convc_module_get_num_args(NULL, "main", 0, &count),
+               CONVC_INVALID_ARGUMENT, "null argument"));
+  CHECK(expect(convc_module_get_num_args(module, "main", 0, NULL),
+               CONVC_INVALID_ARGUMENT, "null argument"));
+  CHECK(convc_module_get_num_entries(NULL) == 0);
+  CHECK(convc_module_get_entry_name(NULL, 0) == NULL);
+  CHECK(convc_module_describe_arg(NULL, "main", 0, 0) == NULL);
+  CHECK(convc_module_get_device(NULL) == CONVC_CPU);
+  convc_module_set_num_threads(NULL, 2);
+  CHECK(convc_tensor_get_rank(NULL) == 0 &&
+        convc_tensor_get_data(NULL) == NULL &&
+        convc_tensor_get_shape(NULL) == NULL &&
+        convc_tensor_get_num_bytes(NULL) == 0);
+  convc_tensor *stale = x;
+  CHECK(expect(convc_module_run(module, "main", intInputs, 1, &stale, 1),
+               CONVC_INVALID_ARGUMENT, "expected dtype f32") &&
+        stale == NULL);
+  CHECK(expect(
+      convc_module_run_on(module, "main", inputs, 1, &y, 1, (convc_device)7),
+      CONVC_INVALID_ARGUMENT, "unknown device 7"));
+
   convc_tensor_free(ints);
   convc_tensor_free(wrong);
   convc_tensor_free(x);

@@ -8,7 +8,9 @@
  *
  * Errors: functions return a convc_status*, NULL on success. A non-NULL
  * status carries a code and a message and must be freed with
- * convc_status_free.
+ * convc_status_free. A NULL module, tensor or out-pointer is an
+ * INVALID_ARGUMENT status; the getters return 0, NULL, CONVC_F32 or
+ * CONVC_CPU for a NULL handle. A failed run sets every output to NULL.
  *
  *===----------------------------------------------------------------------===*/
 
