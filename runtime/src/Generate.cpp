@@ -463,11 +463,13 @@ Status generateNBest(const Module &module,
       // what --no-repeat-ngram-size allows): say so, not an empty answer.
       if (found[i - first].empty())
         return invalid("source " + std::to_string(order[i]) +
-                       ": no hypothesis meets the options (at some step "
-                       "they ruled out every token: min length " +
+                       ": no hypothesis meets the options: at some step no "
+                       "token was left to choose (the options ruled out "
+                       "every one: min length " +
                        std::to_string(options.minLength) +
                        ", no-repeat n-gram size " +
-                       std::to_string(options.noRepeatNgramSize) + ")");
+                       std::to_string(options.noRepeatNgramSize) +
+                       "; or the decoder's logits are NaN)");
       results[order[i]] = std::move(found[i - first]);
     }
     first = end;

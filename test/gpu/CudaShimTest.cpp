@@ -138,9 +138,13 @@ Counts translationCounts(const Module &module, int beam, int64_t length) {
   o.maxLength = o.minLength = length;
   std::vector<Hypothesis> results;
   Counts before = fakeCounts();
+  // The fake driver computes nothing: each step picks token 0, which never
+  // ends a hypothesis, and the generator says no hypothesis came out. Only
+  // the driver calls of the `length` steps count here.
   Status s = generate(module, {{5, 9, 3, 2}}, o, results);
-  EXPECT_TRUE(s.ok()) << s.message();
-  EXPECT_EQ(results.size(), 1u);
+  EXPECT_TRUE(s.ok() ||
+              s.message().find("no hypothesis meets") != std::string::npos)
+      << s.message();
   return fakeCounts() - before;
 }
 
