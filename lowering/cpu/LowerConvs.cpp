@@ -149,9 +149,68 @@ void emitSoftmax(KernelBuilder &b, int64_t count, int64_t lanes,
     storeChunk(j, b.fmul(e[j], inv), masks[j]);
 }
 
+/// Softmax of a long row (a vocabulary's logits) in place, in three vector
+/// loops over memory: emitSoftmax keeps every chunk in registers, which for
+/// 32000 entries spilled and took LLVM 19 s to compile (200000: minutes).
+/// The same ops in the same order per lane, so the same numbers.
+void emitSoftmaxLoops(KernelBuilder &b, Value buf, Value base, int64_t count,
+                      int64_t lanes) {
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  int64_t full = count / lanes * lanes;
+  Value tailMask = full < count
+                       ? Value(vector::CreateMaskOp::create(
+                             b, VectorType::get({lanes}, b.getI1Type()),
+                             ValueRange{b.index(count - full)}))
+                       : Value();
+  Value negInf = b.splat(b.f32(-std::numeric_limits<float>::infinity()), lanes);
+  Value zeroV = arith::ConstantOp::create(b, vecType, b.getZeroAttr(vecType));
+  Value lo = b.index(0), hi = b.index(full), step = b.index(lanes);
+  auto load = [&](Value j) -> Value {
+    return vector::LoadOp::create(b, vecType, buf, ValueRange{b.add(base, j)});
+  };
+  Value tailAt = b.add(base, b.index(full));
+  Value tail = tailMask ? Value(vector::MaskedLoadOp::create(
+                              b, vecType, buf, {tailAt}, tailMask, negInf))
+                        : Value();
+  Value laneMax =
+      b.forLoop(lo, hi, step, {negInf},
+                [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                  return {arith::MaxNumFOp::create(b, acc[0], load(j))};
+                })[0];
+  if (tail)
+    laneMax = arith::MaxNumFOp::create(b, laneMax, tail);
+  Value m = b.splat(
+      vector::ReductionOp::create(b, vector::CombiningKind::MAXNUMF, laneMax,
+                                  arith::FastMathFlags::reassoc),
+      lanes);
+  Value laneSum = b.forLoop(lo, hi, step, {zeroV},
+                            [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                              Value e = b.exp(b.fsub(load(j), m));
+                              b.store(e, buf, {b.add(base, j)}, Value());
+                              return {b.fadd(acc[0], e)};
+                            })[0];
+  Value tailExp;
+  if (tail) {
+    // Padding lanes hold -inf - m; keep them out of the sum.
+    tailExp =
+        arith::SelectOp::create(b, tailMask, b.exp(b.fsub(tail, m)), zeroV);
+    laneSum = b.fadd(laneSum, tailExp);
+  }
+  Value sum = vector::ReductionOp::create(
+      b, vector::CombiningKind::ADD, laneSum, arith::FastMathFlags::reassoc);
+  Value inv = b.splat(b.fdiv(b.f32(1.0), sum), lanes);
+  b.forLoop(lo, hi, step, [&](Value j) {
+    b.store(b.fmul(load(j), inv), buf, {b.add(base, j)}, Value());
+  });
+  if (tail)
+    b.store(b.fmul(tailExp, inv), buf, {tailAt}, tailMask);
+}
+
 /// Softmax of buf[base .. base + count) in place (a 1-D buffer).
 void emitSoftmaxInPlace(KernelBuilder &b, Value buf, Value base, int64_t count,
                         int64_t lanes) {
+  if (count > 16 * lanes)
+    return emitSoftmaxLoops(b, buf, base, count, lanes);
   auto vecType = VectorType::get({lanes}, b.getF32Type());
   auto at = [&](int64_t j) { return b.add(base, b.index(j * lanes)); };
   emitSoftmax(

@@ -172,9 +172,16 @@ void emitRowSoftmax(GPUKernelBuilder &b, Value logits, Value out) {
   b.parallel({b.dim(logits, 0)}, [&](ValueRange ivs) {
     Value r = ivs[0];
     Value m = b.maxOver(K, [&](Value k) { return b.loadF32(logits, {r, k}); });
-    Value s = b.sum(K, [&](Value k) {
-      return b.exp(b.fsub(b.loadF32(logits, {r, k}), m));
-    });
+    // The sum in f64: a vocabulary's 20000 terms added one by one in f32
+    // came out 2e-5 off (the CPU's lane-wise partial sums: 1e-6).
+    Type f64 = b.getF64Type();
+    Value s64 =
+        b.forLoop(b.index(0), K, b.index(1), ValueRange{b.floatConst(f64, 0.0)},
+                  [&](Value k, ValueRange acc) -> SmallVector<Value> {
+                    Value e = b.exp(b.fsub(b.loadF32(logits, {r, k}), m));
+                    return {b.fadd(acc[0], arith::ExtFOp::create(b, f64, e))};
+                  })[0];
+    Value s = arith::TruncFOp::create(b, b.getF32Type(), s64);
     Value inv = b.fdiv(b.f32(1.0), s);
     b.forLoop(b.index(0), K, b.index(1), [&](Value k) {
       b.storeF32(b.fmul(b.exp(b.fsub(b.loadF32(logits, {r, k}), m)), inv), out,
