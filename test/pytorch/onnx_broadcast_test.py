@@ -122,12 +122,16 @@ CASES = [
 
 
 def fix_where(model):
-    """Where's condition is bool: cast the float input `c` to bool."""
-    g = model.graph
+    """Where's condition is bool: a copy that casts the float input `c` to
+    bool (the model itself is left alone: fixing it again, for the next
+    target, defined `cb` twice, which convc refuses as ONNX Runtime does)."""
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    g = fixed.graph
     g.node.insert(0, helper.make_node("Cast", ["c"], ["cb"], to=TensorProto.BOOL,
                                       name="cast_c"))
     g.node[1].input[0] = "cb"
-    return model
+    return fixed
 
 
 def main():

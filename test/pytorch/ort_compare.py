@@ -101,6 +101,16 @@ def check_export(tool, work, name, model, inputs, tolerance, extra=()):
     return failures, cpu_log
 
 
+def expect_compile_refused(tool, work, name, path, message):
+    """Compiling PATH for the CPU must fail (rc 1) with MESSAGE in the
+    error; the failures (none or one)."""
+    built = compile_model(tool, path, os.path.join(work, name + ".so"), "cpu", ["--quiet"])
+    print(f"  {name}: rc {built.returncode}: {built.stderr.strip()[-200:]}")
+    if built.returncode != 1 or message not in built.stderr:
+        return [f"{name}: not refused with '{message}': {built.stderr.strip()[-300:]}"]
+    return []
+
+
 def report(failures):
     """Prints each failure and their count; the exit status (1 if any)."""
     for f in failures:
