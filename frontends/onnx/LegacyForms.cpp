@@ -15,15 +15,17 @@
 namespace convc::onnx_import {
 
 namespace {
-void upgradeGraph(onnx::GraphProto &graph) {
+void upgradeGraph(onnx::GraphProto &graph, int64_t opsetVersion) {
   for (auto &node : *graph.mutable_node()) {
     for (auto &attr : *node.mutable_attribute()) {
       if (attr.has_g())
-        upgradeGraph(*attr.mutable_g());
+        upgradeGraph(*attr.mutable_g(), opsetVersion);
       for (auto &g : *attr.mutable_graphs())
-        upgradeGraph(g);
+        upgradeGraph(g, opsetVersion);
     }
-    if (!node.domain().empty() && node.domain() != "ai.onnx")
+    if (node.domain() == "ai.onnx")
+      node.clear_domain();
+    if (!node.domain().empty() || opsetVersion >= 10)
       continue;
     if (node.op_type() != "Slice" || node.input_size() != 1 ||
         node.output_size() == 0)
@@ -51,32 +53,8 @@ void upgradeGraph(onnx::GraphProto &graph) {
 }
 } // namespace
 
-namespace {
-void normalizeGraph(onnx::GraphProto &graph) {
-  for (auto &node : *graph.mutable_node()) {
-    if (node.domain() == "ai.onnx")
-      node.clear_domain();
-    for (auto &attr : *node.mutable_attribute()) {
-      if (attr.has_g())
-        normalizeGraph(*attr.mutable_g());
-      for (auto &g : *attr.mutable_graphs())
-        normalizeGraph(g);
-    }
-  }
-}
-} // namespace
-
-void normalizeDomains(onnx::ModelProto &model) {
-  normalizeGraph(*model.mutable_graph());
-  for (auto &f : *model.mutable_functions())
-    for (auto &node : *f.mutable_node())
-      if (node.domain() == "ai.onnx")
-        node.clear_domain();
-}
-
 void upgradeLegacyForms(onnx::ModelProto &model, int64_t opsetVersion) {
-  if (opsetVersion < 10)
-    upgradeGraph(*model.mutable_graph());
+  upgradeGraph(*model.mutable_graph(), opsetVersion);
 }
 
 } // namespace convc::onnx_import

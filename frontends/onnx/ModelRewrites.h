@@ -45,7 +45,8 @@ mlir::LogicalResult loadExternalData(onnx::ModelProto &model,
 
 /// Rewrites old opsets' forms into the later opsets' ones the importer and
 /// the shape folders read: Slice before opset 10 (`starts`, `ends`, `axes`
-/// attributes) reads them as int64 initializers, in subgraphs too.
+/// attributes) reads them as int64 initializers, in subgraphs too; nodes in
+/// "ai.onnx", the default domain's other name, move to "".
 void upgradeLegacyForms(onnx::ModelProto &model, int64_t opsetVersion);
 
 /// Refuses a value defined twice (in a graph, or in a subgraph under a name
@@ -53,9 +54,6 @@ void upgradeLegacyForms(onnx::ModelProto &model, int64_t opsetVersion);
 /// and sparse initializers, naming the node or value; puts the nodes of
 /// every graph in topological order (nodes already in order keep it).
 mlir::LogicalResult orderGraphs(onnx::ModelProto &model, mlir::Location loc);
-
-/// The default domain's alias "ai.onnx" on nodes becomes "".
-void normalizeDomains(onnx::ModelProto &model);
 
 } // namespace convc::onnx_import
 

@@ -45,7 +45,6 @@ OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
                           "(opset_import lacks the domain \"\")";
     return nullptr;
   }
-  onnx_import::normalizeDomains(model);
   if (failed(onnx_import::inlineLocalFunctions(model, version, fileLoc)) ||
       failed(onnx_import::orderGraphs(model, fileLoc)) ||
       failed(onnx_import::loadExternalData(model, modelPath, fileLoc)))
