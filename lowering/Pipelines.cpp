@@ -191,8 +191,11 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
                       "},") +
            "canonicalize,empty-tensor-to-alloc-tensor,cse";
   case Stage::Fused:
+    // Sums left as generics are widened last: fusion matches f32 forms.
+    // The empties it makes become allocations before CSE (see Convc).
     return "convc-fold-weight-softmax,convc-fuse-kernel-softmax,"
-           "convc-fuse-talk,convc-fuse-epilogues,canonicalize,cse";
+           "convc-fuse-talk,convc-fuse-epilogues,convc-widen-float-sums,"
+           "canonicalize,empty-tensor-to-alloc-tensor,cse";
   case Stage::Loops: {
     // The target's convc lowering, then bufferization of the function
     // around it (shared by both targets).

@@ -51,6 +51,21 @@ def FuseEpiloguesPass : Pass<"convc-fuse-epilogues"> {
   let dependentDialects = ["::convc::ConvcDialect"];
 }
 
+def WidenFloatSumsPass : Pass<"convc-widen-float-sums"> {
+  let summary = "Carry float sums of linalg.generic reductions in f64";
+  let description = [{
+    A reducing `linalg.generic` whose body yields `term + acc` into an f32
+    (or narrower) output becomes the same generic over an f64 output,
+    `extf(term) + acc`, followed by one `truncf` per element. Sums over
+    long or run-time axes (ReduceSum, ReduceMean, a Softmax's denominator,
+    an Einsum or MatMul left as a generic) then round once, not once per
+    term. Run after raising and fusion, which match the f32 forms.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def AddTokenChoicePass : Pass<"convc-add-token-choice", "::mlir::ModuleOp"> {
   let summary = "Add decode steps that choose their tokens themselves";
   let description = [{

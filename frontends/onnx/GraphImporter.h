@@ -197,8 +197,11 @@ public:
                                    Value x, ValueRange params);
   std::pair<Value, Value> meanAndVariance(Location loc, Value x,
                                           const llvm::SmallBitVector &reduced);
+  /// (x - mean) / sqrt(var + epsilon) * scale + bias, the statistics read
+  /// through `statsMap`, scale and bias through `paramMap` (dim 1 if null).
   Value normalized(Location loc, Value x, Value mean, Value var,
-                   AffineMap statsMap, Value scale, Value bias, float epsilon);
+                   AffineMap statsMap, Value scale, Value bias, float epsilon,
+                   AffineMap paramMap = {});
   /// Reduces the dims of float `x` marked in `reduced` (kept as size 1 when
   /// `keepDims`): acc = combine(x, extra..., acc) from `init`. `extra`
   /// operands have the keepdims result shape (e.g. a mean). `accumulator`:
@@ -317,6 +320,7 @@ public:
   CONVC_ONNX_IMPORTER(importReduce)
   CONVC_ONNX_IMPORTER(importLayerNormalization)
   CONVC_ONNX_IMPORTER(importBatchNormalization)
+  CONVC_ONNX_IMPORTER(importGroupNormalization)
   CONVC_ONNX_IMPORTER(importInstanceNormalization)
   CONVC_ONNX_IMPORTER(importMeanVarianceNormalization)
   CONVC_ONNX_IMPORTER(importGlobalPool)

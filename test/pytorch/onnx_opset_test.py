@@ -5,7 +5,10 @@ Pad with an axes input and (opset 7) with attributes, Clip's attribute
 bounds (opset 7), Slice's attributes (opset 9), Split with
 num_outputs and an uneven last part, Gelu (opset 20, erf and tanh forms),
 Softmax's 2-D rows before opset 13, noop_with_empty_axes on ReduceL1 and
-ReduceSumSquare (|x|, x^2), Split parts of a computed tensor as outputs, sines of large arguments, a Reshape
+ReduceSumSquare (|x|, x^2), Split parts of a computed tensor as outputs, sines of large arguments,
+GroupNormalization (opset 18: per-group scale and bias; 21: per channel; and
+its refusals: groups that do not divide C, parameters of the other opset's
+size, a symbolic C), a Reshape
 shape made of Expand and Split of constants, int64 and bool constants
 folded on the host (variadic Min/Max, Where), OneHot of float indices. Each
 runs in convc
@@ -46,6 +49,23 @@ def ints(*v):
 
 def erf_gelu(x):
     return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def group_norm(x, groups, scale, bias, eps):
+    """x [B, C, T] normalised per (b, group); scale/bias per channel."""
+    g = x.reshape(x.shape[0], groups, -1)
+    n = (g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + eps)
+    return n.reshape(x.shape) * scale[None, :, None] + bias[None, :, None]
+
+
+GN_SCALE = rng.standard_normal(6).astype(np.float32)
+GN_BIAS = rng.standard_normal(6).astype(np.float32)
+
+
+def group_norm_nodes(groups=3):
+    return [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+            helper.make_node("GroupNormalization", ["xt", "s", "b"], ["y"],
+                             num_groups=groups, epsilon=1e-3, name="gn")]
 
 
 def tanh_gelu(x):
@@ -177,6 +197,25 @@ CASES = [
      [("ids", np.array([0.5, 1.0, -1.2, 2.0, 1.7, -1.0], np.float32)),
       ("depth", np.array(3.0, np.float32)), ("values", np.array([0.0, 1.0], np.float32))],
      ["y"], lambda x: [x + np.array([0, 1, 0, 1, 0, 1])]),
+    # GroupNormalization over [B, 6, T] in 3 groups: opset 18 scales and
+    # shifts per group, opset 21 per channel.
+    ("group_norm_18", 18, group_norm_nodes(),
+     [("s", GN_SCALE[:3]), ("b", GN_BIAS[:3])], ["y"],
+     lambda x: [group_norm(x.transpose(0, 2, 1), 3, np.repeat(GN_SCALE[:3], 2),
+                           np.repeat(GN_BIAS[:3], 2), 1e-3)]),
+    ("group_norm_21", 21, group_norm_nodes(),
+     [("s", GN_SCALE), ("b", GN_BIAS)], ["y"],
+     lambda x: [group_norm(x.transpose(0, 2, 1), 3, GN_SCALE, GN_BIAS, 1e-3)]),
+]
+
+# Models convc refuses at compile time, with the words its error must hold.
+REFUSED = [
+    ("group_norm_4_groups", 21, group_norm_nodes(4), [("s", GN_SCALE), ("b", GN_BIAS)],
+     "GroupNormalization's 6 channels do not split into 4 groups"),
+    ("group_norm_18_per_channel", 18, group_norm_nodes(), [("s", GN_SCALE), ("b", GN_BIAS)],
+     "GroupNormalization's scale and bias must be [3] (one per group before opset 21)"),
+    ("group_norm_symbolic_c", 21, group_norm_nodes()[1:], [("s", GN_SCALE), ("b", GN_BIAS)],
+     "GroupNormalization needs [N, C, ...] data with a static C"),
 ]
 
 
@@ -221,6 +260,17 @@ def main():
             print(f"{name:18} {target:19} opset {opset}: max difference {worst:.1e}"
                   + (" (numpy and ONNX Runtime)" if use_ort else " (numpy)"))
             failures += not worst <= 1e-5
+    for name, opset, nodes, inits, says in REFUSED:
+        path = os.path.join(work, name + ".onnx")
+        with open(path, "wb") as f:
+            f.write(model(nodes, [("x" if nodes[0].input[0] == "x" else "xt",
+                                   ["B", "T", 6] if nodes[0].input[0] == "x" else ["B", "C", "T"])],
+                          ["y"], opset, inits).SerializeToString())
+        built = subprocess.run([tool, "compile", path, "-o", os.path.join(work, name + ".so"),
+                                "--quiet"], capture_output=True, text=True)
+        ok = built.returncode == 1 and says in built.stderr and 'loc("gn")' in built.stderr
+        print(f"{name:18} refused: {built.stderr.strip().splitlines()[-1] if built.stderr else ''}")
+        failures += not ok
     print("PASS" if failures == 0 else f"FAIL: {failures}")
     sys.exit(1 if failures else 0)
 

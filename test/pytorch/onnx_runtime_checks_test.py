@@ -18,7 +18,9 @@ naming the node, where before they read or wrote out of bounds, trapped
   the kernel (an empty output with exit code 0);
 - Log of subnormal inputs (-87.3 for all: the polynomial clamped them to
   FLT_MIN) and LayerNormalization with epsilon 0 (was refused); a Softmax
-  over a vocabulary of 20001 (took 19 s to compile at 20000).
+  over a vocabulary of 20001 (took 19 s to compile at 20000); sums over
+  long run-time axes (ReduceSum, LogSoftmax, MatMul), which rounded once
+  per term.
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -132,6 +134,21 @@ def vocabulary_softmax():
                  [("x", F32, ["B", 20001])], [("y", F32, None)])
 
 
+def long_sum():
+    return model([helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0, name="sum")],
+                 [("x", F32, ["N"])], [("y", F32, None)], [("axes", np.array([0], np.int64))])
+
+
+def long_log_softmax():
+    return model([helper.make_node("LogSoftmax", ["x"], ["y"], axis=-1, name="log_softmax")],
+                 [("x", F32, ["B", "N"])], [("y", F32, None)])
+
+
+def long_matmul():
+    return model([helper.make_node("MatMul", ["a", "b"], ["y"], name="matmul")],
+                 [("a", F32, [1, "K"]), ("b", F32, ["K", 1])], [("y", F32, None)])
+
+
 def huge_expand():
     return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="huge")],
                  [("x", F32, [1, 1])], [("y", F32, None)],
@@ -182,6 +199,13 @@ CASES = [
     # ONNX Runtime's own sum is 1.1e-6 off float64 here; the GPU loops'
     # f32 one-by-one sum was 1.4e-5 off.
     ("vocabulary_softmax", vocabulary_softmax, {"x": 5 * f(2, 20001)}, None, 3e-6),
+    # Sums over long run-time axes, where one f32 rounding per term made
+    # 2^24 + 4096 ones sum to 2^24 (rel. errors 2.4e-4, 1.5e-5, 2.4e-4).
+    ("long_sum", long_sum, {"x": np.ones(2**24 + 4096, np.float32)}, None),
+    ("long_log_softmax", long_log_softmax, {"x": np.zeros((1, 2**24 + 4096), np.float32)},
+     None),
+    ("long_matmul", long_matmul, {"a": np.ones((1, 2**24 + 4096), np.float32),
+                                  "b": np.ones((2**24 + 4096, 1), np.float32)}, None),
     ("to_scalar_2", to_scalar, {"x": f(2, 1)}, "node 'scalar': a tensor of 2 elements"),
 ]
 

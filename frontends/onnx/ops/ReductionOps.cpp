@@ -489,11 +489,9 @@ GraphImporter::meanAndVariance(Location loc, Value x,
   return {meanF32, var};
 }
 
-/// (x - mean) / sqrt(var + epsilon) * scale + bias, the statistics read
-/// through `statsMap`, scale and bias per channel (dim 1).
 Value GraphImporter::normalized(Location loc, Value x, Value mean, Value var,
                                 AffineMap statsMap, Value scale, Value bias,
-                                float epsilon) {
+                                float epsilon, AffineMap paramMap) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
   SmallVector<Value> dynamicSizes;
@@ -501,12 +499,13 @@ Value GraphImporter::normalized(Location loc, Value x, Value mean, Value var,
     if (type.isDynamicDim(i))
       dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, i));
   AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap channel = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  if (!paramMap)
+    paramMap = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
   return linalg::GenericOp::create(
              b, loc, TypeRange{type}, ValueRange{x, mean, var, scale, bias},
              ValueRange{tensor::EmptyOp::create(b, loc, type, dynamicSizes)},
-             ArrayRef<AffineMap>{identity, statsMap, statsMap, channel,
-                                 channel, identity},
+             ArrayRef<AffineMap>{identity, statsMap, statsMap, paramMap,
+                                 paramMap, identity},
              SmallVector<utils::IteratorType>(rank,
                                               utils::IteratorType::parallel),
              [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -610,6 +609,84 @@ LogicalResult GraphImporter::importInstanceNormalization(
                                  inputs[2], epsilon));
 }
 
+/// ONNX GroupNormalization: x [N, C, D...] viewed as [N, G, C/G, D...],
+/// each (n, g) normalised by its own statistics (f64), then scaled and
+/// shifted per group (opset 18) or per channel (opset 21, which fixed the
+/// spec: torch's GroupNorm has per-channel affine parameters).
+LogicalResult
+GraphImporter::importGroupNormalization(const onnx::NodeProto &node,
+                                        Location loc, ArrayRef<Value> inputs) {
+  if (inputs.size() != 3 ||
+      llvm::any_of(inputs, [](Value v) { return !isFloat(v); }))
+    return emitError(loc) << "GroupNormalization needs float X, scale and bias";
+  Value x = inputs[0];
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank(), channels = type.getRank() > 1
+                                                ? type.getDimSize(1)
+                                                : ShapedType::kDynamic;
+  const auto *groupsAttr = findAttr(node, "num_groups");
+  if (!groupsAttr || groupsAttr->i() <= 0)
+    return emitError(loc) << "GroupNormalization needs a positive num_groups";
+  int64_t groups = groupsAttr->i();
+  if (rank < 2 || ShapedType::isDynamic(channels))
+    return emitError(loc) << "GroupNormalization needs [N, C, ...] data with "
+                             "a static C (this one is "
+                          << type << ")";
+  if (channels % groups)
+    return emitError(loc) << "GroupNormalization's " << channels
+                          << " channels do not split into " << groups
+                          << " groups";
+  bool perChannel = opset >= 21;
+  int64_t paramSize = perChannel ? channels : groups;
+  for (Value param : inputs.drop_front()) {
+    auto t = cast<RankedTensorType>(param.getType());
+    if (t.getRank() != 1 || t.getDimSize(0) != paramSize)
+      return emitError(loc)
+             << "GroupNormalization's scale and bias must be [" << paramSize
+             << "] ("
+             << (perChannel ? "one per channel from " : "one per group before ")
+             << "opset 21), not " << t;
+  }
+  float epsilon = 1e-5f;
+  if (const auto *a = findAttr(node, "epsilon"))
+    epsilon = a->f();
+  // [N, C, D...] -> [N, G, C/G, D...].
+  SmallVector<int64_t> shape = {type.getDimSize(0), groups, channels / groups};
+  llvm::append_range(shape, type.getShape().drop_front(2));
+  auto viewType = RankedTensorType::get(shape, type.getElementType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+  Value view = reshape(loc, x, viewType, [&] {
+    SmallVector<OpFoldResult> split = {sizes[0], b.getIndexAttr(groups),
+                                       b.getIndexAttr(channels / groups)};
+    split.append(sizes.begin() + 2, sizes.end());
+    return split;
+  });
+  if (!view)
+    return failure();
+  int64_t viewRank = rank + 1;
+  llvm::SmallBitVector reduced(viewRank, true);
+  reduced.reset(0, 2);
+  auto [mean, var] = meanAndVariance(loc, view, reduced);
+  SmallVector<AffineExpr> kept = {getAffineDimExpr(0, ctx),
+                                  getAffineDimExpr(1, ctx)};
+  kept.append(viewRank - 2, getAffineConstantExpr(0, ctx));
+  Value scale = inputs[1], bias = inputs[2];
+  SmallVector<AffineExpr> paramDims = {getAffineDimExpr(1, ctx)};
+  if (perChannel) {
+    // [C] -> [G, C/G], read at (g, c).
+    auto split = RankedTensorType::get({groups, channels / groups},
+                                       type.getElementType());
+    SmallVector<ReassociationIndices> both = {{0, 1}};
+    scale = tensor::ExpandShapeOp::create(b, loc, split, scale, both);
+    bias = tensor::ExpandShapeOp::create(b, loc, split, bias, both);
+    paramDims.push_back(getAffineDimExpr(2, ctx));
+  }
+  Value y = normalized(loc, view, mean, var,
+                       AffineMap::get(viewRank, 0, kept, ctx), scale, bias,
+                       epsilon, AffineMap::get(viewRank, 0, paramDims, ctx));
+  return define(node, reshape(loc, y, type, [&] { return sizes; }));
+}
+
 /// ONNX MeanVarianceNormalization: (x - mean) / (sqrt(variance) + 1e-9)
 /// over `axes` (default [0, 2, 3]), the statistics in f64.
 LogicalResult GraphImporter::importMeanVarianceNormalization(
@@ -694,6 +771,7 @@ NamedOps reductionOps() {
       {"CumSum", opEntry(&G::importCumSum, 11)},
       {"GlobalAveragePool", opEntry(&G::importGlobalPool)},
       {"GlobalMaxPool", opEntry(&G::importGlobalPool)},
+      {"GroupNormalization", opEntry(&G::importGroupNormalization, 18)},
       {"InstanceNormalization", opEntry(&G::importInstanceNormalization)},
       {"LayerNormalization", opEntry(&G::importLayerNormalization, 17)},
       {"LogSoftmax", opEntry(&G::importSoftmax)},
