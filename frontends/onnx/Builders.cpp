@@ -279,6 +279,25 @@ Value GraphImporter::reduce(
       .getResult(0);
 }
 
+/// A full-size tensor.extract_slice, not a tensor.cast: canonicalization
+/// folds a cast to static sizes into the op producing `x`, which then
+/// allocates the refined sizes but loops over the actual ones, before the
+/// check runs (a Tanh of [3, T, 16] wrote three rows into a buffer of one
+/// ahead of a Squeeze's check that the batch is 1).
+Value GraphImporter::refinedAfterCheck(Location loc, Value x,
+                                       RankedTensorType type) {
+  if (x.getType() == type)
+    return x;
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(type.isDynamicDim(d) ? tensor::getMixedSize(b, loc, x, d)
+                                         : b.getIndexAttr(type.getDimSize(d)));
+  return tensor::ExtractSliceOp::create(
+      b, loc, type, x, SmallVector<OpFoldResult>(rank, b.getIndexAttr(0)),
+      sizes, SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+}
+
 Value GraphImporter::droppedDims(Location loc, Value x,
                                  const llvm::SmallBitVector &reduced) {
   // Each reduced dim joins the kept dim before it; leading ones join the

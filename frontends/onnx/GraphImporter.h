@@ -213,6 +213,9 @@ public:
                Type accumulator = {});
   /// `x` without its `reduced` dims, which are 1 (keepdims = 0).
   Value droppedDims(Location loc, Value x, const llvm::SmallBitVector &reduced);
+  /// `x` as `type`, whose static dims a convc.check before it established
+  /// (a squeezed symbolic dim is 1, a channel count).
+  Value refinedAfterCheck(Location loc, Value x, RankedTensorType type);
   /// The number of elements of `x` in its `reduced` dims, as f32.
   Value reducedCount(Location loc, Value x, const llvm::SmallBitVector &reduced);
   /// A run-time check that index values `lhs` `pred` `rhs`: a failure fails

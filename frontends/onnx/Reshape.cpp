@@ -305,8 +305,6 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
                  ? x
                  : tensor::CastOp::create(b, loc, resultType, x).getResult();
   }
-  if (type.getRank() == 1 && resultType.getRank() == 1)
-    return tensor::CastOp::create(b, loc, resultType, x);
   // Symbolic dims split or merged across groups ([T, B, H * R] ->
   // [T, B * H, R], [T, B * H, R] -> [T * B, d]), or sizes no analysis
   // equates with the input's: a tensor.reshape to the result's sizes,

@@ -20,7 +20,9 @@ naming the node, where before they read or wrote out of bounds, trapped
   FLT_MIN) and LayerNormalization with epsilon 0 (was refused); a Softmax
   over a vocabulary of 20001 (took 19 s to compile at 20000); sums over
   long run-time axes (ReduceSum, LogSoftmax, MatMul), which rounded once
-  per term.
+  per term; a Tanh before a Squeeze of a symbolic batch or a Conv of
+  symbolic channels, which wrote past its buffer before the size check, and
+  a 1-D Reshape to a constant size, which was not checked at all.
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -149,6 +151,27 @@ def long_matmul():
                  [("a", F32, [1, "K"]), ("b", F32, ["K", 1])], [("y", F32, None)])
 
 
+def squeeze_tanh():
+    """torch's x.tanh().squeeze(0) with a symbolic batch."""
+    return model([helper.make_node("Tanh", ["x"], ["t"], name="tanh"),
+                  helper.make_node("Squeeze", ["t", "axes"], ["y"], name="squeeze")],
+                 [("x", F32, ["B", "T", 16])], [("y", F32, None)],
+                 [("axes", np.array([0], np.int64))])
+
+
+def tanh_conv():
+    return model([helper.make_node("Tanh", ["x"], ["t"], name="tanh"),
+                  helper.make_node("Conv", ["t", "w"], ["y"], pads=[1, 1], name="conv")],
+                 [("x", F32, ["B", "C", "T"])], [("y", F32, None)], [("w", f(4, 4, 3))])
+
+
+def reshape_1d():
+    return model([helper.make_node("Tanh", ["x"], ["t"], name="tanh"),
+                  helper.make_node("Reshape", ["t", "shape"], ["r"], name="resh"),
+                  helper.make_node("Tanh", ["r"], ["y"], name="tanh2")],
+                 [("x", F32, ["N"])], [("y", F32, None)], [("shape", np.array([6], np.int64))])
+
+
 def huge_expand():
     return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="huge")],
                  [("x", F32, [1, 1])], [("y", F32, None)],
@@ -206,6 +229,21 @@ CASES = [
      None),
     ("long_matmul", long_matmul, {"a": np.ones((1, 2**24 + 4096), np.float32),
                                   "b": np.ones((2**24 + 4096, 1), np.float32)}, None),
+    # Sizes a check establishes (a squeezed batch of 1, a channel count)
+    # were cast into the producing Tanh, which then wrote three rows (eight
+    # channels) into a buffer of one (four) before the check ran.
+    ("squeeze_ok", squeeze_tanh, {"x": f(1, 5, 16)}, None),
+    ("squeeze_batch_3", squeeze_tanh, {"x": f(3, 5, 16)},
+     "node 'squeeze': Squeeze axis 0 has size 3, not 1"),
+    ("conv_ok", tanh_conv, {"x": f(2, 4, 5)}, None),
+    ("conv_8_channels", tanh_conv, {"x": f(2, 8, 5)},
+     "node 'conv': Conv input has 8 channels, the weights take 4"),
+    # A 1-D Reshape to a constant size was a cast: 5 elements read a 6th
+    # (uninitialised), 9 lost 3, exit code 0.
+    ("reshape_1d_ok", reshape_1d, {"x": f(6)}, None),
+    ("reshape_1d_short", reshape_1d, {"x": f(5)},
+     "node 'resh': a tensor of 5 elements cannot be reshaped to 6"),
+    ("reshape_1d_long", reshape_1d, {"x": f(9)}, "a tensor of 9 elements"),
     ("to_scalar_2", to_scalar, {"x": f(2, 1)}, "node 'scalar': a tensor of 2 elements"),
 ]
 

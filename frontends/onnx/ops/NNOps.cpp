@@ -427,7 +427,7 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
     SmallVector<int64_t> shape(xType.getShape());
     shape[1] = channels;
     xType = RankedTensorType::get(shape, xType.getElementType());
-    x = tensor::CastOp::create(b, loc, xType, x);
+    x = refinedAfterCheck(loc, x, xType);
   }
   SmallVector<int64_t> strides = ints("strides", spatial, 1),
                        dilations = ints("dilations", spatial, 1),

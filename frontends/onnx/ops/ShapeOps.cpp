@@ -341,7 +341,7 @@ LogicalResult GraphImporter::importSqueezeUnsqueeze(const onnx::NodeProto &node,
       for (int64_t i : axisSet)
         unitShape[i] = 1;
       type = RankedTensorType::get(unitShape, type.getElementType());
-      data = tensor::CastOp::create(b, loc, type, data);
+      data = refinedAfterCheck(loc, data, type);
     }
   }
   // The result: unit dims inserted or dropped, the others kept in order.
