@@ -71,6 +71,14 @@ Status CompileSession::configure() {
   if (!o.mcpu.empty())
     if (std::string why = target_.native.checkCpu(); !why.empty())
       return Status(StatusCode::InvalidArgument, why);
+  if (o.timeTile < 1 || o.vectorWidth < 0)
+    return Status(StatusCode::InvalidArgument,
+                  o.timeTile < 1
+                      ? "the time tile must be at least 1, got " +
+                            std::to_string(o.timeTile)
+                      : "the vector width must be a count of f32 lanes, or 0 "
+                        "for the CPU's, got " +
+                            std::to_string(o.vectorWidth));
   CpuTargetOptions &lowering = target_.lowering;
   lowering.target = o.target;
   lowering.vectorWidth =
@@ -373,6 +381,15 @@ Status compile(const CompileOptions &options) {
     return Status(StatusCode::InvalidArgument,
                   std::string("--emit=") + stageName(emit) +
                       " writes a binary file: give -o FILE");
+  // Writing over a model file would destroy it before (or while) it is read.
+  for (const std::string &model : {options.input, options.decoder}) {
+    bool same = false;
+    if (!model.empty() && output != "-" &&
+        !llvm::sys::fs::equivalent(output, model, same) && same)
+      return Status(StatusCode::InvalidArgument,
+                    "the output '" + output + "' is the model file '" + model +
+                        "': give -o another file");
+  }
 
   CompileSession session(options);
   if (Status status = session.configure(); !status.ok())

@@ -159,6 +159,10 @@ Status Compiler::compileONNXSeq2Seq(const std::string &encoderBytes,
 Status Compiler::compileSeq2SeqFiles(const std::string &encoderPath,
                                      const std::string &decoderPath,
                                      std::unique_ptr<Module> &module) {
+  if (!llvm::StringRef(encoderPath).ends_with(".onnx"))
+    return Status(StatusCode::InvalidArgument,
+                  "a decoder needs the encoder .onnx as the model, not '" +
+                      encoderPath + "'");
   std::string texts[2];
   for (int i = 0; i < 2; ++i) {
     const std::string &path = i ? decoderPath : encoderPath;

@@ -189,6 +189,14 @@ OwningOpRef<ModuleOp> packageSeq2Seq(MLIRContext *context,
                       "the logits";
     return nullptr;
   }
+  auto logits = dyn_cast<RankedTensorType>(decode.getResultTypes()[0]);
+  if (!logits || logits.getRank() != 3 ||
+      !isa<FloatType>(logits.getElementType())) {
+    emitError(loc) << "the decoder's first output must be the logits, float "
+                      "[batch, target length, vocabulary]; this one is "
+                   << decode.getResultTypes()[0];
+    return nullptr;
+  }
   auto name = [](func::FuncOp f, bool result, unsigned i) {
     auto attr = result ? f.getResultAttrOfType<StringAttr>(i, "convc.name")
                        : f.getArgAttrOfType<StringAttr>(i, "convc.name");

@@ -25,17 +25,6 @@
 namespace convc::cpu_lowering {
 namespace {
 
-/// The ONNX node (or other name) a location carries, for error messages.
-std::string nodeNameOf(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (std::string name = nodeNameOf(inner); name != "?")
-        return name;
-  return "?";
-}
-
 struct LowerEmbedding : ConvcLoweringPattern<EmbeddingOp> {
   using ConvcLoweringPattern::ConvcLoweringPattern;
 
@@ -110,14 +99,13 @@ struct LowerEmbedding : ConvcLoweringPattern<EmbeddingOp> {
                   arith::ConstantIntOp::create(b, i64, 0)),
               cmp(arith::CmpIPredicate::slt, tok,
                   arith::ConstantIntOp::create(b, i64, V)));
-          CheckOp::create(b, inTable,
-                          ValueRange{arith::IndexCastOp::create(
-                                         b, b.getIndexType(), tok),
-                                     b.index(V)},
-                          "node '" + nodeNameOf(op.getLoc()) +
-                              "': token id {0} is out of range for an "
-                              "embedding table of {1} rows",
-                          /*continues=*/true);
+          CheckOp::create(
+              b, inTable,
+              ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), tok),
+                         b.index(V)},
+              nodePrefixOf(op.getLoc()) + "token id {0} is out of range for an "
+                                          "embedding table of {1} rows",
+              /*continues=*/true);
         }
         Value count = arith::SelectOp::create(
             b, valid,

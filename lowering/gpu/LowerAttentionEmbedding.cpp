@@ -81,7 +81,21 @@ struct LowerEmbedding : GPULoweringPattern<EmbeddingOp> {
       Value count0 = start ? b.loadScalar(start, {ivs[0]}) : Value(i64c(0));
       b.forLoop(b.index(0), T, b.index(1), ValueRange{count0},
                 [&](Value t, ValueRange acc) {
-                  Value valid = validToken(b.loadScalar(tokens, {ivs[0], t}));
+                  Value tok = b.loadScalar(tokens, {ivs[0], t});
+                  if (op.getCheckIds())
+                    // An imported Gather's contract, as on the CPU.
+                    CheckOp::create(
+                        b,
+                        b.andI(b.cmpI(arith::CmpIPredicate::sge, tok, i64c(0)),
+                               b.cmpI(arith::CmpIPredicate::slt, tok, i64c(V))),
+                        ValueRange{arith::IndexCastOp::create(
+                                       b, b.getIndexType(), tok),
+                                   b.index(V)},
+                        nodePrefixOf(op.getLoc()) +
+                            "token id {0} is out of range for an "
+                            "embedding table of {1} rows",
+                        /*continues=*/true);
+                  Value valid = validToken(tok);
                   Value count = b.select(
                       valid, arith::AddIOp::create(b, acc[0], i64c(1)), acc[0]);
                   b.storeScalar(arith::AddIOp::create(b, count, pad), pos,

@@ -43,9 +43,18 @@ def compile(path, output=None, target="cpu", decoder=None, decode_step=None,
     `decode_step="decode"` derives the incremental decoder of an MLIR
     Seq2Seq (packages get theirs when their decoder allows). `target` is
     "cpu" or "cuda" (a CUDA library builds without a GPU)."""
-    for p in [path] + ([decoder] if decoder else []):
+    models = [path] + ([decoder] if decoder else [])
+    for p in models:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"convc.compile: no such model file: '{p}'")
+    if output is not None:
+        if any(os.path.exists(output) and os.path.samefile(output, p) for p in models):
+            raise ValueError(f"convc.compile: the output '{os.fspath(output)}' is a model "
+                             "file: give another output")
+        folder = os.path.dirname(os.fspath(output)) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"convc.compile: no such directory for the output: "
+                                    f"'{folder}'")
     library, _cached = _convc.compile(os.fspath(path), os.fspath(decoder or ""),
                                       decode_step or "", target, gpu_arch,
                                       cuda_path, cache_dir, mcpu)
@@ -229,12 +238,25 @@ def _token_ids(tokens, what):
 
 
 def _read_fairseq_dictionary(path):
-    """fairseq's dict.txt: <s> <pad> </s> <unk> are ids 0-3, then a word
-    (and its count) per line."""
+    """fairseq's dict.txt: <s> <pad> </s> <unk> are ids 0-3, then one
+    "word count" per line, in id order. A word given twice is an error
+    unless its later line ends with the flag #fairseq:overwrite (that line
+    takes a new id, which the word then maps to), as fairseq has it."""
     vocabulary = ["<s>", "<pad>", "</s>", "<unk>"]
+    seen = set(vocabulary)
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            word = line.rstrip("\n").rsplit(" ", 1)[0]
-            if word:
-                vocabulary.append(word)
+        for number, line in enumerate(f, 1):
+            fields = line.rstrip().rsplit(" ", 1)
+            overwrite = len(fields) == 2 and fields[1] == "#fairseq:overwrite"
+            if overwrite:
+                fields = fields[0].rsplit(" ", 1)
+            if len(fields) != 2 or not fields[0] or not fields[1].lstrip("-").isdigit():
+                raise ValueError(f"{path}, line {number}: expected 'word count "
+                                 f"[#fairseq:overwrite]', got {line.rstrip()!r}")
+            word = fields[0]
+            if word in seen and not overwrite:
+                raise ValueError(f"{path}, line {number}: '{word}' is listed twice (end the "
+                                 "later line with #fairseq:overwrite to give it a new id)")
+            seen.add(word)
+            vocabulary.append(word)
     return vocabulary

@@ -13,6 +13,7 @@ the tasks of a dead worker). The model file must be readable by every
 worker at the same path (a shared file system, or copied beforehand).
 """
 import hashlib
+import re
 import uuid
 
 from distributed import get_worker
@@ -38,9 +39,18 @@ class TranslatorPlugin(WorkerPlugin):
                                      dictionary=dictionary, sentencepiece=sentencepiece)
 
 
-def _translate_batch(batch, plugin_name, options):
+def _translate_batch(batch, first, plugin_name, options):
     plugin = get_worker().plugins[plugin_name]
-    return plugin.translator.translate_batch(batch, **options)
+    try:
+        return plugin.translator.translate_batch(batch, **options)
+    except ValueError as e:
+        # Name the source by its place in the corpus, not in the batch.
+        message = str(e)
+        found = re.match(r"source (\d+)", message)
+        if found:
+            raise ValueError(f"source {first + int(found.group(1))}"
+                             f"{message[found.end():]}") from None
+        raise ValueError(f"sources {first}..{first + len(batch) - 1}: {message}") from None
 
 
 def translate(client, model, sources, batch_size=64, device="cpu", threads=None,
@@ -55,7 +65,7 @@ def translate(client, model, sources, batch_size=64, device="cpu", threads=None,
     client.register_worker_plugin(plugin, name=plugin.name)
     run = uuid.uuid4().hex[:8]
     batches = [sources[i:i + batch_size] for i in range(0, len(sources), batch_size)]
-    futures = [client.submit(_translate_batch, batch, plugin.name, options,
+    futures = [client.submit(_translate_batch, batch, i * batch_size, plugin.name, options,
                              key=f"convc-translate-{run}-{i}", pure=False)
                for i, batch in enumerate(batches)]
     results = client.gather(futures)

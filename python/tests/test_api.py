@@ -180,6 +180,42 @@ def test_strings_through_a_fairseq_dictionary(reverse_digits, digits_dictionary)
     assert len(translator.translate_batch(["3 x 4"])) == 1
 
 
+def test_fairseq_dictionary_rules(reverse_digits, tmp_path):
+    def translator(text):
+        path = tmp_path / "dict.txt"
+        path.write_text(text)
+        return convc.Translator(reverse_digits, dictionary=str(path))
+
+    with pytest.raises(ValueError, match=r"line 3: '1' is listed twice"):
+        translator("0 100\n1 100\n1 5\n")
+    with pytest.raises(ValueError, match=r"line 2: expected 'word count"):
+        translator("0 100\n1\n")
+    # The flag gives the word a new id, which it then maps to: "1" is 6 here.
+    t = translator("0 100\n1 100\n1 5 #fairseq:overwrite\n")
+    assert t.vocabulary[4:] == ["0", "1", "1"] and t.index["1"] == 6
+
+
+def test_ids_outside_the_vocabulary_are_errors(reverse_digits):
+    t = convc.Translator(reverse_digits)
+    # The source embedding reads them as zero rows unless checked: an answer
+    # with no error, where the ONNX export of the same model refused.
+    for bad in (99999, -3, 14):
+        with pytest.raises(ValueError, match=f"token id {bad} is out of range"):
+            t.translate_batch([[7, 5, bad, 2]])
+    with pytest.raises(ValueError, match="start token id 9999 is outside the vocabulary"):
+        t.translate_batch([[7, 5, 2]], start_token=9999)
+
+
+def test_compile_does_not_write_over_the_model(tmp_path):
+    model = tmp_path / "block.mlir"
+    model.write_text(open(os.path.join(ROOT, "examples", "conv_block.mlir")).read())
+    with pytest.raises(ValueError, match="is a model file"):
+        convc.compile(str(model), output=str(model))
+    assert model.read_text().startswith("//") or "func.func" in model.read_text()
+    with pytest.raises(FileNotFoundError, match="no such directory for the output"):
+        convc.compile(str(model), output=str(tmp_path / "missing" / "x.so"))
+
+
 def test_options_keep_their_properties(reverse_digits):
     t = convc.Translator(reverse_digits)
     sources = [[4 + d for d in s] + [2] for s in ([1, 2, 3], [9, 9, 8, 1], [5, 5, 5, 5, 5])]

@@ -37,6 +37,13 @@ def test_results_come_back_in_order(cluster, reverse_digits):
     assert len(pids) == 2
 
 
+def test_errors_name_the_source_in_the_corpus(cluster, reverse_digits):
+    sources = corpus(20)
+    sources[10] = [4, "x", 2]
+    with pytest.raises(ValueError, match=r"^source 10, position 1: 'x' is not a token id"):
+        convc.dask.translate(cluster, reverse_digits, sources, batch_size=7)
+
+
 def test_a_killed_worker_has_its_share_retried(cluster, reverse_digits):
     sources = corpus(3000)
     want = [r.hypotheses for r in convc.Translator(reverse_digits).translate_batch(

@@ -91,10 +91,12 @@ checkPrefixTokens(const std::vector<const std::vector<int64_t> *> &prefixes,
 
 /// An eos id the decoder can never give would let no hypothesis end; a
 /// pad id outside the vocabulary would pad batches with a token the model
-/// cannot read (and leave its own pad id choosable).
+/// cannot read (and leave its own pad id choosable); a start token outside
+/// it is one the decoder's embedding reads as a zero row, or fails on.
 Status checkIdsInVocabulary(const GenerationOptions &options, int64_t V) {
   for (auto [what, id] : {std::pair<const char *, int64_t>{"eos", options.eos},
-                          {"pad", options.pad}})
+                          {"pad", options.pad},
+                          {"start token", options.startToken}})
     if (id >= V)
       return Status(StatusCode::InvalidArgument,
                     std::string("the ") + what + " id " + std::to_string(id) +

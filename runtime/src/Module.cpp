@@ -549,7 +549,8 @@ Status Module::run(const std::string &entryName,
     return Status(StatusCode::InvalidArgument,
                   "entry '" + entryName + "' takes " +
                       std::to_string(entry->inputs.size()) +
-                      " inputs, given " + std::to_string(inputs.size()));
+                      (entry->inputs.size() == 1 ? " input" : " inputs") +
+                      ", given " + std::to_string(inputs.size()));
   std::map<std::string, int64_t> symbols;
   std::map<std::string, std::string> boundBy;
   std::string error;

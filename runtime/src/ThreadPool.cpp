@@ -191,6 +191,10 @@ private:
 namespace convc {
 namespace detail {
 void setCallerThreads(int threads) { requestedThreads = threads; }
+int threadsUsed(int threads) {
+  return threads > 0 ? int(std::min<int64_t>(threads, kMaxThreads))
+                     : defaultThreads();
+}
 } // namespace detail
 } // namespace convc
 

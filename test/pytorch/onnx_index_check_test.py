@@ -169,20 +169,24 @@ def main():
                 if ort is not None and ort.returncode == 0 and name == "idx":
                     failures.append(f"{where}: ONNX Runtime accepted it (test premise)")
     # fairseq's embedding (scaled, sinusoidal positions, pad mask), raised to
-    # convc.embedding: a negative id fails the call too.
+    # convc.embedding: a negative or too large id fails the call too (the
+    # GPU kernel loops read it as a zero row, exit code 0).
     encoder = os.path.join(oc.ROOT, "test/lit/tools/Inputs/export_talk_seq2seq_encoder.onnx")
-    lib = os.path.join(work, "encoder.so")
-    report = oc.compile_model(tool, encoder, lib, "cpu", ["--report"])
-    if report.returncode or "convc.embedding" not in report.stderr + report.stdout:
-        failures.append(f"encoder: not compiled with a raised embedding: {report.stderr[-300:]}")
-    else:
-        for tokens, says in [([[5, 6, 7, 2]], None), ([[5, -2, 7, 2]], "token id -2")]:
+    for target in ["cpu", "gpu-kernels-on-cpu"]:
+        lib = os.path.join(work, f"encoder.{target}.so")
+        report = oc.compile_model(tool, encoder, lib, target, ["--report"])
+        if report.returncode or "convc.embedding" not in report.stderr + report.stdout:
+            failures.append(f"encoder [{target}]: not compiled with a raised embedding: "
+                            f"{report.stderr[-300:]}")
+            continue
+        for tokens, says in [([[5, 6, 7, 2]], None), ([[5, -2, 7, 2]], "token id -2"),
+                             ([[5, 99999, 7, 2]], "token id 99999")]:
             files = oc.save_inputs(work, "encoder", {"src_tokens": np.array(tokens, np.int64)})
             got = oc.run_convc(tool, lib, files, os.path.join(work, "enc_out"))
             if says is None and got.returncode:
-                failures.append(f"encoder: valid tokens refused: {got.stderr[-300:]}")
+                failures.append(f"encoder [{target}]: valid tokens refused: {got.stderr[-300:]}")
             if says is not None and (got.returncode == 0 or says not in got.stderr):
-                failures.append(f"encoder {tokens}: not refused with '{says}': "
+                failures.append(f"encoder [{target}] {tokens}: not refused with '{says}': "
                                 f"{got.stderr[-300:]}")
     failures += two_failures_in_one_call(tool, work)
     failures += negative_decode_position(tool, work)

@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
   CHECK(expect(convc_module_run(module, "main", intInputs, 1, &y, 1),
                CONVC_INVALID_ARGUMENT, "expected dtype f32, given i32"));
   CHECK(expect(convc_module_run(module, "main", inputs, 0, &y, 1),
-               CONVC_INVALID_ARGUMENT, "takes 1 inputs, given 0"));
+               CONVC_INVALID_ARGUMENT, "takes 1 input, given 0"));
   CHECK(expect(convc_module_run(module, "decode", inputs, 1, &y, 1),
                CONVC_NOT_FOUND, "unknown entry point 'decode'"));
   CHECK(expect(convc_module_run(module, "main", inputs, 1, &y, 0),

@@ -118,7 +118,7 @@ int runBench(int argc, char **argv) {
   }
   llvm::outs() << "method: entry " << inv.entry->name << ", " << warmup
                << " warm-up + " << runs << " timed in-process runs, threads="
-               << (threads > 0 ? std::to_string(threads) : std::string("all"))
+               << convc::detail::threadsUsed(threads)
                << ", wall clock per call incl. output allocation"
                << (inv.module->device() == Device::CUDA
                        ? " and host<->device copies through pinned memory "

@@ -19,10 +19,9 @@ namespace convc::tool {
 int runCompile(int argc, char **argv) {
   const CompileOptions defaults;
   llvm::cl::OptionCategory category("convc compile options");
-  llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
-                                       llvm::cl::desc("<input .mlir>"),
-                                       llvm::cl::Required,
-                                       llvm::cl::cat(category));
+  llvm::cl::opt<std::string> inputFile(
+      llvm::cl::Positional, llvm::cl::desc("<input .mlir or .onnx>"),
+      llvm::cl::Required, llvm::cl::cat(category));
   llvm::cl::opt<std::string> outputFile(
       "o",
       llvm::cl::desc("Output file: '-' is stdout (IR stages); default for "
@@ -81,7 +80,8 @@ int runCompile(int argc, char **argv) {
       llvm::cl::desc("f32 lanes per vector (default: from the CPU features)"),
       llvm::cl::init(defaults.vectorWidth), llvm::cl::cat(category));
   llvm::cl::opt<int64_t> timeTile(
-      "time-tile", llvm::cl::desc("Time steps per parallel work item"),
+      "time-tile",
+      llvm::cl::desc("Time steps per parallel work item (default: 128)"),
       llvm::cl::init(defaults.timeTile), llvm::cl::cat(category));
   llvm::cl::opt<bool> boundsChecks(
       "bounds-checks",

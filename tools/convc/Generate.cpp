@@ -88,8 +88,9 @@ int runGenerate(int argc, char **argv) {
   llvm::cl::OptionCategory category("convc generate options");
   llvm::cl::opt<std::string> model(
       llvm::cl::Positional,
-      llvm::cl::desc("<Seq2Seq model .so (compiled with --decode-step=decode), "
-                     "or .mlir>"),
+      llvm::cl::desc("<Seq2Seq model .so (an .mlir compiled with "
+                     "--decode-step=decode, or an ONNX encoder compiled with "
+                     "--decoder decoder.onnx), or .mlir>"),
       llvm::cl::Required, llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::list<std::string> sources(
       "src",
@@ -152,14 +153,15 @@ int runGenerate(int argc, char **argv) {
   }
   size_t generated = printResults(batch, results);
   llvm::errs() << llvm::formatv(
-      "convc generate: {0} sentences, beam {1}, {2} tokens in {3:f1} ms "
+      "convc generate: {0} sentence{7}, beam {1}, {2} tokens in {3:f1} ms "
       "({4:f0} tokens/s, {5}{6})\n",
       results.size(), int(flags.beam), generated, ms, generated / (ms / 1000.0),
       module->find("decode_step")
           ? "incremental decoder"
           : "full decoder on the whole prefix at every step",
       warmup > 0 ? ", after " + std::to_string(int(warmup)) + " warm-up runs"
-                 : std::string());
+                 : std::string(),
+      results.size() == 1 ? "" : "s");
   return 0;
 }
 

@@ -16,10 +16,11 @@ namespace cl = llvm::cl;
 GenerationFlags::GenerationFlags(cl::OptionCategory &cat, cl::SubCommand &sub)
     : beam("beam", cl::desc("Beam size (1: greedy search, or sampling)"),
            cl::init(1), cl::cat(cat), cl::sub(sub)),
-      numHypotheses("num-hypotheses",
-                    cl::desc("Hypotheses printed per source, best first "
-                             "(at most --beam)"),
-                    cl::init(1), cl::cat(cat), cl::sub(sub)),
+      numHypotheses(
+          "num-hypotheses",
+          cl::desc("Hypotheses printed per source, best first (generate; "
+                   "translate writes one) (at most --beam)"),
+          cl::init(1), cl::cat(cat), cl::sub(sub)),
       samplingTopK("sampling-topk",
                    cl::desc("Sample the next token from the K most likely "
                             "(0: all; 1: greedy search, the default)"),

@@ -21,7 +21,9 @@ int runRun(int argc, char **argv) {
   auto &[sub, categoryName, category, model, inputs, entry, threads, device] =
       opts;
   llvm::cl::opt<std::string> outputDir(
-      "output-dir", llvm::cl::desc("Where to write <output>.npy files"),
+      "output-dir",
+      llvm::cl::desc("Where to write <output>.npy files (default: the "
+                     "current directory)"),
       llvm::cl::init("."), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
   llvm::cl::ParseCommandLineOptions(argc, argv,

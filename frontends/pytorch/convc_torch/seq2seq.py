@@ -249,7 +249,9 @@ def _to_mlir(model):
         x_res[0] = h
         return _linear(body, consts, prefix + "f2", layer.fc2, f, ffn, d, extra=ln("ln2"))
 
-    emb_attrs = f"{{padding_idx = {PAD} : i64, scale = {scale!r} : f64, sinusoidal}}"
+    # check_ids: a source token outside the vocabulary fails the call (it
+    # read as a zero row, and generation answered with exit code 0).
+    emb_attrs = f"{{check_ids, padding_idx = {PAD} : i64, scale = {scale!r} : f64, sinusoidal}}"
     # encode
     body.append(f"    %enc_pad = convc.padding_mask %src {{padding_idx = {PAD} : i64}} : "
                 f"tensor<?x?xi64> -> tensor<?x?xf32>\n")

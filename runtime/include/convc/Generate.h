@@ -38,7 +38,8 @@ struct GenerationOptions {
   /// The decoder's first input token: fairseq starts from eos (-1 means
   /// eos), other models from a bos or pad id.
   int64_t startToken = -1;
-  double lengthPenalty = 1.0; ///< score / length^penalty ranks finished beams
+  double lengthPenalty = 1.0; ///< score / (length + 1)^penalty ranks finished
+                              ///< beams, length the hypothesis' tokens
   /// Random sampling (beam 1 only) when samplingTopK != 1 or samplingTopP < 1:
   /// the next token is drawn from the samplingTopK most likely (0: all),
   /// cut to the smallest set whose probability reaches samplingTopP, of
@@ -80,7 +81,7 @@ Status generate(const Module &module,
                 std::vector<Hypothesis> &results);
 
 /// The `numHypotheses` best per source, best first (distinct hypotheses
-/// ranked by score / length^lengthPenalty).
+/// ranked by score / (length + 1)^lengthPenalty).
 Status generateNBest(const Module &module,
                      const std::vector<std::vector<int64_t>> &sources,
                      const GenerationOptions &options,

@@ -167,6 +167,9 @@ void *adoptCheckRecord(void *caller);
 /// Threads for the parallel loops that modules run on the calling thread
 /// (<= 0: the default).
 void setCallerThreads(int threads);
+/// The threads a parallel loop runs on when `threads` are asked for (<= 0:
+/// the default), after the environment and the pool's limit of 256.
+int threadsUsed(int threads);
 } // namespace detail
 
 /// How Module::run returns its results.

@@ -47,6 +47,13 @@
 // RUN: not convc compile %s --emit=lib -o - 2>&1 | FileCheck %s --check-prefix=STAGE
 // STAGE: convc compile: --emit=lib writes a binary file: give -o FILE
 
+// The output naming the model file would destroy it: refused, file intact.
+// RUN: cp %s %t.same.mlir
+// RUN: not convc compile %t.same.mlir -o %t.same.mlir 2>&1 | FileCheck %s --check-prefix=SAME-OUTPUT
+// RUN: convc compile %t.same.mlir --emit=import | FileCheck %s
+// SAME-OUTPUT: convc compile: the output '{{.*}}.same.mlir' is the model file '{{.*}}.same.mlir': give -o another file
+// RUN: not convc compile %s --time-tile=0 -o %t.tile.so 2>&1 | FileCheck %s --check-prefix=TIME-TILE
+// TIME-TILE: convc compile: the time tile must be at least 1, got 0
 // RUN: not convc compile %s --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
 // TARGET: unknown --target 'tpu' (expected cpu, cuda or gpu-kernels-on-cpu)
 

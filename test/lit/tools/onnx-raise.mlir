@@ -81,6 +81,12 @@
 // RUN: convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/export_talk_seq2seq_decoder.onnx -o %t.package.so 2>&1 | FileCheck %s --check-prefix=PACKAGE-DECODER
 // PACKAGE-DECODER: convc: decoder: incremental (decode_init + decode_step derived from the raised decoder)
 
+// A decoder whose first output is not [batch, length, vocabulary] logits
+// cannot be generated with: refused when packaged (it compiled, and
+// generate failed later asking for --decode-step).
+// RUN: not convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/decoder_rank2_logits.onnx -o %t.rank2.so 2>&1 | FileCheck %s --check-prefix=RANK2-LOGITS
+// RANK2-LOGITS: decoder_rank2_logits.onnx:0:0: error: the decoder's first output must be the logits, float [batch, target length, vocabulary]; this one is 'tensor<?x?xf32>'
+
 // LightweightConv in fairseq's TBC layout (x [T, B, C] permuted to
 // [B, C, T] around the grouped Conv1d): one convc.lightweight_conv between
 // the two layout transposes.
