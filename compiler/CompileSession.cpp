@@ -18,12 +18,14 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -327,6 +329,15 @@ Status CompileSession::emitBinary(Stage stage, const std::string &path,
                   "cannot create a temporary file: " + ec.message(),
                   Says::Named);
   llvm::FileRemover removeObject(object, /*deleteIt=*/library);
+  // A killed `convc compile` leaves no object behind either (not in
+  // process: the host's own signal handling stays as it is).
+  bool onSignal = library && mode_ == Mode::CommandLine;
+  if (onSignal)
+    llvm::sys::RemoveFileOnSignal(object);
+  auto keepHandlers = llvm::make_scope_exit([&] {
+    if (onSignal)
+      llvm::sys::DontRemoveFileOnSignal(object);
+  });
   if (!emitObjectFile(*llvmModule, *machine, std::string(object), error))
     return fail(StatusCode::Internal, error, Says::Named);
   progress("machine code (" + native.cpu + ")");

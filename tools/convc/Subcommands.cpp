@@ -6,6 +6,7 @@
 #include "convc/Npy.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
@@ -112,8 +113,10 @@ static bool readInputs(const std::vector<std::string> &inputArgs,
 }
 
 Invocation::~Invocation() {
-  if (!tempLibrary.empty())
+  if (!tempLibrary.empty()) {
     llvm::sys::fs::remove(tempLibrary);
+    llvm::sys::DontRemoveFileOnSignal(tempLibrary);
+  }
 }
 
 bool loadModel(const std::string &model, Device device, Invocation &inv,
@@ -135,6 +138,7 @@ bool loadModel(const std::string &model, Device device, Invocation &inv,
       return false;
     }
     library = std::string(inv.tempLibrary);
+    llvm::sys::RemoveFileOnSignal(inv.tempLibrary); // a killed run, too
     if (!compileForDevice(model, library, device, decodeStep))
       return false;
   }
