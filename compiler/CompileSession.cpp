@@ -144,12 +144,60 @@ void CompileSession::createContext() {
     context_->printOpOnDiagnostic(false);
 }
 
-/// CommandLine: printed against the sources in sourceMgr_. InProcess:
-/// collected, with their locations, for the error message.
+/// "node 'N'" for the location of an imported ONNX node (a name with no
+/// place in a file), "graph 'G'" for its graph's, else "".
+static std::string onnxNodeOf(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    if (isa<UnknownLoc>(name.getChildLoc()))
+      return "node '" + name.getName().str() + "'";
+    auto child = dyn_cast<NameLoc>(name.getChildLoc());
+    return child && child.getName() == "onnx graph"
+               ? "graph '" + name.getName().str() + "'"
+               : std::string();
+  }
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (std::string node = onnxNodeOf(inner); !node.empty())
+        return node;
+  return "";
+}
+
+static const char *severityName(DiagnosticSeverity severity) {
+  switch (severity) {
+  case DiagnosticSeverity::Error:
+    return "error";
+  case DiagnosticSeverity::Warning:
+    return "warning";
+  case DiagnosticSeverity::Note:
+    return "note";
+  case DiagnosticSeverity::Remark:
+    return "remark";
+  }
+  return "error";
+}
+
+/// CommandLine: printed against the sources in sourceMgr_, an ONNX node's
+/// as "MODEL: error: node 'N': ..." (the source manager would say
+/// "<unknown>:0: error: loc("N"): ..."). InProcess: collected, with their
+/// locations, for the error message.
 void CompileSession::installDiagnostics() {
   if (mode_ == Mode::CommandLine) {
     printer_ = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr_,
                                                             context_.get());
+    // Registered last, so asked first; what it declines goes to printer_.
+    onnxNodePrinter_ = std::make_unique<ScopedDiagnosticHandler>(
+        context_.get(), [this](Diagnostic &diag) -> LogicalResult {
+          std::string node = onnxNodeOf(diag.getLocation());
+          if (node.empty())
+            return failure();
+          std::string model =
+              options_.isPackage() ? std::string("convc") : options_.input;
+          llvm::errs() << model << ": " << severityName(diag.getSeverity())
+                       << ": " << node << ": " << diag << "\n";
+          for (Diagnostic &note : diag.getNotes())
+            llvm::errs() << model << ": note: " << note << "\n";
+          return success();
+        });
     return;
   }
   collector_ = std::make_unique<ScopedDiagnosticHandler>(
@@ -158,6 +206,9 @@ void CompileSession::installDiagnostics() {
         if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
           os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
              << loc.getColumn();
+        else if (std::string node = onnxNodeOf(diag.getLocation());
+                 !node.empty())
+          os << node;
         else
           os << diag.getLocation();
         os << ": " << diag << "\n";

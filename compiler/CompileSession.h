@@ -151,6 +151,7 @@ private:
   // Destroyed in reverse: the module and handlers before their context.
   std::unique_ptr<mlir::MLIRContext> context_;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> printer_;
+  std::unique_ptr<mlir::ScopedDiagnosticHandler> onnxNodePrinter_;
   std::unique_ptr<mlir::ScopedDiagnosticHandler> collector_;
   mlir::OwningOpRef<mlir::ModuleOp> module_;
 };

@@ -454,8 +454,11 @@ Value GraphImporter::toStorageType(Value v, int onnxType, Location loc) {
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run() {
-  Location graphLoc = NameLoc::get(StringAttr::get(
-      ctx, graph.name().empty() ? std::string("graph") : graph.name()));
+  // The graph's name, marked as a graph's (diagnostics name it so).
+  Location graphLoc = NameLoc::get(
+      StringAttr::get(ctx, graph.name().empty() ? std::string("graph")
+                                                : graph.name()),
+      NameLoc::get(StringAttr::get(ctx, "onnx graph")));
   // Every unsupported op type, with its nodes, at once.
   std::map<std::string, std::vector<std::string>> unsupported;
   for (const auto &node : graph.node())

@@ -24,13 +24,13 @@
 
 // Its attributes go through the op verifiers, errors name the node.
 // RUN: not convc compile %S/Inputs/convc_light_bad_padding.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=BAD-PADDING
-// BAD-PADDING: loc("light_bad"): 'convc.lightweight_conv' op padding out of range: must be in [0, K) = [0, 3), got 5
+// BAD-PADDING: node 'light_bad': 'convc.lightweight_conv' op padding out of range: must be in [0, K) = [0, 3), got 5
 // A weight that is not [H, K] (a fuzzer-found input that crashed the
 // importer): an error naming the node.
 // RUN: not convc compile %S/Inputs/convc_light_bad_weight_rank.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=BAD-WEIGHT
-// BAD-WEIGHT: loc("light0"): convc.LightweightConv needs x [B, T, C], weight [H, K] (H static) and 'padding'
+// BAD-WEIGHT: node 'light0': convc.LightweightConv needs x [B, T, C], weight [H, K] (H static) and 'padding'
 // RUN: not convc compile %S/Inputs/convc_talk_no_attr.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-ATTR
-// NO-ATTR: loc("talk_noattr"): convc.TaLKConv needs the attribute 'left_max'
+// NO-ATTR: node 'talk_noattr': convc.TaLKConv needs the attribute 'left_max'
 // RUN: not convc compile %S/Inputs/convc_unknown.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // UNKNOWN: unsupported ONNX ops: convc.Frobnicate x1 [frob]; (convc imports: {{.*}}; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv)
 
@@ -55,11 +55,11 @@
 // node, not folded. The file also seeds scripts/fuzz, which checks the
 // folding under UBSan.
 // RUN: not convc compile %S/Inputs/reshape_overflowing_shape.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=RESHAPE-OVERFLOW
-// RESHAPE-OVERFLOW: loc("huge_reshape"): Reshape from 'tensor<2x3xf32>' to 'tensor<7020037596210266113x8317707896149403001x3xf32>' changes the element count
+// RESHAPE-OVERFLOW: node 'huge_reshape': Reshape from 'tensor<2x3xf32>' to 'tensor<7020037596210266113x8317707896149403001x3xf32>' changes the element count
 
 // Conv: a group count that does not fit the weights is an error naming the node.
 // RUN: not convc compile %S/Inputs/conv_bad_group.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=CONV-GROUP
-// CONV-GROUP: loc("bad_groups"): Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
+// CONV-GROUP: node 'bad_groups': Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
 
 // torch.nn.MultiheadAttention's export reshapes across symbolic dims: the
 // heads merged into the batch ([T, B, 16] -> [T, B * 4, 4]) and back
@@ -81,7 +81,7 @@
 // RUN: not convc compile %S/Inputs/opset22.onnx --quiet -o %t.o22.so 2>&1 | FileCheck %s --check-prefix=OPSET
 // OPSET: error: '{{.*}}opset22.onnx' uses opset 22; convc imports opsets 7 to 21
 // RUN: not convc compile %S/Inputs/two_unsupported_ops.onnx --quiet -o %t.two.so 2>&1 | FileCheck %s --check-prefix=MANY-OPS
-// MANY-OPS: error: loc("g"): unsupported ONNX ops: Det x2 [det_a, det_b]; NonZero x1 [nonzero]; (convc imports: {{.*}})
+// MANY-OPS: two_unsupported_ops.onnx: error: graph 'g': unsupported ONNX ops: Det x2 [det_a, det_b]; NonZero x1 [nonzero]; (convc imports: {{.*}})
 // RUN: convc compile %S/Inputs/export_talk.onnx --quiet -o %t.talk.so
 // RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_rank_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=RANK
 // RANK: convc run: input 'x': expected rank 3 x: f32[s0, s1, 16], given [3, 16]
@@ -99,9 +99,9 @@
 // opsets; an unnamed node without outputs (a fuzzer's shape) is named by its
 // op type instead of crashing.
 // RUN: not convc compile %S/Inputs/range_opset10.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=SINCE-OPSET
-// SINCE-OPSET: loc("range10"): Range needs opset 11 or later; the model imports opset 10
+// SINCE-OPSET: node 'range10': Range needs opset 11 or later; the model imports opset 10
 // RUN: not convc compile %S/Inputs/range_no_output.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-OUTPUT
-// NO-OUTPUT: loc("Range"): Range needs opset 11 or later; the model imports opset 10
+// NO-OUTPUT: node 'Range': Range needs opset 11 or later; the model imports opset 10
 
 // Sizes computed from Shape are host index arithmetic (x[:, :T // 2] here):
 // the Div is an arith.divsi on the dim, no tensor op computes a size, so no
