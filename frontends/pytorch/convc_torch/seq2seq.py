@@ -249,13 +249,15 @@ def _to_mlir(model):
         x_res[0] = h
         return _linear(body, consts, prefix + "f2", layer.fc2, f, ffn, d, extra=ln("ln2"))
 
-    # check_ids: a source token outside the vocabulary fails the call (it
-    # read as a zero row, and generation answered with exit code 0).
-    emb_attrs = f"{{check_ids, padding_idx = {PAD} : i64, scale = {scale!r} : f64, sinusoidal}}"
+    emb_attrs = f"{{padding_idx = {PAD} : i64, scale = {scale!r} : f64, sinusoidal}}"
+    # The source's: a token outside the vocabulary fails the call (it read
+    # as a zero row, and generation answered with exit code 0). The
+    # decoder's tokens are the generator's own, checked once, not per step.
+    src_emb_attrs = "{check_ids, " + emb_attrs[1:]
     # encode
     body.append(f"    %enc_pad = convc.padding_mask %src {{padding_idx = {PAD} : i64}} : "
                 f"tensor<?x?xi64> -> tensor<?x?xf32>\n")
-    body.append(f"    %ex = convc.embedding %src, %emb {emb_attrs} : tensor<?x?xi64>, "
+    body.append(f"    %ex = convc.embedding %src, %emb {src_emb_attrs} : tensor<?x?xi64>, "
                 f"tensor<{V}x{d}xf32> -> {t}\n")
     x = "ex"
     for i, layer in enumerate(model.encoder):
