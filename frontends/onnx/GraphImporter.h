@@ -197,6 +197,7 @@ public:
                                    Value x, ValueRange params);
   std::pair<Value, Value> meanAndVariance(Location loc, Value x,
                                           const llvm::SmallBitVector &reduced);
+  std::tuple<Value, Value, AffineMap> instanceStatistics(Location loc, Value x);
   /// (x - mean) / sqrt(var + epsilon) * scale + bias, the statistics read
   /// through `statsMap`, scale and bias through `paramMap` (dim 1 if null).
   Value normalized(Location loc, Value x, Value mean, Value var,

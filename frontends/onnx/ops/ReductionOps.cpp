@@ -489,6 +489,21 @@ GraphImporter::meanAndVariance(Location loc, Value x,
   return {meanF32, var};
 }
 
+/// The statistics of each (dim 0, dim 1) of `x` over the dims after them
+/// (an instance's, or a group's of a grouped view), and the map reading
+/// them at an element of x.
+std::tuple<Value, Value, AffineMap>
+GraphImporter::instanceStatistics(Location loc, Value x) {
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  llvm::SmallBitVector reduced(rank, true);
+  reduced.reset(0, 2);
+  auto [mean, var] = meanAndVariance(loc, x, reduced);
+  SmallVector<AffineExpr> kept = {getAffineDimExpr(0, ctx),
+                                  getAffineDimExpr(1, ctx)};
+  kept.append(rank - 2, getAffineConstantExpr(0, ctx));
+  return {mean, var, AffineMap::get(rank, 0, kept, ctx)};
+}
+
 Value GraphImporter::normalized(Location loc, Value x, Value mean, Value var,
                                 AffineMap statsMap, Value scale, Value bias,
                                 float epsilon, AffineMap paramMap) {
@@ -598,14 +613,8 @@ LogicalResult GraphImporter::importInstanceNormalization(
   float epsilon = 1e-5f;
   if (const auto *a = findAttr(node, "epsilon"))
     epsilon = a->f();
-  llvm::SmallBitVector reduced(rank, true);
-  reduced.reset(0, 2);
-  auto [mean, var] = meanAndVariance(loc, x, reduced);
-  SmallVector<AffineExpr> kept = {getAffineDimExpr(0, ctx),
-                                  getAffineDimExpr(1, ctx)};
-  kept.append(rank - 2, getAffineConstantExpr(0, ctx));
-  return define(node, normalized(loc, x, mean, var,
-                                 AffineMap::get(rank, 0, kept, ctx), inputs[1],
+  auto [mean, var, statsMap] = instanceStatistics(loc, x);
+  return define(node, normalized(loc, x, mean, var, statsMap, inputs[1],
                                  inputs[2], epsilon));
 }
 
@@ -664,12 +673,7 @@ GraphImporter::importGroupNormalization(const onnx::NodeProto &node,
   if (!view)
     return failure();
   int64_t viewRank = rank + 1;
-  llvm::SmallBitVector reduced(viewRank, true);
-  reduced.reset(0, 2);
-  auto [mean, var] = meanAndVariance(loc, view, reduced);
-  SmallVector<AffineExpr> kept = {getAffineDimExpr(0, ctx),
-                                  getAffineDimExpr(1, ctx)};
-  kept.append(viewRank - 2, getAffineConstantExpr(0, ctx));
+  auto [mean, var, statsMap] = instanceStatistics(loc, view);
   Value scale = inputs[1], bias = inputs[2];
   SmallVector<AffineExpr> paramDims = {getAffineDimExpr(1, ctx)};
   if (perChannel) {
@@ -681,9 +685,8 @@ GraphImporter::importGroupNormalization(const onnx::NodeProto &node,
     bias = tensor::ExpandShapeOp::create(b, loc, split, bias, both);
     paramDims.push_back(getAffineDimExpr(2, ctx));
   }
-  Value y = normalized(loc, view, mean, var,
-                       AffineMap::get(viewRank, 0, kept, ctx), scale, bias,
-                       epsilon, AffineMap::get(viewRank, 0, paramDims, ctx));
+  Value y = normalized(loc, view, mean, var, statsMap, scale, bias, epsilon,
+                       AffineMap::get(viewRank, 0, paramDims, ctx));
   return define(node, reshape(loc, y, type, [&] { return sizes; }));
 }
 
