@@ -192,8 +192,14 @@ void CompileSession::installDiagnostics() {
             return failure();
           std::string model =
               options_.isPackage() ? std::string("convc") : options_.input;
+          // Messages that name their node already keep one name.
+          std::string text = diag.str();
           llvm::errs() << model << ": " << severityName(diag.getSeverity())
-                       << ": " << node << ": " << diag << "\n";
+                       << ": "
+                       << (llvm::StringRef(text).starts_with(node + ":")
+                               ? ""
+                               : node + ": ")
+                       << text << "\n";
           for (Diagnostic &note : diag.getNotes())
             llvm::errs() << model << ": note: " << note << "\n";
           return success();
@@ -207,9 +213,12 @@ void CompileSession::installDiagnostics() {
           os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
              << loc.getColumn();
         else if (std::string node = onnxNodeOf(diag.getLocation());
-                 !node.empty())
+                 !node.empty()) {
+          std::string text = diag.str();
+          if (llvm::StringRef(text).starts_with(node + ":"))
+            return os << text << "\n", success();
           os << node;
-        else
+        } else
           os << diag.getLocation();
         os << ": " << diag << "\n";
         return success();

@@ -32,27 +32,6 @@ using namespace convc;
 
 namespace {
 
-/// An identity-mapped, all-parallel generic applying `fn` to each element
-/// of `x`, into a new tensor of `x`'s shape and element type `to`.
-Value convertElements(PatternRewriter &rewriter, Location loc, Value x, Type to,
-                      function_ref<Value(OpBuilder &, Location, Value)> fn) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank();
-  Value empty = tensor::EmptyOp::create(
-      rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), to);
-  SmallVector<AffineMap> maps(
-      2, AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext()));
-  SmallVector<utils::IteratorType> iterators(rank,
-                                             utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             rewriter, loc, TypeRange{empty.getType()}, ValueRange{x},
-             ValueRange{empty}, maps, iterators,
-             [&](OpBuilder &nb, Location l, ValueRange args) {
-               linalg::YieldOp::create(nb, l, fn(nb, l, args[0]));
-             })
-      .getResult(0);
-}
-
 /// A reducing generic with one output whose body yields `term + acc`, `acc`
 /// (the output's block argument) used nowhere else: the same generic over
 /// an f64 output, then one rounding to the original type.
@@ -93,7 +72,11 @@ struct WidenSumAccumulator : OpRewritePattern<linalg::GenericOp> {
               rewriter, loc, extend(rewriter, loc, fill.getInputs()[0]), empty)
               .getResult(0);
     } else {
-      wideInit = convertElements(rewriter, loc, init, wide, extend);
+      // Elementwise on tensors: the loops stage's upstream
+      // convert-elementwise-to-linalg makes it a generic.
+      wideInit = arith::ExtFOp::create(
+          rewriter, loc, RankedTensorType::get(resultType.getShape(), wide),
+          init);
     }
 
     auto widened = linalg::GenericOp::create(
@@ -111,12 +94,8 @@ struct WidenSumAccumulator : OpRewritePattern<linalg::GenericOp> {
               add.getFastmathAttr());
           linalg::YieldOp::create(nb, l, sum);
         });
-    Value rounded =
-        convertElements(rewriter, loc, widened.getResult(0), narrow,
-                        [&](OpBuilder &nb, Location l, Value v) -> Value {
-                          return arith::TruncFOp::create(nb, l, narrow, v);
-                        });
-    rewriter.replaceOp(op, rounded);
+    rewriter.replaceOpWithNewOp<arith::TruncFOp>(op, resultType,
+                                                 widened.getResult(0));
     return success();
   }
 };

@@ -13,8 +13,7 @@
 // CHECK:   %[[EXT:.*]] = arith.extf %[[IN]] : f32 to f64
 // CHECK:   %[[ADD:.*]] = arith.addf %[[EXT]], %[[OUT]] : f64
 // CHECK:   linalg.yield %[[ADD]] : f64
-// CHECK: linalg.generic {{.*}} ins(%[[SUM]] : tensor<?xf64>) outs(%{{.*}} : tensor<?xf32>)
-// CHECK:   arith.truncf %{{.*}} : f64 to f32
+// CHECK: arith.truncf %[[SUM]] : tensor<?xf64> to tensor<?xf32>
 func.func @sum_rows(%x: tensor<?x?xf32>) -> tensor<?xf32> {
   %c0 = arith.constant 0 : index
   %n = tensor.dim %x, %c0 : tensor<?x?xf32>
@@ -34,14 +33,13 @@ func.func @sum_rows(%x: tensor<?x?xf32>) -> tensor<?xf32> {
 // The term's computation (exp(x - m), a Softmax's denominator) is kept as
 // it is; an init that is not a fill is extended element by element.
 // CHECK-LABEL: func.func @sum_of_exp_into_values
-// CHECK: %[[WIDE_INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>) outs(%{{.*}} : tensor<4xf64>)
-// CHECK:   arith.extf %{{.*}} : f32 to f64
+// CHECK: %[[WIDE_INIT:.*]] = arith.extf %{{.*}} : tensor<4xf32> to tensor<4xf64>
 // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<4xf32>) outs(%[[WIDE_INIT]] : tensor<4xf64>)
 // CHECK:   %[[D:.*]] = arith.subf
 // CHECK:   %[[E:.*]] = math.exp %[[D]] : f32
 // CHECK:   %[[EXT:.*]] = arith.extf %[[E]] : f32 to f64
 // CHECK:   arith.addf %[[EXT]], %{{.*}} : f64
-// CHECK: arith.truncf %{{.*}} : f64 to f32
+// CHECK: arith.truncf %{{.*}} : tensor<4xf64> to tensor<4xf32>
 func.func @sum_of_exp_into_values(%x: tensor<4x8xf32>, %m: tensor<4xf32>,
                                   %init: tensor<4xf32>) -> tensor<4xf32> {
   %s = linalg.generic {indexing_maps = [#id2, #row, #row],
