@@ -3,6 +3,7 @@
 #include "compiler/CompileSession.h"
 
 #include "dialect/ConvcDialect.h"
+#include "dialect/OnnxLocations.h"
 #include "frontends/onnx/raising/Passes.h"
 #ifdef CONVC_HAVE_ONNX
 #include "frontends/onnx/ONNXImporter.h"
@@ -146,22 +147,6 @@ void CompileSession::createContext() {
 
 /// "node 'N'" for the location of an imported ONNX node (a name with no
 /// place in a file), "graph 'G'" for its graph's, else "".
-static std::string onnxNodeOf(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc)) {
-    if (isa<UnknownLoc>(name.getChildLoc()))
-      return "node '" + name.getName().str() + "'";
-    auto child = dyn_cast<NameLoc>(name.getChildLoc());
-    return child && child.getName() == "onnx graph"
-               ? "graph '" + name.getName().str() + "'"
-               : std::string();
-  }
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (std::string node = onnxNodeOf(inner); !node.empty())
-        return node;
-  return "";
-}
-
 static const char *severityName(DiagnosticSeverity severity) {
   switch (severity) {
   case DiagnosticSeverity::Error:
@@ -187,19 +172,13 @@ void CompileSession::installDiagnostics() {
     // Registered last, so asked first; what it declines goes to printer_.
     onnxNodePrinter_ = std::make_unique<ScopedDiagnosticHandler>(
         context_.get(), [this](Diagnostic &diag) -> LogicalResult {
-          std::string node = onnxNodeOf(diag.getLocation());
-          if (node.empty())
+          std::string text = withOnnxLocation(diag.getLocation(), diag.str());
+          if (text.empty())
             return failure();
           std::string model =
               options_.isPackage() ? std::string("convc") : options_.input;
-          // Messages that name their node already keep one name.
-          std::string text = diag.str();
           llvm::errs() << model << ": " << severityName(diag.getSeverity())
-                       << ": "
-                       << (llvm::StringRef(text).starts_with(node + ":")
-                               ? ""
-                               : node + ": ")
-                       << text << "\n";
+                       << ": " << text << "\n";
           for (Diagnostic &note : diag.getNotes())
             llvm::errs() << model << ": note: " << note << "\n";
           return success();
@@ -212,13 +191,11 @@ void CompileSession::installDiagnostics() {
         if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
           os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
              << loc.getColumn();
-        else if (std::string node = onnxNodeOf(diag.getLocation());
-                 !node.empty()) {
-          std::string text = diag.str();
-          if (llvm::StringRef(text).starts_with(node + ":"))
-            return os << text << "\n", success();
-          os << node;
-        } else
+        else if (std::string text =
+                     withOnnxLocation(diag.getLocation(), diag.str());
+                 !text.empty())
+          return os << text << "\n", success();
+        else
           os << diag.getLocation();
         os << ": " << diag << "\n";
         return success();

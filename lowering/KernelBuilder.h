@@ -225,28 +225,8 @@ public:
   }
 };
 
-/// The ONNX node (or other name) a location carries, for error messages.
-inline std::string nodeNameOf(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (std::string name = nodeNameOf(inner); name != "?")
-        return name;
-  return "?";
-}
-
-/// "node 'NAME': " for a check's message, or nothing where the location
-/// names no node (a model written in MLIR).
-inline std::string nodePrefixOf(Location loc) {
-  std::string name = nodeNameOf(loc);
-  return name == "?" ? std::string() : "node '" + name + "': ";
-}
-
 } // namespace kernel_builder
 using kernel_builder::KernelBuilder;
-using kernel_builder::nodeNameOf;
-using kernel_builder::nodePrefixOf;
 } // namespace convc
 
 #endif // CONVC_LOWERING_KERNELBUILDER_H

@@ -121,7 +121,7 @@ GraphImporter::boundaryType(int onnxType) {
 }
 
 RankedTensorType GraphImporter::tensorType(const onnx::ValueInfoProto &info) {
-  Location loc = NameLoc::get(StringAttr::get(ctx, info.name()));
+  Location loc = onnxLocation(ctx, info.name(), OnnxEntity::GraphValue);
   if (!info.type().has_tensor_type()) {
     emitError(loc) << "graph value '" << info.name()
                    << "' is not a tensor (sequences, maps and optionals are "
@@ -186,26 +186,31 @@ GraphImporter::widenedConstant(const onnx::TensorProto &t,
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
+  // Allocate only once the file holds n values: dims are not trusted.
+  bool fromRaw = t.has_raw_data() && int64_t(t.raw_data().size()) == size * n;
+  bool fromInt32 = !fromRaw && size <= 4 && t.data_type() != TP::UINT32 &&
+                   t.int32_data_size() == n;
+  if (!fromRaw && !fromInt32 && t.uint64_data_size() != n) {
+    emitError(loc) << "expected " << n << " "
+                   << TP::DataType_Name(
+                          static_cast<TP::DataType>(t.data_type()))
+                   << " values";
+    return Value();
+  }
   SmallVector<uint64_t> bits(n);
-  if (t.has_raw_data() && int64_t(t.raw_data().size()) == size * n) {
+  if (fromRaw) {
     for (int64_t i = 0; i < n; ++i) {
       uint64_t v = 0;
       std::memcpy(&v, t.raw_data().data() + size * i, size); // little-endian
       bits[i] = v;
     }
-  } else if (size <= 4 && t.data_type() != TP::UINT32 &&
-             t.int32_data_size() == n) {
+  } else if (fromInt32) {
     for (int64_t i = 0; i < n; ++i)
       bits[i] = uint64_t(uint32_t(t.int32_data(i))) &
                 (size == 4 ? ~0u : (1u << (8 * size)) - 1);
-  } else if (t.uint64_data_size() == n) {
+  } else {
     for (int64_t i = 0; i < n; ++i)
       bits[i] = t.uint64_data(i);
-  } else {
-    emitError(loc) << "'" << t.name() << "': expected " << n << " "
-                   << TP::DataType_Name(static_cast<TP::DataType>(t.data_type()))
-                   << " values";
-    return Value();
   }
   if (isHalf) {
     const llvm::fltSemantics &sem = t.data_type() == TP::FLOAT16
@@ -241,14 +246,13 @@ Value GraphImporter::constant(const onnx::TensorProto &t, Location loc) {
     for (int64_t d : shape)
       if (d < 0 || d > (int64_t(1) << 32) ||
           (total *= std::max<int64_t>(d, 1)) > (int64_t(1) << 32)) {
-        emitError(loc) << "'" << t.name() << "': dims are negative or too "
-                       << "large";
+        emitError(loc) << "dims are negative or too large";
         return {};
       }
   }
   if (std::optional<Value> widened = widenedConstant(t, shape, loc))
     return *widened;
-  Type element = elementType(t.data_type(), loc, "'" + t.name() + "'");
+  Type element = elementType(t.data_type(), loc, "tensor");
   if (!element)
     return {};
   auto type = RankedTensorType::get(shape, element);
@@ -262,45 +266,42 @@ Value GraphImporter::constant(const onnx::TensorProto &t, Location loc) {
   // Values come either as raw little-endian bytes or in the typed field.
   auto read = [&](auto typed, StringRef what) -> DenseElementsAttr {
     using T = typename decltype(typed)::value_type;
-    std::vector<T> data(n);
-    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n * int64_t(sizeof(T)))
-      std::memcpy(data.data(), t.raw_data().data(), n * sizeof(T));
-    else if (typed.size() == n)
-      std::copy(typed.begin(), typed.end(), data.begin());
-    else {
-      emitError(loc) << "'" << t.name() << "': expected " << n << " " << what
-                     << " values";
+    bool fromRaw = t.has_raw_data() &&
+                   int64_t(t.raw_data().size()) == n * int64_t(sizeof(T));
+    if (!fromRaw && typed.size() != n) {
+      emitError(loc) << "expected " << n << " " << what << " values";
       return {};
     }
+    std::vector<T> data(n);
+    if (fromRaw)
+      std::memcpy(data.data(), t.raw_data().data(), n * sizeof(T));
+    else
+      std::copy(typed.begin(), typed.end(), data.begin());
     return DenseElementsAttr::get(type, llvm::ArrayRef<T>(data));
   };
   if (element.isInteger(1)) { // one byte each, raw or in int32_data
-    SmallVector<bool> data(n);
-    if (t.has_raw_data() && int64_t(t.raw_data().size()) == n)
-      for (int64_t i = 0; i < n; ++i)
-        data[i] = t.raw_data()[i] != 0;
-    else if (t.int32_data_size() == n)
-      for (int64_t i = 0; i < n; ++i)
-        data[i] = t.int32_data(i) != 0;
-    else {
-      emitError(loc) << "'" << t.name() << "': expected " << n
-                     << " bool values";
+    bool fromRaw = t.has_raw_data() && int64_t(t.raw_data().size()) == n;
+    if (!fromRaw && t.int32_data_size() != n) {
+      emitError(loc) << "expected " << n << " bool values";
       return {};
     }
+    SmallVector<bool> data(n);
+    for (int64_t i = 0; i < n; ++i)
+      data[i] = fromRaw ? t.raw_data()[i] != 0 : t.int32_data(i) != 0;
     return arith::ConstantOp::create(b, loc,
                                      DenseElementsAttr::get(type, data));
   }
   if (t.data_type() == onnx::TensorProto::DOUBLE) { // demoted (see above)
-    std::vector<double> data(n);
-    if (t.has_raw_data() && int64_t(t.raw_data().size()) == 8 * n)
-      std::memcpy(data.data(), t.raw_data().data(), 8 * n);
-    else if (t.double_data_size() == n)
-      std::copy(t.double_data().begin(), t.double_data().end(), data.begin());
-    else {
-      emitError(loc) << "'" << t.name() << "': expected " << n
-                     << " double values";
+    bool fromRaw = t.has_raw_data() && int64_t(t.raw_data().size()) == 8 * n;
+    if (!fromRaw && t.double_data_size() != n) {
+      emitError(loc) << "expected " << n << " double values";
       return {};
     }
+    std::vector<double> data(n);
+    if (fromRaw)
+      std::memcpy(data.data(), t.raw_data().data(), 8 * n);
+    else
+      std::copy(t.double_data().begin(), t.double_data().end(), data.begin());
     SmallVector<float> narrow(data.begin(), data.end());
     return arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(type, ArrayRef<float>(narrow)));
@@ -358,9 +359,7 @@ LogicalResult GraphImporter::importConstant(const onnx::NodeProto &node,
 /// shape arithmetic) already defined its outputs.
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   if (node.output_size() == 0 || node.output(0).empty())
-    return emitError(NameLoc::get(StringAttr::get(ctx, node.name())))
-           << node.op_type() << " node '" << node.name()
-           << "' has no output";
+    return emitError(nodeLoc(node)) << node.op_type() << " has no output";
   Location loc = nodeLoc(node);
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {
@@ -395,7 +394,7 @@ LogicalResult GraphImporter::importSubgraph(const onnx::GraphProto &subgraph,
              << " or later; the model imports opset " << opset;
   }
   for (const auto &t : subgraph.initializer()) {
-    Value c = constant(t, NameLoc::get(StringAttr::get(ctx, t.name())));
+    Value c = constant(t, onnxLocation(ctx, t.name(), OnnxEntity::Initializer));
     if (!c)
       return failure();
     values[t.name()] = c;
@@ -455,10 +454,9 @@ Value GraphImporter::toStorageType(Value v, int onnxType, Location loc) {
 
 OwningOpRef<ModuleOp> GraphImporter::run() {
   // The graph's name, marked as a graph's (diagnostics name it so).
-  Location graphLoc = NameLoc::get(
-      StringAttr::get(ctx, graph.name().empty() ? std::string("graph")
-                                                : graph.name()),
-      NameLoc::get(StringAttr::get(ctx, "onnx graph")));
+  Location graphLoc = onnxLocation(
+      ctx, graph.name().empty() ? std::string("graph") : graph.name(),
+      OnnxEntity::Graph);
   // Every unsupported op type, with its nodes, at once.
   std::map<std::string, std::vector<std::string>> unsupported;
   for (const auto &node : graph.node())
@@ -530,8 +528,9 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   b.setInsertionPointToEnd(entry);
   for (auto [i, name] : llvm::enumerate(argNames)) {
     int onnxType = argInfos[i]->type().tensor_type().elem_type();
-    values[name] = toComputeType(entry->getArgument(i), onnxType,
-                                 NameLoc::get(StringAttr::get(ctx, name)));
+    values[name] =
+        toComputeType(entry->getArgument(i), onnxType,
+                      onnxLocation(ctx, name, OnnxEntity::GraphValue));
     func.setArgAttr(i, "convc.name", b.getStringAttr(name));
     if (StringRef dtype = boundaryType(onnxType)->dtype; !dtype.empty())
       func.setArgAttr(i, "convc.dtype", b.getStringAttr(dtype));
@@ -554,7 +553,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       func.setArgAttr(i, "convc.dim_params", b.getArrayAttr(params));
   }
   for (const auto &[name, t] : initializers) {
-    Value c = constant(*t, NameLoc::get(StringAttr::get(ctx, name.str())));
+    Value c = constant(*t, onnxLocation(ctx, name, OnnxEntity::Initializer));
     if (!c)
       return nullptr;
     values[name.str()] = c;
@@ -572,8 +571,9 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     }
     Value result = it->second;
     if (output.type().has_tensor_type()) {
-      result = toStorageType(result, output.type().tensor_type().elem_type(),
-                             NameLoc::get(StringAttr::get(ctx, output.name())));
+      result = toStorageType(
+          result, output.type().tensor_type().elem_type(),
+          onnxLocation(ctx, output.name(), OnnxEntity::GraphValue));
       if (!result)
         return nullptr;
     }

@@ -14,6 +14,7 @@
 #define CONVC_FRONTENDS_ONNX_GRAPHIMPORTER_H
 
 #include "dialect/ConvcDialect.h"
+#include "dialect/OnnxLocations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -432,7 +433,7 @@ private:
         !node.name().empty()     ? node.name()
         : node.output_size() > 0 ? node.op_type() + "(" + node.output(0) + ")"
                                  : node.op_type();
-    return NameLoc::get(StringAttr::get(ctx, name));
+    return onnxLocation(ctx, name);
   }
 };
 

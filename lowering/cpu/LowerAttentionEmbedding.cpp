@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialect/OnnxLocations.h"
 #include "lowering/cpu/CPULowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -103,8 +104,9 @@ struct LowerEmbedding : ConvcLoweringPattern<EmbeddingOp> {
               b, inTable,
               ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), tok),
                          b.index(V)},
-              nodePrefixOf(op.getLoc()) + "token id {0} is out of range for an "
-                                          "embedding table of {1} rows",
+              onnxLocationPrefix(op.getLoc()) +
+                  "token id {0} is out of range for an "
+                  "embedding table of {1} rows",
               /*continues=*/true);
         }
         Value count = arith::SelectOp::create(

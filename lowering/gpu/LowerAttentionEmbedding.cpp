@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialect/OnnxLocations.h"
 #include "lowering/gpu/GPULowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -91,7 +92,7 @@ struct LowerEmbedding : GPULoweringPattern<EmbeddingOp> {
                         ValueRange{arith::IndexCastOp::create(
                                        b, b.getIndexType(), tok),
                                    b.index(V)},
-                        nodePrefixOf(op.getLoc()) +
+                        onnxLocationPrefix(op.getLoc()) +
                             "token id {0} is out of range for an "
                             "embedding table of {1} rows",
                         /*continues=*/true);

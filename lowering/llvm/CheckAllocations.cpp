@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/ConvcDialect.h"
+#include "dialect/OnnxLocations.h"
 #include "lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -35,19 +36,6 @@ using namespace mlir;
 using namespace convc;
 
 namespace {
-
-/// The ONNX node a location names ("node 'x': "), or nothing.
-std::string nodePrefix(Location loc) {
-  std::string name;
-  loc->walk([&](Location l) {
-    if (auto named = dyn_cast<NameLoc>(l)) {
-      name = named.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return name.empty() ? "" : "node '" + name + "': ";
-}
 
 constexpr uint64_t kMaxBytes = uint64_t(1) << 47;
 
@@ -76,8 +64,8 @@ Value checkedElementCount(memref::AllocOp alloc) {
                                              .getTypeSize(type.getElementType())
                                              .getKnownMinValue());
   if (overflow || staticCount > kMaxBytes / bytes) {
-    emitError(loc) << nodePrefix(loc) << "a buffer of " << typeText(type)
-                   << " would pass 2^47 bytes";
+    emitError(loc) << onnxLocationPrefix(loc) << "a buffer of "
+                   << typeText(type) << " would pass 2^47 bytes";
     return {};
   }
   Value count = arith::ConstantIndexOp::create(b, loc, int64_t(staticCount));
@@ -103,7 +91,7 @@ Value checkedElementCount(memref::AllocOp alloc) {
   ValueRange sizes = alloc.getDynamicSizes();
   std::string sizeText = sizes.size() > 1 ? "{0}, {1}" : "{0}";
   CheckOp::create(b, loc, fits, sizes.take_front(2),
-                  nodePrefix(loc) + "a buffer of " + typeText(type) +
+                  onnxLocationPrefix(loc) + "a buffer of " + typeText(type) +
                       " with sizes " + sizeText +
                       " would pass 2^47 bytes (sizes computed too large)");
   return count;
@@ -132,7 +120,7 @@ struct CheckAllocationsPass
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, pointer,
                                   arith::ConstantIndexOp::create(b, loc, 0));
         CheckOp::create(b, loc, allocated, ValueRange{count},
-                        nodePrefix(loc) +
+                        onnxLocationPrefix(loc) +
                             "could not allocate a buffer of {0} elements (" +
                             typeText(alloc.getType()) + ")");
       }

@@ -22,7 +22,8 @@ naming the node, where before they read or wrote out of bounds, trapped
   long run-time axes (ReduceSum, LogSoftmax, MatMul), which rounded once
   per term; a Tanh before a Squeeze of a symbolic batch or a Conv of
   symbolic channels, which wrote past its buffer before the size check, and
-  a 1-D Reshape to a constant size, which was not checked at all.
+  a 1-D Reshape to a constant size, which was not checked at all; Slice
+  steps near INT64_MIN (the host folding overflowed negating them).
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -172,6 +173,18 @@ def reshape_1d():
                  [("x", F32, ["N"])], [("y", F32, None)], [("shape", np.array([6], np.int64))])
 
 
+def huge_steps():
+    """Slices whose steps are near INT64_MIN: of the input (an op) and of
+    a constant (folded on the host, where -step overflowed)."""
+    big = np.array([-2**63 + 1], np.int64)
+    return model([helper.make_node("Slice", ["x", "s", "e", "a", "k"], ["y"], name="slice_x"),
+                  helper.make_node("Slice", ["c", "s", "e", "z", "k"], ["w"], name="slice_c")],
+                 [("x", F32, ["B", 6])], [("y", F32, None), ("w", I64, None)],
+                 [("c", np.arange(10, 70, 10, dtype=np.int64)), ("s", np.array([4], np.int64)),
+                  ("e", np.array([-2**63], np.int64)), ("a", np.array([1], np.int64)),
+                  ("z", np.array([0], np.int64)), ("k", big)])
+
+
 def huge_expand():
     return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="huge")],
                  [("x", F32, [1, 1])], [("y", F32, None)],
@@ -244,6 +257,7 @@ CASES = [
     ("reshape_1d_short", reshape_1d, {"x": f(5)},
      "node 'resh': a tensor of 5 elements cannot be reshaped to 6"),
     ("reshape_1d_long", reshape_1d, {"x": f(9)}, "a tensor of 9 elements"),
+    ("huge_steps", huge_steps, {"x": f(3, 6)}, None),
     ("to_scalar_2", to_scalar, {"x": f(2, 1)}, "node 'scalar': a tensor of 2 elements"),
 ]
 

@@ -502,16 +502,19 @@ bool slice(GraphImporter &im, const onnx::NodeProto &node, Location loc,
         return false;
       s0 = s0 < 0 ? s0 + n : s0;
       e0 = e0 < 0 ? e0 + n : e0;
+      // The bounds end up within [-1, n], so a step longer than n + 1
+      // counts as n + 1 (the same count, and no overflow).
+      int64_t span = stp > 0 ? std::min(stp, n + 1) : std::max(stp, -(n + 1));
       int64_t count;
       if (stp > 0) {
         s0 = std::clamp<int64_t>(s0, 0, n);
         e0 = std::clamp<int64_t>(e0, 0, n);
-        count = std::max<int64_t>(0, (e0 - s0 + stp - 1) / stp);
+        count = std::max<int64_t>(0, (e0 - s0 + span - 1) / span);
       } else {
         // Not std::clamp: an empty dim gives bounds [0, -1].
         s0 = std::min<int64_t>(std::max<int64_t>(s0, 0), n - 1);
         e0 = std::min<int64_t>(std::max<int64_t>(e0, -1), n - 1);
-        count = std::max<int64_t>(0, (s0 - e0 - stp - 1) / -stp);
+        count = std::max<int64_t>(0, (s0 - e0 - span - 1) / -span);
       }
       first[axis] = s0;
       step[axis] = stp;

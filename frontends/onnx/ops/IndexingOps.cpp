@@ -347,9 +347,12 @@ LogicalResult GraphImporter::importSlice(const onnx::NodeProto &node,
     if (axis < 0 || axis >= rank || !seen.insert(axis).second)
       return emitError(loc) << "Slice axis " << axes[k]
                             << " is out of range or repeated";
-    int64_t step = steps[k];
-    if (step == 0)
+    if (steps[k] == 0)
       return emitError(loc) << "Slice step 0 is invalid";
+    // Bounds saturate to +-2^40 (below): a longer step takes one element
+    // at most, as +-2^42 does, and -step cannot overflow.
+    int64_t step =
+        std::clamp<int64_t>(steps[k], -(int64_t(1) << 42), int64_t(1) << 42);
     Value n = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
     // Clamp a bound (as i64 arithmetic on index) into [lo, n + hiOff].
     auto bound = [&](int64_t v, Value runtime, int64_t lo,

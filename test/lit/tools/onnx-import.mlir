@@ -58,6 +58,16 @@
 // RESHAPE-OVERFLOW: node 'huge_reshape': Reshape from 'tensor<2x3xf32>' to 'tensor<7020037596210266113x8317707896149403001x3xf32>' changes the element count
 
 // Conv: a group count that does not fit the weights is an error naming the node.
+// An initializer whose dims promise more values than the file holds is
+// refused before anything of that size is allocated (the fuzzer's 4 GiB).
+// RUN: not convc compile %S/Inputs/dims_without_data.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-DATA
+// NO-DATA: dims_without_data.onnx: error: initializer 'w': expected 1073741823 float values
+
+// A Slice of a constant with a step near INT64_MIN folds to one element
+// (negating the step overflowed).
+// RUN: convc compile %S/Inputs/slice_huge_steps.onnx --emit=import --quiet | FileCheck %s --check-prefix=HUGE-STEP
+// HUGE-STEP: arith.constant dense<50> : tensor<1xi64>
+
 // RUN: not convc compile %S/Inputs/conv_bad_group.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=CONV-GROUP
 // CONV-GROUP: node 'bad_groups': Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
 
