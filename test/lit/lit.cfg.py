@@ -15,6 +15,9 @@ config.environment["PATH"] = os.pathsep.join(
     [config.convc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
 )
 config.substitutions.append(("%convc_src", config.convc_src_root))
+# Python for the helper scripts in tools/Inputs (the interpreter lit runs on).
+import sys  # noqa: E402
+config.substitutions.append(("%python", sys.executable))
 
 # The official ONNX backend test models, when Debian's libonnx-testdata is in.
 onnx_data = "/usr/share/libonnx-testdata/data/node"
