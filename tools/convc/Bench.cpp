@@ -36,8 +36,8 @@ int runBench(int argc, char **argv) {
   llvm::cl::opt<int> runs("runs", llvm::cl::desc("Timed runs"),
                           llvm::cl::init(20), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
-  llvm::cl::ParseCommandLineOptions(argc, argv,
-                                    "convc bench: time a compiled model\n");
+  if (!parseSubcommandLine(argc, argv, "convc bench: time a compiled model\n"))
+    return 1;
   if (runs < 1 || warmup < 0) {
     llvm::errs() << "convc bench: --runs must be >= 1 and --warmup >= 0\n";
     return 1;

@@ -114,8 +114,10 @@ int runGenerate(int argc, char **argv) {
                      "caches the weights)"),
       llvm::cl::init(0), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
-  llvm::cl::ParseCommandLineOptions(
-      argc, argv, "convc generate: translate with a compiled Seq2Seq model\n");
+  if (!parseSubcommandLine(
+          argc, argv,
+          "convc generate: translate with a compiled Seq2Seq model\n"))
+    return 1;
   Device device;
   if (!parseDevice(deviceArg, device, "convc generate"))
     return 1;

@@ -26,8 +26,8 @@ int runRun(int argc, char **argv) {
                      "current directory)"),
       llvm::cl::init("."), llvm::cl::cat(category), llvm::cl::sub(sub));
   llvm::cl::HideUnrelatedOptions(category, sub);
-  llvm::cl::ParseCommandLineOptions(argc, argv,
-                                    "convc run: run a compiled model\n");
+  if (!parseSubcommandLine(argc, argv, "convc run: run a compiled model\n"))
+    return 1;
   Invocation inv;
   if (!prepareInvocation(model, inputs, entry, inv, "convc run", device))
     return 1;

@@ -6,12 +6,35 @@
 #include "convc/Npy.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
 
 namespace convc::tool {
+
+bool parseSubcommandLine(int argc, char **argv, llvm::StringRef overview) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (llvm::cl::ParseCommandLineOptions(argc, argv, overview, &os))
+    return true;
+  std::string command = std::string("convc ") + argv[1];
+  llvm::StringRef program = llvm::sys::path::filename(argv[0]);
+  llvm::SmallVector<llvm::StringRef> lines;
+  llvm::StringRef(errors).split(lines, '\n', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef line : lines) {
+    std::string text = line.str();
+    if (line.consume_front((program + ": ").str()))
+      text = command + ": " + line.str();
+    for (std::string help :
+         {std::string(argv[0]) + " --help", program.str() + " --help"})
+      for (size_t at; (at = text.find(help)) != std::string::npos;)
+        text.replace(at, help.size(), command + " --help");
+    llvm::errs() << text << "\n";
+  }
+  return false;
+}
 
 bool compileReported(const CompileOptions &options) {
   Status status = compile(options);

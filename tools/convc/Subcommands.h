@@ -29,6 +29,11 @@ int runBench(int argc, char **argv);
 int runGenerate(int argc, char **argv);
 int runTranslate(int argc, char **argv);
 
+/// llvm::cl's parse of a subcommand's flags (argv[1] is the subcommand);
+/// false once its errors are on stderr, told as "convc run: ..." with the
+/// subcommand's --help (llvm::cl names the program and the top-level one).
+bool parseSubcommandLine(int argc, char **argv, llvm::StringRef overview);
+
 /// Compiles as `options` say; false once `convc compile: <why>` is on
 /// stderr (or the diagnostics printed said it).
 bool compileReported(const CompileOptions &options);

@@ -108,10 +108,11 @@ int runTranslate(int argc, char **argv) {
                                  cl::sub(sub));
   GenerationFlags flags(category, sub);
   cl::HideUnrelatedOptions(category, sub);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "convc translate: translate a corpus of token-id lines with a compiled "
-      "Seq2Seq model\n");
+  if (!parseSubcommandLine(argc, argv,
+                           "convc translate: translate a corpus of token-id "
+                           "lines with a compiled "
+                           "Seq2Seq model\n"))
+    return 1;
   Device device;
   if (!parseDevice(deviceArg, device, "convc translate"))
     return 1;

@@ -66,6 +66,13 @@
 // RUN-MISSING: convc run: missing --input input0=FILE.npy (input0: f32[s0, s1, 64])
 // RUN: not convc run %t.so --input nope=%t.npy 2>&1 | FileCheck %s --check-prefix=RUN-NAME
 // RUN-NAME: convc run: entry 'block' has no input named 'nope'; its inputs: input0: f32[s0, s1, 64]; input1: f32[8, 5];
+// A misspelt flag names the subcommand and its --help (llvm::cl said
+// "convc: ... Try: '<path>/convc --help'", the top-level help).
+// RUN: not convc run %t.so --inptu x=%t.npy 2>&1 | FileCheck %s --check-prefix=RUN-TYPO
+// RUN-TYPO: convc run: Unknown command line argument '--inptu'.  Try: 'convc run --help'
+// RUN-TYPO-NEXT: convc run: Did you mean '--input'?
+// RUN: not convc translate %t.so --beems 2 2>&1 | FileCheck %s --check-prefix=TRANSLATE-TYPO
+// TRANSLATE-TYPO: convc translate: Unknown command line argument '--beems'.  Try: 'convc translate --help'
 // RUN: not convc run %t.does-not-exist.so 2>&1 | FileCheck %s --check-prefix=RUN-LOAD
 // RUN-LOAD: convc run: cannot load compiled module
 
