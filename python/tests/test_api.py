@@ -41,6 +41,26 @@ def test_onnx_module_signature_and_run(cache_dir):
             sig["outputs"][0]["name"]], y, rtol=0, atol=0)
 
 
+def test_outputs_that_are_one_value_are_separate_arrays(tmp_path, cache_dir):
+    # A graph returning a value twice (an ONNX output and its Identity): the
+    # second was the first's buffer, so changing one in place changed both.
+    src = tmp_path / "twice.mlir"
+    src.write_text("""
+func.func @main(%x: tensor<?x4xf32> {convc.name = "x"}) -> (tensor<?x4xf32>, tensor<?x4xf32>) {
+  %y = arith.addf %x, %x : tensor<?x4xf32>
+  return %y, %y : tensor<?x4xf32>, tensor<?x4xf32>
+}
+""")
+    m = convc.Module(convc.compile(src, cache_dir=cache_dir))
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    out = m.run(x=x)
+    a, b = (out[o["name"]] for o in m.signature("main")["outputs"])
+    assert not np.shares_memory(a, b)
+    a += 1
+    np.testing.assert_array_equal(b, 2 * x)
+    np.testing.assert_array_equal(a, 2 * x + 1)
+
+
 def test_errors_are_exceptions(reverse_digits, tmp_path):
     m = convc.Module(reverse_digits)
     with pytest.raises(ValueError, match="float32; the entry point takes i64"):

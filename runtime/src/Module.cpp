@@ -15,6 +15,7 @@
 
 #include "cuda/DeviceCall.h"
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cmath>
@@ -652,8 +653,18 @@ Status Module::run(const std::string &entryName,
   // Adopt the buffers the module allocated (malloc, or device memory with
   // device outputs); a result that is an input, or repeats an earlier
   // result, shares instead of double-freeing. (A CUDA module's results are
-  // never its inputs: the runtime's output hook copied those.)
+  // never its inputs: the runtime's output hook copied those.) Host results
+  // whose bytes overlap an earlier one's (a graph returning a value and its
+  // Identity) are copied: each output is the caller's to change in place.
   outputs.clear();
+  std::vector<std::pair<const char *, const char *>> hostRanges;
+  auto overlapsEarlier = [&](const char *begin, const char *end) {
+    return begin != end && std::any_of(hostRanges.begin(), hostRanges.end(),
+                                       [&](const auto &range) {
+                                         return begin < range.second &&
+                                                range.first < end;
+                                       });
+  };
   std::map<Word, std::shared_ptr<void>> owners;
   if (!onGpu)
     for (const Tensor &t : inputs)
@@ -671,8 +682,15 @@ Status Module::run(const std::string &entryName,
     void *data = reinterpret_cast<char *>(aligned) +
                  offset * static_cast<Word>(dtypeSize(spec.dtype));
     auto found = owners.find(allocated);
-    if (found != owners.end() && !found->second) {
-      // Aliases an input: copy, so the output outlives the caller's buffer.
+    const char *begin = static_cast<const char *>(data);
+    size_t bytes = dtypeSize(spec.dtype);
+    for (int64_t size : shape)
+      bytes *= static_cast<size_t>(size);
+    const char *end = begin + bytes;
+    if ((found != owners.end() && !found->second) ||
+        (!device && found != owners.end() && overlapsEarlier(begin, end))) {
+      // Aliases an input (copied, so the output outlives the caller's
+      // buffer) or an earlier output.
       Tensor copy = Tensor::zeros(spec.dtype, shape);
       std::memcpy(copy.data(), data, copy.numBytes());
       outputs.push_back(copy);
@@ -688,6 +706,8 @@ Status Module::run(const std::string &entryName,
                                                                   std::free))
                   .first;
     }
+    if (!device)
+      hostRanges.emplace_back(begin, end);
     outputs.push_back(
         device
             ? Tensor::adoptDevice(spec.dtype, shape, data, found->second)

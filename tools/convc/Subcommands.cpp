@@ -167,6 +167,11 @@ bool loadModel(const std::string &model, Device device, Invocation &inv,
   }
   inv.module = Module::load(library, error);
   if (!inv.module) {
+    // The temporary library is ours: the message names the user's model.
+    std::string temporary = "'" + library + "'";
+    if (!inv.tempLibrary.empty())
+      for (size_t at; (at = error.find(temporary)) != std::string::npos;)
+        error.replace(at, temporary.size(), "'" + model + "'");
     llvm::errs() << command << ": " << error << "\n";
     return false;
   }

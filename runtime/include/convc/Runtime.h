@@ -214,7 +214,9 @@ public:
 
   /// Runs `entry` on `inputs` (in signature order). A failure names the
   /// input, the expected and the given shape or dtype (InvalidArgument), or
-  /// the unknown entry point (NotFound).
+  /// the unknown entry point (NotFound). Host outputs never overlap each
+  /// other or an input (a value returned twice, or an input returned, is
+  /// copied).
   Status run(const std::string &entry, const std::vector<Tensor> &inputs,
              std::vector<Tensor> &outputs,
              const RunOptions &options = RunOptions()) const;
