@@ -42,6 +42,15 @@
 
 namespace convc::onnx_import {
 
+/// What errors call a node: its name, else "OpType(first output)" (or the
+/// op type of a malformed node without outputs, reported elsewhere).
+inline std::string onnxNodeName(const onnx::NodeProto &node) {
+  if (!node.name().empty())
+    return node.name();
+  return node.output_size() > 0 ? node.op_type() + "(" + node.output(0) + ")"
+                                : node.op_type();
+}
+
 using namespace mlir;
 
 /// The default-domain opsets convc imports (docs/onnx.md).
@@ -428,12 +437,7 @@ public:
 private:
   LogicalResult importNode(const onnx::NodeProto &node);
   Location nodeLoc(const onnx::NodeProto &node) {
-    // Malformed nodes (no output) are reported by importNode, after this.
-    std::string name =
-        !node.name().empty()     ? node.name()
-        : node.output_size() > 0 ? node.op_type() + "(" + node.output(0) + ")"
-                                 : node.op_type();
-    return onnxLocation(ctx, name);
+    return onnxLocation(ctx, onnxNodeName(node));
   }
 };
 

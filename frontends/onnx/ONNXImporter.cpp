@@ -9,6 +9,7 @@
 #include "frontends/onnx/ONNXImporter.h"
 #include "frontends/onnx/GraphImporter.h"
 #include "frontends/onnx/ModelRewrites.h"
+#include "frontends/onnx/SchemaCheck.h"
 
 #include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -49,6 +50,15 @@ OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
       failed(onnx_import::orderGraphs(model, fileLoc)) ||
       failed(onnx_import::loadExternalData(model, modelPath, fileLoc)))
     return nullptr;
+  // ONNX's own check of each node, as ONNX Runtime's on load; before the
+  // legacy forms become today's (which their opsets' schemas reject).
+  if (std::optional<SchemaViolation> bad =
+          firstSchemaViolation(model.graph(), version)) {
+    emitError(onnxLocation(context, onnx_import::onnxNodeName(*bad->node)))
+        << bad->node->op_type() << " breaks its ONNX schema (opset " << version
+        << "): " << bad->why;
+    return nullptr;
+  }
   onnx_import::upgradeLegacyForms(model, version);
   // Value bounds let the importer prove symbolic sizes equal (Builders.cpp).
   DialectRegistry registry;

@@ -23,6 +23,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 
+#include <cctype>
+#include <optional>
+
 namespace convc {
 #define GEN_PASS_DEF_EXPORTENTRYPOINTSPASS
 #include "lowering/Passes.h.inc"
@@ -55,6 +58,8 @@ public:
         auto [it, first] = declared.try_emplace(name.getValue(), arg, d);
         if (!first)
           unite(it->second.first, it->second.second, arg, d);
+        else if (isPlainName(name.getValue()))
+          namedDims.push_back({name.getValue().str(), arg, int64_t(d)});
       }
     }
     func.walk([&](Operation *op) { visit(op); });
@@ -74,6 +79,8 @@ public:
       auto fixed = staticSize.find(leader);
       if (fixed != staticSize.end())
         text += std::to_string(fixed->second);
+      else if (std::optional<std::string> name = declaredName(leader))
+        text += *name;
       else
         text += "s" + std::to_string(canonical(leader));
     }
@@ -178,6 +185,30 @@ private:
       uniteAll(result, norm.getResidual());
   }
 
+  /// A dim_param the signature can carry as it is: an identifier that no
+  /// generated symbol (s0, s1, ...) or static size can be mistaken for.
+  static bool isPlainName(StringRef name) {
+    if (name.empty() ||
+        !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_'))
+      return false;
+    if (!llvm::all_of(name, [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        }))
+      return false;
+    return !(name.size() > 1 && name[0] == 's' &&
+             llvm::all_of(name.drop_front(), [](char c) {
+               return std::isdigit(static_cast<unsigned char>(c));
+             }));
+  }
+
+  /// The first declared name (in argument order) in `leader`'s class.
+  std::optional<std::string> declaredName(int64_t leader) {
+    for (const NamedDim &named : namedDims)
+      if (classes.getLeaderValue(symbolsOf(named.arg)[named.dim]) == leader)
+        return named.name;
+    return std::nullopt;
+  }
+
   int64_t canonical(int64_t leader) {
     auto [it, inserted] = names.try_emplace(leader, names.size());
     return it->second;
@@ -187,6 +218,12 @@ private:
   llvm::EquivalenceClasses<int64_t> classes;
   llvm::DenseMap<int64_t, int64_t> staticSize; // class leader -> size
   llvm::DenseMap<int64_t, int64_t> names;
+  struct NamedDim {
+    std::string name;
+    Value arg;
+    int64_t dim;
+  };
+  SmallVector<NamedDim> namedDims; // the model's names for its input dims
   int64_t next = 0;
 };
 

@@ -27,6 +27,8 @@ def test_onnx_module_signature_and_run(cache_dir):
     sig = m.signature("main")
     (x,) = sig["inputs"]
     assert x["dtype"] == "f32" and x["dims"][2] == 16 and isinstance(x["dims"][0], str)
+    # The export's dim_param names, and the output's dims tied to them.
+    assert x["dims"] == ["B", "Tx", 16] and sig["outputs"][0]["dims"] == ["B", "Tx", 16]
     a = np.random.default_rng(0).standard_normal((2, 7, 16)).astype(np.float32)
     out = m.run("main", **{x["name"]: a})
     y = out[sig["outputs"][0]["name"]]

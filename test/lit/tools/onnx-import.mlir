@@ -58,6 +58,13 @@
 // RESHAPE-OVERFLOW: node 'huge_reshape': Reshape from 'tensor<2x3xf32>' to 'tensor<7020037596210266113x8317707896149403001x3xf32>' changes the element count
 
 // Conv: a group count that does not fit the weights is an error naming the node.
+// ONNX's schema check, as ONNX Runtime's on load: a misspelt attribute
+// (Softmax would have run on its default axis), in subgraphs too.
+// RUN: not convc compile %S/Inputs/unknown_attribute.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=SCHEMA
+// SCHEMA: unknown_attribute.onnx: error: node 'sm': Softmax breaks its ONNX schema (opset 17): Unrecognized attribute: axsi for operator Softmax
+// RUN: not convc compile %S/Inputs/branch_schema.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=BRANCH-SCHEMA
+// BRANCH-SCHEMA: error: node 'inner': Relu breaks its ONNX schema (opset 17): Unrecognized attribute: bogus for operator Relu
+
 // An initializer whose dims promise more values than the file holds is
 // refused before anything of that size is allocated (the fuzzer's 4 GiB).
 // RUN: not convc compile %S/Inputs/dims_without_data.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=NO-DATA
@@ -94,9 +101,9 @@
 // MANY-OPS: two_unsupported_ops.onnx: error: graph 'g': unsupported ONNX ops: Det x2 [det_a, det_b]; NonZero x1 [nonzero]; (convc imports: {{.*}})
 // RUN: convc compile %S/Inputs/export_talk.onnx --quiet -o %t.talk.so
 // RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_rank_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=RANK
-// RANK: convc run: input 'x': expected rank 3 x: f32[s0, s1, 16], given [3, 16]
+// RANK: convc run: input 'x': expected rank 3 x: f32[B, Tx, 16], given [3, 16]
 // RUN: not convc run %t.talk.so --input x=%S/Inputs/wrong_channels_x.npy --output-dir %t.out 2>&1 | FileCheck %s --check-prefix=DIM
-// DIM: convc run: input 'x': expected shape x: f32[s0, s1, 16], given [1, 5, 15] (dimension 2 must be 16)
+// DIM: convc run: input 'x': expected shape x: f32[B, Tx, 16], given [1, 5, 15] (dimension 2 must be 16)
 
 // A fuzzed model (libFuzzer found it; the multi-head attention export with a
 // shape vector emptied) whose shape folding once built a constant with less
