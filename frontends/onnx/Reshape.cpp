@@ -11,6 +11,8 @@
 
 #include "frontends/onnx/GraphImporter.h"
 
+#include "llvm/Support/MathExtras.h"
+
 namespace convc::onnx_import {
 
 namespace {
@@ -18,15 +20,22 @@ using SizeProduct = GraphImporter::SizeProduct;
 
 void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth = 0);
 
+/// p.constant *= c, unless that overflows (a fuzzed model's sizes): false.
+bool multiplyConstant(SizeProduct &p, int64_t c) {
+  int64_t product;
+  if (llvm::MulOverflow(p.constant, c, product))
+    return false;
+  p.constant = product;
+  return true;
+}
+
 /// Adds the factors of `size` to `p`: constants, tensor.dim (followed to
 /// the size it was made with), and the muli / index_cast between them (how
 /// Shape arithmetic builds T * B). False for any other size (T - 1,
 /// T / 2): its factors are unknown.
 bool addFactors(OpFoldResult size, SizeProduct &p, int depth = 0) {
-  if (std::optional<int64_t> c = getConstantIntValue(size)) {
-    p.constant *= *c;
-    return true;
-  }
+  if (std::optional<int64_t> c = getConstantIntValue(size))
+    return multiplyConstant(p, *c);
   Value v = cast<Value>(size);
   if (auto castOp = v.getDefiningOp<arith::IndexCastOp>())
     return addFactors(castOp.getIn(), p, depth);
@@ -48,17 +57,19 @@ bool addFactors(OpFoldResult size, SizeProduct &p, int depth = 0) {
 void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
   for (; depth < 64; ++depth) {
     auto type = cast<RankedTensorType>(x.getType());
+    // A factor whose constant would overflow stays the dim itself (below).
     if (!type.isDynamicDim(d)) {
-      p.constant *= type.getDimSize(d);
-      return;
+      if (multiplyConstant(p, type.getDimSize(d)))
+        return;
+      break;
     }
     Operation *op = x.getDefiningOp();
     if (auto reshaped = dyn_cast_or_null<tensor::ReshapeOp>(op)) {
       if (auto shape =
               reshaped.getShape().getDefiningOp<tensor::FromElementsOp>()) {
         SizeProduct q;
-        if (addFactors(shape.getElements()[d], q, depth + 1)) {
-          p.constant *= q.constant;
+        if (addFactors(shape.getElements()[d], q, depth + 1) &&
+            multiplyConstant(p, q.constant)) {
           p.dims.append(q.dims);
           return;
         }
@@ -71,8 +82,8 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
     }
     if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(op)) {
       SizeProduct q;
-      if (addFactors(empty.getDynamicSize(d), q, depth + 1)) {
-        p.constant *= q.constant;
+      if (addFactors(empty.getDynamicSize(d), q, depth + 1) &&
+          multiplyConstant(p, q.constant)) {
         p.dims.append(q.dims);
         return;
       }
