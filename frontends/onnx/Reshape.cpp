@@ -231,8 +231,8 @@ expandedType(RankedTensorType type, RankedTensorType resultType,
     for (int64_t d : group)
       if (ShapedType::isDynamic(shape[d]))
         open.push_back(d);
-      else
-        known *= shape[d];
+      else if (llvm::MulOverflow(known, shape[d], known))
+        return std::nullopt; // no tensor has that many elements
     if (type.isDynamicDim(i)) {
       if (open.empty())
         return std::nullopt;
