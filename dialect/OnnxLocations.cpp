@@ -8,38 +8,21 @@ using namespace mlir;
 
 namespace convc {
 
-/// The child NameLoc that marks each kind but a node.
-static StringRef markerOf(OnnxEntity kind) {
-  switch (kind) {
-  case OnnxEntity::Node:
-    return "";
-  case OnnxEntity::Initializer:
-    return "onnx initializer";
-  case OnnxEntity::GraphValue:
-    return "onnx graph value";
-  case OnnxEntity::Graph:
-    return "onnx graph";
-  }
-  return "";
-}
-
-static StringRef wordOf(OnnxEntity kind) {
-  switch (kind) {
-  case OnnxEntity::Node:
-    return "node";
-  case OnnxEntity::Initializer:
-    return "initializer";
-  case OnnxEntity::GraphValue:
-    return "graph value";
-  case OnnxEntity::Graph:
-    return "graph";
-  }
-  return "";
-}
+/// Each kind's marker (the child NameLoc; none for a node) and its word,
+/// in OnnxEntity's order.
+struct EntityNames {
+  StringRef marker, word;
+};
+static constexpr EntityNames kEntityNames[] = {
+    {"", "node"},
+    {"onnx initializer", "initializer"},
+    {"onnx graph value", "graph value"},
+    {"onnx graph", "graph"},
+};
 
 Location onnxLocation(MLIRContext *context, StringRef name, OnnxEntity kind) {
   StringAttr nameAttr = StringAttr::get(context, name);
-  StringRef marker = markerOf(kind);
+  StringRef marker = kEntityNames[static_cast<int>(kind)].marker;
   if (marker.empty())
     return NameLoc::get(nameAttr);
   return NameLoc::get(nameAttr, NameLoc::get(StringAttr::get(context, marker)));
@@ -51,10 +34,9 @@ std::string describeOnnxLocation(Location loc) {
     if (isa<UnknownLoc>(name.getChildLoc()))
       return "node " + quoted;
     auto child = dyn_cast<NameLoc>(name.getChildLoc());
-    for (OnnxEntity kind :
-         {OnnxEntity::Initializer, OnnxEntity::GraphValue, OnnxEntity::Graph})
-      if (child && child.getName() == markerOf(kind))
-        return (wordOf(kind) + " " + quoted).str();
+    for (const EntityNames &names : kEntityNames)
+      if (child && !names.marker.empty() && child.getName() == names.marker)
+        return (names.word + " " + quoted).str();
     // Another name over a location (a GPU kernel's over its op's).
     return describeOnnxLocation(name.getChildLoc());
   }

@@ -12,15 +12,11 @@
 
 namespace convc {
 
-std::optional<std::string> schemaViolation(const onnx::NodeProto &node,
-                                           int64_t opset) {
+/// Why `node` breaks its op's schema at `opset` (one the library knows).
+static std::optional<std::string> schemaViolation(const onnx::NodeProto &node,
+                                                  int64_t opset) {
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return std::nullopt;
-  const auto &known =
-      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  auto range = known.find(onnx::ONNX_DOMAIN);
-  if (range == known.end() || opset > range->second.second)
-    return std::nullopt; // a newer opset than the library's schemas
   const onnx::OpSchema *schema =
       onnx::OpSchemaRegistry::Schema(node.op_type(), int(opset), "");
   if (!schema)
@@ -37,21 +33,32 @@ std::optional<std::string> schemaViolation(const onnx::NodeProto &node,
   return std::nullopt;
 }
 
-std::optional<SchemaViolation>
-firstSchemaViolation(const onnx::GraphProto &graph, int64_t opset) {
+static std::optional<SchemaViolation>
+firstViolationIn(const onnx::GraphProto &graph, int64_t opset) {
   for (const onnx::NodeProto &node : graph.node()) {
     if (std::optional<std::string> why = schemaViolation(node, opset))
       return SchemaViolation{&node, *why};
     for (const onnx::AttributeProto &attr : node.attribute()) {
       if (attr.has_g())
-        if (auto found = firstSchemaViolation(attr.g(), opset))
+        if (auto found = firstViolationIn(attr.g(), opset))
           return found;
       for (const onnx::GraphProto &g : attr.graphs())
-        if (auto found = firstSchemaViolation(g, opset))
+        if (auto found = firstViolationIn(g, opset))
           return found;
     }
   }
   return std::nullopt;
+}
+
+std::optional<SchemaViolation>
+firstSchemaViolation(const onnx::GraphProto &graph, int64_t opset) {
+  // Once per model: whether the library has this opset's schemas.
+  const auto &known =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto range = known.find(onnx::ONNX_DOMAIN);
+  if (range == known.end() || opset > range->second.second)
+    return std::nullopt;
+  return firstViolationIn(graph, opset);
 }
 
 } // namespace convc

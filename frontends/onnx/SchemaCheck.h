@@ -22,12 +22,6 @@ class NodeProto;
 
 namespace convc {
 
-/// Why `node` breaks the schema of its op at `opset`, or nothing where it
-/// follows it. Nodes of other domains, ops the ONNX library does not know,
-/// and opsets newer than it knows are not checked.
-std::optional<std::string> schemaViolation(const onnx::NodeProto &node,
-                                           int64_t opset);
-
 struct SchemaViolation {
   const onnx::NodeProto *node;
   std::string why;
