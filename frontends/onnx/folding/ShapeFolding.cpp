@@ -566,11 +566,11 @@ bool constantOfShape(GraphImporter &im, const onnx::NodeProto &node, Location lo
       if (!c || !matchPattern(c, m_Constant(&attr)) ||
           attr.getNumElements() != 1)
         return false;
-      int64_t n = 1;
-      for (int64_t d : a)
-        n *= d;
-      return im.defineInts(node, loc, SmallVector<int64_t>(n, (*attr.begin()).getSExtValue()),
-                    a);
+      // A splat, as for float: the shape may promise 2^31 values.
+      auto type = RankedTensorType::get(a, b.getI64Type());
+      values[node.output(0)] = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, *attr.begin()));
+      return true;
     }
     if (!v || v->t().data_type() == onnx::TensorProto::FLOAT) {
       Value c = v ? im.constant(v->t(), loc) : Value();

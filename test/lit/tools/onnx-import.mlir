@@ -75,6 +75,11 @@
 // RUN: convc compile %S/Inputs/slice_huge_steps.onnx --emit=import --quiet | FileCheck %s --check-prefix=HUGE-STEP
 // HUGE-STEP: arith.constant dense<50> : tensor<1xi64>
 
+// A ConstantOfShape of an int64 fill folds to a splat: its shape may
+// promise 2^31 values (a fuzzed model asked for 7.9 GB).
+// RUN: %python %S/Inputs/memory_limited.py 2048 -- convc compile %S/Inputs/constant_of_shape_huge_int.onnx --emit=import --quiet | FileCheck %s --check-prefix=HUGE-FILL
+// HUGE-FILL: arith.constant dense<7> : tensor<989855748xi64>
+
 // RUN: not convc compile %S/Inputs/conv_bad_group.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=CONV-GROUP
 // CONV-GROUP: node 'bad_groups': Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
 
