@@ -61,6 +61,25 @@ py::dtype numpyDType(DType d) {
   return py::dtype("float32");
 }
 
+/// Whether the integers of `given` keep their values as `converted` (of
+/// dtype `want`): in range for an integer dtype (a round trip cannot tell:
+/// uint64 2^63 wraps to int64 -2^63, which casts back to 2^63), exact for
+/// a float one.
+bool integersKeepValues(const py::module_ &np, const py::array &given,
+                        const py::array &converted, const py::dtype &want) {
+  if (want.kind() == 'f')
+    return np
+        .attr("array_equal")(converted.attr("astype")(given.dtype()), given)
+        .cast<bool>();
+  if (given.size() == 0)
+    return true;
+  py::object range = np.attr("iinfo")(want);
+  // Python ints compare exactly; numpy compares uint64 with int64 as floats.
+  py::int_ lowest(np.attr("min")(given)), highest(np.attr("max")(given));
+  return !lowest.attr("__lt__")(range.attr("min")).cast<bool>() &&
+         !highest.attr("__gt__")(range.attr("max")).cast<bool>();
+}
+
 py::dict describe(const TensorSpec &spec) {
   py::dict d;
   d["name"] = spec.name;
@@ -232,12 +251,12 @@ public:
                                 "; the entry point takes " +
                                 dtypeName(spec.dtype));
         a = np.attr("ascontiguousarray")(given, want);
-        // Integers narrowed (int64 ids to an int32 input) must keep their
-        // values: numpy's cast wraps 2^32 + 5 to 5, a wrong index.
+        // Integers narrowed (int64 ids to an int32 input, uint64 to int64)
+        // must keep their values: numpy's cast wraps 2^32 + 5 to 5, a wrong
+        // index, and 2^63 to -2^63 (which even casts back to 2^63).
         if (!np.attr("can_cast")(given.dtype(), want, "safe").cast<bool>() &&
             given.dtype().kind() != 'f' && given.dtype().kind() != 'c' &&
-            !np.attr("array_equal")(a.attr("astype")(given.dtype()), given)
-                 .cast<bool>())
+            !integersKeepValues(np, given, a, want))
           throw py::value_error("input '" + spec.name + "' holds " +
                                 py::str(given.dtype()).cast<std::string>() +
                                 " values that " + dtypeName(spec.dtype) +
