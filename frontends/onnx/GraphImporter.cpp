@@ -373,6 +373,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
                             << "', which nothing defines";
     inputs.push_back(it->second);
   }
+  // Omitted trailing inputs are as if not listed (ONNX allows both), so an
+  // importer that counts its operands does not meet a null one.
+  while (!inputs.empty() && !inputs.back())
+    inputs.pop_back();
   const OpEntry *entry = lookupOp(node);
   assert(entry && "run() reports ops without an importer");
   if (fold::foldOnHost(*this, *entry, node, loc, inputs))

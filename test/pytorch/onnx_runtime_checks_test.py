@@ -5,7 +5,9 @@ naming the node, where before they read or wrote out of bounds, trapped
 (SIGFPE) or gave wrong numbers with exit code 0:
 
 - Concat of inputs whose symbolic non-axis sizes differ (wrote past the
-  result), Gemm whose contracted symbolic sizes differ (read past A's rows);
+  result), Gemm whose contracted symbolic sizes differ (read past A's rows),
+  Gemm with beta 0 over a C holding NaN (NaN out) or with C omitted as ""
+  (the importer crashed);
 - Range with a run-time delta of 0 (SIGFPE), a span past int64 (an empty
   result), a float count that is infinite; integer Div and Mod by 0 and
   INT64_MIN / -1 (SIGFPE); an Expand to 2^63 elements (heap corruption: a
@@ -62,6 +64,17 @@ def concat():
 def gemm():
     return model([helper.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="gemm")],
                  [("x", F32, ["M", "K"]), ("w", F32, ["N", "L"])], [("y", F32, None)])
+
+
+def gemm_beta0():
+    return model([helper.make_node("Gemm", ["x", "w", "c"], ["y"], beta=0.0, name="gemm")],
+                 [("x", F32, ["M", "K"]), ("w", F32, ["K", "N"]), ("c", F32, ["M", "N"])],
+                 [("y", F32, None)])
+
+
+def gemm_omitted_c():
+    return model([helper.make_node("Gemm", ["x", "w", ""], ["y"], alpha=2.0, name="gemm")],
+                 [("x", F32, ["M", "K"]), ("w", F32, ["K", "N"])], [("y", F32, None)])
 
 
 def int_range():
@@ -205,6 +218,11 @@ CASES = [
     ("gemm_ok", gemm, {"x": f(2, 3), "w": f(5, 3)}, None),
     ("gemm_k", gemm, {"x": f(2, 50), "w": f(5, 3)},
      "node 'gemm': Gemm contracts A's dim 1 (50) with B's dim 1 (3)"),
+    # beta 0 drops C, NaNs included (was NaN everywhere); an omitted C ("")
+    # crashed the importer.
+    ("gemm_beta0_nan", gemm_beta0, {"x": f(2, 3), "w": f(3, 4),
+                                    "c": np.full((2, 4), np.nan, np.float32)}, None),
+    ("gemm_omitted_c", gemm_omitted_c, {"x": f(2, 3), "w": f(3, 4)}, None),
     ("range_ok", int_range, {"s": s64(-3), "e": s64(9), "d": s64(4)}, None),
     ("range_zero", int_range, {"s": s64(0), "e": s64(5), "d": s64(0)},
      "node 'range': Range delta is 0"),

@@ -185,7 +185,9 @@ LogicalResult GraphImporter::importGemm(const onnx::NodeProto &node,
           })
           .getResult(0);
   SmallVector<Value> terms = {product};
-  bool hasC = inputs.size() > 2;
+  // beta 0 drops C, NaNs and infinities included (as ONNX's reference and
+  // ONNX Runtime do).
+  bool hasC = inputs.size() > 2 && inputs[2] && beta != 0.0f;
   if (hasC)
     terms.push_back(inputs[2]);
   result = elementwise(loc, terms, [&](OpBuilder &nb, Location l,

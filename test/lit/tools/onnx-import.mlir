@@ -64,6 +64,10 @@
 // SCHEMA: unknown_attribute.onnx: error: node 'sm': Softmax breaks its ONNX schema (opset 17): Unrecognized attribute: axsi for operator Softmax
 // RUN: not convc compile %S/Inputs/branch_schema.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=BRANCH-SCHEMA
 // BRANCH-SCHEMA: error: node 'inner': Relu breaks its ONNX schema (opset 17): Unrecognized attribute: bogus for operator Relu
+// Beyond libonnx's opsets (17), a required input omitted as "" is still
+// refused (Gather read a null operand and crashed).
+// RUN: not convc compile %S/Inputs/omitted_required_input.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=OMITTED
+// OMITTED: error: node 'pick': Gather breaks its ONNX schema (opset 18): input 0 ('data') is required but omitted ("")
 
 // An initializer whose dims promise more values than the file holds is
 // refused before anything of that size is allocated (the fuzzer's 4 GiB).
