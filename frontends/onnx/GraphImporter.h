@@ -180,6 +180,8 @@ public:
   };
   void pairOff(SizeProduct &a, SizeProduct &b);
   bool sameProduct(SizeProduct a, SizeProduct b);
+  std::optional<int64_t>
+  constantInferredSize(Value x, ArrayRef<OpFoldResult> sizes, int64_t inferred);
   void checkPadsFit(Location loc, Value x, ArrayRef<int64_t> pads,
                     bool reflect);
   Value cropped(Location loc, Value x, ArrayRef<int64_t> pads);

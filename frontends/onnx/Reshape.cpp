@@ -76,6 +76,20 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
       }
       break;
     }
+    if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op)) {
+      for (int64_t j : collapse.getReassociationIndices()[d])
+        addDimFactors(collapse.getSrc(), j, p, depth + 1);
+      return;
+    }
+    if (auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(op)) {
+      SizeProduct q;
+      if (addFactors(expand.getMixedOutputShape()[d], q, depth + 1) &&
+          multiplyConstant(p, q.constant)) {
+        p.dims.append(q.dims);
+        return;
+      }
+      break;
+    }
     if (auto dps = dyn_cast_or_null<DestinationStyleOpInterface>(op)) {
       x = dps.getDpsInitOperand(cast<OpResult>(x).getResultNumber())->get();
       continue;
@@ -93,6 +107,26 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
   p.dims.push_back({x, d});
 }
 } // namespace
+
+/// A -1 that is a constant though the input's dims are symbolic: the
+/// input's factors over the other sizes' leave no dim ([B * T, 32] ->
+/// [B, T, -1] is 32 when B * T is a collapse of [B, T]).
+std::optional<int64_t>
+GraphImporter::constantInferredSize(Value x, ArrayRef<OpFoldResult> sizes,
+                                    int64_t inferred) {
+  SizeProduct in, out;
+  for (int64_t d = 0, e = cast<RankedTensorType>(x.getType()).getRank(); d < e;
+       ++d)
+    addDimFactors(x, d, in);
+  for (auto [j, size] : llvm::enumerate(sizes))
+    if (int64_t(j) != inferred && !addFactors(size, out))
+      return std::nullopt;
+  pairOff(in, out);
+  if (!in.dims.empty() || !out.dims.empty() || out.constant <= 0 ||
+      in.constant % out.constant != 0)
+    return std::nullopt;
+  return in.constant / out.constant;
+}
 
 /// Removes the dims `a` and `b` share (compared by sameSize) from both.
 void GraphImporter::pairOff(SizeProduct &a, SizeProduct &b) {

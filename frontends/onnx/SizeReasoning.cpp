@@ -21,9 +21,9 @@ namespace convc::onnx_import {
 namespace {
 /// Where the importer took a dynamic size from: a value's dimension, or an
 /// SSA size. Results of destination-style ops have their init's sizes,
-/// tensor.empty the sizes it was given, tensor.dim the size it reads, and
-/// convc ops the leading dims of their input. Two dims with the same origin
-/// are equal at run time.
+/// tensor.empty and tensor.reshape the sizes they were given, tensor.dim
+/// the size it reads, and convc ops the leading dims of their input. Two dims
+/// with the same origin are equal at run time.
 struct SizeOrigin {
   Value value;
   int64_t dim; // -1: `value` is the size itself
@@ -35,6 +35,10 @@ struct SizeOrigin {
 SizeOrigin sizeOrigin(Value v, int64_t d) {
   for (int depth = 0; depth < 256; ++depth) {
     if (d < 0) {
+      if (auto castOp = v.getDefiningOp<arith::IndexCastOp>()) {
+        v = castOp.getIn(); // a shape operand's i64 of a size
+        continue;
+      }
       auto dim = v.getDefiningOp<tensor::DimOp>();
       std::optional<int64_t> index =
           dim ? dim.getConstantIndex() : std::nullopt;
@@ -66,6 +70,13 @@ SizeOrigin sizeOrigin(Value v, int64_t d) {
       if (!size)
         break;
       v = size, d = -1;
+    } else if (auto reshaped = dyn_cast<tensor::ReshapeOp>(op)) {
+      // Its dims are its shape operand's (checked against the element
+      // count): Concat(Shape(x)[0], Shape(x)[1], -1) has x's.
+      auto shape = reshaped.getShape().getDefiningOp<tensor::FromElementsOp>();
+      if (!shape)
+        break;
+      v = shape.getElements()[d], d = -1;
     } else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
       // A group of one symbolic dim and static 1s keeps that dim's size.
       ReassociationIndices group = collapse.getReassociationIndices()[d];

@@ -463,6 +463,19 @@ LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
                             << type.getNumElements()
                             << " elements do not divide by " << known;
     shape[inferred] = type.getNumElements() / known;
+  } else if (inferred >= 0) {
+    // Symbolic input dims may still leave a constant: [B * T, 32] ->
+    // [B, T, -1] (a view after a projection of the flattened sequence).
+    SmallVector<OpFoldResult> known;
+    for (auto [i, d] : llvm::enumerate(shape))
+      known.push_back(
+          !ShapedType::isDynamic(d) ? OpFoldResult(b.getIndexAttr(d))
+          : int64_t(i) == inferred  ? OpFoldResult()
+          : symbolicSizes[i]        ? OpFoldResult(symbolicSizes[i])
+                             : tensor::getMixedSize(b, loc, inputs[0], i));
+    if (std::optional<int64_t> size =
+            constantInferredSize(inputs[0], known, inferred))
+      shape[inferred] = *size;
   }
   auto resultType = RankedTensorType::get(shape, type.getElementType());
   if (resultType.hasStaticShape() && type.hasStaticShape() &&

@@ -84,6 +84,14 @@
 // RUN: %python %S/Inputs/memory_limited.py 2048 -- convc compile %S/Inputs/constant_of_shape_huge_int.onnx --emit=import --quiet | FileCheck %s --check-prefix=HUGE-FILL
 // HUGE-FILL: arith.constant dense<7> : tensor<989855748xi64>
 
+// A view back to [B, T, -1] after a projection of the flattened sequence
+// ([B * T, 32]): the -1 is 32 and the dims are x's, so the Add is
+// elementwise (was [?, ?, ?] behind broadcast checks).
+// RUN: convc compile %S/Inputs/view_after_flatten.onnx --emit=import --quiet | FileCheck %s --check-prefix=VIEW
+// VIEW: tensor.reshape {{.*}} -> tensor<?x?x32xf32>
+// VIEW-NOT: does not broadcast
+// VIEW: linalg.generic {{.*}} ins(%arg0, %reshape : tensor<?x?x32xf32>, tensor<?x?x32xf32>)
+
 // RUN: not convc compile %S/Inputs/conv_bad_group.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=CONV-GROUP
 // CONV-GROUP: node 'bad_groups': Conv group 4 does not divide C = 6 and M = 6 into W's 2 channels per group
 
