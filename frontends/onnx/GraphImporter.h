@@ -173,6 +173,10 @@ public:
   Value reshape(Location loc, Value x, RankedTensorType resultType,
                 function_ref<SmallVector<OpFoldResult>()> outputSizes,
                 int64_t inferred = -1);
+  /// The init whose shape the scf.for result `result` keeps: its body
+  /// writes only into the carried value (insert_slice into it, or ops with
+  /// it as their destination), as the importer's CumSum does. Null if not.
+  static Value shapeKeepingLoopInit(OpResult result);
   /// A size as a constant times a product of symbolic dims (value, dim).
   struct SizeProduct {
     int64_t constant = 1;

@@ -76,6 +76,11 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
       }
       break;
     }
+    if (Value init = op ? GraphImporter::shapeKeepingLoopInit(cast<OpResult>(x))
+                        : Value()) {
+      x = init;
+      continue;
+    }
     if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op)) {
       for (int64_t j : collapse.getReassociationIndices()[d])
         addDimFactors(collapse.getSrc(), j, p, depth + 1);
@@ -361,7 +366,17 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
     SmallVector<Value> sizes;
     Value have = arith::ConstantIndexOp::create(b, loc, 1);
     Value want = have;
-    for (OpFoldResult size : outputSizes()) {
+    // No check where the sizes' factors are the input's (a view of x's
+    // own dims): it would keep alive what raising replaces.
+    SizeProduct haveFactors, wantFactors;
+    bool factored = true;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      addDimFactors(x, d, haveFactors);
+    SmallVector<OpFoldResult> mixedSizes = outputSizes();
+    for (OpFoldResult size : mixedSizes)
+      factored = addFactors(size, wantFactors) && factored;
+    bool provable = factored && sameProduct(haveFactors, wantFactors);
+    for (OpFoldResult size : mixedSizes) {
       Value s = getValueOrCreateConstantIndexOp(b, loc, size);
       want = arith::MulIOp::create(b, loc, want, s);
       sizes.push_back(arith::IndexCastOp::create(b, loc, b.getI64Type(), s));
@@ -370,12 +385,13 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
       have = arith::MulIOp::create(
           b, loc, have, getValueOrCreateConstantIndexOp(
                             b, loc, tensor::getMixedSize(b, loc, x, d)));
-    CheckOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, have, want),
-        ValueRange{have, want},
-        "node '" + nodeName(loc) +
-            "': a tensor of {0} elements cannot be reshaped to {1}");
+    if (!provable)
+      CheckOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, have, want),
+          ValueRange{have, want},
+          "node '" + nodeName(loc) +
+              "': a tensor of {0} elements cannot be reshaped to {1}");
     Value shape = tensor::FromElementsOp::create(
         b, loc, RankedTensorType::get({resultType.getRank()}, b.getI64Type()),
         sizes);

@@ -70,6 +70,9 @@ SizeOrigin sizeOrigin(Value v, int64_t d) {
       if (!size)
         break;
       v = size, d = -1;
+    } else if (Value init =
+                   GraphImporter::shapeKeepingLoopInit(cast<OpResult>(v))) {
+      v = init;
     } else if (auto reshaped = dyn_cast<tensor::ReshapeOp>(op)) {
       // Its dims are its shape operand's (checked against the element
       // count): Concat(Shape(x)[0], Shape(x)[1], -1) has x's.
@@ -98,6 +101,25 @@ SizeOrigin sizeOrigin(Value v, int64_t d) {
 }
 
 } // namespace
+
+Value GraphImporter::shapeKeepingLoopInit(OpResult result) {
+  auto loop = dyn_cast<scf::ForOp>(result.getOwner());
+  if (!loop)
+    return {};
+  unsigned i = result.getResultNumber();
+  Value carried = loop.getRegionIterArgs()[i];
+  Value v = loop.getYieldedValues()[i];
+  for (int depth = 0; depth < 64 && v != carried; ++depth) {
+    Operation *op = v.getDefiningOp();
+    if (auto insert = dyn_cast_or_null<tensor::InsertSliceOp>(op))
+      v = insert.getDest();
+    else if (auto dps = dyn_cast_or_null<DestinationStyleOpInterface>(op))
+      v = dps.getDpsInitOperand(cast<OpResult>(v).getResultNumber())->get();
+    else
+      return {};
+  }
+  return v == carried ? loop.getInitArgs()[i] : Value();
+}
 
 /// The same origin, or equal by upstream's value-bounds analysis (which
 /// follows pads, slices and the arithmetic between them, e.g. a conv's

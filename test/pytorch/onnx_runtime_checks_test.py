@@ -25,7 +25,9 @@ naming the node, where before they read or wrote out of bounds, trapped
   per term; a Tanh before a Squeeze of a symbolic batch or a Conv of
   symbolic channels, which wrote past its buffer before the size check, and
   a 1-D Reshape to a constant size, which was not checked at all; Slice
-  steps near INT64_MIN (the host folding overflowed negating them).
+  steps near INT64_MIN (the host folding overflowed negating them);
+  fairseq's positional embedding from a constant table, raised to
+  convc.embedding, on a sequence the table is too short for.
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -204,6 +206,40 @@ def huge_expand():
                  [("shape", np.array([2, 2**62], np.int64))])
 
 
+def table_positions():
+    """fairseq's SinusoidalPositionalEmbedding with an 8-row table (pad 1):
+    raised to convc.embedding, which has no table end, so a sequence of 7
+    tokens (positions up to 8) fails the call as the Gather would."""
+    import io
+    import math
+    import torch
+
+    class Embed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            half = 4
+            w = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000) / (half - 1)))
+            angles = torch.arange(8, dtype=torch.float).unsqueeze(1) * w.unsqueeze(0)
+            table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+            table[1] = 0
+            self.register_buffer("table", table)
+            self.register_buffer("E", torch.randn(5, 8, generator=torch.Generator().manual_seed(3)))
+            self.E[1] = 0
+
+        def forward(self, tokens):
+            mask = tokens.ne(1).int()
+            positions = (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() + 1
+            pe = self.table.index_select(0, positions.view(-1)).view(tokens.size(0),
+                                                                     tokens.size(1), -1)
+            return 2.0 * torch.nn.functional.embedding(tokens, self.E) + pe
+
+    buffer = io.BytesIO()
+    torch.onnx.export(Embed(), (torch.tensor([[2, 3]]),), buffer, opset_version=13,
+                      input_names=["tokens"], output_names=["y"],
+                      dynamic_axes={"tokens": {0: "B", 1: "T"}})
+    return onnx.load_from_string(buffer.getvalue())
+
+
 rng = np.random.default_rng(5)
 f = lambda *s: rng.standard_normal(s).astype(np.float32)
 i64 = lambda *v: np.array(v, np.int64)
@@ -276,6 +312,10 @@ CASES = [
      "node 'resh': a tensor of 5 elements cannot be reshaped to 6"),
     ("reshape_1d_long", reshape_1d, {"x": f(9)}, "a tensor of 9 elements"),
     ("huge_steps", huge_steps, {"x": f(3, 6)}, None),
+    ("table_positions_ok", table_positions, {"tokens": i64([2, 3, 4, 0, 2, 3], [1, 1, 4, 4, 3, 2])},
+     None, 2e-6),
+    ("table_positions_past", table_positions, {"tokens": i64([2, 3, 4, 0, 2, 3, 4])},
+     "a sequence of 7 tokens may read a position past the sinusoid table's 8 rows"),
     ("to_scalar_2", to_scalar, {"x": f(2, 1)}, "node 'scalar': a tensor of 2 elements"),
 ]
 

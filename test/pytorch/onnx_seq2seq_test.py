@@ -3,7 +3,8 @@ packaged by `convc compile encoder.onnx --decoder decoder.onnx`, generates
 PyTorch's tokens through `convc generate` (greedy and beam 3), for LightConv,
 DynamicConv and TaLK models with random weights (scaled up so that generations
 vary), and variants (no GLU, untied output, 1-3 layers, 2-8 heads, decoder
-kernels 2-7), on left-padded batches of different source lengths. The packaged
+kernels 2-7, fairseq's positional-embedding forms), on left-padded batches of
+different source lengths. The packaged
 decoder must run incrementally (decode_step derived from the raised decoder),
 while PyTorch's reference recomputes the full decoder at every step.
 
@@ -14,13 +15,53 @@ empty-tensor-to-alloc-tensor before CSE, lowering/Pipelines.cpp).
 
 usage: onnx_seq2seq_test.py CONVC_TOOL WORKDIR
 """
+import math
 import os
 import subprocess
 import sys
 
 import torch
+import torch.nn.functional as F
 
-from convc_torch import onnx_export, seq2seq
+from convc_torch import onnx_export, ops, seq2seq
+
+
+class FairseqTablePositions(seq2seq.ConvSeq2Seq):
+    """fairseq's SinusoidalPositionalEmbedding as users export it: the table
+    computed once in float32 (init_size rows, the pad row zero), positions
+    from make_positions in int32, index_select of the flattened positions
+    viewed back to [B, T, d], and the sum not masked (E[pad] is zero)."""
+
+    def __init__(self, *args, init_size=40, **kwargs):
+        super().__init__(*args, **kwargs)
+        half = self.d // 2
+        w = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000) / (half - 1)))
+        angles = torch.arange(init_size, dtype=torch.float).unsqueeze(1) * w.unsqueeze(0)
+        table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+        table[seq2seq.PAD] = 0
+        self.register_buffer("table", table)
+
+    def embed_tokens(self, tokens):
+        mask = tokens.ne(seq2seq.PAD).int()
+        positions = (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() + seq2seq.PAD
+        pe = self.table.index_select(0, positions.view(-1)).view(tokens.size(0),
+                                                                 tokens.size(1), -1)
+        return math.sqrt(self.d) * F.embedding(tokens, self.embed) + pe
+
+
+class FlattenedPositions(seq2seq.ConvSeq2Seq):
+    """convc_torch's embedding (the table computed for the sequence, the
+    sum masked) with the positions read as fairseq reads them:
+    index_select of the flattened positions, viewed back."""
+
+    def embed_tokens(self, tokens):
+        mask = tokens.ne(seq2seq.PAD)
+        positions = torch.cumsum(mask.long(), dim=1) * mask.long() + seq2seq.PAD
+        table = ops.sinusoidal_positions(seq2seq.PAD + tokens.shape[1] + 1, self.d).float()
+        table[seq2seq.PAD] = 0
+        pe = table.index_select(0, positions.view(-1)).view(tokens.size(0), tokens.size(1), -1)
+        x = math.sqrt(self.d) * F.embedding(tokens, self.embed) + pe
+        return x * mask.unsqueeze(-1).float()
 
 
 def generate(tool, lib, sources, beam, max_len):
@@ -54,10 +95,17 @@ def main():
         # returns it batch-major and transposes it back in the decoder (the
         # generator failed on it, or at S = B gathered the wrong rows).
         ("lightweight_time_major", dict(d=16, heads=4, layers=2, conv="lightweight")),
+        # fairseq's own positional embedding forms (the decoder kept its
+        # full form at every step: the positions were not raised).
+        ("dynamic_fairseq_table", dict(d=16, heads=4, layers=2, conv="dynamic")),
+        ("lightweight_flattened_positions", dict(d=16, heads=4, layers=1, conv="lightweight")),
     ]
+    model_class = {"dynamic_fairseq_table": FairseqTablePositions,
+                   "lightweight_flattened_positions": FlattenedPositions}
     for conv, config in variants:
         torch.manual_seed(2)
-        model = seq2seq.ConvSeq2Seq(vocab=16, ffn=2 * config["d"], **config).eval()
+        model = model_class.get(conv, seq2seq.ConvSeq2Seq)(
+            vocab=16, ffn=2 * config["d"], **config).eval()
         with torch.no_grad():
             for p in model.parameters():
                 p.mul_(3.0)

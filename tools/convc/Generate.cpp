@@ -60,16 +60,21 @@ static bool readSources(const std::vector<std::string> &sources,
   return true;
 }
 
-/// S-<i> (the source) and H-<i> (score, tokens) per sentence, one H line
-/// per hypothesis, best first; the tokens generated, end-of-sentence
-/// included.
+/// S-<i> (the source, without the padding of a .npy batch) and H-<i>
+/// (score, tokens) per sentence, one H line per hypothesis, best first; the
+/// tokens generated, end-of-sentence included.
 static size_t printResults(const std::vector<std::vector<int64_t>> &batch,
-                           const std::vector<std::vector<Hypothesis>> &results) {
+                           const std::vector<std::vector<Hypothesis>> &results,
+                           int64_t pad) {
   size_t generated = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     llvm::outs() << "S-" << i << "\t";
-    for (size_t j = 0; j < batch[i].size(); ++j)
-      llvm::outs() << (j ? " " : "") << batch[i][j];
+    const char *separator = "";
+    for (int64_t token : batch[i])
+      if (token != pad) {
+        llvm::outs() << separator << token;
+        separator = " ";
+      }
     llvm::outs() << "\n";
     for (const Hypothesis &h : results[i]) {
       llvm::outs() << "H-" << i << "\t" << llvm::formatv("{0:f4}", h.score)
@@ -153,7 +158,7 @@ int runGenerate(int argc, char **argv) {
     llvm::errs() << "convc generate: " << status.message() << "\n";
     return 1;
   }
-  size_t generated = printResults(batch, results);
+  size_t generated = printResults(batch, results, options.pad);
   llvm::errs() << llvm::formatv(
       "convc generate: {0} sentence{7}, beam {1}, {2} tokens in {3:f1} ms "
       "({4:f0} tokens/s, {5}{6})\n",

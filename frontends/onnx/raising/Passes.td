@@ -121,6 +121,17 @@ def RaiseEmbeddingPass : Pass<"convc-raise-embedding"> {
     sinusoidal}`, the form `convc-derive-decode-step` runs one position at a
     time. Token ids outside [0, V), undefined in ONNX, then give zero rows
     instead of the importer's clamped ones.
+
+    The positions may also be read as fairseq reads them,
+    `Gather(PE, Reshape(pos, [-1]))` viewed back to `[B, T, d]`. And
+    fairseq's `SinusoidalPositionalEmbedding` as torch exports it is raised
+    too: the table a constant (computed at init, N rows, checked entry by
+    entry against the sinusoids to the rounding of their float32
+    computation, 1e-5 + 4e-7 p), the sum not masked (E[pad] must be a zero
+    row, as padding_idx keeps it), `int32` positions. convc.embedding has no
+    table end, so a `convc.check` before it fails a call whose sequence is
+    longer than N - pad - 1, naming the position Gather, where the Gather's
+    own check would have failed for a row without padding.
   }];
   let dependentDialects = ["::convc::ConvcDialect"];
 }

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialect/OnnxLocations.h"
 #include "frontends/onnx/raising/ImportedForms.h"
 #include "frontends/onnx/raising/Passes.h"
 
@@ -161,34 +162,96 @@ bool isCumSumAlongTime(Value cs, Value x, Value tokens) {
          atColumn(insert.getMixedOffsets(), insert.getMixedSizes());
 }
 
-/// `v` = Gather(table, index, axis 0) of a [rows, d] table by a [B, T]
-/// int64 index: reads table[normalise(index[b, t]), c]. Sets the table,
-/// index and the row count the normalisation assumes.
-bool isRowGather(Value v, Value &table, Value &index, Value &rows) {
-  auto op = genericOf(v, 3, 1);
-  if (!op)
-    return false;
-  MLIRContext *ctx = v.getContext();
-  auto maps = op.getIndexingMapsArray();
-  if (maps[0] != AffineMap::get(3, 0,
-                                {getAffineDimExpr(0, ctx),
-                                 getAffineDimExpr(1, ctx)},
-                                ctx) ||
-      !maps[1].isIdentity())
-    return false;
+/// The body of a gathering generic reads table[normalise(in), channel]
+/// (in its first block argument, channel its loop `channelDim`): sets the
+/// table and the row count the normalisation assumes.
+bool readsTableRow(linalg::GenericOp op, unsigned channelDim, Value &table,
+                   Value &rows) {
   auto extract = yieldedValue(op).getDefiningOp<tensor::ExtractOp>();
   if (!extract || extract.getIndices().size() != 2 ||
       op.getRegion().isAncestor(extract.getTensor().getParentRegion()))
     return false;
   auto channel = extract.getIndices()[1].getDefiningOp<linalg::IndexOp>();
   auto row = extract.getIndices()[0].getDefiningOp<arith::IndexCastOp>();
-  if (!channel || channel.getDim() != 2 || !row)
+  if (!channel || channel.getDim() != channelDim || !row)
     return false;
   rows = gatherAxisSize(row.getIn(), op.getBody()->getArgument(0));
   if (!rows)
     return false;
   table = extract.getTensor();
-  index = op.getDpsInputs()[0];
+  return true;
+}
+
+/// Whether `size` is dim `d` of `seq` (through index casts; a constant
+/// equal to a static dim).
+bool isDimOf(OpFoldResult size, Value seq, int64_t d) {
+  auto type = cast<RankedTensorType>(seq.getType());
+  if (std::optional<int64_t> c = getConstantIntValue(size))
+    return !type.isDynamicDim(d) && *c == type.getDimSize(d);
+  Value v = cast<Value>(size);
+  while (auto castOp = v.getDefiningOp<arith::IndexCastOp>())
+    v = castOp.getIn();
+  auto dim = v.getDefiningOp<tensor::DimOp>();
+  return dim && dim.getSource() == seq && dim.getConstantIndex() == d;
+}
+
+/// `v` = Gather(table, index, axis 0) of a [rows, d] table by a [B, T]
+/// int64 index: reads table[normalise(index[b, t]), c]. Sets the table,
+/// index and the row count the normalisation assumes. Also fairseq's
+/// index_select(0, index.view(-1)).view(B, T, -1): a gather by the
+/// flattened index viewed back to the [B, T] of `seq` (given). `gather`,
+/// when given, is set to the gathering op.
+bool isRowGather(Value v, Value &table, Value &index, Value &rows,
+                 Value seq = {}, Operation **gather = nullptr) {
+  MLIRContext *ctx = v.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  if (auto op = genericOf(v, 3, 1)) {
+    auto maps = op.getIndexingMapsArray();
+    if (maps[0] != AffineMap::get(3, 0, {d0, d1}, ctx) ||
+        !maps[1].isIdentity() || !readsTableRow(op, 2, table, rows))
+      return false;
+    index = op.getDpsInputs()[0];
+    if (gather)
+      *gather = op;
+    return true;
+  }
+  if (!seq)
+    return false;
+  // The view back to [B, T, d]: its B and T must be the sequence's (the
+  // element count alone would also allow [T, B, d]).
+  Value flat;
+  if (auto view = v.getDefiningOp<tensor::ReshapeOp>()) {
+    auto shape = view.getShape().getDefiningOp<tensor::FromElementsOp>();
+    if (!shape || shape.getElements().size() != 3 ||
+        !isDimOf(shape.getElements()[0], seq, 0) ||
+        !isDimOf(shape.getElements()[1], seq, 1))
+      return false;
+    flat = view.getSource();
+  } else if (auto view = v.getDefiningOp<tensor::ExpandShapeOp>()) {
+    SmallVector<OpFoldResult> sizes = view.getMixedOutputShape();
+    if (view.getResultType().getRank() != 3 ||
+        view.getReassociationIndices() !=
+            SmallVector<ReassociationIndices>{{0, 1}, {2}} ||
+        !isDimOf(sizes[0], seq, 0) || !isDimOf(sizes[1], seq, 1))
+      return false;
+    flat = view.getSrc();
+  } else {
+    return false;
+  }
+  auto op = genericOf(flat, 2, 1);
+  if (!op)
+    return false;
+  auto maps = op.getIndexingMapsArray();
+  if (maps[0] != AffineMap::get(2, 0, {d0}, ctx) || !maps[1].isIdentity() ||
+      !readsTableRow(op, 1, table, rows))
+    return false;
+  auto flattened =
+      op.getDpsInputs()[0].getDefiningOp<tensor::CollapseShapeOp>();
+  if (!flattened || flattened.getSrcType().getRank() != 2)
+    return false;
+  index = flattened.getSrc();
+  if (gather)
+    *gather = op;
   return true;
 }
 
@@ -274,91 +337,191 @@ bool isSinusoidTable(Value table, Value tokens, int64_t pad) {
   return isFloatArange(generate);
 }
 
+/// x = scale * E[tokens] + PE[pos] (either order) on [B, T, d], E a
+/// constant [V, d] table, pos = CumSum(m) * m + pad, m = Not(Equal(tokens,
+/// pad)): fairseq's token embedding plus positions, with PE still to be
+/// told apart.
+struct EmbeddingSum {
+  Value tokens, table, mask, positionTable, positionRows;
+  Operation *positionGather;
+  int64_t pad;
+  double scale;
+};
+
+std::optional<EmbeddingSum> matchEmbeddingSum(Value x) {
+  auto type = dyn_cast<RankedTensorType>(x.getType());
+  auto sum = elementwise<arith::AddFOp>(x);
+  if (!type || type.getRank() != 3 || !sum || !sum->lhs || !sum->rhs ||
+      sum->lhsMap != Broadcast::Full || sum->rhsMap != Broadcast::Full)
+    return std::nullopt;
+  for (auto [scaledSide, positionSide] : {std::make_pair(sum->lhs, sum->rhs),
+                                          std::make_pair(sum->rhs, sum->lhs)}) {
+    auto scaled = scaledByConstant(scaledSide);
+    if (!scaled)
+      continue;
+    EmbeddingSum e;
+    Value rows, pos;
+    e.scale = scaled->second;
+    if (!isRowGather(scaled->first, e.table, e.tokens, rows) ||
+        !matchPattern(e.table, m_Constant()))
+      continue;
+    auto tableType = cast<RankedTensorType>(e.table.getType());
+    if (tableType.getRank() != 2 ||
+        getConstantIntValue(rows) != tableType.getDimSize(0) ||
+        tableType.getDimSize(1) != type.getDimSize(2) ||
+        !isRowGather(positionSide, e.positionTable, pos, e.positionRows,
+                     e.tokens, &e.positionGather))
+      continue;
+    // pos = counts * widened + pad, counts = CumSum(widened) along time,
+    // widened = m as int64 (either order).
+    linalg::GenericOp plusPadOp, timesMaskOp;
+    auto plusPad = elementwiseBodyOp<arith::AddIOp>(pos, plusPadOp);
+    std::optional<int64_t> pad =
+        plusPad && plusPadOp.getNumDpsInputs() == 2 &&
+                ofArguments(plusPad, plusPadOp, false)
+            ? getConstantIntValue(plusPadOp.getDpsInputs()[1])
+            : std::nullopt;
+    auto timesMask =
+        pad ? elementwiseBodyOp<arith::MulIOp>(plusPadOp.getDpsInputs()[0],
+                                               timesMaskOp, /*full=*/2)
+            : nullptr;
+    if (!timesMask || timesMaskOp.getNumDpsInputs() != 2 ||
+        !ofArguments(timesMask, timesMaskOp, true))
+      continue;
+    Value a = timesMaskOp.getDpsInputs()[0], b = timesMaskOp.getDpsInputs()[1];
+    for (auto [counts, widened] :
+         {std::make_pair(a, b), std::make_pair(b, a)}) {
+      Value m = widenedMask<arith::ExtUIOp>(widened), tokens;
+      int64_t maskPad;
+      if (m && isNonPadMask(m, tokens, maskPad) && tokens == e.tokens &&
+          maskPad == *pad && isCumSumAlongTime(counts, widened, tokens)) {
+        e.mask = m;
+        e.pad = *pad;
+        return e;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+/// The embedding `e` as convc.embedding (sinusoidal), replacing `root`.
+void replaceByEmbedding(PatternRewriter &rewriter, Operation *root,
+                        const EmbeddingSum &e) {
+  Value embedded = EmbeddingOp::create(
+      rewriter, root->getLoc(), root->getResult(0).getType(), e.tokens, e.table,
+      Value(), rewriter.getI64IntegerAttr(e.pad),
+      rewriter.getF64FloatAttr(e.scale),
+      /*sinusoidal=*/rewriter.getUnitAttr(),
+      /*check_ids=*/rewriter.getUnitAttr()); // Gather's contract
+  rewriter.replaceOp(root, embedded);
+}
+
+/// The form convc_torch exports: the table computed for the sequence
+/// (isSinusoidTable), and the sum masked, y = x * m[..., None].
 struct RaiseSinusoidalEmbedding : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(linalg::GenericOp root,
                                 PatternRewriter &rewriter) const override {
-    // y = x * mask[..., None]
     if (root->getNumResults() != 1)
       return failure();
-    Value y = root->getResult(0);
-    auto masked = elementwise<arith::MulFOp>(y);
+    auto masked = elementwise<arith::MulFOp>(root->getResult(0));
     if (!masked || !masked->lhs || !masked->rhs)
       return rewriter.notifyMatchFailure(root, "not a product");
     Value x = masked->lhs, maskColumn = masked->rhs;
     Broadcast xMap = masked->lhsMap, maskMap = masked->rhsMap;
     if (xMap != Broadcast::Full)
       std::swap(x, maskColumn), std::swap(xMap, maskMap);
-    auto yType = dyn_cast<RankedTensorType>(y.getType());
-    if (!yType || yType.getRank() != 3 || xMap != Broadcast::Full ||
-        maskMap != Broadcast::Row)
+    if (xMap != Broadcast::Full || maskMap != Broadcast::Row)
       return rewriter.notifyMatchFailure(root, "not x * mask[..., None]");
     Value maskBits = widenedMask<arith::UIToFPOp>(maskColumn);
     auto column =
         maskBits ? maskBits.getDefiningOp<tensor::ExpandShapeOp>() : nullptr;
-    Value tokens;
-    int64_t pad;
-    if (!column || column.getSrcType().getRank() != 2 ||
-        !isNonPadMask(column.getSrc(), tokens, pad))
-      return rewriter.notifyMatchFailure(root, "no non-pad mask");
-    Value m = column.getSrc();
+    std::optional<EmbeddingSum> e = matchEmbeddingSum(x);
+    if (!column || column.getSrcType().getRank() != 2 || !e ||
+        column.getSrc() != e->mask)
+      return rewriter.notifyMatchFailure(root, "not a masked embedding sum");
+    std::optional<TimeAffine> n = asTimeAffine(e->positionRows, e->tokens);
+    if (!isSinusoidTable(e->positionTable, e->tokens, e->pad) || !n ||
+        n->timeCoeff != 1 || n->constant < e->pad + 1)
+      return rewriter.notifyMatchFailure(root, "not fairseq's sinusoids");
+    replaceByEmbedding(rewriter, root, *e);
+    return success();
+  }
+};
 
-    // x = scale * E[tokens] + PE[pos], either order.
-    auto sum = elementwise<arith::AddFOp>(x);
-    if (!sum || !sum->lhs || !sum->rhs || sum->lhsMap != Broadcast::Full ||
-        sum->rhsMap != Broadcast::Full)
-      return rewriter.notifyMatchFailure(root, "not a sum of two embeddings");
-    for (auto [scaledSide, positionSide] :
-         {std::make_pair(sum->lhs, sum->rhs),
-          std::make_pair(sum->rhs, sum->lhs)}) {
-      auto scaled = scaledByConstant(scaledSide);
-      if (!scaled)
-        continue;
-      auto [gathered, scale] = *scaled;
-      Value table, index, rows;
-      if (!isRowGather(gathered, table, index, rows) || index != tokens ||
-          !matchPattern(table, m_Constant()))
-        continue;
-      auto tableType = cast<RankedTensorType>(table.getType());
-      if (tableType.getRank() != 2 ||
-          getConstantIntValue(rows) != tableType.getDimSize(0) ||
-          tableType.getDimSize(1) != yType.getDimSize(2))
-        continue;
-      // PE[pos], pos = CumSum(m) * m + pad.
-      Value pe, pos, peRows;
-      if (!isRowGather(positionSide, pe, pos, peRows) ||
-          !isSinusoidTable(pe, tokens, pad))
-        continue;
-      std::optional<TimeAffine> n = asTimeAffine(peRows, tokens);
-      if (!n || n->timeCoeff != 1 || n->constant < pad + 1)
-        continue;
-      linalg::GenericOp plusPadOp, timesMaskOp;
-      auto plusPad = elementwiseBodyOp<arith::AddIOp>(pos, plusPadOp);
-      if (!plusPad || plusPadOp.getNumDpsInputs() != 2 ||
-          getConstantIntValue(plusPadOp.getDpsInputs()[1]) != pad ||
-          !ofArguments(plusPad, plusPadOp, false))
-        continue;
-      auto timesMask = elementwiseBodyOp<arith::MulIOp>(
-          plusPadOp.getDpsInputs()[0], timesMaskOp, /*full=*/2);
-      if (!timesMask || timesMaskOp.getNumDpsInputs() != 2 ||
-          !ofArguments(timesMask, timesMaskOp, true))
-        continue;
-      Value a = timesMaskOp.getDpsInputs()[0], b = timesMaskOp.getDpsInputs()[1];
-      Value widened = widenedMask<arith::ExtUIOp>(b) == m ? b : a;
-      Value counts = widened == b ? a : b;
-      if (widenedMask<arith::ExtUIOp>(widened) != m ||
-          !isCumSumAlongTime(counts, widened, tokens))
-        continue;
-      Value embedded = EmbeddingOp::create(
-          rewriter, root.getLoc(), yType, tokens, table, Value(),
-          rewriter.getI64IntegerAttr(pad), rewriter.getF64FloatAttr(scale),
-          /*sinusoidal=*/rewriter.getUnitAttr(),
-          /*check_ids=*/rewriter.getUnitAttr()); // Gather's contract
-      rewriter.replaceOp(root, embedded);
-      return success();
+/// Whether the constant [N, d] `table` holds fairseq's sinusoids for
+/// positions 0..N-1 (row `pad` zero), to the rounding of their float32
+/// computation: the angle p * w_j is off by up to a few ulp of p.
+bool isSinusoidConstant(Value table, int64_t pad) {
+  DenseFPElementsAttr values;
+  if (!matchPattern(table, m_Constant(&values)))
+    return false;
+  auto type = cast<RankedTensorType>(values.getType());
+  int64_t rows = type.getDimSize(0), d = type.getDimSize(1);
+  if (d % 2 || d < 4 || pad < 0 || pad >= rows)
+    return false;
+  int64_t half = d / 2;
+  auto it = values.value_begin<float>();
+  for (int64_t p = 0; p < rows; ++p)
+    for (int64_t c = 0; c < d; ++c, ++it) {
+      double angle = double(p) * std::exp(-double(c % half) *
+                                          std::log(10000.0) / double(half - 1));
+      double want = p == pad   ? 0.0
+                    : c < half ? std::sin(angle)
+                               : std::cos(angle);
+      if (!(std::abs(double(*it) - want) <= 1e-5 + 4e-7 * double(p)))
+        return false;
     }
-    return rewriter.notifyMatchFailure(root, "not fairseq's embedding");
+  return true;
+}
+
+/// fairseq's SinusoidalPositionalEmbedding as torch.onnx exports it: the
+/// table a constant (computed at init, `init_size` rows), read by
+/// index_select(0, pos.view(-1)).view(B, T, -1), and the sum not masked:
+/// y = scale * E[tokens] + PE[pos]. Pad tokens read E[pad] and PE[pad],
+/// which must be zero rows for convc.embedding's zero there. A sequence
+/// whose positions could pass the table fails the call, naming the
+/// position Gather, as its index check would have (convc.embedding has no
+/// table end); a longer one with enough padding would have passed there.
+struct RaiseSinusoidalTableEmbedding : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp root,
+                                PatternRewriter &rewriter) const override {
+    if (root->getNumResults() != 1)
+      return failure();
+    std::optional<EmbeddingSum> e = matchEmbeddingSum(root->getResult(0));
+    if (!e)
+      return rewriter.notifyMatchFailure(root, "not an embedding sum");
+    std::optional<int64_t> rows = getConstantIntValue(e->positionRows);
+    DenseFPElementsAttr tokenTable;
+    if (!rows || *rows <= e->pad + 1 ||
+        !isSinusoidConstant(e->positionTable, e->pad) ||
+        !matchPattern(e->table, m_Constant(&tokenTable)))
+      return rewriter.notifyMatchFailure(root, "not a sinusoid table");
+    int64_t d = tokenTable.getType().getDimSize(1);
+    if (e->pad < tokenTable.getType().getDimSize(0)) {
+      auto row = tokenTable.value_begin<float>() + e->pad * d;
+      for (int64_t c = 0; c < d; ++c, ++row)
+        if (*row != 0.0f)
+          return rewriter.notifyMatchFailure(root, "E[pad] is not zero");
+    }
+    Location loc = e->positionGather->getLoc();
+    rewriter.setInsertionPoint(root);
+    Value time = tensor::DimOp::create(rewriter, loc, e->tokens, 1);
+    Value last =
+        arith::ConstantIndexOp::create(rewriter, loc, *rows - e->pad - 1);
+    CheckOp::create(
+        rewriter, loc,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ule, time,
+                              last),
+        ValueRange{time, arith::ConstantIndexOp::create(rewriter, loc, *rows)},
+        onnxLocationPrefix(loc) +
+            "a sequence of {0} tokens may read a position past the "
+            "sinusoid table's {1} rows");
+    replaceByEmbedding(rewriter, root, *e);
+    return success();
   }
 };
 
@@ -366,7 +529,8 @@ struct RaiseEmbeddingPass
     : convc::impl::RaiseEmbeddingPassBase<RaiseEmbeddingPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseSinusoidalEmbedding>(&getContext());
+    patterns.add<RaiseSinusoidalEmbedding, RaiseSinusoidalTableEmbedding>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

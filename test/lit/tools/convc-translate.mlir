@@ -9,7 +9,15 @@
 // NBEST-COUNT-3: H-0
 // NBEST-NOT: H-0
 
-// Sampling with a seed is reproducible.
+// A left-padded .npy batch: the S- lines show the sources without the pads
+// (as --src strings give them).
+// RUN: %python -c "import numpy as np; np.save('%t.src.npy', np.array([[5, 9, 3, 2], [1, 1, 4, 2]], np.int64))"
+// RUN: convc generate %t.so --src %t.src.npy 2>/dev/null | FileCheck %s --check-prefix=NPY
+// NPY: S-0 5 9 3 2
+// NPY: S-1 4 2{{$}}
+// NPY-NEXT: H-1
+
+
 // RUN: convc generate %t.so --src "5 9 3 2" --src "4 4 8 2" --sampling-topk 0 --sampling-temperature 3 --seed 11 > %t.a 2>/dev/null
 // RUN: convc generate %t.so --src "5 9 3 2" --src "4 4 8 2" --sampling-topk 0 --sampling-temperature 3 --seed 11 > %t.b 2>/dev/null
 // RUN: diff %t.a %t.b
