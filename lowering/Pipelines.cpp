@@ -172,10 +172,12 @@ static std::string pipelineText(Stage stage, const CpuTargetOptions &opt,
     // A raised TaLK is fused here already: the step derivation knows
     // talk_conv, not its prefix sum and window difference.
     // Projections are raised before DynamicConv, whose kernels are one.
+    // Scales computed from sizes (head_dim ** -0.5) are folded first.
     // The importer's run-time size checks (Concat's, say) read dims of
     // what raising replaced: resolving those dims to the sizes they were
     // computed from lets the replaced ops die.
-    return "convc-raise-glu,canonicalize,convc-raise-layer-norm,"
+    return "convc-fold-constant-scalars,convc-raise-glu,canonicalize,"
+           "convc-raise-layer-norm,"
            "convc-raise-linear,convc-raise-dynamic-conv,convc-raise-talk,"
            "convc-fuse-talk,convc-raise-embedding,convc-raise-attention,"
            "convc-raise-depthwise-conv,convc-raise-lightweight-conv,"

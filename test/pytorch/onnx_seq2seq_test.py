@@ -19,6 +19,7 @@ import math
 import os
 import subprocess
 import sys
+import types
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +27,25 @@ import torch.nn.functional as F
 from convc_torch import onnx_export, ops, seq2seq
 
 
+def scaled_by_traced_size(self, q, k, v, key_pad):
+    """Attention with q scaled by R ** -0.5, R read off the traced shape:
+    exported as Cast and Pow of the size, float math the importer leaves to
+    convc-fold-constant-scalars (the attention did not raise)."""
+    B, Tq, C = q.shape
+    R = C // self.heads
+    qh = q.view(B, Tq, self.heads, R).transpose(1, 2) * (R ** -0.5)
+    kh = k.view(B, -1, self.heads, R).transpose(1, 2)
+    vh = v.view(B, -1, self.heads, R).transpose(1, 2)
+    scores = (qh @ kh.transpose(-1, -2)).masked_fill(key_pad[:, None, None, :], float("-inf"))
+    return (torch.softmax(scores, -1) @ vh).transpose(1, 2).reshape(B, Tq, C)
+
+
 class FairseqTablePositions(seq2seq.ConvSeq2Seq):
     """fairseq's SinusoidalPositionalEmbedding as users export it: the table
     computed once in float32 (init_size rows, the pad row zero), positions
     from make_positions in int32, index_select of the flattened positions
-    viewed back to [B, T, d], and the sum not masked (E[pad] is zero)."""
+    viewed back to [B, T, d], and the sum not masked (E[pad] is zero); the
+    decoder's attention scaled by a traced size."""
 
     def __init__(self, *args, init_size=40, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,6 +55,9 @@ class FairseqTablePositions(seq2seq.ConvSeq2Seq):
         table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
         table[seq2seq.PAD] = 0
         self.register_buffer("table", table)
+
+        for layer in self.decoder:
+            layer.attention = types.MethodType(scaled_by_traced_size, layer)
 
     def embed_tokens(self, tokens):
         mask = tokens.ne(seq2seq.PAD).int()

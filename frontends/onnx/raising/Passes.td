@@ -12,6 +12,18 @@
 
 include "mlir/Pass/PassBase.td"
 
+def FoldConstantScalarsPass : Pass<"convc-fold-constant-scalars"> {
+  let summary = "Evaluate one-element generics of constants (scales from sizes)";
+  let description = [{
+    `q * head_dim ** -0.5`, `scores / sqrt(d_k)` with the size read off a
+    shape export as Cast and Pow or Sqrt of an int64 the importer folds;
+    the float math stays a one-element `linalg.generic` on constants. This
+    pass evaluates such a generic with its body ops' folders into an
+    `arith.constant`, so that the raisings see a constant scale.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def RaiseAttentionPass : Pass<"convc-raise-attention"> {
   let summary = "Recognise exported multi-head attention as convc.attention";
   let description = [{
