@@ -82,7 +82,10 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
       continue;
     }
     if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op)) {
-      for (int64_t j : collapse.getReassociationIndices()[d])
+      // getReassociationIndices() is a temporary: keep it for the loop.
+      SmallVector<ReassociationIndices> groups =
+          collapse.getReassociationIndices();
+      for (int64_t j : groups[d])
         addDimFactors(collapse.getSrc(), j, p, depth + 1);
       return;
     }
