@@ -217,7 +217,8 @@ GraphImporter::symbolicGroups(Value x, ArrayRef<OpFoldResult> sizes,
 /// [T, B, 12] -> [T * B, 12] from [T, B * 12] (both ?x?x12 -> ?x?), so a
 /// group fails where its sizes' factors provably differ: after the equal
 /// dims pair off, a different number of symbolic dims is left, or two
-/// distinct graph-input dims, or unequal constants with no dim. Groups whose
+/// distinct graph-input dims, or a dim another group's other side holds, or
+/// unequal constants with no dim. Groups whose
 /// sizes no analysis relates (a slice's length against T) are taken on the
 /// types' word (a run-time check there would pin the slices the raising
 /// passes replace). A group holding the `inferred` (-1) dim needs no proof:
@@ -228,31 +229,50 @@ bool GraphImporter::groupsKeepSizes(Value x,
                                     int64_t inferred) {
   auto type = cast<RankedTensorType>(x.getType());
   bool collapse = sizes.size() < size_t(type.getRank());
+  // Every group's input and output factors, the -1's group's included:
+  // a dim left unpaired in one group but equal to a factor of another
+  // group's other side is misplaced ([T, B] -> [B, T, 1] would pair T with
+  // B), not merely unrelated.
+  SmallVector<SizeProduct> ins(groups.size()), outs(groups.size());
+  SmallVector<bool> checked(groups.size(), false);
   for (auto [g, group] : llvm::enumerate(groups)) {
-    SizeProduct in, out;
     bool factored = true;
     // The group's dims in the larger rank; the other side has dim g.
     if (collapse) {
-      if (int64_t(g) == inferred)
-        continue;
       for (int64_t d : group)
-        addDimFactors(x, d, in);
-      factored = addFactors(sizes[g], out);
+        addDimFactors(x, d, ins[g]);
+      factored = int64_t(g) != inferred && addFactors(sizes[g], outs[g]);
     } else {
-      if (llvm::is_contained(group, inferred))
-        continue;
-      addDimFactors(x, g, in);
+      addDimFactors(x, g, ins[g]);
       for (int64_t d : group)
-        factored = addFactors(sizes[d], out) && factored;
+        factored = d != inferred && addFactors(sizes[d], outs[g]) && factored;
     }
-    if (!factored)
-      continue; // sizes no analysis relates: taken on the types' word
+    // Sizes no analysis relates are taken on the types' word; so is the
+    // group holding the -1.
+    checked[g] = factored && !llvm::is_contained(group, inferred) &&
+                 !(collapse && int64_t(g) == inferred);
+  }
+  auto elsewhere = [&](ArrayRef<SizeProduct> products, size_t g, Value v,
+                       int64_t d) {
+    for (auto [h, p] : llvm::enumerate(products))
+      if (h != g && llvm::any_of(p.dims, [&](const auto &f) {
+            return sameSize(v, d, f.first, f.second);
+          }))
+        return true;
+    return false;
+  };
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (!checked[g])
+      continue;
+    SizeProduct in = ins[g], out = outs[g];
     pairOff(in, out);
     if (in.dims.size() != out.dims.size() ||
         (in.dims.empty() && in.constant != out.constant))
       return false;
     for (auto [a, o] : llvm::zip_equal(in.dims, out.dims))
-      if (distinctInputDims(a.first, a.second, o.first, o.second))
+      if (distinctInputDims(a.first, a.second, o.first, o.second) ||
+          elsewhere(outs, g, a.first, a.second) ||
+          elsewhere(ins, g, o.first, o.second))
         return false;
   }
   return true;

@@ -27,7 +27,9 @@ naming the node, where before they read or wrote out of bounds, trapped
   a 1-D Reshape to a constant size, which was not checked at all; Slice
   steps near INT64_MIN (the host folding overflowed negating them);
   fairseq's positional embedding from a constant table, raised to
-  convc.embedding, on a sequence the table is too short for.
+  convc.embedding, on a sequence the table is too short for; a Reshape
+  whose symbolic dims trade places (an expand_shape paired them: a wrong
+  shape with exit code 0).
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -206,6 +208,32 @@ def huge_expand():
                  [("shape", np.array([2, 2**62], np.int64))])
 
 
+def swapped_view():
+    """Reshape of a [n1, n2] grid (sizes from two Ranges, no graph-input
+    dims) to Concat(Shape[1], Shape[0], -1): the -1 is 1, but the dims
+    trade places, so no expand_shape may pair n1 with n2 (it did, giving
+    a [2, 3, 1] result where ONNX Runtime gives [3, 2, 1])."""
+    scalar = lambda name, v: (name, np.array(v, np.int64))
+    return model([
+        helper.make_node("Range", ["z", "n1", "o"], ["r1"], name="range1"),
+        helper.make_node("Range", ["z", "n2", "o"], ["r2"], name="range2"),
+        helper.make_node("Unsqueeze", ["r1", "axes1"], ["c1"], name="c1"),
+        helper.make_node("Unsqueeze", ["r2", "axes0"], ["c2"], name="c2"),
+        helper.make_node("Mul", ["c1", "n2"], ["c1s"], name="scale"),
+        helper.make_node("Add", ["c1s", "c2"], ["x"], name="grid"),
+        helper.make_node("Shape", ["x"], ["s"], name="shape"),
+        helper.make_node("Gather", ["s", "one"], ["d1"], name="g1", axis=0),
+        helper.make_node("Gather", ["s", "z"], ["d0"], name="g0", axis=0),
+        helper.make_node("Unsqueeze", ["d1", "axes0"], ["u1"], name="u1"),
+        helper.make_node("Unsqueeze", ["d0", "axes0"], ["u0"], name="u0"),
+        helper.make_node("Concat", ["u1", "u0", "last"], ["shp"], name="cat", axis=0),
+        helper.make_node("Reshape", ["x", "shp"], ["view"], name="swap"),
+        helper.make_node("Mul", ["view", "weights"], ["y"], name="weigh")],
+        [("n1", I64, []), ("n2", I64, [])], [("y", I64, None)],
+        [scalar("z", 0), scalar("o", 1), scalar("one", 1), ("axes0", i64(0)),
+         ("axes1", i64(1)), ("last", i64(-1)), ("weights", np.array([[1], [10]], np.int64))])
+
+
 def table_positions():
     """fairseq's SinusoidalPositionalEmbedding with an 8-row table (pad 1):
     raised to convc.embedding, which has no table end, so a sequence of 7
@@ -312,6 +340,7 @@ CASES = [
      "node 'resh': a tensor of 5 elements cannot be reshaped to 6"),
     ("reshape_1d_long", reshape_1d, {"x": f(9)}, "a tensor of 9 elements"),
     ("huge_steps", huge_steps, {"x": f(3, 6)}, None),
+    ("swapped_view", swapped_view, {"n1": s64(2), "n2": s64(3)}, None),
     ("table_positions_ok", table_positions, {"tokens": i64([2, 3, 4, 0, 2, 3], [1, 1, 4, 4, 3, 2])},
      None, 2e-6),
     ("table_positions_past", table_positions, {"tokens": i64([2, 3, 4, 0, 2, 3, 4])},
