@@ -278,6 +278,38 @@ bool GraphImporter::groupsKeepSizes(Value x,
   return true;
 }
 
+/// A run-time check that `sizes` hold x's elements, unless their factors
+/// provably are x's (a check on a view of x's own dims would keep alive
+/// what raising replaces).
+void GraphImporter::checkElementCount(Location loc, Value x,
+                                      ArrayRef<OpFoldResult> sizes) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SizeProduct haveFactors, wantFactors;
+  bool factored = true;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    addDimFactors(x, d, haveFactors);
+  for (OpFoldResult size : sizes)
+    factored = addFactors(size, wantFactors) && factored;
+  if (factored && sameProduct(haveFactors, wantFactors))
+    return;
+  Value have = arith::ConstantIndexOp::create(b, loc, 1);
+  Value want = have;
+  for (OpFoldResult size : sizes)
+    want = arith::MulIOp::create(b, loc, want,
+                                 getValueOrCreateConstantIndexOp(b, loc, size));
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    have =
+        arith::MulIOp::create(b, loc, have,
+                              getValueOrCreateConstantIndexOp(
+                                  b, loc, tensor::getMixedSize(b, loc, x, d)));
+  CheckOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, have, want),
+      ValueRange{have, want},
+      "node '" + nodeName(loc) +
+          "': a tensor of {0} elements cannot be reshaped to {1}");
+}
+
 /// `resultType` with each group's static sizes completed from the input's
 /// (12 -> [3, ?] is [3, 4]), as expand_shape requires; none when a group
 /// cannot be so (a static input dim split into several dynamic ones).
@@ -370,6 +402,10 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
       for (auto [d, size] : llvm::enumerate(sizes))
         if (!expanded->isDynamicDim(d))
           size = b.getIndexAttr(expanded->getDimSize(d));
+      // A -1 split off a symbolic dim is its quotient by the group's other
+      // sizes: [7] -> [-1, 3] would silently drop an element.
+      if (inferred >= 0 && !type.hasStaticShape())
+        checkElementCount(loc, x, sizes);
       return castTo(tensor::ExpandShapeOp::create(b, loc, *expanded, x,
                                                   *groups, sizes));
     }
@@ -387,34 +423,12 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
   // LLVM 22's expand-strided-metadata crashes on those: #186830.)
   if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
     SmallVector<Value> sizes;
-    Value have = arith::ConstantIndexOp::create(b, loc, 1);
-    Value want = have;
-    // No check where the sizes' factors are the input's (a view of x's
-    // own dims): it would keep alive what raising replaces.
-    SizeProduct haveFactors, wantFactors;
-    bool factored = true;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      addDimFactors(x, d, haveFactors);
     SmallVector<OpFoldResult> mixedSizes = outputSizes();
-    for (OpFoldResult size : mixedSizes)
-      factored = addFactors(size, wantFactors) && factored;
-    bool provable = factored && sameProduct(haveFactors, wantFactors);
+    checkElementCount(loc, x, mixedSizes);
     for (OpFoldResult size : mixedSizes) {
       Value s = getValueOrCreateConstantIndexOp(b, loc, size);
-      want = arith::MulIOp::create(b, loc, want, s);
       sizes.push_back(arith::IndexCastOp::create(b, loc, b.getI64Type(), s));
     }
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      have = arith::MulIOp::create(
-          b, loc, have, getValueOrCreateConstantIndexOp(
-                            b, loc, tensor::getMixedSize(b, loc, x, d)));
-    if (!provable)
-      CheckOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, have, want),
-          ValueRange{have, want},
-          "node '" + nodeName(loc) +
-              "': a tensor of {0} elements cannot be reshaped to {1}");
     Value shape = tensor::FromElementsOp::create(
         b, loc, RankedTensorType::get({resultType.getRank()}, b.getI64Type()),
         sizes);

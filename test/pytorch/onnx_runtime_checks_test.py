@@ -29,7 +29,8 @@ naming the node, where before they read or wrote out of bounds, trapped
   fairseq's positional embedding from a constant table, raised to
   convc.embedding, on a sequence the table is too short for; a Reshape
   whose symbolic dims trade places (an expand_shape paired them: a wrong
-  shape with exit code 0).
+  shape with exit code 0), and a -1 split off a symbolic dim that the
+  other sizes do not divide ([7] -> [-1, 3] dropped an element).
 
 On the CPU, the CPU with bounds checks and the GPU kernel loops.
 
@@ -234,6 +235,12 @@ def swapped_view():
          ("axes1", i64(1)), ("last", i64(-1)), ("weights", np.array([[1], [10]], np.int64))])
 
 
+def split_by_three():
+    return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="split3")],
+                 [("x", F32, ["L"])], [("y", F32, None)],
+                 [("shape", np.array([-1, 3], np.int64))])
+
+
 def table_positions():
     """fairseq's SinusoidalPositionalEmbedding with an 8-row table (pad 1):
     raised to convc.embedding, which has no table end, so a sequence of 7
@@ -340,6 +347,11 @@ CASES = [
      "node 'resh': a tensor of 5 elements cannot be reshaped to 6"),
     ("reshape_1d_long", reshape_1d, {"x": f(9)}, "a tensor of 9 elements"),
     ("huge_steps", huge_steps, {"x": f(3, 6)}, None),
+    # [L] -> [-1, 3] with L = 7 dropped an element (an unchecked
+    # expand_shape to [2, 3]); ONNX Runtime refuses it.
+    ("split3_ok", split_by_three, {"x": f(9)}, None),
+    ("split3_short", split_by_three, {"x": f(7)},
+     "node 'split3': a tensor of 7 elements cannot be reshaped to 6"),
     ("swapped_view", swapped_view, {"n1": s64(2), "n2": s64(3)}, None),
     ("table_positions_ok", table_positions, {"tokens": i64([2, 3, 4, 0, 2, 3], [1, 1, 4, 4, 3, 2])},
      None, 2e-6),
