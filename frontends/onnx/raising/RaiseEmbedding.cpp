@@ -462,11 +462,13 @@ bool isSinusoidConstant(Value table, int64_t pad) {
   if (d % 2 || d < 4 || pad < 0 || pad >= rows)
     return false;
   int64_t half = d / 2;
+  SmallVector<double> frequency(half);
+  for (int64_t j = 0; j < half; ++j)
+    frequency[j] = std::exp(-double(j) * std::log(10000.0) / double(half - 1));
   auto it = values.value_begin<float>();
   for (int64_t p = 0; p < rows; ++p)
     for (int64_t c = 0; c < d; ++c, ++it) {
-      double angle = double(p) * std::exp(-double(c % half) *
-                                          std::log(10000.0) / double(half - 1));
+      double angle = double(p) * frequency[c % half];
       double want = p == pad   ? 0.0
                     : c < half ? std::sin(angle)
                                : std::cos(angle);
