@@ -130,13 +130,17 @@ def test_integer_inputs_narrow_only_when_values_fit(reverse_digits, tmp_path):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     table = numpy_helper.from_array(np.arange(10, dtype=np.float32) * 10, "table")
-    graph = helper.make_graph([helper.make_node("Gather", ["table", "idx"], ["y"])], "g",
-                              [helper.make_tensor_value_info("idx", TensorProto.INT32, ["N"])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])],
-                              [table])
-    path = str(tmp_path / "gather_i32.onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-    m = convc.Module(convc.compile(path, cache_dir=str(tmp_path)))
+
+    def one_node(name, node, x, x_type, inits=()):
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(x, x_type, ["N"])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])],
+                                  list(inits))
+        path = str(tmp_path / f"{name}.onnx")
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+        return convc.Module(convc.compile(path, cache_dir=str(tmp_path)))
+
+    gather = helper.make_node("Gather", ["table", "idx"], ["y"])
+    m = one_node("gather_i32", gather, "idx", TensorProto.INT32, [table])
     # int64 ids that fit int32 are converted; read-only arrays are borrowed.
     ids = np.array([3, 2, 9], np.int64)
     ids.setflags(write=False)
@@ -148,13 +152,7 @@ def test_integer_inputs_narrow_only_when_values_fit(reverse_digits, tmp_path):
         m.run("main", idx=np.array([2**40], np.uint64))
     # uint64 2^63 wraps to int64 -2^63, which casts back to 2^63: a round
     # trip cannot tell; the range check does.
-    graph64 = helper.make_graph([helper.make_node("Gather", ["table", "idx"], ["y"])], "g",
-                                [helper.make_tensor_value_info("idx", TensorProto.INT64, ["N"])],
-                                [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])],
-                                [table])
-    path64 = str(tmp_path / "gather_i64.onnx")
-    onnx.save(helper.make_model(graph64, opset_imports=[helper.make_opsetid("", 13)]), path64)
-    m64 = convc.Module(convc.compile(path64, cache_dir=str(tmp_path)))
+    m64 = one_node("gather_i64", gather, "idx", TensorProto.INT64, [table])
     np.testing.assert_array_equal(m64.run("main", idx=np.array([1, 9], np.uint64))["y"], [10, 90])
     with pytest.raises(ValueError, match="uint64 values that i64"):
         m64.run("main", idx=np.array([1, 2**63], np.uint64))
@@ -163,12 +161,7 @@ def test_integer_inputs_narrow_only_when_values_fit(reverse_digits, tmp_path):
     with pytest.raises(ValueError, match="dimension 0 is 0"):
         m64.run("main", idx=np.zeros(0, np.uint64))
     # Integers into a float input must be exact: 2^24 + 1 is no float32.
-    scale = helper.make_graph([helper.make_node("Mul", ["x", "x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])])
-    path_f = str(tmp_path / "square.onnx")
-    onnx.save(helper.make_model(scale, opset_imports=[helper.make_opsetid("", 13)]), path_f)
-    mf = convc.Module(convc.compile(path_f, cache_dir=str(tmp_path)))
+    mf = one_node("square", helper.make_node("Mul", ["x", "x"], ["y"]), "x", TensorProto.FLOAT)
     np.testing.assert_array_equal(mf.run("main", x=np.array([3, -4], np.int64))["y"], [9, 16])
     with pytest.raises(ValueError, match="int64 values that f32"):
         mf.run("main", x=np.array([2**24 + 1], np.int64))
