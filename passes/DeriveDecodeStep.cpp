@@ -52,6 +52,37 @@ BlockArgument addArgument(func::FuncOp func, Type type, StringRef name) {
   return func.getArgument(index);
 }
 
+/// The target tokens: `f`'s [B, T] i64 arguments.
+SmallVector<Value> targetTokens(func::FuncOp f) {
+  SmallVector<Value> tokens;
+  for (BlockArgument arg : f.getArguments())
+    if (auto type = dyn_cast<RankedTensorType>(arg.getType());
+        type && type.getRank() == 2 && type.getElementType().isInteger(64))
+      tokens.push_back(arg);
+  return tokens;
+}
+
+/// x + bias[c] over x : [B, T, C].
+Value addChannelBias(OpBuilder &b, Location loc, Value x, Value bias) {
+  auto type = cast<RankedTensorType>(x.getType());
+  MLIRContext *ctx = b.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap channel = AffineMap::get(3, 0, {getAffineDimExpr(2, ctx)}, ctx);
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       type.getElementType());
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{x, bias}, ValueRange{init},
+             ArrayRef<AffineMap>{identity, channel, identity},
+             SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   ValueRange{arith::AddFOp::create(nb, nloc, args[0], args[1])
+                                  .getResult()});
+             })
+      .getResult(0);
+}
+
 RankedTensorType withDims(RankedTensorType like, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, like.getElementType());
 }
@@ -190,17 +221,7 @@ struct DeriveDecodeStepPass
 
   LogicalResult deriveStep(ModuleOp module, func::FuncOp decoder) {
     MLIRContext *ctx = &getContext();
-    // The target tokens: the [B, T] i64 arguments.
-    auto tokensOf = [](func::FuncOp f) {
-      SmallVector<Value> tokens;
-      for (BlockArgument arg : f.getArguments())
-        if (auto type = dyn_cast<RankedTensorType>(arg.getType());
-            type && type.getRank() == 2 &&
-            type.getElementType().isInteger(64))
-          tokens.push_back(arg);
-      return tokens;
-    };
-    SmallVector<Value> tokens = tokensOf(decoder);
+    SmallVector<Value> tokens = targetTokens(decoder);
     if (tokens.empty())
       return unsupported(decoder, "has no [B, T] i64 target-token "
                                   "argument");
@@ -213,7 +234,7 @@ struct DeriveDecodeStepPass
     auto step = cast<func::FuncOp>(top.clone(*decoder));
     step.setSymName(function + "_step");
     // Per-step inputs: target tokens, then `step` and states.
-    SmallVector<Value> stepInputs = tokensOf(step);
+    SmallVector<Value> stepInputs = targetTokens(step);
     auto batch = cast<RankedTensorType>(stepInputs[0].getType()).getDimSize(0);
     Value position = addArgument(
         step, RankedTensorType::get({batch}, IntegerType::get(ctx, 64)),
@@ -252,10 +273,10 @@ struct DeriveDecodeStepPass
         continue;
       }
       // LightConv and DynamicConv: a window of the last K - 1 inputs.
-      auto windowStep = [&](Value input, Value result, Value weight,
-                            Value bias, int64_t heads, int64_t K,
-                            int64_t padding, StringRef kind,
-                            bool softmax) -> LogicalResult {
+      auto windowStep = [&](Value input, Value result, Value weight, Value bias,
+                            int64_t heads, int64_t K, int64_t padding,
+                            StringRef kind, bool softmax,
+                            Value outputBias = {}) -> LogicalResult {
         if (padding != K - 1)
           return unsupported(op, "is not causal (padding " +
                                      Twine(padding) + ", K - 1 = " +
@@ -270,18 +291,32 @@ struct DeriveDecodeStepPass
         auto stepOp =
             ConvWindowStepOp::create(b, op->getLoc(), input, state, weight,
                                      bias, heads, kind, softmax);
-        result.replaceAllUsesWith(stepOp.getResult());
+        Value y = stepOp.getResult();
+        if (outputBias)
+          y = addChannelBias(b, op->getLoc(), y, outputBias);
+        result.replaceAllUsesWith(y);
         newStates.push_back(stepOp.getNewState());
         op->erase();
         return success();
       };
       if (auto conv = dyn_cast<LightweightConvOp>(op)) {
-        if (conv.getBias())
-          return unsupported(conv, "with a bias has no step form yet");
-        if (failed(windowStep(conv.getInput(), conv.getResult(),
-                              conv.getWeight(), Value(), conv.getHeads(),
-                              conv.getKernelSize(), conv.getPadding(),
-                              "lightweight", conv.getWeightSoftmax())))
+        if (failed(windowStep(
+                conv.getInput(), conv.getResult(), conv.getWeight(), Value(),
+                conv.getHeads(), conv.getKernelSize(), conv.getPadding(),
+                "lightweight", conv.getWeightSoftmax(), conv.getBias())))
+          return failure();
+        continue;
+      }
+      // A depthwise conv is a lightweight one with a head per channel.
+      if (auto conv = dyn_cast<DepthwiseConvOp>(op)) {
+        if (conv.getDilation() != 1)
+          return unsupported(conv, "is dilated: a decoder step exists only "
+                                   "for undilated depthwise convs");
+        if (failed(
+                windowStep(conv.getInput(), conv.getResult(), conv.getWeight(),
+                           Value(), conv.getWeight().getType().getDimSize(0),
+                           conv.getKernelSize(), conv.getPadding(),
+                           "lightweight", /*softmax=*/false, conv.getBias())))
           return failure();
         continue;
       }
@@ -311,11 +346,10 @@ struct DeriveDecodeStepPass
         talk.erase();
         continue;
       }
-      if (isa<DepthwiseConvOp, PrefixSumOp, WindowDiffOp,
-              DynamicKernelConvOp>(op))
+      if (isa<PrefixSumOp, WindowDiffOp, DynamicKernelConvOp>(op))
         return unsupported(op, "mixes time steps and has no step form: "
-                               "decoders may use lightweight_conv, "
-                               "dynamic_conv and talk_conv");
+                               "decoders may use depthwise_conv, "
+                               "lightweight_conv, dynamic_conv and talk_conv");
     }
 
     // The new states become results.

@@ -186,6 +186,9 @@ public:
   bool sameProduct(SizeProduct a, SizeProduct b);
   std::optional<int64_t>
   constantInferredSize(Value x, ArrayRef<OpFoldResult> sizes, int64_t inferred);
+  OpFoldResult factoredInferredSize(Location loc, Value x,
+                                    ArrayRef<OpFoldResult> sizes,
+                                    int64_t inferred);
   void checkElementCount(Location loc, Value x, ArrayRef<OpFoldResult> sizes);
   void checkPadsFit(Location loc, Value x, ArrayRef<int64_t> pads,
                     bool reflect);

@@ -14,7 +14,9 @@
 #include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 #include <fstream>
 
@@ -23,6 +25,27 @@ using namespace mlir;
 namespace convc {
 
 namespace {
+/// tensor.reshape's dims are its shape operand's elements: an importer's
+/// view by Concat(Shape(x)[0], 4, Shape(x)[2]) has x's dims, which the
+/// value-bounds analysis then follows on (upstream models no reshape).
+struct ReshapeValueBounds
+    : public ValueBoundsOpInterface::ExternalModel<ReshapeValueBounds,
+                                                   tensor::ReshapeOp> {
+  void populateBoundsForShapedValueDim(Operation *op, Value value, int64_t dim,
+                                       ValueBoundsConstraintSet &cstr) const {
+    auto shape = cast<tensor::ReshapeOp>(op)
+                     .getShape()
+                     .getDefiningOp<tensor::FromElementsOp>();
+    if (!shape)
+      return;
+    Value size = shape.getElements()[dim];
+    while (auto indexCast = size.getDefiningOp<arith::IndexCastOp>())
+      size = indexCast.getIn();
+    if (size.getType().isIndex())
+      cstr.bound(value)[dim] == size;
+  }
+};
+
 /// `path` names the model in errors; `modelPath` locates its external data
 /// (empty for a model given as bytes).
 OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
@@ -65,6 +88,9 @@ OwningOpRef<ModuleOp> importModel(MLIRContext *context, onnx::ModelProto &model,
   arith::registerValueBoundsOpInterfaceExternalModels(registry);
   tensor::registerValueBoundsOpInterfaceExternalModels(registry);
   linalg::registerValueBoundsOpInterfaceExternalModels(registry);
+  registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
+    tensor::ReshapeOp::attachInterface<ReshapeValueBounds>(*ctx);
+  });
   context->appendDialectRegistry(registry);
   context->loadDialect<ConvcDialect, arith::ArithDialect, func::FuncDialect,
                        linalg::LinalgDialect, math::MathDialect,

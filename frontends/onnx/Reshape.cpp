@@ -51,7 +51,8 @@ bool addFactors(OpFoldResult size, SizeProduct &p, int depth = 0) {
 }
 
 /// Dim `d` of `x` as factors: followed through the ops that keep a size
-/// (elementwise and other destination-style ops, tensor.empty) to the
+/// (elementwise and other destination-style ops, tensor.empty, pads of
+/// other dims) to the
 /// tensor.reshape that set it, whose shape operand says what it is made
 /// of; else the dim itself.
 void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
@@ -102,6 +103,12 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
       x = dps.getDpsInitOperand(cast<OpResult>(x).getResultNumber())->get();
       continue;
     }
+    if (auto pad = dyn_cast_or_null<tensor::PadOp>(op);
+        pad && isConstantIntValue(pad.getMixedLowPad()[d], 0) &&
+        isConstantIntValue(pad.getMixedHighPad()[d], 0)) {
+      x = pad.getSource(); // a dim the pad leaves alone
+      continue;
+    }
     if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(op)) {
       SizeProduct q;
       if (addFactors(empty.getDynamicSize(d), q, depth + 1) &&
@@ -134,6 +141,35 @@ GraphImporter::constantInferredSize(Value x, ArrayRef<OpFoldResult> sizes,
       in.constant % out.constant != 0)
     return std::nullopt;
   return in.constant / out.constant;
+}
+
+/// A -1 the factors tell although it is symbolic: the input's factors over
+/// the other sizes' leave a constant times some dims ([B, 32, T] ->
+/// [-1, 4, T] is 8 * B, and that viewed back as [B, 32, -1] is T). Null
+/// when a size's factors are unknown or do not divide. As for a dim that
+/// cancels (cancelledDim), a 0 among the other sizes, where ONNX Runtime
+/// refuses to infer the -1, leaves the product rather than 0.
+OpFoldResult GraphImporter::factoredInferredSize(Location loc, Value x,
+                                                 ArrayRef<OpFoldResult> sizes,
+                                                 int64_t inferred) {
+  SizeProduct in, out;
+  for (int64_t d = 0, e = cast<RankedTensorType>(x.getType()).getRank(); d < e;
+       ++d)
+    addDimFactors(x, d, in);
+  for (auto [j, size] : llvm::enumerate(sizes))
+    if (int64_t(j) != inferred && !addFactors(size, out))
+      return {};
+  pairOff(in, out);
+  if (!out.dims.empty() || out.constant <= 0 || in.constant % out.constant)
+    return {};
+  Value size;
+  if (int64_t c = in.constant / out.constant; c != 1 || in.dims.empty())
+    size = arith::ConstantIndexOp::create(b, loc, c);
+  for (auto [v, d] : in.dims) {
+    Value dim = tensor::DimOp::create(b, loc, v, d);
+    size = size ? arith::MulIOp::create(b, loc, size, dim).getResult() : dim;
+  }
+  return size;
 }
 
 /// Removes the dims `a` and `b` share (compared by sameSize) from both.

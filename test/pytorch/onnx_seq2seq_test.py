@@ -3,7 +3,8 @@ packaged by `convc compile encoder.onnx --decoder decoder.onnx`, generates
 PyTorch's tokens through `convc generate` (greedy and beam 3), for LightConv,
 DynamicConv and TaLK models with random weights (scaled up so that generations
 vary), and variants (no GLU, untied output, 1-3 layers, 2-8 heads, decoder
-kernels 2-7, fairseq's positional-embedding forms), on left-padded batches of
+kernels 2-7, fairseq's positional-embedding forms and its
+LightweightConv1d), on left-padded batches of
 different source lengths. The packaged
 decoder must run incrementally (decode_step derived from the raised decoder),
 while PyTorch's reference recomputes the full decoder at every step.
@@ -82,6 +83,29 @@ class FlattenedPositions(seq2seq.ConvSeq2Seq):
         return x * mask.unsqueeze(-1).float()
 
 
+def heads_in_batch(self, u):
+    """fairseq's LightweightConv1d: [B, C, T] viewed as [B * C / H, H, T],
+    a grouped conv with one kernel per head (channel c meets head c % H, not
+    c // R), viewed back, a bias added; the causal pad on the view's time."""
+    B, T, C = u.shape
+    x = F.pad(u.transpose(1, 2).contiguous().view(-1, self.heads, T), (self.left, self.right))
+    w = torch.softmax(self.conv_w, dim=-1).unsqueeze(1)
+    y = F.conv1d(x, w, groups=self.heads).view(B, C, -1) + self.conv_bias.view(1, -1, 1)
+    return y.transpose(1, 2)
+
+
+class FairseqHeadsInBatch(seq2seq.ConvSeq2Seq):
+    """LightweightConv written as fairseq's LightweightConv1d (the decoder
+    kept its full form at every step: the grouped conv over heads folded
+    into the batch was not raised)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for layer in list(self.encoder) + list(self.decoder):
+            layer.mix = types.MethodType(heads_in_batch, layer)
+            layer.conv_bias = torch.nn.Parameter(0.1 * torch.randn(self.d))
+
+
 def generate(tool, lib, sources, beam, max_len):
     """The hypotheses, and whether the incremental decoder ran."""
     args = [tool, "generate", lib, "--beam", str(beam), "--max-len", str(max_len)]
@@ -117,9 +141,12 @@ def main():
         # full form at every step: the positions were not raised).
         ("dynamic_fairseq_table", dict(d=16, heads=4, layers=2, conv="dynamic")),
         ("lightweight_flattened_positions", dict(d=16, heads=4, layers=1, conv="lightweight")),
+        ("lightweight_heads_in_batch", dict(d=16, heads=4, layers=2, conv="lightweight",
+                                            dec_kernel=4)),
     ]
     model_class = {"dynamic_fairseq_table": FairseqTablePositions,
-                   "lightweight_flattened_positions": FlattenedPositions}
+                   "lightweight_flattened_positions": FlattenedPositions,
+                   "lightweight_heads_in_batch": FairseqHeadsInBatch}
     for conv, config in variants:
         torch.manual_seed(2)
         model = model_class.get(conv, seq2seq.ConvSeq2Seq)(

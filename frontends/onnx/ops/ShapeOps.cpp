@@ -513,6 +513,8 @@ LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
               cancelledDim(inputs[0], sizes, inferred))
         sizes[inferred] = tensor::getMixedSize(b, loc, inputs[0], *left);
     if (inferred >= 0 && !sizes[inferred])
+      sizes[inferred] = factoredInferredSize(loc, inputs[0], sizes, inferred);
+    if (inferred >= 0 && !sizes[inferred])
       sizes[inferred] =
           arith::DivUIOp::create(
               b, loc, numel,

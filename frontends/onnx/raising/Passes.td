@@ -67,6 +67,12 @@ def RaiseDepthwiseConvPass : Pass<"convc-raise-depthwise-conv"> {
       fairseq's TBC layout, transposed [1, 2, 0] into the conv and [2, 0, 1]
     out of it, is raised too: the convc op then runs between transposes to
     and from BTC.
+      fairseq's LightweightConv1d folds its heads into the batch instead:
+    `x.view(-1, H, T)` of [B, C, T], a grouped conv with one [K] kernel per
+    head, `.view(B, C, -1)` back. Channel c meets head c % H, so the chain
+    is a depthwise conv of x whose kernel repeats the [H, K] rows C / H
+    times; it is rewritten so (when the padding keeps T and the views keep
+    x's batch and time) and then raised as above.
   }];
   let dependentDialects = ["::convc::ConvcDialect"];
 }

@@ -15,6 +15,10 @@
 // BCT) and [2, 0, 1] (back); then the convc op runs between transposes to
 // and from BTC.
 //
+// fairseq's LightweightConv1d folds heads into the batch instead (a grouped
+// conv of [B * C / H, H, T] between views); UnfoldHeadBatchedConv turns it
+// into the depthwise conv above with the kernel repeated across channels.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/GenericMatchers.h"
@@ -105,19 +109,37 @@ Value peelTimePad(Value v, int64_t time, int64_t &left, int64_t &right) {
   return v;
 }
 
-/// y + bias[c] over [B, C, T]: the per-channel bias the importer adds after
-/// a depthwise conv. Returns the bias, or null.
+/// y + bias[c] over [B, C, T] (either operand order): the per-channel bias
+/// the importer adds after a depthwise conv, a [C] bias or a [1, C, 1] one
+/// (a user's `bias.view(1, -1, 1)`). Returns the bias, or null.
 Value matchChannelBias(linalg::GenericOp add, Value &convOut) {
   if (add.getNumLoops() != 3 || !yieldedOpOfInputs<arith::AddFOp>(add, 2))
     return {};
   auto maps = add.getIndexingMapsArray();
   MLIRContext *ctx = add.getContext();
-  if (maps[0] != AffineMap::getMultiDimIdentityMap(3, ctx) ||
-      maps[1] != AffineMap::get(3, 0, {getAffineDimExpr(1, ctx)}, ctx) ||
-      maps[2] != AffineMap::getMultiDimIdentityMap(3, ctx))
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineExpr zero = getAffineConstantExpr(0, ctx),
+             channel = getAffineDimExpr(1, ctx);
+  auto isChannelMap = [&](AffineMap map) {
+    return map == AffineMap::get(3, 0, {channel}, ctx) ||
+           map == AffineMap::get(3, 0, {zero, channel, zero}, ctx);
+  };
+  if (maps[2] != identity)
     return {};
-  convOut = add.getDpsInputs()[0];
-  return add.getDpsInputs()[1];
+  for (int i = 0; i < 2; ++i)
+    if (maps[i] == identity && isChannelMap(maps[1 - i])) {
+      convOut = add.getDpsInputs()[i];
+      return add.getDpsInputs()[1 - i];
+    }
+  return {};
+}
+
+/// `bias` as [C]: a [1, C, 1] one collapsed.
+Value channelVector(PatternRewriter &rewriter, Location loc, Value bias) {
+  if (!bias || cast<RankedTensorType>(bias.getType()).getRank() == 1)
+    return bias;
+  return tensor::CollapseShapeOp::create(
+      rewriter, loc, bias, ArrayRef<ReassociationIndices>{{0, 1, 2}});
 }
 
 struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
@@ -168,7 +190,8 @@ struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
     Location loc = outer.getLoc();
     if (layout == Layout::TBC)
       x = swapLeadingTwo(rewriter, loc, x);
-    Value y = DepthwiseConvOp::create(rewriter, loc, x, w, bias, P, dilation);
+    Value y = DepthwiseConvOp::create(
+        rewriter, loc, x, w, channelVector(rewriter, loc, bias), P, dilation);
     if (layout == Layout::TBC)
       y = swapLeadingTwo(rewriter, loc, y);
     if (y.getType() != outer.getResult()[0].getType())
@@ -179,11 +202,154 @@ struct RaiseTransposedDepthwiseConv : OpRewritePattern<linalg::TransposeOp> {
   }
 };
 
+/// Element `i` of a reshape's rank-1 shape operand (from_elements or a
+/// constant); null when it is neither.
+OpFoldResult shapeElement(Value shape, int64_t i) {
+  if (auto elements = shape.getDefiningOp<tensor::FromElementsOp>())
+    return elements.getElements()[i];
+  DenseIntElementsAttr constant;
+  if (matchPattern(shape, m_Constant(&constant)))
+    return IntegerAttr::get(IndexType::get(shape.getContext()),
+                            constant.getValues<APInt>()[i].getSExtValue());
+  return {};
+}
+
+/// Whether `size` is dim `d` of `v`: a constant equal to a static dim, or
+/// (through index casts) tensor.dim of `v` or of what `v` transposes.
+bool isSizeOfDim(OpFoldResult size, Value v, int64_t d) {
+  if (!size)
+    return false;
+  auto type = cast<RankedTensorType>(v.getType());
+  if (std::optional<int64_t> c = getConstantIntValue(size))
+    return !type.isDynamicDim(d) && *c == type.getDimSize(d);
+  Value s = cast<Value>(size);
+  while (auto indexCast = s.getDefiningOp<arith::IndexCastOp>())
+    s = indexCast.getIn();
+  auto dim = s.getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+  if (!index)
+    return false;
+  while (dim.getSource() != v || *index != d) {
+    auto transpose = v.getDefiningOp<linalg::TransposeOp>();
+    if (!transpose)
+      return false;
+    d = transpose.getPermutation()[d];
+    v = transpose.getInput();
+  }
+  return true;
+}
+
+/// The [H, K] kernel `w` as [C, K] with row c = w[c % H].
+Value repeatHeadsAcrossChannels(PatternRewriter &rewriter, Location loc,
+                                Value w, int64_t C) {
+  auto type = cast<RankedTensorType>(w.getType());
+  int64_t H = type.getDimSize(0), K = type.getDimSize(1);
+  auto wideType = RankedTensorType::get({C, K}, type.getElementType());
+  DenseElementsAttr constant;
+  if (matchPattern(w, m_Constant(&constant)) && type.getElementType().isF32()) {
+    SmallVector<float> heads(constant.getValues<float>()), rows;
+    for (int64_t c = 0; c < C; ++c)
+      rows.append(heads.begin() + (c % H) * K, heads.begin() + (c % H + 1) * K);
+    return arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(wideType, ArrayRef<float>(rows)));
+  }
+  Value init = tensor::EmptyOp::create(rewriter, loc, {C / H, H, K},
+                                       type.getElementType());
+  Value repeated =
+      linalg::BroadcastOp::create(rewriter, loc, w, init, ArrayRef<int64_t>{0})
+          .getResult()[0];
+  return tensor::CollapseShapeOp::create(
+      rewriter, loc, wideType, repeated,
+      ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+}
+
+/// fairseq's LightweightConv1d on x : [B, C, T]: x viewed as
+/// [B * C / H, H, T], a grouped conv with one kernel per head, the result
+/// viewed back to [B, C, T]. Channel c meets head c % H, so it is a
+/// depthwise conv of x with the [H, K] kernel repeated C / H times, which
+/// RaiseTransposedDepthwiseConv then raises.
+///
+/// The views' element checks stay; with them the viewed-back result is
+/// [B, C, T] exactly when the length is kept, except for an empty batch
+/// whose view back inferred a -1 by division ([0, C, 0] there, both empty).
+struct UnfoldHeadBatchedConv : OpRewritePattern<tensor::ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::ReshapeOp outer,
+                                PatternRewriter &rewriter) const override {
+    auto conv =
+        outer.getSource().getDefiningOp<linalg::DepthwiseConv1DNcwCwOp>();
+    if (!conv || !conv->hasOneUse())
+      return rewriter.notifyMatchFailure(outer,
+                                         "not a view of a depthwise conv");
+    if (*conv.getStrides().getValues<int64_t>().begin() != 1)
+      return rewriter.notifyMatchFailure(conv, "strided");
+    int64_t dilation = *conv.getDilations().getValues<int64_t>().begin();
+    auto fill = conv.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+    if (!fill || !isZeroFloat(fill.getInputs()[0]))
+      return rewriter.notifyMatchFailure(conv, "accumulates into non-zeros");
+    int64_t left = 0, right = 0;
+    Value image = peelTimePad(conv.getDpsInputs()[0], 2, left, right);
+    auto inner = image.getDefiningOp<tensor::ReshapeOp>();
+    if (!inner)
+      return rewriter.notifyMatchFailure(conv, "input is not a view");
+    Value x = inner.getSource(), w = conv.getDpsInputs()[1];
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto headType = cast<RankedTensorType>(inner.getType());
+    auto outType = cast<RankedTensorType>(outer.getType());
+    auto wType = cast<RankedTensorType>(w.getType());
+    if (xType.getRank() != 3 || headType.getRank() != 3 ||
+        outType.getRank() != 3 || !wType.hasStaticShape())
+      return rewriter.notifyMatchFailure(conv, "not [N, H, T] views");
+    int64_t C = xType.getDimSize(1), H = headType.getDimSize(1),
+            K = wType.getDimSize(1);
+    if (ShapedType::isDynamic(C) || ShapedType::isDynamic(H) || C % H ||
+        outType.getDimSize(1) != C)
+      return rewriter.notifyMatchFailure(conv, "heads do not split channels");
+    if (left + right != (K - 1) * dilation)
+      return rewriter.notifyMatchFailure(conv, "the length is not kept");
+    if (!isSizeOfDim(shapeElement(inner.getShape(), 2), x, 2) ||
+        !isSizeOfDim(shapeElement(outer.getShape(), 0), x, 0))
+      return rewriter.notifyMatchFailure(
+          outer, "the views do not keep batch and time");
+    Location loc = outer.getLoc();
+    Value padded = x;
+    if (left || right)
+      padded = tensor::PadOp::create(
+          rewriter, loc, Type(), x,
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
+                                 rewriter.getIndexAttr(0),
+                                 rewriter.getIndexAttr(left)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
+                                 rewriter.getIndexAttr(0),
+                                 rewriter.getIndexAttr(right)},
+          fill.getInputs()[0]);
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+    Value init =
+        linalg::FillOp::create(rewriter, loc, fill.getInputs()[0],
+                               tensor::EmptyOp::create(rewriter, loc, sizes,
+                                                       xType.getElementType())
+                                   .getResult())
+            .getResult(0);
+    Value y =
+        linalg::DepthwiseConv1DNcwCwOp::create(
+            rewriter, loc, TypeRange{init.getType()},
+            ValueRange{padded, repeatHeadsAcrossChannels(rewriter, loc, w, C)},
+            ValueRange{init}, conv.getStrides(), conv.getDilations())
+            .getResult(0);
+    if (y.getType() != outType)
+      y = tensor::CastOp::create(rewriter, loc, outType, y);
+    rewriter.replaceOp(outer, y);
+    return success();
+  }
+};
+
 struct RaiseDepthwiseConvPass
     : convc::impl::RaiseDepthwiseConvPassBase<RaiseDepthwiseConvPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseTransposedDepthwiseConv>(&getContext());
+    patterns.add<RaiseTransposedDepthwiseConv, UnfoldHeadBatchedConv>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -94,3 +94,46 @@ func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %emb: tensor
   %c = convc.lightweight_conv %h, %cw {heads = 2 : i64, padding = 2 : i64} : tensor<?x?x8xf32>, tensor<2x3xf32>
   return %c : tensor<?x?x8xf32>
 }
+
+// -----
+
+// A causal depthwise conv (fairseq's LightweightConv1d once raised, a
+// kernel per channel) steps as a lightweight conv with a head per channel
+// and no softmax; its bias is added to the step's output.
+// CHECK-LABEL: func.func @decode_step(
+// CHECK-SAME: %{{[^:]*}}: tensor<?x2x8xf32> {convc.name = "state1"}
+// CHECK: %[[Y:.*]], %[[NEXT:.*]] = convc.conv_window_step %{{.*}}, %{{.*}}, %[[W:[^ ]*]] {heads = 8 : i64, kind = "lightweight", weight_softmax = false}
+// CHECK: %[[BIASED:.*]] = linalg.generic {{.*}} ins(%[[Y]], %{{.*}} : tensor<?x?x8xf32>, tensor<8xf32>)
+// CHECK: arith.addf
+// CHECK: return %[[BIASED]], %{{.*}}, %[[NEXT]]
+func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %emb: tensor<10x8xf32> {convc.name = "emb"},
+                  %cw: tensor<8x3xf32> {convc.name = "cw"}, %cb: tensor<8xf32> {convc.name = "cb"}) -> (tensor<?x?x8xf32> {convc.name = "y"}) {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64, sinusoidal} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  %c = convc.depthwise_conv %x, %cw, %cb {padding = 2 : i64} : tensor<?x?x8xf32>, tensor<8x3xf32>, tensor<8xf32>
+  return %c : tensor<?x?x8xf32>
+}
+
+// -----
+
+// A dilated depthwise conv has no step form (its state would hold
+// (K - 1) * dilation inputs).
+func.func @decode(%tokens: tensor<?x?xi64>, %emb: tensor<10x8xf32>, %cw: tensor<8x3xf32>) -> tensor<?x?x8xf32> {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  // expected-error @+1 {{is dilated: a decoder step exists only for undilated depthwise convs}}
+  %c = convc.depthwise_conv %x, %cw {dilation = 2 : i64, padding = 2 : i64} : tensor<?x?x8xf32>, tensor<8x3xf32>
+  return %c : tensor<?x?x8xf32>
+}
+
+// -----
+
+// A biased LightweightConv steps without its bias, added to the output.
+// CHECK-LABEL: func.func @decode_step(
+// CHECK: %[[Y:.*]], %[[NEXT:.*]] = convc.conv_window_step %{{.*}}, %{{.*}}, %{{[^ ]*}} {heads = 2 : i64, kind = "lightweight"} :
+// CHECK: %[[BIASED:.*]] = linalg.generic {{.*}} ins(%[[Y]], %{{.*}} : tensor<?x?x8xf32>, tensor<8xf32>)
+// CHECK: return %[[BIASED]], %{{.*}}, %[[NEXT]]
+func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %emb: tensor<10x8xf32> {convc.name = "emb"},
+                  %cw: tensor<2x3xf32> {convc.name = "cw"}, %cb: tensor<8xf32> {convc.name = "cb"}) -> (tensor<?x?x8xf32> {convc.name = "y"}) {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64, sinusoidal} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  %c = convc.lightweight_conv %x, %cw, %cb {heads = 2 : i64, padding = 2 : i64} : tensor<?x?x8xf32>, tensor<2x3xf32>, tensor<8xf32>
+  return %c : tensor<?x?x8xf32>
+}
