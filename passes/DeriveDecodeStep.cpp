@@ -190,16 +190,17 @@ struct DeriveDecodeStepPass
               bufferization::AllocTensorOp, linalg::FillOp>(op))
         continue;
       // Shape arithmetic on sizes (and comparisons of sizes, for
-      // convc.check; integer scalars, a size's clamp in i64), and
-      // elementwise math on tensors. What builds a tensor from a size
-      // (tensor.generate, from_elements) is not among these.
+      // convc.check; integer scalars, a size's clamp in i64, a float
+      // Range's length), and elementwise math on tensors. What builds a
+      // tensor from a size (tensor.generate, from_elements) is not among
+      // these.
       if (isa<affine::AffineApplyOp, affine::AffineMinOp, affine::AffineMaxOp>(
               op))
         continue; // sizes resolved from a pad's or a slice's
       if (isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
           llvm::all_of(op->getResultTypes(), [](Type t) {
             return t.isIndex() || t.isSignlessInteger() ||
-                   isa<RankedTensorType>(t);
+                   isa<FloatType, RankedTensorType>(t);
           }))
         continue;
       if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
@@ -241,9 +242,14 @@ struct DeriveDecodeStepPass
         "step");
     stepInputs.push_back(position);
 
+    // Only what the target tokens reach steps; the rest (a conv of the
+    // encoder output) is the same at every step and is hoisted below.
+    llvm::SetVector<Operation *> tokenSlice;
+    for (Value t : targetTokens(step))
+      getForwardSlice(t, &tokenSlice);
     SmallVector<Operation *> ops;
     step.walk([&](Operation *op) {
-      if (isa<ConvcDialect>(op->getDialect()))
+      if (isa<ConvcDialect>(op->getDialect()) && tokenSlice.contains(op))
         ops.push_back(op);
     });
     SmallVector<Value> newStates;

@@ -119,10 +119,9 @@ def DeriveDecodeStepPass : Pass<"convc-derive-decode-step", "::mlir::ModuleOp"> 
       projections of encoder-decoder attention), returned as `cache<i>`;
     - `@F_step`: `@F` for one position: an extra `step` input ([B], i64, the
       position) offsets the embedding's positions, each causal
-      LightweightConv / DynamicConv (and depthwise conv, a LightweightConv
-      with a head per channel; an output bias is added after the step)
-      becomes a
-      `convc.conv_window_step` with a
+      LightweightConv / DynamicConv the target tokens reach (and depthwise
+      conv, a LightweightConv with a head per channel; an output bias is
+      added after the step) becomes a `convc.conv_window_step` with a
       `state<i>` input ([B, K-1, C], the last K-1 conv inputs) and a
       `state<i>.next` output, each causal TaLK a `convc.talk_step` with a
       ring of the last Lmax + 2 prefix sums, and the cached values are

@@ -186,6 +186,9 @@ public:
   bool sameProduct(SizeProduct a, SizeProduct b);
   std::optional<int64_t>
   constantInferredSize(Value x, ArrayRef<OpFoldResult> sizes, int64_t inferred);
+  static bool isSizeProduct(Value size);
+  void computedShapeEntries(Location loc, Value x, MutableArrayRef<Value> sizes,
+                            bool allowZero);
   OpFoldResult factoredInferredSize(Location loc, Value x,
                                     ArrayRef<OpFoldResult> sizes,
                                     int64_t inferred);
@@ -198,7 +201,11 @@ public:
   LogicalResult padBySizes(const onnx::NodeProto &node, Location loc,
                            ArrayRef<Value> inputs, StringRef mode);
   bool groupsKeepSizes(Value x, ArrayRef<ReassociationIndices> groups,
-                       ArrayRef<OpFoldResult> sizes, int64_t inferred);
+                       ArrayRef<OpFoldResult> sizes, int64_t inferred,
+                       SmallVectorImpl<unsigned> &unproven);
+  void checkGroupSizes(Location loc, Value x,
+                       ArrayRef<ReassociationIndices> groups,
+                       ArrayRef<OpFoldResult> sizes, ArrayRef<unsigned> which);
   /// Whether two sizes are dims of graph inputs that the graph declares
   /// independent (different dims, no shared dim_param).
   bool distinctInputDims(Value x, int64_t dx, Value y, int64_t dy);

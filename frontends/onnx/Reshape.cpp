@@ -1,11 +1,13 @@
 //===- Reshape.cpp - reshapes with symbolic sizes -------------------------===//
 //
 // A Reshape (and Squeeze, Unsqueeze, ScatterND's views) becomes
-// collapse/expand_shape only where the sizes provably keep each group's
-// elements; the types alone cannot tell [T, B, 12] -> [T * B, 12] from
-// [T, B * 12] (both ?x?x12 -> ?x?). Sizes are compared as products of
+// collapse/expand_shape where each group of dims keeps its elements:
+// provably, or behind a run-time check of the group where no analysis
+// relates its sizes; the types alone cannot tell [T, B, 12] -> [T * B, 12]
+// from [T, B * 12] (both ?x?x12 -> ?x?). Sizes are compared as products of
 // constants and symbolic dims. Anything else is a tensor.reshape behind a
-// run-time check of the element count.
+// run-time check of the element count. ONNX Reshape's shape entries (0,
+// -1, computed ones) are read here too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -172,6 +174,12 @@ OpFoldResult GraphImporter::factoredInferredSize(Location loc, Value x,
   return size;
 }
 
+/// Whether `size` is a product of constants and dims (addFactors' forms).
+bool GraphImporter::isSizeProduct(Value size) {
+  SizeProduct p;
+  return addFactors(size, p);
+}
+
 /// Removes the dims `a` and `b` share (compared by sameSize) from both.
 void GraphImporter::pairOff(SizeProduct &a, SizeProduct &b) {
   for (auto it = a.dims.begin(); it != a.dims.end();) {
@@ -254,15 +262,17 @@ GraphImporter::symbolicGroups(Value x, ArrayRef<OpFoldResult> sizes,
 /// group fails where its sizes' factors provably differ: after the equal
 /// dims pair off, a different number of symbolic dims is left, or two
 /// distinct graph-input dims, or a dim another group's other side holds, or
-/// unequal constants with no dim. Groups whose
-/// sizes no analysis relates (a slice's length against T) are taken on the
-/// types' word (a run-time check there would pin the slices the raising
-/// passes replace). A group holding the `inferred` (-1) dim needs no proof:
-/// its size is what the others leave.
+/// unequal constants with no dim. A group whose sizes no analysis equates
+/// with its dims (a Div of a size, a slice's length against another
+/// tensor's T) is kept, and goes to `unproven`: the caller checks its
+/// element count at run time ([a, b] -> [a, b / 2, 2] for an odd b).
+/// A group holding the `inferred` (-1) dim needs no proof: its size is what
+/// the others leave.
 bool GraphImporter::groupsKeepSizes(Value x,
                                     ArrayRef<ReassociationIndices> groups,
                                     ArrayRef<OpFoldResult> sizes,
-                                    int64_t inferred) {
+                                    int64_t inferred,
+                                    SmallVectorImpl<unsigned> &unproven) {
   auto type = cast<RankedTensorType>(x.getType());
   bool collapse = sizes.size() < size_t(type.getRank());
   // Every group's input and output factors, the -1's group's included:
@@ -270,7 +280,8 @@ bool GraphImporter::groupsKeepSizes(Value x,
   // group's other side is misplaced ([T, B] -> [B, T, 1] would pair T with
   // B), not merely unrelated.
   SmallVector<SizeProduct> ins(groups.size()), outs(groups.size());
-  SmallVector<bool> checked(groups.size(), false);
+  SmallVector<bool> factoredGroup(groups.size(), false);
+  unproven.clear();
   for (auto [g, group] : llvm::enumerate(groups)) {
     bool factored = true;
     // The group's dims in the larger rank; the other side has dim g.
@@ -283,10 +294,11 @@ bool GraphImporter::groupsKeepSizes(Value x,
       for (int64_t d : group)
         factored = d != inferred && addFactors(sizes[d], outs[g]) && factored;
     }
-    // Sizes no analysis relates are taken on the types' word; so is the
-    // group holding the -1.
-    checked[g] = factored && !llvm::is_contained(group, inferred) &&
-                 !(collapse && int64_t(g) == inferred);
+    bool holdsInferred =
+        collapse ? int64_t(g) == inferred : llvm::is_contained(group, inferred);
+    factoredGroup[g] = factored;
+    if (!factored && !holdsInferred)
+      unproven.push_back(g);
   }
   auto elsewhere = [&](ArrayRef<SizeProduct> products, size_t g, Value v,
                        int64_t d) {
@@ -298,7 +310,7 @@ bool GraphImporter::groupsKeepSizes(Value x,
     return false;
   };
   for (size_t g = 0; g < groups.size(); ++g) {
-    if (!checked[g])
+    if (!factoredGroup[g])
       continue;
     SizeProduct in = ins[g], out = outs[g];
     pairOff(in, out);
@@ -310,6 +322,8 @@ bool GraphImporter::groupsKeepSizes(Value x,
           elsewhere(outs, g, a.first, a.second) ||
           elsewhere(ins, g, o.first, o.second))
         return false;
+    if (!in.dims.empty() || in.constant != out.constant)
+      unproven.push_back(g); // dims no analysis pairs
   }
   return true;
 }
@@ -414,12 +428,17 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
         ValueRange{tensor::ExtractOp::create(b, loc, x, origin)});
   }
   auto groups = getReassociationIndicesForReshape(type, resultType);
+  SmallVector<unsigned> unproven;
+  SmallVector<OpFoldResult> sizes;
   if (!type.hasStaticShape() || !resultType.hasStaticShape()) {
-    SmallVector<OpFoldResult> sizes = outputSizes();
-    if (groups && !groupsKeepSizes(x, *groups, sizes, inferred))
+    sizes = outputSizes();
+    if (groups && !groupsKeepSizes(x, *groups, sizes, inferred, unproven))
       groups.reset();
-    if (!groups && type.getRank() != resultType.getRank())
-      groups = symbolicGroups(x, sizes, inferred);
+    if (!groups) {
+      unproven.clear();
+      if (type.getRank() != resultType.getRank())
+        groups = symbolicGroups(x, sizes, inferred);
+    }
   }
   // The result as the groups give it, then cast to the type asked for
   // (the -1 dim is dynamic there but may be static here).
@@ -429,26 +448,31 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
                : tensor::CastOp::create(b, loc, resultType, v).getResult();
   };
   if (groups) {
-    if (resultType.getRank() < type.getRank())
+    if (resultType.getRank() < type.getRank()) {
+      checkGroupSizes(loc, x, *groups, sizes, unproven);
       return castTo(tensor::CollapseShapeOp::create(b, loc, x, *groups));
+    }
     if (std::optional<RankedTensorType> expanded =
             expandedType(type, resultType, *groups);
         expanded && oneDynamicPerGroup(*expanded, *groups)) {
-      SmallVector<OpFoldResult> sizes = outputSizes();
-      for (auto [d, size] : llvm::enumerate(sizes))
+      checkGroupSizes(loc, x, *groups, sizes, unproven);
+      SmallVector<OpFoldResult> expandedSizes = outputSizes();
+      for (auto [d, size] : llvm::enumerate(expandedSizes))
         if (!expanded->isDynamicDim(d))
           size = b.getIndexAttr(expanded->getDimSize(d));
       // A -1 split off a symbolic dim is its quotient by the group's other
       // sizes: [7] -> [-1, 3] would silently drop an element.
       if (inferred >= 0 && !type.hasStaticShape())
-        checkElementCount(loc, x, sizes);
-      return castTo(tensor::ExpandShapeOp::create(b, loc, *expanded, x,
-                                                  *groups, sizes));
+        checkElementCount(loc, x, expandedSizes);
+      return castTo(tensor::ExpandShapeOp::create(b, loc, *expanded, x, *groups,
+                                                  expandedSizes));
     }
-    if (resultType.getRank() == type.getRank())
+    if (resultType.getRank() == type.getRank()) {
+      checkGroupSizes(loc, x, *groups, sizes, unproven);
       return type == resultType
                  ? x
                  : tensor::CastOp::create(b, loc, resultType, x).getResult();
+    }
   }
   // Symbolic dims split or merged across groups ([T, B, H * R] ->
   // [T, B * H, R], [T, B * H, R] -> [T * B, d]), or sizes no analysis
@@ -495,6 +519,242 @@ Value GraphImporter::reshape(Location loc, Value x, RankedTensorType resultType,
   return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
                                        allDims(resultType.getRank()),
                                        outputSizes());
+}
+
+/// The input dim a Reshape's -1 must be, when every other symbolic input
+/// dim has an output dim of the same size and the static sizes' products
+/// agree: [B, T, 16] -> [B, -1, 4, 4] is T. The size then stays the input's
+/// (the same at run time by construction) instead of a quotient of
+/// products that no analysis can equate to T.
+std::optional<int64_t> GraphImporter::cancelledDim(Value input,
+                                                   ArrayRef<OpFoldResult> sizes,
+                                                   int64_t inferred) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> unmatched;
+  int64_t inStatic = 1, outStatic = 1;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      unmatched.push_back(i);
+    else
+      inStatic *= type.getDimSize(i);
+  for (auto [j, size] : llvm::enumerate(sizes)) {
+    if (int64_t(j) == inferred)
+      continue;
+    if (std::optional<int64_t> c = getConstantIntValue(size)) {
+      outStatic *= *c;
+      continue;
+    }
+    auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    if (!index)
+      return std::nullopt;
+    int64_t measured = *index;
+    auto match = llvm::find_if(unmatched, [&](int64_t i) {
+      return sameSize(dim.getSource(), measured, input, i);
+    });
+    if (match == unmatched.end())
+      return std::nullopt;
+    unmatched.erase(match);
+  }
+  if (unmatched.size() != 1 || inStatic != outStatic)
+    return std::nullopt;
+  return unmatched[0];
+}
+
+/// A Reshape's shape entries computed at run time (b - 1, a Div of a size)
+/// that may come out 0 or negative. Without allowzero a 0 copies the
+/// input's dim, as a constant 0 does; a negative one (a -1 to infer) is
+/// refused by a check naming the entry, as convc infers a -1 only where it
+/// is known when compiling. Products of dims and constants are left: they
+/// are 0 only for an empty tensor, where copying the dim would be refused.
+void GraphImporter::computedShapeEntries(Location loc, Value x,
+                                         MutableArrayRef<Value> sizes,
+                                         bool allowZero) {
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  for (auto [i, size] : llvm::enumerate(sizes)) {
+    if (!size || isSizeProduct(size))
+      continue;
+    std::optional<double> low = sizeLowerBound(size);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    if (!low || *low < 0)
+      CheckOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, size, zero),
+          ValueRange{size},
+          "node '" + nodeName(loc) + "': Reshape shape entry " +
+              std::to_string(i) +
+              " is {0} at run time (a -1 computed at run time is not "
+              "inferred)");
+    if (allowZero || (low && *low >= 1))
+      continue;
+    Value isZero =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, zero);
+    if (int64_t(i) >= rank) {
+      CheckOp::create(
+          b, loc,
+          arith::XOrIOp::create(b, loc, isZero,
+                                arith::ConstantIntOp::create(b, loc, 1, 1)),
+          ValueRange{},
+          "node '" + nodeName(loc) + "': Reshape shape entry " +
+              std::to_string(i) +
+              " is 0 at run time, which copies a dim the "
+              "input (rank " +
+              std::to_string(rank) + ") lacks");
+      continue;
+    }
+    size = arith::SelectOp::create(b, loc, isZero,
+                                   tensor::DimOp::create(b, loc, x, i), size);
+  }
+}
+
+/// ONNX Reshape.
+LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
+                                           Location loc,
+                                           ArrayRef<Value> inputs) {
+  Value result;
+  // The shape must be constant (exports emit it so once shape arithmetic
+  // is folded); 0 copies the input dim (unless allowzero), -1 is inferred.
+  // A shape built from symbolic dims (Shape -> Gather -> Concat) carries
+  // their runtime values.
+  std::optional<ShapeOperand> operand = shapeOperand(node, inputs, 1);
+  if (inputs.size() != 2 || !operand)
+    return emitError(loc) << "Reshape needs data and a shape that is "
+                             "constant or built from the input dims (an "
+                             "initializer, a Constant node, or folded "
+                             "Shape arithmetic): convc compiles shapes "
+                             "statically";
+  const SmallVector<int64_t> &target = operand->values;
+  SmallVector<Value> symbolicSizes = operand->symbolicSizes;
+  SmallVector<int64_t> shape;
+  if (!inputs[0])
+    return emitError(loc) << "Reshape needs data";
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  bool allowZero = false;
+  if (const auto *a = findAttr(node, "allowzero"))
+    allowZero = a->i() != 0;
+  computedShapeEntries(loc, inputs[0], symbolicSizes, allowZero);
+  int64_t inferred = -1;
+  for (auto [i, d] : llvm::enumerate(target)) {
+    if (ShapedType::isDynamic(d)) {
+      shape.push_back(ShapedType::kDynamic);
+    } else if (d == -1) {
+      if (inferred >= 0)
+        return emitError(loc) << "Reshape shape has more than one -1";
+      inferred = i;
+      shape.push_back(ShapedType::kDynamic);
+    } else if (d == 0 && !allowZero) {
+      if (int64_t(i) >= type.getRank())
+        return emitError(loc)
+               << "Reshape shape entry " << i << " is 0 but the input has rank "
+               << type.getRank();
+      shape.push_back(type.getDimSize(i));
+    } else if (d < 0) {
+      return emitError(loc) << "Reshape shape entry " << d << " is invalid";
+    } else {
+      shape.push_back(d);
+    }
+  }
+  // Infer -1 when the input is static.
+  if (inferred >= 0 && type.hasStaticShape()) {
+    int64_t known = 1;
+    for (auto [i, d] : llvm::enumerate(shape))
+      if (int64_t(i) != inferred)
+        known *= d;
+    if (known == 0 || type.getNumElements() % known != 0)
+      return emitError(loc)
+             << "Reshape cannot infer the -1 entry: " << type.getNumElements()
+             << " elements do not divide by " << known;
+    shape[inferred] = type.getNumElements() / known;
+  } else if (inferred >= 0) {
+    // Symbolic input dims may still leave a constant: [B * T, 32] ->
+    // [B, T, -1] (a view after a projection of the flattened sequence).
+    SmallVector<OpFoldResult> known;
+    for (auto [i, d] : llvm::enumerate(shape))
+      known.push_back(
+          !ShapedType::isDynamic(d) ? OpFoldResult(b.getIndexAttr(d))
+          : int64_t(i) == inferred  ? OpFoldResult()
+          : symbolicSizes[i]        ? OpFoldResult(symbolicSizes[i])
+                             : tensor::getMixedSize(b, loc, inputs[0], i));
+    if (std::optional<int64_t> size =
+            constantInferredSize(inputs[0], known, inferred))
+      shape[inferred] = *size;
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  if (resultType.hasStaticShape() && type.hasStaticShape() &&
+      resultType.getNumElements() != type.getNumElements())
+    return emitError(loc) << "Reshape from " << type << " to " << resultType
+                          << " changes the element count";
+  // Sizes of the output, as values where symbolic.
+  auto outputSizes = [&]() {
+    SmallVector<OpFoldResult> sizes;
+    Value numel;
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      Value d = getValueOrCreateConstantIndexOp(
+          b, loc, tensor::getMixedSize(b, loc, inputs[0], i));
+      numel = numel ? arith::MulIOp::create(b, loc, numel, d) : d;
+    }
+    if (!numel)
+      numel = arith::ConstantIndexOp::create(b, loc, 1);
+    Value others = arith::ConstantIndexOp::create(b, loc, 1);
+    for (auto [i, d] : llvm::enumerate(shape)) {
+      if (!ShapedType::isDynamic(d))
+        sizes.push_back(b.getIndexAttr(d));
+      else if (int64_t(i) == inferred)
+        sizes.push_back(OpFoldResult());
+      else if (symbolicSizes[i])
+        sizes.push_back(symbolicSizes[i]);
+      else
+        sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
+      if (int64_t(i) != inferred)
+        others = arith::MulIOp::create(
+            b, loc, others,
+            getValueOrCreateConstantIndexOp(b, loc, sizes.back()));
+    }
+    if (inferred >= 0 && !sizes[inferred])
+      if (std::optional<int64_t> left =
+              cancelledDim(inputs[0], sizes, inferred))
+        sizes[inferred] = tensor::getMixedSize(b, loc, inputs[0], *left);
+    if (inferred >= 0 && !sizes[inferred])
+      sizes[inferred] = factoredInferredSize(loc, inputs[0], sizes, inferred);
+    if (inferred >= 0 && !sizes[inferred])
+      sizes[inferred] =
+          arith::DivUIOp::create(
+              b, loc, numel,
+              arith::MaxUIOp::create(b, loc, others,
+                                     arith::ConstantIndexOp::create(b, loc, 1)))
+              .getResult(); // a 0 among the others fails the element check
+    return sizes;
+  };
+  // ONNX Runtime and PyTorch refuse to infer a -1 against a 0: its size
+  // would be anything. The factors' inference would make one up.
+  if (inferred >= 0 && !type.hasStaticShape()) {
+    Value others = arith::ConstantIndexOp::create(b, loc, 1);
+    bool mayBeZero = false;
+    for (auto [i, d] : llvm::enumerate(shape)) {
+      if (int64_t(i) == inferred || !ShapedType::isDynamic(d))
+        continue;
+      Value size =
+          symbolicSizes[i]
+              ? symbolicSizes[i]
+              : tensor::DimOp::create(b, loc, inputs[0], i).getResult();
+      std::optional<double> low = sizeLowerBound(size);
+      mayBeZero = mayBeZero || !low || *low < 1;
+      others = arith::MulIOp::create(b, loc, others, size);
+    }
+    if (mayBeZero)
+      CheckOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, others,
+                                arith::ConstantIndexOp::create(b, loc, 0)),
+          ValueRange{},
+          "node '" + nodeName(loc) +
+              "': Reshape cannot infer its -1 entry when "
+              "another size is 0");
+  }
+  result = reshape(loc, inputs[0], resultType, outputSizes, inferred);
+  if (!result)
+    return failure();
+  return define(node, result);
 }
 
 } // namespace convc::onnx_import

@@ -100,7 +100,80 @@ SizeOrigin sizeOrigin(Value v, int64_t d) {
   return {v, d};
 }
 
+/// `size` read where it was taken from (sizeOrigin): a check on it then
+/// keeps alive no op it was measured on (a CumSum that raising fuses away).
+Value sizeAtOrigin(OpBuilder &b, Location loc, OpFoldResult size) {
+  Value v = getValueOrCreateConstantIndexOp(b, loc, size);
+  // Through casts and host scalars (a Range's count from Shape(x)[1]).
+  for (int depth = 0; depth < 16; ++depth) {
+    if (auto castOp = v.getDefiningOp<arith::IndexCastOp>()) {
+      v = castOp.getIn();
+      continue;
+    }
+    auto extract = v.getDefiningOp<tensor::ExtractOp>();
+    auto elements =
+        extract ? extract.getTensor().getDefiningOp<tensor::FromElementsOp>()
+                : nullptr;
+    if (!elements || elements.getElements().size() != 1)
+      break;
+    v = elements.getElements()[0];
+  }
+  auto dim = v.getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+  if (!index)
+    return getValueOrCreateConstantIndexOp(b, loc, size);
+  SizeOrigin origin = sizeOrigin(dim.getSource(), *index);
+  Value at = origin.dim >= 0
+                 ? b.createOrFold<tensor::DimOp>(loc, origin.value, origin.dim)
+                 : origin.value;
+  return at.getType().isIndex()
+             ? at
+             : b.createOrFold<arith::IndexCastOp>(loc, b.getIndexType(), at);
+}
+
 } // namespace
+
+/// Run-time checks that each group in `which` keeps its element count
+/// (see groupsKeepSizes). Folded as built: a Range's length against the
+/// dim of the Range's result is no check.
+void GraphImporter::checkGroupSizes(Location loc, Value x,
+                                    ArrayRef<ReassociationIndices> groups,
+                                    ArrayRef<OpFoldResult> sizes,
+                                    ArrayRef<unsigned> which) {
+  bool collapse =
+      sizes.size() < size_t(cast<RankedTensorType>(x.getType()).getRank());
+  auto product = [&](ArrayRef<OpFoldResult> factors) {
+    Value p = arith::ConstantIndexOp::create(b, loc, 1);
+    for (OpFoldResult f : factors)
+      p = b.createOrFold<arith::MulIOp>(loc, p, sizeAtOrigin(b, loc, f));
+    return p;
+  };
+  auto dimOfX = [&](int64_t d) -> OpFoldResult {
+    return b.createOrFold<tensor::DimOp>(loc, x, d);
+  };
+  for (unsigned g : which) {
+    SmallVector<OpFoldResult> in, out;
+    for (int64_t d : groups[g])
+      (collapse ? in : out).push_back(collapse ? dimOfX(d) : sizes[d]);
+    (collapse ? out : in).push_back(collapse ? sizes[g] : dimOfX(g));
+    Value have = product(in), want = product(out);
+    auto dimA = have.getDefiningOp<tensor::DimOp>(),
+         dimB = want.getDefiningOp<tensor::DimOp>();
+    if (dimA && dimB && dimA.getSource() == dimB.getSource() &&
+        dimA.getConstantIndex() &&
+        dimA.getConstantIndex() == dimB.getConstantIndex())
+      continue; // one dim, read twice
+    Value same = b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                               have, want);
+    if (matchPattern(same, m_One()))
+      continue;
+    CheckOp::create(
+        b, loc, same, ValueRange{have, want},
+        "node '" + nodeName(loc) +
+            "': input dims of {0} elements would become sizes of {1} "
+            "(convc reshapes each group of dims on its own)");
+  }
+}
 
 Value GraphImporter::shapeKeepingLoopInit(OpResult result) {
   auto loop = dyn_cast<scf::ForOp>(result.getOwner());

@@ -241,6 +241,68 @@ def split_by_three():
                  [("shape", np.array([-1, 3], np.int64))])
 
 
+def shape_entries(*entries, opset=13):
+    """Nodes computing Shape(x)'s entries and their Concat `shape`: each
+    entry is ("dim", i), ("half", i) (Shape(x)[i] / 2), ("minus1", i)
+    (Shape(x)[i] - 1) or ("const", c)."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"])]
+    parts = []
+    for k, (kind, v) in enumerate(entries):
+        out = f"e{k}"
+        if kind == "const":
+            nodes.append(helper.make_node("Constant", [], [out], value=numpy_helper.from_array(
+                np.array([v], np.int64), out)))
+        else:
+            nodes += [helper.make_node("Constant", [], [f"i{k}"], value=numpy_helper.from_array(
+                          np.array([v], np.int64), f"i{k}")),
+                      helper.make_node("Gather", ["s", f"i{k}"], [f"g{k}"])]
+            if kind == "dim":
+                nodes.append(helper.make_node("Identity", [f"g{k}"], [out]))
+            else:
+                nodes += [helper.make_node("Constant", [], [f"c{k}"], value=numpy_helper.from_array(
+                              np.array([2 if kind == "half" else 1], np.int64), f"c{k}")),
+                          helper.make_node("Div" if kind == "half" else "Sub",
+                                           [f"g{k}", f"c{k}"], [out])]
+        parts.append(out)
+    nodes.append(helper.make_node("Concat", parts, ["shape"], axis=0))
+    return nodes
+
+
+def halved_view():
+    """[a, b] viewed as [a, b / 2, 2] by Shape arithmetic (a group whose
+    sizes no analysis relates): an odd b was a truncated view, exit 0."""
+    return model(shape_entries(("dim", 0), ("half", 1), ("const", 2)) +
+                 [helper.make_node("Reshape", ["x", "shape"], ["y"], name="halve")],
+                 [("x", F32, ["a", "b"])], [("y", F32, None)], opset=13)
+
+
+def computed_zero():
+    """[a, b] viewed as [b - 1, -1]: at b = 1 the 0 copies a (ONNX's rule
+    without allowzero), which gave an error, not [a, 1]."""
+    return model(shape_entries(("minus1", 1), ("const", -1)) +
+                 [helper.make_node("Reshape", ["x", "shape"], ["y"], name="view")],
+                 [("x", F32, ["a", "b"])], [("y", F32, None)], opset=13)
+
+
+def infer_against_zero():
+    """x[:, k:] (empty for k >= T) viewed as [-1, 4, T - k]: ONNX Runtime
+    refuses to infer a -1 against a 0; convc made up [2 * B, 4, 0]."""
+    nodes = [helper.make_node("Slice", ["x", "start", "end", "axis"], ["cut"]),
+             helper.make_node("Shape", ["cut"], ["s"]),
+             helper.make_node("Gather", ["s", "two"], ["t"]),
+             helper.make_node("Concat", ["minus_one_four", "t"], ["shape"], axis=0),
+             helper.make_node("Reshape", ["cut", "shape"], ["y"], name="view")]
+    return model(nodes, [("x", F32, ["B", 8, "T"])], [("y", F32, None)],
+                 [("start", np.array([5], np.int64)), ("end", np.array([2 ** 62], np.int64)),
+                  ("axis", np.array([2], np.int64)), ("two", np.array([2], np.int64)),
+                  ("minus_one_four", np.array([-1, 4], np.int64))], opset=13)
+
+
+def split_in_two():
+    return model([helper.make_node("Split", ["x"], ["y0", "y1"], axis=1, name="halves")],
+                 [("x", F32, ["a", "b"])], [("y0", F32, None), ("y1", F32, None)], opset=13)
+
+
 def table_positions():
     """fairseq's SinusoidalPositionalEmbedding with an 8-row table (pad 1):
     raised to convc.embedding, which has no table end, so a sequence of 7
@@ -349,6 +411,17 @@ CASES = [
     ("huge_steps", huge_steps, {"x": f(3, 6)}, None),
     # [L] -> [-1, 3] with L = 7 dropped an element (an unchecked
     # expand_shape to [2, 3]); ONNX Runtime refuses it.
+    ("halved_view_ok", halved_view, {"x": f(3, 4)}, None),
+    ("halved_view_odd", halved_view, {"x": f(3, 5)},
+     "node 'halve': input dims of 5 elements would become sizes of 4"),
+    ("computed_zero_copies", computed_zero, {"x": f(3, 1)}, None),
+    ("computed_zero_other", computed_zero, {"x": f(3, 4)}, None),
+    ("infer_against_zero_ok", infer_against_zero, {"x": f(2, 8, 7)}, None),
+    ("infer_against_zero", infer_against_zero, {"x": f(2, 8, 5)},
+     "node 'view': Reshape cannot infer its -1 entry when another size is 0"),
+    ("split_in_two_even", split_in_two, {"x": f(2, 4)}, None),
+    ("split_in_two_odd", split_in_two, {"x": f(2, 3)},
+     "node 'halves': Split of 3 into 2 equal parts (uneven splits need opset 18)"),
     ("split3_ok", split_by_three, {"x": f(9)}, None),
     ("split3_short", split_by_three, {"x": f(7)},
      "node 'split3': a tensor of 7 elements cannot be reshaped to 6"),

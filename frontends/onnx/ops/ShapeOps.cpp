@@ -9,6 +9,8 @@
 #include "frontends/onnx/GraphImporter.h"
 #include "frontends/onnx/OpRegistry.h"
 
+#include <cmath>
+
 namespace convc::onnx_import {
 
 LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location loc,
@@ -76,6 +78,16 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
                           << " equal parts (uneven splits need opset 18)";
   Value offset = arith::ConstantIndexOp::create(b, loc, 0);
   Value n = arith::ConstantIndexOp::create(b, loc, outputs);
+  if (!parts && !uneven && type.isDynamicDim(axis) && outputs > 1)
+    CheckOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              b.createOrFold<arith::RemUIOp>(loc, total, n),
+                              arith::ConstantIndexOp::create(b, loc, 0)),
+        ValueRange{total, n},
+        "node '" + nodeName(loc) +
+            "': Split of {0} into {1} equal parts (uneven splits need "
+            "opset 18)");
   Value chunk = uneven ? b.createOrFold<arith::CeilDivUIOp>(loc, total, n)
                        : b.createOrFold<arith::DivUIOp>(loc, total, n);
   for (int64_t i = 0; i < outputs; ++i) {
@@ -110,6 +122,19 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
         loc, offset, getValueOrCreateConstantIndexOp(b, loc, size));
   }
   return success();
+}
+
+/// The int64 `limit` is the float cast of, when a float Range counts by
+/// 1 from an integral constant start; null otherwise.
+static Value integralLimit(Value start, Value limit, Value delta) {
+  std::optional<double> from = scalarConstant(start),
+                        step = scalarConstant(delta);
+  auto toFloat = limit.getDefiningOp<arith::SIToFPOp>();
+  if (!from || !step || *step != 1 || *from != std::floor(*from) ||
+      std::abs(*from) > 0x1p24 || !toFloat ||
+      !toFloat.getIn().getType().isInteger(64))
+    return {};
+  return toFloat.getIn();
 }
 
 Value GraphImporter::range(Location loc, ArrayRef<Value> inputs) {
@@ -179,6 +204,18 @@ Value GraphImporter::range(Location loc, ArrayRef<Value> inputs) {
             "': Range from {0} to {1}: limit - start does not fit int64");
     count = arith::CeilDivSIOp::create(b, loc, span, d);
     count = arith::MaxSIOp::create(b, loc, count, zero);
+  } else if (Value limit = integralLimit(s, e, d)) {
+    // arange(T) in float (torch exports the limit as Cast(T)): the count
+    // in integers, so that it keeps T's origin and a check comparing it
+    // with T folds away. The same as in float while float(T) is T
+    // (T <= 2^24).
+    Value from =
+        arith::ConstantIntOp::create(b, loc, int64_t(*scalarConstant(s)), 64);
+    count = b.createOrFold<arith::SubIOp>(loc, limit, from);
+    std::optional<double> low = sizeLowerBound(limit);
+    if (!low || *low < *scalarConstant(s))
+      count = arith::MaxSIOp::create(
+          b, loc, count, arith::ConstantIntOp::create(b, loc, 0, 64));
   } else {
     Value q = math::CeilOp::create(
         b, loc,
@@ -204,7 +241,7 @@ Value GraphImporter::range(Location loc, ArrayRef<Value> inputs) {
               "finite or is over 2^62");
     count = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
   }
-  Value n = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
+  Value n = b.createOrFold<arith::IndexCastOp>(loc, b.getIndexType(), count);
   auto type = RankedTensorType::get({ShapedType::kDynamic}, element);
   return tensor::GenerateOp::create(
       b, loc, type, ValueRange{n},
@@ -362,168 +399,6 @@ LogicalResult GraphImporter::importSqueezeUnsqueeze(const onnx::NodeProto &node,
   result = reshape(loc, data,
                    RankedTensorType::get(shape, type.getElementType()),
                    [&] { return sizes; });
-  if (!result)
-    return failure();
-  return define(node, result);
-}
-
-/// The input dim a Reshape's -1 must be, when every other symbolic input
-/// dim has an output dim of the same size and the static sizes' products
-/// agree: [B, T, 16] -> [B, -1, 4, 4] is T. The size then stays the input's
-/// (the same at run time by construction) instead of a quotient of
-/// products that no analysis can equate to T.
-std::optional<int64_t>
-GraphImporter::cancelledDim(Value input, ArrayRef<OpFoldResult> sizes,
-                            int64_t inferred) {
-  auto type = cast<RankedTensorType>(input.getType());
-  SmallVector<int64_t> unmatched;
-  int64_t inStatic = 1, outStatic = 1;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    if (type.isDynamicDim(i))
-      unmatched.push_back(i);
-    else
-      inStatic *= type.getDimSize(i);
-  for (auto [j, size] : llvm::enumerate(sizes)) {
-    if (int64_t(j) == inferred)
-      continue;
-    if (std::optional<int64_t> c = getConstantIntValue(size)) {
-      outStatic *= *c;
-      continue;
-    }
-    auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
-    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-    if (!index)
-      return std::nullopt;
-    int64_t measured = *index;
-    auto match = llvm::find_if(unmatched, [&](int64_t i) {
-      return sameSize(dim.getSource(), measured, input, i);
-    });
-    if (match == unmatched.end())
-      return std::nullopt;
-    unmatched.erase(match);
-  }
-  if (unmatched.size() != 1 || inStatic != outStatic)
-    return std::nullopt;
-  return unmatched[0];
-}
-
-/// ONNX Reshape.
-LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
-                                           Location loc, ArrayRef<Value> inputs) {
-  Value result;
-  // The shape must be constant (exports emit it so once shape arithmetic
-  // is folded); 0 copies the input dim (unless allowzero), -1 is inferred.
-  // A shape built from symbolic dims (Shape -> Gather -> Concat) carries
-  // their runtime values.
-  std::optional<ShapeOperand> operand = shapeOperand(node, inputs, 1);
-  if (inputs.size() != 2 || !operand)
-    return emitError(loc) << "Reshape needs data and a shape that is "
-                             "constant or built from the input dims (an "
-                             "initializer, a Constant node, or folded "
-                             "Shape arithmetic): convc compiles shapes "
-                             "statically";
-  const SmallVector<int64_t> &target = operand->values;
-  const SmallVector<Value> &symbolicSizes = operand->symbolicSizes;
-  SmallVector<int64_t> shape;
-  if (!inputs[0])
-    return emitError(loc) << "Reshape needs data";
-  auto type = cast<RankedTensorType>(inputs[0].getType());
-  bool allowZero = false;
-  if (const auto *a = findAttr(node, "allowzero"))
-    allowZero = a->i() != 0;
-  int64_t inferred = -1;
-  for (auto [i, d] : llvm::enumerate(target)) {
-    if (ShapedType::isDynamic(d)) {
-      shape.push_back(ShapedType::kDynamic);
-    } else if (d == -1) {
-      if (inferred >= 0)
-        return emitError(loc) << "Reshape shape has more than one -1";
-      inferred = i;
-      shape.push_back(ShapedType::kDynamic);
-    } else if (d == 0 && !allowZero) {
-      if (int64_t(i) >= type.getRank())
-        return emitError(loc) << "Reshape shape entry " << i
-                              << " is 0 but the input has rank "
-                              << type.getRank();
-      shape.push_back(type.getDimSize(i));
-    } else if (d < 0) {
-      return emitError(loc) << "Reshape shape entry " << d << " is invalid";
-    } else {
-      shape.push_back(d);
-    }
-  }
-  // Infer -1 when the input is static.
-  if (inferred >= 0 && type.hasStaticShape()) {
-    int64_t known = 1;
-    for (auto [i, d] : llvm::enumerate(shape))
-      if (int64_t(i) != inferred)
-        known *= d;
-    if (known == 0 || type.getNumElements() % known != 0)
-      return emitError(loc) << "Reshape cannot infer the -1 entry: "
-                            << type.getNumElements()
-                            << " elements do not divide by " << known;
-    shape[inferred] = type.getNumElements() / known;
-  } else if (inferred >= 0) {
-    // Symbolic input dims may still leave a constant: [B * T, 32] ->
-    // [B, T, -1] (a view after a projection of the flattened sequence).
-    SmallVector<OpFoldResult> known;
-    for (auto [i, d] : llvm::enumerate(shape))
-      known.push_back(
-          !ShapedType::isDynamic(d) ? OpFoldResult(b.getIndexAttr(d))
-          : int64_t(i) == inferred  ? OpFoldResult()
-          : symbolicSizes[i]        ? OpFoldResult(symbolicSizes[i])
-                             : tensor::getMixedSize(b, loc, inputs[0], i));
-    if (std::optional<int64_t> size =
-            constantInferredSize(inputs[0], known, inferred))
-      shape[inferred] = *size;
-  }
-  auto resultType = RankedTensorType::get(shape, type.getElementType());
-  if (resultType.hasStaticShape() && type.hasStaticShape() &&
-      resultType.getNumElements() != type.getNumElements())
-    return emitError(loc) << "Reshape from " << type << " to "
-                          << resultType << " changes the element count";
-  // Sizes of the output, as values where symbolic.
-  auto outputSizes = [&]() {
-    SmallVector<OpFoldResult> sizes;
-    Value numel;
-    for (int64_t i = 0; i < type.getRank(); ++i) {
-      Value d = getValueOrCreateConstantIndexOp(
-          b, loc, tensor::getMixedSize(b, loc, inputs[0], i));
-      numel = numel ? arith::MulIOp::create(b, loc, numel, d) : d;
-    }
-    if (!numel)
-      numel = arith::ConstantIndexOp::create(b, loc, 1);
-    Value others = arith::ConstantIndexOp::create(b, loc, 1);
-    for (auto [i, d] : llvm::enumerate(shape)) {
-      if (!ShapedType::isDynamic(d))
-        sizes.push_back(b.getIndexAttr(d));
-      else if (int64_t(i) == inferred)
-        sizes.push_back(OpFoldResult());
-      else if (symbolicSizes[i])
-        sizes.push_back(symbolicSizes[i]);
-      else
-        sizes.push_back(tensor::getMixedSize(b, loc, inputs[0], i));
-      if (int64_t(i) != inferred)
-        others = arith::MulIOp::create(
-            b, loc, others,
-            getValueOrCreateConstantIndexOp(b, loc, sizes.back()));
-    }
-    if (inferred >= 0 && !sizes[inferred])
-      if (std::optional<int64_t> left =
-              cancelledDim(inputs[0], sizes, inferred))
-        sizes[inferred] = tensor::getMixedSize(b, loc, inputs[0], *left);
-    if (inferred >= 0 && !sizes[inferred])
-      sizes[inferred] = factoredInferredSize(loc, inputs[0], sizes, inferred);
-    if (inferred >= 0 && !sizes[inferred])
-      sizes[inferred] =
-          arith::DivUIOp::create(
-              b, loc, numel,
-              arith::MaxUIOp::create(
-                  b, loc, others, arith::ConstantIndexOp::create(b, loc, 1)))
-              .getResult(); // a 0 among the others fails the element check
-    return sizes;
-  };
-  result = reshape(loc, inputs[0], resultType, outputSizes, inferred);
   if (!result)
     return failure();
   return define(node, result);

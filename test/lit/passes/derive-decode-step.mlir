@@ -137,3 +137,25 @@ func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %emb: tensor
   %c = convc.lightweight_conv %x, %cw, %cb {heads = 2 : i64, padding = 2 : i64} : tensor<?x?x8xf32>, tensor<2x3xf32>, tensor<8xf32>
   return %c : tensor<?x?x8xf32>
 }
+
+// -----
+
+// A causal conv the target tokens do not reach (over the encoder output)
+// is the same at every step: computed once in @decode_init, not stepped (a
+// step op on [B, S, C] wrote only its first row).
+// CHECK-LABEL: func.func @decode_init(
+// CHECK: %[[E:.*]] = convc.depthwise_conv %{{.*}}, %{{.*}} {padding = 2 : i64}
+// CHECK: return %[[E]]
+// CHECK-LABEL: func.func @decode_step(
+// CHECK-NOT: convc.depthwise_conv
+// CHECK: convc.conv_window_step
+// CHECK-NOT: convc.conv_window_step
+// CHECK: convc.attention
+func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %enc: tensor<?x?x8xf32> {convc.name = "enc"},
+                  %emb: tensor<10x8xf32> {convc.name = "emb"}, %cw: tensor<8x3xf32> {convc.name = "cw"}) -> (tensor<?x?x8xf32> {convc.name = "y"}) {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64, sinusoidal} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  %c = convc.depthwise_conv %x, %cw {padding = 2 : i64} : tensor<?x?x8xf32>, tensor<8x3xf32>
+  %e = convc.depthwise_conv %enc, %cw {padding = 2 : i64} : tensor<?x?x8xf32>, tensor<8x3xf32>
+  %a = convc.attention %c, %e, %e {heads = 2 : i64} : tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>
+  return %a : tensor<?x?x8xf32>
+}

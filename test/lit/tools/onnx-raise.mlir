@@ -16,9 +16,10 @@
 // DynamicConv's unfolded export (projection, Softmax over the taps, K
 // runtime-bounded slices, Concat, Mul, ReduceSum) becomes one
 // convc.dynamic_conv (the kernel projection of its own input folded in),
-// nothing generic.
+// nothing generic. The checks: the slices' lengths agree (Concat), and the
+// first one's is x's T (the view to [B, T, H, R, K]).
 // RUN: convc compile %S/Inputs/export_dynamic_conv.onnx --emit=fused --report -o %t.dyn.mlir 2>&1 | FileCheck %s --check-prefix=DYNAMIC
-// DYNAMIC: convc: report (fused IR): 4 x convc.check, 1 x convc.dynamic_conv; 0 ops on the generic linalg path
+// DYNAMIC: convc: report (fused IR): 5 x convc.check, 1 x convc.dynamic_conv; 0 ops on the generic linalg path
 // RUN: FileCheck %s --check-prefix=DYNAMIC-IR < %t.dyn.mlir
 // DYNAMIC-IR: convc.dynamic_conv %arg0, %{{.*}}, %{{.*}} {heads = 4 : i64, kernel_size = 5 : i64, padding = 2 : i64} : tensor<?x?x16xf32>, tensor<20x16xf32>, tensor<20xf32>
 
@@ -31,7 +32,8 @@
 // input stacked, times the softmaxed [H, K] kernel viewed [1, 1, H, 1, K],
 // ReduceSum): one convc.lightweight_conv with the kernel folded at import.
 // RUN: convc compile %S/Inputs/export_light_slices.onnx --emit=fused --report -o %t.slices.mlir 2>&1 | FileCheck %s --check-prefix=SLICES
-// SLICES: report (fused IR): 2 x convc.check, 1 x convc.lightweight_conv; 0 ops on the generic linalg path
+// (Checks as for DynamicConv: the slices' lengths, the first one's against T.)
+// SLICES: report (fused IR): 3 x convc.check, 1 x convc.lightweight_conv; 0 ops on the generic linalg path
 // RUN: FileCheck %s --check-prefix=SLICES-IR < %t.slices.mlir
 // SLICES-IR: convc.lightweight_conv %arg0, %{{.*}} {heads = 2 : i64, padding = 1 : i64, weight_softmax = false}
 
