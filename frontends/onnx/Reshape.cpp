@@ -125,49 +125,53 @@ void addDimFactors(Value x, int64_t d, SizeProduct &p, int depth) {
 }
 } // namespace
 
-/// A -1 that is a constant though the input's dims are symbolic: the
-/// input's factors over the other sizes' leave no dim ([B * T, 32] ->
-/// [B, T, -1] is 32 when B * T is a collapse of [B, T]).
-std::optional<int64_t>
-GraphImporter::constantInferredSize(Value x, ArrayRef<OpFoldResult> sizes,
-                                    int64_t inferred) {
-  SizeProduct in, out;
+/// What a -1 is by the factors: the input's factors over the other sizes'
+/// (a constant and the dims left), when the other sizes' factors are known,
+/// all pair off and their constant divides.
+static std::optional<GraphImporter::SizeProduct>
+inferredFactors(GraphImporter &importer, Value x, ArrayRef<OpFoldResult> sizes,
+                int64_t inferred) {
+  GraphImporter::SizeProduct in, out;
   for (int64_t d = 0, e = cast<RankedTensorType>(x.getType()).getRank(); d < e;
        ++d)
     addDimFactors(x, d, in);
   for (auto [j, size] : llvm::enumerate(sizes))
     if (int64_t(j) != inferred && !addFactors(size, out))
       return std::nullopt;
-  pairOff(in, out);
-  if (!in.dims.empty() || !out.dims.empty() || out.constant <= 0 ||
-      in.constant % out.constant != 0)
+  importer.pairOff(in, out);
+  if (!out.dims.empty() || out.constant <= 0 || in.constant % out.constant)
     return std::nullopt;
-  return in.constant / out.constant;
+  in.constant /= out.constant;
+  return in;
 }
 
-/// A -1 the factors tell although it is symbolic: the input's factors over
-/// the other sizes' leave a constant times some dims ([B, 32, T] ->
-/// [-1, 4, T] is 8 * B, and that viewed back as [B, 32, -1] is T). Null
-/// when a size's factors are unknown or do not divide. As for a dim that
-/// cancels (cancelledDim), a 0 among the other sizes, where ONNX Runtime
-/// refuses to infer the -1, leaves the product rather than 0.
+/// A -1 that is a constant though the input's dims are symbolic: the
+/// input's factors over the other sizes' leave no dim ([B * T, 32] ->
+/// [B, T, -1] is 32 when B * T is a collapse of [B, T]).
+std::optional<int64_t>
+GraphImporter::constantInferredSize(Value x, ArrayRef<OpFoldResult> sizes,
+                                    int64_t inferred) {
+  std::optional<SizeProduct> left = inferredFactors(*this, x, sizes, inferred);
+  if (!left || !left->dims.empty())
+    return std::nullopt;
+  return left->constant;
+}
+
+/// A -1 the factors tell although it is symbolic: a constant times the
+/// dims left ([B, 32, T] -> [-1, 4, T] is 8 * B, and that viewed back as
+/// [B, 32, -1] is T). Null when the factors do not tell. (A 0 among the
+/// other sizes, where no -1 can be inferred, importReshape refuses at run
+/// time.)
 OpFoldResult GraphImporter::factoredInferredSize(Location loc, Value x,
                                                  ArrayRef<OpFoldResult> sizes,
                                                  int64_t inferred) {
-  SizeProduct in, out;
-  for (int64_t d = 0, e = cast<RankedTensorType>(x.getType()).getRank(); d < e;
-       ++d)
-    addDimFactors(x, d, in);
-  for (auto [j, size] : llvm::enumerate(sizes))
-    if (int64_t(j) != inferred && !addFactors(size, out))
-      return {};
-  pairOff(in, out);
-  if (!out.dims.empty() || out.constant <= 0 || in.constant % out.constant)
+  std::optional<SizeProduct> left = inferredFactors(*this, x, sizes, inferred);
+  if (!left)
     return {};
   Value size;
-  if (int64_t c = in.constant / out.constant; c != 1 || in.dims.empty())
-    size = arith::ConstantIndexOp::create(b, loc, c);
-  for (auto [v, d] : in.dims) {
+  if (left->constant != 1 || left->dims.empty())
+    size = arith::ConstantIndexOp::create(b, loc, left->constant);
+  for (auto [v, d] : left->dims) {
     Value dim = tensor::DimOp::create(b, loc, v, d);
     size = size ? arith::MulIOp::create(b, loc, size, dim).getResult() : dim;
   }
