@@ -7,7 +7,8 @@ by F.pad (not a concatenated zero row), edges from clamp / torch.minimum and
 torch.gather; a T5 v1.1 block (RMSNorm, gated-GELU FFN); a dilated depthwise
 Conv1d; fairseq's sinusoidal table computed in the forward with its padding
 row zeroed; fairseq's attention with q scaled before the product; TaLK
-with its sizes read from the input rather than the prefix sums. Each is exported with torch.onnx.export (opset 17, symbolic batch
+with its sizes read from the input rather than the prefix sums; TaLK's
+window sums with offsets outside [0, 1] (relu * 1.5, 2 * sigmoid). Each is exported with torch.onnx.export (opset 17, symbolic batch
 and time), checked against ONNX Runtime at lengths and batches other than
 the export's (relative error <= 1e-4 of the output scale) on the CPU and on
 the GPU kernel loops (on the CPU), and compiled for --target=cuda where the
@@ -134,6 +135,34 @@ class TalkShapesFromInput(torch.nn.Module):
         return interp(e) - interp(a - 1)
 
 
+class TalkUnboundedOffsets(TalkShapesFromInput):
+    """The same window sums with offsets outside [0, 1]: relu(Linear(x)) * 1.5
+    (centred), 2 * sigmoid(Linear(x)) (causal). Compiled TaLK clamps its offsets
+    to [0, 1], so these must keep the generic form (they are correct there)."""
+    causal = False
+    def forward(self, x):
+        z = self.off(x)
+        o = 2 * torch.sigmoid(z[..., :H]) if self.causal else F.relu(z) * 1.5
+        S = torch.cumsum(x * (1.0 / (self.L + self.R + 1)), dim=1)
+        B, T, Cx = S.shape
+        per_channel = lambda v: v.unsqueeze(-1).expand(B, T, H, Cx // H).reshape(B, T, Cx)
+        t = torch.arange(T, dtype=S.dtype).view(1, T, 1)
+        a = torch.clamp(t - per_channel(o[..., :H]) * self.L, 0, T - 1)
+        e = t.expand(B, T, Cx) if self.causal else \
+            torch.clamp(t + per_channel(o[..., H:]) * self.R, 0, T - 1)
+        Sp = torch.cat([torch.zeros_like(S[:, :1]), S], dim=1)
+        def interp(u):
+            lo, hi = torch.floor(u), torch.ceil(u)
+            frac = u - lo
+            return (1 - frac) * torch.gather(Sp, 1, (lo + 1).long()) + \
+                frac * torch.gather(Sp, 1, (hi + 1).long())
+        return interp(e) - interp(a - 1)
+
+
+class TalkCausalUnboundedOffsets(TalkUnboundedOffsets):
+    causal = True
+
+
 class FairseqScaledQAttention(torch.nn.Module):
     """fairseq MultiheadAttention's order: q scaled by head_dim ** -0.5 after its
     projection, not the scores (raised to convc.attention all the same)."""
@@ -151,7 +180,8 @@ class FairseqScaledQAttention(torch.nn.Module):
 
 
 MODELS = [LightTBCUnfold, LightBTCConv, DynUnfold, TalkCumsumPad, RMSNormFFN, DilatedDepthwise,
-          SinusoidalPadRow, FairseqScaledQAttention, TalkShapesFromInput]
+          SinusoidalPadRow, FairseqScaledQAttention, TalkShapesFromInput, TalkUnboundedOffsets,
+          TalkCausalUnboundedOffsets]
 
 
 def main():

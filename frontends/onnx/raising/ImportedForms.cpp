@@ -171,3 +171,26 @@ Value convc::gatherAxisSize(Value idx, Value in) {
              ? n
              : Value();
 }
+
+bool convc::isSizeOfDim(OpFoldResult size, Value v, int64_t d) {
+  if (!size)
+    return false;
+  auto type = cast<RankedTensorType>(v.getType());
+  if (std::optional<int64_t> c = getConstantIntValue(size))
+    return !type.isDynamicDim(d) && *c == type.getDimSize(d);
+  Value s = cast<Value>(size);
+  while (auto indexCast = s.getDefiningOp<arith::IndexCastOp>())
+    s = indexCast.getIn();
+  auto dim = s.getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+  if (!index)
+    return false;
+  while (dim.getSource() != v || *index != d) {
+    auto transpose = v.getDefiningOp<linalg::TransposeOp>();
+    if (!transpose)
+      return false;
+    d = transpose.getPermutation()[d];
+    v = transpose.getInput();
+  }
+  return true;
+}

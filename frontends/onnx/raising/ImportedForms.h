@@ -46,6 +46,10 @@ bool isFloatArange(mlir::tensor::GenerateOp generate);
 /// or a value), null when `idx` is not that.
 mlir::Value gatherAxisSize(mlir::Value idx, mlir::Value in);
 
+/// Whether `size` is dim `d` of `v`: a constant equal to a static dim, or
+/// (through index casts) tensor.dim of `v` or of what `v` transposes.
+bool isSizeOfDim(mlir::OpFoldResult size, mlir::Value v, int64_t d);
+
 } // namespace convc
 
 #endif // CONVC_FRONTENDS_ONNX_RAISING_IMPORTEDFORMS_H

@@ -174,6 +174,13 @@ def RaiseTaLKPass : Pass<"convc-raise-talk"> {
     `convc.window_diff S, o {left_max, right_max, causal}`; with S a
     `convc.prefix_sum` of `x / Kn`, `convc-fuse-talk` then fuses both into
     `convc.talk_conv`, so the O(B T C) TaLK kernel runs instead of the gathers.
+
+    `window_diff` clamps its offsets to [0, 1] (TaLK's are a sigmoid's); the
+    exported sums clip only `a` and `e`. The pass therefore rewrites only when
+    interval bounds (ElementRanges.h: through sigmoid, Clip, tanh, abs,
+    scaling, views, slices and `convc.linear`'s activation) prove `o` within
+    [0, 1]; other offsets (`relu(..) * 1.5`, `2 * sigmoid(..)`, a graph input)
+    keep the generic form, which is correct for any offsets.
   }];
   let dependentDialects = ["::convc::ConvcDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -21,8 +21,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/GenericMatchers.h"
+#include "frontends/onnx/raising/ImportedForms.h"
 #include "frontends/onnx/raising/Passes.h"
+#include "passes/GenericMatchers.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -212,31 +213,6 @@ OpFoldResult shapeElement(Value shape, int64_t i) {
     return IntegerAttr::get(IndexType::get(shape.getContext()),
                             constant.getValues<APInt>()[i].getSExtValue());
   return {};
-}
-
-/// Whether `size` is dim `d` of `v`: a constant equal to a static dim, or
-/// (through index casts) tensor.dim of `v` or of what `v` transposes.
-bool isSizeOfDim(OpFoldResult size, Value v, int64_t d) {
-  if (!size)
-    return false;
-  auto type = cast<RankedTensorType>(v.getType());
-  if (std::optional<int64_t> c = getConstantIntValue(size))
-    return !type.isDynamicDim(d) && *c == type.getDimSize(d);
-  Value s = cast<Value>(size);
-  while (auto indexCast = s.getDefiningOp<arith::IndexCastOp>())
-    s = indexCast.getIn();
-  auto dim = s.getDefiningOp<tensor::DimOp>();
-  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-  if (!index)
-    return false;
-  while (dim.getSource() != v || *index != d) {
-    auto transpose = v.getDefiningOp<linalg::TransposeOp>();
-    if (!transpose)
-      return false;
-    d = transpose.getPermutation()[d];
-    v = transpose.getInput();
-  }
-  return true;
 }
 
 /// The [H, K] kernel `w` as [C, K] with row c = w[c % H].

@@ -182,19 +182,6 @@ bool readsTableRow(linalg::GenericOp op, unsigned channelDim, Value &table,
   return true;
 }
 
-/// Whether `size` is dim `d` of `seq` (through index casts; a constant
-/// equal to a static dim).
-bool isDimOf(OpFoldResult size, Value seq, int64_t d) {
-  auto type = cast<RankedTensorType>(seq.getType());
-  if (std::optional<int64_t> c = getConstantIntValue(size))
-    return !type.isDynamicDim(d) && *c == type.getDimSize(d);
-  Value v = cast<Value>(size);
-  while (auto castOp = v.getDefiningOp<arith::IndexCastOp>())
-    v = castOp.getIn();
-  auto dim = v.getDefiningOp<tensor::DimOp>();
-  return dim && dim.getSource() == seq && dim.getConstantIndex() == d;
-}
-
 /// `v` = Gather(table, index, axis 0) of a [rows, d] table by a [B, T]
 /// int64 index: reads table[normalise(index[b, t]), c]. Sets the table,
 /// index and the row count the normalisation assumes. Also fairseq's
@@ -223,8 +210,8 @@ bool isRowGather(Value v, Value &table, Value &index, Value &rows,
   if (auto view = v.getDefiningOp<tensor::ReshapeOp>()) {
     auto shape = view.getShape().getDefiningOp<tensor::FromElementsOp>();
     if (!shape || shape.getElements().size() != 3 ||
-        !isDimOf(shape.getElements()[0], seq, 0) ||
-        !isDimOf(shape.getElements()[1], seq, 1))
+        !isSizeOfDim(shape.getElements()[0], seq, 0) ||
+        !isSizeOfDim(shape.getElements()[1], seq, 1))
       return false;
     flat = view.getSource();
   } else if (auto view = v.getDefiningOp<tensor::ExpandShapeOp>()) {
@@ -232,7 +219,7 @@ bool isRowGather(Value v, Value &table, Value &index, Value &rows,
     if (view.getResultType().getRank() != 3 ||
         view.getReassociationIndices() !=
             SmallVector<ReassociationIndices>{{0, 1}, {2}} ||
-        !isDimOf(sizes[0], seq, 0) || !isDimOf(sizes[1], seq, 1))
+        !isSizeOfDim(sizes[0], seq, 0) || !isSizeOfDim(sizes[1], seq, 1))
       return false;
     flat = view.getSrc();
   } else {

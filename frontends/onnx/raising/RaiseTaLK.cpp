@@ -12,7 +12,8 @@
 //   y  = S~(e) - S~(a - 1)
 //
 // lt and rt being each head's offset repeated over its C/H channels
-// (o[..., :H] and o[..., H:], unsqueezed, expanded and reshaped). CumSum
+// (o[..., :H] and o[..., H:], unsqueezed, expanded and reshaped), o proven
+// in [0, 1] (a sigmoid's output, say: window_diff clamps to it). CumSum
 // imports as convc.prefix_sum; this pass rewrites the rest, which the
 // importer emits as elementwise and gathering linalg.generic ops, into
 // `convc.window_diff S, o`, which convc-fuse-talk then fuses with the sum.
@@ -22,6 +23,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontends/onnx/raising/ElementRanges.h"
 #include "frontends/onnx/raising/ImportedForms.h"
 #include "frontends/onnx/raising/Passes.h"
 
@@ -409,6 +411,12 @@ struct RaiseTaLKWindowDiff : OpRewritePattern<linalg::GenericOp> {
         offsetType.getDimSize(2) != (causal ? heads : 2 * heads))
       return rewriter.notifyMatchFailure(
           root, "offsets are not [B, T, 2H] ([B, T, H] causal)");
+    // window_diff clamps its offsets to [0, 1]; the exported sums do not
+    // (their Clip bounds a and e only). Outside [0, 1] the two differ, so
+    // offsets not proven inside (a sigmoid's) keep the generic form.
+    if (!elementRange(offsets).within(0, 1))
+      return rewriter.notifyMatchFailure(
+          root, "offsets are not proven to lie in [0, 1]");
 
     Location loc = root.getLoc();
     Value windows = WindowDiffOp::create(rewriter, loc, type, S, offsets,

@@ -1,17 +1,23 @@
 // RUN: convc-opt %s -convc-raise-talk -canonicalize | FileCheck %s
 // RUN: sed -e 's/%30 = arith.minsi %dim_18, %c1 : index/%30 = arith.minsi %dim_18, %c3 : index/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
 // RUN: sed -e '0,/^ *%%94 = math.floor/s/%%94 = math.floor/%%94 = math.ceil/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
+// RUN: sed -e 's/%%num = arith.constant 1.000000e+00/%%num = arith.constant 2.000000e+00/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
+// RUN: sed -e 's/linalg.yield %%sig : f32/linalg.yield %%in_o : f32/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
 
 // The causal (decoder) form of TaLK's window sums (C = 4, H = 2, Lmax = 2):
 // e = t expanded to [B, T, C] instead of a clipped right edge, offsets
-// [B, T, H]. It becomes one causal window_diff.
+// [B, T, H] (a sigmoid's). It becomes one causal window_diff.
 // CHECK-LABEL: func.func @main
+// CHECK: %[[O:.*]] = linalg.generic
+// CHECK: math.exp
 // CHECK: %[[S:.*]] = convc.prefix_sum
-// CHECK-NEXT: %[[Y:.*]] = convc.window_diff %[[S]], %arg1 {causal, left_max = 2 : i64, right_max = 0 : i64} : tensor<?x?x4xf32>, tensor<?x?x2xf32>
+// CHECK-NEXT: %[[Y:.*]] = convc.window_diff %[[S]], %[[O]] {causal, left_max = 2 : i64, right_max = 0 : i64} : tensor<?x?x4xf32>, tensor<?x?x2xf32>
 // CHECK-NEXT: return %[[Y]]
 
 // Near misses, nothing raised: up to three zero rows in front of the
-// prefix sums instead of one; frac = u - Ceil(u) for the right edge.
+// prefix sums instead of one; frac = u - Ceil(u) for the right edge;
+// offsets 2 * sigmoid (in [0, 2]) or the graph input (unbounded), which
+// window_diff would clamp to [0, 1].
 // MISS-NOT: convc.window_diff
 // MISS: tensor.insert_slice
 
@@ -22,7 +28,7 @@
 #map4 = affine_map<() -> ()>
 #map5 = affine_map<(d0, d1, d2) -> (0, d1, 0)>
 module {
-  func.func @main(%arg0: tensor<?x?x4xf32> {convc.name = "x"}, %arg1: tensor<?x?x2xf32> {convc.name = "o"}) -> (tensor<?x?x4xf32> {convc.name = "y"}) {
+  func.func @main(%arg0: tensor<?x?x4xf32> {convc.name = "x"}, %o: tensor<?x?x2xf32> {convc.name = "o"}) -> (tensor<?x?x4xf32> {convc.name = "y"}) {
     %c3 = arith.constant 3 : index
     %c1_i64 = arith.constant 1 : i64
     %c0_i64 = arith.constant 0 : i64
@@ -34,6 +40,19 @@ module {
     %c1 = arith.constant 1 : index
     %cst_4 = arith.constant dense<0.333333343> : tensor<f32>
     %c0 = arith.constant 0 : index
+    %o_dim0 = tensor.dim %o, %c0 : tensor<?x?x2xf32>
+    %o_dim1 = tensor.dim %o, %c1 : tensor<?x?x2xf32>
+    %o_init = tensor.empty(%o_dim0, %o_dim1) : tensor<?x?x2xf32>
+    %arg1 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel"]} ins(%o : tensor<?x?x2xf32>) outs(%o_init : tensor<?x?x2xf32>) {
+    ^bb0(%in_o: f32, %out_o: f32):
+      %neg = arith.negf %in_o : f32
+      %exp = math.exp %neg : f32
+      %one = arith.constant 1.000000e+00 : f32
+      %num = arith.constant 1.000000e+00 : f32
+      %den = arith.addf %one, %exp : f32
+      %sig = arith.divf %num, %den : f32
+      linalg.yield %sig : f32
+    } -> tensor<?x?x2xf32>
     %dim = tensor.dim %arg0, %c0 : tensor<?x?x4xf32>
     %dim_5 = tensor.dim %arg0, %c1 : tensor<?x?x4xf32>
     %0 = tensor.empty(%dim, %dim_5) : tensor<?x?x4xf32>

@@ -1,21 +1,28 @@
 // RUN: convc-opt %s -convc-raise-talk -canonicalize | FileCheck %s
 // RUN: sed -e 's/%102 = arith.subi %in, %in_30 : i64/%102 = arith.addi %in, %in_30 : i64/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
 // RUN: sed -e 's/arith.addi %104, %c2 : index/arith.addi %104, %c1 : index/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
+// RUN: sed -e 's/%%num = arith.constant 1.000000e+00/%%num = arith.constant 2.000000e+00/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
+// RUN: sed -e 's/linalg.yield %%sig : f32/linalg.yield %%in_o : f32/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
 
 // TaLK's window sums (C = 4, H = 2, Lmax = 2, Rmax = 1) exported by
 // torch.onnx from frontends/pytorch's window_diff(prefix_sum(x / 4), o), as
 // the importer emits them (then canonicalised): a zero row concatenated in
 // front of the prefix sums, t = Range(0, T), a = Clip(t - lt * 2, 0, T - 1),
 // e = Clip(t + rt, 0, T - 1) (the exporter dropped rt * 1), interpolated
-// GatherElements at Floor/Ceil + 1, and S~(e) - S~(a - 1). It becomes one
-// window_diff of the prefix sums with the offsets o [B, T, 2H].
+// GatherElements at Floor/Ceil + 1, and S~(e) - S~(a - 1), with offsets a
+// sigmoid's [B, T, 2H]. It becomes one window_diff of the prefix sums and
+// the offsets.
 // CHECK-LABEL: func.func @main
+// CHECK: %[[O:.*]] = linalg.generic
+// CHECK: math.exp
 // CHECK: %[[S:.*]] = convc.prefix_sum
-// CHECK-NEXT: %[[Y:.*]] = convc.window_diff %[[S]], %arg1 {left_max = 2 : i64, right_max = 1 : i64} : tensor<?x?x4xf32>, tensor<?x?x4xf32>
+// CHECK-NEXT: %[[Y:.*]] = convc.window_diff %[[S]], %[[O]] {left_max = 2 : i64, right_max = 1 : i64} : tensor<?x?x4xf32>, tensor<?x?x4xf32>
 // CHECK-NEXT: return %[[Y]]
 
 // Near misses, nothing raised: the clip's upper bound is T + 1 instead of
-// T - 1; rt reads o[..., 1:3] instead of o[..., 2:4].
+// T - 1; rt reads o[..., 1:3] instead of o[..., 2:4]; offsets 2 * sigmoid
+// (in [0, 2]) or the graph input (unbounded), which window_diff would clamp
+// to [0, 1].
 // MISS-NOT: convc.window_diff
 // MISS: tensor.insert_slice
 
@@ -26,7 +33,7 @@
 #map4 = affine_map<() -> ()>
 #map5 = affine_map<(d0, d1, d2) -> (0, d1, 0)>
 module {
-  func.func @main(%arg0: tensor<?x?x4xf32> {convc.name = "x"}, %arg1: tensor<?x?x4xf32> {convc.name = "o"}) -> (tensor<?x?x4xf32> {convc.name = "y"}) {
+  func.func @main(%arg0: tensor<?x?x4xf32> {convc.name = "x"}, %o: tensor<?x?x4xf32> {convc.name = "o"}) -> (tensor<?x?x4xf32> {convc.name = "y"}) {
     %c3 = arith.constant 3 : index
     %c1_i64 = arith.constant 1 : i64
     %c0_i64 = arith.constant 0 : i64
@@ -39,6 +46,19 @@ module {
     %c1 = arith.constant 1 : index
     %cst_4 = arith.constant dense<2.500000e-01> : tensor<f32>
     %c0 = arith.constant 0 : index
+    %o_dim0 = tensor.dim %o, %c0 : tensor<?x?x4xf32>
+    %o_dim1 = tensor.dim %o, %c1 : tensor<?x?x4xf32>
+    %o_init = tensor.empty(%o_dim0, %o_dim1) : tensor<?x?x4xf32>
+    %arg1 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel"]} ins(%o : tensor<?x?x4xf32>) outs(%o_init : tensor<?x?x4xf32>) {
+    ^bb0(%in_o: f32, %out_o: f32):
+      %neg = arith.negf %in_o : f32
+      %exp = math.exp %neg : f32
+      %one = arith.constant 1.000000e+00 : f32
+      %num = arith.constant 1.000000e+00 : f32
+      %den = arith.addf %one, %exp : f32
+      %sig = arith.divf %num, %den : f32
+      linalg.yield %sig : f32
+    } -> tensor<?x?x4xf32>
     %dim = tensor.dim %arg0, %c0 : tensor<?x?x4xf32>
     %dim_5 = tensor.dim %arg0, %c1 : tensor<?x?x4xf32>
     %0 = tensor.empty(%dim, %dim_5) : tensor<?x?x4xf32>
