@@ -10,13 +10,14 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/PatternMatch.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/IR/DialectImplementation.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace convc;
@@ -62,11 +63,26 @@ struct EraseDeadCheckedComputation : RewritePattern {
     return success();
   }
 };
+
+/// A check whose condition folded to true cannot fail: a size compared with
+/// itself, or sizes canonicalization proved equal after raising replaced
+/// what they were read from.
+struct EraseCheckOfTrue : OpRewritePattern<CheckOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CheckOp check,
+                                PatternRewriter &rewriter) const override {
+    if (!matchPattern(check.getCondition(), m_One()))
+      return failure();
+    rewriter.eraseOp(check);
+    return success();
+  }
+};
 } // namespace
 
 void ConvcDialect::getCanonicalizationPatterns(
     RewritePatternSet &results) const {
-  results.add<EraseDeadCheckedComputation>(getContext());
+  results.add<EraseDeadCheckedComputation, EraseCheckOfTrue>(getContext());
 }
 
 void ConvcDialect::initialize() {
