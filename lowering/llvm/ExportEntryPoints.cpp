@@ -22,6 +22,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <cctype>
 #include <optional>
@@ -295,6 +296,33 @@ struct ExportEntryPointsPass
                            << v.getType();
           return signalPassFailure();
         }
+      // Inputs are bound and outputs written (DIR/<name>.npy) by name: two
+      // with one name would be fed one file, or one overwrite the other.
+      auto namesUnique = [&](unsigned n, auto nameOf, StringRef what) {
+        llvm::StringMap<unsigned> seen;
+        for (unsigned i = 0; i < n; ++i) {
+          auto [it, inserted] = seen.try_emplace(nameOf(i), i);
+          if (!inserted) {
+            func.emitError()
+                << "entry point '" << func.getSymName() << "': " << what << "s "
+                << it->second << " and " << i << " are both named '"
+                << it->first() << "' (convc.name must be unique)";
+            return false;
+          }
+        }
+        return true;
+      };
+      auto argName = [&](unsigned i) {
+        auto name = func.getArgAttrOfType<StringAttr>(i, "convc.name");
+        return name ? name.str() : "input" + std::to_string(i);
+      };
+      auto resultName = [&](unsigned i) {
+        auto name = func.getResultAttrOfType<StringAttr>(i, "convc.name");
+        return name ? name.str() : "output" + std::to_string(i);
+      };
+      if (!namesUnique(func.getNumArguments(), argName, "input") ||
+          !namesUnique(ret.getNumOperands(), resultName, "output"))
+        return signalPassFailure();
       DimSymbols dims(func);
       table += "entry " + encodeName(func.getSymName()) + "\n";
       // `convc.dtype` names what the element type cannot (u8 as i8).
@@ -302,23 +330,16 @@ struct ExportEntryPointsPass
         return dtype ? dtype.str() : elementName(type);
       };
       for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
-        auto name = func.getArgAttrOfType<StringAttr>(i, "convc.name");
-        table += "input " +
-                 encodeName(name ? name.str() : "input" + std::to_string(i)) +
-                 " " +
+        table += "input " + encodeName(argName(i)) + " " +
                  dtypeOf(func.getArgAttrOfType<StringAttr>(i, "convc.dtype"),
                          arg.getType()) +
                  " " + dims.describe(arg) + "\n";
       }
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
-        auto name = func.getResultAttrOfType<StringAttr>(i, "convc.name");
-        table +=
-            "output " +
-            encodeName(name ? name.str() : "output" + std::to_string(i)) +
-            " " +
-            dtypeOf(func.getResultAttrOfType<StringAttr>(i, "convc.dtype"),
-                    value.getType()) +
-            " " + dims.describe(value) + "\n";
+        table += "output " + encodeName(resultName(i)) + " " +
+                 dtypeOf(func.getResultAttrOfType<StringAttr>(i, "convc.dtype"),
+                         value.getType()) +
+                 " " + dims.describe(value) + "\n";
       }
       func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                     UnitAttr::get(&getContext()));

@@ -250,7 +250,8 @@ public:
                                 py::str(given.dtype()).cast<std::string>() +
                                 "; the entry point takes " +
                                 dtypeName(spec.dtype));
-        a = np.attr("ascontiguousarray")(given, want);
+        // asarray keeps a 0-d array 0-d (ascontiguousarray makes it [1]).
+        a = np.attr("asarray")(given, want, "C");
         // Integers narrowed (int64 ids to an int32 input, uint64 to int64)
         // must keep their values: numpy's cast wraps 2^32 + 5 to 5, a wrong
         // index, and 2^63 to -2^63 (which even casts back to 2^63).
@@ -261,8 +262,20 @@ public:
                                 py::str(given.dtype()).cast<std::string>() +
                                 " values that " + dtypeName(spec.dtype) +
                                 ", the entry point's type, cannot hold");
+        // Floats narrowed (float64 to float32, float32 to float16) must
+        // stay finite: 1e300 would run as inf.
+        if (given.dtype().kind() == 'f' &&
+            np.attr("any")(np.attr("logical_and")(
+                               np.attr("isfinite")(given),
+                               np.attr("logical_not")(np.attr("isfinite")(a))))
+                .cast<bool>())
+          throw py::value_error("input '" + spec.name + "' holds " +
+                                py::str(given.dtype()).cast<std::string>() +
+                                " values beyond the range of " +
+                                dtypeName(spec.dtype) +
+                                ", the entry point's type");
       } else if (!(given.flags() & py::array::c_style)) {
-        a = np.attr("ascontiguousarray")(given);
+        a = np.attr("asarray")(given, py::none(), "C");
       }
       std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
       // Inputs are only read: read-only arrays (np.load(mmap_mode='r'),
@@ -448,7 +461,7 @@ PYBIND11_MODULE(_convc, m) {
       "to_device",
       [](const py::array &a) {
         py::module_ np = py::module_::import("numpy");
-        py::array c = np.attr("ascontiguousarray")(a);
+        py::array c = np.attr("asarray")(a, py::none(), "C");
         DType dtype;
         std::string name = py::str(c.dtype()).cast<std::string>();
         static const std::pair<const char *, DType> known[] = {

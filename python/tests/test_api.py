@@ -165,6 +165,36 @@ def test_integer_inputs_narrow_only_when_values_fit(reverse_digits, tmp_path):
     np.testing.assert_array_equal(mf.run("main", x=np.array([3, -4], np.int64))["y"], [9, 16])
     with pytest.raises(ValueError, match="int64 values that f32"):
         mf.run("main", x=np.array([2**24 + 1], np.int64))
+    # Floats narrowed must stay finite: 1e300 in float32 would run as inf.
+    np.testing.assert_allclose(mf.run("main", x=np.array([1.5, -2.0]))["y"], [2.25, 4.0])
+    with pytest.raises(ValueError, match="float64 values beyond the range of f32"):
+        mf.run("main", x=np.array([1.0, 1e300]))
+    # A 0-d array is rank 0 whatever its dtype (a float64 scalar converted
+    # to float32 was run as shape [1]).
+    for scalar in (np.float32(1.5), np.float64(1.5), 1.5):
+        with pytest.raises(ValueError, match="expected rank 1"):
+            mf.run("main", x=scalar)
+
+
+def test_bool_inputs_hold_bytes_0_or_1(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+    where = helper.make_node("Where", ["m", "a", "b"], ["y"])
+    graph = helper.make_graph([where], "g", [
+        helper.make_tensor_value_info("m", TensorProto.BOOL, ["N"]),
+        helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N"]),
+        helper.make_tensor_value_info("b", TensorProto.FLOAT, ["N"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])])
+    path = str(tmp_path / "where.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    m = convc.Module(convc.compile(path, cache_dir=str(tmp_path)))
+    a, b = np.full(3, 1.0, np.float32), np.full(3, 2.0, np.float32)
+    np.testing.assert_array_equal(m.run("main", m=np.array([True, False, True]), a=a, b=b)["y"],
+                                  [1, 2, 1])
+    # Bytes viewed as bool: NumPy reads 2 as True; compiled code would read
+    # its lowest bit (False). Refused, naming the element.
+    with pytest.raises(ValueError, match="input 'm': bool element 1 is the byte 2"):
+        m.run("main", m=np.array([1, 2, 0], np.uint8).view(np.bool_), a=a, b=b)
 
 
 @pytest.mark.skipif(not os.path.isfile(os.path.join(CUDA, "nvvm/libdevice/libdevice.10.bc")),

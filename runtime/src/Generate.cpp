@@ -395,6 +395,11 @@ Status checkOptions(const GenerationOptions &o, size_t sources) {
 
 } // namespace
 
+Status checkGenerationOptions(const GenerationOptions &options,
+                              size_t sources) {
+  return checkOptions(options, sources);
+}
+
 Status generateNBest(const Module &module,
                      const std::vector<std::vector<int64_t>> &sources,
                      const GenerationOptions &options,

@@ -8,6 +8,8 @@
 
 #include "convc/Npy.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -157,11 +159,14 @@ NpyArray NpyArray::fromDoubles(NpyDType dtype, std::vector<int64_t> shape,
 
 namespace {
 
-/// Finds the value text after `'key':` in the header dict.
+/// Finds the value text after `'key':` in the header dict; `opening` is
+/// the value's first character (`(` for a tuple, `'` for a string). A key
+/// given twice is malformed (NumPy's parser would take the last).
 bool findValue(const std::string &header, const std::string &key,
-               std::string &value) {
+               std::string &value, char *opening = nullptr) {
   size_t pos = header.find("'" + key + "'");
-  if (pos == std::string::npos)
+  if (pos == std::string::npos ||
+      header.find("'" + key + "'", pos + 1) != std::string::npos)
     return false;
   pos = header.find(':', pos);
   if (pos == std::string::npos)
@@ -171,6 +176,8 @@ bool findValue(const std::string &header, const std::string &key,
     ++pos;
   if (pos >= header.size())
     return false;
+  if (opening)
+    *opening = header[pos];
   if (header[pos] == '(') {
     size_t end = header.find(')', pos);
     if (end == std::string::npos)
@@ -234,9 +241,11 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
     return false;
   }
   std::string descr, fortran, shapeText;
+  char shapeOpening = 0;
   if (!findValue(header, "descr", descr) ||
       !findValue(header, "fortran_order", fortran) ||
-      !findValue(header, "shape", shapeText)) {
+      !findValue(header, "shape", shapeText, &shapeOpening) ||
+      shapeOpening != '(') {
     error = "'" + path + "': malformed header: " + header;
     return false;
   }
@@ -273,9 +282,13 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
     size_t first = item.find_first_not_of(' ');
     if (first == std::string::npos)
       continue;
+    // Decimal digits only, as NumPy writes them (no 2.0, 0x2, -1).
+    size_t last = item.find_last_not_of(' ');
+    std::string digits = item.substr(first, last - first + 1);
     char *end = nullptr;
-    long long d = std::strtoll(item.c_str() + first, &end, 10);
-    if (end == item.c_str() + first || d < 0) {
+    long long d = std::strtoll(digits.c_str(), &end, 10);
+    if (digits.find_first_not_of("0123456789") != std::string::npos ||
+        *end != '\0' || d < 0) {
       error = "'" + path + "': bad shape (" + shapeText + ")";
       return false;
     }
@@ -290,20 +303,33 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
               ") holds more bytes than a file can";
       return false;
     }
+  auto endsEarly = [&] {
+    error = "'" + path + "': file ends before its " + std::to_string(bytes) +
+            " data bytes";
+    return false;
+  };
   std::streampos start = in.tellg();
-  in.seekg(0, std::ios::end);
-  uint64_t available = uint64_t(in.tellg() - start);
-  in.seekg(start);
-  if (bytes > available) {
-    error = "'" + path + "': file ends before its " + std::to_string(bytes) +
-            " data bytes";
-    return false;
+  if (start != std::streampos(-1) && in.seekg(0, std::ios::end)) {
+    uint64_t available = uint64_t(in.tellg() - start);
+    in.seekg(start);
+    if (bytes > available)
+      return endsEarly();
+    array.bytes.resize(bytes);
+    if (bytes && !in.read(reinterpret_cast<char *>(array.bytes.data()), bytes))
+      return endsEarly();
+    return true;
   }
-  array.bytes.resize(bytes);
-  if (bytes && !in.read(reinterpret_cast<char *>(array.bytes.data()), bytes)) {
-    error = "'" + path + "': file ends before its " + std::to_string(bytes) +
-            " data bytes";
-    return false;
+  // A pipe (--input x=/dev/stdin) cannot seek: read in chunks, so a header
+  // claiming more than arrives allocates no more than arrived.
+  in.clear();
+  constexpr uint64_t kChunk = 1 << 20;
+  array.bytes.clear();
+  while (array.bytes.size() < bytes) {
+    uint64_t n = std::min<uint64_t>(kChunk, bytes - array.bytes.size());
+    size_t at = array.bytes.size();
+    array.bytes.resize(at + n);
+    if (!in.read(reinterpret_cast<char *>(array.bytes.data()) + at, n))
+      return endsEarly();
   }
   return true;
 }
@@ -324,7 +350,8 @@ bool writeNpy(const std::string &path, const NpyArray &array,
   header += '\n';
   std::ofstream out(path, std::ios::binary);
   if (!out) {
-    error = "cannot write '" + path + "'";
+    // errno says why (no such directory, name too long, read-only).
+    error = "cannot write '" + path + "': " + std::strerror(errno);
     return false;
   }
   uint16_t len = static_cast<uint16_t>(header.size());
@@ -336,7 +363,7 @@ bool writeNpy(const std::string &path, const NpyArray &array,
   out.write(reinterpret_cast<const char *>(array.bytes.data()),
             array.bytes.size());
   if (!out) {
-    error = "error writing '" + path + "'";
+    error = "error writing '" + path + "': " + std::strerror(errno);
     return false;
   }
   return true;

@@ -88,6 +88,44 @@ TEST(Npy, ReportsMissingAndMalformedFiles) {
   }
 }
 
+// Headers NumPy itself refuses or reads otherwise: a shape given as a
+// string, with a float or hex size, or a key given twice (NumPy takes the
+// last, which a first-match parser would not).
+TEST(Npy, RefusesHeadersNumPyWouldNot) {
+  auto withHeader = [](const std::string &dict) {
+    std::string header = dict;
+    header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+    std::string path = tempPath("odd-header.npy");
+    std::ofstream out(path, std::ios::binary);
+    out << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 255)
+        << char(header.size() >> 8) << header << std::string(64, '\0');
+    return path;
+  };
+  NpyArray a;
+  std::string error;
+  const std::string prefix = "{'descr': '<f4', 'fortran_order': False, ";
+  ASSERT_TRUE(readNpy(withHeader(prefix + "'shape': (2, 3), }"), a, error))
+      << error;
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
+  for (const char *shape :
+       {"'shape': '2, 3', }", "'shape': (2.0, 3), }", "'shape': (0x2, 3), }",
+        "'shape': (2, -3), }", "'shape': (2, 3), 'shape': (1, 1), }"}) {
+    EXPECT_FALSE(readNpy(withHeader(prefix + shape), a, error)) << shape;
+    EXPECT_TRUE(error.find("malformed header") != std::string::npos ||
+                error.find("bad shape") != std::string::npos)
+        << shape << ": " << error;
+  }
+}
+
+// A file that cannot be written says why.
+TEST(Npy, WriteFailureSaysWhy) {
+  NpyArray a = NpyArray::fromDoubles(NpyDType::F32, {1}, {1});
+  std::string error;
+  EXPECT_FALSE(writeNpy(tempPath("no-such-dir") + "/y.npy", a, error));
+  EXPECT_NE(error.find("No such file or directory"), std::string::npos)
+      << error;
+}
+
 // f16 files hold NumPy's float16 ('<f2'): read as an F16 tensor, bits kept.
 TEST(Npy, Float16FileIsAnF16Tensor) {
   NpyArray a = NpyArray::fromDoubles(NpyDType::F16, {3}, {1.0, -0.5, 65504});

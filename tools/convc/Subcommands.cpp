@@ -10,6 +10,7 @@
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <map>
 
 namespace convc::tool {
@@ -127,9 +128,21 @@ static bool readInputs(const std::vector<std::string> &inputArgs,
     }
     // NumPy has no bf16, and f16 data often comes as f32: an f32 file for
     // an f16/bf16 input is rounded to it.
+    // A value beyond the narrower range is refused, not run as inf.
     if (tensor.dtype() == DType::F32 &&
-        (spec.dtype == DType::F16 || spec.dtype == DType::BF16))
-      tensor = convertTensor(tensor, spec.dtype);
+        (spec.dtype == DType::F16 || spec.dtype == DType::BF16)) {
+      Tensor narrowed = convertTensor(tensor, spec.dtype);
+      Tensor back = convertTensor(narrowed, DType::F32);
+      const float *given = tensor.data<float>(), *kept = back.data<float>();
+      for (int64_t i = 0, n = tensor.numElements(); i < n; ++i)
+        if (std::isfinite(given[i]) && !std::isfinite(kept[i])) {
+          llvm::errs() << command << ": input '" << spec.name << "': element "
+                       << i << " (" << given[i] << ") is beyond "
+                       << dtypeName(spec.dtype) << "'s range\n";
+          return false;
+        }
+      tensor = narrowed;
+    }
     inputs.push_back(tensor);
   }
   return true;

@@ -131,6 +131,11 @@ int runTranslate(int argc, char **argv) {
     options.maxBatchSize = 4096;
     options.batchType = BatchType::Tokens;
   }
+  // Options wrong for every line are said once, before any line runs.
+  if (Status s = checkGenerationOptions(options, 1); !s.ok()) {
+    llvm::errs() << "convc translate: " << s.message() << "\n";
+    return 1;
+  }
   auto text = llvm::MemoryBuffer::getFileOrSTDIN(input);
   if (!text) {
     llvm::errs() << "convc translate: cannot read '" << input

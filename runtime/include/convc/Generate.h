@@ -73,6 +73,10 @@ struct Hypothesis {
   double score = 0.0;          ///< sum of log-probabilities, eos included
 };
 
+/// The checks generate() makes of `options` for `sources` sources, alone:
+/// a corpus tool checks them once, not per batch.
+Status checkGenerationOptions(const GenerationOptions &options, size_t sources);
+
 /// Generates the best hypothesis per source. Sources are token lists
 /// (fairseq's: ending with eos), any lengths; they are left-padded.
 Status generate(const Module &module,

@@ -111,6 +111,12 @@ func.func @block(%x: tensor<?x?x64xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x64xf
 // RUN: convc compile %t.bf16.mlir --target=gpu-kernels-on-cpu -o %t.bf16.so --quiet
 // RUN: convc run %t.bf16.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w32.npy --output-dir %t.bf16.out | FileCheck %s --check-prefix=BF16OUT
 // BF16OUT: wrote {{.*}}output0.npy output0: bf16[2, 5, 16] (as f32)
+// An f32 value beyond f16's range is refused, not run as inf.
+// RUN: not convc run %t.half.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w32_big.npy --output-dir %t.half.out 2>&1 | FileCheck %s --check-prefix=F16-RANGE
+// F16-RANGE: convc run: input 'w': element 7 (1.000000e+06) is beyond f16's range
+// Entry points whose inputs or outputs share a name are refused.
+// RUN: not convc compile %S/Inputs/duplicate_names.mlir -o %t.dup.so 2>&1 | FileCheck %s --check-prefix=DUP-NAMES
+// DUP-NAMES: entry point 'main': outputs 0 and 1 are both named 'y' (convc.name must be unique)
 // An f16 file for a bf16 input is an error that names both types.
 // RUN: not convc run %t.bf16.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w.npy --output-dir %t.bf16.out 2>&1 | FileCheck %s --check-prefix=BF16-WRONG
 // BF16-WRONG: input 'w': expected dtype bf16, given f16
