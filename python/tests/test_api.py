@@ -103,6 +103,12 @@ def test_errors_are_exceptions(reverse_digits, tmp_path):
         convc.Translator(reverse_digits).translate_batch([[5, 2]], seed=-1)
     with pytest.raises(ValueError, match="beam 2147483647 is over 1024"):
         convc.Translator(reverse_digits).translate_batch([[5, 2]], beam_size=2**31 - 1)
+    # An infinite temperature or repetition penalty divides scores to 0 or NaN.
+    with pytest.raises(ValueError, match="finite temperature > 0"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], sampling_topk=0,
+                                                        sampling_temperature=float("inf"))
+    with pytest.raises(ValueError, match="repetition penalty must be finite"):
+        convc.Translator(reverse_digits).translate_batch([[5, 2]], repetition_penalty=float("inf"))
     # Token ids: a float was truncated (3.7 -> 3), an id over int64 gave
     # pybind11's overload listing.
     translator = convc.Translator(reverse_digits)

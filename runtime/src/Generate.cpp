@@ -362,13 +362,15 @@ Status checkOptions(const GenerationOptions &o, size_t sources) {
     return invalid("min length must be in [0, max length]");
   if (detail::isSampling(o) && o.beam != 1)
     return invalid("random sampling (top-k != 1 or top-p < 1) needs beam 1");
+  // An infinite temperature or penalty divides scores into NaN or 0.
   if (o.samplingTopK < 0 || !(o.samplingTopP > 0 && o.samplingTopP <= 1) ||
-      !(o.temperature > 0))
+      !(o.temperature > 0) || !std::isfinite(o.temperature))
     return invalid("sampling needs top-k >= 0, top-p in (0, 1] and a "
-                   "temperature > 0");
-  if (!(o.repetitionPenalty > 0) || o.noRepeatNgramSize < 0)
-    return invalid("the repetition penalty must be > 0 and the no-repeat "
-                   "n-gram size >= 0");
+                   "finite temperature > 0");
+  if (!(o.repetitionPenalty > 0) || !std::isfinite(o.repetitionPenalty) ||
+      o.noRepeatNgramSize < 0)
+    return invalid("the repetition penalty must be finite and > 0 and the "
+                   "no-repeat n-gram size >= 0");
   if (o.maxBatchSize < 0)
     return invalid("max batch size must be >= 0 (0: one batch)");
   if (!o.prefixes.empty() && o.prefixes.size() != 1 &&

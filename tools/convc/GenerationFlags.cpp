@@ -5,6 +5,7 @@
 #include "convc/Npy.h"
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -34,7 +35,7 @@ GenerationFlags::GenerationFlags(cl::OptionCategory &cat, cl::SubCommand &sub)
       minLength("min-len", cl::desc("Fewest tokens before end-of-sentence"),
                 cl::init(0), cl::cat(cat), cl::sub(sub)),
       startToken("start-token",
-                 cl::desc("The decoder's first token (default: eos, as "
+                 cl::desc("The decoder's first token (default -1: eos, as "
                           "fairseq; others start from bos or pad)"),
                  cl::init(-1), cl::cat(cat), cl::sub(sub)),
       eosToken("eos-token",
@@ -84,8 +85,9 @@ GenerationFlags::GenerationFlags(cl::OptionCategory &cat, cl::SubCommand &sub)
 
 bool parseTokenIds(llvm::StringRef text, std::vector<int64_t> &tokens,
                    std::string &error) {
+  // Any blanks separate ids (tabs in a corpus, say).
   llvm::SmallVector<llvm::StringRef> words;
-  text.split(words, ' ', -1, /*KeepEmpty=*/false);
+  llvm::SplitString(text, words);
   for (llvm::StringRef w : words) {
     int64_t id;
     if (w.trim().getAsInteger(10, id)) {

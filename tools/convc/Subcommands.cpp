@@ -5,6 +5,7 @@
 #include "compiler/CompileSession.h"
 #include "convc/Npy.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Signals.h"
@@ -93,11 +94,20 @@ static bool readInputs(const std::vector<std::string> &inputArgs,
                    << arg << "'\n";
       return false;
     }
+    auto isInput = [&](const std::string &name) {
+      return llvm::any_of(entry.inputs, [&](const TensorSpec &spec) {
+        return spec.name == name;
+      });
+    };
+    // A name may hold '=' itself (ONNX allows it): the first '=' after
+    // which the prefix is an input's name splits NAME from FILE.
+    for (size_t at = eq; at != std::string::npos; at = arg.find('=', at + 1))
+      if (isInput(arg.substr(0, at))) {
+        eq = at;
+        break;
+      }
     std::string name = arg.substr(0, eq);
-    bool known = false;
-    for (const TensorSpec &spec : entry.inputs)
-      known |= spec.name == name;
-    if (!known) {
+    if (!isInput(name)) {
       llvm::errs() << command << ": entry '" << entry.name
                    << "' has no input named '" << name << "'; its inputs:";
       for (const TensorSpec &spec : entry.inputs)
@@ -168,6 +178,14 @@ bool loadModel(const std::string &model, Device device, Invocation &inv,
   }
   if (llvm::StringRef(model).ends_with(".mlir") ||
       llvm::StringRef(model).ends_with(".onnx")) {
+    // Said before compiling for a GPU this process cannot use (~20 s).
+    if (device == Device::CUDA) {
+      if (Status cuda = cudaStatus(); !cuda.ok()) {
+        llvm::errs() << command << ": --device=cuda: " << cuda.message()
+                     << "\n";
+        return false;
+      }
+    }
     if (llvm::sys::fs::createTemporaryFile("convc-model", "so",
                                            inv.tempLibrary)) {
       llvm::errs() << command << ": cannot create a temporary file\n";

@@ -121,6 +121,9 @@ func.func @block(%x: tensor<?x?x64xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x64xf
 // RUN: not convc run %t.bf16.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w.npy --output-dir %t.bf16.out 2>&1 | FileCheck %s --check-prefix=BF16-WRONG
 // BF16-WRONG: input 'w': expected dtype bf16, given f16
 
+// --input splits NAME=FILE at the '=' after which NAME is an input's name.
+// RUN: convc run %S/Inputs/equals_named_input.mlir --input a=b=%S/Inputs/x4.npy --output-dir %t.eq | FileCheck %s --check-prefix=EQ-NAME
+// EQ-NAME: wrote {{.*}}y.npy y: f32[4]
 // An output's file is named after it with '/' as '_': "../../up" stays in
 // the output directory.
 // RUN: rm -rf %t.names && mkdir -p %t.names/a/b

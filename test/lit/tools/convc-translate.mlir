@@ -33,6 +33,16 @@
 // BADSAMPLE: convc generate: random sampling (top-k != 1 or top-p < 1) needs beam 1
 // RUN: not convc generate %t.so --src "5 2" --num-hypotheses 3 2>&1 | FileCheck %s --check-prefix=BADNBEST
 // BADNBEST: num_hypotheses must be in [1, beam] (3 with beam 1)
+// RUN: not convc generate %t.so --src "5 2" --sampling-topk 0 --sampling-temperature inf 2>&1 | FileCheck %s --check-prefix=BADTEMP
+// BADTEMP: sampling needs top-k >= 0, top-p in (0, 1] and a finite temperature > 0
+// Tabs separate ids as spaces do.
+// RUN: convc generate %t.so --src "5	9 3	2" 2>/dev/null | FileCheck %s --check-prefix=TABS
+// TABS: S-0 5 9 3 2
+// translate checks its options once, before any line: one error, no line
+// tried.
+// RUN: not convc translate %t.so --input %t.in --output %t.opt.out --prefix "4 5 6" --max-len 2 2>&1 | FileCheck %s --check-prefix=ONCE
+// ONCE: convc translate: a target prefix is longer than the max length
+// ONCE-NOT: line
 
 // translate: one line out per line in, in order, equal to generate's; a
 // bad line is reported with its number, left empty, and the others are

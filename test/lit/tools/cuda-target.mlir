@@ -81,10 +81,10 @@
 // Without a driver, loading it says CUDA is unavailable (non-zero exit).
 // RUN: %if no-cuda-driver %{ not convc generate %t.rd.so --src "5 9 3" 2>&1 | FileCheck %s --check-prefix=UNAVAILABLE %}
 // UNAVAILABLE: was compiled for CUDA (--target=cuda): CUDA unavailable:
-// A model that convc run compiles itself is named as given, not as the
-// temporary library it became.
+// A model that convc run would compile for the GPU itself is refused
+// before compiling (which takes seconds) when CUDA is unavailable.
 // RUN: %if no-cuda-driver %{ not convc run %S/Inputs/slash_named_output.mlir --device=cuda --input x=%S/Inputs/x4.npy --output-dir %t.o 2>&1 | FileCheck %s --check-prefix=MODEL-NAMED %}
-// MODEL-NAMED: convc run: '{{.*}}Inputs/slash_named_output.mlir' was compiled for CUDA (--target=cuda): CUDA unavailable:
+// MODEL-NAMED: convc run: --device=cuda: CUDA unavailable:
 
 // The GPU kernels' math on the CPU: the example model generates exactly
 // what the CPU target's incremental decoder generates.
