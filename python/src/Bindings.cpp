@@ -251,7 +251,17 @@ public:
                                 "; the entry point takes " +
                                 dtypeName(spec.dtype));
         // asarray keeps a 0-d array 0-d (ascontiguousarray makes it [1]).
-        a = np.attr("asarray")(given, want, "C");
+        // Quietly: an overflow is the ValueError below, not a warning
+        // (which -W error would turn into another exception).
+        py::object quiet = np.attr("errstate")(py::arg("over") = "ignore");
+        quiet.attr("__enter__")();
+        try {
+          a = np.attr("asarray")(given, want, "C");
+        } catch (...) {
+          quiet.attr("__exit__")(py::none(), py::none(), py::none());
+          throw;
+        }
+        quiet.attr("__exit__")(py::none(), py::none(), py::none());
         // Integers narrowed (int64 ids to an int32 input, uint64 to int64)
         // must keep their values: numpy's cast wraps 2^32 + 5 to 5, a wrong
         // index, and 2^63 to -2^63 (which even casts back to 2^63).

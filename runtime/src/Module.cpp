@@ -472,19 +472,6 @@ bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
             formatShape(shape);
     return false;
   }
-  // A bool is one byte 0 or 1; compiled code reads its lowest bit, so a
-  // byte 2 (bytes viewed as bool) would be false where NumPy says true.
-  if (tensor.dtype() == DType::Bool && tensor.device() != Device::CUDA &&
-      tensor.data()) {
-    const auto *bytes = static_cast<const unsigned char *>(tensor.data());
-    for (int64_t i = 0, n = tensor.numElements(); i < n; ++i)
-      if (bytes[i] > 1) {
-        error = "input '" + spec.name + "': bool element " + std::to_string(i) +
-                " is the byte " + std::to_string(bytes[i]) +
-                " (bools must be 0 or 1)";
-        return false;
-      }
-  }
   for (size_t i = 0; i < shape.size(); ++i) {
     const std::string &dim = spec.dims[i];
     bool symbolic = !dim.empty() && !std::isdigit(static_cast<unsigned char>(dim[0]));
@@ -515,6 +502,20 @@ bool checkTensor(const TensorSpec &spec, const Tensor &tensor,
               std::to_string(it->second) + " (" + expected() + ")";
       return false;
     }
+  }
+  // After the shape checks: the buffer then holds what the shape says.
+  // A bool is one byte 0 or 1; compiled code reads its lowest bit, so a
+  // byte 2 (bytes viewed as bool) would be false where NumPy says true.
+  if (tensor.dtype() == DType::Bool && tensor.device() != Device::CUDA &&
+      tensor.data()) {
+    const auto *bytes = static_cast<const unsigned char *>(tensor.data());
+    for (int64_t i = 0, n = tensor.numElements(); i < n; ++i)
+      if (bytes[i] > 1) {
+        error = "input '" + spec.name + "': bool element " + std::to_string(i) +
+                " is the byte " + std::to_string(bytes[i]) +
+                " (bools must be 0 or 1)";
+        return false;
+      }
   }
   return true;
 }

@@ -279,12 +279,16 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
   std::stringstream dims(shapeText);
   std::string item;
   while (std::getline(dims, item, ',')) {
-    size_t first = item.find_first_not_of(' ');
+    const char *blanks = " \t\r\n";
+    size_t first = item.find_first_not_of(blanks);
     if (first == std::string::npos)
       continue;
-    // Decimal digits only, as NumPy writes them (no 2.0, 0x2, -1).
-    size_t last = item.find_last_not_of(' ');
+    // Decimal digits only, as NumPy writes them (no 2.0, 0x2, -1), with
+    // Python 2's long suffix (4L) that NumPy still reads.
+    size_t last = item.find_last_not_of(blanks);
     std::string digits = item.substr(first, last - first + 1);
+    if (digits.size() > 1 && (digits.back() == 'L' || digits.back() == 'l'))
+      digits.pop_back();
     char *end = nullptr;
     long long d = std::strtoll(digits.c_str(), &end, 10);
     if (digits.find_first_not_of("0123456789") != std::string::npos ||
@@ -362,6 +366,9 @@ bool writeNpy(const std::string &path, const NpyArray &array,
   out << header;
   out.write(reinterpret_cast<const char *>(array.bytes.data()),
             array.bytes.size());
+  // A small file is only written when the buffer is flushed: a full disk
+  // shows there, not at write().
+  out.close();
   if (!out) {
     error = "error writing '" + path + "': " + std::strerror(errno);
     return false;

@@ -107,6 +107,10 @@ TEST(Npy, RefusesHeadersNumPyWouldNot) {
   ASSERT_TRUE(readNpy(withHeader(prefix + "'shape': (2, 3), }"), a, error))
       << error;
   EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
+  // Python 2's long suffix and tabs, which NumPy reads too.
+  ASSERT_TRUE(readNpy(withHeader(prefix + "'shape': (2L,\t3), }"), a, error))
+      << error;
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
   for (const char *shape :
        {"'shape': '2, 3', }", "'shape': (2.0, 3), }", "'shape': (0x2, 3), }",
         "'shape': (2, -3), }", "'shape': (2, 3), 'shape': (1, 1), }"}) {

@@ -117,6 +117,9 @@ func.func @block(%x: tensor<?x?x64xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x64xf
 // Entry points whose inputs or outputs share a name are refused.
 // RUN: not convc compile %S/Inputs/duplicate_names.mlir -o %t.dup.so 2>&1 | FileCheck %s --check-prefix=DUP-NAMES
 // DUP-NAMES: entry point 'main': outputs 0 and 1 are both named 'y' (convc.name must be unique)
+// RUN: sed 's/convc.name = "b"/convc.name = "a"/' %S/Inputs/duplicate_names.mlir > %t.dup-in.mlir
+// RUN: not convc compile %t.dup-in.mlir -o %t.dup.so 2>&1 | FileCheck %s --check-prefix=DUP-INPUTS
+// DUP-INPUTS: entry point 'main': inputs 0 and 1 are both named 'a' (convc.name must be unique)
 // An f16 file for a bf16 input is an error that names both types.
 // RUN: not convc run %t.bf16.so --input x=%S/Inputs/half_x.npy --input w=%S/Inputs/half_w.npy --output-dir %t.bf16.out 2>&1 | FileCheck %s --check-prefix=BF16-WRONG
 // BF16-WRONG: input 'w': expected dtype bf16, given f16
@@ -124,6 +127,12 @@ func.func @block(%x: tensor<?x?x64xf32>, %w: tensor<8x5xf32>) -> tensor<?x?x64xf
 // --input splits NAME=FILE at the '=' after which NAME is an input's name.
 // RUN: convc run %S/Inputs/equals_named_input.mlir --input a=b=%S/Inputs/x4.npy --output-dir %t.eq | FileCheck %s --check-prefix=EQ-NAME
 // EQ-NAME: wrote {{.*}}y.npy y: f32[4]
+// A piped file (no seeking) is read all the same.
+// RUN: cat %S/Inputs/x4.npy | convc run %S/Inputs/equals_named_input.mlir --input a=b=/dev/stdin --output-dir %t.pipe | FileCheck %s --check-prefix=EQ-NAME
+// A full disk is an error, even for a file smaller than the stream buffer.
+// RUN: rm -rf %t.full && mkdir -p %t.full && ln -s /dev/full %t.full/y.npy
+// RUN: not convc run %S/Inputs/equals_named_input.mlir --input a=b=%S/Inputs/x4.npy --output-dir %t.full 2>&1 | FileCheck %s --check-prefix=FULL
+// FULL: error writing '{{.*}}y.npy': No space left on device
 // An output's file is named after it with '/' as '_': "../../up" stays in
 // the output directory.
 // RUN: rm -rf %t.names && mkdir -p %t.names/a/b
