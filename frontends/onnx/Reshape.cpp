@@ -539,13 +539,14 @@ std::optional<int64_t> GraphImporter::cancelledDim(Value input,
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (type.isDynamicDim(i))
       unmatched.push_back(i);
-    else
-      inStatic *= type.getDimSize(i);
+    else if (__builtin_mul_overflow(inStatic, type.getDimSize(i), &inStatic))
+      return std::nullopt; // no such tensor runs; the general path checks
   for (auto [j, size] : llvm::enumerate(sizes)) {
     if (int64_t(j) == inferred)
       continue;
     if (std::optional<int64_t> c = getConstantIntValue(size)) {
-      outStatic *= *c;
+      if (__builtin_mul_overflow(outStatic, *c, &outStatic))
+        return std::nullopt;
       continue;
     }
     auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
@@ -658,12 +659,17 @@ LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
       shape.push_back(d);
     }
   }
-  // Infer -1 when the input is static.
-  if (inferred >= 0 && type.hasStaticShape()) {
+  // Infer -1 when the input and the other sizes are static (a computed
+  // size is dynamic here: it goes to the symbolic inference below).
+  bool othersStatic = llvm::all_of(llvm::enumerate(shape), [&](auto entry) {
+    return int64_t(entry.index()) == inferred ||
+           !ShapedType::isDynamic(entry.value());
+  });
+  if (inferred >= 0 && type.hasStaticShape() && othersStatic) {
     int64_t known = 1;
     for (auto [i, d] : llvm::enumerate(shape))
-      if (int64_t(i) != inferred)
-        known *= d;
+      if (int64_t(i) != inferred && __builtin_mul_overflow(known, d, &known))
+        return emitError(loc) << "Reshape shape's sizes overflow int64";
     if (known == 0 || type.getNumElements() % known != 0)
       return emitError(loc)
              << "Reshape cannot infer the -1 entry: " << type.getNumElements()

@@ -276,6 +276,17 @@ def halved_view():
                  [("x", F32, ["a", "b"])], [("y", F32, None)], opset=13)
 
 
+def static_by_computed():
+    """A static x[4, 6] viewed as [-1, n], n = Shape(y)[0] computed at run
+    time: the static inference multiplied the dynamic size's marker
+    (INT64_MIN, undefined behaviour) and refused the model."""
+    nodes = [helper.make_node("Shape", ["y"], ["s"]),
+             helper.make_node("Concat", ["minus_one", "s"], ["shape"], axis=0),
+             helper.make_node("Reshape", ["x", "shape"], ["z"], name="by_n")]
+    return model(nodes, [("x", F32, [4, 6]), ("y", F32, ["N"])], [("z", F32, None)],
+                 [("minus_one", np.array([-1], np.int64))], opset=13)
+
+
 def computed_zero():
     """[a, b] viewed as [b - 1, -1]: at b = 1 the 0 copies a (ONNX's rule
     without allowzero), which gave an error, not [a, 1]."""
@@ -414,6 +425,9 @@ CASES = [
     ("halved_view_ok", halved_view, {"x": f(3, 4)}, None),
     ("halved_view_odd", halved_view, {"x": f(3, 5)},
      "node 'halve': input dims of 5 elements would become sizes of 4"),
+    ("static_by_computed_ok", static_by_computed, {"x": f(4, 6), "y": f(3)}, None),
+    ("static_by_computed_uneven", static_by_computed, {"x": f(4, 6), "y": f(5)},
+     "node 'by_n': a tensor of 24 elements cannot be reshaped to 20"),
     ("computed_zero_copies", computed_zero, {"x": f(3, 1)}, None),
     ("computed_zero_other", computed_zero, {"x": f(3, 4)}, None),
     ("infer_against_zero_ok", infer_against_zero, {"x": f(2, 8, 7)}, None),
