@@ -659,8 +659,7 @@ LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
       shape.push_back(d);
     }
   }
-  // Infer -1 when the input and the other sizes are static (a computed
-  // size is dynamic here: it goes to the symbolic inference below).
+  // Infer -1 here when all else is static (computed sizes: below).
   bool othersStatic = llvm::all_of(llvm::enumerate(shape), [&](auto entry) {
     return int64_t(entry.index()) == inferred ||
            !ShapedType::isDynamic(entry.value());
