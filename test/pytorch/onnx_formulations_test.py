@@ -112,6 +112,24 @@ class SinusoidalPadRow(torch.nn.Module):
         return x + emb[pad + 1:].unsqueeze(0)
 
 
+def talk_window_sums(S, o, L, R, causal, sizes):
+    """TaLK's interpolated window sums of the prefix sums S with offsets o
+    ([B, T, 2H], causal [B, T, H]); `sizes` = (B, T, C), read where the
+    caller's export should read them."""
+    B, T, Cx = sizes
+    per_channel = lambda v: v.unsqueeze(-1).expand(B, T, H, Cx // H).reshape(B, T, Cx)
+    t = torch.arange(T, dtype=S.dtype).view(1, T, 1)
+    a = torch.clamp(t - per_channel(o[..., :H]) * L, 0, T - 1)
+    e = t.expand(B, T, Cx) if causal else torch.clamp(t + per_channel(o[..., H:]) * R, 0, T - 1)
+    Sp = torch.cat([torch.zeros_like(S[:, :1]), S], dim=1)
+    def interp(u):
+        lo, hi = torch.floor(u), torch.ceil(u)
+        frac = u - lo
+        return (1 - frac) * torch.gather(Sp, 1, (lo + 1).long()) + \
+            frac * torch.gather(Sp, 1, (hi + 1).long())
+    return interp(e) - interp(a - 1)
+
+
 class TalkShapesFromInput(torch.nn.Module):
     """TaLK's prefix-sum windows (scaled cumsum, a zero row concatenated,
     interpolated gathers) with B, T, C read from x.shape, not from the prefix sums
@@ -121,42 +139,20 @@ class TalkShapesFromInput(torch.nn.Module):
     def forward(self, x):
         o = torch.sigmoid(self.off(x))
         S = torch.cumsum(x * (1.0 / (self.L + self.R + 1)), dim=1)
-        B, T, Cx = x.shape
-        per_channel = lambda v: v.unsqueeze(-1).expand(B, T, H, Cx // H).reshape(B, T, Cx)
-        t = torch.arange(T, dtype=S.dtype).view(1, T, 1)
-        a = torch.clamp(t - per_channel(o[..., :H]) * self.L, 0, T - 1)
-        e = torch.clamp(t + per_channel(o[..., H:]) * self.R, 0, T - 1)
-        Sp = torch.cat([torch.zeros_like(S[:, :1]), S], dim=1)
-        def interp(u):
-            lo, hi = torch.floor(u), torch.ceil(u)
-            frac = u - lo
-            return (1 - frac) * torch.gather(Sp, 1, (lo + 1).long()) + \
-                frac * torch.gather(Sp, 1, (hi + 1).long())
-        return interp(e) - interp(a - 1)
+        return talk_window_sums(S, o, self.L, self.R, False, x.shape)
 
 
 class TalkUnboundedOffsets(TalkShapesFromInput):
-    """The same window sums with offsets outside [0, 1]: relu(Linear(x)) * 1.5
-    (centred), 2 * sigmoid(Linear(x)) (causal). Compiled TaLK clamps its offsets
-    to [0, 1], so these must keep the generic form (they are correct there)."""
+    """The window sums as exported from S's sizes, with offsets outside
+    [0, 1]: relu(Linear(x)) * 1.5 (centred), 2 * sigmoid(Linear(x)) (causal).
+    Compiled TaLK clamps its offsets to [0, 1], so these must keep the
+    generic form (they are correct there)."""
     causal = False
     def forward(self, x):
         z = self.off(x)
         o = 2 * torch.sigmoid(z[..., :H]) if self.causal else F.relu(z) * 1.5
         S = torch.cumsum(x * (1.0 / (self.L + self.R + 1)), dim=1)
-        B, T, Cx = S.shape
-        per_channel = lambda v: v.unsqueeze(-1).expand(B, T, H, Cx // H).reshape(B, T, Cx)
-        t = torch.arange(T, dtype=S.dtype).view(1, T, 1)
-        a = torch.clamp(t - per_channel(o[..., :H]) * self.L, 0, T - 1)
-        e = t.expand(B, T, Cx) if self.causal else \
-            torch.clamp(t + per_channel(o[..., H:]) * self.R, 0, T - 1)
-        Sp = torch.cat([torch.zeros_like(S[:, :1]), S], dim=1)
-        def interp(u):
-            lo, hi = torch.floor(u), torch.ceil(u)
-            frac = u - lo
-            return (1 - frac) * torch.gather(Sp, 1, (lo + 1).long()) + \
-                frac * torch.gather(Sp, 1, (hi + 1).long())
-        return interp(e) - interp(a - 1)
+        return talk_window_sums(S, o, self.L, self.R, self.causal, S.shape)
 
 
 class TalkCausalUnboundedOffsets(TalkUnboundedOffsets):
