@@ -17,11 +17,13 @@ from convc_torch import onnx_export as cx
 
 
 class Block(torch.nn.Module):
-    """GLU -> LightweightConv -> DynamicConv -> TaLK, with residuals."""
+    """GLU -> LightweightConv -> DynamicConv -> TaLK, with residuals.
+    `wide_offsets`: TaLK's offsets are 3 tanh(..), mostly outside [0, 1],
+    which convc_torch's eager op and compiled code both clamp."""
 
-    def __init__(self, C=16, H=4, K=5):
+    def __init__(self, C=16, H=4, K=5, wide_offsets=False):
         super().__init__()
-        self.H, self.K = H, K
+        self.H, self.K, self.wide_offsets = H, K, wide_offsets
         self.proj = torch.nn.Linear(C, 2 * C)
         self.light_w = torch.nn.Parameter(torch.randn(H, K))
         self.light_b = torch.nn.Parameter(torch.randn(C) * 0.1)
@@ -33,7 +35,8 @@ class Block(torch.nn.Module):
         h = cx.lightweight_conv(h, self.light_w, self.light_b, padding=2) + x
         h = cx.dynamic_conv(h, self.dyn.weight, self.dyn.bias, self.H, self.K,
                             padding=self.K - 1) + h
-        off = torch.sigmoid(self.offsets(h))
+        off = (3 * torch.tanh(self.offsets(h)) if self.wide_offsets else
+               torch.sigmoid(self.offsets(h)))
         return cx.talk_conv(h, off, left_max=3, right_max=2) + h
 
 
@@ -160,6 +163,9 @@ def main():
     ops = [(n.domain, n.op_type) for n in onnx.load(path).graph.node]
     convc_ops = sorted({op for d, op in ops if d == cx.DOMAIN})
     assert convc_ops == ["DynamicConv", "GLU", "LightweightConv", "TaLKConv"], ops
+
+    check(tool, work, "block_wide_offsets", Block(wide_offsets=True).eval(),
+          x, torch.randn(3, 29, 16), custom=True)
 
     path = check(tool, work, "standard_convs", StandardConvs().eval(), x,
                  torch.randn(3, 29, 16), custom=False)

@@ -172,6 +172,12 @@ Tensor prefixSum(const Tensor &x, double scale) {
 }
 
 /// S~(u): linear interpolation between S[floor u] and S[ceil u], S[-1] = 0.
+// talk_conv's offsets are clamped to [0, 1], NaN to 0 (docs/semantics.md), so a
+// window never leaves [t - Lmax, t + Rmax].
+static double clampOffset(double o) {
+  return std::isnan(o) ? 0.0 : std::clamp(o, 0.0, 1.0);
+}
+
 static double interpolate(const Tensor &S, int64_t b, int64_t c, double u) {
   auto at = [&](int64_t j) { return j < 0 ? 0.0 : S(b, j, c); };
   double lo = std::floor(u), frac = u - lo;
@@ -190,8 +196,8 @@ Tensor windowDiff(const Tensor &S, const Tensor &offsets, int64_t leftMax,
     for (int64_t t = 0; t < T; ++t)
       for (int64_t c = 0; c < C; ++c) {
         const int64_t h = c / R;
-        double lt = offsets(b, t, h);
-        double rt = causal ? 0.0 : offsets(b, t, H + h);
+        double lt = clampOffset(offsets(b, t, h));
+        double rt = causal ? 0.0 : clampOffset(offsets(b, t, H + h));
         double a = std::clamp(t - lt * leftMax, 0.0, double(T - 1));
         double e = causal ? double(t)
                           : std::clamp(t + rt * rightMax, 0.0, double(T - 1));
@@ -499,7 +505,8 @@ Tensor TaLKDecoderState::step(const Tensor &xt, const Tensor &offsetsT) {
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t c = 0; c < channels; ++c) {
       // Causal: e = t, and a = max(t - lt * Lmax, 0) needs no upper clamp.
-      double a = std::max(t - offsetsT.at({b, c / R}) * leftMax, 0.0);
+      double a =
+          std::max(t - clampOffset(offsetsT.at({b, c / R})) * leftMax, 0.0);
       double u = a - 1.0, lo = std::floor(u), frac = u - lo;
       double Su = (1.0 - frac) * prefix(b, c, int64_t(lo)) +
                   frac * prefix(b, c, int64_t(std::ceil(u)));

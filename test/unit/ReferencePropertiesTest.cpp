@@ -328,6 +328,9 @@ TEST(ReferenceProperties, IncrementalTaLKMatchesFullForward) {
     Tensor offsets = random({B, T, H}, rng, 0, 1);
     offsets(0, 5, 1) = 1.0; // exact window edges too
     offsets(1, 9, 0) = 0.0;
+    offsets(0, 12, 2) = 2.5; // clamped to [0, 1]: the step's ring holds Lmax
+    offsets(1, 14, 3) = -1.0;
+    offsets(0, 20, 0) = std::nan("");
     Tensor full = talkConv(x, offsets, L, 0, true);
     TaLKDecoderState state(B, C, L);
     for (int64_t t = 0; t < T; ++t) {
