@@ -225,6 +225,16 @@ ElementRange RangeAnalysis::ofTensorOp(Operation *op, int depth) {
           r = join(r, ofTensor(input, depth));
         return r;
       })
+      // Transposes and broadcasts move or repeat elements.
+      .Case<linalg::TransposeOp, linalg::BroadcastOp>(
+          [&](auto move) { return ofTensor(move.getInput(), depth); })
+      .Case([&](tensor::PadOp pad) -> ElementRange {
+        Value padding = pad.getConstantPaddingValue();
+        if (!padding)
+          return {};
+        return join(ofTensor(pad.getSource(), depth),
+                    ofScalar(padding, {}, depth));
+      })
       .Case([&](linalg::FillOp fill) {
         return ofScalar(fill.getInputs()[0], {}, depth);
       })

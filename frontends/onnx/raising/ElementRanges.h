@@ -4,10 +4,11 @@
 // clamps its offsets to [0, 1] (docs/semantics.md, talk_conv), which agrees
 // with the exported window sums only for offsets already in it. These
 // bounds, computed by interval arithmetic over what the importer emits
-// (elementwise generics, their constants and gathers, views, fills,
-// convc.linear's activation), let such a raising prove its operand in range
-// and leave the generic form (correct for any operand) otherwise. NaN is not
-// tracked: a bound holds for the elements that are not NaN.
+// (elementwise generics, their constants and gathers, views, transposes,
+// broadcasts, constant pads, fills, convc.linear's activation), let such a
+// raising prove its operand in range and leave the generic form (correct for
+// any operand) otherwise. NaN is not tracked: a bound holds for the elements
+// that are not NaN.
 //
 //===----------------------------------------------------------------------===//
 

@@ -7,6 +7,9 @@
 // RUN: sed -e 's/linalg.yield %%sig : f32/%%t = math.tanh %%in_o : f32 %%a = math.absf %%t : f32 linalg.yield %%a : f32/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=BOUNDED
 // RUN: sed -e 's/linalg.yield %%sig : f32/%%k = arith.constant 1.0e20 : f32 %%b1 = arith.mulf %%sig, %%k : f32 %%b2 = arith.mulf %%b1, %%k : f32 %%b3 = arith.divf %%b2, %%k : f32 %%b4 = arith.divf %%b3, %%k : f32 linalg.yield %%b4 : f32/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
 // RUN: sed -e 's/linalg.yield %%sig : f32/%%true = arith.constant true %%nan = arith.constant 0x7FC00000 : f32 %%z = arith.constant 0.0 : f32 %%s = arith.select %%true, %%nan, %%in_o : f32 %%m = arith.maximumf %%s, %%z : f32 %%p = arith.mulf %%sig, %%m : f32 linalg.yield %%p : f32/' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
+// RUN: sed -e 's/%%arg1 = linalg.generic/%%sigT = linalg.generic/' -e '/^    %%dim = tensor.dim %%arg0, %%c0 :/i %%e1 = tensor.empty(%%o_dim1, %%o_dim0) : tensor<?x?x4xf32>' -e '/^    %%dim = tensor.dim %%arg0, %%c0 :/i %%tr = linalg.transpose ins(%%sigT : tensor<?x?x4xf32>) outs(%%e1 : tensor<?x?x4xf32>) permutation = [1, 0, 2]' -e '/^    %%dim = tensor.dim %%arg0, %%c0 :/i %%e2 = tensor.empty(%%o_dim0, %%o_dim1) : tensor<?x?x4xf32>' -e '/^    %%dim = tensor.dim %%arg0, %%c0 :/i %%arg1 = linalg.transpose ins(%%tr : tensor<?x?x4xf32>) outs(%%e2 : tensor<?x?x4xf32>) permutation = [1, 0, 2]' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=BOUNDED
+// RUN: sed -e 's/%%arg1 = linalg.generic/%%sigT = linalg.generic/' -e '/^    %%dim = tensor.dim %%arg0, %%c0 :/i %%arg1 = tensor.pad %%sigT low[0, 0, 0] high[0, 0, 0] { ^bb0(%%i: index, %%j: index, %%k: index): %%pv = arith.constant 5.000000e-01 : f32 tensor.yield %%pv : f32 } : tensor<?x?x4xf32> to tensor<?x?x4xf32>' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=BOUNDED
+// RUN: sed -e 's/%%arg1 = linalg.generic/%%sigT = linalg.generic/' -e '/^    %%dim = tensor.dim %%arg0, %%c0 :/i %%arg1 = tensor.pad %%sigT low[0, 0, 0] high[0, 0, 0] { ^bb0(%%i: index, %%j: index, %%k: index): %%pv = arith.constant 2.000000e+00 : f32 tensor.yield %%pv : f32 } : tensor<?x?x4xf32> to tensor<?x?x4xf32>' %s | convc-opt -convc-raise-talk | FileCheck %s --check-prefix=MISS
 
 // TaLK's window sums (C = 4, H = 2, Lmax = 2, Rmax = 1) exported by
 // torch.onnx from frontends/pytorch's window_diff(prefix_sum(x / 4), o), as
@@ -23,14 +26,16 @@
 // CHECK-NEXT: %[[Y:.*]] = convc.window_diff %[[S]], %[[O]] {left_max = 2 : i64, right_max = 1 : i64} : tensor<?x?x4xf32>, tensor<?x?x4xf32>
 // CHECK-NEXT: return %[[Y]]
 
-// Offsets Clip(o, 0, 1) or |tanh(o)| are in [0, 1] too.
+// Offsets Clip(o, 0, 1) or |tanh(o)| are in [0, 1] too, and so is a sigmoid
+// transposed twice or padded with 0.5.
 // BOUNDED: convc.window_diff
 
 // Near misses, nothing raised: the clip's upper bound is T + 1 instead of
 // T - 1; rt reads o[..., 1:3] instead of o[..., 2:4]; offsets 2 * sigmoid
 // (in [0, 2]) or the graph input (unbounded), which window_diff would clamp
 // to [0, 1]; sigmoid * 1e20 * 1e20 / 1e20 / 1e20 (1 in the reals, inf in
-// f32); sigmoid * max(select(c, NaN, o), 0) (a NaN constant bounds nothing).
+// f32); sigmoid * max(select(c, NaN, o), 0) (a NaN constant bounds nothing);
+// a sigmoid padded with 2.
 // MISS-NOT: convc.window_diff
 // MISS: tensor.insert_slice
 
