@@ -19,6 +19,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 
 namespace convc {
 #define GEN_PASS_DEF_LOWERCHECKSPASS
@@ -94,6 +95,23 @@ void lowerCheck(CheckOp check, func::FuncOp callee, int index) {
   check.erase();
 }
 
+/// Upstream's memref.expand_shape verification asserts `source size rem
+/// (static product of the group) == 0`. A group with a static 0 makes that a
+/// remainder by zero, which is undefined (LLVM then dropped the function's
+/// results: empty outputs came back with every size 0). An empty group needs
+/// an empty source, so `x rem 0` becomes `x` and the assert asks `x == 0`.
+void checkEmptyGroupsForEmptySources(cf::AssertOp a) {
+  auto cmp = a.getArg().getDefiningOp<arith::CmpIOp>();
+  if (!cmp)
+    return;
+  for (Value operand : cmp->getOperands())
+    if (auto rem = operand.getDefiningOp<arith::RemSIOp>())
+      if (matchPattern(rem.getRhs(), m_Zero())) {
+        rem.replaceAllUsesWith(rem.getLhs());
+        rem.erase(); // executed, even unused, it would be undefined
+      }
+}
+
 /// The cf.assert ops of --bounds-checks (generate-runtime-verification):
 /// a failed one calls the runtime, which prints the message (the op and its
 /// location) to stderr and aborts; the access never happens. (Upstream's
@@ -114,6 +132,7 @@ void lowerAccessChecks(ModuleOp module) {
   }
   int index = 0;
   for (cf::AssertOp a : asserts) {
+    checkEmptyGroupsForEmptySources(a);
     OpBuilder b(a);
     Location loc = a.getLoc();
     insertIfFails(b, loc, a.getArg());

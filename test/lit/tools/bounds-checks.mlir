@@ -17,3 +17,13 @@
 // Device code cannot abort the host: the CUDA target refuses the flag.
 // RUN: not convc compile %S/Inputs/read_past_end.mlir --bounds-checks --target=cuda -o %t.cuda.so 2>&1 | FileCheck %s --check-prefix=CUDA
 // CUDA: --bounds-checks is for the CPU targets (cpu, gpu-kernels-on-cpu)
+
+// Views of empty buffers: upstream's expand_shape check of [0] viewed as
+// [3, 0] was a remainder by zero, undefined, and the outputs came back with
+// every size 0. It now checks that the source is empty.
+// RUN: convc compile %S/Inputs/empty_expand.mlir --bounds-checks -o %t.empty.so --quiet
+// RUN: convc run %t.empty.so --input x=%S/Inputs/x0x3.npy --output-dir %t.out3 | FileCheck %s --check-prefix=EMPTY
+// EMPTY: wrote {{.*}}y.npy y: f32[3, 0]
+// EMPTY: wrote {{.*}}u.npy u: f32[1, 0, 3]
+// RUN: convc compile %S/Inputs/empty_expand.mlir --bounds-checks --emit=llvm -o - --quiet | FileCheck %s --check-prefix=EMPTY-IR
+// EMPTY-IR-NOT: llvm.srem
