@@ -8,7 +8,8 @@ shape arithmetic runs on the host, so the GPU target has no size to read
 back from device memory. Reshapes that merge or split symbolic dims
 (view(B * T, -1), view(T, B, C) of [B, T, C] data) are among them; a
 reshape whose sizes do not hold its data's elements, and reflect pads as
-long as a symbolic dim, fail the call naming the node.
+long as a symbolic dim, fail the call naming the node. Sizes cast to narrower
+int types wrap.
 
 usage: onnx_shape_host_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
@@ -216,6 +217,30 @@ def check_element_count(tool, work):
         ("s[2,5,4]", {"x": x, "s": np.zeros((2, 5, 4), np.float32)},
          ("'flatten_rows'", "24 elements cannot be reshaped to 40"))])
 
+def check_narrowing_casts(tool, work):
+    """Sizes times 100 cast to each narrower int type and back to int64
+    wrap as numpy's astype does (the sizes are symbolic, computed on the
+    host)."""
+    from onnx import TensorProto, helper, numpy_helper
+    types = {"i8": (TensorProto.INT8, np.int8), "u8": (TensorProto.UINT8, np.uint8),
+             "i16": (TensorProto.INT16, np.int16), "u16": (TensorProto.UINT16, np.uint16),
+             "i32": (TensorProto.INT32, np.int32), "u32": (TensorProto.UINT32, np.uint32)}
+    nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+             helper.make_node("Mul", ["shape", "k"], ["big"])]
+    for name, (onnx_type, _) in types.items():
+        nodes += [helper.make_node("Cast", ["big"], [name], to=onnx_type),
+                  helper.make_node("Cast", [name], [name + "_64"], to=TensorProto.INT64)]
+    nodes.append(helper.make_node("Concat", [n + "_64" for n in types], ["y"], axis=0))
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T"])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, [12])],
+        initializer=[numpy_helper.from_array(np.array([100, 40000000], np.int64), "k")])
+    big = np.array([2, 7]) * np.array([100, 40000000])
+    want = np.concatenate([big.astype(t).astype(np.int64) for _, t in types.values()])
+    return run_cases(tool, work, "narrowing_casts", graph, 13, [
+        ("x[2,7]", {"x": np.zeros((2, 7), np.float32)}, equals(want))])
+
+
 def main():
     tool, work = sys.argv[1], sys.argv[2]
     if (skip := oc.skip_without_ort()) is not None:
@@ -239,6 +264,7 @@ def main():
     failures += check_element_count(tool, work)
     failures += check_reflect_pads(tool, work)
     failures += check_short_conv(tool, work)
+    failures += check_narrowing_casts(tool, work)
     return oc.report(failures)
 
 

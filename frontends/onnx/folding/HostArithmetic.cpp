@@ -174,6 +174,23 @@ Value build(OpBuilder &b, Location loc, StringRef op, ArrayRef<Value> a,
   return {};
 }
 
+/// `e` wrapped to a `bits`-wide int (as a Cast to it does), kept as int64.
+ShapeEntry wrapToInt(OpBuilder &b, Location loc, const ShapeEntry &e,
+                     unsigned bits, bool isSigned) {
+  if (e.value) {
+    APInt narrow = APInt(64, uint64_t(*e.value), true).trunc(bits);
+    return {isSigned ? narrow.getSExtValue() : int64_t(narrow.getZExtValue()),
+            Value()};
+  }
+  Type i64 = b.getI64Type();
+  Value x = arith::IndexCastOp::create(b, loc, i64, e.dim);
+  x = arith::TruncIOp::create(b, loc, b.getIntegerType(bits), x);
+  x = isSigned ? Value(arith::ExtSIOp::create(b, loc, i64, x))
+               : Value(arith::ExtUIOp::create(b, loc, i64, x));
+  return {std::nullopt,
+          arith::IndexCastOp::create(b, loc, b.getIndexType(), x)};
+}
+
 } // namespace
 
 bool GraphImporter::defineTracked(const onnx::NodeProto &node, Location loc,
@@ -236,8 +253,11 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
   if (inputs.size() != arity)
     return false;
   SmallVector<Value> operands(inputs);
+  // A Cast to a narrower int type wraps (values are kept as int64).
+  unsigned castBits = 64;
+  bool castSigned = true;
   if (op == "Cast") {
-    // Between integer types and bool; shape values fit every int type.
+    // Between integer types and bool.
     int64_t to = intAttr(node, "to", 0);
     using TP = onnx::TensorProto;
     bool toInt = llvm::is_contained({TP::INT64, TP::INT32, TP::INT16, TP::INT8,
@@ -247,6 +267,11 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
     if (!toInt && to != TP::BOOL)
       return false;
     isBool = to == TP::BOOL;
+    castBits = llvm::is_contained({TP::INT32, TP::UINT32}, to)   ? 32
+               : llvm::is_contained({TP::INT16, TP::UINT16}, to) ? 16
+               : llvm::is_contained({TP::INT8, TP::UINT8}, to)   ? 8
+                                                                 : 64;
+    castSigned = !llvm::is_contained({TP::UINT32, TP::UINT16, TP::UINT8}, to);
   }
   if (op == "Clip") {
     // Clip(x, lo, hi) as Max then Min, missing bounds skipped.
@@ -307,7 +332,9 @@ bool hostArithmetic(GraphImporter &im, const onnx::NodeProto &node,
     for (auto &a : args)
       at.push_back(a[a.size() == 1 ? 0 : i]);
     if (intCast) {
-      out.push_back(at[0]);
+      out.push_back(castBits == 64
+                        ? at[0]
+                        : wrapToInt(b, loc, at[0], castBits, castSigned));
       continue;
     }
     if (llvm::all_of(at, [](const ShapeEntry &e) { return e.value; })) {
