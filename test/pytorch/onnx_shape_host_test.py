@@ -9,7 +9,8 @@ back from device memory. Reshapes that merge or split symbolic dims
 (view(B * T, -1), view(T, B, C) of [B, T, C] data) are among them; a
 reshape whose sizes do not hold its data's elements, and reflect pads as
 long as a symbolic dim, fail the call naming the node. Sizes cast to narrower
-int types wrap.
+int types wrap. Split takes sizes computed from the length (checked to add
+up at run time).
 
 usage: onnx_shape_host_test.py CONVC_TOOL WORKDIR
 Skips (exit 77) without onnxruntime-node.
@@ -217,6 +218,38 @@ def check_element_count(tool, work):
         ("s[2,5,4]", {"x": x, "s": np.zeros((2, 5, 4), np.float32)},
          ("'flatten_rows'", "24 elements cannot be reshaped to 40"))])
 
+def check_split_by_sizes(tool, work):
+    """Split at sizes computed from the length ([T // 3, T - 2 (T // 3),
+    T // 3], then the middle part negated): parts of 0 included; sizes that
+    do not add up to T ([T // 3, T, T // 3]) fail the call naming the node."""
+    from onnx import TensorProto, helper, numpy_helper
+    def graph(middle):
+        i64 = lambda n, v: numpy_helper.from_array(np.array(v, np.int64), n)
+        nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+                 helper.make_node("Gather", ["shape", "one"], ["t"]),
+                 helper.make_node("Div", ["t", "three"], ["third"]),
+                 helper.make_node("Mul", ["third", "two"], ["ends"]),
+                 helper.make_node("Sub", ["t", "ends"], ["rest"]),
+                 helper.make_node("Concat", ["third", middle, "third"], ["sizes"], axis=0),
+                 helper.make_node("Split", ["x", "sizes"], ["a", "b", "c"], axis=1,
+                                  name="thirds"),
+                 helper.make_node("Neg", ["b"], ["nb"]),
+                 helper.make_node("Concat", ["a", "nb", "c"], ["y"], axis=1)]
+        return helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+            initializer=[i64("one", [1]), i64("two", [2]), i64("three", [3])])
+    def want(x):
+        k = x.shape[1] // 3
+        return np.concatenate([x[:, :k], -x[:, k:x.shape[1] - k], x[:, x.shape[1] - k:]], 1)
+    x = {T: np.arange(2 * T * 4, dtype=np.float32).reshape(2, T, 4) for T in [7, 2, 1]}
+    return (run_cases(tool, work, "split_by_sizes", graph("rest"), 13,
+                      [(f"T={T}", {"x": x[T]}, equals(want(x[T]))) for T in [7, 2, 1]]) +
+            run_cases(tool, work, "split_by_wrong_sizes", graph("t"), 13,
+                      [("T=7", {"x": x[7]}, ("'thirds'", "Split sizes add up to 11, not to "
+                                             "the input's size 7"))]))
+
+
 def check_narrowing_casts(tool, work):
     """Sizes times 100 cast to each narrower int type and back to int64
     wrap as numpy's astype does (the sizes are symbolic, computed on the
@@ -265,6 +298,7 @@ def main():
     failures += check_reflect_pads(tool, work)
     failures += check_short_conv(tool, work)
     failures += check_narrowing_casts(tool, work)
+    failures += check_split_by_sizes(tool, work)
     return oc.report(failures)
 
 

@@ -28,13 +28,24 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
   if (axis < 0)
     axis += rank;
   // Sizes: the `split` input (opset 13) or attribute, else equal parts.
-  std::optional<SmallVector<int64_t>> parts;
+  // Sizes computed from Shape are host values, checked at run time.
+  std::optional<SmallVector<OpFoldResult>> parts;
+  auto fromInts = [&](auto ints) {
+    return llvm::map_to_vector(
+        ints, [&](int64_t p) -> OpFoldResult { return b.getIndexAttr(p); });
+  };
   if (inputs.size() > 1 && inputs[1]) {
-    parts = constantInts(inputs[1]);
-    if (!parts)
+    if (auto ints = constantInts(inputs[1]))
+      parts = fromInts(*ints);
+    else if (auto entries = shapeEntries(node, inputs, 1))
+      parts = llvm::map_to_vector(*entries, [&](const ShapeEntry &e) {
+        return e.value ? OpFoldResult(b.getIndexAttr(*e.value))
+                       : OpFoldResult(e.dim);
+      });
+    else
       return notConstant(loc, "Split sizes");
   } else if (const auto *a = findAttr(node, "split")) {
-    parts = SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+    parts = fromInts(a->ints());
   }
   int64_t outputs = node.output_size();
   if (const auto *a = findAttr(node, "num_outputs"); a && a->i() != outputs)
@@ -43,31 +54,30 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
   if (parts && int64_t(parts->size()) != outputs)
     return emitError(loc) << "Split has " << parts->size() << " sizes for "
                           << outputs << " outputs";
-  if (parts && llvm::any_of(*parts, [](int64_t p) { return p < 0; }))
+  if (parts && llvm::any_of(*parts, [](OpFoldResult p) {
+        return getConstantIntValue(p).value_or(0) < 0;
+      }))
     return emitError(loc) << "Split has a negative size";
   Value total = getValueOrCreateConstantIndexOp(
       b, loc, tensor::getMixedSize(b, loc, x, axis));
-  if (parts && type.isDynamicDim(axis)) {
-    // Explicit sizes of a symbolic dim: the run time checks they add up.
-    int64_t sum = 0;
-    for (int64_t p : *parts)
-      sum += p;
-    Value expected = arith::ConstantIndexOp::create(b, loc, sum);
-    CheckOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, total,
-                              expected),
-        ValueRange{expected, total},
-        "node '" + nodeName(loc) + "': Split sizes add up to {0}, not to "
-                                   "the input's size {1}");
-  }
-  if (parts && !type.isDynamicDim(axis)) {
-    int64_t sum = 0;
-    for (int64_t p : *parts)
-      sum += p;
-    if (sum != type.getDimSize(axis))
-      return emitError(loc) << "Split sizes add up to " << sum << ", not "
-                            << type.getDimSize(axis);
+  if (parts) {
+    // Sizes known here add up at compile time; others at run time.
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0), sum = zero;
+    for (OpFoldResult p : *parts) {
+      Value size = getValueOrCreateConstantIndexOp(b, loc, p);
+      if (!getConstantIntValue(p))
+        checkSizes(loc, arith::CmpIPredicate::sge, size, zero,
+                   "Split size {0} is negative");
+      sum = b.createOrFold<arith::AddIOp>(loc, sum, size);
+    }
+    std::optional<int64_t> staticSum = getConstantIntValue(sum);
+    if (staticSum && !type.isDynamicDim(axis) &&
+        *staticSum != type.getDimSize(axis))
+      return emitError(loc) << "Split sizes add up to " << *staticSum
+                            << ", not " << type.getDimSize(axis);
+    if (!staticSum || type.isDynamicDim(axis))
+      checkSizes(loc, arith::CmpIPredicate::eq, sum, total,
+                 "Split sizes add up to {0}, not to the input's size {1}");
   }
   // Equal parts; from opset 18 the last may be smaller (ceil-sized parts).
   bool uneven = opset >= 18;
@@ -93,7 +103,7 @@ LogicalResult GraphImporter::importSplit(const onnx::NodeProto &node, Location l
   for (int64_t i = 0; i < outputs; ++i) {
     // Part i of ceil-sized parts: min(chunk, total - min(i * chunk, total)).
     OpFoldResult size =
-        parts ? OpFoldResult(b.getIndexAttr((*parts)[i]))
+        parts ? (*parts)[i]
         : !uneven
             ? getAsOpFoldResult(chunk)
             : getAsOpFoldResult(b.createOrFold<arith::MinUIOp>(
