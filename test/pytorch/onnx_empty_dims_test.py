@@ -14,7 +14,7 @@ out negative at run time fail naming the node: a Conv or MaxPool input
 shorter than the kernel (a following sum gave zeros; a second conv
 corrupted the heap) and torch.ones(B, T - 4, C) (a Concat gave a wrong
 shape). A sort of an empty dim reads nothing (it read one element). Negative pads
-crop (constant mode), and a crop longer than the dim is refused. Each module is exported by PyTorch
+crop (constant mode), also a whole static dim, and a crop longer than the dim is refused. Each module is exported by PyTorch
 and run at T = 1, 3 and 5 on the CPU, the CPU with bounds checks and the
 GPU kernel loops. A mean over nothing is NaN, as in PyTorch (ONNX Runtime
 gives 0).
@@ -89,8 +89,16 @@ class Cropped(torch.nn.Module):
         return F.pad(x, (1, -2, -1, 1), value=3.0)
 
 
+class CroppedAway(torch.nn.Module):
+    """All C channels cropped off the end and three padded on in front: all
+    padding (the static empty dim was refused as an out-of-bounds offset)."""
+
+    def forward(self, x):
+        return F.pad(x, (3, -C), value=7.0)
+
+
 MATCHING = [FlipTail, ReducedTail, AttentionOverTail, BlockOnTail, EmptyUpdates, SortedTail,
-            Cropped]
+            Cropped, CroppedAway]
 
 
 class LastOfHalf(torch.nn.Module):
