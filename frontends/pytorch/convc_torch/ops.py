@@ -86,7 +86,8 @@ def window_diff(S, offsets, left_max, right_max, causal):
     B, T, C = S.shape
     H = offsets.shape[2] if causal else offsets.shape[2] // 2
     R = C // H
-    offsets = torch.nan_to_num(offsets, nan=0.0).clamp(0, 1)
+    if not torch.jit.is_tracing():  # an export keeps raisable window sums
+        offsets = torch.nan_to_num(offsets, nan=0.0).clamp(0, 1)
     def per_channel(o):  # head h's offset for its R channels
         return o.unsqueeze(-1).expand(B, T, H, R).reshape(B, T, C)
 
