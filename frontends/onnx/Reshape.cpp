@@ -539,13 +539,13 @@ std::optional<int64_t> GraphImporter::cancelledDim(Value input,
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (type.isDynamicDim(i))
       unmatched.push_back(i);
-    else if (__builtin_mul_overflow(inStatic, type.getDimSize(i), &inStatic))
+    else if (llvm::MulOverflow(inStatic, type.getDimSize(i), inStatic))
       return std::nullopt; // no such tensor runs; the general path checks
   for (auto [j, size] : llvm::enumerate(sizes)) {
     if (int64_t(j) == inferred)
       continue;
     if (std::optional<int64_t> c = getConstantIntValue(size)) {
-      if (__builtin_mul_overflow(outStatic, *c, &outStatic))
+      if (llvm::MulOverflow(outStatic, *c, outStatic))
         return std::nullopt;
       continue;
     }
@@ -667,7 +667,7 @@ LogicalResult GraphImporter::importReshape(const onnx::NodeProto &node,
   if (inferred >= 0 && type.hasStaticShape() && othersStatic) {
     int64_t known = 1;
     for (auto [i, d] : llvm::enumerate(shape))
-      if (int64_t(i) != inferred && __builtin_mul_overflow(known, d, &known))
+      if (int64_t(i) != inferred && llvm::MulOverflow(known, d, known))
         return emitError(loc) << "Reshape shape's sizes overflow int64";
     if (known == 0 || type.getNumElements() % known != 0)
       return emitError(loc)

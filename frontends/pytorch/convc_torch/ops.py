@@ -82,11 +82,13 @@ def prefix_sum(x, scale=1.0):
 def window_diff(S, offsets, left_max, right_max, causal):
     """S~(e) - S~(a - 1) with linear interpolation, via gather on a prefix sum
     that has S[-1] = 0 prepended (index u + 1 holds S[u]). Offsets are
-    clamped to [0, 1], NaN to 0, as compiled talk_conv does."""
+    clamped to [0, 1], NaN to 0, as compiled talk_conv does; not in a trace,
+    where the clamp would hide the window sums from convc-raise-talk (which
+    raises them only for offsets it proves in [0, 1])."""
     B, T, C = S.shape
     H = offsets.shape[2] if causal else offsets.shape[2] // 2
     R = C // H
-    if not torch.jit.is_tracing():  # an export keeps raisable window sums
+    if not torch.jit.is_tracing():
         offsets = torch.nan_to_num(offsets, nan=0.0).clamp(0, 1)
     def per_channel(o):  # head h's offset for its R channels
         return o.unsqueeze(-1).expand(B, T, H, R).reshape(B, T, C)
