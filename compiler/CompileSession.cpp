@@ -32,6 +32,7 @@
 #include "llvm/Target/TargetMachine.h"
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 
 using namespace mlir;
@@ -208,6 +209,17 @@ void CompileSession::startTiming() {
   rootTiming_ = timing_.getRootScope();
 }
 
+bool isONNXModelFile(llvm::StringRef path, llvm::StringRef contents) {
+  if (llvm::sys::path::extension(path).equals_insensitive(".onnx"))
+    return true;
+  char first = 0;
+  if (!contents.empty())
+    first = contents.front();
+  else if (std::ifstream in(path.str(), std::ios::binary); in)
+    in.get(first);
+  return first == 0x08;
+}
+
 Status CompileSession::loadFile() {
   const std::string &path = options_.input;
   createContext();
@@ -220,7 +232,9 @@ Status CompileSession::loadFile() {
   startTiming();
   {
     TimingScope parseTiming = rootTiming_.nest("Parse and verify");
-    bool onnx = llvm::StringRef(path).ends_with(".onnx");
+    bool onnx = isONNXModelFile(
+        path,
+        sourceMgr_.getMemoryBuffer(sourceMgr_.getMainFileID())->getBuffer());
     if (options_.isPackage() && !onnx)
       return fail(StatusCode::InvalidArgument,
                   "--decoder needs the encoder .onnx as the input",
@@ -437,6 +451,16 @@ Status compile(const CompileOptions &options) {
       return Status(StatusCode::InvalidArgument,
                     "the output '" + output + "' is the model file '" + model +
                         "': give -o another file");
+  }
+
+  // Before the pipeline: a missing folder is said plainly, not by the
+  // linker after all the work.
+  if (output != "-") {
+    llvm::StringRef folder = llvm::sys::path::parent_path(output);
+    if (!folder.empty() && !llvm::sys::fs::is_directory(folder))
+      return Status(StatusCode::InvalidArgument, "cannot write '" + output +
+                                                     "': no such directory '" +
+                                                     folder.str() + "'");
   }
 
   CompileSession session(options);

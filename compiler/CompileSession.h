@@ -160,6 +160,12 @@ private:
 /// options.emit (with --report's summary and the progress lines).
 Status compile(const CompileOptions &options);
 
+/// Whether the model file at `path` is ONNX: named .onnx in any case, or a
+/// protobuf whose first field is ModelProto's ir_version (byte 0x08: no
+/// MLIR text starts with it), whatever its name (.pb, .bin). With empty
+/// `contents`, the file's first byte is read.
+bool isONNXModelFile(llvm::StringRef path, llvm::StringRef contents = {});
+
 /// `--report`: prints on stderr how many of each convc op `module` holds
 /// and what stays on the generic (linalg) path, for IR at `stage`.
 void printOpReport(mlir::ModuleOp module, llvm::StringRef stage);

@@ -70,8 +70,14 @@ Compiler::Compiler(CompilerOptions options) : impl_(new Impl) {
     llvm::sys::fs::createUniqueDirectory("convc-jit", impl_->tempDir);
     dir = std::string(impl_->tempDir);
   }
+  // Library paths stay valid after the host changes its directory.
+  llvm::SmallString<128> absolute(dir);
+  if (!llvm::sys::fs::make_absolute(absolute))
+    dir = std::string(absolute);
   impl_->cacheDir = dir;
 }
+
+bool Compiler::keepsLibraries() const { return impl_->tempDir.empty(); }
 
 Compiler::~Compiler() {
   if (!impl_->tempDir.empty())
@@ -129,7 +135,7 @@ Status Compiler::compileFile(const std::string &path,
     return Status(StatusCode::NotFound,
                   "cannot read '" + path + "': " + buffer.getError().message());
   std::string text = (*buffer)->getBuffer().str();
-  if (llvm::StringRef(path).ends_with(".onnx"))
+  if (isONNXModelFile(path, text))
     return compileSource({{Kind::ONNX, text, path, kNoText, "", path}}, module);
   return compile(text, module, path);
 }
@@ -159,7 +165,7 @@ Status Compiler::compileONNXSeq2Seq(const std::string &encoderBytes,
 Status Compiler::compileSeq2SeqFiles(const std::string &encoderPath,
                                      const std::string &decoderPath,
                                      std::unique_ptr<Module> &module) {
-  if (!llvm::StringRef(encoderPath).ends_with(".onnx"))
+  if (!isONNXModelFile(encoderPath))
     return Status(StatusCode::InvalidArgument,
                   "a decoder needs the encoder .onnx as the model, not '" +
                       encoderPath + "'");

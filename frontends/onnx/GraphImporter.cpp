@@ -10,6 +10,10 @@
 #include "frontends/onnx/ONNXImporter.h"
 #include "frontends/onnx/OpRegistry.h"
 
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
 namespace convc::onnx_import {
 
 /// The values of a compile-time int64 tensor (an initializer, a Constant
@@ -456,6 +460,63 @@ Value GraphImporter::toStorageType(Value v, int onnxType, Location loc) {
       storage);
 }
 
+namespace {
+bool hasStaticEmptyDim(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && llvm::is_contained(tensor.getShape(), 0);
+}
+
+/// What an op computes into a tensor with a static dim of 0 is nothing: its
+/// results become `tensor.empty`, and inserting such a tensor leaves the
+/// destination as it is. Upstream's slice verifier refuses offset 0 into a
+/// static dim of 0 (an empty slice of an empty tensor), which Split, CumSum,
+/// TopK and Conv build when a graph's tensor is statically empty along
+/// another axis; sizes then need no slices at all.
+void replaceStaticallyEmptyComputations(func::FuncOp func) {
+  IRRewriter rewriter(func.getContext());
+  SmallVector<Operation *> replaced;
+  func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op);
+        insert && hasStaticEmptyDim(insert.getSourceType())) {
+      rewriter.replaceAllUsesWith(insert.getResult(), insert.getDest());
+      replaced.push_back(op);
+      return WalkResult::skip();
+    }
+    if (isa<tensor::EmptyOp>(op) || op->getNumResults() == 0 ||
+        op->hasTrait<OpTrait::ConstantLike>() ||
+        !llvm::all_of(op->getResultTypes(), hasStaticEmptyDim) ||
+        !isMemoryEffectFree(op))
+      return WalkResult::advance();
+    rewriter.setInsertionPoint(op);
+    ReifiedRankedShapedTypeDims sizes;
+    bool dynamic = llvm::any_of(op->getResultTypes(), [](Type t) {
+      return !cast<RankedTensorType>(t).hasStaticShape();
+    });
+    if (dynamic && failed(reifyResultShapes(rewriter, op, sizes)))
+      return WalkResult::advance();
+    for (OpResult result : op->getResults()) {
+      auto type = cast<RankedTensorType>(result.getType());
+      Value empty =
+          dynamic
+              ? tensor::EmptyOp::create(
+                    rewriter, op->getLoc(), sizes[result.getResultNumber()],
+                    type.getElementType(), type.getEncoding())
+              : tensor::EmptyOp::create(rewriter, op->getLoc(), type.getShape(),
+                                        type.getElementType(),
+                                        type.getEncoding());
+      if (empty.getType() != type)
+        empty = tensor::CastOp::create(rewriter, op->getLoc(), type, empty);
+      rewriter.replaceAllUsesWith(result, empty);
+    }
+    replaced.push_back(op);
+    return WalkResult::skip();
+  });
+  // Users before what they use.
+  for (Operation *op : llvm::reverse(replaced))
+    rewriter.eraseOp(op);
+}
+} // namespace
+
 OwningOpRef<ModuleOp> GraphImporter::run() {
   // The graph's name, marked as a graph's (diagnostics name it so).
   Location graphLoc = onnxLocation(
@@ -592,6 +653,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
         boundary && !boundary->dtype.empty())
       func.setResultAttr(i, "convc.dtype", b.getStringAttr(boundary->dtype));
   }
+  replaceStaticallyEmptyComputations(func);
   if (failed(verify(*module)))
     return nullptr;
   return module;

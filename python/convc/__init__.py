@@ -14,7 +14,6 @@ load, such as a CUDA module without a GPU). docs/python.md has more.
 """
 import operator
 import os
-import shutil
 
 import numpy as np
 
@@ -39,7 +38,9 @@ def compile(path, output=None, target="cpu", decoder=None, decode_step=None,
             gpu_arch="", cuda_path="", cache_dir="", mcpu=""):
     """Compiles a model (.mlir, or .onnx; with `decoder`, an encoder.onnx +
     decoder.onnx Seq2Seq package) into a shared library and returns its
-    path: `output` when given (a copy), else the library in the cache.
+    path: `output` when given (a copy), else the library in the cache (with
+    the cache off, `cache_dir="off"`, a new file in the temporary directory
+    that is yours to delete).
     `decode_step="decode"` derives the incremental decoder of an MLIR
     Seq2Seq (packages get theirs when their decoder allows). `target` is
     "cpu" or "cuda" (a CUDA library builds without a GPU)."""
@@ -55,22 +56,15 @@ def compile(path, output=None, target="cpu", decoder=None, decode_step=None,
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"convc.compile: no such directory for the output: "
                                     f"'{folder}'")
+    # With `output`, the native side renames a copy of its own over it
+    # (writing into the old file would change a library a Module may have
+    # loaded); with the cache off, it keeps the library before the
+    # compiler's temporary directory goes.
     library, _cached = _convc.compile(os.fspath(path), os.fspath(decoder or ""),
                                       decode_step or "", target, gpu_arch,
-                                      cuda_path, cache_dir, mcpu)
-    if output is None:
-        return library
-    # A new file renamed over `output`: writing into the old one would
-    # change a library a Module may have loaded (and crash it).
-    output = os.fspath(output)
-    partial = f"{output}.partial-{os.getpid()}"
-    try:
-        shutil.copyfile(library, partial)
-        os.replace(partial, output)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-    return output
+                                      cuda_path, cache_dir, mcpu,
+                                      os.fspath(output) if output is not None else "")
+    return library
 
 
 class Module:

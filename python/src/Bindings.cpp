@@ -27,6 +27,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <random>
+#include <stdlib.h>
+#include <unistd.h>
 
 namespace py = pybind11;
 using namespace convc;
@@ -411,10 +414,42 @@ py::list pyGenerate(const PyModule &module,
 /// Compiles `path` (.mlir or .onnx; with `decoder`, an encoder.onnx +
 /// decoder.onnx package) through the host API's on-disk cache; the cached
 /// library's path and whether the cache served it.
+/// Copies `library` to `output` through a file of its own beside it,
+/// renamed over `output`: writing into the old file would change a library
+/// a Module may have loaded, and each call (threads too) has its own name.
+void copyLibrary(const std::string &library, const std::string &output) {
+  namespace fs = std::filesystem;
+  fs::path partial;
+  std::error_code ec;
+  for (unsigned attempt = 0; attempt < 100 && partial.empty(); ++attempt) {
+    std::string name = output + ".partial-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(std::random_device{}());
+    if (fs::copy_file(library, name, ec))
+      partial = name; // copy_file refuses to overwrite: the name was free
+    else if (ec != std::errc::file_exists)
+      break;
+  }
+  if (!partial.empty())
+    fs::rename(partial, output, ec);
+  if (partial.empty() || ec) {
+    if (!partial.empty())
+      fs::remove(partial);
+    PyErr_SetString(PyExc_OSError,
+                    ("convc.compile: cannot write '" + output +
+                     "': " + (ec ? ec.message() : "no free name"))
+                        .c_str());
+    throw py::error_already_set();
+  }
+}
+
+/// Compiles, and returns (library, cached). With `output`, the library is
+/// copied there; with the cache off and no `output`, to a new file in the
+/// temporary directory (the compiler's own directory goes with it).
 py::tuple pyCompile(const std::string &path, const std::string &decoder,
-                  const std::string &decodeStep, const std::string &target,
-                  const std::string &gpuArch, const std::string &cudaPath,
-                  const std::string &cacheDir, const std::string &mcpu) {
+                    const std::string &decodeStep, const std::string &target,
+                    const std::string &gpuArch, const std::string &cudaPath,
+                    const std::string &cacheDir, const std::string &mcpu,
+                    std::string output) {
   CompilerOptions o;
   o.decodeStep = decodeStep;
   o.mcpu = mcpu;
@@ -442,7 +477,22 @@ py::tuple pyCompile(const std::string &path, const std::string &decoder,
                         std::filesystem::exists(compiler.lastLibraryPath());
   if (!builtElsewhere)
     throwIfFailed(status);
-  return py::make_tuple(compiler.lastLibraryPath(), compiler.lastWasCached());
+  if (output.empty() && !compiler.keepsLibraries()) {
+    std::string name =
+        (std::filesystem::temp_directory_path() / "convc-module-XXXXXX.so")
+            .string();
+    int fd = ::mkstemps(name.data(), 3);
+    if (fd < 0) {
+      PyErr_SetFromErrnoWithFilename(PyExc_OSError, name.c_str());
+      throw py::error_already_set();
+    }
+    ::close(fd);
+    output = name;
+  }
+  if (output.empty())
+    return py::make_tuple(compiler.lastLibraryPath(), compiler.lastWasCached());
+  copyLibrary(compiler.lastLibraryPath(), output);
+  return py::make_tuple(output, compiler.lastWasCached());
 }
 
 } // namespace
@@ -496,7 +546,8 @@ PYBIND11_MODULE(_convc, m) {
         py::arg("options"));
   m.def("compile", &pyCompile, py::arg("path"), py::arg("decoder"),
         py::arg("decode_step"), py::arg("target"), py::arg("gpu_arch"),
-        py::arg("cuda_path"), py::arg("cache_dir"), py::arg("mcpu"));
+        py::arg("cuda_path"), py::arg("cache_dir"), py::arg("mcpu"),
+        py::arg("output"));
   m.def("cuda_status", [] {
     Status s = cudaStatus();
     return s.ok() ? std::string() : s.message();

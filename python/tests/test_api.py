@@ -21,6 +21,48 @@ def test_compile_uses_the_cache_and_copies_to_output(tmp_path, cache_dir):
     assert out == str(tmp_path / "model.so") and os.path.getsize(out) == os.path.getsize(first)
 
 
+def test_compile_with_the_cache_off_keeps_the_library(tmp_path, monkeypatch):
+    """The compiler's temporary directory goes when the call returns: the
+    library was returned from it, deleted (and `output=` failed)."""
+    src = os.path.join(ROOT, "examples", "reverse_digits.mlir")
+    lib = convc.compile(src, cache_dir="off")
+    try:
+        assert os.path.isabs(lib) and convc.Module(lib).entries
+    finally:
+        os.remove(lib)
+    out = convc.compile(src, cache_dir="off", output=str(tmp_path / "off.so"))
+    assert convc.Module(out).entries
+    monkeypatch.setenv("CONVC_CACHE_DIR", "relative-cache")
+    monkeypatch.chdir(tmp_path)
+    lib = convc.compile(src)
+    monkeypatch.chdir("/")
+    assert lib == str(tmp_path / "relative-cache" / os.path.basename(lib))
+    assert convc.Module(lib).entries
+
+
+def test_threads_compiling_to_one_output_each_leave_a_whole_library(tmp_path, cache_dir):
+    """They shared one temporary name: spurious FileNotFoundErrors, and a
+    call returned while the output was empty."""
+    import threading
+    src = os.path.join(ROOT, "examples", "reverse_digits.mlir")
+    size = os.path.getsize(convc.compile(src, cache_dir=cache_dir))
+    out, problems = str(tmp_path / "shared.so"), []
+
+    def compile_often():
+        for _ in range(15):
+            try:
+                if os.path.getsize(convc.compile(src, output=out, cache_dir=cache_dir)) != size:
+                    problems.append("short")
+            except Exception as e:  # noqa: BLE001 (any is a failure)
+                problems.append(repr(e))
+    threads = [threading.Thread(target=compile_often) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert problems == [] and not [f for f in os.listdir(tmp_path) if "partial" in f]
+
+
 def test_onnx_module_signature_and_run(cache_dir):
     lib = convc.compile(LIGHT_LAYER, cache_dir=cache_dir)
     m = convc.Module(lib)

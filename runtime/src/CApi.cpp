@@ -253,15 +253,16 @@ convc_status *convc_module_run_on(const convc_module *module,
                                   const convc_tensor *const *inputs,
                                   size_t num_inputs, convc_tensor **outputs,
                                   size_t num_outputs, convc_device outputs_on) {
+  // A failed run leaves no stale pointers in the caller's array, whatever
+  // else is wrong with the call.
+  for (size_t i = 0; outputs && i < num_outputs; ++i)
+    outputs[i] = nullptr;
   if (!module || !entry || (num_inputs && !inputs) ||
       (num_outputs && !outputs))
     return makeStatus(CONVC_INVALID_ARGUMENT, "null argument");
   if (outputs_on != CONVC_CPU && outputs_on != CONVC_CUDA)
     return makeStatus(CONVC_INVALID_ARGUMENT,
                       "unknown device " + std::to_string(int(outputs_on)));
-  // A failed run leaves no stale pointers in the caller's array.
-  for (size_t i = 0; i < num_outputs; ++i)
-    outputs[i] = nullptr;
   std::vector<Tensor> in;
   for (size_t i = 0; i < num_inputs; ++i) {
     if (!inputs[i])

@@ -97,8 +97,25 @@ class CroppedAway(torch.nn.Module):
         return F.pad(x, (3, -C), value=7.0)
 
 
+class StaticallyEmpty(torch.nn.Module):
+    """No channels (x[..., C:]) or no batch (x[:0]) is a static size 0: a
+    CumSum, sort and TopK along T and a Conv over a batch of nothing are
+    empty (were refused: upstream's slice verifier calls offset 0 into a
+    dim of 0 out of bounds)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(C, C, 3, padding=1)
+
+    def forward(self, x):
+        t = x[..., C:]
+        top = t.topk(1, dim=1)[0].expand(-1, x.shape[1], -1)
+        tails = torch.cat([x, t.cumsum(1), t.sort(1)[0], top], 2)
+        return torch.cat([self.conv(x[:0].transpose(1, 2)).transpose(1, 2), tails], 0)
+
+
 MATCHING = [FlipTail, ReducedTail, AttentionOverTail, BlockOnTail, EmptyUpdates, SortedTail,
-            Cropped, CroppedAway]
+            Cropped, CroppedAway, StaticallyEmpty]
 
 
 class LastOfHalf(torch.nn.Module):

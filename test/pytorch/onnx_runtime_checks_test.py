@@ -16,6 +16,8 @@ naming the node, where before they read or wrote out of bounds, trapped
   it), a negative one (was refused, though valid);
 - Slice and Gather of a bool mask (were refused), a Reshape of symbolic
   dims to a scalar (failed in the memref lowering);
+- a Pad that crops past the end of a static dim into the other side's
+  pads (was refused);
 - a Conv after a Pad that crops as it pads, run on an input too short for
   the kernel (an empty output with exit code 0);
 - Log of subnormal inputs (-87.3 for all: the polynomial clamped them to
@@ -133,6 +135,19 @@ def cropped_conv():
                   helper.make_node("Conv", ["p", "w"], ["y"], group=4, name="dw_conv")],
                  [("x", F32, ["B", 4, "T"])], [("y", F32, None)],
                  [("pads", np.array([0, 0, 2, 0, 0, -1], np.int64)), ("w", w)])
+
+
+def pad_past_end():
+    """Crops past the end of a static dim of 4, eating into the other side's
+    pads: 2 pads then 5 off the end leave one pad value, 6 off the front
+    then 3 pads leave one, 1 pad then 5 off the end leave nothing (was
+    refused: "Pad crops 5 from dim 1 of size 4")."""
+    pads = {"one_before": [0, 2, 0, -5], "one_after": [0, -6, 0, 3], "none": [0, 1, 0, -5]}
+    return model([helper.make_node("Pad", ["x", name, "seven"], [f"y_{name}"], name=name)
+                  for name in pads],
+                 [("x", F32, [2, 4])], [(f"y_{name}", F32, None) for name in pads],
+                 [(name, np.array(v, np.int64)) for name, v in pads.items()] +
+                 [("seven", np.array(7, np.float32))])
 
 
 def log():
@@ -389,6 +404,7 @@ CASES = [
     ("crop_conv_ok", cropped_conv, {"x": f(2, 4, 5)}, None),
     ("crop_conv_short", cropped_conv, {"x": f(2, 4, 1)},
      "node 'dw_conv': Conv input padded to 2 in spatial dim 0 is shorter than the kernel's span 3"),
+    ("pad_past_end", pad_past_end, {"x": f(2, 4)}, None),
     ("to_scalar", to_scalar, {"x": f(1, 1)}, None),
     # Subnormal inputs: the log polynomial clamped them to FLT_MIN (-87.3).
     ("log_subnormal", log, {"x": np.array([1e-45, 1e-42, 1e-40, 5e-39, 1.1e-38, 0.5, 3.0],

@@ -155,9 +155,20 @@ int main(int argc, char **argv) {
   CHECK(expect(convc_module_run(module, "main", intInputs, 1, &stale, 1),
                CONVC_INVALID_ARGUMENT, "expected dtype f32") &&
         stale == NULL);
-  CHECK(expect(
-      convc_module_run_on(module, "main", inputs, 1, &y, 1, (convc_device)7),
-      CONVC_INVALID_ARGUMENT, "unknown device 7"));
+  /* Also when the call itself is malformed (these returned before clearing). */
+  stale = x;
+  CHECK(expect(convc_module_run_on(module, "main", inputs, 1, &stale, 1,
+                                   (convc_device)7),
+               CONVC_INVALID_ARGUMENT, "unknown device 7") &&
+        stale == NULL);
+  stale = x;
+  CHECK(expect(convc_module_run(NULL, "main", inputs, 1, &stale, 1),
+               CONVC_INVALID_ARGUMENT, "null argument") &&
+        stale == NULL);
+  stale = x;
+  CHECK(expect(convc_module_run(module, NULL, inputs, 1, &stale, 1),
+               CONVC_INVALID_ARGUMENT, "null argument") &&
+        stale == NULL);
 
   convc_tensor_free(ints);
   convc_tensor_free(wrong);

@@ -169,15 +169,15 @@ bool loadModel(const std::string &model, Device device, Invocation &inv,
                const char *command, const std::string &decodeStep) {
   std::string error;
   std::string library = model;
-  if (!decodeStep.empty() && llvm::StringRef(model).ends_with(".onnx")) {
+  bool onnx = isONNXModelFile(model);
+  if (!decodeStep.empty() && onnx) {
     llvm::errs() << command
                  << ": an ONNX Seq2Seq is an encoder and a decoder: compile "
                     "them into one module first (convc compile encoder.onnx "
                     "--decoder decoder.onnx -o model.so) and give the .so\n";
     return false;
   }
-  if (llvm::StringRef(model).ends_with(".mlir") ||
-      llvm::StringRef(model).ends_with(".onnx")) {
+  if (llvm::StringRef(model).ends_with(".mlir") || onnx) {
     // Said before compiling for a GPU this process cannot use (~20 s).
     if (device == Device::CUDA) {
       if (Status cuda = cudaStatus(); !cuda.ok()) {

@@ -156,6 +156,16 @@ int runTranslate(int argc, char **argv) {
     lines.push_back(std::move(l));
   }
 
+  // Opened before the work: a path that cannot be written is said before
+  // the corpus is translated, not after.
+  std::error_code ec;
+  llvm::raw_fd_ostream out(output, ec);
+  if (ec) {
+    llvm::errs() << "convc translate: cannot write '" << output
+                 << "': " << ec.message() << "\n";
+    return 1;
+  }
+
   Invocation inv;
   if (!loadModel(model, device, inv, "convc translate", /*decodeStep=*/"decode"))
     return 1;
@@ -182,13 +192,6 @@ int runTranslate(int argc, char **argv) {
                    done == lines.size());
   }
 
-  std::error_code ec;
-  llvm::raw_fd_ostream out(output, ec);
-  if (ec) {
-    llvm::errs() << "convc translate: cannot write '" << output
-                 << "': " << ec.message() << "\n";
-    return 1;
-  }
   size_t bad = 0;
   for (const Line &l : lines) {
     out << l.output << "\n";

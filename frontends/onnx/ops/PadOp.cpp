@@ -227,6 +227,18 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
       return emitError(loc) << "Pad " << mode
                             << " with negative pads (cropping) is not "
                                "supported";
+    // A crop past the end of a static dim eats into the other side's
+    // padding (pads 1 and -3 on a dim of 2 leave nothing, 2 and -3 one pad
+    // value): crop the whole dim, then pad what is left.
+    for (int64_t i = 0; i < rank; ++i) {
+      int64_t n = type.getDimSize(i), &front = pads[i], &back = pads[i + rank];
+      int64_t crop = std::max<int64_t>(-front, 0) + std::max<int64_t>(-back, 0);
+      if (type.isDynamicDim(i) || crop <= n || n + front + back < 0)
+        continue; // cropped() reports a size below 0
+      int64_t left = n + front + back;
+      std::tie(front, back) =
+          back < 0 ? std::pair(left, -n) : std::pair(-n, left);
+    }
     operands.assign(inputs.begin(), inputs.end());
     operands[0] = cropped(loc, inputs[0], pads);
     if (!operands[0])

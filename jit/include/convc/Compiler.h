@@ -92,8 +92,12 @@ public:
   bool lastWasCached() const;
   /// Seconds the last compile took (cache look-up and loading included).
   double lastSeconds() const;
-  /// The shared library the last compile produced or found.
+  /// The shared library the last compile produced or found (an absolute
+  /// path).
   const std::string &lastLibraryPath() const;
+  /// Whether the libraries outlive this compiler: false with the cache off,
+  /// where they live in its temporary directory until it is destroyed.
+  bool keepsLibraries() const;
 
 private:
   Status compileSource(const detail::ModelSource &source,

@@ -52,6 +52,11 @@
 // RUN: not convc compile %t.same.mlir -o %t.same.mlir 2>&1 | FileCheck %s --check-prefix=SAME-OUTPUT
 // RUN: convc compile %t.same.mlir --emit=import | FileCheck %s
 // SAME-OUTPUT: convc compile: the output '{{.*}}.same.mlir' is the model file '{{.*}}.same.mlir': give -o another file
+// A missing output folder is said before the pipeline (was the linker's
+// "cannot open output file" after it), for libraries and IR alike.
+// RUN: not convc compile %s -o %t.missing/dir/m.so 2>&1 | FileCheck %s --check-prefix=NO-DIR --implicit-check-not=convc:
+// RUN: not convc compile %s --emit=llvm -o %t.missing/m.ll 2>&1 | FileCheck %s --check-prefix=NO-DIR --implicit-check-not=convc:
+// NO-DIR: convc compile: cannot write '{{.*}}.missing/{{.*}}': no such directory '{{.*}}.missing{{.*}}'
 // RUN: not convc compile %s --time-tile=0 -o %t.tile.so 2>&1 | FileCheck %s --check-prefix=TIME-TILE
 // TIME-TILE: convc compile: the time tile must be at least 1, got 0
 // RUN: not convc compile %s --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET

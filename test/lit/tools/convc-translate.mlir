@@ -47,6 +47,11 @@
 // translate: one line out per line in, in order, equal to generate's; a
 // bad line is reported with its number, left empty, and the others are
 // translated (exit 1). Progress lines when stderr is not a terminal.
+// An output that cannot be written is said before any line is translated
+// (was after the whole corpus).
+// RUN: printf '5 9 3 2\n' > %t.one.in
+// RUN: not convc translate %t.so --input %t.one.in --output %t.no-dir/out 2>&1 | FileCheck %s --check-prefix=NO-OUT --implicit-check-not=sentences
+// NO-OUT: convc translate: cannot write '{{.*}}.no-dir/out': No such file or directory
 // RUN: printf '5 9 3 2\n4 4 8 2\nseven 2\n1 4 2\n' > %t.in
 // RUN: not convc translate %t.so --input %t.in --output %t.out --chunk 2 2> %t.err
 // RUN: FileCheck %s --check-prefix=TRANSLATED < %t.out

@@ -9,6 +9,12 @@
 // CHECK: arith.addf
 
 // Every unsupported op type is listed with its nodes, and the supported ones.
+// An ONNX file by its content whatever its name (was parsed as MLIR text:
+// "unexpected character"); MLIR by any other name stays MLIR.
+// RUN: cp %onnx_data/test_add_bcast/model.onnx %t.ONNX
+// RUN: cp %onnx_data/test_add_bcast/model.onnx %t.pb
+// RUN: convc compile %t.ONNX --emit=import --quiet | FileCheck %s
+// RUN: convc compile %t.pb --emit=import --quiet | FileCheck %s
 // RUN: not convc compile %onnx_data/test_convtranspose_1d/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
 // MISSING-OPS: unsupported ONNX ops: ConvTranspose x1 [(unnamed)]; (convc imports: Abs, Acos, {{.*}}, Xor; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv)
 
