@@ -238,6 +238,15 @@ OwningOpRef<ModuleOp> packageSeq2Seq(MLIRContext *context,
                        : f.getArgAttrOfType<StringAttr>(i, "convc.name");
     return attr ? attr.getValue().str() : std::string();
   };
+  // A decoder that reads nothing of the encoder is no Seq2Seq's: most
+  // likely the two files were swapped, or one was given twice.
+  if (decode.getNumArguments() < 2) {
+    emitError(loc) << "the decoder takes only the previous tokens: its inputs "
+                      "after them must be the encoder's outputs (are the "
+                      "encoder and the decoder swapped, or one file given "
+                      "twice?)";
+    return nullptr;
+  }
   llvm::StringSet<> encoderOutputs;
   for (unsigned i = 0; i < encode.getNumResults(); ++i)
     encoderOutputs.insert(name(encode, true, i));

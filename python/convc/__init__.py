@@ -74,9 +74,7 @@ class Module:
     def __init__(self, path, device="cpu", threads=None):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"convc.Module: no such library: '{path}'")
-        if threads is not None and int(threads) < 0:
-            raise ValueError(f"threads is a count of threads (or None for all cores), not {threads}")
-        self._m = _convc.Module(os.fspath(path), int(threads or 0))
+        self._m = _convc.Module(os.fspath(path), _thread_count(threads))
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device is 'cpu' or 'cuda', not '{device}'")
         if self._m.device != device:
@@ -112,6 +110,8 @@ class Module:
             if both:
                 raise ValueError(f"input '{sorted(both)[0]}' is given twice")
             arrays = {**inputs, **arrays}
+        if outputs_on not in ("cpu", "cuda"):
+            raise ValueError(f"outputs_on is 'cpu' or 'cuda', not {outputs_on!r}")
         return self._m.run(entry, arrays, outputs_on)
 
 
@@ -195,7 +195,9 @@ class Translator:
                        sampling_topp=sampling_topp, sampling_temperature=sampling_temperature,
                        seed=seed, repetition_penalty=repetition_penalty,
                        no_repeat_ngram_size=no_repeat_ngram_size, max_batch_size=max_batch_size,
-                       batch_type=batch_type, start_token=start_token,
+                       batch_type=batch_type,
+                       start_token=None if start_token is None
+                       else _token_ids([start_token], "start_token")[0],
                        eos=self._special(end_token, "</s>", "end_token"),
                        pad=self._special(pad_token, "<pad>", "pad_token"))
         if target_prefix is not None:
@@ -209,6 +211,23 @@ class Translator:
         return [TranslationResult([self._decode(t, as_text) for t, _ in hyps],
                                   [s for _, s in hyps] if return_scores else None)
                 for hyps in results]
+
+
+def _thread_count(threads):
+    """`threads` as the native count (0: all cores): an integer (not a
+    float, which would be truncated, nor a bool) in [0, 2^31)."""
+    if threads is None:
+        return 0
+    try:
+        if isinstance(threads, (bool, np.bool_)):
+            raise TypeError
+        count = operator.index(threads)
+    except TypeError:
+        raise ValueError(f"threads is a count of threads (or None for all cores), "
+                         f"not {threads!r}") from None
+    if not 0 <= count < 2**31:
+        raise ValueError(f"threads is a count of threads (or None for all cores), not {count}")
+    return count
 
 
 def _token_ids(tokens, what):

@@ -169,6 +169,16 @@ def test_errors_are_exceptions(reverse_digits, tmp_path):
         translator.translate_batch([[7, 2]], end_token=2, pad_token=2)
     with pytest.raises(ValueError, match=r"target prefix token 1 \(position 0\) is the pad id"):
         translator.translate_batch([[7, 2]], target_prefix=[[1]])
+    # Were pybind11's "incompatible function arguments", a truncation to 2
+    # threads, and True run as token 1 (the pad id).
+    with pytest.raises(ValueError, match=r"threads is a count of threads .* not 10000000000"):
+        convc.Module(reverse_digits, threads=10**10)
+    with pytest.raises(ValueError, match=r"not 2.7"):
+        convc.Module(reverse_digits, threads=2.7)
+    with pytest.raises(ValueError, match="outputs_on is 'cpu' or 'cuda', not None"):
+        translator.module.run("encode", src_tokens=np.array([[7, 2]]), outputs_on=None)
+    with pytest.raises(ValueError, match=r"start_token, position 0: True is not a token id"):
+        translator.translate_batch([[7, 2]], start_token=True)
     with pytest.raises(ValueError, match="unknown CPU 'bogus'"):
         convc.compile(os.path.join(ROOT, "examples", "reverse_digits.mlir"), mcpu="bogus",
                       cache_dir=str(tmp_path))

@@ -1,12 +1,13 @@
-//===- Translate.cpp - `convc translate` -----------------------------------===//
+//===- Translate.cpp - `convc translate`
+//-----------------------------------===//
 //
 // Translates a corpus: one source per input line (token ids), one line per
 // source out, in the input's order. Sources go to the generator a chunk at
 // a time (sorted by length and batched inside the chunk), with a progress
 // bar on a terminal and plain progress lines otherwise. A line that cannot
 // be translated (not token ids, or refused by the model) is reported with
-// its number and left empty in the output; the others are translated, and
-// the command then exits 1.
+// its number (lines failing alike, once) and left empty in the output; the
+// others are translated, and the command then exits 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,7 @@
 
 #include "convc/Generate.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -60,6 +62,22 @@ void translateChunk(const Module &module, const GenerationOptions &options,
     lines[i]->output = text;
     generated += results[i].tokens.size() + 1;
   }
+}
+
+/// "line 3", or "lines 1-4, 7 (5 lines)".
+std::string lineList(const std::vector<size_t> &numbers) {
+  if (numbers.size() == 1)
+    return "line " + std::to_string(numbers[0]);
+  std::string text = "lines ";
+  for (size_t i = 0; i < numbers.size();) {
+    size_t j = i;
+    while (j + 1 < numbers.size() && numbers[j + 1] == numbers[j] + 1)
+      ++j;
+    text += (i ? ", " : "") + std::to_string(numbers[i]) +
+            (j > i ? "-" + std::to_string(numbers[j]) : "");
+    i = j + 1;
+  }
+  return text + " (" + std::to_string(numbers.size()) + " lines)";
 }
 
 void reportProgress(bool terminal, size_t done, size_t total, size_t tokens,
@@ -192,15 +210,21 @@ int runTranslate(int argc, char **argv) {
                    done == lines.size());
   }
 
+  // One report per distinct error, with the lines it stopped: a module or
+  // option every line fails on (a prefix outside the vocabulary, a module
+  // that is no Seq2Seq) is said once, not once per line.
   size_t bad = 0;
+  llvm::MapVector<llvm::StringRef, std::vector<size_t>> errors;
   for (const Line &l : lines) {
     out << l.output << "\n";
     if (!l.error.empty()) {
       ++bad;
-      llvm::errs() << "convc translate: line " << l.number << ": " << l.error
-                   << "\n";
+      errors[l.error].push_back(l.number);
     }
   }
+  for (const auto &[error, numbers] : errors)
+    llvm::errs() << "convc translate: " << lineList(numbers) << ": " << error
+                 << "\n";
   if (bad) {
     llvm::errs() << "convc translate: " << bad << " of " << lines.size()
                  << " lines not translated (left empty in the output)\n";

@@ -67,6 +67,13 @@
 // PROGRESS: convc translate: line 3: 'seven 2': 'seven' is not a token id
 // PROGRESS: convc translate: 1 of 4 lines not translated (left empty in the output)
 
+// An error every line meets (a prefix outside the vocabulary) is said once
+// with the lines it stopped (was once per line).
+// RUN: printf '5 9 3 2\n4 4 8 2\n1 4 2\n5 2\n' > %t.four.in
+// RUN: not convc translate %t.so --input %t.four.in --output %t.four.out --prefix 99 --chunk 3 2>&1 | FileCheck %s --check-prefix=GROUPED --implicit-check-not="line "
+// GROUPED: convc translate: lines 1-4 (4 lines): target prefix token 99 is outside the vocabulary [0, 14)
+// GROUPED: convc translate: 4 of 4 lines not translated
+
 // On a terminal (script gives it one), a progress bar with tokens/s.
 // RUN: printf '5 9 3 2\n4 4 8 2\n1 4 2\n' > %t.tty.in
 // RUN: %if pty %{ script -qec "convc translate %t.so --input %t.tty.in --output %t.tty.out --chunk 1" /dev/null | tr '\r' '\n' | FileCheck %s --check-prefix=BAR %}

@@ -89,6 +89,12 @@
 // RUN: not convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/decoder_rank2_logits.onnx -o %t.rank2.so 2>&1 | FileCheck %s --check-prefix=RANK2-LOGITS
 // RANK2-LOGITS: decoder_rank2_logits.onnx:0:0: error: the decoder's first output must be the logits, float [batch, target length, vocabulary]; this one is 'tensor<?x?xf32>'
 
+// The encoder given as its own decoder, or the two swapped, compiled
+// (hunt 9): a decoder must read the encoder's outputs.
+// RUN: not convc compile %S/Inputs/export_talk_seq2seq_encoder.onnx --decoder %S/Inputs/export_talk_seq2seq_encoder.onnx -o %t.twice.so 2>&1 | FileCheck %s --check-prefix=NOT-A-DECODER
+// RUN: not convc compile %S/Inputs/export_talk_seq2seq_decoder.onnx --decoder %S/Inputs/export_talk_seq2seq_encoder.onnx -o %t.swapped.so 2>&1 | FileCheck %s --check-prefix=NOT-A-DECODER
+// NOT-A-DECODER: export_talk_seq2seq_encoder.onnx:0:0: error: the decoder takes only the previous tokens: its inputs after them must be the encoder's outputs (are the encoder and the decoder swapped, or one file given twice?)
+
 // LightweightConv in fairseq's TBC layout (x [T, B, C] permuted to
 // [B, C, T] around the grouped Conv1d): one convc.lightweight_conv between
 // the two layout transposes.
