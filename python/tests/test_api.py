@@ -169,6 +169,10 @@ def test_errors_are_exceptions(reverse_digits, tmp_path):
         translator.translate_batch([[7, 2]], end_token=2, pad_token=2)
     with pytest.raises(ValueError, match=r"target prefix token 1 \(position 0\) is the pad id"):
         translator.translate_batch([[7, 2]], target_prefix=[[1]])
+    # A token outside the embedding in one source of a batch: the encoder's
+    # error named no source.
+    with pytest.raises(ValueError, match=r"source 1: entry 'encode': token id 99 is out of range"):
+        translator.translate_batch([[7, 5, 2], [6, 99, 2], [8, 2]])
     # Were pybind11's "incompatible function arguments", a truncation to 2
     # threads, and True run as token 1 (the pad id).
     with pytest.raises(ValueError, match=r"threads is a count of threads .* not 10000000000"):

@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 
 namespace convc {
@@ -200,6 +201,48 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
   }
   search.results(results);
   return Status();
+}
+
+/// The encoder run on `source` alone: whether it accepts it.
+Status encodeAlone(const Module &module, const std::vector<int64_t> &source,
+                   const GenerationOptions &options) {
+  Named inputs = options.parameters, encoded;
+  Tensor src = Tensor::zeros(DType::I64, {1, int64_t(source.size())});
+  std::copy(source.begin(), source.end(), src.data<int64_t>());
+  inputs["src_tokens"] = src;
+  RunOptions onDevice;
+  onDevice.outputs = module.device();
+  return runNamed(module, "encode", inputs, encoded, onDevice);
+}
+
+/// `failed` with the source it is about: a batch's encoder error (a token
+/// id outside the embedding table) names no row. The first of the batch
+/// (`order[first, end)`, indices into `sources`) that
+/// the encoder refuses on its own, while it accepts another, is named; when
+/// it refuses all of them alike the module or the options are at fault,
+/// and `failed` stays as it is.
+Status nameRefusedSource(const Module &module,
+                         const std::vector<std::vector<int64_t>> &sources,
+                         const std::vector<size_t> &order, size_t first,
+                         size_t end, const GenerationOptions &options,
+                         Status failed) {
+  if (end - first < 2)
+    return failed;
+  std::optional<std::pair<size_t, Status>> refused;
+  bool accepted = false;
+  for (size_t k = first; k < end; ++k) {
+    size_t i = order[k];
+    Status s = encodeAlone(module, sources[i], options);
+    if (s.ok())
+      accepted = true;
+    else if (!refused)
+      refused = {i, s};
+    if (accepted && refused)
+      return Status(refused->second.code(),
+                    "source " + std::to_string(refused->first) + ": " +
+                        refused->second.message());
+  }
+  return failed;
 }
 
 /// One batch: encode, then decode step by step, choosing each row's next
@@ -466,7 +509,7 @@ Status generateNBest(const Module &module,
     std::vector<std::vector<Hypothesis>> found;
     if (Status s = searchBatch(module, batch, prefixes, placed, rng, found);
         !s.ok())
-      return s;
+      return nameRefusedSource(module, sources, order, first, end, placed, s);
     for (size_t i = first; i < end; ++i) {
       // Every beam can die when the rules leave no token (--min-len past
       // what --no-repeat-ngram-size allows): say so, not an empty answer.

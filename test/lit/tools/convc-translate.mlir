@@ -67,6 +67,11 @@
 // PROGRESS: convc translate: line 3: 'seven 2': 'seven' is not a token id
 // PROGRESS: convc translate: 1 of 4 lines not translated (left empty in the output)
 
+// A token outside the embedding in one of several sources names it (the
+// encoder's error named no source).
+// RUN: not convc generate %t.so --src "7 5 2" --src "6 99 2" --src "8 2" 2>&1 | FileCheck %s --check-prefix=OOV-SOURCE
+// OOV-SOURCE: convc generate: source 1: entry 'encode': token id 99 is out of range for an embedding table of 14 rows
+
 // An error every line meets (a prefix outside the vocabulary) is said once
 // with the lines it stopped (was once per line).
 // RUN: printf '5 9 3 2\n4 4 8 2\n1 4 2\n5 2\n' > %t.four.in
