@@ -521,6 +521,17 @@ def main():
         failures.append(f"huge: not refused at compile time: {built.stderr.strip()[-300:]}")
     else:
         print(f"  huge: {built.stderr.strip().splitlines()[-1]}")
+    # A crop of INT64_MIN (fuzzed) negated past int64 in the importer.
+    path = os.path.join(work, "crop_min.onnx")
+    onnx.save(model([helper.make_node("Pad", ["x", "pads"], ["y"], name="crop_min")],
+                    [("x", F32, [2, 4])], [("y", F32, None)],
+                    [("pads", np.array([0, 1, 0, -2**63], np.int64))]), path)
+    built = oc.compile_model(tool, path, os.path.join(work, "crop_min.so"))
+    if built.returncode == 0 or "node 'crop_min'" not in built.stderr or \
+            "more than any tensor holds" not in built.stderr:
+        failures.append(f"crop_min: not refused at compile time: {built.stderr.strip()[-300:]}")
+    else:
+        print(f"  crop_min: {built.stderr.strip().splitlines()[-1]}")
     return oc.report(failures)
 
 

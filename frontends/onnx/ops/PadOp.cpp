@@ -161,6 +161,34 @@ LogicalResult GraphImporter::padBySizes(const onnx::NodeProto &node,
   return define(node, constantPad(b, loc, inputs[0], low, high, padValue));
 }
 
+/// Pads of constant mode where a crop runs past the end of a static dim,
+/// rewritten to crop the whole dim and pad what is left of the other side.
+static LogicalResult cropIntoPads(Location loc, RankedTensorType type,
+                                  SmallVectorImpl<int64_t> &pads) {
+  int64_t rank = type.getRank();
+  // No tensor holds 2^48 elements: larger crops are an error (and
+  // negating INT64_MIN would overflow).
+  for (int64_t v : pads)
+    if (v < -(int64_t(1) << 48))
+      return emitError(loc) << "Pad by " << v
+                            << " crops more than any tensor holds (2^48 "
+                               "elements)";
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t n = type.getDimSize(i), &front = pads[i], &back = pads[i + rank];
+    int64_t crop = std::max<int64_t>(-front, 0) + std::max<int64_t>(-back, 0);
+    if (type.isDynamicDim(i) || crop <= n || (front < 0 && back < 0))
+      continue; // cropped() reports a size below 0
+    // One side crops past the end, the other pads: n - crop is in
+    // (-2^49, 0), so adding the pad cannot overflow.
+    int64_t left = n - crop + std::max(front, back);
+    if (left < 0)
+      continue;
+    std::tie(front, back) =
+        back < 0 ? std::pair(left, -n) : std::pair(-n, left);
+  }
+  return success();
+}
+
 /// ONNX Pad.
 LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
                                        Location loc, ArrayRef<Value> inputs) {
@@ -230,15 +258,8 @@ LogicalResult GraphImporter::importPad(const onnx::NodeProto &node,
     // A crop past the end of a static dim eats into the other side's
     // padding (pads 1 and -3 on a dim of 2 leave nothing, 2 and -3 one pad
     // value): crop the whole dim, then pad what is left.
-    for (int64_t i = 0; i < rank; ++i) {
-      int64_t n = type.getDimSize(i), &front = pads[i], &back = pads[i + rank];
-      int64_t crop = std::max<int64_t>(-front, 0) + std::max<int64_t>(-back, 0);
-      if (type.isDynamicDim(i) || crop <= n || n + front + back < 0)
-        continue; // cropped() reports a size below 0
-      int64_t left = n + front + back;
-      std::tie(front, back) =
-          back < 0 ? std::pair(left, -n) : std::pair(-n, left);
-    }
+    if (failed(cropIntoPads(loc, type, pads)))
+      return failure();
     operands.assign(inputs.begin(), inputs.end());
     operands[0] = cropped(loc, inputs[0], pads);
     if (!operands[0])
