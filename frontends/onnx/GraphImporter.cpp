@@ -496,14 +496,12 @@ void replaceStaticallyEmptyComputations(func::FuncOp func) {
       return WalkResult::advance();
     for (OpResult result : op->getResults()) {
       auto type = cast<RankedTensorType>(result.getType());
+      SmallVector<OpFoldResult> shape =
+          dynamic ? sizes[result.getResultNumber()]
+                  : getAsIndexOpFoldResult(op->getContext(), type.getShape());
       Value empty =
-          dynamic
-              ? tensor::EmptyOp::create(
-                    rewriter, op->getLoc(), sizes[result.getResultNumber()],
-                    type.getElementType(), type.getEncoding())
-              : tensor::EmptyOp::create(rewriter, op->getLoc(), type.getShape(),
-                                        type.getElementType(),
-                                        type.getEncoding());
+          tensor::EmptyOp::create(rewriter, op->getLoc(), shape,
+                                  type.getElementType(), type.getEncoding());
       if (empty.getType() != type)
         empty = tensor::CastOp::create(rewriter, op->getLoc(), type, empty);
       rewriter.replaceAllUsesWith(result, empty);
