@@ -159,16 +159,33 @@ NpyArray NpyArray::fromDoubles(NpyDType dtype, std::vector<int64_t> shape,
 
 namespace {
 
+/// Finds where `key`, in either of Python's quotes, is in the header dict
+/// (npos if absent); `twice` is set when it is there more than once.
+size_t findKey(const std::string &header, const std::string &key, bool &twice) {
+  size_t first = std::string::npos;
+  twice = false;
+  for (char quote : {'\'', '"'}) {
+    std::string quoted = quote + key + quote;
+    for (size_t pos = header.find(quoted); pos != std::string::npos;
+         pos = header.find(quoted, pos + 1)) {
+      if (first != std::string::npos)
+        twice = true;
+      first = std::min(first, pos);
+    }
+  }
+  return first;
+}
+
 /// Finds the value text after `'key':` in the header dict; `opening` is
-/// the value's first character (`(` for a tuple, `'` for a string). A key
-/// given twice is malformed (NumPy's parser would take the last).
+/// the value's first character (`(` for a tuple, a quote for a string). A
+/// key given twice is malformed (NumPy's parser would take the last).
 bool findValue(const std::string &header, const std::string &key,
                std::string &value, char *opening = nullptr) {
-  size_t pos = header.find("'" + key + "'");
-  if (pos == std::string::npos ||
-      header.find("'" + key + "'", pos + 1) != std::string::npos)
+  bool twice = false;
+  size_t pos = findKey(header, key, twice);
+  if (pos == std::string::npos || twice)
     return false;
-  pos = header.find(':', pos);
+  pos = header.find(':', pos + key.size() + 2);
   if (pos == std::string::npos)
     return false;
   ++pos;
@@ -183,8 +200,8 @@ bool findValue(const std::string &header, const std::string &key,
     if (end == std::string::npos)
       return false;
     value = header.substr(pos + 1, end - pos - 1);
-  } else if (header[pos] == '\'') {
-    size_t end = header.find('\'', pos + 1);
+  } else if (header[pos] == '\'' || header[pos] == '"') {
+    size_t end = header.find(header[pos], pos + 1);
     if (end == std::string::npos)
       return false;
     value = header.substr(pos + 1, end - pos - 1);
@@ -195,6 +212,35 @@ bool findValue(const std::string &header, const std::string &key,
   return true;
 }
 
+/// The dtype of a descriptor as NumPy's np.dtype(descr) reads it: a byte
+/// order ('<' little, '=' native, '|' not applicable, none: native; this
+/// reader runs on little-endian hosts) and a kind code ('f4', '?'), or a
+/// type name ('float32'). Big-endian ('>') multi-byte data is refused.
+bool parseDescriptor(std::string descr, NpyDType &dtype) {
+  bool bigEndian = false;
+  if (!descr.empty() && std::strchr("<=|>", descr.front())) {
+    bigEndian = descr.front() == '>';
+    descr.erase(0, 1);
+  }
+  static const struct {
+    const char *code, *name;
+    NpyDType dtype;
+  } kTypes[] = {
+      {"f4", "float32", NpyDType::F32}, {"f8", "float64", NpyDType::F64},
+      {"i4", "int32", NpyDType::I32},   {"i8", "int64", NpyDType::I64},
+      {"f2", "float16", NpyDType::F16}, {"i1", "int8", NpyDType::I8},
+      {"u1", "uint8", NpyDType::U8},    {"b1", "bool", NpyDType::Bool}};
+  for (const auto &type : kTypes) {
+    if (descr != type.code && descr != type.name &&
+        !(type.dtype == NpyDType::Bool && descr == "?"))
+      continue;
+    if (bigEndian && npyElementSize(type.dtype) > 1)
+      return false;
+    dtype = type.dtype;
+    return true;
+  }
+  return false;
+}
 } // namespace
 
 bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
@@ -254,25 +300,10 @@ bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
                          "with numpy.ascontiguousarray";
     return false;
   }
-  if (descr == "<f4")
-    array.dtype = NpyDType::F32;
-  else if (descr == "<f8")
-    array.dtype = NpyDType::F64;
-  else if (descr == "<i4")
-    array.dtype = NpyDType::I32;
-  else if (descr == "<i8")
-    array.dtype = NpyDType::I64;
-  else if (descr == "<f2")
-    array.dtype = NpyDType::F16;
-  else if (descr == "|i1")
-    array.dtype = NpyDType::I8;
-  else if (descr == "|u1")
-    array.dtype = NpyDType::U8;
-  else if (descr == "|b1")
-    array.dtype = NpyDType::Bool;
-  else {
+  if (!parseDescriptor(descr, array.dtype)) {
     error = "'" + path + "': unsupported dtype '" + descr +
-            "' (supported: <f4, <f8, <i4, <i8, <f2, |i1, |u1, |b1)";
+            "' (supported: <f4, <f8, <i4, <i8, <f2, |i1, |u1, |b1, with '=' "
+            "or no byte order too; big-endian data is not)";
     return false;
   }
   array.shape.clear();

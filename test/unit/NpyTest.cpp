@@ -121,6 +121,52 @@ TEST(Npy, RefusesHeadersNumPyWouldNot) {
   }
 }
 
+// Headers NumPy reads that NumPy's own writer does not produce: keys and
+// strings in double quotes, descriptors without a byte order or with '=',
+// type names and '?'. Big-endian data is refused, not read as little.
+TEST(Npy, ReadsHeadersOtherWritersProduce) {
+  auto withHeader = [](const std::string &dict) {
+    std::string header = dict;
+    header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+    std::string path = tempPath("other-writer.npy");
+    std::ofstream out(path, std::ios::binary);
+    out << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 255)
+        << char(header.size() >> 8) << header << std::string(64, '\0');
+    return path;
+  };
+  auto withDescr = [&](const std::string &descr) {
+    return withHeader("{'descr': '" + descr +
+                      "', 'fortran_order': False, 'shape': (2, 3), }");
+  };
+  NpyArray a;
+  std::string error;
+  ASSERT_TRUE(readNpy(withHeader("{\"descr\": \"<f8\", \"fortran_order\": "
+                                 "False, \"shape\": (2, 3)}"),
+                      a, error))
+      << error;
+  EXPECT_EQ(a.dtype, NpyDType::F64);
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
+  const std::pair<const char *, NpyDType> readable[] = {
+      {"f4", NpyDType::F32},      {"=f4", NpyDType::F32},
+      {"float32", NpyDType::F32}, {"=i8", NpyDType::I64},
+      {"int32", NpyDType::I32},   {"f2", NpyDType::F16},
+      {"<i1", NpyDType::I8},      {">u1", NpyDType::U8},
+      {"?", NpyDType::Bool},      {"bool", NpyDType::Bool}};
+  for (auto [descr, dtype] : readable) {
+    ASSERT_TRUE(readNpy(withDescr(descr), a, error)) << descr << ": " << error;
+    EXPECT_EQ(a.dtype, dtype) << descr;
+  }
+  for (const char *descr : {">f4", ">i8", "<c8", "f3", "<U4"}) {
+    EXPECT_FALSE(readNpy(withDescr(descr), a, error)) << descr;
+    EXPECT_NE(error.find("unsupported dtype"), std::string::npos) << error;
+  }
+  // One key in both quotes is a key given twice.
+  EXPECT_FALSE(readNpy(withHeader("{'descr': '<f4', \"descr\": '<f8', "
+                                  "'fortran_order': False, 'shape': (2,), }"),
+                       a, error));
+  EXPECT_NE(error.find("malformed header"), std::string::npos) << error;
+}
+
 // A file that cannot be written says why.
 TEST(Npy, WriteFailureSaysWhy) {
   NpyArray a = NpyArray::fromDoubles(NpyDType::F32, {1}, {1});
