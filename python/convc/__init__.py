@@ -132,10 +132,16 @@ class Translator:
 
     With `dictionary` (a fairseq dict.txt: "word count" per line, ids from 4
     after <s> <pad> </s> <unk>) sources and hypotheses may be strings of
-    words; with `sentencepiece` (a .model file) too, as text."""
+    words; with `sentencepiece` (a .model file) too, as text.
 
-    def __init__(self, path, device="cpu", threads=None, dictionary=None, sentencepiece=None):
+    `parameters` gives a module that takes weights as inputs (an ONNX
+    export with export_params=False, convc generate's --params) its
+    weights: a dict of name to array, or a folder of NAME.npy files."""
+
+    def __init__(self, path, device="cpu", threads=None, dictionary=None, sentencepiece=None,
+                 parameters=None):
         self.module = Module(path, device, threads)
+        self.parameters = _read_parameters(parameters)
         self.vocabulary = _read_fairseq_dictionary(dictionary) if dictionary else None
         self.index = {w: i for i, w in enumerate(self.vocabulary)} if self.vocabulary else None
         self.sp = None
@@ -199,7 +205,8 @@ class Translator:
                        start_token=None if start_token is None
                        else _token_ids([start_token], "start_token")[0],
                        eos=self._special(end_token, "</s>", "end_token"),
-                       pad=self._special(pad_token, "<pad>", "pad_token"))
+                       pad=self._special(pad_token, "<pad>", "pad_token"),
+                       parameters=self.parameters)
         if target_prefix is not None:
             if len(target_prefix) != len(sources):
                 raise ValueError("target_prefix needs one entry per source")
@@ -211,6 +218,22 @@ class Translator:
         return [TranslationResult([self._decode(t, as_text) for t, _ in hyps],
                                   [s for _, s in hyps] if return_scores else None)
                 for hyps in results]
+
+
+def _read_parameters(parameters):
+    """Weights by name: a dict's items, or each NAME.npy of a folder (its
+    other files are not read, as convc generate --params)."""
+    if parameters is None:
+        return None
+    if isinstance(parameters, (str, os.PathLike)):
+        folder = os.fspath(parameters)
+        if not os.path.isdir(folder):
+            raise ValueError(f"parameters: '{folder}' is not a folder of NAME.npy files")
+        return {name[:-4]: np.load(os.path.join(folder, name))
+                for name in sorted(os.listdir(folder)) if name.endswith(".npy")}
+    if not isinstance(parameters, dict) or not all(isinstance(k, str) for k in parameters):
+        raise ValueError("parameters is a dict of name to array, or a folder of NAME.npy files")
+    return dict(parameters)
 
 
 def _thread_count(threads):

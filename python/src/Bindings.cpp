@@ -168,6 +168,71 @@ Tensor deviceInput(const TensorSpec &spec, const py::object &given) {
   return Tensor::borrowDevice(spec.dtype, shape, reinterpret_cast<void *>(data));
 }
 
+/// `object` as the input `spec` of an entry point: a device array
+/// (`__cuda_array_interface__`) as it is, a numpy array borrowed when it is
+/// C-contiguous and of the spec's dtype, else converted by numpy's
+/// "same_kind" rules, refusing conversions that change values. `keep` holds
+/// what the tensor borrows.
+Tensor hostOrDeviceInput(const TensorSpec &spec, const py::object &object,
+                         std::vector<py::object> &keep) {
+  if (py::hasattr(object, "__cuda_array_interface__")) {
+    keep.push_back(object);
+    return deviceInput(spec, object);
+  }
+  py::module_ np = py::module_::import("numpy");
+  py::dtype want = numpyDType(spec.dtype);
+  py::array given = py::reinterpret_borrow<py::object>(object);
+  // Zero copy for C-contiguous arrays of the right dtype; a converted
+  // copy otherwise (numpy's casting rules: "same_kind").
+  py::array a = given;
+  if (!given.dtype().is(want)) {
+    if (!np.attr("can_cast")(given.dtype(), want, "same_kind").cast<bool>())
+      throw py::value_error("input '" + spec.name + "' is " +
+                            py::str(given.dtype()).cast<std::string>() +
+                            "; the entry point takes " + dtypeName(spec.dtype));
+    // asarray keeps a 0-d array 0-d (ascontiguousarray makes it [1]).
+    // Quietly: an overflow is the ValueError below, not a warning
+    // (which -W error would turn into another exception).
+    py::object quiet = np.attr("errstate")(py::arg("over") = "ignore");
+    quiet.attr("__enter__")();
+    try {
+      a = np.attr("asarray")(given, want, "C");
+    } catch (...) {
+      quiet.attr("__exit__")(py::none(), py::none(), py::none());
+      throw;
+    }
+    quiet.attr("__exit__")(py::none(), py::none(), py::none());
+    // Integers narrowed (int64 ids to an int32 input, uint64 to int64)
+    // must keep their values: numpy's cast wraps 2^32 + 5 to 5, a wrong
+    // index, and 2^63 to -2^63 (which even casts back to 2^63).
+    if (!np.attr("can_cast")(given.dtype(), want, "safe").cast<bool>() &&
+        given.dtype().kind() != 'f' && given.dtype().kind() != 'c' &&
+        !integersKeepValues(np, given, a, want))
+      throw py::value_error("input '" + spec.name + "' holds " +
+                            py::str(given.dtype()).cast<std::string>() +
+                            " values that " + dtypeName(spec.dtype) +
+                            ", the entry point's type, cannot hold");
+    // Floats narrowed (float64 to float32, float32 to float16) must
+    // stay finite: 1e300 would run as inf.
+    if (given.dtype().kind() == 'f' &&
+        np.attr("any")(np.attr("logical_and")(
+                           np.attr("isfinite")(given),
+                           np.attr("logical_not")(np.attr("isfinite")(a))))
+            .cast<bool>())
+      throw py::value_error("input '" + spec.name + "' holds " +
+                            py::str(given.dtype()).cast<std::string>() +
+                            " values beyond the range of " +
+                            dtypeName(spec.dtype) + ", the entry point's type");
+  } else if (!(given.flags() & py::array::c_style)) {
+    a = np.attr("asarray")(given, py::none(), "C");
+  }
+  std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
+  // Inputs are only read: read-only arrays (np.load(mmap_mode='r'),
+  // np.frombuffer) are borrowed too.
+  keep.push_back(a);
+  return Tensor::borrow(spec.dtype, shape, const_cast<void *>(a.data()));
+}
+
 /// A loaded module and what Python calls on it.
 class PyModule {
 public:
@@ -208,10 +273,8 @@ public:
       throw py::value_error(module_->run(entryName, {}, none).message());
     }
     std::vector<Tensor> inputs;
-    std::vector<py::array> keep; // alive until the run returns
-    std::vector<py::object> keepObjects;
+    std::vector<py::object> keep; // alive until the run returns
     size_t used = 0;
-    py::module_ np = py::module_::import("numpy");
     // The names given that the entry point does not take ("'a', 'b'"),
     // for the errors only.
     auto unknownNames = [&] {
@@ -236,66 +299,8 @@ public:
                                    : "; it takes no input named " + unknown));
       }
       ++used;
-      py::object object = arrays[spec.name.c_str()];
-      if (py::hasattr(object, "__cuda_array_interface__")) {
-        inputs.push_back(deviceInput(spec, object));
-        keepObjects.push_back(object);
-        continue;
-      }
-      py::dtype want = numpyDType(spec.dtype);
-      py::array given = py::reinterpret_borrow<py::object>(object);
-      // Zero copy for C-contiguous arrays of the right dtype; a converted
-      // copy otherwise (numpy's casting rules: "same_kind").
-      py::array a = given;
-      if (!given.dtype().is(want)) {
-        if (!np.attr("can_cast")(given.dtype(), want, "same_kind").cast<bool>())
-          throw py::value_error("input '" + spec.name + "' is " +
-                                py::str(given.dtype()).cast<std::string>() +
-                                "; the entry point takes " +
-                                dtypeName(spec.dtype));
-        // asarray keeps a 0-d array 0-d (ascontiguousarray makes it [1]).
-        // Quietly: an overflow is the ValueError below, not a warning
-        // (which -W error would turn into another exception).
-        py::object quiet = np.attr("errstate")(py::arg("over") = "ignore");
-        quiet.attr("__enter__")();
-        try {
-          a = np.attr("asarray")(given, want, "C");
-        } catch (...) {
-          quiet.attr("__exit__")(py::none(), py::none(), py::none());
-          throw;
-        }
-        quiet.attr("__exit__")(py::none(), py::none(), py::none());
-        // Integers narrowed (int64 ids to an int32 input, uint64 to int64)
-        // must keep their values: numpy's cast wraps 2^32 + 5 to 5, a wrong
-        // index, and 2^63 to -2^63 (which even casts back to 2^63).
-        if (!np.attr("can_cast")(given.dtype(), want, "safe").cast<bool>() &&
-            given.dtype().kind() != 'f' && given.dtype().kind() != 'c' &&
-            !integersKeepValues(np, given, a, want))
-          throw py::value_error("input '" + spec.name + "' holds " +
-                                py::str(given.dtype()).cast<std::string>() +
-                                " values that " + dtypeName(spec.dtype) +
-                                ", the entry point's type, cannot hold");
-        // Floats narrowed (float64 to float32, float32 to float16) must
-        // stay finite: 1e300 would run as inf.
-        if (given.dtype().kind() == 'f' &&
-            np.attr("any")(np.attr("logical_and")(
-                               np.attr("isfinite")(given),
-                               np.attr("logical_not")(np.attr("isfinite")(a))))
-                .cast<bool>())
-          throw py::value_error("input '" + spec.name + "' holds " +
-                                py::str(given.dtype()).cast<std::string>() +
-                                " values beyond the range of " +
-                                dtypeName(spec.dtype) +
-                                ", the entry point's type");
-      } else if (!(given.flags() & py::array::c_style)) {
-        a = np.attr("asarray")(given, py::none(), "C");
-      }
-      std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
-      // Inputs are only read: read-only arrays (np.load(mmap_mode='r'),
-      // np.frombuffer) are borrowed too.
       inputs.push_back(
-          Tensor::borrow(spec.dtype, shape, const_cast<void *>(a.data())));
-      keep.push_back(a);
+          hostOrDeviceInput(spec, arrays[spec.name.c_str()], keep));
     }
     if (used != arrays.size())
       throw py::value_error("entry '" + entryName + "' has no input named " +
@@ -394,6 +399,25 @@ py::list pyGenerate(const PyModule &module,
                   const std::vector<std::vector<int64_t>> &sources,
                   const py::dict &options) {
   GenerationOptions g = generationOptions(options);
+  // Weights given as inputs (a model compiled with --params), each as the
+  // first entry point taking an input of its name reads it.
+  std::vector<py::object> keep; // alive until generation returns
+  if (options.contains("parameters") && !options["parameters"].is_none()) {
+    for (auto [key, value] : options["parameters"].cast<py::dict>()) {
+      std::string name = py::str(key);
+      const TensorSpec *spec = nullptr;
+      for (const EntryPoint &e : module.module().entryPoints())
+        for (const TensorSpec &input : e.inputs)
+          if (!spec && input.name == name)
+            spec = &input;
+      if (!spec)
+        throw py::value_error("parameter '" + name +
+                              "': no entry point of the module takes an "
+                              "input of that name");
+      g.parameters[name] = hostOrDeviceInput(
+          *spec, py::reinterpret_borrow<py::object>(value), keep);
+    }
+  }
   std::vector<std::vector<Hypothesis>> results;
   Status status;
   {

@@ -1,6 +1,8 @@
 """convc's Python API: compile, Module, Translator, errors, no leaks."""
 import os
 import resource  # noqa: F401  (Linux: RSS from /proc below)
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -413,3 +415,40 @@ def test_external_data_beside_the_model_and_in_the_cache_key(tmp_path):
         lib = convc.compile(str(tmp_path / "m.onnx"), cache_dir=str(tmp_path / "cache"))
         got.append((lib, convc.Module(lib).run("main", x=x)["y"][0, 0]))
     assert got[0][1] == 8.0 and got[1][1] == 16.0 and got[0][0] != got[1][0]
+
+
+def _weights_as_inputs(tmp_path):
+    """The bundled model with its embedding table a graph input "emb" (as
+    in an export with export_params=False), and the table."""
+    script = os.path.join(ROOT, "test", "lit", "tools", "Inputs", "weights_as_inputs.py")
+    path = tmp_path / "weights_as_inputs.mlir"
+    subprocess.run([sys.executable, script, os.path.join(ROOT, "examples", "reverse_digits.mlir"),
+                    str(path), str(tmp_path)], check=True)
+    return str(path), np.load(tmp_path / "emb.npy")
+
+
+def test_translator_takes_weights_as_parameters(tmp_path, cache_dir, reverse_digits):
+    path, emb = _weights_as_inputs(tmp_path)
+    lib = convc.compile(path, decode_step="decode", cache_dir=cache_dir)
+    sources = [[4 + d for d in (3, 1, 4, 1, 5)] + [2], [4 + 9, 4 + 2, 2]]
+    expected = convc.Translator(reverse_digits).translate_batch(sources, beam_size=2)
+    expected = [r.hypotheses for r in expected]
+    (tmp_path / "notes.txt").write_text("not a weight")
+    for parameters in ({"emb": emb}, {"emb": emb.astype(np.float64)}, str(tmp_path),
+                       tmp_path):
+        got = convc.Translator(lib, parameters=parameters).translate_batch(sources, beam_size=2)
+        assert [r.hypotheses for r in got] == expected, type(parameters)
+    # Other weights give other translations: the parameter is what runs.
+    got = convc.Translator(lib, parameters={"emb": emb[::-1].copy()}).translate_batch(sources)
+    assert [r.hypotheses[0] for r in got] != [e[0] for e in expected]
+    with pytest.raises(ValueError, match="'emb' .*parameters="):
+        convc.Translator(lib).translate_batch(sources)
+    with pytest.raises(ValueError, match="parameter 'embed'"):
+        convc.Translator(lib, parameters={"emb": emb, "embed": emb}).translate_batch(sources)
+    with pytest.raises(ValueError, match="emb"):
+        convc.Translator(lib, parameters={"emb": emb.astype(np.complex64)}).translate_batch(
+            sources)
+    with pytest.raises(ValueError, match="input 'emb': expected shape"):
+        convc.Translator(lib, parameters={"emb": emb[:, :32]}).translate_batch(sources)
+    with pytest.raises(ValueError, match="not a folder"):
+        convc.Translator(lib, parameters=str(tmp_path / "missing"))

@@ -42,7 +42,9 @@ Status runNamed(const Module &module, const std::string &entry,
     if (it == inputs.end())
       return Status(StatusCode::InvalidArgument,
                     "'" + entry + "' needs an input named '" + spec.name +
-                        "' that the generator does not provide");
+                        "' that the generator does not provide (weights "
+                        "taken as inputs: convc generate --params DIR, "
+                        "Translator(parameters=...) in Python)");
     in.push_back(it->second);
   }
   if (Status s = module.run(entry, in, out, options); !s.ok())

@@ -90,3 +90,19 @@
 // HELP: --input
 // HELP: --max-batch-size
 // HELP: --sampling-topk
+
+// Weights taken as inputs come from --params DIR (DIR/<name>.npy): the same
+// translations as the model holding them; without them, an error that says
+// how to give them.
+// RUN: %python %S/Inputs/weights_as_inputs.py %convc_src/examples/reverse_digits.mlir %t.weights.mlir %t.params
+// RUN: convc compile %t.weights.mlir --decode-step=decode -o %t.weights.so --quiet
+// RUN: convc generate %t.so --src "5 9 3 2" --src "4 4 8 2" --beam 2 2>/dev/null > %t.held
+// RUN: convc generate %t.weights.so --src "5 9 3 2" --src "4 4 8 2" --beam 2 --params %t.params 2>/dev/null > %t.given
+// RUN: diff %t.held %t.given
+// RUN: FileCheck %s --check-prefix=PARAMS < %t.given
+// PARAMS: H-0	{{.*}}	9 9 5
+// PARAMS: H-1	{{.*}}	8 4 4
+// RUN: not convc generate %t.weights.so --src "5 9 3 2" 2>&1 | FileCheck %s --check-prefix=NO-PARAMS
+// NO-PARAMS: 'encode' needs an input named 'emb' that the generator does not provide (weights taken as inputs: convc generate --params DIR
+// RUN: not convc generate %t.weights.so --src "5 9 3 2" --params %t.no-such-dir 2>&1 | FileCheck %s --check-prefix=NO-DIR
+// NO-DIR: cannot read '{{.*}}no-such-dir'
