@@ -25,6 +25,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -418,12 +419,30 @@ py::list pyGenerate(const PyModule &module,
           *spec, py::reinterpret_borrow<py::object>(value), keep);
     }
   }
+  // Ctrl-C: Python runs its signal handlers only in the main thread, and
+  // only when the interpreter has control, so generation asks it (taking
+  // the GIL at most every 50 ms) whether a handler raised.
+  if (py::module_::import("threading")
+          .attr("current_thread")()
+          .is(py::module_::import("threading").attr("main_thread")())) {
+    auto last = std::chrono::steady_clock::now();
+    g.interrupted = [last]() mutable {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::milliseconds(50))
+        return false;
+      last = now;
+      py::gil_scoped_acquire gil;
+      return PyErr_CheckSignals() != 0;
+    };
+  }
   std::vector<std::vector<Hypothesis>> results;
   Status status;
   {
     py::gil_scoped_release release;
     status = generateNBest(module.module(), sources, g, results);
   }
+  if (status.code() == StatusCode::Cancelled && PyErr_Occurred())
+    throw py::error_already_set(); // the handler's exception: KeyboardInterrupt
   throwIfFailed(status);
   py::list out;
   for (const auto &list : results) {

@@ -1,8 +1,11 @@
 """convc's Python API: compile, Module, Translator, errors, no leaks."""
+import _thread
 import os
 import resource  # noqa: F401  (Linux: RSS from /proc below)
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -452,3 +455,20 @@ def test_translator_takes_weights_as_parameters(tmp_path, cache_dir, reverse_dig
         convc.Translator(lib, parameters={"emb": emb[:, :32]}).translate_batch(sources)
     with pytest.raises(ValueError, match="not a folder"):
         convc.Translator(lib, parameters=str(tmp_path / "missing"))
+
+
+def test_ctrl_c_interrupts_translate_batch(reverse_digits):
+    """Ctrl-C (here _thread.interrupt_main, which raises it as the signal
+    would) stops a long translate_batch at its next step: a
+    KeyboardInterrupt soon after, not once the batch is done (about 20 s
+    here), and the translator works on."""
+    translator = convc.Translator(reverse_digits, threads=1)
+    long_job = dict(beam_size=4, max_decoding_length=4000, min_decoding_length=4000)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        translator.translate_batch([[5, 9, 3, 2]] * 64, **long_job)
+    timer.join()
+    assert time.monotonic() - start < 5
+    assert translator.translate_batch([[5, 9, 3, 2]])[0].hypotheses == [[9, 9, 5]]

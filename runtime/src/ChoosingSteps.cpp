@@ -3,6 +3,7 @@
 #include "ChoosingSteps.h"
 
 #include "BeamSearch.h"
+#include "NextToken.h"
 #include "cuda/DeviceCall.h"
 
 #include <cmath>
@@ -137,6 +138,8 @@ Status greedySteps(const Module &module, const EntryPoint &entry,
   std::vector<bool> done(N, false);
   int64_t live = N;
   for (int64_t t = 0; t <= options.maxLength && live > 0; ++t) {
+    if (Status s = checkInterrupted(options); !s.ok())
+      return s;
     Tensor picked;
     if (Status s = step.run(inputs, t, options.maxLength, {}, picked); !s.ok())
       return s;
@@ -190,6 +193,8 @@ Status topKBeamSteps(const Module &module, const EntryPoint &entry,
     return s;
   BeamSearch search(B, K, options);
   for (int64_t t = 0; t <= options.maxLength; ++t) {
+    if (Status s = checkInterrupted(options); !s.ok())
+      return s;
     Tensor tokens = Tensor::zeros(DType::I64, {N, 1}),
            reorder = Tensor::zeros(DType::I64, {N});
     for (int64_t r = 0; r < N; ++r) {

@@ -137,6 +137,8 @@ Status logitsSteps(const Module &module, const EntryPoint &decoder, bool step,
   BeamSearch search(B, K, options);
   std::vector<double> logProbs;
   for (int64_t t = 0; t <= options.maxLength; ++t) {
+    if (Status s = detail::checkInterrupted(options); !s.ok())
+      return s;
     // The step takes each row's last token at its position; the full
     // decoder the whole prefix, [start, tokens so far].
     int64_t T = step ? 1 : t + 1;
@@ -511,7 +513,10 @@ Status generateNBest(const Module &module,
     std::vector<std::vector<Hypothesis>> found;
     if (Status s = searchBatch(module, batch, prefixes, placed, rng, found);
         !s.ok())
-      return nameRefusedSource(module, sources, order, first, end, placed, s);
+      return s.code() == StatusCode::Cancelled
+                 ? s
+                 : nameRefusedSource(module, sources, order, first, end, placed,
+                                     s);
     for (size_t i = first; i < end; ++i) {
       // Every beam can die when the rules leave no token (--min-len past
       // what --no-repeat-ngram-size allows): say so, not an empty answer.

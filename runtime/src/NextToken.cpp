@@ -31,6 +31,12 @@ bool isSampling(const GenerationOptions &options) {
   return options.samplingTopK != 1 || options.samplingTopP < 1.0;
 }
 
+Status checkInterrupted(const GenerationOptions &options) {
+  if (options.interrupted && options.interrupted())
+    return Status(StatusCode::Cancelled, "generation interrupted");
+  return Status();
+}
+
 void nextTokenLogProbs(const float *logits, int64_t V,
                        const std::vector<int64_t> &history,
                        const std::vector<int64_t> *prefix,

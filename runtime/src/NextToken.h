@@ -22,6 +22,9 @@ namespace convc::detail {
 /// Whether the options ask for random sampling rather than search.
 bool isSampling(const GenerationOptions &options);
 
+/// Cancelled when `options.interrupted` says so; asked before each step.
+Status checkInterrupted(const GenerationOptions &options);
+
 /// Log-probabilities of each next token of a hypothesis that has
 /// `history` so far (its forced prefix included) and, when it has one,
 /// `prefix`; -inf for the tokens that may not come next.

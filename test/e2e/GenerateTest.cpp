@@ -302,6 +302,33 @@ bool repeatsNgram(const std::vector<int64_t> &t, size_t n) {
 
 } // namespace
 
+// `interrupted` is asked before every step of each search (the greedy
+// step, the top-k step's beams, the host search over the logits) and
+// stops it when it says so: Cancelled after exactly that many steps.
+TEST(GenerationOptions, InterruptedStopsAtTheNextStep) {
+  auto module = compileModel("light");
+  ASSERT_TRUE(module);
+  auto sources = sourcesOf("light");
+  for (int search = 0; search < 3; ++search) {
+    SCOPED_TRACE(search);
+    convc::GenerationOptions o;
+    o.maxLength = o.minLength = 30;
+    o.beam = search == 0 ? 1 : 4;
+    if (search == 2)
+      o.noRepeatNgramSize = 1000; // the host search
+    int asked = 0;
+    o.interrupted = [&] { return ++asked == 3; };
+    std::vector<std::vector<convc::Hypothesis>> results;
+    convc::Status s = convc::generateNBest(*module, sources, o, results);
+    EXPECT_EQ(s.code(), convc::StatusCode::Cancelled) << s.message();
+    EXPECT_EQ(asked, 3);
+    o.interrupted = [&] { return ++asked < 0; };
+    asked = 0;
+    EXPECT_TRUE(convc::generateNBest(*module, sources, o, results).ok());
+    EXPECT_EQ(asked, 31); // steps 0 to maxLength
+  }
+}
+
 TEST(GenerationOptions, TopK1AndTinyTopPAreGreedy) {
   auto module = compileModel("light");
   ASSERT_TRUE(module);

@@ -17,6 +17,7 @@
 #include "convc/Runtime.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -66,6 +67,9 @@ struct GenerationOptions {
   /// Named inputs every entry point may take besides the generator's own
   /// (weights of a model compiled with weights as inputs).
   std::map<std::string, Tensor> parameters;
+  /// Asked before every decoding step, from the generating thread; true
+  /// stops generation with StatusCode::Cancelled (Python's Ctrl-C).
+  std::function<bool()> interrupted;
 };
 
 struct Hypothesis {

@@ -24,7 +24,8 @@ enum class StatusCode {
   NotFound = 2,
   LoadFailed = 3,
   Unavailable = 4,
-  Internal = 5
+  Internal = 5,
+  Cancelled = 6 ///< stopped when asked (GenerationOptions::interrupted)
 };
 
 /// Success, or a code with a sentence saying what went wrong.

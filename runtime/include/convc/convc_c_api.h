@@ -30,7 +30,8 @@ typedef enum convc_status_code {
   CONVC_NOT_FOUND = 2,        /* no such entry point or file */
   CONVC_LOAD_FAILED = 3,      /* not a loadable convc module */
   CONVC_UNAVAILABLE = 4,      /* e.g. a device that is not there */
-  CONVC_INTERNAL = 5
+  CONVC_INTERNAL = 5,
+  CONVC_CANCELLED = 6 /* stopped when asked */
 } convc_status_code;
 
 typedef struct convc_status convc_status;
