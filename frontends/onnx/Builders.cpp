@@ -385,9 +385,16 @@ Value GraphImporter::matmul(Location loc, Value a, Value bv) {
                                  AffineMap::get(n, 0, ec, ctx)},
              iterators,
              [](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value p = arith::MulFOp::create(nb, nloc, args[0], args[1]);
-               linalg::YieldOp::create(
-                   nb, nloc, arith::AddFOp::create(nb, nloc, args[2], p).getResult());
+               Value sum;
+               if (isa<IntegerType>(args[0].getType()))
+                 sum = arith::AddIOp::create(
+                     nb, nloc, args[2],
+                     arith::MulIOp::create(nb, nloc, args[0], args[1]));
+               else
+                 sum = arith::AddFOp::create(
+                     nb, nloc, args[2],
+                     arith::MulFOp::create(nb, nloc, args[0], args[1]));
+               linalg::YieldOp::create(nb, nloc, sum);
              })
       .getResult(0);
 }

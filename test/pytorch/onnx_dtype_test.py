@@ -2,7 +2,8 @@
 to int32, int16, int8, uint8, float16, bfloat16 and bool and back (values
 out of the narrow types' ranges included, so wrapping and rounding show),
 and int32, int8, uint8, float16 and bool graph inputs and outputs (token ids
-into a Gather, a bool mask into Where, narrow-int arithmetic). Each model
+into a Gather, a bool mask into Where, narrow-int arithmetic, integer
+MatMul, Relu and PRelu). Each model
 runs in convc on the CPU and on the GPU kernel loops (on the CPU) and in ONNX
 Runtime on the same inputs: outputs must have ONNX Runtime's dtype and shape
 and equal values (float32 within 1e-6 relative).
@@ -64,6 +65,27 @@ def cases():
                            helper.make_node("Div", ["m", "b"], ["y"])],
            [vi("a", TP.INT32, ["N"]), vi("b", TP.INT32, ["N"])], [vi("y", TP.INT32, ["N"])],
            {"a": np.array([3, -7, 100, 5], np.int32), "b": np.array([2, 2, -3, 7], np.int32)}, [])
+    # Integer MatMul (torch.matmul of long tensors), batched with a symbolic
+    # batch and broadcast against one shared matrix; int32 sums that
+    # overflow wrap as ONNX Runtime's int32 accumulation does.
+    yield ("int64_matmul", [helper.make_node("MatMul", ["a", "b"], ["y"]),
+                            helper.make_node("MatMul", ["a", "w"], ["z"])],
+           [vi("a", TP.INT64, ["B", 3, 4]), vi("b", TP.INT64, ["B", 4, 5])],
+           [vi("y", TP.INT64, ["B", 3, 5]), vi("z", TP.INT64, ["B", 3, 2])],
+           {"a": rng.integers(-9, 10, (2, 3, 4)), "b": rng.integers(-9, 10, (2, 4, 5))},
+           [numpy_helper.from_array(rng.integers(-9, 10, (4, 2)), "w")])
+    yield ("int32_matmul_wraps", [helper.make_node("MatMul", ["a", "b"], ["y"])],
+           [vi("a", TP.INT32, ["M", 3]), vi("b", TP.INT32, [3, 2])], [vi("y", TP.INT32, ["M", 2])],
+           {"a": np.array([[2 ** 30, 2 ** 30, 3], [-7, 5, 1]], np.int32),
+            "b": np.array([[3, 1], [2, -1], [5, 4]], np.int32)}, [])
+    # Relu and PRelu of integers (opset 14's Relu; ONNX Runtime has int32).
+    yield ("int32_relu", [helper.make_node("Relu", ["a"], ["y"])],
+           [vi("a", TP.INT32, ["N"])], [vi("y", TP.INT32, ["N"])],
+           {"a": np.array([3, -7, 0, 2 ** 31 - 1, -2 ** 31], np.int32)}, [])
+    yield ("int64_prelu", [helper.make_node("PRelu", ["a", "s"], ["y"])],
+           [vi("a", TP.INT64, ["N", 3])], [vi("y", TP.INT64, ["N", 3])],
+           {"a": np.array([[3, -7, 0], [-2, 5, -9]], np.int64)},
+           [numpy_helper.from_array(np.array([2, -3, 4], np.int64), "s")])
 
 
 def main():

@@ -93,8 +93,10 @@ LogicalResult GraphImporter::importActivation(const onnx::NodeProto &node,
 /// ONNX PRelu: x, or slope * x below 0 (the slope broadcast to x).
 LogicalResult GraphImporter::importPRelu(const onnx::NodeProto &node,
                                          Location loc, ArrayRef<Value> inputs) {
-  if (inputs.size() != 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]))
-    return emitError(loc) << "PRelu needs float x and slope";
+  bool integer = inputs.size() == 2 && isInt64(inputs[0]) && isInt64(inputs[1]);
+  if (inputs.size() != 2 ||
+      !(integer || (isFloat(inputs[0]) && isFloat(inputs[1]))))
+    return emitError(loc) << "PRelu needs float (or integer) x and slope";
   // The slope broadcasts to x, not x to the slope.
   auto xType = cast<RankedTensorType>(inputs[0].getType());
   auto slopeType = cast<RankedTensorType>(inputs[1].getType());
@@ -108,14 +110,25 @@ LogicalResult GraphImporter::importPRelu(const onnx::NodeProto &node,
   if (!fits)
     return emitError(loc) << "PRelu's slope " << slopeType
                           << " does not broadcast to x " << xType;
-  return define(node, elementwise(loc, inputs, [&](OpBuilder &nb, Location l,
-                                                   ValueRange a) -> Value {
-    Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
-    Value negative =
-        arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, a[0], zero);
-    return arith::SelectOp::create(
-        nb, l, negative, arith::MulFOp::create(nb, l, a[0], a[1]), a[0]);
-  }));
+  return define(
+      node, elementwise(loc, inputs,
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          if (integer) {
+                            Value negative = arith::CmpIOp::create(
+                                nb, l, arith::CmpIPredicate::slt, a[0],
+                                arith::ConstantIntOp::create(nb, l, 0, 64));
+                            return arith::SelectOp::create(
+                                nb, l, negative,
+                                arith::MulIOp::create(nb, l, a[0], a[1]), a[0]);
+                          }
+                          Value zero = arith::ConstantOp::create(
+                              nb, l, nb.getF32FloatAttr(0));
+                          Value negative = arith::CmpFOp::create(
+                              nb, l, arith::CmpFPredicate::OLT, a[0], zero);
+                          return arith::SelectOp::create(
+                              nb, l, negative,
+                              arith::MulFOp::create(nb, l, a[0], a[1]), a[0]);
+                        }));
 }
 
 /// ONNX Sign (float or int64; NaN stays NaN) and Round (halves to even).

@@ -610,14 +610,12 @@ LogicalResult GraphImporter::importTrilu(const onnx::NodeProto &node,
 NamedOps elementwiseOps() {
   using G = GraphImporter;
   return {
-      {"Abs", unary(
-                  [](OpBuilder &b, Location l, Value x) -> Value {
-                    return math::AbsFOp::create(b, l, x);
-                  },
-                  nullptr, kMinOpset,
-                  [](OpBuilder &b, Location l, Value x) -> Value {
-                    return math::AbsIOp::create(b, l, x);
-                  })},
+      {"Abs", unary([](OpBuilder &b, Location l, Value x)
+                        -> Value { return math::AbsFOp::create(b, l, x); },
+                    nullptr, kMinOpset,
+                    [](OpBuilder &b, Location l, Value x) -> Value {
+                      return math::AbsIOp::create(b, l, x);
+                    })},
       {"Add", binary<arith::AddFOp, arith::AddIOp>(
                   [](float a, float b) { return a + b; },
                   [](int64_t a, int64_t b) { return a + b; })},
@@ -643,17 +641,13 @@ NamedOps elementwiseOps() {
                   [](int64_t a, int64_t b) { return a / b; },
                   /*isDiv=*/true)},
       {"Equal", opEntry(&G::importCompare, kMinOpset, fold::equal)},
-      {"Erf", unary(
-                  [](OpBuilder &b, Location l, Value x) -> Value {
-                    return math::ErfOp::create(b, l, x);
-                  },
-                  nullptr, 9)},
+      {"Erf", unary([](OpBuilder &b, Location l, Value x)
+                        -> Value { return math::ErfOp::create(b, l, x); },
+                    nullptr, 9)},
       {"Elu", opEntry(&G::importLeakyRelu)},
-      {"Exp", unary(
-                  [](OpBuilder &b, Location l, Value x) -> Value {
-                    return math::ExpOp::create(b, l, x);
-                  },
-                  [](float v) { return std::exp(v); })},
+      {"Exp", unary([](OpBuilder &b, Location l, Value x)
+                        -> Value { return math::ExpOp::create(b, l, x); },
+                    [](float v) { return std::exp(v); })},
       {"Floor", unary([](OpBuilder &b, Location l, Value x) -> Value {
          return math::FloorOp::create(b, l, x);
        })},
@@ -663,11 +657,9 @@ NamedOps elementwiseOps() {
       {"LeakyRelu", opEntry(&G::importLeakyRelu)},
       {"Less", opEntry(&G::importCompare)},
       {"LessOrEqual", opEntry(&G::importCompare, 12)},
-      {"Log", unary(
-                  [](OpBuilder &b, Location l, Value x) -> Value {
-                    return math::LogOp::create(b, l, x);
-                  },
-                  [](float v) { return std::log(v); })},
+      {"Log", unary([](OpBuilder &b, Location l, Value x)
+                        -> Value { return math::LogOp::create(b, l, x); },
+                    [](float v) { return std::log(v); })},
       {"Max", opEntry(&G::importMaxMin)},
       {"Min", opEntry(&G::importMaxMin)},
       {"Mod", opEntry(&G::importMod, 10)},
@@ -687,17 +679,20 @@ NamedOps elementwiseOps() {
       {"Not", opEntry(&G::importLogical)},
       {"Or", opEntry(&G::importLogical)},
       {"Pow", opEntry(&G::importPow)},
-      {"Reciprocal",
-       unary(
-           [](OpBuilder &b, Location l, Value x) -> Value {
-             return arith::DivFOp::create(b, l, f32(b, l, 1), x);
-           },
-           [](float v) { return 1.0f / v; })},
+      {"Reciprocal", unary(
+                         [](OpBuilder &b, Location l, Value x) -> Value {
+                           return arith::DivFOp::create(b, l, f32(b, l, 1), x);
+                         },
+                         [](float v) { return 1.0f / v; })},
       {"Relu", unary(
                    [](OpBuilder &b, Location l, Value x) -> Value {
                      return arith::MaximumFOp::create(b, l, x, f32(b, l, 0));
                    },
-                   [](float v) { return std::max(v, 0.0f); })},
+                   [](float v) { return std::max(v, 0.0f); }, kMinOpset,
+                   [](OpBuilder &b, Location l, Value x) -> Value {
+                     return arith::MaxSIOp::create(
+                         b, l, x, arith::ConstantIntOp::create(b, l, 0, 64));
+                   })},
       // 1 / (1 + exp(-x)), the form convc-raise-glu matches.
       {"Sigmoid",
        unary(
@@ -712,20 +707,16 @@ NamedOps elementwiseOps() {
          return math::SinOp::create(b, l, x);
        })},
       {"Sinh", mathUnary<math::SinhOp>(9)},
-      {"Sqrt", unary(
-                   [](OpBuilder &b, Location l, Value x) -> Value {
-                     return math::SqrtOp::create(b, l, x);
-                   },
-                   [](float v) { return std::sqrt(v); })},
+      {"Sqrt", unary([](OpBuilder &b, Location l, Value x)
+                         -> Value { return math::SqrtOp::create(b, l, x); },
+                     [](float v) { return std::sqrt(v); })},
       {"Sub", binary<arith::SubFOp, arith::SubIOp>(
                   [](float a, float b) { return a - b; },
                   [](int64_t a, int64_t b) { return a - b; })},
       {"Tan", mathUnary<math::TanOp>(7)},
-      {"Tanh", unary(
-                   [](OpBuilder &b, Location l, Value x) -> Value {
-                     return math::TanhOp::create(b, l, x);
-                   },
-                   [](float v) { return std::tanh(v); })},
+      {"Tanh", unary([](OpBuilder &b, Location l, Value x)
+                         -> Value { return math::TanhOp::create(b, l, x); },
+                     [](float v) { return std::tanh(v); })},
       {"Trilu", opEntry(&G::importTrilu, 14)},
       {"Where", opEntry(&G::importWhere, 9, fold::where)},
       {"Xor", opEntry(&G::importLogical)},

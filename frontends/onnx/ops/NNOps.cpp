@@ -49,8 +49,10 @@ Value asMatrix(OpBuilder &b, Location loc, Value v, bool row) {
 /// (a run-time check where they are symbolic).
 LogicalResult GraphImporter::importMatMul(const onnx::NodeProto &node,
                                           Location loc, ArrayRef<Value> inputs) {
-  if (inputs.size() != 2 || !isFloat(inputs[0]) || !isFloat(inputs[1]))
-    return emitError(loc) << "MatMul needs two float inputs";
+  // Integers (int32, int64, uint32 in ONNX) multiply and add in int64.
+  if (inputs.size() != 2 || !((isFloat(inputs[0]) && isFloat(inputs[1])) ||
+                              (isInt64(inputs[0]) && isInt64(inputs[1]))))
+    return emitError(loc) << "MatMul needs two float or two integer inputs";
   Value a = inputs[0], bv = inputs[1];
   int64_t rankA = cast<RankedTensorType>(a.getType()).getRank(),
           rankB = cast<RankedTensorType>(bv.getType()).getRank();
