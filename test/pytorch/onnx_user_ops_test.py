@@ -333,6 +333,43 @@ def check_squeeze_branch(tool, work):
                                      ["If was compiled for its then branch"])
 
 
+def check_threshold_branch(tool, work):
+    """If(T > 10) (a torch.jit.script `if x.size(1) > 10`): no size convc
+    probes takes the then branch, so the else branch alone is compiled and
+    the compile warns, naming the node; T = 5 matches ONNX Runtime and
+    T = 13 fails the call naming it."""
+    from onnx import TensorProto, helper, numpy_helper
+    f = TensorProto.FLOAT
+    branch = lambda name, op, k: helper.make_graph(
+        [helper.make_node(op, ["x", k], [name + "_y"])], name, [],
+        [helper.make_tensor_value_info(name + "_y", f, None)])
+    graph = helper.make_graph(
+        [helper.make_node("Shape", ["x"], ["shape"]),
+         helper.make_node("Gather", ["shape", "one"], ["t"]),
+         helper.make_node("Greater", ["t", "ten"], ["long"]),
+         helper.make_node("If", ["long"], ["y"], name="long_inputs",
+                          then_branch=branch("then", "Mul", "two"),
+                          else_branch=branch("else", "Sub", "two"))],
+        "threshold", [helper.make_tensor_value_info("x", f, ["B", "T", C])],
+        [helper.make_tensor_value_info("y", f, ["B", "T", C])],
+        initializer=[numpy_helper.from_array(np.array(1, np.int64), "one"),
+                     numpy_helper.from_array(np.array(10, np.int64), "ten"),
+                     numpy_helper.from_array(np.array(2, np.float32), "two")])
+    path = save_model(work, "threshold", graph, 13)
+    failures = []
+    built = oc.compile_model(tool, path, os.path.join(work, "threshold.so"), "cpu", ["--quiet"])
+    warning = "node 'long_inputs'"
+    if built.returncode or "If on sizes is compiled for its else branch alone" not in \
+            built.stderr or warning not in built.stderr:
+        failures.append(f"threshold: no warning naming the node: {built.stderr[-300:]}")
+    rng = np.random.default_rng(2)
+    short = [rng.standard_normal((B, 5, C)).astype(np.float32) for B in (1, 3)]
+    failures += oc.check_export(tool, work, "threshold", path, short, 1e-6, ["--quiet"])[0]
+    return failures + expect_refused(tool, work, "threshold", path,
+                                     np.ones((2, 13, C), np.float32),
+                                     ["node 'long_inputs': If was compiled for its else branch"])
+
+
 def check_scatter_past_end(tool, work):
     """ScatterND at row B of [B, C] data (the index computed from the size):
     the call fails naming the node, nothing is written past the end."""
@@ -450,6 +487,7 @@ def main():
     failures += check_huge_allocation(tool, work)
     failures += check_pool_nan(tool, work)
     failures += check_squeeze_branch(tool, work)
+    failures += check_threshold_branch(tool, work)
     failures += check_scatter_past_end(tool, work)
     failures += check_scatter_one_tuple(tool, work)
     return oc.report(failures)

@@ -232,6 +232,15 @@ LogicalResult GraphImporter::importIf(const onnx::NodeProto &node, Location loc,
                 "are supported";
     taken = results[0] != 0;
     bool atOne = results[0] != results[1];
+    // A condition no probe met (say T > 10): sizes past the probes' may
+    // take the other branch, which only the run time would tell.
+    if (!atOne)
+      emitWarning(loc) << "If on sizes is compiled for its "
+                       << (*taken ? "then" : "else")
+                       << " branch alone, which its condition takes at every "
+                          "size convc tried (every symbolic dim 1, 2, 5, "
+                          "and 3, 5, 7, ...); inputs whose sizes take the "
+                          "other branch fail at run time, naming this node";
     Value holds = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq, condSize,
         arith::ConstantIndexOp::create(b, loc, *taken ? 1 : 0));
