@@ -359,6 +359,7 @@ public:
   CONVC_ONNX_IMPORTER(importMatMul)
   CONVC_ONNX_IMPORTER(importGemm)
   CONVC_ONNX_IMPORTER(importConv)
+  CONVC_ONNX_IMPORTER(importConvTranspose)
   // ops/EinsumOp.cpp
   CONVC_ONNX_IMPORTER(importEinsum)
   // ops/PoolingOps.cpp

@@ -66,13 +66,14 @@ bool importable(const onnx::ValueInfoProto &v) {
 }
 
 /// Every dim of every graph input and output made symbolic, but for a Conv's
+/// (or ConvTranspose's)
 /// weights and bias (convc needs their shapes: exports make them
 /// initializers) and dims that are 0 in the data (symbolic sizes are at
 /// least 1 in convc's runtime).
 void makeDimsSymbolic(onnx::GraphProto &graph, const fs::path &dir) {
   std::set<std::string> keep;
   for (const auto &node : graph.node())
-    if (node.op_type() == "Conv")
+    if (node.op_type() == "Conv" || node.op_type() == "ConvTranspose")
       for (int k = 1; k < node.input_size(); ++k)
         keep.insert(node.input(k));
   for (int i = 0; i < graph.input_size(); ++i) {

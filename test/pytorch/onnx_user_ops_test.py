@@ -12,7 +12,8 @@ ceil_mode), scatter / scatter_add at token ids (ScatterElements), and the
 last step and a mean over time squeezed (torch exports squeeze of a
 symbolic dim as an If on its size), one_hot and the inverse trigonometric
 functions, F.pad by an amount computed from the length, and in-place writes
-with run-time indices (ScatterND). Each is
+with run-time indices (ScatterND), upsampling in time (ConvTranspose1d and
+2d: strides, groups, dilation, output_padding). Each is
 checked against ONNX Runtime at two shapes (one with a batch of 1) on the
 CPU, the CPU with bounds checks and the GPU kernel loops, and compiled for
 CUDA where the toolkit is. An Einsum whose label has two different symbolic
@@ -241,12 +242,39 @@ class AssignedInForward(torch.nn.Module):
         return y + table[1:2] + table[3:4] + acc.unsqueeze(-1)
 
 
+class UpsampledInTime(torch.nn.Module):
+    """Upsampling in time by ConvTranspose1d: stride 2 (the usual 2x),
+    then grouped, dilated, stride 3 with output_padding, then no bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = torch.nn.ConvTranspose1d(C, 6, 4, stride=2, padding=1)
+        self.grouped = torch.nn.ConvTranspose1d(6, 6, 3, stride=3, padding=2, dilation=2,
+                                                groups=2, output_padding=1)
+        self.back = torch.nn.ConvTranspose1d(6, C, 1, bias=False)
+
+    def forward(self, x):
+        return self.back(self.grouped(self.up(x.transpose(1, 2)))).transpose(1, 2)
+
+
+class UpsampledPlane(torch.nn.Module):
+    """ConvTranspose2d over [B, 1, T, C]: time doubled, channels kept."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = torch.nn.ConvTranspose2d(1, 2, (3, 2), stride=(2, 1), padding=(1, 0),
+                                           output_padding=(1, 0))
+
+    def forward(self, x):
+        return self.up(x.unsqueeze(1)).sum(1)
+
+
 MODULES = [(CausalAttention, 14), (BandedTril, 14), (GreedyTokens, 13),
            (QuietestStep, 13), (HeadScores, 13), (EllipsisProjection, 13),
            (TopScores, 13), (SortedScores, 13), (ConvBatchNormBlock, 14),
            (ScoresAndNorms, 14), (PooledEncoder, 13), (BannedTokens, 16),
            (LastStepSqueezed, 13), (OneHotAndTrig, 15), (PaddedToBlocks, 14),
-           (AssignedInForward, 16)]
+           (AssignedInForward, 16), (UpsampledInTime, 13), (UpsampledPlane, 17)]
 
 
 def save_model(work, name, graph, opset):
