@@ -359,7 +359,16 @@ public:
   CONVC_ONNX_IMPORTER(importMatMul)
   CONVC_ONNX_IMPORTER(importGemm)
   CONVC_ONNX_IMPORTER(importConv)
+  // ops/ConvTransposeOp.cpp: ConvTranspose, and per spatial dim the spread
+  // input's size, the conv's pads and its output size.
   CONVC_ONNX_IMPORTER(importConvTranspose)
+  LogicalResult transposedConvDim(Location loc, Value in, int64_t i,
+                                  int64_t span, int64_t stride,
+                                  int64_t padBefore, int64_t padAfter,
+                                  int64_t outputPadding,
+                                  std::optional<int64_t> outputSize,
+                                  StringRef autoPad, Value &spread,
+                                  Value &before, Value &after, Value &out);
   // ops/EinsumOp.cpp
   CONVC_ONNX_IMPORTER(importEinsum)
   // ops/PoolingOps.cpp

@@ -7,6 +7,7 @@
 
 #include "frontends/onnx/GraphImporter.h"
 #include "frontends/onnx/OpRegistry.h"
+#include "frontends/onnx/ops/Convolution.h"
 
 namespace convc::onnx_import {
 
@@ -206,14 +207,6 @@ LogicalResult GraphImporter::importGemm(const onnx::NodeProto &node,
 }
 
 namespace {
-/// What Conv's two forms share once the operands are checked and padded.
-struct ConvOperands {
-  Value x, padded, w, bias, zero;
-  RankedTensorType xType, wType;
-  int64_t group, C, M, Cg, spatial;
-  SmallVector<int64_t> strides, dilations;
-  SmallVector<OpFoldResult> outSizes;
-};
 
 /// A depthwise 1-D conv (one kernel per channel, stride 1): the named
 /// linalg op, which convc-raise-depthwise-conv recognises.
@@ -271,8 +264,8 @@ Value depthwiseConv1D(GraphImporter &im, Location loc, const ConvOperands &c) {
       .getResult(0);
 }
 
-/// Any other Conv: channels split into [group, per-group], one
-/// linalg.generic over n, g, m, o..., c, k....
+} // namespace
+
 Value groupedConv(GraphImporter &im, Location loc, const ConvOperands &c) {
   OpBuilder &b = im.b;
   MLIRContext *ctx = im.ctx;
@@ -383,8 +376,6 @@ Value groupedConv(GraphImporter &im, Location loc, const ConvOperands &c) {
   return tensor::CollapseShapeOp::create(
       b, loc, RankedTensorType::get(oShape, f32), og, oGroups);
 }
-} // namespace
-
 /// ONNX Conv (any spatial rank): groups, strides, dilations, pads or
 /// auto_pad, bias. Channels are split into [group, per-group] so every
 /// indexing map but the input's sliding window is a projected permutation.
@@ -538,239 +529,6 @@ LogicalResult GraphImporter::importConv(const onnx::NodeProto &node,
   if (!result)
     return failure();
   return define(node, result);
-}
-
-/// ONNX ConvTranspose: the Conv (stride 1) of X with stride - 1 zeros
-/// between its elements, padded by dilation * (K - 1) - pads on each side
-/// (output_padding more at the end), by W with each group's in and out
-/// channels swapped and its taps reversed.
-LogicalResult GraphImporter::importConvTranspose(const onnx::NodeProto &node,
-                                                 Location loc,
-                                                 ArrayRef<Value> inputs) {
-  if (inputs.size() < 2 || !inputs[0] || !inputs[1] ||
-      !getElementTypeOrSelf(inputs[0].getType()).isF32() ||
-      !getElementTypeOrSelf(inputs[1].getType()).isF32())
-    return emitError(loc) << "ConvTranspose needs float X and W";
-  Value x = inputs[0], w = inputs[1];
-  Value bias = inputs.size() > 2 ? inputs[2] : Value();
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto wType = cast<RankedTensorType>(w.getType());
-  int64_t rank = xType.getRank(), spatial = rank - 2;
-  if (rank < 3 || wType.getRank() != rank || !wType.hasStaticShape())
-    return emitError(loc) << "ConvTranspose needs X [N, C, spatial...] and a "
-                             "static W [C, M/group, kernel...] of equal rank "
-                             ">= 3";
-  auto ints = [&](StringRef name, int64_t size, int64_t fallback) {
-    SmallVector<int64_t> v(size, fallback);
-    if (const auto *a = findAttr(node, name))
-      v.assign(a->ints().begin(), a->ints().end());
-    return v;
-  };
-  int64_t group = intAttr(node, "group", 1);
-  std::string autoPad = "NOTSET";
-  if (const auto *a = findAttr(node, "auto_pad"))
-    autoPad = a->s();
-  if (autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "SAME_UPPER" &&
-      autoPad != "SAME_LOWER")
-    return emitError(loc) << "ConvTranspose auto_pad '" << autoPad
-                          << "' is not supported";
-  SmallVector<int64_t> strides = ints("strides", spatial, 1),
-                       dilations = ints("dilations", spatial, 1),
-                       pads = ints("pads", 2 * spatial, 0),
-                       outputPadding = ints("output_padding", spatial, 0),
-                       kernel(wType.getShape().drop_front(2));
-  // output_shape: the full output (no pads) cut to it, total - total / 2
-  // cropped at the start (SAME_UPPER: total / 2), total = full - wanted.
-  SmallVector<int64_t> outputShape = ints("output_shape", 0, 0);
-  if (outputShape.size() == size_t(spatial + 2))
-    outputShape.erase(outputShape.begin(), outputShape.begin() + 2);
-  if (!outputShape.empty() && int64_t(outputShape.size()) != spatial)
-    return emitError(loc) << "ConvTranspose's output_shape has "
-                          << outputShape.size() << " sizes for " << spatial
-                          << " spatial dims";
-  if (autoPad == "VALID" || !outputShape.empty())
-    pads.assign(2 * spatial, 0);
-  if (int64_t(strides.size()) != spatial ||
-      int64_t(dilations.size()) != spatial ||
-      int64_t(pads.size()) != 2 * spatial ||
-      int64_t(outputPadding.size()) != spatial ||
-      (findAttr(node, "kernel_shape") &&
-       ints("kernel_shape", spatial, 0) != kernel))
-    return emitError(loc) << "ConvTranspose's strides, dilations, pads, "
-                             "output_padding or kernel_shape do not match "
-                             "W's spatial rank and kernel";
-  int64_t C = wType.getDimSize(0), Mg = wType.getDimSize(1);
-  if (group < 1 || C % group ||
-      (!xType.isDynamicDim(1) && xType.getDimSize(1) != C))
-    return emitError(loc) << "ConvTranspose: X has " << xType.getDimSize(1)
-                          << " channels, W takes " << C << " in " << group
-                          << " groups";
-  int64_t Cg = C / group, M = Mg * group;
-  if (bias && (cast<RankedTensorType>(bias.getType()).getRank() != 1 ||
-               cast<RankedTensorType>(bias.getType()).getDimSize(0) != M))
-    return emitError(loc) << "ConvTranspose's bias must be [" << M << "]";
-  if (xType.isDynamicDim(1)) {
-    Value size = tensor::DimOp::create(b, loc, x, 1);
-    checkSizes(loc, arith::CmpIPredicate::eq, size,
-               arith::ConstantIndexOp::create(b, loc, C),
-               "ConvTranspose input has {0} channels, the weights take {1}");
-    SmallVector<int64_t> shape(xType.getShape());
-    shape[1] = C;
-    xType = RankedTensorType::get(shape, xType.getElementType());
-    x = refinedAfterCheck(loc, x, xType);
-  }
-  auto idx = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  Type f32 = b.getF32Type();
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  // X spread: element i at i * stride, (L - 1) * stride + 1 long.
-  SmallVector<OpFoldResult> spreadSizes = {tensor::getMixedSize(b, loc, x, 0),
-                                           b.getIndexAttr(C)};
-  SmallVector<OpFoldResult> low(rank, b.getIndexAttr(0)),
-      high(rank, b.getIndexAttr(0)), outSizes;
-  for (int64_t i = 0; i < spatial; ++i) {
-    int64_t span = dilations[i] * (kernel[i] - 1);
-    if (outputShape.empty() && StringRef(autoPad).starts_with("SAME")) {
-      // The output is the input times the stride: total is constant.
-      int64_t total =
-          std::max<int64_t>(outputPadding[i] + span + 1 - strides[i], 0);
-      pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pads[i + spatial] = total - pads[i];
-    }
-    if (strides[i] < 1 || dilations[i] < 1 || kernel[i] < 1 ||
-        outputPadding[i] < 0 ||
-        (outputShape.empty() &&
-         (pads[i] < 0 || pads[i + spatial] < 0 || pads[i] > span ||
-          pads[i + spatial] > span + outputPadding[i])))
-      return emitError(loc)
-             << "ConvTranspose in spatial dim " << i << ": strides, "
-             << "dilations and kernel must be positive, and pads (" << pads[i]
-             << ", " << pads[i + spatial]
-             << ") within the kernel's span and output_padding (" << span
-             << ", " << span + outputPadding[i] << ")";
-    Value in = getValueOrCreateConstantIndexOp(
-        b, loc, tensor::getMixedSize(b, loc, x, i + 2));
-    if (!getConstantIntValue(in))
-      checkSizes(loc, arith::CmpIPredicate::sge, in, idx(1),
-                 "ConvTranspose input of size {0} in spatial dim " +
-                     std::to_string(i) + " (at least {1} needed)");
-    else if (*getConstantIntValue(in) < 1)
-      return emitError(loc) << "ConvTranspose of an empty input";
-    Value spread = b.createOrFold<arith::AddIOp>(
-        loc,
-        b.createOrFold<arith::MulIOp>(
-            loc, b.createOrFold<arith::SubIOp>(loc, in, idx(1)),
-            idx(strides[i])),
-        idx(1));
-    spreadSizes.push_back(getAsOpFoldResult(spread));
-    // The conv pads the spread input by span - pad on each side (output
-    // padding more at the end): a negative pad (output_shape past the
-    // full output) pads more, the extra outputs the bias alone.
-    Value before = idx(span - pads[i]),
-          after = idx(span - pads[i + spatial] + outputPadding[i]);
-    if (!outputShape.empty()) {
-      // total = full - wanted, full = spread + span + output_padding;
-      // pads: total - total / 2 first (SAME_UPPER: total / 2), floored.
-      Value total = b.createOrFold<arith::SubIOp>(
-          loc,
-          b.createOrFold<arith::AddIOp>(loc, spread,
-                                        idx(span + outputPadding[i])),
-          idx(outputShape[i]));
-      Value half = b.createOrFold<arith::FloorDivSIOp>(loc, total, idx(2));
-      Value rest = b.createOrFold<arith::SubIOp>(loc, total, half);
-      Value first = autoPad == "SAME_UPPER" ? half : rest,
-            last = autoPad == "SAME_UPPER" ? rest : half;
-      before = b.createOrFold<arith::SubIOp>(loc, idx(span), first);
-      after = b.createOrFold<arith::SubIOp>(loc, idx(span + outputPadding[i]),
-                                            last);
-      for (Value pad : {before, after}) {
-        if (auto c = getConstantIntValue(pad); c && *c < 0)
-          return emitError(loc)
-                 << "ConvTranspose's output_shape " << outputShape[i]
-                 << " in spatial dim " << i
-                 << " is shorter than the input covers (it crops " << -*c
-                 << " past the kernel's span)";
-        if (!getConstantIntValue(pad))
-          checkSizes(loc, arith::CmpIPredicate::sge, pad, idx(0),
-                     "ConvTranspose's output_shape in spatial dim " +
-                         std::to_string(i) +
-                         " crops {0} past the kernel's span (at least {1})");
-      }
-    }
-    low[i + 2] = getAsOpFoldResult(before);
-    high[i + 2] = getAsOpFoldResult(after);
-    outSizes.push_back(getAsOpFoldResult(b.createOrFold<arith::SubIOp>(
-        loc,
-        b.createOrFold<arith::AddIOp>(
-            loc, spread, b.createOrFold<arith::AddIOp>(loc, before, after)),
-        idx(span))));
-  }
-  Value spread = x;
-  if (llvm::any_of(strides, [](int64_t s) { return s != 1; })) {
-    Value zeros =
-        linalg::FillOp::create(
-            b, loc, zero,
-            tensor::EmptyOp::create(b, loc, spreadSizes, f32).getResult())
-            .getResult(0);
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), steps;
-    steps = {b.getIndexAttr(1), b.getIndexAttr(1)};
-    for (int64_t s : strides)
-      steps.push_back(b.getIndexAttr(s));
-    spread = tensor::InsertSliceOp::create(
-        b, loc, x, zeros, offsets, tensor::getMixedSizes(b, loc, x), steps);
-  }
-  Value padded = tensor::PadOp::create(b, loc, RankedTensorType(), spread, low,
-                                       high, zero, /*nofold=*/false);
-  // W [G * Cg, Mg, K...] -> W' [G * Mg, Cg, K...], taps reversed.
-  SmallVector<int64_t> wgShape = {group, Cg, Mg},
-                       flippedShape = {group, Mg, Cg};
-  llvm::append_range(wgShape, kernel);
-  llvm::append_range(flippedShape, kernel);
-  SmallVector<ReassociationIndices> groups = {{0, 1}};
-  for (int64_t i = 1; i < rank; ++i)
-    groups.push_back({i + 1});
-  Value wg = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(wgShape, f32), w, groups);
-  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  SmallVector<AffineExpr> read = {d(0), d(2), d(1)};
-  for (int64_t i = 0; i < spatial; ++i)
-    read.push_back(kernel[i] - 1 - d(3 + i));
-  auto flippedType = RankedTensorType::get(flippedShape, f32);
-  Value flipped =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{flippedType}, ValueRange{wg},
-          ValueRange{
-              tensor::EmptyOp::create(b, loc, flippedShape, f32).getResult()},
-          ArrayRef<AffineMap>{AffineMap::get(rank + 1, 0, read, ctx),
-                              AffineMap::getMultiDimIdentityMap(rank + 1, ctx)},
-          SmallVector<utils::IteratorType>(rank + 1,
-                                           utils::IteratorType::parallel),
-          [](OpBuilder &nb, Location l, ValueRange args) {
-            linalg::YieldOp::create(nb, l, args[0]);
-          })
-          .getResult(0);
-  SmallVector<int64_t> convWShape = {M, Cg};
-  llvm::append_range(convWShape, kernel);
-  auto convWType = RankedTensorType::get(convWShape, f32);
-  Value convW =
-      tensor::CollapseShapeOp::create(b, loc, convWType, flipped, groups);
-  ConvOperands operands{x,
-                        padded,
-                        convW,
-                        bias,
-                        zero,
-                        xType,
-                        convWType,
-                        group,
-                        C,
-                        M,
-                        Cg,
-                        spatial,
-                        SmallVector<int64_t>(spatial, 1),
-                        dilations,
-                        outSizes};
-  return define(node, groupedConv(*this, loc, operands));
 }
 
 /// Projections and convolutions.

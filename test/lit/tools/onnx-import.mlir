@@ -15,8 +15,8 @@
 // RUN: cp %onnx_data/test_add_bcast/model.onnx %t.pb
 // RUN: convc compile %t.ONNX --emit=import --quiet | FileCheck %s
 // RUN: convc compile %t.pb --emit=import --quiet | FileCheck %s
-// RUN: not convc compile %onnx_data/test_convtranspose_1d/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
-// MISSING-OPS: unsupported ONNX ops: ConvTranspose x1 [(unnamed)]; (convc imports: Abs, Acos, {{.*}}, Xor; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv)
+// RUN: not convc compile %onnx_data/test_det_2d/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING-OPS
+// MISSING-OPS: unsupported ONNX ops: Det x1 [(unnamed)]; (convc imports: Abs, Acos, {{.*}}, Xor; domain convc: GLU, LightweightConv, DynamicConv, TaLKConv)
 
 // RUN: not convc compile %onnx_data/test_max_int16/model.onnx --quiet -o %t.so 2>&1 | FileCheck %s --check-prefix=DTYPE
 // DTYPE: graph value 'result': element type INT16 cannot cross the entry point (float, double, float16, bfloat16, int64, int32, int8, uint8 and bool can; inside the graph every integer type can)
