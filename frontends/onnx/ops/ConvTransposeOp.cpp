@@ -63,6 +63,17 @@ LogicalResult readAttributes(const onnx::NodeProto &node, Location loc,
     return emitError(loc) << "ConvTranspose's strides, dilations, pads, "
                              "output_padding or kernel_shape do not match "
                              "W's spatial rank and kernel";
+  // Bounds far past any model's keep the size arithmetic inside int64
+  // ((L - 1) * stride with L below 2^47).
+  auto within = [](ArrayRef<int64_t> v, int64_t lo, int64_t hi) {
+    return llvm::all_of(v, [&](int64_t x) { return x >= lo && x <= hi; });
+  };
+  if (!within(a.strides, 1, 1 << 16) || !within(a.dilations, 1, 1 << 16) ||
+      !within(a.outputPadding, 0, 1 << 16) ||
+      !within(a.outputShape, 1, int64_t(1) << 40))
+    return emitError(loc) << "ConvTranspose's strides and dilations must be "
+                             "in [1, 65536], output_padding in [0, 65536] "
+                             "and output_shape in [1, 2^40]";
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t span = a.dilations[i] * (a.kernel[i] - 1);
     if (a.outputShape.empty() && StringRef(a.autoPad).starts_with("SAME")) {
@@ -72,15 +83,14 @@ LogicalResult readAttributes(const onnx::NodeProto &node, Location loc,
       a.pads[i] = a.autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
       a.pads[i + spatial] = total - a.pads[i];
     }
-    if (a.strides[i] < 1 || a.dilations[i] < 1 || a.kernel[i] < 1 ||
-        a.outputPadding[i] < 0 ||
+    if (a.kernel[i] < 1 ||
         (a.outputShape.empty() &&
          (a.pads[i] < 0 || a.pads[i + spatial] < 0 || a.pads[i] > span ||
           a.pads[i + spatial] > span + a.outputPadding[i])))
       return emitError(loc)
-             << "ConvTranspose in spatial dim " << i << ": strides, "
-             << "dilations and kernel must be positive, and pads (" << a.pads[i]
-             << ", " << a.pads[i + spatial]
+             << "ConvTranspose in spatial dim " << i << ": the kernel "
+             << "must not be empty, and pads (" << a.pads[i] << ", "
+             << a.pads[i + spatial]
              << ") within the kernel's span and output_padding (" << span
              << ", " << span + a.outputPadding[i] << ")";
   }

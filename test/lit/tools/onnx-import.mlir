@@ -170,3 +170,9 @@
 // FOLDED: dense<{{\[\[}}true, false], [false, true]]> : tensor<2x2xi1>
 // FOLDED: dense<{{\[\[}}10, 6], [5, 20]]> : tensor<2x2xi64>
 // FOLDED: return {{.*}} : tensor<1x4xi64>, tensor<2x2xi1>, tensor<2x2xi64>
+
+// ConvTranspose strides far past any model's are refused naming the node
+// (the spread input's size, (L - 1) * stride + 1, would pass int64).
+// RUN: %python -c "from onnx import helper as h, TensorProto as T, save; save(h.make_model(h.make_graph([h.make_node('ConvTranspose', ['x', 'w'], ['y'], name='up', strides=[2 ** 40])], 'g', [h.make_tensor_value_info('x', T.FLOAT, ['B', 2, 'L'])], [h.make_tensor_value_info('y', T.FLOAT, None)], [h.make_tensor('w', T.FLOAT, [2, 3, 2], [0.5] * 12)]), opset_imports=[h.make_opsetid('', 13)]), '%t.up.onnx')"
+// RUN: not convc compile %t.up.onnx --quiet -o %t.up.so 2>&1 | FileCheck %s --check-prefix=HUGE-STRIDE
+// HUGE-STRIDE: node 'up': ConvTranspose's strides and dilations must be in [1, 65536]
