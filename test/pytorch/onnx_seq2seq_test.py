@@ -4,7 +4,7 @@ PyTorch's tokens through `convc generate` (greedy and beam 3), for LightConv,
 DynamicConv and TaLK models with random weights (scaled up so that generations
 vary), and variants (no GLU, untied output, 1-3 layers, 2-8 heads, decoder
 kernels 2-7, fairseq's positional-embedding forms and its
-LightweightConv1d), on left-padded batches of
+LightweightConv1d, a [1, 1, d] gain on the embeddings), on left-padded batches of
 different source lengths. The packaged
 decoder must run incrementally (decode_step derived from the raised decoder),
 while PyTorch's reference recomputes the full decoder at every step.
@@ -106,6 +106,20 @@ class FairseqHeadsInBatch(seq2seq.ConvSeq2Seq):
             layer.conv_bias = torch.nn.Parameter(0.1 * torch.randn(self.d))
 
 
+class ScaledEmbeddings(seq2seq.ConvSeq2Seq):
+    """A learned gain of shape [1, 1, d] (nn.Parameter(torch.ones(1, 1, d)),
+    as users write per-channel scales) on the embeddings: a broadcast read
+    whose unit dims index at 0 (the decoder kept its full form at every
+    step: the read was not known to act per position)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gain = torch.nn.Parameter(1 + 0.2 * torch.randn(1, 1, self.d))
+
+    def embed_tokens(self, tokens):
+        return super().embed_tokens(tokens) * self.gain
+
+
 def generate(tool, lib, sources, beam, max_len):
     """The hypotheses, and whether the incremental decoder ran."""
     args = [tool, "generate", lib, "--beam", str(beam), "--max-len", str(max_len)]
@@ -143,10 +157,12 @@ def main():
         ("lightweight_flattened_positions", dict(d=16, heads=4, layers=1, conv="lightweight")),
         ("lightweight_heads_in_batch", dict(d=16, heads=4, layers=2, conv="lightweight",
                                             dec_kernel=4)),
+        ("dynamic_scaled_embeddings", dict(d=16, heads=4, layers=1, conv="dynamic")),
     ]
     model_class = {"dynamic_fairseq_table": FairseqTablePositions,
                    "lightweight_flattened_positions": FlattenedPositions,
-                   "lightweight_heads_in_batch": FairseqHeadsInBatch}
+                   "lightweight_heads_in_batch": FairseqHeadsInBatch,
+                   "dynamic_scaled_embeddings": ScaledEmbeddings}
     for conv, config in variants:
         torch.manual_seed(2)
         model = model_class.get(conv, seq2seq.ConvSeq2Seq)(
