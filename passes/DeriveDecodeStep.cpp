@@ -185,6 +185,18 @@ struct DeriveDecodeStepPass
       Operation *op = entry.findAncestorOpInBlock(*inner);
       if (!op || !seen.insert(op).second)
         continue;
+      // Attention mixes its keys' time steps: over the encoder output it
+      // is per (query) position, over the target tokens it would need the
+      // earlier steps' keys, which no step form keeps.
+      if (auto attention = dyn_cast<AttentionOp>(op)) {
+        for (Value kv : {attention.getKey(), attention.getValue()})
+          if (llvm::is_contained(tokens, kv) ||
+              (kv.getDefiningOp() && slice.contains(kv.getDefiningOp())))
+            return unsupported(op, "attends over keys or values computed "
+                                   "from the target tokens (self-attention) "
+                                   "and has no step form");
+        continue;
+      }
       if (isa<ConvcDialect>(op->getDialect()) ||
           isa<func::ReturnOp, tensor::DimOp, tensor::EmptyOp, tensor::CastOp,
               bufferization::AllocTensorOp, linalg::FillOp>(op))

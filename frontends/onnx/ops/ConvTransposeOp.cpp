@@ -70,10 +70,12 @@ LogicalResult readAttributes(const onnx::NodeProto &node, Location loc,
   };
   if (!within(a.strides, 1, 1 << 16) || !within(a.dilations, 1, 1 << 16) ||
       !within(a.outputPadding, 0, 1 << 16) ||
-      !within(a.outputShape, 1, int64_t(1) << 40))
+      !within(a.outputShape, 1, int64_t(1) << 40) ||
+      !within(a.kernel, 1, int64_t(1) << 31))
     return emitError(loc) << "ConvTranspose's strides and dilations must be "
-                             "in [1, 65536], output_padding in [0, 65536] "
-                             "and output_shape in [1, 2^40]";
+                             "in [1, 65536], output_padding in [0, 65536], "
+                             "output_shape in [1, 2^40] and the kernel in "
+                             "[1, 2^31]";
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t span = a.dilations[i] * (a.kernel[i] - 1);
     if (a.outputShape.empty() && StringRef(a.autoPad).starts_with("SAME")) {
@@ -83,14 +85,19 @@ LogicalResult readAttributes(const onnx::NodeProto &node, Location loc,
       a.pads[i] = a.autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
       a.pads[i + spatial] = total - a.pads[i];
     }
-    if (a.kernel[i] < 1 ||
-        (a.outputShape.empty() &&
+    // As PyTorch and ONNX Runtime: output padding below the stride or the
+    // dilation (more would only add outputs no input reaches).
+    if (a.outputPadding[i] >= std::max(a.strides[i], a.dilations[i]))
+      return emitError(loc)
+             << "ConvTranspose's output_padding " << a.outputPadding[i]
+             << " in spatial dim " << i << " must be smaller than the stride ("
+             << a.strides[i] << ") or the dilation (" << a.dilations[i] << ")";
+    if ((a.outputShape.empty() &&
          (a.pads[i] < 0 || a.pads[i + spatial] < 0 || a.pads[i] > span ||
           a.pads[i + spatial] > span + a.outputPadding[i])))
       return emitError(loc)
-             << "ConvTranspose in spatial dim " << i << ": the kernel "
-             << "must not be empty, and pads (" << a.pads[i] << ", "
-             << a.pads[i + spatial]
+             << "ConvTranspose in spatial dim " << i << ": pads (" << a.pads[i]
+             << ", " << a.pads[i + spatial]
              << ") within the kernel's span and output_padding (" << span
              << ", " << span + a.outputPadding[i] << ")";
   }
@@ -151,12 +158,17 @@ LogicalResult GraphImporter::transposedConvDim(
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
+  // A run-time size is below 2^47 (no buffer is larger), a static one is
+  // kept below 2^40: (L - 1) * stride stays inside int64.
   if (!getConstantIntValue(in))
     checkSizes(loc, arith::CmpIPredicate::sge, in, idx(1),
                "ConvTranspose input of size {0} in spatial dim " +
                    std::to_string(i) + " (at least {1} needed)");
-  else if (*getConstantIntValue(in) < 1)
-    return emitError(loc) << "ConvTranspose of an empty input";
+  else if (*getConstantIntValue(in) < 1 ||
+           *getConstantIntValue(in) > (int64_t(1) << 40))
+    return emitError(loc) << "ConvTranspose input of size "
+                          << *getConstantIntValue(in) << " in spatial dim " << i
+                          << " (from 1 to 2^40 are supported)";
   spread = b.createOrFold<arith::AddIOp>(
       loc,
       b.createOrFold<arith::MulIOp>(
@@ -198,6 +210,17 @@ LogicalResult GraphImporter::transposedConvDim(
       b.createOrFold<arith::AddIOp>(
           loc, spread, b.createOrFold<arith::AddIOp>(loc, before, after)),
       idx(span));
+  // Pads may crop everything (an input of 1 by a kernel of 3, pads 2, 2):
+  // refused, as ONNX Runtime and PyTorch refuse it.
+  if (auto c = getConstantIntValue(out); c && *c < 1)
+    return emitError(loc) << "ConvTranspose's output in spatial dim " << i
+                          << " would be " << *c
+                          << " long (its pads crop the whole output)";
+  if (!getConstantIntValue(out))
+    checkSizes(loc, arith::CmpIPredicate::sge, out, idx(1),
+               "ConvTranspose's output in spatial dim " + std::to_string(i) +
+                   " would be {0} long (its pads crop the whole output; at "
+                   "least {1} needed)");
   return success();
 }
 

@@ -53,3 +53,19 @@ func.func @decode(%tokens: tensor<?x?xi64> {convc.name = "tokens"}, %emb: tensor
   %c = convc.lightweight_conv %s, %cw {heads = 2 : i64, padding = 2 : i64} : tensor<?x?x8xf32>, tensor<2x3xf32>
   return %c : tensor<?x?x8xf32>
 }
+
+// -----
+
+// Self-attention over the target tokens (keys and values from them) mixes
+// the steps and has no step form: at T = 1 it would attend to the current
+// token alone. The full decoder is kept.
+// CHECK-LABEL: func.func @decode(
+// CHECK: convc.attention
+// CHECK-NOT: func.func @decode_step
+func.func @decode(%tokens: tensor<?x?xi64>, %emb: tensor<10x8xf32>, %enc: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
+  %x = convc.embedding %tokens, %emb {padding_idx = 1 : i64, scale = 1.0 : f64} : tensor<?x?xi64>, tensor<10x8xf32> -> tensor<?x?x8xf32>
+  %a = convc.attention %x, %enc, %enc {heads = 2 : i64} : tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>
+  // expected-warning @+1 {{attends over keys or values computed from the target tokens (self-attention) and has no step form; no incremental decoder is derived}}
+  %s = convc.attention %a, %x, %x {heads = 2 : i64} : tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>
+  return %s : tensor<?x?x8xf32>
+}

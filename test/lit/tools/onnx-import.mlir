@@ -176,3 +176,13 @@
 // RUN: %python -c "from onnx import helper as h, TensorProto as T, save; save(h.make_model(h.make_graph([h.make_node('ConvTranspose', ['x', 'w'], ['y'], name='up', strides=[2 ** 40])], 'g', [h.make_tensor_value_info('x', T.FLOAT, ['B', 2, 'L'])], [h.make_tensor_value_info('y', T.FLOAT, None)], [h.make_tensor('w', T.FLOAT, [2, 3, 2], [0.5] * 12)]), opset_imports=[h.make_opsetid('', 13)]), '%t.up.onnx')"
 // RUN: not convc compile %t.up.onnx --quiet -o %t.up.so 2>&1 | FileCheck %s --check-prefix=HUGE-STRIDE
 // HUGE-STRIDE: node 'up': ConvTranspose's strides and dilations must be in [1, 65536]
+
+// Pads that crop the whole output, and output_padding past the stride, are
+// refused as ONNX Runtime and PyTorch refuse them (a negative static size
+// reached the conv before).
+// RUN: %python -c "from onnx import helper as h, TensorProto as T, save; save(h.make_model(h.make_graph([h.make_node('ConvTranspose', ['x', 'w'], ['y'], name='up', pads=[2, 2])], 'g', [h.make_tensor_value_info('x', T.FLOAT, [1, 1, 1])], [h.make_tensor_value_info('y', T.FLOAT, None)], [h.make_tensor('w', T.FLOAT, [1, 1, 3], [0.5] * 3)]), opset_imports=[h.make_opsetid('', 13)]), '%t.crop.onnx')"
+// RUN: not convc compile %t.crop.onnx --quiet -o %t.crop.so 2>&1 | FileCheck %s --check-prefix=CROPPED-ALL
+// CROPPED-ALL: node 'up': ConvTranspose's output in spatial dim 0 would be -1 long (its pads crop the whole output)
+// RUN: %python -c "from onnx import helper as h, TensorProto as T, save; save(h.make_model(h.make_graph([h.make_node('ConvTranspose', ['x', 'w'], ['y'], name='up', strides=[2], output_padding=[2])], 'g', [h.make_tensor_value_info('x', T.FLOAT, ['B', 1, 'L'])], [h.make_tensor_value_info('y', T.FLOAT, None)], [h.make_tensor('w', T.FLOAT, [1, 1, 3], [0.5] * 3)]), opset_imports=[h.make_opsetid('', 13)]), '%t.op.onnx')"
+// RUN: not convc compile %t.op.onnx --quiet -o %t.op.so 2>&1 | FileCheck %s --check-prefix=OUTPUT-PADDING
+// OUTPUT-PADDING: node 'up': ConvTranspose's output_padding 2 in spatial dim 0 must be smaller than the stride (2) or the dilation (1)
