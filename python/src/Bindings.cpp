@@ -422,9 +422,8 @@ py::list pyGenerate(const PyModule &module,
   // Ctrl-C: Python runs its signal handlers only in the main thread, and
   // only when the interpreter has control, so generation asks it (taking
   // the GIL at most every 50 ms) whether a handler raised.
-  if (py::module_::import("threading")
-          .attr("current_thread")()
-          .is(py::module_::import("threading").attr("main_thread")())) {
+  py::module_ threading = py::module_::import("threading");
+  if (threading.attr("current_thread")().is(threading.attr("main_thread")())) {
     auto last = std::chrono::steady_clock::now();
     g.interrupted = [last]() mutable {
       auto now = std::chrono::steady_clock::now();

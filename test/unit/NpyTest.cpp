@@ -15,6 +15,18 @@ namespace {
 std::string tempPath(const char *name) {
   return std::string(::testing::TempDir()) + name;
 }
+
+/// A version 1.0 file with header `dict` (padded to the data's 64-byte
+/// boundary) and 64 zero bytes of data.
+std::string withHeader(const std::string &dict) {
+  std::string header = dict;
+  header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+  std::string path = tempPath("header.npy");
+  std::ofstream out(path, std::ios::binary);
+  out << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 255)
+      << char(header.size() >> 8) << header << std::string(64, '\0');
+  return path;
+}
 } // namespace
 
 TEST(Npy, RoundTripsEveryDType) {
@@ -92,15 +104,6 @@ TEST(Npy, ReportsMissingAndMalformedFiles) {
 // string, with a float or hex size, or a key given twice (NumPy takes the
 // last, which a first-match parser would not).
 TEST(Npy, RefusesHeadersNumPyWouldNot) {
-  auto withHeader = [](const std::string &dict) {
-    std::string header = dict;
-    header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
-    std::string path = tempPath("odd-header.npy");
-    std::ofstream out(path, std::ios::binary);
-    out << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 255)
-        << char(header.size() >> 8) << header << std::string(64, '\0');
-    return path;
-  };
   NpyArray a;
   std::string error;
   const std::string prefix = "{'descr': '<f4', 'fortran_order': False, ";
@@ -125,16 +128,7 @@ TEST(Npy, RefusesHeadersNumPyWouldNot) {
 // strings in double quotes, descriptors without a byte order or with '=',
 // type names and '?'. Big-endian data is refused, not read as little.
 TEST(Npy, ReadsHeadersOtherWritersProduce) {
-  auto withHeader = [](const std::string &dict) {
-    std::string header = dict;
-    header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
-    std::string path = tempPath("other-writer.npy");
-    std::ofstream out(path, std::ios::binary);
-    out << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 255)
-        << char(header.size() >> 8) << header << std::string(64, '\0');
-    return path;
-  };
-  auto withDescr = [&](const std::string &descr) {
+  auto withDescr = [](const std::string &descr) {
     return withHeader("{'descr': '" + descr +
                       "', 'fortran_order': False, 'shape': (2, 3), }");
   };
