@@ -57,6 +57,13 @@ int64_t intAttr(const onnx::NodeProto &node, StringRef name,
   return a ? a->i() : fallback;
 }
 
+SmallVector<int64_t> intsAttr(const onnx::NodeProto &node, StringRef name,
+                              int64_t size, int64_t fallback) {
+  if (const auto *a = findAttr(node, name))
+    return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  return SmallVector<int64_t>(size, fallback);
+}
+
 Type GraphImporter::elementType(int onnxType, Location loc, StringRef what) {
   using TP = onnx::TensorProto;
   switch (onnxType) {

@@ -64,6 +64,9 @@ const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
 /// An int attribute of `node`, or `fallback` when absent.
 int64_t intAttr(const onnx::NodeProto &node, StringRef name,
                 int64_t fallback);
+/// An ints attribute of `node`, or `size` copies of `fallback` when absent.
+SmallVector<int64_t> intsAttr(const onnx::NodeProto &node, StringRef name,
+                              int64_t size, int64_t fallback);
 /// The values of a compile-time int64 tensor (an initializer, a Constant
 /// node, or folded shape arithmetic).
 std::optional<SmallVector<int64_t>> constantInts(Value v);

@@ -26,12 +26,6 @@ struct TransposeAttributes {
 LogicalResult readAttributes(const onnx::NodeProto &node, Location loc,
                              RankedTensorType wType, TransposeAttributes &a) {
   int64_t spatial = wType.getRank() - 2;
-  auto ints = [&](StringRef name, int64_t size, int64_t fallback) {
-    SmallVector<int64_t> v(size, fallback);
-    if (const auto *attr = findAttr(node, name))
-      v.assign(attr->ints().begin(), attr->ints().end());
-    return v;
-  };
   a.group = intAttr(node, "group", 1);
   if (const auto *attr = findAttr(node, "auto_pad"))
     a.autoPad = attr->s();
@@ -39,13 +33,13 @@ LogicalResult readAttributes(const onnx::NodeProto &node, Location loc,
                           a.autoPad))
     return emitError(loc) << "ConvTranspose auto_pad '" << a.autoPad
                           << "' is not supported";
-  a.strides = ints("strides", spatial, 1);
-  a.dilations = ints("dilations", spatial, 1);
-  a.pads = ints("pads", 2 * spatial, 0);
-  a.outputPadding = ints("output_padding", spatial, 0);
+  a.strides = intsAttr(node, "strides", spatial, 1);
+  a.dilations = intsAttr(node, "dilations", spatial, 1);
+  a.pads = intsAttr(node, "pads", 2 * spatial, 0);
+  a.outputPadding = intsAttr(node, "output_padding", spatial, 0);
   a.kernel.assign(wType.getShape().begin() + 2, wType.getShape().end());
   // output_shape may give N and C too.
-  a.outputShape = ints("output_shape", 0, 0);
+  a.outputShape = intsAttr(node, "output_shape", 0, 0);
   if (a.outputShape.size() == size_t(spatial + 2))
     a.outputShape.erase(a.outputShape.begin(), a.outputShape.begin() + 2);
   if (!a.outputShape.empty() && int64_t(a.outputShape.size()) != spatial)
@@ -59,7 +53,7 @@ LogicalResult readAttributes(const onnx::NodeProto &node, Location loc,
       int64_t(a.pads.size()) != 2 * spatial ||
       int64_t(a.outputPadding.size()) != spatial ||
       (findAttr(node, "kernel_shape") &&
-       ints("kernel_shape", spatial, 0) != a.kernel))
+       intsAttr(node, "kernel_shape", spatial, 0) != a.kernel))
     return emitError(loc) << "ConvTranspose's strides, dilations, pads, "
                              "output_padding or kernel_shape do not match "
                              "W's spatial rank and kernel";

@@ -399,12 +399,6 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
                 "equal rank >= 3");
   if (!wType.hasStaticShape())
     return fail("needs a static W shape");
-  auto ints = [&](StringRef name, int64_t size, int64_t fallback) {
-    SmallVector<int64_t> v(size, fallback);
-    if (const auto *a = findAttr(node, name))
-      v.assign(a->ints().begin(), a->ints().end());
-    return v;
-  };
   int64_t group = 1;
   if (const auto *a = findAttr(node, "group"))
     group = a->i();
@@ -424,9 +418,9 @@ Value GraphImporter::conv(const onnx::NodeProto &node, Location loc,
     xType = RankedTensorType::get(shape, xType.getElementType());
     x = refinedAfterCheck(loc, x, xType);
   }
-  SmallVector<int64_t> strides = ints("strides", spatial, 1),
-                       dilations = ints("dilations", spatial, 1),
-                       pads = ints("pads", 2 * spatial, 0);
+  SmallVector<int64_t> strides = intsAttr(node, "strides", spatial, 1),
+                       dilations = intsAttr(node, "dilations", spatial, 1),
+                       pads = intsAttr(node, "pads", 2 * spatial, 0);
   if (int64_t(strides.size()) != spatial ||
       int64_t(dilations.size()) != spatial ||
       int64_t(pads.size()) != 2 * spatial)

@@ -29,17 +29,11 @@ poolGeometry(GraphImporter &im, Location loc, const onnx::NodeProto &node,
              Value x) {
   OpBuilder &b = im.b;
   int64_t spatial = cast<RankedTensorType>(x.getType()).getRank() - 2;
-  auto ints = [&](StringRef name, int64_t n, int64_t fallback) {
-    SmallVector<int64_t> v(n, fallback);
-    if (const auto *a = findAttr(node, name))
-      v.assign(a->ints().begin(), a->ints().end());
-    return v;
-  };
   PoolGeometry g;
-  g.kernel = ints("kernel_shape", 0, 0);
-  g.strides = ints("strides", spatial, 1);
-  g.dilations = ints("dilations", spatial, 1);
-  SmallVector<int64_t> pads = ints("pads", 2 * spatial, 0);
+  g.kernel = intsAttr(node, "kernel_shape", 0, 0);
+  g.strides = intsAttr(node, "strides", spatial, 1);
+  g.dilations = intsAttr(node, "dilations", spatial, 1);
+  SmallVector<int64_t> pads = intsAttr(node, "pads", 2 * spatial, 0);
   if (int64_t(g.kernel.size()) != spatial ||
       int64_t(g.strides.size()) != spatial ||
       int64_t(g.dilations.size()) != spatial ||
